@@ -1,0 +1,20 @@
+//! dynchat engine: the dialogue format, its compiler, the sans-IO conversation state machine and audience targeting.
+//!
+//! Architecture Invariant: nothing in this crate does I/O or reads a clock. Time comes in as
+//! `Now` (ms since the Unix epoch) and identifiers from the host, so the same inputs give the
+//! same outputs natively, in the worker and in the browser (wasm32).
+
+pub mod compile;
+pub mod diag;
+pub mod fields;
+pub mod machine;
+pub mod model;
+pub mod simulate;
+pub mod targeting;
+pub mod tokens;
+
+pub use compile::{compile, compile_with, CompiledFlow, Options};
+pub use diag::{Diagnostic, Severity};
+pub use machine::{step, Booking, BrowserEvent, Effect, Input, Now, Prompt, Session, Status};
+pub use model::{schema_json, Dialogue};
+pub use simulate::{parse_answers, simulate, SimOptions};

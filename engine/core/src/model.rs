@@ -1,0 +1,371 @@
+//! The dialogue file format (version 1): serde types that authors write and the JSON Schema is generated from.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The only format version this engine reads. Older versions get a migration here.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One dialogue: where it shows, to whom, and the conversation itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dialogue {
+    /// Format version; must be 1.
+    pub version: u32,
+    /// Stable identifier, e.g. `pricing-qualify` (letters, digits, `-`, `_`).
+    pub id: String,
+    /// Name shown to authors in the console and reports.
+    pub name: String,
+    /// Higher wins when several dialogues match a page.
+    #[serde(default)]
+    pub priority: i32,
+    /// Who sees this dialogue and on which pages. Empty means everyone everywhere.
+    #[serde(default)]
+    pub audience: Audience,
+    /// How often one visitor may see it.
+    #[serde(default)]
+    pub display: Display,
+    /// Typing-indicator delay before each bot message, in milliseconds.
+    #[serde(default = "default_delay")]
+    pub response_delay_ms: u32,
+    /// Id of the first card; defaults to the first card in `cards`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// The cards, in authoring order.
+    pub cards: Vec<Card>,
+}
+
+fn default_delay() -> u32 {
+    600
+}
+
+/// Frequency rules for one visitor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Display {
+    /// Do not show again to a visitor who completed it.
+    #[serde(default = "yes")]
+    pub hide_after_completion: bool,
+    /// Show at most this many times to one visitor (unset: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_times: Option<u32>,
+    /// Minimum minutes between two showings to one visitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_interval_minutes: Option<u32>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Display {
+    fn default() -> Self {
+        Display {
+            hide_after_completion: true,
+            max_times: None,
+            min_interval_minutes: None,
+        }
+    }
+}
+
+/// A group of conditions: all must hold (`all`) or at least one (`any`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Audience {
+    /// Every entry must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all: Vec<Rule>,
+    /// At least one entry must hold (when non-empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any: Vec<Rule>,
+}
+
+/// A condition or a nested group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Rule {
+    /// A single comparison.
+    Condition(Condition),
+    /// A nested all-of / any-of group.
+    Group(Audience),
+}
+
+/// `field op value`, e.g. `{"field":"page.url","op":"matches","value":"*/pricing*"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// `page.url`, `page.path`, `page.title`, `page.referrer`, `page.query.<name>`,
+    /// `page.utm.<source|medium|campaign|term|content>`, `page.time_on_page` (s),
+    /// `page.scroll_depth` (%), `page.visits`, `page.exit_intent`, `page.device`,
+    /// `page.country`, `page.local_time` (HH:MM), `page.weekday` (mon..sun),
+    /// `lead.<field>`, `company.<field>`, and in branches `answer.<card id>`.
+    pub field: String,
+    /// The comparison.
+    pub op: Operator,
+    /// Operand: text, number, boolean or a list (for `in_list`). Omitted for `is_empty`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// For `page.local_time` / `page.weekday`: evaluate at this UTC offset instead of the visitor's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset_minutes: Option<i32>,
+}
+
+/// Comparison operators (SPEC.md), plus wildcard matching for URLs and a time range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    /// Equal, ignoring case.
+    Is,
+    /// Not equal, ignoring case.
+    IsNot,
+    /// Contains the text, ignoring case.
+    Contains,
+    /// Does not contain the text.
+    NotContains,
+    /// Starts with the text, ignoring case.
+    StartsWith,
+    /// Empty or absent.
+    IsEmpty,
+    /// Present and not empty.
+    IsNotEmpty,
+    /// Numeric (or HH:MM) greater than.
+    GreaterThan,
+    /// Numeric (or HH:MM) less than.
+    LessThan,
+    /// Equal to one of a list.
+    InList,
+    /// Wildcard match (`*` any run, `?` one character), ignoring case. URL include.
+    Matches,
+    /// Wildcard does not match. URL exclude.
+    NotMatches,
+    /// `"09:00-17:00"` (may wrap midnight) or `[lo, hi]` numbers, inclusive start, exclusive end.
+    Between,
+}
+
+/// One step of a dialogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Card {
+    /// Bot text (markdown subset: links, bold), optional image.
+    Message {
+        /// Card id, unique in the dialogue.
+        id: String,
+        /// Text with tokens.
+        text: String,
+        /// Optional image URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image: Option<String>,
+        /// Next card; absent ends the dialogue.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        /// Per-card typing delay override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<u32>,
+    },
+    /// A question with buttons and/or free text.
+    Question {
+        /// Card id.
+        id: String,
+        /// Text with tokens.
+        text: String,
+        /// Buttons (label shown, value stored).
+        #[serde(default)]
+        buttons: Vec<Button>,
+        /// Accept a typed answer too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        free_text: Option<FreeText>,
+        /// Lead field the answer is stored in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+        /// Next card for buttons without their own `next` and for typed answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        /// Per-card typing delay override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<u32>,
+    },
+    /// Ask for contact data, validate it, map it to a lead field.
+    Capture {
+        /// Card id.
+        id: String,
+        /// Prompt text with tokens.
+        text: String,
+        /// What is asked.
+        kind: CaptureKind,
+        /// Lead field that receives the value (e.g. `email`, `firstName`).
+        field: String,
+        /// Skip this card when the field is already known.
+        #[serde(default)]
+        skip_if_known: bool,
+        /// Replace a known value (otherwise a known value is kept in Marketo).
+        #[serde(default)]
+        overwrite: bool,
+        /// Extra validation: a regular expression the whole answer must match.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+        /// Re-prompt text shown for an invalid answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// Input placeholder.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        placeholder: Option<String>,
+        /// Next card.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        /// Per-card typing delay override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<u32>,
+    },
+    /// Offer slots and book a meeting.
+    Meeting {
+        /// Card id.
+        id: String,
+        /// Prompt text with tokens.
+        text: String,
+        /// Round-robin queue or named agent.
+        route: Route,
+        /// Confirmation text; tokens `{{meeting.agent}}`, `{{meeting.time}}` are available.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confirmation: Option<String>,
+        /// Card after a booked meeting.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        /// Card when no slot is available or the visitor skips booking.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_skip: Option<String>,
+        /// Per-card typing delay override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<u32>,
+    },
+    /// A conversion mark.
+    Goal {
+        /// Card id.
+        id: String,
+        /// Goal name reported to Marketo and reports.
+        name: String,
+        /// Score added to the conversation.
+        #[serde(default)]
+        score: i32,
+        /// Next card.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
+    /// Conditional jump on answers and lead fields; first matching rule wins.
+    Branch {
+        /// Card id.
+        id: String,
+        /// Ordered rules.
+        rules: Vec<BranchRule>,
+        /// Card when no rule matches.
+        otherwise: String,
+    },
+    /// A tracked link to a document.
+    Document {
+        /// Card id.
+        id: String,
+        /// Text with tokens.
+        text: String,
+        /// Document URL (https).
+        url: String,
+        /// Link label.
+        label: String,
+        /// Next card.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        /// Per-card typing delay override.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<u32>,
+    },
+    /// Ends the conversation as completed, with an optional last message.
+    End {
+        /// Card id.
+        id: String,
+        /// Optional closing text with tokens.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+}
+
+/// A choice on a Question card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Button {
+    /// Text shown on the button.
+    pub label: String,
+    /// Value stored (defaults to the label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Card to go to; defaults to the question's `next`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Free-text settings of a Question card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FreeText {
+    /// Input placeholder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// Card after a typed answer; defaults to the question's `next`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// What an Info capture card asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureKind {
+    /// A person's name.
+    Name,
+    /// An email address.
+    Email,
+    /// A phone number.
+    Phone,
+    /// A company name.
+    Company,
+    /// Any text.
+    Text,
+}
+
+/// Who a meeting is booked with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Route {
+    /// Round robin over a queue, by queue id.
+    Queue(String),
+    /// One named agent, by agent id.
+    Agent(String),
+}
+
+/// `when` holds → go to `next`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BranchRule {
+    /// Conditions on `answer.<card>`, `lead.<field>`, `company.<field>` or page fields.
+    pub when: Audience,
+    /// Card to go to.
+    pub next: String,
+}
+
+impl Card {
+    /// The card's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Card::Message { id, .. }
+            | Card::Question { id, .. }
+            | Card::Capture { id, .. }
+            | Card::Meeting { id, .. }
+            | Card::Goal { id, .. }
+            | Card::Branch { id, .. }
+            | Card::Document { id, .. }
+            | Card::End { id, .. } => id,
+        }
+    }
+}
+
+/// The JSON Schema of the dialogue format, generated from the types above.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Dialogue);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}

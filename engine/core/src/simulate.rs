@@ -1,0 +1,200 @@
+//! Deterministic simulation: runs a flow against a scripted visitor and prints a transcript (CLI, golden tests, wasm tests).
+
+use crate::compile::CompiledFlow;
+use crate::machine::{step, Booking, Effect, Input, Prompt, Session, Status};
+use crate::model::Route;
+use std::fmt::Write;
+
+/// Simulation settings.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Clock at start (ms since epoch); each answer advances it by 5 s.
+    pub now_ms: i64,
+    /// Lead fields known before the conversation.
+    pub lead: Vec<(String, String)>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        // 2027-01-04T09:00:00Z, a Monday.
+        SimOptions { now_ms: 1_799_053_200_000, lead: Vec::new() }
+    }
+}
+
+/// Splits an answers file: one answer per line; `#` starts a comment line; blank lines are skipped.
+pub fn parse_answers(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+fn fmt_utc(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000) / 60_000;
+    // Civil-from-days (Howard Hinnant), proleptic Gregorian.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 60, rem % 60)
+}
+
+/// The slots the simulated calendar offers: tomorrow at 10:00, 11:00 and 14:00 UTC, 30 minutes each.
+pub fn sim_slots(now_ms: i64) -> Vec<(i64, i64)> {
+    let day = now_ms.div_euclid(86_400_000) + 1;
+    [10, 11, 14]
+        .iter()
+        .map(|h| {
+            let s = day * 86_400_000 + h * 3_600_000;
+            (s, s + 30 * 60_000)
+        })
+        .collect()
+}
+
+/// Runs the flow with the scripted answers and returns the transcript.
+///
+/// Answer lines: a button label (or value, or `@N` for the N-th button, from 1), typed text,
+/// for meetings `slot N` (N-th offered slot), `taken` (lose the race), `none` (no slots),
+/// `skip` (decline); anywhere `close` or `timeout`.
+pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> String {
+    let mut t = String::new();
+    let mut now = opts.now_ms;
+    let mut s = Session::new(flow, "sim", &opts.lead, now);
+    let _ = writeln!(t, "# dialogue {} ({}) version {}", flow.id, flow.name, flow.hash);
+    let mut prompt: Option<Prompt> = None;
+    let mut slots: Vec<(i64, i64)> = Vec::new();
+    let mut effects = step(flow, &mut s, Input::Start, now);
+    let mut answers = answers.iter();
+    let mut booked = 0u32;
+    loop {
+        for e in &effects {
+            write_effect(&mut t, e, &mut prompt, &mut slots, now);
+        }
+        if s.status != Status::Active {
+            break;
+        }
+        // A pending booking: the simulated calendar accepts unless the script says otherwise.
+        let pending_book = effects.iter().find_map(|e| match e {
+            Effect::Book { route, start_ms, .. } => Some((route.clone(), *start_ms)),
+            _ => None,
+        });
+        now += 5_000;
+        if let Some((route, start_ms)) = pending_book {
+            booked += 1;
+            let agent = match route {
+                Route::Queue(q) => format!("Agent {booked} of queue {q}"),
+                Route::Agent(a) => a,
+            };
+            let result = Booking::Booked { meeting_id: format!("m{booked}"), agent, time: fmt_utc(start_ms) };
+            effects = step(flow, &mut s, Input::BookingResult { result }, now);
+            continue;
+        }
+        let Some(a) = answers.next() else {
+            let at = s.at.map(|i| flow.card_ids[usize::from(i)].clone()).unwrap_or_default();
+            let _ = writeln!(t, "… waiting for the visitor at `{at}`");
+            return t;
+        };
+        let input = to_input(a, prompt.as_ref(), &slots);
+        let shown = match &input {
+            Input::Button { index } => match &prompt {
+                Some(Prompt::Choices { buttons, .. }) => buttons.get(*index).map(|b| b.label.clone()).unwrap_or_default(),
+                _ => a.clone(),
+            },
+            Input::SlotChosen { start_ms, .. } => fmt_utc(*start_ms),
+            _ => a.clone(),
+        };
+        let _ = writeln!(t, "visitor: {shown}");
+        effects = step(flow, &mut s, input, now);
+    }
+    let rest = answers.count();
+    let _ = writeln!(t, "= {:?}, score {}", s.status, s.score);
+    if rest > 0 {
+        let _ = writeln!(t, "({rest} answer(s) left unused)");
+    }
+    t
+}
+
+fn to_input(a: &str, prompt: Option<&Prompt>, slots: &[(i64, i64)]) -> Input {
+    let l = a.trim().to_lowercase();
+    match l.as_str() {
+        "close" => return Input::Close,
+        "timeout" => return Input::Timeout,
+        _ => {}
+    }
+    match prompt {
+        Some(Prompt::Choices { buttons, .. }) => {
+            if let Some(n) = l.strip_prefix('@').and_then(|n| n.parse::<usize>().ok()) {
+                return Input::Button { index: n.saturating_sub(1) };
+            }
+            match buttons.iter().position(|b| b.label.to_lowercase() == l || b.value.to_lowercase() == l) {
+                Some(index) => Input::Button { index },
+                None => Input::Text { text: a.to_string() },
+            }
+        }
+        Some(Prompt::Slots) => {
+            let result = match l.as_str() {
+                "taken" => Booking::SlotTaken,
+                "none" => Booking::NoSlots,
+                "skip" => Booking::Declined,
+                _ => {
+                    let n = l.strip_prefix("slot").and_then(|n| n.trim().parse::<usize>().ok()).unwrap_or(1);
+                    let (start_ms, end_ms) = slots.get(n.saturating_sub(1)).copied().unwrap_or((0, 0));
+                    return Input::SlotChosen { start_ms, end_ms };
+                }
+            };
+            Input::BookingResult { result }
+        }
+        _ => Input::Text { text: a.to_string() },
+    }
+}
+
+fn write_effect(t: &mut String, e: &Effect, prompt: &mut Option<Prompt>, slots: &mut Vec<(i64, i64)>, now: i64) {
+    let _ = match e {
+        Effect::Show { text, link, image, .. } => {
+            let mut line = format!("bot: {text}");
+            if let Some((url, label)) = link {
+                let _ = write!(line, " [{label}]({url})");
+            }
+            if let Some(i) = image {
+                let _ = write!(line, " (image {i})");
+            }
+            writeln!(t, "{line}")
+        }
+        Effect::Ask { prompt: p, .. } => {
+            *prompt = Some(p.clone());
+            match p {
+                Prompt::Choices { buttons, free_text } => {
+                    let b: Vec<String> = buttons.iter().map(|b| format!("[{}]", b.label)).collect();
+                    let ft = if free_text.is_some() { " or type an answer" } else { "" };
+                    writeln!(t, "  choices: {}{ft}", b.join(" "))
+                }
+                Prompt::Field { field, .. } => writeln!(t, "  input: {field:?}").map(|_| ()),
+                Prompt::Slots => Ok(()),
+            }
+        }
+        Effect::RequestSlots { route, .. } => {
+            *slots = sim_slots(now);
+            let list: Vec<String> = slots.iter().map(|s| fmt_utc(s.0)).collect();
+            writeln!(t, "  slots for {route:?}: {}", list.join(", "))
+        }
+        Effect::Reprompt { message, .. } => writeln!(t, "bot (re-prompt): {message}"),
+        Effect::Answer { card, value } => writeln!(t, "  answer {card} = {value}"),
+        Effect::Capture { field, value, overwrite } => {
+            writeln!(t, "  capture {field} = {value}{}", if *overwrite { " (overwrite)" } else { "" })
+        }
+        Effect::Book { start_ms, .. } => writeln!(t, "  book {}", fmt_utc(*start_ms)),
+        Effect::Goal { name, score, .. } => writeln!(t, "  goal {name} (+{score})"),
+        Effect::Emit { event } => writeln!(t, "  event {}", serde_json::to_string(event).unwrap_or_default().trim_matches('"')),
+        Effect::Complete => writeln!(t, "  completed"),
+        Effect::Drop { card } => writeln!(t, "  dropped at {}", card.as_deref().unwrap_or("-")),
+        Effect::Ignored { reason } => writeln!(t, "  (ignored: {reason})"),
+    };
+}

@@ -1,0 +1,119 @@
+//! Text templates: `{{lead.FirstName:there}}`, `{{answer.q1:}}`, `{{meeting.time}}`, parsed once at compile time.
+
+use crate::fields::FieldName;
+use serde::{Deserialize, Serialize};
+
+/// Where a token's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenSource {
+    /// A lead field (known or captured in this conversation).
+    Lead(FieldName),
+    /// A company field.
+    Company(FieldName),
+    /// The answer given on a card (index into the compiled flow).
+    Answer(u16),
+    /// The booked meeting's agent name.
+    MeetingAgent,
+    /// The booked meeting's time, as the host formatted it for the visitor.
+    MeetingTime,
+}
+
+/// One piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Segment {
+    /// Literal text.
+    Text(String),
+    /// A substitution with an optional default.
+    Token {
+        /// Value source.
+        source: TokenSource,
+        /// Used when the value is unknown or empty.
+        default: Option<String>,
+    },
+}
+
+/// A parsed template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Template(pub Vec<Segment>);
+
+/// A problem found while parsing a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// `{{` without `}}`.
+    Unclosed,
+    /// A token with no `:default`.
+    MissingDefault(String),
+    /// `{{something.x}}` with an unknown namespace.
+    UnknownNamespace(String),
+    /// `{{answer.x}}` naming no card.
+    UnknownCard(String),
+    /// `{{lead.}}` and the like.
+    Empty,
+}
+
+/// A token as written, before card ids are resolved.
+pub struct RawToken<'a> {
+    /// Text before the first `.`.
+    pub namespace: &'a str,
+    /// Text after the first `.`.
+    pub name: &'a str,
+    /// Text after the first `:`.
+    pub default: Option<&'a str>,
+}
+
+/// Splits a template into literal text and raw tokens; `resolve` turns each raw token into a segment.
+pub fn parse<F>(text: &str, mut resolve: F) -> Result<Template, TokenError>
+where
+    F: FnMut(RawToken<'_>) -> Result<Segment, TokenError>,
+{
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            out.push(Segment::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 2..];
+        let close = after.find("}}").ok_or(TokenError::Unclosed)?;
+        let inner = after[..close].trim();
+        let (path, default) = match inner.split_once(':') {
+            Some((p, d)) => (p.trim(), Some(d)),
+            None => (inner, None),
+        };
+        let (namespace, name) = path.split_once('.').unwrap_or((path, ""));
+        if name.is_empty() {
+            return Err(TokenError::Empty);
+        }
+        out.push(resolve(RawToken {
+            namespace,
+            name,
+            default,
+        })?);
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Segment::Text(rest.to_string()));
+    }
+    Ok(Template(out))
+}
+
+impl Template {
+    /// Renders with a lookup for each token source; a missing or empty value takes the default.
+    pub fn render<F>(&self, lookup: F) -> String
+    where
+        F: Fn(&TokenSource) -> Option<String>,
+    {
+        let mut s = String::new();
+        for seg in &self.0 {
+            match seg {
+                Segment::Text(t) => s.push_str(t),
+                Segment::Token { source, default } => {
+                    match lookup(source).filter(|v| !v.trim().is_empty()) {
+                        Some(v) => s.push_str(&v),
+                        None => s.push_str(default.as_deref().unwrap_or("")),
+                    }
+                }
+            }
+        }
+        s
+    }
+}
