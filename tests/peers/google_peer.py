@@ -23,7 +23,7 @@ import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -1008,14 +1008,6 @@ def calendar_resource(cal: str, tz_name: str) -> dict[str, Any]:
     }
 
 
-def serve(
-    make_handler: Callable[[], type[BaseHTTPRequestHandler]], port: int
-) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler())
-    server.daemon_threads = True
-    return server
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=9102)
@@ -1030,10 +1022,9 @@ def main(argv: list[str] | None = None) -> int:
                 peer.seed(json.load(fh))
                 peer.save()
 
-    def make_handler() -> type[BaseHTTPRequestHandler]:
-        return type("BoundHandler", (Handler,), {"peer": peer, "verbose": args.verbose})
-
-    server = serve(make_handler, args.port)
+    handler = type("BoundHandler", (Handler,), {"peer": peer, "verbose": args.verbose})
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    server.daemon_threads = True
     print(f"{NAME} listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
