@@ -1,0 +1,30 @@
+//! dynchat's pure scheduling core: agent settings, slots across time zones and DST, round robin, free/busy parsing and invitations.
+//!
+//! Architecture invariant: this crate does no I/O and reads no clock. Every function that needs
+//! "now" takes it as an argument, so the same inputs give the same outputs natively and in wasm32.
+//!
+//! Code map, in the order data flows through a booking:
+//! - [`settings`]: an agent's zone, working hours, meeting length, buffers, notice, horizon.
+//! - [`freebusy`]: request bodies for Google, Microsoft Graph and CalDAV, and parsers of their
+//!   answers into [`Busy`] (a calendar that failed is [`Busy::Unknown`], never free).
+//! - [`slots`]: bookable slots of one agent or of a queue, in UTC, and labels in the visitor's zone.
+//! - [`rotation`]: round-robin assignment that records why each skipped agent was skipped.
+//! - [`ical`] and [`email`]: the iCalendar object and the iMIP invitation / cancellation email.
+
+pub mod email;
+pub mod error;
+pub mod freebusy;
+pub mod ical;
+pub mod ids;
+pub mod rotation;
+pub mod settings;
+pub mod slots;
+mod text;
+
+//pub use email::{invitation_email, validate_template, InvitationEmail};
+pub use error::SchedulingError;
+//pub use ical::{caldav_resource, ics, IcsMethod, Meeting, Person};
+pub use ids::{AgentId, EmailAddress};
+//pub use rotation::{assign, Assignment, Availability, Rotation, SkipReason, Skipped};
+pub use settings::{AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
+pub use slots::{label, parse_tz, queue_slots, slots, Busy, Interval, QueueSlot, Slot};

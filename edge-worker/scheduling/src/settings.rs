@@ -1,0 +1,389 @@
+//! Agent settings: IANA zone, weekly working hours, meeting length, buffers, notice, horizon.
+//!
+//! [`AgentSettingsInput`] is the serialized form (what the console sends and D1 stores);
+//! [`AgentSettings`] is the validated form and can only be built through validation, so the
+//! slot computation never meets an impossible setting.
+
+use crate::error::SchedulingError;
+use chrono::Weekday;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// Minutes in a day; also the value of the end time "24:00".
+pub const DAY_MINUTES: u16 = 24 * 60;
+
+const MAX_MEETING_MINUTES: u32 = 12 * 60;
+const MAX_BUFFER_MINUTES: u32 = 12 * 60;
+const MAX_NOTICE_MINUTES: u32 = 90 * 24 * 60;
+const MAX_HORIZON_DAYS: u32 = 365;
+const MAX_RANGES_PER_DAY: usize = 12;
+
+/// One working-hours range on a weekday, local wall-clock time in the agent's zone,
+/// as `"HH:MM"`; `end` may be `"24:00"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeRange {
+    pub start: String,
+    pub end: String,
+}
+
+/// Working hours per weekday; a missing or empty day is a day off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyHours {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mon: Vec<TimeRange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tue: Vec<TimeRange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wed: Vec<TimeRange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thu: Vec<TimeRange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fri: Vec<TimeRange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sat: Vec<TimeRange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sun: Vec<TimeRange>,
+}
+
+impl WeeklyHours {
+    fn days(&self) -> [(&'static str, &Vec<TimeRange>); 7] {
+        [
+            ("mon", &self.mon),
+            ("tue", &self.tue),
+            ("wed", &self.wed),
+            ("thu", &self.thu),
+            ("fri", &self.fri),
+            ("sat", &self.sat),
+            ("sun", &self.sun),
+        ]
+    }
+
+    /// The same ranges on Monday to Friday, nothing at the weekend.
+    pub fn weekdays(ranges: &[(&str, &str)]) -> Self {
+        let day: Vec<TimeRange> = ranges
+            .iter()
+            .map(|(s, e)| TimeRange {
+                start: (*s).to_owned(),
+                end: (*e).to_owned(),
+            })
+            .collect();
+        WeeklyHours {
+            mon: day.clone(),
+            tue: day.clone(),
+            wed: day.clone(),
+            thu: day.clone(),
+            fri: day,
+            sat: Vec::new(),
+            sun: Vec::new(),
+        }
+    }
+
+    /// The same ranges on all seven days.
+    pub fn every_day(ranges: &[(&str, &str)]) -> Self {
+        let mut w = Self::weekdays(ranges);
+        w.sat = w.mon.clone();
+        w.sun = w.mon.clone();
+        w
+    }
+}
+
+fn default_horizon() -> u32 {
+    14
+}
+
+/// Agent settings as serialized. Validate with [`AgentSettingsInput::validate`] or
+/// deserialize [`AgentSettings`] directly (which validates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettingsInput {
+    /// IANA zone name, e.g. `Europe/Amsterdam`.
+    pub time_zone: String,
+    pub working_hours: WeeklyHours,
+    pub meeting_minutes: u32,
+    /// Distance between slot starts; defaults to the meeting length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_step_minutes: Option<u32>,
+    /// Free time required before a meeting, against the agent's busy events.
+    #[serde(default)]
+    pub buffer_before_minutes: u32,
+    /// Free time required after a meeting, against the agent's busy events.
+    #[serde(default)]
+    pub buffer_after_minutes: u32,
+    /// A slot must start at least this long after "now".
+    #[serde(default)]
+    pub min_notice_minutes: u32,
+    /// Calendar days in the agent's zone, counting today, on which slots are offered.
+    #[serde(default = "default_horizon")]
+    pub horizon_days: u32,
+}
+
+/// Validated agent settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AgentSettingsInput", into = "AgentSettingsInput")]
+pub struct AgentSettings {
+    tz: Tz,
+    /// Index 0 = Monday; sorted, non-overlapping `(start, end)` minutes after local midnight.
+    hours: [Vec<(u16, u16)>; 7],
+    meeting_minutes: u32,
+    slot_step_minutes: u32,
+    buffer_before_minutes: u32,
+    buffer_after_minutes: u32,
+    min_notice_minutes: u32,
+    horizon_days: u32,
+    input: AgentSettingsInput,
+}
+
+impl AgentSettings {
+    /// Parses and validates JSON; errors name the offending field as a JSON path.
+    pub fn from_json(json: &str) -> Result<Self, SchedulingError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let input: AgentSettingsInput = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            SchedulingError::settings(
+                if path == "." { String::new() } else { path },
+                e.inner().to_string(),
+            )
+        })?;
+        input.validate()
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
+    /// Working ranges of a weekday as minutes after local midnight, sorted.
+    pub fn ranges(&self, day: Weekday) -> &[(u16, u16)] {
+        &self.hours[day.num_days_from_monday() as usize]
+    }
+    pub fn meeting_minutes(&self) -> u32 {
+        self.meeting_minutes
+    }
+    pub fn slot_step_minutes(&self) -> u32 {
+        self.slot_step_minutes
+    }
+    pub fn buffer_before_minutes(&self) -> u32 {
+        self.buffer_before_minutes
+    }
+    pub fn buffer_after_minutes(&self) -> u32 {
+        self.buffer_after_minutes
+    }
+    pub fn min_notice_minutes(&self) -> u32 {
+        self.min_notice_minutes
+    }
+    pub fn horizon_days(&self) -> u32 {
+        self.horizon_days
+    }
+    /// The serialized form these settings were validated from.
+    pub fn input(&self) -> &AgentSettingsInput {
+        &self.input
+    }
+}
+
+impl TryFrom<AgentSettingsInput> for AgentSettings {
+    type Error = SchedulingError;
+    fn try_from(input: AgentSettingsInput) -> Result<Self, Self::Error> {
+        input.validate()
+    }
+}
+
+impl From<AgentSettings> for AgentSettingsInput {
+    fn from(s: AgentSettings) -> Self {
+        s.input
+    }
+}
+
+fn in_range(field: &str, value: u32, min: u32, max: u32) -> Result<u32, SchedulingError> {
+    if value < min || value > max {
+        return Err(SchedulingError::settings(
+            field,
+            format!("must be between {min} and {max}, got {value}"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Parses `"HH:MM"` into minutes after midnight; `"24:00"` only when `allow_24` is set.
+fn parse_hhmm(s: &str, allow_24: bool) -> Option<u16> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let h: u16 = h.parse().ok()?;
+    let m: u16 = m.parse().ok()?;
+    match (h, m) {
+        (24, 0) if allow_24 => Some(DAY_MINUTES),
+        (0..=23, 0..=59) => Some(h * 60 + m),
+        _ => None,
+    }
+}
+
+impl AgentSettingsInput {
+    /// Checks every field; the error names the first offending one.
+    pub fn validate(&self) -> Result<AgentSettings, SchedulingError> {
+        let tz: Tz = self
+            .time_zone
+            .parse()
+            .map_err(|_| SchedulingError::InvalidTimeZone {
+                field: "time_zone".into(),
+                value: self.time_zone.clone(),
+            })?;
+        let mut hours: [Vec<(u16, u16)>; 7] = Default::default();
+        for (i, (name, ranges)) in self.working_hours.days().into_iter().enumerate() {
+            if ranges.len() > MAX_RANGES_PER_DAY {
+                return Err(SchedulingError::settings(
+                    format!("working_hours.{name}"),
+                    format!("at most {MAX_RANGES_PER_DAY} ranges a day"),
+                ));
+            }
+            let mut day = Vec::with_capacity(ranges.len());
+            for (j, r) in ranges.iter().enumerate() {
+                let start = parse_hhmm(&r.start, false).ok_or_else(|| {
+                    SchedulingError::settings(
+                        format!("working_hours.{name}[{j}].start"),
+                        format!("{:?} is not a time HH:MM from 00:00 to 23:59", r.start),
+                    )
+                })?;
+                let end = parse_hhmm(&r.end, true).ok_or_else(|| {
+                    SchedulingError::settings(
+                        format!("working_hours.{name}[{j}].end"),
+                        format!("{:?} is not a time HH:MM from 00:00 to 24:00", r.end),
+                    )
+                })?;
+                if end <= start {
+                    return Err(SchedulingError::settings(
+                        format!("working_hours.{name}[{j}].end"),
+                        format!("{} is not after start {}", r.end, r.start),
+                    ));
+                }
+                day.push((start, end, j));
+            }
+            day.sort_unstable();
+            for w in day.windows(2) {
+                if w[1].0 < w[0].1 {
+                    return Err(SchedulingError::settings(
+                        format!("working_hours.{name}[{}]", w[1].2),
+                        format!("overlaps working_hours.{name}[{}]", w[0].2),
+                    ));
+                }
+            }
+            hours[i] = day.into_iter().map(|(s, e, _)| (s, e)).collect();
+        }
+        let meeting_minutes = in_range(
+            "meeting_minutes",
+            self.meeting_minutes,
+            5,
+            MAX_MEETING_MINUTES,
+        )?;
+        let slot_step_minutes = match self.slot_step_minutes {
+            Some(step) => in_range("slot_step_minutes", step, 5, MAX_MEETING_MINUTES)?,
+            None => meeting_minutes,
+        };
+        Ok(AgentSettings {
+            tz,
+            hours,
+            meeting_minutes,
+            slot_step_minutes,
+            buffer_before_minutes: in_range(
+                "buffer_before_minutes",
+                self.buffer_before_minutes,
+                0,
+                MAX_BUFFER_MINUTES,
+            )?,
+            buffer_after_minutes: in_range(
+                "buffer_after_minutes",
+                self.buffer_after_minutes,
+                0,
+                MAX_BUFFER_MINUTES,
+            )?,
+            min_notice_minutes: in_range(
+                "min_notice_minutes",
+                self.min_notice_minutes,
+                0,
+                MAX_NOTICE_MINUTES,
+            )?,
+            horizon_days: in_range("horizon_days", self.horizon_days, 1, MAX_HORIZON_DAYS)?,
+            input: self.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "time_zone": "Europe/Amsterdam",
+            "working_hours": {"mon": [{"start": "13:00", "end": "17:00"}, {"start": "09:00", "end": "12:00"}]},
+            "meeting_minutes": 30
+        })
+    }
+
+    fn err_field(v: serde_json::Value) -> String {
+        match AgentSettings::from_json(&v.to_string()) {
+            Ok(_) => panic!("accepted invalid settings {v}"),
+            Err(e) => {
+                assert_eq!(e.http_status(), 400);
+                e.field().unwrap_or_default().to_owned()
+            }
+        }
+    }
+
+    #[test]
+    fn valid_settings_sort_ranges_and_default() {
+        let s = AgentSettings::from_json(&base().to_string()).expect("valid");
+        assert_eq!(s.ranges(Weekday::Mon), &[(540, 720), (780, 1020)]);
+        assert!(s.ranges(Weekday::Tue).is_empty());
+        assert_eq!(s.slot_step_minutes(), 30);
+        assert_eq!(s.horizon_days(), 14);
+        assert_eq!(s.tz(), chrono_tz::Europe::Amsterdam);
+        // Round trip through the serialized form.
+        let json = serde_json::to_string(&s).expect("serialize");
+        let back: AgentSettings = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+            ("bad zone", serde_json::json!("Mars/Olympus"), "time_zone"),
+            ("zero meeting", serde_json::json!(0), "meeting_minutes"),
+        ];
+        for (name, value, field) in cases {
+            let mut v = base();
+            v[field] = value;
+            assert_eq!(err_field(v), field, "{name}");
+        }
+        let mut v = base();
+        v["working_hours"]["mon"][1]["end"] = "08:00".into();
+        assert_eq!(err_field(v), "working_hours.mon[1].end");
+        let mut v = base();
+        v["working_hours"]["mon"][0]["start"] = "25:00".into();
+        assert_eq!(err_field(v), "working_hours.mon[0].start");
+        let mut v = base();
+        v["working_hours"]["mon"][0]["start"] = "11:00".into();
+        assert_eq!(err_field(v), "working_hours.mon[0]");
+        let mut v = base();
+        v["horizon_days"] = 0.into();
+        assert_eq!(err_field(v), "horizon_days");
+        let mut v = base();
+        v["buffer_after_minutes"] = (-5).into();
+        assert_eq!(err_field(v), "buffer_after_minutes");
+        let mut v = base();
+        v["working_hours"]["mon"][0]["start"] = 9.into();
+        assert_eq!(err_field(v), "working_hours.mon[0].start");
+        let mut v = base();
+        v["slot_step_minutes"] = 1.into();
+        assert_eq!(err_field(v), "slot_step_minutes");
+    }
+
+    #[test]
+    fn twenty_four_is_only_an_end() {
+        assert_eq!(parse_hhmm("24:00", true), Some(1440));
+        assert_eq!(parse_hhmm("24:00", false), None);
+        assert_eq!(parse_hhmm("9:00", false), None);
+        assert_eq!(parse_hhmm("09:60", false), None);
+        assert_eq!(parse_hhmm("23:59", false), Some(1439));
+    }
+}

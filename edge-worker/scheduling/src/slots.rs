@@ -1,0 +1,253 @@
+//! Bookable slots of one agent or of a queue, in UTC, and their labels in the visitor's zone.
+//!
+//! Working hours are local wall-clock times in the agent's zone: on a daylight-saving day a
+//! 09:00-17:00 day is still 09:00-17:00 local. A local start time that does not exist (the
+//! spring-forward gap) is skipped; an ambiguous one (the fall-back hour) takes the earlier
+//! instant. A slot lasts the meeting length in real time from its start.
+
+use crate::error::SchedulingError;
+use crate::ids::AgentId;
+use crate::settings::AgentSettings;
+use chrono::{
+    DateTime, Datelike, Days, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc,
+};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A half-open span of time `[start, end)` in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Interval {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Interval {
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Interval { start, end }
+    }
+
+    /// Whether the two half-open spans share any instant.
+    pub fn overlaps(&self, other: &Interval) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+/// What a calendar said about an agent's time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "busy", rename_all = "snake_case")]
+pub enum Busy {
+    /// The calendar answered: these spans are busy, everything else is free.
+    Known(Vec<Interval>),
+    /// The calendar failed or answered something unreadable: no time is known to be free.
+    Unknown,
+}
+
+impl Busy {
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Busy::Unknown)
+    }
+
+    /// Both calendars' busy time together (an agent with several calendars); unknown wins.
+    pub fn union(self, other: Busy) -> Busy {
+        match (self, other) {
+            (Busy::Known(mut a), Busy::Known(b)) => {
+                a.extend(b);
+                Busy::Known(normalize(&a))
+            }
+            _ => Busy::Unknown,
+        }
+    }
+
+    /// Whether `span` is known to be free.
+    pub fn is_free(&self, span: &Interval) -> bool {
+        match self {
+            Busy::Known(list) => !list.iter().any(|b| b.overlaps(span)),
+            Busy::Unknown => false,
+        }
+    }
+}
+
+/// Sorted, merged, without empty or inverted spans.
+pub(crate) fn normalize(list: &[Interval]) -> Vec<Interval> {
+    let mut v: Vec<Interval> = list.iter().copied().filter(|i| i.start < i.end).collect();
+    v.sort_unstable();
+    let mut out: Vec<Interval> = Vec::with_capacity(v.len());
+    for i in v {
+        match out.last_mut() {
+            Some(last) if i.start <= last.end => {
+                if i.end > last.end {
+                    last.end = i.end;
+                }
+            }
+            _ => out.push(i),
+        }
+    }
+    out
+}
+
+/// Whether `[lo, hi)` misses every span of a normalized busy list.
+fn free_in(busy: &[Interval], lo: DateTime<Utc>, hi: DateTime<Utc>) -> bool {
+    let first_ending_after = busy.partition_point(|b| b.end <= lo);
+    busy.get(first_ending_after).is_none_or(|b| b.start >= hi)
+}
+
+/// One bookable slot of one agent, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Slot {
+    pub fn interval(&self) -> Interval {
+        Interval::new(self.start, self.end)
+    }
+}
+
+/// One slot of a queue and the agents free at it, in the order the agents were given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSlot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub free_agents: Vec<AgentId>,
+}
+
+impl QueueSlot {
+    pub fn slot(&self) -> Slot {
+        Slot {
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+/// The UTC instant of a local wall-clock time: `None` in a gap, the earlier one when ambiguous.
+fn local_to_utc(tz: Tz, date: NaiveDate, minute_of_day: u16) -> Option<DateTime<Utc>> {
+    let time = NaiveTime::from_hms_opt(
+        u32::from(minute_of_day / 60),
+        u32::from(minute_of_day % 60),
+        0,
+    )?;
+    match tz.from_local_datetime(&date.and_time(time)) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
+        LocalResult::None => None,
+    }
+}
+
+/// The agent's free slots that start in `[from_utc, to_utc)`, sorted by start.
+///
+/// A slot is offered when it starts inside a working-hours range and ends (in local wall-clock
+/// minutes) by the range's end; when it starts at least `min_notice` after `now_utc`; when its
+/// local date is within the horizon (today in the agent's zone counts as day 1); and when
+/// `[start - buffer_before, end + buffer_after)` misses every busy span. Buffers apply to busy
+/// events, not to the edges of working hours. [`Busy::Unknown`] gives no slots.
+pub fn slots(
+    agent: &AgentSettings,
+    busy: &Busy,
+    from_utc: DateTime<Utc>,
+    to_utc: DateTime<Utc>,
+    now_utc: DateTime<Utc>,
+) -> Vec<Slot> {
+    let Busy::Known(list) = busy else {
+        return Vec::new();
+    };
+    let busy = normalize(list);
+    let tz = agent.tz();
+    let length = Duration::minutes(i64::from(agent.meeting_minutes()));
+    let before = Duration::minutes(i64::from(agent.buffer_before_minutes()));
+    let after = Duration::minutes(i64::from(agent.buffer_after_minutes()));
+    let earliest = from_utc.max(now_utc + Duration::minutes(i64::from(agent.min_notice_minutes())));
+    if earliest >= to_utc {
+        return Vec::new();
+    }
+    let today = now_utc.with_timezone(&tz).date_naive();
+    let Some(last_day) = today.checked_add_days(Days::new(u64::from(agent.horizon_days() - 1)))
+    else {
+        return Vec::new();
+    };
+    // One day of margin on each side: where a zone changes its offset at midnight, local
+    // dates are not monotonic in UTC.
+    let first_date = earliest
+        .with_timezone(&tz)
+        .date_naive()
+        .pred_opt()
+        .unwrap_or(today)
+        .max(today);
+    let last_date = to_utc
+        .with_timezone(&tz)
+        .date_naive()
+        .succ_opt()
+        .unwrap_or(last_day)
+        .min(last_day);
+    let step = u16::try_from(agent.slot_step_minutes()).unwrap_or(u16::MAX);
+    let len = u16::try_from(agent.meeting_minutes()).unwrap_or(u16::MAX);
+
+    let mut out = Vec::new();
+    for date in first_date.iter_days().take_while(|d| *d <= last_date) {
+        for &(range_start, range_end) in agent.ranges(date.weekday()) {
+            let mut m = range_start;
+            while m.checked_add(len).is_some_and(|e| e <= range_end) {
+                if let Some(start) = local_to_utc(tz, date, m) {
+                    let end = start + length;
+                    if start >= earliest
+                        && start < to_utc
+                        && free_in(&busy, start - before, end + after)
+                    {
+                        out.push(Slot { start, end });
+                    }
+                }
+                m = m.saturating_add(step);
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The queue's slots: every slot at which at least one agent is free, with those agents in
+/// the order of `agents`. Agents with [`Busy::Unknown`] are never listed as free.
+pub fn queue_slots(
+    agents: &[(AgentId, AgentSettings, Busy)],
+    from_utc: DateTime<Utc>,
+    to_utc: DateTime<Utc>,
+    now_utc: DateTime<Utc>,
+) -> Vec<QueueSlot> {
+    let mut by_slot: BTreeMap<Slot, Vec<AgentId>> = BTreeMap::new();
+    for (id, settings, busy) in agents {
+        for slot in slots(settings, busy, from_utc, to_utc, now_utc) {
+            let free = by_slot.entry(slot).or_default();
+            if !free.contains(id) {
+                free.push(id.clone());
+            }
+        }
+    }
+    by_slot
+        .into_iter()
+        .map(|(slot, free_agents)| QueueSlot {
+            start: slot.start,
+            end: slot.end,
+            free_agents,
+        })
+        .collect()
+}
+
+/// A slot start for the visitor, e.g. `Mon 1 Mar 2027, 10:00 (Asia/Kolkata)`.
+pub fn label(slot_start_utc: DateTime<Utc>, visitor_tz: Tz) -> String {
+    format!(
+        "{} ({})",
+        slot_start_utc
+            .with_timezone(&visitor_tz)
+            .format("%a %-d %b %Y, %H:%M"),
+        visitor_tz.name()
+    )
+}
+
+/// An IANA zone name from a request (e.g. the `tz` query parameter); `field` names it in the error.
+pub fn parse_tz(name: &str, field: &str) -> Result<Tz, SchedulingError> {
+    name.parse().map_err(|_| SchedulingError::InvalidTimeZone {
+        field: field.to_owned(),
+        value: name.to_owned(),
+    })
+}
