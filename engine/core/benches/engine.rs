@@ -1,2 +1,2 @@
 //! Criterion benches (filled below).
-fn main(){}
+fn main() {}

@@ -2,7 +2,10 @@
 
 use crate::diag::{Diagnostic, Severity};
 use crate::fields::FieldName;
-use crate::model::{Card, CaptureKind, Dialogue, Display, Route, FORMAT_VERSION};
+use crate::model::{
+    BranchCard, CaptureCard, CaptureKind, Card, Dialogue, Display, DocumentCard, EndCard, GoalCard,
+    MeetingCard, MessageCard, QuestionCard, Route, FORMAT_VERSION,
+};
 use crate::targeting::{compile_audience, CompiledAudience};
 use crate::tokens::{self, RawToken, Segment, Template, TokenError, TokenSource};
 use sha2::{Digest, Sha256};
@@ -135,16 +138,26 @@ pub enum CCard {
 impl CCard {
     /// Cards that stop and wait for the visitor.
     pub fn waits(&self) -> bool {
-        matches!(self, CCard::Question { .. } | CCard::Capture { .. } | CCard::Meeting { .. })
+        matches!(
+            self,
+            CCard::Question { .. } | CCard::Capture { .. } | CCard::Meeting { .. }
+        )
     }
 
     /// Every card this one can lead to.
     pub fn successors(&self) -> Vec<CardIx> {
         let mut v = Vec::new();
         match self {
-            CCard::Message { next, .. } | CCard::Goal { next, .. } | CCard::Document { next, .. } => v.extend(*next),
+            CCard::Message { next, .. }
+            | CCard::Goal { next, .. }
+            | CCard::Document { next, .. } => v.extend(*next),
             CCard::Capture { next, .. } => v.extend(*next),
-            CCard::Question { buttons, free_text, next, .. } => {
+            CCard::Question {
+                buttons,
+                free_text,
+                next,
+                ..
+            } => {
                 v.extend(buttons.iter().filter_map(|b| b.next.or(*next)));
                 if let Some((_, n)) = free_text {
                     v.extend(n.or(*next));
@@ -197,7 +210,10 @@ pub struct CompiledFlow {
 impl CompiledFlow {
     /// Index of a card id.
     pub fn index_of(&self, id: &str) -> Option<CardIx> {
-        self.card_ids.iter().position(|c| c == id).map(|i| i as CardIx)
+        self.card_ids
+            .iter()
+            .position(|c| c == id)
+            .map(|i| i as CardIx)
     }
 }
 
@@ -219,7 +235,10 @@ pub fn parse(json: &str) -> Result<Dialogue, Vec<Diagnostic>> {
         return Err(vec![Diagnostic::error(
             "$",
             "too_large",
-            format!("dialogue is {} bytes; the limit is {MAX_FILE_BYTES}", json.len()),
+            format!(
+                "dialogue is {} bytes; the limit is {MAX_FILE_BYTES}",
+                json.len()
+            ),
         )]);
     }
     let de = &mut serde_json::Deserializer::from_str(json);
@@ -227,12 +246,91 @@ pub fn parse(json: &str) -> Result<Dialogue, Vec<Diagnostic>> {
         Ok(d) => Ok(d),
         Err(e) => {
             let p = e.path().to_string();
-            let path = if p == "." || p.is_empty() { "$".to_string() } else { format!("$.{p}") };
+            let path = if p == "." || p.is_empty() {
+                "$".to_string()
+            } else {
+                format!("$.{p}")
+            };
             let inner = e.into_inner();
-            let code = if inner.is_syntax() || inner.is_eof() { "invalid_json" } else { "invalid_type" };
-            Err(vec![Diagnostic::error(path, code, inner.to_string())])
+            let code = if inner.is_syntax() || inner.is_eof() {
+                "invalid_json"
+            } else {
+                "invalid_type"
+            };
+            let refined = (code == "invalid_type")
+                .then(|| refine_deep(json, &path))
+                .flatten();
+            let (path, msg) = refined.unwrap_or((path, inner.to_string()));
+            Err(vec![Diagnostic::error(path, code, msg)])
         }
     }
+}
+
+/// serde cannot see inside tagged cards and untagged rules; deserialise that one value again
+/// as the type it claims to be, to point at the exact field.
+fn refine(json: &str, path: &str) -> Option<(String, String)> {
+    use crate::model::Condition;
+    let root: serde_json::Value = serde_json::from_str(json).ok()?;
+    let pointer = path
+        .strip_prefix('$')?
+        .replace('.', "/")
+        .replace('[', "/")
+        .replace(']', "");
+    let v = root.pointer(&pointer)?.clone();
+    fn at<T: serde::de::DeserializeOwned>(
+        v: serde_json::Value,
+        path: &str,
+    ) -> Option<(String, String)> {
+        match serde_path_to_error::deserialize::<_, T>(v) {
+            Ok(_) => None,
+            Err(e) => {
+                let p = e.path().to_string();
+                let full = if p == "." || p.is_empty() {
+                    path.to_string()
+                } else {
+                    format!("{path}.{p}")
+                };
+                Some((full, e.into_inner().to_string()))
+            }
+        }
+    }
+    let obj = v.as_object()?;
+    if let Some(t) = obj.get("type").and_then(|t| t.as_str()) {
+        let mut rest = v.clone();
+        if let Some(m) = rest.as_object_mut() {
+            m.remove("type");
+        }
+        return match t {
+            "message" => at::<MessageCard>(rest, path),
+            "question" => at::<QuestionCard>(rest, path),
+            "capture" => at::<CaptureCard>(rest, path),
+            "meeting" => at::<MeetingCard>(rest, path),
+            "goal" => at::<GoalCard>(rest, path),
+            "branch" => at::<BranchCard>(rest, path),
+            "document" => at::<DocumentCard>(rest, path),
+            "end" => at::<EndCard>(rest, path),
+            _ => None,
+        };
+    }
+    if obj.contains_key("field") || obj.contains_key("op") {
+        return at::<Condition>(v, path);
+    }
+    if obj.contains_key("all") || obj.contains_key("any") {
+        return at::<crate::model::Audience>(v, path);
+    }
+    None
+}
+
+/// Refines repeatedly while each pass points deeper (a card holding a rule holding a condition).
+fn refine_deep(json: &str, path: &str) -> Option<(String, String)> {
+    let mut best = refine(json, path)?;
+    for _ in 0..4 {
+        match refine(json, &best.0) {
+            Some(next) if next.0.len() > best.0.len() => best = next,
+            _ => break,
+        }
+    }
+    Some(best)
 }
 
 /// Compiles a dialogue file: every problem is reported at once, with its JSON path.
@@ -242,13 +340,19 @@ pub fn compile_with(json: &str, opts: &Options) -> Result<CompiledFlow, Vec<Diag
 }
 
 fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn safe_url(u: &str) -> bool {
     let l = u.trim().to_ascii_lowercase();
-    (l.starts_with("https://") || l.starts_with("http://") || l.starts_with('/')) && !l.starts_with("//")
-        && !u.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+    (l.starts_with("https://") || l.starts_with("http://") || l.starts_with('/'))
+        && !l.starts_with("//")
+        && !u
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
 }
 
 struct Ctx<'a> {
@@ -264,7 +368,11 @@ impl Ctx<'_> {
         match self.ids.get(id.as_str()) {
             Some(i) => Some(*i),
             None => {
-                self.diags.push(Diagnostic::error(path, "unknown_card", format!("no card has id `{id}`")));
+                self.diags.push(Diagnostic::error(
+                    path,
+                    "unknown_card",
+                    format!("no card has id `{id}`"),
+                ));
                 None
             }
         }
@@ -274,14 +382,22 @@ impl Ctx<'_> {
         if let Some(list) = &self.lead_fields {
             let f = FieldName::new(name);
             if !list.contains(&f) {
-                self.diags.push(Diagnostic::error(path, "unknown_field", format!("`{name}` is not a lead field of this Marketo instance")));
+                self.diags.push(Diagnostic::error(
+                    path,
+                    "unknown_field",
+                    format!("`{name}` is not a lead field of this Marketo instance"),
+                ));
             }
         }
     }
 
     fn template(&mut self, text: &str, path: String) -> Template {
         if text.len() > MAX_TEXT {
-            self.diags.push(Diagnostic::error(path.clone(), "too_large", format!("text is {} bytes; the limit is {MAX_TEXT}", text.len())));
+            self.diags.push(Diagnostic::error(
+                path.clone(),
+                "too_large",
+                format!("text is {} bytes; the limit is {MAX_TEXT}", text.len()),
+            ));
         }
         let mut lead_refs = Vec::new();
         let answerable = &self.answerable;
@@ -289,7 +405,12 @@ impl Ctx<'_> {
             let default = match t.default {
                 Some(d) => Some(d.to_string()),
                 None if t.namespace == "meeting" => None,
-                None => return Err(TokenError::MissingDefault(format!("{}.{}", t.namespace, t.name))),
+                None => {
+                    return Err(TokenError::MissingDefault(format!(
+                        "{}.{}",
+                        t.namespace, t.name
+                    )))
+                }
             };
             let source = match t.namespace {
                 "lead" => {
@@ -297,7 +418,11 @@ impl Ctx<'_> {
                     TokenSource::Lead(FieldName::new(t.name))
                 }
                 "company" => TokenSource::Company(FieldName::new(t.name)),
-                "answer" => TokenSource::Answer(*answerable.get(t.name).ok_or_else(|| TokenError::UnknownCard(t.name.to_string()))?),
+                "answer" => TokenSource::Answer(
+                    *answerable
+                        .get(t.name)
+                        .ok_or_else(|| TokenError::UnknownCard(t.name.to_string()))?,
+                ),
                 "meeting" => match t.name {
                     "agent" => TokenSource::MeetingAgent,
                     "time" => TokenSource::MeetingTime,
@@ -332,34 +457,68 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
     let mut cx = Ctx {
         ids: HashMap::new(),
         answerable: HashMap::new(),
-        lead_fields: opts.lead_fields.as_ref().map(|l| l.iter().map(|f| FieldName::new(f)).collect()),
+        lead_fields: opts
+            .lead_fields
+            .as_ref()
+            .map(|l| l.iter().map(|f| FieldName::new(f)).collect()),
         diags: Vec::new(),
     };
     if d.version != FORMAT_VERSION {
-        cx.diags.push(Diagnostic::error("$.version", "unsupported_version", format!("format version {} is not supported; this engine reads version {FORMAT_VERSION}", d.version)));
+        cx.diags.push(Diagnostic::error(
+            "$.version",
+            "unsupported_version",
+            format!(
+                "format version {} is not supported; this engine reads version {FORMAT_VERSION}",
+                d.version
+            ),
+        ));
     }
     if !valid_id(&d.id) {
-        cx.diags.push(Diagnostic::error("$.id", "bad_id", "dialogue id must be 1-64 letters, digits, `-` or `_`"));
+        cx.diags.push(Diagnostic::error(
+            "$.id",
+            "bad_id",
+            "dialogue id must be 1-64 letters, digits, `-` or `_`",
+        ));
     }
     if d.name.trim().is_empty() {
-        cx.diags.push(Diagnostic::error("$.name", "empty", "dialogue name must not be empty"));
+        cx.diags.push(Diagnostic::error(
+            "$.name",
+            "empty",
+            "dialogue name must not be empty",
+        ));
     }
     if d.cards.is_empty() {
-        cx.diags.push(Diagnostic::error("$.cards", "empty", "a dialogue needs at least one card"));
+        cx.diags.push(Diagnostic::error(
+            "$.cards",
+            "empty",
+            "a dialogue needs at least one card",
+        ));
         return Err(cx.diags);
     }
     if d.cards.len() > MAX_CARDS {
-        cx.diags.push(Diagnostic::error("$.cards", "too_large", format!("{} cards; the limit is {MAX_CARDS}", d.cards.len())));
+        cx.diags.push(Diagnostic::error(
+            "$.cards",
+            "too_large",
+            format!("{} cards; the limit is {MAX_CARDS}", d.cards.len()),
+        ));
         return Err(cx.diags);
     }
     for (i, c) in d.cards.iter().enumerate() {
         let id = c.id();
         if !valid_id(id) {
-            cx.diags.push(Diagnostic::error(format!("$.cards[{i}].id"), "bad_id", "card id must be 1-64 letters, digits, `-` or `_`"));
+            cx.diags.push(Diagnostic::error(
+                format!("$.cards[{i}].id"),
+                "bad_id",
+                "card id must be 1-64 letters, digits, `-` or `_`",
+            ));
         }
         if cx.ids.insert(id, i as CardIx).is_some() {
-            cx.diags.push(Diagnostic::error(format!("$.cards[{i}].id"), "duplicate_id", format!("card id `{id}` is used more than once")));
-        } else if matches!(c, Card::Question { .. } | Card::Capture { .. }) {
+            cx.diags.push(Diagnostic::error(
+                format!("$.cards[{i}].id"),
+                "duplicate_id",
+                format!("card id `{id}` is used more than once"),
+            ));
+        } else if matches!(c, Card::Question(_) | Card::Capture(_)) {
             cx.answerable.insert(id, i as CardIx);
         }
     }
@@ -378,9 +537,19 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         let p = format!("$.cards[{i}]");
         let delay = |o: &Option<u32>| o.unwrap_or(d.response_delay_ms).min(10_000);
         let cc = match card {
-            Card::Message { text, image, next, delay_ms, .. } => {
+            Card::Message(MessageCard {
+                text,
+                image,
+                next,
+                delay_ms,
+                ..
+            }) => {
                 if let Some(u) = image.as_ref().filter(|u| !safe_url(u)) {
-                    cx.diags.push(Diagnostic::error(format!("{p}.image"), "bad_url", format!("image `{u}` must be an http(s) URL or a site path")));
+                    cx.diags.push(Diagnostic::error(
+                        format!("{p}.image"),
+                        "bad_url",
+                        format!("image `{u}` must be an http(s) URL or a site path"),
+                    ));
                 }
                 CCard::Message {
                     text: cx.template(text, format!("{p}.text")),
@@ -389,17 +558,37 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                     delay_ms: delay(delay_ms),
                 }
             }
-            Card::Question { text, buttons, free_text, field, next, delay_ms, .. } => {
+            Card::Question(QuestionCard {
+                text,
+                buttons,
+                free_text,
+                field,
+                next,
+                delay_ms,
+                ..
+            }) => {
                 if buttons.is_empty() && free_text.is_none() {
-                    cx.diags.push(Diagnostic::error(format!("{p}.buttons"), "no_answer", "a question needs buttons or `free_text`"));
+                    cx.diags.push(Diagnostic::error(
+                        format!("{p}.buttons"),
+                        "no_answer",
+                        "a question needs buttons or `free_text`",
+                    ));
                 }
                 if buttons.len() > 20 {
-                    cx.diags.push(Diagnostic::error(format!("{p}.buttons"), "too_large", "at most 20 buttons"));
+                    cx.diags.push(Diagnostic::error(
+                        format!("{p}.buttons"),
+                        "too_large",
+                        "at most 20 buttons",
+                    ));
                 }
                 let mut bs = Vec::new();
                 for (j, b) in buttons.iter().enumerate() {
                     if b.label.trim().is_empty() {
-                        cx.diags.push(Diagnostic::error(format!("{p}.buttons[{j}].label"), "empty", "button label must not be empty"));
+                        cx.diags.push(Diagnostic::error(
+                            format!("{p}.buttons[{j}].label"),
+                            "empty",
+                            "button label must not be empty",
+                        ));
                     }
                     bs.push(CButton {
                         label: b.label.clone(),
@@ -413,23 +602,51 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                 CCard::Question {
                     text: cx.template(text, format!("{p}.text")),
                     buttons: bs,
-                    free_text: free_text.as_ref().map(|ft| (ft.placeholder.clone(), cx.target(ft.next.as_ref(), format!("{p}.free_text.next")))),
+                    free_text: free_text.as_ref().map(|ft| {
+                        (
+                            ft.placeholder.clone(),
+                            cx.target(ft.next.as_ref(), format!("{p}.free_text.next")),
+                        )
+                    }),
                     field: field.clone(),
                     next: cx.target(next.as_ref(), format!("{p}.next")),
                     delay_ms: delay(delay_ms),
                 }
             }
-            Card::Capture { text, kind, field, skip_if_known, overwrite, pattern, error, placeholder, next, delay_ms, .. } => {
+            Card::Capture(CaptureCard {
+                text,
+                kind,
+                field,
+                skip_if_known,
+                overwrite,
+                pattern,
+                error,
+                placeholder,
+                next,
+                delay_ms,
+                ..
+            }) => {
                 if field.trim().is_empty() {
-                    cx.diags.push(Diagnostic::error(format!("{p}.field"), "empty", "capture card needs a lead field"));
+                    cx.diags.push(Diagnostic::error(
+                        format!("{p}.field"),
+                        "empty",
+                        "capture card needs a lead field",
+                    ));
                 } else {
                     cx.check_field(field, format!("{p}.field"));
                 }
                 let re = pattern.as_ref().and_then(|pat| {
-                    match regex_lite::RegexBuilder::new(&format!("^(?:{pat})$")).size_limit(1 << 20).build() {
+                    match regex_lite::RegexBuilder::new(&format!("^(?:{pat})$"))
+                        .size_limit(1 << 20)
+                        .build()
+                    {
                         Ok(r) => Some(r),
                         Err(e) => {
-                            cx.diags.push(Diagnostic::error(format!("{p}.pattern"), "bad_regex", format!("invalid regular expression: {e}")));
+                            cx.diags.push(Diagnostic::error(
+                                format!("{p}.pattern"),
+                                "bad_regex",
+                                format!("invalid regular expression: {e}"),
+                            ));
                             None
                         }
                     }
@@ -447,44 +664,91 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                     delay_ms: delay(delay_ms),
                 }
             }
-            Card::Meeting { text, route, confirmation, next, on_skip, delay_ms, .. } => {
+            Card::Meeting(MeetingCard {
+                text,
+                route,
+                confirmation,
+                next,
+                on_skip,
+                delay_ms,
+                ..
+            }) => {
                 let (Route::Queue(r) | Route::Agent(r)) = route;
                 if !valid_id(r) {
-                    cx.diags.push(Diagnostic::error(format!("{p}.route"), "bad_id", "queue or agent id must be 1-64 letters, digits, `-` or `_`"));
+                    cx.diags.push(Diagnostic::error(
+                        format!("{p}.route"),
+                        "bad_id",
+                        "queue or agent id must be 1-64 letters, digits, `-` or `_`",
+                    ));
                 }
                 CCard::Meeting {
                     text: cx.template(text, format!("{p}.text")),
                     route: route.clone(),
-                    confirmation: confirmation.as_ref().map(|c| cx.template(c, format!("{p}.confirmation"))),
+                    confirmation: confirmation
+                        .as_ref()
+                        .map(|c| cx.template(c, format!("{p}.confirmation"))),
                     next: cx.target(next.as_ref(), format!("{p}.next")),
                     on_skip: cx.target(on_skip.as_ref(), format!("{p}.on_skip")),
                     delay_ms: delay(delay_ms),
                 }
             }
-            Card::Goal { name, score, next, .. } => {
+            Card::Goal(GoalCard {
+                name, score, next, ..
+            }) => {
                 if name.trim().is_empty() {
-                    cx.diags.push(Diagnostic::error(format!("{p}.name"), "empty", "goal name must not be empty"));
+                    cx.diags.push(Diagnostic::error(
+                        format!("{p}.name"),
+                        "empty",
+                        "goal name must not be empty",
+                    ));
                 }
-                CCard::Goal { name: name.clone(), score: *score, next: cx.target(next.as_ref(), format!("{p}.next")) }
+                CCard::Goal {
+                    name: name.clone(),
+                    score: *score,
+                    next: cx.target(next.as_ref(), format!("{p}.next")),
+                }
             }
-            Card::Branch { rules, otherwise, .. } => {
+            Card::Branch(BranchCard {
+                rules, otherwise, ..
+            }) => {
                 let mut rs = Vec::new();
                 for (j, r) in rules.iter().enumerate() {
                     let rp = format!("{p}.rules[{j}]");
-                    let aud = compile_audience(&r.when, &format!("{rp}.when"), &answer_ix, &mut cx.diags);
+                    let aud =
+                        compile_audience(&r.when, &format!("{rp}.when"), &answer_ix, &mut cx.diags);
                     if let Some(t) = cx.target(Some(&r.next), format!("{rp}.next")) {
                         rs.push((aud, t));
                     }
                 }
                 if rules.is_empty() {
-                    cx.diags.push(Diagnostic::warning(format!("{p}.rules"), "empty", "branch has no rules: it always goes to `otherwise`"));
+                    cx.diags.push(Diagnostic::warning(
+                        format!("{p}.rules"),
+                        "empty",
+                        "branch has no rules: it always goes to `otherwise`",
+                    ));
                 }
-                let o = cx.target(Some(otherwise), format!("{p}.otherwise")).unwrap_or(0);
-                CCard::Branch { rules: rs, otherwise: o }
+                let o = cx
+                    .target(Some(otherwise), format!("{p}.otherwise"))
+                    .unwrap_or(0);
+                CCard::Branch {
+                    rules: rs,
+                    otherwise: o,
+                }
             }
-            Card::Document { text, url, label, next, delay_ms, .. } => {
+            Card::Document(DocumentCard {
+                text,
+                url,
+                label,
+                next,
+                delay_ms,
+                ..
+            }) => {
                 if !safe_url(url) {
-                    cx.diags.push(Diagnostic::error(format!("{p}.url"), "bad_url", format!("document `{url}` must be an http(s) URL or a site path")));
+                    cx.diags.push(Diagnostic::error(
+                        format!("{p}.url"),
+                        "bad_url",
+                        format!("document `{url}` must be an http(s) URL or a site path"),
+                    ));
                 }
                 CCard::Document {
                     text: cx.template(text, format!("{p}.text")),
@@ -494,7 +758,9 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                     delay_ms: delay(delay_ms),
                 }
             }
-            Card::End { text, .. } => CCard::End { text: text.as_ref().map(|t| cx.template(t, format!("{p}.text"))) },
+            Card::End(EndCard { text, .. }) => CCard::End {
+                text: text.as_ref().map(|t| cx.template(t, format!("{p}.text"))),
+            },
         };
         cards.push(cc);
     }
@@ -544,7 +810,7 @@ fn check_audience_fields(d: &Dialogue, cx: &mut Ctx<'_>) {
     let mut refs = Vec::new();
     walk(&d.audience, "$.audience", &mut refs);
     for (i, c) in d.cards.iter().enumerate() {
-        if let Card::Branch { rules, .. } = c {
+        if let Card::Branch(BranchCard { rules, .. }) = c {
             for (j, r) in rules.iter().enumerate() {
                 walk(&r.when, &format!("$.cards[{i}].rules[{j}].when"), &mut refs);
             }
@@ -569,7 +835,11 @@ fn graph_checks(cards: &[CCard], start: CardIx, diags: &mut Vec<Diagnostic>) {
     }
     for (i, s) in seen.iter().enumerate() {
         if !s {
-            diags.push(Diagnostic::error(format!("$.cards[{i}]"), "unreachable_card", "no path from the start card leads here"));
+            diags.push(Diagnostic::error(
+                format!("$.cards[{i}]"),
+                "unreachable_card",
+                "no path from the start card leads here",
+            ));
         }
     }
     // Cycle among cards that do not wait: iterative DFS with colours.

@@ -309,7 +309,12 @@ pub enum Effect {
 
 impl Session {
     /// A new session for a flow; `known_lead` holds fields already known about the visitor.
-    pub fn new(flow: &CompiledFlow, id: &str, known_lead: &[(String, String)], now: Now) -> Session {
+    pub fn new(
+        flow: &CompiledFlow,
+        id: &str,
+        known_lead: &[(String, String)],
+        now: Now,
+    ) -> Session {
         Session {
             v: SESSION_VERSION,
             id: id.chars().take(64).collect(),
@@ -337,7 +342,8 @@ impl Session {
 
     /// Reads a stored session; refuses other versions and other flows.
     pub fn from_json(json: &str, flow: &CompiledFlow) -> Result<Session, String> {
-        let s: Session = serde_json::from_str(json).map_err(|e| format!("stored session unreadable: {e}"))?;
+        let s: Session =
+            serde_json::from_str(json).map_err(|e| format!("stored session unreadable: {e}"))?;
         if s.v != SESSION_VERSION {
             return Err(format!("session version {} is not supported", s.v));
         }
@@ -358,7 +364,10 @@ impl Session {
         let n = flow.cards.len();
         match (self.status, self.at, self.wait) {
             (Status::Active, Some(at), w) => {
-                let card = flow.cards.get(usize::from(at)).ok_or("current card out of range")?;
+                let card = flow
+                    .cards
+                    .get(usize::from(at))
+                    .ok_or("current card out of range")?;
                 let ok = match card {
                     CCard::Question { .. } | CCard::Capture { .. } => w == Wait::Answer,
                     CCard::Meeting { .. } => matches!(w, Wait::Slot | Wait::Booking),
@@ -373,10 +382,14 @@ impl Session {
             }
             (Status::Active, None, _) => return Err("active session without a current card".into()),
             (_, Some(_), _) => return Err("inactive session with a current card".into()),
-            (_, None, w) if w != Wait::Nothing => return Err("inactive session waiting for input".into()),
+            (_, None, w) if w != Wait::Nothing => {
+                return Err("inactive session waiting for input".into())
+            }
             _ => {}
         }
-        if self.answers.keys().any(|k| usize::from(*k) >= n) || self.goals.iter().any(|k| usize::from(*k) >= n) {
+        if self.answers.keys().any(|k| usize::from(*k) >= n)
+            || self.goals.iter().any(|k| usize::from(*k) >= n)
+        {
             return Err("answer or goal for a card that does not exist".into());
         }
         Ok(())
@@ -419,12 +432,18 @@ impl Facts for SessionFacts {
 }
 
 fn lower<K: Ord + Clone>(m: &BTreeMap<K, String>) -> BTreeMap<K, String> {
-    m.iter().map(|(k, v)| (k.clone(), v.to_lowercase())).collect()
+    m.iter()
+        .map(|(k, v)| (k.clone(), v.to_lowercase()))
+        .collect()
 }
 
 impl Run<'_> {
     fn id(&self, i: CardIx) -> String {
-        self.flow.card_ids.get(usize::from(i)).cloned().unwrap_or_default()
+        self.flow
+            .card_ids
+            .get(usize::from(i))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn emit(&mut self, event: BrowserEvent) {
@@ -442,43 +461,97 @@ impl Run<'_> {
 
     fn show(&mut self, s: &Session, i: CardIx, t: &Template, delay_ms: u32) {
         let text = render(t, s, self.flow);
-        self.out.push(Effect::Show { card: self.id(i), text, delay_ms, image: None, link: None });
+        self.out.push(Effect::Show {
+            card: self.id(i),
+            text,
+            delay_ms,
+            image: None,
+            link: None,
+        });
     }
 
     /// Shows the prompt of a waiting card (also used to resume).
     fn ask(&mut self, s: &mut Session, i: CardIx, with_text: bool) {
         let flow = self.flow;
-        let Some(card) = flow.cards.get(usize::from(i)) else { return };
+        let Some(card) = flow.cards.get(usize::from(i)) else {
+            return;
+        };
         let card_id = self.id(i);
         match card {
-            CCard::Question { text, buttons, free_text, delay_ms, .. } => {
+            CCard::Question {
+                text,
+                buttons,
+                free_text,
+                delay_ms,
+                ..
+            } => {
                 if with_text {
                     self.show(s, i, text, *delay_ms);
                 }
-                let buttons = buttons.iter().map(|b| Choice { label: b.label.clone(), value: b.value.clone() }).collect();
-                let free_text = free_text.as_ref().map(|(p, _)| p.clone().unwrap_or_default());
-                self.out.push(Effect::Ask { card: card_id, prompt: Prompt::Choices { buttons, free_text } });
+                let buttons = buttons
+                    .iter()
+                    .map(|b| Choice {
+                        label: b.label.clone(),
+                        value: b.value.clone(),
+                    })
+                    .collect();
+                let free_text = free_text
+                    .as_ref()
+                    .map(|(p, _)| p.clone().unwrap_or_default());
+                self.out.push(Effect::Ask {
+                    card: card_id,
+                    prompt: Prompt::Choices { buttons, free_text },
+                });
                 s.wait = Wait::Answer;
             }
-            CCard::Capture { text, kind, placeholder, delay_ms, .. } => {
+            CCard::Capture {
+                text,
+                kind,
+                placeholder,
+                delay_ms,
+                ..
+            } => {
                 if with_text {
                     self.show(s, i, text, *delay_ms);
                 }
-                self.out.push(Effect::Ask { card: card_id, prompt: Prompt::Field { field: *kind, placeholder: placeholder.clone() } });
+                self.out.push(Effect::Ask {
+                    card: card_id,
+                    prompt: Prompt::Field {
+                        field: *kind,
+                        placeholder: placeholder.clone(),
+                    },
+                });
                 s.wait = Wait::Answer;
             }
-            CCard::Meeting { text, route, delay_ms, .. } => {
+            CCard::Meeting {
+                text,
+                route,
+                delay_ms,
+                ..
+            } => {
                 if with_text {
                     self.show(s, i, text, *delay_ms);
                 }
                 if s.wait == Wait::Booking {
                     // A reload while booking: the host retries with the same key.
                     if let Some((start_ms, end_ms)) = s.booking {
-                        self.out.push(Effect::Book { card: card_id, route: route.clone(), start_ms, end_ms, key: book_key(s, i, start_ms) });
+                        self.out.push(Effect::Book {
+                            card: card_id,
+                            route: route.clone(),
+                            start_ms,
+                            end_ms,
+                            key: book_key(s, i, start_ms),
+                        });
                     }
                 } else {
-                    self.out.push(Effect::Ask { card: card_id.clone(), prompt: Prompt::Slots });
-                    self.out.push(Effect::RequestSlots { card: card_id, route: route.clone() });
+                    self.out.push(Effect::Ask {
+                        card: card_id.clone(),
+                        prompt: Prompt::Slots,
+                    });
+                    self.out.push(Effect::RequestSlots {
+                        card: card_id,
+                        route: route.clone(),
+                    });
                     s.wait = Wait::Slot;
                 }
             }
@@ -502,28 +575,68 @@ impl Run<'_> {
                 return;
             };
             match card {
-                CCard::Message { text, image, next: n, delay_ms } => {
+                CCard::Message {
+                    text,
+                    image,
+                    next: n,
+                    delay_ms,
+                } => {
                     let text = render(text, s, flow);
-                    self.out.push(Effect::Show { card: self.id(i), text, delay_ms: *delay_ms, image: image.clone(), link: None });
+                    self.out.push(Effect::Show {
+                        card: self.id(i),
+                        text,
+                        delay_ms: *delay_ms,
+                        image: image.clone(),
+                        link: None,
+                    });
                     next = *n;
                 }
-                CCard::Document { text, url, label, next: n, delay_ms } => {
+                CCard::Document {
+                    text,
+                    url,
+                    label,
+                    next: n,
+                    delay_ms,
+                } => {
                     let text = render(text, s, flow);
-                    self.out.push(Effect::Show { card: self.id(i), text, delay_ms: *delay_ms, image: None, link: Some((url.clone(), label.clone())) });
+                    self.out.push(Effect::Show {
+                        card: self.id(i),
+                        text,
+                        delay_ms: *delay_ms,
+                        image: None,
+                        link: Some((url.clone(), label.clone())),
+                    });
                     next = *n;
                 }
-                CCard::Goal { name, score, next: n } => {
+                CCard::Goal {
+                    name,
+                    score,
+                    next: n,
+                } => {
                     if !s.goals.contains(&i) {
                         s.goals.push(i);
                         s.score = s.score.saturating_add(*score);
-                        self.out.push(Effect::Goal { card: self.id(i), name: name.clone(), score: *score });
+                        self.out.push(Effect::Goal {
+                            card: self.id(i),
+                            name: name.clone(),
+                            score: *score,
+                        });
                         self.emit(BrowserEvent::Goal);
                     }
                     next = *n;
                 }
                 CCard::Branch { rules, otherwise } => {
-                    let facts = SessionFacts { answers: lower(&s.answers), lead: lower(&s.lead), company: lower(&s.company) };
-                    next = Some(rules.iter().find(|(a, _)| a.eval(&facts)).map_or(*otherwise, |r| r.1));
+                    let facts = SessionFacts {
+                        answers: lower(&s.answers),
+                        lead: lower(&s.lead),
+                        company: lower(&s.company),
+                    };
+                    next = Some(
+                        rules
+                            .iter()
+                            .find(|(a, _)| a.eval(&facts))
+                            .map_or(*otherwise, |r| r.1),
+                    );
                 }
                 CCard::End { text } => {
                     if let Some(t) = text {
@@ -532,8 +645,15 @@ impl Run<'_> {
                     self.complete(s);
                     return;
                 }
-                CCard::Capture { field, skip_if_known: true, next: n, .. }
-                    if s.lead.get(&field.to_ascii_lowercase()).is_some_and(|v| !v.trim().is_empty()) =>
+                CCard::Capture {
+                    field,
+                    skip_if_known: true,
+                    next: n,
+                    ..
+                } if s
+                    .lead
+                    .get(&field.to_ascii_lowercase())
+                    .is_some_and(|v| !v.trim().is_empty()) =>
                 {
                     next = *n;
                 }
@@ -550,7 +670,10 @@ impl Run<'_> {
 
     fn reprompt(&mut self, s: &mut Session, i: CardIx, message: String) {
         s.tries = s.tries.saturating_add(1).min(MAX_TRIES);
-        self.out.push(Effect::Reprompt { card: self.id(i), message });
+        self.out.push(Effect::Reprompt {
+            card: self.id(i),
+            message,
+        });
     }
 
     fn answered(&mut self, s: &mut Session, i: CardIx, value: String) {
@@ -559,7 +682,10 @@ impl Run<'_> {
             self.emit(BrowserEvent::Engaged);
         }
         s.answers.insert(i, value.clone());
-        self.out.push(Effect::Answer { card: self.id(i), value });
+        self.out.push(Effect::Answer {
+            card: self.id(i),
+            value,
+        });
     }
 }
 
@@ -569,8 +695,12 @@ fn book_key(s: &Session, card: CardIx, start_ms: i64) -> String {
 
 fn default_error(kind: CaptureKind) -> &'static str {
     match kind {
-        CaptureKind::Email => "That doesn't look like an email address. Please check it, e.g. name@company.com.",
-        CaptureKind::Phone => "That doesn't look like a phone number. Please use digits, e.g. +1 415 555 0100.",
+        CaptureKind::Email => {
+            "That doesn't look like an email address. Please check it, e.g. name@company.com."
+        }
+        CaptureKind::Phone => {
+            "That doesn't look like a phone number. Please use digits, e.g. +1 415 555 0100."
+        }
         CaptureKind::Name => "Please tell me your name.",
         CaptureKind::Company => "Please tell me your company's name.",
         CaptureKind::Text => "Please type an answer.",
@@ -589,9 +719,14 @@ fn valid_for(kind: CaptureKind, v: &str) -> bool {
 
 /// Advances a conversation by one input. Never panics; bad visitor input is a re-prompt.
 pub fn step(flow: &CompiledFlow, s: &mut Session, input: Input, now: Now) -> Vec<Effect> {
-    let mut r = Run { flow, out: Vec::new() };
+    let mut r = Run {
+        flow,
+        out: Vec::new(),
+    };
     if s.check(flow).is_err() {
-        r.out.push(Effect::Ignored { reason: "session does not match this flow".into() });
+        r.out.push(Effect::Ignored {
+            reason: "session does not match this flow".into(),
+        });
         return r.out;
     }
     s.last_ms = s.last_ms.max(now);
@@ -620,53 +755,106 @@ pub fn step(flow: &CompiledFlow, s: &mut Session, input: Input, now: Now) -> Vec
         (Status::Completed | Status::Dropped, Input::Close) => r.emit(BrowserEvent::Closed),
         (Status::Active, input) => {
             let Some(i) = at else {
-                r.out.push(Effect::Ignored { reason: "nothing is being asked".into() });
+                r.out.push(Effect::Ignored {
+                    reason: "nothing is being asked".into(),
+                });
                 return r.out;
             };
             on_input(&mut r, s, i, input);
         }
-        (st, _) => r.out.push(Effect::Ignored { reason: format!("conversation is {st:?}").to_lowercase() }),
+        (st, _) => r.out.push(Effect::Ignored {
+            reason: format!("conversation is {st:?}").to_lowercase(),
+        }),
     }
     r.out
 }
 
 fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
     let flow = r.flow;
-    let Some(card) = flow.cards.get(usize::from(i)) else { return };
+    let Some(card) = flow.cards.get(usize::from(i)) else {
+        return;
+    };
     match (card, input, s.wait) {
-        (CCard::Question { buttons, field, next, .. }, Input::Button { index }, Wait::Answer) => match buttons.get(index) {
+        (
+            CCard::Question {
+                buttons,
+                field,
+                next,
+                ..
+            },
+            Input::Button { index },
+            Wait::Answer,
+        ) => match buttons.get(index) {
             Some(b) => {
                 r.answered(s, i, b.value.clone());
                 if let Some(f) = field {
                     s.lead.insert(f.to_ascii_lowercase(), b.value.clone());
-                    r.out.push(Effect::Capture { field: f.clone(), value: b.value.clone(), overwrite: true });
+                    r.out.push(Effect::Capture {
+                        field: f.clone(),
+                        value: b.value.clone(),
+                        overwrite: true,
+                    });
                 }
                 r.run_from(s, b.next.or(*next));
             }
-            None => r.out.push(Effect::Ignored { reason: format!("no button {index}") }),
+            None => r.out.push(Effect::Ignored {
+                reason: format!("no button {index}"),
+            }),
         },
-        (CCard::Question { free_text: Some((_, ft_next)), field, next, .. }, Input::Text { text }, Wait::Answer) => {
+        (
+            CCard::Question {
+                free_text: Some((_, ft_next)),
+                field,
+                next,
+                ..
+            },
+            Input::Text { text },
+            Wait::Answer,
+        ) => {
             let v = text.trim();
             if v.is_empty() || v.len() > MAX_ANSWER_LEN {
-                let m = if v.is_empty() { "Please type an answer or pick one of the options." } else { "That answer is too long; please shorten it." };
+                let m = if v.is_empty() {
+                    "Please type an answer or pick one of the options."
+                } else {
+                    "That answer is too long; please shorten it."
+                };
                 r.reprompt(s, i, m.into());
                 return;
             }
             r.answered(s, i, v.to_string());
             if let Some(f) = field {
                 s.lead.insert(f.to_ascii_lowercase(), v.to_string());
-                r.out.push(Effect::Capture { field: f.clone(), value: v.to_string(), overwrite: true });
+                r.out.push(Effect::Capture {
+                    field: f.clone(),
+                    value: v.to_string(),
+                    overwrite: true,
+                });
             }
             r.run_from(s, ft_next.or(*next));
         }
         (CCard::Question { buttons, .. }, Input::Text { text }, Wait::Answer) => {
             // Typed text on a buttons-only question: accept a label typed exactly, else re-prompt.
-            match buttons.iter().position(|b| b.label.eq_ignore_ascii_case(text.trim())) {
+            match buttons
+                .iter()
+                .position(|b| b.label.eq_ignore_ascii_case(text.trim()))
+            {
                 Some(index) => on_input(r, s, i, Input::Button { index }),
                 None => r.reprompt(s, i, "Please pick one of the options.".into()),
             }
         }
-        (CCard::Capture { kind, field, overwrite, pattern, error, next, .. }, Input::Text { text }, Wait::Answer) => {
+        (
+            CCard::Capture {
+                kind,
+                field,
+                overwrite,
+                pattern,
+                error,
+                next,
+                ..
+            },
+            Input::Text { text },
+            Wait::Answer,
+        ) => {
             let v = text.trim();
             let ok = !v.is_empty()
                 && v.len() <= MAX_ANSWER_LEN
@@ -680,10 +868,18 @@ fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
                 r.reprompt(s, i, m);
                 return;
             }
-            let value = if *kind == CaptureKind::Email { v.to_lowercase() } else { v.to_string() };
+            let value = if *kind == CaptureKind::Email {
+                v.to_lowercase()
+            } else {
+                v.to_string()
+            };
             r.answered(s, i, value.clone());
             s.lead.insert(field.to_ascii_lowercase(), value.clone());
-            r.out.push(Effect::Capture { field: field.clone(), value, overwrite: *overwrite });
+            r.out.push(Effect::Capture {
+                field: field.clone(),
+                value,
+                overwrite: *overwrite,
+            });
             match kind {
                 CaptureKind::Email => r.emit(BrowserEvent::Email),
                 CaptureKind::Phone => r.emit(BrowserEvent::Phone),
@@ -703,11 +899,38 @@ fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
             s.booking = Some((start_ms, end_ms));
             s.wait = Wait::Booking;
             let key = book_key(s, i, start_ms);
-            r.out.push(Effect::Book { card: r.id(i), route: route.clone(), start_ms, end_ms, key });
+            r.out.push(Effect::Book {
+                card: r.id(i),
+                route: route.clone(),
+                start_ms,
+                end_ms,
+                key,
+            });
         }
-        (CCard::Meeting { route, confirmation, next, on_skip, .. }, Input::BookingResult { result }, w) => match (result, w) {
-            (Booking::Booked { meeting_id, agent, time }, Wait::Booking) => {
-                s.meeting = Some(Meeting { id: meeting_id, agent, time });
+        (
+            CCard::Meeting {
+                route,
+                confirmation,
+                next,
+                on_skip,
+                ..
+            },
+            Input::BookingResult { result },
+            w,
+        ) => match (result, w) {
+            (
+                Booking::Booked {
+                    meeting_id,
+                    agent,
+                    time,
+                },
+                Wait::Booking,
+            ) => {
+                s.meeting = Some(Meeting {
+                    id: meeting_id,
+                    agent,
+                    time,
+                });
                 s.booking = None;
                 let value = s.meeting.as_ref().map(|m| m.id.clone()).unwrap_or_default();
                 r.answered(s, i, value);
@@ -720,23 +943,48 @@ fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
             (Booking::SlotTaken, _) => {
                 s.booking = None;
                 s.wait = Wait::Slot;
-                r.reprompt(s, i, "Sorry, that time was just taken. Here are the times still open.".into());
-                r.out.push(Effect::RequestSlots { card: r.id(i), route: route.clone() });
+                r.reprompt(
+                    s,
+                    i,
+                    "Sorry, that time was just taken. Here are the times still open.".into(),
+                );
+                r.out.push(Effect::RequestSlots {
+                    card: r.id(i),
+                    route: route.clone(),
+                });
             }
             (Booking::Failed { reason }, _) => {
                 s.booking = None;
                 s.wait = Wait::Slot;
-                r.reprompt(s, i, format!("The booking did not go through ({}). Please pick a time again.", reason.chars().take(200).collect::<String>()));
-                r.out.push(Effect::RequestSlots { card: r.id(i), route: route.clone() });
+                r.reprompt(
+                    s,
+                    i,
+                    format!(
+                        "The booking did not go through ({}). Please pick a time again.",
+                        reason.chars().take(200).collect::<String>()
+                    ),
+                );
+                r.out.push(Effect::RequestSlots {
+                    card: r.id(i),
+                    route: route.clone(),
+                });
             }
             (Booking::NoSlots | Booking::Declined, _) => {
                 s.booking = None;
                 r.answered(s, i, "skipped".into());
                 r.run_from(s, *on_skip);
             }
-            (Booking::Booked { .. }, _) => r.out.push(Effect::Ignored { reason: "no booking was requested".into() }),
+            (Booking::Booked { .. }, _) => r.out.push(Effect::Ignored {
+                reason: "no booking was requested".into(),
+            }),
         },
-        (_, input, _) => r.out.push(Effect::Ignored { reason: format!("input {} does not fit card `{}`", input_name(&input), r.id(i)) }),
+        (_, input, _) => r.out.push(Effect::Ignored {
+            reason: format!(
+                "input {} does not fit card `{}`",
+                input_name(&input),
+                r.id(i)
+            ),
+        }),
     }
 }
 

@@ -144,146 +144,186 @@ pub enum Operator {
 
 /// One step of a dialogue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Card {
     /// Bot text (markdown subset: links, bold), optional image.
-    Message {
-        /// Card id, unique in the dialogue.
-        id: String,
-        /// Text with tokens.
-        text: String,
-        /// Optional image URL.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        image: Option<String>,
-        /// Next card; absent ends the dialogue.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-        /// Per-card typing delay override.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        delay_ms: Option<u32>,
-    },
+    Message(MessageCard),
     /// A question with buttons and/or free text.
-    Question {
-        /// Card id.
-        id: String,
-        /// Text with tokens.
-        text: String,
-        /// Buttons (label shown, value stored).
-        #[serde(default)]
-        buttons: Vec<Button>,
-        /// Accept a typed answer too.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        free_text: Option<FreeText>,
-        /// Lead field the answer is stored in.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        field: Option<String>,
-        /// Next card for buttons without their own `next` and for typed answers.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-        /// Per-card typing delay override.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        delay_ms: Option<u32>,
-    },
+    Question(QuestionCard),
     /// Ask for contact data, validate it, map it to a lead field.
-    Capture {
-        /// Card id.
-        id: String,
-        /// Prompt text with tokens.
-        text: String,
-        /// What is asked.
-        kind: CaptureKind,
-        /// Lead field that receives the value (e.g. `email`, `firstName`).
-        field: String,
-        /// Skip this card when the field is already known.
-        #[serde(default)]
-        skip_if_known: bool,
-        /// Replace a known value (otherwise a known value is kept in Marketo).
-        #[serde(default)]
-        overwrite: bool,
-        /// Extra validation: a regular expression the whole answer must match.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pattern: Option<String>,
-        /// Re-prompt text shown for an invalid answer.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-        /// Input placeholder.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        placeholder: Option<String>,
-        /// Next card.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-        /// Per-card typing delay override.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        delay_ms: Option<u32>,
-    },
+    Capture(CaptureCard),
     /// Offer slots and book a meeting.
-    Meeting {
-        /// Card id.
-        id: String,
-        /// Prompt text with tokens.
-        text: String,
-        /// Round-robin queue or named agent.
-        route: Route,
-        /// Confirmation text; tokens `{{meeting.agent}}`, `{{meeting.time}}` are available.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        confirmation: Option<String>,
-        /// Card after a booked meeting.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-        /// Card when no slot is available or the visitor skips booking.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        on_skip: Option<String>,
-        /// Per-card typing delay override.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        delay_ms: Option<u32>,
-    },
+    Meeting(MeetingCard),
     /// A conversion mark.
-    Goal {
-        /// Card id.
-        id: String,
-        /// Goal name reported to Marketo and reports.
-        name: String,
-        /// Score added to the conversation.
-        #[serde(default)]
-        score: i32,
-        /// Next card.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-    },
+    Goal(GoalCard),
     /// Conditional jump on answers and lead fields; first matching rule wins.
-    Branch {
-        /// Card id.
-        id: String,
-        /// Ordered rules.
-        rules: Vec<BranchRule>,
-        /// Card when no rule matches.
-        otherwise: String,
-    },
+    Branch(BranchCard),
     /// A tracked link to a document.
-    Document {
-        /// Card id.
-        id: String,
-        /// Text with tokens.
-        text: String,
-        /// Document URL (https).
-        url: String,
-        /// Link label.
-        label: String,
-        /// Next card.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-        /// Per-card typing delay override.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        delay_ms: Option<u32>,
-    },
+    Document(DocumentCard),
     /// Ends the conversation as completed, with an optional last message.
-    End {
-        /// Card id.
-        id: String,
-        /// Optional closing text with tokens.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        text: Option<String>,
-    },
+    End(EndCard),
+}
+
+/// Bot text (markdown subset: links, bold), optional image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageCard {
+    /// Card id, unique in the dialogue.
+    pub id: String,
+    /// Text with tokens.
+    pub text: String,
+    /// Optional image URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Next card; absent ends the dialogue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Per-card typing delay override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u32>,
+}
+
+/// A question with buttons and/or free text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionCard {
+    /// Card id.
+    pub id: String,
+    /// Text with tokens.
+    pub text: String,
+    /// Buttons (label shown, value stored).
+    #[serde(default)]
+    pub buttons: Vec<Button>,
+    /// Accept a typed answer too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_text: Option<FreeText>,
+    /// Lead field the answer is stored in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Next card for buttons without their own `next` and for typed answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Per-card typing delay override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u32>,
+}
+
+/// Ask for contact data, validate it, map it to a lead field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureCard {
+    /// Card id.
+    pub id: String,
+    /// Prompt text with tokens.
+    pub text: String,
+    /// What is asked.
+    pub kind: CaptureKind,
+    /// Lead field that receives the value (e.g. `email`, `firstName`).
+    pub field: String,
+    /// Skip this card when the field is already known.
+    #[serde(default)]
+    pub skip_if_known: bool,
+    /// Replace a known value (otherwise a known value is kept in Marketo).
+    #[serde(default)]
+    pub overwrite: bool,
+    /// Extra validation: a regular expression the whole answer must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Re-prompt text shown for an invalid answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Input placeholder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// Next card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Per-card typing delay override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u32>,
+}
+
+/// Offer slots and book a meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingCard {
+    /// Card id.
+    pub id: String,
+    /// Prompt text with tokens.
+    pub text: String,
+    /// Round-robin queue or named agent.
+    pub route: Route,
+    /// Confirmation text; tokens `{{meeting.agent}}`, `{{meeting.time}}` are available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<String>,
+    /// Card after a booked meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Card when no slot is available or the visitor skips booking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_skip: Option<String>,
+    /// Per-card typing delay override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u32>,
+}
+
+/// A conversion mark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalCard {
+    /// Card id.
+    pub id: String,
+    /// Goal name reported to Marketo and reports.
+    pub name: String,
+    /// Score added to the conversation.
+    #[serde(default)]
+    pub score: i32,
+    /// Next card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Conditional jump on answers and lead fields; first matching rule wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BranchCard {
+    /// Card id.
+    pub id: String,
+    /// Ordered rules.
+    pub rules: Vec<BranchRule>,
+    /// Card when no rule matches.
+    pub otherwise: String,
+}
+
+/// A tracked link to a document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentCard {
+    /// Card id.
+    pub id: String,
+    /// Text with tokens.
+    pub text: String,
+    /// Document URL (https).
+    pub url: String,
+    /// Link label.
+    pub label: String,
+    /// Next card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Per-card typing delay override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u32>,
+}
+
+/// Ends the conversation as completed, with an optional last message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndCard {
+    /// Card id.
+    pub id: String,
+    /// Optional closing text with tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A choice on a Question card.
@@ -352,14 +392,14 @@ impl Card {
     /// The card's id.
     pub fn id(&self) -> &str {
         match self {
-            Card::Message { id, .. }
-            | Card::Question { id, .. }
-            | Card::Capture { id, .. }
-            | Card::Meeting { id, .. }
-            | Card::Goal { id, .. }
-            | Card::Branch { id, .. }
-            | Card::Document { id, .. }
-            | Card::End { id, .. } => id,
+            Card::Message(MessageCard { id, .. })
+            | Card::Question(QuestionCard { id, .. })
+            | Card::Capture(CaptureCard { id, .. })
+            | Card::Meeting(MeetingCard { id, .. })
+            | Card::Goal(GoalCard { id, .. })
+            | Card::Branch(BranchCard { id, .. })
+            | Card::Document(DocumentCard { id, .. })
+            | Card::End(EndCard { id, .. }) => id,
         }
     }
 }

@@ -17,8 +17,35 @@ pub struct SimOptions {
 impl Default for SimOptions {
     fn default() -> Self {
         // 2027-01-04T09:00:00Z, a Monday.
-        SimOptions { now_ms: 1_799_053_200_000, lead: Vec::new() }
+        SimOptions {
+            now_ms: 1_799_053_200_000,
+            lead: Vec::new(),
+        }
     }
+}
+
+/// Settings read from `# key: value` header lines of an answers file (`dialogue`, `lead`, `now`).
+pub fn header(text: &str, key: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix('#'))
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.trim() == key)
+        .map(|(_, v)| v.trim().to_string())
+        .collect()
+}
+
+/// Builds simulation options from an answers file's header (`# lead: Field=value`, `# now: ms`).
+pub fn options_from_header(text: &str) -> SimOptions {
+    let mut o = SimOptions::default();
+    if let Some(n) = header(text, "now").first().and_then(|n| n.parse().ok()) {
+        o.now_ms = n;
+    }
+    for kv in header(text, "lead") {
+        if let Some((k, v)) = kv.split_once('=') {
+            o.lead.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    o
 }
 
 /// Splits an answers file: one answer per line; `#` starts a comment line; blank lines are skipped.
@@ -63,12 +90,16 @@ pub fn sim_slots(now_ms: i64) -> Vec<(i64, i64)> {
 ///
 /// Answer lines: a button label (or value, or `@N` for the N-th button, from 1), typed text,
 /// for meetings `slot N` (N-th offered slot), `taken` (lose the race), `none` (no slots),
-/// `skip` (decline); anywhere `close` or `timeout`.
+/// `skip` (decline); anywhere `close`, `timeout`, or `(empty)` for an empty answer.
 pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> String {
     let mut t = String::new();
     let mut now = opts.now_ms;
     let mut s = Session::new(flow, "sim", &opts.lead, now);
-    let _ = writeln!(t, "# dialogue {} ({}) version {}", flow.id, flow.name, flow.hash);
+    let _ = writeln!(
+        t,
+        "# dialogue {} ({}) version {}",
+        flow.id, flow.name, flow.hash
+    );
     let mut prompt: Option<Prompt> = None;
     let mut slots: Vec<(i64, i64)> = Vec::new();
     let mut effects = step(flow, &mut s, Input::Start, now);
@@ -83,7 +114,9 @@ pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> S
         }
         // A pending booking: the simulated calendar accepts unless the script says otherwise.
         let pending_book = effects.iter().find_map(|e| match e {
-            Effect::Book { route, start_ms, .. } => Some((route.clone(), *start_ms)),
+            Effect::Book {
+                route, start_ms, ..
+            } => Some((route.clone(), *start_ms)),
             _ => None,
         });
         now += 5_000;
@@ -93,19 +126,28 @@ pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> S
                 Route::Queue(q) => format!("Agent {booked} of queue {q}"),
                 Route::Agent(a) => a,
             };
-            let result = Booking::Booked { meeting_id: format!("m{booked}"), agent, time: fmt_utc(start_ms) };
+            let result = Booking::Booked {
+                meeting_id: format!("m{booked}"),
+                agent,
+                time: fmt_utc(start_ms),
+            };
             effects = step(flow, &mut s, Input::BookingResult { result }, now);
             continue;
         }
         let Some(a) = answers.next() else {
-            let at = s.at.map(|i| flow.card_ids[usize::from(i)].clone()).unwrap_or_default();
+            let at =
+                s.at.map(|i| flow.card_ids[usize::from(i)].clone())
+                    .unwrap_or_default();
             let _ = writeln!(t, "… waiting for the visitor at `{at}`");
             return t;
         };
         let input = to_input(a, prompt.as_ref(), &slots);
         let shown = match &input {
             Input::Button { index } => match &prompt {
-                Some(Prompt::Choices { buttons, .. }) => buttons.get(*index).map(|b| b.label.clone()).unwrap_or_default(),
+                Some(Prompt::Choices { buttons, .. }) => buttons
+                    .get(*index)
+                    .map(|b| b.label.clone())
+                    .unwrap_or_default(),
                 _ => a.clone(),
             },
             Input::SlotChosen { start_ms, .. } => fmt_utc(*start_ms),
@@ -123,6 +165,7 @@ pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> S
 }
 
 fn to_input(a: &str, prompt: Option<&Prompt>, slots: &[(i64, i64)]) -> Input {
+    let a = if a.trim() == "(empty)" { "" } else { a };
     let l = a.trim().to_lowercase();
     match l.as_str() {
         "close" => return Input::Close,
@@ -132,11 +175,18 @@ fn to_input(a: &str, prompt: Option<&Prompt>, slots: &[(i64, i64)]) -> Input {
     match prompt {
         Some(Prompt::Choices { buttons, .. }) => {
             if let Some(n) = l.strip_prefix('@').and_then(|n| n.parse::<usize>().ok()) {
-                return Input::Button { index: n.saturating_sub(1) };
+                return Input::Button {
+                    index: n.saturating_sub(1),
+                };
             }
-            match buttons.iter().position(|b| b.label.to_lowercase() == l || b.value.to_lowercase() == l) {
+            match buttons
+                .iter()
+                .position(|b| b.label.to_lowercase() == l || b.value.to_lowercase() == l)
+            {
                 Some(index) => Input::Button { index },
-                None => Input::Text { text: a.to_string() },
+                None => Input::Text {
+                    text: a.to_string(),
+                },
             }
         }
         Some(Prompt::Slots) => {
@@ -145,20 +195,34 @@ fn to_input(a: &str, prompt: Option<&Prompt>, slots: &[(i64, i64)]) -> Input {
                 "none" => Booking::NoSlots,
                 "skip" => Booking::Declined,
                 _ => {
-                    let n = l.strip_prefix("slot").and_then(|n| n.trim().parse::<usize>().ok()).unwrap_or(1);
-                    let (start_ms, end_ms) = slots.get(n.saturating_sub(1)).copied().unwrap_or((0, 0));
+                    let n = l
+                        .strip_prefix("slot")
+                        .and_then(|n| n.trim().parse::<usize>().ok())
+                        .unwrap_or(1);
+                    let (start_ms, end_ms) =
+                        slots.get(n.saturating_sub(1)).copied().unwrap_or((0, 0));
                     return Input::SlotChosen { start_ms, end_ms };
                 }
             };
             Input::BookingResult { result }
         }
-        _ => Input::Text { text: a.to_string() },
+        _ => Input::Text {
+            text: a.to_string(),
+        },
     }
 }
 
-fn write_effect(t: &mut String, e: &Effect, prompt: &mut Option<Prompt>, slots: &mut Vec<(i64, i64)>, now: i64) {
+fn write_effect(
+    t: &mut String,
+    e: &Effect,
+    prompt: &mut Option<Prompt>,
+    slots: &mut Vec<(i64, i64)>,
+    now: i64,
+) {
     let _ = match e {
-        Effect::Show { text, link, image, .. } => {
+        Effect::Show {
+            text, link, image, ..
+        } => {
             let mut line = format!("bot: {text}");
             if let Some((url, label)) = link {
                 let _ = write!(line, " [{label}]({url})");
@@ -173,7 +237,11 @@ fn write_effect(t: &mut String, e: &Effect, prompt: &mut Option<Prompt>, slots: 
             match p {
                 Prompt::Choices { buttons, free_text } => {
                     let b: Vec<String> = buttons.iter().map(|b| format!("[{}]", b.label)).collect();
-                    let ft = if free_text.is_some() { " or type an answer" } else { "" };
+                    let ft = if free_text.is_some() {
+                        " or type an answer"
+                    } else {
+                        ""
+                    };
                     writeln!(t, "  choices: {}{ft}", b.join(" "))
                 }
                 Prompt::Field { field, .. } => writeln!(t, "  input: {field:?}").map(|_| ()),
@@ -183,16 +251,34 @@ fn write_effect(t: &mut String, e: &Effect, prompt: &mut Option<Prompt>, slots: 
         Effect::RequestSlots { route, .. } => {
             *slots = sim_slots(now);
             let list: Vec<String> = slots.iter().map(|s| fmt_utc(s.0)).collect();
-            writeln!(t, "  slots for {route:?}: {}", list.join(", "))
+            let who = match route {
+                Route::Queue(q) => format!("queue {q}"),
+                Route::Agent(a) => format!("agent {a}"),
+            };
+            writeln!(t, "  slots for {who}: {}", list.join(", "))
         }
         Effect::Reprompt { message, .. } => writeln!(t, "bot (re-prompt): {message}"),
         Effect::Answer { card, value } => writeln!(t, "  answer {card} = {value}"),
-        Effect::Capture { field, value, overwrite } => {
-            writeln!(t, "  capture {field} = {value}{}", if *overwrite { " (overwrite)" } else { "" })
+        Effect::Capture {
+            field,
+            value,
+            overwrite,
+        } => {
+            writeln!(
+                t,
+                "  capture {field} = {value}{}",
+                if *overwrite { " (overwrite)" } else { "" }
+            )
         }
         Effect::Book { start_ms, .. } => writeln!(t, "  book {}", fmt_utc(*start_ms)),
         Effect::Goal { name, score, .. } => writeln!(t, "  goal {name} (+{score})"),
-        Effect::Emit { event } => writeln!(t, "  event {}", serde_json::to_string(event).unwrap_or_default().trim_matches('"')),
+        Effect::Emit { event } => writeln!(
+            t,
+            "  event {}",
+            serde_json::to_string(event)
+                .unwrap_or_default()
+                .trim_matches('"')
+        ),
         Effect::Complete => writeln!(t, "  completed"),
         Effect::Drop { card } => writeln!(t, "  dropped at {}", card.as_deref().unwrap_or("-")),
         Effect::Ignored { reason } => writeln!(t, "  (ignored: {reason})"),

@@ -82,12 +82,19 @@ impl FieldRef {
                 Some(i) => FieldRef::Answer(i),
                 None => return Err(format!("`answer.{name}` names no question or capture card")),
             },
-            other => return Err(format!("unknown namespace `{other}` (use page, lead, company or answer)")),
+            other => {
+                return Err(format!(
+                    "unknown namespace `{other}` (use page, lead, company or answer)"
+                ))
+            }
         })
     }
 
     fn is_dynamic(&self) -> bool {
-        matches!(self, FieldRef::TimeOnPage | FieldRef::ScrollDepth | FieldRef::ExitIntent)
+        matches!(
+            self,
+            FieldRef::TimeOnPage | FieldRef::ScrollDepth | FieldRef::ExitIntent
+        )
     }
 }
 
@@ -300,8 +307,13 @@ fn compile_cond(
     let test = match c.op {
         Operator::IsEmpty => Test::IsEmpty,
         Operator::IsNotEmpty => Test::IsNotEmpty,
-        Operator::Is | Operator::IsNot | Operator::Contains | Operator::NotContains
-        | Operator::StartsWith | Operator::Matches | Operator::NotMatches => {
+        Operator::Is
+        | Operator::IsNot
+        | Operator::Contains
+        | Operator::NotContains
+        | Operator::StartsWith
+        | Operator::Matches
+        | Operator::NotMatches => {
             let Some(t) = text else {
                 need(diags, "a text, number or boolean value");
                 return None;
@@ -310,7 +322,11 @@ fn compile_cond(
                 && matches!(c.op, Operator::Is | Operator::IsNot)
                 && !WEEKDAYS.contains(&t.as_str())
             {
-                diags.push(Diagnostic::error(vpath, "bad_value", "weekday must be one of mon, tue, wed, thu, fri, sat, sun"));
+                diags.push(Diagnostic::error(
+                    vpath,
+                    "bad_value",
+                    "weekday must be one of mon, tue, wed, thu, fri, sat, sun",
+                ));
                 return None;
             }
             match c.op {
@@ -325,15 +341,32 @@ fn compile_cond(
         }
         Operator::GreaterThan | Operator::LessThan => {
             let Some(n) = v.and_then(|v| value_number(v, &field)) else {
-                need(diags, if field == FieldRef::LocalTime { "a time HH:MM" } else { "a number" });
+                need(
+                    diags,
+                    if field == FieldRef::LocalTime {
+                        "a time HH:MM"
+                    } else {
+                        "a number"
+                    },
+                );
                 return None;
             };
-            if c.op == Operator::GreaterThan { Test::Gt(n) } else { Test::Lt(n) }
+            if c.op == Operator::GreaterThan {
+                Test::Gt(n)
+            } else {
+                Test::Lt(n)
+            }
         }
         Operator::Between => {
             let range = match v {
                 Some(serde_json::Value::String(s)) => s.split_once('-').and_then(|(a, b)| {
-                    let p = |x: &str| if field == FieldRef::LocalTime { parse_hhmm(x) } else { x.trim().parse().ok() };
+                    let p = |x: &str| {
+                        if field == FieldRef::LocalTime {
+                            parse_hhmm(x)
+                        } else {
+                            x.trim().parse().ok()
+                        }
+                    };
                     Some((p(a)?, p(b)?))
                 }),
                 Some(serde_json::Value::Array(a)) if a.len() == 2 => {
@@ -352,8 +385,12 @@ fn compile_cond(
         }
         Operator::InList => {
             let list = match v {
-                Some(serde_json::Value::Array(a)) => a.iter().map(value_text).collect::<Option<Vec<_>>>(),
-                Some(serde_json::Value::String(s)) => Some(s.split(',').map(|x| x.trim().to_lowercase()).collect()),
+                Some(serde_json::Value::Array(a)) => {
+                    a.iter().map(value_text).collect::<Option<Vec<_>>>()
+                }
+                Some(serde_json::Value::String(s)) => {
+                    Some(s.split(',').map(|x| x.trim().to_lowercase()).collect())
+                }
                 _ => None,
             };
             match list {
@@ -365,8 +402,14 @@ fn compile_cond(
             }
         }
     };
-    if c.utc_offset_minutes.is_some_and(|o| !(-14 * 60..=14 * 60).contains(&o)) {
-        diags.push(Diagnostic::error(format!("{path}.utc_offset_minutes"), "bad_value", "UTC offset must be within ±14 hours"));
+    if c.utc_offset_minutes
+        .is_some_and(|o| !(-14 * 60..=14 * 60).contains(&o))
+    {
+        diags.push(Diagnostic::error(
+            format!("{path}.utc_offset_minutes"),
+            "bad_value",
+            "UTC offset must be within ±14 hours",
+        ));
         return None;
     }
     Some(Cond {
@@ -485,7 +528,8 @@ fn fmt_num(n: f64) -> String {
 impl CompiledAudience {
     /// True when every `all` entry holds and, if `any` is non-empty, one of `any` holds.
     pub fn eval(&self, facts: &dyn Facts) -> bool {
-        self.all.iter().all(|n| n.eval(facts)) && (self.any.is_empty() || self.any.iter().any(|n| n.eval(facts)))
+        self.all.iter().all(|n| n.eval(facts))
+            && (self.any.is_empty() || self.any.iter().any(|n| n.eval(facts)))
     }
 
     /// The dynamic signals this audience reads.
@@ -516,10 +560,14 @@ impl CompiledAudience {
 
     /// Number of conditions (for reports and benches).
     pub fn len(&self) -> usize {
-        self.all.iter().chain(&self.any).map(|n| match n {
-            Node::Cond(_) => 1,
-            Node::Group(g) => g.len(),
-        }).sum()
+        self.all
+            .iter()
+            .chain(&self.any)
+            .map(|n| match n {
+                Node::Cond(_) => 1,
+                Node::Group(g) => g.len(),
+            })
+            .sum()
     }
 
     /// No conditions at all: matches everyone.
@@ -597,7 +645,9 @@ fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(v) => {
                         out.push(v);
@@ -629,11 +679,16 @@ impl Context {
             .filter(|kv| !kv.is_empty())
             .map(|kv| {
                 let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                (percent_decode(k).to_lowercase(), percent_decode(v).to_lowercase())
+                (
+                    percent_decode(k).to_lowercase(),
+                    percent_decode(v).to_lowercase(),
+                )
             })
             .collect();
         let lower = |m: HashMap<String, String>| {
-            m.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v.to_lowercase())).collect()
+            m.into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_lowercase()))
+                .collect()
         };
         Context {
             url,
@@ -655,7 +710,13 @@ impl Context {
     }
 
     /// Updates the dynamic signals without re-preparing the rest.
-    pub fn set_dynamic(&mut self, time_on_page_s: u32, scroll_depth_pct: u32, exit_intent: bool, now_ms: i64) {
+    pub fn set_dynamic(
+        &mut self,
+        time_on_page_s: u32,
+        scroll_depth_pct: u32,
+        exit_intent: bool,
+        now_ms: i64,
+    ) {
         self.time_on_page_s = time_on_page_s;
         self.scroll_depth_pct = scroll_depth_pct;
         self.exit_intent = exit_intent;
@@ -691,7 +752,11 @@ impl Facts for Context {
             FieldRef::Path => t(&self.path),
             FieldRef::Title => t(&self.title),
             FieldRef::Referrer => t(&self.referrer),
-            FieldRef::Query(k) => self.query.iter().find(|(n, _)| n == k).map_or(Val::Missing, |(_, v)| Val::Text(v)),
+            FieldRef::Query(k) => self
+                .query
+                .iter()
+                .find(|(n, _)| n == k)
+                .map_or(Val::Missing, |(_, v)| Val::Text(v)),
             FieldRef::TimeOnPage => Val::Num(self.time_on_page_s as f64),
             FieldRef::ScrollDepth => Val::Num(self.scroll_depth_pct as f64),
             FieldRef::Visits => Val::Num(self.visits as f64),
@@ -771,9 +836,12 @@ impl Targeting {
             if let Some(s) = seen(&c.id) {
                 if (s.completed && c.display.hide_after_completion)
                     || c.display.max_times.is_some_and(|m| s.shown >= m)
-                    || c.display.min_interval_minutes.zip(s.last_shown_ms).is_some_and(|(min, last)| {
-                        ctx.now_ms.saturating_sub(last) < i64::from(min) * 60_000
-                    })
+                    || c.display
+                        .min_interval_minutes
+                        .zip(s.last_shown_ms)
+                        .is_some_and(|(min, last)| {
+                            ctx.now_ms.saturating_sub(last) < i64::from(min) * 60_000
+                        })
                 {
                     continue;
                 }

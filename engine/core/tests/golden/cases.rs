@@ -1,0 +1,89 @@
+//! The golden cases (answers + expected transcript) and the example dialogues, embedded so native and wasm32 tests run the same list.
+
+pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "anonymous-capture",
+        include_str!("../../../../examples/anonymous-capture.json"),
+    ),
+    (
+        "campaign-spring",
+        include_str!("../../../../examples/campaign-spring.json"),
+    ),
+    (
+        "pricing-qualify",
+        include_str!("../../../../examples/pricing-qualify.json"),
+    ),
+    (
+        "returning-customer",
+        include_str!("../../../../examples/returning-customer.json"),
+    ),
+];
+
+/// (name, answers file, expected transcript).
+pub const CASES: &[(&str, &str, &str)] = &[
+    (
+        "anonymous-decline",
+        include_str!("anonymous-decline.answers"),
+        include_str!("anonymous-decline.transcript"),
+    ),
+    (
+        "anonymous-signup",
+        include_str!("anonymous-signup.answers"),
+        include_str!("anonymous-signup.transcript"),
+    ),
+    (
+        "anonymous-waiting",
+        include_str!("anonymous-waiting.answers"),
+        include_str!("anonymous-waiting.transcript"),
+    ),
+    (
+        "campaign",
+        include_str!("campaign.answers"),
+        include_str!("campaign.transcript"),
+    ),
+    (
+        "pricing-book",
+        include_str!("pricing-book.answers"),
+        include_str!("pricing-book.transcript"),
+    ),
+    (
+        "pricing-browsing",
+        include_str!("pricing-browsing.answers"),
+        include_str!("pricing-browsing.transcript"),
+    ),
+    (
+        "pricing-drop",
+        include_str!("pricing-drop.answers"),
+        include_str!("pricing-drop.transcript"),
+    ),
+    (
+        "pricing-known-email",
+        include_str!("pricing-known-email.answers"),
+        include_str!("pricing-known-email.transcript"),
+    ),
+    (
+        "pricing-small-team",
+        include_str!("pricing-small-team.answers"),
+        include_str!("pricing-small-team.transcript"),
+    ),
+    (
+        "returning-book",
+        include_str!("returning-book.answers"),
+        include_str!("returning-book.transcript"),
+    ),
+    (
+        "returning-free-text",
+        include_str!("returning-free-text.answers"),
+        include_str!("returning-free-text.transcript"),
+    ),
+    (
+        "returning-known-phone",
+        include_str!("returning-known-phone.answers"),
+        include_str!("returning-known-phone.transcript"),
+    ),
+    (
+        "returning-news",
+        include_str!("returning-news.answers"),
+        include_str!("returning-news.transcript"),
+    ),
+];
