@@ -1,0 +1,141 @@
+//! Publishing and the site bundle: compile on publish, content hashes, ETags, and which person
+//! fields a site's dialogues use (so `/traits` answers only those).
+
+use crate::error::ApiError;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// A dialogue that compiled: what gets stored as an immutable published version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publishable {
+    pub id: String,
+    pub hash: String,
+    pub priority: i32,
+    /// Canonical JSON of the model: the text the hash covers.
+    pub json: String,
+    pub warnings: Vec<String>,
+    /// `lead.X` / `company.X` names the dialogue reads.
+    pub trait_fields: BTreeSet<String>,
+}
+
+/// Compiles an authored dialogue with the engine; any error diagnostic rejects it, so nothing
+/// invalid is ever served. `lead_fields` (when the site has a list) checks field names.
+pub fn publishable(json: &str, lead_fields: Option<&[String]>) -> Result<Publishable, ApiError> {
+    let opts = dynchat_engine::Options { lead_fields: lead_fields.map(<[String]>::to_vec) };
+    let flow = dynchat_engine::compile_with(json, &opts).map_err(|diags| {
+        let first = diags.first();
+        let field = first.map(|d| d.path.clone()).unwrap_or_else(|| "$".into());
+        let msg = diags.iter().map(|d| format!("{} {}: {}", d.path, d.code, d.message)).collect::<Vec<_>>().join("; ");
+        ApiError::BadField { field: format!("dialogue{}", field.trim_start_matches('$')), message: msg }
+    })?;
+    let canonical = serde_json::to_string(&flow.source).map_err(|e| ApiError::Config(e.to_string()))?;
+    let value: Value = serde_json::from_str(&canonical)?;
+    let mut trait_fields = BTreeSet::new();
+    collect_trait_fields(&value, &mut trait_fields);
+    Ok(Publishable {
+        id: flow.id.clone(),
+        hash: flow.hash.clone(),
+        priority: flow.priority,
+        json: canonical,
+        warnings: flow.warnings.iter().map(|d| format!("{} {}: {}", d.path, d.code, d.message)).collect(),
+        trait_fields,
+    })
+}
+
+/// Walks a dialogue's JSON for `"field": "lead.x"` conditions and `{{lead.x:..}}` tokens.
+pub fn collect_trait_fields(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "field" {
+                    if let Some(s) = x.as_str() {
+                        if let Some(f) = person_field(s) {
+                            out.insert(f);
+                        }
+                    }
+                }
+                collect_trait_fields(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_trait_fields(x, out)),
+        Value::String(s) => {
+            for part in s.split("{{").skip(1) {
+                let name = part.split(['}', ':']).next().unwrap_or("").trim();
+                if let Some(f) = person_field(name) {
+                    out.insert(f);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn person_field(s: &str) -> Option<String> {
+    let (ns, name) = s.split_once('.')?;
+    ((ns == "lead" || ns == "company") && crate::validate::valid_field_name(name)).then(|| format!("{ns}.{name}"))
+}
+
+/// The bundle's ETag: a hash over everything the bundle contains.
+pub fn etag(config: &str, lead_fields: &str, published: &[(String, String, i32)]) -> String {
+    let mut h = Sha256::new();
+    h.update(config.as_bytes());
+    h.update([0]);
+    h.update(lead_fields.as_bytes());
+    let mut p = published.to_vec();
+    p.sort();
+    for (id, hash, prio) in p {
+        h.update(format!("\0{id}\0{hash}\0{prio}").as_bytes());
+    }
+    let d = h.finalize();
+    format!("\"{}\"", d.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// True when an `If-None-Match` header matches the ETag (list or `*`, weak prefix ignored).
+pub fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+    match if_none_match {
+        None => false,
+        Some(h) => h.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = r#"{"version":1,"id":"hello","name":"Hello","audience":{"all":[{"field":"lead.email","op":"is_empty"},{"field":"page.url","op":"matches","value":"*"}]},
+        "cards":[{"type":"message","id":"m1","text":"Hi {{lead.firstName:there}} from {{company.company:your company}}","next":"e"},{"type":"end","id":"e"}]}"#;
+
+    #[test]
+    fn compiles_hashes_and_finds_person_fields() {
+        let p = publishable(D, None).unwrap();
+        assert_eq!(p.id, "hello");
+        assert_eq!(p.hash.len(), 20);
+        let f: Vec<_> = p.trait_fields.iter().cloned().collect();
+        assert_eq!(f, vec!["company.company", "lead.email", "lead.firstName"]);
+        assert_eq!(publishable(&p.json, None).unwrap().hash, p.hash, "canonical JSON keeps the hash");
+    }
+
+    #[test]
+    fn invalid_dialogue_is_rejected_with_its_path() {
+        let bad = D.replace("\"next\":\"e\"", "\"next\":\"nowhere\"");
+        match publishable(&bad, None).unwrap_err() {
+            ApiError::BadField { field, message } => {
+                assert!(field.starts_with("dialogue"), "{field}");
+                assert!(message.contains("unknown_card"), "{message}");
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn etag_changes_with_content_and_matches() {
+        let a = etag("{}", "[]", &[("d".into(), "h1".into(), 0)]);
+        let b = etag("{}", "[]", &[("d".into(), "h2".into(), 0)]);
+        assert_ne!(a, b);
+        assert!(etag_matches(Some(&a), &a));
+        assert!(etag_matches(Some(&format!("W/{a}, \"x\"")), &a));
+        assert!(!etag_matches(Some(&b), &a));
+        assert!(!etag_matches(None, &a));
+    }
+}

@@ -1,0 +1,18 @@
+//! dynchat edge worker: the public API, D1 storage, the Marketo forwarder and sync, metrics.
+//!
+//! Layers: `edge` (wasm32 only) parses HTTP, talks to D1 / Queues / Durable Objects and calls
+//! the plain-Rust domain modules below, which have native unit tests (`cargo test -p dynchat-worker`).
+
+pub mod bundle;
+pub mod cors;
+pub mod days;
+pub mod error;
+pub mod marketo;
+pub mod metrics;
+pub mod ratelimit;
+pub mod validate;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;
+
+pub use error::ApiError;
