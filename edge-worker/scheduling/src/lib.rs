@@ -25,6 +25,6 @@ mod text;
 pub use error::SchedulingError;
 //pub use ical::{caldav_resource, ics, IcsMethod, Meeting, Person};
 pub use ids::{AgentId, EmailAddress};
-//pub use rotation::{assign, Assignment, Availability, Rotation, SkipReason, Skipped};
+pub use rotation::{assign, Assignment, Availability, Rotation, SkipReason, Skipped};
 pub use settings::{AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
 pub use slots::{label, parse_tz, queue_slots, slots, Busy, Interval, QueueSlot, Slot};

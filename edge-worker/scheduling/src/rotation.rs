@@ -1,1 +1,178 @@
-//! placeholder
+//! Round-robin assignment over an editable order of agents, recording why each agent was skipped.
+//!
+//! [`assign`] only decides; it does not move the pointer. The caller (the queue's Durable
+//! Object) creates the event and sends the invitation, and only then calls
+//! [`Rotation::advance`], so a failed booking does not consume anyone's turn.
+
+use crate::ids::AgentId;
+use crate::slots::Slot;
+use serde::{Deserialize, Serialize};
+
+/// The queue's order of agents and who took the last meeting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub order: Vec<AgentId>,
+    /// The agent who took the last meeting; the next one after them in `order` is next in line.
+    pub last: Option<AgentId>,
+}
+
+/// What is known about one agent at the slot being booked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Free,
+    /// The calendar shows the slot busy.
+    Busy,
+    /// The calendar could not be read (error, timeout, unreadable answer).
+    Unknown,
+    /// The agent's calendar connection was revoked or expired.
+    Disconnected,
+}
+
+/// Why an agent in line did not get the meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    Busy,
+    CalendarUnknown,
+    CalendarDisconnected,
+}
+
+/// One skipped agent and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub agent: AgentId,
+    pub reason: SkipReason,
+}
+
+/// The decision and its explanation, kept with the meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub slot: Slot,
+    /// Whose turn it was (the first agent asked).
+    pub next_in_line: Option<AgentId>,
+    /// Who gets the meeting; `None` when nobody in the order is free.
+    pub chosen: Option<AgentId>,
+    /// Everyone asked before `chosen`, in order, with the reason they were passed over.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Rotation {
+    pub fn new(order: Vec<AgentId>) -> Self {
+        Rotation { order, last: None }
+    }
+
+    /// Index in `order` of the agent whose turn it is.
+    fn next_index(&self) -> usize {
+        match &self.last {
+            Some(last) => self
+                .order
+                .iter()
+                .position(|a| a == last)
+                .map_or(0, |i| (i + 1) % self.order.len()),
+            None => 0,
+        }
+    }
+
+    /// Whose turn it is, if the order is not empty.
+    pub fn next_in_line(&self) -> Option<&AgentId> {
+        self.order.get(self.next_index())
+    }
+
+    /// Records that `chosen` took a meeting; call after the booking succeeded.
+    pub fn advance(&mut self, chosen: &AgentId) {
+        if self.order.contains(chosen) {
+            self.last = Some(chosen.clone());
+        }
+    }
+
+    /// Inserts an agent at `index` (clamped to the end). Whose turn it is does not change,
+    /// unless the newcomer is placed right after `last`, where it is next.
+    pub fn insert(&mut self, index: usize, agent: AgentId) {
+        if self.order.contains(&agent) {
+            return;
+        }
+        let at = index.min(self.order.len());
+        self.order.insert(at, agent);
+    }
+
+    /// Removes an agent. If they took the last meeting, the rotation continues from their old
+    /// position: the agent who came after them is next in line.
+    pub fn remove(&mut self, agent: &AgentId) {
+        let Some(i) = self.order.iter().position(|a| a == agent) else {
+            return;
+        };
+        self.order.remove(i);
+        if self.last.as_ref() == Some(agent) {
+            self.last = if self.order.is_empty() {
+                None
+            } else {
+                // The predecessor of the removed position (wrapping), so that the agent who
+                // followed the removed one is next.
+                let pred = (i + self.order.len() - 1) % self.order.len();
+                self.order.get(pred).cloned()
+            };
+        }
+    }
+
+    /// Replaces the whole order (the admin reordered the queue). Whoever would have been next
+    /// among the agents still present stays next.
+    pub fn set_order(&mut self, new_order: Vec<AgentId>) {
+        let next = if self.order.is_empty() {
+            None
+        } else {
+            let start = self.next_index();
+            (0..self.order.len())
+                .map(|k| &self.order[(start + k) % self.order.len()])
+                .find(|a| new_order.contains(a))
+                .cloned()
+        };
+        let mut deduped: Vec<AgentId> = Vec::with_capacity(new_order.len());
+        for a in new_order {
+            if !deduped.contains(&a) {
+                deduped.push(a);
+            }
+        }
+        self.order = deduped;
+        self.last = next.and_then(|n| {
+            let i = self.order.iter().position(|a| *a == n)?;
+            let pred = (i + self.order.len() - 1) % self.order.len();
+            self.order.get(pred).cloned()
+        });
+    }
+}
+
+/// Picks the first free agent starting with whoever is next in line, wrapping once around the
+/// order; every agent asked before them is recorded with the reason they were skipped.
+pub fn assign(
+    rotation: &Rotation,
+    slot: &Slot,
+    free: &dyn Fn(&AgentId) -> Availability,
+) -> Assignment {
+    let n = rotation.order.len();
+    let start = if n == 0 { 0 } else { rotation.next_index() };
+    let mut skipped = Vec::new();
+    let mut chosen = None;
+    for k in 0..n {
+        let agent = &rotation.order[(start + k) % n];
+        let reason = match free(agent) {
+            Availability::Free => {
+                chosen = Some(agent.clone());
+                break;
+            }
+            Availability::Busy => SkipReason::Busy,
+            Availability::Unknown => SkipReason::CalendarUnknown,
+            Availability::Disconnected => SkipReason::CalendarDisconnected,
+        };
+        skipped.push(Skipped {
+            agent: agent.clone(),
+            reason,
+        });
+    }
+    Assignment {
+        slot: *slot,
+        next_in_line: rotation.order.get(start).cloned(),
+        chosen,
+        skipped,
+    }
+}
