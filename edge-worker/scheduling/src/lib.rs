@@ -15,6 +15,7 @@ pub mod email;
 pub mod error;
 pub mod freebusy;
 pub mod ical;
+mod ical_read;
 pub mod ids;
 pub mod rotation;
 pub mod settings;
@@ -23,6 +24,14 @@ mod text;
 
 //pub use email::{invitation_email, validate_template, InvitationEmail};
 pub use error::SchedulingError;
+pub use freebusy::caldav::{
+    caldav_calendar_query, caldav_freebusy_query, parse_caldav_events, parse_caldav_freebusy,
+};
+pub use freebusy::google::{google_calendar_busy, google_freebusy_request, parse_google_freebusy};
+pub use freebusy::graph::{
+    graph_schedule_requests, merge_graph_answers, parse_graph_schedule, GraphScheduleRequest,
+    GraphStatus,
+};
 //pub use ical::{caldav_resource, ics, IcsMethod, Meeting, Person};
 pub use ids::{AgentId, EmailAddress};
 pub use rotation::{assign, Assignment, Availability, Rotation, SkipReason, Skipped};
