@@ -29,9 +29,10 @@ import traceback
 import uuid
 from bisect import bisect_right
 from collections import deque
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 PEER_NAME = "marketo-peer"
@@ -142,7 +143,7 @@ ACTIVITY_ATTRIBUTE_TYPES = (
     "link", "date", "datetime",
 )  # fmt: skip
 
-STANDARD_ACTIVITY_TYPES = [
+STANDARD_ACTIVITY_TYPES: list[dict[str, Any]] = [
     {"id": 1, "name": "Visit Webpage", "description": "User visits a web page",
      "primaryAttribute": {"name": "Webpage ID", "dataType": "integer"}},
     {"id": 2, "name": "Fill Out Form", "description": "User fills out and submits form",
@@ -154,13 +155,13 @@ STANDARD_ACTIVITY_TYPES = [
      "primaryAttribute": {"name": "Attribute Name", "dataType": "integer"}},
 ]  # fmt: skip
 
-DEFAULT_PROGRAMS = [
+DEFAULT_PROGRAMS: list[dict[str, Any]] = [
     {"id": 1001, "name": "Website Chat", "channel": "Chat",
      "statuses": ["Not in Program", "Member", "Engaged", "Meeting Booked", "Converted"]},
     {"id": 1002, "name": "Product Webinar", "channel": "Webinar",
      "statuses": ["Not in Program", "Invited", "Registered", "Attended", "No Show"]},
 ]  # fmt: skip
-DEFAULT_CAMPAIGNS = [
+DEFAULT_CAMPAIGNS: list[dict[str, Any]] = [
     {"id": 2001, "name": "Chat lead follow-up", "isRequestable": True},
     {"id": 2002, "name": "Meeting booked alert", "isRequestable": True},
     {"id": 2003, "name": "Weekly nurture (batch)", "isRequestable": False},
@@ -187,9 +188,7 @@ class PeerInputError(Exception):
 
 def now_iso(ts: float | None = None) -> str:
     """Marketo's timestamp format: UTC, second precision, trailing Z."""
-    return datetime.fromtimestamp(time.time() if ts is None else ts, timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    return datetime.fromtimestamp(time.time() if ts is None else ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(value: Any) -> datetime | None:
@@ -201,7 +200,7 @@ def parse_iso(value: Any) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 
@@ -255,7 +254,7 @@ def coerce(fdef_type: str, length: int | None, value: Any) -> tuple[bool, Any]:
         parsed = parse_iso(value)
         if parsed is None:
             return False, None
-        return True, parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return True, parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if fdef_type == "date":
         if not isinstance(value, str):
             return False, None
@@ -617,9 +616,7 @@ class Store:
                 )
             self.in_flight[client] = self.in_flight.get(client, 0) + 1
             self.total_in_flight += 1
-            self.counters["max_concurrency"] = max(
-                self.counters["max_concurrency"], self.in_flight[client]
-            )
+            self.counters["max_concurrency"] = max(self.counters["max_concurrency"], self.in_flight[client])
             return fault
 
     def release(self, client: str) -> None:
@@ -794,7 +791,9 @@ class Store:
         else:
             raw_id = rec.get("id")
             if action != "updateOnly":
-                reasons.append(record_reason("1003", "lookupField 'id' is only allowed with action updateOnly"))
+                reasons.append(
+                    record_reason("1003", "lookupField 'id' is only allowed with action updateOnly")
+                )
             elif raw_id is None:
                 reasons.append(record_reason("1003", "Value for required field 'id' not specified"))
             else:
@@ -811,7 +810,10 @@ class Store:
             if action == "createDuplicate":
                 matches = []
             if len(matches) > 1:
-                return {"status": "skipped", "reasons": [record_reason("1007", "Multiple leads match the lookup criteria")]}
+                return {
+                    "status": "skipped",
+                    "reasons": [record_reason("1007", "Multiple leads match the lookup criteria")],
+                }
             if matches:
                 if action == "createOnly":
                     return {"status": "skipped", "reasons": [record_reason("1005", "Lead already exists")]}
@@ -825,10 +827,13 @@ class Store:
             return {"id": new_id, "status": "created"}
         if lead_id is None or lead_id not in self.leads:
             return {"status": "skipped", "reasons": [record_reason("1004", "Lead not found")]}
-        if "email" in values and values["email"]:
+        if values.get("email"):
             others = [i for i in self.email_index.get(values["email"].lower(), []) if i != lead_id]
             if others:
-                return {"status": "skipped", "reasons": [record_reason("1003", "Email address already used by another lead")]}
+                return {
+                    "status": "skipped",
+                    "reasons": [record_reason("1003", "Email address already used by another lead")],
+                }
         self._update_lead(lead_id, values, source)
         self._count_write(self.leads[lead_id].get("email"), "updated")
         return {"id": lead_id, "status": "updated"}
@@ -975,10 +980,23 @@ class Store:
                 lead_id = rec.get("leadId") if isinstance(rec, dict) else None
                 ok, number = coerce("integer", None, lead_id)
                 if lead_id is None or not ok:
-                    results.append({"seq": seq, "status": "skipped", "reasons": [record_reason("1003", "Invalid value for leadId")]})
+                    results.append(
+                        {
+                            "seq": seq,
+                            "status": "skipped",
+                            "reasons": [record_reason("1003", "Invalid value for leadId")],
+                        }
+                    )
                     continue
                 if number not in self.leads:
-                    results.append({"seq": seq, "leadId": number, "status": "skipped", "reasons": [record_reason("1004", "Lead not found")]})
+                    results.append(
+                        {
+                            "seq": seq,
+                            "leadId": number,
+                            "status": "skipped",
+                            "reasons": [record_reason("1004", "Lead not found")],
+                        }
+                    )
                     continue
                 status = "updated" if number in members else "created"
                 members[number] = {"status": status_name, "updatedAt": now_iso()}
@@ -999,20 +1017,25 @@ class Store:
         if not isinstance(tokens, list):
             raise ApiError("1003", "Invalid data: tokens must be an array")
         for token in tokens:
-            if not isinstance(token, dict) or not re.match(r"^\{\{my\.[^{}]+\}\}$", str(token.get("name", ""))):
+            if not isinstance(token, dict) or not re.match(
+                r"^\{\{my\.[^{}]+\}\}$", str(token.get("name", ""))
+            ):
                 raise ApiError("1003", f"Invalid token '{token}': names look like {{{{my.name}}}}")
         lead_ids = []
         for entry in leads:
             ok, number = coerce("integer", None, entry.get("id") if isinstance(entry, dict) else None)
             if not ok or number is None:
-                raise ApiError("1003", "Invalid data: each lead is {\"id\": <integer>}")
+                raise ApiError("1003", 'Invalid data: each lead is {"id": <integer>}')
             lead_ids.append(number)
         with self.lock:
             campaign = self.campaigns.get(campaign_id)
             if campaign is None:
                 raise ApiError("1013", "Campaign not found")
             if not campaign.get("isRequestable", False):
-                raise ApiError("1003", "Campaign is not requestable (batch campaign or no 'Campaign is Requested' trigger)")
+                raise ApiError(
+                    "1003",
+                    "Campaign is not requestable (batch campaign or no 'Campaign is Requested' trigger)",
+                )
             self.campaign_triggers.append(
                 {
                     "campaignId": campaign_id,
@@ -1082,17 +1105,27 @@ class Store:
         On a draft type the attributes are live at once; on an approved type they wait in a
         draft until the next approve (as in Marketo).
         """
-        if not isinstance(body, dict) or not isinstance(body.get("attributes"), list) or not body["attributes"]:
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("attributes"), list)
+            or not body["attributes"]
+        ):
             raise ApiError("701", "attributes cannot be blank")
         with self.lock:
             activity_type = self.activity_types.get(api_name)
             if activity_type is None:
                 raise ApiError("1013", "Activity type not found")
-            target = activity_type["attributes"] if activity_type["status"] == "draft" else activity_type["_pendingAttributes"]
+            target = (
+                activity_type["attributes"]
+                if activity_type["status"] == "draft"
+                else activity_type["_pendingAttributes"]
+            )
             known = {a["apiName"] for a in activity_type["attributes"] + activity_type["_pendingAttributes"]}
             known.add(activity_type["primaryAttribute"]["apiName"])
             for attribute in body["attributes"]:
-                if not isinstance(attribute, dict) or not all(attribute.get(k) for k in ("apiName", "name", "dataType")):
+                if not isinstance(attribute, dict) or not all(
+                    attribute.get(k) for k in ("apiName", "name", "dataType")
+                ):
                     raise ApiError("1003", "each attribute needs apiName, name and dataType")
                 if attribute["dataType"] not in ACTIVITY_ATTRIBUTE_TYPES:
                     raise ApiError("1003", f"Invalid dataType '{attribute['dataType']}'")
@@ -1134,7 +1167,10 @@ class Store:
                     "id": t["id"],
                     "name": t["name"],
                     "description": t["description"],
-                    "primaryAttribute": {"name": t["primaryAttribute"]["name"], "dataType": t["primaryAttribute"]["dataType"]},
+                    "primaryAttribute": {
+                        "name": t["primaryAttribute"]["name"],
+                        "dataType": t["primaryAttribute"]["dataType"],
+                    },
                     "attributes": [{"name": a["name"], "dataType": a["dataType"]} for a in t["attributes"]],
                 }
                 for t in self.activity_types.values()
@@ -1207,7 +1243,7 @@ class Store:
         activity = self._add_activity(
             {
                 "leadId": lead_id,
-                "activityDate": when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "activityDate": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "activityTypeId": type_id,
                 "primaryAttributeValue": primary,
                 "attributes": attributes,
@@ -1376,7 +1412,11 @@ class Store:
         all_ok = True
         with self.lock:
             for program in body.get("programs", []):
-                if not isinstance(program, dict) or not isinstance(program.get("id"), int) or not isinstance(program.get("statuses"), list):
+                if (
+                    not isinstance(program, dict)
+                    or not isinstance(program.get("id"), int)
+                    or not isinstance(program.get("statuses"), list)
+                ):
                     raise PeerInputError("a program is {id:int, name, statuses:[..]}")
                 self.programs[program["id"]] = {
                     "id": program["id"],
@@ -1409,7 +1449,11 @@ class Store:
                         result = {**result, "cookie": "invalid (needs token:_mch-...)"}
                         all_ok = False
                     else:
-                        self.cookies[key] = {"leadId": result["id"], "cookie": cookie, "associatedAt": now_iso()}
+                        self.cookies[key] = {
+                            "leadId": result["id"],
+                            "cookie": cookie,
+                            "associatedAt": now_iso(),
+                        }
                 if result["status"] == "skipped":
                     all_ok = False
                 lead_results.append(result)
@@ -1577,13 +1621,20 @@ class PeerHandler(BaseHTTPRequestHandler):
         # One write per response already; NODELAY also avoids delayed-ACK stalls.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.verbose:
             sys.stderr.write(f"{PEER_NAME}: {format % args}\n")
 
     # ---- plumbing -------------------------------------------------------------------------------
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None, close: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -1652,19 +1703,19 @@ class PeerHandler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._dispatch()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch()
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch()
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch()
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -1688,7 +1739,14 @@ class PeerHandler(BaseHTTPRequestHandler):
             traceback.print_exc()
             with self.store.lock:
                 self.store.counters["internal_errors"] += 1
-            self._send_json(200, {"requestId": request_id(), "success": False, "errors": [{"code": "611", "message": "System error"}]})
+            self._send_json(
+                200,
+                {
+                    "requestId": request_id(),
+                    "success": False,
+                    "errors": [{"code": "611", "message": "System error"}],
+                },
+            )
 
     # ---- identity -------------------------------------------------------------------------------
 
@@ -1706,7 +1764,10 @@ class PeerHandler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": "invalid_request", "error_description": "Missing grant type"})
             return
         if grant != "client_credentials":
-            self._send_json(400, {"error": "unsupported_grant_type", "error_description": f"Unsupported grant type: {grant}"})
+            self._send_json(
+                400,
+                {"error": "unsupported_grant_type", "error_description": f"Unsupported grant type: {grant}"},
+            )
             return
         token = self.store.issue_token(params.get("client_id", ""), params.get("client_secret", ""))
         if token is None:
@@ -1792,7 +1853,14 @@ class PeerHandler(BaseHTTPRequestHandler):
     def _answer_error(self, err: ApiError, entry: dict[str, Any]) -> None:
         entry.update(status=200, code=err.code, message=err.message)
         self.store.note_request(entry)
-        self._send_json(200, {"requestId": request_id(), "success": False, "errors": [{"code": err.code, "message": err.message}]})
+        self._send_json(
+            200,
+            {
+                "requestId": request_id(),
+                "success": False,
+                "errors": [{"code": err.code, "message": err.message}],
+            },
+        )
 
     # ---- inspection -------------------------------------------------------------------------------
 
@@ -1805,7 +1873,9 @@ class PeerHandler(BaseHTTPRequestHandler):
             return
         try:
             if path == "/_peer/health" and self.command == "GET":
-                self._send_json(200, {"ok": True, "name": PEER_NAME, "uptime_s": round(time.time() - store.started, 3)})
+                self._send_json(
+                    200, {"ok": True, "name": PEER_NAME, "uptime_s": round(time.time() - store.started, 3)}
+                )
             elif path == "/_peer/state" and self.command == "GET":
                 self._send_json(200, store.state())
             elif path == "/_peer/reset" and self.command == "POST":
@@ -1849,7 +1919,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--token-ttl", type=int, default=3600)
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--fault-seed", type=int, default=1)
-    parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS), help="comma list of 604,608,611,502,slow")
+    parser.add_argument(
+        "--fault-kinds", default=",".join(FAULT_KINDS), help="comma list of 604,608,611,502,slow"
+    )
     parser.add_argument("--slow-ms", type=int, default=3000)
     parser.add_argument("--max-activity-types", type=int, default=10)
     parser.add_argument("--state-file", default=None)
@@ -1889,8 +1961,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    host, port = server.server_address[:2]
-    print(f"{PEER_NAME} listening on http://{host}:{port}", flush=True)
+    port = server.server_address[1]
+    print(f"{PEER_NAME} listening on http://{args.host}:{port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -38,8 +38,10 @@ class PeerProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
-        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
-        line = self.proc.stdout.readline() if ready and self.proc.stdout else ""
+        stdout = self.proc.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], 15)
+        line = stdout.readline() if ready else ""
         if "listening on http://127.0.0.1:" not in line:
             self.stop()
             raise RuntimeError(f"peer did not start: {line!r}")
@@ -132,7 +134,7 @@ def error_code(envelope: Any) -> str | None:
     """The call-level error code of a Marketo envelope, or None on success."""
     if envelope.get("success"):
         return None
-    return envelope["errors"][0]["code"]
+    return str(envelope["errors"][0]["code"])
 
 
 class MarketoPeerTest(unittest.TestCase):
@@ -196,9 +198,13 @@ class MarketoPeerTest(unittest.TestCase):
         self.client.token = ""
         self.assertEqual(error_code(self.client.rest("GET", path)), "601")  # no header
         self.assertEqual(error_code(self.client.rest("GET", f"{path}&access_token={token}")), "601")
-        both = self.client.rest("GET", f"{path}&access_token={token}", headers={"Authorization": f"Bearer {token}"})
+        both = self.client.rest(
+            "GET", f"{path}&access_token={token}", headers={"Authorization": f"Bearer {token}"}
+        )
         self.assertEqual(error_code(both), "601")  # the query parameter is rejected outright
-        self.assertEqual(error_code(self.client.rest("GET", path, headers={"Authorization": "Bearer nope"})), "601")
+        self.assertEqual(
+            error_code(self.client.rest("GET", path, headers={"Authorization": "Bearer nope"})), "601"
+        )
         self.assertEqual(self.client.state()["counters"]["access_token_in_query"], 2)
 
     def test_expired_token_gives_602_then_a_new_token_works(self) -> None:
@@ -219,9 +225,13 @@ class MarketoPeerTest(unittest.TestCase):
 
     def test_wrong_content_type_612_and_invalid_json_609(self) -> None:
         raw = json.dumps({"input": [{"email": "a@example.com"}]}).encode()
-        text = self.client.rest("POST", "/rest/v1/leads.json", raw_body=raw, headers={"Content-Type": "text/plain"})
+        text = self.client.rest(
+            "POST", "/rest/v1/leads.json", raw_body=raw, headers={"Content-Type": "text/plain"}
+        )
         self.assertEqual(error_code(text), "612")
-        bad = self.client.rest("POST", "/rest/v1/leads.json", raw_body=b"{nope", headers={"Content-Type": "application/json"})
+        bad = self.client.rest(
+            "POST", "/rest/v1/leads.json", raw_body=b"{nope", headers={"Content-Type": "application/json"}
+        )
         self.assertEqual(error_code(bad), "609")
         self.assertEqual(self.client.state()["leads"], [])
 
@@ -242,7 +252,9 @@ class MarketoPeerTest(unittest.TestCase):
 
     def test_uri_over_8kb_is_414(self) -> None:
         emails = ",".join(f"person{i}@example.com" for i in range(500))
-        status, _, _ = self.client.request("GET", f"/rest/v1/leads.json?filterType=email&filterValues={emails}")
+        status, _, _ = self.client.request(
+            "GET", f"/rest/v1/leads.json?filterType=email&filterValues={emails}"
+        )
         self.assertEqual(status, 414)
 
     def test_post_with_method_get_escape_hatch(self) -> None:
@@ -277,7 +289,10 @@ class MarketoPeerTest(unittest.TestCase):
         conn.close()
         self.assertEqual(resp.status, 200)
         self.assertFalse(envelope["success"])
-        self.assertEqual(envelope["errors"], [{"code": "606", "message": "Max rate limit '100' exceeded with in '30' secs"}])
+        self.assertEqual(
+            envelope["errors"],
+            [{"code": "606", "message": "Max rate limit '100' exceeded with in '30' secs"}],
+        )
         counters = self.client.state()["counters"]
         self.assertEqual(counters["count_606"], 1)
         self.assertEqual(counters["calls_per_window_max"], 100)
@@ -342,8 +357,13 @@ class MarketoPeerTest(unittest.TestCase):
         )
         self.assertTrue(answer["success"])
         result = answer["result"]
-        self.assertEqual([r["status"] for r in result], ["created", "skipped", "skipped", "skipped", "skipped", "created"])
-        self.assertEqual([r["reasons"][0]["code"] for r in result if r["status"] == "skipped"], ["1003", "1003", "1006", "1003"])
+        self.assertEqual(
+            [r["status"] for r in result], ["created", "skipped", "skipped", "skipped", "skipped", "created"]
+        )
+        self.assertEqual(
+            [r["reasons"][0]["code"] for r in result if r["status"] == "skipped"],
+            ["1003", "1003", "1006", "1003"],
+        )
         leads = {lead["email"]: lead for lead in self.client.state()["leads"]}
         self.assertEqual(sorted(leads), ["ok1@example.com", "ok2@example.com"])
         self.assertEqual(leads["ok2@example.com"]["numberOfEmployees"], 250)
@@ -370,15 +390,23 @@ class MarketoPeerTest(unittest.TestCase):
         self.assertEqual(len(self.client.state()["leads"]), 1)
 
     def test_get_leads_by_email_and_id_with_fields(self) -> None:
-        lead_id = self.client.upsert([{"email": "a@example.com", "company": "Acme", "industry": "Software"}])["result"][0]["id"]
-        by_email = self.client.rest("GET", "/rest/v1/leads.json?filterType=email&filterValues=A%40EXAMPLE.com&fields=company,industry")
+        lead_id = self.client.upsert([{"email": "a@example.com", "company": "Acme", "industry": "Software"}])[
+            "result"
+        ][0]["id"]
+        by_email = self.client.rest(
+            "GET", "/rest/v1/leads.json?filterType=email&filterValues=A%40EXAMPLE.com&fields=company,industry"
+        )
         self.assertEqual(by_email["result"], [{"id": lead_id, "company": "Acme", "industry": "Software"}])
         by_id = self.client.rest("GET", f"/rest/v1/leads.json?filterType=id&filterValues={lead_id},999")
         self.assertEqual([lead["email"] for lead in by_id["result"]], ["a@example.com"])
         self.assertIn("createdAt", by_id["result"][0])
-        unknown_field = self.client.rest("GET", "/rest/v1/leads.json?filterType=id&filterValues=1&fields=shoeSize")
+        unknown_field = self.client.rest(
+            "GET", "/rest/v1/leads.json?filterType=id&filterValues=1&fields=shoeSize"
+        )
         self.assertEqual(error_code(unknown_field), "1006")
-        none = self.client.rest("GET", "/rest/v1/leads.json?filterType=email&filterValues=nobody%40example.com")
+        none = self.client.rest(
+            "GET", "/rest/v1/leads.json?filterType=email&filterValues=nobody%40example.com"
+        )
         self.assertEqual(none["result"], [])
 
     def test_cookie_association_and_lookup(self) -> None:
@@ -388,7 +416,10 @@ class MarketoPeerTest(unittest.TestCase):
         self.assertEqual(self.client.rest("GET", lookup)["result"], [])  # unknown cookie: empty result
         answer = self.client.rest("POST", f"/rest/v1/leads/{lead_id}/associate.json?cookie={encoded}")
         self.assertIsNone(error_code(answer))
-        self.assertEqual(self.client.rest("GET", lookup)["result"], [{"id": lead_id, "email": "c@example.com", "firstName": "Cee"}])
+        self.assertEqual(
+            self.client.rest("GET", lookup)["result"],
+            [{"id": lead_id, "email": "c@example.com", "firstName": "Cee"}],
+        )
         # An unencoded '&' splits the cookie: Marketo then sees only "id:..." and rejects it.
         unencoded = self.client.rest("POST", f"/rest/v1/leads/{lead_id}/associate.json?cookie={COOKIE}")
         self.assertEqual(error_code(unencoded), "1012")
@@ -411,25 +442,48 @@ class MarketoPeerTest(unittest.TestCase):
     def test_program_member_status(self) -> None:
         lead_id = self.client.upsert([{"email": "p@example.com"}])["result"][0]["id"]
         path = "/rest/v1/programs/1001/members/status.json"
-        first = self.client.rest("POST", path, {"statusName": "Engaged", "input": [{"leadId": lead_id}, {"leadId": 424242}]})
+        first = self.client.rest(
+            "POST", path, {"statusName": "Engaged", "input": [{"leadId": lead_id}, {"leadId": 424242}]}
+        )
         self.assertEqual(first["result"][0], {"seq": 0, "leadId": lead_id, "status": "created"})
         self.assertEqual(first["result"][1]["reasons"][0]["code"], "1004")
-        second = self.client.rest("POST", path, {"statusName": "Meeting Booked", "input": [{"leadId": lead_id}]})
+        second = self.client.rest(
+            "POST", path, {"statusName": "Meeting Booked", "input": [{"leadId": lead_id}]}
+        )
         self.assertEqual(second["result"][0]["status"], "updated")
-        self.assertEqual(error_code(self.client.rest("POST", path, {"statusName": "Nope", "input": [{"leadId": lead_id}]})), "1025")
-        unknown = self.client.rest("POST", "/rest/v1/programs/7/members/status.json", {"statusName": "Member", "input": [{"leadId": lead_id}]})
+        self.assertEqual(
+            error_code(
+                self.client.rest("POST", path, {"statusName": "Nope", "input": [{"leadId": lead_id}]})
+            ),
+            "1025",
+        )
+        unknown = self.client.rest(
+            "POST",
+            "/rest/v1/programs/7/members/status.json",
+            {"statusName": "Member", "input": [{"leadId": lead_id}]},
+        )
         self.assertEqual(error_code(unknown), "1013")
         members = self.client.state()["program_members"]["1001"]
         self.assertEqual(members[str(lead_id)]["status"], "Meeting Booked")
 
     def test_campaign_trigger(self) -> None:
         lead_id = self.client.upsert([{"email": "t@example.com"}])["result"][0]["id"]
-        body = {"input": {"leads": [{"id": lead_id}], "tokens": [{"name": "{{my.dialogue}}", "value": "pricing"}]}}
-        self.assertEqual(self.client.rest("POST", "/rest/v1/campaigns/2001/trigger.json", body)["result"], [{"id": 2001}])
+        body = {
+            "input": {"leads": [{"id": lead_id}], "tokens": [{"name": "{{my.dialogue}}", "value": "pricing"}]}
+        }
+        self.assertEqual(
+            self.client.rest("POST", "/rest/v1/campaigns/2001/trigger.json", body)["result"], [{"id": 2001}]
+        )
         too_many = {"input": {"leads": [{"id": lead_id}] * 101}}
-        self.assertEqual(error_code(self.client.rest("POST", "/rest/v1/campaigns/2001/trigger.json", too_many)), "1003")
-        self.assertEqual(error_code(self.client.rest("POST", "/rest/v1/campaigns/2003/trigger.json", body)), "1003")
-        self.assertEqual(error_code(self.client.rest("POST", "/rest/v1/campaigns/9/trigger.json", body)), "1013")
+        self.assertEqual(
+            error_code(self.client.rest("POST", "/rest/v1/campaigns/2001/trigger.json", too_many)), "1003"
+        )
+        self.assertEqual(
+            error_code(self.client.rest("POST", "/rest/v1/campaigns/2003/trigger.json", body)), "1003"
+        )
+        self.assertEqual(
+            error_code(self.client.rest("POST", "/rest/v1/campaigns/9/trigger.json", body)), "1013"
+        )
         triggers = self.client.state()["campaign_triggers"]
         self.assertEqual(len(triggers), 1)
         self.assertEqual(triggers[0]["leadIds"], [lead_id])
@@ -439,9 +493,25 @@ class MarketoPeerTest(unittest.TestCase):
             {"company": "Acme Corp", "externalCompanyId": "acme", "industry": "Manufacturing", "numberOfEmployees": 5000},
             {"company": "Globex", "industry": "Energy"},
         ]})  # fmt: skip
-        found = self.client.rest("GET", "/rest/v1/companies.json?filterType=company&filterValues=acme%20corp&fields=company,industry,numberOfEmployees")
-        self.assertEqual(found["result"], [{"seq": 0, "id": 1, "company": "Acme Corp", "industry": "Manufacturing", "numberOfEmployees": 5000}])
-        by_external = self.client.rest("GET", "/rest/v1/companies.json?filterType=externalCompanyId&filterValues=acme,none")
+        found = self.client.rest(
+            "GET",
+            "/rest/v1/companies.json?filterType=company&filterValues=acme%20corp&fields=company,industry,numberOfEmployees",
+        )
+        self.assertEqual(
+            found["result"],
+            [
+                {
+                    "seq": 0,
+                    "id": 1,
+                    "company": "Acme Corp",
+                    "industry": "Manufacturing",
+                    "numberOfEmployees": 5000,
+                }
+            ],
+        )
+        by_external = self.client.rest(
+            "GET", "/rest/v1/companies.json?filterType=externalCompanyId&filterValues=acme,none"
+        )
         self.assertEqual([c["company"] for c in by_external["result"]], ["Acme Corp"])
         bad = self.client.rest("GET", "/rest/v1/companies.json?filterType=industry&filterValues=Energy")
         self.assertEqual(error_code(bad), "1011")
@@ -464,7 +534,9 @@ class MarketoPeerTest(unittest.TestCase):
         self.assertEqual(error_code(duplicate), "1017")
         record = {"leadId": lead_id, "activityDate": "2027-03-01T09:00:00Z", "activityTypeId": type_id,
                   "primaryAttributeValue": "pricing", "attributes": [{"apiName": "outcome", "value": "completed"}]}  # fmt: skip
-        draft = self.client.rest("POST", "/rest/v1/activities/external.json", {"input": [record]})["result"][0]
+        draft = self.client.rest("POST", "/rest/v1/activities/external.json", {"input": [record]})["result"][
+            0
+        ]
         self.assertEqual(draft["status"], "skipped")  # a draft type takes no activities
         self.client.rest("POST", "/rest/v1/activities/external/type/dynchatEngaged/attributes/create.json",
                          {"attributes": [{"apiName": "outcome", "name": "Outcome", "dataType": "string"}]})  # fmt: skip
@@ -474,7 +546,9 @@ class MarketoPeerTest(unittest.TestCase):
         self.assertEqual(error_code(again), "709")
         undefined = {**record, "attributes": [{"apiName": "transcript", "value": "..."}]}
         no_type = {**record, "activityTypeId": 123456}
-        added = self.client.rest("POST", "/rest/v1/activities/external.json", {"input": [record, undefined, no_type]})["result"]
+        added = self.client.rest(
+            "POST", "/rest/v1/activities/external.json", {"input": [record, undefined, no_type]}
+        )["result"]
         self.assertEqual(added[0]["status"], "added")
         self.assertEqual([added[1]["reasons"][0]["code"], added[2]["reasons"][0]["code"]], ["1006", "1013"])
         too_many = self.client.rest("POST", "/rest/v1/activities/external.json", {"input": [record] * 301})
@@ -496,13 +570,20 @@ class MarketoPeerTest(unittest.TestCase):
         self.client.upsert([{"email": "s1@example.com", "firstName": "Uno", "title": "CTO"}])
         self.client.upsert([{"email": "s2@example.com", "industry": "Retail"}])  # not a requested field
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
-        token = self.client.rest("GET", f"/rest/v1/activities/pagingtoken.json?sinceDatetime={since}")["nextPageToken"]
+        token = self.client.rest("GET", f"/rest/v1/activities/pagingtoken.json?sinceDatetime={since}")[
+            "nextPageToken"
+        ]
         seen: list[tuple[int, int, list[str]]] = []
         more_flags = []
         for _ in range(10):
-            page = self.client.rest("GET", f"/rest/v1/activities/leadchanges.json?nextPageToken={token}&fields=firstName,title&batchSize=2")
+            page = self.client.rest(
+                "GET",
+                f"/rest/v1/activities/leadchanges.json?nextPageToken={token}&fields=firstName,title&batchSize=2",
+            )
             for activity in page.get("result", []):
-                seen.append((activity["leadId"], activity["activityTypeId"], [f["name"] for f in activity["fields"]]))
+                seen.append(
+                    (activity["leadId"], activity["activityTypeId"], [f["name"] for f in activity["fields"]])
+                )
             more_flags.append(page["moreResult"])
             token = page["nextPageToken"]
             if not page["moreResult"]:
@@ -510,7 +591,9 @@ class MarketoPeerTest(unittest.TestCase):
         self.assertEqual(more_flags, [True, False])
         s1, s2 = (r["id"] for r in seeded["leads"])
         self.assertEqual(seen, [(s1, 12, []), (s2, 12, []), (s1, 13, ["firstName"]), (s1, 13, ["title"])])
-        empty = self.client.rest("GET", f"/rest/v1/activities/leadchanges.json?nextPageToken={token}&fields=firstName")
+        empty = self.client.rest(
+            "GET", f"/rest/v1/activities/leadchanges.json?nextPageToken={token}&fields=firstName"
+        )
         self.assertNotIn("result", empty)  # Marketo omits `result` on an empty page
         self.assertFalse(empty["moreResult"])
         cookie = urllib.parse.quote(COOKIE, safe="")
@@ -521,9 +604,11 @@ class MarketoPeerTest(unittest.TestCase):
 
     def test_faults_do_not_apply_writes(self) -> None:
         self.configure(fault_rate=1.0, fault_kinds=["604", "608", "611", "502"], window_calls=1000)
-        seen = set()
+        seen: set[str | None] = set()
         for i in range(24):
-            status, headers, payload = self.client.request("POST", "/rest/v1/leads.json", {"input": [{"email": f"f{i}@example.com"}]})
+            status, headers, payload = self.client.request(
+                "POST", "/rest/v1/leads.json", {"input": [{"email": f"f{i}@example.com"}]}
+            )
             if status == 502:
                 self.assertIn("text/html", headers["Content-Type"])
                 seen.add("502")
@@ -536,7 +621,9 @@ class MarketoPeerTest(unittest.TestCase):
         self.assertEqual(sum(state["counters"]["faults"].values()), 24)
         self.assertEqual(state["counters"]["calls_counted"], 0)
         self.configure(fault_rate=1.0, fault_kinds=["slow"], slow_ms=100)
-        self.assertEqual(self.client.upsert([{"email": "slow@example.com"}])["result"][0]["status"], "created")
+        self.assertEqual(
+            self.client.upsert([{"email": "slow@example.com"}])["result"][0]["status"], "created"
+        )
         self.assertEqual([lead["email"] for lead in self.client.state()["leads"]], ["slow@example.com"])
 
     def test_faults_follow_the_seed(self) -> None:
@@ -547,7 +634,9 @@ class MarketoPeerTest(unittest.TestCase):
 
         first, second = run(), run()
         self.assertEqual(first, second)
-        self.assertTrue(any(code is None for code in first) and any(code is not None for code in first), first)
+        self.assertTrue(
+            any(code is None for code in first) and any(code is not None for code in first), first
+        )
 
     # ---- robustness ------------------------------------------------------------------------------
 
@@ -596,10 +685,16 @@ class StateFileTest(unittest.TestCase):
             try:
                 client = Client(peer.base)
                 token = client.login()
-                lead_id = client.upsert([{"email": "keep@example.com", "chatInterest": "demo"}])["result"][0]["id"]
+                lead_id = client.upsert([{"email": "keep@example.com", "chatInterest": "demo"}])["result"][0][
+                    "id"
+                ]
                 encoded = urllib.parse.quote(COOKIE, safe="")
                 client.rest("POST", f"/rest/v1/leads/{lead_id}/associate.json?cookie={encoded}")
-                client.rest("POST", "/rest/v1/programs/1001/members/status.json", {"statusName": "Member", "input": [{"leadId": lead_id}]})
+                client.rest(
+                    "POST",
+                    "/rest/v1/programs/1001/members/status.json",
+                    {"statusName": "Member", "input": [{"leadId": lead_id}]},
+                )
             finally:
                 peer.stop()
             with open(path, encoding="utf-8") as handle:
@@ -608,8 +703,13 @@ class StateFileTest(unittest.TestCase):
             try:
                 client = Client(peer.base)
                 client.token = token  # the token survives the restart too
-                found = client.rest("GET", f"/rest/v1/leads.json?filterType=cookies&filterValues={encoded}&fields=email,chatInterest")
-                self.assertEqual(found["result"], [{"id": lead_id, "email": "keep@example.com", "chatInterest": "demo"}])
+                found = client.rest(
+                    "GET",
+                    f"/rest/v1/leads.json?filterType=cookies&filterValues={encoded}&fields=email,chatInterest",
+                )
+                self.assertEqual(
+                    found["result"], [{"id": lead_id, "email": "keep@example.com", "chatInterest": "demo"}]
+                )
                 second = client.upsert([{"email": "next@example.com"}])["result"][0]
                 self.assertEqual(second, {"id": lead_id + 1, "status": "created"})
                 again = client.upsert([{"email": "KEEP@example.com"}])["result"][0]
