@@ -22,7 +22,7 @@ pub mod settings;
 pub mod slots;
 mod text;
 
-//pub use email::{invitation_email, validate_template, InvitationEmail};
+pub use email::{invitation_email, validate_template, InvitationEmail};
 pub use error::SchedulingError;
 pub use freebusy::caldav::{
     caldav_calendar_query, caldav_freebusy_query, parse_caldav_events, parse_caldav_freebusy,
@@ -32,7 +32,7 @@ pub use freebusy::graph::{
     graph_schedule_requests, merge_graph_answers, parse_graph_schedule, GraphScheduleRequest,
     GraphStatus,
 };
-//pub use ical::{caldav_resource, ics, IcsMethod, Meeting, Person};
+pub use ical::{caldav_resource, ics, IcsMethod, Meeting, Person};
 pub use ids::{AgentId, EmailAddress};
 pub use rotation::{assign, Assignment, Availability, Rotation, SkipReason, Skipped};
 pub use settings::{AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
