@@ -1,0 +1,90 @@
+// The chat module's host side: gives the Rust widget (dynchat_web) storage, network, time zone and page events.
+import init, { Chat } from 'dynchat-web-glue';
+
+export default init;
+
+const parse = (s, d) => { try { return JSON.parse(s) ?? d; } catch (e) { return d; } };
+
+export function mount(ctx) {
+  const { store, api, site, entry } = ctx;
+  const base = `${api}/v1/sites/${encodeURIComponent(site)}`;
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const dayF = new Intl.DateTimeFormat(undefined, { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short' });
+  const timeF = new Intl.DateTimeFormat(undefined, { timeZone: tz, hour: '2-digit', minute: '2-digit' });
+  const saved = parse(ctx.saved, null);
+  let session = ctx.session || parse(saved && saved.session, {}).id || '';
+  let audio = null, chat = null;
+
+  const host = {
+    save(state) {
+      const s = parse(state, {});
+      const st = parse(s.session, {}).status;
+      if (st === 'active') store.set('chat', state);
+      else if (st === 'completed' || st === 'dropped') {
+        store.del('chat');
+        if (st === 'completed') {
+          const seen = parse(store.get('seen'), {});
+          seen[entry.id] = { ...(seen[entry.id] || { shown: 1 }), completed: true };
+          store.set('seen', JSON.stringify(seen));
+        }
+      }
+    },
+    event(e) { ctx.track(e); },
+    emit(name, detail) { ctx.emit(name, parse(detail, {})); },
+    lead(key, body) { ctx.queueLead(key, body); },
+    slots(route) {
+      fetch(`${base}/slots?route=${encodeURIComponent(route)}&tz=${encodeURIComponent(tz)}&days=14`)
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
+        .then((j) => {
+          const slots = (j.slots || []).map((s) => {
+            const d = new Date(s.start);
+            return { start_ms: +d, end_ms: Date.parse(s.end), day: dayF.format(d), time: timeF.format(d), label: `${dayF.format(d)}, ${timeF.format(d)}` };
+          }).filter((s) => s.end_ms > s.start_ms);
+          chat.slots(JSON.stringify({ tz, slots }));
+        })
+        .catch(() => chat.slots(JSON.stringify({ error: 'The available times could not be loaded.' })));
+    },
+    book(key, body) {
+      const b = parse(body, {});
+      const req = {
+        route: b.route, start: new Date(b.start_ms).toISOString(), end: new Date(b.end_ms).toISOString(), tz,
+        lead: b.lead, dialogue: b.dialogue, session: b.session,
+      };
+      const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
+      fetch(`${base}/book`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify(req) })
+        .then(async (r) => {
+          const j = await r.json().catch(() => ({}));
+          if (r.ok) {
+            const d = new Date(j.start || req.start);
+            return { status: 'booked', meeting_id: String(j.meeting || ''), agent: String(j.agent || ''), time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})` };
+          }
+          if (r.status === 409) return { status: 'slot_taken' };
+          return { status: 'failed', reason: (j.error && j.error.message) || `error ${r.status}` };
+        }, () => ({ status: 'failed', reason: 'network error' }))
+        .then((res) => chat.booking(JSON.stringify(res)));
+    },
+    chime() {
+      try {
+        audio = audio || new AudioContext();
+        const o = audio.createOscillator(), g = audio.createGain(), t = audio.currentTime;
+        o.frequency.value = 880;
+        g.gain.setValueAtTime(0.0001, t);
+        g.gain.exponentialRampToValueAtTime(0.08, t + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, t + 0.25);
+        o.connect(g).connect(audio.destination);
+        o.start(t);
+        o.stop(t + 0.3);
+      } catch (e) {}
+    },
+    ui() {},
+  };
+  chat = new Chat(host, JSON.stringify(ctx.config || {}), JSON.stringify(entry.dialogue), entry.hash, ctx.saved || undefined, session, JSON.stringify(ctx.known || {}));
+  return {
+    get session() { return session; },
+    open: () => chat.open(),
+    close: () => chat.close(),
+    end: () => chat.end(),
+    identify: (f) => chat.identify(f),
+    status: () => chat.status(),
+  };
+}

@@ -1,0 +1,221 @@
+// dynchat loader core: storage under consent, page context, targeting, lazy chat, events and the lead outbox.
+// Shared by the script-tag loader (loader.js) and the npm package (npm.js). Kept small: it runs on every page.
+
+const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal'];
+
+export function createDynchat(assets) {
+  let cfg = null, site, api, needConsent = false, consented = false;
+  let bundle = null, chat = null, chatP = null, pendingOpen = false, known = {};
+  const mem = new Map(), listeners = {}, events = [];
+  let evTimer = 0, visitor = '', flushing = false, retries = 0;
+
+  // ---- storage: memory always, localStorage only when allowed ----
+  const key = (k) => `dynchat:${site}:${k}`;
+  const allowed = () => !needConsent || consented;
+  const store = {
+    get(k) {
+      if (mem.has(k)) return mem.get(k);
+      if (allowed()) try { const v = localStorage.getItem(key(k)); if (v != null) mem.set(k, v); return v; } catch (e) {}
+      return null;
+    },
+    set(k, v) { mem.set(k, v); if (allowed()) try { localStorage.setItem(key(k), v); } catch (e) {} },
+    del(k) { mem.delete(k); try { localStorage.removeItem(key(k)); } catch (e) {} },
+  };
+  const json = (s, d) => { try { return JSON.parse(s) ?? d; } catch (e) { return d; } };
+  const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+
+  // ---- browser events ----
+  function emit(name, detail) {
+    document.dispatchEvent(new CustomEvent('dynchat:' + name, { detail }));
+    for (const fn of listeners[name] || []) try { fn(detail); } catch (e) { setTimeout(() => { throw e; }); }
+  }
+
+  // ---- network ----
+  const post = (path, body, headers) => fetch(`${api}/v1/sites/${encodeURIComponent(site)}${path}`, {
+    method: 'POST', keepalive: body.length < 60000, headers: { 'content-type': 'application/json', ...headers }, body,
+  });
+  function track(e) {
+    events.push(typeof e === 'string' ? json(e, {}) : e);
+    if (events.length >= 50) flushEvents(); else if (!evTimer) evTimer = setTimeout(flushEvents, 1500);
+  }
+  function flushEvents() {
+    clearTimeout(evTimer); evTimer = 0;
+    while (events.length) {
+      const batch = events.splice(0, 100);
+      post('/events', JSON.stringify({ visitor, session: chat ? chat.session : '', events: batch })).catch(() => {});
+    }
+  }
+  // Leads wait in the outbox (persisted once consent allows) until the worker answers 2xx, same key on every retry.
+  const outbox = () => json(store.get('outbox'), []);
+  function queueLead(k, body) {
+    const b = json(body, {});
+    b.visitor = visitor;
+    const trk = document.cookie.match(/(?:^|; )_mkto_trk=([^;]*)/);
+    if (trk) b.mkto_trk = decodeURIComponent(trk[1]);
+    store.set('outbox', JSON.stringify([...outbox().filter((x) => x.key !== k), { key: k, body: JSON.stringify(b) }]));
+    flushLeads();
+  }
+  async function flushLeads() {
+    if (flushing || !site) return;
+    flushing = true;
+    let failed = false;
+    for (const item of outbox()) {
+      try {
+        const r = await post('/leads', item.body, { 'idempotency-key': item.key });
+        if (r.status >= 500 || r.status === 429 || r.status === 408) { failed = true; break; }
+        // 2xx: stored by the worker. Other 4xx can never succeed; keep the console clean of endless retries.
+        store.set('outbox', JSON.stringify(outbox().filter((x) => x.key !== item.key)));
+      } catch (e) { failed = true; break; }
+    }
+    flushing = false;
+    if (failed && retries < 6) setTimeout(flushLeads, 2000 * 2 ** retries++);
+  }
+
+  // ---- page context ----
+  function page() {
+    const w = innerWidth, coarse = matchMedia('(pointer:coarse)').matches;
+    let v = json(store.get('visits'), { n: 0, t: 0 });
+    if (Date.now() - v.t > 1800000) v.n++;
+    v.t = Date.now();
+    store.set('visits', JSON.stringify(v));
+    return {
+      url: location.href, title: document.title, referrer: document.referrer, visits: v.n,
+      device: coarse && w < 768 ? 'mobile' : coarse && w < 1200 ? 'tablet' : 'desktop',
+      country: bundle.country || '', now_ms: Date.now(), tz_offset_minutes: -new Date().getTimezoneOffset(),
+      lead: known, company: {}, time_on_page_s: 0, scroll_depth_pct: 0, exit_intent: false,
+    };
+  }
+
+  // ---- chat ----
+  function mount(entry, saved) {
+    if (chatP) return chatP;
+    chatP = assets.chat().then((m) => {
+      chat = m.mount({
+        config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead,
+        session: saved ? '' : uuid(),
+      });
+      if (!saved) {
+        const seen = json(store.get('seen'), {});
+        const s = seen[entry.id] || { shown: 0 };
+        seen[entry.id] = { ...s, shown: s.shown + 1, last_shown_ms: Date.now() };
+        store.set('seen', JSON.stringify(seen));
+        track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, at: Date.now() });
+        emit('triggered', { dialogue: entry.id, hash: entry.hash });
+      }
+      if (pendingOpen) chat.open();
+      return chat;
+    });
+    return chatP;
+  }
+
+  async function resume(saved) {
+    const s = json(saved, null), sess = s && json(s.session, null);
+    if (!sess || sess.status !== 'active') return false;
+    // A session pins its flow version: load exactly that one, even if a newer one is published.
+    const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(s.hash)}`);
+    if (!r.ok) return false;
+    const f = await r.json();
+    await mount({ id: f.id, hash: f.hash, dialogue: f.dialogue }, saved);
+    return true;
+  }
+
+  function watch(t, w) {
+    const start = Date.now();
+    let scroll = 0, exit = false, done = false;
+    const timers = [], offs = [];
+    const check = () => {
+      if (done) return;
+      const sel = json(t.update(Math.floor((Date.now() - start) / 1000), scroll, exit, Date.now()), {});
+      if (sel.dialogue) { done = true; timers.forEach(clearTimeout); offs.forEach((f) => f()); trigger(sel.dialogue); }
+    };
+    const on = (el, ev, fn) => { el.addEventListener(ev, fn, { passive: true }); offs.push(() => el.removeEventListener(ev, fn)); };
+    for (const s of w.time_on_page_s || []) timers.push(setTimeout(check, s * 1000 + 50));
+    if ((w.scroll_depth_pct || []).length) on(window, 'scroll', () => {
+      const h = document.documentElement.scrollHeight - innerHeight;
+      const p = h > 0 ? Math.round((scrollY / h) * 100) : 100;
+      if (p > scroll) { scroll = p; if (w.scroll_depth_pct.some((x) => x <= p)) check(); }
+    });
+    if (w.exit_intent) on(document, 'mouseout', (e) => { if (!e.relatedTarget && e.clientY <= 0 && !exit) { exit = true; check(); } });
+  }
+
+  function trigger(id) {
+    const entry = (bundle.dialogues || []).find((d) => d.id === id);
+    if (entry) mount(entry, null);
+  }
+
+  async function start() {
+    visitor = store.get('visitor') || uuid();
+    store.set('visitor', visitor);
+    flushLeads();
+    const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/bundle`);
+    if (!r.ok) throw new Error('dynchat: bundle ' + r.status);
+    const text = await r.text();
+    bundle = json(text, {});
+    bundle.country = r.headers.get('x-dynchat-country') || '';
+    if (bundle.config && bundle.config.consent_required) setNeedConsent();
+    visitor = store.get('visitor') || visitor;
+    if (await resume(store.get('chat')).catch(() => false)) return;
+    await lookupTraits();
+    const m = await assets.targeting();
+    const t = new m.Targeter(text);
+    const sel = json(t.select(JSON.stringify(page()), store.get('seen') || '{}'), {});
+    if (sel.dialogue) trigger(sel.dialogue);
+    else if (sel.watch) watch(t, sel.watch);
+  }
+
+  // Known visitors: ask the worker for the lead fields the site's rules use (Marketo cookie or typed email).
+  async function lookupTraits() {
+    const fields = bundle.lead_fields || [];
+    const trk = document.cookie.match(/(?:^|; )_mkto_trk=([^;]*)/);
+    if (!fields.length || !(trk || known.email)) return;
+    try {
+      const r = await post('/traits', JSON.stringify({ mkto_trk: trk ? decodeURIComponent(trk[1]) : undefined, email: known.email, fields }));
+      const j = r.ok ? await r.json() : {};
+      if (j.lead) known = { ...j.lead, ...known };
+    } catch (e) {}
+  }
+
+  function setNeedConsent() {
+    if (needConsent) return;
+    needConsent = true;
+    try { consented = localStorage.getItem(key('consent')) === '1'; } catch (e) {}
+  }
+
+  const api_ = {
+    init(o) {
+      if (site) return api_;
+      o = o || {};
+      site = o.site; api = String(o.endpoint || '').replace(/\/$/, '');
+      if (o.consent === 'required' || o.consent === false) setNeedConsent();
+      addEventListener('pagehide', flushEvents);
+      document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') flushEvents(); });
+      addEventListener('online', flushLeads);
+      api_.ready = start().catch((e) => console.warn(String(e)));
+      return api_;
+    },
+    open() {
+      pendingOpen = true;
+      if (chat) chat.open();
+      else if (bundle && bundle.dialogues && bundle.dialogues[0]) mount(bundle.dialogues[0], null);
+    },
+    close() { pendingOpen = false; if (chat) chat.close(); },
+    on(name, fn) { if (NAMES.includes(name)) (listeners[name] = listeners[name] || []).push(fn); return api_; },
+    off(name, fn) { listeners[name] = (listeners[name] || []).filter((f) => f !== fn); return api_; },
+    identify(fields) {
+      known = { ...known, ...fields };
+      if (chat) chat.identify(JSON.stringify(fields));
+    },
+    consent(yes) {
+      consented = !!yes;
+      if (!needConsent) return;
+      if (consented) {
+        // Everything so far lived in memory: write it now.
+        for (const [k, v] of mem) try { localStorage.setItem(key(k), v); } catch (e) {}
+        try { localStorage.setItem(key('consent'), '1'); } catch (e) {}
+      } else {
+        try { for (const k of Object.keys(localStorage)) if (k.startsWith(`dynchat:${site}:`)) localStorage.removeItem(k); } catch (e) {}
+      }
+    },
+  };
+  return api_;
+}

@@ -1,0 +1,24 @@
+// The script-tag entry: <script src=".../widget/loader.js" data-site="acme" async></script>.
+import { createDynchat } from './core.js';
+
+(() => {
+  const me = document.currentScript;
+  const base = new URL('./', me ? me.src : location.href).href;
+  const load = async (name) => {
+    const m = await import(base + name + '.js');
+    await m.default({ module_or_path: base + name + '_bg.wasm' });
+    return m;
+  };
+  const queued = Array.isArray(window.dynchat) ? window.dynchat : [];
+  const d = createDynchat({ targeting: () => load('targeting'), chat: () => load('chat') });
+  window.dynchat = d;
+  const site = me && me.dataset.site;
+  if (site) {
+    d.init({
+      site,
+      endpoint: me.dataset.endpoint || new URL(me.src).origin,
+      consent: me.dataset.consent === 'required' ? 'required' : undefined,
+    });
+  }
+  for (const [m, ...a] of queued) if (typeof d[m] === 'function') d[m](...a);
+})();

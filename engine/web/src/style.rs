@@ -1,0 +1,251 @@
+//! Look and feel: the bundle's `config` read defensively, and the widget's stylesheet generated from it.
+
+use serde::Deserialize;
+
+/// Bundle `config` keys the widget reads (docs/widget.md); unknown keys are ignored, bad values fall back.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Name in the header and the launcher's label.
+    pub bot_name: String,
+    /// Avatar image (http/https URL).
+    pub avatar_url: Option<String>,
+    /// `inherit` (the site's font) or a font-family list.
+    pub font: Option<String>,
+    /// Brand colour (`#rgb` / `#rrggbb`).
+    pub primary_color: Option<String>,
+    /// `right` (default) or `left`.
+    pub position: String,
+    /// Play a soft chime on new bot messages.
+    pub sound: bool,
+    /// `auto` (follow the visitor's system), `light` or `dark`.
+    pub dark_mode: String,
+    /// Privacy policy link in the footer.
+    pub privacy_url: Option<String>,
+    /// Welcome ("poke") bubble next to the launcher.
+    pub welcome: Option<String>,
+    /// Keep the launcher after the conversation ended.
+    pub launcher_always: bool,
+    /// Open the panel as soon as the dialogue triggers.
+    pub auto_open: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bot_name: "Assistant".into(),
+            avatar_url: None,
+            font: None,
+            primary_color: None,
+            position: "right".into(),
+            sound: false,
+            dark_mode: "auto".into(),
+            privacy_url: None,
+            welcome: None,
+            launcher_always: false,
+            auto_open: false,
+        }
+    }
+}
+
+impl Config {
+    /// Reads config JSON; anything unreadable gives the defaults.
+    pub fn from_json(json: &str) -> Config {
+        let mut c: Config = serde_json::from_str(json).unwrap_or_default();
+        c.bot_name = c.bot_name.trim().chars().take(60).collect();
+        if c.bot_name.is_empty() {
+            c.bot_name = Config::default().bot_name;
+        }
+        c.avatar_url = c.avatar_url.filter(|u| web_url(u));
+        c.privacy_url = c.privacy_url.filter(|u| web_url(u));
+        c
+    }
+
+    /// `light`, `dark` or `auto`.
+    pub fn theme(&self) -> &'static str {
+        match self.dark_mode.as_str() {
+            "dark" | "on" | "true" => "dark",
+            "light" | "off" | "false" => "light",
+            _ => "auto",
+        }
+    }
+
+    /// `left` or `right`.
+    pub fn side(&self) -> &'static str {
+        if self.position.contains("left") {
+            "left"
+        } else {
+            "right"
+        }
+    }
+}
+
+/// An absolute http(s) URL without characters that could leave an attribute.
+pub fn web_url(u: &str) -> bool {
+    let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && u.len() <= 2048
+        && !u.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
+}
+
+fn hex_rgb(s: &str) -> Option<(f64, f64, f64)> {
+    let h = s.trim().strip_prefix('#')?;
+    if !h.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let v = |x: &str| u8::from_str_radix(x, 16).ok().map(f64::from);
+    match h.len() {
+        3 => {
+            let d = |i: usize| h.get(i..i + 1).and_then(|c| v(&c.repeat(2)));
+            Some((d(0)?, d(1)?, d(2)?))
+        }
+        6 => Some((v(&h[0..2])?, v(&h[2..4])?, v(&h[4..6])?)),
+        _ => None,
+    }
+}
+
+fn luminance((r, g, b): (f64, f64, f64)) -> f64 {
+    let ch = |c: f64| {
+        let c = c / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+}
+
+/// WCAG contrast ratio of two luminances.
+fn ratio(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    (hi + 0.05) / (lo + 0.05)
+}
+
+/// The brand colour, and the text colour with the better contrast on it.
+pub fn brand(c: &Config) -> (String, &'static str) {
+    let fallback = "#1d4ed8";
+    let (hex, rgb) = match c.primary_color.as_deref().and_then(|p| hex_rgb(p).map(|rgb| (p.trim().to_string(), rgb))) {
+        Some(x) => x,
+        None => (fallback.to_string(), (29.0, 78.0, 216.0)),
+    };
+    let l = luminance(rgb);
+    let on = if ratio(l, 1.0) >= ratio(l, luminance((17.0, 24.0, 39.0))) { "#ffffff" } else { "#111827" };
+    (hex, on)
+}
+
+fn font(c: &Config) -> String {
+    let system = "system-ui,-apple-system,\"Segoe UI\",Roboto,Helvetica,Arial,sans-serif";
+    match c.font.as_deref().map(str::trim) {
+        Some("inherit") => "inherit".into(),
+        Some(f) if !f.is_empty() && f.len() < 200 && f.chars().all(|ch| ch.is_ascii_alphanumeric() || " ,-_\"'".contains(ch)) => {
+            format!("{f},{system}")
+        }
+        _ => system.into(),
+    }
+}
+
+/// The whole stylesheet: generated variables first, then the fixed rules.
+pub fn css(c: &Config) -> String {
+    let (primary, on_primary) = brand(c);
+    format!(":host{{all:initial;--p:{primary};--on-p:{on_primary};--font:{};}}{BASE}", font(c))
+}
+
+const BASE: &str = r#"
+:host{--bg:#ffffff;--fg:#111827;--muted:#4b5563;--surface:#eef0f3;--line:#d1d5db;--err:#b91c1c;--shadow:0 12px 40px rgba(15,23,42,.22);
+ position:fixed;z-index:2147483000;bottom:0;right:0;font-family:var(--font);font-size:15px;line-height:1.45;color:var(--fg);color-scheme:light}
+:host([data-side=left]){right:auto;left:0}
+:host([data-theme=dark]){--bg:#111827;--fg:#f3f4f6;--muted:#b6bcc6;--surface:#1f2937;--line:#4b5563;--err:#fca5a5;--shadow:0 12px 40px rgba(0,0,0,.6);color-scheme:dark}
+@media (prefers-color-scheme:dark){:host([data-theme=auto]){--bg:#111827;--fg:#f3f4f6;--muted:#b6bcc6;--surface:#1f2937;--line:#4b5563;--err:#fca5a5;--shadow:0 12px 40px rgba(0,0,0,.6);color-scheme:dark}}
+*,*::before,*::after{box-sizing:border-box}
+[hidden]{display:none!important}
+button,input{font:inherit;color:inherit}
+button{cursor:pointer}
+:focus-visible{outline:3px solid var(--fg);outline-offset:2px}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.launcher{position:fixed;bottom:20px;right:20px;width:60px;height:60px;border-radius:50%;border:0;background:var(--p);color:var(--on-p);box-shadow:var(--shadow);display:grid;place-items:center;transition:transform .15s ease}
+:host([data-side=left]) .launcher{right:auto;left:20px}
+.launcher:hover{transform:scale(1.06)}
+.launcher:focus-visible{outline-offset:4px}
+.launcher svg{width:28px;height:28px;fill:currentColor}
+.poke{position:fixed;bottom:92px;right:20px;max-width:280px;background:var(--bg);color:var(--fg);border-radius:16px 16px 4px 16px;box-shadow:var(--shadow);padding:14px 38px 14px 16px;animation:rise .25s ease}
+:host([data-side=left]) .poke{right:auto;left:20px;border-radius:16px 16px 16px 4px}
+.poke-open{all:unset;cursor:pointer;display:block;white-space:pre-wrap}
+.poke-open:focus-visible{outline:3px solid var(--fg);outline-offset:4px;border-radius:6px}
+.poke .x{position:absolute;top:6px;right:6px;width:28px;height:28px;border:0;border-radius:50%;background:transparent;color:var(--muted);font-size:18px;line-height:1}
+.poke .x:hover{background:var(--surface)}
+.panel{position:fixed;bottom:92px;right:20px;width:380px;height:min(620px,calc(100vh - 112px));display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border-radius:18px;box-shadow:var(--shadow);overflow:hidden;animation:rise .2s ease}
+:host([data-side=left]) .panel{right:auto;left:20px}
+header{display:flex;align-items:center;gap:12px;padding:14px 12px 14px 16px;background:var(--p);color:var(--on-p)}
+header img,.avatar{width:38px;height:38px;border-radius:50%;flex:none;object-fit:cover;background:var(--on-p);color:var(--p);display:grid;place-items:center;font-weight:700}
+header .who{flex:1;min-width:0}
+header h2{margin:0;font-size:16px;font-weight:650;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+header p{margin:0;font-size:13px;opacity:.95}
+header button{width:36px;height:36px;border:0;border-radius:10px;background:transparent;color:var(--on-p);font-size:20px;line-height:1;display:grid;place-items:center}
+header button:hover{background:rgba(127,127,127,.25)}
+header button:focus-visible{outline-color:var(--on-p);outline-offset:-3px}
+.log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:8px;scroll-behavior:smooth}
+.msg{max-width:85%;padding:10px 14px;border-radius:16px;white-space:pre-wrap;overflow-wrap:anywhere;animation:rise .18s ease}
+.bot{align-self:flex-start;background:var(--surface);color:var(--fg);border-bottom-left-radius:4px}
+.me{align-self:flex-end;background:var(--p);color:var(--on-p);border-bottom-right-radius:4px}
+.note{align-self:center;color:var(--muted);font-size:13px;text-align:center}
+.msg a{color:inherit;text-decoration:underline;text-underline-offset:2px;font-weight:600}
+.msg img{display:block;max-width:100%;border-radius:10px;margin-top:8px}
+.doc{display:inline-flex;margin-top:8px;padding:8px 12px;border-radius:10px;border:1px solid var(--line);background:var(--bg);text-decoration:none!important}
+.typing{align-self:flex-start;background:var(--surface);border-radius:16px;border-bottom-left-radius:4px;padding:14px 16px;display:flex;gap:5px}
+.typing i{width:7px;height:7px;border-radius:50%;background:var(--muted);animation:blink 1.2s infinite both}
+.typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}
+.composer{border-top:1px solid var(--line);padding:12px;display:flex;flex-direction:column;gap:10px;max-height:55%;overflow-y:auto}
+.composer:empty{display:none}
+.choices{display:flex;flex-wrap:wrap;gap:8px}
+.choice{padding:8px 14px;border-radius:999px;border:1.5px solid var(--p);background:var(--bg);color:var(--fg);font-weight:550}
+:host([data-theme=dark]) .choice{border-color:var(--line)}
+.choice:hover,.choice[aria-pressed=true]{background:var(--p);color:var(--on-p)}
+form{display:flex;gap:8px;margin:0}
+input{flex:1;min-width:0;padding:10px 12px;border-radius:12px;border:1.5px solid var(--line);background:var(--bg)}
+input:focus-visible{outline:3px solid var(--p);outline-offset:0;border-color:var(--p)}
+input[aria-invalid=true]{border-color:var(--err)}
+.send{padding:0 16px;border-radius:12px;border:0;background:var(--p);color:var(--on-p);font-weight:650}
+.err{margin:0;color:var(--err);font-size:13.5px}
+.err:empty{display:none}
+.slots h3{margin:0;font-size:14px;font-weight:650}
+.zone{margin:0;color:var(--muted);font-size:13px}
+.days,.times{display:flex;gap:6px;flex-wrap:wrap}
+.days{flex-wrap:nowrap;overflow-x:auto;padding:2px}
+.day,.time{padding:7px 12px;border-radius:10px;border:1.5px solid var(--line);background:var(--bg);color:var(--fg);white-space:nowrap}
+.day[aria-pressed=true]{background:var(--p);color:var(--on-p);border-color:var(--p)}
+.time:hover{border-color:var(--p)}
+.link{align-self:flex-start;border:0;background:none;color:var(--fg);text-decoration:underline;padding:4px 0}
+.state{display:flex;align-items:center;gap:10px;color:var(--muted);margin:0}
+.spin{width:18px;height:18px;border-radius:50%;border:2.5px solid var(--line);border-top-color:var(--p);animation:spin .8s linear infinite}
+footer{display:flex;justify-content:center;gap:10px;padding:8px;font-size:12px;color:var(--muted);border-top:1px solid var(--line)}
+footer a{color:var(--muted)}
+@keyframes rise{from{opacity:0;transform:translateY(6px)}to{opacity:1;transform:none}}
+@keyframes blink{0%,80%,100%{opacity:.3}40%{opacity:1}}
+@keyframes spin{to{transform:rotate(360deg)}}
+@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.poke{right:16px;left:auto}}
+@media (prefers-reduced-motion:reduce){*,*::before,*::after{animation:none!important;transition:none!important;scroll-behavior:auto!important}}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_on_brand_colour_has_contrast() {
+        for (p, want) in [("#ffdd00", "#111827"), ("#1d4ed8", "#ffffff"), ("#000", "#ffffff"), ("#fff", "#111827")] {
+            let c = Config { primary_color: Some(p.into()), ..Config::default() };
+            assert_eq!(brand(&c).1, want, "{p}");
+        }
+    }
+
+    #[test]
+    fn hostile_config_values_fall_back() {
+        let c = Config::from_json(r#"{"primary_color":"red;}</style><script>","font":"x;}*{color:red","avatar_url":"javascript:alert(1)","bot_name":"  "}"#);
+        let css = css(&c);
+        assert!(css.contains("--p:#1d4ed8"));
+        assert!(!css.contains("color:red"));
+        assert!(c.avatar_url.is_none());
+        assert_eq!(c.bot_name, "Assistant");
+    }
+}

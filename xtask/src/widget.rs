@@ -1,0 +1,156 @@
+//! `cargo xtask build-widget` / `widget-sizes`: builds the browser widget into `dist/widget/` and `dist/npm/`, and measures it.
+//!
+//! Pipeline: cargo (profile `wasm`) -> wasm-bindgen `--target web` -> `wasm-opt -Oz` (binaryen from
+//! node_modules; Debian's is too old) -> esbuild (node_modules) for the JavaScript. Nothing is downloaded.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The two wasm modules: (cargo package, artefact file stem, published name).
+const MODULES: [(&str, &str, &str); 2] = [
+    ("dynchat-targeting-wasm", "dynchat_targeting_wasm", "targeting"),
+    ("dynchat-web", "dynchat_web", "chat"),
+];
+
+/// Features the Rust wasm32 target emits by default; wasm-opt must accept them.
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let out = cmd.output().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{shown} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn tool(root: &Path, name: &str) -> Result<PathBuf, String> {
+    let p = root.join("node_modules/.bin").join(name);
+    if p.exists() {
+        Ok(p)
+    } else {
+        Err(format!("{} is missing: run `npm ci` at the repository root", p.display()))
+    }
+}
+
+/// Builds `dist/widget/` (loader.js, targeting.js + .wasm, chat.js + .wasm) and `dist/npm/` (@dynchat/widget).
+pub fn build(root: &Path) -> Result<(), String> {
+    let esbuild = tool(root, "esbuild")?;
+    let wasm_opt = tool(root, "wasm-opt")?;
+    let bindgen_dir = root.join("target/widget/bindgen");
+    let web = root.join("dist/widget");
+    let npm = root.join("dist/npm");
+    for d in [&bindgen_dir, &web, &npm] {
+        if d.exists() {
+            fs::remove_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.current_dir(root).args(["build", "--profile", "wasm", "--target", "wasm32-unknown-unknown"]);
+    for (pkg, _, _) in MODULES {
+        cargo.args(["-p", pkg]);
+    }
+    run(&mut cargo)?;
+
+    for (_, stem, name) in MODULES {
+        let wasm = root.join("target/wasm32-unknown-unknown/wasm").join(format!("{stem}.wasm"));
+        run(Command::new("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--out-name", name, "--out-dir"])
+            .arg(&bindgen_dir)
+            .arg(&wasm))?;
+        run(Command::new(&wasm_opt)
+            .arg("-Oz")
+            .args(WASM_FEATURES)
+            .arg(bindgen_dir.join(format!("{name}_bg.wasm")))
+            .arg("-o")
+            .arg(web.join(format!("{name}_bg.wasm"))))?;
+    }
+
+    let js = root.join("engine/web/js");
+    let glue = bindgen_dir.join("chat.js");
+    let es = |args: &[&str], entry: &Path, out: &Path| -> Result<(), String> {
+        run(Command::new(&esbuild)
+            .current_dir(root)
+            .arg(entry)
+            .args(["--minify", "--target=es2020", "--legal-comments=none", "--log-level=warning"])
+            .args(args)
+            .arg(format!("--outfile={}", out.display())))
+    };
+    es(&["--bundle", "--format=iife"], &js.join("loader.js"), &web.join("loader.js"))?;
+    es(&["--format=esm"], &bindgen_dir.join("targeting.js"), &web.join("targeting.js"))?;
+    let alias = format!("--alias:dynchat-web-glue={}", glue.display());
+    es(&["--bundle", "--format=esm", &alias], &js.join("chat.js"), &web.join("chat.js"))?;
+
+    // npm package: the same modules plus an ES entry point and types.
+    for f in ["targeting.js", "targeting_bg.wasm", "chat.js", "chat_bg.wasm"] {
+        fs::copy(web.join(f), npm.join(f)).map_err(|e| format!("copy {f}: {e}"))?;
+    }
+    es(&["--bundle", "--format=esm", "--external:./targeting.js", "--external:./chat.js"], &js.join("npm.js"), &npm.join("index.js"))?;
+    fs::copy(js.join("index.d.ts"), npm.join("index.d.ts")).map_err(|e| format!("copy index.d.ts: {e}"))?;
+    let manifest = r#"{
+  "name": "@dynchat/widget",
+  "version": "0.1.0",
+  "description": "dynchat chat widget: scripted B2B chat, targeting and meeting booking in WebAssembly.",
+  "license": "MIT",
+  "type": "module",
+  "main": "./index.js",
+  "module": "./index.js",
+  "types": "./index.d.ts",
+  "exports": { ".": { "types": "./index.d.ts", "import": "./index.js" } },
+  "files": ["index.js", "index.d.ts", "targeting.js", "targeting_bg.wasm", "chat.js", "chat_bg.wasm", "README.md"],
+  "sideEffects": false
+}
+"#;
+    fs::write(npm.join("package.json"), manifest).map_err(|e| format!("package.json: {e}"))?;
+    fs::write(
+        npm.join("README.md"),
+        "# @dynchat/widget\n\n```js\nimport { init, on } from '@dynchat/widget';\ninit({ site: 'acme', endpoint: 'https://chat.example.com' });\non('email', (d) => console.log(d.value));\n```\n\nSee docs/widget.md in the dynchat repository.\n",
+    )
+    .map_err(|e| format!("README.md: {e}"))?;
+    Ok(())
+}
+
+fn brotli_size(path: &Path) -> Result<u64, String> {
+    let out = Command::new("brotli")
+        .args(["-c", "-q", "11"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run brotli (apt-get install brotli): {e}"))?;
+    if !out.status.success() {
+        return Err(format!("brotli failed on {}", path.display()));
+    }
+    Ok(out.stdout.len() as u64)
+}
+
+/// Brotli (q 11) sizes of each built file and of the three budgets:
+/// `loader`, `no-match total` (loader + targeting) and `chat-open total` (everything).
+pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
+    let web = root.join("dist/widget");
+    let files = ["loader.js", "targeting.js", "targeting_bg.wasm", "chat.js", "chat_bg.wasm"];
+    let mut each = Vec::new();
+    for f in files {
+        each.push((f.to_string(), brotli_size(&web.join(f))?));
+    }
+    let sum = |n: usize| each.iter().take(n).map(|(_, s)| s).sum::<u64>();
+    let (loader, no_match, open) = (sum(1), sum(3), sum(5));
+    each.push(("loader".into(), loader));
+    each.push(("no-match total".into(), no_match));
+    each.push(("chat-open total".into(), open));
+    Ok(each)
+}
