@@ -21,7 +21,7 @@ import secrets
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -75,7 +75,7 @@ def zone(name: Any) -> ZoneInfo | None:
 
 def utc_text(moment: datetime) -> str:
     """Format an instant as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def zoned_text(moment: datetime, tz: ZoneInfo | None) -> str:
@@ -86,7 +86,7 @@ def zoned_text(moment: datetime, tz: ZoneInfo | None) -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def merge_intervals(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -263,10 +263,10 @@ class Peer:
         return {"accounts": sorted(st["accounts"]), "busy_events": created}
 
     def configure(self, body: dict[str, Any]) -> dict[str, Any]:
-        cfg = self.state["config"]
+        cfg: dict[str, Any] = self.state["config"]
         if "revoke" in body:
             emails = body["revoke"] if isinstance(body["revoke"], list) else [body["revoke"]]
-            for token, info in self.state["refresh_tokens"].items():
+            for info in self.state["refresh_tokens"].values():
                 if info["email"] in emails:
                     info["revoked"] = True
             # Revoking the grant also kills its access tokens, as Google does.
@@ -331,7 +331,9 @@ class Peer:
                 locationType="header",
             )
         scheme, _, token = header.partition(" ")
-        info = self.state["access_tokens"].get(token.strip()) if scheme.lower() == "bearer" else None
+        info = (
+            self.state["access_tokens"].get(token.strip()) if scheme.lower() == "bearer" else None
+        )
         if info is None or info["expires_at"] <= time.time():
             raise ApiError(
                 401,
@@ -340,7 +342,7 @@ class Peer:
                 location="Authorization",
                 locationType="header",
             )
-        account = self.state["accounts"].get(info["email"])
+        account: dict[str, Any] | None = self.state["accounts"].get(info["email"])
         if account is None:
             raise ApiError(401, "authError", "Invalid Credentials")
         return account
@@ -387,13 +389,13 @@ class Peer:
     def calendar_owner(self, cal: str) -> str | None:
         for email, acc in self.state["accounts"].items():
             if cal == email or cal in acc["calendars"]:
-                return email
+                return str(email)
         return None
 
     def resolve_calendar(self, account: dict[str, Any], cal: str) -> str:
         """Map a path calendar id to a stored calendar the token's account owns (404 otherwise)."""
         if cal == "primary":
-            return account["email"]
+            return str(account["email"])
         if cal == account["email"] or cal in account["calendars"]:
             return cal
         raise not_found()
@@ -466,7 +468,7 @@ def event_time(value: Any, which: str, default_tz: str) -> tuple[datetime, dict[
         day = date.fromisoformat(str(value["date"]))
     except ValueError:
         raise bad_request(f"Invalid {which} time.", "invalid") from None
-    moment = datetime(day.year, day.month, day.day, tzinfo=tz or zone(default_tz) or timezone.utc)
+    moment = datetime(day.year, day.month, day.day, tzinfo=tz or zone(default_tz) or UTC)
     return moment, {"date": day.isoformat()}
 
 
@@ -500,7 +502,7 @@ class Handler(BaseHTTPRequestHandler):
     peer: Peer
     verbose = False
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.verbose:
             sys.stderr.write(f"{NAME}: {format % args}\n")
 
@@ -731,7 +733,9 @@ class Handler(BaseHTTPRequestHandler):
         if grant == "refresh_token":
             token = form.get("refresh_token")
             if not token:
-                raise OAuthError(400, "invalid_request", "Missing required parameter: refresh_token")
+                raise OAuthError(
+                    400, "invalid_request", "Missing required parameter: refresh_token"
+                )
             info = peer.state["refresh_tokens"].get(token)
             if info is None or info["revoked"] or info["client_id"] != client_id:
                 raise OAuthError(400, "invalid_grant", "Token has been expired or revoked.")
@@ -838,14 +842,20 @@ class Handler(BaseHTTPRequestHandler):
                 calendars[key] = {"errors": [{"domain": "global", "reason": reason}], "busy": []}
                 continue
             if cal not in peer.state["events"]:
-                calendars[key] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+                calendars[key] = {
+                    "errors": [{"domain": "global", "reason": "notFound"}],
+                    "busy": [],
+                }
                 continue
             busy = []
             for start, end in merge_intervals(peer.busy_spans(cal)):
                 if end <= t_min or start >= t_max:
                     continue
                 busy.append(
-                    {"start": zoned_text(max(start, t_min), tz), "end": zoned_text(min(end, t_max), tz)}
+                    {
+                        "start": zoned_text(max(start, t_min), tz),
+                        "end": zoned_text(min(end, t_max), tz),
+                    }
                 )
             calendars[key] = {"busy": busy}
         return {
@@ -1017,10 +1027,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     peer = Peer(args.state_file)
     if args.seed:
-        with open(args.seed, encoding="utf-8") as fh:
-            with peer.lock:
-                peer.seed(json.load(fh))
-                peer.save()
+        with open(args.seed, encoding="utf-8") as fh, peer.lock:
+            peer.seed(json.load(fh))
+            peer.save()
 
     handler = type("BoundHandler", (Handler,), {"peer": peer, "verbose": args.verbose})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)

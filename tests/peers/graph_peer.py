@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -95,7 +95,7 @@ def parse_graph_dt(text: Any, tz: ZoneInfo | None) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz or timezone.utc)
+        moment = moment.replace(tzinfo=tz or UTC)
     return moment
 
 
@@ -106,11 +106,11 @@ def graph_dt(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso_now() -> str:
@@ -294,7 +294,7 @@ class Peer:
         return {"mailboxes": sorted(st["mailboxes"]), "busy_events": created}
 
     def configure(self, body: dict[str, Any]) -> dict[str, Any]:
-        cfg = self.state["config"]
+        cfg: dict[str, Any] = self.state["config"]
         if "revoke" in body:
             emails = body["revoke"] if isinstance(body["revoke"], list) else [body["revoke"]]
             for info in self.state["refresh_tokens"].values():
@@ -372,14 +372,18 @@ class Peer:
         if not header:
             raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
         scheme, _, token = header.partition(" ")
-        info = self.state["access_tokens"].get(token.strip()) if scheme.lower() == "bearer" else None
+        info = (
+            self.state["access_tokens"].get(token.strip()) if scheme.lower() == "bearer" else None
+        )
         if info is None:
             raise GraphError(401, "InvalidAuthenticationToken", "Access token validation failure.")
         if info["expires_at"] <= time.time():
             raise GraphError(
-                401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired."
+                401,
+                "InvalidAuthenticationToken",
+                "Lifetime validation failed, the token is expired.",
             )
-        mailbox = self.state["mailboxes"].get(info["email"])
+        mailbox: dict[str, Any] | None = self.state["mailboxes"].get(info["email"])
         if mailbox is None:
             raise GraphError(401, "InvalidAuthenticationToken", "Access token validation failure.")
         return mailbox
@@ -449,8 +453,11 @@ def validate_time(value: Any, which: str) -> tuple[datetime, dict[str, Any]]:
         )
     moment = parse_graph_dt(value["dateTime"], tz)
     if moment is None:
-        raise invalid(f"Cannot convert the literal '{value['dateTime']}' to the expected type "
-                      "'Edm.DateTimeOffset'.", "BadRequest")
+        raise invalid(
+            f"Cannot convert the literal '{value['dateTime']}' to the expected type "
+            "'Edm.DateTimeOffset'.",
+            "BadRequest",
+        )
     return moment, {"dateTime": graph_dt(moment, tz), "timeZone": tz_name}
 
 
@@ -497,7 +504,7 @@ class Handler(BaseHTTPRequestHandler):
     peer: Peer
     verbose = False
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.verbose:
             sys.stderr.write(f"{NAME}: {format % args}\n")
 
@@ -592,9 +599,7 @@ class Handler(BaseHTTPRequestHandler):
                     "innerError": {
                         "date": now_utc().strftime("%Y-%m-%dT%H:%M:%S"),
                         "request-id": self.request_id,
-                        "client-request-id": self.headers.get(
-                            "client-request-id", self.request_id
-                        ),
+                        "client-request-id": self.headers.get("client-request-id", self.request_id),
                     },
                 }
             }
@@ -783,7 +788,10 @@ class Handler(BaseHTTPRequestHandler):
             info = st["refresh_tokens"].get(token)
             if info is None or info["client_id"] != client_id:
                 raise OAuthError(
-                    400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid."
+                    400,
+                    "invalid_grant",
+                    9002313,
+                    "Invalid request. Request is malformed or invalid.",
                 )
             if info["revoked"]:
                 raise OAuthError(
@@ -805,9 +813,7 @@ class Handler(BaseHTTPRequestHandler):
                 "The provided authorization code or refresh token has expired due to inactivity.",
             )
         if grant_info["client_id"] != client_id:
-            raise OAuthError(
-                400, "invalid_grant", 70000, "Provided grant is invalid or malformed."
-            )
+            raise OAuthError(400, "invalid_grant", 70000, "Provided grant is invalid or malformed.")
         if form.get("redirect_uri") != grant_info["redirect_uri"]:
             raise OAuthError(
                 400,
@@ -1087,10 +1093,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     peer = Peer(args.state_file)
     if args.seed:
-        with open(args.seed, encoding="utf-8") as fh:
-            with peer.lock:
-                peer.seed(json.load(fh))
-                peer.save()
+        with open(args.seed, encoding="utf-8") as fh, peer.lock:
+            peer.seed(json.load(fh))
+            peer.save()
     handler = type("BoundHandler", (Handler,), {"peer": peer, "verbose": args.verbose})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     server.daemon_threads = True

@@ -21,7 +21,7 @@ import signal
 import socket
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,7 +78,8 @@ def describe_parts(msg: EmailMessage) -> list[dict[str, Any]]:
             "filename": part.get_filename(),
             "disposition": part.get_content_disposition(),
         }
-        payload = part.get_payload(decode=True) or b""
+        decoded = part.get_payload(decode=True)
+        payload = decoded if isinstance(decoded, bytes) else b""
         info["size"] = len(payload)
         if part.get_content_maintype() == "text":
             charset = part.get_content_charset() or "us-ascii"
@@ -94,7 +95,7 @@ def parse_message(
     raw: bytes, mail_from: str, rcpt_tos: list[str], mail_options: list[str], helo: str | None
 ) -> dict[str, Any]:
     # With policy.default the parser builds EmailMessage objects.
-    msg: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
+    msg: EmailMessage = message_from_bytes(raw, policy=policy.default)
     defects = [type(d).__name__ for d in msg.defects]
 
     def header(name: str) -> str | None:
@@ -106,7 +107,7 @@ def parse_message(
         return str(value) if value is not None else None
 
     return {
-        "received_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "helo": helo,
         "mail_from": mail_from,
         "rcpt_tos": list(rcpt_tos),
@@ -126,7 +127,7 @@ def parse_message(
 
 def unparsed_message(raw: bytes, envelope: Any, helo: str | None, err: Exception) -> dict[str, Any]:
     return {
-        "received_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "helo": helo,
         "mail_from": envelope.mail_from,
         "rcpt_tos": list(envelope.rcpt_tos),
@@ -184,7 +185,7 @@ class CatchHandler:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         with self.store.lock:
@@ -195,9 +196,7 @@ class CatchHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(  # noqa: N802 - aiosmtpd hook name
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.store.lock:
             if self.store.config["fail_next_data"] > 0:
                 self.store.config["fail_next_data"] -= 1
@@ -208,7 +207,7 @@ class CatchHandler:
             message = parse_message(
                 raw, envelope.mail_from, envelope.rcpt_tos, envelope.mail_options, session.host_name
             )
-        except Exception as err:  # noqa: BLE001 - a catcher keeps what it cannot parse
+        except Exception as err:
             message = unparsed_message(raw, envelope, session.host_name, err)
         message_id = self.store.add(message)
         return f"250 2.0.0 OK queued as {message_id}"
@@ -231,8 +230,10 @@ def render_page(messages: list[dict[str, Any]]) -> str:
     rows = []
     for m in reversed(messages):
         parts = ", ".join(
-            esc(p["content_type"] + (f"; method={p['params']['method']}" if "method" in p["params"]
-                                     else ""))
+            esc(
+                p["content_type"]
+                + (f"; method={p['params']['method']}" if "method" in p["params"] else "")
+            )
             for p in m["parts"]
         )
         details = "".join(
@@ -246,7 +247,7 @@ def render_page(messages: list[dict[str, Any]]) -> str:
         )
     body = "".join(rows) or '<tr><td colspan="6">No messages yet.</td></tr>'
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Mail catcher ({len(messages)})</title><style>{PAGE_STYLE}</style></head><body>"
         f"<h1>Mail catcher: {len(messages)} message(s)</h1>"
         "<table><thead><tr><th>#</th><th>received</th><th>envelope from</th><th>envelope to</th>"
@@ -261,7 +262,7 @@ def http_handler(store: Store, controller: Controller) -> type[BaseHTTPRequestHa
         protocol_version = "HTTP/1.1"
         server_version = "mail-catcher/1.0"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def reply(self, status: int, body: bytes, ctype: str) -> None:
@@ -273,8 +274,9 @@ def http_handler(store: Store, controller: Controller) -> type[BaseHTTPRequestHa
             self.wfile.write(body)
 
         def reply_json(self, status: int, obj: Any) -> None:
-            self.reply(status, json.dumps(obj, indent=1).encode("utf-8"),
-                       "application/json; charset=utf-8")
+            self.reply(
+                status, json.dumps(obj, indent=1).encode("utf-8"), "application/json; charset=utf-8"
+            )
 
         def body_json(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
@@ -325,11 +327,17 @@ def http_handler(store: Store, controller: Controller) -> type[BaseHTTPRequestHa
                     for item in body.get("messages", []) or []:
                         raw = item.get("raw") if isinstance(item, dict) else None
                         if not isinstance(raw, str):
-                            self.reply_json(400, {"error": {"code": "bad_seed",
-                                                            "message": "messages[].raw"}})
+                            self.reply_json(
+                                400, {"error": {"code": "bad_seed", "message": "messages[].raw"}}
+                            )
                             return
-                        msg = parse_message(raw.encode("utf-8"), item.get("mail_from", ""),
-                                            item.get("rcpt_tos", []), [], "seed")
+                        msg = parse_message(
+                            raw.encode("utf-8"),
+                            item.get("mail_from", ""),
+                            item.get("rcpt_tos", []),
+                            [],
+                            "seed",
+                        )
                         ids.append(store.add(msg))
                     self.reply_json(200, {"ids": ids})
                 else:

@@ -19,7 +19,6 @@ import argparse
 import base64
 import http.client
 import json
-import os
 import re
 import shutil
 import signal
@@ -28,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -71,13 +70,11 @@ def ics_time(text: Any, what: str) -> str:
         raise PeerError(400, f"{what} must be an RFC 3339 date-time") from None
     if moment.tzinfo is None:
         raise PeerError(400, f"{what} needs an offset or Z")
-    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def escape_text(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-    )
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def build_ics(event: dict[str, Any]) -> str:
@@ -92,7 +89,7 @@ def build_ics(event: dict[str, Any]) -> str:
         "PRODID:-//dynchat//radicale-peer//EN",
         "BEGIN:VEVENT",
         f"UID:{event['uid']}",
-        f"DTSTAMP:{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}",
+        f"DTSTAMP:{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}",
         f"DTSTART:{start}",
         f"DTEND:{end}",
         f"SUMMARY:{escape_text(str(event.get('summary', 'Busy')))}",
@@ -216,7 +213,12 @@ class Radicale:
     # -- CalDAV --------------------------------------------------------------
 
     def call(
-        self, method: str, path: str, user: str, body: str = "", headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        user: str,
+        body: str = "",
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         auth = base64.b64encode(f"{user}:{self.users[user]}".encode()).decode()
         hdrs = {"Authorization": f"Basic {auth}", **(headers or {})}
@@ -305,8 +307,9 @@ class Radicale:
             if folder.is_dir():
                 for file in sorted(folder.glob("*.ics")):
                     raw = file.read_text(encoding="utf-8", errors="replace")
-                    items.append({"href": f"/{user}/calendar/{file.name}", **summarize_ics(raw),
-                                  "ics": raw})
+                    items.append(
+                        {"href": f"/{user}/calendar/{file.name}", **summarize_ics(raw), "ics": raw}
+                    )
             calendars[user] = items
         return {
             "base_url": f"http://127.0.0.1:{self.port}",
@@ -322,7 +325,7 @@ def control_handler(rad: Radicale) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "radicale-peer/1.0"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             if rad.verbose:
                 sys.stderr.write(f"radicale-peer: {format % args}\n")
 
@@ -444,10 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.control_port is not None:
         control = ThreadingHTTPServer(("127.0.0.1", args.control_port), control_handler(rad))
         control.daemon_threads = True
-        threading.Thread(target=control.serve_forever, kwargs={"poll_interval": 0.2},
-                         daemon=True).start()
-        print(f"radicale-peer control on http://127.0.0.1:{control.server_address[1]}",
-              flush=True)
+        threading.Thread(
+            target=control.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+        ).start()
+        print(f"radicale-peer control on http://127.0.0.1:{control.server_address[1]}", flush=True)
     print(f"{NAME} listening on http://127.0.0.1:{rad.port}", flush=True)
     code = rad.proc.wait() if rad.proc is not None else 1
     if control is not None:
