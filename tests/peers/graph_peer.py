@@ -295,6 +295,9 @@ class Peer:
 
     def configure(self, body: dict[str, Any]) -> dict[str, Any]:
         cfg: dict[str, Any] = self.state["config"]
+        unknown = sorted(set(body) - {"revoke", "expire_access_tokens", *default_config()})
+        if unknown:
+            raise invalid(f"unknown config keys: {', '.join(unknown)}")
         if "revoke" in body:
             emails = body["revoke"] if isinstance(body["revoke"], list) else [body["revoke"]]
             for info in self.state["refresh_tokens"].values():

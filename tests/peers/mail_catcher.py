@@ -348,6 +348,9 @@ def http_handler(store: Store, controller: Controller) -> type[BaseHTTPRequestHa
 
 def apply_config(store: Store, controller: Controller, body: dict[str, Any]) -> str | None:
     cfg = store.config
+    unknown = sorted(set(body) - set(default_config(0)))
+    if unknown:
+        return f"unknown config keys: {', '.join(unknown)}"
     if "reject_rcpt" in body:
         value = body["reject_rcpt"]
         if not isinstance(value, list) or not all(isinstance(a, str) for a in value):

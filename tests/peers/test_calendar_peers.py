@@ -415,6 +415,8 @@ class GooglePeerTest(unittest.TestCase):
 
     def test_configured_backend_errors(self) -> None:
         token = self.access_token()
+        typo = call("POST", f"{self.base}/_peer/config", json_body={"fail_nxt": 1})
+        self.assertEqual(typo.status, 400)
         call("POST", f"{self.base}/_peer/config", json_body={"fail_next": 1, "error_status": 500})
         first = self.free_busy(token, ["primary"])
         self.assertEqual(first.status, 500)
