@@ -1,0 +1,356 @@
+// Browser tests for the widget: `node tests/browser/run.mjs [--endpoint URL] [--only name]`.
+// Starts the stub API (unless --endpoint), a "customer site" server on another origin, and Chromium.
+// Prints one line per test, saves screenshots to target/screenshots/, exits non-zero on failure.
+import { createServer } from 'node:http';
+import { readFileSync, mkdirSync, existsSync, rmSync, cpSync, readdirSync, statSync } from 'node:fs';
+import { join, extname } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chromium } from 'playwright-core';
+import { createStub } from './stub-server.mjs';
+
+const root = new URL('../../', import.meta.url).pathname;
+const argv = process.argv.slice(2);
+const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
+const only = opt('--only');
+const shots = join(root, 'target/screenshots');
+mkdirSync(shots, { recursive: true });
+if (!existsSync(join(root, 'dist/widget/loader.js'))) { console.error('dist/widget is missing: build the widget first (cargo xtask build-widget)'); process.exit(2); }
+
+let stub = null, endpoint = opt('--endpoint');
+if (!endpoint) { stub = createStub({ root, fixtures: join(root, 'tests/browser/fixtures/sites.json') }); endpoint = await stub.listen(0); }
+endpoint = endpoint.replace(/\/$/, '');
+const control = async (path, body) => {
+  const r = await fetch(endpoint + path, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+  if (!r.ok) throw new Error(`${path}: ${r.status} (the endpoint needs the stub's /_stub control routes)`);
+  return r.json();
+};
+
+// ---- the customer site: another origin, pages generated from query parameters ----
+const esc = (s) => String(s).replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+const appDir = join(root, 'target/npm-app/dist');
+const site = createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname.startsWith('/pricing-app/')) {
+    const f = join(appDir, url.pathname.slice('/pricing-app/'.length) || 'index.html');
+    if (existsSync(f) && statSync(f).isFile()) {
+      const t = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' }[extname(f)] || 'application/octet-stream';
+      res.writeHead(200, { 'content-type': t });
+      return res.end(readFileSync(f));
+    }
+    res.writeHead(404); return res.end();
+  }
+  if (url.pathname === '/favicon.ico') { res.writeHead(404); return res.end(); }
+  const q = url.searchParams;
+  const headers = { 'content-type': 'text/html; charset=utf-8' };
+  if (q.get('csp')) headers['content-security-policy'] = `default-src 'self'; script-src 'self' ${endpoint} 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self' ${endpoint}; img-src 'self' ${endpoint} https: data:`;
+  const consent = q.get('consent') ? ' data-consent="required"' : '';
+  const filler = Array.from({ length: +(q.get('paras') || 3) }, (_, i) => `<p>Paragraph ${i + 1}. Acme builds reliable widgets for demanding teams. Compare plans, read customer stories and talk to our team.</p>`).join('\n');
+  res.writeHead(200, headers);
+  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Acme — ${esc(url.pathname)}</title></head>
+<body><header><nav><a href="/pricing">Pricing</a> · <a href="/guide">Guide</a> · <a href="/blog">Blog</a></nav></header><main><h1>Acme ${esc(url.pathname)}</h1>${filler}</main>
+<script src="${esc(endpoint)}/widget/loader.js" data-site="${esc(q.get('site') || 'acme')}" data-endpoint="${esc(endpoint)}"${consent} async></script></body></html>`);
+});
+const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+// ---- helpers ----
+const W = '#dynchat-widget';
+async function newPage(o = {}) {
+  const ctx = await browser.newContext({ viewport: o.viewport || { width: 1280, height: 800 }, colorScheme: o.colorScheme || 'light', reducedMotion: o.reducedMotion || 'no-preference' });
+  await ctx.addInitScript(() => {
+    window.__csp = [];
+    window.__errors = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
+    window.__dom = [];
+    for (const n of ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal']) document.addEventListener('dynchat:' + n, (e) => window.__dom.push([n, e.detail]));
+  });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('console', (m) => { if (m.type() === 'error') requests.push('console-error: ' + m.text()); });
+  return { ctx, page, requests };
+}
+const q = (path, extra = '') => `${siteUrl}${path}?x=1${extra}`;
+const shadow = (page, sel) => page.locator(`${W} ${sel}`);
+async function waitFor(fn, what, tries = 60) {
+  for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await new Promise((r) => setTimeout(r, 250)); }
+  throw new Error('timed out waiting for ' + what);
+}
+const stubState = () => control('/_stub/state');
+async function openChat(page) {
+  await shadow(page, '.launcher').click();
+  await shadow(page, '.choice').first().waitFor();
+}
+async function answerEmail(page, email) {
+  await shadow(page, 'input[type=email]').waitFor();
+  await shadow(page, 'input[type=email]').fill(email);
+  await shadow(page, 'input[type=email]').press('Enter');
+}
+function assert(c, m) { if (!c) throw new Error(m); }
+
+// ---- tests ----
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('targeted dialogue appears; a page where nothing matches loads only loader + targeting', async () => {
+  const { ctx, page, requests } = await newPage();
+  await page.goto(q('/pricing'));
+  await shadow(page, '.launcher').waitFor();
+  await shadow(page, '.poke').waitFor();
+  assert((await shadow(page, '.poke-open').textContent()).includes('Comparing plans'), 'welcome bubble text');
+  await page.screenshot({ path: join(shots, 'poke-1280.png') });
+  const dom = await page.evaluate(() => window.__dom.map((e) => e[0]));
+  assert(dom.includes('triggered'), 'dynchat:triggered fired');
+  const blank = await newPage();
+  await blank.page.goto(q('/blog'));
+  await blank.page.evaluate(() => window.dynchat.ready);
+  await new Promise((r) => setTimeout(r, 500));
+  const assets = blank.requests.filter((u) => u.includes('/widget/')).map((u) => u.split('/widget/')[1]);
+  assert(JSON.stringify(assets.sort()) === JSON.stringify(['loader.js', 'targeting.js', 'targeting_bg.wasm']), 'no-match page fetched ' + assets);
+  assert(await blank.page.locator(W).count() === 0, 'no widget on a page where nothing matches');
+  await blank.ctx.close();
+  await ctx.close();
+});
+
+test('scroll-depth rule triggers only after scrolling (Watch)', async () => {
+  const { ctx, page } = await newPage();
+  await page.goto(q('/guide', '&paras=60'));
+  await page.evaluate(() => window.dynchat.ready);
+  await new Promise((r) => setTimeout(r, 400));
+  assert(await page.locator(W).count() === 0, 'not shown before scrolling');
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await shadow(page, '.launcher').waitFor();
+  await ctx.close();
+});
+
+test('keyboard answers; bad email re-prompts; good email accepted; API receives lead and events', async () => {
+  await control('/_stub/reset', {});
+  const { ctx, page } = await newPage();
+  await page.goto(q('/pricing'));
+  await shadow(page, '.launcher').waitFor();
+  await page.keyboard.press('Tab'); await page.keyboard.press('Tab'); await page.keyboard.press('Tab'); // nav links
+  await page.keyboard.press('Tab');
+  const focused = () => page.evaluate(() => { const h = document.querySelector('#dynchat-widget'); const a = h && h.shadowRoot.activeElement; return a ? a.className + '|' + a.textContent : ''; });
+  for (let i = 0; i < 3 && !(await focused()).startsWith('launcher'); i++) await page.keyboard.press('Tab');
+  assert((await focused()).startsWith('launcher'), 'launcher reachable with Tab, got ' + await focused());
+  await page.keyboard.press('Enter');
+  await shadow(page, '.choice').first().waitFor();
+  await waitFor(async () => (await focused()).startsWith('choice'), 'focus on the first answer');
+  assert((await focused()).includes('Talk to sales'), 'first choice focused');
+  await page.keyboard.press('Enter');
+  await shadow(page, 'input[type=email]').waitFor();
+  await waitFor(async () => (await focused()).startsWith('|') || (await page.evaluate(() => document.querySelector('#dynchat-widget').shadowRoot.activeElement?.tagName)) === 'INPUT', 'focus in the email box');
+  await page.keyboard.type('not-an-email');
+  await page.keyboard.press('Enter');
+  const err = shadow(page, '.err');
+  await waitFor(async () => (await err.textContent()).length > 0, 'the re-prompt');
+  assert((await err.textContent()).includes("doesn't look like an email"), 'engine message shown inline');
+  assert(await shadow(page, 'input[type=email]').getAttribute('aria-invalid') === 'true', 'aria-invalid');
+  await page.screenshot({ path: join(shots, 'reprompt-1280.png') });
+  await shadow(page, 'input[type=email]').fill('Jane.Doe@Example.com');
+  await page.keyboard.press('Enter');
+  await shadow(page, 'input[autocomplete=organization]').waitFor();
+  const log = await shadow(page, '.log').textContent();
+  assert(log.includes('Jane.Doe@Example.com') && log.includes('Which company'), 'visitor bubble and next question');
+  const st = await waitFor(async () => { const s = await stubState(); return s.leads.length && s.events.some((e) => e.type === 'engaged') ? s : null; }, 'lead and events at the API');
+  const lead = st.leads[0];
+  assert(lead.fields.email === 'jane.doe@example.com' && lead.dialogue === 'pricing-qualify' && lead.answers.q1 === 'sales', 'lead body ' + JSON.stringify(lead));
+  assert(lead.transcript.some(([w, t]) => w === 'visitor' && t === 'Talk to sales'), 'transcript in lead');
+  for (const t of ['triggered', 'engaged', 'answer']) assert(st.events.some((e) => e.type === t), 'event ' + t);
+  const dom = await page.evaluate(() => window.__dom.map((e) => e[0]));
+  assert(dom.includes('engaged') && dom.includes('email'), 'DOM events engaged + email: ' + dom);
+  await ctx.close();
+});
+
+test('reload mid-conversation resumes on the pinned flow version; booking a slot', async () => {
+  await control('/_stub/reset', {});
+  const { ctx, page } = await newPage();
+  await page.goto(q('/pricing'));
+  await openChat(page);
+  await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
+  await answerEmail(page, 'sam@acme.test');
+  await shadow(page, 'input[autocomplete=organization]').waitFor();
+  // Publish a new version: a reload must keep the old one.
+  const fx = JSON.parse(readFileSync(join(root, 'tests/browser/fixtures/sites.json'), 'utf8')).acme.dialogues[0];
+  const oldHash = (await stubState()).published.acme['pricing-qualify'];
+  fx.cards[3].text = 'NEW VERSION: company?';
+  await control('/_stub/publish', { site: 'acme', dialogue: fx });
+  await page.reload();
+  await shadow(page, 'input[autocomplete=organization]').waitFor();
+  const log = await shadow(page, '.log').textContent();
+  assert(log.includes('sam@acme.test') && log.includes('Which company') && !log.includes('NEW VERSION'), 'transcript restored on the old version');
+  assert((log.match(/Which company/g) || []).length === 1, 'question not repeated on resume');
+  assert((await stubState()).flowRequests.includes(oldHash), 'flow fetched by its pinned hash');
+  await shadow(page, 'input[autocomplete=organization]').fill('Acme Test Ltd');
+  await page.keyboard.press('Enter');
+  await shadow(page, '.day').first().waitFor();
+  assert((await shadow(page, '.zone').textContent()).includes('time zone'), 'zone shown');
+  await page.screenshot({ path: join(shots, 'slots-1280.png') });
+  await shadow(page, '.time').first().click();
+  await waitFor(async () => (await shadow(page, '.log').textContent()).includes("You're booked with Alice Agent"), 'booking confirmation');
+  await shadow(page, '.state', { hasText: 'ended' }).waitFor();
+  await page.screenshot({ path: join(shots, 'booked-1280.png') });
+  const st = await stubState();
+  assert(st.meetings.length === 1 && st.meetings[0].lead.email === 'sam@acme.test', 'meeting booked with the lead');
+  const dom = await page.evaluate(() => window.__dom.map((e) => e[0]));
+  for (const n of ['meeting-booked', 'goal', 'completed']) assert(dom.includes(n), 'DOM event ' + n + ' in ' + dom);
+  await ctx.close();
+});
+
+test('consent mode: no cookies, localStorage or IndexedDB before consent; conversation works in memory', async () => {
+  await control('/_stub/reset', {});
+  const { ctx, page } = await newPage();
+  await page.goto(q('/pricing', '&consent=1'));
+  await openChat(page);
+  await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
+  await answerEmail(page, 'private@acme.test');
+  await shadow(page, 'input[autocomplete=organization]').waitFor();
+  const storage = async () => page.evaluate(async () => ({ ls: Object.keys(localStorage), ss: Object.keys(sessionStorage), cookie: document.cookie, idb: (await indexedDB.databases()).map((d) => d.name) }));
+  const before = await storage();
+  assert(before.ls.length === 0 && before.ss.length === 0 && before.cookie === '' && before.idb.length === 0, 'nothing stored: ' + JSON.stringify(before));
+  assert((await ctx.cookies()).length === 0, 'no cookies');
+  await waitFor(async () => (await stubState()).leads.length === 1, 'lead still sent');
+  await page.evaluate(() => window.dynchat.consent(true));
+  const after = await storage();
+  assert(after.ls.some((k) => k === 'dynchat:acme:chat'), 'stored after consent: ' + after.ls);
+  await ctx.close();
+});
+
+test('offline, then reconnect and reload: the lead arrives exactly once (same Idempotency-Key)', async () => {
+  await control('/_stub/reset', {});
+  await control('/_stub/config', { dropNextLeadResponse: true });
+  const { ctx, page } = await newPage();
+  await page.goto(q('/pricing'));
+  await openChat(page);
+  await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
+  await ctx.setOffline(true);
+  await answerEmail(page, 'offline@acme.test');
+  await shadow(page, 'input[autocomplete=organization]').waitFor();
+  const box = await page.evaluate(() => JSON.parse(localStorage.getItem('dynchat:acme:outbox') || '[]'));
+  assert(box.length === 1, 'lead kept in the outbox while offline');
+  await ctx.setOffline(false);
+  // The stub stores the first attempt but drops its answer: the widget must retry with the same key.
+  await page.reload();
+  await shadow(page, 'input[autocomplete=organization]').waitFor();
+  const st = await waitFor(async () => { const s = await stubState(); return s.leadAttempts.length >= 2 ? s : null; }, 'a retry after the lost answer');
+  await waitFor(async () => (await page.evaluate(() => JSON.parse(localStorage.getItem('dynchat:acme:outbox') || '[]'))).length === 0, 'outbox emptied');
+  const s2 = await stubState();
+  assert(s2.leads.length === 1, 'exactly one lead stored, got ' + s2.leads.length);
+  assert(new Set(st.leadAttempts).size === 1, 'every attempt used the same key');
+  await ctx.close();
+});
+
+test('strict CSP page: widget works, no violation', async () => {
+  await control('/_stub/reset', {});
+  const { ctx, page } = await newPage();
+  await page.goto(q('/pricing', '&csp=1'));
+  await openChat(page);
+  await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
+  await shadow(page, 'input[type=email]').waitFor();
+  const csp = await page.evaluate(() => window.__csp);
+  assert(csp.length === 0, 'CSP violations: ' + csp.join(', '));
+  const bg = await shadow(page, '.launcher').evaluate((e) => getComputedStyle(e).backgroundColor);
+  assert(bg === 'rgb(29, 78, 216)', 'styles applied under CSP (launcher ' + bg + ')');
+  await ctx.close();
+});
+
+test('XSS payloads in dialogue text, bot name, buttons and visitor input render as text', async () => {
+  await control('/_stub/reset', {});
+  const { ctx, page } = await newPage();
+  await page.goto(q('/anything', '&site=xss'));
+  await shadow(page, '.launcher').waitFor();
+  await shadow(page, '.launcher').click();
+  await shadow(page, '.choice').first().waitFor();
+  await shadow(page, 'input').fill('<img src=x onerror="window.__pwned=\'input\'">');
+  await shadow(page, 'input').press('Enter');
+  await waitFor(async () => (await shadow(page, '.log').textContent()).includes('You said:'), 'echo');
+  await new Promise((r) => setTimeout(r, 300));
+  const pwned = await page.evaluate(() => window.__pwned);
+  assert(pwned === undefined, 'payload executed: ' + pwned);
+  const text = await shadow(page, '.log').textContent();
+  assert(text.includes('<img src=x onerror') && text.includes('[click](javascript:'), 'payload shown as text');
+  assert(await page.evaluate(() => document.querySelector('#dynchat-widget').shadowRoot.querySelectorAll('img[src=x],svg[onload],b[onclick],a[href^="javascript"]').length) === 0, 'no element from payloads');
+  assert((await shadow(page, 'h2').textContent()).startsWith('<img'), 'bot name as text');
+  await page.screenshot({ path: join(shots, 'xss-1280.png') });
+  await ctx.close();
+});
+
+for (const scheme of ['light', 'dark']) {
+  test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {
+    await control('/_stub/reset', {});
+    const { ctx, page } = await newPage({ colorScheme: scheme, reducedMotion: 'reduce' });
+    await page.goto(q('/pricing'));
+    await openChat(page);
+    await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
+    await answerEmail(page, 'bad');
+    await shadow(page, '.err').waitFor();
+    await page.addScriptTag({ path: join(root, 'node_modules/axe-core/axe.min.js') });
+    const res = await page.evaluate(() => window.axe.run(document.querySelector('#dynchat-widget'), { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa'] } }));
+    await page.screenshot({ path: join(shots, `open-${scheme}-1280.png`) });
+    const v = res.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+    assert(v.length === 0, v.join(' | '));
+    assert(res.passes.length > 10, 'axe ran (' + res.passes.length + ' passes)');
+    await page.keyboard.press('Escape');
+    await waitFor(async () => await shadow(page, '.panel').isHidden(), 'Escape closes the panel');
+    assert(await page.evaluate(() => document.querySelector('#dynchat-widget').shadowRoot.activeElement?.className) === 'launcher', 'focus back on the launcher');
+    await ctx.close();
+  });
+}
+
+test('mobile 375 px screenshots', async () => {
+  const { ctx, page } = await newPage({ viewport: { width: 375, height: 740 } });
+  await page.goto(q('/pricing'));
+  await shadow(page, '.poke').waitFor();
+  await page.screenshot({ path: join(shots, 'poke-375.png') });
+  await openChat(page);
+  await page.screenshot({ path: join(shots, 'open-375.png') });
+  const box = await shadow(page, '.panel').boundingBox();
+  assert(box && box.width === 375, 'full-width panel on a phone');
+  await ctx.close();
+});
+
+test('npm package (npm pack) works in a Vite app', async () => {
+  await control('/_stub/reset', {});
+  const work = join(root, 'target/npm-app');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const tgz = execFileSync('npm', ['pack', join(root, 'dist/npm'), '--pack-destination', work, '--silent'], { cwd: work }).toString().trim().split('\n').pop();
+  cpSync(join(root, 'tests/browser/npm-app'), work, { recursive: true });
+  execFileSync('tar', ['xzf', join(work, tgz), '-C', work]);
+  mkdirSync(join(work, 'node_modules/@dynchat'), { recursive: true });
+  cpSync(join(work, 'package'), join(work, 'node_modules/@dynchat/widget'), { recursive: true });
+  execFileSync(join(root, 'node_modules/.bin/vite'), ['build', '--base', './', '--logLevel', 'warn'], { cwd: work, env: { ...process.env, NODE_PATH: join(root, 'node_modules') } });
+  assert(readdirSync(join(work, 'dist/assets')).some((f) => f.endsWith('.wasm')), 'wasm emitted by Vite');
+  const { ctx, page } = await newPage();
+  await page.goto(`${siteUrl}/pricing-app/index.html?endpoint=${encodeURIComponent(endpoint)}`);
+  await shadow(page, '.launcher').waitFor();
+  await openChat(page);
+  await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
+  const ev = await waitFor(async () => { const e = await page.evaluate(() => window.__events); return e.length >= 2 ? e : null; }, 'npm callbacks');
+  assert(ev[0][0] === 'triggered' && ev[1][0] === 'engaged', 'callbacks: ' + JSON.stringify(ev));
+  await ctx.close();
+});
+
+let failed = 0;
+for (const t of tests) {
+  if (only && !t.name.includes(only)) continue;
+  const t0 = Date.now();
+  try {
+    await Promise.race([t.fn(), new Promise((_, no) => setTimeout(() => no(new Error('test timed out after 90 s')), 90000))]);
+    console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${t.name}: ${String(e.message || e).split('\n')[0].slice(0, 400)}`);
+  }
+}
+await browser.close();
+site.closeAllConnections(); site.close();
+if (stub) await stub.close();
+console.log(failed ? `${failed} failed` : 'all passed');
+process.exit(failed ? 1 : 0);
