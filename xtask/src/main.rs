@@ -1,1 +1,185 @@
-fn main(){}
+//! `cargo xtask demo | test | bench | tidy | setup`: every project task, one entry point (rust-analyzer style).
+
+mod bench;
+mod setup;
+mod tidy;
+mod util;
+
+use dynchat_engine::simulate::header;
+use setup::Need;
+use std::process::ExitCode;
+use util::{capture, root, run, step};
+
+const USAGE: &str = "usage: cargo xtask <command>
+  demo    install what is missing, build everything, run the product locally
+  test    install what is missing, build everything, run every test (what CI runs)
+  bench   print the benchmark figures the issues ask for
+  tidy    formatting, lints, doc-line and layout checks
+  setup   only install what is missing";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("bench") => bench::run_all(&root()),
+        Some("tidy") => tidy::run(&root()),
+        Some("setup") => setup::ensure(&root(), Need::Test),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\n\x1b[31mxtask failed: {e}\x1b[0m");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the product with embedded defaults.
+fn demo() -> Result<(), String> {
+    let root = root();
+    setup::ensure(&root, Need::Run)?;
+    step("build the dynchat CLI");
+    run(&root, "cargo", &["build", "--release", "-p", "dynchat-cli"])?;
+    let cli = root.join("target/release/dynchat");
+    let cli = cli.to_string_lossy();
+    step("validate the example dialogues");
+    run(
+        &root,
+        "sh",
+        &["-c", &format!("{cli} validate examples/*.json")],
+    )?;
+    step("simulate the pricing dialogue (examples/pricing-qualify.json)");
+    run(
+        &root,
+        &cli,
+        &[
+            "simulate",
+            "examples/pricing-qualify.json",
+            "--answers",
+            "Talk to sales;500+;not-an-email;ann@acme.com;slot 2",
+        ],
+    )?;
+    Ok(())
+}
+
+/// Everything CI checks, in order from fastest feedback to slowest.
+fn test() -> Result<(), String> {
+    let root = root();
+    setup::ensure(&root, Need::Test)?;
+    tidy::run(&root)?;
+    step("native tests (engine, CLI, worker domain, scheduling)");
+    run(
+        &root,
+        "cargo",
+        &[
+            "test",
+            "--workspace",
+            "--exclude",
+            "dynchat-e2e",
+            "--",
+            "--test-threads=2",
+        ],
+    )?;
+    step("engine golden transcripts on wasm32 (wasm-bindgen-test-runner)");
+    run(
+        &root,
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "dynchat-engine",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--test",
+            "wasm_golden",
+        ],
+    )?;
+    cli_checks(&root)?;
+    Ok(())
+}
+
+/// The CLI as an author uses it: examples validate, every bad dialogue fails with its JSON path, golden transcripts reproduce.
+fn cli_checks(root: &std::path::Path) -> Result<(), String> {
+    step("CLI: validate examples, reject bad dialogues, reproduce golden transcripts");
+    run(root, "cargo", &["build", "-q", "-p", "dynchat-cli"])?;
+    let cli = root
+        .join("target/debug/dynchat")
+        .to_string_lossy()
+        .into_owned();
+    let examples: Vec<String> = std::fs::read_dir(root.join("examples"))
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["validate"];
+    args.extend(examples.iter().map(String::as_str));
+    run(root, &cli, &args)?;
+    let expected = std::fs::read_to_string(root.join("tests/bad-dialogues/expected.txt"))
+        .map_err(|e| e.to_string())?;
+    let mut n = 0;
+    for line in expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let [file, code, path] = parts[..] else {
+            return Err(format!("bad line in expected.txt: {line}"));
+        };
+        let f = format!("tests/bad-dialogues/{file}.json");
+        let (status, _, err) = capture(
+            root,
+            &cli,
+            &[
+                "validate",
+                &f,
+                "--lead-fields",
+                "tests/bad-dialogues/lead-fields.txt",
+            ],
+        )?;
+        if status != 1 || !err.contains(&format!("error[{code}] {path}:")) {
+            return Err(format!("`dynchat validate {f}` should exit 1 with error[{code}] at {path}; got exit {status}: {err}"));
+        }
+        n += 1;
+    }
+    let mut golden = 0;
+    for e in std::fs::read_dir(root.join("engine/core/tests/golden")).map_err(|e| e.to_string())? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        if p.extension().is_none_or(|x| x != "answers") {
+            continue;
+        }
+        let answers = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
+        let dialogue = header(&answers, "dialogue")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let mut args = vec![
+            "simulate".to_string(),
+            format!("examples/{dialogue}.json"),
+            "--answers".to_string(),
+            p.to_string_lossy().into_owned(),
+        ];
+        for kv in header(&answers, "lead") {
+            args.push("--lead".into());
+            args.push(kv);
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (status, out, err) = capture(root, &cli, &argv)?;
+        let want =
+            std::fs::read_to_string(p.with_extension("transcript")).map_err(|e| e.to_string())?;
+        if status != 0 || out != want {
+            return Err(format!(
+                "`dynchat simulate` differs from {} (exit {status}) {err}",
+                p.display()
+            ));
+        }
+        golden += 1;
+    }
+    eprintln!("CLI: {} examples valid, {n} bad dialogues rejected at the right path, {golden} golden transcripts reproduced", examples.len());
+    Ok(())
+}

@@ -533,6 +533,8 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
     }
     cx.diags.append(&mut adiags);
     let mut cards = Vec::with_capacity(d.cards.len());
+    // Authors reuse validation patterns across cards; build each distinct one once.
+    let mut regexes: HashMap<&str, regex_lite::Regex> = HashMap::new();
     for (i, card) in d.cards.iter().enumerate() {
         let p = format!("$.cards[{i}]");
         let delay = |o: &Option<u32>| o.unwrap_or(d.response_delay_ms).min(10_000);
@@ -636,11 +638,17 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                     cx.check_field(field, format!("{p}.field"));
                 }
                 let re = pattern.as_ref().and_then(|pat| {
+                    if let Some(r) = regexes.get(pat.as_str()) {
+                        return Some(r.clone());
+                    }
                     match regex_lite::RegexBuilder::new(&format!("^(?:{pat})$"))
                         .size_limit(1 << 20)
                         .build()
                     {
-                        Ok(r) => Some(r),
+                        Ok(r) => {
+                            regexes.insert(pat.as_str(), r.clone());
+                            Some(r)
+                        }
                         Err(e) => {
                             cx.diags.push(Diagnostic::error(
                                 format!("{p}.pattern"),
