@@ -92,7 +92,7 @@ fn graph_requests_are_chunked_by_20_schedules_and_62_days() {
     for r in &reqs {
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
         let n = v["schedules"].as_array().map_or(0, Vec::len);
-        assert!(n >= 1 && n <= MAX_SCHEDULES_PER_CALL);
+        assert!((1..=MAX_SCHEDULES_PER_CALL).contains(&n));
         assert_eq!(n, r.schedules.len());
         assert!(r.end - r.start <= Duration::days(MAX_DAYS_PER_CALL));
         assert_eq!(v["startTime"]["timeZone"], "UTC");

@@ -92,7 +92,8 @@ fn working_hours_are_local_on_both_dst_changes() {
     // (agent zone, local date, working range, expected UTC starts)
     let day_9_17 = [("09:00", "17:00")];
     let night = [("01:00", "04:00")];
-    let cases: Vec<(&str, &str, &[(&str, &str)], Vec<String>)> = vec![
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], Vec<String>);
+    let cases: Vec<Case> = vec![
         // Europe/Amsterdam: CET +1 until 2027-03-28 02:00, CEST +2 until 2027-10-31 03:00.
         (
             "Europe/Amsterdam",
