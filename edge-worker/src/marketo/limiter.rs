@@ -107,6 +107,15 @@ impl Limiter {
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 
+    /// Gives back a slot reserved at `started` that was not used for a call after all.
+    pub fn cancel(&mut self, started: i64) {
+        if let Some(pos) = self.starts.iter().rposition(|t| *t == started) {
+            self.starts.remove(pos);
+            self.in_flight = self.in_flight.saturating_sub(1);
+            self.day_calls = self.day_calls.saturating_sub(1);
+        }
+    }
+
     /// Marketo said 607: hold everything until the next UTC day.
     pub fn quota_exhausted(&mut self, now: i64) {
         self.hold_until = crate::days::next_day_start(now);
@@ -163,6 +172,19 @@ mod tests {
         assert_eq!(l.try_start(5), Err(Wait::For(50)));
         l.finish();
         assert!(l.try_start(6).is_ok());
+    }
+
+    #[test]
+    fn cancel_gives_the_slot_back() {
+        let mut l = Limiter::new(Limits { window_calls: 2, safety_calls: 0, ..lim() }, 0, 0);
+        l.try_start(1).unwrap();
+        l.try_start(2).unwrap();
+        l.finish();
+        l.finish();
+        assert!(matches!(l.try_start(3), Err(Wait::For(_))));
+        l.cancel(2);
+        assert!(l.try_start(3).is_ok());
+        assert_eq!(l.day_calls().1, 2);
     }
 
     #[test]

@@ -1,0 +1,56 @@
+//! The wasm32 edge: worker entry points (fetch, queue, cron) and the bindings to D1, Queues and
+//! Durable Objects. Domain decisions are delegated to the plain-Rust modules of the crate.
+
+mod admin;
+mod api;
+mod config;
+mod db;
+mod gate;
+mod http;
+mod limiter_do;
+mod queue_router;
+
+use crate::error::ApiError;
+use worker::{event, Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent};
+
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        ApiError::Storage(e.to_string())
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    Ok(http::handle(req, env).await)
+}
+
+/// The outbox queue only carries wake-ups: the outbox rows in D1 are the truth, so a batch of
+/// up to 100 messages becomes one kick of the Marketo gate, which pulls up to 300 leads per call.
+#[event(queue)]
+async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> worker::Result<()> {
+    match gate::kick(&env).await {
+        Ok(()) => batch.ack_all(),
+        Err(e) => {
+            worker::console_error!("outbox kick failed: {e}");
+            batch.retry_all();
+        }
+    }
+    Ok(())
+}
+
+/// Cron: every minute the outbox sweep (re-kick anything due or whose lease expired) and the
+/// incremental Marketo sync; daily the retention run.
+#[event(scheduled)]
+async fn scheduled(ev: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let res = if ev.cron() == "0 3 * * *" {
+        admin::run_retention(&env).await.map(|_| ())
+    } else {
+        let kick = gate::kick(&env).await;
+        let sync = gate::call_gate(&env, "/sync", &serde_json::json!({})).await.map(|_| ());
+        kick.and(sync)
+    };
+    if let Err(e) = res {
+        worker::console_error!("cron {} failed: {e}", ev.cron());
+    }
+}
