@@ -136,13 +136,40 @@ fn local_to_utc(tz: Tz, date: NaiveDate, minute_of_day: u16) -> Option<DateTime<
     }
 }
 
+/// The first instant at which the local clock reads `minute_of_day` on `date` or later
+/// (`1440` is the next midnight): the earlier instant when ambiguous, the end of the gap
+/// when that time does not exist.
+fn wall_clock_instant(tz: Tz, date: NaiveDate, minute_of_day: u16) -> Option<DateTime<Utc>> {
+    let (date, minute) = if minute_of_day >= 1440 {
+        (date.succ_opt()?, 0)
+    } else {
+        (date, minute_of_day)
+    };
+    let base = date.and_time(NaiveTime::from_hms_opt(
+        u32::from(minute / 60),
+        u32::from(minute % 60),
+        0,
+    )?);
+    // Gaps last at most a day (Samoa skipped 30 Dec 2011); look minute by minute, bounded.
+    (0..=24 * 60).find_map(|k| {
+        tz.from_local_datetime(&(base + Duration::minutes(k)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
 /// The agent's free slots that start in `[from_utc, to_utc)`, sorted by start.
 ///
-/// A slot is offered when it starts inside a working-hours range and ends (in local wall-clock
-/// minutes) by the range's end; when it starts at least `min_notice` after `now_utc`; when its
-/// local date is within the horizon (today in the agent's zone counts as day 1); and when
-/// `[start - buffer_before, end + buffer_after)` misses every busy span. Buffers apply to busy
-/// events, not to the edges of working hours. [`Busy::Unknown`] gives no slots.
+/// A slot is offered when:
+/// - it starts inside a working-hours range and ends, in local wall-clock minutes, by the
+///   range's end, and its real end is not after the instant the range ends (on a
+///   spring-forward day a slot spanning the gap would otherwise end after working hours);
+/// - it starts at least `min_notice` after `now_utc`;
+/// - its local date is within the horizon (today in the agent's zone counts as day 1);
+/// - `[start - buffer_before, end + buffer_after)` misses every busy span. Buffers apply to
+///   busy events, not to the edges of working hours.
+///
+/// [`Busy::Unknown`] gives no slots.
 pub fn slots(
     agent: &AgentSettings,
     busy: &Busy,
@@ -187,12 +214,16 @@ pub fn slots(
     let mut out = Vec::new();
     for date in first_date.iter_days().take_while(|d| *d <= last_date) {
         for &(range_start, range_end) in agent.ranges(date.weekday()) {
+            let Some(range_end_utc) = wall_clock_instant(tz, date, range_end) else {
+                continue;
+            };
             let mut m = range_start;
             while m.checked_add(len).is_some_and(|e| e <= range_end) {
                 if let Some(start) = local_to_utc(tz, date, m) {
                     let end = start + length;
                     if start >= earliest
                         && start < to_utc
+                        && end <= range_end_utc
                         && free_in(&busy, start - before, end + after)
                     {
                         out.push(Slot { start, end });

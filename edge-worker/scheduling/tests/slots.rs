@@ -223,6 +223,44 @@ fn working_hours_are_local_on_both_dst_changes() {
 }
 
 #[test]
+fn a_slot_spanning_the_spring_gap_still_ends_within_working_hours() {
+    // New York, 14 March 2027, hours 01:00-02:30, one-hour meetings. 01:00 EST runs to
+    // 03:00 EDT (the clock skips 02:00-03:00), which is the end of the range in real time.
+    // 01:30 EST would end 03:30 EDT, after the range: not offered.
+    let a = AgentSettingsInput {
+        time_zone: "America/New_York".into(),
+        working_hours: on_day(Weekday::Sun, &[("01:00", "02:30")]),
+        meeting_minutes: 60,
+        slot_step_minutes: Some(30),
+        buffer_before_minutes: 0,
+        buffer_after_minutes: 0,
+        min_notice_minutes: 0,
+        horizon_days: 365,
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e}"));
+    let from = utc("2027-03-13T00:00:00Z");
+    let got = slots(
+        &a,
+        &Busy::Known(vec![]),
+        from,
+        from + Duration::days(3),
+        utc(EARLY),
+    );
+    assert_eq!(starts(&got), ["2027-03-14T06:00Z"]);
+    // Same hours on the autumn day: the repeated hour gives room, both starts fit.
+    let from = utc("2027-11-06T00:00:00Z");
+    let got = slots(
+        &a,
+        &Busy::Known(vec![]),
+        from,
+        from + Duration::days(3),
+        utc(EARLY),
+    );
+    assert_eq!(starts(&got), ["2027-11-07T05:00Z", "2027-11-07T05:30Z"]);
+}
+
+#[test]
 fn labels_in_the_visitor_zone() {
     let cases = [
         (
