@@ -59,8 +59,9 @@ const browser = await chromium.launch({
 
 // ---- helpers ----
 const W = '#dynchat-widget';
+let consoleLines = [];
 async function newPage(o = {}) {
-  const ctx = await browser.newContext({ viewport: o.viewport || { width: 1280, height: 800 }, colorScheme: o.colorScheme || 'light', reducedMotion: o.reducedMotion || 'no-preference' });
+  const ctx = await browser.newContext({ viewport: o.viewport || { width: 1280, height: 800 }, colorScheme: o.colorScheme || 'light', timezoneId: 'Europe/Amsterdam', reducedMotion: o.reducedMotion || 'no-preference' });
   await ctx.addInitScript(() => {
     window.__csp = [];
     window.__errors = [];
@@ -73,7 +74,8 @@ async function newPage(o = {}) {
   page.setDefaultTimeout(15000);
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => { if (m.type() === 'error') requests.push('console-error: ' + m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleLines.push(m.text()); });
+  page.on('pageerror', (e) => consoleLines.push('pageerror: ' + e.message));
   return { ctx, page, requests };
 }
 const q = (path, extra = '') => `${siteUrl}${path}?x=1${extra}`;
@@ -190,7 +192,7 @@ test('reload mid-conversation resumes on the pinned flow version; booking a slot
   await shadow(page, 'input[autocomplete=organization]').fill('Acme Test Ltd');
   await page.keyboard.press('Enter');
   await shadow(page, '.day').first().waitFor();
-  assert((await shadow(page, '.zone').textContent()).includes('time zone'), 'zone shown');
+  assert((await shadow(page, '.zone').textContent()).includes('Europe/Amsterdam'), 'visitor zone shown');
   await page.screenshot({ path: join(shots, 'slots-1280.png') });
   await shadow(page, '.time').first().click();
   await waitFor(async () => (await shadow(page, '.log').textContent()).includes("You're booked with Alice Agent"), 'booking confirmation');
@@ -341,12 +343,14 @@ let failed = 0;
 for (const t of tests) {
   if (only && !t.name.includes(only)) continue;
   const t0 = Date.now();
+  consoleLines = [];
   try {
     await Promise.race([t.fn(), new Promise((_, no) => setTimeout(() => no(new Error('test timed out after 90 s')), 90000))]);
     console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
   } catch (e) {
     failed++;
     console.log(`FAIL ${t.name}: ${String(e.message || e).split('\n')[0].slice(0, 400)}`);
+    for (const l of consoleLines.slice(0, 5)) console.log(`     browser: ${l.slice(0, 300)}`);
   }
 }
 await browser.close();

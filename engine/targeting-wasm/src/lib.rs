@@ -5,7 +5,9 @@
 //! strings, and every failure degrades to "show nothing" rather than an exception.
 
 use dynchat_engine::model::{Audience, Condition, Display, Operator, Rule};
-use dynchat_engine::targeting::{compile_audience, Candidate, Context, PageInput, Seen, Selection, Targeting};
+use dynchat_engine::targeting::{
+    compile_audience, Candidate, Context, PageInput, Seen, Selection, Targeting,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
@@ -38,7 +40,9 @@ fn operator(s: &str) -> Option<Operator> {
 
 /// Reads an audience the way the model's serde derive does; `None` for anything malformed.
 fn audience(v: Option<&Value>, depth: u8) -> Option<Audience> {
-    let Some(v) = v else { return Some(Audience::default()) };
+    let Some(v) = v else {
+        return Some(Audience::default());
+    };
     let o = v.as_object()?;
     if depth > 16 || o.keys().any(|k| k != "all" && k != "any") {
         return None;
@@ -49,13 +53,18 @@ fn audience(v: Option<&Value>, depth: u8) -> Option<Audience> {
             Some(l) => l.as_array()?.iter().map(|r| rule(r, depth)).collect(),
         }
     };
-    Some(Audience { all: list("all")?, any: list("any")? })
+    Some(Audience {
+        all: list("all")?,
+        any: list("any")?,
+    })
 }
 
 fn rule(v: &Value, depth: u8) -> Option<Rule> {
     let o = v.as_object()?;
     if o.contains_key("field") {
-        if o.keys().any(|k| !matches!(k.as_str(), "field" | "op" | "value" | "utc_offset_minutes")) {
+        if o.keys()
+            .any(|k| !matches!(k.as_str(), "field" | "op" | "value" | "utc_offset_minutes"))
+        {
             return None;
         }
         let utc_offset_minutes = match o.get("utc_offset_minutes") {
@@ -79,8 +88,14 @@ fn display(v: Option<&Value>) -> Display {
         if let Some(b) = o.get("hide_after_completion").and_then(Value::as_bool) {
             d.hide_after_completion = b;
         }
-        d.max_times = o.get("max_times").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
-        d.min_interval_minutes = o.get("min_interval_minutes").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+        d.max_times = o
+            .get("max_times")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok());
+        d.min_interval_minutes = o
+            .get("min_interval_minutes")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok());
     }
     d
 }
@@ -97,7 +112,11 @@ pub fn candidates(bundle_json: &str) -> Vec<Candidate> {
         .filter_map(|e| {
             let id = text(e.get("id")?)?;
             let d = e.get("dialogue")?;
-            let priority = e.get("priority").or_else(|| d.get("priority")).and_then(Value::as_i64).unwrap_or(0);
+            let priority = e
+                .get("priority")
+                .or_else(|| d.get("priority"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             let a = audience(d.get("audience"), 0)?;
             let mut diags = Vec::new();
             let audience = compile_audience(&a, "$.audience", &|_| None, &mut diags);
@@ -118,7 +137,11 @@ fn page_input(json: &str) -> PageInput {
     let map = |k: &str| -> HashMap<String, String> {
         v.get(k)
             .and_then(Value::as_object)
-            .map(|o| o.iter().filter_map(|(k, x)| x.as_str().map(|x| (k.clone(), x.to_string()))).collect())
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, x)| x.as_str().map(|x| (k.clone(), x.to_string())))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     PageInput {
@@ -128,7 +151,10 @@ fn page_input(json: &str) -> PageInput {
         time_on_page_s: n("time_on_page_s") as u32,
         scroll_depth_pct: n("scroll_depth_pct") as u32,
         visits: n("visits") as u32,
-        exit_intent: v.get("exit_intent").and_then(Value::as_bool).unwrap_or(false),
+        exit_intent: v
+            .get("exit_intent")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         device: s("device"),
         country: s("country"),
         now_ms: n("now_ms") as i64,
@@ -140,12 +166,17 @@ fn page_input(json: &str) -> PageInput {
 
 fn seen_map(json: &str) -> HashMap<String, Seen> {
     let v: Value = serde_json::from_str(json).unwrap_or(Value::Null);
-    let Some(o) = v.as_object() else { return HashMap::new() };
+    let Some(o) = v.as_object() else {
+        return HashMap::new();
+    };
     o.iter()
         .map(|(id, s)| {
             let seen = Seen {
                 shown: s.get("shown").and_then(Value::as_u64).unwrap_or(0) as u32,
-                last_shown_ms: s.get("last_shown_ms").and_then(Value::as_f64).map(|x| x as i64),
+                last_shown_ms: s
+                    .get("last_shown_ms")
+                    .and_then(Value::as_f64)
+                    .map(|x| x as i64),
                 completed: s.get("completed").and_then(Value::as_bool).unwrap_or(false),
             };
             (id.clone(), seen)
@@ -191,8 +222,15 @@ impl Targeter {
     }
 
     /// Updates only the dynamic signals (time on page, scroll, exit intent, clock) and selects again.
-    pub fn update(&mut self, time_on_page_s: u32, scroll_depth_pct: u32, exit_intent: bool, now_ms: f64) -> String {
-        self.context.set_dynamic(time_on_page_s, scroll_depth_pct, exit_intent, now_ms as i64);
+    pub fn update(
+        &mut self,
+        time_on_page_s: u32,
+        scroll_depth_pct: u32,
+        exit_intent: bool,
+        now_ms: f64,
+    ) -> String {
+        self.context
+            .set_dynamic(time_on_page_s, scroll_depth_pct, exit_intent, now_ms as i64);
         self.reselect()
     }
 
@@ -228,17 +266,22 @@ mod tests {
     fn selects_by_priority_and_watches_dynamic_rules() {
         let mut t = Targeter::new(BUNDLE);
         let page = r#"{"url":"https://acme.test/pricing","visits":1,"now_ms":0}"#;
-        let first: serde_json::Value = serde_json::from_str(&t.select(page, "{}")).unwrap_or_default();
+        let first: serde_json::Value =
+            serde_json::from_str(&t.select(page, "{}")).unwrap_or_default();
         assert_eq!(first["dialogue"], "low");
         assert_eq!(first["watch"]["scroll_depth_pct"][0], 41);
-        let later: serde_json::Value = serde_json::from_str(&t.update(3, 60, false, 1.0)).unwrap_or_default();
+        let later: serde_json::Value =
+            serde_json::from_str(&t.update(3, 60, false, 1.0)).unwrap_or_default();
         assert_eq!(later["dialogue"], "pricing");
     }
 
     #[test]
     fn completed_dialogue_is_not_shown_again() {
         let mut t = Targeter::new(BUNDLE);
-        let out = t.select(r#"{"url":"https://acme.test/"}"#, r#"{"low":{"completed":true}}"#);
+        let out = t.select(
+            r#"{"url":"https://acme.test/"}"#,
+            r#"{"low":{"completed":true}}"#,
+        );
         let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
         assert!(v["dialogue"].is_null());
     }

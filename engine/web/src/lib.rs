@@ -11,7 +11,9 @@ mod view;
 
 use dynchat_engine::machine::Wait;
 use dynchat_engine::model::{CaptureKind, Route};
-use dynchat_engine::{compile, step, Booking, BrowserEvent, CompiledFlow, Effect, Input, Prompt, Session, Status};
+use dynchat_engine::{
+    compile, step, Booking, BrowserEvent, CompiledFlow, Effect, Input, Prompt, Session, Status,
+};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -97,7 +99,12 @@ struct SlotsReply {
 enum SlotUi {
     Loading,
     Error(String),
-    Ready { tz: String, days: Vec<String>, slots: Vec<Slot>, day: usize },
+    Ready {
+        tz: String,
+        days: Vec<String>,
+        slots: Vec<Slot>,
+        day: usize,
+    },
     Booking,
 }
 
@@ -205,7 +212,10 @@ fn act(shell: &Rc<Shell>, f: impl FnOnce(&mut Inner) + 'static) {
 fn later(ms: u32, f: impl FnOnce() + 'static) {
     if let Some(w) = web_sys::window() {
         let cb = Closure::once_into_js(f);
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms.min(10_000) as i32);
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            cb.unchecked_ref(),
+            ms.min(10_000) as i32,
+        );
     }
 }
 
@@ -233,7 +243,8 @@ impl Inner {
             leads: self.leads,
             open: self.open,
         };
-        self.calls.push(Call::Save(serde_json::to_string(&s).unwrap_or_default()));
+        self.calls
+            .push(Call::Save(serde_json::to_string(&s).unwrap_or_default()));
     }
 
     fn detail(&self, extra: serde_json::Value) -> String {
@@ -247,12 +258,20 @@ impl Inner {
     /// Steps the engine and turns its effects into view operations and host calls.
     fn input(&mut self, input: Input, echo: Option<String>) {
         let effects = step(&self.flow, &mut self.session, input, now());
-        let accepted = effects.iter().any(|e| matches!(e, Effect::Answer { .. } | Effect::Book { .. }));
+        let accepted = effects
+            .iter()
+            .any(|e| matches!(e, Effect::Answer { .. } | Effect::Book { .. }));
         if accepted {
             self.prompt = None;
             self.view.composer(Composer::Empty);
             if let Some(text) = echo {
-                let e = Entry { who: "me".into(), card: String::new(), text, image: None, link: None };
+                let e = Entry {
+                    who: "me".into(),
+                    card: String::new(),
+                    text,
+                    image: None,
+                    link: None,
+                };
                 self.transcript.push(e.clone());
                 self.queue.push_back(Op::Me(e));
             }
@@ -262,18 +281,41 @@ impl Inner {
         let mut last_goal: Option<(String, i32)> = None;
         for eff in effects {
             match eff {
-                Effect::Show { card, text, delay_ms, image, link } => {
-                    let dup = self.resuming && self.transcript.last().is_some_and(|l| l.who == "bot" && l.card == card && l.text == text);
+                Effect::Show {
+                    card,
+                    text,
+                    delay_ms,
+                    image,
+                    link,
+                } => {
+                    let dup = self.resuming
+                        && self
+                            .transcript
+                            .last()
+                            .is_some_and(|l| l.who == "bot" && l.card == card && l.text == text);
                     if !dup {
-                        let e = Entry { who: "bot".into(), card, text, image, link };
+                        let e = Entry {
+                            who: "bot".into(),
+                            card,
+                            text,
+                            image,
+                            link,
+                        };
                         self.transcript.push(e.clone());
-                        self.queue.push_back(Op::Bot(e, if self.resuming { 0 } else { delay_ms.min(4000) }));
+                        self.queue.push_back(Op::Bot(
+                            e,
+                            if self.resuming { 0 } else { delay_ms.min(4000) },
+                        ));
                     }
                 }
                 Effect::Ask { prompt, .. } => self.queue.push_back(Op::Ask(prompt)),
                 Effect::Reprompt { message, .. } => self.queue.push_back(Op::Reprompt(message)),
                 Effect::Answer { card, value } => self.ev("answer", Some(&card), Some(&value)),
-                Effect::Capture { field, value, overwrite } => {
+                Effect::Capture {
+                    field,
+                    value,
+                    overwrite,
+                } => {
                     if overwrite && !self.overwrite.contains(&field) {
                         self.overwrite.push(field.clone());
                     }
@@ -286,7 +328,13 @@ impl Inner {
                     self.calls.push(Call::Slots(route_str(&route)));
                     self.refresh_slots();
                 }
-                Effect::Book { route, start_ms, end_ms, key, .. } => {
+                Effect::Book {
+                    route,
+                    start_ms,
+                    end_ms,
+                    key,
+                    ..
+                } => {
                     self.slots = SlotUi::Booking;
                     let body = serde_json::json!({
                         "route": route_str(&route), "start_ms": start_ms, "end_ms": end_ms,
@@ -338,13 +386,27 @@ impl Inner {
             .session
             .answers
             .iter()
-            .map(|(i, v)| (self.flow.card_ids.get(usize::from(*i)).cloned().unwrap_or_default(), v.clone()))
+            .map(|(i, v)| {
+                (
+                    self.flow
+                        .card_ids
+                        .get(usize::from(*i))
+                        .cloned()
+                        .unwrap_or_default(),
+                    v.clone(),
+                )
+            })
             .collect();
         let transcript: Vec<[&str; 2]> = self
             .transcript
             .iter()
             .filter(|e| e.who != "note")
-            .map(|e| [if e.who == "me" { "visitor" } else { "bot" }, e.text.as_str()])
+            .map(|e| {
+                [
+                    if e.who == "me" { "visitor" } else { "bot" },
+                    e.text.as_str(),
+                ]
+            })
             .collect();
         let body = serde_json::json!({
             "session": self.session.id, "dialogue": self.flow.id, "hash": self.hash,
@@ -385,7 +447,13 @@ impl Inner {
                 }
                 Op::Reprompt(m) => {
                     if !self.view.error(&m) {
-                        let e = Entry { who: "bot".into(), card: String::new(), text: m, image: None, link: None };
+                        let e = Entry {
+                            who: "bot".into(),
+                            card: String::new(),
+                            text: m,
+                            image: None,
+                            link: None,
+                        };
                         self.view.add(&e);
                     }
                 }
@@ -418,11 +486,17 @@ impl Inner {
             Some(Prompt::Choices { buttons, free_text }) => {
                 let labels: Vec<String> = buttons.iter().map(|b| b.label.clone()).collect();
                 let ft = free_text.clone();
-                self.view.composer(Composer::Choices { buttons: labels.iter().map(String::as_str).collect(), free_text: ft.as_deref() });
+                self.view.composer(Composer::Choices {
+                    buttons: labels.iter().map(String::as_str).collect(),
+                    free_text: ft.as_deref(),
+                });
             }
             Some(Prompt::Field { field, placeholder }) => {
                 let p = placeholder.clone().unwrap_or_default();
-                self.view.composer(Composer::Field { kind: kind_str(*field), placeholder: &p });
+                self.view.composer(Composer::Field {
+                    kind: kind_str(*field),
+                    placeholder: &p,
+                });
             }
             Some(Prompt::Slots) => self.refresh_slots(),
         }
@@ -437,11 +511,20 @@ impl Inner {
             SlotUi::Booking => Composer::Booking,
             SlotUi::Error(m) => Composer::SlotsError(m),
             SlotUi::Ready { slots, .. } if slots.is_empty() => Composer::SlotsNone,
-            SlotUi::Ready { tz, days, slots, day } => Composer::Slots {
+            SlotUi::Ready {
+                tz,
+                days,
+                slots,
+                day,
+            } => Composer::Slots {
                 tz,
                 days: days.iter().map(String::as_str).collect(),
                 day: *day,
-                times: slots.iter().filter(|s| days.get(*day) == Some(&s.day)).map(|s| s.time.as_str()).collect(),
+                times: slots
+                    .iter()
+                    .filter(|s| days.get(*day) == Some(&s.day))
+                    .map(|s| s.time.as_str())
+                    .collect(),
             },
         };
         self.view.composer(c);
@@ -487,7 +570,9 @@ impl Inner {
             Ui::End => self.end(),
             Ui::Button(i) => {
                 let label = match &self.prompt {
-                    Some(Prompt::Choices { buttons, .. }) => buttons.get(i).map(|b| b.label.clone()),
+                    Some(Prompt::Choices { buttons, .. }) => {
+                        buttons.get(i).map(|b| b.label.clone())
+                    }
                     _ => None,
                 };
                 if label.is_some() {
@@ -496,7 +581,18 @@ impl Inner {
             }
             Ui::Submit(text) => {
                 let echo = text.trim().to_string();
-                if echo.is_empty() && !matches!(self.prompt, Some(Prompt::Field { .. } | Prompt::Choices { free_text: Some(_), .. })) {
+                if echo.is_empty()
+                    && !matches!(
+                        self.prompt,
+                        Some(
+                            Prompt::Field { .. }
+                                | Prompt::Choices {
+                                    free_text: Some(_),
+                                    ..
+                                }
+                        )
+                    )
+                {
                     return;
                 }
                 self.input(Input::Text { text }, Some(echo));
@@ -510,26 +606,52 @@ impl Inner {
             }
             Ui::Slot(i) => {
                 let chosen = match &self.slots {
-                    SlotUi::Ready { days, slots, day, .. } => slots.iter().filter(|s| days.get(*day) == Some(&s.day)).nth(i).cloned(),
+                    SlotUi::Ready {
+                        days, slots, day, ..
+                    } => slots
+                        .iter()
+                        .filter(|s| days.get(*day) == Some(&s.day))
+                        .nth(i)
+                        .cloned(),
                     _ => None,
                 };
                 if let Some(s) = chosen {
-                    let label = if s.label.is_empty() { format!("{} {}", s.day, s.time) } else { s.label.clone() };
-                    self.input(Input::SlotChosen { start_ms: s.start_ms as i64, end_ms: s.end_ms as i64 }, Some(label));
+                    let label = if s.label.is_empty() {
+                        format!("{} {}", s.day, s.time)
+                    } else {
+                        s.label.clone()
+                    };
+                    self.input(
+                        Input::SlotChosen {
+                            start_ms: s.start_ms as i64,
+                            end_ms: s.end_ms as i64,
+                        },
+                        Some(label),
+                    );
                 }
             }
             Ui::SkipMeeting => {
-                let result = if matches!(&self.slots, SlotUi::Ready { slots, .. } if slots.is_empty()) { Booking::NoSlots } else { Booking::Declined };
-                self.input(Input::BookingResult { result }, Some("Continue without a meeting".into()));
+                let result = if matches!(&self.slots, SlotUi::Ready { slots, .. } if slots.is_empty())
+                {
+                    Booking::NoSlots
+                } else {
+                    Booking::Declined
+                };
+                self.input(
+                    Input::BookingResult { result },
+                    Some("Continue without a meeting".into()),
+                );
             }
             Ui::RetrySlots => {
-                if let Some(at) = self.session.at.and_then(|i| self.flow.cards.get(usize::from(i))) {
-                    if let dynchat_engine::compile::CCard::Meeting { route, .. } = at {
-                        let r = route_str(route);
-                        self.slots = SlotUi::Loading;
-                        self.calls.push(Call::Slots(r));
-                        self.refresh_slots();
-                    }
+                let card = self
+                    .session
+                    .at
+                    .and_then(|i| self.flow.cards.get(usize::from(i)));
+                if let Some(dynchat_engine::compile::CCard::Meeting { route, .. }) = card {
+                    let r = route_str(route);
+                    self.slots = SlotUi::Loading;
+                    self.calls.push(Call::Slots(r));
+                    self.refresh_slots();
                 }
             }
             Ui::Document(card) => self.ev("document_opened", Some(&card), None),
@@ -549,7 +671,11 @@ impl Inner {
     }
 
     fn on_slots(&mut self, json: &str) {
-        let reply: SlotsReply = serde_json::from_str(json).unwrap_or(SlotsReply { tz: String::new(), slots: Vec::new(), error: Some("The times could not be loaded.".into()) });
+        let reply: SlotsReply = serde_json::from_str(json).unwrap_or(SlotsReply {
+            tz: String::new(),
+            slots: Vec::new(),
+            error: Some("The times could not be loaded.".into()),
+        });
         self.slots = match reply.error {
             Some(e) => SlotUi::Error(e),
             None => {
@@ -559,7 +685,12 @@ impl Inner {
                         days.push(s.day.clone());
                     }
                 }
-                SlotUi::Ready { tz: reply.tz, days, slots: reply.slots, day: 0 }
+                SlotUi::Ready {
+                    tz: reply.tz,
+                    days,
+                    slots: reply.slots,
+                    day: 0,
+                }
             }
         };
         self.refresh_slots();
@@ -585,24 +716,59 @@ impl Chat {
     /// Mounts the widget. `dialogue_json` is the authored dialogue, `hash` the published version's hash,
     /// `saved` a state from `Host.save` (resumed when it belongs to this version), `known_lead` `{field: value}`.
     #[wasm_bindgen(constructor)]
-    pub fn new(host: Host, config_json: &str, dialogue_json: &str, hash: &str, saved: Option<String>, session_id: &str, known_lead: &str) -> Result<Chat, JsError> {
-        let flow = compile(dialogue_json).map_err(|d| JsError::new(&format!("dialogue does not compile: {}", d.first().map(|x| x.message.as_str()).unwrap_or(""))))?;
+    pub fn new(
+        host: Host,
+        config_json: &str,
+        dialogue_json: &str,
+        hash: &str,
+        saved: Option<String>,
+        session_id: &str,
+        known_lead: &str,
+    ) -> Result<Chat, JsError> {
+        let flow = compile(dialogue_json).map_err(|d| {
+            JsError::new(&format!(
+                "dialogue does not compile: {}",
+                d.first().map(|x| x.message.as_str()).unwrap_or("")
+            ))
+        })?;
         let cfg = Config::from_json(config_json);
         let known: BTreeMap<String, String> = serde_json::from_str(known_lead).unwrap_or_default();
         let known: Vec<(String, String)> = known.into_iter().collect();
         let restored = saved
             .and_then(|s| serde_json::from_str::<Saved>(&s).ok())
             .filter(|s| s.v == 1 && s.dialogue == flow.id)
-            .and_then(|s| Session::from_json(&s.session, &flow).ok().map(|session| (s, session)));
+            .and_then(|s| {
+                Session::from_json(&s.session, &flow)
+                    .ok()
+                    .map(|session| (s, session))
+            });
         let css = style::css(&cfg);
-        let welcome = cfg.welcome.clone().filter(|w| !w.trim().is_empty()).unwrap_or_else(|| "Hi there! Have a question? I'm here to help.".into());
+        let welcome = cfg
+            .welcome
+            .clone()
+            .filter(|w| !w.trim().is_empty())
+            .unwrap_or_else(|| "Hi there! Have a question? I'm here to help.".into());
         let mut err = None;
         let shell = Rc::new_cyclic(|weak: &Weak<Shell>| {
             let inner = match View::new(&cfg, &css, &welcome, dispatcher(weak.clone())) {
                 Ok(view) => {
                     let (session, transcript, fields, overwrite, leads, open) = match restored {
-                        Some((s, session)) => (session, s.transcript, s.fields, s.overwrite, s.leads, s.open),
-                        None => (Session::new(&flow, session_id, &known, now()), Vec::new(), BTreeMap::new(), Vec::new(), 0, false),
+                        Some((s, session)) => (
+                            session,
+                            s.transcript,
+                            s.fields,
+                            s.overwrite,
+                            s.leads,
+                            s.open,
+                        ),
+                        None => (
+                            Session::new(&flow, session_id, &known, now()),
+                            Vec::new(),
+                            BTreeMap::new(),
+                            Vec::new(),
+                            0,
+                            false,
+                        ),
                     };
                     Some(Inner {
                         me: weak.clone(),
@@ -629,7 +795,10 @@ impl Chat {
                     None
                 }
             };
-            Shell { host, inner: RefCell::new(inner) }
+            Shell {
+                host,
+                inner: RefCell::new(inner),
+            }
         });
         if let Some(e) = err {
             return Err(JsError::new(&e));
@@ -693,7 +862,9 @@ impl Chat {
 
     /// Delivers a booking result in the engine's `Booking` JSON form.
     pub fn booking(&self, json: &str) {
-        let result: Booking = serde_json::from_str(json).unwrap_or(Booking::Failed { reason: "unreadable answer".into() });
+        let result: Booking = serde_json::from_str(json).unwrap_or(Booking::Failed {
+            reason: "unreadable answer".into(),
+        });
         act(&self.shell, move |i| {
             if i.session.wait == Wait::Booking {
                 i.input(Input::BookingResult { result }, None);
@@ -703,7 +874,8 @@ impl Chat {
 
     /// Adds known lead fields (`{field: value}`) for tokens, branches and skip-if-known.
     pub fn identify(&self, fields_json: &str) {
-        let fields: BTreeMap<String, String> = serde_json::from_str(fields_json).unwrap_or_default();
+        let fields: BTreeMap<String, String> =
+            serde_json::from_str(fields_json).unwrap_or_default();
         act(&self.shell, move |i| {
             for (k, v) in fields {
                 if !v.trim().is_empty() {
@@ -716,7 +888,15 @@ impl Chat {
 
     /// `new`, `active`, `completed` or `dropped`.
     pub fn status(&self) -> String {
-        self.shell.inner.try_borrow().ok().and_then(|g| g.as_ref().map(|i| format!("{:?}", i.session.status).to_lowercase())).unwrap_or_default()
+        self.shell
+            .inner
+            .try_borrow()
+            .ok()
+            .and_then(|g| {
+                g.as_ref()
+                    .map(|i| format!("{:?}", i.session.status).to_lowercase())
+            })
+            .unwrap_or_default()
     }
 
     /// Removes the widget from the page.

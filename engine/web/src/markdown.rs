@@ -20,8 +20,12 @@ pub enum Seg {
 pub fn safe_link(url: &str) -> bool {
     url.len() > 8
         && url.len() <= 2048
-        && url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"))
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
+        && url
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        && !url.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\')
+        })
 }
 
 fn push_text(out: &mut Vec<Seg>, s: &str) {
@@ -93,7 +97,10 @@ mod tests {
                 Seg::Text("Hi ".into()),
                 Seg::Bold("there".into()),
                 Seg::Text(", see ".into()),
-                Seg::Link { label: "pricing".into(), url: "https://acme.test/p?a=1".into() },
+                Seg::Link {
+                    label: "pricing".into(),
+                    url: "https://acme.test/p?a=1".into()
+                },
                 Seg::Text(" now".into()),
             ]
         );
@@ -101,7 +108,14 @@ mod tests {
 
     #[test]
     fn unsafe_links_and_html_stay_text() {
-        for bad in ["[x](javascript:alert(1))", "[x](http://plain.test)", "[x](https://a b)", "<img src=x onerror=alert(1)>", "**unclosed", "[a](https://x.test\"onmouseover=1)"] {
+        for bad in [
+            "[x](javascript:alert(1))",
+            "[x](http://plain.test)",
+            "[x](https://a b)",
+            "<img src=x onerror=alert(1)>",
+            "**unclosed",
+            "[a](https://x.test\"onmouseover=1)",
+        ] {
             let s = parse(bad);
             assert_eq!(s, vec![Seg::Text(bad.into())], "{bad}");
         }

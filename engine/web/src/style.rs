@@ -85,7 +85,9 @@ pub fn web_url(u: &str) -> bool {
     let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://"))
         && u.len() <= 2048
-        && !u.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
+        && !u.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\')
+        })
 }
 
 fn hex_rgb(s: &str) -> Option<(f64, f64, f64)> {
@@ -125,12 +127,20 @@ fn ratio(a: f64, b: f64) -> f64 {
 /// The brand colour, and the text colour with the better contrast on it.
 pub fn brand(c: &Config) -> (String, &'static str) {
     let fallback = "#1d4ed8";
-    let (hex, rgb) = match c.primary_color.as_deref().and_then(|p| hex_rgb(p).map(|rgb| (p.trim().to_string(), rgb))) {
+    let (hex, rgb) = match c
+        .primary_color
+        .as_deref()
+        .and_then(|p| hex_rgb(p).map(|rgb| (p.trim().to_string(), rgb)))
+    {
         Some(x) => x,
         None => (fallback.to_string(), (29.0, 78.0, 216.0)),
     };
     let l = luminance(rgb);
-    let on = if ratio(l, 1.0) >= ratio(l, luminance((17.0, 24.0, 39.0))) { "#ffffff" } else { "#111827" };
+    let on = if ratio(l, 1.0) >= ratio(l, luminance((17.0, 24.0, 39.0))) {
+        "#ffffff"
+    } else {
+        "#111827"
+    };
     (hex, on)
 }
 
@@ -138,7 +148,12 @@ fn font(c: &Config) -> String {
     let system = "system-ui,-apple-system,\"Segoe UI\",Roboto,Helvetica,Arial,sans-serif";
     match c.font.as_deref().map(str::trim) {
         Some("inherit") => "inherit".into(),
-        Some(f) if !f.is_empty() && f.len() < 200 && f.chars().all(|ch| ch.is_ascii_alphanumeric() || " ,-_\"'".contains(ch)) => {
+        Some(f)
+            if !f.is_empty()
+                && f.len() < 200
+                && f.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || " ,-_\"'".contains(ch)) =>
+        {
             format!("{f},{system}")
         }
         _ => system.into(),
@@ -148,7 +163,10 @@ fn font(c: &Config) -> String {
 /// The whole stylesheet: generated variables first, then the fixed rules.
 pub fn css(c: &Config) -> String {
     let (primary, on_primary) = brand(c);
-    format!(":host{{all:initial;--p:{primary};--on-p:{on_primary};--font:{};}}{BASE}", font(c))
+    format!(
+        ":host{{all:initial;--p:{primary};--on-p:{on_primary};--font:{};}}{BASE}",
+        font(c)
+    )
 }
 
 const BASE: &str = r#"
@@ -233,15 +251,25 @@ mod tests {
 
     #[test]
     fn text_on_brand_colour_has_contrast() {
-        for (p, want) in [("#ffdd00", "#111827"), ("#1d4ed8", "#ffffff"), ("#000", "#ffffff"), ("#fff", "#111827")] {
-            let c = Config { primary_color: Some(p.into()), ..Config::default() };
+        for (p, want) in [
+            ("#ffdd00", "#111827"),
+            ("#1d4ed8", "#ffffff"),
+            ("#000", "#ffffff"),
+            ("#fff", "#111827"),
+        ] {
+            let c = Config {
+                primary_color: Some(p.into()),
+                ..Config::default()
+            };
             assert_eq!(brand(&c).1, want, "{p}");
         }
     }
 
     #[test]
     fn hostile_config_values_fall_back() {
-        let c = Config::from_json(r#"{"primary_color":"red;}</style><script>","font":"x;}*{color:red","avatar_url":"javascript:alert(1)","bot_name":"  "}"#);
+        let c = Config::from_json(
+            r#"{"primary_color":"red;}</style><script>","font":"x;}*{color:red","avatar_url":"javascript:alert(1)","bot_name":"  "}"#,
+        );
         let css = css(&c);
         assert!(css.contains("--p:#1d4ed8"));
         assert!(!css.contains("color:red"));

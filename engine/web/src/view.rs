@@ -5,7 +5,10 @@ use crate::style::Config;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Document, Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRoot, ShadowRootInit, ShadowRootMode};
+use web_sys::{
+    Document, Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRoot,
+    ShadowRootInit, ShadowRootMode,
+};
 
 /// Something the visitor did in the widget.
 #[derive(Debug, Clone)]
@@ -60,7 +63,10 @@ pub enum Composer<'a> {
     /// Nothing to answer.
     Empty,
     /// Buttons and maybe a text box.
-    Choices { buttons: Vec<&'a str>, free_text: Option<&'a str> },
+    Choices {
+        buttons: Vec<&'a str>,
+        free_text: Option<&'a str>,
+    },
     /// A validated field.
     Field { kind: &'a str, placeholder: &'a str },
     /// Slot picker states.
@@ -70,7 +76,12 @@ pub enum Composer<'a> {
     /// No slot available.
     SlotsNone,
     /// Days and the times of the chosen day.
-    Slots { tz: &'a str, days: Vec<&'a str>, day: usize, times: Vec<&'a str> },
+    Slots {
+        tz: &'a str,
+        days: Vec<&'a str>,
+        day: usize,
+        times: Vec<&'a str>,
+    },
     /// Booking in progress.
     Booking,
     /// The conversation ended.
@@ -109,17 +120,25 @@ impl View {
         host.set_id("dynchat-widget");
         let _ = host.set_attribute("data-theme", cfg.theme());
         let _ = host.set_attribute("data-side", cfg.side());
-        let root = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).map_err(js_err)?;
+        let root = host
+            .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+            .map_err(js_err)?;
         let sheet = web_sys::CssStyleSheet::new().map_err(js_err)?;
         sheet.replace_sync(css).map_err(js_err)?;
-        js_sys::Reflect::set(&root, &"adoptedStyleSheets".into(), &js_sys::Array::of1(&sheet)).map_err(js_err)?;
+        js_sys::Reflect::set(
+            &root,
+            &"adoptedStyleSheets".into(),
+            &js_sys::Array::of1(&sheet),
+        )
+        .map_err(js_err)?;
 
         let mk = |tag: &str, class: &str| -> Result<HtmlElement, String> {
             let e = doc.create_element(tag).map_err(js_err)?;
             if !class.is_empty() {
                 e.set_class_name(class);
             }
-            e.dyn_into::<HtmlElement>().map_err(|_| "not an HTML element".to_string())
+            e.dyn_into::<HtmlElement>()
+                .map_err(|_| "not an HTML element".to_string())
         };
         let bot = cfg.bot_name.as_str();
 
@@ -140,10 +159,14 @@ impl View {
         let _ = launcher.set_attribute("aria-label", &format!("Chat with {bot}"));
         let _ = launcher.set_attribute("aria-expanded", "false");
         let _ = launcher.set_attribute("aria-controls", "dc-panel");
-        let svg = doc.create_element_ns(Some("http://www.w3.org/2000/svg"), "svg").map_err(js_err)?;
+        let svg = doc
+            .create_element_ns(Some("http://www.w3.org/2000/svg"), "svg")
+            .map_err(js_err)?;
         let _ = svg.set_attribute("viewBox", "0 0 24 24");
         let _ = svg.set_attribute("aria-hidden", "true");
-        let path = doc.create_element_ns(Some("http://www.w3.org/2000/svg"), "path").map_err(js_err)?;
+        let path = doc
+            .create_element_ns(Some("http://www.w3.org/2000/svg"), "path")
+            .map_err(js_err)?;
         let _ = path.set_attribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z");
         svg.append_child(&path).map_err(js_err)?;
         launcher.append_child(&svg).map_err(js_err)?;
@@ -164,7 +187,12 @@ impl View {
             None => {
                 let a = mk("span", "avatar")?;
                 let _ = a.set_attribute("aria-hidden", "true");
-                a.set_text_content(Some(&bot.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()));
+                a.set_text_content(Some(
+                    &bot.chars()
+                        .next()
+                        .map(|c| c.to_uppercase().to_string())
+                        .unwrap_or_default(),
+                ));
                 header.append_child(&a).map_err(js_err)?;
             }
         }
@@ -235,7 +263,9 @@ impl View {
         {
             let d = dispatch.clone();
             let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-                if e.dyn_ref::<KeyboardEvent>().is_some_and(|k| k.key() == "Escape") {
+                if e.dyn_ref::<KeyboardEvent>()
+                    .is_some_and(|k| k.key() == "Escape")
+                {
                     e.stop_propagation();
                     d(Ui::Minimise);
                 }
@@ -248,7 +278,11 @@ impl View {
             // Document links: report the opening, let the browser follow the link.
             let d = dispatch.clone();
             let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-                let card = e.target().and_then(|t| t.dyn_into::<Element>().ok()).and_then(|el| el.closest("a[data-card]").ok().flatten()).and_then(|a| a.get_attribute("data-card"));
+                let card = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<Element>().ok())
+                    .and_then(|el| el.closest("a[data-card]").ok().flatten())
+                    .and_then(|a| a.get_attribute("data-card"));
                 if let Some(card) = card {
                     d(Ui::Document(card));
                 }
@@ -257,7 +291,21 @@ impl View {
             cb.forget();
         }
         log.append_child(&typing).map_err(js_err)?;
-        Ok(View { doc, host, root, launcher, poke, panel, log, typing, composer, dispatch, listeners: Vec::new(), retired: Vec::new(), input_seq: 0 })
+        Ok(View {
+            doc,
+            host,
+            root,
+            launcher,
+            poke,
+            panel,
+            log,
+            typing,
+            composer,
+            dispatch,
+            listeners: Vec::new(),
+            retired: Vec::new(),
+            input_seq: 0,
+        })
     }
 
     /// Shows or hides the launcher.
@@ -273,8 +321,17 @@ impl View {
     /// Opens or hides the panel and moves focus sensibly.
     pub fn panel(&self, open: bool, move_focus: bool) {
         self.panel.set_hidden(!open);
-        let _ = self.launcher.set_attribute("aria-expanded", if open { "true" } else { "false" });
-        let _ = self.launcher.set_attribute("aria-label", &format!("{} chat with {}", if open { "Hide" } else { "Open" }, self.bot_name()));
+        let _ = self
+            .launcher
+            .set_attribute("aria-expanded", if open { "true" } else { "false" });
+        let _ = self.launcher.set_attribute(
+            "aria-label",
+            &format!(
+                "{} chat with {}",
+                if open { "Hide" } else { "Open" },
+                self.bot_name()
+            ),
+        );
         if move_focus {
             if open {
                 self.focus_composer(true);
@@ -286,20 +343,34 @@ impl View {
     }
 
     fn bot_name(&self) -> String {
-        self.panel.get_attribute("aria-label").and_then(|l| l.strip_prefix("Chat with ").map(str::to_string)).unwrap_or_default()
+        self.panel
+            .get_attribute("aria-label")
+            .and_then(|l| l.strip_prefix("Chat with ").map(str::to_string))
+            .unwrap_or_default()
     }
 
     /// Is focus inside the widget (or nowhere in particular)?
     pub fn focus_is_ours(&self) -> bool {
         match self.doc.active_element() {
             None => true,
-            Some(a) => a == self.host || self.doc.body().is_some_and(|b| b.unchecked_ref::<Element>() == &a),
+            Some(a) => {
+                a == self.host
+                    || self
+                        .doc
+                        .body()
+                        .is_some_and(|b| b.unchecked_ref::<Element>() == &a)
+            }
         }
     }
 
     /// Focuses the composer's first control, or the log when there is none.
     pub fn focus_composer(&self, fallback_to_log: bool) {
-        let first = self.composer.query_selector("input,button").ok().flatten().and_then(|e| e.dyn_into::<HtmlElement>().ok());
+        let first = self
+            .composer
+            .query_selector("input,button")
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<HtmlElement>().ok());
         match first {
             Some(e) => {
                 let _ = e.focus();
@@ -326,8 +397,17 @@ impl View {
 
     /// Appends a transcript line; bot text gets the markdown subset, everything else is text.
     pub fn add(&self, e: &Entry) {
-        let Ok(div) = self.doc.create_element("div") else { return };
-        div.set_class_name(&format!("msg {}", if e.who == "bot" || e.who == "me" { e.who.as_str() } else { "note" }));
+        let Ok(div) = self.doc.create_element("div") else {
+            return;
+        };
+        div.set_class_name(&format!(
+            "msg {}",
+            if e.who == "bot" || e.who == "me" {
+                e.who.as_str()
+            } else {
+                "note"
+            }
+        ));
         if e.who == "me" {
             let sr = self.doc.create_element("span").ok();
             if let Some(sr) = sr {
@@ -366,7 +446,11 @@ impl View {
                 let _ = div.append_child(&img);
             }
         }
-        if let Some((url, label)) = e.link.as_ref().filter(|(u, _)| crate::markdown::safe_link(u)) {
+        if let Some((url, label)) = e
+            .link
+            .as_ref()
+            .filter(|(u, _)| crate::markdown::safe_link(u))
+        {
             if let Ok(a) = self.doc.create_element("a") {
                 a.set_class_name("doc");
                 let _ = a.set_attribute("href", url);
@@ -382,7 +466,12 @@ impl View {
     }
 
     fn button(&mut self, class: &str, label: &str, ui: Ui) -> Option<HtmlElement> {
-        let b = self.doc.create_element("button").ok()?.dyn_into::<HtmlElement>().ok()?;
+        let b = self
+            .doc
+            .create_element("button")
+            .ok()?
+            .dyn_into::<HtmlElement>()
+            .ok()?;
         b.set_class_name(class);
         let _ = b.set_attribute("type", "button");
         b.set_text_content(Some(label));
@@ -408,7 +497,12 @@ impl View {
         let wrap = self.el("div", "", "")?;
         let form = self.el("form", "", "")?;
         let _ = form.set_attribute("novalidate", "");
-        let input = self.doc.create_element("input").ok()?.dyn_into::<HtmlInputElement>().ok()?;
+        let input = self
+            .doc
+            .create_element("input")
+            .ok()?
+            .dyn_into::<HtmlInputElement>()
+            .ok()?;
         let (ty, auto, mode) = match kind {
             "email" => ("email", "email", "email"),
             "phone" => ("tel", "tel", "tel"),
@@ -480,7 +574,11 @@ impl View {
                     }
                 }
                 if let Some(p) = free_text {
-                    parts.extend(self.form("text", if p.is_empty() { "Type your answer" } else { p }, "Your answer"));
+                    parts.extend(self.form(
+                        "text",
+                        if p.is_empty() { "Type your answer" } else { p },
+                        "Your answer",
+                    ));
                 }
             }
             Composer::Field { kind, placeholder } => {
@@ -497,28 +595,53 @@ impl View {
             Composer::Booking => parts.extend(self.state("Booking your meeting…", true)),
             Composer::SlotsError(msg) => {
                 parts.extend(self.state(msg, false));
-                parts.extend(self.button("choice", "Try again", Ui::RetrySlots).map(Element::from));
-                parts.extend(self.button("link", "Continue without a meeting", Ui::SkipMeeting).map(Element::from));
+                parts.extend(
+                    self.button("choice", "Try again", Ui::RetrySlots)
+                        .map(Element::from),
+                );
+                parts.extend(
+                    self.button("link", "Continue without a meeting", Ui::SkipMeeting)
+                        .map(Element::from),
+                );
             }
             Composer::SlotsNone => {
                 parts.extend(self.state("No times are available right now.", false));
-                parts.extend(self.button("choice", "Continue", Ui::SkipMeeting).map(Element::from));
+                parts.extend(
+                    self.button("choice", "Continue", Ui::SkipMeeting)
+                        .map(Element::from),
+                );
             }
-            Composer::Slots { tz, days, day, times } => {
+            Composer::Slots {
+                tz,
+                days,
+                day,
+                times,
+            } => {
                 if let Some(wrap) = self.el("div", "slots", "") {
                     let _ = wrap.set_attribute("role", "group");
                     let _ = wrap.set_attribute("aria-label", "Pick a meeting time");
-                    let _ = wrap.append_child(&self.el("h3", "", "Pick a day").unwrap_or_else(|| wrap.clone()));
+                    let _ = wrap.append_child(
+                        &self
+                            .el("h3", "", "Pick a day")
+                            .unwrap_or_else(|| wrap.clone()),
+                    );
                     if let Some(row) = self.el("div", "days", "") {
                         for (i, d) in days.iter().enumerate() {
                             if let Some(b) = self.button("day", d, Ui::Day(i)) {
-                                let _ = b.set_attribute("aria-pressed", if i == day { "true" } else { "false" });
+                                let _ = b.set_attribute(
+                                    "aria-pressed",
+                                    if i == day { "true" } else { "false" },
+                                );
                                 let _ = row.append_child(&b);
                             }
                         }
                         let _ = wrap.append_child(&row);
                     }
-                    if let Some(h) = self.el("h3", "", &format!("Times on {}", days.get(day).copied().unwrap_or(""))) {
+                    if let Some(h) = self.el(
+                        "h3",
+                        "",
+                        &format!("Times on {}", days.get(day).copied().unwrap_or("")),
+                    ) {
                         let _ = wrap.append_child(&h);
                     }
                     if let Some(row) = self.el("div", "times", "") {
@@ -529,21 +652,25 @@ impl View {
                         }
                         let _ = wrap.append_child(&row);
                     }
-                    if let Some(z) = self.el("p", "zone", &format!("Times shown in your time zone: {tz}")) {
+                    if let Some(z) =
+                        self.el("p", "zone", &format!("Times shown in your time zone: {tz}"))
+                    {
                         let _ = wrap.append_child(&z);
                     }
                     parts.push(wrap);
                 }
-                parts.extend(self.button("link", "Continue without a meeting", Ui::SkipMeeting).map(Element::from));
+                parts.extend(
+                    self.button("link", "Continue without a meeting", Ui::SkipMeeting)
+                        .map(Element::from),
+                );
             }
         }
         for p in parts {
             let _ = self.composer.append_child(&p);
         }
-        if had_focus || self.focus_is_ours() {
-            if !self.panel.hidden() {
-                self.focus_composer(false);
-            }
+        self.scroll_end();
+        if (had_focus || self.focus_is_ours()) && !self.panel.hidden() {
+            self.focus_composer(false);
         }
     }
 
