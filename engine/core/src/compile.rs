@@ -241,6 +241,24 @@ pub fn parse(json: &str) -> Result<Dialogue, Vec<Diagnostic>> {
             ),
         )]);
     }
+    parse_tracked(json)
+}
+
+/// Without the `paths` feature: one pass, the error located at the document root with serde's line/column.
+#[cfg(not(feature = "paths"))]
+fn parse_tracked(json: &str) -> Result<Dialogue, Vec<Diagnostic>> {
+    serde_json::from_str(json).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() {
+            "invalid_json"
+        } else {
+            "invalid_type"
+        };
+        vec![Diagnostic::error("$", code, e.to_string())]
+    })
+}
+
+#[cfg(feature = "paths")]
+fn parse_tracked(json: &str) -> Result<Dialogue, Vec<Diagnostic>> {
     let de = &mut serde_json::Deserializer::from_str(json);
     match serde_path_to_error::deserialize::<_, Dialogue>(de) {
         Ok(d) => Ok(d),
@@ -266,6 +284,7 @@ pub fn parse(json: &str) -> Result<Dialogue, Vec<Diagnostic>> {
     }
 }
 
+#[cfg(feature = "paths")]
 /// serde cannot see inside tagged cards and untagged rules; deserialise that one value again
 /// as the type it claims to be, to point at the exact field.
 fn refine(json: &str, path: &str) -> Option<(String, String)> {
@@ -273,8 +292,7 @@ fn refine(json: &str, path: &str) -> Option<(String, String)> {
     let root: serde_json::Value = serde_json::from_str(json).ok()?;
     let pointer = path
         .strip_prefix('$')?
-        .replace('.', "/")
-        .replace('[', "/")
+        .replace(['.', '['], "/")
         .replace(']', "");
     let v = root.pointer(&pointer)?.clone();
     fn at<T: serde::de::DeserializeOwned>(
@@ -321,6 +339,7 @@ fn refine(json: &str, path: &str) -> Option<(String, String)> {
     None
 }
 
+#[cfg(feature = "paths")]
 /// Refines repeatedly while each pass points deeper (a card holding a rule holding a condition).
 fn refine_deep(json: &str, path: &str) -> Option<(String, String)> {
     let mut best = refine(json, path)?;

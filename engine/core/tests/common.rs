@@ -1,4 +1,5 @@
 //! Shared test helpers: run one golden case through the engine.
+#![allow(dead_code)] // each test binary uses a different part
 
 #[path = "golden/cases.rs"]
 pub mod cases;

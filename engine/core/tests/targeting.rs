@@ -355,7 +355,7 @@ fn selection_by_priority_frequency_and_completion() {
     );
     // Completed pricing: not again; generic instead.
     let done = |id: &str| {
-        (id == "pricing").then(|| Seen {
+        (id == "pricing").then_some(Seen {
             shown: 1,
             last_shown_ms: Some(0),
             completed: true,
@@ -364,7 +364,7 @@ fn selection_by_priority_frequency_and_completion() {
     assert_eq!(t.select(&c, &done).dialogue.as_deref(), Some("generic"));
     // Shown 5 minutes ago: inside the 30-minute interval.
     let recent = |id: &str| {
-        (id == "pricing").then(|| Seen {
+        (id == "pricing").then_some(Seen {
             shown: 1,
             last_shown_ms: Some(MON_0900_UTC - 300_000),
             completed: false,
@@ -373,7 +373,7 @@ fn selection_by_priority_frequency_and_completion() {
     assert_eq!(t.select(&c, &recent).dialogue.as_deref(), Some("generic"));
     // Shown twice long ago: max_times reached.
     let twice = |id: &str| {
-        (id == "pricing").then(|| Seen {
+        (id == "pricing").then_some(Seen {
             shown: 2,
             last_shown_ms: Some(0),
             completed: false,
@@ -382,7 +382,7 @@ fn selection_by_priority_frequency_and_completion() {
     assert_eq!(t.select(&c, &twice).dialogue.as_deref(), Some("generic"));
     // Shown once long ago: allowed again.
     let once = |id: &str| {
-        (id == "pricing").then(|| Seen {
+        (id == "pricing").then_some(Seen {
             shown: 1,
             last_shown_ms: Some(0),
             completed: false,
