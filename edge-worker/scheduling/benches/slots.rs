@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
     let agents = agents(now);
     let total: usize = queue_slots(&agents, now, to, now).len();
     println!("queue of 10 agents over 14 days: {total} distinct slot starts");
-    c.bench_function("slots: 1 agent, 14 days", |b| {
+    c.bench_function("slots/one_agent_14_days", |b| {
         b.iter(|| {
             slots(
                 black_box(&agents[0].1),
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
-    c.bench_function("queue_slots: 10 agents, 14 days", |b| {
+    c.bench_function("slots/queue_10_agents_14_days", |b| {
         b.iter(|| queue_slots(black_box(&agents), now, to, now))
     });
 }
