@@ -314,6 +314,7 @@ test('mobile 375 px screenshots', async () => {
   await page.screenshot({ path: join(shots, 'open-375.png') });
   const box = await shadow(page, '.panel').boundingBox();
   assert(box && box.width === 375, 'full-width panel on a phone');
+  assert(await shadow(page, '.launcher').isHidden(), 'launcher does not cover the composer on a phone');
   await ctx.close();
 });
 

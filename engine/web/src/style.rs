@@ -241,7 +241,7 @@ footer a{color:var(--muted)}
 @keyframes rise{from{opacity:0;transform:translateY(6px)}to{opacity:1;transform:none}}
 @keyframes blink{0%,80%,100%{opacity:.3}40%{opacity:1}}
 @keyframes spin{to{transform:rotate(360deg)}}
-@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.poke{right:16px;left:auto}}
+@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.poke{right:16px;left:auto}:host([data-open]) .launcher{display:none}}
 @media (prefers-reduced-motion:reduce){*,*::before,*::after{animation:none!important;transition:none!important;scroll-behavior:auto!important}}
 "#;
 

@@ -321,6 +321,11 @@ impl View {
     /// Opens or hides the panel and moves focus sensibly.
     pub fn panel(&self, open: bool, move_focus: bool) {
         self.panel.set_hidden(!open);
+        if open {
+            let _ = self.host.set_attribute("data-open", "");
+        } else {
+            let _ = self.host.remove_attribute("data-open");
+        }
         let _ = self
             .launcher
             .set_attribute("aria-expanded", if open { "true" } else { "false" });
