@@ -17,6 +17,7 @@ pub fn run_all(root: &Path) -> Result<(), String> {
     let mut figs = Vec::new();
     engine_speed(root, &mut figs)?;
     engine_size(root, &mut figs)?;
+    scheduling_speed(root, &mut figs)?;
     print_table(&figs);
     Ok(())
 }
@@ -152,6 +153,44 @@ pub fn wasm_opt(root: &Path, input: &Path, output: &Path) -> Result<(), String> 
             &output.to_string_lossy(),
         ],
     )
+}
+
+fn scheduling_speed(root: &Path, figs: &mut Vec<Figure>) -> Result<(), String> {
+    step("bench: slot computation (criterion, pure compute)");
+    run(
+        root,
+        "cargo",
+        &[
+            "bench",
+            "-q",
+            "-p",
+            "dynchat-scheduling",
+            "--bench",
+            "slots",
+            "--",
+            "--warm-up-time",
+            "1",
+            "--measurement-time",
+            "4",
+        ],
+    )?;
+    for (id, what) in [
+        (
+            "slots_one_agent_14_days",
+            "slots: one agent, 14 days (compute only, median)",
+        ),
+        (
+            "slots_queue_10_agents_14_days",
+            "slots: queue of 10 agents, 14 days (compute only, median)",
+        ),
+    ] {
+        figs.push(Figure {
+            what: what.into(),
+            value: fmt_ns(median_ns(root, id)?),
+            target: "report".into(),
+        });
+    }
+    Ok(())
 }
 
 fn print_table(figs: &[Figure]) {

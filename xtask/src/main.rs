@@ -100,6 +100,20 @@ fn test() -> Result<(), String> {
         ],
     )?;
     cli_checks(&root)?;
+    step("peers: Marketo, Google, Graph, Radicale and mail catcher behave like the real services");
+    run(
+        &root,
+        "python3",
+        &[
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            "tests/peers",
+            "-p",
+            "test_*.py",
+        ],
+    )?;
     Ok(())
 }
 

@@ -111,7 +111,8 @@ fn python(root: &Path) -> Result<(), String> {
     if !req.is_file() {
         return Ok(());
     }
-    let ok = run(root, "python3", &["-c", "import radicale, aiosmtpd"]).is_ok();
+    let ok = crate::util::capture(root, "python3", &["-c", "import radicale, aiosmtpd"])
+        .is_ok_and(|(code, _, _)| code == 0);
     if !ok {
         step("setup: pip install -r tests/peers/requirements.txt");
         run(

@@ -1,0 +1,160 @@
+//! State-machine behaviour beyond transcripts: resume after reload, version pinning, session size, idempotent booking keys.
+
+mod common;
+use common::cases::EXAMPLES;
+use dynchat_engine::machine::{Booking, Effect, Input, Prompt, Session, Status};
+use dynchat_engine::{compile, step, CompiledFlow};
+
+fn flow(id: &str) -> CompiledFlow {
+    let json = EXAMPLES
+        .iter()
+        .find(|(n, _)| *n == id)
+        .map(|(_, j)| *j)
+        .expect("example");
+    compile(json).expect("compiles")
+}
+
+#[test]
+fn reload_resumes_at_the_same_question() {
+    let f = flow("pricing-qualify");
+    let mut s = Session::new(&f, "s1", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    step(&f, &mut s, Input::Button { index: 1 }, 1);
+    // The browser stores the JSON, the page reloads, the session is read back.
+    let stored = s.to_json();
+    let mut back = Session::from_json(&stored, &f).expect("valid session");
+    let effects = step(&f, &mut back, Input::Start, 2);
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::Ask { card, prompt: Prompt::Choices { .. } } if card == "size")
+    ));
+    assert_eq!(back.status, Status::Active);
+    // And the conversation goes on from there.
+    step(&f, &mut back, Input::Button { index: 0 }, 3);
+    assert!(back.answers.len() == 2);
+}
+
+#[test]
+fn session_is_pinned_to_its_flow_version() {
+    let old = flow("pricing-qualify");
+    let mut edited = old.source.clone();
+    edited.name = "Pricing v2".into();
+    let new =
+        dynchat_engine::compile::compile_model(edited, &Default::default()).expect("compiles");
+    assert_ne!(old.hash, new.hash);
+    let mut s = Session::new(&old, "s1", &[], 0);
+    step(&old, &mut s, Input::Start, 0);
+    let before = s.clone();
+    // Given the new version, the old session is refused, not corrupted.
+    let effects = step(&new, &mut s, Input::Button { index: 0 }, 1);
+    assert!(matches!(effects.as_slice(), [Effect::Ignored { .. }]));
+    assert_eq!(s, before);
+    assert!(Session::from_json(&s.to_json(), &new).is_err());
+    // On its own version it finishes normally.
+    step(&old, &mut s, Input::Button { index: 2 }, 2);
+    assert_eq!(s.status, Status::Completed);
+}
+
+#[test]
+fn session_json_is_small_and_holds_no_flow_text() {
+    let f = flow("pricing-qualify");
+    let mut s = Session::new(
+        &f,
+        "0b6f1c1e-7d7a-4a8e-9b8e-3f1f5a2f9c11",
+        &[("FirstName".into(), "Ann".into())],
+        0,
+    );
+    step(&f, &mut s, Input::Start, 0);
+    step(&f, &mut s, Input::Button { index: 1 }, 1);
+    step(&f, &mut s, Input::Button { index: 2 }, 2);
+    step(
+        &f,
+        &mut s,
+        Input::Text {
+            text: "ann@acme.com".into(),
+        },
+        3,
+    );
+    let json = s.to_json();
+    assert!(json.len() < 600, "session is {} bytes: {json}", json.len());
+    assert!(
+        !json.contains("pricing page"),
+        "flow text leaked into the session"
+    );
+    assert!(json.contains(&f.hash));
+}
+
+#[test]
+fn booking_retry_after_reload_uses_the_same_key() {
+    let f = flow("pricing-qualify");
+    let mut s = Session::new(&f, "s9", &[("email".into(), "a@b.co".into())], 0);
+    step(&f, &mut s, Input::Start, 0);
+    step(&f, &mut s, Input::Button { index: 1 }, 1);
+    step(&f, &mut s, Input::Button { index: 2 }, 2);
+    let e1 = step(
+        &f,
+        &mut s,
+        Input::SlotChosen {
+            start_ms: 1_800_000_000_000,
+            end_ms: 1_800_001_800_000,
+        },
+        3,
+    );
+    let key1 = e1
+        .iter()
+        .find_map(|e| match e {
+            Effect::Book { key, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .expect("book effect");
+    // Reload before the result arrived: resuming asks the host to book again with the same key.
+    let mut back = Session::from_json(&s.to_json(), &f).expect("valid");
+    let e2 = step(&f, &mut back, Input::Start, 4);
+    let key2 = e2
+        .iter()
+        .find_map(|e| match e {
+            Effect::Book { key, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .expect("book again");
+    assert_eq!(key1, key2);
+    let done = step(
+        &f,
+        &mut back,
+        Input::BookingResult {
+            result: Booking::Booked {
+                meeting_id: "m1".into(),
+                agent: "Ana".into(),
+                time: "Tue 10:00".into(),
+            },
+        },
+        5,
+    );
+    assert!(done.iter().any(|e| matches!(e, Effect::Show { text, .. } if text.contains("Ana") && text.contains("Tue 10:00"))));
+}
+
+#[test]
+fn inputs_that_do_not_fit_change_nothing() {
+    let f = flow("anonymous-capture");
+    let mut s = Session::new(&f, "s", &[], 0);
+    assert!(matches!(
+        step(&f, &mut s, Input::Button { index: 0 }, 0).as_slice(),
+        [Effect::Ignored { .. }]
+    ));
+    step(&f, &mut s, Input::Start, 0);
+    let before = s.clone();
+    for i in [
+        Input::Button { index: 9 },
+        Input::SlotChosen {
+            start_ms: 1,
+            end_ms: 2,
+        },
+        Input::BookingResult {
+            result: Booking::SlotTaken,
+        },
+    ] {
+        let e = step(&f, &mut s, i, 1);
+        assert!(matches!(e.as_slice(), [Effect::Ignored { .. }]), "{e:?}");
+    }
+    assert_eq!(s.answers, before.answers);
+    assert_eq!(s.at, before.at);
+}
