@@ -25,7 +25,7 @@ pub fn run_all(root: &Path) -> Result<(), String> {
 fn median_ns(root: &Path, id: &str) -> Result<f64, String> {
     let p = root
         .join("target/criterion")
-        .join(id)
+        .join(id.replace('/', "_"))
         .join("new/estimates.json");
     let text = std::fs::read_to_string(&p)
         .map_err(|e| format!("no criterion result at {}: {e}", p.display()))?;
