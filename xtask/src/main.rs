@@ -2,8 +2,13 @@
 
 mod bench;
 mod setup;
+mod stack;
 mod tidy;
 mod util;
+#[allow(dead_code)] // shared with the e2e harness, which uses more of it
+mod widget;
+#[allow(dead_code)]
+mod worker;
 
 use dynchat_engine::simulate::header;
 use setup::Need;
@@ -15,7 +20,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   test    install what is missing, build everything, run every test (what CI runs)
   bench   print the benchmark figures the issues ask for
   tidy    formatting, lints, doc-line and layout checks
-  setup   only install what is missing";
+  setup   only install what is missing
+  build   build the widget, the worker and the CLI into dist/ and target/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +31,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run_all(&root()),
         Some("tidy") => tidy::run(&root()),
         Some("setup") => setup::ensure(&root(), Need::Test),
+        Some("build") => build(&root()),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -39,31 +46,64 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the product with embedded defaults.
+/// Builds everything the product serves: the CLI, the widget (`dist/widget`, `dist/npm`) and the worker.
+fn build(root: &std::path::Path) -> Result<(), String> {
+    step("build: dynchat CLI");
+    run(
+        root,
+        "cargo",
+        &["build", "-q", "--release", "-p", "dynchat-cli"],
+    )?;
+    step("build: widget (targeting + chat wasm, loader) into dist/widget and dist/npm");
+    widget::build(root)?;
+    step("build: worker (worker-build, offline tools)");
+    worker::build(root)?;
+    Ok(())
+}
+
+/// Runs the product with embedded defaults until Ctrl-C.
 fn demo() -> Result<(), String> {
     let root = root();
     setup::ensure(&root, Need::Run)?;
-    step("build the dynchat CLI");
-    run(&root, "cargo", &["build", "--release", "-p", "dynchat-cli"])?;
-    let cli = root.join("target/release/dynchat");
-    let cli = cli.to_string_lossy();
-    step("validate the example dialogues");
+    build(&root)?;
+    let cli = root
+        .join("target/release/dynchat")
+        .to_string_lossy()
+        .into_owned();
     run(
         &root,
         "sh",
         &["-c", &format!("{cli} validate examples/*.json")],
     )?;
-    step("simulate the pricing dialogue (examples/pricing-qualify.json)");
-    run(
-        &root,
-        &cli,
-        &[
-            "simulate",
-            "examples/pricing-qualify.json",
-            "--answers",
-            "Talk to sales;500+;not-an-email;ann@acme.com;slot 2",
-        ],
-    )?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst))
+        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    let stack = stack::start(&root)?;
+    step("seed the demo site `acme` and publish examples/*.json");
+    worker::seed_demo(&root, stack::WORKER_PORT, stack::ADMIN_TOKEN)?;
+    let w = stack::WORKER_PORT;
+    println!(
+        "\n\x1b[1mdynchat is running\x1b[0m
+  demo site          http://127.0.0.1:{w}/site/
+  widget test page   http://127.0.0.1:{w}/widget/loader.js (script tag: <script src=\"http://127.0.0.1:{w}/widget/loader.js\" data-site=\"acme\" async></script>)
+  admin console      http://127.0.0.1:{w}/console/
+  admin API token    {token} (Authorization: Bearer ...)
+  worker health      http://127.0.0.1:{w}/health
+  Marketo peer       http://127.0.0.1:{m}/_peer/state
+  mail catcher       http://127.0.0.1:{mail}/
+  Radicale (CalDAV)  http://127.0.0.1:{rad}/
+state is kept in .dynchat/ (delete it for a fresh start). Ctrl-C stops everything.",
+        token = stack::ADMIN_TOKEN,
+        m = stack::MARKETO_PORT,
+        mail = stack::MAIL_HTTP_PORT,
+        rad = stack::RADICALE_PORT,
+    );
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    eprintln!("\nCtrl-C: stopping");
+    drop(stack);
     Ok(())
 }
 
