@@ -270,20 +270,20 @@ struct CountRow {
 }
 
 async fn site_stats(database: &D1Database, site: &str) -> Result<Reply, ApiError> {
-    let rows: Vec<CountRow> = db::rows(
-        database,
-        "SELECT 'events' AS k, COUNT(*) AS c FROM events WHERE site = ?1 \
-         UNION ALL SELECT 'leads_' || status, COUNT(*) FROM leads WHERE site = ?1 GROUP BY status \
-         UNION ALL SELECT 'membership_' || member_status, COUNT(*) FROM leads WHERE site = ?1 GROUP BY member_status \
-         UNION ALL SELECT 'activities_' || status, COUNT(*) FROM activities WHERE site = ?1 GROUP BY status \
-         UNION ALL SELECT 'dead_letters', COUNT(*) FROM dead_letters WHERE site = ?1 \
-         UNION ALL SELECT 'metric_rows', COUNT(*) FROM metrics_daily WHERE site = ?1",
-        &[s(site)],
-    )
-    .await?;
+    // D1 limits compound SELECTs, so one query per table.
+    const QUERIES: [&str; 6] = [
+        "SELECT 'events' AS k, COUNT(*) AS c FROM events WHERE site = ?",
+        "SELECT 'leads_' || status AS k, COUNT(*) AS c FROM leads WHERE site = ? GROUP BY status",
+        "SELECT 'membership_' || member_status AS k, COUNT(*) AS c FROM leads WHERE site = ? GROUP BY member_status",
+        "SELECT 'activities_' || status AS k, COUNT(*) AS c FROM activities WHERE site = ? GROUP BY status",
+        "SELECT 'dead_letters' AS k, COUNT(*) AS c FROM dead_letters WHERE site = ?",
+        "SELECT 'metric_rows' AS k, COUNT(*) AS c FROM metrics_daily WHERE site = ?",
+    ];
     let mut out = serde_json::Map::new();
-    for r in rows {
-        out.insert(r.k, json!(r.c));
+    for q in QUERIES {
+        for r in db::rows::<CountRow>(database, q, &[s(site)]).await? {
+            out.insert(r.k, json!(r.c));
+        }
     }
     Ok(Reply::json(200, Value::Object(out)))
 }
