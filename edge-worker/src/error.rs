@@ -25,6 +25,9 @@ pub enum ApiError {
     OriginNotAllowed,
     /// Missing or wrong admin bearer token.
     Unauthorized,
+    /// Signed in, but not allowed: an agent on an admin-only action or on another agent's data,
+    /// or a console write without a valid CSRF token / same-origin `Origin`.
+    Forbidden(String),
     /// A platform binding (D1, Queue, Durable Object) failed.
     Storage(String),
     /// An upstream service (Marketo) failed.
@@ -44,7 +47,7 @@ impl ApiError {
         match self {
             ApiError::BadField { .. } | ApiError::BadJson(_) => 400,
             ApiError::Unauthorized => 401,
-            ApiError::OriginNotAllowed => 403,
+            ApiError::OriginNotAllowed | ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::Conflict(_) => 409,
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::Storage(_) => "storage",
             ApiError::Upstream(_) => "upstream",
             ApiError::Config(_) => "config",
@@ -115,6 +119,7 @@ impl fmt::Display for ApiError {
             ApiError::Conflict(m) => write!(f, "{m}"),
             ApiError::OriginNotAllowed => write!(f, "origin is not allowed for this site"),
             ApiError::Unauthorized => write!(f, "missing or wrong bearer token"),
+            ApiError::Forbidden(m) => write!(f, "forbidden: {m}"),
             ApiError::Storage(m) => write!(f, "storage: {m}"),
             ApiError::Upstream(m) => write!(f, "upstream: {m}"),
             ApiError::Config(m) => write!(f, "config: {m}"),

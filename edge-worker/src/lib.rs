@@ -3,6 +3,7 @@
 //! Layers: `edge` (wasm32 only) parses HTTP, talks to D1 / Queues / Durable Objects and calls
 //! the plain-Rust domain modules below, which have native unit tests (`cargo test -p dynchat-worker`).
 
+pub mod auth;
 pub mod bundle;
 pub mod cors;
 pub mod days;

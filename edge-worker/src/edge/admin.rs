@@ -25,7 +25,8 @@ fn authorised(req: &Request, env: &Env) -> bool {
 /// Routes `/admin/...`.
 pub async fn route(req: &mut Request, env: &Env, method: Method, rest: &[&str]) -> Result<Reply, ApiError> {
     if !authorised(req, env) {
-        return Err(ApiError::Unauthorized);
+        // Not the setup bearer token: an admin console session (CSRF-checked writes) or 401/403.
+        super::console::require_admin(req, env, &method).await?;
     }
     let database = db::database(env)?;
     match (method, rest) {

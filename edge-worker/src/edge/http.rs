@@ -1,7 +1,7 @@
 //! The HTTP layer: routing, body reading, CORS and turning results into responses. Handlers
 //! return `Result<Reply, ApiError>`; errors become responses only here, via `ApiError::status`.
 
-use super::{admin, api, db};
+use super::{admin, api, console, db};
 use crate::cors::{self, OriginCheck};
 use crate::error::ApiError;
 use crate::validate::{self, MAX_BODY};
@@ -66,7 +66,11 @@ fn to_response(reply: Reply, extra: &[(&'static str, String)]) -> Response {
         set("Cache-Control", "no-store");
     }
     for (k, v) in reply.headers.iter().chain(extra.iter()) {
-        set(k, v);
+        if k.eq_ignore_ascii_case("Set-Cookie") {
+            let _ = headers.append(k, v); // several cookies: one header each
+        } else {
+            set(k, v);
+        }
     }
     let body = match reply.body {
         Some(v) => {
@@ -111,6 +115,10 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
     }
     match segs.as_slice() {
         ["v1", "sites", site, rest @ ..] => public(&mut req, &env, method, site, rest).await,
+        ["admin", "console", rest @ ..] => {
+            let r = console::route(&mut req, &env, method, rest).await.unwrap_or_else(|e| error_reply(&e));
+            to_response(r, &[])
+        }
         ["admin", rest @ ..] => {
             let r = admin::route(&mut req, &env, method, rest).await.unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod config;
+mod console;
 mod db;
 mod gate;
 mod http;
