@@ -5,10 +5,13 @@
 
 pub mod auth;
 pub mod bundle;
+pub mod calendar;
 pub mod cors;
 pub mod days;
 pub mod error;
+pub mod mail;
 pub mod marketo;
+pub mod meetings;
 pub mod metrics;
 pub mod ratelimit;
 pub mod validate;

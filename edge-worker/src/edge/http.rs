@@ -119,6 +119,10 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
             let r = console::route(&mut req, &env, method, rest).await.unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
+        ["admin", rest @ ..] if super::meetings_api::owns(rest) => {
+            let r = super::meetings_api::admin(&mut req, &env, method, rest).await.unwrap_or_else(|e| error_reply(&e));
+            to_response(r, &[])
+        }
         ["admin", rest @ ..] => {
             let r = admin::route(&mut req, &env, method, rest).await.unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
@@ -190,6 +194,16 @@ async fn public(req: &mut Request, env: &Env, method: Method, site_id: &str, res
                     _ => api::leads(req, env, &database, &site, body).await,
                 }
             }
+            (Method::Get, ["slots"]) => super::meetings_api::slots(req, env, &database, &site).await,
+            (Method::Post, ["book"]) => {
+                if check == OriginCheck::Denied {
+                    return Err(ApiError::OriginNotAllowed);
+                }
+                api::rate_limit(req, env, &site).await?;
+                let body = json_body(req, MAX_BODY).await?;
+                super::meetings_api::book(req, env, &database, &site, body).await
+            }
+            (_, ["slots"] | ["book"]) => Err(ApiError::MethodNotAllowed),
             (_, ["bundle"] | ["flows", _] | ["traits"] | ["events"] | ["leads"]) => Err(ApiError::MethodNotAllowed),
             _ => Err(ApiError::NotFound("path".into())),
         }

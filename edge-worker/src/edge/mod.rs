@@ -9,6 +9,7 @@ mod db;
 mod gate;
 mod http;
 mod limiter_do;
+mod meetings_api;
 mod queue_router;
 
 use crate::error::ApiError;

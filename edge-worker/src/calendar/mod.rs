@@ -1,0 +1,297 @@
+//! Calendar providers: Google Calendar, Microsoft Graph and CalDAV behind one trait.
+//!
+//! Plain Rust here (native tests): providers, stored credentials and their encryption
+//! (AES-256-GCM, key from the `CALENDAR_KEY` secret), provider request bodies. The fetch-based
+//! clients and the OAuth token exchange are in `client` (wasm32 only). Every base URL comes
+//! from configuration, so tests point them at the local peers.
+
+#[cfg(target_arch = "wasm32")]
+pub mod client;
+
+use crate::error::ApiError;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Which kind of calendar an agent connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    Google,
+    Graph,
+    Caldav,
+}
+
+impl Provider {
+    pub fn parse(s: &str) -> Option<Provider> {
+        match s {
+            "google" => Some(Provider::Google),
+            "graph" | "microsoft" => Some(Provider::Graph),
+            "caldav" => Some(Provider::Caldav),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Google => "google",
+            Provider::Graph => "graph",
+            Provider::Caldav => "caldav",
+        }
+    }
+
+    /// Graph mails the attendees itself; for the others dynchat sends the iMIP invitation.
+    pub fn sends_invitations(self) -> bool {
+        self == Provider::Graph
+    }
+}
+
+/// What is stored encrypted for a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Credentials {
+    /// Google or Graph: the long-lived refresh token.
+    OAuth { refresh_token: String },
+    /// CalDAV: HTTP Basic credentials for the collection URL.
+    Basic { username: String, password: String },
+}
+
+/// The 32-byte key: 64 hex digits, or any other text hashed with SHA-256.
+pub fn key_from_secret(secret: &str) -> Result<[u8; 32], ApiError> {
+    let s = secret.trim();
+    if s.is_empty() {
+        return Err(ApiError::Config("CALENDAR_KEY is not set".into()));
+    }
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let mut k = [0u8; 32];
+        for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+            let text =
+                std::str::from_utf8(chunk).map_err(|_| ApiError::Config("CALENDAR_KEY".into()))?;
+            k[i] = u8::from_str_radix(text, 16)
+                .map_err(|_| ApiError::Config("CALENDAR_KEY".into()))?;
+        }
+        return Ok(k);
+    }
+    Ok(Sha256::digest(s.as_bytes()).into())
+}
+
+/// Encrypts credentials, bound to `context` (site/agent/provider) as associated data, so a
+/// ciphertext copied to another row does not decrypt. Output: base64(nonce || ciphertext).
+pub fn seal(
+    key: &[u8; 32],
+    nonce: [u8; 12],
+    context: &str,
+    creds: &Credentials,
+) -> Result<String, ApiError> {
+    let cipher = Aes256Gcm::new(key.into());
+    let plain = serde_json::to_vec(creds)?;
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &plain,
+                aad: context.as_bytes(),
+            },
+        )
+        .map_err(|_| ApiError::Config("credential encryption failed".into()))?;
+    let mut out = nonce.to_vec();
+    out.extend(ct);
+    Ok(base64::engine::general_purpose::STANDARD.encode(out))
+}
+
+/// Decrypts what [`seal`] wrote; a wrong key, context or a tampered value is an error.
+pub fn open(key: &[u8; 32], context: &str, sealed: &str) -> Result<Credentials, ApiError> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(sealed.trim())
+        .map_err(|_| ApiError::Config("stored credentials are not base64".into()))?;
+    if raw.len() < 12 + 16 {
+        return Err(ApiError::Config("stored credentials are truncated".into()));
+    }
+    let cipher = Aes256Gcm::new(key.into());
+    let plain = cipher
+        .decrypt(
+            Nonce::from_slice(&raw[..12]),
+            Payload {
+                msg: &raw[12..],
+                aad: context.as_bytes(),
+            },
+        )
+        .map_err(|_| {
+            ApiError::Config("stored credentials do not decrypt with CALENDAR_KEY".into())
+        })?;
+    serde_json::from_slice(&plain).map_err(ApiError::from)
+}
+
+/// The associated data of a connection's ciphertext.
+pub fn seal_context(site: &str, agent: &str, provider: Provider) -> String {
+    format!("dynchat/{site}/{agent}/{}", provider.as_str())
+}
+
+/// Percent-encoding for query strings and form bodies.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `a=1&b=2` with every value encoded.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Everything a provider needs to create an event.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub summary: String,
+    /// Plain text body (Graph mails it; Google and CalDAV keep it as the description).
+    pub description: String,
+    pub location: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub attendee_email: String,
+    pub attendee_name: String,
+    pub organizer_email: String,
+    pub organizer_name: String,
+    pub google_event_id: String,
+    pub graph_transaction_id: String,
+    pub uid: String,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Body of Google's `events.insert` with the client-chosen id (a retry gets 409 `duplicate`).
+pub fn google_event_body(e: &NewEvent) -> Value {
+    let mut v = json!({
+        "id": e.google_event_id,
+        "summary": e.summary,
+        "description": e.description,
+        "start": {"dateTime": rfc3339(e.start), "timeZone": "UTC"},
+        "end": {"dateTime": rfc3339(e.end), "timeZone": "UTC"},
+        "attendees": [{"email": e.attendee_email, "displayName": e.attendee_name}],
+        "iCalUID": e.uid,
+    });
+    if let Some(l) = &e.location {
+        v["location"] = json!(l);
+    }
+    v
+}
+
+/// Body of Graph's `POST /me/events` with `transactionId` (a retry returns the same event).
+pub fn graph_event_body(e: &NewEvent) -> Value {
+    let naive = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let mut v = json!({
+        "subject": e.summary,
+        "body": {"contentType": "text", "content": e.description},
+        "start": {"dateTime": naive(e.start), "timeZone": "UTC"},
+        "end": {"dateTime": naive(e.end), "timeZone": "UTC"},
+        "attendees": [{"emailAddress": {"address": e.attendee_email, "name": e.attendee_name}, "type": "required"}],
+        "transactionId": e.graph_transaction_id,
+        "showAs": "busy",
+    });
+    if let Some(l) = &e.location {
+        v["location"] = json!({"displayName": l});
+    }
+    v
+}
+
+/// The error code of an OAuth token endpoint's JSON answer (`invalid_grant`, ...).
+pub fn oauth_error(body: &str) -> Option<String> {
+    serde_json::from_str::<Value>(body)
+        .ok()?
+        .get("error")?
+        .as_str()
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_round_trip_and_resist_tampering() {
+        let key =
+            key_from_secret("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+                .expect("key");
+        let c = Credentials::OAuth {
+            refresh_token: "1//rt-alice".into(),
+        };
+        let ctx = seal_context("acme", "alice", Provider::Google);
+        let sealed = seal(&key, [7; 12], &ctx, &c).expect("seal");
+        assert!(!sealed.contains("rt-alice"));
+        assert_eq!(open(&key, &ctx, &sealed).expect("open"), c);
+        // Another row, another key, a flipped byte: all refused.
+        assert!(open(
+            &key,
+            &seal_context("acme", "bob", Provider::Google),
+            &sealed
+        )
+        .is_err());
+        assert!(open(&key_from_secret("other").expect("key"), &ctx, &sealed).is_err());
+        let mut raw = base64::engine::general_purpose::STANDARD
+            .decode(&sealed)
+            .expect("b64");
+        raw[20] ^= 1;
+        assert!(open(
+            &key,
+            &ctx,
+            &base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+        .is_err());
+        assert!(key_from_secret("  ").is_err());
+    }
+
+    #[test]
+    fn form_encoding_escapes_reserved_characters() {
+        assert_eq!(
+            form(&[("a", "x y&z"), ("r", "http://h/p?q=1")]),
+            "a=x%20y%26z&r=http%3A%2F%2Fh%2Fp%3Fq%3D1"
+        );
+    }
+
+    #[test]
+    fn event_bodies_carry_the_idempotency_ids() {
+        let t = DateTime::parse_from_rfc3339("2027-03-01T09:00:00Z")
+            .expect("t")
+            .with_timezone(&Utc);
+        let e = NewEvent {
+            summary: "S".into(),
+            description: "D".into(),
+            location: None,
+            start: t,
+            end: t + chrono::Duration::minutes(30),
+            attendee_email: "ann@example.com".into(),
+            attendee_name: "Ann".into(),
+            organizer_email: "bob@example.com".into(),
+            organizer_name: "Bob".into(),
+            google_event_id: "dcabc".into(),
+            graph_transaction_id: "tx".into(),
+            uid: "m-1@dynchat".into(),
+        };
+        let g = google_event_body(&e);
+        assert_eq!(g["id"], "dcabc");
+        assert_eq!(g["start"]["dateTime"], "2027-03-01T09:00:00Z");
+        let m = graph_event_body(&e);
+        assert_eq!(m["transactionId"], "tx");
+        assert_eq!(m["end"]["dateTime"], "2027-03-01T09:30:00");
+        assert_eq!(
+            oauth_error(r#"{"error":"invalid_grant"}"#).as_deref(),
+            Some("invalid_grant")
+        );
+    }
+}
