@@ -405,8 +405,51 @@ fn failed(what: &str, status: u16, body: &str) -> CalFailure {
     CalFailure::Failed(format!("{what}: HTTP {status} {snippet}"))
 }
 
+/// A 401 from an OAuth provider: the access token died (revoked or expired early). The token
+/// was forgotten, so one more attempt refreshes it, which turns a revoked grant into
+/// [`CalFailure::Disconnected`] at once instead of on the next request.
+fn unauthorised(r: &Result<impl Sized, CalFailure>) -> bool {
+    matches!(r, Err(CalFailure::Failed(m)) if m.contains("HTTP 401"))
+}
+
 impl CalendarProvider for Connected {
     async fn busy(
+        &self,
+        cfg: &ProviderConfig,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Busy, CalFailure> {
+        let r = self.busy_once(cfg, from, to).await;
+        if unauthorised(&r) && self.provider != Provider::Caldav {
+            return self.busy_once(cfg, from, to).await;
+        }
+        r
+    }
+
+    async fn create(&self, cfg: &ProviderConfig, e: &NewEvent) -> Result<EventId, CalFailure> {
+        let r = self.create_once(cfg, e).await;
+        if unauthorised(&r) && self.provider != Provider::Caldav {
+            return self.create_once(cfg, e).await;
+        }
+        r
+    }
+
+    async fn cancel(
+        &self,
+        cfg: &ProviderConfig,
+        event_id: &str,
+        comment: &str,
+    ) -> Result<(), CalFailure> {
+        let r = self.cancel_once(cfg, event_id, comment).await;
+        if unauthorised(&r) && self.provider != Provider::Caldav {
+            return self.cancel_once(cfg, event_id, comment).await;
+        }
+        r
+    }
+}
+
+impl Connected {
+    async fn busy_once(
         &self,
         cfg: &ProviderConfig,
         from: DateTime<Utc>,
@@ -493,7 +536,7 @@ impl CalendarProvider for Connected {
         }
     }
 
-    async fn create(&self, cfg: &ProviderConfig, e: &NewEvent) -> Result<EventId, CalFailure> {
+    async fn create_once(&self, cfg: &ProviderConfig, e: &NewEvent) -> Result<EventId, CalFailure> {
         match self.provider {
             Provider::Google => {
                 let bearer = self.bearer(cfg).await?;
@@ -583,7 +626,7 @@ impl CalendarProvider for Connected {
         }
     }
 
-    async fn cancel(
+    async fn cancel_once(
         &self,
         cfg: &ProviderConfig,
         event_id: &str,
