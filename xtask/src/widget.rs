@@ -9,7 +9,11 @@ use std::process::Command;
 
 /// The two wasm modules: (cargo package, artefact file stem, published name).
 const MODULES: [(&str, &str, &str); 2] = [
-    ("dynchat-targeting-wasm", "dynchat_targeting_wasm", "targeting"),
+    (
+        "dynchat-targeting-wasm",
+        "dynchat_targeting_wasm",
+        "targeting",
+    ),
     ("dynchat-web", "dynchat_web", "chat"),
 ];
 
@@ -25,7 +29,9 @@ const WASM_FEATURES: [&str; 6] = [
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     let shown = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -43,7 +49,10 @@ fn tool(root: &Path, name: &str) -> Result<PathBuf, String> {
     if p.exists() {
         Ok(p)
     } else {
-        Err(format!("{} is missing: run `npm ci` at the repository root", p.display()))
+        Err(format!(
+            "{} is missing: run `npm ci` at the repository root",
+            p.display()
+        ))
     }
 }
 
@@ -62,20 +71,35 @@ pub fn build(root: &Path) -> Result<(), String> {
     }
 
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(root).args(["build", "--profile", "wasm", "--target", "wasm32-unknown-unknown"]);
+    cargo.current_dir(root).args([
+        "build",
+        "--profile",
+        "wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]);
     for (pkg, _, _) in MODULES {
         cargo.args(["-p", pkg]);
     }
     run(&mut cargo)?;
 
     for (_, stem, name) in MODULES {
-        let wasm = root.join("target/wasm32-unknown-unknown/wasm").join(format!("{stem}.wasm"));
+        let wasm = root
+            .join("target/wasm32-unknown-unknown/wasm")
+            .join(format!("{stem}.wasm"));
         run(Command::new("wasm-bindgen")
-            .args(["--target", "web", "--no-typescript", "--out-name", name, "--out-dir"])
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                name,
+                "--out-dir",
+            ])
             .arg(&bindgen_dir)
             .arg(&wasm))?;
         run(Command::new(&wasm_opt)
-            .arg("-Oz")
+            .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
             .args(WASM_FEATURES)
             .arg(bindgen_dir.join(format!("{name}_bg.wasm")))
             .arg("-o")
@@ -88,21 +112,53 @@ pub fn build(root: &Path) -> Result<(), String> {
         run(Command::new(&esbuild)
             .current_dir(root)
             .arg(entry)
-            .args(["--minify", "--target=es2020", "--legal-comments=none", "--log-level=warning"])
+            .args([
+                "--minify",
+                "--target=es2020",
+                "--legal-comments=none",
+                "--log-level=warning",
+            ])
             .args(args)
             .arg(format!("--outfile={}", out.display())))
     };
-    es(&["--bundle", "--format=iife"], &js.join("loader.js"), &web.join("loader.js"))?;
-    es(&["--format=esm"], &bindgen_dir.join("targeting.js"), &web.join("targeting.js"))?;
+    es(
+        &["--bundle", "--format=iife"],
+        &js.join("loader.js"),
+        &web.join("loader.js"),
+    )?;
+    es(
+        &["--format=esm"],
+        &bindgen_dir.join("targeting.js"),
+        &web.join("targeting.js"),
+    )?;
     let alias = format!("--alias:dynchat-web-glue={}", glue.display());
-    es(&["--bundle", "--format=esm", &alias], &js.join("chat.js"), &web.join("chat.js"))?;
+    es(
+        &["--bundle", "--format=esm", &alias],
+        &js.join("chat.js"),
+        &web.join("chat.js"),
+    )?;
 
     // npm package: the same modules plus an ES entry point and types.
-    for f in ["targeting.js", "targeting_bg.wasm", "chat.js", "chat_bg.wasm"] {
+    for f in [
+        "targeting.js",
+        "targeting_bg.wasm",
+        "chat.js",
+        "chat_bg.wasm",
+    ] {
         fs::copy(web.join(f), npm.join(f)).map_err(|e| format!("copy {f}: {e}"))?;
     }
-    es(&["--bundle", "--format=esm", "--external:./targeting.js", "--external:./chat.js"], &js.join("npm.js"), &npm.join("index.js"))?;
-    fs::copy(js.join("index.d.ts"), npm.join("index.d.ts")).map_err(|e| format!("copy index.d.ts: {e}"))?;
+    es(
+        &[
+            "--bundle",
+            "--format=esm",
+            "--external:./targeting.js",
+            "--external:./chat.js",
+        ],
+        &js.join("npm.js"),
+        &npm.join("index.js"),
+    )?;
+    fs::copy(js.join("index.d.ts"), npm.join("index.d.ts"))
+        .map_err(|e| format!("copy index.d.ts: {e}"))?;
     let manifest = r#"{
   "name": "@dynchat/widget",
   "version": "0.1.0",
@@ -142,7 +198,13 @@ fn brotli_size(path: &Path) -> Result<u64, String> {
 /// `loader`, `no-match total` (loader + targeting) and `chat-open total` (everything).
 pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
     let web = root.join("dist/widget");
-    let files = ["loader.js", "targeting.js", "targeting_bg.wasm", "chat.js", "chat_bg.wasm"];
+    let files = [
+        "loader.js",
+        "targeting.js",
+        "targeting_bg.wasm",
+        "chat.js",
+        "chat_bg.wasm",
+    ];
     let mut each = Vec::new();
     for f in files {
         each.push((f.to_string(), brotli_size(&web.join(f))?));

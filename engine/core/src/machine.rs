@@ -888,7 +888,7 @@ fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
             r.run_from(s, *next);
         }
         (CCard::Meeting { route, .. }, Input::SlotChosen { start_ms, end_ms }, Wait::Slot) => {
-            if end_ms <= start_ms || end_ms - start_ms > 24 * 3_600_000 {
+            if end_ms <= start_ms || end_ms.saturating_sub(start_ms) > 24 * 3_600_000 {
                 r.reprompt(s, i, "That time is not valid; please pick another.".into());
                 return;
             }

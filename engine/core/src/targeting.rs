@@ -107,9 +107,7 @@ pub struct Wildcard {
 impl Wildcard {
     /// Prepares a pattern.
     pub fn new(p: &str) -> Self {
-        Wildcard {
-            pattern: p.to_lowercase(),
-        }
+        Wildcard { pattern: lower(p) }
     }
 
     /// Whole-string match of an already lower-cased subject.
@@ -141,6 +139,31 @@ impl Wildcard {
     }
 }
 
+/// Byte-wise substring search: both sides are UTF-8, so a match starts on a character boundary.
+/// (Plain loops instead of `str::find`'s two-way searcher keep the browser's wasm small; rule
+/// operands and page texts are short.)
+pub fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return Some(0);
+    }
+    if n.len() > h.len() {
+        return None;
+    }
+    (0..=h.len() - n.len()).find(|&i| &h[i..i + n.len()] == n)
+}
+
+/// Stable insertion sort (few elements; much less code than the standard sorts).
+fn insertion_sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && less(&v[j], &v[j - 1]) {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
 /// `*`-only matching by segments: prefix, middles found in order, suffix.
 fn star_match(p: &str, s: &str) -> bool {
     let mut parts = p.split('*');
@@ -160,7 +183,7 @@ fn star_match(p: &str, s: &str) -> bool {
         if m.is_empty() {
             continue;
         }
-        match rest.find(m) {
+        match find_str(rest, m) {
             Some(at) => rest = &rest[at + m.len()..],
             None => return false,
         }
@@ -237,9 +260,9 @@ impl Watch {
         self.time_on_page_s.extend(&o.time_on_page_s);
         self.scroll_depth_pct.extend(&o.scroll_depth_pct);
         self.exit_intent |= o.exit_intent;
-        self.time_on_page_s.sort_unstable();
+        insertion_sort_by(&mut self.time_on_page_s, |a, b| a < b);
         self.time_on_page_s.dedup();
-        self.scroll_depth_pct.sort_unstable();
+        insertion_sort_by(&mut self.scroll_depth_pct, |a, b| a < b);
         self.scroll_depth_pct.dedup();
     }
     /// Nothing to watch.
@@ -251,18 +274,218 @@ impl Watch {
 /// Parses `HH:MM` into minutes since midnight.
 pub fn parse_hhmm(s: &str) -> Option<f64> {
     let (h, m) = s.trim().split_once(':')?;
-    let h: u32 = h.parse().ok()?;
-    let m: u32 = m.parse().ok()?;
+    let h = parse_uint(h)?;
+    let m = parse_uint(m)?;
     (h < 24 && m < 60).then_some((h * 60 + m) as f64)
+}
+
+/// Digits only (an optional leading `+`, as `u32::from_str` accepts), at most 9 of them.
+fn parse_uint(s: &str) -> Option<u32> {
+    let d = s.strip_prefix('+').unwrap_or(s);
+    if d.is_empty() || d.len() > 9 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(d.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0')))
+}
+
+/// Parses a decimal number (`-12`, `3.5`, `.5`, `1e3`, surrounding whitespace allowed) without
+/// the standard library's float parser, which would add tens of KB to the browser's wasm.
+/// Up to 19 significant digits are exact; `inf`/`nan` are not numbers here.
+pub fn parse_num(s: &str) -> Option<f64> {
+    let b = s.trim().as_bytes();
+    let (neg, mut i) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let (mut mant, mut exp, mut digits, mut sig) = (0u64, 0i32, 0usize, 0usize);
+    let mut seen_dot = false;
+    while i < b.len() {
+        match b[i] {
+            c @ b'0'..=b'9' => {
+                digits += 1;
+                if sig < 19 {
+                    if mant > 0 || c != b'0' {
+                        sig += 1;
+                    }
+                    mant = mant * 10 + u64::from(c - b'0');
+                    if seen_dot {
+                        exp -= 1;
+                    }
+                } else if !seen_dot {
+                    exp += 1;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() {
+        if b[i] != b'e' && b[i] != b'E' {
+            return None;
+        }
+        i += 1;
+        let eneg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e = 0i32;
+        while i < b.len() && b[i].is_ascii_digit() {
+            e = (e * 10 + i32::from(b[i] - b'0')).min(10_000);
+            i += 1;
+        }
+        if i == start || i < b.len() {
+            return None;
+        }
+        exp += if eneg { -e } else { e };
+    }
+    let mut v = mant as f64;
+    // Dividing by an exact power of ten (up to 1e22) is correctly rounded; beyond that, step.
+    while exp < 0 {
+        let k = (-exp).min(22);
+        v /= POW10[k as usize];
+        exp += k;
+    }
+    while exp > 0 && v.is_finite() {
+        let k = exp.min(22);
+        v *= POW10[k as usize];
+        exp -= k;
+    }
+    Some(if neg { -v } else { v })
+}
+
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Decimal text of an integer, without `core::fmt`.
+pub fn int_text(n: i128) -> String {
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    buf[i..].iter().map(|&b| char::from(b)).collect()
+}
+
+/// Text of a number as rules compare it: integers without a fraction (`3`), others with the
+/// fewest decimals (up to 9) that give the same value back (`2.5`, `0.1`).
+pub fn num_text(n: f64) -> String {
+    if !n.is_finite() {
+        return if n.is_nan() {
+            "NaN".into()
+        } else if n > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    if n.fract() == 0.0 && n.abs() < 1e38 {
+        return int_text(n as i128);
+    }
+    let mut k = 1;
+    let mut scaled = (n * 10.0).round();
+    while k < 9 && scaled / POW10[k] != n {
+        k += 1;
+        scaled = (n * POW10[k]).round();
+    }
+    let digits = int_text((scaled as i128).abs());
+    let digits = if digits.len() <= k {
+        let mut z = "0".repeat(k + 1 - digits.len());
+        z.push_str(&digits);
+        z
+    } else {
+        digits
+    };
+    let (int, frac) = digits.split_at(digits.len() - k);
+    let frac = frac.trim_end_matches('0');
+    let mut out = String::with_capacity(digits.len() + 2);
+    if n < 0.0 {
+        out.push('-');
+    }
+    out.push_str(int);
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
+/// Lower-cases text the way rules compare it. With the `unicode` feature (default): full Unicode
+/// (`str::to_lowercase`). Without it (the browser's targeting module, to leave out the Unicode case
+/// tables): ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic; the host lower-cases page text
+/// itself (JavaScript `toLowerCase`) before handing it over.
+pub fn lower(s: &str) -> String {
+    #[cfg(feature = "unicode")]
+    {
+        s.to_lowercase()
+    }
+    #[cfg(not(feature = "unicode"))]
+    {
+        if s.is_ascii() {
+            s.to_ascii_lowercase()
+        } else {
+            s.chars().map(fold_char).collect()
+        }
+    }
+}
+
+/// The small case fold used without the `unicode` feature.
+#[cfg(any(not(feature = "unicode"), test))]
+pub(crate) fn fold_char(c: char) -> char {
+    let u = c as u32;
+    let l = match u {
+        0x41..=0x5A | 0xC0..=0xD6 | 0xD8..=0xDE | 0x391..=0x3A1 | 0x3A3..=0x3AB | 0x410..=0x42F => {
+            u + 0x20
+        }
+        0x400..=0x40F => u + 0x50,
+        0x386 => 0x3AC,
+        0x388..=0x38A => u + 37,
+        0x38C => 0x3CC,
+        0x38E | 0x38F => u + 63,
+        0x178 => 0xFF,
+        0x130 => 0x69,
+        0x100..=0x137 | 0x14A..=0x177 if u % 2 == 0 => u + 1,
+        0x139..=0x148 | 0x179..=0x17E if u % 2 == 1 => u + 1,
+        _ => u,
+    };
+    char::from_u32(l).unwrap_or(c)
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 fn value_text(v: &serde_json::Value) -> Option<String> {
     match v {
-        serde_json::Value::String(s) => Some(s.to_lowercase()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::String(s) => Some(lower(s)),
+        serde_json::Value::Number(n) => Some(match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => int_text(i128::from(i)),
+            (None, Some(u)) => int_text(i128::from(u)),
+            _ => num_text(n.as_f64().unwrap_or(f64::NAN)),
+        }),
+        serde_json::Value::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
         _ => None,
     }
 }
@@ -271,7 +494,7 @@ fn value_number(v: &serde_json::Value, field: &FieldRef) -> Option<f64> {
     match v {
         serde_json::Value::Number(n) => n.as_f64(),
         serde_json::Value::String(s) if *field == FieldRef::LocalTime => parse_hhmm(s),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+        serde_json::Value::String(s) => parse_num(s),
         _ => None,
     }
 }
@@ -294,12 +517,12 @@ fn compile_cond(
             return None;
         }
     };
-    let vpath = format!("{path}.value");
+    let vpath = [path, ".value"].concat();
     let need = |diags: &mut Vec<Diagnostic>, what: &str| {
         diags.push(Diagnostic::error(
             vpath.clone(),
             "bad_value",
-            format!("operator `{:?}` needs {what}", c.op).to_lowercase(),
+            ["operator `", op_name(c.op), "` needs ", what].concat(),
         ));
     };
     let v = c.value.as_ref();
@@ -364,7 +587,7 @@ fn compile_cond(
                         if field == FieldRef::LocalTime {
                             parse_hhmm(x)
                         } else {
-                            x.trim().parse().ok()
+                            parse_num(x)
                         }
                     };
                     Some((p(a)?, p(b)?))
@@ -389,7 +612,7 @@ fn compile_cond(
                     a.iter().map(value_text).collect::<Option<Vec<_>>>()
                 }
                 Some(serde_json::Value::String(s)) => {
-                    Some(s.split(',').map(|x| x.trim().to_lowercase()).collect())
+                    Some(s.split(',').map(|x| lower(x.trim())).collect())
                 }
                 _ => None,
             };
@@ -406,7 +629,7 @@ fn compile_cond(
         .is_some_and(|o| !(-14 * 60..=14 * 60).contains(&o))
     {
         diags.push(Diagnostic::error(
-            format!("{path}.utc_offset_minutes"),
+            [path, ".utc_offset_minutes"].concat(),
             "bad_value",
             "UTC offset must be within ±14 hours",
         ));
@@ -431,7 +654,7 @@ pub fn compile_audience(
             .iter()
             .enumerate()
             .filter_map(|(i, r)| {
-                let p = format!("{path}.{key}[{i}]");
+                let p = [path, ".", key, "[", &int_text(i as i128), "]"].concat();
                 match r {
                     Rule::Condition(c) => compile_cond(c, &p, answer, diags).map(Node::Cond),
                     Rule::Group(g) => Some(Node::Group(compile_audience(g, &p, answer, diags))),
@@ -471,7 +694,7 @@ impl Cond {
         let text: Option<&str> = match v {
             Val::Text(t) => Some(t),
             Val::Num(n) => {
-                buf = fmt_num(n);
+                buf = num_text(n);
                 Some(&buf)
             }
             Val::Bool(b) => Some(if b { "true" } else { "false" }),
@@ -479,7 +702,7 @@ impl Cond {
         };
         let num = || match v {
             Val::Num(n) => Some(n),
-            Val::Text(t) => t.trim().parse::<f64>().ok(),
+            Val::Text(t) => parse_num(t),
             Val::Bool(b) => Some(if b { 1.0 } else { 0.0 }),
             Val::Missing => None,
         };
@@ -488,8 +711,8 @@ impl Cond {
             Test::IsNotEmpty => text.is_some_and(|t| !t.trim().is_empty()),
             Test::Is(x) => text == Some(x.as_str()),
             Test::IsNot(x) => text != Some(x.as_str()),
-            Test::Contains(x) => text.is_some_and(|t| t.contains(x.as_str())),
-            Test::NotContains(x) => !text.is_some_and(|t| t.contains(x.as_str())),
+            Test::Contains(x) => text.is_some_and(|t| find_str(t, x).is_some()),
+            Test::NotContains(x) => text.is_none_or(|t| find_str(t, x).is_none()),
             Test::StartsWith(x) => text.is_some_and(|t| t.starts_with(x.as_str())),
             Test::InList(l) => text.is_some_and(|t| l.iter().any(|x| x == t)),
             Test::Wild(w, neg) => {
@@ -514,14 +737,25 @@ impl Cond {
 }
 
 fn strip_scheme(u: &str) -> Option<&str> {
-    u.split_once("://").map(|(_, r)| r)
+    find_str(u, "://").map(|i| &u[i + 3..])
 }
 
-fn fmt_num(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        n.to_string()
+/// The operator's name in messages (lower-cased variant name, as the messages always said).
+fn op_name(op: Operator) -> &'static str {
+    match op {
+        Operator::Is => "is",
+        Operator::IsNot => "isnot",
+        Operator::Contains => "contains",
+        Operator::NotContains => "notcontains",
+        Operator::StartsWith => "startswith",
+        Operator::IsEmpty => "isempty",
+        Operator::IsNotEmpty => "isnotempty",
+        Operator::GreaterThan => "greaterthan",
+        Operator::LessThan => "lessthan",
+        Operator::InList => "inlist",
+        Operator::Matches => "matches",
+        Operator::NotMatches => "notmatches",
+        Operator::Between => "between",
     }
 }
 
@@ -542,7 +776,7 @@ impl CompiledAudience {
                     let th = match &c.test {
                         Test::Gt(x) => Some(x.floor() as u32 + 1),
                         Test::Between(lo, _) => Some(lo.max(0.0) as u32),
-                        Test::Is(s) => s.parse::<f64>().ok().map(|x| x as u32),
+                        Test::Is(s) => parse_num(s).map(|x| x as u32),
                         _ => None,
                     };
                     match c.field {
@@ -666,46 +900,43 @@ fn percent_decode(s: &str) -> String {
 impl Context {
     /// Prepares a context from what the browser sent.
     pub fn new(p: PageInput) -> Self {
-        let url = p.url.to_lowercase();
+        let url = lower(&p.url);
         let no_frag = p.url.split('#').next().unwrap_or("");
         let (before_q, q) = no_frag.split_once('?').unwrap_or((no_frag, ""));
-        let path = match before_q.split_once("://") {
-            Some((_, rest)) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+        let path = match find_str(before_q, "://").map(|i| &before_q[i + 3..]) {
+            Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
             None => before_q,
-        }
-        .to_lowercase();
+        };
+        let path = lower(path);
         let query = q
             .split('&')
             .filter(|kv| !kv.is_empty())
             .map(|kv| {
                 let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                (
-                    percent_decode(k).to_lowercase(),
-                    percent_decode(v).to_lowercase(),
-                )
+                (lower(&percent_decode(k)), lower(&percent_decode(v)))
             })
             .collect();
-        let lower = |m: HashMap<String, String>| {
+        let lower_map = |m: HashMap<String, String>| {
             m.into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_lowercase()))
+                .map(|(k, v)| (k.to_ascii_lowercase(), lower(&v)))
                 .collect()
         };
         Context {
             url,
             path,
-            title: p.title.to_lowercase(),
-            referrer: p.referrer.to_lowercase(),
+            title: lower(&p.title),
+            referrer: lower(&p.referrer),
             query,
             time_on_page_s: p.time_on_page_s,
             scroll_depth_pct: p.scroll_depth_pct,
             visits: p.visits,
             exit_intent: p.exit_intent,
-            device: p.device.to_lowercase(),
-            country: p.country.to_lowercase(),
+            device: lower(&p.device),
+            country: lower(&p.country),
             now_ms: p.now_ms,
             tz_offset_minutes: p.tz_offset_minutes,
-            lead: lower(p.lead),
-            company: lower(p.company),
+            lead: lower_map(p.lead),
+            company: lower_map(p.company),
         }
     }
 
@@ -816,7 +1047,7 @@ pub struct Selection {
 impl Targeting {
     /// Sorts candidates by priority, highest first; equal priorities keep their order.
     pub fn new(mut candidates: Vec<Candidate>) -> Self {
-        candidates.sort_by_key(|c| std::cmp::Reverse(c.priority));
+        insertion_sort_by(&mut candidates, |a, b| a.priority > b.priority);
         let watches = candidates.iter().map(|c| c.audience.watch()).collect();
         Targeting {
             candidates,
@@ -860,5 +1091,72 @@ impl Targeting {
             dialogue: None,
             watch,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_fold_agrees_with_unicode_where_it_folds() {
+        for u in 0u32..0x600 {
+            let Some(c) = char::from_u32(u) else { continue };
+            let f = fold_char(c);
+            if f != c && u != 0x130 {
+                assert_eq!(
+                    c.to_lowercase().collect::<String>(),
+                    f.to_string(),
+                    "U+{u:04X}"
+                );
+            }
+        }
+        let folded = (0u32..0x600)
+            .filter_map(char::from_u32)
+            .filter(|&c| fold_char(c) != c)
+            .count();
+        assert!(folded >= 190, "{folded}");
+    }
+
+    #[test]
+    fn numbers_without_std_float_text() {
+        for (s, want) in [
+            ("3", Some(3.0)),
+            (" -12 ", Some(-12.0)),
+            ("2.5", Some(2.5)),
+            (".5", Some(0.5)),
+            ("1e3", Some(1000.0)),
+            ("1.5E-2", Some(0.015)),
+            ("0.1", Some(0.1)),
+            ("750", Some(750.0)),
+            ("", None),
+            ("-", None),
+            ("1.2.3", None),
+            ("12px", None),
+            ("1e", None),
+            ("inf", None),
+        ] {
+            assert_eq!(parse_num(s), want, "{s}");
+            if let Some(w) = want {
+                assert_eq!(parse_num(s), s.trim().parse::<f64>().ok(), "{s} vs std");
+                let _ = w;
+            }
+        }
+        for n in [
+            0.0,
+            3.0,
+            -12.0,
+            2.5,
+            0.1,
+            0.015,
+            -0.5,
+            1234.5678,
+            1e20,
+            123456789.25,
+        ] {
+            assert_eq!(num_text(n), n.to_string(), "{n}");
+        }
+        assert_eq!(int_text(-1234567890123), "-1234567890123");
+        assert_eq!(int_text(0), "0");
     }
 }

@@ -4,19 +4,22 @@
 //! module small (no dialogue compiler, no state machine). Everything crosses the boundary as JSON
 //! strings, and every failure degrades to "show nothing" rather than an exception.
 
+mod json;
+
 use dynchat_engine::model::{Audience, Condition, Display, Operator, Rule};
 use dynchat_engine::targeting::{
-    compile_audience, Candidate, Context, PageInput, Seen, Selection, Targeting,
+    compile_audience, int_text, Candidate, Context, PageInput, Seen, Selection, Targeting,
 };
-use serde_json::Value;
+use json::J;
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 
-// Serde's derives for the model's untagged/tagged enums buffer through `Content` and cost
-// well over 100 KB of wasm; reading `serde_json::Value` by hand keeps this module small.
+// Serde's derives for the model's untagged/tagged enums buffer through `Content`, and serde_json's
+// parser brings float parsing and formatting: together well over 100 KB of wasm. The bundle is read
+// with the small reader in `json.rs` instead, and the answer is written by hand.
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
+fn text(v: &J) -> Option<String> {
+    v.str().map(str::to_string)
 }
 
 fn operator(s: &str) -> Option<Operator> {
@@ -38,19 +41,38 @@ fn operator(s: &str) -> Option<Operator> {
     })
 }
 
+/// A condition's operand as the model holds it. Objects are never valid operands; they become
+/// `null`, which the engine rejects the same way.
+fn value(v: &J) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        J::Null | J::Obj(_) => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Str(s) => Value::String(s.clone()),
+        J::Num(_) => match v.int() {
+            Some(i) => Value::Number(i.into()),
+            None => v
+                .num()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::Null, Value::Number),
+        },
+        J::Arr(a) => Value::Array(a.iter().map(value).collect()),
+    }
+}
+
 /// Reads an audience the way the model's serde derive does; `None` for anything malformed.
-fn audience(v: Option<&Value>, depth: u8) -> Option<Audience> {
+fn audience(v: Option<&J>, depth: u8) -> Option<Audience> {
     let Some(v) = v else {
         return Some(Audience::default());
     };
-    let o = v.as_object()?;
-    if depth > 16 || o.keys().any(|k| k != "all" && k != "any") {
+    let o = v.obj()?;
+    if depth > 16 || o.iter().any(|(k, _)| k != "all" && k != "any") {
         return None;
     }
     let list = |key: &str| -> Option<Vec<Rule>> {
-        match o.get(key) {
+        match v.get(key) {
             None => Some(Vec::new()),
-            Some(l) => l.as_array()?.iter().map(|r| rule(r, depth)).collect(),
+            Some(l) => l.arr()?.iter().map(|r| rule(r, depth)).collect(),
         }
     };
     Some(Audience {
@@ -59,22 +81,22 @@ fn audience(v: Option<&Value>, depth: u8) -> Option<Audience> {
     })
 }
 
-fn rule(v: &Value, depth: u8) -> Option<Rule> {
-    let o = v.as_object()?;
-    if o.contains_key("field") {
-        if o.keys()
-            .any(|k| !matches!(k.as_str(), "field" | "op" | "value" | "utc_offset_minutes"))
+fn rule(v: &J, depth: u8) -> Option<Rule> {
+    let o = v.obj()?;
+    if v.get("field").is_some() {
+        if o.iter()
+            .any(|(k, _)| !matches!(k.as_str(), "field" | "op" | "value" | "utc_offset_minutes"))
         {
             return None;
         }
-        let utc_offset_minutes = match o.get("utc_offset_minutes") {
-            None | Some(Value::Null) => None,
-            Some(n) => Some(i32::try_from(n.as_i64()?).ok()?),
+        let utc_offset_minutes = match v.get("utc_offset_minutes") {
+            None | Some(J::Null) => None,
+            Some(n) => Some(i32::try_from(n.int()?).ok()?),
         };
         Some(Rule::Condition(Condition {
-            field: text(o.get("field")?)?,
-            op: operator(o.get("op")?.as_str()?)?,
-            value: o.get("value").filter(|x| !x.is_null()).cloned(),
+            field: text(v.get("field")?)?,
+            op: operator(v.get("op")?.str()?)?,
+            value: v.get("value").filter(|x| **x != J::Null).map(value),
             utc_offset_minutes,
         }))
     } else {
@@ -82,30 +104,28 @@ fn rule(v: &Value, depth: u8) -> Option<Rule> {
     }
 }
 
-fn display(v: Option<&Value>) -> Display {
+fn small(v: Option<&J>) -> Option<u32> {
+    v.and_then(J::int).and_then(|n| u32::try_from(n).ok())
+}
+
+fn display(v: Option<&J>) -> Display {
     let mut d = Display::default();
-    if let Some(o) = v.and_then(Value::as_object) {
-        if let Some(b) = o.get("hide_after_completion").and_then(Value::as_bool) {
+    if let Some(v) = v.filter(|v| v.obj().is_some()) {
+        if let Some(b) = v.get("hide_after_completion").and_then(J::bool) {
             d.hide_after_completion = b;
         }
-        d.max_times = o
-            .get("max_times")
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok());
-        d.min_interval_minutes = o
-            .get("min_interval_minutes")
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok());
+        d.max_times = small(v.get("max_times"));
+        d.min_interval_minutes = small(v.get("min_interval_minutes"));
     }
     d
 }
 
 /// Turns bundle JSON into candidates; a dialogue whose audience does not compile is left out.
 pub fn candidates(bundle_json: &str) -> Vec<Candidate> {
-    let Ok(bundle) = serde_json::from_str::<Value>(bundle_json) else {
+    let Some(bundle) = json::parse(bundle_json) else {
         return Vec::new();
     };
-    let Some(list) = bundle.get("dialogues").and_then(Value::as_array) else {
+    let Some(list) = bundle.get("dialogues").and_then(J::arr) else {
         return Vec::new();
     };
     list.iter()
@@ -115,7 +135,7 @@ pub fn candidates(bundle_json: &str) -> Vec<Candidate> {
             let priority = e
                 .get("priority")
                 .or_else(|| d.get("priority"))
-                .and_then(Value::as_i64)
+                .and_then(J::int)
                 .unwrap_or(0);
             let a = audience(d.get("audience"), 0)?;
             let mut diags = Vec::new();
@@ -130,16 +150,18 @@ pub fn candidates(bundle_json: &str) -> Vec<Candidate> {
         .collect()
 }
 
+/// Reads the page context. The host lower-cases text with JavaScript (full Unicode); the engine,
+/// built here without its Unicode tables, folds ASCII and common letters again, which is harmless.
 fn page_input(json: &str) -> PageInput {
-    let v: Value = serde_json::from_str(json).unwrap_or(Value::Null);
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let n = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    let v = json::parse(json).unwrap_or(J::Null);
+    let s = |k: &str| v.get(k).and_then(J::str).unwrap_or("").to_string();
+    let n = |k: &str| v.get(k).and_then(J::num).unwrap_or(0.0);
     let map = |k: &str| -> HashMap<String, String> {
         v.get(k)
-            .and_then(Value::as_object)
+            .and_then(J::obj)
             .map(|o| {
                 o.iter()
-                    .filter_map(|(k, x)| x.as_str().map(|x| (k.clone(), x.to_string())))
+                    .filter_map(|(k, x)| x.str().map(|x| (k.clone(), x.to_string())))
                     .collect()
             })
             .unwrap_or_default()
@@ -151,10 +173,7 @@ fn page_input(json: &str) -> PageInput {
         time_on_page_s: n("time_on_page_s") as u32,
         scroll_depth_pct: n("scroll_depth_pct") as u32,
         visits: n("visits") as u32,
-        exit_intent: v
-            .get("exit_intent")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        exit_intent: v.get("exit_intent").and_then(J::bool).unwrap_or(false),
         device: s("device"),
         country: s("country"),
         now_ms: n("now_ms") as i64,
@@ -165,23 +184,52 @@ fn page_input(json: &str) -> PageInput {
 }
 
 fn seen_map(json: &str) -> HashMap<String, Seen> {
-    let v: Value = serde_json::from_str(json).unwrap_or(Value::Null);
-    let Some(o) = v.as_object() else {
+    let v = json::parse(json).unwrap_or(J::Null);
+    let Some(o) = v.obj() else {
         return HashMap::new();
     };
     o.iter()
         .map(|(id, s)| {
             let seen = Seen {
-                shown: s.get("shown").and_then(Value::as_u64).unwrap_or(0) as u32,
-                last_shown_ms: s
-                    .get("last_shown_ms")
-                    .and_then(Value::as_f64)
-                    .map(|x| x as i64),
-                completed: s.get("completed").and_then(Value::as_bool).unwrap_or(false),
+                shown: s.get("shown").and_then(J::num).unwrap_or(0.0) as u32,
+                last_shown_ms: s.get("last_shown_ms").and_then(J::num).map(|x| x as i64),
+                completed: s.get("completed").and_then(J::bool).unwrap_or(false),
             };
             (id.clone(), seen)
         })
         .collect()
+}
+
+fn write_list(out: &mut String, l: &[u32]) {
+    out.push('[');
+    for (i, n) in l.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&int_text(i128::from(*n)));
+    }
+    out.push(']');
+}
+
+/// `{"dialogue":..,"watch":{"time_on_page_s":[..],"scroll_depth_pct":[..],"exit_intent":..}}`.
+fn selection_json(sel: &Selection) -> String {
+    let mut out = String::from("{\"dialogue\":");
+    match &sel.dialogue {
+        Some(d) => json::write_str(&mut out, d),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"watch\":{\"time_on_page_s\":");
+    write_list(&mut out, &sel.watch.time_on_page_s);
+    out.push_str(",\"scroll_depth_pct\":");
+    write_list(&mut out, &sel.watch.scroll_depth_pct);
+    out.push_str(",\"exit_intent\":");
+    out.push_str(if sel.watch.exit_intent {
+        "true"
+    } else {
+        "false"
+    });
+    out.push_str("}}");
+    out
 }
 
 /// A site's compiled targeting plus the latest page context.
@@ -236,13 +284,7 @@ impl Targeter {
 
     fn reselect(&self) -> String {
         let seen = |id: &str| self.seen.get(id).cloned();
-        let sel: Selection = self.targeting.select(&self.context, &seen);
-        let w = &sel.watch;
-        serde_json::json!({
-            "dialogue": sel.dialogue,
-            "watch": {"time_on_page_s": w.time_on_page_s, "scroll_depth_pct": w.scroll_depth_pct, "exit_intent": w.exit_intent},
-        })
-        .to_string()
+        selection_json(&self.targeting.select(&self.context, &seen))
     }
 }
 
@@ -284,5 +326,50 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
         assert!(v["dialogue"].is_null());
+    }
+
+    #[test]
+    fn numbers_lists_and_non_ascii_patterns() {
+        let bundle = r#"{"dialogues":[
+          {"id":"three","dialogue":{"audience":{"all":[{"field":"page.visits","op":"is","value":3}]}}},
+          {"id":"big","dialogue":{"audience":{"all":[{"field":"lead.employees","op":"greater_than","value":499.5},
+            {"field":"page.country","op":"in_list","value":["NL","DE"]}]}}},
+          {"id":"cafe","dialogue":{"audience":{"all":[{"field":"page.path","op":"matches","value":"/CAFÉ/*"},
+            {"field":"page.local_time","op":"between","value":"09:00-17:00","utc_offset_minutes":60}]}}}
+        ]}"#;
+        let mut t = Targeter::new(bundle);
+        assert_eq!(t.len(), 3);
+        let pick = |t: &mut Targeter, page: &str| -> Option<String> {
+            let v: serde_json::Value =
+                serde_json::from_str(&t.select(page, "{}")).unwrap_or_default();
+            v["dialogue"].as_str().map(str::to_string)
+        };
+        assert_eq!(pick(&mut t, r#"{"visits":3}"#).as_deref(), Some("three"));
+        assert_eq!(pick(&mut t, r#"{"visits":2}"#), None);
+        let lead = r#"{"visits":1,"country":"nl","lead":{"employees":"500"}}"#;
+        assert_eq!(pick(&mut t, lead).as_deref(), Some("big"));
+        let small = r#"{"visits":1,"country":"nl","lead":{"employees":"499"}}"#;
+        assert_eq!(pick(&mut t, small), None);
+        // 2027-01-04T09:00:00Z = 10:00 at UTC+1; the host sends the URL lower-cased.
+        let cafe = r#"{"url":"https://acme.test/café/menu","now_ms":1799053200000}"#;
+        assert_eq!(pick(&mut t, cafe).as_deref(), Some("cafe"));
+        let late = r#"{"url":"https://acme.test/café/menu","now_ms":1799085600000}"#;
+        assert_eq!(pick(&mut t, late), None);
+    }
+
+    #[test]
+    fn answer_is_json_with_escaped_ids() {
+        let sel = Selection {
+            dialogue: Some("a\"b".into()),
+            watch: dynchat_engine::targeting::Watch {
+                time_on_page_s: vec![5, 30],
+                scroll_depth_pct: vec![],
+                exit_intent: true,
+            },
+        };
+        assert_eq!(
+            selection_json(&sel),
+            r#"{"dialogue":"a\"b","watch":{"time_on_page_s":[5,30],"scroll_depth_pct":[],"exit_intent":true}}"#
+        );
     }
 }

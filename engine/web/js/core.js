@@ -78,11 +78,14 @@ export function createDynchat(assets) {
     if (Date.now() - v.t > 1800000) v.n++;
     v.t = Date.now();
     store.set('visits', JSON.stringify(v));
+    // Text is lower-cased here (full Unicode); the targeting module folds only common letters itself.
+    const lc = (x) => String(x).toLowerCase(), lead = {};
+    for (const k in known) lead[k] = lc(known[k]);
     return {
-      url: location.href, title: document.title, referrer: document.referrer, visits: v.n,
+      url: lc(location.href), title: lc(document.title), referrer: lc(document.referrer), visits: v.n,
       device: coarse && w < 768 ? 'mobile' : coarse && w < 1200 ? 'tablet' : 'desktop',
       country: bundle.country || '', now_ms: Date.now(), tz_offset_minutes: -new Date().getTimezoneOffset(),
-      lead: known, company: {}, time_on_page_s: 0, scroll_depth_pct: 0, exit_intent: false,
+      lead, company: {}, time_on_page_s: 0, scroll_depth_pct: 0, exit_intent: false,
     };
   }
 
