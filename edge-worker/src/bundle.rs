@@ -22,14 +22,24 @@ pub struct Publishable {
 /// Compiles an authored dialogue with the engine; any error diagnostic rejects it, so nothing
 /// invalid is ever served. `lead_fields` (when the site has a list) checks field names.
 pub fn publishable(json: &str, lead_fields: Option<&[String]>) -> Result<Publishable, ApiError> {
-    let opts = dynchat_engine::Options { lead_fields: lead_fields.map(<[String]>::to_vec) };
+    let opts = dynchat_engine::Options {
+        lead_fields: lead_fields.map(<[String]>::to_vec),
+    };
     let flow = dynchat_engine::compile_with(json, &opts).map_err(|diags| {
         let first = diags.first();
         let field = first.map(|d| d.path.clone()).unwrap_or_else(|| "$".into());
-        let msg = diags.iter().map(|d| format!("{} {}: {}", d.path, d.code, d.message)).collect::<Vec<_>>().join("; ");
-        ApiError::BadField { field: format!("dialogue{}", field.trim_start_matches('$')), message: msg }
+        let msg = diags
+            .iter()
+            .map(|d| format!("{} {}: {}", d.path, d.code, d.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        ApiError::BadField {
+            field: format!("dialogue{}", field.trim_start_matches('$')),
+            message: msg,
+        }
     })?;
-    let canonical = serde_json::to_string(&flow.source).map_err(|e| ApiError::Config(e.to_string()))?;
+    let canonical =
+        serde_json::to_string(&flow.source).map_err(|e| ApiError::Config(e.to_string()))?;
     let value: Value = serde_json::from_str(&canonical)?;
     let mut trait_fields = BTreeSet::new();
     collect_trait_fields(&value, &mut trait_fields);
@@ -38,7 +48,11 @@ pub fn publishable(json: &str, lead_fields: Option<&[String]>) -> Result<Publish
         hash: flow.hash.clone(),
         priority: flow.priority,
         json: canonical,
-        warnings: flow.warnings.iter().map(|d| format!("{} {}: {}", d.path, d.code, d.message)).collect(),
+        warnings: flow
+            .warnings
+            .iter()
+            .map(|d| format!("{} {}: {}", d.path, d.code, d.message))
+            .collect(),
         trait_fields,
     })
 }
@@ -73,7 +87,8 @@ pub fn collect_trait_fields(v: &Value, out: &mut BTreeSet<String>) {
 
 fn person_field(s: &str) -> Option<String> {
     let (ns, name) = s.split_once('.')?;
-    ((ns == "lead" || ns == "company") && crate::validate::valid_field_name(name)).then(|| format!("{ns}.{name}"))
+    ((ns == "lead" || ns == "company") && crate::validate::valid_field_name(name))
+        .then(|| format!("{ns}.{name}"))
 }
 
 /// The bundle's ETag: a hash over everything the bundle contains.
@@ -88,14 +103,23 @@ pub fn etag(config: &str, lead_fields: &str, published: &[(String, String, i32)]
         h.update(format!("\0{id}\0{hash}\0{prio}").as_bytes());
     }
     let d = h.finalize();
-    format!("\"{}\"", d.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "\"{}\"",
+        d.iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// True when an `If-None-Match` header matches the ETag (list or `*`, weak prefix ignored).
 pub fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
     match if_none_match {
         None => false,
-        Some(h) => h.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*"),
+        Some(h) => h
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*"),
     }
 }
 
@@ -113,7 +137,11 @@ mod tests {
         assert_eq!(p.hash.len(), 20);
         let f: Vec<_> = p.trait_fields.iter().cloned().collect();
         assert_eq!(f, vec!["company.company", "lead.email", "lead.firstName"]);
-        assert_eq!(publishable(&p.json, None).unwrap().hash, p.hash, "canonical JSON keeps the hash");
+        assert_eq!(
+            publishable(&p.json, None).unwrap().hash,
+            p.hash,
+            "canonical JSON keeps the hash"
+        );
     }
 
     #[test]

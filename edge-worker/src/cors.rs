@@ -17,7 +17,10 @@ pub fn check(origin: Option<&str>, allowed: &[String]) -> OriginCheck {
         None => OriginCheck::NoOrigin,
         Some(o) => {
             let o = o.trim_end_matches('/');
-            if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(o)) {
+            if allowed
+                .iter()
+                .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(o))
+            {
                 OriginCheck::Allowed(o.to_string())
             } else {
                 OriginCheck::Denied
@@ -28,13 +31,22 @@ pub fn check(origin: Option<&str>, allowed: &[String]) -> OriginCheck {
 
 /// Headers of an allowed response (also for preflight when `preflight`).
 pub fn headers(origin: &str, preflight: bool) -> Vec<(&'static str, String)> {
-    let mut h = vec![("Access-Control-Allow-Origin", origin.to_string()), ("Vary", "Origin".to_string())];
+    let mut h = vec![
+        ("Access-Control-Allow-Origin", origin.to_string()),
+        ("Vary", "Origin".to_string()),
+    ];
     if preflight {
         h.push(("Access-Control-Allow-Methods", "GET, POST, OPTIONS".into()));
-        h.push(("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key, If-None-Match".into()));
+        h.push((
+            "Access-Control-Allow-Headers",
+            "Content-Type, Idempotency-Key, If-None-Match".into(),
+        ));
         h.push(("Access-Control-Max-Age", "86400".into()));
     } else {
-        h.push(("Access-Control-Expose-Headers", "ETag, Retry-After, X-Dynchat-Country".into()));
+        h.push((
+            "Access-Control-Expose-Headers",
+            "ETag, Retry-After, X-Dynchat-Country".into(),
+        ));
     }
     h
 }
@@ -46,9 +58,17 @@ mod tests {
     #[test]
     fn only_listed_origins() {
         let allowed = vec!["http://127.0.0.1:8080".to_string()];
-        assert_eq!(check(Some("http://127.0.0.1:8080"), &allowed), OriginCheck::Allowed("http://127.0.0.1:8080".into()));
-        assert_eq!(check(Some("http://evil.example"), &allowed), OriginCheck::Denied);
+        assert_eq!(
+            check(Some("http://127.0.0.1:8080"), &allowed),
+            OriginCheck::Allowed("http://127.0.0.1:8080".into())
+        );
+        assert_eq!(
+            check(Some("http://evil.example"), &allowed),
+            OriginCheck::Denied
+        );
         assert_eq!(check(None, &allowed), OriginCheck::NoOrigin);
-        assert!(headers("http://x", true).iter().any(|(k, _)| *k == "Access-Control-Allow-Methods"));
+        assert!(headers("http://x", true)
+            .iter()
+            .any(|(k, _)| *k == "Access-Control-Allow-Methods"));
     }
 }

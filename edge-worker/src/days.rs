@@ -45,7 +45,13 @@ pub fn parse_day(s: &str) -> Option<i64> {
 pub fn iso(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let rem = secs.rem_euclid(86_400);
-    format!("{}T{:02}:{:02}:{:02}Z", day_string(secs.div_euclid(86_400)), rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        day_string(secs.div_euclid(86_400)),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The retention cut: rows from days before this day number are deleted.

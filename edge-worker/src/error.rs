@@ -39,7 +39,10 @@ pub enum ApiError {
 impl ApiError {
     /// Shorthand for a field error.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::BadField { field: field.into(), message: message.into() }
+        ApiError::BadField {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The HTTP status: the single mapping point of the crate.
@@ -99,7 +102,9 @@ impl ApiError {
     /// Extra response headers this error needs (`Retry-After`).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
-            ApiError::RateLimited { retry_after_s } => vec![("Retry-After", retry_after_s.to_string())],
+            ApiError::RateLimited { retry_after_s } => {
+                vec![("Retry-After", retry_after_s.to_string())]
+            }
             ApiError::Unauthorized => vec![("WWW-Authenticate", "Bearer".into())],
             _ => Vec::new(),
         }
@@ -115,7 +120,9 @@ impl fmt::Display for ApiError {
             ApiError::MethodNotAllowed => write!(f, "method not allowed"),
             ApiError::TooLarge { limit } => write!(f, "body is over the limit of {limit} bytes"),
             ApiError::UnsupportedMediaType => write!(f, "Content-Type must be application/json"),
-            ApiError::RateLimited { retry_after_s } => write!(f, "rate limited; retry after {retry_after_s} s"),
+            ApiError::RateLimited { retry_after_s } => {
+                write!(f, "rate limited; retry after {retry_after_s} s")
+            }
             ApiError::Conflict(m) => write!(f, "{m}"),
             ApiError::OriginNotAllowed => write!(f, "origin is not allowed for this site"),
             ApiError::Unauthorized => write!(f, "missing or wrong bearer token"),

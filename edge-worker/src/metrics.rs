@@ -34,13 +34,21 @@ pub fn counter_for(kind: EventKind) -> Option<Counter> {
         EventKind::Engaged => Some(Counter::Engaged),
         EventKind::Completed => Some(Counter::Completed),
         EventKind::Goal => Some(Counter::Goals),
-        EventKind::Answer | EventKind::Dropped | EventKind::DocumentOpened | EventKind::Closed => None,
+        EventKind::Answer | EventKind::Dropped | EventKind::DocumentOpened | EventKind::Closed => {
+            None
+        }
     }
 }
 
 /// Engagement and conversion rates (per cent) of a rollup row.
 pub fn rates(triggered: i64, engaged: i64, captured: i64) -> (f64, f64) {
-    let pct = |a: i64, b: i64| if b > 0 { (a as f64) * 100.0 / (b as f64) } else { 0.0 };
+    let pct = |a: i64, b: i64| {
+        if b > 0 {
+            (a as f64) * 100.0 / (b as f64)
+        } else {
+            0.0
+        }
+    };
     (pct(engaged, triggered), pct(captured, engaged))
 }
 

@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn ip_limit_then_site_limit_then_new_window() {
-        let l = Limits { site_per_minute: 5, ip_per_minute: 3 };
+        let l = Limits {
+            site_per_minute: 5,
+            ip_per_minute: 3,
+        };
         let mut c = Counters::default();
         let t = 1_000_000 * 60_000 + 10_000;
         for _ in 0..3 {

@@ -127,12 +127,22 @@ pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
 
 /// True for `application/json` with optional parameters.
 pub fn is_json_content_type(ct: Option<&str>) -> bool {
-    ct.map(|c| c.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")).unwrap_or(false)
+    ct.map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("application/json")
+    })
+    .unwrap_or(false)
 }
 
 /// An id: 1..=64 of `[A-Za-z0-9_-]` (dialogue, card, site ids; visitor/session uuids).
 pub fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A Marketo API field name: a letter then letters, digits, `_`, at most 64.
@@ -145,11 +155,18 @@ pub fn valid_field_name(s: &str) -> bool {
 
 /// A content hash: 8..=64 lowercase hex digits.
 pub fn valid_hash(s: &str) -> bool {
-    (8..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    (8..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, ApiError> {
-    v.as_object().ok_or_else(|| ApiError::field(if path.is_empty() { "$" } else { path }, "must be an object"))
+    v.as_object().ok_or_else(|| {
+        ApiError::field(
+            if path.is_empty() { "$" } else { path },
+            "must be an object",
+        )
+    })
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -162,18 +179,26 @@ fn join(path: &str, key: &str) -> String {
 
 fn reject_unknown(o: &Map<String, Value>, path: &str, known: &[&str]) -> Result<(), ApiError> {
     match o.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::field(join(path, &truncate(k, 64)), "unknown field")),
+        Some(k) => Err(ApiError::field(
+            join(path, &truncate(k, 64)),
+            "unknown field",
+        )),
         None => Ok(()),
     }
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(n).collect()
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(n)
+        .collect()
 }
 
 /// Free text: no control characters except newline and tab, at most `max` bytes.
 fn text(v: &Value, path: &str, max: usize) -> Result<String, ApiError> {
-    let s = v.as_str().ok_or_else(|| ApiError::field(path, "must be a string"))?;
+    let s = v
+        .as_str()
+        .ok_or_else(|| ApiError::field(path, "must be a string"))?;
     if s.len() > max {
         return Err(ApiError::field(path, format!("longer than {max} bytes")));
     }
@@ -185,10 +210,17 @@ fn text(v: &Value, path: &str, max: usize) -> Result<String, ApiError> {
 
 fn id_at(o: &Map<String, Value>, path: &str, key: &str) -> Result<String, ApiError> {
     let p = join(path, key);
-    let s = o.get(key).ok_or_else(|| ApiError::field(&p, "is required"))?;
-    let s = s.as_str().ok_or_else(|| ApiError::field(&p, "must be a string"))?;
+    let s = o
+        .get(key)
+        .ok_or_else(|| ApiError::field(&p, "is required"))?;
+    let s = s
+        .as_str()
+        .ok_or_else(|| ApiError::field(&p, "must be a string"))?;
     if !valid_id(s) {
-        return Err(ApiError::field(&p, "must be 1-64 letters, digits, '-' or '_'"));
+        return Err(ApiError::field(
+            &p,
+            "must be 1-64 letters, digits, '-' or '_'",
+        ));
     }
     Ok(s.to_string())
 }
@@ -212,7 +244,10 @@ fn opt_hash_at(o: &Map<String, Value>, path: &str, key: &str) -> Result<Option<S
 fn tracking_cookie(v: &Value, path: &str) -> Result<String, ApiError> {
     let s = text(v, path, 256)?;
     if s.is_empty() || !s.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::field(path, "must be a Marketo tracking cookie value"));
+        return Err(ApiError::field(
+            path,
+            "must be a Marketo tracking cookie value",
+        ));
     }
     Ok(s)
 }
@@ -223,19 +258,30 @@ pub fn events(v: &Value) -> Result<EventBatch, ApiError> {
     reject_unknown(o, "", &["visitor", "session", "events"])?;
     let visitor = id_at(o, "", "visitor")?;
     let session = id_at(o, "", "session")?;
-    let list = o.get("events").ok_or_else(|| ApiError::field("events", "is required"))?;
-    let list = list.as_array().ok_or_else(|| ApiError::field("events", "must be an array"))?;
+    let list = o
+        .get("events")
+        .ok_or_else(|| ApiError::field("events", "is required"))?;
+    let list = list
+        .as_array()
+        .ok_or_else(|| ApiError::field("events", "must be an array"))?;
     if list.is_empty() {
         return Err(ApiError::field("events", "must not be empty"));
     }
     if list.len() > MAX_EVENTS {
-        return Err(ApiError::field("events", format!("at most {MAX_EVENTS} events per batch")));
+        return Err(ApiError::field(
+            "events",
+            format!("at most {MAX_EVENTS} events per batch"),
+        ));
     }
     let mut events = Vec::with_capacity(list.len());
     for (i, e) in list.iter().enumerate() {
         let path = format!("events[{i}]");
         let eo = object(e, &path)?;
-        reject_unknown(eo, &path, &["type", "dialogue", "hash", "card", "value", "at"])?;
+        reject_unknown(
+            eo,
+            &path,
+            &["type", "dialogue", "hash", "card", "value", "at"],
+        )?;
         let tp = join(&path, "type");
         let kind = eo
             .get("type")
@@ -257,21 +303,43 @@ pub fn events(v: &Value) -> Result<EventBatch, ApiError> {
             .as_i64()
             .filter(|t| (0..=253_402_300_799_000).contains(t))
             .ok_or_else(|| ApiError::field(&ap, "must be a time in ms since the epoch"))?;
-        events.push(Event { kind, dialogue, hash, card, value, at });
+        events.push(Event {
+            kind,
+            dialogue,
+            hash,
+            card,
+            value,
+            at,
+        });
     }
-    Ok(EventBatch { visitor, session, events })
+    Ok(EventBatch {
+        visitor,
+        session,
+        events,
+    })
 }
 
-fn string_map(v: Option<&Value>, path: &str, key_ok: fn(&str) -> bool, key_rule: &str) -> Result<BTreeMap<String, String>, ApiError> {
+fn string_map(
+    v: Option<&Value>,
+    path: &str,
+    key_ok: fn(&str) -> bool,
+    key_rule: &str,
+) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
     let Some(v) = v else { return Ok(out) };
     let o = object(v, path)?;
     if o.len() > MAX_FIELDS {
-        return Err(ApiError::field(path, format!("at most {MAX_FIELDS} entries")));
+        return Err(ApiError::field(
+            path,
+            format!("at most {MAX_FIELDS} entries"),
+        ));
     }
     for (k, val) in o {
         if !key_ok(k) {
-            return Err(ApiError::field(format!("{path}.{}", truncate(k, 64)), format!("name must be {key_rule}")));
+            return Err(ApiError::field(
+                format!("{path}.{}", truncate(k, 64)),
+                format!("name must be {key_rule}"),
+            ));
         }
         let p = format!("{path}.{k}");
         let s = match val {
@@ -288,45 +356,87 @@ fn string_map(v: Option<&Value>, path: &str, key_ok: fn(&str) -> bool, key_rule:
 /// Validates a lead capture.
 pub fn lead(v: &Value) -> Result<LeadRequest, ApiError> {
     let o = object(v, "")?;
-    reject_unknown(o, "", &["visitor", "session", "dialogue", "hash", "fields", "answers", "overwrite", "transcript", "mkto_trk"])?;
+    reject_unknown(
+        o,
+        "",
+        &[
+            "visitor",
+            "session",
+            "dialogue",
+            "hash",
+            "fields",
+            "answers",
+            "overwrite",
+            "transcript",
+            "mkto_trk",
+        ],
+    )?;
     let visitor = id_at(o, "", "visitor")?;
     let session = id_at(o, "", "session")?;
     let dialogue = id_at(o, "", "dialogue")?;
     let hash = opt_hash_at(o, "", "hash")?;
-    let mut fields = string_map(o.get("fields"), "fields", valid_field_name, "a Marketo API field name")?;
+    let mut fields = string_map(
+        o.get("fields"),
+        "fields",
+        valid_field_name,
+        "a Marketo API field name",
+    )?;
     let email = fields.get("email").cloned().unwrap_or_default();
     if email.is_empty() {
         return Err(ApiError::field("fields.email", "is required"));
     }
     let email = dynchat_engine::fields::normalise_email(&email);
     if !dynchat_engine::fields::valid_email(&email) {
-        return Err(ApiError::field("fields.email", "is not a valid email address"));
+        return Err(ApiError::field(
+            "fields.email",
+            "is not a valid email address",
+        ));
     }
     fields.insert("email".into(), email);
     let answers = string_map(o.get("answers"), "answers", valid_id, "a card id")?;
     let mut overwrite = Vec::new();
     if let Some(ov) = o.get("overwrite") {
-        let list = ov.as_array().ok_or_else(|| ApiError::field("overwrite", "must be an array"))?;
+        let list = ov
+            .as_array()
+            .ok_or_else(|| ApiError::field("overwrite", "must be an array"))?;
         for (i, f) in list.iter().enumerate() {
             match f.as_str() {
                 Some(s) if valid_field_name(s) => overwrite.push(s.to_string()),
-                _ => return Err(ApiError::field(format!("overwrite[{i}]"), "must be a field name")),
+                _ => {
+                    return Err(ApiError::field(
+                        format!("overwrite[{i}]"),
+                        "must be a field name",
+                    ))
+                }
             }
         }
     }
     let mut transcript = Vec::new();
     if let Some(t) = o.get("transcript") {
-        let list = t.as_array().ok_or_else(|| ApiError::field("transcript", "must be an array"))?;
+        let list = t
+            .as_array()
+            .ok_or_else(|| ApiError::field("transcript", "must be an array"))?;
         if list.len() > MAX_TRANSCRIPT {
-            return Err(ApiError::field("transcript", format!("at most {MAX_TRANSCRIPT} lines")));
+            return Err(ApiError::field(
+                "transcript",
+                format!("at most {MAX_TRANSCRIPT} lines"),
+            ));
         }
         for (i, line) in list.iter().enumerate() {
             let p = format!("transcript[{i}]");
-            let pair = line.as_array().filter(|a| a.len() == 2).ok_or_else(|| ApiError::field(&p, "must be [speaker, text]"))?;
+            let pair = line
+                .as_array()
+                .filter(|a| a.len() == 2)
+                .ok_or_else(|| ApiError::field(&p, "must be [speaker, text]"))?;
             let who = match pair[0].as_str() {
                 Some("bot") => Speaker::Bot,
                 Some("visitor") => Speaker::Visitor,
-                _ => return Err(ApiError::field(format!("{p}[0]"), "must be \"bot\" or \"visitor\"")),
+                _ => {
+                    return Err(ApiError::field(
+                        format!("{p}[0]"),
+                        "must be \"bot\" or \"visitor\"",
+                    ))
+                }
             };
             transcript.push((who, text(&pair[1], &format!("{p}[1]"), MAX_VALUE)?));
         }
@@ -335,7 +445,17 @@ pub fn lead(v: &Value) -> Result<LeadRequest, ApiError> {
         None | Some(Value::Null) => None,
         Some(v) => Some(tracking_cookie(v, "mkto_trk")?),
     };
-    Ok(LeadRequest { visitor, session, dialogue, hash, fields, answers, overwrite, transcript, mkto_trk })
+    Ok(LeadRequest {
+        visitor,
+        session,
+        dialogue,
+        hash,
+        fields,
+        answers,
+        overwrite,
+        transcript,
+        mkto_trk,
+    })
 }
 
 /// Validates a traits lookup.
@@ -359,10 +479,17 @@ pub fn traits(v: &Value) -> Result<TraitsRequest, ApiError> {
     if mkto_trk.is_none() && email.is_none() {
         return Err(ApiError::field("mkto_trk", "mkto_trk or email is required"));
     }
-    let list = o.get("fields").ok_or_else(|| ApiError::field("fields", "is required"))?;
-    let list = list.as_array().ok_or_else(|| ApiError::field("fields", "must be an array"))?;
+    let list = o
+        .get("fields")
+        .ok_or_else(|| ApiError::field("fields", "is required"))?;
+    let list = list
+        .as_array()
+        .ok_or_else(|| ApiError::field("fields", "must be an array"))?;
     if list.len() > MAX_FIELDS {
-        return Err(ApiError::field("fields", format!("at most {MAX_FIELDS} fields")));
+        return Err(ApiError::field(
+            "fields",
+            format!("at most {MAX_FIELDS} fields"),
+        ));
     }
     let mut fields = Vec::new();
     for (i, f) in list.iter().enumerate() {
@@ -373,18 +500,32 @@ pub fn traits(v: &Value) -> Result<TraitsRequest, ApiError> {
             None => ("lead", s),
         };
         if ns.is_empty() || !valid_field_name(name) {
-            return Err(ApiError::field(format!("fields[{i}]"), "must be a field name, `lead.<name>` or `company.<name>`"));
+            return Err(ApiError::field(
+                format!("fields[{i}]"),
+                "must be a field name, `lead.<name>` or `company.<name>`",
+            ));
         }
         fields.push(format!("{ns}.{name}"));
     }
-    Ok(TraitsRequest { mkto_trk, email, fields })
+    Ok(TraitsRequest {
+        mkto_trk,
+        email,
+        fields,
+    })
 }
 
 /// An embed origin: `scheme://host[:port]`, no path.
 pub fn valid_origin(s: &str) -> bool {
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
     match rest {
-        Some(r) => !r.is_empty() && r.len() <= 253 && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':'),
+        Some(r) => {
+            !r.is_empty()
+                && r.len() <= 253
+                && r.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':')
+        }
         None => false,
     }
 }
@@ -395,7 +536,9 @@ mod tests {
     use serde_json::json;
 
     fn ev(n: usize) -> Value {
-        let e: Vec<Value> = (0..n).map(|i| json!({"type":"triggered","dialogue":"d1","at":1764000000000i64 + i as i64})).collect();
+        let e: Vec<Value> = (0..n)
+            .map(|i| json!({"type":"triggered","dialogue":"d1","at":1764000000000i64 + i as i64}))
+            .collect();
         json!({"visitor":"v-1","session":"s-1","events":e})
     }
 
@@ -421,7 +564,9 @@ mod tests {
 
     #[test]
     fn rejects_too_many_events_and_unknown_fields() {
-        assert!(matches!(events(&ev(101)), Err(ApiError::BadField { field, .. }) if field == "events"));
+        assert!(
+            matches!(events(&ev(101)), Err(ApiError::BadField { field, .. }) if field == "events")
+        );
         assert!(events(&ev(100)).is_ok());
         let mut v = ev(1);
         v["extra"] = json!(1);
@@ -439,11 +584,15 @@ mod tests {
         assert_eq!(l.fields["firstName"], "<script>alert(1)</script>");
         assert_eq!(l.transcript.len(), 2);
         let bad = json!({"visitor":"v","session":"s","dialogue":"d","fields":{"email":"nope"}});
-        assert!(matches!(lead(&bad), Err(ApiError::BadField { field, .. }) if field == "fields.email"));
+        assert!(
+            matches!(lead(&bad), Err(ApiError::BadField { field, .. }) if field == "fields.email")
+        );
         let bad = json!({"visitor":"v","session":"s","dialogue":"d","fields":{"email":"a@b.co","<x>":"1"}});
         assert!(matches!(lead(&bad), Err(ApiError::BadField { field, .. }) if field == "fields.x"));
         let bad = json!({"visitor":"v","session":"s","dialogue":"d","fields":{"email":"a@b.co"},"transcript":[["admin","x"]]});
-        assert!(matches!(lead(&bad), Err(ApiError::BadField { field, .. }) if field == "transcript[0][0]"));
+        assert!(
+            matches!(lead(&bad), Err(ApiError::BadField { field, .. }) if field == "transcript[0][0]")
+        );
     }
 
     #[test]
@@ -456,7 +605,9 @@ mod tests {
 
     #[test]
     fn content_types_and_origins() {
-        assert!(is_json_content_type(Some("application/json; charset=utf-8")));
+        assert!(is_json_content_type(Some(
+            "application/json; charset=utf-8"
+        )));
         assert!(!is_json_content_type(Some("text/plain")));
         assert!(!is_json_content_type(None));
         assert!(valid_origin("http://127.0.0.1:8080"));

@@ -11,10 +11,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 /// wrangler's telemetry and network look-ups, switched off (TOOLCHAIN.md).
-pub const QUIET_ENV: [(&str, &str); 3] = [("WRANGLER_SEND_METRICS", "false"), ("WRANGLER_SEND_ERROR_REPORTS", "false"), ("CLOUDFLARE_CF_FETCH_ENABLED", "false")];
+pub const QUIET_ENV: [(&str, &str); 3] = [
+    ("WRANGLER_SEND_METRICS", "false"),
+    ("WRANGLER_SEND_ERROR_REPORTS", "false"),
+    ("CLOUDFLARE_CF_FETCH_ENABLED", "false"),
+];
 
 fn newest_mtime(dir: &Path, newest: &mut SystemTime) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -30,12 +36,18 @@ fn newest_mtime(dir: &Path, newest: &mut SystemTime) {
 /// True when `edge-worker/build` is newer than every input of the worker build.
 fn build_is_fresh(root: &Path) -> bool {
     let out = root.join("edge-worker/build/index_bg.wasm");
-    let Ok(built) = std::fs::metadata(&out).and_then(|m| m.modified()) else { return false };
+    let Ok(built) = std::fs::metadata(&out).and_then(|m| m.modified()) else {
+        return false;
+    };
     let mut newest = SystemTime::UNIX_EPOCH;
     for d in ["edge-worker/src", "engine/core/src"] {
         newest_mtime(&root.join(d), &mut newest);
     }
-    for f in ["edge-worker/Cargo.toml", "engine/core/Cargo.toml", "Cargo.lock"] {
+    for f in [
+        "edge-worker/Cargo.toml",
+        "engine/core/Cargo.toml",
+        "Cargo.lock",
+    ] {
         if let Ok(m) = std::fs::metadata(root.join(f)).and_then(|m| m.modified()) {
             newest = newest.max(m);
         }
@@ -44,7 +56,13 @@ fn build_is_fresh(root: &Path) -> bool {
 }
 
 fn have_worker_build() -> bool {
-    Command::new("worker-build").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
+    Command::new("worker-build")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 /// Builds the worker offline into `edge-worker/build` (skipped when up to date) and makes sure
@@ -56,7 +74,10 @@ pub fn build(root: &Path) -> Result<(), String> {
         return Ok(());
     }
     if !have_worker_build() {
-        let st = Command::new("cargo").args(["install", "worker-build", "--version", "0.8.7"]).status().map_err(|e| format!("cargo install worker-build: {e}"))?;
+        let st = Command::new("cargo")
+            .args(["install", "worker-build", "--version", "0.8.7"])
+            .status()
+            .map_err(|e| format!("cargo install worker-build: {e}"))?;
         if !st.success() {
             return Err("cargo install worker-build --version 0.8.7 failed".into());
         }
@@ -66,7 +87,10 @@ pub fn build(root: &Path) -> Result<(), String> {
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");
     for (what, p) in [("esbuild", &esbuild), ("wasm-opt", &wasm_opt)] {
         if !p.exists() {
-            return Err(format!("{what} not found at {} (run npm ci at the repository root)", p.display()));
+            return Err(format!(
+                "{what} not found at {} (run npm ci at the repository root)",
+                p.display()
+            ));
         }
     }
     let st = Command::new("worker-build")
@@ -87,7 +111,11 @@ pub fn build(root: &Path) -> Result<(), String> {
 }
 
 fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
 }
 
 fn wrangler(root: &Path) -> PathBuf {
@@ -106,7 +134,11 @@ pub fn migrate(root: &Path, persist_dir: &Path) -> Result<(), String> {
         .output()
         .map_err(|e| format!("wrangler d1 migrations apply: {e}"))?;
     if !out.status.success() {
-        return Err(format!("wrangler d1 migrations apply failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "wrangler d1 migrations apply failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(())
 }
@@ -115,21 +147,44 @@ pub fn migrate(root: &Path, persist_dir: &Path) -> Result<(), String> {
 /// `persist_dir`. `env` entries become worker vars (`--var K:V`), e.g. `MARKETO_BASE_URL`,
 /// `MARKETO_CLIENT_SECRET`, `ADMIN_TOKEN`. Output goes to `persist_dir/wrangler.log`. The child
 /// leads its own process group: stop it with [`stop`] so workerd goes too.
-pub fn start(root: &Path, persist_dir: &Path, port: u16, env: &[(String, String)]) -> Result<Child, String> {
-    std::fs::create_dir_all(persist_dir).map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
+pub fn start(
+    root: &Path,
+    persist_dir: &Path,
+    port: u16,
+    env: &[(String, String)],
+) -> Result<Child, String> {
+    std::fs::create_dir_all(persist_dir)
+        .map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
     std::fs::create_dir_all(root.join("dist")).map_err(|e| format!("create dist/: {e}"))?;
     migrate(root, persist_dir)?;
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(persist_dir.join("wrangler.log")).map_err(|e| format!("wrangler.log: {e}"))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(persist_dir.join("wrangler.log"))
+        .map_err(|e| format!("wrangler.log: {e}"))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
     let mut c = Command::new(wrangler(root));
-    c.args(["dev", "--local", "--ip", "127.0.0.1", "--port", &port.to_string(), "--persist-to"])
-        .arg(persist_dir)
-        .args(["--show-interactive-dev-session=false", "--test-scheduled", "--inspector-port", &free_port()?.to_string()])
-        .current_dir(root)
-        .envs(QUIET_ENV)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2);
+    c.args([
+        "dev",
+        "--local",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--persist-to",
+    ])
+    .arg(persist_dir)
+    .args([
+        "--show-interactive-dev-session=false",
+        "--test-scheduled",
+        "--inspector-port",
+        &free_port()?.to_string(),
+    ])
+    .current_dir(root)
+    .envs(QUIET_ENV)
+    .stdin(Stdio::null())
+    .stdout(log)
+    .stderr(log2);
     for (k, v) in env {
         c.arg("--var").arg(format!("{k}:{v}"));
     }
@@ -150,14 +205,18 @@ pub fn free_port() -> Result<u16, String> {
 /// Stops a worker started by [`start`]: SIGTERM to its process group, then SIGKILL.
 pub fn stop(child: &mut Child) {
     let pid = child.id() as i32;
-    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pid}")])
+        .status();
     for _ in 0..50 {
         if let Ok(Some(_)) = child.try_wait() {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .status();
     let _ = child.wait();
 }
 
@@ -173,19 +232,33 @@ pub fn wait_ready(port: u16) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    Err(format!("worker on port {port} not ready after 90 s: {last}"))
+    Err(format!(
+        "worker on port {port} not ready after 90 s: {last}"
+    ))
 }
 
 /// A minimal HTTP/1.1 client (std only) for xtask and the harness: returns (status, body).
-pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect {port}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
+    let mut s =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect {port}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if let Some(b) = body {
-        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             req.push_str("Content-Type: application/json\r\n");
         }
         req.push_str(&format!("Content-Length: {}\r\n", b.len()));
@@ -199,9 +272,20 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw);
     let (head, rest) = text.split_once("\r\n\r\n").ok_or("malformed HTTP answer")?;
-    let status: u16 = head.split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or("no status")?;
-    let chunked = head.lines().any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no status")?;
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("transfer-encoding:")
+            && l.to_ascii_lowercase().contains("chunked")
+    });
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
     Ok((status, body))
 }
 
@@ -229,11 +313,22 @@ pub fn seed_demo(root: &Path, port: u16, admin_token: &str) -> Result<(), String
         "config": {"bot_name": "Ada", "accent": "#3355ff", "launcher_position": "right", "consent_required": false, "launcher_always": true},
         "marketo": {"program_id": 1001, "program_status": "Engaged"}
     });
-    let (st, b) = http(port, "PUT", "/admin/sites/acme", &h, Some(&site.to_string()))?;
+    let (st, b) = http(
+        port,
+        "PUT",
+        "/admin/sites/acme",
+        &h,
+        Some(&site.to_string()),
+    )?;
     if st != 200 {
         return Err(format!("PUT /admin/sites/acme: {st} {b}"));
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("examples")).map_err(|e| format!("examples/: {e}"))?.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))
+        .map_err(|e| format!("examples/: {e}"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
     files.sort();
     if files.is_empty() {
         return Err("no examples/*.json to publish".into());

@@ -19,11 +19,22 @@ fn authorised(req: &Request, env: &Env) -> bool {
     let got = header(req, "Authorization").unwrap_or_default();
     let got = got.strip_prefix("Bearer ").unwrap_or("");
     // Length-independent comparison over the expected token's bytes.
-    !want.is_empty() && got.len() == want.len() && got.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    !want.is_empty()
+        && got.len() == want.len()
+        && got
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// Routes `/admin/...`.
-pub async fn route(req: &mut Request, env: &Env, method: Method, rest: &[&str]) -> Result<Reply, ApiError> {
+pub async fn route(
+    req: &mut Request,
+    env: &Env,
+    method: Method,
+    rest: &[&str],
+) -> Result<Reply, ApiError> {
     if !authorised(req, env) {
         // Not the setup bearer token: an admin console session (CSRF-checked writes) or 401/403.
         super::console::require_admin(req, env, &method).await?;
@@ -32,20 +43,36 @@ pub async fn route(req: &mut Request, env: &Env, method: Method, rest: &[&str]) 
     match (method, rest) {
         (Method::Put, ["sites", site]) => put_site(req, env, &database, site).await,
         (Method::Get, ["sites", site]) => get_site(&database, site).await,
-        (Method::Post, ["sites", site, "dialogues"]) => publish_new(req, env, &database, site).await,
+        (Method::Post, ["sites", site, "dialogues"]) => {
+            publish_new(req, env, &database, site).await
+        }
         (Method::Get, ["sites", site, "dialogues"]) => list_dialogues(&database, site).await,
-        (Method::Post, ["sites", site, "dialogues", id, "publish"]) => republish(req, env, &database, site, id).await,
-        (Method::Delete, ["sites", site, "dialogues", id]) => unpublish(env, &database, site, id).await,
+        (Method::Post, ["sites", site, "dialogues", id, "publish"]) => {
+            republish(req, env, &database, site, id).await
+        }
+        (Method::Delete, ["sites", site, "dialogues", id]) => {
+            unpublish(env, &database, site, id).await
+        }
         (Method::Get, ["sites", site, "metrics"]) => site_metrics(req, &database, site).await,
         (Method::Get, ["sites", site, "stats"]) => site_stats(&database, site).await,
         (Method::Get, ["sites", site, "leads"]) => site_leads(req, &database, site).await,
         (Method::Get, ["dead-letters"]) => dead_letters(&database).await,
-        (Method::Post, ["dead-letters", id, "retry"]) => retry_dead_letter(req, env, &database, id).await,
-        (Method::Post, ["marketo", "setup"]) => gate::call_gate(env, "/setup", &json!({})).await.map(|v| Reply::json(200, v)),
-        (Method::Post, ["marketo", "sync"]) => gate::call_gate(env, "/sync", &json!({})).await.map(|v| Reply::json(200, v)),
-        (Method::Get, ["marketo", "gate"]) => gate::call_gate(env, "/stats", &json!({})).await.map(|v| Reply::json(200, v)),
+        (Method::Post, ["dead-letters", id, "retry"]) => {
+            retry_dead_letter(req, env, &database, id).await
+        }
+        (Method::Post, ["marketo", "setup"]) => gate::call_gate(env, "/setup", &json!({}))
+            .await
+            .map(|v| Reply::json(200, v)),
+        (Method::Post, ["marketo", "sync"]) => gate::call_gate(env, "/sync", &json!({}))
+            .await
+            .map(|v| Reply::json(200, v)),
+        (Method::Get, ["marketo", "gate"]) => gate::call_gate(env, "/stats", &json!({}))
+            .await
+            .map(|v| Reply::json(200, v)),
         (Method::Post, ["outbox", "sweep"]) => sweep(env, &database).await,
-        (Method::Post, ["retention", "run"]) => run_retention(env).await.map(|v| Reply::json(200, v)),
+        (Method::Post, ["retention", "run"]) => {
+            run_retention(env).await.map(|v| Reply::json(200, v))
+        }
         (Method::Post, ["clock"]) => set_clock(req, env, &database).await,
         _ => Err(ApiError::NotFound("admin path".into())),
     }
@@ -71,7 +98,12 @@ struct JsonRow {
 
 /// Recomputes a site's trait fields and bundle ETag after any change.
 async fn refresh_site(database: &D1Database, site: &str) -> Result<String, ApiError> {
-    let published: Vec<PubRow> = db::rows(database, "SELECT dialogue, hash, priority FROM published WHERE site = ?", &[s(site)]).await?;
+    let published: Vec<PubRow> = db::rows(
+        database,
+        "SELECT dialogue, hash, priority FROM published WHERE site = ?",
+        &[s(site)],
+    )
+    .await?;
     let versions: Vec<JsonRow> = db::rows(database, "SELECT v.json FROM published p JOIN dialogue_versions v ON v.site = p.site AND v.hash = p.hash WHERE p.site = ?", &[s(site)]).await?;
     let mut traits = BTreeSet::new();
     for v in versions {
@@ -80,29 +112,79 @@ async fn refresh_site(database: &D1Database, site: &str) -> Result<String, ApiEr
         }
     }
     let trait_fields = serde_json::to_string(&traits)?;
-    let inputs: EtagInputs = db::first(database, "SELECT config, ? AS trait_fields FROM sites WHERE id = ?", &[s(&trait_fields), s(site)]).await?.ok_or_else(|| ApiError::NotFound("site".into()))?;
-    let list: Vec<(String, String, i32)> = published.into_iter().map(|p| (p.dialogue, p.hash, p.priority as i32)).collect();
+    let inputs: EtagInputs = db::first(
+        database,
+        "SELECT config, ? AS trait_fields FROM sites WHERE id = ?",
+        &[s(&trait_fields), s(site)],
+    )
+    .await?
+    .ok_or_else(|| ApiError::NotFound("site".into()))?;
+    let list: Vec<(String, String, i32)> = published
+        .into_iter()
+        .map(|p| (p.dialogue, p.hash, p.priority as i32))
+        .collect();
     let etag = bundle::etag(&inputs.config, &inputs.trait_fields, &list);
-    db::exec(database, "UPDATE sites SET trait_fields = ?, bundle_etag = ? WHERE id = ?", &[s(&trait_fields), s(&etag), s(site)]).await?;
+    db::exec(
+        database,
+        "UPDATE sites SET trait_fields = ?, bundle_etag = ? WHERE id = ?",
+        &[s(&trait_fields), s(&etag), s(site)],
+    )
+    .await?;
     db::forget_site(site);
     Ok(etag)
 }
 
-async fn put_site(req: &mut Request, env: &Env, database: &D1Database, site: &str) -> Result<Reply, ApiError> {
+async fn put_site(
+    req: &mut Request,
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+) -> Result<Reply, ApiError> {
     if !validate::valid_id(site) {
-        return Err(ApiError::field("site", "must be 1-64 letters, digits, '-' or '_'"));
+        return Err(ApiError::field(
+            "site",
+            "must be 1-64 letters, digits, '-' or '_'",
+        ));
     }
     let v = json_body(req, MAX_ADMIN_BODY).await?;
-    let o = v.as_object().ok_or_else(|| ApiError::field("$", "must be an object"))?;
-    if let Some(k) = o.keys().find(|k| !["name", "allowed_origins", "config", "lead_fields", "marketo", "limits"].contains(&k.as_str())) {
-        return Err(ApiError::field(k.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>(), "unknown field"));
+    let o = v
+        .as_object()
+        .ok_or_else(|| ApiError::field("$", "must be an object"))?;
+    if let Some(k) = o.keys().find(|k| {
+        ![
+            "name",
+            "allowed_origins",
+            "config",
+            "lead_fields",
+            "marketo",
+            "limits",
+        ]
+        .contains(&k.as_str())
+    }) {
+        return Err(ApiError::field(
+            k.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>(),
+            "unknown field",
+        ));
     }
     let name = o.get("name").and_then(Value::as_str).unwrap_or(site);
     let mut origins = Vec::new();
-    for (i, x) in o.get("allowed_origins").and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (i, x) in o
+        .get("allowed_origins")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         match x.as_str() {
             Some(s) if validate::valid_origin(s) => origins.push(s.to_string()),
-            _ => return Err(ApiError::field(format!("allowed_origins[{i}]"), "must be an origin like https://www.example.com")),
+            _ => {
+                return Err(ApiError::field(
+                    format!("allowed_origins[{i}]"),
+                    "must be an origin like https://www.example.com",
+                ))
+            }
         }
     }
     let config = o.get("config").cloned().unwrap_or_else(|| json!({}));
@@ -110,16 +192,39 @@ async fn put_site(req: &mut Request, env: &Env, database: &D1Database, site: &st
         return Err(ApiError::field("config", "must be an object"));
     }
     let mut lead_fields = Vec::new();
-    for (i, x) in o.get("lead_fields").and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (i, x) in o
+        .get("lead_fields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         match x.as_str() {
             Some(s) if validate::valid_field_name(s) => lead_fields.push(s.to_string()),
-            _ => return Err(ApiError::field(format!("lead_fields[{i}]"), "must be a Marketo field name")),
+            _ => {
+                return Err(ApiError::field(
+                    format!("lead_fields[{i}]"),
+                    "must be a Marketo field name",
+                ))
+            }
         }
     }
-    let program_id = o.get("marketo").and_then(|m| m.get("program_id")).and_then(Value::as_i64);
-    let program_status = o.get("marketo").and_then(|m| m.get("program_status")).and_then(Value::as_str);
-    let site_rate = o.get("limits").and_then(|m| m.get("site_per_minute")).and_then(Value::as_i64);
-    let ip_rate = o.get("limits").and_then(|m| m.get("ip_per_minute")).and_then(Value::as_i64);
+    let program_id = o
+        .get("marketo")
+        .and_then(|m| m.get("program_id"))
+        .and_then(Value::as_i64);
+    let program_status = o
+        .get("marketo")
+        .and_then(|m| m.get("program_status"))
+        .and_then(Value::as_str);
+    let site_rate = o
+        .get("limits")
+        .and_then(|m| m.get("site_per_minute"))
+        .and_then(Value::as_i64);
+    let ip_rate = o
+        .get("limits")
+        .and_then(|m| m.get("ip_per_minute"))
+        .and_then(Value::as_i64);
     let now = db::now(env, database).await?;
     db::exec(
         database,
@@ -163,13 +268,34 @@ struct LeadFieldsRow {
 }
 
 /// `POST /admin/sites/{site}/dialogues[?publish=false]`: compile, store the version, publish.
-async fn publish_new(req: &mut Request, env: &Env, database: &D1Database, site: &str) -> Result<Reply, ApiError> {
-    let row: LeadFieldsRow = db::first(database, "SELECT lead_fields FROM sites WHERE id = ?", &[s(site)]).await?.ok_or_else(|| ApiError::NotFound("site".into()))?;
+async fn publish_new(
+    req: &mut Request,
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+) -> Result<Reply, ApiError> {
+    let row: LeadFieldsRow = db::first(
+        database,
+        "SELECT lead_fields FROM sites WHERE id = ?",
+        &[s(site)],
+    )
+    .await?
+    .ok_or_else(|| ApiError::NotFound("site".into()))?;
     let lead_fields: Vec<String> = serde_json::from_str(&row.lead_fields).unwrap_or_default();
     let v = json_body(req, MAX_ADMIN_BODY).await?;
-    let p = bundle::publishable(&v.to_string(), if lead_fields.is_empty() { None } else { Some(&lead_fields) })?;
+    let p = bundle::publishable(
+        &v.to_string(),
+        if lead_fields.is_empty() {
+            None
+        } else {
+            Some(&lead_fields)
+        },
+    )?;
     let now = db::now(env, database).await?;
-    let publish = !req.url().map(|u| u.query_pairs().any(|(k, v)| k == "publish" && v == "false")).unwrap_or(false);
+    let publish = !req
+        .url()
+        .map(|u| u.query_pairs().any(|(k, v)| k == "publish" && v == "false"))
+        .unwrap_or(false);
     let mut st = vec![db::stmt(database, "INSERT OR IGNORE INTO dialogue_versions (site, hash, dialogue, json, created_at) VALUES (?, ?, ?, ?, ?)", &[s(site), s(&p.hash), s(&p.id), s(&p.json), n(now)])?];
     if publish {
         st.push(db::stmt(
@@ -180,13 +306,32 @@ async fn publish_new(req: &mut Request, env: &Env, database: &D1Database, site: 
     }
     db::batch(database, st).await?;
     let etag = refresh_site(database, site).await?;
-    Ok(Reply::json(201, json!({"id": p.id, "hash": p.hash, "published": publish, "warnings": p.warnings, "etag": etag})))
+    Ok(Reply::json(
+        201,
+        json!({"id": p.id, "hash": p.hash, "published": publish, "warnings": p.warnings, "etag": etag}),
+    ))
 }
 
-async fn republish(req: &mut Request, env: &Env, database: &D1Database, site: &str, id: &str) -> Result<Reply, ApiError> {
+async fn republish(
+    req: &mut Request,
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+    id: &str,
+) -> Result<Reply, ApiError> {
     let v = json_body(req, MAX_ADMIN_BODY).await?;
-    let hash = v.get("hash").and_then(Value::as_str).filter(|h| validate::valid_hash(h)).ok_or_else(|| ApiError::field("hash", "is required"))?;
-    let row: JsonRow = db::first(database, "SELECT json FROM dialogue_versions WHERE site = ? AND hash = ? AND dialogue = ?", &[s(site), s(hash), s(id)]).await?.ok_or_else(|| ApiError::NotFound("version".into()))?;
+    let hash = v
+        .get("hash")
+        .and_then(Value::as_str)
+        .filter(|h| validate::valid_hash(h))
+        .ok_or_else(|| ApiError::field("hash", "is required"))?;
+    let row: JsonRow = db::first(
+        database,
+        "SELECT json FROM dialogue_versions WHERE site = ? AND hash = ? AND dialogue = ?",
+        &[s(site), s(hash), s(id)],
+    )
+    .await?
+    .ok_or_else(|| ApiError::NotFound("version".into()))?;
     let p = bundle::publishable(&row.json, None)?;
     let now = db::now(env, database).await?;
     db::exec(
@@ -196,13 +341,29 @@ async fn republish(req: &mut Request, env: &Env, database: &D1Database, site: &s
     )
     .await?;
     let etag = refresh_site(database, site).await?;
-    Ok(Reply::json(200, json!({"id": id, "hash": hash, "etag": etag})))
+    Ok(Reply::json(
+        200,
+        json!({"id": id, "hash": hash, "etag": etag}),
+    ))
 }
 
-async fn unpublish(_env: &Env, database: &D1Database, site: &str, id: &str) -> Result<Reply, ApiError> {
-    db::exec(database, "DELETE FROM published WHERE site = ? AND dialogue = ?", &[s(site), s(id)]).await?;
+async fn unpublish(
+    _env: &Env,
+    database: &D1Database,
+    site: &str,
+    id: &str,
+) -> Result<Reply, ApiError> {
+    db::exec(
+        database,
+        "DELETE FROM published WHERE site = ? AND dialogue = ?",
+        &[s(site), s(id)],
+    )
+    .await?;
     let etag = refresh_site(database, site).await?;
-    Ok(Reply::json(200, json!({"id": id, "published": false, "etag": etag})))
+    Ok(Reply::json(
+        200,
+        json!({"id": id, "published": false, "etag": etag}),
+    ))
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -238,13 +399,21 @@ struct MetricRow {
 /// `GET /admin/sites/{site}/metrics?from=YYYY-MM-DD&to=YYYY-MM-DD`.
 async fn site_metrics(req: &Request, database: &D1Database, site: &str) -> Result<Reply, ApiError> {
     let url = req.url()?;
-    let q = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+    let q = |k: &str| {
+        url.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.to_string())
+    };
     let from = match q("from") {
-        Some(d) => days::parse_day(&d).ok_or_else(|| ApiError::field("from", "must be YYYY-MM-DD"))?,
+        Some(d) => {
+            days::parse_day(&d).ok_or_else(|| ApiError::field("from", "must be YYYY-MM-DD"))?
+        }
         None => 0,
     };
     let to = match q("to") {
-        Some(d) => days::parse_day(&d).ok_or_else(|| ApiError::field("to", "must be YYYY-MM-DD"))?,
+        Some(d) => {
+            days::parse_day(&d).ok_or_else(|| ApiError::field("to", "must be YYYY-MM-DD"))?
+        }
         None => i64::from(i32::MAX),
     };
     let rows: Vec<MetricRow> = db::rows(
@@ -303,7 +472,10 @@ struct LeadRow {
 
 async fn site_leads(req: &Request, database: &D1Database, site: &str) -> Result<Reply, ApiError> {
     let url = req.url()?;
-    let status = url.query_pairs().find(|(k, _)| k == "status").map(|(_, v)| v.to_string());
+    let status = url
+        .query_pairs()
+        .find(|(k, _)| k == "status")
+        .map(|(_, v)| v.to_string());
     let rows: Vec<LeadRow> = db::rows(
         database,
         "SELECT id, email, status, attempts, marketo_id, member_status, last_error, record FROM leads WHERE site = ? AND (? IS NULL OR status = ?) ORDER BY created_at LIMIT 1000",
@@ -333,10 +505,21 @@ async fn dead_letters(database: &D1Database) -> Result<Reply, ApiError> {
 
 /// `POST /admin/dead-letters/{id}/retry` with an optional `{"record": {..}}` that replaces the
 /// lead's fields (to fix the value Marketo rejected); the row goes back to the outbox.
-async fn retry_dead_letter(req: &mut Request, env: &Env, database: &D1Database, id: &str) -> Result<Reply, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::NotFound("dead letter".into()))?;
+async fn retry_dead_letter(
+    req: &mut Request,
+    env: &Env,
+    database: &D1Database,
+    id: &str,
+) -> Result<Reply, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound("dead letter".into()))?;
     let dl: DeadRow = db::first(database, "SELECT id, kind, ref, site, code, reason, created_at, retried_at FROM dead_letters WHERE id = ?", &[n(id)]).await?.ok_or_else(|| ApiError::NotFound("dead letter".into()))?;
-    let body = if header(req, "Content-Type").is_some() { json_body(req, MAX_ADMIN_BODY).await? } else { Value::Null };
+    let body = if header(req, "Content-Type").is_some() {
+        json_body(req, MAX_ADMIN_BODY).await?
+    } else {
+        Value::Null
+    };
     let now = db::now(env, database).await?;
     let mut st = Vec::new();
     match dl.kind.as_str() {
@@ -353,7 +536,11 @@ async fn retry_dead_letter(req: &mut Request, env: &Env, database: &D1Database, 
         "membership" => st.push(db::stmt(database, "UPDATE leads SET member_status = 'pending', next_attempt_at = 0 WHERE id = ?", &[s(&dl.reference)])?),
         _ => st.push(db::stmt(database, "UPDATE activities SET status = 'queued', attempts = 0, next_attempt_at = 0 WHERE CAST(id AS TEXT) = ? AND status = 'dead'", &[s(&dl.reference)])?),
     }
-    st.push(db::stmt(database, "UPDATE dead_letters SET retried_at = ? WHERE id = ?", &[n(now), n(id)])?);
+    st.push(db::stmt(
+        database,
+        "UPDATE dead_letters SET retried_at = ? WHERE id = ?",
+        &[n(now), n(id)],
+    )?);
     db::batch(database, st).await?;
     gate::kick(env).await?;
     Ok(Reply::json(202, json!({"retried": id})))
@@ -387,24 +574,44 @@ pub async fn run_retention(env: &Env) -> Result<Value, ApiError> {
     let keep = super::config::number(env, "RETENTION_DAYS", 90).max(1);
     let cutoff = days::retention_cutoff_day(now, keep);
     let events = db::exec(&database, "DELETE FROM events WHERE day < ?", &[n(cutoff)]).await?;
-    let rollups = db::exec(&database, "DELETE FROM metrics_daily WHERE day < ?", &[n(cutoff)]).await?;
-    Ok(json!({"cutoff_day": days::day_string(cutoff), "events_deleted": events, "rollups_deleted": rollups}))
+    let rollups = db::exec(
+        &database,
+        "DELETE FROM metrics_daily WHERE day < ?",
+        &[n(cutoff)],
+    )
+    .await?;
+    Ok(
+        json!({"cutoff_day": days::day_string(cutoff), "events_deleted": events, "rollups_deleted": rollups}),
+    )
 }
 
 /// `POST /admin/clock {"now_ms": n | null}`: drives the worker's clock (tests only).
 async fn set_clock(req: &mut Request, env: &Env, database: &D1Database) -> Result<Reply, ApiError> {
     if super::config::string(env, "ALLOW_CLOCK_OVERRIDE", "0") != "1" {
-        return Err(ApiError::NotFound("clock override (ALLOW_CLOCK_OVERRIDE is off)".into()));
+        return Err(ApiError::NotFound(
+            "clock override (ALLOW_CLOCK_OVERRIDE is off)".into(),
+        ));
     }
     let v = json_body(req, 1024).await?;
     match v.get("now_ms") {
         Some(Value::Null) | None => {
-            db::exec(database, "DELETE FROM settings WHERE key = 'clock_override'", &[]).await?;
+            db::exec(
+                database,
+                "DELETE FROM settings WHERE key = 'clock_override'",
+                &[],
+            )
+            .await?;
         }
         Some(t) => {
-            let t = t.as_i64().filter(|t| *t > 0).ok_or_else(|| ApiError::field("now_ms", "must be ms since the epoch or null"))?;
+            let t = t
+                .as_i64()
+                .filter(|t| *t > 0)
+                .ok_or_else(|| ApiError::field("now_ms", "must be ms since the epoch or null"))?;
             db::set_setting(database, "clock_override", &t.to_string()).await?;
         }
     }
-    Ok(Reply::json(200, json!({"now_ms": db::now(env, database).await?})))
+    Ok(Reply::json(
+        200,
+        json!({"now_ms": db::now(env, database).await?}),
+    ))
 }

@@ -23,10 +23,20 @@ struct PublishedRow {
 }
 
 /// `GET /v1/sites/{site}/bundle`.
-pub async fn bundle(req: &Request, _env: &Env, database: &D1Database, site: &Site) -> Result<Reply, ApiError> {
-    let country = header(req, "CF-IPCountry").filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic())).unwrap_or_else(|| "XX".into());
+pub async fn bundle(
+    req: &Request,
+    _env: &Env,
+    database: &D1Database,
+    site: &Site,
+) -> Result<Reply, ApiError> {
+    let country = header(req, "CF-IPCountry")
+        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap_or_else(|| "XX".into());
     if bundle::etag_matches(header(req, "If-None-Match").as_deref(), &site.etag) {
-        return Ok(Reply::empty(304).header("ETag", site.etag.clone()).header("Cache-Control", "public, max-age=60").header("X-Dynchat-Country", country));
+        return Ok(Reply::empty(304)
+            .header("ETag", site.etag.clone())
+            .header("Cache-Control", "public, max-age=60")
+            .header("X-Dynchat-Country", country));
     }
     let rows: Vec<PublishedRow> = db::rows(
         database,
@@ -39,9 +49,16 @@ pub async fn bundle(req: &Request, _env: &Env, database: &D1Database, site: &Sit
         .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null)}))
         .collect();
     let config: Value = serde_json::from_str(&site.config).unwrap_or_else(|_| json!({}));
-    let lead_fields: Vec<String> = site.trait_fields.iter().map(|f| f.strip_prefix("lead.").unwrap_or(f).to_string()).collect();
+    let lead_fields: Vec<String> = site
+        .trait_fields
+        .iter()
+        .map(|f| f.strip_prefix("lead.").unwrap_or(f).to_string())
+        .collect();
     let body = json!({"site": site.id, "etag": site.etag, "config": config, "dialogues": dialogues, "lead_fields": lead_fields});
-    Ok(Reply::json(200, body).header("ETag", site.etag.clone()).header("Cache-Control", "public, max-age=60").header("X-Dynchat-Country", country))
+    Ok(Reply::json(200, body)
+        .header("ETag", site.etag.clone())
+        .header("Cache-Control", "public, max-age=60")
+        .header("X-Dynchat-Country", country))
 }
 
 #[derive(Deserialize)]
@@ -55,18 +72,30 @@ pub async fn flow(database: &D1Database, site: &Site, hash: &str) -> Result<Repl
     if !validate::valid_hash(hash) {
         return Err(ApiError::NotFound("flow".into()));
     }
-    let row: VersionRow = db::first(database, "SELECT dialogue, json FROM dialogue_versions WHERE site = ? AND hash = ?", &[s(&site.id), s(hash)])
-        .await?
-        .ok_or_else(|| ApiError::NotFound("flow".into()))?;
+    let row: VersionRow = db::first(
+        database,
+        "SELECT dialogue, json FROM dialogue_versions WHERE site = ? AND hash = ?",
+        &[s(&site.id), s(hash)],
+    )
+    .await?
+    .ok_or_else(|| ApiError::NotFound("flow".into()))?;
     let d: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
-    Ok(Reply::json(200, json!({"id": row.dialogue, "hash": hash, "dialogue": d})).header("Cache-Control", "public, max-age=31536000, immutable"))
+    Ok(Reply::json(
+        200,
+        json!({"id": row.dialogue, "hash": hash, "dialogue": d}),
+    )
+    .header("Cache-Control", "public, max-age=31536000, immutable"))
 }
 
 /// Per-site and per-IP limits, counted in the site's `RateLimiter` Durable Object.
 pub async fn rate_limit(req: &Request, env: &Env, site: &Site) -> Result<(), ApiError> {
     let ip = header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into());
-    let site_limit = site.rate_site_per_minute.unwrap_or_else(|| super::config::number(env, "RATE_SITE_PER_MINUTE", 6000));
-    let ip_limit = site.rate_ip_per_minute.unwrap_or_else(|| super::config::number(env, "RATE_IP_PER_MINUTE", 600));
+    let site_limit = site
+        .rate_site_per_minute
+        .unwrap_or_else(|| super::config::number(env, "RATE_SITE_PER_MINUTE", 6000));
+    let ip_limit = site
+        .rate_ip_per_minute
+        .unwrap_or_else(|| super::config::number(env, "RATE_IP_PER_MINUTE", 600));
     super::limiter_do::check(env, &site.id, &ip, site_limit, ip_limit).await
 }
 
@@ -78,9 +107,18 @@ struct CacheRow {
 }
 
 /// `POST /v1/sites/{site}/traits`: known-visitor fields, only those the site's rules use.
-pub async fn traits(env: &Env, database: &D1Database, site: &Site, body: Value) -> Result<Reply, ApiError> {
+pub async fn traits(
+    env: &Env,
+    database: &D1Database,
+    site: &Site,
+    body: Value,
+) -> Result<Reply, ApiError> {
     let t = validate::traits(&body)?;
-    let wanted: Vec<&String> = t.fields.iter().filter(|f| site.trait_fields.contains(f)).collect();
+    let wanted: Vec<&String> = t
+        .fields
+        .iter()
+        .filter(|f| site.trait_fields.contains(f))
+        .collect();
     let (key_type, key) = match (&t.mkto_trk, &t.email) {
         (Some(c), _) => ("cookie", c.clone()),
         (None, Some(e)) => ("email", e.clone()),
@@ -88,9 +126,18 @@ pub async fn traits(env: &Env, database: &D1Database, site: &Site, body: Value) 
     };
     let ttl = super::config::number(env, "TRAITS_TTL_MS", 3_600_000);
     let now = db::real_now();
-    let cached: Option<CacheRow> = db::first(database, "SELECT lead_id, fields, fetched_at FROM marketo_cache WHERE key_type = ? AND key = ?", &[s(key_type), s(&key)]).await?;
+    let cached: Option<CacheRow> = db::first(
+        database,
+        "SELECT lead_id, fields, fetched_at FROM marketo_cache WHERE key_type = ? AND key = ?",
+        &[s(key_type), s(&key)],
+    )
+    .await?;
     let (known, fields, stale) = match cached {
-        Some(c) if now - c.fetched_at < ttl => (c.lead_id.is_some(), serde_json::from_str::<Map<String, Value>>(&c.fields).unwrap_or_default(), false),
+        Some(c) if now - c.fetched_at < ttl => (
+            c.lead_id.is_some(),
+            serde_json::from_str::<Map<String, Value>>(&c.fields).unwrap_or_default(),
+            false,
+        ),
         cached => {
             let names: Vec<String> = site
                 .trait_fields
@@ -102,14 +149,22 @@ pub async fn traits(env: &Env, database: &D1Database, site: &Site, body: Value) 
             match gate::call_gate(env, "/lookup", &ask).await {
                 Ok(v) => {
                     let lead_id = v.get("id").and_then(Value::as_i64);
-                    let fields = v.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
+                    let fields = v
+                        .get("fields")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default();
                     let text = Value::Object(fields.clone()).to_string();
                     let mut st = vec![db::stmt(
                         database,
                         "INSERT INTO marketo_cache (key_type, key, lead_id, fields, fetched_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key_type, key) DO UPDATE SET lead_id = excluded.lead_id, fields = excluded.fields, fetched_at = excluded.fetched_at",
                         &[s(key_type), s(&key), on(lead_id), s(&text), n(now)],
                     )?];
-                    if let Some(email) = fields.get("email").and_then(Value::as_str).filter(|_| key_type == "cookie") {
+                    if let Some(email) = fields
+                        .get("email")
+                        .and_then(Value::as_str)
+                        .filter(|_| key_type == "cookie")
+                    {
                         st.push(db::stmt(
                             database,
                             "INSERT INTO marketo_cache (key_type, key, lead_id, fields, fetched_at) VALUES ('email', ?, ?, ?, ?) ON CONFLICT(key_type, key) DO UPDATE SET lead_id = excluded.lead_id, fields = excluded.fields, fetched_at = excluded.fetched_at",
@@ -121,7 +176,11 @@ pub async fn traits(env: &Env, database: &D1Database, site: &Site, body: Value) 
                 }
                 // Marketo busy or down: serve what we had, or "unknown", never an error to the page.
                 Err(_) => match cached {
-                    Some(c) => (c.lead_id.is_some(), serde_json::from_str(&c.fields).unwrap_or_default(), true),
+                    Some(c) => (
+                        c.lead_id.is_some(),
+                        serde_json::from_str(&c.fields).unwrap_or_default(),
+                        true,
+                    ),
                     None => (false, Map::new(), true),
                 },
             }
@@ -153,8 +212,18 @@ struct LeadRef {
     transcript: String,
 }
 
-fn activity_stmt(database: &D1Database, site: &str, lead_id: &str, a: &mapping::Activity, at: i64) -> Result<worker::D1PreparedStatement, ApiError> {
-    let attrs: Vec<[&str; 2]> = a.attributes.iter().map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+fn activity_stmt(
+    database: &D1Database,
+    site: &str,
+    lead_id: &str,
+    a: &mapping::Activity,
+    at: i64,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    let attrs: Vec<[&str; 2]> = a
+        .attributes
+        .iter()
+        .map(|(k, v)| [k.as_str(), v.as_str()])
+        .collect();
     db::stmt(
         database,
         "INSERT OR IGNORE INTO activities (site, lead_id, type_api, primary_value, attributes, at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -162,18 +231,33 @@ fn activity_stmt(database: &D1Database, site: &str, lead_id: &str, a: &mapping::
     )
 }
 
-fn metric_stmt(database: &D1Database, site: &str, dialogue: &str, day: i64, counter: metrics::Counter, by: i64) -> Result<worker::D1PreparedStatement, ApiError> {
+fn metric_stmt(
+    database: &D1Database,
+    site: &str,
+    dialogue: &str,
+    day: i64,
+    counter: metrics::Counter,
+    by: i64,
+) -> Result<worker::D1PreparedStatement, ApiError> {
     let col = counter.column();
     let sql = format!("INSERT INTO metrics_daily (site, dialogue, day, {col}) VALUES (?, ?, ?, ?) ON CONFLICT(site, dialogue, day) DO UPDATE SET {col} = {col} + excluded.{col}");
     db::stmt(database, &sql, &[s(site), s(dialogue), n(day), n(by)])
 }
 
 /// `POST /v1/sites/{site}/events`: raw events + rollups + activities of known leads, one batch.
-pub async fn events(env: &Env, database: &D1Database, site: &Site, body: Value) -> Result<Reply, ApiError> {
+pub async fn events(
+    env: &Env,
+    database: &D1Database,
+    site: &Site,
+    body: Value,
+) -> Result<Reply, ApiError> {
     let b = validate::events(&body)?;
     for (i, e) in b.events.iter().enumerate() {
         if !site.dialogue_ids.contains(&e.dialogue) {
-            return Err(ApiError::field(format!("events[{i}].dialogue"), "is not a dialogue of this site"));
+            return Err(ApiError::field(
+                format!("events[{i}].dialogue"),
+                "is not a dialogue of this site",
+            ));
         }
     }
     let now = db::now(env, database).await?;
@@ -187,18 +271,32 @@ pub async fn events(env: &Env, database: &D1Database, site: &Site, body: Value) 
             &[s(&site.id), s(&b.visitor), s(&b.session), s(e.kind.as_str()), s(&e.dialogue), os(e.hash.as_deref()), os(e.card.as_deref()), os(e.value.as_deref()), n(e.at), n(day), n(now)],
         )?);
         if let Some(c) = metrics::counter_for(e.kind) {
-            counts.entry((e.dialogue.clone(), c.column())).or_insert((c, 0)).1 += 1;
+            counts
+                .entry((e.dialogue.clone(), c.column()))
+                .or_insert((c, 0))
+                .1 += 1;
         }
     }
     for ((dialogue, _), (c, by)) in &counts {
         st.push(metric_stmt(database, &site.id, dialogue, day, *c, *by)?);
     }
     let mut wake = false;
-    if b.events.iter().any(|e| matches!(e.kind, EventKind::Completed | EventKind::Dropped | EventKind::Goal | EventKind::DocumentOpened)) {
+    if b.events.iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::Completed | EventKind::Dropped | EventKind::Goal | EventKind::DocumentOpened
+        )
+    }) {
         let lead: Option<LeadRef> = db::first(database, "SELECT id, transcript FROM leads WHERE site = ? AND visitor = ? ORDER BY created_at DESC LIMIT 1", &[s(&site.id), s(&b.visitor)]).await?;
         if let Some(l) = lead {
             for e in &b.events {
-                if let Some(a) = mapping::activity_for_event(e.kind, &e.dialogue, e.value.as_deref(), &site.id, &l.transcript) {
+                if let Some(a) = mapping::activity_for_event(
+                    e.kind,
+                    &e.dialogue,
+                    e.value.as_deref(),
+                    &site.id,
+                    &l.transcript,
+                ) {
                     st.push(activity_stmt(database, &site.id, &l.id, &a, e.at)?);
                     wake = true;
                 }
@@ -213,8 +311,12 @@ pub async fn events(env: &Env, database: &D1Database, site: &Site, body: Value) 
 }
 
 async fn send_wakeup(env: &Env, kind: &str) -> Result<(), ApiError> {
-    let q = env.queue("OUTBOX").map_err(|e| ApiError::Config(e.to_string()))?;
-    q.send(json!({ "kind": kind })).await.map_err(ApiError::from)
+    let q = env
+        .queue("OUTBOX")
+        .map_err(|e| ApiError::Config(e.to_string()))?;
+    q.send(json!({ "kind": kind }))
+        .await
+        .map_err(ApiError::from)
 }
 
 #[derive(Deserialize)]
@@ -244,28 +346,61 @@ struct EventRow {
 
 fn lead_id(site: &str, key: &str) -> String {
     let d = Sha256::digest(format!("{site}\0{key}").as_bytes());
-    format!("l-{}", d.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "l-{}",
+        d.iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// `POST /v1/sites/{site}/leads` with `Idempotency-Key`: the lead is in the D1 outbox before 201.
-pub async fn leads(req: &Request, env: &Env, database: &D1Database, site: &Site, body: Value) -> Result<Reply, ApiError> {
+pub async fn leads(
+    req: &Request,
+    env: &Env,
+    database: &D1Database,
+    site: &Site,
+    body: Value,
+) -> Result<Reply, ApiError> {
     let key = header(req, "Idempotency-Key").unwrap_or_default();
     if !(8..=128).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::field("Idempotency-Key", "header of 8-128 printable characters is required"));
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "header of 8-128 printable characters is required",
+        ));
     }
     let l = validate::lead(&body)?;
     if !site.dialogue_ids.contains(&l.dialogue) {
-        return Err(ApiError::field("dialogue", "is not a dialogue of this site"));
+        return Err(ApiError::field(
+            "dialogue",
+            "is not a dialogue of this site",
+        ));
     }
-    let body_hash: String = Sha256::digest(body.to_string().as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let body_hash: String = Sha256::digest(body.to_string().as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let same = |row: IdemRow| {
         if row.body_hash == body_hash {
-            Ok(Reply::json(200, json!({"lead": row.id, "status": "queued"})))
+            Ok(Reply::json(
+                200,
+                json!({"lead": row.id, "status": "queued"}),
+            ))
         } else {
-            Err(ApiError::Conflict("this Idempotency-Key was used with a different body".into()))
+            Err(ApiError::Conflict(
+                "this Idempotency-Key was used with a different body".into(),
+            ))
         }
     };
-    if let Some(row) = db::first::<IdemRow>(database, "SELECT id, body_hash FROM leads WHERE site = ? AND idem_key = ?", &[s(&site.id), s(&key)]).await? {
+    if let Some(row) = db::first::<IdemRow>(
+        database,
+        "SELECT id, body_hash FROM leads WHERE site = ? AND idem_key = ?",
+        &[s(&site.id), s(&key)],
+    )
+    .await?
+    {
         return same(row);
     }
     // Answers map to lead fields through the version the visitor actually ran.
@@ -277,14 +412,21 @@ pub async fn leads(req: &Request, env: &Env, database: &D1Database, site: &Site,
         ),
         None => db::first(database, "SELECT v.json FROM published p JOIN dialogue_versions v ON v.site = p.site AND v.hash = p.hash WHERE p.site = ? AND p.dialogue = ?", &[s(&site.id), s(&l.dialogue)]).await?,
     };
-    let answer_fields = version.and_then(|v| serde_json::from_str::<Value>(&v.json).ok()).map(|d| mapping::answer_fields(&d)).unwrap_or_default();
+    let answer_fields = version
+        .and_then(|v| serde_json::from_str::<Value>(&v.json).ok())
+        .map(|d| mapping::answer_fields(&d))
+        .unwrap_or_default();
     let known: Option<FieldsRow> = db::first(database, "SELECT fields FROM marketo_cache WHERE key_type = 'email' AND key = ? AND lead_id IS NOT NULL", &[s(l.email())]).await?;
     let known = known.and_then(|k| serde_json::from_str::<Map<String, Value>>(&k.fields).ok());
     let record = mapping::lead_record(&l, &answer_fields, known.as_ref());
     let transcript = mapping::transcript_text(&l.transcript);
     let now = db::now(env, database).await?;
     let id = lead_id(&site.id, &key);
-    let member = if site.program_id.is_some() { "pending" } else { "none" };
+    let member = if site.program_id.is_some() {
+        "pending"
+    } else {
+        "none"
+    };
     let inserted = db::exec(
         database,
         "INSERT INTO leads (id, site, idem_key, body_hash, visitor, session, dialogue, hash, email, record, transcript, mkto_trk, status, member_status, created_at, next_attempt_at) \
@@ -294,11 +436,24 @@ pub async fn leads(req: &Request, env: &Env, database: &D1Database, site: &Site,
     .await?;
     if inserted == 0 {
         // A concurrent request with the same key won the race.
-        let row = db::first::<IdemRow>(database, "SELECT id, body_hash FROM leads WHERE site = ? AND idem_key = ?", &[s(&site.id), s(&key)]).await?.ok_or_else(|| ApiError::Storage("lead vanished".into()))?;
+        let row = db::first::<IdemRow>(
+            database,
+            "SELECT id, body_hash FROM leads WHERE site = ? AND idem_key = ?",
+            &[s(&site.id), s(&key)],
+        )
+        .await?
+        .ok_or_else(|| ApiError::Storage("lead vanished".into()))?;
         return same(row);
     }
     // The lead is durable; rollup and activities of this session's earlier events follow.
-    let mut st = vec![metric_stmt(database, &site.id, &l.dialogue, days::day_number(now), metrics::Counter::Captured, 1)?];
+    let mut st = vec![metric_stmt(
+        database,
+        &site.id,
+        &l.dialogue,
+        days::day_number(now),
+        metrics::Counter::Captured,
+        1,
+    )?];
     let earlier: Vec<EventRow> = db::rows(
         database,
         "SELECT type, dialogue, value, at FROM events WHERE site = ? AND session = ? AND type IN ('completed', 'dropped', 'goal', 'document_opened') LIMIT 200",
@@ -308,8 +463,17 @@ pub async fn leads(req: &Request, env: &Env, database: &D1Database, site: &Site,
     let mut seen: HashMap<(String, String, i64), ()> = HashMap::new();
     for e in earlier {
         if let Some(kind) = EventKind::parse(&e.kind) {
-            if let Some(a) = mapping::activity_for_event(kind, &e.dialogue, e.value.as_deref(), &site.id, &transcript) {
-                if seen.insert((a.type_api.to_string(), a.primary.clone(), e.at), ()).is_none() {
+            if let Some(a) = mapping::activity_for_event(
+                kind,
+                &e.dialogue,
+                e.value.as_deref(),
+                &site.id,
+                &transcript,
+            ) {
+                if seen
+                    .insert((a.type_api.to_string(), a.primary.clone(), e.at), ())
+                    .is_none()
+                {
                     st.push(activity_stmt(database, &site.id, &id, &a, e.at)?);
                 }
             }

@@ -4,7 +4,11 @@ use crate::marketo::limiter::Limits;
 use worker::Env;
 
 fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|s| s.to_string())).filter(|s| !s.is_empty())
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+        .filter(|s| !s.is_empty())
 }
 
 /// A string var or secret.
@@ -14,7 +18,9 @@ pub fn string(env: &Env, name: &str, default: &str) -> String {
 
 /// A numeric var.
 pub fn number(env: &Env, name: &str, default: i64) -> i64 {
-    var(env, name).and_then(|s| s.trim().parse().ok()).unwrap_or(default)
+    var(env, name)
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
 }
 
 /// Marketo connection settings.
@@ -32,7 +38,9 @@ pub struct Marketo {
 impl Marketo {
     pub fn from_env(env: &Env) -> Self {
         Marketo {
-            base_url: string(env, "MARKETO_BASE_URL", "http://127.0.0.1:8790").trim_end_matches('/').to_string(),
+            base_url: string(env, "MARKETO_BASE_URL", "http://127.0.0.1:8790")
+                .trim_end_matches('/')
+                .to_string(),
             client_id: string(env, "MARKETO_CLIENT_ID", ""),
             client_secret: string(env, "MARKETO_CLIENT_SECRET", ""),
             timeout_ms: number(env, "MARKETO_TIMEOUT_MS", 20_000).max(100),

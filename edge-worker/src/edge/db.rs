@@ -11,7 +11,8 @@ use worker::{D1Database, D1PreparedStatement, Env};
 
 /// The `DB` binding.
 pub fn database(env: &Env) -> Result<D1Database, ApiError> {
-    env.d1("DB").map_err(|e| ApiError::Config(format!("D1 binding DB: {e}")))
+    env.d1("DB")
+        .map_err(|e| ApiError::Config(format!("D1 binding DB: {e}")))
 }
 
 /// A text argument.
@@ -40,13 +41,21 @@ pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedSt
 }
 
 /// Runs a query and deserializes every row.
-pub async fn rows<T: DeserializeOwned>(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<Vec<T>, ApiError> {
+pub async fn rows<T: DeserializeOwned>(
+    db: &D1Database,
+    sql: &str,
+    args: &[JsValue],
+) -> Result<Vec<T>, ApiError> {
     let r = stmt(db, sql, args)?.all().await?;
     r.results::<T>().map_err(ApiError::from)
 }
 
 /// Runs a query and returns the first row.
-pub async fn first<T: DeserializeOwned>(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<Option<T>, ApiError> {
+pub async fn first<T: DeserializeOwned>(
+    db: &D1Database,
+    sql: &str,
+    args: &[JsValue],
+) -> Result<Option<T>, ApiError> {
     Ok(rows::<T>(db, sql, args).await?.into_iter().next())
 }
 
@@ -113,7 +122,12 @@ pub async fn site(db: &D1Database, id: &str) -> Result<Rc<Site>, ApiError> {
         return Err(ApiError::NotFound("site".into()));
     }
     let now = real_now();
-    if let Some(hit) = SITES.with(|m| m.borrow().get(id).filter(|(t, _)| now - *t < SITE_CACHE_MS).map(|(_, s)| s.clone())) {
+    if let Some(hit) = SITES.with(|m| {
+        m.borrow()
+            .get(id)
+            .filter(|(t, _)| now - *t < SITE_CACHE_MS)
+            .map(|(_, s)| s.clone())
+    }) {
         return Ok(hit);
     }
     let row: SiteRow = first(
@@ -123,7 +137,12 @@ pub async fn site(db: &D1Database, id: &str) -> Result<Rc<Site>, ApiError> {
     )
     .await?
     .ok_or_else(|| ApiError::NotFound("site".into()))?;
-    let ids: Vec<IdRow> = rows(db, "SELECT DISTINCT dialogue FROM dialogue_versions WHERE site = ?", &[s(id)]).await?;
+    let ids: Vec<IdRow> = rows(
+        db,
+        "SELECT DISTINCT dialogue FROM dialogue_versions WHERE site = ?",
+        &[s(id)],
+    )
+    .await?;
     let site = Rc::new(Site {
         id: row.id,
         allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
@@ -153,7 +172,13 @@ struct ValueRow {
 /// `ALLOW_CLOCK_OVERRIDE=1` and a test set `settings.clock_override`.
 pub async fn now(env: &Env, db: &D1Database) -> Result<i64, ApiError> {
     if super::config::string(env, "ALLOW_CLOCK_OVERRIDE", "0") == "1" {
-        if let Some(r) = first::<ValueRow>(db, "SELECT value FROM settings WHERE key = 'clock_override'", &[]).await? {
+        if let Some(r) = first::<ValueRow>(
+            db,
+            "SELECT value FROM settings WHERE key = 'clock_override'",
+            &[],
+        )
+        .await?
+        {
             if let Ok(t) = r.value.parse::<i64>() {
                 return Ok(t);
             }
@@ -164,7 +189,11 @@ pub async fn now(env: &Env, db: &D1Database) -> Result<i64, ApiError> {
 
 /// Reads a settings value.
 pub async fn setting(db: &D1Database, key: &str) -> Result<Option<String>, ApiError> {
-    Ok(first::<ValueRow>(db, "SELECT value FROM settings WHERE key = ?", &[s(key)]).await?.map(|r| r.value))
+    Ok(
+        first::<ValueRow>(db, "SELECT value FROM settings WHERE key = ?", &[s(key)])
+            .await?
+            .map(|r| r.value),
+    )
 }
 
 /// Writes a settings value.

@@ -20,7 +20,10 @@ use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-use worker::{durable_object, AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, State};
+use worker::{
+    durable_object, AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
+    Response, State,
+};
 
 /// Counters shown by `GET /admin/marketo/gate` and the bench.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -54,6 +57,7 @@ pub struct MarketoGate {
     stats: RefCell<Stats>,
     claim_seq: Cell<i64>,
     restored: Cell<bool>,
+    token_busy: Cell<bool>,
     type_ids: RefCell<HashMap<String, i64>>,
     known_fields: RefCell<Option<Vec<String>>>,
 }
@@ -123,6 +127,7 @@ impl worker::DurableObject for MarketoGate {
             stats: RefCell::new(Stats::default()),
             claim_seq: Cell::new(0),
             restored: Cell::new(false),
+            token_busy: Cell::new(false),
             type_ids: RefCell::new(HashMap::new()),
             known_fields: RefCell::new(None),
         }
@@ -131,7 +136,11 @@ impl worker::DurableObject for MarketoGate {
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         self.restore().await;
         let path = req.path();
-        let body: Value = if req.method() == Method::Post { req.json().await.unwrap_or(Value::Null) } else { Value::Null };
+        let body: Value = if req.method() == Method::Post {
+            req.json().await.unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
         let result: Result<Value, ApiError> = match path.as_str() {
             "/kick" => self.kick().await.map(|_| json!({"ok": true})),
             "/lookup" => self.lookup(&body).await,
@@ -186,7 +195,11 @@ impl MarketoGate {
         st.peak_window = l.peak_window;
         st.peak_in_flight = l.peak_in_flight;
         let mut v = serde_json::to_value(st).unwrap_or(Value::Null);
-        v["window_budget"] = json!(self.cfg.limits.window_calls.saturating_sub(self.cfg.limits.safety_calls));
+        v["window_budget"] = json!(self
+            .cfg
+            .limits
+            .window_calls
+            .saturating_sub(self.cfg.limits.safety_calls));
         v["window_calls"] = json!(self.cfg.limits.window_calls);
         v["in_flight"] = json!(l.in_flight());
         v["day_calls"] = json!(l.day_calls().1);
@@ -212,7 +225,9 @@ impl MarketoGate {
             let r = self.limiter.borrow_mut().try_start(t);
             match r {
                 Ok(()) => return Ok(t),
-                Err(Wait::For(ms)) => Delay::from(Duration::from_millis(ms.clamp(5, 1000) as u64)).await,
+                Err(Wait::For(ms)) => {
+                    Delay::from(Duration::from_millis(ms.clamp(5, 1000) as u64)).await
+                }
                 Err(Wait::Until(t)) => return Err(t),
             }
         }
@@ -230,7 +245,13 @@ impl MarketoGate {
     }
 
     /// One HTTP exchange with a timeout. The slot must already be held.
-    async fn http(&self, method: Method, url: &str, body: Option<String>, bearer: Option<&str>) -> Result<(u16, String), CallError> {
+    async fn http(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+        bearer: Option<&str>,
+    ) -> Result<(u16, String), CallError> {
         let headers = Headers::new();
         let _ = headers.set("Accept", "application/json");
         if body.is_some() {
@@ -240,8 +261,11 @@ impl MarketoGate {
             let _ = headers.set("Authorization", &format!("Bearer {t}"));
         }
         let mut init = RequestInit::new();
-        init.with_method(method).with_headers(headers).with_body(body.map(Into::into));
-        let req = Request::new_with_init(url, &init).map_err(|e| CallError::Fatal(format!("request: {e}")))?;
+        init.with_method(method)
+            .with_headers(headers)
+            .with_body(body.map(Into::into));
+        let req = Request::new_with_init(url, &init)
+            .map_err(|e| CallError::Fatal(format!("request: {e}")))?;
         let controller = AbortController::default();
         let signal = controller.signal();
         let exchange = async move {
@@ -262,13 +286,36 @@ impl MarketoGate {
     }
 
     async fn ensure_token(&self) -> Result<String, CallError> {
-        if let Some(t) = self.token.borrow().as_ref().filter(|t| t.refresh_at > now()) {
-            return Ok(t.value.clone());
+        // Single flight: concurrent workers wait for the one token request in progress.
+        for _ in 0..2_000 {
+            if let Some(t) = self
+                .token
+                .borrow()
+                .as_ref()
+                .filter(|t| t.refresh_at > now())
+            {
+                return Ok(t.value.clone());
+            }
+            if !self.token_busy.get() {
+                break;
+            }
+            Delay::from(Duration::from_millis(20)).await;
         }
+        self.token_busy.set(true);
+        let r = self.fetch_token().await;
+        self.token_busy.set(false);
+        r
+    }
+
+    async fn fetch_token(&self) -> Result<String, CallError> {
         if self.cfg.client_id.is_empty() || self.cfg.client_secret.is_empty() {
-            return Err(CallError::Fatal("MARKETO_CLIENT_ID / MARKETO_CLIENT_SECRET not set".into()));
+            return Err(CallError::Fatal(
+                "MARKETO_CLIENT_ID / MARKETO_CLIENT_SECRET not set".into(),
+            ));
         }
-        self.acquire().await.map_err(|_| CallError::Quota("607 daily quota held".into()))?;
+        self.acquire()
+            .await
+            .map_err(|_| CallError::Quota("607 daily quota held".into()))?;
         let url = format!(
             "{}/identity/oauth/token?grant_type=client_credentials&client_id={}&client_secret={}",
             self.cfg.base_url,
@@ -287,7 +334,13 @@ impl MarketoGate {
 
     /// A REST call; `slot_held` says the caller already acquired the first slot. Retries once
     /// on 601/602 with a fresh token.
-    async fn call(&self, method: Method, path: &str, body: Option<&Value>, mut slot_held: bool) -> Result<Value, CallError> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        mut slot_held: bool,
+    ) -> Result<Value, CallError> {
         let url = format!("{}{}", self.cfg.base_url, path);
         let text_body = body.map(Value::to_string);
         for attempt in 0..2 {
@@ -306,7 +359,9 @@ impl MarketoGate {
                 }
             }
             slot_held = false;
-            let r = self.http(method.clone(), &url, text_body.clone(), Some(&token)).await;
+            let r = self
+                .http(method.clone(), &url, text_body.clone(), Some(&token))
+                .await;
             self.release();
             self.stats.borrow_mut().calls += 1;
             let res = r.and_then(|(status, text)| protocol::classify(status, &text));
@@ -340,7 +395,9 @@ impl MarketoGate {
     fn retry_at(&self, attempts: i64, e: &CallError) -> i64 {
         match e {
             CallError::Quota(_) => days::next_day_start(now()),
-            CallError::Fatal(_) => now() + backoff_ms(attempts.max(1) as u32 + 4, self.cfg.backoff_ms),
+            CallError::Fatal(_) => {
+                now() + backoff_ms(attempts.max(1) as u32 + 4, self.cfg.backoff_ms)
+            }
             _ => now() + backoff_ms(attempts.max(1) as u32, self.cfg.backoff_ms),
         }
     }
@@ -364,13 +421,10 @@ impl MarketoGate {
             if now() >= deadline {
                 return Ok(());
             }
-            let did = if self.deliver_leads().await? {
-                true
-            } else if self.deliver_memberships().await? {
-                true
-            } else {
-                self.deliver_activities().await?
-            };
+            // Leads first, then membership of delivered leads, then their activities.
+            let did = self.deliver_leads().await?
+                || self.deliver_memberships().await?
+                || self.deliver_activities().await?;
             if !did {
                 return Ok(());
             }
@@ -390,7 +444,10 @@ impl MarketoGate {
         .await?;
         if let Some(t) = row.and_then(|r| r.t) {
             let delay = (t - now()).clamp(50, 3_600_000);
-            self.state.storage().set_alarm(Duration::from_millis(delay as u64)).await?;
+            self.state
+                .storage()
+                .set_alarm(Duration::from_millis(delay as u64))
+                .await?;
         }
         Ok(())
     }
@@ -400,7 +457,9 @@ impl MarketoGate {
         if self.ensure_token().await.is_err() && self.token.borrow().is_none() {
             return Ok(false);
         }
-        let Ok(slot) = self.acquire().await else { return Ok(false) };
+        let Ok(slot) = self.acquire().await else {
+            return Ok(false);
+        };
         let database = db::database(&self.env)?;
         let stamp = self.next_claim();
         let claimed: Vec<LeadClaim> = match db::rows(
@@ -420,7 +479,10 @@ impl MarketoGate {
             self.limiter.borrow_mut().cancel(slot);
             return Ok(false);
         }
-        let input: Vec<Value> = claimed.iter().map(|c| serde_json::from_str(&c.record).unwrap_or_else(|_| json!({}))).collect();
+        let input: Vec<Value> = claimed
+            .iter()
+            .map(|c| serde_json::from_str(&c.record).unwrap_or_else(|_| json!({})))
+            .collect();
         let body = json!({"action": "createOrUpdate", "lookupField": "email", "input": input});
         {
             let mut st = self.stats.borrow_mut();
@@ -428,7 +490,9 @@ impl MarketoGate {
             st.lead_records += claimed.len() as u64;
             st.max_records_per_lead_call = st.max_records_per_lead_call.max(claimed.len() as u64);
         }
-        let res = self.call(Method::Post, "/rest/v1/leads.json", Some(&body), true).await;
+        let res = self
+            .call(Method::Post, "/rest/v1/leads.json", Some(&body), true)
+            .await;
         let t = now();
         let mut st = Vec::with_capacity(claimed.len() * 2);
         match res {
@@ -471,13 +535,29 @@ impl MarketoGate {
         Ok(true)
     }
 
-    fn lead_retry_stmt(&self, database: &worker::D1Database, c: &LeadClaim, e: &CallError) -> Result<worker::D1PreparedStatement, ApiError> {
+    fn lead_retry_stmt(
+        &self,
+        database: &worker::D1Database,
+        c: &LeadClaim,
+        e: &CallError,
+    ) -> Result<worker::D1PreparedStatement, ApiError> {
         let attempts = c.attempts + 1;
-        db::stmt(database, "UPDATE leads SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?", &[n(attempts), n(self.retry_at(attempts, e)), s(&err_text(e)), s(&c.id)])
+        db::stmt(
+            database,
+            "UPDATE leads SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            &[
+                n(attempts),
+                n(self.retry_at(attempts, e)),
+                s(&err_text(e)),
+                s(&c.id),
+            ],
+        )
     }
 
     async fn deliver_memberships(&self) -> Result<bool, ApiError> {
-        let Ok(slot) = self.acquire().await else { return Ok(false) };
+        let Ok(slot) = self.acquire().await else {
+            return Ok(false);
+        };
         let database = db::database(&self.env)?;
         let stamp = self.next_claim();
         let claimed: Vec<MemberClaim> = db::rows(
@@ -491,26 +571,59 @@ impl MarketoGate {
             self.limiter.borrow_mut().cancel(slot);
             return Ok(false);
         }
-        let programs: Vec<ProgramRow> = db::rows(&database, "SELECT id, program_id, program_status FROM sites WHERE program_id IS NOT NULL", &[]).await?;
-        let programs: HashMap<String, (i64, String)> = programs.into_iter().map(|p| (p.id, (p.program_id, p.program_status.unwrap_or_else(|| "Member".into())))).collect();
+        let programs: Vec<ProgramRow> = db::rows(
+            &database,
+            "SELECT id, program_id, program_status FROM sites WHERE program_id IS NOT NULL",
+            &[],
+        )
+        .await?;
+        let programs: HashMap<String, (i64, String)> = programs
+            .into_iter()
+            .map(|p| {
+                (
+                    p.id,
+                    (
+                        p.program_id,
+                        p.program_status.unwrap_or_else(|| "Member".into()),
+                    ),
+                )
+            })
+            .collect();
         let mut groups: BTreeMap<(i64, String), Vec<&MemberClaim>> = BTreeMap::new();
         let mut st = Vec::new();
         for c in &claimed {
             match programs.get(&c.site) {
                 Some(p) => groups.entry(p.clone()).or_default().push(c),
-                None => st.push(db::stmt(&database, "UPDATE leads SET member_status = 'none' WHERE id = ?", &[s(&c.id)])?),
+                None => st.push(db::stmt(
+                    &database,
+                    "UPDATE leads SET member_status = 'none' WHERE id = ?",
+                    &[s(&c.id)],
+                )?),
             }
         }
         let mut slot_held = true;
         for ((program, status), members) in &groups {
-            let input: Vec<Value> = members.iter().map(|m| json!({"leadId": m.marketo_id})).collect();
+            let input: Vec<Value> = members
+                .iter()
+                .map(|m| json!({"leadId": m.marketo_id}))
+                .collect();
             let body = json!({"statusName": status, "input": input});
             self.stats.borrow_mut().member_calls += 1;
-            let res = self.call(Method::Post, &format!("/rest/v1/programs/{program}/members/status.json"), Some(&body), slot_held).await;
+            let res = self
+                .call(
+                    Method::Post,
+                    &format!("/rest/v1/programs/{program}/members/status.json"),
+                    Some(&body),
+                    slot_held,
+                )
+                .await;
             slot_held = false;
             match res {
                 Ok(v) => {
-                    for (m, o) in members.iter().zip(protocol::record_outcomes(&v, members.len())) {
+                    for (m, o) in members
+                        .iter()
+                        .zip(protocol::record_outcomes(&v, members.len()))
+                    {
                         match o {
                             RecordOutcome::Done(_) => st.push(db::stmt(&database, "UPDATE leads SET member_status = 'done', next_attempt_at = 0 WHERE id = ?", &[s(&m.id)])?),
                             RecordOutcome::Rejected { code, reason } => {
@@ -540,13 +653,25 @@ impl MarketoGate {
             return Ok(());
         }
         let database = db::database(&self.env)?;
-        let rows: Vec<TypeRow> = db::rows(&database, "SELECT api_name, type_id FROM activity_types WHERE approved = 1", &[]).await?;
+        let rows: Vec<TypeRow> = db::rows(
+            &database,
+            "SELECT api_name, type_id FROM activity_types WHERE approved = 1",
+            &[],
+        )
+        .await?;
         if rows.len() < ACTIVITY_TYPES.len() {
             self.setup().await?;
-            let rows: Vec<TypeRow> = db::rows(&database, "SELECT api_name, type_id FROM activity_types WHERE approved = 1", &[]).await?;
-            *self.type_ids.borrow_mut() = rows.into_iter().map(|r| (r.api_name, r.type_id)).collect();
+            let rows: Vec<TypeRow> = db::rows(
+                &database,
+                "SELECT api_name, type_id FROM activity_types WHERE approved = 1",
+                &[],
+            )
+            .await?;
+            *self.type_ids.borrow_mut() =
+                rows.into_iter().map(|r| (r.api_name, r.type_id)).collect();
         } else {
-            *self.type_ids.borrow_mut() = rows.into_iter().map(|r| (r.api_name, r.type_id)).collect();
+            *self.type_ids.borrow_mut() =
+                rows.into_iter().map(|r| (r.api_name, r.type_id)).collect();
         }
         Ok(())
     }
@@ -566,7 +691,9 @@ impl MarketoGate {
             worker::console_error!("activity types not ready: {e}");
             return Ok(false);
         }
-        let Ok(slot) = self.acquire().await else { return Ok(false) };
+        let Ok(slot) = self.acquire().await else {
+            return Ok(false);
+        };
         let stamp = self.next_claim();
         let claim = db::exec(
             &database,
@@ -595,16 +722,34 @@ impl MarketoGate {
         let input: Vec<Value> = claimed
             .iter()
             .map(|a| {
-                let attrs: Vec<(String, String)> = serde_json::from_str::<Vec<(String, String)>>(&a.attributes).unwrap_or_default();
-                mapping::external_input(a.marketo_id, ids.get(&a.type_api).copied().unwrap_or(0), &a.primary_value, &attrs, &days::iso(a.at))
+                let attrs: Vec<(String, String)> =
+                    serde_json::from_str::<Vec<(String, String)>>(&a.attributes)
+                        .unwrap_or_default();
+                mapping::external_input(
+                    a.marketo_id,
+                    ids.get(&a.type_api).copied().unwrap_or(0),
+                    &a.primary_value,
+                    &attrs,
+                    &days::iso(a.at),
+                )
             })
             .collect();
         self.stats.borrow_mut().activity_calls += 1;
-        let res = self.call(Method::Post, "/rest/v1/activities/external.json", Some(&json!({"input": input})), true).await;
+        let res = self
+            .call(
+                Method::Post,
+                "/rest/v1/activities/external.json",
+                Some(&json!({"input": input})),
+                true,
+            )
+            .await;
         let mut st = Vec::new();
         match res {
             Ok(v) => {
-                for (a, o) in claimed.iter().zip(protocol::record_outcomes(&v, claimed.len())) {
+                for (a, o) in claimed
+                    .iter()
+                    .zip(protocol::record_outcomes(&v, claimed.len()))
+                {
                     match o {
                         RecordOutcome::Done(_) => st.push(db::stmt(&database, "UPDATE activities SET status = 'delivered', attempts = attempts + 1, last_error = NULL WHERE id = ?", &[n(a.id)])?),
                         RecordOutcome::Rejected { code, reason } => {
@@ -633,16 +778,42 @@ impl MarketoGate {
     async fn setup(&self) -> Result<Value, ApiError> {
         let database = db::database(&self.env)?;
         let up = |e: CallError| ApiError::Upstream(e.text().to_string());
-        let list = self.call(Method::Get, "/rest/v1/activities/external/types.json", None, false).await.map_err(up)?;
-        let existing: Vec<Value> = list.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
+        let list = self
+            .call(
+                Method::Get,
+                "/rest/v1/activities/external/types.json",
+                None,
+                false,
+            )
+            .await
+            .map_err(up)?;
+        let existing: Vec<Value> = list
+            .get("result")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut report = Vec::new();
         for t in &ACTIVITY_TYPES {
-            let found = existing.iter().find(|x| x.get("apiName").and_then(Value::as_str) == Some(t.api_name)).cloned();
+            let found = existing
+                .iter()
+                .find(|x| x.get("apiName").and_then(Value::as_str) == Some(t.api_name))
+                .cloned();
             let mut current = match found {
                 Some(x) => x,
                 None => {
-                    let r = self.call(Method::Post, "/rest/v1/activities/external/type.json", Some(&t.create_body()), false).await.map_err(up)?;
-                    r.get("result").and_then(|a| a.get(0)).cloned().ok_or_else(|| ApiError::Upstream("type.json: empty result".into()))?
+                    let r = self
+                        .call(
+                            Method::Post,
+                            "/rest/v1/activities/external/type.json",
+                            Some(&t.create_body()),
+                            false,
+                        )
+                        .await
+                        .map_err(up)?;
+                    r.get("result")
+                        .and_then(|a| a.get(0))
+                        .cloned()
+                        .ok_or_else(|| ApiError::Upstream("type.json: empty result".into()))?
                 }
             };
             let have: Vec<String> = current
@@ -650,26 +821,62 @@ impl MarketoGate {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .chain(current.get("pendingAttributes").and_then(Value::as_array).into_iter().flatten())
+                .chain(
+                    current
+                        .get("pendingAttributes")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
                 .filter_map(|a| a.get("apiName").and_then(Value::as_str).map(str::to_string))
                 .collect();
-            let missing = t.attributes.iter().any(|(name, _)| !have.iter().any(|h| h == name));
+            let missing = t
+                .attributes
+                .iter()
+                .any(|(name, _)| !have.iter().any(|h| h == name));
             if missing {
                 let body = json!({"attributes": t.attributes_body()["attributes"].as_array().map(|a| a.iter().filter(|x| !have.iter().any(|h| Some(h.as_str()) == x["apiName"].as_str())).cloned().collect::<Vec<_>>()).unwrap_or_default()});
-                let r = self.call(Method::Post, &format!("/rest/v1/activities/external/type/{}/attributes/create.json", t.api_name), Some(&body), false).await.map_err(up)?;
+                let r = self
+                    .call(
+                        Method::Post,
+                        &format!(
+                            "/rest/v1/activities/external/type/{}/attributes/create.json",
+                            t.api_name
+                        ),
+                        Some(&body),
+                        false,
+                    )
+                    .await
+                    .map_err(up)?;
                 if let Some(x) = r.get("result").and_then(|a| a.get(0)) {
                     current = x.clone();
                 }
             }
             if missing || current.get("status").and_then(Value::as_str) != Some("approved") {
-                let r = self.call(Method::Post, &format!("/rest/v1/activities/external/type/{}/approve.json", t.api_name), None, false).await.map_err(up)?;
+                let r = self
+                    .call(
+                        Method::Post,
+                        &format!(
+                            "/rest/v1/activities/external/type/{}/approve.json",
+                            t.api_name
+                        ),
+                        None,
+                        false,
+                    )
+                    .await
+                    .map_err(up)?;
                 if let Some(x) = r.get("result").and_then(|a| a.get(0)) {
                     current = x.clone();
                 }
             }
-            let id = current.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::Upstream(format!("{}: no id", t.api_name)))?;
+            let id = current
+                .get("id")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| ApiError::Upstream(format!("{}: no id", t.api_name)))?;
             db::exec(&database, "INSERT INTO activity_types (api_name, type_id, approved) VALUES (?, ?, 1) ON CONFLICT(api_name) DO UPDATE SET type_id = excluded.type_id, approved = 1", &[s(t.api_name), n(id)]).await?;
-            self.type_ids.borrow_mut().insert(t.api_name.to_string(), id);
+            self.type_ids
+                .borrow_mut()
+                .insert(t.api_name.to_string(), id);
             report.push(json!({"apiName": t.api_name, "id": id, "status": current.get("status").cloned().unwrap_or(Value::Null)}));
         }
         Ok(json!({"types": report}))
@@ -680,7 +887,10 @@ impl MarketoGate {
         if let Some(f) = self.known_fields.borrow().as_ref() {
             return Ok(f.clone());
         }
-        let v = self.call(Method::Get, "/rest/v1/leads/describe2.json", None, false).await.map_err(|e| ApiError::Upstream(e.text().to_string()))?;
+        let v = self
+            .call(Method::Get, "/rest/v1/leads/describe2.json", None, false)
+            .await
+            .map_err(|e| ApiError::Upstream(e.text().to_string()))?;
         let names: Vec<String> = v
             .pointer("/result/0/fields")
             .and_then(Value::as_array)
@@ -695,9 +905,15 @@ impl MarketoGate {
     /// `leads.json?filterType=cookies|email`: `{"id": n | null, "fields": {..}}`.
     async fn lookup(&self, body: &Value) -> Result<Value, ApiError> {
         let filter = body.get("filterType").and_then(Value::as_str).unwrap_or("");
-        let value = body.get("filterValue").and_then(Value::as_str).unwrap_or("");
+        let value = body
+            .get("filterValue")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !matches!(filter, "cookies" | "email") || value.is_empty() {
-            return Err(ApiError::field("filterType", "cookies or email with a value"));
+            return Err(ApiError::field(
+                "filterType",
+                "cookies or email with a value",
+            ));
         }
         let known = self.known_fields().await?;
         let mut fields: Vec<String> = body
@@ -715,9 +931,20 @@ impl MarketoGate {
             fields.push("email".into());
         }
         self.stats.borrow_mut().lookups += 1;
-        let path = format!("/rest/v1/leads.json?filterType={filter}&filterValues={}&fields={}", urlencode(value), urlencode(&fields.join(",")));
-        let v = self.call(Method::Get, &path, None, false).await.map_err(|e| ApiError::Upstream(e.text().to_string()))?;
-        match v.get("result").and_then(Value::as_array).and_then(|a| a.first()) {
+        let path = format!(
+            "/rest/v1/leads.json?filterType={filter}&filterValues={}&fields={}",
+            urlencode(value),
+            urlencode(&fields.join(","))
+        );
+        let v = self
+            .call(Method::Get, &path, None, false)
+            .await
+            .map_err(|e| ApiError::Upstream(e.text().to_string()))?;
+        match v
+            .get("result")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
             Some(lead) => {
                 let mut f = lead.as_object().cloned().unwrap_or_default();
                 let id = f.remove("id").and_then(|i| i.as_i64());
@@ -735,15 +962,30 @@ impl MarketoGate {
             Some(t) => t,
             None => {
                 let since = days::iso(now() - 3_600_000);
-                let v = self.call(Method::Get, &format!("/rest/v1/activities/pagingtoken.json?sinceDatetime={}", urlencode(&since)), None, false).await.map_err(up)?;
-                v.get("nextPageToken").and_then(Value::as_str).map(str::to_string).ok_or_else(|| ApiError::Upstream("no nextPageToken".into()))?
+                let v = self
+                    .call(
+                        Method::Get,
+                        &format!(
+                            "/rest/v1/activities/pagingtoken.json?sinceDatetime={}",
+                            urlencode(&since)
+                        ),
+                        None,
+                        false,
+                    )
+                    .await
+                    .map_err(up)?;
+                v.get("nextPageToken")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::Upstream("no nextPageToken".into()))?
             }
         };
         #[derive(Deserialize)]
         struct TraitRow {
             trait_fields: String,
         }
-        let sites: Vec<TraitRow> = db::rows(&database, "SELECT trait_fields FROM sites", &[]).await?;
+        let sites: Vec<TraitRow> =
+            db::rows(&database, "SELECT trait_fields FROM sites", &[]).await?;
         let known = self.known_fields().await?;
         let mut fields: Vec<String> = sites
             .iter()
@@ -756,13 +998,36 @@ impl MarketoGate {
         fields.dedup();
         let mut changed = 0;
         for _page in 0..10 {
-            let path = format!("/rest/v1/activities/leadchanges.json?nextPageToken={}&fields={}", urlencode(&token), urlencode(&fields.join(",")));
-            let v = self.call(Method::Get, &path, None, false).await.map_err(up)?;
+            let path = format!(
+                "/rest/v1/activities/leadchanges.json?nextPageToken={}&fields={}",
+                urlencode(&token),
+                urlencode(&fields.join(","))
+            );
+            let v = self
+                .call(Method::Get, &path, None, false)
+                .await
+                .map_err(up)?;
             let mut st = Vec::new();
-            for change in v.get("result").and_then(Value::as_array).into_iter().flatten() {
-                let Some(lead) = change.get("leadId").and_then(Value::as_i64) else { continue };
-                for f in change.get("fields").and_then(Value::as_array).into_iter().flatten() {
-                    let (Some(name), Some(new)) = (f.get("name").and_then(Value::as_str), f.get("newValue")) else { continue };
+            for change in v
+                .get("result")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(lead) = change.get("leadId").and_then(Value::as_i64) else {
+                    continue;
+                };
+                for f in change
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let (Some(name), Some(new)) =
+                        (f.get("name").and_then(Value::as_str), f.get("newValue"))
+                    else {
+                        continue;
+                    };
                     if !crate::validate::valid_field_name(name) {
                         continue;
                     }
@@ -810,10 +1075,16 @@ pub async fn kick(env: &Env) -> Result<(), ApiError> {
 
 /// Sends a request to the single `MarketoGate` instance.
 pub async fn call_gate(env: &Env, path: &str, body: &Value) -> Result<Value, ApiError> {
-    let ns = env.durable_object("MARKETO_GATE").map_err(|e| ApiError::Config(e.to_string()))?;
+    let ns = env
+        .durable_object("MARKETO_GATE")
+        .map_err(|e| ApiError::Config(e.to_string()))?;
     let stub = ns.id_from_name("marketo")?.get_stub()?;
     let mut init = RequestInit::new();
-    let method = if path == "/stats" { Method::Get } else { Method::Post };
+    let method = if path == "/stats" {
+        Method::Get
+    } else {
+        Method::Post
+    };
     init.with_method(method.clone());
     if method == Method::Post {
         init.with_body(Some(body.to_string().into()));
@@ -823,8 +1094,16 @@ pub async fn call_gate(env: &Env, path: &str, body: &Value) -> Result<Value, Api
     let status = resp.status_code();
     let v: Value = resp.json().await.unwrap_or(Value::Null);
     if status >= 400 {
-        let msg = v.pointer("/error/message").and_then(Value::as_str).unwrap_or("gate error").to_string();
-        return Err(if status == 502 { ApiError::Upstream(msg) } else { ApiError::Storage(msg) });
+        let msg = v
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("gate error")
+            .to_string();
+        return Err(if status == 502 {
+            ApiError::Upstream(msg)
+        } else {
+            ApiError::Storage(msg)
+        });
     }
     Ok(v)
 }

@@ -18,11 +18,19 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: Value) -> Self {
-        Reply { status, body: Some(body), headers: Vec::new() }
+        Reply {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
     }
 
     pub fn empty(status: u16) -> Self {
-        Reply { status, body: None, headers: Vec::new() }
+        Reply {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
     }
 
     pub fn header(mut self, k: &'static str, v: impl Into<String>) -> Self {
@@ -37,12 +45,21 @@ pub async fn json_body(req: &mut Request, limit: usize) -> Result<Value, ApiErro
     if !validate::is_json_content_type(ct.as_deref()) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    if let Some(len) = req.headers().get("Content-Length").ok().flatten().and_then(|l| l.parse::<usize>().ok()) {
+    if let Some(len) = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|l| l.parse::<usize>().ok())
+    {
         if len > limit {
             return Err(ApiError::TooLarge { limit });
         }
     }
-    let bytes = req.bytes().await.map_err(|e| ApiError::BadJson(e.to_string()))?;
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::BadJson(e.to_string()))?;
     if bytes.len() > limit {
         return Err(ApiError::TooLarge { limit });
     }
@@ -60,7 +77,10 @@ fn to_response(reply: Reply, extra: &[(&'static str, String)]) -> Response {
         let _ = headers.set(k, v);
     };
     set("X-Content-Type-Options", "nosniff");
-    set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    set(
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    );
     set("Referrer-Policy", "no-referrer");
     if !reply.headers.iter().any(|(k, _)| *k == "Cache-Control") {
         set("Cache-Control", "no-store");
@@ -81,7 +101,11 @@ fn to_response(reply: Reply, extra: &[(&'static str, String)]) -> Response {
     };
     match Response::from_bytes(body) {
         Ok(r) => r.with_status(reply.status).with_headers(headers),
-        Err(_) => Response::empty().map(|r| r.with_status(500)).unwrap_or_else(|_| Response::error("internal error", 500).unwrap_or_else(|_| unreachable_response())),
+        Err(_) => Response::empty()
+            .map(|r| r.with_status(500))
+            .unwrap_or_else(|_| {
+                Response::error("internal error", 500).unwrap_or_else(|_| unreachable_response())
+            }),
     }
 }
 
@@ -103,12 +127,19 @@ fn error_reply(e: &ApiError) -> Reply {
 pub async fn handle(mut req: Request, env: Env) -> Response {
     let path = req.path();
     let method = req.method();
-    let segs: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
+    let segs: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(str::to_string)
+        .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
 
     if path == "/health" {
         let r = match method {
-            Method::Get | Method::Head => Reply::json(200, serde_json::json!({"ok": true, "version": super::config::string(&env, "VERSION", env!("CARGO_PKG_VERSION"))})),
+            Method::Get | Method::Head => Reply::json(
+                200,
+                serde_json::json!({"ok": true, "version": super::config::string(&env, "VERSION", env!("CARGO_PKG_VERSION"))}),
+            ),
             _ => error_reply(&ApiError::MethodNotAllowed),
         };
         return to_response(r, &[]);
@@ -116,15 +147,21 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
     match segs.as_slice() {
         ["v1", "sites", site, rest @ ..] => public(&mut req, &env, method, site, rest).await,
         ["admin", "console", rest @ ..] => {
-            let r = console::route(&mut req, &env, method, rest).await.unwrap_or_else(|e| error_reply(&e));
+            let r = console::route(&mut req, &env, method, rest)
+                .await
+                .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
         ["admin", rest @ ..] if super::meetings_api::owns(rest) => {
-            let r = super::meetings_api::admin(&mut req, &env, method, rest).await.unwrap_or_else(|e| error_reply(&e));
+            let r = super::meetings_api::admin(&mut req, &env, method, rest)
+                .await
+                .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
         ["admin", rest @ ..] => {
-            let r = admin::route(&mut req, &env, method, rest).await.unwrap_or_else(|e| error_reply(&e));
+            let r = admin::route(&mut req, &env, method, rest)
+                .await
+                .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
         ["widget", ..] => static_file(req, &env, &path).await,
@@ -148,14 +185,27 @@ async fn static_file(req: Request, env: &Env, path: &str) -> Response {
         if path.ends_with(".wasm") {
             let _ = h.set("Content-Type", "application/wasm");
         }
-        let _ = h.set("Cache-Control", if path.ends_with("loader.js") { "public, max-age=300" } else { "public, max-age=3600" });
+        let _ = h.set(
+            "Cache-Control",
+            if path.ends_with("loader.js") {
+                "public, max-age=300"
+            } else {
+                "public, max-age=3600"
+            },
+        );
         let _ = h.set("X-Content-Type-Options", "nosniff");
         let _ = h.set("Access-Control-Allow-Origin", "*");
     }
     resp
 }
 
-async fn public(req: &mut Request, env: &Env, method: Method, site_id: &str, rest: &[&str]) -> Response {
+async fn public(
+    req: &mut Request,
+    env: &Env,
+    method: Method,
+    site_id: &str,
+    rest: &[&str],
+) -> Response {
     let database = match db::database(env) {
         Ok(d) => d,
         Err(e) => return to_response(error_reply(&e), &[]),
@@ -168,7 +218,9 @@ async fn public(req: &mut Request, env: &Env, method: Method, site_id: &str, res
     let check = cors::check(origin.as_deref(), &site.allowed_origins);
     if method == Method::Options {
         let r = match &check {
-            OriginCheck::Allowed(o) => return to_response(Reply::empty(204), &cors::headers(o, true)),
+            OriginCheck::Allowed(o) => {
+                return to_response(Reply::empty(204), &cors::headers(o, true))
+            }
             _ => error_reply(&ApiError::OriginNotAllowed),
         };
         return to_response(r, &[]);
@@ -194,7 +246,9 @@ async fn public(req: &mut Request, env: &Env, method: Method, site_id: &str, res
                     _ => api::leads(req, env, &database, &site, body).await,
                 }
             }
-            (Method::Get, ["slots"]) => super::meetings_api::slots(req, env, &database, &site).await,
+            (Method::Get, ["slots"]) => {
+                super::meetings_api::slots(req, env, &database, &site).await
+            }
             (Method::Post, ["book"]) => {
                 if check == OriginCheck::Denied {
                     return Err(ApiError::OriginNotAllowed);
@@ -204,7 +258,9 @@ async fn public(req: &mut Request, env: &Env, method: Method, site_id: &str, res
                 super::meetings_api::book(req, env, &database, &site, body).await
             }
             (_, ["slots"] | ["book"]) => Err(ApiError::MethodNotAllowed),
-            (_, ["bundle"] | ["flows", _] | ["traits"] | ["events"] | ["leads"]) => Err(ApiError::MethodNotAllowed),
+            (_, ["bundle"] | ["flows", _] | ["traits"] | ["events"] | ["leads"]) => {
+                Err(ApiError::MethodNotAllowed)
+            }
             _ => Err(ApiError::NotFound("path".into())),
         }
     }

@@ -13,8 +13,9 @@ mod meetings_api;
 mod queue_router;
 
 use crate::error::ApiError;
-use worker::{event, Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent};
-
+use worker::{
+    event, Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent,
+};
 
 impl From<worker::Error> for ApiError {
     fn from(e: worker::Error) -> Self {
@@ -30,7 +31,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 /// The outbox queue only carries wake-ups: the outbox rows in D1 are the truth, so a batch of
 /// up to 100 messages becomes one kick of the Marketo gate, which pulls up to 300 leads per call.
 #[event(queue)]
-async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> worker::Result<()> {
+async fn queue(
+    batch: MessageBatch<serde_json::Value>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
     match gate::kick(&env).await {
         Ok(()) => batch.ack_all(),
         Err(e) => {
@@ -49,7 +54,9 @@ async fn scheduled(ev: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         admin::run_retention(&env).await.map(|_| ())
     } else {
         let kick = gate::kick(&env).await;
-        let sync = gate::call_gate(&env, "/sync", &serde_json::json!({})).await.map(|_| ());
+        let sync = gate::call_gate(&env, "/sync", &serde_json::json!({}))
+            .await
+            .map(|_| ());
         kick.and(sync)
     };
     if let Err(e) = res {

@@ -23,7 +23,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { window_ms: 20_000, window_calls: 100, safety_calls: 10, max_in_flight: 10, daily_quota: 50_000 }
+        Limits {
+            window_ms: 20_000,
+            window_calls: 100,
+            safety_calls: 10,
+            max_in_flight: 10,
+            daily_quota: 50_000,
+        }
     }
 }
 
@@ -54,16 +60,31 @@ pub struct Limiter {
 impl Limiter {
     /// A fresh limiter; `day_calls` restores the quota count of `day` after a restart.
     pub fn new(limits: Limits, day: i64, day_calls: u32) -> Self {
-        Limiter { limits, starts: VecDeque::new(), in_flight: 0, day, day_calls, hold_until: 0, peak_window: 0, peak_in_flight: 0 }
+        Limiter {
+            limits,
+            starts: VecDeque::new(),
+            in_flight: 0,
+            day,
+            day_calls,
+            hold_until: 0,
+            peak_window: 0,
+            peak_in_flight: 0,
+        }
     }
 
     fn budget(&self) -> u32 {
-        self.limits.window_calls.saturating_sub(self.limits.safety_calls).max(1)
+        self.limits
+            .window_calls
+            .saturating_sub(self.limits.safety_calls)
+            .max(1)
     }
 
     fn quota_budget(&self) -> u32 {
         // Keep 1% (at least 1 call) of the daily quota for lookups made by hand.
-        self.limits.daily_quota.saturating_sub((self.limits.daily_quota / 100).max(1)).max(1)
+        self.limits
+            .daily_quota
+            .saturating_sub((self.limits.daily_quota / 100).max(1))
+            .max(1)
     }
 
     /// Reserves a call slot at `now`, or says how long to wait.
@@ -137,7 +158,13 @@ mod tests {
     use super::*;
 
     fn lim() -> Limits {
-        Limits { window_ms: 20_000, window_calls: 100, safety_calls: 10, max_in_flight: 10, daily_quota: 50_000 }
+        Limits {
+            window_ms: 20_000,
+            window_calls: 100,
+            safety_calls: 10,
+            max_in_flight: 10,
+            daily_quota: 50_000,
+        }
     }
 
     #[test]
@@ -158,7 +185,10 @@ mod tests {
         }
         for (i, s) in started.iter().enumerate() {
             let in_window = started[i..].iter().take_while(|x| **x < s + 20_000).count();
-            assert!(in_window <= 90, "{in_window} calls in a window starting at {s}");
+            assert!(
+                in_window <= 90,
+                "{in_window} calls in a window starting at {s}"
+            );
         }
         assert_eq!(l.peak_window, 90);
     }
@@ -176,7 +206,15 @@ mod tests {
 
     #[test]
     fn cancel_gives_the_slot_back() {
-        let mut l = Limiter::new(Limits { window_calls: 2, safety_calls: 0, ..lim() }, 0, 0);
+        let mut l = Limiter::new(
+            Limits {
+                window_calls: 2,
+                safety_calls: 0,
+                ..lim()
+            },
+            0,
+            0,
+        );
         l.try_start(1).unwrap();
         l.try_start(2).unwrap();
         l.finish();
@@ -189,7 +227,14 @@ mod tests {
 
     #[test]
     fn daily_quota_holds_until_midnight_and_resets() {
-        let mut l = Limiter::new(Limits { daily_quota: 101, ..lim() }, 0, 100);
+        let mut l = Limiter::new(
+            Limits {
+                daily_quota: 101,
+                ..lim()
+            },
+            0,
+            100,
+        );
         assert!(matches!(l.try_start(1000), Err(Wait::Until(86_400_000))));
         let mut l = Limiter::new(lim(), 0, 0);
         l.quota_exhausted(1000);

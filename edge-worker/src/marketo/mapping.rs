@@ -8,8 +8,16 @@ use std::collections::BTreeMap;
 /// Card id -> lead field, from a published dialogue's `field` on question and capture cards.
 pub fn answer_fields(dialogue: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for card in dialogue.get("cards").and_then(Value::as_array).into_iter().flatten() {
-        if let (Some(id), Some(field)) = (card.get("id").and_then(Value::as_str), card.get("field").and_then(Value::as_str)) {
+    for card in dialogue
+        .get("cards")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(id), Some(field)) = (
+            card.get("id").and_then(Value::as_str),
+            card.get("field").and_then(Value::as_str),
+        ) {
             if crate::validate::valid_field_name(field) {
                 out.insert(id.to_string(), field.to_string());
             }
@@ -23,7 +31,11 @@ pub fn answer_fields(dialogue: &Value) -> BTreeMap<String, String> {
 /// Explicit `fields` win over mapped answers. A field that the visitor did not ask to overwrite
 /// and that Marketo already knows (`known`, from the sync cache) is left out, so the known value
 /// stays; `email` is always sent because it is the lookup field.
-pub fn lead_record(req: &LeadRequest, answer_fields: &BTreeMap<String, String>, known: Option<&Map<String, Value>>) -> Map<String, Value> {
+pub fn lead_record(
+    req: &LeadRequest,
+    answer_fields: &BTreeMap<String, String>,
+    known: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
     let mut rec = Map::new();
     for (card, value) in &req.answers {
         if let Some(field) = answer_fields.get(card) {
@@ -37,7 +49,10 @@ pub fn lead_record(req: &LeadRequest, answer_fields: &BTreeMap<String, String>, 
         rec.retain(|k, _| {
             k == "email"
                 || req.overwrite.iter().any(|o| o.eq_ignore_ascii_case(k))
-                || known.get(k).map(|v| v.is_null() || v.as_str() == Some("")).unwrap_or(true)
+                || known
+                    .get(k)
+                    .map(|v| v.is_null() || v.as_str() == Some(""))
+                    .unwrap_or(true)
         });
     }
     rec
@@ -75,10 +90,38 @@ pub struct ActivityType {
 
 /// The few custom types dynchat uses (a subscription allows only a handful).
 pub const ACTIVITY_TYPES: [ActivityType; 4] = [
-    ActivityType { api_name: "dynchat_engaged_dialogue", name: "Engaged with chat dialogue", primary: "dialogue", attributes: &[("outcome", "string"), ("transcript", "text"), ("site", "string")] },
-    ActivityType { api_name: "dynchat_goal", name: "Reached chat goal", primary: "goal", attributes: &[("dialogue", "string"), ("site", "string")] },
-    ActivityType { api_name: "dynchat_meeting", name: "Scheduled meeting from chat", primary: "agent", attributes: &[("start", "string"), ("dialogue", "string"), ("site", "string")] },
-    ActivityType { api_name: "dynchat_document", name: "Opened document from chat", primary: "document", attributes: &[("dialogue", "string"), ("site", "string")] },
+    ActivityType {
+        api_name: "dynchat_engaged_dialogue",
+        name: "Engaged with chat dialogue",
+        primary: "dialogue",
+        attributes: &[
+            ("outcome", "string"),
+            ("transcript", "text"),
+            ("site", "string"),
+        ],
+    },
+    ActivityType {
+        api_name: "dynchat_goal",
+        name: "Reached chat goal",
+        primary: "goal",
+        attributes: &[("dialogue", "string"), ("site", "string")],
+    },
+    ActivityType {
+        api_name: "dynchat_meeting",
+        name: "Scheduled meeting from chat",
+        primary: "agent",
+        attributes: &[
+            ("start", "string"),
+            ("dialogue", "string"),
+            ("site", "string"),
+        ],
+    },
+    ActivityType {
+        api_name: "dynchat_document",
+        name: "Opened document from chat",
+        primary: "document",
+        attributes: &[("dialogue", "string"), ("site", "string")],
+    },
 ];
 
 impl ActivityType {
@@ -95,7 +138,11 @@ impl ActivityType {
 
     /// Body of `POST /rest/v1/activities/external/type/{apiName}/attributes/create.json`.
     pub fn attributes_body(&self) -> Value {
-        let a: Vec<Value> = self.attributes.iter().map(|(n, t)| json!({"apiName": n, "name": n, "dataType": t})).collect();
+        let a: Vec<Value> = self
+            .attributes
+            .iter()
+            .map(|(n, t)| json!({"apiName": n, "name": n, "dataType": t}))
+            .collect();
         json!({ "attributes": a })
     }
 }
@@ -109,13 +156,23 @@ pub struct Activity {
 }
 
 /// The activity an event produces for a known lead, if any.
-pub fn activity_for_event(kind: EventKind, dialogue: &str, value: Option<&str>, site: &str, transcript: &str) -> Option<Activity> {
+pub fn activity_for_event(
+    kind: EventKind,
+    dialogue: &str,
+    value: Option<&str>,
+    site: &str,
+    transcript: &str,
+) -> Option<Activity> {
     let site_attr = ("site".to_string(), site.to_string());
     match kind {
         EventKind::Completed | EventKind::Dropped => Some(Activity {
             type_api: "dynchat_engaged_dialogue",
             primary: dialogue.to_string(),
-            attributes: vec![("outcome".into(), kind.as_str().into()), ("transcript".into(), transcript.to_string()), site_attr],
+            attributes: vec![
+                ("outcome".into(), kind.as_str().into()),
+                ("transcript".into(), transcript.to_string()),
+                site_attr,
+            ],
         }),
         EventKind::Goal => Some(Activity {
             type_api: "dynchat_goal",
@@ -132,8 +189,17 @@ pub fn activity_for_event(kind: EventKind, dialogue: &str, value: Option<&str>, 
 }
 
 /// One input of `activities/external.json`.
-pub fn external_input(lead_id: i64, type_id: i64, primary: &str, attributes: &[(String, String)], at_iso: &str) -> Value {
-    let attrs: Vec<Value> = attributes.iter().map(|(k, v)| json!({"apiName": k, "value": v})).collect();
+pub fn external_input(
+    lead_id: i64,
+    type_id: i64,
+    primary: &str,
+    attributes: &[(String, String)],
+    at_iso: &str,
+) -> Value {
+    let attrs: Vec<Value> = attributes
+        .iter()
+        .map(|(k, v)| json!({"apiName": k, "value": v}))
+        .collect();
     json!({
         "leadId": lead_id,
         "activityDate": at_iso,
@@ -174,9 +240,15 @@ mod tests {
         let rec = lead_record(&req(), &af, None);
         assert_eq!(rec["numberOfEmployees"], "51-200");
         assert!(!rec.contains_key("q-free"));
-        let known = json!({"numberOfEmployees":"1-10","firstName":"Old","phone":""}).as_object().cloned().unwrap();
+        let known = json!({"numberOfEmployees":"1-10","firstName":"Old","phone":""})
+            .as_object()
+            .cloned()
+            .unwrap();
         let rec = lead_record(&req(), &af, Some(&known));
-        assert!(!rec.contains_key("numberOfEmployees"), "known value kept, not overwritten");
+        assert!(
+            !rec.contains_key("numberOfEmployees"),
+            "known value kept, not overwritten"
+        );
         assert_eq!(rec["firstName"], "Ann", "overwrite requested");
         assert_eq!(rec["email"], "ann@example.com");
     }
@@ -185,7 +257,10 @@ mod tests {
     fn activities_from_events() {
         let a = activity_for_event(EventKind::Completed, "d1", None, "acme", "Bot: Hi\n").unwrap();
         assert_eq!(a.type_api, "dynchat_engaged_dialogue");
-        assert_eq!(a.attributes[0], ("outcome".to_string(), "completed".to_string()));
+        assert_eq!(
+            a.attributes[0],
+            ("outcome".to_string(), "completed".to_string())
+        );
         assert!(activity_for_event(EventKind::Triggered, "d1", None, "acme", "").is_none());
         let i = external_input(7, 100001, "demo", &a.attributes, "2027-01-01T00:00:00Z");
         assert_eq!(i["leadId"], 7);

@@ -23,7 +23,11 @@ impl CallError {
     /// Short text stored as `last_error`.
     pub fn text(&self) -> &str {
         match self {
-            CallError::Auth(s) | CallError::Limited(s) | CallError::Quota(s) | CallError::Transient(s) | CallError::Fatal(s) => s,
+            CallError::Auth(s)
+            | CallError::Limited(s)
+            | CallError::Quota(s)
+            | CallError::Transient(s)
+            | CallError::Fatal(s) => s,
         }
     }
 }
@@ -39,7 +43,8 @@ pub fn classify(http_status: u16, body: &str) -> Result<Value, CallError> {
     if http_status != 200 {
         return Err(CallError::Fatal(format!("HTTP {http_status}")));
     }
-    let v: Value = serde_json::from_str(body).map_err(|_| CallError::Transient("answer is not JSON".into()))?;
+    let v: Value = serde_json::from_str(body)
+        .map_err(|_| CallError::Transient("answer is not JSON".into()))?;
     if v.get("success").and_then(Value::as_bool) == Some(true) {
         return Ok(v);
     }
@@ -53,10 +58,19 @@ pub fn classify(http_status: u16, body: &str) -> Result<Value, CallError> {
                 Some(Value::Number(n)) => n.to_string(),
                 _ => String::new(),
             };
-            (code, e.get("message").and_then(Value::as_str).unwrap_or("").to_string())
+            (
+                code,
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
         })
         .unwrap_or_default();
-    let text = format!("{code} {msg}").chars().take(300).collect::<String>();
+    let text = format!("{code} {msg}")
+        .chars()
+        .take(300)
+        .collect::<String>();
     Err(match code.as_str() {
         "601" | "602" => CallError::Auth(text),
         "606" | "615" => CallError::Limited(text),
@@ -79,23 +93,40 @@ pub enum RecordOutcome {
 
 /// Per-record outcomes, in input order, of a successful batch answer with `n` inputs.
 pub fn record_outcomes(body: &Value, n: usize) -> Vec<RecordOutcome> {
-    let results = body.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
+    let results = body
+        .get("result")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     (0..n)
         .map(|i| match results.get(i) {
             None => RecordOutcome::Missing,
             Some(r) => {
                 let status = r.get("status").and_then(Value::as_str).unwrap_or("");
                 match status {
-                    "created" | "updated" | "added" => RecordOutcome::Done(r.get("id").or_else(|| r.get("leadId")).and_then(Value::as_i64)),
+                    "created" | "updated" | "added" => RecordOutcome::Done(
+                        r.get("id")
+                            .or_else(|| r.get("leadId"))
+                            .and_then(Value::as_i64),
+                    ),
                     _ => {
-                        let reason = r.get("reasons").and_then(Value::as_array).and_then(|a| a.first());
+                        let reason = r
+                            .get("reasons")
+                            .and_then(Value::as_array)
+                            .and_then(|a| a.first());
                         let code = match reason.and_then(|x| x.get("code")) {
                             Some(Value::String(s)) => s.clone(),
                             Some(Value::Number(n)) => n.to_string(),
                             _ => "unknown".to_string(),
                         };
-                        let msg = reason.and_then(|x| x.get("message")).and_then(Value::as_str).unwrap_or(status);
-                        RecordOutcome::Rejected { code, reason: msg.chars().take(500).collect() }
+                        let msg = reason
+                            .and_then(|x| x.get("message"))
+                            .and_then(Value::as_str)
+                            .unwrap_or(status);
+                        RecordOutcome::Rejected {
+                            code,
+                            reason: msg.chars().take(500).collect(),
+                        }
                     }
                 }
             }
@@ -115,15 +146,29 @@ pub fn parse_token(http_status: u16, body: &str, now: i64) -> Result<Token, Call
     if http_status >= 500 {
         return Err(CallError::Transient(format!("token: HTTP {http_status}")));
     }
-    let v: Value = serde_json::from_str(body).map_err(|_| CallError::Transient("token answer is not JSON".into()))?;
-    let value = v.get("access_token").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let v: Value = serde_json::from_str(body)
+        .map_err(|_| CallError::Transient("token answer is not JSON".into()))?;
+    let value = v
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     match value {
         Some(t) => {
-            let ttl_s = v.get("expires_in").and_then(Value::as_i64).unwrap_or(3599).max(1);
+            let ttl_s = v
+                .get("expires_in")
+                .and_then(Value::as_i64)
+                .unwrap_or(3599)
+                .max(1);
             let margin = (ttl_s / 10).min(60);
-            Ok(Token { value: t.to_string(), refresh_at: now + (ttl_s - margin) * 1000 })
+            Ok(Token {
+                value: t.to_string(),
+                refresh_at: now + (ttl_s - margin) * 1000,
+            })
         }
-        None => Err(CallError::Fatal(format!("token: HTTP {http_status} {}", body.chars().take(200).collect::<String>()))),
+        None => Err(CallError::Fatal(format!(
+            "token: HTTP {http_status} {}",
+            body.chars().take(200).collect::<String>()
+        ))),
     }
 }
 
@@ -134,7 +179,13 @@ mod tests {
 
     #[test]
     fn classifies_marketo_errors() {
-        let e = |c: &str| classify(200, &json!({"success":false,"errors":[{"code":c,"message":"m"}]}).to_string()).unwrap_err();
+        let e = |c: &str| {
+            classify(
+                200,
+                &json!({"success":false,"errors":[{"code":c,"message":"m"}]}).to_string(),
+            )
+            .unwrap_err()
+        };
         assert!(matches!(e("601"), CallError::Auth(_)));
         assert!(matches!(e("602"), CallError::Auth(_)));
         assert!(matches!(e("606"), CallError::Limited(_)));
@@ -145,7 +196,10 @@ mod tests {
         }
         assert!(matches!(e("603"), CallError::Fatal(_)));
         assert!(matches!(classify(503, ""), Err(CallError::Transient(_))));
-        assert!(matches!(classify(200, "<html>"), Err(CallError::Transient(_))));
+        assert!(matches!(
+            classify(200, "<html>"),
+            Err(CallError::Transient(_))
+        ));
         assert!(classify(200, r#"{"success":true,"result":[]}"#).is_ok());
     }
 
@@ -154,7 +208,13 @@ mod tests {
         let b = json!({"success":true,"result":[{"id":1,"status":"created"},{"status":"skipped","reasons":[{"code":"1003","message":"bad email"}]},{"id":3,"status":"updated"}]});
         let o = record_outcomes(&b, 4);
         assert_eq!(o[0], RecordOutcome::Done(Some(1)));
-        assert_eq!(o[1], RecordOutcome::Rejected { code: "1003".into(), reason: "bad email".into() });
+        assert_eq!(
+            o[1],
+            RecordOutcome::Rejected {
+                code: "1003".into(),
+                reason: "bad email".into()
+            }
+        );
         assert_eq!(o[2], RecordOutcome::Done(Some(3)));
         assert_eq!(o[3], RecordOutcome::Missing);
     }

@@ -18,7 +18,10 @@ pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("../.."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("../.."))
 }
 
 static BUILD: OnceLock<Result<(), String>> = OnceLock::new();
@@ -48,7 +51,14 @@ impl Peer {
     pub fn start(extra: &[&str]) -> Peer {
         let mut child = Command::new("python3")
             .arg(root().join("tests/peers/marketo_peer.py"))
-            .args(["--port", "0", "--client-id", "dynchat", "--client-secret", "secret"])
+            .args([
+                "--port",
+                "0",
+                "--client-id",
+                "dynchat",
+                "--client-secret",
+                "secret",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -67,8 +77,15 @@ impl Peer {
                 sink.clear();
             }
         });
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("marketo peer ready line");
-        let port: u16 = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("unexpected peer line: {line}"));
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("marketo peer ready line");
+        let port: u16 = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected peer line: {line}"));
         Peer { child, port }
     }
 
@@ -86,7 +103,9 @@ impl Peer {
         let r = ureq::post(&format!("{}/_peer/seed", self.url())).send_json(body);
         match r {
             Ok(r) => r.into_json().unwrap_or(Value::Null),
-            Err(ureq::Error::Status(s, r)) => panic!("peer seed {s}: {}", r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(s, r)) => {
+                panic!("peer seed {s}: {}", r.into_string().unwrap_or_default())
+            }
             Err(e) => panic!("peer seed: {e}"),
         }
     }
@@ -100,7 +119,12 @@ impl Drop for Peer {
 }
 
 fn get_json(url: &str) -> Value {
-    ureq::get(url).timeout(Duration::from_secs(30)).call().expect(url).into_json().expect("json")
+    ureq::get(url)
+        .timeout(Duration::from_secs(30))
+        .call()
+        .expect(url)
+        .into_json()
+        .expect("json")
 }
 
 /// A running worker (wrangler dev) with its persist directory.
@@ -121,11 +145,15 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.body))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -133,30 +161,43 @@ impl Worker {
     /// Starts a worker pointed at `peer` with extra vars; fresh persist dir named after `name`.
     pub fn start(name: &str, peer: Option<&Peer>, extra: &[(&str, &str)]) -> Worker {
         ensure_built();
-        let persist = root().join("target/e2e").join(format!("{name}-{}", std::process::id()));
+        let persist = root()
+            .join("target/e2e")
+            .join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&persist);
         let mut vars: Vec<(String, String)> = vec![
             ("ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
             ("MARKETO_CLIENT_ID".into(), "dynchat".into()),
             ("MARKETO_CLIENT_SECRET".into(), "secret".into()),
-            ("MARKETO_BASE_URL".into(), peer.map(Peer::url).unwrap_or_else(|| "http://127.0.0.1:9".into())),
+            (
+                "MARKETO_BASE_URL".into(),
+                peer.map(Peer::url)
+                    .unwrap_or_else(|| "http://127.0.0.1:9".into()),
+            ),
             ("MARKETO_BACKOFF_MS".into(), "300".into()),
         ];
         for (k, v) in extra {
             vars.retain(|(x, _)| x != k);
             vars.push((k.to_string(), v.to_string()));
         }
-        let mut w = Worker { child: None, port: 0, persist, vars };
+        let mut w = Worker {
+            child: None,
+            port: 0,
+            persist,
+            vars,
+        };
         w.boot();
         w
     }
 
     fn boot(&mut self) {
         self.port = worker::free_port().expect("free port");
-        let child = worker::start(&root(), &self.persist, self.port, &self.vars).expect("start worker");
+        let child =
+            worker::start(&root(), &self.persist, self.port, &self.vars).expect("start worker");
         self.child = Some(child);
         if let Err(e) = worker::wait_ready(self.port) {
-            let log = std::fs::read_to_string(self.persist.join("wrangler.log")).unwrap_or_default();
+            let log =
+                std::fs::read_to_string(self.persist.join("wrangler.log")).unwrap_or_default();
             panic!("{e}\n--- wrangler.log ---\n{log}");
         }
     }
@@ -174,7 +215,13 @@ impl Worker {
     }
 
     /// Any request; never panics on a status.
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Answer {
         let mut r = ureq::request(method, &self.url(path)).timeout(Duration::from_secs(60));
         for (k, v) in headers {
             r = r.set(k, v);
@@ -189,9 +236,20 @@ impl Worker {
             Err(e) => panic!("{method} {path}: {e}"),
         };
         let status = resp.status();
-        let headers = resp.headers_names().into_iter().filter_map(|n| resp.header(&n).map(|v| (n.to_ascii_lowercase(), v.to_string()))).collect();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| {
+                resp.header(&n)
+                    .map(|v| (n.to_ascii_lowercase(), v.to_string()))
+            })
+            .collect();
         let body = resp.into_string().unwrap_or_default();
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// POST JSON to a public path.
@@ -223,7 +281,10 @@ impl Worker {
                 let a = self.admin("POST", &format!("/admin/sites/{site}/dialogues"), Some(&v));
                 assert_eq!(a.status, 201, "publish: {}", a.body);
                 let j = a.json();
-                (j["id"].as_str().unwrap_or_default().to_string(), j["hash"].as_str().unwrap_or_default().to_string())
+                (
+                    j["id"].as_str().unwrap_or_default().to_string(),
+                    j["hash"].as_str().unwrap_or_default().to_string(),
+                )
             })
             .collect()
     }
@@ -236,7 +297,8 @@ impl Worker {
 
     /// Site stats from the admin API (counts by status).
     pub fn stats(&self, site: &str) -> Value {
-        self.admin("GET", &format!("/admin/sites/{site}/stats"), None).json()
+        self.admin("GET", &format!("/admin/sites/{site}/stats"), None)
+            .json()
     }
 
     /// Polls `check` every 500 ms, running the minute cron every 5 s, for at most `limit`.
@@ -256,7 +318,15 @@ impl Worker {
             std::thread::sleep(Duration::from_millis(500));
         }
         let log = std::fs::read_to_string(self.persist.join("wrangler.log")).unwrap_or_default();
-        let tail: String = log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        let tail: String = log
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
         panic!("timed out waiting for {what}\n--- wrangler.log (tail) ---\n{tail}");
     }
 }
