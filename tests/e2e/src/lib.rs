@@ -6,6 +6,8 @@
 #[path = "../../../xtask/src/worker.rs"]
 pub mod worker;
 
+pub mod peers;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

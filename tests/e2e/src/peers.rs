@@ -18,7 +18,10 @@ pub struct PyPeer {
 }
 
 fn urls_in(line: &str) -> Vec<String> {
-    line.split_whitespace().filter(|w| w.starts_with("http://")).map(|w| w.trim_end_matches([',', ')']).to_string()).collect()
+    line.split_whitespace()
+        .filter(|w| w.starts_with("http://"))
+        .map(|w| w.trim_end_matches([',', ')']).to_string())
+        .collect()
 }
 
 impl PyPeer {
@@ -60,7 +63,9 @@ impl PyPeer {
 
 impl Drop for PyPeer {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         for _ in 0..50 {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
@@ -74,14 +79,24 @@ impl Drop for PyPeer {
 
 /// GET a peer's JSON.
 pub fn get(url: &str) -> Value {
-    ureq::get(url).timeout(Duration::from_secs(60)).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_json().unwrap_or(Value::Null)
+    ureq::get(url)
+        .timeout(Duration::from_secs(60))
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .into_json()
+        .unwrap_or(Value::Null)
 }
 
 /// POST JSON to a peer; panics on an error status.
 pub fn post(url: &str, body: &Value) -> Value {
-    match ureq::post(url).timeout(Duration::from_secs(60)).send_json(body.clone()) {
+    match ureq::post(url)
+        .timeout(Duration::from_secs(60))
+        .send_json(body.clone())
+    {
         Ok(r) => r.into_json().unwrap_or(Value::Null),
-        Err(ureq::Error::Status(s, r)) => panic!("POST {url}: {s} {}", r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(s, r)) => {
+            panic!("POST {url}: {s} {}", r.into_string().unwrap_or_default())
+        }
         Err(e) => panic!("POST {url}: {e}"),
     }
 }
@@ -103,8 +118,18 @@ pub fn graph(seed: &Value) -> PyPeer {
 /// Real Radicale with users `agent1..agentN` (password `pwN`); `urls[0]` is the control port,
 /// `urls[1]` the CalDAV server.
 pub fn radicale(users: usize, name: &str) -> PyPeer {
-    let storage: PathBuf = root().join("target/e2e").join(format!("radicale-{name}-{}", std::process::id()));
-    let mut args: Vec<String> = vec!["--port".into(), "0".into(), "--control-port".into(), "0".into(), "--fresh".into(), "--storage".into(), storage.display().to_string()];
+    let storage: PathBuf = root()
+        .join("target/e2e")
+        .join(format!("radicale-{name}-{}", std::process::id()));
+    let mut args: Vec<String> = vec![
+        "--port".into(),
+        "0".into(),
+        "--control-port".into(),
+        "0".into(),
+        "--fresh".into(),
+        "--storage".into(),
+        storage.display().to_string(),
+    ];
     for i in 1..=users {
         args.push("--user".into());
         args.push(format!("agent{i}:pw{i}"));
@@ -114,7 +139,20 @@ pub fn radicale(users: usize, name: &str) -> PyPeer {
 
 /// The aiosmtpd mail catcher: `urls[0]` is its HTTP view; the SMTP port is in the ready line.
 pub fn mail_catcher() -> (PyPeer, u16) {
-    let p = PyPeer::start("mail_catcher.py", &["--smtp-port".into(), "0".into(), "--http-port".into(), "0".into()], 1);
-    let smtp = p.lines[0].rsplit("127.0.0.1:").next().and_then(|s| s.trim_end_matches(')').parse().ok()).unwrap_or_else(|| panic!("smtp port in {:?}", p.lines));
+    let p = PyPeer::start(
+        "mail_catcher.py",
+        &[
+            "--smtp-port".into(),
+            "0".into(),
+            "--http-port".into(),
+            "0".into(),
+        ],
+        1,
+    );
+    let smtp = p.lines[0]
+        .rsplit("127.0.0.1:")
+        .next()
+        .and_then(|s| s.trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("smtp port in {:?}", p.lines));
     (p, smtp)
 }

@@ -1,0 +1,886 @@
+//! Meetings end to end: the real worker on workerd, real Radicale (CalDAV), the real aiosmtpd
+//! mail catcher and the Google / Graph peers. Sizes are parameters (environment variables
+//! `MEETINGS_VISITORS`, `MEETINGS_AGENTS`, `MEETINGS_BOOKINGS`) so a slow machine can start small.
+
+use dynchat_e2e::peers::{self, PyPeer};
+use dynchat_e2e::{serial, Answer, Worker};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const SITE: &str = "mt";
+const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
+
+fn param(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Mail catcher, Radicale with `caldav_users` users, Google and Graph peers, and a worker
+/// pointed at all of them.
+struct Stack {
+    worker: Worker,
+    mail: PyPeer,
+    radicale: PyPeer,
+    google: PyPeer,
+    graph: PyPeer,
+}
+
+impl Stack {
+    fn start(name: &str, caldav_users: usize) -> Stack {
+        let (mail, smtp_port) = peers::mail_catcher();
+        let radicale = peers::radicale(caldav_users, name);
+        let google = peers::google(
+            &json!({"accounts": [{"email": "gina@example.com", "time_zone": "UTC"}]}),
+        );
+        let graph = peers::graph(
+            &json!({"accounts": [{"email": "mia@contoso.example", "time_zone": "UTC", "display_name": "Mia"}]}),
+        );
+        let g = google.url().to_string();
+        let m = graph.url().to_string();
+        let smtp = smtp_port.to_string();
+        let vars: Vec<(&str, String)> = vec![
+            ("CALENDAR_KEY", CALENDAR_KEY.into()),
+            ("GOOGLE_AUTH_URL", format!("{g}/o/oauth2/v2/auth")),
+            ("GOOGLE_TOKEN_URL", format!("{g}/token")),
+            ("GOOGLE_API_BASE", g.clone()),
+            ("GOOGLE_CLIENT_ID", "dynchat-local-client".into()),
+            ("GOOGLE_CLIENT_SECRET", "dynchat-local-secret".into()),
+            ("MS_LOGIN_BASE", m.clone()),
+            ("GRAPH_BASE", m.clone()),
+            ("MS_CLIENT_ID", "dynchat-local-client".into()),
+            ("MS_CLIENT_SECRET", "dynchat-local-secret".into()),
+            ("SMTP_HOST", "127.0.0.1".into()),
+            ("SMTP_PORT", smtp),
+            ("SMTP_FROM", "meetings@dynchat.test".into()),
+            ("RATE_IP_PER_MINUTE", "100000".into()),
+            ("RATE_SITE_PER_MINUTE", "100000".into()),
+        ];
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let worker = Worker::start(&format!("meetings-{name}"), None, &refs);
+        let s = worker.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}"),
+            Some(&json!({"name": "Meetings", "allowed_origins": ["http://127.0.0.1:8080"]})),
+        );
+        assert_eq!(s.status, 200, "{}", s.body);
+        Stack {
+            worker,
+            mail,
+            radicale,
+            google,
+            graph,
+        }
+    }
+
+    fn caldav_url(&self, user: &str) -> String {
+        format!("{}/{user}/calendar/", self.radicale.urls[1])
+    }
+
+    /// An agent working 08:00-18:00 UTC every day, 30-minute meetings, 60 minutes' notice.
+    fn agent(&self, id: &str, name: &str, email: &str) {
+        let settings = json!({"time_zone": "UTC", "working_hours": every_day("08:00", "18:00"), "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
+        let a = self.worker.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}/agents/{id}"),
+            Some(&json!({"name": name, "email": email, "settings": settings})),
+        );
+        assert_eq!(a.status, 200, "agent {id}: {}", a.body);
+    }
+
+    fn caldav_agent(&self, id: &str, user: &str, n: usize) {
+        self.agent(id, &format!("Agent {n}"), &format!("{user}@agents.test"));
+        let c = self.worker.admin("PUT", &format!("/admin/sites/{SITE}/agents/{id}/calendar"), Some(&json!({"url": self.caldav_url(user), "username": user, "password": format!("pw{n}")})));
+        assert_eq!(c.status, 200, "calendar {id}: {}", c.body);
+        assert!(
+            !c.body.contains(&format!("pw{n}\"")),
+            "the password must never come back: {}",
+            c.body
+        );
+    }
+
+    /// Connects through the provider's consent page and the worker's callback (ureq follows
+    /// the peer's 302 to the worker).
+    fn oauth_agent(&self, id: &str, provider: &str, login: &str) {
+        let a = self.worker.admin(
+            "POST",
+            &format!("/admin/sites/{SITE}/agents/{id}/calendar/connect"),
+            Some(&json!({"provider": provider, "login_hint": login})),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        let url = a.json()["redirect_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let done = ureq::get(&url)
+            .timeout(Duration::from_secs(60))
+            .call()
+            .unwrap_or_else(|e| panic!("consent {url}: {e}"));
+        let v: Value = done.into_json().unwrap_or(Value::Null);
+        assert_eq!(v["connected"], true, "{v}");
+        assert_eq!(v["account"], login);
+    }
+
+    fn queue(&self, id: &str, agents: &[&str]) -> Value {
+        let q = self.worker.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}/queues/{id}"),
+            Some(&json!({"name": id, "agents": agents})),
+        );
+        assert_eq!(q.status, 200, "{}", q.body);
+        q.json()
+    }
+
+    fn book(&self, key: &str, route: &str, start: &str, end: &str, email: &str) -> Answer {
+        let body = json!({"route": route, "start": start, "end": end, "tz": "Europe/Amsterdam", "lead": {"email": email, "firstName": "Ann", "lastName": "Lee"}, "session": format!("s-{key}")});
+        self.worker.post(
+            &format!("/v1/sites/{SITE}/book"),
+            &body,
+            &[
+                ("Idempotency-Key", key),
+                ("Origin", "http://127.0.0.1:8080"),
+            ],
+        )
+    }
+
+    fn mails(&self) -> Vec<Value> {
+        peers::get(&format!("{}/_peer/state", self.mail.url()))["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn calendars(&self) -> Value {
+        peers::get(&format!("{}/_peer/state", self.radicale.urls[0]))["calendars"].clone()
+    }
+
+    fn meetings(&self) -> Vec<Value> {
+        let a = self
+            .worker
+            .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None);
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.json()["meetings"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn assignments(&self) -> Vec<Value> {
+        let a = self
+            .worker
+            .admin("GET", &format!("/admin/sites/{SITE}/assignments"), None);
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.json()["assignments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn every_day(from: &str, to: &str) -> Value {
+    let d = json!([{"start": from, "end": to}]);
+    json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d})
+}
+
+fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `YYYY-MM-DDTHH:MM:00Z` of the day `days` from today (UTC) at `minute` after midnight.
+fn at(days: i64, minute: i64) -> String {
+    let t = (now_s() / 86_400 + days) * 86_400 + minute * 60;
+    iso(t)
+}
+
+fn iso(t: i64) -> String {
+    // Civil date from days since the epoch (Howard Hinnant's algorithm), std only.
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:00Z",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+fn ics_compact(s: &str) -> String {
+    s.replace(['-', ':'], "")
+}
+
+fn part<'a>(mail: &'a Value, content_type: &str) -> Option<&'a Value> {
+    mail["parts"]
+        .as_array()?
+        .iter()
+        .find(|p| p["content_type"] == content_type)
+}
+
+#[test]
+fn caldav_booking_invitation_idempotency_cancel_and_bad_input() {
+    let _g = serial();
+    let st = Stack::start("caldav", 1);
+    st.caldav_agent("a1", "agent1", 1);
+    st.queue("sales", &["a1"]);
+    let tpl = st.worker.admin("PUT", &format!("/admin/sites/{SITE}/meeting-template"), Some(&json!({"subject": "Chat with {{agent.name}}", "body": "Custom body for {{visitor.name}}: {{agent.name}} at {{meeting.time}}.\n\nSee you!", "location": "https://meet.example/abc"})));
+    assert_eq!(tpl.status, 200, "{}", tpl.body);
+    let bad_tpl = st.worker.admin(
+        "PUT",
+        &format!("/admin/sites/{SITE}/meeting-template"),
+        Some(&json!({"subject": "x", "body": "{{lead.secret}}"})),
+    );
+    assert_eq!(bad_tpl.status, 400, "{}", bad_tpl.body);
+
+    let (start, end) = (at(3, 600), at(3, 630));
+    let slots = st.worker.request(
+        "GET",
+        &format!("/v1/sites/{SITE}/slots?route=queue:sales&tz=Europe/Amsterdam&days=5"),
+        &[],
+        None,
+    );
+    assert_eq!(slots.status, 200, "{}", slots.body);
+    let sj = slots.json();
+    assert_eq!(sj["unknown_agents"], json!([]), "{sj}");
+    let offered = sj["slots"].as_array().cloned().unwrap_or_default();
+    let ours = offered
+        .iter()
+        .find(|s| s["start"] == start.as_str())
+        .unwrap_or_else(|| panic!("{start} not offered"));
+    assert!(
+        ours["label"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("(Europe/Amsterdam)"),
+        "{ours}"
+    );
+
+    // Bad input: clear 4xx, nothing booked.
+    let past = at(-1, 600);
+    let soon = iso((now_s() / 1800 + 1) * 1800);
+    let cases: Vec<(&str, String, String, &str, u16, &str)> = vec![
+        (
+            "outside hours",
+            at(3, 7 * 60),
+            at(3, 7 * 60 + 30),
+            "queue:sales",
+            400,
+            "start",
+        ),
+        (
+            "in the past",
+            past.clone(),
+            at(-1, 630),
+            "queue:sales",
+            400,
+            "start",
+        ),
+        (
+            "inside notice",
+            soon.clone(),
+            iso((now_s() / 1800 + 1) * 1800 + 1800),
+            "queue:sales",
+            400,
+            "start",
+        ),
+        (
+            "wrong length",
+            start.clone(),
+            at(3, 660),
+            "queue:sales",
+            400,
+            "start",
+        ),
+        (
+            "malformed start",
+            "next tuesday".into(),
+            end.clone(),
+            "queue:sales",
+            400,
+            "start",
+        ),
+        (
+            "end before start",
+            start.clone(),
+            at(3, 570),
+            "queue:sales",
+            400,
+            "end",
+        ),
+        (
+            "unknown agent",
+            start.clone(),
+            end.clone(),
+            "agent:nobody",
+            404,
+            "",
+        ),
+        (
+            "unknown queue",
+            start.clone(),
+            end.clone(),
+            "queue:nope",
+            404,
+            "",
+        ),
+        (
+            "bad route",
+            start.clone(),
+            end.clone(),
+            "sales",
+            400,
+            "route",
+        ),
+    ];
+    for (i, (what, s, e, route, status, field)) in cases.iter().enumerate() {
+        let a = st.book(&format!("bad-input-{i:03}"), route, s, e, "ann@example.com");
+        assert_eq!(a.status, *status, "{what}: {}", a.body);
+        if !field.is_empty() {
+            assert_eq!(a.json()["error"]["field"], *field, "{what}: {}", a.body);
+        }
+    }
+    let no_key = st.worker.post(&format!("/v1/sites/{SITE}/book"), &json!({"route": "queue:sales", "start": start, "end": end, "lead": {"email": "ann@example.com"}}), &[]);
+    assert_eq!(no_key.status, 400, "{}", no_key.body);
+    let bad_email = st.book("bad-email-1", "queue:sales", &start, &end, "not-an-email");
+    assert_eq!(bad_email.status, 400, "{}", bad_email.body);
+    assert!(st.meetings().is_empty(), "bad input booked something");
+    assert_eq!(st.calendars()["agent1"].as_array().map(Vec::len), Some(0));
+
+    // A booking lands in Radicale and the invitation in the mail catcher.
+    let b = st.book("visit-0001", "queue:sales", &start, &end, "ann@example.com");
+    assert_eq!(b.status, 201, "{}", b.body);
+    let booked = b.json();
+    assert_eq!(booked["agent"], "Agent 1");
+    let meeting_id = booked["meeting"].as_str().unwrap_or_default().to_string();
+    let items = st.calendars()["agent1"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["dtstart"], ics_compact(&start));
+    assert_eq!(items[0]["uid"], format!("{meeting_id}@dynchat"));
+    assert!(items[0]["ics"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("SCHEDULE-AGENT=CLIENT"));
+
+    let mails = st.mails();
+    let invite = mails
+        .iter()
+        .find(|m| m["rcpt_tos"] == json!(["ann@example.com"]))
+        .unwrap_or_else(|| panic!("no invitation: {mails:?}"));
+    let cal =
+        part(invite, "text/calendar").unwrap_or_else(|| panic!("no text/calendar part: {invite}"));
+    assert_eq!(cal["params"]["method"], "REQUEST");
+    let ics = cal["text"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("\r\n ", "");
+    assert!(
+        ics.contains("METHOD:REQUEST")
+            && ics.contains(&format!("UID:{meeting_id}@dynchat"))
+            && ics.contains(&format!("DTSTART:{}", ics_compact(&start))),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("ATTENDEE") && ics.contains("RSVP=TRUE") && ics.contains("ORGANIZER"),
+        "{ics}"
+    );
+    let text = part(invite, "text/plain")
+        .and_then(|p| p["text"].as_str())
+        .unwrap_or_default();
+    assert!(
+        text.contains("Custom body for Ann Lee: Agent 1 at "),
+        "{text}"
+    );
+    assert!(text.contains("(Europe/Amsterdam)"), "{text}");
+    assert_eq!(invite["subject"], "Chat with Agent 1");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m["rcpt_tos"] == json!(["agent1@agents.test"])),
+        "agent not notified"
+    );
+
+    // Same key: same meeting; same key with another body: 409; slot no longer offered.
+    let again = st.book("visit-0001", "queue:sales", &start, &end, "ann@example.com");
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["meeting"], meeting_id.as_str());
+    let other = st.book("visit-0001", "queue:sales", &start, &end, "bob@example.com");
+    assert_eq!(other.status, 409, "{}", other.body);
+    let taken = st.book("visit-0002", "queue:sales", &start, &end, "bob@example.com");
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    let tj = taken.json();
+    assert_eq!(tj["error"]["code"], "slot_taken");
+    let alternatives = tj["slots"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !alternatives.is_empty() && alternatives.iter().all(|s| s["start"] != start.as_str()),
+        "{tj}"
+    );
+    let slots = st
+        .worker
+        .request(
+            "GET",
+            &format!("/v1/sites/{SITE}/slots?route=agent:a1&tz=UTC&days=5"),
+            &[],
+            None,
+        )
+        .json();
+    assert!(
+        slots["slots"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty() && l.iter().all(|s| s["start"] != start.as_str())),
+        "{slots}"
+    );
+    assert_eq!(st.calendars()["agent1"].as_array().map(Vec::len), Some(1));
+
+    let list = st.meetings();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["lead_email"], "ann@example.com");
+    assert_eq!(list[0]["agent"]["name"], "Agent 1");
+    assert_eq!(list[0]["status"], "scheduled");
+    assert_eq!(list[0]["invitation"], "sent");
+    let stats = st.worker.stats(SITE);
+    assert!(
+        stats["activities_queued"].as_i64().unwrap_or(0) >= 1,
+        "meeting activity not queued for Marketo: {stats}"
+    );
+
+    // No-show only for scheduled; cancel sends METHOD:CANCEL and removes the event.
+    let c = st.worker.admin(
+        "POST",
+        &format!("/admin/sites/{SITE}/meetings/{meeting_id}/cancel"),
+        None,
+    );
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.json()["cancellation"], "sent");
+    let mails = st.mails();
+    let cancel = mails
+        .iter()
+        .filter_map(|m| part(m, "text/calendar"))
+        .find(|p| p["params"]["method"] == "CANCEL")
+        .unwrap_or_else(|| panic!("no CANCEL: {mails:?}"));
+    let ics = cancel["text"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("\r\n ", "");
+    assert!(
+        ics.contains("METHOD:CANCEL")
+            && ics.contains(&format!("UID:{meeting_id}@dynchat"))
+            && ics.contains("SEQUENCE:1")
+            && ics.contains("STATUS:CANCELLED"),
+        "{ics}"
+    );
+    assert_eq!(st.calendars()["agent1"].as_array().map(Vec::len), Some(0));
+    assert_eq!(st.meetings()[0]["status"], "cancelled");
+    let ns = st.worker.admin(
+        "POST",
+        &format!("/admin/sites/{SITE}/meetings/{meeting_id}/no-show"),
+        None,
+    );
+    assert_eq!(ns.status, 409, "{}", ns.body);
+    // The slot is free again.
+    let rebook = st.book("visit-0003", "queue:sales", &start, &end, "cat@example.com");
+    assert_eq!(rebook.status, 201, "{}", rebook.body);
+    let id = rebook.json()["meeting"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ns = st.worker.admin(
+        "POST",
+        &format!("/admin/sites/{SITE}/meetings/{id}/no-show"),
+        None,
+    );
+    assert_eq!(ns.status, 200, "{}", ns.body);
+    assert!(st
+        .meetings()
+        .iter()
+        .any(|m| m["id"] == id.as_str() && m["status"] == "no_show"));
+
+    // Credentials never come back from the admin API.
+    let agents = st
+        .worker
+        .admin("GET", &format!("/admin/sites/{SITE}/agents"), None);
+    assert!(
+        !agents.body.contains("pw1") && !agents.body.contains("secret"),
+        "{}",
+        agents.body
+    );
+}
+
+#[test]
+fn concurrent_visitors_on_one_slot_get_one_meeting_per_agent() {
+    let _g = serial();
+    let visitors = param("MEETINGS_VISITORS", 200);
+    let agents = param("MEETINGS_AGENTS", 5);
+    let st = Stack::start("crowd", agents);
+    let ids: Vec<String> = (1..=agents).map(|i| format!("a{i}")).collect();
+    for i in 1..=agents {
+        st.caldav_agent(&ids[i - 1], &format!("agent{i}"), i);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    st.queue("sales", &refs);
+    let (start, end) = (at(4, 660), at(4, 690));
+    let worker_port = st.worker.port;
+    let handles: Vec<_> = (0..visitors)
+        .map(|v| {
+            let (start, end) = (start.clone(), end.clone());
+            std::thread::spawn(move || {
+                let body = json!({"route": "queue:sales", "start": start, "end": end, "tz": "UTC", "lead": {"email": format!("v{v}@crowd.test")}});
+                let key = format!("crowd-visitor-{v:05}");
+                let r = ureq::post(&format!("http://127.0.0.1:{worker_port}/v1/sites/{SITE}/book"))
+                    .timeout(Duration::from_secs(600))
+                    .set("Content-Type", "application/json")
+                    .set("Idempotency-Key", &key)
+                    .send_string(&body.to_string());
+                match r {
+                    Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+                    Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+                    Err(e) => (0, e.to_string()),
+                }
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, String)> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or((0, "thread panicked".into())))
+        .collect();
+    let booked: Vec<&(u16, String)> = answers.iter().filter(|(s, _)| *s == 201).collect();
+    let taken: Vec<&(u16, String)> = answers.iter().filter(|(s, _)| *s == 409).collect();
+    let other: Vec<&(u16, String)> = answers
+        .iter()
+        .filter(|(s, _)| *s != 201 && *s != 409)
+        .collect();
+    assert!(
+        other.is_empty(),
+        "unexpected answers: {:?}",
+        other.iter().take(5).collect::<Vec<_>>()
+    );
+    let expected = agents.min(visitors);
+    assert_eq!(booked.len(), expected, "booked");
+    assert_eq!(taken.len(), visitors - expected, "slot_taken");
+    for (_, body) in &taken {
+        let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        assert_eq!(v["error"]["code"], "slot_taken", "{body}");
+        assert!(
+            v["slots"].as_array().is_some_and(|l| !l.is_empty()),
+            "no alternatives: {body}"
+        );
+    }
+    let chosen: BTreeSet<String> = booked
+        .iter()
+        .map(|(_, b)| {
+            serde_json::from_str::<Value>(b).unwrap_or(Value::Null)["agent"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(chosen.len(), expected, "one meeting per agent: {chosen:?}");
+    // Read every calendar back: one event each at that slot, no overlaps anywhere.
+    let cals = st.calendars();
+    for i in 1..=agents {
+        let items = cals[format!("agent{i}")]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut spans: Vec<(String, String)> = items
+            .iter()
+            .map(|e| {
+                (
+                    e["dtstart"].as_str().unwrap_or_default().to_string(),
+                    e["dtend"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        spans.sort();
+        assert_eq!(spans.len(), 1, "agent{i}: {spans:?}");
+        assert_eq!(spans[0].0, ics_compact(&start));
+        for w in spans.windows(2) {
+            assert!(w[0].1 <= w[1].0, "agent{i} double-booked: {w:?}");
+        }
+    }
+    assert_eq!(st.meetings().len(), expected);
+}
+
+#[test]
+fn google_and_graph_agents_revoked_grant_is_flagged_and_skipped() {
+    let _g = serial();
+    let st = Stack::start("oauth", 1);
+    st.agent("g1", "Gina", "gina@example.com");
+    st.agent("m1", "Mia", "mia@contoso.example");
+    st.oauth_agent("g1", "google", "gina@example.com");
+    st.oauth_agent("m1", "graph", "mia@contoso.example");
+    st.queue("sales", &["g1", "m1"]);
+    let slots = st
+        .worker
+        .request(
+            "GET",
+            &format!("/v1/sites/{SITE}/slots?route=queue:sales&tz=UTC&days=3"),
+            &[],
+            None,
+        )
+        .json();
+    assert_eq!(slots["unknown_agents"], json!([]), "{slots}");
+
+    // 1st booking: Gina (Google): event created with our id, invitation from our SMTP sender.
+    let b1 = st.book(
+        "oauth-0001",
+        "queue:sales",
+        &at(2, 600),
+        &at(2, 630),
+        "ann@example.com",
+    );
+    assert_eq!(b1.status, 201, "{}", b1.body);
+    assert_eq!(b1.json()["agent"], "Gina");
+    let g = peers::get(&format!("{}/_peer/state", st.google.url()));
+    assert_eq!(
+        g["events"]["gina@example.com"].as_object().map(|o| o.len()),
+        Some(1),
+        "{}",
+        g["events"]
+    );
+    assert_eq!(
+        g["sent_updates"],
+        json!([]),
+        "Google must not mail: dynchat sends the invitation"
+    );
+    assert!(st
+        .mails()
+        .iter()
+        .any(|m| m["rcpt_tos"] == json!(["ann@example.com"])));
+
+    // 2nd: Mia (Graph) is next: Graph mails the attendee; dynchat sends no invitation of its own.
+    let b2 = st.book(
+        "oauth-0002",
+        "queue:sales",
+        &at(2, 660),
+        &at(2, 690),
+        "bob@example.com",
+    );
+    assert_eq!(b2.status, 201, "{}", b2.body);
+    assert_eq!(b2.json()["agent"], "Mia");
+    let m = peers::get(&format!("{}/_peer/state", st.graph.url()));
+    let sent = m["sent_invitations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        sent.iter().any(|s| s["to"] == "bob@example.com"),
+        "{sent:?}"
+    );
+    assert!(
+        !st.mails()
+            .iter()
+            .any(|m| m["rcpt_tos"] == json!(["bob@example.com"])),
+        "a second invitation for a Graph agent"
+    );
+    assert!(
+        st.mails()
+            .iter()
+            .any(|m| m["rcpt_tos"] == json!(["mia@contoso.example"])),
+        "agent not notified"
+    );
+
+    // Revoke Gina's grant: she is next in line, gets skipped as disconnected, Mia takes it.
+    peers::post(
+        &format!("{}/_peer/config", st.google.url()),
+        &json!({"revoke": "gina@example.com"}),
+    );
+    let b3 = st.book(
+        "oauth-0003",
+        "queue:sales",
+        &at(2, 720),
+        &at(2, 750),
+        "cat@example.com",
+    );
+    assert_eq!(b3.status, 201, "{}", b3.body);
+    assert_eq!(b3.json()["agent"], "Mia");
+    let log = st.assignments();
+    let last = log.last().cloned().unwrap_or(Value::Null);
+    assert_eq!(last["next_in_line"], "g1", "{last}");
+    assert_eq!(last["chosen"], "m1", "{last}");
+    assert_eq!(
+        last["skipped"],
+        json!([{"agent": "g1", "reason": "calendar_disconnected"}]),
+        "{last}"
+    );
+    let agent = st
+        .worker
+        .admin("GET", &format!("/admin/sites/{SITE}/agents/g1"), None)
+        .json();
+    assert_eq!(agent["calendar"]["state"], "disconnected", "{agent}");
+    assert!(
+        agent["calendar"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("invalid_grant"),
+        "{agent}"
+    );
+    assert_eq!(agent["in_rotation"], false);
+    let slots = st
+        .worker
+        .request(
+            "GET",
+            &format!("/v1/sites/{SITE}/slots?route=queue:sales&tz=UTC&days=3"),
+            &[],
+            None,
+        )
+        .json();
+    assert_eq!(slots["unknown_agents"], json!(["g1"]), "{slots}");
+
+    // Reconnecting puts her back.
+    st.oauth_agent("g1", "google", "gina@example.com");
+    let agent = st
+        .worker
+        .admin("GET", &format!("/admin/sites/{SITE}/agents/g1"), None)
+        .json();
+    assert_eq!(agent["calendar"]["state"], "connected", "{agent}");
+
+    // Cancel a Graph meeting: Graph mails the cancellation.
+    let mid = b2.json()["meeting"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let c = st.worker.admin(
+        "POST",
+        &format!("/admin/sites/{SITE}/meetings/{mid}/cancel"),
+        None,
+    );
+    assert_eq!(c.status, 200, "{}", c.body);
+    let m = peers::get(&format!("{}/_peer/state", st.graph.url()));
+    assert!(
+        m["sent_cancellations"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{}",
+        m["sent_cancellations"]
+    );
+}
+
+/// A small deterministic generator (xorshift) so busy times are random but reproducible.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn rotation_over_sequential_bookings_with_random_busy_times_matches_the_spec() {
+    let _g = serial();
+    let n_agents = param("MEETINGS_ROTATION_AGENTS", 4);
+    let bookings = param("MEETINGS_BOOKINGS", 12);
+    let st = Stack::start("rotation", n_agents);
+    let ids: Vec<String> = (1..=n_agents).map(|i| format!("a{i}")).collect();
+    for i in 1..=n_agents {
+        st.caldav_agent(&ids[i - 1], &format!("agent{i}"), i);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    st.queue("sales", &refs);
+    // Slot k: day 5, 08:00 + k*30min (spilling into day 6). Each agent busy at each slot with
+    // probability 1/3, but never all of them (the booking must succeed).
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let slot = |k: usize| {
+        let minute = 480 + (k as i64 % 20) * 30;
+        let day = 5 + k as i64 / 20;
+        (at(day, minute), at(day, minute + 30))
+    };
+    let mut busy: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let mut events = Vec::new();
+    for k in 0..bookings {
+        let mut set = BTreeSet::new();
+        for a in 0..n_agents {
+            if rng.next().is_multiple_of(3) {
+                set.insert(a);
+            }
+        }
+        if set.len() == n_agents {
+            set.remove(&(rng.next() as usize % n_agents));
+        }
+        let (s, e) = slot(k);
+        for a in &set {
+            events.push(json!({"user": format!("agent{}", a + 1), "uid": format!("busy-{k}-{a}"), "start": s, "end": e, "summary": "Busy"}));
+        }
+        busy.insert(k, set);
+    }
+    peers::post(
+        &format!("{}/_peer/seed", st.radicale.urls[0]),
+        &json!({"events": events}),
+    );
+
+    // The spec's round robin, as a model: next after the last one to take a meeting; skip busy.
+    let mut last: Option<usize> = None;
+    for k in 0..bookings {
+        let next = last.map(|l| (l + 1) % n_agents).unwrap_or(0);
+        let mut skipped = Vec::new();
+        let mut expected = None;
+        for j in 0..n_agents {
+            let a = (next + j) % n_agents;
+            if busy[&k].contains(&a) {
+                skipped.push(json!({"agent": ids[a], "reason": "busy"}));
+            } else {
+                expected = Some(a);
+                break;
+            }
+        }
+        let expected = expected.unwrap_or_else(|| panic!("model: nobody free at slot {k}"));
+        let (s, e) = slot(k);
+        let b = st.book(
+            &format!("rotation-{k:04}"),
+            "queue:sales",
+            &s,
+            &e,
+            &format!("r{k}@example.com"),
+        );
+        assert_eq!(b.status, 201, "booking {k}: {}", b.body);
+        assert_eq!(
+            b.json()["agent"],
+            format!("Agent {}", expected + 1),
+            "booking {k}: busy {:?}, next a{}",
+            busy[&k],
+            next + 1
+        );
+        let log = st.assignments();
+        let entry = log.last().cloned().unwrap_or(Value::Null);
+        assert_eq!(
+            entry["next_in_line"],
+            ids[next].as_str(),
+            "booking {k}: {entry}"
+        );
+        assert_eq!(
+            entry["chosen"],
+            ids[expected].as_str(),
+            "booking {k}: {entry}"
+        );
+        assert_eq!(
+            entry["skipped"],
+            json!(skipped),
+            "booking {k}: every skip recorded"
+        );
+        last = Some(expected);
+    }
+    // Reordering keeps whoever is next in line.
+    let before = st
+        .worker
+        .admin("GET", &format!("/admin/sites/{SITE}/queues/sales"), None)
+        .json();
+    let mut reversed = refs.clone();
+    reversed.reverse();
+    let after = st.queue("sales", &reversed);
+    assert_eq!(
+        after["next_in_line"], before["next_in_line"],
+        "before {before}, after {after}"
+    );
+}
