@@ -154,6 +154,16 @@ fn test() -> Result<(), String> {
             "test_*.py",
         ],
     )?;
+    step("widget: build, then the browser tests in headless Chromium");
+    widget::build(&root)?;
+    run(&root, "node", &["tests/browser/run.mjs"])?;
+    step("worker: build, then the end-to-end tests on workerd with the peers");
+    worker::build(&root)?;
+    run(
+        &root,
+        "cargo",
+        &["test", "-p", "dynchat-e2e", "--", "--test-threads=1"],
+    )?;
     Ok(())
 }
 
