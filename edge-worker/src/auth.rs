@@ -63,7 +63,12 @@ pub enum Principal {
     /// The `ADMIN_TOKEN` bearer (setup scripts, `cargo xtask`): admin rights, no CSRF (no cookie).
     Token,
     /// A console session.
-    Account { id: String, email: String, role: Role, agent_id: Option<String> },
+    Account {
+        id: String,
+        email: String,
+        role: Role,
+        agent_id: Option<String>,
+    },
 }
 
 /// Why a principal may not do something.
@@ -78,7 +83,14 @@ pub enum Denied {
 impl Principal {
     /// True for the bearer token and admin accounts.
     pub fn is_admin(&self) -> bool {
-        matches!(self, Principal::Token | Principal::Account { role: Role::Admin, .. })
+        matches!(
+            self,
+            Principal::Token
+                | Principal::Account {
+                    role: Role::Admin,
+                    ..
+                }
+        )
     }
 
     /// Admin-only actions.
@@ -94,7 +106,10 @@ impl Principal {
     pub fn may_access_agent(&self, agent: &str) -> Result<(), Denied> {
         match self {
             p if p.is_admin() => Ok(()),
-            Principal::Account { agent_id: Some(own), .. } if own == agent => Ok(()),
+            Principal::Account {
+                agent_id: Some(own),
+                ..
+            } if own == agent => Ok(()),
             _ => Err(Denied::OtherAgent),
         }
     }
@@ -104,19 +119,29 @@ impl Principal {
 pub fn hash_password(password: &str, salt: &[u8], iterations: u32) -> String {
     let mut out = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut out);
-    format!("pbkdf2-sha256${iterations}${}${}", B64.encode(salt), B64.encode(out))
+    format!(
+        "pbkdf2-sha256${iterations}${}${}",
+        B64.encode(salt),
+        B64.encode(out)
+    )
 }
 
 /// Checks a password against a stored hash in constant time over the derived bytes. A malformed
 /// or weak stored hash never verifies.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     let parts: Vec<&str> = stored.split('$').collect();
-    let [scheme, iterations, salt, hash] = parts.as_slice() else { return false };
-    let Ok(iterations) = iterations.parse::<u32>() else { return false };
+    let [scheme, iterations, salt, hash] = parts.as_slice() else {
+        return false;
+    };
+    let Ok(iterations) = iterations.parse::<u32>() else {
+        return false;
+    };
     if *scheme != "pbkdf2-sha256" || iterations < MIN_ITERATIONS {
         return false;
     }
-    let (Ok(salt), Ok(expected)) = (B64.decode(salt), B64.decode(hash)) else { return false };
+    let (Ok(salt), Ok(expected)) = (B64.decode(salt), B64.decode(hash)) else {
+        return false;
+    };
     if salt.len() < 16 || expected.len() != 32 {
         return false;
     }
@@ -142,14 +167,19 @@ pub fn token_digest(token: &str) -> String {
 
 /// The login limiter's key for an (IP, account) pair; the email is normalised.
 pub fn login_key(ip: &str, email: &str) -> String {
-    token_digest(&format!("login\u{0}{ip}\u{0}{}", email.trim().to_ascii_lowercase()))
+    token_digest(&format!(
+        "login\u{0}{ip}\u{0}{}",
+        email.trim().to_ascii_lowercase()
+    ))
 }
 
 /// The login limiter's decision from the stored window (`window_start`, `failures`).
 /// `Err(retry_after_s)` when the pair is locked.
 pub fn login_allowed(window: Option<(i64, i64)>, now: i64) -> Result<(), u32> {
     match window {
-        Some((start, failures)) if now - start < LOGIN_WINDOW_MS && failures >= LOGIN_MAX_FAILURES => {
+        Some((start, failures))
+            if now - start < LOGIN_WINDOW_MS && failures >= LOGIN_MAX_FAILURES =>
+        {
             let left = (start + LOGIN_WINDOW_MS - now).max(1000);
             Err(u32::try_from((left + 999) / 1000).unwrap_or(u32::MAX))
         }
@@ -167,12 +197,18 @@ pub fn login_failed(window: Option<(i64, i64)>, now: i64) -> (i64, i64) {
 
 /// A cookie value from a `Cookie` header.
 pub fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
-    header?.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+    header?
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
 /// `Set-Cookie` for the session: HttpOnly, Secure, SameSite=Strict, Path=/.
 pub fn session_cookie(token: &str, max_age_s: i64) -> String {
-    format!("{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age_s}")
+    format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age_s}"
+    )
 }
 
 /// `Set-Cookie` for the CSRF token: readable by the console's script, otherwise as strict.
@@ -188,15 +224,28 @@ pub fn is_state_changing(method: &str) -> bool {
 /// The CSRF decision for a cookie-authenticated, state-changing request: the `Origin` (or, when
 /// a browser sends none, the `Referer`'s origin) must be the console's own origin, and the
 /// header token must equal both the CSRF cookie (double submit) and the session's token.
-pub fn csrf_ok(own_origin: &str, origin: Option<&str>, referer: Option<&str>, header: Option<&str>, cookie_token: Option<&str>, session_token: &str) -> bool {
+pub fn csrf_ok(
+    own_origin: &str,
+    origin: Option<&str>,
+    referer: Option<&str>,
+    header: Option<&str>,
+    cookie_token: Option<&str>,
+    session_token: &str,
+) -> bool {
     let from = match (origin, referer) {
         (Some(o), _) if o != "null" => Some(o.trim_end_matches('/').to_string()),
         (_, Some(r)) => origin_of(r),
         _ => None,
     };
-    let same_origin = from.is_some_and(|o| o.eq_ignore_ascii_case(own_origin.trim_end_matches('/')));
-    let (Some(h), Some(c)) = (header, cookie_token) else { return false };
-    same_origin && !session_token.is_empty() && constant_time_eq(h.as_bytes(), c.as_bytes()) && constant_time_eq(h.as_bytes(), session_token.as_bytes())
+    let same_origin =
+        from.is_some_and(|o| o.eq_ignore_ascii_case(own_origin.trim_end_matches('/')));
+    let (Some(h), Some(c)) = (header, cookie_token) else {
+        return false;
+    };
+    same_origin
+        && !session_token.is_empty()
+        && constant_time_eq(h.as_bytes(), c.as_bytes())
+        && constant_time_eq(h.as_bytes(), session_token.as_bytes())
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -234,7 +283,10 @@ mod tests {
         assert!(h.starts_with("pbkdf2-sha256$100000$"));
         assert!(verify_password("demo-admin-pass", &h));
         assert!(!verify_password("demo-admin-pasS", &h));
-        assert_ne!(h, hash_password("demo-admin-pass", &[8u8; 16], PBKDF2_ITERATIONS));
+        assert_ne!(
+            h,
+            hash_password("demo-admin-pass", &[8u8; 16], PBKDF2_ITERATIONS)
+        );
     }
 
     #[test]
@@ -242,23 +294,46 @@ mod tests {
         // RFC 7914 section 11: PBKDF2-HMAC-SHA256("passwd", "salt", 1, 64); first 32 bytes.
         let mut out = [0u8; 32];
         pbkdf2::pbkdf2_hmac::<Sha256>(b"passwd", b"salt", 1, &mut out);
-        assert_eq!(hex(&out), "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc");
+        assert_eq!(
+            hex(&out),
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+        );
     }
 
     #[test]
     fn weak_or_malformed_hashes_never_verify() {
         let weak = hash_password("pw-1234567890", &[1u8; 16], 1000);
         assert!(!verify_password("pw-1234567890", &weak));
-        for bad in ["", "pbkdf2-sha256$x$y$z", "md5$100000$AAAA$BBBB", "pbkdf2-sha256$100000$!!$!!"] {
+        for bad in [
+            "",
+            "pbkdf2-sha256$x$y$z",
+            "md5$100000$AAAA$BBBB",
+            "pbkdf2-sha256$100000$!!$!!",
+        ] {
             assert!(!verify_password("x", bad), "{bad}");
         }
     }
 
     #[test]
     fn roles_admin_only_and_own_agent() {
-        let admin = Principal::Account { id: "a".into(), email: "a@x".into(), role: Role::Admin, agent_id: None };
-        let alex = Principal::Account { id: "b".into(), email: "b@x".into(), role: Role::Agent, agent_id: Some("alex".into()) };
-        let nobody = Principal::Account { id: "c".into(), email: "c@x".into(), role: Role::Agent, agent_id: None };
+        let admin = Principal::Account {
+            id: "a".into(),
+            email: "a@x".into(),
+            role: Role::Admin,
+            agent_id: None,
+        };
+        let alex = Principal::Account {
+            id: "b".into(),
+            email: "b@x".into(),
+            role: Role::Agent,
+            agent_id: Some("alex".into()),
+        };
+        let nobody = Principal::Account {
+            id: "c".into(),
+            email: "c@x".into(),
+            role: Role::Agent,
+            agent_id: None,
+        };
         assert!(Principal::Token.require_admin().is_ok());
         assert!(admin.require_admin().is_ok());
         assert_eq!(alex.require_admin(), Err(Denied::AdminOnly));
@@ -277,23 +352,60 @@ mod tests {
         }
         assert_eq!(login_allowed(w, 2000), Err(899));
         assert!(login_allowed(w, 1000 + LOGIN_WINDOW_MS).is_ok());
-        assert_eq!(login_failed(w, 1000 + LOGIN_WINDOW_MS), (1000 + LOGIN_WINDOW_MS, 1));
-        assert_ne!(login_key("1.2.3.4", "A@x.com"), login_key("1.2.3.5", "a@x.com"));
-        assert_eq!(login_key("1.2.3.4", " A@x.com"), login_key("1.2.3.4", "a@x.com"));
+        assert_eq!(
+            login_failed(w, 1000 + LOGIN_WINDOW_MS),
+            (1000 + LOGIN_WINDOW_MS, 1)
+        );
+        assert_ne!(
+            login_key("1.2.3.4", "A@x.com"),
+            login_key("1.2.3.5", "a@x.com")
+        );
+        assert_eq!(
+            login_key("1.2.3.4", " A@x.com"),
+            login_key("1.2.3.4", "a@x.com")
+        );
     }
 
     #[test]
     fn csrf_needs_same_origin_and_matching_tokens() {
         let own = "http://127.0.0.1:8787";
         assert!(csrf_ok(own, Some(own), None, Some("t1"), Some("t1"), "t1"));
-        assert!(csrf_ok(own, None, Some("http://127.0.0.1:8787/console/"), Some("t1"), Some("t1"), "t1"));
+        assert!(csrf_ok(
+            own,
+            None,
+            Some("http://127.0.0.1:8787/console/"),
+            Some("t1"),
+            Some("t1"),
+            "t1"
+        ));
         // cross-site form post: foreign origin, no header
-        assert!(!csrf_ok(own, Some("http://127.0.0.1:9999"), None, None, Some("t1"), "t1"));
-        assert!(!csrf_ok(own, Some("http://evil.example"), None, Some("t1"), Some("t1"), "t1"));
+        assert!(!csrf_ok(
+            own,
+            Some("http://127.0.0.1:9999"),
+            None,
+            None,
+            Some("t1"),
+            "t1"
+        ));
+        assert!(!csrf_ok(
+            own,
+            Some("http://evil.example"),
+            None,
+            Some("t1"),
+            Some("t1"),
+            "t1"
+        ));
         assert!(!csrf_ok(own, None, None, Some("t1"), Some("t1"), "t1"));
         assert!(!csrf_ok(own, Some(own), None, Some("t1"), Some("t2"), "t1"));
         assert!(!csrf_ok(own, Some(own), None, Some("t2"), Some("t2"), "t1"));
-        assert!(!csrf_ok(own, Some("null"), None, Some("t1"), Some("t1"), "t1"));
+        assert!(!csrf_ok(
+            own,
+            Some("null"),
+            None,
+            Some("t1"),
+            Some("t1"),
+            "t1"
+        ));
     }
 
     #[test]

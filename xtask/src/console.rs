@@ -25,23 +25,41 @@ pub fn render_page(layout: &str, page: &str, source: &str) -> Result<String, Str
     let mut description = None;
     let mut body = Vec::new();
     for line in source.lines() {
-        let meta = line.trim().strip_prefix("<!--").and_then(|l| l.strip_suffix("-->")).map(str::trim);
+        let meta = line
+            .trim()
+            .strip_prefix("<!--")
+            .and_then(|l| l.strip_suffix("-->"))
+            .map(str::trim);
         match meta {
-            Some(m) if m.starts_with("title:") => title = Some(m["title:".len()..].trim().to_string()),
-            Some(m) if m.starts_with("description:") => description = Some(m["description:".len()..].trim().to_string()),
+            Some(m) if m.starts_with("title:") => {
+                title = Some(m["title:".len()..].trim().to_string())
+            }
+            Some(m) if m.starts_with("description:") => {
+                description = Some(m["description:".len()..].trim().to_string())
+            }
             _ => body.push(line),
         }
     }
     let title = title.ok_or_else(|| format!("page {page}: missing <!-- title: .. --> line"))?;
-    let description = description.ok_or_else(|| format!("page {page}: missing <!-- description: .. --> line"))?;
-    let mut out = layout.replace("{{title}}", &title).replace("{{description}}", &description);
+    let description =
+        description.ok_or_else(|| format!("page {page}: missing <!-- description: .. --> line"))?;
+    let mut out = layout
+        .replace("{{title}}", &title)
+        .replace("{{description}}", &description);
     for p in PAGES {
-        let mark = if p == page { " aria-current=\"page\"" } else { "" };
+        let mark = if p == page {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
         out = out.replace(&format!("{{{{current:{p}}}}}"), mark);
     }
     out = out.replace("{{content}}", body.join("\n").trim());
     if let Some(i) = out.find("{{") {
-        return Err(format!("page {page}: unknown template at {}", &out[i..(i + 30).min(out.len())]));
+        return Err(format!(
+            "page {page}: unknown template at {}",
+            &out[i..(i + 30).min(out.len())]
+        ));
     }
     Ok(out)
 }
@@ -58,9 +76,11 @@ pub fn build_site(root: &Path) -> Result<(), String> {
     for page in PAGES {
         let source = read(&src.join("pages").join(format!("{page}.html")))?;
         let html = render_page(&layout, page, &source)?;
-        fs::write(out.join(format!("{page}.html")), html).map_err(|e| format!("write {page}.html: {e}"))?;
+        fs::write(out.join(format!("{page}.html")), html)
+            .map_err(|e| format!("write {page}.html: {e}"))?;
     }
-    fs::copy(src.join("styles.css"), out.join("styles.css")).map_err(|e| format!("copy styles.css: {e}"))?;
+    fs::copy(src.join("styles.css"), out.join("styles.css"))
+        .map_err(|e| format!("copy styles.css: {e}"))?;
     Ok(())
 }
 
@@ -70,15 +90,22 @@ fn read(p: &Path) -> Result<String, String> {
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     let shown = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{shown} failed ({}):\n{}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "{shown} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
-/// Builds the console (crate `dynchat-console`, cargo profile `console`) with wasm-bindgen
+/// Builds the console (crate `dynchat-console`, `--release` for wasm32) with wasm-bindgen
 /// `--target web` into `dist/console/` next to its `index.html` and `console.css`.
 pub fn build_console(root: &Path) -> Result<(), String> {
     let out = root.join("dist/console");
@@ -87,9 +114,26 @@ pub fn build_console(root: &Path) -> Result<(), String> {
     }
     fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo).current_dir(root).args(["build", "--profile", "console", "--target", "wasm32-unknown-unknown", "-p", "dynchat-console"]))?;
-    let wasm: PathBuf = root.join("target/wasm32-unknown-unknown/console/dynchat_console.wasm");
-    run(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-name", "console", "--out-dir"]).arg(&out).arg(&wasm))?;
+    run(Command::new(cargo).current_dir(root).args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "dynchat-console",
+    ]))?;
+    let wasm: PathBuf = root.join("target/wasm32-unknown-unknown/release/dynchat_console.wasm");
+    run(Command::new("wasm-bindgen")
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "console",
+            "--out-dir",
+        ])
+        .arg(&out)
+        .arg(&wasm))?;
     let static_dir = root.join("demo-site/console/static");
     for f in ["index.html", "console.css"] {
         fs::copy(static_dir.join(f), out.join(f)).map_err(|e| format!("copy {f}: {e}"))?;
@@ -104,7 +148,13 @@ pub fn seed_accounts(port: u16, admin_token: &str) -> Result<(), String> {
     let h = [("Authorization", auth.as_str())];
     for (email, password, role, name, agent) in [
         (DEMO_ADMIN.0, DEMO_ADMIN.1, "admin", "Dana Admin", None),
-        (DEMO_AGENT.0, DEMO_AGENT.1, "agent", "Alex Morgan", Some("alex-morgan")),
+        (
+            DEMO_AGENT.0,
+            DEMO_AGENT.1,
+            "agent",
+            "Alex Morgan",
+            Some("alex-morgan"),
+        ),
     ] {
         let body = format!(
             "{{\"email\":{},\"password\":{},\"role\":{},\"name\":{},\"agent_id\":{}}}",
@@ -114,7 +164,8 @@ pub fn seed_accounts(port: u16, admin_token: &str) -> Result<(), String> {
             json_str(name),
             agent.map(json_str).unwrap_or_else(|| "null".into())
         );
-        let (st, b) = super::worker::http(port, "POST", "/admin/console/accounts", &h, Some(&body))?;
+        let (st, b) =
+            super::worker::http(port, "POST", "/admin/console/accounts", &h, Some(&body))?;
         if st != 200 && st != 201 {
             return Err(format!("seed account {email}: {st} {b}"));
         }
@@ -154,13 +205,23 @@ mod tests {
     #[test]
     fn page_renders_title_and_marks_current_nav() {
         let layout = "<title>{{title}}</title><meta content=\"{{description}}\"><a{{current:pricing}}>P</a><a{{current:index}}>H</a>{{content}}";
-        let html = render_page(layout, "pricing", "<!-- title: Pricing -->\n<!-- description: Plans -->\n<h1>x</h1>").unwrap_or_default();
+        let html = render_page(
+            layout,
+            "pricing",
+            "<!-- title: Pricing -->\n<!-- description: Plans -->\n<h1>x</h1>",
+        )
+        .unwrap_or_default();
         assert_eq!(html, "<title>Pricing</title><meta content=\"Plans\"><a aria-current=\"page\">P</a><a>H</a><h1>x</h1>");
     }
 
     #[test]
     fn page_without_title_or_with_unknown_template_fails() {
         assert!(render_page("{{content}}", "index", "<h1>x</h1>").is_err());
-        assert!(render_page("{{nope}}{{content}}", "index", "<!-- title: a -->\n<!-- description: b -->").is_err());
+        assert!(render_page(
+            "{{nope}}{{content}}",
+            "index",
+            "<!-- title: a -->\n<!-- description: b -->"
+        )
+        .is_err());
     }
 }

@@ -1,0 +1,381 @@
+//! dynchat admin console: a single-page Rust -> wasm app. `State` is the store, `pages` and
+//! `editor` are the views (the only code building DOM, through `dom`), and this module is the
+//! controller: hash routing, delegated events, loading data through `api`.
+
+mod api;
+mod charts;
+mod dom;
+mod editor;
+mod pages;
+pub mod paths;
+
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+
+/// The site the console manages (the demo has one).
+pub const SITE: &str = "acme";
+
+/// Which page is shown (from the URL hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    SignIn,
+    Dialogues,
+    Editor(Option<String>),
+    Config,
+    Calendar,
+    Meetings,
+    Reports,
+    Marketo,
+}
+
+impl Page {
+    fn from_hash(h: &str) -> Page {
+        let h = h.trim_start_matches('#').trim_start_matches('/');
+        let parts: Vec<&str> = h.split('/').collect();
+        match parts.as_slice() {
+            ["signin"] => Page::SignIn,
+            ["dialogues", "new"] => Page::Editor(None),
+            ["dialogues", id] => Page::Editor(Some(id.to_string())),
+            ["config"] => Page::Config,
+            ["calendar"] => Page::Calendar,
+            ["meetings"] => Page::Meetings,
+            ["reports"] => Page::Reports,
+            ["marketo"] => Page::Marketo,
+            _ => Page::Dialogues,
+        }
+    }
+}
+
+/// The signed-in account.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub email: String,
+    pub name: String,
+    pub admin: bool,
+    pub agent_id: Option<String>,
+}
+
+/// Everything the views show.
+#[derive(Default)]
+pub struct State {
+    pub me: Option<Me>,
+    pub page: Option<Page>,
+    pub notice: Option<(bool, String)>,
+    pub loading: bool,
+    pub signin_error: Option<String>,
+    /// `GET /admin/sites/{site}/dialogues` versions.
+    pub versions: Vec<Value>,
+    /// Per dialogue: triggered, engaged, completed, captured, meetings, goals (last 30 days).
+    pub totals: Vec<(String, [i64; 6])>,
+    /// Dialogue id -> name (from the live or newest version).
+    pub names: Vec<(String, String)>,
+    pub site: Value,
+    pub draft: Value,
+    pub draft_id: Option<String>,
+    pub diags: Vec<dynchat_engine::Diagnostic>,
+    pub preview_page: String,
+    pub dialogue_marketo: Value,
+    pub reports: editor::Reports,
+    pub marketo: Value,
+    pub calendar: Value,
+    pub calendar_error: Option<String>,
+    pub queue_order: Vec<(String, Vec<String>)>,
+    pub meetings: Vec<Value>,
+    pub meetings_error: Option<String>,
+    pub meeting_filter: (String, String),
+    pub meeting_sort: (String, bool),
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State { preview_page: "/site/pricing.html".into(), ..State::default() });
+}
+
+/// Reads or changes the state (never across an await).
+pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().unwrap_or_else(|| wasm_bindgen::throw_str("no window"))
+}
+
+fn hash() -> String {
+    window().location().hash().unwrap_or_default()
+}
+
+/// Navigates (the `hashchange` listener loads and renders).
+pub fn go(h: &str) {
+    let _ = window().location().set_hash(h);
+}
+
+/// Shows a notice on the current page.
+pub fn notice(ok: bool, msg: impl Into<String>) {
+    with(|s| s.notice = Some((ok, msg.into())));
+    render();
+}
+
+/// Re-renders the whole app from the state, keeping the scroll position and the focused id.
+pub fn render() {
+    let doc = dom::document();
+    let Some(app) = doc.get_element_by_id("app") else {
+        return;
+    };
+    let focused = doc
+        .active_element()
+        .map(|e| e.id())
+        .filter(|id| !id.is_empty());
+    let y = window().scroll_y().unwrap_or(0.0);
+    let node = with(|s| pages::app(s));
+    app.set_inner_html("");
+    let _ = app.append_child(&node.0);
+    window().scroll_to_with_x_and_y(0.0, y);
+    if let Some(id) = focused {
+        dom::focus(&id);
+    }
+}
+
+/// Entry point (wasm-bindgen start).
+#[wasm_bindgen(start)]
+pub fn start() {
+    let doc = dom::document();
+    let Some(app) = doc.get_element_by_id("app") else {
+        return;
+    };
+    for ev in [
+        "click",
+        "submit",
+        "input",
+        "change",
+        "keydown",
+        "dragstart",
+        "dragover",
+        "drop",
+        "dragend",
+    ] {
+        let cb =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| on_event(ev, e));
+        let _ = app.add_event_listener_with_callback(ev, cb.as_ref().unchecked_ref());
+        cb.forget(); // lives as long as the page
+    }
+    let cb =
+        Closure::<dyn FnMut(web_sys::Event)>::new(|_e: web_sys::Event| spawn_local(load_page()));
+    let _ = window().add_event_listener_with_callback("hashchange", cb.as_ref().unchecked_ref());
+    cb.forget();
+    spawn_local(async {
+        let a = api::call("GET", "/admin/console/me", None).await;
+        if a.ok() {
+            signed_in(&a.body);
+        }
+        load_page().await;
+    });
+}
+
+fn signed_in(body: &Value) {
+    let acc = &body["account"];
+    api::set_csrf(body["csrf"].as_str().unwrap_or(""));
+    with(|s| {
+        s.me = Some(Me {
+            email: acc["email"].as_str().unwrap_or("").into(),
+            name: acc["name"].as_str().unwrap_or("").into(),
+            admin: acc["role"] == "admin",
+            agent_id: acc["agent_id"].as_str().map(str::to_string),
+        })
+    });
+}
+
+/// Loads what the page in the hash needs, then renders it.
+pub async fn load_page() {
+    let mut page = Page::from_hash(&hash());
+    let me = with(|s| s.me.clone());
+    let Some(me) = me else {
+        with(|s| s.page = Some(Page::SignIn));
+        render();
+        dom::focus("email");
+        return;
+    };
+    if page == Page::SignIn {
+        page = if me.admin {
+            Page::Dialogues
+        } else {
+            Page::Meetings
+        };
+    }
+    if !me.admin && !matches!(page, Page::Meetings | Page::Calendar) {
+        page = Page::Meetings;
+    }
+    let changed = with(|s| {
+        let changed = s.page.as_ref() != Some(&page);
+        if changed {
+            s.notice = None;
+        }
+        s.page = Some(page.clone());
+        s.loading = true;
+        changed
+    });
+    render();
+    match &page {
+        Page::Dialogues => pages::load_dialogues().await,
+        Page::Editor(id) => {
+            if changed || with(|s| s.draft.is_null()) {
+                editor::load(id.clone()).await
+            }
+        }
+        Page::Config => pages::load_config().await,
+        Page::Calendar => pages::load_calendar(&me).await,
+        Page::Meetings => pages::load_meetings(&me).await,
+        Page::Reports => pages::load_reports().await,
+        Page::Marketo => pages::load_marketo().await,
+        Page::SignIn => {}
+    }
+    with(|s| s.loading = false);
+    render();
+    if changed {
+        dom::focus("page-title");
+    }
+}
+
+fn target_el(e: &web_sys::Event) -> Option<web_sys::Element> {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+}
+
+fn on_event(kind: &str, e: web_sys::Event) {
+    let Some(t) = target_el(&e) else { return };
+    match kind {
+        "submit" => {
+            e.prevent_default();
+            if let Some(a) = t.get_attribute("data-act") {
+                action(&a);
+            }
+        }
+        "click" => {
+            if let Some(b) = t.closest("button[data-act], a[data-act]").ok().flatten() {
+                if b.tag_name() == "BUTTON" && b.get_attribute("type").as_deref() == Some("submit")
+                {
+                    return; // the form's submit event handles it
+                }
+                e.prevent_default();
+                if let Some(a) = b.get_attribute("data-act") {
+                    action(&a);
+                }
+            }
+        }
+        "input" | "change" => {
+            if t.has_attribute("data-path") {
+                editor::on_input(&t, kind == "change");
+            } else if let Some(a) = t.get_attribute("data-live") {
+                if kind == "input"
+                    || t.tag_name() == "SELECT"
+                    || t.get_attribute("type").as_deref() == Some("checkbox")
+                {
+                    action(&a);
+                }
+            }
+        }
+        "keydown" => {
+            let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                return;
+            };
+            if let Some(item) = t.get_attribute("data-queue-item") {
+                let dir = match k.key().as_str() {
+                    "ArrowUp" if k.alt_key() => -1,
+                    "ArrowDown" if k.alt_key() => 1,
+                    _ => return,
+                };
+                e.prevent_default();
+                pages::queue_move(&item, dir);
+            }
+        }
+        "dragstart" => {
+            if let Some(item) = t.get_attribute("data-queue-item") {
+                if let Some(dt) = e
+                    .dyn_ref::<web_sys::DragEvent>()
+                    .and_then(|d| d.data_transfer())
+                {
+                    let _ = dt.set_data("text/plain", &item);
+                }
+                let _ = t.class_list().add_1("dragging");
+            }
+        }
+        "dragover" if t.closest("[data-queue-item]").ok().flatten().is_some() => {
+            e.prevent_default()
+        }
+        "drop" => {
+            if let Some(over) = t
+                .closest("[data-queue-item]")
+                .ok()
+                .flatten()
+                .and_then(|x| x.get_attribute("data-queue-item"))
+            {
+                e.prevent_default();
+                let from = e
+                    .dyn_ref::<web_sys::DragEvent>()
+                    .and_then(|d| d.data_transfer())
+                    .and_then(|dt| dt.get_data("text/plain").ok())
+                    .unwrap_or_default();
+                pages::queue_drop(&from, &over);
+            }
+        }
+        "dragend" => render(),
+        _ => {}
+    }
+}
+
+/// Dispatches a `data-act` string.
+fn action(a: &str) {
+    let (name, arg) = a.split_once(':').unwrap_or((a, ""));
+    let arg = arg.to_string();
+    match name {
+        "signin" => spawn_local(sign_in()),
+        "signout" => spawn_local(async {
+            api::call("POST", "/admin/console/logout", Some(&json!({}))).await;
+            with(|s| {
+                *s = State {
+                    preview_page: "/site/pricing.html".into(),
+                    ..State::default()
+                }
+            });
+            go("#/signin");
+            spawn_local(load_page());
+        }),
+        _ if editor::handles(name) => editor::action(name, &arg),
+        _ => pages::action(name, &arg),
+    }
+}
+
+async fn sign_in() {
+    let body = json!({"email": dom::value_of("email"), "password": dom::value_of("password")});
+    let a = api::call("POST", "/admin/console/login", Some(&body)).await;
+    if a.ok() {
+        signed_in(&a.body);
+        with(|s| s.signin_error = None);
+        let admin = with(|s| s.me.as_ref().is_some_and(|m| m.admin));
+        let target = if admin { "#/dialogues" } else { "#/meetings" };
+        if hash() == target {
+            load_page().await;
+        } else {
+            go(target);
+        }
+    } else {
+        let msg = match a.status {
+            401 => "Wrong email or password.".to_string(),
+            429 => format!(
+                "Too many failed attempts. Try again in {} minutes.",
+                a.body
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .and_then(|m| m.split("after ").nth(1))
+                    .and_then(|x| x.trim_end_matches(" s").parse::<u32>().ok())
+                    .map(|s| s.div_ceil(60))
+                    .unwrap_or(15)
+            ),
+            _ => a.error(),
+        };
+        with(|s| s.signin_error = Some(msg));
+        render();
+        dom::focus("password");
+    }
+}
