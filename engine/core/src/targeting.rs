@@ -867,8 +867,9 @@ pub struct Context {
     country: String,
     now_ms: i64,
     tz_offset_minutes: i32,
-    lead: HashMap<String, String>,
-    company: HashMap<String, String>,
+    // Few fields: a list (looked up by name) costs less wasm than a hash map.
+    lead: Vec<(String, String)>,
+    company: Vec<(String, String)>,
 }
 
 fn percent_decode(s: &str) -> String {
@@ -916,11 +917,7 @@ impl Context {
                 (lower(&percent_decode(k)), lower(&percent_decode(v)))
             })
             .collect();
-        let lower_map = |m: HashMap<String, String>| {
-            m.into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), lower(&v)))
-                .collect()
-        };
+        let lower_map = |m: HashMap<String, String>| person(m.into_iter().collect());
         Context {
             url,
             path,
@@ -940,6 +937,13 @@ impl Context {
         }
     }
 
+    /// Replaces the known lead and company fields (`(name, value)`; names and values are lower-cased
+    /// here). Same as passing them in `PageInput`, without building hash maps.
+    pub fn set_person(&mut self, lead: Vec<(String, String)>, company: Vec<(String, String)>) {
+        self.lead = person(lead);
+        self.company = person(company);
+    }
+
     /// Updates the dynamic signals without re-preparing the rest.
     pub fn set_dynamic(
         &mut self,
@@ -957,6 +961,20 @@ impl Context {
     fn local(&self, offset: Option<i32>) -> i64 {
         self.now_ms + i64::from(offset.unwrap_or(self.tz_offset_minutes)) * 60_000
     }
+}
+
+fn person(mut m: Vec<(String, String)>) -> Vec<(String, String)> {
+    for (k, v) in m.iter_mut() {
+        k.make_ascii_lowercase();
+        *v = lower(v);
+    }
+    m
+}
+
+fn field<'a>(m: &'a [(String, String)], k: &str) -> Val<'a> {
+    m.iter()
+        .find(|(n, _)| n == k)
+        .map_or(Val::Missing, |(_, v)| Val::Text(v))
 }
 
 /// Minutes since local midnight for a local-time instant (ms).
@@ -996,8 +1014,8 @@ impl Facts for Context {
             FieldRef::Country => t(&self.country),
             FieldRef::LocalTime => Val::Num(minute_of_day(self.local(offset)) as f64),
             FieldRef::Weekday => Val::Text(WEEKDAYS[weekday_index(self.local(offset))]),
-            FieldRef::Lead(k) => self.lead.get(k).map_or(Val::Missing, |v| Val::Text(v)),
-            FieldRef::Company(k) => self.company.get(k).map_or(Val::Missing, |v| Val::Text(v)),
+            FieldRef::Lead(k) => field(&self.lead, k),
+            FieldRef::Company(k) => field(&self.company, k),
             FieldRef::Answer(_) => Val::Missing,
         }
     }

@@ -4,14 +4,18 @@
 //! module small (no dialogue compiler, no state machine). Everything crosses the boundary as JSON
 //! strings, and every failure degrades to "show nothing" rather than an exception.
 
+mod alloc;
 mod json;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: alloc::Classes = alloc::Classes::new();
 
 use dynchat_engine::model::{Audience, Condition, Display, Operator, Rule};
 use dynchat_engine::targeting::{
     compile_audience, int_text, Candidate, Context, PageInput, Seen, Selection, Targeting,
 };
 use json::J;
-use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 
 // Serde's derives for the model's untagged/tagged enums buffer through `Content`, and serde_json's
@@ -152,11 +156,11 @@ pub fn candidates(bundle_json: &str) -> Vec<Candidate> {
 
 /// Reads the page context. The host lower-cases text with JavaScript (full Unicode); the engine,
 /// built here without its Unicode tables, folds ASCII and common letters again, which is harmless.
-fn page_input(json: &str) -> PageInput {
+fn context(json: &str) -> Context {
     let v = json::parse(json).unwrap_or(J::Null);
     let s = |k: &str| v.get(k).and_then(J::str).unwrap_or("").to_string();
     let n = |k: &str| v.get(k).and_then(J::num).unwrap_or(0.0);
-    let map = |k: &str| -> HashMap<String, String> {
+    let map = |k: &str| -> Vec<(String, String)> {
         v.get(k)
             .and_then(J::obj)
             .map(|o| {
@@ -166,7 +170,7 @@ fn page_input(json: &str) -> PageInput {
             })
             .unwrap_or_default()
     };
-    PageInput {
+    let mut c = Context::new(PageInput {
         url: s("url"),
         title: s("title"),
         referrer: s("referrer"),
@@ -178,15 +182,16 @@ fn page_input(json: &str) -> PageInput {
         country: s("country"),
         now_ms: n("now_ms") as i64,
         tz_offset_minutes: n("tz_offset_minutes") as i32,
-        lead: map("lead"),
-        company: map("company"),
-    }
+        ..PageInput::default()
+    });
+    c.set_person(map("lead"), map("company"));
+    c
 }
 
-fn seen_map(json: &str) -> HashMap<String, Seen> {
+fn seen_map(json: &str) -> Vec<(String, Seen)> {
     let v = json::parse(json).unwrap_or(J::Null);
     let Some(o) = v.obj() else {
-        return HashMap::new();
+        return Vec::new();
     };
     o.iter()
         .map(|(id, s)| {
@@ -237,7 +242,7 @@ fn selection_json(sel: &Selection) -> String {
 pub struct Targeter {
     targeting: Targeting,
     context: Context,
-    seen: HashMap<String, Seen>,
+    seen: Vec<(String, Seen)>,
 }
 
 #[wasm_bindgen]
@@ -248,7 +253,7 @@ impl Targeter {
         Targeter {
             targeting: Targeting::new(candidates(bundle_json)),
             context: Context::default(),
-            seen: HashMap::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -264,7 +269,7 @@ impl Targeter {
 
     /// Sets the page context (`PageInput` JSON) and what the visitor has seen (`{id: Seen}` JSON), then selects.
     pub fn select(&mut self, page_json: &str, seen_json: &str) -> String {
-        self.context = Context::new(page_input(page_json));
+        self.context = context(page_json);
         self.seen = seen_map(seen_json);
         self.reselect()
     }
@@ -283,7 +288,12 @@ impl Targeter {
     }
 
     fn reselect(&self) -> String {
-        let seen = |id: &str| self.seen.get(id).cloned();
+        let seen = |id: &str| {
+            self.seen
+                .iter()
+                .find(|(n, _)| n == id)
+                .map(|(_, s)| s.clone())
+        };
         selection_json(&self.targeting.select(&self.context, &seen))
     }
 }
