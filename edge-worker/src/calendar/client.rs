@@ -79,6 +79,25 @@ pub async fn http(
     body: Option<String>,
     timeout_ms: u64,
 ) -> Result<(u16, String), CalFailure> {
+    // One retry when the connection itself failed (no HTTP answer): a server that closes
+    // after each answer (Radicale speaks HTTP/1.0) can leave a dead pooled connection.
+    // Every call we make is safe to repeat: reads, and creates made idempotent by their ids.
+    let first = http_once(method.clone(), url, headers, body.clone(), timeout_ms).await;
+    match first {
+        Err(CalFailure::Failed(m)) if m.starts_with("fetch:") => {
+            http_once(method, url, headers, body, timeout_ms).await
+        }
+        other => other,
+    }
+}
+
+async fn http_once(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+    timeout_ms: u64,
+) -> Result<(u16, String), CalFailure> {
     let h = Headers::new();
     for (k, v) in headers {
         h.set(k, v).map_err(|e| CalFailure::Failed(e.to_string()))?;
