@@ -216,3 +216,104 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
     each.push(("chat-open total".into(), open));
     Ok(each)
 }
+
+/// Benchmark peers, installed for the benchmark only (never in the product's lock file):
+/// (npm package@exact version, file a page loads, label).
+const PEERS: [(&str, &str, &str); 2] = [
+    (
+        "@typebot.io/js@0.10.7",
+        "@typebot.io/js/dist/web.js",
+        "Typebot @typebot.io/js 0.10.7 (dist/web.js)",
+    ),
+    (
+        "deep-chat@2.4.2",
+        "deep-chat/dist/deepChat.bundle.js",
+        "deep-chat 2.4.2 (dist/deepChat.bundle.js)",
+    ),
+];
+
+/// Installs the peers into `target/bench-peers` unless they are there already; returns its node_modules.
+fn install_peers(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target/bench-peers");
+    let modules = dir.join("node_modules");
+    if PEERS.iter().all(|(_, f, _)| modules.join(f).exists()) {
+        return Ok(modules);
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let manifest = dir.join("package.json");
+    if !manifest.exists() {
+        fs::write(&manifest, "{\"private\":true}\n")
+            .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    }
+    run(Command::new("npm")
+        .args([
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
+        .arg(&dir)
+        .args(PEERS.iter().map(|(p, _, _)| *p)))?;
+    Ok(modules)
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{:.1} KB", bytes as f64 / 1024.0)
+}
+
+/// `cargo xtask bench` figures for the widget: builds it, then brotli (q 11) sizes of the three
+/// budgets next to the peers' bundles, then Chromium timings (engine/web/bench/widget-bench.mjs:
+/// median of 5 cold runs; main-thread busy time and wall time from loader start to launcher visible
+/// and to the first bot message, for dynchat with and without a matching dialogue and for the
+/// Typebot bubble in the same run).
+pub fn bench(root: &Path) -> Result<Vec<(String, String)>, String> {
+    build(root)?;
+    let modules = install_peers(root)?;
+    let mut out = Vec::new();
+    let sizes = sizes(root)?;
+    let get = |k: &str| sizes.iter().find(|(n, _)| n == k).map_or(0, |(_, s)| *s);
+    for (k, budget) in [
+        ("loader", 4096),
+        ("no-match total", 25 * 1024),
+        ("chat-open total", 60 * 1024),
+    ] {
+        let s = get(k);
+        let verdict = if s < budget { "within" } else { "OVER" };
+        out.push((
+            format!("widget size (brotli): {k}"),
+            format!("{} (budget < {}: {verdict})", kb(s), kb(budget)),
+        ));
+    }
+    for (_, file, label) in PEERS {
+        out.push((
+            format!("peer size (brotli): {label}"),
+            kb(brotli_size(&modules.join(file))?),
+        ));
+    }
+    let script = root.join("engine/web/bench/widget-bench.mjs");
+    let res = Command::new("node")
+        .current_dir(root)
+        .arg(&script)
+        .arg("--peers")
+        .arg(&modules)
+        .args(["--runs", "5"])
+        .output()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    if !res.status.success() {
+        return Err(format!(
+            "{} failed ({}):\n{}",
+            script.display(),
+            res.status,
+            String::from_utf8_lossy(&res.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&res.stdout);
+    let last = text.lines().last().unwrap_or("");
+    let rows: Vec<(String, String)> = serde_json::from_str(last)
+        .map_err(|e| format!("widget bench output unreadable ({e}): {last}"))?;
+    for (k, v) in rows {
+        out.push((format!("widget in Chromium: {k}"), v));
+    }
+    Ok(out)
+}
