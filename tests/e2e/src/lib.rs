@@ -100,6 +100,13 @@ impl Peer {
         get_json(&format!("{}/_peer/state", self.url()))
     }
 
+    /// `POST /_peer/config` (faults, limits).
+    pub fn config(&self, body: Value) {
+        if let Err(e) = ureq::post(&format!("{}/_peer/config", self.url())).send_json(body) {
+            panic!("peer config: {e}");
+        }
+    }
+
     /// `POST /_peer/seed`.
     pub fn seed(&self, body: Value) -> Value {
         let r = ureq::post(&format!("{}/_peer/seed", self.url())).send_json(body);

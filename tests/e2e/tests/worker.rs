@@ -598,6 +598,13 @@ fn retention_deletes_what_is_older_than_90_days_by_the_driven_clock() {
     );
 }
 
+/// Site settings for the load runs: all leads come from one IP, so the limits are lifted.
+fn load_site() -> Value {
+    let mut s = site_settings(None);
+    s["limits"] = json!({"site_per_minute": 1_000_000, "ip_per_minute": 1_000_000});
+    s
+}
+
 fn post_leads_parallel(w: &Worker, hash: &str, range: std::ops::Range<usize>, prefix: &str) {
     let items: Vec<usize> = range.collect();
     let chunks: Vec<Vec<usize>> = items
@@ -654,7 +661,7 @@ fn fault_run_with_a_restart_delivers_every_lead_exactly_once() {
             ("MARKETO_BACKOFF_MS", "200"),
         ],
     );
-    let hash = w.site("acme", site_settings(None), &[&demo_dialogue("demo")])[0]
+    let hash = w.site("acme", load_site(), &[&demo_dialogue("demo")])[0]
         .1
         .clone();
     post_leads_parallel(&w, &hash, 0..n / 2, "f");
@@ -706,16 +713,20 @@ fn rate_run_drains_a_backlog_without_606_or_615() {
         "rate",
         Some(&peer),
         &[
+            ("MARKETO_BACKOFF_MS", "100"),
             ("MARKETO_WINDOW_MS", "4000"),
             ("MARKETO_WINDOW_CALLS", "10"),
             ("MARKETO_SAFETY_CALLS", "1"),
             ("MARKETO_MAX_IN_FLIGHT", "3"),
         ],
     );
-    let hash = w.site("acme", site_settings(None), &[&demo_dialogue("demo")])[0]
+    let hash = w.site("acme", load_site(), &[&demo_dialogue("demo")])[0]
         .1
         .clone();
+    // Marketo is down (502) while the leads arrive, so a real backlog builds up in the outbox.
+    peer.config(json!({"fault_rate": 1.0, "fault_kinds": ["502"]}));
     post_leads_parallel(&w, &hash, 0..n, "r");
+    peer.config(json!({"fault_rate": 0.0}));
     w.wait_until(Duration::from_secs(300), "backlog drained", || {
         w.stats("acme")["leads_delivered"].as_u64() == Some(n as u64)
     });
