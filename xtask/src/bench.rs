@@ -18,6 +18,14 @@ pub fn run_all(root: &Path) -> Result<(), String> {
     engine_speed(root, &mut figs)?;
     engine_size(root, &mut figs)?;
     scheduling_speed(root, &mut figs)?;
+    step("bench: widget sizes next to Typebot and deep-chat; main-thread time in Chromium");
+    for (what, value) in crate::widget::bench(root)? {
+        figs.push(Figure {
+            what,
+            value,
+            target: String::new(),
+        });
+    }
     print_table(&figs);
     Ok(())
 }
