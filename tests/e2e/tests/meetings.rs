@@ -643,7 +643,7 @@ fn google_and_graph_agents_revoked_grant_is_flagged_and_skipped() {
     assert_eq!(b1.json()["agent"], "Gina");
     let g = peers::get(&format!("{}/_peer/state", st.google.url()));
     assert_eq!(
-        g["events"]["gina@example.com"].as_object().map(|o| o.len()),
+        g["events"]["gina@example.com"].as_array().map(Vec::len),
         Some(1),
         "{}",
         g["events"]
