@@ -863,7 +863,11 @@ pub fn view(s: &crate::State) -> El {
         .child(el("h2").id("prev-h").text("Live preview"))
         .child(el("p").cls("hint").text("The demo site with the real widget loader. It shows what is published: publish, then reset the visitor to see a first visit."))
         .child(el("div").cls("row").child(el("label").attr("for", "preview-page").cls("sr-only").text("Preview page")).child(crate::dom::select("preview-page", &s.preview_page, &pages_opts).attr("data-live", "preview-page")).child(el("button").attr("type", "button").act("preview-reset").text("Reset visitor and reload")))
-        .child(el("iframe").cls("preview").id("preview").attr("title", "Preview of the demo site with the chat widget").attr("src", &s.preview_page));
+        .child(if s.preview_on {
+            el("iframe").cls("preview").id("preview").attr("title", "Preview of the demo site with the chat widget").attr("src", &s.preview_page)
+        } else {
+            el("button").attr("type", "button").id("preview-show").act("preview-show").text("Show the preview")
+        });
     let json_box = el("section")
         .cls("box")
         .attr("aria-labelledby", "json-h")
@@ -1213,6 +1217,7 @@ pub fn handles(name: &str) -> bool {
             | "goto"
             | "preview-page"
             | "preview-reset"
+            | "preview-show"
             | "save-dm"
     )
 }
@@ -1369,6 +1374,11 @@ pub fn action(name: &str, arg: &str) {
             );
             show_diagnostics();
         }),
+        "preview-show" => {
+            with(|s| s.preview_on = true);
+            render();
+            show_diagnostics();
+        }
         "preview-page" => {
             let p = crate::dom::value_of("preview-page");
             with(|s| s.preview_page = p.clone());

@@ -66,6 +66,9 @@ pub struct State {
     pub notice: Option<(bool, String)>,
     pub loading: bool,
     pub signin_error: Option<String>,
+    pub signin_email: String,
+    /// The preview frame loads only on request (each load is a real visit with real events).
+    pub preview_on: bool,
     /// `GET /admin/sites/{site}/dialogues` versions.
     pub versions: Vec<Value>,
     /// Per dialogue: triggered, engaged, completed, captured, meetings, goals (last 30 days).
@@ -132,6 +135,9 @@ pub fn render() {
     app.set_inner_html("");
     let _ = app.append_child(&node.0);
     window().scroll_to_with_x_and_y(0.0, y);
+    if with(|s| matches!(s.page, Some(Page::Editor(_))) && !s.draft.is_null()) {
+        editor::show_diagnostics();
+    }
     if let Some(id) = focused {
         dom::focus(&id);
     }
@@ -210,6 +216,10 @@ pub async fn load_page() {
         let changed = s.page.as_ref() != Some(&page);
         if changed {
             s.notice = None;
+            if matches!(page, Page::Editor(_)) {
+                s.draft = Value::Null;
+                s.preview_on = false;
+            }
         }
         s.page = Some(page.clone());
         s.loading = true;
@@ -266,7 +276,12 @@ fn on_event(kind: &str, e: web_sys::Event) {
         "input" | "change" => {
             if t.has_attribute("data-path") {
                 editor::on_input(&t, kind == "change");
-            } else if let Some(a) = t.get_attribute("data-live") {
+            } else if let Some(a) = t
+                .closest("[data-live]")
+                .ok()
+                .flatten()
+                .and_then(|x| x.get_attribute("data-live"))
+            {
                 if kind == "input"
                     || t.tag_name() == "SELECT"
                     || t.get_attribute("type").as_deref() == Some("checkbox")
@@ -347,7 +362,9 @@ fn action(a: &str) {
 }
 
 async fn sign_in() {
-    let body = json!({"email": dom::value_of("email"), "password": dom::value_of("password")});
+    let email = dom::value_of("email");
+    with(|s| s.signin_email = email.clone());
+    let body = json!({"email": email, "password": dom::value_of("password")});
     let a = api::call("POST", "/admin/console/login", Some(&body)).await;
     if a.ok() {
         signed_in(&a.body);

@@ -104,6 +104,9 @@ pub fn app(s: &State) -> El {
         );
     }
     let body = match &page {
+        _ if s.loading && !matches!(page, Page::Editor(_)) => {
+            el("p").attr("role", "status").text("Loading…")
+        }
         Page::Dialogues => dialogues(s),
         Page::Editor(_) => {
             if s.draft.is_null() {
@@ -165,7 +168,8 @@ fn signin(s: &State) -> El {
                 .attr("type", "email")
                 .attr("name", "email")
                 .attr("autocomplete", "username")
-                .flag("required", true),
+                .flag("required", true)
+                .value(&s.signin_email),
         );
     let pw = el("div")
         .cls("field")
@@ -701,6 +705,9 @@ pub async fn load_calendar(me: &Me) {
         ("template", "meeting-template"),
     ] {
         let a = api::call("GET", &format!("/admin/sites/{SITE}/{path}"), None).await;
+        if a.ok() {
+            with(|s| s.calendar["template"] = a.body.clone());
+        }
         if a.ok() {
             out[k] = a.body;
         } else if a.status != 404 || k != "template" {

@@ -1,0 +1,468 @@
+// Browser tests for the admin console and the demo site against a REAL worker:
+//   node tests/browser/console/run.mjs --endpoint http://127.0.0.1:8787 [--peer http://127.0.0.1:8790] [--only name]
+// The worker must have the demo site `acme` seeded (xtask worker::seed_demo), the console accounts
+// (xtask console::seed_accounts), dist/site + dist/console built, and a CONSOLE_KEY var.
+// Prints one line per test, saves screenshots to target/screenshots/, exits non-zero on failure.
+import { createServer } from 'node:http';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const argv = process.argv.slice(2);
+const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
+const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
+const peer = (opt('--peer') || '').replace(/\/$/, '');
+const only = opt('--only');
+if (!endpoint) { console.error('usage: run.mjs --endpoint URL [--peer URL] [--only name]'); process.exit(2); }
+const shots = join(root, 'target/screenshots');
+mkdirSync(shots, { recursive: true });
+const ADMIN = { email: 'admin@northwind.example', password: 'demo-admin-pass' };
+const AGENT = { email: 'alex.morgan@northwind.example', password: 'demo-agent-pass', agent: 'alex-morgan' };
+const AXE = readFileSync(join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
+const W = '#dynchat-widget';
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+// ---- helpers ----
+function assert(c, m) { if (!c) throw new Error(m); }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(fn, what, tries = 60, every = 500) {
+  for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await sleep(every); }
+  throw new Error('timed out waiting for ' + what);
+}
+const pageErrors = [];
+async function newPage(viewport = { width: 1280, height: 800 }) {
+  const ctx = await browser.newContext({ viewport, timezoneId: 'Europe/Amsterdam' });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(20000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return { ctx, page };
+}
+async function signIn(page, who) {
+  await page.goto(`${endpoint}/console/#/signin`);
+  await page.locator('#email').waitFor();
+  await page.fill('#email', who.email);
+  await page.fill('#password', who.password);
+  await page.click('button[type=submit]');
+  await page.locator('.side').waitFor();
+}
+async function go(page, hash, ready) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.locator(ready).first().waitFor();
+  await page.waitForFunction(() => !document.querySelector('main')?.textContent.includes('Loading…'));
+}
+async function axe(page, name, exclude = []) {
+  await page.addScriptTag({ content: AXE });
+  const res = await page.evaluate(async (ex) => {
+    const r = await window.axe.run({ exclude: ex }, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  }, exclude.map((e) => [e]));
+  assert(res.length === 0, `axe on ${name}: ${res.join('; ')}`);
+}
+async function shoot(page, name) {
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: 800 });
+    await sleep(150);
+    await page.screenshot({ path: join(shots, `console-${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+async function raw(method, path, { cookie, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (cookie) h.cookie = cookie;
+  if (body !== undefined) h['content-type'] = 'application/json';
+  const r = await fetch(endpoint + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
+  let json = null;
+  try { json = await r.json(); } catch { /* empty */ }
+  return { status: r.status, json, headers: r.headers };
+}
+async function apiLogin(who) {
+  const r = await fetch(endpoint + '/admin/console/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: who.email, password: who.password }) });
+  assert(r.status === 200, `login ${who.email}: ${r.status}`);
+  const cookies = r.headers.getSetCookie().map((c) => c.split(';')[0]);
+  const body = await r.json();
+  return { cookie: cookies.join('; '), csrf: body.csrf, origin: endpoint };
+}
+const shadow = (page, sel) => page.locator(`${W} ${sel}`);
+async function versions(id) {
+  const s = await apiLogin(ADMIN);
+  const r = await raw('GET', '/admin/sites/acme/dialogues', { cookie: s.cookie });
+  return r.json.versions.filter((v) => v.dialogue === id);
+}
+
+// ---- tests ----
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+const RUN = Date.now().toString(36);
+const DLG = `console-demo-${RUN}`;
+const shared = {};
+
+test('every admin and console API without a session answers 401', async () => {
+  const paths = [
+    ['GET', '/admin/sites/acme'], ['PUT', '/admin/sites/acme'], ['GET', '/admin/sites/acme/dialogues'], ['POST', '/admin/sites/acme/dialogues'],
+    ['POST', '/admin/sites/acme/dialogues/pricing-qualify/publish'], ['DELETE', '/admin/sites/acme/dialogues/pricing-qualify'],
+    ['GET', '/admin/sites/acme/metrics'], ['GET', '/admin/sites/acme/stats'], ['GET', '/admin/sites/acme/leads'], ['GET', '/admin/dead-letters'],
+    ['POST', '/admin/dead-letters/1/retry'], ['GET', '/admin/marketo/gate'], ['POST', '/admin/marketo/sync'], ['POST', '/admin/outbox/sweep'],
+    ['POST', '/admin/retention/run'], ['GET', '/admin/console/me'], ['GET', '/admin/console/accounts'], ['POST', '/admin/console/accounts'],
+    ['GET', '/admin/console/marketo'], ['PUT', '/admin/console/marketo'], ['POST', '/admin/console/marketo/test'], ['POST', '/admin/console/logout'],
+    ['GET', '/admin/console/agents/alex-morgan/meetings'], ['GET', '/admin/console/sites/acme/dialogues/pricing-qualify/marketo'],
+    ['GET', '/admin/sites/acme/agents'], ['GET', '/admin/sites/acme/queues'], ['GET', '/admin/sites/acme/meetings'], ['GET', '/admin/sites/acme/assignments'],
+  ];
+  const bad = [];
+  for (const [m, p] of paths) {
+    const r = await raw(m, p, { body: m === 'GET' || m === 'DELETE' ? undefined : {} });
+    if (r.status !== 401) bad.push(`${m} ${p} -> ${r.status}`);
+    const forged = await raw(m, p, { cookie: 'dynchat_session=forged; dynchat_csrf=x', headers: { 'x-csrf-token': 'x', origin: endpoint }, body: m === 'GET' || m === 'DELETE' ? undefined : {} });
+    if (forged.status !== 401) bad.push(`${m} ${p} with a forged session -> ${forged.status}`);
+  }
+  assert(bad.length === 0, bad.join(', '));
+});
+
+test('login is rate limited per IP and account (429 + Retry-After after 5 failures)', async () => {
+  const email = `nobody-${Date.now()}@northwind.example`;
+  const statuses = [];
+  for (let i = 0; i < 6; i++) statuses.push((await raw('POST', '/admin/console/login', { body: { email, password: 'wrong-password-' + i } })).status);
+  assert(JSON.stringify(statuses) === '[401,401,401,401,401,429]', 'statuses ' + statuses);
+  const r = await raw('POST', '/admin/console/login', { body: { email, password: 'whatever-password' } });
+  assert(r.status === 429 && Number(r.headers.get('retry-after')) > 0, `still locked with Retry-After, got ${r.status}`);
+  // Another account from the same IP is not affected.
+  const other = await raw('POST', '/admin/console/login', { body: { email: ADMIN.email, password: 'wrong-password-x' } });
+  assert(other.status === 401, 'other account not locked: ' + other.status);
+});
+
+test('session cookie is HttpOnly, Secure, SameSite=Strict, Path=/; sign-in page works and is accessible', async () => {
+  const r = await fetch(endpoint + '/admin/console/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+  const c = r.headers.getSetCookie().find((x) => x.startsWith('dynchat_session='));
+  for (const a of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) assert(c.includes(a), `cookie lacks ${a}: ${c}`);
+  const { ctx, page } = await newPage();
+  await page.goto(`${endpoint}/console/`);
+  await page.locator('#email').waitFor();
+  await shoot(page, 'signin');
+  await axe(page, 'sign-in');
+  await page.fill('#email', ADMIN.email);
+  await page.fill('#password', 'not-the-password');
+  await page.keyboard.press('Enter');
+  await page.locator('#signin-error').waitFor();
+  assert((await page.textContent('#signin-error')).includes('Wrong email or password'), 'error shown');
+  await page.fill('#password', ADMIN.password);
+  await page.keyboard.press('Enter');
+  await page.locator('.side').waitFor();
+  const cookies = await ctx.cookies();
+  assert(cookies.some((k) => k.name === 'dynchat_session' && k.httpOnly && k.secure && k.sameSite === 'Strict'), 'browser kept the session cookie');
+  assert(!(await page.evaluate(() => document.cookie)).includes('dynchat_session'), 'session cookie not readable by script');
+  await ctx.close();
+});
+
+test('agent: 403 on admin-only actions, own data only, agent pages', async () => {
+  const s = await apiLogin(AGENT);
+  const hdr = { 'x-csrf-token': s.csrf, origin: endpoint };
+  for (const [m, p] of [['GET', '/admin/sites/acme'], ['GET', '/admin/sites/acme/dialogues'], ['POST', '/admin/sites/acme/dialogues'], ['GET', '/admin/console/accounts'], ['GET', '/admin/console/marketo'], ['GET', '/admin/dead-letters'], ['GET', '/admin/console/agents/sam-lee/meetings']]) {
+    const r = await raw(m, p, { cookie: s.cookie, headers: hdr, body: m === 'GET' ? undefined : { version: 1 } });
+    assert(r.status === 403, `${m} ${p} as agent -> ${r.status}`);
+  }
+  const own = await raw('GET', `/admin/console/agents/${AGENT.agent}/meetings`, { cookie: s.cookie });
+  assert(own.status === 200 && own.json.agent === AGENT.agent, `own meetings -> ${own.status}`);
+  const me = await raw('GET', '/admin/console/me', { cookie: s.cookie });
+  assert(me.json.account.role === 'agent', 'me is the agent');
+  const { ctx, page } = await newPage();
+  await signIn(page, AGENT);
+  await page.locator('h1#page-title', { hasText: 'My meetings' }).waitFor();
+  const nav = await page.textContent('.side nav');
+  assert(!nav.includes('Dialogues') && !nav.includes('Marketo'), 'agent sees no admin pages: ' + nav);
+  await shoot(page, 'agent-meetings');
+  await axe(page, 'agent meetings');
+  await ctx.close();
+});
+
+test('CSRF: a cross-site form post and a write without the token header are refused', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  const before = (await versions('evil')).length;
+  const evil = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><form method="POST" action="${endpoint}/admin/sites/acme/dialogues" enctype="text/plain"><input name='{"version":1,"id":"evil","name":"x","cards":[{"id":"a","type":"end","x":"' value='"}]}'></form><script>document.forms[0].submit()</script>`);
+  });
+  const evilUrl = await new Promise((ok) => evil.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${evil.address().port}/`)));
+  const resp = page.waitForResponse((r) => r.url().endsWith('/admin/sites/acme/dialogues') && r.request().method() === 'POST');
+  await page.goto(evilUrl);
+  const r = await resp;
+  assert(r.status() === 403, 'cross-site form post -> ' + r.status());
+  evil.close();
+  await page.goto(`${endpoint}/console/#/dialogues`);
+  await page.locator('h1#page-title').waitFor();
+  const noHeader = await page.evaluate(async () => (await fetch('/admin/sites/acme/dialogues', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 1, id: 'evil', name: 'x', cards: [{ id: 'a', type: 'end' }] }) })).status);
+  assert(noHeader === 403, 'same-origin write without X-CSRF-Token -> ' + noHeader);
+  const wrong = await page.evaluate(async () => (await fetch('/admin/sites/acme/dialogues', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': 'wrong' }, body: '{}' })).status);
+  assert(wrong === 403, 'wrong token -> ' + wrong);
+  assert((await versions('evil')).length === before, 'nothing was published');
+  await ctx.close();
+});
+
+test('configuration: allow the demo origin, rename the bot, live preview, script tag', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, '#/config', '#c-origins');
+  const origins = await page.inputValue('#c-origins');
+  if (!origins.split('\n').includes(endpoint)) await page.fill('#c-origins', origins.trim() + '\n' + endpoint);
+  await page.fill('#c-bot_name', 'Nora');
+  await page.locator('#cfg-mock', { hasText: 'Nora' }).waitFor();
+  await page.fill('#c-blocklist', 'mailinator.com\nexample.org');
+  assert((await page.textContent('#script-tag')).includes(`<script src="${endpoint}/widget/loader.js" data-site="acme" async></script>`), 'script tag');
+  await page.click('button[data-act=save-config]');
+  await page.locator('.notice.ok', { hasText: 'Configuration saved' }).waitFor();
+  const s = await apiLogin(ADMIN);
+  const site = (await raw('GET', '/admin/sites/acme', { cookie: s.cookie })).json;
+  assert(site.allowed_origins.includes(endpoint) && site.config.bot_name === 'Nora' && site.config.email_blocklist.includes('mailinator.com'), 'saved: ' + JSON.stringify(site));
+  assert(site.marketo.program_id === 1001, 'other site fields kept');
+  await shoot(page, 'configuration');
+  await axe(page, 'configuration');
+  await ctx.close();
+});
+
+test('editor: create a dialogue with targeting, inline errors from the engine, publish', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, '#/dialogues', '#new-dialogue');
+  await shoot(page, 'dialogues');
+  await axe(page, 'dialogues');
+  await page.click('#new-dialogue');
+  await page.locator('#f-id').waitFor();
+  await page.fill('#f-id', DLG);
+  await page.fill('#f-name', 'Console demo');
+  await page.fill('#f-priority', '100');
+  // Targeting: product pages reached from the console-test campaign.
+  await page.fill('#f-audience-all-0-value', '*/product*');
+  await page.locator('button[data-act="add-cond:$.audience.all"]').click();
+  await page.locator('#f-audience-all-1-field').waitFor();
+  await page.fill('#f-audience-all-1-field', 'page.utm.campaign');
+  await page.selectOption('#f-audience-all-1-op', 'is');
+  await page.fill('#f-audience-all-1-value', `console-${RUN}`);
+  // A capture card, then an error the engine finds, shown next to the field.
+  await page.selectOption('#new-card-type', 'capture');
+  await page.click('button[data-act=add-card]');
+  await page.locator('#f-cards-2-id').waitFor();
+  await page.fill('#f-cards-2-id', 'email');
+  await page.fill('#f-cards-2-text', 'Where should we send the Console demo guide?');
+  await page.fill('#f-cards-2-next', 'bye');
+  await page.fill('#f-cards-0-text', 'Hello from the console v1');
+  await page.fill('#f-cards-0-next', 'nowhere');
+  await waitFor(async () => (await page.textContent('#f-cards-0-next-err')).length > 0, 'inline error on cards[0].next');
+  const err = await page.textContent('#f-cards-0-next-err');
+  assert(/nowhere/.test(err), 'error names the unknown card: ' + err);
+  assert(await page.getAttribute('#f-cards-0-next', 'aria-invalid') === 'true', 'aria-invalid on the field');
+  await page.locator('#diag-status.bad').waitFor();
+  await page.screenshot({ path: join(shots, 'console-editor-error-1280.png'), fullPage: true });
+  await page.click('#publish');
+  await page.locator('.notice.bad', { hasText: 'before publishing' }).waitFor();
+  await page.fill('#f-cards-0-next', 'email');
+  await page.locator('#diag-status.ok').waitFor();
+  assert(await page.getAttribute('#f-cards-0-next', 'aria-invalid') === null, 'error cleared');
+  // Keyboard: reorder with the buttons, then back.
+  await page.click('button[data-act="down:$.cards[1]"]');
+  await page.click('button[data-act="up:$.cards[2]"]');
+  assert(await page.inputValue('#f-cards-1-id') === 'bye', 'order restored');
+  await axe(page, 'editor');
+  await page.click('#publish');
+  await page.locator('.notice.ok', { hasText: `Published ${DLG}` }).waitFor();
+  await page.locator('.pill.ok', { hasText: 'Live' }).first().waitFor();
+  const v = await versions(DLG);
+  assert(v.length === 1 && v[0].live === 1, 'one live version: ' + JSON.stringify(v));
+  shared.v1 = v[0].hash;
+  await shoot(page, 'editor');
+  await ctx.close();
+});
+
+async function visitor(url) {
+  const p = await newPage();
+  await p.page.goto(url);
+  return p;
+}
+const demoUrl = () => `${endpoint}/site/product?utm_campaign=console-${RUN}`;
+
+test('a matching visitor completes the dialogue; the lead reaches Marketo; Reports count it', async () => {
+  const email = `visitor-${Date.now()}@northwind-customer.example`;
+  shared.email = email;
+  const { ctx, page } = await visitor(demoUrl());
+  await shadow(page, '.launcher').waitFor();
+  await shadow(page, '.launcher').click();
+  await shadow(page, 'input[type=email]').waitFor();
+  assert((await shadow(page, '.log').textContent()).includes('Hello from the console v1'), 'v1 text shown');
+  await shadow(page, 'input[type=email]').fill(email);
+  await shadow(page, 'input[type=email]').press('Enter');
+  await waitFor(async () => (await shadow(page, '.log').textContent()).includes('Thanks for stopping by'), 'end card');
+  await page.screenshot({ path: join(shots, 'console-visitor-done-1280.png') });
+  await page.close(); // pagehide flushes the event batch
+  await ctx.close();
+  if (peer) {
+    await waitFor(async () => { const st = await (await fetch(peer + '/_peer/state')).json(); return st.leads.some((l) => (l.email || '').toLowerCase() === email); }, 'the lead in the Marketo peer', 90, 1000);
+  }
+  const admin = await newPage();
+  await signIn(admin.page, ADMIN);
+  const kpi = async (k) => Number(await admin.page.textContent(`.kpi[data-metric=${k}] b`));
+  await waitFor(async () => {
+    await go(admin.page, '#/dialogues', '#new-dialogue');
+    await go(admin.page, '#/reports', '#kpis');
+    return (await kpi('triggered')) >= 1 && (await kpi('captured')) >= 1 && (await kpi('completed')) >= 1;
+  }, 'reports show triggered, completed and captured', 20, 1500);
+  await admin.page.locator('h3', { hasText: DLG }).waitFor();
+  await shoot(admin.page, 'reports');
+  await axe(admin.page, 'reports');
+  // Range validation: more than 90 days is refused in the page.
+  await admin.page.fill('#r-from', '2020-01-01');
+  await admin.page.fill('#r-to', '2020-06-30');
+  await admin.page.click('form[data-act=reports-range] button[type=submit]');
+  await admin.page.locator('#range-error').waitFor();
+  await admin.ctx.close();
+});
+
+test('roll back: new visitors get the old version, a visitor mid-conversation finishes on theirs', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, `#/dialogues/${DLG}`, '#f-cards-0-text');
+  await page.fill('#f-cards-0-text', 'Hello from the console v2');
+  await page.locator('#diag-status.ok').waitFor();
+  await page.click('#publish');
+  await page.locator('.notice.ok', { hasText: `Published ${DLG}` }).waitFor();
+  const v = await versions(DLG);
+  const v2 = v.find((x) => x.live === 1).hash;
+  assert(v.length === 2 && v2 !== shared.v1, 'second version live');
+  // Visitor M starts on v2 and stops at the email question.
+  const m = await newPage();
+  await waitFor(async () => {
+    await m.page.goto(demoUrl());
+    await shadow(m.page, '.launcher').waitFor();
+    await shadow(m.page, '.launcher').click();
+    await shadow(m.page, 'input[type=email]').waitFor();
+    if ((await shadow(m.page, '.log').textContent()).includes('console v2')) return true;
+    await m.page.evaluate(() => localStorage.clear());
+    return false;
+  }, 'visitor on v2', 10, 1000);
+  // Roll back to v1 in the version history.
+  await page.locator(`button[data-act="rollback:${shared.v1}"]`).click();
+  await page.locator('.notice.ok', { hasText: 'Rolled back' }).waitFor();
+  assert((await versions(DLG)).find((x) => x.live === 1).hash === shared.v1, 'v1 live again');
+  await shoot(page, 'versions');
+  // A new visitor gets v1.
+  const n = await newPage();
+  await waitFor(async () => {
+    await n.page.goto(demoUrl());
+    await shadow(n.page, '.launcher').waitFor();
+    await shadow(n.page, '.launcher').click();
+    await shadow(n.page, 'input[type=email]').waitFor();
+    if ((await shadow(n.page, '.log').textContent()).includes('console v1')) return true;
+    await n.page.evaluate(() => localStorage.clear());
+    return false;
+  }, 'new visitor on v1 (bundle caches expire)', 10, 2000);
+  await n.ctx.close();
+  // Visitor M reloads and finishes on v2.
+  await m.page.reload();
+  await shadow(m.page, 'input[type=email]').waitFor();
+  const log = await shadow(m.page, '.log').textContent();
+  assert(log.includes('console v2') && !log.includes('console v1'), 'mid-conversation visitor kept v2: ' + log);
+  await shadow(m.page, 'input[type=email]').fill(`mid-${Date.now()}@northwind-customer.example`);
+  await shadow(m.page, 'input[type=email]').press('Enter');
+  await waitFor(async () => (await shadow(m.page, '.log').textContent()).includes('Thanks for stopping by'), 'v2 conversation completed');
+  await m.ctx.close();
+  await ctx.close();
+});
+
+test('import / export JSON round trip in the editor', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, `#/dialogues/${DLG}`, '#json-text');
+  const download = page.waitForEvent('download');
+  await page.click('button[data-act=export]');
+  const file = await (await download).path();
+  const exported = JSON.parse(readFileSync(file, 'utf8'));
+  assert(exported.id === DLG && exported.cards.length === 3, 'exported dialogue');
+  exported.name = 'Imported name';
+  exported.cards[0].next = 'missing-card';
+  await page.fill('#json-text', JSON.stringify(exported));
+  await page.click('button[data-act=import-json]');
+  await page.locator('#diag-status.bad').waitFor();
+  assert(await page.inputValue('#f-name') === 'Imported name', 'form shows imported JSON');
+  await ctx.close();
+});
+
+test('Marketo: save connection (secret never shown again), test it, per-dialogue program', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, '#/marketo', '#mk-endpoint');
+  await page.fill('#mk-endpoint', peer || 'http://127.0.0.1:9');
+  await page.fill('#mk-client', 'dynchat');
+  await page.fill('#mk-secret', 'secret');
+  await page.click('form[data-act=save-marketo] button[type=submit]');
+  await page.locator('.notice.ok', { hasText: 'Marketo connection saved' }).waitFor();
+  assert(await page.inputValue('#mk-secret') === '', 'secret field empty after save');
+  const s = await apiLogin(ADMIN);
+  const conn = await raw('GET', '/admin/console/marketo', { cookie: s.cookie });
+  assert(conn.json.connection.secret_set === true && !JSON.stringify(conn.json).includes('"secret"'), 'secret not returned: ' + JSON.stringify(conn.json.connection));
+  await page.click('button[data-act=test-marketo]');
+  await page.locator('#mk-test').waitFor();
+  if (peer) await page.locator('#mk-test.ok', { hasText: 'token received' }).waitFor();
+  await page.fill('#mk-client', 'wrong-client');
+  await page.click('form[data-act=save-marketo] button[type=submit]');
+  await page.locator('.notice.ok', { hasText: 'saved' }).waitFor();
+  await page.click('button[data-act=test-marketo]');
+  if (peer) await page.locator('#mk-test.bad').waitFor();
+  await shoot(page, 'marketo');
+  await axe(page, 'marketo');
+  await go(page, `#/dialogues/${DLG}`, '#dm-program');
+  await page.fill('#dm-program', '1001');
+  await page.fill('#dm-captured', 'Engaged');
+  await page.click('button[data-act=save-dm]');
+  await page.locator('.notice.ok', { hasText: 'Marketo program saved' }).waitFor();
+  const dm = await raw('GET', `/admin/console/sites/acme/dialogues/${DLG}/marketo`, { cookie: s.cookie });
+  assert(dm.json.program_id === 1001 && dm.json.statuses.captured === 'Engaged', 'program saved: ' + JSON.stringify(dm.json));
+  await ctx.close();
+});
+
+test('calendar & routing and meetings pages render what the API returns', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, '#/calendar', '#tpl-subject');
+  await shoot(page, 'calendar');
+  await axe(page, 'calendar');
+  await go(page, '#/meetings', '#m-q');
+  await shoot(page, 'meetings');
+  await axe(page, 'meetings');
+  await ctx.close();
+});
+
+test('demo site: pages at 1280 and 375 px, script tag, accessible', async () => {
+  const { ctx, page } = await newPage();
+  for (const p of ['index', 'product', 'pricing', 'contact']) {
+    await page.goto(`${endpoint}/site/${p}`);
+    const tag = await page.locator('script[src="/widget/loader.js"][data-site=acme]').count();
+    assert(tag === 1, `${p}: script tag`);
+    for (const width of [1280, 375]) {
+      await page.setViewportSize({ width, height: 800 });
+      await sleep(200);
+      await page.screenshot({ path: join(shots, `site-${p}-${width}.png`), fullPage: true });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await axe(page, `site ${p}`, [W]);
+  }
+  await ctx.close();
+});
+
+// ---- run ----
+let failed = 0;
+for (const t of tests) {
+  if (only && !t.name.includes(only)) continue;
+  const started = Date.now();
+  try {
+    await t.fn();
+    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${t.name}: ${e.message.split('\n')[0]}`);
+  }
+}
+if (pageErrors.length) console.log(`page errors: ${[...new Set(pageErrors)].slice(0, 5).join(' | ')}`);
+await browser.close();
+process.exit(failed ? 1 : 0);
