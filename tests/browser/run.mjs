@@ -1,5 +1,11 @@
-// Browser tests for the widget: `node tests/browser/run.mjs [--endpoint URL] [--only name]`.
-// Starts the stub API (unless --endpoint), a "customer site" server on another origin, and Chromium.
+// Browser tests for the widget, against the stub API (default) or the REAL worker:
+//   node tests/browser/run.mjs [--only name]                                   (stub API, started here)
+//   node tests/browser/run.mjs --endpoint URL --admin-token T --marketo URL \
+//        [--caldav URL --caldav-user U --caldav-password P] [--only name]      (real worker + peers)
+// Against the real worker the runner seeds the fixture sites and publishes their dialogues through
+// the admin API, seeds a calendar agent and the "sales" queue (when --caldav is given), and reads
+// what the worker stored through admin endpoints and what reached Marketo through the peer's
+// GET /_peer/state. Starts a "customer site" server on another origin and Chromium.
 // Prints one line per test, saves screenshots to target/screenshots/, exits non-zero on failure.
 import { createServer } from 'node:http';
 import { readFileSync, mkdirSync, existsSync, rmSync, cpSync, readdirSync, statSync } from 'node:fs';
@@ -7,6 +13,7 @@ import { join, extname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { createStub } from './stub-server.mjs';
+import { realBackend, stubBackend } from './backend.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -15,15 +22,14 @@ const only = opt('--only');
 const shots = join(root, 'target/screenshots');
 mkdirSync(shots, { recursive: true });
 if (!existsSync(join(root, 'dist/widget/loader.js'))) { console.error('dist/widget is missing: build the widget first (cargo xtask build-widget)'); process.exit(2); }
+const fixturesPath = join(root, 'tests/browser/fixtures/sites.json');
+const fixtures = () => JSON.parse(readFileSync(fixturesPath, 'utf8'));
 
 let stub = null, endpoint = opt('--endpoint');
-if (!endpoint) { stub = createStub({ root, fixtures: join(root, 'tests/browser/fixtures/sites.json') }); endpoint = await stub.listen(0); }
+if (!endpoint) { stub = createStub({ root, fixtures: fixturesPath }); endpoint = await stub.listen(0); }
 endpoint = endpoint.replace(/\/$/, '');
-const control = async (path, body) => {
-  const r = await fetch(endpoint + path, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
-  if (!r.ok) throw new Error(`${path}: ${r.status} (the endpoint needs the stub's /_stub control routes)`);
-  return r.json();
-};
+const REAL = !stub;
+if (REAL && !opt('--admin-token')) { console.error('--endpoint needs --admin-token (and --marketo for the lead checks)'); process.exit(2); }
 
 // ---- the customer site: another origin, pages generated from query parameters ----
 const esc = (s) => String(s).replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -52,6 +58,15 @@ const site = createServer((req, res) => {
 });
 const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
 
+const caldav = opt('--caldav') ? { url: opt('--caldav'), user: opt('--caldav-user'), password: opt('--caldav-password') } : null;
+const backend = REAL
+  ? realBackend({ endpoint, token: opt('--admin-token'), marketo: opt('--marketo'), caldav, fixtures })
+  : stubBackend(endpoint, fixtures);
+await backend.setup(siteUrl);
+// Emails unique per run, so a worker or Marketo peer that already saw a run cannot make a check pass.
+const RUN = Date.now().toString(36);
+const mail = (local, domain) => `${local}+${RUN}@${domain}`;
+
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -73,10 +88,17 @@ async function newPage(o = {}) {
   const page = await ctx.newPage();
   page.setDefaultTimeout(15000);
   const requests = [];
-  page.on('request', (r) => requests.push(r.url()));
+  // Every API call the page makes: what the widget sent and what the API answered (0 = no answer).
+  const net = [];
+  page.on('request', (r) => {
+    requests.push(r.url());
+    if (r.url().startsWith(endpoint + '/v1/')) net.push({ r, method: r.method(), path: new URL(r.url()).pathname, key: r.headers()['idempotency-key'], body: r.postData(), status: 0 });
+  });
+  page.on('response', (res) => { const e = net.find((x) => x.r === res.request()); if (e) e.status = res.status(); });
+  page.on('requestfailed', (r) => { const e = net.find((x) => x.r === r); if (e) e.failed = (r.failure() || {}).errorText || 'failed'; });
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleLines.push(m.text()); });
   page.on('pageerror', (e) => consoleLines.push('pageerror: ' + e.message));
-  return { ctx, page, requests };
+  return { ctx, page, requests, net };
 }
 const q = (path, extra = '') => `${siteUrl}${path}?x=1${extra}`;
 const shadow = (page, sel) => page.locator(`${W} ${sel}`);
@@ -84,7 +106,8 @@ async function waitFor(fn, what, tries = 60) {
   for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await new Promise((r) => setTimeout(r, 250)); }
   throw new Error('timed out waiting for ' + what);
 }
-const stubState = () => control('/_stub/state');
+const posted = (net, what) => net.filter((e) => e.method === 'POST' && e.path.endsWith('/' + what));
+const sentEvents = (net) => posted(net, 'events').filter((e) => e.status === 202).flatMap((e) => JSON.parse(e.body).events);
 async function openChat(page) {
   await shadow(page, '.launcher').click();
   await shadow(page, '.choice').first().waitFor();
@@ -132,8 +155,8 @@ test('scroll-depth rule triggers only after scrolling (Watch)', async () => {
 });
 
 test('keyboard answers; bad email re-prompts; good email accepted; API receives lead and events', async () => {
-  await control('/_stub/reset', {});
-  const { ctx, page } = await newPage();
+  await backend.reset();
+  const { ctx, page, net } = await newPage();
   await page.goto(q('/pricing'));
   await shadow(page, '.launcher').waitFor();
   await page.keyboard.press('Tab'); await page.keyboard.press('Tab'); await page.keyboard.press('Tab'); // nav links
@@ -155,40 +178,52 @@ test('keyboard answers; bad email re-prompts; good email accepted; API receives 
   assert((await err.textContent()).includes("doesn't look like an email"), 'engine message shown inline');
   assert(await shadow(page, 'input[type=email]').getAttribute('aria-invalid') === 'true', 'aria-invalid');
   await page.screenshot({ path: join(shots, 'reprompt-1280.png') });
-  await shadow(page, 'input[type=email]').fill('Jane.Doe@Example.com');
+  const typed = mail('Jane.Doe', 'Example.com'), email = typed.toLowerCase();
+  await shadow(page, 'input[type=email]').fill(typed);
   await page.keyboard.press('Enter');
   await shadow(page, 'input[autocomplete=organization]').waitFor();
   const log = await shadow(page, '.log').textContent();
-  assert(log.includes('Jane.Doe@Example.com') && log.includes('Which company'), 'visitor bubble and next question');
-  const st = await waitFor(async () => { const s = await stubState(); return s.leads.length && s.events.some((e) => e.type === 'engaged') ? s : null; }, 'lead and events at the API');
-  const lead = st.leads[0];
-  assert(lead.fields.email === 'jane.doe@example.com' && lead.dialogue === 'pricing-qualify' && lead.answers.q1 === 'sales', 'lead body ' + JSON.stringify(lead));
-  assert(lead.transcript.some(([w, t]) => w === 'visitor' && t === 'Talk to sales'), 'transcript in lead');
-  for (const t of ['triggered', 'engaged', 'answer']) assert(st.events.some((e) => e.type === t), 'event ' + t);
+  assert(log.includes(typed) && log.includes('Which company'), 'visitor bubble and next question');
+  // What the widget sent, and that the API took it.
+  const sent = await waitFor(async () => posted(net, 'leads').find((e) => e.status === 201), 'the lead POST answered 201');
+  const body = JSON.parse(sent.body);
+  assert(body.fields.email === email && body.dialogue === 'pricing-qualify' && body.answers.q1 === 'sales', 'lead body ' + sent.body.slice(0, 300));
+  assert(body.transcript.some(([w, t]) => w === 'visitor' && t === 'Talk to sales'), 'transcript in lead');
+  // What the API stored, and (real worker) what reached Marketo: the q1 answer mapped to chatInterest.
+  const stored = await waitFor(async () => { const l = await backend.leads(email); return l.length ? l : null; }, 'the lead stored');
+  assert(stored.length === 1 && stored[0].fields.email === email, 'one stored lead: ' + JSON.stringify(stored));
+  const delivered = await backend.delivered(email);
+  assert(delivered.chatInterest === 'sales', 'answer mapped to the lead field: ' + JSON.stringify(delivered));
+  const ev = await waitFor(async () => { const e = sentEvents(net).map((x) => x.type); return ['triggered', 'engaged', 'answer'].every((t) => e.includes(t)) ? e : null; }, 'triggered, engaged and answer events accepted (202)');
+  const counted = await waitFor(async () => { const c = await backend.eventCounts('pricing-qualify'); return c.triggered >= 1 && c.engaged >= 1 ? c : null; }, 'events counted by the API');
+  assert(ev.length > 0 && counted.triggered >= 1, 'events');
   const dom = await page.evaluate(() => window.__dom.map((e) => e[0]));
   assert(dom.includes('engaged') && dom.includes('email'), 'DOM events engaged + email: ' + dom);
   await ctx.close();
 });
 
 test('reload mid-conversation resumes on the pinned flow version; booking a slot', async () => {
-  await control('/_stub/reset', {});
-  const { ctx, page } = await newPage();
+  if (REAL && !caldav) throw new Error('the booking needs a calendar: pass --caldav URL --caldav-user U --caldav-password P');
+  await backend.reset();
+  const { ctx, page, net } = await newPage();
+  const email = mail('sam', 'acme.test');
   await page.goto(q('/pricing'));
   await openChat(page);
   await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
-  await answerEmail(page, 'sam@acme.test');
+  await answerEmail(page, email);
   await shadow(page, 'input[autocomplete=organization]').waitFor();
   // Publish a new version: a reload must keep the old one.
-  const fx = JSON.parse(readFileSync(join(root, 'tests/browser/fixtures/sites.json'), 'utf8')).acme.dialogues[0];
-  const oldHash = (await stubState()).published.acme['pricing-qualify'];
+  const fx = fixtures().acme.dialogues[0];
+  const oldHash = await backend.liveHash('acme', 'pricing-qualify');
   fx.cards[3].text = 'NEW VERSION: company?';
-  await control('/_stub/publish', { site: 'acme', dialogue: fx });
+  const newHash = await backend.publish('acme', fx);
+  assert(newHash && newHash !== oldHash && (await backend.liveHash('acme', 'pricing-qualify')) === newHash, 'new version live');
   await page.reload();
   await shadow(page, 'input[autocomplete=organization]').waitFor();
   const log = await shadow(page, '.log').textContent();
-  assert(log.includes('sam@acme.test') && log.includes('Which company') && !log.includes('NEW VERSION'), 'transcript restored on the old version');
+  assert(log.includes(email) && log.includes('Which company') && !log.includes('NEW VERSION'), 'transcript restored on the old version');
   assert((log.match(/Which company/g) || []).length === 1, 'question not repeated on resume');
-  assert((await stubState()).flowRequests.includes(oldHash), 'flow fetched by its pinned hash');
+  assert(net.some((e) => e.method === 'GET' && e.path.endsWith('/flows/' + oldHash) && e.status === 200), 'flow fetched by its pinned hash');
   await shadow(page, 'input[autocomplete=organization]').fill('Acme Test Ltd');
   await page.keyboard.press('Enter');
   await shadow(page, '.day').first().waitFor();
@@ -198,26 +233,29 @@ test('reload mid-conversation resumes on the pinned flow version; booking a slot
   await waitFor(async () => (await shadow(page, '.log').textContent()).includes("You're booked with Alice Agent"), 'booking confirmation');
   await shadow(page, '.state', { hasText: 'ended' }).waitFor();
   await page.screenshot({ path: join(shots, 'booked-1280.png') });
-  const st = await stubState();
-  assert(st.meetings.length === 1 && st.meetings[0].lead.email === 'sam@acme.test', 'meeting booked with the lead');
+  const meetings = await backend.meetings();
+  assert(meetings.length === 1 && meetings[0].email === email && meetings[0].agent === 'Alice Agent', 'meeting booked with the lead: ' + JSON.stringify(meetings));
+  const book = posted(net, 'book');
+  assert(book.length === 1 && book[0].status === 201, 'one booking, answered 201: ' + book.map((b) => b.status));
   const dom = await page.evaluate(() => window.__dom.map((e) => e[0]));
   for (const n of ['meeting-booked', 'goal', 'completed']) assert(dom.includes(n), 'DOM event ' + n + ' in ' + dom);
   await ctx.close();
 });
 
 test('consent mode: no cookies, localStorage or IndexedDB before consent; conversation works in memory', async () => {
-  await control('/_stub/reset', {});
+  await backend.reset();
   const { ctx, page } = await newPage();
   await page.goto(q('/pricing', '&consent=1'));
   await openChat(page);
   await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
-  await answerEmail(page, 'private@acme.test');
+  const email = mail('private', 'acme.test');
+  await answerEmail(page, email);
   await shadow(page, 'input[autocomplete=organization]').waitFor();
   const storage = async () => page.evaluate(async () => ({ ls: Object.keys(localStorage), ss: Object.keys(sessionStorage), cookie: document.cookie, idb: (await indexedDB.databases()).map((d) => d.name) }));
   const before = await storage();
   assert(before.ls.length === 0 && before.ss.length === 0 && before.cookie === '' && before.idb.length === 0, 'nothing stored: ' + JSON.stringify(before));
   assert((await ctx.cookies()).length === 0, 'no cookies');
-  await waitFor(async () => (await stubState()).leads.length === 1, 'lead still sent');
+  await waitFor(async () => (await backend.leads(email)).length === 1, 'lead still sent');
   await page.evaluate(() => window.dynchat.consent(true));
   const after = await storage();
   assert(after.ls.some((k) => k === 'dynchat:acme:chat'), 'stored after consent: ' + after.ls);
@@ -225,31 +263,46 @@ test('consent mode: no cookies, localStorage or IndexedDB before consent; conver
 });
 
 test('offline, then reconnect and reload: the lead arrives exactly once (same Idempotency-Key)', async () => {
-  await control('/_stub/reset', {});
-  await control('/_stub/config', { dropNextLeadResponse: true });
-  const { ctx, page } = await newPage();
+  await backend.reset();
+  const { ctx, page, net } = await newPage();
+  const email = mail('offline', 'acme.test');
+  // The network as the page sees it: down while offline; the first lead POST after reconnecting reaches
+  // the API (which stores it) but its answer is lost on the way back, like a dropped connection.
+  let online = true, lost = 0;
+  await page.route(/\/v1\/sites\/[^/]+\/leads$/, async (route) => {
+    if (!online) return route.abort('internetdisconnected');
+    if (lost++ === 0) { await route.fetch().catch(() => null); return route.abort('connectionreset'); }
+    return route.continue();
+  });
   await page.goto(q('/pricing'));
   await openChat(page);
   await shadow(page, '.choice', { hasText: 'Talk to sales' }).first().click();
+  online = false;
   await ctx.setOffline(true);
-  await answerEmail(page, 'offline@acme.test');
+  await answerEmail(page, email);
   await shadow(page, 'input[autocomplete=organization]').waitFor();
   const box = await page.evaluate(() => JSON.parse(localStorage.getItem('dynchat:acme:outbox') || '[]'));
   assert(box.length === 1, 'lead kept in the outbox while offline');
   await ctx.setOffline(false);
-  // The stub stores the first attempt but drops its answer: the widget must retry with the same key.
+  online = true;
   await page.reload();
   await shadow(page, 'input[autocomplete=organization]').waitFor();
-  const st = await waitFor(async () => { const s = await stubState(); return s.leadAttempts.length >= 2 ? s : null; }, 'a retry after the lost answer');
   await waitFor(async () => (await page.evaluate(() => JSON.parse(localStorage.getItem('dynchat:acme:outbox') || '[]'))).length === 0, 'outbox emptied');
-  const s2 = await stubState();
-  assert(s2.leads.length === 1, 'exactly one lead stored, got ' + s2.leads.length);
-  assert(new Set(st.leadAttempts).size === 1, 'every attempt used the same key');
+  const attempts = posted(net, 'leads');
+  assert(lost >= 2, 'a retry after the lost answer (requests that reached the network: ' + lost + ')');
+  assert(new Set(attempts.map((a) => a.key)).size === 1, 'every attempt used the same key: ' + attempts.map((a) => a.key));
+  assert(attempts.some((a) => a.status === 200), 'the API answered a retry as a replay (200): ' + attempts.map((a) => a.status || a.failed));
+  const stored = await backend.leads(email);
+  assert(stored.length === 1, 'exactly one lead stored, got ' + stored.length);
+  if (REAL) {
+    const delivered = await backend.delivered(email);
+    assert(delivered.email.toLowerCase() === email, 'the lead reached Marketo');
+  }
   await ctx.close();
 });
 
 test('strict CSP page: widget works, no violation', async () => {
-  await control('/_stub/reset', {});
+  await backend.reset();
   const { ctx, page } = await newPage();
   await page.goto(q('/pricing', '&csp=1'));
   await openChat(page);
@@ -263,7 +316,7 @@ test('strict CSP page: widget works, no violation', async () => {
 });
 
 test('XSS payloads in dialogue text, bot name, buttons and visitor input render as text', async () => {
-  await control('/_stub/reset', {});
+  await backend.reset();
   const { ctx, page } = await newPage();
   await page.goto(q('/anything', '&site=xss'));
   await shadow(page, '.launcher').waitFor();
@@ -285,7 +338,7 @@ test('XSS payloads in dialogue text, bot name, buttons and visitor input render 
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {
-    await control('/_stub/reset', {});
+    await backend.reset();
     const { ctx, page } = await newPage({ colorScheme: scheme, reducedMotion: 'reduce' });
     await page.goto(q('/pricing'));
     await openChat(page);
@@ -319,7 +372,7 @@ test('mobile 375 px screenshots', async () => {
 });
 
 test('npm package (npm pack) works in a Vite app', async () => {
-  await control('/_stub/reset', {});
+  await backend.reset();
   const work = join(root, 'target/npm-app');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
