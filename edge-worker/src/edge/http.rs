@@ -181,7 +181,8 @@ async fn static_file(req: Request, env: &Env, path: &str) -> Response {
         Err(e) => return to_response(error_reply(&ApiError::Storage(e.to_string())), &[]),
     };
     if resp.status_code() == 200 {
-        let h = resp.headers_mut();
+        // A fetched response's headers are immutable: set them on a copy.
+        let h = resp.headers().clone();
         if path.ends_with(".wasm") {
             let _ = h.set("Content-Type", "application/wasm");
         }
@@ -195,6 +196,7 @@ async fn static_file(req: Request, env: &Env, path: &str) -> Response {
         );
         let _ = h.set("X-Content-Type-Options", "nosniff");
         let _ = h.set("Access-Control-Allow-Origin", "*");
+        resp = resp.with_headers(h);
     }
     resp
 }
