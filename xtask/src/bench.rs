@@ -18,6 +18,7 @@ pub fn run_all(root: &Path) -> Result<(), String> {
     engine_speed(root, &mut figs)?;
     engine_size(root, &mut figs)?;
     scheduling_speed(root, &mut figs)?;
+    worker_load(root, &mut figs)?;
     step("bench: widget sizes next to Typebot and deep-chat; main-thread time in Chromium");
     for (what, value) in crate::widget::bench(root)? {
         figs.push(Figure {
@@ -197,6 +198,40 @@ fn scheduling_speed(root: &Path, figs: &mut Vec<Figure>) -> Result<(), String> {
             value: fmt_ns(median_ns(root, id)?),
             target: "report".into(),
         });
+    }
+    Ok(())
+}
+
+/// Ingestion and Marketo forwarding on the real worker (workerd) with the Marketo peer on loopback.
+fn worker_load(root: &Path, figs: &mut Vec<Figure>) -> Result<(), String> {
+    step("bench: worker ingestion at 100 concurrent next to /health; Marketo forwarding under backlog");
+    crate::worker::build(root)?;
+    let out = crate::util::output(
+        root,
+        "cargo",
+        &[
+            "test",
+            "-q",
+            "-p",
+            "dynchat-e2e",
+            "--test",
+            "load",
+            "--",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ],
+    )?;
+    for line in out.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
+        let mut parts = line.split(" | ");
+        if let (Some(what), Some(value), Some(target)) = (parts.next(), parts.next(), parts.next())
+        {
+            figs.push(Figure {
+                what: what.into(),
+                value: value.into(),
+                target: target.into(),
+            });
+        }
     }
     Ok(())
 }

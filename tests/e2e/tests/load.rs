@@ -1,0 +1,266 @@
+//! Load benchmarks on the real worker (ignored by `cargo test`; `cargo xtask bench` runs them with `--ignored`):
+//! ingestion latency at 100 concurrent requests next to `/health`, and Marketo forwarding under a lead backlog.
+//! They print `BENCH <figure> | <value> | <target>` lines and assert nothing about speed.
+
+use dynchat_e2e::{demo_dialogue, serial, site_settings, Peer, Worker};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CONCURRENCY: usize = 100;
+
+fn param(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Runs `per_thread` requests on each of 100 threads; returns (latencies ms sorted, seconds, non-2xx count).
+fn hammer(
+    per_thread: usize,
+    make: Arc<dyn Fn(usize, usize) -> ureq::Request + Send + Sync>,
+    body: Arc<dyn Fn(usize, usize) -> Option<String> + Send + Sync>,
+) -> (Vec<f64>, f64, usize) {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..CONCURRENCY)
+        .map(|t| {
+            let make = make.clone();
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut lat = Vec::with_capacity(per_thread);
+                let mut bad = 0;
+                for i in 0..per_thread {
+                    let req = make(t, i).timeout(Duration::from_secs(60));
+                    let t0 = Instant::now();
+                    let res = match body(t, i) {
+                        Some(b) => req.send_string(&b),
+                        None => req.call(),
+                    };
+                    let ok = match res {
+                        Ok(r) => {
+                            let _ = r.into_string();
+                            true
+                        }
+                        Err(ureq::Error::Status(_, r)) => {
+                            let _ = r.into_string();
+                            false
+                        }
+                        Err(_) => false,
+                    };
+                    lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    if !ok {
+                        bad += 1;
+                    }
+                }
+                (lat, bad)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut bad = 0;
+    for h in handles {
+        if let Ok((l, b)) = h.join() {
+            all.extend(l);
+            bad += b;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.total_cmp(b));
+    (all, secs, bad)
+}
+
+fn print(figure: &str, value: String, target: &str) {
+    println!("BENCH {figure} | {value} | {target}");
+}
+
+#[test]
+#[ignore = "benchmark: run by cargo xtask bench"]
+fn bench_ingestion_next_to_health() {
+    let _g = serial();
+    let w = Worker::start(
+        "bench-ingest",
+        None,
+        &[
+            ("RATE_IP_PER_MINUTE", "100000000"),
+            ("RATE_SITE_PER_MINUTE", "100000000"),
+        ],
+    );
+    let flows = w.site("bench", site_settings(None), &[&demo_dialogue("bench-d")]);
+    let (dialogue, hash) = flows.first().cloned().unwrap_or_default();
+    let per = param("BENCH_REQUESTS_PER_THREAD", 20);
+    let agent = ureq::AgentBuilder::new()
+        .max_idle_connections_per_host(CONCURRENCY)
+        .build();
+    // Warm-up: the first requests compile the isolate.
+    for _ in 0..20 {
+        let _ = agent.get(&w.url("/health")).call();
+    }
+    let a1 = agent.clone();
+    let health_url = w.url("/health");
+    let (h, hs, hbad) = hammer(
+        per,
+        Arc::new(move |_, _| a1.get(&health_url)),
+        Arc::new(|_, _| None),
+    );
+    let a2 = agent.clone();
+    let ev_url = w.url("/v1/sites/bench/events");
+    const EVENTS_PER_BATCH: usize = 5;
+    let (e, es, ebad) = hammer(
+        per,
+        Arc::new(move |_, _| {
+            a2.post(&ev_url)
+                .set("Content-Type", "application/json")
+                .set("Origin", "http://127.0.0.1:8080")
+        }),
+        Arc::new(move |t, i| {
+            let events: Vec<Value> = (0..EVENTS_PER_BATCH)
+                .map(|k| json!({"type": if k == 0 { "triggered" } else { "answer" }, "dialogue": dialogue, "hash": hash, "card": "interest", "value": "pricing", "at": 1_764_000_000_000i64 + (i * 10 + k) as i64}))
+                .collect();
+            Some(json!({"visitor": format!("v-{t}"), "session": format!("s-{t}-{i}"), "events": events}).to_string())
+        }),
+    );
+    let n = (CONCURRENCY * per) as f64;
+    print(
+        "worker /health at 100 concurrent: requests/s",
+        format!("{:.0}", n / hs),
+        "baseline",
+    );
+    print(
+        "worker /health at 100 concurrent: p50 / p99",
+        format!(
+            "{:.1} / {:.1} ms",
+            percentile(&h, 0.5),
+            percentile(&h, 0.99)
+        ),
+        &format!("baseline ({hbad} non-2xx)"),
+    );
+    print(
+        "event ingestion at 100 concurrent: events/s",
+        format!(
+            "{:.0} ({:.0} batches/s of {EVENTS_PER_BATCH})",
+            n * EVENTS_PER_BATCH as f64 / es,
+            n / es
+        ),
+        "report",
+    );
+    print(
+        "event ingestion at 100 concurrent: p50 / p99",
+        format!(
+            "{:.1} / {:.1} ms",
+            percentile(&e, 0.5),
+            percentile(&e, 0.99)
+        ),
+        &format!("p99 within 3x of /health's ({ebad} non-2xx)"),
+    );
+    print(
+        "event ingestion p99 / health p99",
+        format!(
+            "{:.2}x",
+            percentile(&e, 0.99) / percentile(&h, 0.99).max(0.001)
+        ),
+        "<= 3x",
+    );
+}
+
+#[test]
+#[ignore = "benchmark: run by cargo xtask bench"]
+fn bench_marketo_forwarding_under_backlog() {
+    let _g = serial();
+    let peer = Peer::start(&[]);
+    let w = Worker::start(
+        "bench-forward",
+        Some(&peer),
+        &[
+            ("RATE_IP_PER_MINUTE", "100000000"),
+            ("RATE_SITE_PER_MINUTE", "100000000"),
+        ],
+    );
+    let flows = w.site("fwd", site_settings(Some(1001)), &[&demo_dialogue("fwd-d")]);
+    let (dialogue, hash) = flows.first().cloned().unwrap_or_default();
+    let leads = param("BENCH_LEADS", 3000);
+    let per = leads.div_ceil(CONCURRENCY);
+    let agent = ureq::AgentBuilder::new()
+        .max_idle_connections_per_host(CONCURRENCY)
+        .build();
+    let url = w.url("/v1/sites/fwd/leads");
+    let started = Instant::now();
+    let (_, secs, bad) = hammer(
+        per,
+        Arc::new(move |t, i| {
+            agent
+                .post(&url)
+                .set("Content-Type", "application/json")
+                .set("Origin", "http://127.0.0.1:8080")
+                .set("Idempotency-Key", &format!("bench-lead-{t}-{i}"))
+        }),
+        Arc::new(move |t, i| {
+            Some(json!({"visitor": format!("v-{t}"), "session": format!("s-{t}-{i}"), "dialogue": dialogue, "hash": hash, "fields": {"email": format!("lead{t}x{i}@bench.example"), "firstName": "Bench"}, "answers": {"interest": "pricing"}}).to_string())
+        }),
+    );
+    let total = CONCURRENCY * per;
+    print(
+        "lead capture: leads/s accepted (stored in D1 before 201)",
+        format!("{:.0} ({bad} refused)", total as f64 / secs),
+        "report",
+    );
+    // Wait (bounded) until the peer has every lead.
+    let deadline = Instant::now() + Duration::from_secs(param("BENCH_FORWARD_WAIT_S", 240) as u64);
+    let mut delivered = 0;
+    while Instant::now() < deadline {
+        delivered = peer.state()["leads"].as_array().map_or(0, Vec::len);
+        if delivered >= total - bad {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let s = peer.state();
+    let c = &s["counters"];
+    let per_call: Vec<f64> = c["leads_records_per_call"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(Value::as_f64)
+                .filter(|n| *n > 0.0)
+                .collect()
+        })
+        .unwrap_or_default();
+    let avg = if per_call.is_empty() {
+        0.0
+    } else {
+        per_call.iter().sum::<f64>() / per_call.len() as f64
+    };
+    let max = per_call.iter().cloned().fold(0.0, f64::max);
+    print(
+        "forwarding: leads delivered / captured",
+        format!(
+            "{delivered} / {} in {:.0} s",
+            total - bad,
+            started.elapsed().as_secs_f64()
+        ),
+        "all",
+    );
+    print(
+        "forwarding: leads per leads.json call (mean / max)",
+        format!("{avg:.0} / {max:.0}"),
+        ">= 250 of 300 under backlog",
+    );
+    print(
+        "forwarding: most calls in one 20 s window",
+        format!("{} of 100", c["calls_per_window_max"]),
+        ">= 90 under backlog",
+    );
+    print(
+        "forwarding: 606 / 615 answers seen",
+        format!("{} / {}", c["count_606"], c["count_615"]),
+        "0 / 0",
+    );
+}
