@@ -68,7 +68,7 @@ pub fn funnel(title: &str, steps: &[(&str, i64)]) -> String {
     let h = row * steps.len() as f64 + 10.0;
     let first = steps.first().map(|(_, v)| *v).unwrap_or(0).max(1) as f64;
     let mut s = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">",
+        "<svg class=\"chart funnel\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">",
         esc(title)
     );
     for (i, (name, v)) in steps.iter().enumerate() {

@@ -122,9 +122,10 @@ fn next_in(label: &str, path: &str, draft: &Value) -> El {
 
 fn check_in(label: &str, path: &str, draft: &Value) -> El {
     let id = field_id(path);
+    // `display.hide_after_completion` defaults to true in the format; the others to false.
     let on = paths::get(draft, path)
         .and_then(Value::as_bool)
-        .unwrap_or(false);
+        .unwrap_or(path.ends_with("hide_after_completion"));
     let i = el("input")
         .id(&id)
         .attr("type", "checkbox")
@@ -1510,6 +1511,7 @@ async fn publish() {
     show_diagnostics();
     if was_new {
         // Keep the draft: the hash route would reload it from the live version, which is the same.
+        with(|s| s.keep_notice = true);
         crate::go(&format!("#/dialogues/{id}"));
     }
 }

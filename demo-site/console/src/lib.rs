@@ -67,6 +67,8 @@ pub struct State {
     pub loading: bool,
     pub signin_error: Option<String>,
     pub signin_email: String,
+    /// Keep the notice through the next navigation (publishing a new dialogue moves to its URL).
+    pub keep_notice: bool,
     /// The preview frame loads only on request (each load is a real visit with real events).
     pub preview_on: bool,
     /// `GET /admin/sites/{site}/dialogues` versions.
@@ -93,6 +95,8 @@ pub struct State {
 }
 
 thread_local! {
+    /// Counts navigations, so a slow load never renders over a newer page.
+    static LOADS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     static STATE: RefCell<State> = RefCell::new(State { preview_page: "/site/pricing.html".into(), ..State::default() });
 }
 
@@ -215,7 +219,9 @@ pub async fn load_page() {
     let changed = with(|s| {
         let changed = s.page.as_ref() != Some(&page);
         if changed {
-            s.notice = None;
+            if !std::mem::take(&mut s.keep_notice) {
+                s.notice = None;
+            }
             if matches!(page, Page::Editor(_)) {
                 s.draft = Value::Null;
                 s.preview_on = false;
@@ -226,6 +232,10 @@ pub async fn load_page() {
         changed
     });
     render();
+    let generation = LOADS.with(|l| {
+        l.set(l.get() + 1);
+        l.get()
+    });
     match &page {
         Page::Dialogues => pages::load_dialogues().await,
         Page::Editor(id) => {
@@ -239,6 +249,9 @@ pub async fn load_page() {
         Page::Reports => pages::load_reports().await,
         Page::Marketo => pages::load_marketo().await,
         Page::SignIn => {}
+    }
+    if LOADS.with(|l| l.get()) != generation {
+        return; // a newer navigation owns the page now
     }
     with(|s| s.loading = false);
     render();

@@ -71,7 +71,7 @@ pub fn app(s: &State) -> El {
     }
     let side = el("header")
         .cls("side")
-        .child(el("div").cls("logo").text("💬 dynchat"))
+        .child(el("div").cls("logo").child(el("span").cls("logo-mark").attr("aria-hidden", "true").html("<svg viewBox=\"0 0 32 32\" width=\"18\" height=\"18\"><path d=\"M6 8h20v13H13l-5 5v-5H6z\" fill=\"#fff\"/></svg>")).text("dynchat"))
         .child(nav)
         .child(
             el("div")

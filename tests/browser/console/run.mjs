@@ -460,7 +460,8 @@ for (const t of tests) {
     console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
   } catch (e) {
     failed++;
-    console.log(`FAIL ${t.name}: ${e.message.split('\n')[0]}`);
+    const at = (e.stack || '').split('\n').find((l) => l.includes('run.mjs:')) || '';
+    console.log(`FAIL ${t.name}: ${e.message.split('\n')[0]} ${at.trim()}`);
   }
 }
 if (pageErrors.length) console.log(`page errors: ${[...new Set(pageErrors)].slice(0, 5).join(' | ')}`);
