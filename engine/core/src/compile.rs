@@ -1,4 +1,10 @@
 //! `compile`: parses and validates a dialogue file, resolves card ids to indexes once, hashes its content.
+//!
+//! A [`CompiledFlow`] also has a serde wire form ([`CompiledFlow::to_wire`] /
+//! [`CompiledFlow::from_wire`]): the worker ships it next to the authored dialogue so the browser
+//! runs a published flow without parsing the authoring format or compiling it again. Enums are
+//! externally tagged, validation patterns travel as their pattern text (built on first use), and
+//! `source` / `warnings` are not part of it.
 
 use crate::diag::{Diagnostic, Severity};
 use crate::fields::FieldName;
@@ -8,8 +14,10 @@ use crate::model::{
 };
 use crate::targeting::{compile_audience, CompiledAudience};
 use crate::tokens::{self, RawToken, Segment, Template, TokenError, TokenSource};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Largest dialogue file accepted, in bytes.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -21,8 +29,40 @@ pub const MAX_TEXT: usize = 5000;
 /// Card index in a compiled flow.
 pub type CardIx = u16;
 
+/// A capture card's validation pattern: the text as authored (what the wire form carries) and the
+/// whole-answer regex `^(?:pattern)$`, built when first needed (at once by `compile`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Pattern {
+    text: String,
+    #[serde(skip)]
+    re: OnceLock<Option<regex_lite::Regex>>,
+}
+
+impl Pattern {
+    fn build(text: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
+        regex_lite::RegexBuilder::new(&format!("^(?:{text})$"))
+            .size_limit(1 << 20)
+            .build()
+    }
+
+    /// The pattern as authored.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Does the whole answer match? A pattern that does not build (only possible in a wire form
+    /// that `compile` did not produce) matches nothing, so such an answer is re-prompted.
+    pub fn is_match(&self, s: &str) -> bool {
+        self.re
+            .get_or_init(|| Self::build(&self.text).ok())
+            .as_ref()
+            .is_some_and(|r| r.is_match(s))
+    }
+}
+
 /// A button after compilation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CButton {
     /// Label shown.
     pub label: String,
@@ -33,7 +73,7 @@ pub struct CButton {
 }
 
 /// A card after compilation: ids resolved, templates parsed, patterns built.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum CCard {
     /// See [`Card::Message`].
     Message {
@@ -74,7 +114,7 @@ pub enum CCard {
         /// Overwrite known values.
         overwrite: bool,
         /// Extra validation.
-        pattern: Option<regex_lite::Regex>,
+        pattern: Option<Pattern>,
         /// Re-prompt text.
         error: Option<Template>,
         /// Placeholder.
@@ -181,7 +221,7 @@ impl CCard {
 }
 
 /// A dialogue ready to run: ids resolved to indexes, templates parsed, content hashed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompiledFlow {
     /// Dialogue id.
     pub id: String,
@@ -201,13 +241,54 @@ pub struct CompiledFlow {
     pub cards: Vec<CCard>,
     /// Card ids, by index.
     pub card_ids: Vec<String>,
-    /// Non-blocking findings.
+    /// Non-blocking findings (not in the wire form).
+    #[serde(skip)]
     pub warnings: Vec<Diagnostic>,
-    /// The source model, for export and the schema-faithful round trip.
+    /// The source model, for export and the schema-faithful round trip. Not in the wire form: a
+    /// flow read with [`CompiledFlow::from_wire`] has an empty one (no cards).
+    #[serde(skip, default = "empty_source")]
     pub source: Dialogue,
 }
 
+fn empty_source() -> Dialogue {
+    Dialogue {
+        version: FORMAT_VERSION,
+        id: String::new(),
+        name: String::new(),
+        priority: 0,
+        audience: Default::default(),
+        display: Display::default(),
+        response_delay_ms: 0,
+        start: None,
+        cards: Vec::new(),
+    }
+}
+
 impl CompiledFlow {
+    /// The wire form (JSON) of this flow.
+    pub fn to_wire(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a wire form and checks that every card index it holds points at a card, so a
+    /// damaged flow is refused here instead of stopping a conversation later.
+    pub fn from_wire(json: &str) -> Result<CompiledFlow, String> {
+        let f: CompiledFlow = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let n = f.cards.len();
+        let inside = |i: CardIx| usize::from(i) < n;
+        if n == 0 || f.card_ids.len() != n || !inside(f.start) {
+            return Err("flow has no cards, or ids and cards differ".into());
+        }
+        if f.cards
+            .iter()
+            .flat_map(CCard::successors)
+            .any(|i| !inside(i))
+        {
+            return Err("flow points at a card that does not exist".into());
+        }
+        Ok(f)
+    }
+
     /// Index of a card id.
     pub fn index_of(&self, id: &str) -> Option<CardIx> {
         self.card_ids
@@ -553,7 +634,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
     cx.diags.append(&mut adiags);
     let mut cards = Vec::with_capacity(d.cards.len());
     // Authors reuse validation patterns across cards; build each distinct one once.
-    let mut regexes: HashMap<&str, regex_lite::Regex> = HashMap::new();
+    let mut regexes: HashMap<&str, Pattern> = HashMap::new();
     for (i, card) in d.cards.iter().enumerate() {
         let p = format!("$.cards[{i}]");
         let delay = |o: &Option<u32>| o.unwrap_or(d.response_delay_ms).min(10_000);
@@ -660,13 +741,14 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                     if let Some(r) = regexes.get(pat.as_str()) {
                         return Some(r.clone());
                     }
-                    match regex_lite::RegexBuilder::new(&format!("^(?:{pat})$"))
-                        .size_limit(1 << 20)
-                        .build()
-                    {
+                    match Pattern::build(pat) {
                         Ok(r) => {
-                            regexes.insert(pat.as_str(), r.clone());
-                            Some(r)
+                            let built = Pattern {
+                                text: pat.clone(),
+                                re: OnceLock::from(Some(r)),
+                            };
+                            regexes.insert(pat.as_str(), built.clone());
+                            Some(built)
                         }
                         Err(e) => {
                             cx.diags.push(Diagnostic::error(
