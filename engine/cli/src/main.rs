@@ -1,13 +1,15 @@
-//! `dynchat` command line: `validate`, `simulate` and `schema` for dialogues kept as files in git.
+//! `dynchat` command line: `validate`, `simulate`, `compile` and `schema` for dialogues kept as files in git.
 
 use dynchat_engine::{
     compile_with, parse_answers, schema_json, simulate, Diagnostic, Options, Severity, SimOptions,
 };
+use std::io::Write;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   dynchat validate <dialogue.json>... [--lead-fields <file|a,b,c>] [--json]
   dynchat simulate <dialogue.json> --answers <file|a;b;c> [--lead Field=value]... [--now <ms>]
+  dynchat compile <dialogue.json|->      (prints the compiled flow's wire form, as the worker ships it)
   dynchat schema";
 
 fn main() -> ExitCode {
@@ -157,6 +159,30 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             }
             print!("{}", simulate(&flow, &answers, &opts));
             Ok(ExitCode::SUCCESS)
+        }
+        "compile" => {
+            let file = rest
+                .first()
+                .ok_or("compile needs a dialogue file (or - for stdin)")?;
+            let text = if file == "-" {
+                let mut t = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+                    .map_err(|e| format!("cannot read stdin: {e}"))?;
+                t
+            } else {
+                read(file)?
+            };
+            match compile_with(&text, &Options::default()) {
+                Ok(flow) => {
+                    // A closed pipe (`| head`) is not an error worth a panic.
+                    let _ = writeln!(std::io::stdout(), "{}", flow.to_wire());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(diags) => {
+                    print_diags(file, &diags, false);
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
