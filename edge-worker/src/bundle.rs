@@ -57,6 +57,15 @@ pub fn publishable(json: &str, lead_fields: Option<&[String]>) -> Result<Publish
     })
 }
 
+/// The compiled flow's wire form for a stored (already validated) version, shipped next to the
+/// authored dialogue so the browser runs it without compiling; `null` if it no longer compiles.
+pub fn wire_flow(json: &str) -> Value {
+    dynchat_engine::compile(json)
+        .ok()
+        .and_then(|f| serde_json::to_value(&f).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// Walks a dialogue's JSON for `"field": "lead.x"` conditions and `{{lead.x:..}}` tokens.
 pub fn collect_trait_fields(v: &Value, out: &mut BTreeSet<String>) {
     match v {
@@ -142,6 +151,16 @@ mod tests {
             p.hash,
             "canonical JSON keeps the hash"
         );
+    }
+
+    #[test]
+    fn ships_the_compiled_flow_in_wire_form() {
+        let p = publishable(D, None).unwrap();
+        let w = wire_flow(&p.json);
+        let back = dynchat_engine::CompiledFlow::from_wire(&w.to_string()).unwrap();
+        assert_eq!(back.hash, p.hash);
+        assert_eq!(back.card_ids, vec!["m1", "e"]);
+        assert_eq!(wire_flow("{}"), Value::Null);
     }
 
     #[test]

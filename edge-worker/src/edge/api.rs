@@ -46,7 +46,7 @@ pub async fn bundle(
     .await?;
     let dialogues: Vec<Value> = rows
         .into_iter()
-        .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null)}))
+        .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null), "flow": bundle::wire_flow(&r.json)}))
         .collect();
     let config: Value = serde_json::from_str(&site.config).unwrap_or_else(|_| json!({}));
     let lead_fields: Vec<String> = site
@@ -82,7 +82,7 @@ pub async fn flow(database: &D1Database, site: &Site, hash: &str) -> Result<Repl
     let d: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
     Ok(Reply::json(
         200,
-        json!({"id": row.dialogue, "hash": hash, "dialogue": d}),
+        json!({"id": row.dialogue, "hash": hash, "dialogue": d, "flow": bundle::wire_flow(&row.json)}),
     )
     .header("Cache-Control", "public, max-age=31536000, immutable"))
 }
