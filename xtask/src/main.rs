@@ -82,6 +82,8 @@ fn demo() -> Result<(), String> {
     let stack = stack::start(&root)?;
     step("seed the demo site `acme` and publish examples/*.json");
     worker::seed_demo(&root, stack::WORKER_PORT, stack::ADMIN_TOKEN)?;
+    step("seed five agents with calendars in Radicale and the round-robin queue `sales`");
+    stack::seed_agents(stack::WORKER_PORT)?;
     let w = stack::WORKER_PORT;
     println!(
         "\n\x1b[1mdynchat is running\x1b[0m

@@ -24,6 +24,129 @@ pub const RADICALE_PORT: u16 = 5232;
 /// The demo's admin bearer token (local only).
 pub const ADMIN_TOKEN: &str = "demo-admin-token";
 
+/// Key for the calendar credentials at rest (local demo only; production sets a secret).
+const DEMO_CALENDAR_KEY: &str = "6b0d2f4c1e3a5978a1c3e5f70917b3d5f7092b4d6f8103a5c7e9f1b3d5f70911";
+
+/// The five demo agents: (agent id, Radicale user, name, IANA zone).
+pub const AGENTS: [(&str, &str, &str, &str); 5] = [
+    ("alex-morgan", "agent1", "Alex Morgan", "Europe/Amsterdam"),
+    ("priya-shah", "agent2", "Priya Shah", "Europe/London"),
+    ("jonas-weber", "agent3", "Jonas Weber", "Europe/Berlin"),
+    ("maria-santos", "agent4", "Maria Santos", "America/New_York"),
+    ("kenji-sato", "agent5", "Kenji Sato", "America/Chicago"),
+];
+
+/// `YYYY-MM-DD` of a day count since the Unix epoch (proleptic Gregorian).
+fn civil(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Radicale with one user per demo agent and believable busy time over the next two weeks:
+/// a daily stand-up, a weekly pipeline review and a few customer calls (times in UTC).
+fn radicale_args(state: &Path) -> Result<Vec<String>, String> {
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs() as i64
+        / 86_400;
+    let mut events = Vec::new();
+    for (n, (_, user, _, zone)) in AGENTS.iter().enumerate() {
+        // Stand-up at 09:15 local-ish: UTC hour by zone family.
+        let base = if zone.starts_with("America") { 14 } else { 8 };
+        let day = civil(today);
+        events.push(serde_json::json!({"user": user, "uid": format!("standup-{user}"), "summary": "Team stand-up",
+            "start": format!("{day}T{:02}:15:00Z", base), "end": format!("{day}T{:02}:30:00Z", base), "rrule": "FREQ=DAILY;COUNT=21"}));
+        events.push(serde_json::json!({"user": user, "uid": format!("pipeline-{user}"), "summary": "Pipeline review",
+            "start": format!("{}T{:02}:00:00Z", civil(today + 1 + n as i64 % 3), base + 4), "end": format!("{}T{:02}:00:00Z", civil(today + 1 + n as i64 % 3), base + 5), "rrule": "FREQ=WEEKLY;COUNT=3"}));
+        for k in 0..4i64 {
+            let d = civil(today + 1 + (k * 3 + n as i64) % 10);
+            let h = base + 1 + ((k + n as i64) % 6);
+            events.push(serde_json::json!({"user": user, "uid": format!("call-{user}-{k}"), "summary": "Customer call",
+                "start": format!("{d}T{h:02}:00:00Z"), "end": format!("{d}T{h:02}:45:00Z")}));
+        }
+    }
+    let users: Vec<serde_json::Value> = (1..=AGENTS.len())
+        .map(|i| serde_json::json!({"name": format!("agent{i}"), "password": format!("pw{i}")}))
+        .collect();
+    let seed = state.join("radicale-seed.json");
+    std::fs::write(
+        &seed,
+        serde_json::json!({"users": users, "events": events}).to_string(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut args = vec![
+        s("tests/peers/radicale_peer.py"),
+        s("--port"),
+        RADICALE_PORT.to_string(),
+        s("--storage"),
+        state.join("radicale").to_string_lossy().into_owned(),
+    ];
+    for i in 1..=AGENTS.len() {
+        args.push(s("--user"));
+        args.push(format!("agent{i}:pw{i}"));
+    }
+    args.push(s("--seed"));
+    args.push(seed.to_string_lossy().into_owned());
+    Ok(args)
+}
+
+/// Creates the five demo agents (CalDAV calendars in Radicale, weekday hours in their zones)
+/// and the round-robin queue `sales` through the admin API.
+pub fn seed_agents(port: u16) -> Result<(), String> {
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let h = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let day =
+        serde_json::json!([{"start": "09:00", "end": "12:30"}, {"start": "13:30", "end": "17:00"}]);
+    let hours = serde_json::json!({"mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": [], "sun": []});
+    for (i, (id, user, name, zone)) in AGENTS.iter().enumerate() {
+        let settings = serde_json::json!({"time_zone": zone, "working_hours": hours, "meeting_minutes": 30,
+            "buffer_before_minutes": 5, "buffer_after_minutes": 10, "min_notice_minutes": 120, "horizon_days": 14});
+        let email = format!("{}@northwind.example", id.replace('-', "."));
+        let body =
+            serde_json::json!({"name": name, "email": email, "settings": settings}).to_string();
+        let (st, b) = worker::http(
+            port,
+            "PUT",
+            &format!("/admin/sites/acme/agents/{id}"),
+            &h,
+            Some(&body),
+        )?;
+        if st != 200 {
+            return Err(format!("agent {id}: {st} {b}"));
+        }
+        let cal = serde_json::json!({"url": format!("http://127.0.0.1:{RADICALE_PORT}/{user}/calendar/"), "username": user, "password": format!("pw{}", i + 1)}).to_string();
+        let (st, b) = worker::http(
+            port,
+            "PUT",
+            &format!("/admin/sites/acme/agents/{id}/calendar"),
+            &h,
+            Some(&cal),
+        )?;
+        if st != 200 {
+            return Err(format!("calendar of {id}: {st} {b}"));
+        }
+    }
+    let ids: Vec<&str> = AGENTS.iter().map(|a| a.0).collect();
+    let q = serde_json::json!({"name": "Sales", "agents": ids}).to_string();
+    let (st, b) = worker::http(port, "PUT", "/admin/sites/acme/queues/sales", &h, Some(&q))?;
+    if st != 200 {
+        return Err(format!("queue sales: {st} {b}"));
+    }
+    Ok(())
+}
+
 /// Running processes, stopped in reverse order on drop.
 pub struct Stack {
     children: Vec<(String, Child)>,
@@ -118,16 +241,7 @@ pub fn start(root: &Path) -> Result<Stack, String> {
                 st("graph.json"),
             ],
         ),
-        (
-            "radicale",
-            vec![
-                s("tests/peers/radicale_peer.py"),
-                s("--port"),
-                RADICALE_PORT.to_string(),
-                s("--storage"),
-                st("radicale"),
-            ],
-        ),
+        ("radicale", radicale_args(&state)?),
         (
             "mail catcher",
             vec![
@@ -148,6 +262,8 @@ pub fn start(root: &Path) -> Result<Stack, String> {
         stack.children.push((name.to_string(), child));
     }
     eprintln!("starting the worker on workerd (wrangler dev --local)");
+    let g = format!("http://127.0.0.1:{GOOGLE_PORT}");
+    let m = format!("http://127.0.0.1:{GRAPH_PORT}");
     let env: Vec<(String, String)> = vec![
         (
             s("MARKETO_BASE_URL"),
@@ -156,16 +272,19 @@ pub fn start(root: &Path) -> Result<Stack, String> {
         (s("MARKETO_CLIENT_ID"), s("dynchat")),
         (s("MARKETO_CLIENT_SECRET"), s("secret")),
         (s("ADMIN_TOKEN"), s(ADMIN_TOKEN)),
-        (
-            s("GOOGLE_BASE_URL"),
-            format!("http://127.0.0.1:{GOOGLE_PORT}"),
-        ),
-        (
-            s("GRAPH_BASE_URL"),
-            format!("http://127.0.0.1:{GRAPH_PORT}"),
-        ),
+        (s("CALENDAR_KEY"), s(DEMO_CALENDAR_KEY)),
+        (s("GOOGLE_AUTH_URL"), format!("{g}/o/oauth2/v2/auth")),
+        (s("GOOGLE_TOKEN_URL"), format!("{g}/token")),
+        (s("GOOGLE_API_BASE"), g.clone()),
+        (s("GOOGLE_CLIENT_ID"), s("dynchat-local-client")),
+        (s("GOOGLE_CLIENT_SECRET"), s("dynchat-local-secret")),
+        (s("MS_LOGIN_BASE"), m.clone()),
+        (s("GRAPH_BASE"), m.clone()),
+        (s("MS_CLIENT_ID"), s("dynchat-local-client")),
+        (s("MS_CLIENT_SECRET"), s("dynchat-local-secret")),
         (s("SMTP_HOST"), s("127.0.0.1")),
         (s("SMTP_PORT"), SMTP_PORT.to_string()),
+        (s("SMTP_FROM"), s("meetings@northwind.example")),
     ];
     let child = worker::start(root, &state.join("worker"), WORKER_PORT, &env)?;
     stack.children.push(("worker".into(), child));
