@@ -204,24 +204,28 @@ fn scheduling_speed(root: &Path, figs: &mut Vec<Figure>) -> Result<(), String> {
 
 /// Ingestion and Marketo forwarding on the real worker (workerd) with the Marketo peer on loopback.
 fn worker_load(root: &Path, figs: &mut Vec<Figure>) -> Result<(), String> {
-    step("bench: worker ingestion at 100 concurrent next to /health; Marketo forwarding under backlog");
+    step("bench: worker ingestion next to /health, Marketo forwarding, slot lookup and booking contention");
     crate::worker::build(root)?;
-    let out = crate::util::output(
-        root,
-        "cargo",
-        &[
-            "test",
-            "-q",
-            "-p",
-            "dynchat-e2e",
-            "--test",
-            "load",
-            "--",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-    )?;
+    let mut out = String::new();
+    for test in ["load", "meetings"] {
+        out += &crate::util::output(
+            root,
+            "cargo",
+            &[
+                "test",
+                "-q",
+                "-p",
+                "dynchat-e2e",
+                "--test",
+                test,
+                "--",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+                "bench_",
+            ],
+        )?;
+    }
     for line in out.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
         let mut parts = line.split(" | ");
         if let (Some(what), Some(value), Some(target)) = (parts.next(), parts.next(), parts.next())

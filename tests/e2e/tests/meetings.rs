@@ -879,3 +879,99 @@ fn rotation_over_sequential_bookings_with_random_busy_times_matches_the_spec() {
         "before {before}, after {after}"
     );
 }
+
+fn bench_line(figure: &str, value: String, target: &str) {
+    println!("BENCH {figure} | {value} | {target}");
+}
+
+/// Benchmark (run by `cargo xtask bench`): slot lookup for 10 CalDAV agents over 14 days with
+/// Radicale on loopback, then booking throughput for one queue under contention and the count
+/// of double bookings read back from every calendar.
+#[test]
+#[ignore = "benchmark: run by cargo xtask bench"]
+fn bench_slot_lookup_and_booking_under_contention() {
+    let _g = serial();
+    let agents = param("BENCH_AGENTS", 10);
+    let st = Stack::start("bench", agents);
+    let ids: Vec<String> = (1..=agents).map(|i| format!("a{i}")).collect();
+    for i in 1..=agents {
+        st.caldav_agent(&ids[i - 1], &format!("agent{i}"), i);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    st.queue("sales", &refs);
+    let path = format!("/v1/sites/{SITE}/slots?route=queue:sales&tz=Europe/Amsterdam&days=14");
+    let mut lat = Vec::new();
+    let mut count = 0;
+    for _ in 0..param("BENCH_SLOT_LOOKUPS", 30) {
+        let t0 = std::time::Instant::now();
+        let r = st.worker.request("GET", &path, &[], None);
+        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+        count = r.json()["slots"].as_array().map_or(0, Vec::len);
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    bench_line(
+        &format!("slot lookup: {agents} CalDAV agents, 14 days ({count} slots) p50 / p99"),
+        format!("{:.0} / {:.0} ms", pct(0.5), pct(0.99)),
+        "report",
+    );
+    let visitors = param("BENCH_VISITORS", 100);
+    let slots: Vec<(String, String)> = (0..10)
+        .map(|k| (at(3, 600 + 30 * k), at(3, 630 + 30 * k)))
+        .collect();
+    let port = st.worker.port;
+    let t0 = std::time::Instant::now();
+    let handles: Vec<_> = (0..visitors)
+        .map(|v| {
+            let (start, end) = slots[v % slots.len()].clone();
+            std::thread::spawn(move || {
+                let body = json!({"route": "queue:sales", "start": start, "end": end, "tz": "UTC", "lead": {"email": format!("b{v}@bench.test")}});
+                ureq::post(&format!("http://127.0.0.1:{port}/v1/sites/{SITE}/book"))
+                    .timeout(Duration::from_secs(600))
+                    .set("Content-Type", "application/json")
+                    .set("Idempotency-Key", &format!("bench-visitor-{v:05}"))
+                    .send_string(&body.to_string())
+                    .map(|r| r.status())
+                    .unwrap_or_else(|e| match e {
+                        ureq::Error::Status(s, _) => s,
+                        _ => 0,
+                    })
+            })
+        })
+        .collect();
+    let codes: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap_or(0)).collect();
+    let secs = t0.elapsed().as_secs_f64();
+    let booked = codes.iter().filter(|c| **c == 201).count();
+    let cals = st.calendars();
+    let mut doubles = 0;
+    for i in 1..=agents {
+        let mut spans: Vec<(String, String)> = cals[format!("agent{i}")]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                (
+                    e["dtstart"].as_str().unwrap_or_default().to_string(),
+                    e["dtend"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        spans.sort();
+        doubles += spans.windows(2).filter(|w| w[0].1 > w[1].0).count();
+    }
+    bench_line(
+        &format!("booking: {visitors} visitors on 10 slots of one queue of {agents}"),
+        format!(
+            "{:.1} bookings/s ({booked} booked, {} told slot_taken)",
+            booked as f64 / secs,
+            codes.iter().filter(|c| **c == 409).count()
+        ),
+        "report",
+    );
+    bench_line(
+        "booking: double bookings read back from the calendars",
+        doubles.to_string(),
+        "0",
+    );
+}
