@@ -2,7 +2,7 @@
 //! `build_console` compiles `demo-site/console` (Rust -> wasm) into `dist/console/`, and
 //! `seed_accounts` creates the demo admin and agent accounts through the worker's console API.
 //!
-//! Std-only on purpose: `tests/e2e` includes this file with `#[path]` (next to `worker.rs`) so the
+//! Std-only (plus serde_json) on purpose: `tests/e2e` includes this file with `#[path]` (next to `worker.rs`) so the
 //! console tests build and seed exactly as `cargo xtask demo` does.
 
 use std::fs;
@@ -169,6 +169,35 @@ pub fn seed_accounts(port: u16, admin_token: &str) -> Result<(), String> {
         if st != 200 && st != 201 {
             return Err(format!("seed account {email}: {st} {b}"));
         }
+    }
+    Ok(())
+}
+
+/// Adds the worker's own origin (`http://127.0.0.1:{port}`) to the demo site's allowed embed
+/// origins, so the demo site served by the worker at `/site/` may send events and leads.
+pub fn allow_demo_origin(port: u16, admin_token: &str) -> Result<(), String> {
+    let auth = format!("Bearer {admin_token}");
+    let h = [("Authorization", auth.as_str())];
+    let (st, body) = super::worker::http(port, "GET", "/admin/sites/acme", &h, None)?;
+    if st != 200 {
+        return Err(format!("GET /admin/sites/acme: {st} {body}"));
+    }
+    let mut site: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| format!("site JSON: {e}"))?;
+    let own = format!("http://127.0.0.1:{port}");
+    let mut origins: Vec<serde_json::Value> = site["allowed_origins"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !origins.iter().any(|o| o.as_str() == Some(own.as_str())) {
+        origins.push(serde_json::Value::String(own));
+    }
+    let put = serde_json::json!({"name": site["name"].take(), "allowed_origins": origins, "config": site["config"].take(),
+                                  "lead_fields": site["lead_fields"].take(), "marketo": site["marketo"].take()});
+    let (st, body) =
+        super::worker::http(port, "PUT", "/admin/sites/acme", &h, Some(&put.to_string()))?;
+    if st != 200 {
+        return Err(format!("PUT /admin/sites/acme: {st} {body}"));
     }
     Ok(())
 }

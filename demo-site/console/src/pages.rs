@@ -1633,7 +1633,7 @@ fn marketo(s: &State) -> El {
             ))
     };
     let g = &s.marketo["gate"];
-    let mut sync = el("dl");
+    let mut sync = el("dl").cls("kv");
     if let Some(o) = g.as_object() {
         for (k, v) in o.iter().take(16) {
             sync = sync
@@ -1643,6 +1643,7 @@ fn marketo(s: &State) -> El {
     }
     el("div")
         .child(title("Marketo", "Where leads, activities and program memberships go."))
+        .child(el("p").cls("notice warn").text("The stored connection is used by Test connection. Lead forwarding still uses the worker's MARKETO_* settings; switching the gate to this connection is pending."))
         .child(
             el("div")
                 .cls("grid2")
