@@ -3,13 +3,30 @@
 import { createServer } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, existsSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join, normalize, extname } from 'node:path';
 
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml' };
 const sha = (s) => createHash('sha256').update(s).digest('hex');
 
+// The compiled flow (wire form) the worker ships next to each dialogue, made by the same engine
+// through the CLI: `dynchat compile -` (built here once; DYNCHAT_CLI names another binary).
+function compiler(root) {
+  let cli = process.env.DYNCHAT_CLI;
+  if (!cli) {
+    execFileSync('cargo', ['build', '-q', '-p', 'dynchat-cli'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    cli = join(root, 'target/debug/dynchat');
+  }
+  const done = new Map();
+  return (text) => {
+    if (!done.has(text)) done.set(text, JSON.parse(execFileSync(cli, ['compile', '-'], { input: text, stdio: ['pipe', 'pipe', 'inherit'] }).toString()));
+    return done.get(text);
+  };
+}
+
 export function createStub({ root, fixtures }) {
   const sites = JSON.parse(readFileSync(fixtures, 'utf8'));
+  const compile = compiler(root);
   let st, cfg;
   const reset = () => {
     st = { events: [], leads: new Map(), leadAttempts: [], meetings: new Map(), booked: new Set(), flows: new Map(), bundleRequests: [], flowRequests: [] };
@@ -18,9 +35,9 @@ export function createStub({ root, fixtures }) {
   };
   const published = {}; // site -> id -> current hash
   function publish(site, dialogue) {
-    const text = JSON.stringify(dialogue);
-    const hash = sha(text).slice(0, 32);
-    st.flows.set(`${site}/${hash}`, { id: dialogue.id, hash, dialogue });
+    const flow = compile(JSON.stringify(dialogue));
+    const hash = flow.hash;
+    st.flows.set(`${site}/${hash}`, { id: dialogue.id, hash, dialogue, flow });
     (published[site] = published[site] || {})[dialogue.id] = hash;
     return hash;
   }
@@ -63,7 +80,7 @@ export function createStub({ root, fixtures }) {
     if (!s) return error(res, 404, 'unknown_site', 'unknown site');
     if (what === 'bundle' && req.method === 'GET') {
       st.bundleRequests.push(Date.now());
-      const dialogues = s.dialogues.map((d) => { const f = st.flows.get(`${site}/${published[site][d.id]}`); return { id: f.id, hash: f.hash, priority: f.dialogue.priority || 0, dialogue: f.dialogue }; });
+      const dialogues = s.dialogues.map((d) => { const f = st.flows.get(`${site}/${published[site][d.id]}`); return { id: f.id, hash: f.hash, priority: f.dialogue.priority || 0, dialogue: f.dialogue, flow: f.flow }; });
       const body = JSON.stringify({ site, etag: '', config: s.config, dialogues, lead_fields: s.lead_fields || [] });
       const etag = `"${sha(body).slice(0, 20)}"`;
       const h = { etag, 'cache-control': 'public, max-age=60', 'x-dynchat-country': cfg.country };

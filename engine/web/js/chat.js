@@ -78,7 +78,8 @@ export function mount(ctx) {
     },
     ui() {},
   };
-  chat = new Chat(host, JSON.stringify(ctx.config || {}), JSON.stringify(entry.dialogue), entry.hash, ctx.saved || undefined, session, JSON.stringify(ctx.known || {}));
+  if (!entry.flow) throw new Error('dynchat: the API sent no compiled flow');
+  chat = new Chat(host, JSON.stringify(ctx.config || {}), JSON.stringify(entry.flow), entry.hash, ctx.saved || undefined, session, JSON.stringify(ctx.known || {}));
   return {
     get session() { return session; },
     open: () => chat.open(),

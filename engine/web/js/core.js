@@ -118,7 +118,7 @@ export function createDynchat(assets) {
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(s.hash)}`);
     if (!r.ok) return false;
     const f = await r.json();
-    await mount({ id: f.id, hash: f.hash, dialogue: f.dialogue }, saved);
+    await mount({ id: f.id, hash: f.hash, flow: f.flow }, saved);
     return true;
   }
 

@@ -12,7 +12,7 @@ mod view;
 use dynchat_engine::machine::Wait;
 use dynchat_engine::model::{CaptureKind, Route};
 use dynchat_engine::{
-    compile, step, Booking, BrowserEvent, CompiledFlow, Effect, Input, Prompt, Session, Status,
+    step, Booking, BrowserEvent, CompiledFlow, Effect, Input, Prompt, Session, Status,
 };
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -713,24 +713,24 @@ fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
 
 #[wasm_bindgen]
 impl Chat {
-    /// Mounts the widget. `dialogue_json` is the authored dialogue, `hash` the published version's hash,
+    /// Mounts the widget. `flow_json` is the published version's compiled flow in its wire form
+    /// (`flow` of the bundle / `/flows/{hash}`: the browser never compiles), `hash` that version's hash,
     /// `saved` a state from `Host.save` (resumed when it belongs to this version), `known_lead` `{field: value}`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         host: Host,
         config_json: &str,
-        dialogue_json: &str,
+        flow_json: &str,
         hash: &str,
         saved: Option<String>,
         session_id: &str,
         known_lead: &str,
     ) -> Result<Chat, JsError> {
-        let flow = compile(dialogue_json).map_err(|d| {
-            JsError::new(&format!(
-                "dialogue does not compile: {}",
-                d.first().map(|x| x.message.as_str()).unwrap_or("")
-            ))
-        })?;
+        let flow = CompiledFlow::from_wire(flow_json)
+            .map_err(|e| JsError::new(&format!("unusable flow: {e}")))?;
+        if flow.hash != hash {
+            return Err(JsError::new("flow does not match its version hash"));
+        }
         let cfg = Config::from_json(config_json);
         let known: BTreeMap<String, String> = serde_json::from_str(known_lead).unwrap_or_default();
         let known: Vec<(String, String)> = known.into_iter().collect();
