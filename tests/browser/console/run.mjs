@@ -370,6 +370,18 @@ test('roll back: new visitors get the old version, a visitor mid-conversation fi
   await ctx.close();
 });
 
+test('editor live preview loads the real widget loader in a frame', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, `#/dialogues/${DLG}`, '#preview-show');
+  await page.click('#preview-show');
+  const frame = page.frameLocator('#preview');
+  await frame.locator('script[src="/widget/loader.js"]').waitFor({ state: 'attached' });
+  await frame.locator(`${W} .launcher`).waitFor({ timeout: 30000 });
+  await page.screenshot({ path: join(shots, 'console-preview-1280.png'), fullPage: true });
+  await ctx.close();
+});
+
 test('import / export JSON round trip in the editor', async () => {
   const { ctx, page } = await newPage();
   await signIn(page, ADMIN);
