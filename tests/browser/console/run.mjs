@@ -445,6 +445,24 @@ test('calendar & routing and meetings pages render what the API returns', async 
   await ctx.close();
 });
 
+test('demo site: each scenario gets its dialogue (pricing, campaign link, scrolling visitor)', async () => {
+  const triggered = async (url, act) => {
+    const { ctx, page } = await newPage();
+    await ctx.addInitScript(() => { window.__trig = []; document.addEventListener('dynchat:triggered', (e) => window.__trig.push(e.detail.dialogue)); });
+    await page.goto(url);
+    if (act) await act(page);
+    const got = await waitFor(async () => (await page.evaluate(() => window.__trig || []))[0], `a dialogue on ${url}`, 40, 250);
+    await ctx.close();
+    return got;
+  };
+  const pricing = await triggered(`${endpoint}/site/pricing`);
+  assert(pricing === 'pricing-qualify', 'pricing page -> ' + pricing);
+  const campaign = await triggered(`${endpoint}/site/index?utm_campaign=spring-launch`);
+  assert(campaign === 'campaign-spring', 'campaign link -> ' + campaign);
+  const scroll = await triggered(`${endpoint}/site/product`, async (page) => { await sleep(500); await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight)); });
+  assert(scroll === 'anonymous-capture', 'scrolling anonymous visitor -> ' + scroll);
+});
+
 test('demo site: pages at 1280 and 375 px, script tag, accessible', async () => {
   const { ctx, page } = await newPage();
   for (const p of ['index', 'product', 'pricing', 'contact']) {
