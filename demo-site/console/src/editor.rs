@@ -802,11 +802,12 @@ pub fn view(s: &crate::State) -> El {
         );
     } else {
         let mut ol = el("ol").attr("reversed", "");
-        for v in mine.iter().rev() {
+        for (n, v) in mine.iter().enumerate().rev() {
             let h = v["hash"].as_str().unwrap_or("");
             let when = crate::pages::date_time(v["created_at"].as_f64().unwrap_or(0.0));
             let mut li = el("li")
                 .cls("row")
+                .child(el("strong").text(&format!("Version {}", n + 1)))
                 .child(el("code").text(&h[..h.len().min(10)]))
                 .child(el("span").cls("hint").text(&when));
             if v["live"] == 1 {
