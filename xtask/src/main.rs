@@ -1,6 +1,7 @@
 //! `cargo xtask demo | test | bench | tidy | setup`: every project task, one entry point (rust-analyzer style).
 
 mod bench;
+mod console;
 mod setup;
 mod stack;
 mod tidy;
@@ -56,6 +57,9 @@ fn build(root: &std::path::Path) -> Result<(), String> {
     )?;
     step("build: widget (targeting + chat wasm, loader) into dist/widget and dist/npm");
     widget::build(root)?;
+    step("build: demo site (dist/site) and admin console (Rust -> wasm, dist/console)");
+    console::build_site(root)?;
+    console::build_console(root)?;
     step("build: worker (worker-build, offline tools)");
     worker::build(root)?;
     Ok(())
@@ -84,18 +88,21 @@ fn demo() -> Result<(), String> {
     worker::seed_demo(&root, stack::WORKER_PORT, stack::ADMIN_TOKEN)?;
     step("seed five agents with calendars in Radicale and the round-robin queue `sales`");
     stack::seed_agents(stack::WORKER_PORT)?;
+    step("seed the console accounts and allow the demo site's origin");
+    console::seed_accounts(stack::WORKER_PORT, stack::ADMIN_TOKEN)?;
+    console::allow_demo_origin(stack::WORKER_PORT, stack::ADMIN_TOKEN)?;
     let w = stack::WORKER_PORT;
     println!(
         "\n\x1b[1mdynchat is running\x1b[0m
-  demo site          http://127.0.0.1:{w}/site/
   widget test page   http://127.0.0.1:{w}/widget/loader.js (script tag: <script src=\"http://127.0.0.1:{w}/widget/loader.js\" data-site=\"acme\" async></script>)
-  admin console      http://127.0.0.1:{w}/console/
   admin API token    {token} (Authorization: Bearer ...)
   worker health      http://127.0.0.1:{w}/health
   Marketo peer       http://127.0.0.1:{m}/_peer/state
   mail catcher       http://127.0.0.1:{mail}/
   Radicale (CalDAV)  http://127.0.0.1:{rad}/
+{banner}
 state is kept in .dynchat/ (delete it for a fresh start). Ctrl-C stops everything.",
+        banner = console::banner(&format!("http://127.0.0.1:{w}")),
         token = stack::ADMIN_TOKEN,
         m = stack::MARKETO_PORT,
         mail = stack::MAIL_HTTP_PORT,

@@ -27,6 +27,9 @@ pub const ADMIN_TOKEN: &str = "demo-admin-token";
 /// Key for the calendar credentials at rest (local demo only; production sets a secret).
 const DEMO_CALENDAR_KEY: &str = "6b0d2f4c1e3a5978a1c3e5f70917b3d5f7092b4d6f8103a5c7e9f1b3d5f70911";
 
+/// Key for the Marketo secret saved from the console (32 bytes, base64; local demo only).
+const DEMO_CONSOLE_KEY: &str = "/YuE6BdtViHzllzNY9GahDWOFIBp0xAlhb/J5wuk7oU=";
+
 /// The five demo agents: (agent id, Radicale user, name, IANA zone).
 pub const AGENTS: [(&str, &str, &str, &str); 5] = [
     ("alex-morgan", "agent1", "Alex Morgan", "Europe/Amsterdam"),
@@ -273,6 +276,7 @@ pub fn start(root: &Path) -> Result<Stack, String> {
         (s("MARKETO_CLIENT_SECRET"), s("secret")),
         (s("ADMIN_TOKEN"), s(ADMIN_TOKEN)),
         (s("CALENDAR_KEY"), s(DEMO_CALENDAR_KEY)),
+        (s("CONSOLE_KEY"), s(DEMO_CONSOLE_KEY)),
         (s("GOOGLE_AUTH_URL"), format!("{g}/o/oauth2/v2/auth")),
         (s("GOOGLE_TOKEN_URL"), format!("{g}/token")),
         (s("GOOGLE_API_BASE"), g.clone()),

@@ -310,7 +310,7 @@ pub fn seed_demo(root: &Path, port: u16, admin_token: &str) -> Result<(), String
     let site = serde_json::json!({
         "name": "ACME (demo)",
         "allowed_origins": ["http://127.0.0.1:8080", "http://localhost:8080"],
-        "config": {"bot_name": "Ada", "accent": "#3355ff", "launcher_position": "right", "consent_required": false, "launcher_always": true},
+        "config": {"bot_name": "Ada from Northwind", "primary_color": "#1d4ed8", "position": "right", "welcome": "Questions about pricing? I can help.", "consent_required": false, "launcher_always": true, "privacy_url": "/site/index.html#privacy"},
         "marketo": {"program_id": 1001, "program_status": "Engaged"}
     });
     let (st, b) = http(

@@ -1236,7 +1236,9 @@ pub async fn admin(
         return oauth_callback(req, env, &database).await;
     }
     if !authorised(req, env) {
-        return Err(ApiError::Unauthorized);
+        // Not the setup bearer token: an admin console session (CSRF-checked writes) or 401/403,
+        // exactly as for the rest of `/admin/*`.
+        super::console::require_admin(req, env, &method).await?;
     }
     match (method, rest) {
         (Method::Get, ["sites", site, "agents"]) => list_agents(&database, site).await,
