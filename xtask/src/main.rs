@@ -166,7 +166,11 @@ fn test() -> Result<(), String> {
     step("widget: build, then the browser tests in headless Chromium");
     widget::build(&root)?;
     run(&root, "node", &["tests/browser/run.mjs"])?;
-    step("worker: build, then the end-to-end tests on workerd with the peers");
+    step(
+        "demo site, console and worker: build, then the end-to-end tests on workerd with the peers",
+    );
+    console::build_site(&root)?;
+    console::build_console(&root)?;
     worker::build(&root)?;
     run(
         &root,

@@ -207,6 +207,7 @@ pub fn stop(child: &mut Child) {
     let pid = child.id() as i32;
     let _ = Command::new("kill")
         .args(["-TERM", "--", &format!("-{pid}")])
+        .stderr(Stdio::null())
         .status();
     for _ in 0..50 {
         if let Ok(Some(_)) = child.try_wait() {
@@ -216,6 +217,7 @@ pub fn stop(child: &mut Child) {
     }
     let _ = Command::new("kill")
         .args(["-KILL", "--", &format!("-{pid}")])
+        .stderr(Stdio::null())
         .status();
     let _ = child.wait();
 }
