@@ -9,17 +9,7 @@ pub fn day_number(ms: i64) -> i64 {
 
 /// `YYYY-MM-DD` of a day number (Howard Hinnant's civil-from-days).
 pub fn day_string(day: i64) -> String {
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
+    dynchat_engine::date::ymd(day)
 }
 
 /// Day number of a `YYYY-MM-DD` string.

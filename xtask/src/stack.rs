@@ -39,20 +39,6 @@ pub const AGENTS: [(&str, &str, &str, &str); 5] = [
     ("kenji-sato", "agent5", "Kenji Sato", "America/Chicago"),
 ];
 
-/// `YYYY-MM-DD` of a day count since the Unix epoch (proleptic Gregorian).
-fn civil(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 /// Radicale with one user per demo agent and believable busy time over the next two weeks:
 /// a daily stand-up, a weekly pipeline review and a few customer calls (times in UTC).
 fn radicale_args(state: &Path) -> Result<Vec<String>, String> {
@@ -65,13 +51,13 @@ fn radicale_args(state: &Path) -> Result<Vec<String>, String> {
     for (n, (_, user, _, zone)) in AGENTS.iter().enumerate() {
         // Stand-up at 09:15 local-ish: UTC hour by zone family.
         let base = if zone.starts_with("America") { 14 } else { 8 };
-        let day = civil(today);
+        let day = dynchat_engine::date::ymd(today);
         events.push(serde_json::json!({"user": user, "uid": format!("standup-{user}"), "summary": "Team stand-up",
             "start": format!("{day}T{:02}:15:00Z", base), "end": format!("{day}T{:02}:30:00Z", base), "rrule": "FREQ=DAILY;COUNT=21"}));
         events.push(serde_json::json!({"user": user, "uid": format!("pipeline-{user}"), "summary": "Pipeline review",
-            "start": format!("{}T{:02}:00:00Z", civil(today + 1 + n as i64 % 3), base + 4), "end": format!("{}T{:02}:00:00Z", civil(today + 1 + n as i64 % 3), base + 5), "rrule": "FREQ=WEEKLY;COUNT=3"}));
+            "start": format!("{}T{:02}:00:00Z", dynchat_engine::date::ymd(today + 1 + n as i64 % 3), base + 4), "end": format!("{}T{:02}:00:00Z", dynchat_engine::date::ymd(today + 1 + n as i64 % 3), base + 5), "rrule": "FREQ=WEEKLY;COUNT=3"}));
         for k in 0..4i64 {
-            let d = civil(today + 1 + (k * 3 + n as i64) % 10);
+            let d = dynchat_engine::date::ymd(today + 1 + (k * 3 + n as i64) % 10);
             let h = base + 1 + ((k + n as i64) % 6);
             events.push(serde_json::json!({"user": user, "uid": format!("call-{user}-{k}"), "summary": "Customer call",
                 "start": format!("{d}T{h:02}:00:00Z"), "end": format!("{d}T{h:02}:45:00Z")}));

@@ -15,17 +15,7 @@ use worker::{D1Database, Env, Method, Request};
 const MAX_ADMIN_BODY: usize = 512 * 1024;
 
 fn authorised(req: &Request, env: &Env) -> bool {
-    let want = super::config::string(env, "ADMIN_TOKEN", "");
-    let got = header(req, "Authorization").unwrap_or_default();
-    let got = got.strip_prefix("Bearer ").unwrap_or("");
-    // Length-independent comparison over the expected token's bytes.
-    !want.is_empty()
-        && got.len() == want.len()
-        && got
-            .bytes()
-            .zip(want.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    super::console::bearer_ok(req, env)
 }
 
 /// Routes `/admin/...`.

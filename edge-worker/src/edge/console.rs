@@ -44,7 +44,8 @@ fn denied(d: Denied) -> ApiError {
     }
 }
 
-fn bearer_ok(req: &Request, env: &Env) -> bool {
+/// The setup bearer token (`ADMIN_TOKEN`), compared in constant time: the one check every admin path uses.
+pub(super) fn bearer_ok(req: &Request, env: &Env) -> bool {
     let want = super::config::string(env, "ADMIN_TOKEN", "");
     let got = header(req, "Authorization").unwrap_or_default();
     let got = got.strip_prefix("Bearer ").unwrap_or("");

@@ -1212,16 +1212,7 @@ fn queue_json(id: &str, name: &str, r: &Rotation) -> Value {
 // Admin
 
 fn authorised(req: &Request, env: &Env) -> bool {
-    let want = super::config::string(env, "ADMIN_TOKEN", "");
-    let got = header(req, "Authorization").unwrap_or_default();
-    let got = got.strip_prefix("Bearer ").unwrap_or("");
-    !want.is_empty()
-        && got.len() == want.len()
-        && got
-            .bytes()
-            .zip(want.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    super::console::bearer_ok(req, env)
 }
 
 /// Routes the meetings part of `/admin/...`; `rest` is the path after `admin`.

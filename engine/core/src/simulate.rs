@@ -58,20 +58,9 @@ pub fn parse_answers(text: &str) -> Vec<String> {
 }
 
 fn fmt_utc(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
     let rem = ms.rem_euclid(86_400_000) / 60_000;
-    // Civil-from-days (Howard Hinnant), proleptic Gregorian.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 60, rem % 60)
+    let day = crate::date::ymd(ms.div_euclid(86_400_000));
+    format!("{day} {:02}:{:02} UTC", rem / 60, rem % 60)
 }
 
 /// The slots the simulated calendar offers: tomorrow at 10:00, 11:00 and 14:00 UTC, 30 minutes each.
