@@ -175,7 +175,14 @@ fn test() -> Result<(), String> {
     run(
         &root,
         "cargo",
-        &["test", "-p", "dynchat-e2e", "--", "--test-threads=1"],
+        &[
+            "test",
+            "--no-fail-fast",
+            "-p",
+            "dynchat-e2e",
+            "--",
+            "--test-threads=1",
+        ],
     )?;
     Ok(())
 }

@@ -222,11 +222,11 @@ pub fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Polls `GET /health` until the worker answers 200 (at most 90 s).
+/// Polls `GET /health` until the worker answers 200 (at most 300 s: a loaded CI machine can take minutes to boot workerd).
 pub fn wait_ready(port: u16) -> Result<(), String> {
     let start = Instant::now();
     let mut last = String::new();
-    while start.elapsed() < Duration::from_secs(90) {
+    while start.elapsed() < Duration::from_secs(300) {
         match http(port, "GET", "/health", &[], None) {
             Ok((200, _)) => return Ok(()),
             Ok((s, b)) => last = format!("{s} {b}"),
@@ -235,7 +235,7 @@ pub fn wait_ready(port: u16) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(250));
     }
     Err(format!(
-        "worker on port {port} not ready after 90 s: {last}"
+        "worker on port {port} not ready after 300 s: {last}"
     ))
 }
 
