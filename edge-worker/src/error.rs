@@ -7,6 +7,9 @@ use std::fmt;
 pub enum ApiError {
     /// A field failed validation; `field` is a JSON path such as `events[3].type`.
     BadField { field: String, message: String },
+    /// Well-formed, but refused by a site rule (an email domain on the site's blocklist);
+    /// `field` is a JSON path such as `fields.email`.
+    Unprocessable { field: String, message: String },
     /// The body is not JSON (or not the JSON shape expected at the top level).
     BadJson(String),
     /// Unknown site, flow, dead letter...
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::Conflict(_) => 409,
+            ApiError::Unprocessable { .. } => 422,
             ApiError::TooLarge { .. } => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::RateLimited { .. } => 429,
@@ -66,6 +70,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadField { .. } => "bad_field",
+            ApiError::Unprocessable { .. } => "refused_field",
             ApiError::BadJson(_) => "bad_json",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -85,7 +90,7 @@ impl ApiError {
     /// The JSON error body of the API contract. Internal details of 5xx are not exposed.
     pub fn body(&self) -> serde_json::Value {
         let mut e = serde_json::json!({"code": self.code(), "message": self.public_message()});
-        if let ApiError::BadField { field, .. } = self {
+        if let ApiError::BadField { field, .. } | ApiError::Unprocessable { field, .. } = self {
             e["field"] = serde_json::Value::String(field.clone());
         }
         serde_json::json!({ "error": e })
@@ -114,7 +119,9 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::BadField { field, message } => write!(f, "{field}: {message}"),
+            ApiError::BadField { field, message } | ApiError::Unprocessable { field, message } => {
+                write!(f, "{field}: {message}")
+            }
             ApiError::BadJson(m) => write!(f, "body is not valid JSON: {m}"),
             ApiError::NotFound(m) => write!(f, "{m} not found"),
             ApiError::MethodNotAllowed => write!(f, "method not allowed"),
@@ -153,6 +160,12 @@ mod tests {
         assert_eq!(ApiError::UnsupportedMediaType.status(), 415);
         assert_eq!(ApiError::RateLimited { retry_after_s: 3 }.status(), 429);
         assert_eq!(ApiError::NotFound("site".into()).status(), 404);
+        let refused = ApiError::Unprocessable {
+            field: "fields.email".into(),
+            message: "blocked".into(),
+        };
+        assert_eq!(refused.status(), 422);
+        assert_eq!(refused.body()["error"]["field"], "fields.email");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the plain-Rust domain modules below, which have native unit tests (`cargo test -p dynchat-worker`).
 
 pub mod auth;
+pub mod blocklist;
 pub mod bundle;
 pub mod calendar;
 pub mod cors;

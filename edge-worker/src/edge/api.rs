@@ -377,6 +377,14 @@ pub async fn leads(
             "is not a dialogue of this site",
         ));
     }
+    // The site's email-domain blocklist: refused before anything is stored.
+    let config: Value = serde_json::from_str(&site.config).unwrap_or_default();
+    if crate::blocklist::blocked_by(l.email(), &config["email_blocklist"]).is_some() {
+        return Err(ApiError::Unprocessable {
+            field: "fields.email".into(),
+            message: "this email domain is not accepted here; please use your work email".into(),
+        });
+    }
     let body_hash: String = Sha256::digest(body.to_string().as_bytes())
         .iter()
         .take(16)
