@@ -701,13 +701,10 @@ pub async fn load_calendar(me: &Me) {
     for (k, path) in [
         ("agents", "agents"),
         ("queues", "queues"),
-        ("assignments", "assignments?limit=50"),
+        ("assignments", "assignments?limit=5000"),
         ("template", "meeting-template"),
     ] {
         let a = api::call("GET", &format!("/admin/sites/{SITE}/{path}"), None).await;
-        if a.ok() {
-            with(|s| s.calendar["template"] = a.body.clone());
-        }
         if a.ok() {
             out[k] = a.body;
         } else if a.status != 404 || k != "template" {
@@ -832,6 +829,14 @@ fn calendar(s: &State, me: &Me) -> El {
             .child(el("p").cls("hint").text(
                 "Drag agents, or focus one and press Alt+Arrow up / Alt+Arrow down. Then save.",
             ));
+    let name_of = |id: &str| -> String {
+        agents
+            .iter()
+            .find(|a| a["id"] == id)
+            .and_then(|a| a["name"].as_str())
+            .unwrap_or(id)
+            .to_string()
+    };
     for (qid, order) in &s.queue_order {
         let mut ol = el("ol")
             .cls("queue")
@@ -846,16 +851,16 @@ fn calendar(s: &State, me: &Me) -> El {
                     .attr("data-queue-item", &key)
                     .attr(
                         "aria-label",
-                        &format!("{a}, position {} of {}", i + 1, order.len()),
+                        &format!("{}, position {} of {}", name_of(a), i + 1, order.len()),
                     )
                     .child(el("span").cls("pos").text(&(i + 1).to_string()))
-                    .child(el("span").text(a))
+                    .child(el("span").cls("who").text(&name_of(a)))
                     .child(
                         el("button")
                             .attr("type", "button")
                             .cls("small")
                             .act(&format!("qup:{key}"))
-                            .attr("aria-label", &format!("Move {a} up"))
+                            .attr("aria-label", &format!("Move {} up", name_of(a)))
                             .text("↑"),
                     )
                     .child(
@@ -863,7 +868,7 @@ fn calendar(s: &State, me: &Me) -> El {
                             .attr("type", "button")
                             .cls("small")
                             .act(&format!("qdown:{key}"))
-                            .attr("aria-label", &format!("Move {a} down"))
+                            .attr("aria-label", &format!("Move {} down", name_of(a)))
                             .text("↓"),
                     ),
             );
@@ -887,13 +892,58 @@ fn calendar(s: &State, me: &Me) -> El {
         .cloned()
         .unwrap_or_default();
     let mut lt = el("tbody");
-    for r in log.iter().take(50) {
+    // Newest decision first.
+    for r in log.iter().rev().take(50) {
+        let next = r["next_in_line"]
+            .as_str()
+            .map(&name_of)
+            .unwrap_or_else(|| "–".into());
+        let chosen = r["chosen"]
+            .as_str()
+            .map(&name_of)
+            .unwrap_or_else(|| "nobody".into());
+        let skipped: Vec<String> = r["skipped"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| {
+                        format!(
+                            "{} ({})",
+                            name_of(x["agent"].as_str().unwrap_or("?")),
+                            x["reason"].as_str().unwrap_or("?").replace('_', " ")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let why = if skipped.is_empty() {
+            format!("{chosen} was next in line and free")
+        } else {
+            format!(
+                "skipped {}; {chosen} was the first free",
+                skipped.join(", ")
+            )
+        };
+        let outcome = r["outcome"].as_str().unwrap_or("");
         lt = lt.child(
             el("tr")
-                .child(el("td").text(r["start"].as_str().unwrap_or("")))
+                .attr("data-meeting", r["meeting"].as_str().unwrap_or(""))
+                .child(el("td").text(&r["start"].as_str().map(iso_short).unwrap_or_default()))
                 .child(el("td").text(r["route"].as_str().unwrap_or("")))
-                .child(el("td").text(r["agent"].as_str().unwrap_or("")))
-                .child(el("td").text(&r["skipped"].to_string())),
+                .child(el("td").cls("next").text(&next))
+                .child(el("td").cls("chosen").child(el("strong").text(&chosen)))
+                .child(el("td").cls("why").text(&why))
+                .child(
+                    el("td").child(
+                        el("span")
+                            .cls(if outcome == "booked" {
+                                "pill ok"
+                            } else {
+                                "pill off"
+                            })
+                            .text(&outcome.replace('_', " ")),
+                    ),
+                ),
         );
     }
     let log_box = el("section")
@@ -908,9 +958,16 @@ fn calendar(s: &State, me: &Me) -> El {
                     .child(
                         el("thead").child(
                             el("tr").children(
-                                ["Slot", "Route", "Agent", "Skipped"]
-                                    .iter()
-                                    .map(|c| el("th").attr("scope", "col").text(c)),
+                                [
+                                    "Slot (UTC)",
+                                    "Route",
+                                    "Next in line",
+                                    "Chosen",
+                                    "Why",
+                                    "Outcome",
+                                ]
+                                .iter()
+                                .map(|c| el("th").attr("scope", "col").text(c)),
                             ),
                         ),
                     )
@@ -961,8 +1018,14 @@ fn calendar(s: &State, me: &Me) -> El {
         el("div")
             .cls("grid2")
             .child(el("div").child(agents_box).child(queues))
-            .child(el("div").child(tpl).child(log_box)),
+            .child(el("div").child(tpl)),
     )
+    .child(log_box)
+}
+
+/// `2027-03-01T09:00:00Z` -> `2027-03-01 09:00`.
+fn iso_short(t: &str) -> String {
+    t.get(..16).unwrap_or(t).replace('T', " ")
 }
 
 /// Keyboard / button reordering: `item` is `queue|agent`.

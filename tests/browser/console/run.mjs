@@ -1,7 +1,9 @@
 // Browser tests for the admin console and the demo site against a REAL worker:
-//   node tests/browser/console/run.mjs --endpoint http://127.0.0.1:8787 [--peer http://127.0.0.1:8790] [--only name]
+//   node tests/browser/console/run.mjs --endpoint http://127.0.0.1:8787 [--peer http://127.0.0.1:8790] [--mail http://127.0.0.1:9104] [--only name]
 // The worker must have the demo site `acme` seeded (xtask worker::seed_demo), the console accounts
-// (xtask console::seed_accounts), dist/site + dist/console built, and a CONSOLE_KEY var.
+// (xtask console::seed_accounts), dist/site + dist/console built, and a CONSOLE_KEY var. The reorder
+// test needs the queue `sales` over the agents alex-morgan, priya-shah, jonas-weber (in that order,
+// no meeting booked yet, calendars free), as tests/e2e/tests/console.rs seeds it.
 // Prints one line per test, saves screenshots to target/screenshots/, exits non-zero on failure.
 import { createServer } from 'node:http';
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -13,6 +15,7 @@ const argv = process.argv.slice(2);
 const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
 const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
 const peer = (opt('--peer') || '').replace(/\/$/, '');
+const mail = (opt('--mail') || '').replace(/\/$/, '');
 const only = opt('--only');
 if (!endpoint) { console.error('usage: run.mjs --endpoint URL [--peer URL] [--only name]'); process.exit(2); }
 const shots = join(root, 'target/screenshots');
@@ -433,6 +436,74 @@ test('Marketo: save connection (secret never shown again), test it, per-dialogue
   await ctx.close();
 });
 
+async function book(slot, key) {
+  const email = `${key}@northwind-customer.example`;
+  const r = await fetch(`${endpoint}/v1/sites/acme/book`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `book-${key}` },
+    body: JSON.stringify({ route: 'queue:sales', start: slot.start, end: slot.end, tz: 'UTC', lead: { email, firstName: 'Rita' }, dialogue: 'pricing-qualify', session: `s-${key}` }),
+  });
+  const json = await r.json();
+  assert(r.status === 201, `book ${slot.start}: ${r.status} ${JSON.stringify(json)}`);
+  return { ...json, email };
+}
+const queueOrder = (page) => page.$$eval('ol.queue[aria-label$=" sales"] li', (l) => l.map((x) => x.id.replace('q-sales-', '')));
+
+test('reorder agents (drag and drop, keyboard); the next bookings follow the new order; the log explains it', async () => {
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, '#/calendar', '#q-sales-alex-morgan');
+  const start = await queueOrder(page);
+  assert(JSON.stringify(start) === '["alex-morgan","priya-shah","jonas-weber"]', 'seeded order: ' + start);
+  const s = await apiLogin(ADMIN);
+  const before = (await raw('GET', '/admin/sites/acme/queues/sales', { cookie: s.cookie })).json;
+  assert(before.next_in_line === 'alex-morgan' && !before.last_agent, 'nobody booked yet: ' + JSON.stringify(before));
+  // Drag Jonas onto Alex: Jonas takes the first place.
+  await page.dragAndDrop('#q-sales-jonas-weber', '#q-sales-alex-morgan');
+  await waitFor(async () => (await queueOrder(page))[0] === 'jonas-weber', 'drag and drop moved Jonas first', 20, 100);
+  assert(JSON.stringify(await queueOrder(page)) === '["jonas-weber","alex-morgan","priya-shah"]', 'after drag: ' + (await queueOrder(page)));
+  // Keyboard: Alex one down with Alt+ArrowDown; focus stays on Alex.
+  await page.focus('#q-sales-alex-morgan');
+  await page.keyboard.press('Alt+ArrowDown');
+  await waitFor(async () => (await queueOrder(page))[2] === 'alex-morgan', 'Alt+ArrowDown moved Alex down', 20, 100);
+  assert(JSON.stringify(await queueOrder(page)) === '["jonas-weber","priya-shah","alex-morgan"]', 'after keyboard: ' + (await queueOrder(page)));
+  assert(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'q-sales-alex-morgan', 'focus stays on the moved agent');
+  assert((await page.getAttribute('#q-sales-alex-morgan', 'aria-label')).includes('position 3 of 3'), 'position announced');
+  // Not saved yet: the API still has the old order.
+  assert(JSON.stringify((await raw('GET', '/admin/sites/acme/queues/sales', { cookie: s.cookie })).json.agents) === JSON.stringify(start), 'nothing saved before Save');
+  await page.click('button[data-act="save-queue:sales"]');
+  await page.locator('.notice.ok', { hasText: 'Queue sales saved' }).waitFor();
+  const q = (await raw('GET', '/admin/sites/acme/queues/sales', { cookie: s.cookie })).json;
+  assert(JSON.stringify(q.agents) === '["jonas-weber","priya-shah","alex-morgan"]', 'saved order: ' + JSON.stringify(q));
+  // Whoever was next in line stays next (Alex); after Alex the new order continues with Jonas
+  // (the old order would have given Priya), then Priya.
+  assert(q.next_in_line === 'alex-morgan', 'next in line kept: ' + JSON.stringify(q));
+  const sl = await (await fetch(`${endpoint}/v1/sites/acme/slots?route=queue:sales&tz=UTC&days=7`)).json();
+  assert(sl.slots && sl.slots.length >= 3, 'slots: ' + JSON.stringify(sl).slice(0, 200));
+  const run = `reorder-${RUN}`;
+  const got = [];
+  for (let i = 0; i < 3; i++) got.push(await book(sl.slots[i * 2], `${run}-${i}`));
+  assert(JSON.stringify(got.map((b) => b.agent)) === '["Alex Morgan","Jonas Weber","Priya Shah"]', 'agents in the new order: ' + got.map((b) => b.agent));
+  shared.booked = got;
+  // The assignment log in the console explains each decision.
+  await go(page, '#/dialogues', '#new-dialogue');
+  await go(page, '#/calendar', '#q-sales-alex-morgan');
+  for (const [b, name] of [[got[0], 'Alex Morgan'], [got[1], 'Jonas Weber'], [got[2], 'Priya Shah']]) {
+    const row = page.locator(`tr[data-meeting="${b.meeting}"]`);
+    await row.waitFor();
+    assert((await row.locator('td.chosen').textContent()) === name, `log row of ${b.meeting}: chosen ${await row.locator('td.chosen').textContent()}`);
+    assert((await row.locator('td.next').textContent()) === name, `log row of ${b.meeting}: next in line`);
+    assert((await row.locator('td.why').textContent()).includes('next in line and free'), 'log row explains the decision');
+  }
+  assert(JSON.stringify(await queueOrder(page)) === '["jonas-weber","priya-shah","alex-morgan"]', 'the page shows the saved order after reload');
+  if (mail) {
+    await waitFor(async () => {
+      const st = await (await fetch(mail + '/_peer/state')).json();
+      return got.every((b) => (st.messages || []).some((m) => JSON.stringify(m.envelope || m).includes(b.email)));
+    }, 'the invitations in the mail catcher', 60, 1000);
+  }
+  await ctx.close();
+});
+
 test('calendar & routing and meetings pages render what the API returns', async () => {
   const { ctx, page } = await newPage();
   await signIn(page, ADMIN);
@@ -450,8 +521,9 @@ test('demo site: each scenario gets its dialogue (pricing, campaign link, scroll
     const { ctx, page } = await newPage();
     await ctx.addInitScript(() => { window.__trig = []; document.addEventListener('dynchat:triggered', (e) => window.__trig.push(e.detail.dialogue)); });
     await page.goto(url);
-    if (act) await act(page);
-    const got = await waitFor(async () => (await page.evaluate(() => window.__trig || []))[0], `a dialogue on ${url}`, 40, 250);
+    // `act` runs on every try: the loader may still be starting (bundle, targeting module) when
+    // the first scroll happens, and a scroll before its listener exists is not seen.
+    const got = await waitFor(async () => { if (act) await act(page); return (await page.evaluate(() => window.__trig || []))[0]; }, `a dialogue on ${url}`, 40, 250);
     await ctx.close();
     return got;
   };
@@ -459,7 +531,7 @@ test('demo site: each scenario gets its dialogue (pricing, campaign link, scroll
   assert(pricing === 'pricing-qualify', 'pricing page -> ' + pricing);
   const campaign = await triggered(`${endpoint}/site/index?utm_campaign=spring-launch`);
   assert(campaign === 'campaign-spring', 'campaign link -> ' + campaign);
-  const scroll = await triggered(`${endpoint}/site/product`, async (page) => { await sleep(500); await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight)); });
+  const scroll = await triggered(`${endpoint}/site/product`, async (page) => { await page.evaluate(() => window.scrollTo(0, 0)); await sleep(100); await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight)); });
   assert(scroll === 'anonymous-capture', 'scrolling anonymous visitor -> ' + scroll);
 });
 
