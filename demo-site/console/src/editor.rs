@@ -580,10 +580,42 @@ pub fn recompile() {
         lead_fields: lead_fields(),
     };
     let diags = match dynchat_engine::compile_with(&text, &opts) {
-        Ok(flow) => flow.warnings,
+        Ok(flow) => {
+            offer_draft(&flow);
+            flow.warnings
+        }
         Err(d) => d,
     };
     with(|s| s.diags = diags);
+}
+
+/// Hands the draft's compiled flow to the preview frame: the frame's loader (same origin, URL
+/// flag `dynchat-preview=draft`) reads `window.parent.dynchatPreview` and runs it instead of the
+/// published dialogues, without storing or sending anything. Only a draft without errors gets
+/// here, so the frame always shows the last draft that compiles.
+fn offer_draft(flow: &dynchat_engine::CompiledFlow) {
+    let entry = json!({
+        "id": flow.id,
+        "hash": flow.hash,
+        "flow": serde_json::from_str::<Value>(&flow.to_wire()).unwrap_or(Value::Null),
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &"dynchatPreview".into(), &entry.to_string().into());
+    }
+}
+
+/// The preview frame's address: the chosen demo page, in draft mode with the loader's flag.
+fn preview_src(page: &str, published: bool, bust: Option<u64>) -> String {
+    let mut u = page.to_string();
+    let mut sep = if u.contains('?') { '&' } else { '?' };
+    if !published {
+        u.push_str(&format!("{sep}dynchat-preview=draft"));
+        sep = '&';
+    }
+    if let Some(b) = bust {
+        u.push_str(&format!("{sep}preview={b}"));
+    }
+    u
 }
 
 /// The editor page.
@@ -863,10 +895,19 @@ pub fn view(s: &crate::State) -> El {
         .cls("box")
         .attr("aria-labelledby", "prev-h")
         .child(el("h2").id("prev-h").text("Live preview"))
-        .child(el("p").cls("hint").text("The demo site with the real widget loader. It shows what is published: publish, then reset the visitor to see a first visit."))
-        .child(el("div").cls("row").child(el("label").attr("for", "preview-page").cls("sr-only").text("Preview page")).child(crate::dom::select("preview-page", &s.preview_page, &pages_opts).attr("data-live", "preview-page")).child(el("button").attr("type", "button").act("preview-reset").text("Reset visitor and reload")))
+        .child(el("p").cls("hint").text(if s.preview_published {
+            "The demo site with the real widget, as visitors get it: the published dialogues and their targeting. Reset the visitor to see a first visit."
+        } else {
+            "The demo site with the real widget running this draft (not published), opened at once whatever its targeting. Nothing is stored or sent to Marketo; meeting slots are real, bookings are not. Reload after editing."
+        }))
+        .child(el("div").cls("row")
+            .child(el("label").attr("for", "preview-mode").cls("sr-only").text("What to preview"))
+            .child(crate::dom::select("preview-mode", if s.preview_published { "published" } else { "draft" }, &[("draft", "Draft (unpublished)"), ("published", "Published version")]).attr("data-live", "preview-mode"))
+            .child(el("label").attr("for", "preview-page").cls("sr-only").text("Preview page"))
+            .child(crate::dom::select("preview-page", &s.preview_page, &pages_opts).attr("data-live", "preview-page"))
+            .child(el("button").attr("type", "button").act("preview-reset").text("Reset visitor and reload")))
         .child(if s.preview_on {
-            el("iframe").cls("preview").id("preview").attr("title", "Preview of the demo site with the chat widget").attr("src", &s.preview_page)
+            el("iframe").cls("preview").id("preview").attr("title", "Preview of the demo site with the chat widget").attr("src", &preview_src(&s.preview_page, s.preview_published, None))
         } else {
             el("button").attr("type", "button").id("preview-show").act("preview-show").text("Show the preview")
         });
@@ -1218,6 +1259,7 @@ pub fn handles(name: &str) -> bool {
             | "unpublish"
             | "goto"
             | "preview-page"
+            | "preview-mode"
             | "preview-reset"
             | "preview-show"
             | "save-dm"
@@ -1386,6 +1428,12 @@ pub fn action(name: &str, arg: &str) {
             with(|s| s.preview_page = p.clone());
             reload_preview(&p);
         }
+        "preview-mode" => {
+            let published = crate::dom::value_of("preview-mode") == "published";
+            with(|s| s.preview_published = published);
+            render();
+            show_diagnostics();
+        }
         "preview-reset" => {
             if let Some(st) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
                 let n = st.length().unwrap_or(0);
@@ -1438,8 +1486,8 @@ fn reload_preview(p: &str) {
         .and_then(|e| e.dyn_into::<web_sys::HtmlIFrameElement>().ok())
     {
         // A unique query makes the frame load again even for the same page.
-        let sep = if p.contains('?') { '&' } else { '?' };
-        f.set_src(&format!("{p}{sep}preview={}", js_sys::Date::now() as u64));
+        let published = with(|s| s.preview_published);
+        f.set_src(&preview_src(p, published, Some(js_sys::Date::now() as u64)));
     }
 }
 

@@ -71,6 +71,8 @@ pub struct State {
     pub keep_notice: bool,
     /// The preview frame loads only on request (each load is a real visit with real events).
     pub preview_on: bool,
+    /// The preview shows the published version instead of the editor's draft (the default).
+    pub preview_published: bool,
     /// `GET /admin/sites/{site}/dialogues` versions.
     pub versions: Vec<Value>,
     /// Per dialogue: triggered, engaged, completed, captured, meetings, goals (last 30 days).

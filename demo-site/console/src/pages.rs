@@ -788,7 +788,7 @@ fn calendar(s: &State, me: &Me) -> El {
                         .child(el("br"))
                         .child(el("code").text(a["id"].as_str().unwrap_or(""))),
                 )
-                .child(el("td").text(a["email"].as_str().unwrap_or("")))
+                .child(el("td").cls("wrap").text(a["email"].as_str().unwrap_or("")))
                 .child(el("td").text(conn["provider"].as_str().unwrap_or("–")))
                 .child(
                     el("td").child(el("span").cls(pill).text(state)).text(
@@ -807,19 +807,24 @@ fn calendar(s: &State, me: &Me) -> El {
         .child(if agents.is_empty() {
             el("p").cls("hint").text("No agents returned.")
         } else {
-            el("div").cls("table-wrap").child(
-                el("table")
-                    .child(
-                        el("thead").child(
-                            el("tr").children(
-                                ["Agent", "Email", "Calendar", "Connection"]
-                                    .iter()
-                                    .map(|c| el("th").attr("scope", "col").text(c)),
+            el("div")
+                .cls("table-wrap")
+                .attr("tabindex", "0")
+                .attr("role", "region")
+                .attr("aria-label", "Agents table")
+                .child(
+                    el("table")
+                        .child(
+                            el("thead").child(
+                                el("tr").children(
+                                    ["Agent", "Email", "Calendar", "Connection"]
+                                        .iter()
+                                        .map(|c| el("th").attr("scope", "col").text(c)),
+                                ),
                             ),
-                        ),
-                    )
-                    .child(tb),
-            )
+                        )
+                        .child(tb),
+                )
         });
     let mut queues =
         el("section")
@@ -953,26 +958,31 @@ fn calendar(s: &State, me: &Me) -> El {
         .child(if log.is_empty() {
             el("p").cls("hint").text("No assignments yet.")
         } else {
-            el("div").cls("table-wrap").child(
-                el("table")
-                    .child(
-                        el("thead").child(
-                            el("tr").children(
-                                [
-                                    "Slot (UTC)",
-                                    "Route",
-                                    "Next in line",
-                                    "Chosen",
-                                    "Why",
-                                    "Outcome",
-                                ]
-                                .iter()
-                                .map(|c| el("th").attr("scope", "col").text(c)),
+            el("div")
+                .cls("table-wrap")
+                .attr("tabindex", "0")
+                .attr("role", "region")
+                .attr("aria-label", "Assignment log table")
+                .child(
+                    el("table")
+                        .child(
+                            el("thead").child(
+                                el("tr").children(
+                                    [
+                                        "Slot (UTC)",
+                                        "Route",
+                                        "Next in line",
+                                        "Chosen",
+                                        "Why",
+                                        "Outcome",
+                                    ]
+                                    .iter()
+                                    .map(|c| el("th").attr("scope", "col").text(c)),
+                                ),
                             ),
-                        ),
-                    )
-                    .child(lt),
-            )
+                        )
+                        .child(lt),
+                )
         });
     let t = &s.calendar["template"];
     let tpl = el("section")

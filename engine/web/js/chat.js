@@ -51,6 +51,11 @@ export function mount(ctx) {
         lead: b.lead, dialogue: b.dialogue, session: b.session,
       };
       const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
+      if (ctx.preview) { // a draft preview books nothing
+        const d = new Date(req.start);
+        chat.booking(JSON.stringify({ status: 'booked', meeting_id: 'preview', agent: 'an agent (preview: not booked)', time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})` }));
+        return;
+      }
       fetch(`${base}/book`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify(req) })
         .then(async (r) => {
           const j = await r.json().catch(() => ({}));

@@ -7,11 +7,11 @@ export function createDynchat(assets) {
   let cfg = null, site, api, needConsent = false, consented = false;
   let bundle = null, chat = null, chatP = null, pendingOpen = false, known = {};
   const mem = new Map(), listeners = {}, events = [];
-  let evTimer = 0, visitor = '', flushing = false, retries = 0;
+  let evTimer = 0, visitor = '', flushing = false, retries = 0, preview = null;
 
   // ---- storage: memory always, localStorage only when allowed ----
   const key = (k) => `dynchat:${site}:${k}`;
-  const allowed = () => !needConsent || consented;
+  const allowed = () => !preview && (!needConsent || consented);
   const store = {
     get(k) {
       if (mem.has(k)) return mem.get(k);
@@ -31,7 +31,8 @@ export function createDynchat(assets) {
   }
 
   // ---- network ----
-  const post = (path, body, headers) => fetch(`${api}/v1/sites/${encodeURIComponent(site)}${path}`, {
+  // A draft preview (console editor) sends nothing: no events, leads or traits.
+  const post = (path, body, headers) => preview ? Promise.resolve(new Response('{}', { status: 202 })) : fetch(`${api}/v1/sites/${encodeURIComponent(site)}${path}`, {
     method: 'POST', keepalive: body.length < 60000, headers: { 'content-type': 'application/json', ...headers }, body,
   });
   function track(e) {
@@ -94,7 +95,7 @@ export function createDynchat(assets) {
     if (chatP) return chatP;
     chatP = assets.chat().then((m) => {
       chat = m.mount({
-        config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead,
+        config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : uuid(),
       });
       if (!saved) {
@@ -157,6 +158,7 @@ export function createDynchat(assets) {
     bundle.country = r.headers.get('x-dynchat-country') || '';
     if (bundle.config && bundle.config.consent_required) setNeedConsent();
     visitor = store.get('visitor') || visitor;
+    if (preview) { bundle.dialogues = [preview]; pendingOpen = true; trigger(preview.id); return; }
     if (await resume(store.get('chat')).catch(() => false)) return;
     await lookupTraits();
     const m = await assets.targeting();
@@ -178,6 +180,16 @@ export function createDynchat(assets) {
     } catch (e) {}
   }
 
+  // The console's editor frames a demo page with `dynchat-preview=draft` and offers the draft's compiled
+  // flow as `dynchatPreview` on its own window; a cross-origin parent cannot (reading it throws).
+  function draftPreview() {
+    if (!/[?&]dynchat-preview=draft(&|$)/.test(location.search) || window.parent === window) return null;
+    try {
+      const d = json(window.parent.dynchatPreview, null);
+      return d && d.id && d.hash && d.flow ? d : null;
+    } catch (e) { return null; }
+  }
+
   function setNeedConsent() {
     if (needConsent) return;
     needConsent = true;
@@ -189,6 +201,7 @@ export function createDynchat(assets) {
       if (site) return api_;
       o = o || {};
       site = o.site; api = String(o.endpoint || '').replace(/\/$/, '');
+      preview = draftPreview();
       if (o.consent === 'required' || o.consent === false) setNeedConsent();
       addEventListener('pagehide', flushEvents);
       document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') flushEvents(); });

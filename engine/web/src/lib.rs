@@ -141,6 +141,9 @@ struct Shell {
     inner: RefCell<Option<Inner>>,
 }
 
+/// The re-prompt for an email whose domain is on the site's blocklist.
+const WORK_EMAIL: &str = "Please use your work email.";
+
 fn now() -> i64 {
     js_sys::Date::now() as i64
 }
@@ -593,6 +596,19 @@ impl Inner {
                         )
                     )
                 {
+                    return;
+                }
+                if matches!(
+                    self.prompt,
+                    Some(Prompt::Field {
+                        field: CaptureKind::Email,
+                        ..
+                    })
+                ) && self.cfg.blocks_email(&echo)
+                {
+                    // The site refuses this domain (so would POST /leads): ask again, keep the card.
+                    self.queue.push_back(Op::Reprompt(WORK_EMAIL.into()));
+                    self.pump();
                     return;
                 }
                 self.input(Input::Text { text }, Some(echo));

@@ -28,6 +28,9 @@ pub struct Config {
     pub launcher_always: bool,
     /// Open the panel as soon as the dialogue triggers.
     pub auto_open: bool,
+    /// Email domains refused at an email capture (`email_blocklist`; subdomains too), lower-case.
+    #[serde(skip)]
+    pub email_blocklist: Vec<String>,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
             welcome: None,
             launcher_always: false,
             auto_open: false,
+            email_blocklist: Vec::new(),
         }
     }
 }
@@ -58,7 +62,30 @@ impl Config {
         }
         c.avatar_url = c.avatar_url.filter(|u| web_url(u));
         c.privacy_url = c.privacy_url.filter(|u| web_url(u));
+        // Read on its own so that a malformed list cannot reset the rest of the config.
+        let raw: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+        c.email_blocklist = raw["email_blocklist"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str())
+                    .filter_map(block_entry)
+                    .collect()
+            })
+            .unwrap_or_default();
         c
+    }
+
+    /// Whether the site refuses this email's domain (the worker refuses the lead with 422 too):
+    /// the domain equals a blocklist entry or is a subdomain of one, case-insensitively.
+    pub fn blocks_email(&self, email: &str) -> bool {
+        let Some((_, d)) = email.trim().rsplit_once('@') else {
+            return false;
+        };
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        self.email_blocklist
+            .iter()
+            .any(|e| d == *e || d.strip_suffix(e.as_str()).is_some_and(|p| p.ends_with('.')))
     }
 
     /// `light`, `dark` or `auto`.
@@ -78,6 +105,19 @@ impl Config {
             "right"
         }
     }
+}
+
+/// One blocklist entry as the worker reads it (`edge-worker/src/blocklist.rs`): trimmed,
+/// lower-case, without a leading `@`, `*.` or `.`; `None` unless it looks like a domain.
+fn block_entry(raw: &str) -> Option<String> {
+    let e = raw.trim().to_ascii_lowercase();
+    let e = e.trim_start_matches('@').trim_start_matches("*.");
+    let e = e.trim_start_matches('.').trim_end_matches('.');
+    let ok = !e.is_empty()
+        && e.len() <= 253
+        && e.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    ok.then(|| e.to_string())
 }
 
 /// An absolute http(s) URL without characters that could leave an attribute.
@@ -275,5 +315,27 @@ mod tests {
         assert!(!css.contains("color:red"));
         assert!(c.avatar_url.is_none());
         assert_eq!(c.bot_name, "Assistant");
+    }
+
+    #[test]
+    fn email_blocklist_blocks_domains_and_subdomains_only() {
+        let c = Config::from_json(
+            r#"{"bot_name":"Nora","email_blocklist":["Mailinator.com"," @example.org ","", 7]}"#,
+        );
+        assert_eq!(c.bot_name, "Nora");
+        for e in ["a@mailinator.com", "a@EU.Mailinator.COM", "a@example.org."] {
+            assert!(c.blocks_email(e), "{e}");
+        }
+        for e in [
+            "a@notmailinator.com",
+            "a@mailinator.com.evil.test",
+            "mailinator.com",
+            "a@acme.test",
+        ] {
+            assert!(!c.blocks_email(e), "{e}");
+        }
+        let bad = Config::from_json(r#"{"bot_name":"Nora","email_blocklist":"mailinator.com"}"#);
+        assert_eq!(bad.bot_name, "Nora");
+        assert!(!bad.blocks_email("a@mailinator.com"));
     }
 }

@@ -373,15 +373,61 @@ test('roll back: new visitors get the old version, a visitor mid-conversation fi
   await ctx.close();
 });
 
-test('editor live preview loads the real widget loader in a frame', async () => {
+test('editor live preview runs the unpublished draft in the real widget (nothing stored), or the published version', async () => {
   const { ctx, page } = await newPage();
   await signIn(page, ADMIN);
   await go(page, `#/dialogues/${DLG}`, '#preview-show');
+  const before = await versions(DLG);
+  const draftText = `Draft preview ${RUN}`;
+  await page.fill('#f-cards-0-text', draftText);
+  await page.locator('#diag-status.ok').waitFor();
+  assert(await page.inputValue('#preview-mode') === 'draft', 'the draft is previewed by default');
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/v1/sites/')) posts.push(r.url()); });
   await page.click('#preview-show');
+  assert((await page.getAttribute('#preview', 'src')).includes('dynchat-preview=draft'), 'draft flag in the frame URL');
   const frame = page.frameLocator('#preview');
   await frame.locator('script[src="/widget/loader.js"]').waitFor({ state: 'attached' });
-  await frame.locator(`${W} .launcher`).waitFor({ timeout: 30000 });
+  // The draft opens at once (whatever its targeting) and shows the unpublished text.
+  await waitFor(async () => ((await frame.locator(`${W} .log`).textContent().catch(() => '')) || '').includes(draftText), 'the draft text in the preview', 60, 500);
+  await frame.locator(`${W} input[type=email]`).fill(`preview-${RUN}@northwind-customer.example`);
+  await frame.locator(`${W} input[type=email]`).press('Enter');
+  await waitFor(async () => (await frame.locator(`${W} .log`).textContent()).includes('Thanks for stopping by'), 'the draft runs to its end card');
   await page.screenshot({ path: join(shots, 'console-preview-1280.png'), fullPage: true });
+  await sleep(2000); // the loader's event batch would have gone out by now
+  assert(posts.length === 0, 'a draft preview sends nothing: ' + posts.join(', '));
+  const after = await versions(DLG);
+  assert(JSON.stringify(after) === JSON.stringify(before), 'nothing was published by previewing');
+  const s = await apiLogin(ADMIN);
+  const leads = await raw('GET', '/admin/sites/acme/leads', { cookie: s.cookie });
+  assert(!JSON.stringify(leads.json).includes(`preview-${RUN}`), 'no lead stored from the preview');
+  // The published version: no flag, the page as visitors get it (published dialogues, targeting).
+  await page.selectOption('#preview-mode', 'published');
+  await waitFor(async () => !((await page.getAttribute('#preview', 'src')) || '').includes('dynchat-preview'), 'frame without the draft flag', 20, 250);
+  await page.frameLocator('#preview').locator(`${W} .launcher`).waitFor({ timeout: 30000 });
+  assert(!((await page.frameLocator('#preview').locator(W).textContent().catch(() => '')) || '').includes(draftText), 'the published preview does not show the draft');
+  await ctx.close();
+});
+
+test('email-domain blocklist: the widget re-prompts for a work email and sends no lead', async () => {
+  const { ctx, page } = await visitor(demoUrl());
+  const leadsPosted = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/leads')) leadsPosted.push(r.postData() || ''); });
+  await shadow(page, '.launcher').waitFor();
+  await shadow(page, '.launcher').click();
+  await shadow(page, 'input[type=email]').waitFor();
+  await shadow(page, 'input[type=email]').fill(`blocked-${RUN}@eu.Mailinator.com`);
+  await shadow(page, 'input[type=email]').press('Enter');
+  await waitFor(async () => ((await shadow(page, '.err').textContent()) || '').includes('Please use your work email'), 're-prompt for a work email');
+  assert(await shadow(page, 'input[type=email]').getAttribute('aria-invalid') === 'true', 'the field is marked invalid');
+  await page.screenshot({ path: join(shots, 'console-blocklist-reprompt-1280.png') });
+  const ok = `allowed-${RUN}@northwind-customer.example`;
+  await shadow(page, 'input[type=email]').fill(ok);
+  await shadow(page, 'input[type=email]').press('Enter');
+  await waitFor(async () => (await shadow(page, '.log').textContent()).includes('Thanks for stopping by'), 'the conversation goes on with a work email');
+  await waitFor(async () => leadsPosted.length > 0, 'the lead with the work email is sent', 20, 250);
+  assert(leadsPosted.every((b) => !b.toLowerCase().includes('mailinator')), 'no lead with the blocked email was sent: ' + leadsPosted.join(' | '));
+  assert(!(await shadow(page, '.log').textContent()).toLowerCase().includes('mailinator'), 'the blocked email is not in the transcript');
   await ctx.close();
 });
 
