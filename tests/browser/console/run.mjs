@@ -178,6 +178,10 @@ test('agent: 403 on admin-only actions, own data only, agent pages', async () =>
   assert(!nav.includes('Dialogues') && !nav.includes('Marketo'), 'agent sees no admin pages: ' + nav);
   await shoot(page, 'agent-meetings');
   await axe(page, 'agent meetings');
+  await go(page, '#/calendar', 'h1#page-title');
+  await page.locator('h1#page-title', { hasText: 'My calendar' }).waitFor();
+  await shoot(page, 'agent-calendar');
+  await axe(page, 'agent calendar');
   await ctx.close();
 });
 
@@ -393,7 +397,7 @@ test('editor live preview runs the unpublished draft in the real widget (nothing
   await frame.locator(`${W} input[type=email]`).fill(`preview-${RUN}@northwind-customer.example`);
   await frame.locator(`${W} input[type=email]`).press('Enter');
   await waitFor(async () => (await frame.locator(`${W} .log`).textContent()).includes('Thanks for stopping by'), 'the draft runs to its end card');
-  await page.screenshot({ path: join(shots, 'console-preview-1280.png'), fullPage: true });
+  await shoot(page, 'preview');
   await sleep(2000); // the loader's event batch would have gone out by now
   assert(posts.length === 0, 'a draft preview sends nothing: ' + posts.join(', '));
   const after = await versions(DLG);
