@@ -788,7 +788,11 @@ fn calendar(s: &State, me: &Me) -> El {
                         .child(el("br"))
                         .child(el("code").text(a["id"].as_str().unwrap_or(""))),
                 )
-                .child(el("td").cls("wrap").text(a["email"].as_str().unwrap_or("")))
+                .child(
+                    el("td")
+                        .cls("wrap hide-sm")
+                        .text(a["email"].as_str().unwrap_or("")),
+                )
                 .child(el("td").text(conn["provider"].as_str().unwrap_or("–")))
                 .child(
                     el("td").child(el("span").cls(pill).text(state)).text(
@@ -819,7 +823,11 @@ fn calendar(s: &State, me: &Me) -> El {
                                 el("tr").children(
                                     ["Agent", "Email", "Calendar", "Connection"]
                                         .iter()
-                                        .map(|c| el("th").attr("scope", "col").text(c)),
+                                        .map(|c| {
+                                            let th = el("th").attr("scope", "col");
+                                            if *c == "Email" { th.cls("hide-sm") } else { th }
+                                                .text(c)
+                                        }),
                                 ),
                             ),
                         )
@@ -934,8 +942,12 @@ fn calendar(s: &State, me: &Me) -> El {
             el("tr")
                 .attr("data-meeting", r["meeting"].as_str().unwrap_or(""))
                 .child(el("td").text(&r["start"].as_str().map(iso_short).unwrap_or_default()))
-                .child(el("td").text(r["route"].as_str().unwrap_or("")))
-                .child(el("td").cls("next").text(&next))
+                .child(
+                    el("td")
+                        .cls("hide-sm")
+                        .text(r["route"].as_str().unwrap_or("")),
+                )
+                .child(el("td").cls("next hide-sm").text(&next))
                 .child(el("td").cls("chosen").child(el("strong").text(&chosen)))
                 .child(el("td").cls("why").text(&why))
                 .child(
@@ -977,7 +989,15 @@ fn calendar(s: &State, me: &Me) -> El {
                                         "Outcome",
                                     ]
                                     .iter()
-                                    .map(|c| el("th").attr("scope", "col").text(c)),
+                                    .map(|c| {
+                                        let th = el("th").attr("scope", "col");
+                                        if matches!(*c, "Route" | "Next in line") {
+                                            th.cls("hide-sm")
+                                        } else {
+                                            th
+                                        }
+                                        .text(c)
+                                    }),
                                 ),
                             ),
                         )
@@ -1106,8 +1126,19 @@ pub async fn load_meetings(me: &Me) {
 fn meeting_start(m: &Value) -> String {
     m["start"]
         .as_str()
-        .map(str::to_string)
+        .map(|t| format!("{} UTC", iso_short(t)))
         .unwrap_or_else(|| m["start_ms"].as_f64().map(date_time).unwrap_or_default())
+}
+
+/// The meeting's agent: `{"id","name"}` from the meetings admin API, an id from the agent's own list.
+fn agent_label(m: &Value) -> String {
+    let a = &m["agent"];
+    a["name"]
+        .as_str()
+        .or_else(|| a["id"].as_str())
+        .or_else(|| a.as_str())
+        .unwrap_or("")
+        .to_string()
 }
 
 fn meeting_rows(s: &State) -> Vec<Value> {
@@ -1120,13 +1151,13 @@ fn meeting_rows(s: &State) -> Vec<Value> {
         .filter(|m| {
             q.is_empty()
                 || [
-                    &m["lead_email"],
-                    &m["agent"],
-                    &m["dialogue"],
-                    &m["lead_name"],
+                    m["lead_email"].as_str().unwrap_or("").to_string(),
+                    agent_label(m),
+                    m["dialogue"].as_str().unwrap_or("").to_string(),
+                    m["lead_name"].as_str().unwrap_or("").to_string(),
                 ]
                 .iter()
-                .any(|v| v.as_str().unwrap_or("").to_ascii_lowercase().contains(&q))
+                .any(|v| v.to_ascii_lowercase().contains(&q))
         })
         .cloned()
         .collect();
@@ -1134,7 +1165,11 @@ fn meeting_rows(s: &State) -> Vec<Value> {
     rows.sort_by(|a, b| {
         let k = |m: &Value| {
             if key == "start" {
-                meeting_start(m)
+                m["start"].as_str().map(str::to_string).unwrap_or_else(|| {
+                    format!("{:020}", m["start_ms"].as_f64().unwrap_or(0.0) as i64)
+                })
+            } else if key == "agent" {
+                agent_label(m)
             } else {
                 m[key.as_str()].as_str().unwrap_or("").to_string()
             }
@@ -1250,7 +1285,7 @@ fn meetings(s: &State, me: &Me) -> El {
         let mut tr = el("tr")
             .child(el("td").text(&meeting_start(m)))
             .child(el("td").text(m["lead_email"].as_str().unwrap_or("")))
-            .child(el("td").text(m["agent"].as_str().unwrap_or("")))
+            .child(el("td").text(&agent_label(m)))
             .child(el("td").text(m["dialogue"].as_str().unwrap_or("")))
             .child(
                 el("td").child(
@@ -1866,7 +1901,7 @@ pub fn action(name: &str, arg: &str) {
                     meeting_start(&m),
                     m["lead_email"].as_str().unwrap_or("").into(),
                     m["lead_name"].as_str().unwrap_or("").into(),
-                    m["agent"].as_str().unwrap_or("").into(),
+                    agent_label(&m),
                     m["dialogue"].as_str().unwrap_or("").into(),
                     m["status"].as_str().unwrap_or("").into(),
                 ];
