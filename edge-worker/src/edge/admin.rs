@@ -524,6 +524,7 @@ async fn retry_dead_letter(
             st.push(db::stmt(database, "UPDATE leads SET status = 'queued', attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = ? AND status = 'dead'", &[s(&dl.reference)])?);
         }
         "membership" => st.push(db::stmt(database, "UPDATE leads SET member_status = 'pending', next_attempt_at = 0 WHERE id = ?", &[s(&dl.reference)])?),
+        "association" => st.push(db::stmt(database, "UPDATE leads SET assoc_status = 'pending', assoc_next_at = 0, assoc_attempts = 0 WHERE id = ? AND assoc_status = 'failed'", &[s(&dl.reference)])?),
         _ => st.push(db::stmt(database, "UPDATE activities SET status = 'queued', attempts = 0, next_attempt_at = 0 WHERE CAST(id AS TEXT) = ? AND status = 'dead'", &[s(&dl.reference)])?),
     }
     st.push(db::stmt(

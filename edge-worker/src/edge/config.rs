@@ -49,7 +49,7 @@ impl Marketo {
             limits: Limits {
                 window_ms: number(env, "MARKETO_WINDOW_MS", 20_000).max(1),
                 window_calls: number(env, "MARKETO_WINDOW_CALLS", 100).clamp(1, 100_000) as u32,
-                safety_calls: number(env, "MARKETO_SAFETY_CALLS", 10).clamp(0, 100_000) as u32,
+                safety_calls: number(env, "MARKETO_SAFETY_CALLS", 5).clamp(0, 100_000) as u32,
                 max_in_flight: number(env, "MARKETO_MAX_IN_FLIGHT", 10).clamp(1, 100) as u32,
                 daily_quota: number(env, "MARKETO_DAILY_QUOTA", 50_000).clamp(1, 10_000_000) as u32,
             },

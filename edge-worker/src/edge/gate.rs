@@ -10,7 +10,7 @@ use super::config;
 use super::db::{self, n, on, s};
 use crate::days;
 use crate::error::ApiError;
-use crate::marketo::limiter::{Limiter, Wait};
+use crate::marketo::limiter::{Limiter, Ticket, Wait};
 use crate::marketo::mapping::{self, ACTIVITY_TYPES};
 use crate::marketo::protocol::{self, CallError, RecordOutcome, Token};
 use crate::marketo::{backoff_ms, MAX_RECORDS_PER_CALL};
@@ -35,6 +35,7 @@ struct Stats {
     max_records_per_lead_call: u64,
     member_calls: u64,
     activity_calls: u64,
+    association_calls: u64,
     lookups: u64,
     delivered: u64,
     dead: u64,
@@ -58,6 +59,12 @@ pub struct MarketoGate {
     claim_seq: Cell<i64>,
     restored: Cell<bool>,
     token_busy: Cell<bool>,
+    /// Gate-wide backoff after calls failed transiently: nothing is sent before this time, and
+    /// the records of a failed call wait for it too, so they go out together (full batches)
+    /// once Marketo answers again instead of trickling back on per-record timers.
+    pause_until: Cell<i64>,
+    /// Calls failed transiently in a row (reset by any success).
+    failures: Cell<u32>,
     type_ids: RefCell<HashMap<String, i64>>,
     known_fields: RefCell<Option<Vec<String>>>,
 }
@@ -70,11 +77,34 @@ fn err_text(e: &CallError) -> String {
     e.text().chars().take(300).collect()
 }
 
+/// Puts a claimed lead back in the outbox, due at `at`.
+fn lead_retry_stmt(
+    database: &worker::D1Database,
+    c: &LeadClaim,
+    at: i64,
+    error: &str,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    db::stmt(
+        database,
+        "UPDATE leads SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        &[n(c.attempts + 1), n(at), s(error), s(&c.id)],
+    )
+}
+
 #[derive(Deserialize)]
 struct LeadClaim {
     id: String,
     record: String,
     attempts: i64,
+}
+
+#[derive(Deserialize)]
+struct AssocClaim {
+    id: String,
+    site: String,
+    marketo_id: Option<i64>,
+    mkto_trk: Option<String>,
+    assoc_attempts: i64,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +158,8 @@ impl worker::DurableObject for MarketoGate {
             claim_seq: Cell::new(0),
             restored: Cell::new(false),
             token_busy: Cell::new(false),
+            pause_until: Cell::new(0),
+            failures: Cell::new(0),
             type_ids: RefCell::new(HashMap::new()),
             known_fields: RefCell::new(None),
         }
@@ -182,9 +214,13 @@ impl MarketoGate {
     async fn kick(&self) -> Result<(), ApiError> {
         let storage = self.state.storage();
         let at = storage.get_alarm().await?;
-        let soon = now() + 50;
+        // While the gate backs off, new work waits for the end of the pause.
+        let delay = (self.pause_until.get() - now()).max(50);
+        let soon = now() + delay;
         if at.map(|t| t > soon).unwrap_or(true) {
-            storage.set_alarm(Duration::from_millis(50)).await?;
+            storage
+                .set_alarm(Duration::from_millis(delay as u64))
+                .await?;
         }
         Ok(())
     }
@@ -218,13 +254,17 @@ impl MarketoGate {
         *st.errors.entry(code).or_insert(0) += 1;
     }
 
-    /// Waits for a call slot (window, concurrency); `Err` when the daily quota holds everything.
-    async fn acquire(&self) -> Result<i64, i64> {
+    /// Waits for a call slot (window, concurrency); `Err(until)` when the daily quota or the
+    /// gate's backoff holds everything.
+    async fn acquire(&self) -> Result<Ticket, i64> {
         for _ in 0..10_000 {
             let t = now();
+            if t < self.pause_until.get() {
+                return Err(self.pause_until.get());
+            }
             let r = self.limiter.borrow_mut().try_start(t);
             match r {
-                Ok(()) => return Ok(t),
+                Ok(k) => return Ok(k),
                 Err(Wait::For(ms)) => {
                     Delay::from(Duration::from_millis(ms.clamp(5, 1000) as u64)).await
                 }
@@ -234,8 +274,8 @@ impl MarketoGate {
         Err(now() + 1000)
     }
 
-    fn release(&self) {
-        self.limiter.borrow_mut().finish();
+    fn release(&self, ticket: Ticket) {
+        self.limiter.borrow_mut().finish(ticket, now());
         let (day, calls) = self.limiter.borrow().day_calls();
         let storage = self.state.storage();
         // Best effort: losing a few counts only makes the quota margin a little smaller.
@@ -313,9 +353,10 @@ impl MarketoGate {
                 "MARKETO_CLIENT_ID / MARKETO_CLIENT_SECRET not set".into(),
             ));
         }
-        self.acquire()
+        let ticket = self
+            .acquire()
             .await
-            .map_err(|_| CallError::Quota("607 daily quota held".into()))?;
+            .map_err(|until| CallError::Transient(format!("held until {}", days::iso(until))))?;
         let url = format!(
             "{}/identity/oauth/token?grant_type=client_credentials&client_id={}&client_secret={}",
             self.cfg.base_url,
@@ -323,7 +364,7 @@ impl MarketoGate {
             urlencode(&self.cfg.client_secret)
         );
         let r = self.http(Method::Get, &url, None, None).await;
-        self.release();
+        self.release(ticket);
         self.stats.borrow_mut().token_calls += 1;
         let (status, text) = r?;
         let t = protocol::parse_token(status, &text, now())?;
@@ -332,14 +373,14 @@ impl MarketoGate {
         Ok(v)
     }
 
-    /// A REST call; `slot_held` says the caller already acquired the first slot. Retries once
-    /// on 601/602 with a fresh token.
+    /// A REST call; `held` is a slot the caller already acquired for it. Retries once on
+    /// 601/602 with a fresh token.
     async fn call(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
-        mut slot_held: bool,
+        mut held: Option<Ticket>,
     ) -> Result<Value, CallError> {
         let url = format!("{}{}", self.cfg.base_url, path);
         let text_body = body.map(Value::to_string);
@@ -347,28 +388,43 @@ impl MarketoGate {
             let token = match self.ensure_token().await {
                 Ok(t) => t,
                 Err(e) => {
-                    if slot_held {
-                        self.release();
+                    if let Some(k) = held {
+                        self.limiter.borrow_mut().cancel(k);
                     }
                     return Err(e);
                 }
             };
-            if !slot_held {
-                if let Err(until) = self.acquire().await {
-                    return Err(CallError::Quota(format!("607 held until {until}")));
-                }
-            }
-            slot_held = false;
+            let ticket = match held.take() {
+                Some(k) => k,
+                None => match self.acquire().await {
+                    Ok(k) => k,
+                    Err(until) if until >= days::next_day_start(now()) => {
+                        return Err(CallError::Quota(format!("607 held until {until}")))
+                    }
+                    Err(until) => {
+                        return Err(CallError::Transient(format!(
+                            "held until {}",
+                            days::iso(until)
+                        )))
+                    }
+                },
+            };
             let r = self
                 .http(method.clone(), &url, text_body.clone(), Some(&token))
                 .await;
-            self.release();
+            self.release(ticket);
             self.stats.borrow_mut().calls += 1;
             let res = r.and_then(|(status, text)| protocol::classify(status, &text));
             match res {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    self.failures.set(0);
+                    return Ok(v);
+                }
                 Err(e) => {
                     self.count_error(&e);
+                    if matches!(e, CallError::Transient(_) | CallError::Limited(_)) {
+                        self.back_off();
+                    }
                     match e {
                         CallError::Auth(_) if attempt == 0 => {
                             *self.token.borrow_mut() = None;
@@ -386,6 +442,19 @@ impl MarketoGate {
         Err(CallError::Transient("token refused twice".into()))
     }
 
+    /// One more call failed transiently: pause the whole gate, doubling with each failure in a
+    /// row (base `MARKETO_BACKOFF_MS`, at most 32 times the base and never over a minute).
+    fn back_off(&self) {
+        let failures = self.failures.get().saturating_add(1);
+        self.failures.set(failures);
+        let base = self.cfg.backoff_ms;
+        let pause = backoff_ms(failures, base)
+            .min(base.saturating_mul(32))
+            .min(60_000);
+        self.pause_until
+            .set(self.pause_until.get().max(now() + pause));
+    }
+
     fn next_claim(&self) -> i64 {
         let seq = self.claim_seq.get() + 1;
         self.claim_seq.set(seq);
@@ -398,8 +467,16 @@ impl MarketoGate {
             CallError::Fatal(_) => {
                 now() + backoff_ms(attempts.max(1) as u32 + 4, self.cfg.backoff_ms)
             }
-            _ => now() + backoff_ms(attempts.max(1) as u32, self.cfg.backoff_ms),
+            // A call that failed as a whole says nothing about its records: they wait for the
+            // gate's pause and go out together once Marketo answers again (full batches, not a
+            // trickle of per-record timers).
+            _ => self.pause_until.get().max(now() + 10),
         }
+    }
+
+    /// A record the answer did not cover: its own growing backoff (never a hot loop).
+    fn record_retry_at(&self, attempts: i64) -> i64 {
+        now().max(self.pause_until.get()) + backoff_ms(attempts.max(1) as u32, self.cfg.backoff_ms)
     }
 
     /// Drains the outbox with up to `max_in_flight` concurrent workers for at most 25 s, then
@@ -422,9 +499,11 @@ impl MarketoGate {
                 return Ok(());
             }
             // Leads first, then membership of delivered leads, then their activities.
+            // Cookie associations last: one call per lead, so they only use spare calls.
             let did = self.deliver_leads().await?
                 || self.deliver_memberships().await?
-                || self.deliver_activities().await?;
+                || self.deliver_activities().await?
+                || self.deliver_association().await?;
             if !did {
                 return Ok(());
             }
@@ -438,12 +517,13 @@ impl MarketoGate {
             &database,
             "SELECT MIN(t) AS t FROM (SELECT MIN(next_attempt_at) AS t FROM leads WHERE status = 'queued' \
              UNION ALL SELECT MIN(next_attempt_at) FROM leads WHERE status = 'delivered' AND member_status = 'pending' \
-             UNION ALL SELECT MIN(a.next_attempt_at) FROM activities a JOIN leads l ON l.id = a.lead_id WHERE a.status = 'queued' AND l.marketo_id IS NOT NULL)",
+             UNION ALL SELECT MIN(a.next_attempt_at) FROM activities a JOIN leads l ON l.id = a.lead_id WHERE a.status = 'queued' AND l.marketo_id IS NOT NULL \
+             UNION ALL SELECT MIN(assoc_next_at) FROM leads WHERE assoc_status = 'pending')",
             &[],
         )
         .await?;
         if let Some(t) = row.and_then(|r| r.t) {
-            let delay = (t - now()).clamp(50, 3_600_000);
+            let delay = (t.max(self.pause_until.get()) - now()).clamp(50, 3_600_000);
             self.state
                 .storage()
                 .set_alarm(Duration::from_millis(delay as u64))
@@ -491,7 +571,7 @@ impl MarketoGate {
             st.max_records_per_lead_call = st.max_records_per_lead_call.max(claimed.len() as u64);
         }
         let res = self
-            .call(Method::Post, "/rest/v1/leads.json", Some(&body), true)
+            .call(Method::Post, "/rest/v1/leads.json", Some(&body), Some(slot))
             .await;
         let t = now();
         let mut st = Vec::with_capacity(claimed.len() * 2);
@@ -504,8 +584,8 @@ impl MarketoGate {
                             self.stats.borrow_mut().delivered += 1;
                             st.push(db::stmt(
                                 &database,
-                                "UPDATE leads SET status = 'delivered', marketo_id = ?, delivered_at = ?, next_attempt_at = 0, attempts = attempts + 1, last_error = NULL, member_status = CASE WHEN ? IS NULL THEN 'none' ELSE member_status END WHERE id = ?",
-                                &[on(mid), n(t), on(mid), s(&c.id)],
+                                "UPDATE leads SET status = 'delivered', marketo_id = ?1, delivered_at = ?2, next_attempt_at = 0, attempts = attempts + 1, last_error = NULL, member_status = CASE WHEN ?1 IS NULL THEN 'none' ELSE member_status END, assoc_status = CASE WHEN ?1 IS NOT NULL AND mkto_trk IS NOT NULL THEN 'pending' ELSE 'none' END, assoc_next_at = 0 WHERE id = ?3",
+                                &[on(mid), n(t), s(&c.id)],
                             )?);
                         }
                         RecordOutcome::Rejected { code, reason } => {
@@ -518,8 +598,8 @@ impl MarketoGate {
                             )?);
                         }
                         RecordOutcome::Missing => {
-                            let e = CallError::Transient("no result for record".into());
-                            st.push(self.lead_retry_stmt(&database, c, &e)?);
+                            let at = self.record_retry_at(c.attempts + 1);
+                            st.push(lead_retry_stmt(&database, c, at, "no result for record")?);
                         }
                     }
                 }
@@ -527,31 +607,13 @@ impl MarketoGate {
             Err(e) => {
                 self.stats.borrow_mut().retries += claimed.len() as u64;
                 for c in &claimed {
-                    st.push(self.lead_retry_stmt(&database, c, &e)?);
+                    let at = self.retry_at(c.attempts + 1, &e);
+                    st.push(lead_retry_stmt(&database, c, at, &err_text(&e))?);
                 }
             }
         }
         db::batch(&database, st).await?;
         Ok(true)
-    }
-
-    fn lead_retry_stmt(
-        &self,
-        database: &worker::D1Database,
-        c: &LeadClaim,
-        e: &CallError,
-    ) -> Result<worker::D1PreparedStatement, ApiError> {
-        let attempts = c.attempts + 1;
-        db::stmt(
-            database,
-            "UPDATE leads SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-            &[
-                n(attempts),
-                n(self.retry_at(attempts, e)),
-                s(&err_text(e)),
-                s(&c.id),
-            ],
-        )
     }
 
     async fn deliver_memberships(&self) -> Result<bool, ApiError> {
@@ -601,7 +663,7 @@ impl MarketoGate {
                 )?),
             }
         }
-        let mut slot_held = true;
+        let mut held = Some(slot);
         for ((program, status), members) in &groups {
             let input: Vec<Value> = members
                 .iter()
@@ -614,10 +676,9 @@ impl MarketoGate {
                     Method::Post,
                     &format!("/rest/v1/programs/{program}/members/status.json"),
                     Some(&body),
-                    slot_held,
+                    held.take(),
                 )
                 .await;
-            slot_held = false;
             match res {
                 Ok(v) => {
                     for (m, o) in members
@@ -630,7 +691,7 @@ impl MarketoGate {
                                 st.push(db::stmt(&database, "UPDATE leads SET member_status = 'failed', last_error = ? WHERE id = ?", &[s(&format!("membership {code} {reason}")), s(&m.id)])?);
                                 st.push(db::stmt(&database, "INSERT INTO dead_letters (kind, ref, site, code, reason, created_at) VALUES ('membership', ?, ?, ?, ?, ?)", &[s(&m.id), s(&m.site), s(&code), s(&reason), n(now())])?);
                             }
-                            RecordOutcome::Missing => st.push(db::stmt(&database, "UPDATE leads SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", &[n(self.retry_at(m.attempts + 1, &CallError::Transient(String::new()))), s(&m.id)])?),
+                            RecordOutcome::Missing => st.push(db::stmt(&database, "UPDATE leads SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", &[n(self.record_retry_at(m.attempts + 1)), s(&m.id)])?),
                         }
                     }
                 }
@@ -641,9 +702,78 @@ impl MarketoGate {
                 }
             }
         }
-        if slot_held {
-            self.limiter.borrow_mut().cancel(slot);
+        if let Some(k) = held {
+            self.limiter.borrow_mut().cancel(k);
         }
+        db::batch(&database, st).await?;
+        Ok(true)
+    }
+
+    /// Ties one delivered lead's tracking cookie to it in Marketo (`associate.json`), so the
+    /// visitor is known by cookie on the next visit; drops the cached "unknown" for that cookie.
+    async fn deliver_association(&self) -> Result<bool, ApiError> {
+        let database = db::database(&self.env)?;
+        let Ok(slot) = self.acquire().await else {
+            return Ok(false);
+        };
+        let stamp = self.next_claim();
+        let claimed: Option<AssocClaim> = db::rows(
+            &database,
+            "UPDATE leads SET assoc_next_at = ?1 WHERE id IN (SELECT id FROM leads WHERE assoc_status = 'pending' AND assoc_next_at <= ?2 LIMIT 1) RETURNING id, site, marketo_id, mkto_trk, assoc_attempts",
+            &[n(stamp), n(now())],
+        )
+        .await
+        .inspect_err(|_| self.limiter.borrow_mut().cancel(slot))?
+        .into_iter()
+        .next();
+        let Some(c) = claimed else {
+            self.limiter.borrow_mut().cancel(slot);
+            return Ok(false);
+        };
+        let (Some(lead), Some(cookie)) = (c.marketo_id, c.mkto_trk.as_deref()) else {
+            self.limiter.borrow_mut().cancel(slot);
+            db::exec(
+                &database,
+                "UPDATE leads SET assoc_status = 'none' WHERE id = ?",
+                &[s(&c.id)],
+            )
+            .await?;
+            return Ok(true);
+        };
+        self.stats.borrow_mut().association_calls += 1;
+        let path = format!(
+            "/rest/v1/leads/{lead}/associate.json?cookie={}",
+            urlencode(cookie)
+        );
+        let res = self.call(Method::Post, &path, None, Some(slot)).await;
+        let attempts = c.assoc_attempts + 1;
+        let st = match res {
+            Ok(_) => vec![
+                db::stmt(
+                    &database,
+                    "UPDATE leads SET assoc_status = 'done', assoc_attempts = ? WHERE id = ?",
+                    &[n(attempts), s(&c.id)],
+                )?,
+                db::stmt(
+                    &database,
+                    "DELETE FROM marketo_cache WHERE key_type = 'cookie' AND key = ?",
+                    &[s(cookie)],
+                )?,
+            ],
+            // 1004 (lead gone), 1012 (cookie refused) and other definite refusals: for a human.
+            Err(CallError::Fatal(text)) => {
+                let (code, reason) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+                vec![
+                    db::stmt(&database, "UPDATE leads SET assoc_status = 'failed', assoc_attempts = ?, last_error = ? WHERE id = ?", &[n(attempts), s(&format!("associate {text}")), s(&c.id)])?,
+                    db::stmt(&database, "INSERT INTO dead_letters (kind, ref, site, code, reason, created_at) VALUES ('association', ?, ?, ?, ?, ?)", &[s(&c.id), s(&c.site), s(code), s(reason), n(now())])?,
+                ]
+            }
+            Err(e) => vec![db::stmt(
+                &database,
+                "UPDATE leads SET assoc_attempts = ?, assoc_next_at = ? WHERE id = ?",
+                &[n(attempts), n(self.retry_at(attempts, &e)), s(&c.id)],
+            )?],
+        };
         db::batch(&database, st).await?;
         Ok(true)
     }
@@ -740,7 +870,7 @@ impl MarketoGate {
                 Method::Post,
                 "/rest/v1/activities/external.json",
                 Some(&json!({"input": input})),
-                true,
+                Some(slot),
             )
             .await;
         let mut st = Vec::new();
@@ -760,7 +890,7 @@ impl MarketoGate {
                                 &[s(&code), s(&reason), n(now()), n(a.id)],
                             )?);
                         }
-                        RecordOutcome::Missing => st.push(db::stmt(&database, "UPDATE activities SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", &[n(self.retry_at(a.attempts + 1, &CallError::Transient(String::new()))), n(a.id)])?),
+                        RecordOutcome::Missing => st.push(db::stmt(&database, "UPDATE activities SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", &[n(self.record_retry_at(a.attempts + 1)), n(a.id)])?),
                     }
                 }
             }
@@ -783,7 +913,7 @@ impl MarketoGate {
                 Method::Get,
                 "/rest/v1/activities/external/types.json",
                 None,
-                false,
+                None,
             )
             .await
             .map_err(up)?;
@@ -806,7 +936,7 @@ impl MarketoGate {
                             Method::Post,
                             "/rest/v1/activities/external/type.json",
                             Some(&t.create_body()),
-                            false,
+                            None,
                         )
                         .await
                         .map_err(up)?;
@@ -844,7 +974,7 @@ impl MarketoGate {
                             t.api_name
                         ),
                         Some(&body),
-                        false,
+                        None,
                     )
                     .await
                     .map_err(up)?;
@@ -861,7 +991,7 @@ impl MarketoGate {
                             t.api_name
                         ),
                         None,
-                        false,
+                        None,
                     )
                     .await
                     .map_err(up)?;
@@ -888,7 +1018,7 @@ impl MarketoGate {
             return Ok(f.clone());
         }
         let v = self
-            .call(Method::Get, "/rest/v1/leads/describe2.json", None, false)
+            .call(Method::Get, "/rest/v1/leads/describe2.json", None, None)
             .await
             .map_err(|e| ApiError::Upstream(e.text().to_string()))?;
         let names: Vec<String> = v
@@ -937,7 +1067,7 @@ impl MarketoGate {
             urlencode(&fields.join(","))
         );
         let v = self
-            .call(Method::Get, &path, None, false)
+            .call(Method::Get, &path, None, None)
             .await
             .map_err(|e| ApiError::Upstream(e.text().to_string()))?;
         match v
@@ -970,7 +1100,7 @@ impl MarketoGate {
                             urlencode(&since)
                         ),
                         None,
-                        false,
+                        None,
                     )
                     .await
                     .map_err(up)?;
@@ -1004,7 +1134,7 @@ impl MarketoGate {
                 urlencode(&fields.join(","))
             );
             let v = self
-                .call(Method::Get, &path, None, false)
+                .call(Method::Get, &path, None, None)
                 .await
                 .map_err(up)?;
             let mut st = Vec::new();

@@ -4,8 +4,6 @@
 //! A call is counted from before its request leaves until its answer is back, which contains
 //! the interval Marketo counts, so the peer never sees more than we allow ourselves.
 
-use std::collections::VecDeque;
-
 /// Configuration of the limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -26,7 +24,7 @@ impl Default for Limits {
         Limits {
             window_ms: 20_000,
             window_calls: 100,
-            safety_calls: 10,
+            safety_calls: 5,
             max_in_flight: 10,
             daily_quota: 50_000,
         }
@@ -42,11 +40,25 @@ pub enum Wait {
     Until(i64),
 }
 
+/// A reserved call slot, handed back with [`Limiter::finish`] or [`Limiter::cancel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+/// One call in the window: open while its answer is not back, then stamped with the time the
+/// answer came, and counted until that stamp leaves the window.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    id: u64,
+    at: i64,
+    open: bool,
+}
+
 /// Mutable limiter state (one per gate).
 #[derive(Debug, Clone)]
 pub struct Limiter {
     pub limits: Limits,
-    starts: VecDeque<i64>,
+    calls: Vec<Entry>,
+    next_id: u64,
     in_flight: u32,
     day: i64,
     day_calls: u32,
@@ -62,7 +74,8 @@ impl Limiter {
     pub fn new(limits: Limits, day: i64, day_calls: u32) -> Self {
         Limiter {
             limits,
-            starts: VecDeque::new(),
+            calls: Vec::new(),
+            next_id: 0,
             in_flight: 0,
             day,
             day_calls,
@@ -88,7 +101,11 @@ impl Limiter {
     }
 
     /// Reserves a call slot at `now`, or says how long to wait.
-    pub fn try_start(&mut self, now: i64) -> Result<(), Wait> {
+    ///
+    /// Marketo counts a call when it arrives, somewhere between our dispatch and its answer.
+    /// A call therefore stays in our window from dispatch until `window_ms` after its answer:
+    /// every call the peer counts in any of its windows is in ours too, whatever the transit.
+    pub fn try_start(&mut self, now: i64) -> Result<Ticket, Wait> {
         let day = crate::days::day_number(now);
         if day != self.day {
             self.day = day;
@@ -101,37 +118,50 @@ impl Limiter {
             self.hold_until = crate::days::next_day_start(now);
             return Err(Wait::Until(self.hold_until));
         }
-        while let Some(&t) = self.starts.front() {
-            if t + self.limits.window_ms <= now {
-                self.starts.pop_front();
-            } else {
-                break;
-            }
-        }
+        let window = self.limits.window_ms;
+        self.calls.retain(|e| e.open || e.at + window > now);
         if self.in_flight >= self.limits.max_in_flight {
             return Err(Wait::For(50));
         }
-        if self.starts.len() as u32 >= self.budget() {
-            let oldest = self.starts.front().copied().unwrap_or(now);
-            return Err(Wait::For((oldest + self.limits.window_ms - now).max(1)));
+        if self.calls.len() as u32 >= self.budget() {
+            // The first closed call to leave the window frees a slot; if every call is still
+            // open, an answer must come first.
+            let wait = self
+                .calls
+                .iter()
+                .filter(|e| !e.open)
+                .map(|e| e.at + window - now)
+                .min()
+                .unwrap_or(50);
+            return Err(Wait::For(wait.max(1)));
         }
-        self.starts.push_back(now);
+        self.next_id += 1;
+        self.calls.push(Entry {
+            id: self.next_id,
+            at: now,
+            open: true,
+        });
         self.in_flight += 1;
         self.day_calls += 1;
-        self.peak_window = self.peak_window.max(self.starts.len() as u32);
+        self.peak_window = self.peak_window.max(self.calls.len() as u32);
         self.peak_in_flight = self.peak_in_flight.max(self.in_flight);
-        Ok(())
+        Ok(Ticket(self.next_id))
     }
 
-    /// Releases a slot when the answer (or a timeout) is back.
-    pub fn finish(&mut self) {
-        self.in_flight = self.in_flight.saturating_sub(1);
+    /// Releases the slot when the answer (or a timeout) is back at `now`; the call stays in the
+    /// window until `now + window_ms`.
+    pub fn finish(&mut self, ticket: Ticket, now: i64) {
+        if let Some(e) = self.calls.iter_mut().find(|e| e.id == ticket.0 && e.open) {
+            e.open = false;
+            e.at = now;
+            self.in_flight = self.in_flight.saturating_sub(1);
+        }
     }
 
-    /// Gives back a slot reserved at `started` that was not used for a call after all.
-    pub fn cancel(&mut self, started: i64) {
-        if let Some(pos) = self.starts.iter().rposition(|t| *t == started) {
-            self.starts.remove(pos);
+    /// Gives back a slot that was not used for a call after all.
+    pub fn cancel(&mut self, ticket: Ticket) {
+        if let Some(pos) = self.calls.iter().position(|e| e.id == ticket.0 && e.open) {
+            self.calls.remove(pos);
             self.in_flight = self.in_flight.saturating_sub(1);
             self.day_calls = self.day_calls.saturating_sub(1);
         }
@@ -167,41 +197,109 @@ mod tests {
         }
     }
 
+    /// Counts, for each arrival, the arrivals in the window ending there (what Marketo counts).
+    fn peak_at_peer(arrivals: &mut [i64], window: i64) -> usize {
+        arrivals.sort_unstable();
+        let mut peak = 0;
+        let mut lo = 0;
+        for hi in 0..arrivals.len() {
+            while arrivals[lo] <= arrivals[hi] - window {
+                lo += 1;
+            }
+            peak = peak.max(hi - lo + 1);
+        }
+        peak
+    }
+
     #[test]
     fn never_more_than_the_window_allows() {
         let mut l = Limiter::new(lim(), 0, 0);
         let mut t = 0;
-        let mut started = Vec::new();
+        let mut arrivals = Vec::new();
         // Calls that finish instantly: only the window limits them.
         for _ in 0..1000 {
             match l.try_start(t) {
-                Ok(()) => {
-                    started.push(t);
-                    l.finish();
+                Ok(k) => {
+                    arrivals.push(t);
+                    l.finish(k, t);
                 }
                 Err(Wait::For(ms)) => t += ms,
                 Err(Wait::Until(_)) => panic!("quota"),
             }
         }
-        for (i, s) in started.iter().enumerate() {
-            let in_window = started[i..].iter().take_while(|x| **x < s + 20_000).count();
-            assert!(
-                in_window <= 90,
-                "{in_window} calls in a window starting at {s}"
-            );
-        }
+        assert_eq!(peak_at_peer(&mut arrivals, 20_000), 90);
         assert_eq!(l.peak_window, 90);
+    }
+
+    /// The defect a 20,000-lead run found: a call that is slow to arrive used to leave our
+    /// window before it entered Marketo's. With calls of random duration arriving at a random
+    /// point of their flight, the peer never counts more than the budget.
+    #[test]
+    fn transit_skew_never_puts_more_calls_in_the_peers_window() {
+        let limits = Limits {
+            window_ms: 4_000,
+            window_calls: 10,
+            safety_calls: 1,
+            max_in_flight: 3,
+            daily_quota: 1_000_000,
+        };
+        let mut l = Limiter::new(limits, 0, 0);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: i64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as i64
+        };
+        // (ticket, finish time) of calls in flight.
+        let mut flying: Vec<(Ticket, i64)> = Vec::new();
+        let mut arrivals = Vec::new();
+        let mut t = 0;
+        for _ in 0..20_000 {
+            flying.sort_by_key(|f| f.1);
+            while flying.first().is_some_and(|f| f.1 <= t) {
+                let (k, end) = flying.remove(0);
+                l.finish(k, end);
+            }
+            match l.try_start(t) {
+                Ok(k) => {
+                    let duration = 1 + rand(3_000);
+                    arrivals.push(t + rand(duration));
+                    flying.push((k, t + duration));
+                }
+                Err(Wait::For(ms)) => t += ms.min(1 + rand(100)),
+                Err(Wait::Until(_)) => panic!("quota"),
+            }
+        }
+        assert!(arrivals.len() > 500, "{} calls", arrivals.len());
+        assert!(peak_at_peer(&mut arrivals, 4_000) <= 9);
     }
 
     #[test]
     fn caps_in_flight() {
         let mut l = Limiter::new(lim(), 0, 0);
-        for _ in 0..10 {
-            l.try_start(5).unwrap();
-        }
+        let tickets: Vec<Ticket> = (0..10).map(|_| l.try_start(5).unwrap()).collect();
         assert_eq!(l.try_start(5), Err(Wait::For(50)));
-        l.finish();
+        l.finish(tickets[0], 6);
         assert!(l.try_start(6).is_ok());
+    }
+
+    #[test]
+    fn an_answered_call_stays_in_the_window_until_a_window_after_its_answer() {
+        let mut l = Limiter::new(
+            Limits {
+                window_calls: 1,
+                safety_calls: 0,
+                ..lim()
+            },
+            0,
+            0,
+        );
+        let k = l.try_start(0).unwrap();
+        assert_eq!(l.try_start(30_000), Err(Wait::For(50)), "still open");
+        l.finish(k, 30_000);
+        assert_eq!(l.try_start(30_001), Err(Wait::For(19_999)));
+        assert!(l.try_start(50_000).is_ok());
     }
 
     #[test]
@@ -215,13 +313,15 @@ mod tests {
             0,
             0,
         );
-        l.try_start(1).unwrap();
-        l.try_start(2).unwrap();
-        l.finish();
-        l.finish();
+        let a = l.try_start(1).unwrap();
+        l.finish(a, 1);
+        let b = l.try_start(2).unwrap();
         assert!(matches!(l.try_start(3), Err(Wait::For(_))));
-        l.cancel(2);
+        l.cancel(b);
         assert!(l.try_start(3).is_ok());
+        assert_eq!(l.day_calls().1, 2);
+        // A finished call cannot be cancelled any more.
+        l.cancel(a);
         assert_eq!(l.day_calls().1, 2);
     }
 
