@@ -106,6 +106,9 @@ struct CacheRow {
     fetched_at: i64,
 }
 
+/// Key of the company record inside a cached lead's fields.
+const COMPANY_KEY: &str = "@company";
+
 /// `POST /v1/sites/{site}/traits`: known-visitor fields, only those the site's rules use.
 pub async fn traits(
     env: &Env,
@@ -145,15 +148,28 @@ pub async fn traits(
                 .filter_map(|f| f.split_once('.').map(|(_, n)| n.to_string()))
                 .chain(["email".to_string()])
                 .collect();
-            let ask = json!({"filterType": if key_type == "cookie" { "cookies" } else { "email" }, "filterValue": key, "fields": names});
+            let company_fields: Vec<&str> = site
+                .trait_fields
+                .iter()
+                .filter_map(|f| f.strip_prefix("company."))
+                .collect();
+            let ask = json!({"filterType": if key_type == "cookie" { "cookies" } else { "email" }, "filterValue": key, "fields": names, "company_fields": company_fields});
             match gate::call_gate(env, "/lookup", &ask).await {
                 Ok(v) => {
                     let lead_id = v.get("id").and_then(Value::as_i64);
-                    let fields = v
+                    let mut fields = v
                         .get("fields")
                         .and_then(Value::as_object)
                         .cloned()
                         .unwrap_or_default();
+                    // The account's own record (companies.json) is kept next to the lead's
+                    // fields and wins over the lead's copy of the same field.
+                    if let Some(c) = v
+                        .get("company")
+                        .filter(|c| c.as_object().is_some_and(|o| !o.is_empty()))
+                    {
+                        fields.insert(COMPANY_KEY.into(), c.clone());
+                    }
                     let text = Value::Object(fields.clone()).to_string();
                     let mut st = vec![db::stmt(
                         database,
@@ -190,7 +206,14 @@ pub async fn traits(
     let mut company = Map::new();
     for f in wanted {
         if let Some((ns, name)) = f.split_once('.') {
-            if let Some(v) = fields.get(name).filter(|v| !v.is_null()) {
+            let from_company = fields
+                .get(COMPANY_KEY)
+                .and_then(|c| c.get(name))
+                .filter(|_| ns == "company");
+            if let Some(v) = from_company
+                .or_else(|| fields.get(name))
+                .filter(|v| !v.is_null())
+            {
                 if ns == "company" {
                     company.insert(name.to_string(), v.clone());
                 } else {
@@ -430,11 +453,9 @@ pub async fn leads(
     let transcript = mapping::transcript_text(&l.transcript);
     let now = db::now(env, database).await?;
     let id = lead_id(&site.id, &key);
-    let member = if site.program_id.is_some() {
-        "pending"
-    } else {
-        "none"
-    };
+    // The gate resolves the program (the dialogue's from the console, else the site's) and
+    // marks the lead 'none' when there is neither.
+    let member = "pending";
     let inserted = db::exec(
         database,
         "INSERT INTO leads (id, site, idem_key, body_hash, visitor, session, dialogue, hash, email, record, transcript, mkto_trk, status, member_status, created_at, next_attempt_at) \

@@ -450,7 +450,7 @@ fn encrypt(env: &Env, plain: &str) -> Result<String, ApiError> {
     Ok(B64.encode(out))
 }
 
-fn decrypt(env: &Env, stored: &str) -> Result<String, ApiError> {
+pub(crate) fn decrypt(env: &Env, stored: &str) -> Result<String, ApiError> {
     let cipher = console_key(env)?;
     let raw = B64
         .decode(stored)

@@ -37,6 +37,7 @@ struct Stats {
     activity_calls: u64,
     association_calls: u64,
     lookups: u64,
+    company_lookups: u64,
     delivered: u64,
     dead: u64,
     retries: u64,
@@ -67,6 +68,9 @@ pub struct MarketoGate {
     failures: Cell<u32>,
     type_ids: RefCell<HashMap<String, i64>>,
     known_fields: RefCell<Option<Vec<String>>>,
+    /// The connection in use: the console's saved one, else the worker's vars.
+    conn: RefCell<Connection>,
+    conn_checked: Cell<i64>,
 }
 
 fn now() -> i64 {
@@ -111,6 +115,7 @@ struct AssocClaim {
 struct MemberClaim {
     id: String,
     site: String,
+    dialogue: String,
     marketo_id: i64,
     attempts: i64,
 }
@@ -134,6 +139,29 @@ struct ProgramRow {
 }
 
 #[derive(Deserialize)]
+struct DialogueProgramRow {
+    site: String,
+    dialogue: String,
+    program_id: i64,
+    statuses: String,
+}
+
+#[derive(Deserialize)]
+struct ConnectionRow {
+    endpoint: String,
+    client_id: String,
+    secret: String,
+}
+
+/// Where and as whom the gate calls Marketo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Connection {
+    base_url: String,
+    client_id: String,
+    client_secret: String,
+}
+
+#[derive(Deserialize)]
 struct TypeRow {
     api_name: String,
     type_id: i64,
@@ -148,6 +176,11 @@ impl worker::DurableObject for MarketoGate {
     fn new(state: State, env: Env) -> Self {
         let cfg = config::Marketo::from_env(&env);
         let limiter = Limiter::new(cfg.limits, days::day_number(now()), 0);
+        let conn = Connection {
+            base_url: cfg.base_url.clone(),
+            client_id: cfg.client_id.clone(),
+            client_secret: cfg.client_secret.clone(),
+        };
         MarketoGate {
             state,
             env,
@@ -162,11 +195,14 @@ impl worker::DurableObject for MarketoGate {
             failures: Cell::new(0),
             type_ids: RefCell::new(HashMap::new()),
             known_fields: RefCell::new(None),
+            conn: RefCell::new(conn),
+            conn_checked: Cell::new(0),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         self.restore().await;
+        self.refresh_connection().await;
         let path = req.path();
         let body: Value = if req.method() == Method::Post {
             req.json().await.unwrap_or(Value::Null)
@@ -189,6 +225,7 @@ impl worker::DurableObject for MarketoGate {
 
     async fn alarm(&self) -> worker::Result<Response> {
         self.restore().await;
+        self.refresh_connection().await;
         if let Err(e) = self.drain().await {
             worker::console_error!("gate drain: {e}");
             // Try again soon; the cron sweep is the backstop.
@@ -208,6 +245,56 @@ impl MarketoGate {
             if day == days::day_number(now()) {
                 *self.limiter.borrow_mut() = Limiter::new(self.cfg.limits, day, calls);
             }
+        }
+    }
+
+    /// Uses the Marketo connection saved in the console (endpoint, client id, encrypted secret)
+    /// when there is one, else the worker's vars; re-read at most every 10 s. A change drops
+    /// the token, so the next call authenticates against the new instance.
+    async fn refresh_connection(&self) {
+        let t = now();
+        if t - self.conn_checked.get() < 10_000 {
+            return;
+        }
+        self.conn_checked.set(t);
+        let Ok(database) = db::database(&self.env) else {
+            return;
+        };
+        let row: Option<ConnectionRow> = match db::first(
+            &database,
+            "SELECT endpoint, client_id, secret FROM marketo_connection WHERE id = 1 AND secret IS NOT NULL",
+            &[],
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                worker::console_error!("marketo connection: {e}");
+                return;
+            }
+        };
+        let next = match row {
+            Some(r) => match super::console::decrypt(&self.env, &r.secret) {
+                Ok(secret) => Connection {
+                    base_url: r.endpoint.trim_end_matches('/').to_string(),
+                    client_id: r.client_id,
+                    client_secret: secret,
+                },
+                Err(e) => {
+                    worker::console_error!("marketo connection secret: {e}");
+                    return;
+                }
+            },
+            None => Connection {
+                base_url: self.cfg.base_url.clone(),
+                client_id: self.cfg.client_id.clone(),
+                client_secret: self.cfg.client_secret.clone(),
+            },
+        };
+        if *self.conn.borrow() != next {
+            *self.conn.borrow_mut() = next;
+            *self.token.borrow_mut() = None;
+            *self.known_fields.borrow_mut() = None;
         }
     }
 
@@ -348,7 +435,8 @@ impl MarketoGate {
     }
 
     async fn fetch_token(&self) -> Result<String, CallError> {
-        if self.cfg.client_id.is_empty() || self.cfg.client_secret.is_empty() {
+        let conn = self.conn.borrow().clone();
+        if conn.client_id.is_empty() || conn.client_secret.is_empty() {
             return Err(CallError::Fatal(
                 "MARKETO_CLIENT_ID / MARKETO_CLIENT_SECRET not set".into(),
             ));
@@ -359,9 +447,9 @@ impl MarketoGate {
             .map_err(|until| CallError::Transient(format!("held until {}", days::iso(until))))?;
         let url = format!(
             "{}/identity/oauth/token?grant_type=client_credentials&client_id={}&client_secret={}",
-            self.cfg.base_url,
-            urlencode(&self.cfg.client_id),
-            urlencode(&self.cfg.client_secret)
+            conn.base_url,
+            urlencode(&conn.client_id),
+            urlencode(&conn.client_secret)
         );
         let r = self.http(Method::Get, &url, None, None).await;
         self.release(ticket);
@@ -382,7 +470,7 @@ impl MarketoGate {
         body: Option<&Value>,
         mut held: Option<Ticket>,
     ) -> Result<Value, CallError> {
-        let url = format!("{}{}", self.cfg.base_url, path);
+        let url = format!("{}{}", self.conn.borrow().base_url, path);
         let text_body = body.map(Value::to_string);
         for attempt in 0..2 {
             let token = match self.ensure_token().await {
@@ -453,6 +541,16 @@ impl MarketoGate {
             .min(60_000);
         self.pause_until
             .set(self.pause_until.get().max(now() + pause));
+    }
+
+    /// Records per call: a full batch, or a single-record probe while calls keep failing (so an
+    /// outage does not churn hundreds of outbox rows per attempt).
+    fn batch_limit(&self) -> i64 {
+        if self.failures.get() >= 2 {
+            1
+        } else {
+            MAX_RECORDS_PER_CALL as i64
+        }
     }
 
     fn next_claim(&self) -> i64 {
@@ -545,7 +643,7 @@ impl MarketoGate {
         let claimed: Vec<LeadClaim> = match db::rows(
             &database,
             "UPDATE leads SET next_attempt_at = ?1 WHERE id IN (SELECT id FROM leads WHERE status = 'queued' AND next_attempt_at <= ?2 ORDER BY next_attempt_at, created_at LIMIT ?3) RETURNING id, record, attempts",
-            &[n(stamp), n(now()), n(MAX_RECORDS_PER_CALL as i64)],
+            &[n(stamp), n(now()), n(self.batch_limit())],
         )
         .await
         {
@@ -605,11 +703,18 @@ impl MarketoGate {
                 }
             }
             Err(e) => {
+                // The call failed as a whole: one statement puts every record back.
                 self.stats.borrow_mut().retries += claimed.len() as u64;
-                for c in &claimed {
-                    let at = self.retry_at(c.attempts + 1, &e);
-                    st.push(lead_retry_stmt(&database, c, at, &err_text(&e))?);
-                }
+                let ids: Vec<&str> = claimed.iter().map(|c| c.id.as_str()).collect();
+                let at = self.retry_at(
+                    claimed.iter().map(|c| c.attempts).max().unwrap_or(0) + 1,
+                    &e,
+                );
+                st.push(db::stmt(
+                    &database,
+                    "UPDATE leads SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id IN (SELECT value FROM json_each(?))",
+                    &[n(at), s(&err_text(&e)), s(&json!(ids).to_string())],
+                )?);
             }
         }
         db::batch(&database, st).await?;
@@ -624,8 +729,8 @@ impl MarketoGate {
         let stamp = self.next_claim();
         let claimed: Vec<MemberClaim> = db::rows(
             &database,
-            "UPDATE leads SET next_attempt_at = ?1 WHERE id IN (SELECT id FROM leads WHERE status = 'delivered' AND member_status = 'pending' AND marketo_id IS NOT NULL AND next_attempt_at <= ?2 LIMIT ?3) RETURNING id, site, marketo_id, attempts",
-            &[n(stamp), n(now()), n(MAX_RECORDS_PER_CALL as i64)],
+            "UPDATE leads SET next_attempt_at = ?1 WHERE id IN (SELECT id FROM leads WHERE status = 'delivered' AND member_status = 'pending' AND marketo_id IS NOT NULL AND next_attempt_at <= ?2 LIMIT ?3) RETURNING id, site, dialogue, marketo_id, attempts",
+            &[n(stamp), n(now()), n(self.batch_limit())],
         )
         .await
         .inspect_err(|_| self.limiter.borrow_mut().cancel(slot))?;
@@ -651,10 +756,42 @@ impl MarketoGate {
                 )
             })
             .collect();
+        // A program picked for the dialogue in the console wins over the site's.
+        let per_dialogue: Vec<DialogueProgramRow> = db::rows(
+            &database,
+            "SELECT site, dialogue, program_id, statuses FROM dialogue_marketo WHERE program_id IS NOT NULL",
+            &[],
+        )
+        .await?;
+        let per_dialogue: HashMap<(String, String), (i64, Option<String>)> = per_dialogue
+            .into_iter()
+            .map(|r| {
+                let captured = serde_json::from_str::<Value>(&r.statuses)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("captured")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .filter(|x| !x.trim().is_empty());
+                ((r.site, r.dialogue), (r.program_id, captured))
+            })
+            .collect();
         let mut groups: BTreeMap<(i64, String), Vec<&MemberClaim>> = BTreeMap::new();
         let mut st = Vec::new();
         for c in &claimed {
-            match programs.get(&c.site) {
+            let site_program = programs.get(&c.site);
+            let chosen = match per_dialogue.get(&(c.site.clone(), c.dialogue.clone())) {
+                Some((program, status)) => Some((
+                    *program,
+                    status
+                        .clone()
+                        .or_else(|| site_program.map(|p| p.1.clone()))
+                        .unwrap_or_else(|| "Member".into()),
+                )),
+                None => site_program.cloned(),
+            };
+            match chosen.as_ref() {
                 Some(p) => groups.entry(p.clone()).or_default().push(c),
                 None => st.push(db::stmt(
                     &database,
@@ -828,7 +965,7 @@ impl MarketoGate {
         let claim = db::exec(
             &database,
             "UPDATE activities SET next_attempt_at = ?1 WHERE id IN (SELECT a.id FROM activities a JOIN leads l ON l.id = a.lead_id WHERE a.status = 'queued' AND a.next_attempt_at <= ?2 AND l.marketo_id IS NOT NULL ORDER BY a.id LIMIT ?3)",
-            &[n(stamp), n(now()), n(MAX_RECORDS_PER_CALL as i64)],
+            &[n(stamp), n(now()), n(self.batch_limit())],
         )
         .await;
         let claimed: Vec<ActivityClaim> = match claim {
@@ -1070,17 +1207,63 @@ impl MarketoGate {
             .call(Method::Get, &path, None, None)
             .await
             .map_err(|e| ApiError::Upstream(e.text().to_string()))?;
-        match v
+        let Some(lead) = v
             .get("result")
             .and_then(Value::as_array)
             .and_then(|a| a.first())
-        {
-            Some(lead) => {
-                let mut f = lead.as_object().cloned().unwrap_or_default();
-                let id = f.remove("id").and_then(|i| i.as_i64());
-                Ok(json!({"id": id, "fields": f}))
+        else {
+            return Ok(json!({"id": null, "fields": {}, "company": {}}));
+        };
+        let mut f = lead.as_object().cloned().unwrap_or_default();
+        let id = f.remove("id").and_then(|i| i.as_i64());
+        let company = self.company_of(body, &f).await;
+        Ok(json!({"id": id, "fields": f, "company": company}))
+    }
+
+    /// The company (account) record of a known lead, by its company name, with the company
+    /// fields the site's rules use (`companies.json`). Empty when none is asked for or found;
+    /// a failed company call leaves the lead's own fields to answer.
+    async fn company_of(&self, body: &Value, lead: &serde_json::Map<String, Value>) -> Value {
+        let mut wanted: Vec<&str> = body
+            .get("company_fields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|f| mapping::COMPANY_FIELDS.contains(f))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let name = lead.get("company").and_then(Value::as_str).unwrap_or("");
+        if wanted.is_empty() || name.trim().is_empty() {
+            return json!({});
+        }
+        if !wanted.contains(&"company") {
+            wanted.push("company");
+        }
+        let path = format!(
+            "/rest/v1/companies.json?filterType=company&filterValues={}&fields={}",
+            urlencode(name),
+            urlencode(&wanted.join(","))
+        );
+        self.stats.borrow_mut().company_lookups += 1;
+        match self.call(Method::Get, &path, None, None).await {
+            Ok(v) => v
+                .get("result")
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(Value::as_object)
+                .map(|c| {
+                    let mut c = c.clone();
+                    c.remove("seq");
+                    c.remove("id");
+                    Value::Object(c)
+                })
+                .unwrap_or_else(|| json!({})),
+            Err(e) => {
+                worker::console_error!("company lookup: {}", e.text());
+                json!({})
             }
-            None => Ok(json!({"id": null, "fields": {}})),
         }
     }
 

@@ -209,6 +209,20 @@ pub fn external_input(
     })
 }
 
+/// Standard Marketo company (account) fields a targeting rule may read as `company.<name>`
+/// from `companies.json`; any other `company.*` name is read from the lead's own fields.
+pub const COMPANY_FIELDS: [&str; 9] = [
+    "externalCompanyId",
+    "company",
+    "website",
+    "industry",
+    "numberOfEmployees",
+    "annualRevenue",
+    "billingCountry",
+    "billingCity",
+    "mainPhone",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

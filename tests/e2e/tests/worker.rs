@@ -344,9 +344,18 @@ fn lead_reaches_marketo_with_fields_program_and_activities() {
     let ev = |t: &str, value: Option<&str>| json!({"type": t, "dialogue": "demo", "hash": hash, "value": value, "at": 1764000000000i64});
     let batch = json!({"visitor": "v-1", "session": "s-v-1", "events": [ev("triggered", None), ev("engaged", None), ev("goal", Some("qualified"))]});
     assert_eq!(w.post("/v1/sites/acme/events", &batch, &[]).status, 202);
+    // The visitor's Munchkin cookie comes with the lead; before delivery Marketo does not know it.
+    let cookie = "id:123-ABC-456&token:_mch-example.com-1700000000000-77777";
+    let ask = json!({"mkto_trk": cookie, "fields": ["firstName"]});
+    assert_eq!(
+        w.post("/v1/sites/acme/traits", &ask, &[]).json()["known"],
+        false
+    );
+    let mut body = lead_body("v-1", "demo", &hash, "Ann@Example.com");
+    body["mkto_trk"] = json!(cookie);
     let a = w.post(
         "/v1/sites/acme/leads",
-        &lead_body("v-1", "demo", &hash, "Ann@Example.com"),
+        &body,
         &[("Idempotency-Key", "lead-key-0001")],
     );
     assert_eq!(a.status, 201, "{}", a.body);
@@ -420,6 +429,20 @@ fn lead_reaches_marketo_with_fields_program_and_activities() {
     assert_eq!(st["counters"]["count_615"], 0);
     let stats = w.stats("acme");
     assert_eq!(stats["leads_delivered"], 1, "{stats}");
+    // After delivery the cookie is tied to the lead (associate.json), and the cached "unknown"
+    // is dropped: the returning visitor is now known by cookie.
+    w.wait_until(Duration::from_secs(60), "cookie associated", || {
+        peer.state()["cookies"].as_object().is_some_and(|c| {
+            c.values()
+                .any(|x| x["leadId"] == lead["id"] && x["cookie"] == cookie)
+        })
+    });
+    let back = w.post("/v1/sites/acme/traits", &ask, &[]).json();
+    assert_eq!(
+        (back["known"].clone(), back["lead"]["firstName"].clone()),
+        (json!(true), json!("Ann")),
+        "{back}"
+    );
     let m = w.admin("GET", "/admin/sites/acme/metrics", None).json();
     let day = &m["days"][0];
     assert_eq!(
@@ -500,7 +523,14 @@ fn returning_visitor_traits_by_cookie_and_email() {
     let _g = serial();
     let peer = Peer::start(&[]);
     let cookie = "id:123-ABC-456&token:_mch-example.com-1700000000000-12345";
-    peer.seed(json!({"leads": [{"email": "known@example.com", "firstName": "Kim", "industry": "Software", "title": "CTO", "cookie": cookie}]}));
+    peer.seed(json!({
+        "companies": [{"company": "Initech", "industry": "Manufacturing", "numberOfEmployees": 4200}],
+        "leads": [
+            {"email": "known@example.com", "firstName": "Kim", "industry": "Software", "title": "CTO", "cookie": cookie},
+            {"email": "solo@example.com", "firstName": "Sol", "industry": "Retail", "company": "Unlisted Ltd"},
+            {"email": "emp@initech.example", "firstName": "Pete", "industry": "Software", "company": "Initech"}
+        ]
+    }));
     let w = Worker::start("traits", Some(&peer), &[]);
     w.site("acme", site_settings(None), &[&demo_dialogue("demo")]);
     let ask = json!({"mkto_trk": cookie, "fields": ["firstName", "company.industry", "title"]});
@@ -530,6 +560,19 @@ fn returning_visitor_traits_by_cookie_and_email() {
         )
         .json();
     assert_eq!(by_email["lead"]["firstName"], "Kim");
+    // Company fields come from the account record (companies.json) when there is one, else
+    // from the lead's own copy.
+    let company = |email: &str| {
+        w.post(
+            "/v1/sites/acme/traits",
+            &json!({"email": email, "fields": ["company.industry"]}),
+            &[],
+        )
+        .json()["company"]["industry"]
+            .clone()
+    };
+    assert_eq!(company("emp@initech.example"), "Manufacturing");
+    assert_eq!(company("solo@example.com"), "Retail");
     let unknown = w.post("/v1/sites/acme/traits", &json!({"mkto_trk": "id:123-ABC-456&token:_mch-example.com-1-999", "fields": ["firstName"]}), &[]).json();
     assert_eq!(unknown["known"], false);
 
@@ -752,5 +795,10 @@ fn rate_run_drains_a_backlog_without_606_or_615() {
         n as f64 / per_call.len() as f64,
         c["calls_per_window_max"],
         c["max_concurrency"]
+    );
+    eprintln!(
+        "rate run: records per call {:?}; gate {}",
+        per_call,
+        w.admin("GET", "/admin/marketo/gate", None).json()
     );
 }
