@@ -46,7 +46,7 @@ async function newPage(viewport = { width: 1280, height: 800 }) {
   return { ctx, page };
 }
 async function signIn(page, who) {
-  await page.goto(`${endpoint}/console/#/signin`);
+  await page.goto(`${endpoint}/console/#/signin`, { waitUntil: 'domcontentloaded', timeout: 60000 });
   await page.locator('#email').waitFor();
   await page.fill('#email', who.email);
   await page.fill('#password', who.password);
@@ -561,6 +561,11 @@ test('calendar & routing and meetings pages render what the API returns', async 
   await shoot(page, 'calendar');
   await axe(page, 'calendar');
   await go(page, '#/meetings', '#m-q');
+  for (const b of shared.booked || []) {
+    const row = page.locator('tbody tr', { hasText: b.email });
+    await row.waitFor();
+    assert((await row.textContent()).includes(b.agent), `meetings table names the agent of ${b.email}: ${await row.textContent()}`);
+  }
   await shoot(page, 'meetings');
   await axe(page, 'meetings');
   await ctx.close();
