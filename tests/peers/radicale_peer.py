@@ -3,7 +3,9 @@
 
 It writes a Radicale config and a plain htpasswd file into the storage folder, starts
 ``python -m radicale`` on 127.0.0.1, creates ``/<user>/calendar/`` for every user with
-MKCALENDAR when it is missing, PUTs the seeded busy VEVENTs (``If-None-Match: *``), then prints
+MKCALENDAR when it is missing, PUTs the seeded busy VEVENTs (``If-None-Match: *``; with
+``"bulk": true`` in a seed, one PUT of the whole calendar per user instead, which replaces what
+that calendar held and is how large seeds stay fast), then prints
 ``radicale listening on http://127.0.0.1:PORT``. With ``--control-port`` it also serves the
 peers' inspection endpoints (``/_peer/health|state|reset|seed|config``) on a second port.
 The storage folder is the persistent state: start again with the same ``--storage`` and
@@ -268,6 +270,27 @@ class Radicale:
             raise PeerError(502, f"PUT {uid}.ics answered {status}: {body[:300]!r}")
         return "created"
 
+    def put_calendar(self, user: str, events: list[dict[str, Any]]) -> None:
+        """One PUT of a whole VCALENDAR to ``/<user>/calendar/``: Radicale replaces the
+        collection's items with the given events (each becomes ``<uid>.ics``)."""
+        body = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//dynchat//radicale-peer//EN"]
+        for event in events:
+            uid = event.get("uid")
+            if not isinstance(uid, str) or not UID_RE.match(uid):
+                raise PeerError(400, "events[].uid must match [A-Za-z0-9@._-]{1,200}")
+            lines = build_ics(event).split("\r\n")
+            body += lines[lines.index("BEGIN:VEVENT") : lines.index("END:VEVENT") + 1]
+        body.append("END:VCALENDAR")
+        status, answer = self.call(
+            "PUT",
+            f"/{user}/calendar/",
+            user,
+            "\r\n".join(body) + "\r\n",
+            {"Content-Type": "text/calendar; charset=utf-8"},
+        )
+        if status not in (200, 201, 204):
+            raise PeerError(502, f"PUT /{user}/calendar/ answered {status}: {answer[:300]!r}")
+
     def seed(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             added_users = []
@@ -283,6 +306,21 @@ class Radicale:
                 self.write_files()  # Radicale re-reads the htpasswd file on each login.
             created = [u for u in self.users if self.ensure_calendar(u)]
             results = {}
+            if body.get("bulk") is True:
+                by_user: dict[str, list[dict[str, Any]]] = {}
+                for event in body.get("events", []) or []:
+                    if not isinstance(event, dict) or event.get("user") not in self.users:
+                        raise PeerError(400, "events[] must be objects of configured users")
+                    by_user.setdefault(str(event["user"]), []).append(event)
+                for user, events in by_user.items():
+                    self.put_calendar(user, events)
+                    for event in events:
+                        results[f"{user}/{event.get('uid')}"] = "created"
+                return {
+                    "users": sorted(self.users),
+                    "calendars_created": created,
+                    "events": results,
+                }
             for event in body.get("events", []) or []:
                 if not isinstance(event, dict):
                     raise PeerError(400, "events[] must be objects")

@@ -9,7 +9,7 @@ use crate::calendar::client::{
 };
 use crate::calendar::{self, Credentials, NewEvent, Provider};
 use crate::error::ApiError;
-use crate::mail::smtp::{MailSender, SmtpSender, TlsMode};
+use crate::mail::smtp::{MailSender, OutgoingMail, SmtpSender, TlsMode};
 use crate::marketo::mapping;
 use crate::meetings::{self, BookInput, Route};
 use chrono::{DateTime, Duration, Utc};
@@ -774,6 +774,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
         end: input.end,
     };
     let cfg = provider_config(env);
+    let tpl = template(&database, &job.site).await?;
 
     let mut seen: HashMap<AgentId, Availability> = HashMap::new();
     let mut notes: Vec<Value> = Vec::new();
@@ -828,7 +829,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
             seen.insert(id.clone(), Availability::Busy);
             continue;
         }
-        match create_event(env, &database, &cfg, &site, job, agent, &ids).await {
+        match create_event(env, &database, &cfg, &tpl, job, agent, &ids).await {
             Ok(event_id) => {
                 seen.insert(id.clone(), Availability::Free);
                 booked = Some((agent.clone(), event_id));
@@ -878,8 +879,9 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
         );
     }
 
-    // Invitation (not for Graph: Graph mails attendees itself) and the agent's notification.
-    let tpl = template(&database, &job.site).await?;
+    // Invitation (not for Graph: Graph mails attendees itself) and the agent's notification go
+    // to the mail outbox in the same batch as the meeting; the router's alarm delivers them
+    // right after this answer and retries while the relay is down or refuses.
     let tz = dynchat_scheduling::parse_tz(&input.tz, "tz")
         .map_err(|e| ApiError::field("tz", e.to_string()))?;
     let visitor_name = if input.name.is_empty() {
@@ -896,14 +898,14 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
         slot,
         tz,
     )?;
-    let sender = smtp(env);
     let from_addr = mail_from(env);
     let from = person(&agent.name, &from_addr)?;
     let agent_person = person(&agent.name, &agent.email)?;
     let lead_person = person(&visitor_name, &input.email)?;
     let provider = agent.provider.unwrap_or(Provider::Caldav);
+    let mut mails = Vec::new();
     let invite_status = if provider.sends_invitations() {
-        "by_provider".to_string()
+        "by_provider"
     } else {
         let msg = invitation_email(&InvitationEmail {
             meeting: &meeting,
@@ -919,10 +921,14 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
             visitor_tz: tz,
             now: Utc::now_from_worker(),
         });
-        match sender.send(&from_addr, &[&input.email], &msg).await {
-            Ok(()) => "sent".to_string(),
-            Err(e) => format!("failed: {e}"),
-        }
+        mails.push(OutMail {
+            kind: MailKind::Invitation,
+            sequence: 0,
+            rcpt: input.email.clone(),
+            subject: meeting.summary.clone(),
+            message: msg,
+        });
+        "queued"
     };
     let notify = invitation_email(&InvitationEmail {
         meeting: &meeting,
@@ -938,17 +944,20 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
         visitor_tz: agent.settings.tz(),
         now: Utc::now_from_worker(),
     });
-    let notify_status = match sender.send(&from_addr, &[&agent.email], &notify).await {
-        Ok(()) => "sent".to_string(),
-        Err(e) => format!("failed: {e}"),
-    };
+    mails.push(OutMail {
+        kind: MailKind::Notification,
+        sequence: 0,
+        rcpt: agent.email.clone(),
+        subject: format!("New meeting with {visitor_name}"),
+        message: notify,
+    });
 
     // Record the meeting, the assignment, the Marketo activity; then advance the rotation.
     let mut st = vec![
         db::stmt(
             &database,
-            "UPDATE meetings SET status = 'scheduled', event_id = ?, invite_status = ?, notify_status = ?, updated_at = ? WHERE site = ? AND idem_key = ?",
-            &[s(&event_id), s(&invite_status), s(&notify_status), n(at), s(&job.site), s(&job.key)],
+            "UPDATE meetings SET status = 'scheduled', event_id = ?, invite_status = ?, notify_status = 'queued', updated_at = ? WHERE site = ? AND idem_key = ?",
+            &[s(&event_id), s(invite_status), n(at), s(&job.site), s(&job.key)],
         )?,
         db::stmt(
             &database,
@@ -969,6 +978,16 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
             ],
         )?);
     }
+    for m in &mails {
+        st.push(outbox_stmt(
+            &database,
+            &job.site,
+            &ids.meeting,
+            &from_addr,
+            m,
+            at,
+        )?);
+    }
     st.extend(marketo_statements(&database, &site, job, &ids.meeting, &agent, at).await?);
     db::batch(&database, st).await?;
     if let Ok(q) = env.queue("OUTBOX") {
@@ -976,10 +995,235 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
             worker::console_error!("meeting {}: queue send failed: {e}", ids.meeting);
         }
     }
-    let row = meeting_by_key(&database, &job.site, &job.key)
-        .await?
-        .ok_or_else(|| ApiError::Storage("meeting vanished".into()))?;
-    Ok(json!({"status": 201, "body": booked_body(&row)}))
+    Ok(
+        json!({"status": 201, "mail": !mails.is_empty(), "body": {"meeting": ids.meeting, "agent": agent.name, "start": meetings::iso(slot.start), "end": meetings::iso(slot.end)}}),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mail outbox: invitations, notifications and cancellations are stored with the meeting, then
+// delivered over SMTP by the router's alarm; a relay that is down or refuses means a retry
+// with backoff, visible to the admin, until the message is accepted.
+
+/// What a queued message is, and which column of the meeting shows its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    Invitation,
+    Notification,
+    Cancellation,
+}
+
+impl MailKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Invitation => "invitation",
+            MailKind::Notification => "notification",
+            MailKind::Cancellation => "cancellation",
+        }
+    }
+
+    fn parse(s: &str) -> Option<MailKind> {
+        match s {
+            "invitation" => Some(MailKind::Invitation),
+            "notification" => Some(MailKind::Notification),
+            "cancellation" => Some(MailKind::Cancellation),
+            _ => None,
+        }
+    }
+
+    /// The meeting column showing this message's delivery, and the prefix of its value.
+    fn column(self) -> (&'static str, &'static str) {
+        match self {
+            MailKind::Invitation => ("invite_status", ""),
+            MailKind::Notification => ("notify_status", ""),
+            MailKind::Cancellation => ("invite_status", "cancel "),
+        }
+    }
+}
+
+/// One message for the outbox.
+pub struct OutMail {
+    pub kind: MailKind,
+    pub sequence: i64,
+    pub rcpt: String,
+    pub subject: String,
+    pub message: String,
+}
+
+fn outbox_stmt(
+    database: &D1Database,
+    site: &str,
+    meeting: &str,
+    from: &str,
+    m: &OutMail,
+    now: i64,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    db::stmt(
+        database,
+        "INSERT OR IGNORE INTO mail_outbox (id, site, meeting, kind, mail_from, rcpt, subject, message, status, attempts, next_attempt_at, lease_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, 0, ?)",
+        &[
+            s(&format!("{meeting}:{}:{}", m.kind.as_str(), m.sequence)),
+            s(site),
+            s(meeting),
+            s(m.kind.as_str()),
+            s(from),
+            s(&m.rcpt),
+            s(&m.subject.chars().take(200).collect::<String>()),
+            s(&m.message),
+            n(now),
+            n(now),
+        ],
+    )
+}
+
+/// How long a sender holds a message it is sending (longer than any SMTP conversation).
+fn mail_lease_ms(env: &Env) -> i64 {
+    smtp(env).timeout_ms as i64 + 30_000
+}
+
+/// Delay before attempt `attempts + 1`: `MAIL_RETRY_MS` (default 30 s) doubled per failed
+/// attempt, at most 30 minutes.
+fn mail_backoff_ms(env: &Env, attempts: i64) -> i64 {
+    let base = super::config::number(env, "MAIL_RETRY_MS", 30_000).clamp(100, 3_600_000);
+    let shift = attempts.clamp(1, 16) - 1;
+    (base << shift).min(30 * 60_000)
+}
+
+#[derive(Deserialize)]
+struct OutboxRow {
+    id: String,
+    site: String,
+    meeting: String,
+    kind: String,
+    mail_from: String,
+    rcpt: String,
+    message: String,
+    attempts: i64,
+}
+
+#[derive(Deserialize)]
+struct NextRow {
+    next: Option<i64>,
+}
+
+/// Delivers every due message (at most 50 a run) over one SMTP connection. The due messages
+/// are claimed with a lease in one statement first, so two senders never send the same
+/// message; a failure schedules the next attempt with backoff and shows on the meeting.
+/// Answers when the next pending message is due, if any.
+pub async fn deliver_mail(env: &Env) -> Result<Option<i64>, ApiError> {
+    let database = db::database(env)?;
+    let now = db::real_now();
+    let claimed: Vec<OutboxRow> = db::rows(
+        &database,
+        "UPDATE mail_outbox SET lease_until = ? WHERE id IN (SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? ORDER BY next_attempt_at, id LIMIT 50) AND status = 'pending' AND lease_until <= ? \
+         RETURNING id, site, meeting, kind, mail_from, rcpt, message, attempts",
+        &[n(now + mail_lease_ms(env)), n(now), n(now), n(now)],
+    )
+    .await?;
+    if !claimed.is_empty() {
+        let mut claimed = claimed;
+        claimed.sort_by(|a, b| a.id.cmp(&b.id));
+        let rcpts: Vec<[&str; 1]> = claimed.iter().map(|r| [r.rcpt.as_str()]).collect();
+        let outgoing: Vec<OutgoingMail<'_>> = claimed
+            .iter()
+            .zip(&rcpts)
+            .map(|(r, to)| OutgoingMail {
+                from: &r.mail_from,
+                to,
+                message: &r.message,
+            })
+            .collect();
+        let results = smtp(env).send_all(&outgoing).await;
+        let max_attempts = super::config::number(env, "MAIL_MAX_ATTEMPTS", 60).clamp(1, 1000);
+        let done = db::real_now();
+        let mut st = Vec::new();
+        for (r, result) in claimed.iter().zip(results) {
+            let kind = MailKind::parse(&r.kind).unwrap_or(MailKind::Invitation);
+            let (column, prefix) = kind.column();
+            let attempts = r.attempts + 1;
+            let (status, shown, next, error) = match result {
+                Ok(()) => ("sent", format!("{prefix}sent"), done, None),
+                Err(e) => {
+                    let error: String = e.to_string().chars().take(300).collect();
+                    worker::console_warn!("mail {} attempt {attempts}: {error}", r.id);
+                    if attempts >= max_attempts {
+                        let shown = format!("{prefix}failed after {attempts} attempts: {error}");
+                        ("failed", shown, done, Some(error))
+                    } else {
+                        let shown =
+                            format!("{prefix}retrying (attempt {attempts} failed: {error})");
+                        (
+                            "pending",
+                            shown,
+                            done + mail_backoff_ms(env, attempts),
+                            Some(error),
+                        )
+                    }
+                }
+            };
+            st.push(db::stmt(
+                &database,
+                "UPDATE mail_outbox SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = 0, last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
+                &[s(status), n(attempts), n(next), os(error.as_deref()), s(status), n(done), s(&r.id)],
+            )?);
+            st.push(db::stmt(
+                &database,
+                &format!(
+                    "UPDATE meetings SET {column} = ?, updated_at = ? WHERE site = ? AND id = ?"
+                ),
+                &[s(&shown), n(done), s(&r.site), s(&r.meeting)],
+            )?);
+        }
+        db::batch(&database, st).await?;
+    }
+    let next: Option<NextRow> = db::first(
+        &database,
+        "SELECT MIN(MAX(next_attempt_at, lease_until)) AS next FROM mail_outbox WHERE status = 'pending'",
+        &[],
+    )
+    .await?;
+    Ok(next.and_then(|r| r.next))
+}
+
+/// Asks the route's router to deliver the outbox now (it sets its alarm).
+async fn kick_mail(env: &Env, site: &str, route: &Route) {
+    if let Err(e) = call_router(env, site, route, "/mail", &json!({})).await {
+        worker::console_error!("mail kick for {site}/{}: {e}", route.as_string());
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+struct OutboxListRow {
+    id: String,
+    meeting: String,
+    kind: String,
+    rcpt: String,
+    subject: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    last_error: Option<String>,
+    created_at: i64,
+    sent_at: Option<i64>,
+}
+
+/// `GET /admin/sites/{site}/mail-outbox?status=pending|sent|failed`: the queued mails (no
+/// message bodies), newest first.
+async fn list_outbox(req: &Request, database: &D1Database, site: &str) -> Result<Reply, ApiError> {
+    let q = query_map(req)?;
+    let status = q.get("status").cloned();
+    if let Some(st) = &status {
+        if !["pending", "sent", "failed"].contains(&st.as_str()) {
+            return Err(ApiError::field("status", "must be pending, sent or failed"));
+        }
+    }
+    let rows: Vec<OutboxListRow> = db::rows(
+        database,
+        "SELECT id, meeting, kind, rcpt, subject, status, attempts, next_attempt_at, last_error, created_at, sent_at FROM mail_outbox WHERE site = ? AND (? IS NULL OR status = ?) ORDER BY created_at DESC, id LIMIT 1000",
+        &[s(site), os(status.as_deref()), os(status.as_deref())],
+    )
+    .await?;
+    Ok(Reply::json(200, json!({"mails": rows})))
 }
 
 async fn hold(
@@ -1054,7 +1298,7 @@ async fn create_event(
     env: &Env,
     database: &D1Database,
     cfg: &ProviderConfig,
-    _site: &Site,
+    tpl: &TemplateRow,
     job: &BookJob,
     agent: &Agent,
     ids: &meetings::BookingIds,
@@ -1064,9 +1308,6 @@ async fn create_event(
         Ok(None) => return Err(CalFailure::Disconnected("no calendar connected".into())),
         Err(e) => return Err(CalFailure::Failed(e.to_string())),
     };
-    let tpl = template(database, &job.site)
-        .await
-        .map_err(|e| CalFailure::Failed(e.to_string()))?;
     let tz = dynchat_scheduling::parse_tz(&job.input.tz, "tz").unwrap_or(chrono_tz::UTC);
     let visitor = if job.input.name.is_empty() {
         job.input.email.clone()
@@ -1274,6 +1515,7 @@ pub async fn admin(
             put_queue(req, env, &database, site, id).await
         }
         (Method::Get, ["sites", site, "assignments"]) => assignments(req, &database, site).await,
+        (Method::Get, ["sites", site, "mail-outbox"]) => list_outbox(req, &database, site).await,
         (Method::Get, ["sites", site, "meetings"]) => {
             list_meetings(req, env, &database, site).await
         }
@@ -1897,9 +2139,28 @@ async fn cancel_meeting(
             visitor_tz: tz,
             now: Utc::now_from_worker(),
         });
+        // Straight away when the relay answers; otherwise through the outbox, retried by the
+        // route's router until it is accepted.
         match smtp(env).send(&from_addr, &[&m.lead_email], &msg).await {
             Ok(()) => "sent".into(),
-            Err(e) => format!("failed: {e}"),
+            Err(e) => {
+                let now = db::real_now();
+                let out = OutMail {
+                    kind: MailKind::Cancellation,
+                    sequence,
+                    rcpt: m.lead_email.clone(),
+                    subject: meeting.summary.clone(),
+                    message: msg,
+                };
+                db::batch(
+                    database,
+                    vec![outbox_stmt(database, site, id, &from_addr, &out, now)?],
+                )
+                .await?;
+                let route = Route::parse(&m.route, "route")?;
+                kick_mail(env, site, &route).await;
+                format!("retrying ({e})")
+            }
         }
     };
     db::exec(database, "UPDATE meetings SET status = 'cancelled', sequence = ?, invite_status = ?, updated_at = ? WHERE site = ? AND id = ?", &[n(sequence), s(&format!("cancel {invite}")), n(db::real_now()), s(site), s(id)]).await?;
@@ -1954,7 +2215,12 @@ pub fn owns(rest: &[&str]) -> bool {
             | [
                 "sites",
                 _,
-                "agents" | "queues" | "assignments" | "meetings" | "meeting-template",
+                "agents"
+                    | "queues"
+                    | "assignments"
+                    | "meetings"
+                    | "meeting-template"
+                    | "mail-outbox",
                 ..
             ]
     )

@@ -2,6 +2,10 @@
 //! booking and every reorder of its route with an async lock, because a Durable Object's input
 //! gate does not hold other requests back while it awaits a fetch (calendar, SMTP). The
 //! rotation pointer lives in D1 (`queues.last_agent`) and only this object moves it.
+//!
+//! Its alarm delivers the mail outbox (invitations, notifications, cancellations): set right
+//! after a booking so the visitor's answer never waits for SMTP, and again for the next retry
+//! while a message is pending.
 
 use super::meetings_api::{self, BookJob};
 use futures_util::lock::Mutex;
@@ -10,15 +14,36 @@ use worker::{durable_object, Env, Request, Response, State};
 
 #[durable_object]
 pub struct QueueRouter {
+    state: State,
     env: Env,
     lock: Mutex<()>,
+    mail: Mutex<()>,
+}
+
+impl QueueRouter {
+    /// Wakes the alarm `in_ms` from now (an earlier alarm already set is kept).
+    async fn wake_in(&self, in_ms: i64) {
+        let storage = self.state.storage();
+        let now = worker::Date::now().as_millis() as i64;
+        let at = now + in_ms.max(0);
+        if let Ok(Some(t)) = storage.get_alarm().await {
+            if t <= at {
+                return;
+            }
+        }
+        if let Err(e) = storage.set_alarm(in_ms.max(0)).await {
+            worker::console_error!("router alarm: {e}");
+        }
+    }
 }
 
 impl worker::DurableObject for QueueRouter {
-    fn new(_state: State, env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         QueueRouter {
+            state,
             env,
             lock: Mutex::new(()),
+            mail: Mutex::new(()),
         }
     }
 
@@ -32,6 +57,10 @@ impl worker::DurableObject for QueueRouter {
                 )
             }
         };
+        if path == "/mail" {
+            self.wake_in(0).await;
+            return Response::from_json(&serde_json::json!({"status": 202}));
+        }
         let _turn = self.lock.lock().await;
         let answer = match path.as_str() {
             "/book" => match serde_json::from_value::<BookJob>(body) {
@@ -45,6 +74,23 @@ impl worker::DurableObject for QueueRouter {
                 serde_json::json!({"status": 404, "code": "not_found", "message": "unknown router path"})
             }
         };
+        if answer.get("mail").and_then(Value::as_bool) == Some(true) {
+            self.wake_in(0).await;
+        }
         Response::from_json(&answer)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let _m = self.mail.lock().await;
+        let now = worker::Date::now().as_millis() as i64;
+        match meetings_api::deliver_mail(&self.env).await {
+            Ok(Some(next)) => self.wake_in(next - now).await,
+            Ok(None) => {}
+            Err(e) => {
+                worker::console_error!("mail outbox: {e}");
+                self.wake_in(30_000).await;
+            }
+        }
+        Response::ok("")
     }
 }

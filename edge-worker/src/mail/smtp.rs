@@ -1,10 +1,12 @@
 //! SMTP client over `worker::Socket` (wasm32): EHLO, STARTTLS when the relay offers it (and TLS
-//! is not switched off), AUTH PLAIN when credentials are configured, one message per connection.
+//! is not switched off), AUTH PLAIN when credentials are configured, then one or several
+//! messages per connection (one mail transaction each; `RSET` after a refused one).
 
 use super::{data_payload, envelope_address, parse_reply, SmtpReply};
 use crate::calendar::client::with_timeout;
 use crate::error::ApiError;
 use base64::Engine as _;
+use std::cell::RefCell;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use worker::{SecureTransport, Socket};
 
@@ -13,6 +15,18 @@ use worker::{SecureTransport, Socket};
 pub trait MailSender {
     /// Delivers `message` from `from` to every address of `to`.
     async fn send(&self, from: &str, to: &[&str], message: &str) -> Result<(), ApiError>;
+
+    /// Delivers several messages, answering one result per message in order (a refused message
+    /// does not stop the others).
+    async fn send_all(&self, mails: &[OutgoingMail<'_>]) -> Vec<Result<(), ApiError>>;
+}
+
+/// One message for [`MailSender::send_all`].
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingMail<'a> {
+    pub from: &'a str,
+    pub to: &'a [&'a str],
+    pub message: &'a str,
 }
 
 /// How to use TLS with the relay.
@@ -103,7 +117,8 @@ impl Conn {
 }
 
 impl SmtpSender {
-    async fn conversation(&self, from: &str, to: &[&str], message: &str) -> Result<(), String> {
+    /// Connects, reads the greeting, says EHLO, upgrades to TLS and authenticates as configured.
+    async fn open(&self) -> Result<Conn, String> {
         let mode = match self.tls {
             TlsMode::Implicit => SecureTransport::On,
             TlsMode::Off => SecureTransport::Off,
@@ -152,31 +167,121 @@ impl SmtpSender {
             let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{u}\0{p}"));
             c.command(&format!("AUTH PLAIN {token}"), &[235]).await?;
         }
-        let from = envelope_address(from).ok_or("bad envelope sender")?;
-        c.command(&format!("MAIL FROM:<{from}>"), &[250]).await?;
-        for rcpt in to {
-            let rcpt = envelope_address(rcpt).ok_or("bad envelope recipient")?;
-            c.command(&format!("RCPT TO:<{rcpt}>"), &[250, 251]).await?;
+        Ok(c)
+    }
+
+    /// One mail transaction on an open connection. `Err(Refused)` leaves the connection usable
+    /// (after `RSET`); `Err(Broken)` does not.
+    async fn transaction(c: &mut Conn, m: &OutgoingMail<'_>) -> Result<(), TxError> {
+        let from =
+            envelope_address(m.from).ok_or(TxError::Refused("bad envelope sender".into()))?;
+        let mut rcpts = Vec::new();
+        for rcpt in m.to {
+            rcpts.push(
+                envelope_address(rcpt).ok_or(TxError::Refused("bad envelope recipient".into()))?,
+            );
         }
-        c.command("DATA", &[354]).await?;
-        let payload = data_payload(message);
+        c.command_tx(&format!("MAIL FROM:<{from}>"), &[250]).await?;
+        for rcpt in rcpts {
+            c.command_tx(&format!("RCPT TO:<{rcpt}>"), &[250, 251])
+                .await?;
+        }
+        c.command_tx("DATA", &[354]).await?;
+        let payload = data_payload(m.message);
         // `data_payload` ends with ".\r\n"; `command` adds one CRLF, so send all but that.
-        c.command(payload.trim_end_matches("\r\n"), &[250]).await?;
+        c.command_tx(payload.trim_end_matches("\r\n"), &[250]).await
+    }
+
+    /// Sends every message over one connection, recording each result in `results` as it is
+    /// known (so a timeout can tell which ones went out).
+    async fn conversation(
+        &self,
+        mails: &[OutgoingMail<'_>],
+        results: &RefCell<Vec<Result<(), String>>>,
+    ) -> Result<(), String> {
+        let mut c = self.open().await?;
+        for m in mails {
+            match Self::transaction(&mut c, m).await {
+                Ok(()) => results.borrow_mut().push(Ok(())),
+                Err(TxError::Refused(e)) => {
+                    results.borrow_mut().push(Err(e));
+                    c.command("RSET", &[250]).await?;
+                }
+                Err(TxError::Broken(e)) => return Err(e),
+            }
+        }
         let _ = c.command("QUIT", &[221]).await;
         let _ = c.socket.close().await;
         Ok(())
     }
 }
 
+/// How one mail transaction failed.
+enum TxError {
+    /// The relay answered with an error code: the connection can go on after `RSET`.
+    Refused(String),
+    /// The connection failed: nothing more can be sent on it.
+    Broken(String),
+}
+
+impl Conn {
+    /// [`Conn::command`] telling a refusal (an SMTP error reply) from a broken connection.
+    async fn command_tx(&mut self, line: &str, want: &[u16]) -> Result<(), TxError> {
+        self.socket
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .map_err(|e| TxError::Broken(format!("write: {e}")))?;
+        self.socket
+            .flush()
+            .await
+            .map_err(|e| TxError::Broken(format!("flush: {e}")))?;
+        let r = self.reply().await.map_err(TxError::Broken)?;
+        if !want.contains(&r.code) {
+            let shown = line.lines().next().unwrap_or_default();
+            let shown = if shown.len() > 60 {
+                "DATA payload"
+            } else {
+                shown
+            };
+            return Err(TxError::Refused(format!(
+                "{shown} -> {} {}",
+                r.code,
+                r.lines.join(" / ")
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl MailSender for SmtpSender {
     async fn send(&self, from: &str, to: &[&str], message: &str) -> Result<(), ApiError> {
-        match with_timeout(self.timeout_ms, self.conversation(from, to, message)).await {
-            Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(ApiError::Upstream(format!("smtp: {e}"))),
-            None => Err(ApiError::Upstream(format!(
-                "smtp: timeout after {} ms",
-                self.timeout_ms
-            ))),
+        let one = [OutgoingMail { from, to, message }];
+        self.send_all(&one)
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(ApiError::Upstream("smtp: no result".into())))
+    }
+
+    async fn send_all(&self, mails: &[OutgoingMail<'_>]) -> Vec<Result<(), ApiError>> {
+        if mails.is_empty() {
+            return Vec::new();
         }
+        let results = RefCell::new(Vec::with_capacity(mails.len()));
+        let budget = self.timeout_ms.saturating_mul(mails.len() as u64);
+        let outcome = with_timeout(budget, self.conversation(mails, &results)).await;
+        let rest = match outcome {
+            Some(Ok(())) => String::new(),
+            Some(Err(e)) => e,
+            None => format!("timeout after {budget} ms"),
+        };
+        let mut out: Vec<Result<(), ApiError>> = results
+            .into_inner()
+            .into_iter()
+            .map(|r| r.map_err(|e| ApiError::Upstream(format!("smtp: {e}"))))
+            .collect();
+        while out.len() < mails.len() {
+            out.push(Err(ApiError::Upstream(format!("smtp: {rest}"))));
+        }
+        out
     }
 }
