@@ -77,8 +77,38 @@ fn now() -> i64 {
     db::real_now()
 }
 
+fn is_timeout<T>(r: &Result<T, CallError>) -> bool {
+    matches!(r, Err(CallError::Transient(t)) if t == "timeout")
+}
+
 fn err_text(e: &CallError) -> String {
     e.text().chars().take(300).collect()
+}
+
+/// A reserved call slot. Dropped unused (any early return, any `?`), it is given back to the
+/// limiter, so no error path can leak a slot and jam the gate.
+struct Slot<'a> {
+    limiter: &'a RefCell<Limiter>,
+    ticket: Ticket,
+    used: bool,
+}
+
+impl Slot<'_> {
+    /// The slot is spent on a call: the caller finishes the ticket when the answer is back.
+    fn take(mut self) -> Ticket {
+        self.used = true;
+        self.ticket
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if !self.used {
+            if let Ok(mut l) = self.limiter.try_borrow_mut() {
+                l.cancel(self.ticket);
+            }
+        }
+    }
 }
 
 /// Puts a claimed lead back in the outbox, due at `at`.
@@ -236,15 +266,20 @@ impl worker::DurableObject for MarketoGate {
 }
 
 impl MarketoGate {
-    /// Restores the day's call count so a restart keeps honouring the daily quota.
+    /// Restores the day's call count and the calls still in the rate window, so a restart
+    /// keeps honouring the daily quota and never doubles the window.
     async fn restore(&self) {
         if self.restored.replace(true) {
             return;
         }
-        if let Ok(Some((day, calls))) = self.state.storage().get::<(i64, u32)>("quota").await {
+        let storage = self.state.storage();
+        if let Ok(Some((day, calls))) = storage.get::<(i64, u32)>("quota").await {
             if day == days::day_number(now()) {
                 *self.limiter.borrow_mut() = Limiter::new(self.cfg.limits, day, calls);
             }
+        }
+        if let Ok(Some(marks)) = storage.get::<Vec<i64>>("window").await {
+            self.limiter.borrow_mut().restore_window(&marks, now());
         }
     }
 
@@ -257,33 +292,41 @@ impl MarketoGate {
             return;
         }
         self.conn_checked.set(t);
-        let Ok(database) = db::database(&self.env) else {
-            return;
-        };
-        let row: Option<ConnectionRow> = match db::first(
+        match self.read_connection().await {
+            Ok(next) => {
+                if *self.conn.borrow() != next {
+                    *self.conn.borrow_mut() = next;
+                    *self.token.borrow_mut() = None;
+                    *self.known_fields.borrow_mut() = None;
+                    self.type_ids.borrow_mut().clear();
+                    self.failures.set(0);
+                    self.pause_until.set(0);
+                }
+            }
+            Err(e) => {
+                // Never fall back to another instance: hold every call and look again soon.
+                worker::console_error!("marketo connection: {e}");
+                self.conn_checked.set(0);
+                self.pause_for(5_000);
+            }
+        }
+    }
+
+    /// The connection to use, and when it names another instance than the one used before,
+    /// forgets what belonged to that one (activity type ids, trait cache, sync position).
+    async fn read_connection(&self) -> Result<Connection, ApiError> {
+        let database = db::database(&self.env)?;
+        let row: Option<ConnectionRow> = db::first(
             &database,
             "SELECT endpoint, client_id, secret FROM marketo_connection WHERE id = 1 AND secret IS NOT NULL",
             &[],
         )
-        .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                worker::console_error!("marketo connection: {e}");
-                return;
-            }
-        };
+        .await?;
         let next = match row {
-            Some(r) => match super::console::decrypt(&self.env, &r.secret) {
-                Ok(secret) => Connection {
-                    base_url: r.endpoint.trim_end_matches('/').to_string(),
-                    client_id: r.client_id,
-                    client_secret: secret,
-                },
-                Err(e) => {
-                    worker::console_error!("marketo connection secret: {e}");
-                    return;
-                }
+            Some(r) => Connection {
+                base_url: r.endpoint.trim_end_matches('/').to_string(),
+                client_id: r.client_id,
+                client_secret: super::console::decrypt(&self.env, &r.secret)?,
             },
             None => Connection {
                 base_url: self.cfg.base_url.clone(),
@@ -291,18 +334,35 @@ impl MarketoGate {
                 client_secret: self.cfg.client_secret.clone(),
             },
         };
-        if *self.conn.borrow() != next {
-            *self.conn.borrow_mut() = next;
-            *self.token.borrow_mut() = None;
-            *self.known_fields.borrow_mut() = None;
+        let identity = format!("{} {}", next.base_url, next.client_id);
+        let before = db::setting(&database, "marketo_instance").await?;
+        if before.as_deref() != Some(identity.as_str()) {
+            if before.is_some() {
+                worker::console_log!("marketo instance changed: forgetting the old one's ids");
+                db::batch(
+                    &database,
+                    vec![
+                        db::stmt(&database, "DELETE FROM activity_types", &[])?,
+                        db::stmt(&database, "DELETE FROM marketo_cache", &[])?,
+                        db::stmt(
+                            &database,
+                            "DELETE FROM settings WHERE key = 'marketo_sync_token'",
+                            &[],
+                        )?,
+                    ],
+                )
+                .await?;
+            }
+            db::set_setting(&database, "marketo_instance", &identity).await?;
         }
+        Ok(next)
     }
 
     async fn kick(&self) -> Result<(), ApiError> {
         let storage = self.state.storage();
         let at = storage.get_alarm().await?;
         // While the gate backs off, new work waits for the end of the pause.
-        let delay = (self.pause_until.get() - now()).max(50);
+        let delay = (self.held_until() - now()).max(50);
         let soon = now() + delay;
         if at.map(|t| t > soon).unwrap_or(true) {
             storage
@@ -324,7 +384,7 @@ impl MarketoGate {
             .window_calls
             .saturating_sub(self.cfg.limits.safety_calls));
         v["window_calls"] = json!(self.cfg.limits.window_calls);
-        v["in_flight"] = json!(l.in_flight());
+        v["in_flight"] = json!(l.in_flight(now()));
         v["day_calls"] = json!(l.day_calls().1);
         v
     }
@@ -343,7 +403,7 @@ impl MarketoGate {
 
     /// Waits for a call slot (window, concurrency); `Err(until)` when the daily quota or the
     /// gate's backoff holds everything.
-    async fn acquire(&self) -> Result<Ticket, i64> {
+    async fn acquire(&self) -> Result<Slot<'_>, i64> {
         for _ in 0..10_000 {
             let t = now();
             if t < self.pause_until.get() {
@@ -351,7 +411,13 @@ impl MarketoGate {
             }
             let r = self.limiter.borrow_mut().try_start(t);
             match r {
-                Ok(k) => return Ok(k),
+                Ok(ticket) => {
+                    return Ok(Slot {
+                        limiter: &self.limiter,
+                        ticket,
+                        used: false,
+                    })
+                }
                 Err(Wait::For(ms)) => {
                     Delay::from(Duration::from_millis(ms.clamp(5, 1000) as u64)).await
                 }
@@ -361,14 +427,27 @@ impl MarketoGate {
         Err(now() + 1000)
     }
 
-    fn release(&self, ticket: Ticket) {
-        self.limiter.borrow_mut().finish(ticket, now());
+    /// Finishes a call's ticket; a call we stopped waiting for may still be running at
+    /// Marketo, so it keeps its concurrency slot for another timeout.
+    fn release(&self, ticket: Ticket, timed_out: bool) {
+        let t = now();
+        let busy = if timed_out { self.cfg.timeout_ms } else { 0 };
+        self.limiter.borrow_mut().finish(ticket, t, busy);
         let (day, calls) = self.limiter.borrow().day_calls();
+        let marks = self.limiter.borrow().window_marks(t);
         let storage = self.state.storage();
-        // Best effort: losing a few counts only makes the quota margin a little smaller.
+        // Best effort: losing a few counts only makes the margins a little smaller.
         self.state.wait_until(async move {
             let _ = storage.put("quota", (day, calls)).await;
+            let _ = storage.put("window", marks).await;
         });
+    }
+
+    /// Nothing may be sent before this time (gate pause or daily quota hold).
+    fn held_until(&self) -> i64 {
+        self.pause_until
+            .get()
+            .max(self.limiter.borrow().hold_until())
     }
 
     /// One HTTP exchange with a timeout. The slot must already be held.
@@ -437,6 +516,7 @@ impl MarketoGate {
     async fn fetch_token(&self) -> Result<String, CallError> {
         let conn = self.conn.borrow().clone();
         if conn.client_id.is_empty() || conn.client_secret.is_empty() {
+            self.pause_for(60_000);
             return Err(CallError::Fatal(
                 "MARKETO_CLIENT_ID / MARKETO_CLIENT_SECRET not set".into(),
             ));
@@ -444,7 +524,8 @@ impl MarketoGate {
         let ticket = self
             .acquire()
             .await
-            .map_err(|until| CallError::Transient(format!("held until {}", days::iso(until))))?;
+            .map_err(|until| CallError::Transient(format!("held until {}", days::iso(until))))?
+            .take();
         let url = format!(
             "{}/identity/oauth/token?grant_type=client_credentials&client_id={}&client_secret={}",
             conn.base_url,
@@ -452,10 +533,21 @@ impl MarketoGate {
             urlencode(&conn.client_secret)
         );
         let r = self.http(Method::Get, &url, None, None).await;
-        self.release(ticket);
+        self.release(ticket, is_timeout(&r));
         self.stats.borrow_mut().token_calls += 1;
-        let (status, text) = r?;
-        let t = protocol::parse_token(status, &text, now())?;
+        let t = match r.and_then(|(status, text)| protocol::parse_token(status, &text, now())) {
+            Ok(t) => t,
+            Err(e) => {
+                // Refused credentials wait a minute (an admin must fix them); an identity
+                // service that is down backs off like any failed call.
+                self.count_error(&e);
+                match e {
+                    CallError::Fatal(_) | CallError::Auth(_) => self.pause_for(60_000),
+                    _ => self.back_off(),
+                }
+                return Err(e);
+            }
+        };
         let v = t.value.clone();
         *self.token.borrow_mut() = Some(t);
         Ok(v)
@@ -468,24 +560,21 @@ impl MarketoGate {
         method: Method,
         path: &str,
         body: Option<&Value>,
-        mut held: Option<Ticket>,
+        mut held: Option<Slot<'_>>,
     ) -> Result<Value, CallError> {
         let url = format!("{}{}", self.conn.borrow().base_url, path);
         let text_body = body.map(Value::to_string);
         for attempt in 0..2 {
-            let token = match self.ensure_token().await {
-                Ok(t) => t,
-                Err(e) => {
-                    if let Some(k) = held {
-                        self.limiter.borrow_mut().cancel(k);
-                    }
-                    return Err(e);
-                }
-            };
+            // A token fetch needs a slot of its own: give a held one back first, so callers
+            // holding every slot can never starve the fetch they wait for.
+            if !self.token_fresh() {
+                held = None;
+            }
+            let token = self.ensure_token().await?;
             let ticket = match held.take() {
-                Some(k) => k,
+                Some(slot) => slot.take(),
                 None => match self.acquire().await {
-                    Ok(k) => k,
+                    Ok(slot) => slot.take(),
                     Err(until) if until >= days::next_day_start(now()) => {
                         return Err(CallError::Quota(format!("607 held until {until}")))
                     }
@@ -500,7 +589,7 @@ impl MarketoGate {
             let r = self
                 .http(method.clone(), &url, text_body.clone(), Some(&token))
                 .await;
-            self.release(ticket);
+            self.release(ticket, is_timeout(&r));
             self.stats.borrow_mut().calls += 1;
             let res = r.and_then(|(status, text)| protocol::classify(status, &text));
             match res {
@@ -527,7 +616,25 @@ impl MarketoGate {
                 }
             }
         }
+        self.back_off();
         Err(CallError::Transient("token refused twice".into()))
+    }
+
+    /// A usable token, fetched before any slot is taken (the fetch needs a slot of its own).
+    async fn ready(&self) -> bool {
+        self.token_fresh() || self.ensure_token().await.is_ok()
+    }
+
+    fn token_fresh(&self) -> bool {
+        self.token
+            .borrow()
+            .as_ref()
+            .is_some_and(|t| t.refresh_at > now())
+    }
+
+    /// Holds every call for at least `ms`.
+    fn pause_for(&self, ms: i64) {
+        self.pause_until.set(self.pause_until.get().max(now() + ms));
     }
 
     /// One more call failed transiently: pause the whole gate, doubling with each failure in a
@@ -568,7 +675,7 @@ impl MarketoGate {
             // A call that failed as a whole says nothing about its records: they wait for the
             // gate's pause and go out together once Marketo answers again (full batches, not a
             // trickle of per-record timers).
-            _ => self.pause_until.get().max(now() + 10),
+            _ => self.pause_until.get().max(now() + 50),
         }
     }
 
@@ -621,7 +728,7 @@ impl MarketoGate {
         )
         .await?;
         if let Some(t) = row.and_then(|r| r.t) {
-            let delay = (t.max(self.pause_until.get()) - now()).clamp(50, 3_600_000);
+            let delay = (t.max(self.held_until()) - now()).clamp(50, 3_600_000);
             self.state
                 .storage()
                 .set_alarm(Duration::from_millis(delay as u64))
@@ -632,7 +739,7 @@ impl MarketoGate {
 
     /// Takes a slot, claims up to 300 due leads, sends them, records each outcome.
     async fn deliver_leads(&self) -> Result<bool, ApiError> {
-        if self.ensure_token().await.is_err() && self.token.borrow().is_none() {
+        if !self.ready().await {
             return Ok(false);
         }
         let Ok(slot) = self.acquire().await else {
@@ -649,12 +756,12 @@ impl MarketoGate {
         {
             Ok(c) => c,
             Err(e) => {
-                self.limiter.borrow_mut().cancel(slot);
+                drop(slot);
                 return Err(e);
             }
         };
         if claimed.is_empty() {
-            self.limiter.borrow_mut().cancel(slot);
+            drop(slot);
             return Ok(false);
         }
         let input: Vec<Value> = claimed
@@ -722,6 +829,9 @@ impl MarketoGate {
     }
 
     async fn deliver_memberships(&self) -> Result<bool, ApiError> {
+        if !self.ready().await {
+            return Ok(false);
+        }
         let Ok(slot) = self.acquire().await else {
             return Ok(false);
         };
@@ -733,9 +843,9 @@ impl MarketoGate {
             &[n(stamp), n(now()), n(self.batch_limit())],
         )
         .await
-        .inspect_err(|_| self.limiter.borrow_mut().cancel(slot))?;
+        ?;
         if claimed.is_empty() {
-            self.limiter.borrow_mut().cancel(slot);
+            drop(slot);
             return Ok(false);
         }
         let programs: Vec<ProgramRow> = db::rows(
@@ -839,9 +949,7 @@ impl MarketoGate {
                 }
             }
         }
-        if let Some(k) = held {
-            self.limiter.borrow_mut().cancel(k);
-        }
+        drop(held);
         db::batch(&database, st).await?;
         Ok(true)
     }
@@ -849,6 +957,12 @@ impl MarketoGate {
     /// Ties one delivered lead's tracking cookie to it in Marketo (`associate.json`), so the
     /// visitor is known by cookie on the next visit; drops the cached "unknown" for that cookie.
     async fn deliver_association(&self) -> Result<bool, ApiError> {
+        // One call per lead: only while most of the day's quota is left for leads.
+        let (_, used) = self.limiter.borrow().day_calls();
+        if u64::from(used) * 10 > u64::from(self.cfg.limits.daily_quota) * 6 || !self.ready().await
+        {
+            return Ok(false);
+        }
         let database = db::database(&self.env)?;
         let Ok(slot) = self.acquire().await else {
             return Ok(false);
@@ -860,15 +974,15 @@ impl MarketoGate {
             &[n(stamp), n(now())],
         )
         .await
-        .inspect_err(|_| self.limiter.borrow_mut().cancel(slot))?
+        ?
         .into_iter()
         .next();
         let Some(c) = claimed else {
-            self.limiter.borrow_mut().cancel(slot);
+            drop(slot);
             return Ok(false);
         };
         let (Some(lead), Some(cookie)) = (c.marketo_id, c.mkto_trk.as_deref()) else {
-            self.limiter.borrow_mut().cancel(slot);
+            drop(slot);
             db::exec(
                 &database,
                 "UPDATE leads SET assoc_status = 'none' WHERE id = ?",
@@ -954,6 +1068,9 @@ impl MarketoGate {
         if pending.is_none() {
             return Ok(false);
         }
+        if !self.ready().await {
+            return Ok(false);
+        }
         if let Err(e) = self.load_type_ids().await {
             worker::console_error!("activity types not ready: {e}");
             return Ok(false);
@@ -975,14 +1092,14 @@ impl MarketoGate {
                 &[n(stamp)],
             )
             .await
-            .inspect_err(|_| self.limiter.borrow_mut().cancel(slot))?,
+            ?,
             Err(e) => {
-                self.limiter.borrow_mut().cancel(slot);
+                drop(slot);
                 return Err(e);
             }
         };
         if claimed.is_empty() {
-            self.limiter.borrow_mut().cancel(slot);
+            drop(slot);
             return Ok(false);
         }
         let ids = self.type_ids.borrow().clone();
@@ -1248,11 +1365,19 @@ impl MarketoGate {
         );
         self.stats.borrow_mut().company_lookups += 1;
         match self.call(Method::Get, &path, None, None).await {
+            // filterValues is a comma-separated list: a name with a comma may bring back other
+            // accounts, so only an exact (case-insensitive) name match counts.
             Ok(v) => v
                 .get("result")
                 .and_then(Value::as_array)
-                .and_then(|a| a.first())
-                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+                .find(|c| {
+                    c.get("company")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+                })
                 .map(|c| {
                     let mut c = c.clone();
                     c.remove("seq");

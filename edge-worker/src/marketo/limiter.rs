@@ -45,12 +45,19 @@ pub enum Wait {
 pub struct Ticket(u64);
 
 /// One call in the window: open while its answer is not back, then stamped with the time the
-/// answer came, and counted until that stamp leaves the window.
+/// answer came (or, after a timeout, the time Marketo may still be working on it), and counted
+/// until that stamp leaves the window. It counts as in flight while open or before `at`.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     id: u64,
     at: i64,
     open: bool,
+}
+
+impl Entry {
+    fn busy(&self, now: i64) -> bool {
+        self.open || self.at > now
+    }
 }
 
 /// Mutable limiter state (one per gate).
@@ -59,7 +66,6 @@ pub struct Limiter {
     pub limits: Limits,
     calls: Vec<Entry>,
     next_id: u64,
-    in_flight: u32,
     day: i64,
     day_calls: u32,
     hold_until: i64,
@@ -76,7 +82,6 @@ impl Limiter {
             limits,
             calls: Vec::new(),
             next_id: 0,
-            in_flight: 0,
             day,
             day_calls,
             hold_until: 0,
@@ -120,7 +125,7 @@ impl Limiter {
         }
         let window = self.limits.window_ms;
         self.calls.retain(|e| e.open || e.at + window > now);
-        if self.in_flight >= self.limits.max_in_flight {
+        if self.in_flight(now) >= self.limits.max_in_flight {
             return Err(Wait::For(50));
         }
         if self.calls.len() as u32 >= self.budget() {
@@ -141,20 +146,19 @@ impl Limiter {
             at: now,
             open: true,
         });
-        self.in_flight += 1;
         self.day_calls += 1;
         self.peak_window = self.peak_window.max(self.calls.len() as u32);
-        self.peak_in_flight = self.peak_in_flight.max(self.in_flight);
+        self.peak_in_flight = self.peak_in_flight.max(self.in_flight(now));
         Ok(Ticket(self.next_id))
     }
 
-    /// Releases the slot when the answer (or a timeout) is back at `now`; the call stays in the
-    /// window until `now + window_ms`.
-    pub fn finish(&mut self, ticket: Ticket, now: i64) {
+    /// Releases the slot when the answer is back at `now`, or, after we gave up waiting, when
+    /// Marketo may still be working on the call (`busy_ms` later: it still counts against the
+    /// concurrency cap until then). The call stays in the window until `window_ms` after that.
+    pub fn finish(&mut self, ticket: Ticket, now: i64, busy_ms: i64) {
         if let Some(e) = self.calls.iter_mut().find(|e| e.id == ticket.0 && e.open) {
             e.open = false;
-            e.at = now;
-            self.in_flight = self.in_flight.saturating_sub(1);
+            e.at = now + busy_ms.max(0);
         }
     }
 
@@ -162,9 +166,34 @@ impl Limiter {
     pub fn cancel(&mut self, ticket: Ticket) {
         if let Some(pos) = self.calls.iter().position(|e| e.id == ticket.0 && e.open) {
             self.calls.remove(pos);
-            self.in_flight = self.in_flight.saturating_sub(1);
             self.day_calls = self.day_calls.saturating_sub(1);
         }
+    }
+
+    /// The times the window's calls leave it (open calls count as answered `now`), for the gate
+    /// to persist so that a restart does not forget the calls just made.
+    pub fn window_marks(&self, now: i64) -> Vec<i64> {
+        self.calls
+            .iter()
+            .map(|e| if e.open { now } else { e.at })
+            .collect()
+    }
+
+    /// Restores the marks saved by [`Limiter::window_marks`] before a restart.
+    pub fn restore_window(&mut self, marks: &[i64], now: i64) {
+        for &at in marks.iter().filter(|t| **t + self.limits.window_ms > now) {
+            self.next_id += 1;
+            self.calls.push(Entry {
+                id: self.next_id,
+                at,
+                open: false,
+            });
+        }
+    }
+
+    /// Until when the daily quota holds every call (0 when it does not).
+    pub fn hold_until(&self) -> i64 {
+        self.hold_until
     }
 
     /// Marketo said 607: hold everything until the next UTC day.
@@ -177,9 +206,9 @@ impl Limiter {
         (self.day, self.day_calls)
     }
 
-    /// Calls in flight now.
-    pub fn in_flight(&self) -> u32 {
-        self.in_flight
+    /// Calls in flight at `now`.
+    pub fn in_flight(&self, now: i64) -> u32 {
+        self.calls.iter().filter(|e| e.busy(now)).count() as u32
     }
 }
 
@@ -221,7 +250,7 @@ mod tests {
             match l.try_start(t) {
                 Ok(k) => {
                     arrivals.push(t);
-                    l.finish(k, t);
+                    l.finish(k, t, 0);
                 }
                 Err(Wait::For(ms)) => t += ms,
                 Err(Wait::Until(_)) => panic!("quota"),
@@ -259,7 +288,7 @@ mod tests {
             flying.sort_by_key(|f| f.1);
             while flying.first().is_some_and(|f| f.1 <= t) {
                 let (k, end) = flying.remove(0);
-                l.finish(k, end);
+                l.finish(k, end, 0);
             }
             match l.try_start(t) {
                 Ok(k) => {
@@ -280,7 +309,7 @@ mod tests {
         let mut l = Limiter::new(lim(), 0, 0);
         let tickets: Vec<Ticket> = (0..10).map(|_| l.try_start(5).unwrap()).collect();
         assert_eq!(l.try_start(5), Err(Wait::For(50)));
-        l.finish(tickets[0], 6);
+        l.finish(tickets[0], 6, 0);
         assert!(l.try_start(6).is_ok());
     }
 
@@ -297,9 +326,47 @@ mod tests {
         );
         let k = l.try_start(0).unwrap();
         assert_eq!(l.try_start(30_000), Err(Wait::For(50)), "still open");
-        l.finish(k, 30_000);
+        l.finish(k, 30_000, 0);
         assert_eq!(l.try_start(30_001), Err(Wait::For(19_999)));
         assert!(l.try_start(50_000).is_ok());
+    }
+
+    #[test]
+    fn a_timed_out_call_stays_in_flight_while_marketo_may_still_work_on_it() {
+        let mut l = Limiter::new(
+            Limits {
+                max_in_flight: 1,
+                ..lim()
+            },
+            0,
+            0,
+        );
+        let k = l.try_start(0).unwrap();
+        l.finish(k, 3_000, 20_000);
+        assert_eq!(l.try_start(3_001), Err(Wait::For(50)));
+        assert!(l.try_start(23_001).is_ok());
+    }
+
+    #[test]
+    fn a_restart_remembers_the_window() {
+        let mut l = Limiter::new(
+            Limits {
+                window_calls: 2,
+                safety_calls: 0,
+                ..lim()
+            },
+            0,
+            0,
+        );
+        let a = l.try_start(1_000).unwrap();
+        l.finish(a, 1_500, 0);
+        l.try_start(2_000).unwrap();
+        let marks = l.window_marks(2_500);
+        assert_eq!(marks, vec![1_500, 2_500]);
+        let mut fresh = Limiter::new(l.limits, 0, 2);
+        fresh.restore_window(&marks, 3_000);
+        assert!(matches!(fresh.try_start(3_000), Err(Wait::For(_))));
+        assert!(fresh.try_start(21_500).is_ok());
     }
 
     #[test]
@@ -314,7 +381,7 @@ mod tests {
             0,
         );
         let a = l.try_start(1).unwrap();
-        l.finish(a, 1);
+        l.finish(a, 1, 0);
         let b = l.try_start(2).unwrap();
         assert!(matches!(l.try_start(3), Err(Wait::For(_))));
         l.cancel(b);
