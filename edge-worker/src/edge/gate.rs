@@ -1309,6 +1309,14 @@ impl MarketoGate {
             .filter(|f| known.iter().any(|k| k == f))
             .map(str::to_string)
             .collect();
+        // The account record is found by the lead's company name.
+        let wants_company = body
+            .get("company_fields")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if wants_company && known.iter().any(|k| k == "company") {
+            fields.push("company".into());
+        }
         fields.sort();
         fields.dedup();
         if fields.is_empty() {

@@ -1,7 +1,7 @@
 //! End-to-end tests of the edge worker under wrangler dev (workerd) against the Marketo peer.
 //!
-//! Sizes of the long runs are parameters: `E2E_FAULT_LEADS` (default 500), `E2E_RATE_LEADS`
-//! (default 1500); set 5000 / 20000 for the full runs.
+//! Sizes of the long runs are the issue's: `E2E_FAULT_LEADS` (default 5000) and
+//! `E2E_RATE_LEADS` (default 20000); set them lower for a quick local run.
 
 use dynchat_e2e::{demo_dialogue, serial, site_settings, Peer, Worker};
 use serde_json::{json, Value};
@@ -459,6 +459,82 @@ fn lead_reaches_marketo_with_fields_program_and_activities() {
 }
 
 #[test]
+fn console_marketo_connection_and_dialogue_program_are_what_the_gate_uses() {
+    let _g = serial();
+    let peer = Peer::start(&[]);
+    peer.seed(json!({"programs": [
+        {"id": 1001, "name": "Site", "statuses": ["Member", "Engaged"]},
+        {"id": 2002, "name": "Chat Q4", "statuses": ["Member", "Filled Chat"]}
+    ]}));
+    // The worker's own vars point nowhere: only the connection saved in the console can work.
+    let w = Worker::start(
+        "conn",
+        Some(&peer),
+        &[
+            ("MARKETO_BASE_URL", "http://127.0.0.1:9"),
+            ("MARKETO_CLIENT_SECRET", "not-the-secret"),
+            (
+                "CONSOLE_KEY",
+                "/YuE6BdtViHzllzNY9GahDWOFIBp0xAlhb/J5wuk7oU=",
+            ),
+        ],
+    );
+    let hash = w.site("acme", site_settings(Some(1001)), &[&demo_dialogue("demo")])[0]
+        .1
+        .clone();
+    let a = w.post(
+        "/v1/sites/acme/leads",
+        &lead_body("v-c", "demo", &hash, "conn@example.com"),
+        &[("Idempotency-Key", "conn-key-0001")],
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    // The gate tries to authenticate, fails, and pauses without touching the outbox.
+    w.wait_until(Duration::from_secs(60), "a failed token request", || {
+        let g = w.admin("GET", "/admin/marketo/gate", None).json();
+        g["token_calls"].as_u64().unwrap_or(0) >= 1
+    });
+    let l = w.admin("GET", "/admin/sites/acme/leads", None).json();
+    assert_eq!(l["leads"][0]["status"], "queued", "{l}");
+    assert_eq!(w.stats("acme")["leads_delivered"].as_u64().unwrap_or(0), 0);
+    let saved = w.admin(
+        "PUT",
+        "/admin/console/marketo",
+        Some(&json!({"endpoint": peer.url(), "client_id": "dynchat", "client_secret": "secret"})),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(!saved.body.contains("\"secret\""), "{}", saved.body);
+    let program = w.admin(
+        "PUT",
+        "/admin/console/sites/acme/dialogues/demo/marketo",
+        Some(&json!({"program_id": 2002, "statuses": {"captured": "Filled Chat"}})),
+    );
+    assert_eq!(program.status, 200, "{}", program.body);
+    w.wait_until(
+        Duration::from_secs(90),
+        "lead delivered through the console's connection, member of the dialogue's program",
+        || {
+            w.admin("POST", "/admin/outbox/sweep", None);
+            let st = peer.state();
+            let Some(lead) = st["leads"]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["email"] == "conn@example.com").cloned())
+            else {
+                return false;
+            };
+            st["program_members"]["2002"][&lead["id"].to_string()]["status"] == "Filled Chat"
+        },
+    );
+    let st = peer.state();
+    assert!(
+        st["program_members"]["1001"]
+            .as_object()
+            .is_none_or(|m| m.is_empty()),
+        "the dialogue's program wins over the site's: {}",
+        st["program_members"]
+    );
+}
+
+#[test]
 fn rejected_record_becomes_a_dead_letter_and_can_be_retried() {
     let _g = serial();
     let peer = Peer::start(&[]);
@@ -651,7 +727,7 @@ fn load_site() -> Value {
 fn post_leads_parallel(w: &Worker, hash: &str, range: std::ops::Range<usize>, prefix: &str) {
     let items: Vec<usize> = range.collect();
     let chunks: Vec<Vec<usize>> = items
-        .chunks(items.len().div_ceil(8).max(1))
+        .chunks(items.len().div_ceil(32).max(1))
         .map(<[usize]>::to_vec)
         .collect();
     std::thread::scope(|s| {
@@ -684,7 +760,7 @@ fn post_leads_parallel(w: &Worker, hash: &str, range: std::ops::Range<usize>, pr
 #[test]
 fn fault_run_with_a_restart_delivers_every_lead_exactly_once() {
     let _g = serial();
-    let n = env_usize("E2E_FAULT_LEADS", 500);
+    let n = env_usize("E2E_FAULT_LEADS", 5000);
     let peer = Peer::start(&[
         "--fault-rate",
         "0.3",
@@ -742,7 +818,7 @@ fn fault_run_with_a_restart_delivers_every_lead_exactly_once() {
 #[test]
 fn rate_run_drains_a_backlog_without_606_or_615() {
     let _g = serial();
-    let n = env_usize("E2E_RATE_LEADS", 1500);
+    let n = env_usize("E2E_RATE_LEADS", 20000);
     // A scaled-down Marketo (10 calls per 4 s, 3 in flight) so the backlog really meets the limits.
     let peer = Peer::start(&[
         "--window-seconds",
