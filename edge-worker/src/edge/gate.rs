@@ -66,6 +66,8 @@ pub struct MarketoGate {
     pause_until: Cell<i64>,
     /// Calls failed transiently in a row (reset by any success).
     failures: Cell<u32>,
+    /// A single-record probe is in flight.
+    probing: Cell<bool>,
     type_ids: RefCell<HashMap<String, i64>>,
     known_fields: RefCell<Option<Vec<String>>>,
     /// The connection in use: the console's saved one, else the worker's vars.
@@ -108,6 +110,17 @@ impl Drop for Slot<'_> {
                 l.cancel(self.ticket);
             }
         }
+    }
+}
+
+/// The one probe call in flight while Marketo keeps failing; cleared when dropped.
+struct Probe<'a> {
+    flag: &'a Cell<bool>,
+}
+
+impl Drop for Probe<'_> {
+    fn drop(&mut self) {
+        self.flag.set(false);
     }
 }
 
@@ -223,6 +236,7 @@ impl worker::DurableObject for MarketoGate {
             token_busy: Cell::new(false),
             pause_until: Cell::new(0),
             failures: Cell::new(0),
+            probing: Cell::new(false),
             type_ids: RefCell::new(HashMap::new()),
             known_fields: RefCell::new(None),
             conn: RefCell::new(conn),
@@ -650,14 +664,26 @@ impl MarketoGate {
             .set(self.pause_until.get().max(now() + pause));
     }
 
-    /// Records per call: a full batch, or a single-record probe while calls keep failing (so an
-    /// outage does not churn hundreds of outbox rows per attempt).
-    fn batch_limit(&self) -> i64 {
-        if self.failures.get() >= 2 {
-            1
-        } else {
-            MAX_RECORDS_PER_CALL as i64
+    /// Records per call: a full batch, or, while calls keep failing, one single-record probe at
+    /// a time (an outage does not churn hundreds of outbox rows per attempt, and when Marketo is
+    /// back the other workers wait for the probe's answer and then send full batches).
+    async fn batch_limit(&self) -> (i64, Option<Probe<'_>>) {
+        for _ in 0..1_500 {
+            if self.failures.get() < 2 {
+                return (MAX_RECORDS_PER_CALL as i64, None);
+            }
+            if !self.probing.get() {
+                self.probing.set(true);
+                return (
+                    1,
+                    Some(Probe {
+                        flag: &self.probing,
+                    }),
+                );
+            }
+            Delay::from(Duration::from_millis(20)).await;
         }
+        (1, None)
     }
 
     fn next_claim(&self) -> i64 {
@@ -746,11 +772,12 @@ impl MarketoGate {
             return Ok(false);
         };
         let database = db::database(&self.env)?;
+        let (limit, _probe) = self.batch_limit().await;
         let stamp = self.next_claim();
         let claimed: Vec<LeadClaim> = match db::rows(
             &database,
             "UPDATE leads SET next_attempt_at = ?1 WHERE id IN (SELECT id FROM leads WHERE status = 'queued' AND next_attempt_at <= ?2 ORDER BY next_attempt_at, created_at LIMIT ?3) RETURNING id, record, attempts",
-            &[n(stamp), n(now()), n(self.batch_limit())],
+            &[n(stamp), n(now()), n(limit)],
         )
         .await
         {
@@ -836,11 +863,12 @@ impl MarketoGate {
             return Ok(false);
         };
         let database = db::database(&self.env)?;
+        let (limit, _probe) = self.batch_limit().await;
         let stamp = self.next_claim();
         let claimed: Vec<MemberClaim> = db::rows(
             &database,
             "UPDATE leads SET next_attempt_at = ?1 WHERE id IN (SELECT id FROM leads WHERE status = 'delivered' AND member_status = 'pending' AND marketo_id IS NOT NULL AND next_attempt_at <= ?2 LIMIT ?3) RETURNING id, site, dialogue, marketo_id, attempts",
-            &[n(stamp), n(now()), n(self.batch_limit())],
+            &[n(stamp), n(now()), n(limit)],
         )
         .await
         ?;
@@ -1078,11 +1106,12 @@ impl MarketoGate {
         let Ok(slot) = self.acquire().await else {
             return Ok(false);
         };
+        let (limit, _probe) = self.batch_limit().await;
         let stamp = self.next_claim();
         let claim = db::exec(
             &database,
             "UPDATE activities SET next_attempt_at = ?1 WHERE id IN (SELECT a.id FROM activities a JOIN leads l ON l.id = a.lead_id WHERE a.status = 'queued' AND a.next_attempt_at <= ?2 AND l.marketo_id IS NOT NULL ORDER BY a.id LIMIT ?3)",
-            &[n(stamp), n(now()), n(self.batch_limit())],
+            &[n(stamp), n(now()), n(limit)],
         )
         .await;
         let claimed: Vec<ActivityClaim> = match claim {
