@@ -741,6 +741,78 @@ pub async fn load_calendar(me: &Me) {
     });
 }
 
+/// Connect or reconnect an agent's calendar: Google / Microsoft 365 go through the provider's
+/// consent page (the worker's OAuth start, back to this page after the callback); CalDAV takes
+/// the calendar URL and a login, stored encrypted by the worker.
+fn connect_actions(id: &str, provider: &str, state: &str, conn: &Value) -> El {
+    let mut cell = el("div").cls("actions");
+    let oauth = [("google", "Google"), ("graph", "Microsoft 365")];
+    for (p, label) in oauth {
+        if provider == p || !matches!(provider, "google" | "graph" | "caldav") {
+            let verb = if provider == p {
+                "Reconnect"
+            } else {
+                "Connect"
+            };
+            cell = cell.child(
+                el("button")
+                    .attr("type", "button")
+                    .cls(if provider == p && state != "connected" {
+                        "primary"
+                    } else {
+                        ""
+                    })
+                    .act(&format!("cal-oauth:{id}|{p}"))
+                    .attr("aria-label", &format!("{verb} {label} calendar of {id}"))
+                    .text(&format!("{verb} {label}")),
+            );
+        }
+    }
+    if matches!(provider, "google" | "graph") {
+        return cell;
+    }
+    let url = if provider == "caldav" {
+        conn["account"].as_str().unwrap_or("")
+    } else {
+        ""
+    };
+    cell.child(
+        el("details")
+            .child(el("summary").text(if provider == "caldav" {
+                "CalDAV login"
+            } else {
+                "Connect CalDAV"
+            }))
+            .child(
+                el("form")
+                    .act(&format!("cal-caldav:{id}"))
+                    .child(el("div").cls("field").child(input(
+                        "Calendar URL",
+                        &format!("cd-url-{id}"),
+                        url,
+                        "url",
+                    )))
+                    .child(el("div").cls("field").child(input(
+                        "User name",
+                        &format!("cd-user-{id}"),
+                        "",
+                        "text",
+                    )))
+                    .child(
+                        el("div").cls("field").child(
+                            input("Password", &format!("cd-pass-{id}"), "", "password")
+                                .attr("autocomplete", "off"),
+                        ),
+                    )
+                    .child(
+                        el("button")
+                            .attr("type", "submit")
+                            .text("Save calendar login"),
+                    ),
+            ),
+    )
+}
+
 fn calendar(s: &State, me: &Me) -> El {
     if !me.admin {
         let agent = me.agent_id.clone().unwrap_or_default();
@@ -780,6 +852,8 @@ fn calendar(s: &State, me: &Me) -> El {
             "disconnected" => "pill bad",
             _ => "pill off",
         };
+        let id = a["id"].as_str().unwrap_or("");
+        let provider = conn["provider"].as_str().unwrap_or("");
         tb = tb.child(
             el("tr")
                 .child(
@@ -801,7 +875,8 @@ fn calendar(s: &State, me: &Me) -> El {
                             .map(|r| format!(" {r}"))
                             .unwrap_or_default(),
                     ),
-                ),
+                )
+                .child(el("td").child(connect_actions(id, provider, state, conn))),
         );
     }
     let agents_box = el("section")
@@ -821,7 +896,7 @@ fn calendar(s: &State, me: &Me) -> El {
                         .child(
                             el("thead").child(
                                 el("tr").children(
-                                    ["Agent", "Email", "Calendar", "Connection"]
+                                    ["Agent", "Email", "Calendar", "Connection", "Connect"]
                                         .iter()
                                         .map(|c| {
                                             let th = el("th").attr("scope", "col");
@@ -1751,7 +1826,7 @@ fn marketo(s: &State) -> El {
     }
     el("div")
         .child(title("Marketo", "Where leads, activities and program memberships go."))
-        .child(el("p").cls("notice warn").text("The stored connection is used by Test connection. Lead forwarding still uses the worker's MARKETO_* settings; switching the gate to this connection is pending."))
+        .child(el("p").cls("notice warn").text("Once saved, lead forwarding, program membership, activities and trait lookups use this connection instead of the worker's MARKETO_* settings (within 10 seconds). Leads wait in the outbox while it does not work."))
         .child(
             el("div")
                 .cls("grid2")
@@ -1931,6 +2006,50 @@ pub fn action(name: &str, arg: &str) {
                 a.ok(),
                 if a.ok() {
                     format!("Dead letter {arg} is back in the outbox.")
+                } else {
+                    a.error()
+                },
+            );
+        }),
+        "cal-oauth" => spawn_local(async move {
+            let (id, provider) = arg.split_once('|').unwrap_or((arg.as_str(), ""));
+            let a = api::call(
+                "POST",
+                &format!("/admin/sites/{SITE}/agents/{id}/calendar/connect"),
+                Some(&json!({ "provider": provider })),
+            )
+            .await;
+            match a.body["redirect_url"].as_str().filter(|_| a.ok()) {
+                // To the provider's consent page; its callback brings the browser back here.
+                Some(url) => {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().assign(url);
+                    }
+                }
+                None => notice(false, a.error()),
+            }
+        }),
+        "cal-caldav" => spawn_local(async move {
+            let body = json!({
+                "provider": "caldav",
+                "url": value_of(&format!("cd-url-{arg}")),
+                "username": value_of(&format!("cd-user-{arg}")),
+                "password": value_of(&format!("cd-pass-{arg}")),
+            });
+            let a = api::call(
+                "PUT",
+                &format!("/admin/sites/{SITE}/agents/{arg}/calendar"),
+                Some(&body),
+            )
+            .await;
+            let me = with(|s| s.me.clone());
+            if let Some(me) = me {
+                load_calendar(&me).await;
+            }
+            notice(
+                a.ok(),
+                if a.ok() {
+                    format!("Calendar login of {arg} saved; the agent is in rotation again.")
                 } else {
                     a.error()
                 },

@@ -1907,10 +1907,19 @@ async fn oauth_callback(
         &Credentials::OAuth { refresh_token },
     )?;
     store_connection(database, &row.site, &row.agent, provider, &account, &sealed).await?;
-    Ok(Reply::json(
-        200,
-        json!({"connected": true, "site": row.site, "agent": row.agent, "provider": provider.as_str(), "account": account}),
-    ))
+    let body = json!({"connected": true, "site": row.site, "agent": row.agent, "provider": provider.as_str(), "account": account});
+    // A browser coming back from the consent page (started in the console) returns to the
+    // console's calendar page; API clients get the JSON.
+    let browser = header(req, "Accept").is_some_and(|a| a.contains("text/html"));
+    Ok(Reply {
+        status: if browser { 303 } else { 200 },
+        body: Some(body),
+        headers: if browser {
+            vec![("Location", "/console/#/calendar".to_string())]
+        } else {
+            Vec::new()
+        },
+    })
 }
 
 async fn list_queues(database: &D1Database, site: &str) -> Result<Reply, ApiError> {

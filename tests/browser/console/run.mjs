@@ -575,6 +575,44 @@ test('calendar & routing and meetings pages render what the API returns', async 
   await ctx.close();
 });
 
+test('calendar: a CalDAV login that stops working flags the agent; reconnecting in the console puts them back', async () => {
+  const s = await apiLogin(ADMIN);
+  const agent = 'jonas-weber';
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  await go(page, '#/calendar', `#cd-url-${agent}`);
+  const url = await page.inputValue(`#cd-url-${agent}`);
+  assert(url.startsWith('http://127.0.0.1:') && url.includes('/agent3/'), 'the form shows the stored calendar URL: ' + url);
+  // A wrong password saved from the console: the next slot lookup is refused by Radicale (401).
+  const row = page.locator('tbody tr', { hasText: agent });
+  await row.locator('summary').click();
+  await page.fill(`#cd-user-${agent}`, 'agent3');
+  await page.fill(`#cd-pass-${agent}`, 'not-the-password');
+  await row.locator('button[type=submit]').click();
+  await page.locator('.notice.ok', { hasText: `Calendar login of ${agent} saved` }).waitFor();
+  await fetch(`${endpoint}/v1/sites/acme/slots?route=agent:${agent}&tz=UTC&days=2`);
+  const flagged = await raw('GET', `/admin/sites/acme/agents/${agent}`, { cookie: s.cookie });
+  assert(flagged.json.calendar?.state === 'disconnected', 'flagged disconnected: ' + JSON.stringify(flagged.json.calendar));
+  await go(page, '#/dialogues', 'main');
+  await go(page, '#/calendar', `#cd-url-${agent}`);
+  await page.locator('tbody tr', { hasText: agent }).locator('.pill.bad').waitFor();
+  // Reconnect with the right login: connected, and slots come from the calendar again.
+  const row2 = page.locator('tbody tr', { hasText: agent });
+  await row2.locator('summary').click();
+  await page.fill(`#cd-user-${agent}`, 'agent3');
+  await page.fill(`#cd-pass-${agent}`, 'pw3');
+  await shoot(page, 'calendar-reconnect');
+  await row2.locator('button[type=submit]').click();
+  await page.locator('.notice.ok', { hasText: `Calendar login of ${agent} saved` }).waitFor();
+  await page.locator('tbody tr', { hasText: agent }).locator('.pill.ok').waitFor();
+  const sl = await (await fetch(`${endpoint}/v1/sites/acme/slots?route=agent:${agent}&tz=UTC&days=2`)).json();
+  assert(Array.isArray(sl.slots) && sl.slots.length > 0, 'slots again after reconnecting: ' + JSON.stringify(sl).slice(0, 300));
+  const back = await raw('GET', `/admin/sites/acme/agents/${agent}`, { cookie: s.cookie });
+  assert(back.json.calendar?.state === 'connected', 'connected again: ' + JSON.stringify(back.json.calendar));
+  await axe(page, 'calendar-reconnect');
+  await ctx.close();
+});
+
 test('demo site: each scenario gets its dialogue (pricing, campaign link, scrolling visitor)', async () => {
   const triggered = async (url, act) => {
     const { ctx, page } = await newPage();
