@@ -431,6 +431,19 @@ fn unauthorised(r: &Result<impl Sized, CalFailure>) -> bool {
     matches!(r, Err(CalFailure::Failed(m)) if m.contains("HTTP 401"))
 }
 
+/// A CalDAV server that answers 401 to Basic credentials refuses the stored login (password
+/// changed or account removed): the agent is disconnected until an admin enters a new one.
+fn caldav_login_refused<T>(provider: Provider, r: Result<T, CalFailure>) -> Result<T, CalFailure> {
+    match r {
+        Err(CalFailure::Failed(m)) if provider == Provider::Caldav && m.contains("HTTP 401") => {
+            Err(CalFailure::Disconnected(
+                "the CalDAV server refused the stored login (HTTP 401)".into(),
+            ))
+        }
+        other => other,
+    }
+}
+
 impl CalendarProvider for Connected {
     async fn busy(
         &self,
@@ -442,7 +455,7 @@ impl CalendarProvider for Connected {
         if unauthorised(&r) && self.provider != Provider::Caldav {
             return self.busy_once(cfg, from, to).await;
         }
-        r
+        caldav_login_refused(self.provider, r)
     }
 
     async fn create(&self, cfg: &ProviderConfig, e: &NewEvent) -> Result<EventId, CalFailure> {
@@ -450,7 +463,7 @@ impl CalendarProvider for Connected {
         if unauthorised(&r) && self.provider != Provider::Caldav {
             return self.create_once(cfg, e).await;
         }
-        r
+        caldav_login_refused(self.provider, r)
     }
 
     async fn cancel(
@@ -463,7 +476,7 @@ impl CalendarProvider for Connected {
         if unauthorised(&r) && self.provider != Provider::Caldav {
             return self.cancel_once(cfg, event_id, comment).await;
         }
-        r
+        caldav_login_refused(self.provider, r)
     }
 }
 

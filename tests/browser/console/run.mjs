@@ -580,7 +580,7 @@ test('calendar: a CalDAV login that stops working flags the agent; reconnecting 
   const agent = 'jonas-weber';
   const { ctx, page } = await newPage();
   await signIn(page, ADMIN);
-  await go(page, '#/calendar', `#cd-url-${agent}`);
+  await go(page, '#/calendar', '#tpl-subject');
   const url = await page.inputValue(`#cd-url-${agent}`);
   assert(url.startsWith('http://127.0.0.1:') && url.includes('/agent3/'), 'the form shows the stored calendar URL: ' + url);
   // A wrong password saved from the console: the next slot lookup is refused by Radicale (401).
@@ -594,7 +594,7 @@ test('calendar: a CalDAV login that stops working flags the agent; reconnecting 
   const flagged = await raw('GET', `/admin/sites/acme/agents/${agent}`, { cookie: s.cookie });
   assert(flagged.json.calendar?.state === 'disconnected', 'flagged disconnected: ' + JSON.stringify(flagged.json.calendar));
   await go(page, '#/dialogues', 'main');
-  await go(page, '#/calendar', `#cd-url-${agent}`);
+  await go(page, '#/calendar', '#tpl-subject');
   await page.locator('tbody tr', { hasText: agent }).locator('.pill.bad').waitFor();
   // Reconnect with the right login: connected, and slots come from the calendar again.
   const row2 = page.locator('tbody tr', { hasText: agent });
