@@ -15,6 +15,7 @@ pub mod marketo;
 pub mod meetings;
 pub mod metrics;
 pub mod ratelimit;
+pub mod secrets;
 pub mod validate;
 
 #[cfg(target_arch = "wasm32")]

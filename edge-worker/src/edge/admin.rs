@@ -4,7 +4,7 @@
 
 use super::db::{self, n, on, os, s};
 use super::gate;
-use super::http::{header, json_body, Reply};
+use super::reply::{header, json_body, Reply};
 use crate::error::ApiError;
 use crate::{bundle, days, metrics, validate};
 use serde::Deserialize;
@@ -14,41 +14,31 @@ use worker::{D1Database, Env, Method, Request};
 
 const MAX_ADMIN_BODY: usize = 512 * 1024;
 
-fn authorised(req: &Request, env: &Env) -> bool {
-    super::console::bearer_ok(req, env)
-}
-
-/// Routes `/admin/...`.
+/// Routes `/admin/...` for an admin the router has already identified.
 pub async fn route(
     req: &mut Request,
     env: &Env,
+    database: &D1Database,
     method: Method,
     rest: &[&str],
 ) -> Result<Reply, ApiError> {
-    if !authorised(req, env) {
-        // Not the setup bearer token: an admin console session (CSRF-checked writes) or 401/403.
-        super::console::require_admin(req, env, &method).await?;
-    }
-    let database = db::database(env)?;
     match (method, rest) {
-        (Method::Put, ["sites", site]) => put_site(req, env, &database, site).await,
-        (Method::Get, ["sites", site]) => get_site(&database, site).await,
-        (Method::Post, ["sites", site, "dialogues"]) => {
-            publish_new(req, env, &database, site).await
-        }
-        (Method::Get, ["sites", site, "dialogues"]) => list_dialogues(&database, site).await,
+        (Method::Put, ["sites", site]) => put_site(req, env, database, site).await,
+        (Method::Get, ["sites", site]) => get_site(database, site).await,
+        (Method::Post, ["sites", site, "dialogues"]) => publish_new(req, env, database, site).await,
+        (Method::Get, ["sites", site, "dialogues"]) => list_dialogues(database, site).await,
         (Method::Post, ["sites", site, "dialogues", id, "publish"]) => {
-            republish(req, env, &database, site, id).await
+            republish(req, env, database, site, id).await
         }
         (Method::Delete, ["sites", site, "dialogues", id]) => {
-            unpublish(env, &database, site, id).await
+            unpublish(env, database, site, id).await
         }
-        (Method::Get, ["sites", site, "metrics"]) => site_metrics(req, &database, site).await,
-        (Method::Get, ["sites", site, "stats"]) => site_stats(&database, site).await,
-        (Method::Get, ["sites", site, "leads"]) => site_leads(req, &database, site).await,
-        (Method::Get, ["dead-letters"]) => dead_letters(&database).await,
+        (Method::Get, ["sites", site, "metrics"]) => site_metrics(req, database, site).await,
+        (Method::Get, ["sites", site, "stats"]) => site_stats(database, site).await,
+        (Method::Get, ["sites", site, "leads"]) => site_leads(req, database, site).await,
+        (Method::Get, ["dead-letters"]) => dead_letters(database).await,
         (Method::Post, ["dead-letters", id, "retry"]) => {
-            retry_dead_letter(req, env, &database, id).await
+            retry_dead_letter(req, env, database, id).await
         }
         (Method::Post, ["marketo", "setup"]) => gate::call_gate(env, "/setup", &json!({}))
             .await
@@ -59,11 +49,11 @@ pub async fn route(
         (Method::Get, ["marketo", "gate"]) => gate::call_gate(env, "/stats", &json!({}))
             .await
             .map(|v| Reply::json(200, v)),
-        (Method::Post, ["outbox", "sweep"]) => sweep(env, &database).await,
+        (Method::Post, ["outbox", "sweep"]) => sweep(env, database).await,
         (Method::Post, ["retention", "run"]) => {
             run_retention(env).await.map(|v| Reply::json(200, v))
         }
-        (Method::Post, ["clock"]) => set_clock(req, env, &database).await,
+        (Method::Post, ["clock"]) => set_clock(req, env, database).await,
         _ => Err(ApiError::NotFound("admin path".into())),
     }
 }

@@ -3,7 +3,8 @@
 
 use super::db::{self, n, on, os, s, Site};
 use super::gate;
-use super::http::{header, Reply};
+use super::reply::{header, Reply};
+use super::store::leads as leads_store;
 use crate::error::ApiError;
 use crate::marketo::mapping;
 use crate::validate::{self, EventKind};
@@ -342,31 +343,6 @@ async fn send_wakeup(env: &Env, kind: &str) -> Result<(), ApiError> {
         .map_err(ApiError::from)
 }
 
-#[derive(Deserialize)]
-struct IdemRow {
-    id: String,
-    body_hash: String,
-}
-
-#[derive(Deserialize)]
-struct JsonRow {
-    json: String,
-}
-
-#[derive(Deserialize)]
-struct FieldsRow {
-    fields: String,
-}
-
-#[derive(Deserialize)]
-struct EventRow {
-    #[serde(rename = "type")]
-    kind: String,
-    dialogue: String,
-    value: Option<String>,
-    at: i64,
-}
-
 fn lead_id(site: &str, key: &str) -> String {
     let d = Sha256::digest(format!("{site}\0{key}").as_bytes());
     format!(
@@ -413,7 +389,7 @@ pub async fn leads(
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect();
-    let same = |row: IdemRow| {
+    let same = |row: leads_store::Stored| {
         if row.body_hash == body_hash {
             Ok(Reply::json(
                 200,
@@ -425,72 +401,59 @@ pub async fn leads(
             ))
         }
     };
-    if let Some(row) = db::first::<IdemRow>(
-        database,
-        "SELECT id, body_hash FROM leads WHERE site = ? AND idem_key = ?",
-        &[s(&site.id), s(&key)],
-    )
-    .await?
-    {
+    // Round trip 1: every read of the capture path in one D1 batch.
+    let keys = leads_store::Keys {
+        site: &site.id,
+        idem_key: &key,
+        dialogue: &l.dialogue,
+        hash: l.hash.as_deref(),
+        email: l.email(),
+        session: &l.session,
+    };
+    let clock = super::config::string(env, "ALLOW_CLOCK_OVERRIDE", "0") == "1";
+    let reads = leads_store::read(database, &keys, clock).await?;
+    if let Some(row) = reads.existing {
         return same(row);
     }
     // Answers map to lead fields through the version the visitor actually ran.
-    let version: Option<JsonRow> = match &l.hash {
-        Some(h) => Some(
-            db::first(database, "SELECT json FROM dialogue_versions WHERE site = ? AND hash = ? AND dialogue = ?", &[s(&site.id), s(h), s(&l.dialogue)])
-                .await?
-                .ok_or_else(|| ApiError::field("hash", "is not a version of this dialogue"))?,
-        ),
-        None => db::first(database, "SELECT v.json FROM published p JOIN dialogue_versions v ON v.site = p.site AND v.hash = p.hash WHERE p.site = ? AND p.dialogue = ?", &[s(&site.id), s(&l.dialogue)]).await?,
-    };
-    let answer_fields = version
-        .and_then(|v| serde_json::from_str::<Value>(&v.json).ok())
+    if l.hash.is_some() && reads.version_json.is_none() {
+        return Err(ApiError::field("hash", "is not a version of this dialogue"));
+    }
+    let answer_fields = reads
+        .version_json
+        .and_then(|v| serde_json::from_str::<Value>(&v).ok())
         .map(|d| mapping::answer_fields(&d))
         .unwrap_or_default();
-    let known: Option<FieldsRow> = db::first(database, "SELECT fields FROM marketo_cache WHERE key_type = 'email' AND key = ? AND lead_id IS NOT NULL", &[s(l.email())]).await?;
-    let known = known.and_then(|k| serde_json::from_str::<Map<String, Value>>(&k.fields).ok());
+    let known = reads
+        .known_fields
+        .and_then(|k| serde_json::from_str::<Map<String, Value>>(&k).ok());
     let record = mapping::lead_record(&l, &answer_fields, known.as_ref());
     let transcript = mapping::transcript_text(&l.transcript);
-    let now = db::now(env, database).await?;
+    let now = reads.clock_override.unwrap_or_else(db::real_now);
     let id = lead_id(&site.id, &key);
+    let record = Value::Object(record).to_string();
     // The gate resolves the program (the dialogue's from the console, else the site's) and
     // marks the lead 'none' when there is neither.
-    let member = "pending";
-    let inserted = db::exec(
-        database,
-        "INSERT INTO leads (id, site, idem_key, body_hash, visitor, session, dialogue, hash, email, record, transcript, mkto_trk, status, member_status, created_at, next_attempt_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, 0) ON CONFLICT DO NOTHING",
-        &[s(&id), s(&site.id), s(&key), s(&body_hash), s(&l.visitor), s(&l.session), s(&l.dialogue), os(l.hash.as_deref()), s(l.email()), s(&Value::Object(record).to_string()), s(&transcript), os(l.mkto_trk.as_deref()), s(member), n(now)],
-    )
-    .await?;
-    if inserted == 0 {
-        // A concurrent request with the same key won the race.
-        let row = db::first::<IdemRow>(
-            database,
-            "SELECT id, body_hash FROM leads WHERE site = ? AND idem_key = ?",
-            &[s(&site.id), s(&key)],
-        )
-        .await?
-        .ok_or_else(|| ApiError::Storage("lead vanished".into()))?;
-        return same(row);
-    }
-    // The lead is durable; rollup and activities of this session's earlier events follow.
-    let mut st = vec![metric_stmt(
-        database,
-        &site.id,
-        &l.dialogue,
-        days::day_number(now),
-        metrics::Counter::Captured,
-        1,
-    )?];
-    let earlier: Vec<EventRow> = db::rows(
-        database,
-        "SELECT type, dialogue, value, at FROM events WHERE site = ? AND session = ? AND type IN ('completed', 'dropped', 'goal', 'document_opened') LIMIT 200",
-        &[s(&site.id), s(&l.session)],
-    )
-    .await?;
+    let new = leads_store::NewLead {
+        id: &id,
+        site: &site.id,
+        idem_key: &key,
+        body_hash: &body_hash,
+        visitor: &l.visitor,
+        session: &l.session,
+        dialogue: &l.dialogue,
+        hash: l.hash.as_deref(),
+        email: l.email(),
+        record: &record,
+        transcript: &transcript,
+        mkto_trk: l.mkto_trk.as_deref(),
+        now,
+        day: days::day_number(now),
+    };
+    // Activities of this session's earlier events, written with the lead.
+    let mut activities = Vec::new();
     let mut seen: HashMap<(String, String, i64), ()> = HashMap::new();
-    for e in earlier {
+    for e in &reads.earlier {
         if let Some(kind) = EventKind::parse(&e.kind) {
             if let Some(a) = mapping::activity_for_event(
                 kind,
@@ -503,13 +466,29 @@ pub async fn leads(
                     .insert((a.type_api.to_string(), a.primary.clone(), e.at), ())
                     .is_none()
                 {
-                    st.push(activity_stmt(database, &site.id, &id, &a, e.at)?);
+                    let attrs: Vec<[&str; 2]> = a
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| [k.as_str(), v.as_str()])
+                        .collect();
+                    activities.push(leads_store::activity_of_new_lead(
+                        database,
+                        &new,
+                        a.type_api,
+                        &a.primary,
+                        &serde_json::to_string(&attrs)?,
+                        e.at,
+                    )?);
                 }
             }
         }
     }
-    if let Err(e) = db::batch(database, st).await {
-        worker::console_error!("lead {id}: rollup/activities not written: {e}");
+    // Round trip 2: lead + rollup + activities in one transaction.
+    if let leads_store::Written::Existing(row) =
+        leads_store::write(database, &new, activities).await?
+    {
+        // A concurrent request with the same key won the race.
+        return same(row);
     }
     if let Err(e) = send_wakeup(env, "lead").await {
         // The cron sweep delivers it anyway: the outbox row is the truth.

@@ -1,127 +1,12 @@
 //! The HTTP layer: routing, body reading, CORS and turning results into responses. Handlers
 //! return `Result<Reply, ApiError>`; errors become responses only here, via `ApiError::status`.
 
-use super::{admin, api, console, db};
+use super::reply::{error_reply, header, json_body, to_response, Reply};
+use super::{admin, api, console, db, guard};
 use crate::cors::{self, OriginCheck};
 use crate::error::ApiError;
-use crate::validate::{self, MAX_BODY};
-use serde_json::Value;
-use worker::{Env, Headers, Method, Request, Response};
-
-/// A handler's answer before it becomes a `Response`.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Option<Value>,
-    pub headers: Vec<(&'static str, String)>,
-}
-
-impl Reply {
-    pub fn json(status: u16, body: Value) -> Self {
-        Reply {
-            status,
-            body: Some(body),
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn empty(status: u16) -> Self {
-        Reply {
-            status,
-            body: None,
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn header(mut self, k: &'static str, v: impl Into<String>) -> Self {
-        self.headers.push((k, v.into()));
-        self
-    }
-}
-
-/// Reads a JSON body with the content-type and size rules of the API.
-pub async fn json_body(req: &mut Request, limit: usize) -> Result<Value, ApiError> {
-    let ct = req.headers().get("Content-Type").ok().flatten();
-    if !validate::is_json_content_type(ct.as_deref()) {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    if let Some(len) = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|l| l.parse::<usize>().ok())
-    {
-        if len > limit {
-            return Err(ApiError::TooLarge { limit });
-        }
-    }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::BadJson(e.to_string()))?;
-    if bytes.len() > limit {
-        return Err(ApiError::TooLarge { limit });
-    }
-    serde_json::from_slice(&bytes).map_err(ApiError::from)
-}
-
-/// A request header as text.
-pub fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
-}
-
-fn to_response(reply: Reply, extra: &[(&'static str, String)]) -> Response {
-    let headers = Headers::new();
-    let set = |k: &str, v: &str| {
-        let _ = headers.set(k, v);
-    };
-    set("X-Content-Type-Options", "nosniff");
-    set(
-        "Content-Security-Policy",
-        "default-src 'none'; frame-ancestors 'none'",
-    );
-    set("Referrer-Policy", "no-referrer");
-    if !reply.headers.iter().any(|(k, _)| *k == "Cache-Control") {
-        set("Cache-Control", "no-store");
-    }
-    for (k, v) in reply.headers.iter().chain(extra.iter()) {
-        if k.eq_ignore_ascii_case("Set-Cookie") {
-            let _ = headers.append(k, v); // several cookies: one header each
-        } else {
-            set(k, v);
-        }
-    }
-    let body = match reply.body {
-        Some(v) => {
-            set("Content-Type", "application/json; charset=utf-8");
-            serde_json::to_vec(&v).unwrap_or_default()
-        }
-        None => Vec::new(),
-    };
-    match Response::from_bytes(body) {
-        Ok(r) => r.with_status(reply.status).with_headers(headers),
-        Err(_) => Response::empty()
-            .map(|r| r.with_status(500))
-            .unwrap_or_else(|_| {
-                Response::error("internal error", 500).unwrap_or_else(|_| unreachable_response())
-            }),
-    }
-}
-
-fn unreachable_response() -> Response {
-    // Response::empty() only fails when the JS runtime is gone; nothing useful can be sent then.
-    Response::builder().with_status(500).fixed(Vec::new())
-}
-
-fn error_reply(e: &ApiError) -> Reply {
-    if e.status() >= 500 {
-        worker::console_error!("{e}");
-    }
-    let mut r = Reply::json(e.status(), e.body());
-    r.headers.extend(e.headers());
-    r
-}
+use crate::validate::MAX_BODY;
+use worker::{Env, Method, Request, Response};
 
 /// Entry point of every HTTP request.
 pub async fn handle(mut req: Request, env: Env) -> Response {
@@ -146,26 +31,49 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
     }
     match segs.as_slice() {
         ["v1", "sites", site, rest @ ..] => public(&mut req, &env, method, site, rest).await,
-        ["admin", "console", rest @ ..] => {
-            let r = console::route(&mut req, &env, method, rest)
+        // The unauthenticated admin paths: sign-in, and the OAuth redirect (its state is signed).
+        ["admin", "console", "login"] if method == Method::Post => {
+            let r = console::login_route(&mut req, &env)
                 .await
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
-        ["admin", rest @ ..] if super::meetings_api::owns(rest) => {
-            let r = super::meetings_api::admin(&mut req, &env, method, rest)
+        ["admin", "oauth", "callback"] => {
+            let r = super::meetings_api::admin(&mut req, &env, method, &segs[1..])
                 .await
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
         ["admin", rest @ ..] => {
-            let r = admin::route(&mut req, &env, method, rest)
+            let r = admin_tables(&mut req, &env, method, rest)
                 .await
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
         ["widget", ..] => static_file(req, &env, &path).await,
         _ => to_response(error_reply(&ApiError::NotFound("path".into())), &[]),
+    }
+}
+
+/// The `/admin/*` route tables. The guard runs once per table: the console table takes any
+/// signed-in principal (each route checks the role it needs), every other table only the
+/// bearer token or an admin session.
+async fn admin_tables(
+    req: &mut Request,
+    env: &Env,
+    method: Method,
+    rest: &[&str],
+) -> Result<Reply, ApiError> {
+    let database = db::database(env)?;
+    if let ["console", rest @ ..] = rest {
+        let p = guard::principal(req, env, &database, &method).await?;
+        return console::route(req, env, &database, p, method, rest).await;
+    }
+    guard::require_admin(req, env, &database, &method).await?;
+    if super::meetings_api::owns(rest) {
+        super::meetings_api::admin(req, env, method, rest).await
+    } else {
+        admin::route(req, env, &database, method, rest).await
     }
 }
 

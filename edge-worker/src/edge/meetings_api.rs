@@ -3,7 +3,7 @@
 //! template, the assignment log and the meetings list (cancel, no-show).
 
 use super::db::{self, n, os, s, Site};
-use super::http::{header, json_body, Reply};
+use super::reply::{header, json_body, Reply};
 use crate::calendar::client::{
     around, CalFailure, CalendarProvider, Connected, NowFromWorker, ProviderConfig,
 };

@@ -7,10 +7,15 @@ mod config;
 mod console;
 mod db;
 mod gate;
+mod guard;
 mod http;
+mod keys;
 mod limiter_do;
 mod meetings_api;
 mod queue_router;
+mod random;
+mod reply;
+mod store;
 
 use crate::error::ApiError;
 use worker::{

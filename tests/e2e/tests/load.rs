@@ -30,8 +30,18 @@ fn hammer(
     make: Arc<dyn Fn(usize, usize) -> ureq::Request + Send + Sync>,
     body: Arc<dyn Fn(usize, usize) -> Option<String> + Send + Sync>,
 ) -> (Vec<f64>, f64, usize) {
+    hammer_with(CONCURRENCY, per_thread, make, body)
+}
+
+/// Runs `per_thread` requests on each of `threads` threads; returns (latencies ms sorted, seconds, non-2xx count).
+fn hammer_with(
+    threads: usize,
+    per_thread: usize,
+    make: Arc<dyn Fn(usize, usize) -> ureq::Request + Send + Sync>,
+    body: Arc<dyn Fn(usize, usize) -> Option<String> + Send + Sync>,
+) -> (Vec<f64>, f64, usize) {
     let start = Instant::now();
-    let handles: Vec<_> = (0..CONCURRENCY)
+    let handles: Vec<_> = (0..threads)
         .map(|t| {
             let make = make.clone();
             let body = body.clone();
@@ -168,6 +178,92 @@ fn bench_ingestion_next_to_health() {
             percentile(&e, 0.99) / percentile(&h, 0.99).max(0.001)
         ),
         "<= 3x",
+    );
+}
+
+/// Lead capture (`POST /leads`: validation, the idempotency check, D1 before 201) at 16
+/// concurrent clients, measured right after `/health` at the same concurrency on the same worker.
+#[test]
+#[ignore = "benchmark: run by cargo xtask bench"]
+fn bench_lead_capture_next_to_health() {
+    const CLIENTS: usize = 16;
+    let _g = serial();
+    let w = Worker::start(
+        "bench-leads",
+        None,
+        &[
+            ("RATE_IP_PER_MINUTE", "100000000"),
+            ("RATE_SITE_PER_MINUTE", "100000000"),
+        ],
+    );
+    let flows = w.site("bench", site_settings(None), &[&demo_dialogue("bench-d")]);
+    let (dialogue, hash) = flows.first().cloned().unwrap_or_default();
+    let per = param("BENCH_LEADS_PER_CLIENT", 60);
+    let agent = ureq::AgentBuilder::new()
+        .max_idle_connections_per_host(CLIENTS)
+        .build();
+    for _ in 0..20 {
+        let _ = agent.get(&w.url("/health")).call();
+    }
+    let a1 = agent.clone();
+    let health_url = w.url("/health");
+    let (h, hs, hbad) = hammer_with(
+        CLIENTS,
+        per * 4,
+        Arc::new(move |_, _| a1.get(&health_url)),
+        Arc::new(|_, _| None),
+    );
+    let url = w.url("/v1/sites/bench/leads");
+    let a2 = agent.clone();
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let (l, ls, lbad) = hammer_with(
+        CLIENTS,
+        per,
+        Arc::new(move |t, i| {
+            a2.post(&url)
+                .set("Content-Type", "application/json")
+                .set("Origin", "http://127.0.0.1:8080")
+                .set("Idempotency-Key", &format!("bench-capture-{run}-{t}-{i}"))
+        }),
+        Arc::new(move |t, i| {
+            Some(json!({"visitor": format!("v-{t}"), "session": format!("s-{t}-{i}"), "dialogue": dialogue, "hash": hash, "fields": {"email": format!("lead{t}x{i}@bench.example"), "firstName": "Bench"}, "answers": {"interest": "pricing"}, "transcript": [["bot", "What brings you here?"], ["visitor", "Pricing"]]}).to_string())
+        }),
+    );
+    let health_rps = (CLIENTS * per * 4) as f64 / hs;
+    let leads_rps = (CLIENTS * per) as f64 / ls;
+    print(
+        "worker /health at 16 concurrent: requests/s, p50 / p99",
+        format!(
+            "{health_rps:.0}/s, {:.1} / {:.1} ms ({hbad} non-2xx)",
+            percentile(&h, 0.5),
+            percentile(&h, 0.99)
+        ),
+        "baseline",
+    );
+    print(
+        "lead capture at 16 concurrent: leads/s, p50 / p99",
+        format!(
+            "{leads_rps:.0}/s, {:.1} / {:.1} ms ({lbad} non-2xx)",
+            percentile(&l, 0.5),
+            percentile(&l, 0.99)
+        ),
+        "report",
+    );
+    print(
+        "lead capture throughput / /health throughput",
+        format!("1/{:.1}", health_rps / leads_rps.max(0.001)),
+        ">= 1/3 (was 1/13)",
+    );
+    print(
+        "lead capture p99 / /health p99",
+        format!(
+            "{:.2}x",
+            percentile(&l, 0.99) / percentile(&h, 0.99).max(0.001)
+        ),
+        "<= 3x (was 6x)",
     );
 }
 

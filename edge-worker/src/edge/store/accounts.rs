@@ -1,0 +1,185 @@
+//! Console accounts, their sessions and the sign-in failure windows.
+
+use crate::edge::db::{self, n, os, s};
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+use worker::D1Database;
+
+/// A valid session joined with its account.
+#[derive(Deserialize)]
+pub struct SessionRow {
+    pub account_id: String,
+    pub csrf: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub agent_id: Option<String>,
+}
+
+/// The session with this token digest, unless expired at `now`.
+pub async fn session(
+    database: &D1Database,
+    token_digest: &str,
+    now: i64,
+) -> Result<Option<SessionRow>, ApiError> {
+    db::first(
+        database,
+        "SELECT s.account_id, s.csrf, a.email, a.name, a.role, a.agent_id FROM console_sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_digest = ? AND s.expires_at > ?",
+        &[s(token_digest), n(now)],
+    )
+    .await
+}
+
+/// An account with its password hash (sign-in only).
+#[derive(Deserialize)]
+pub struct AccountRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub agent_id: Option<String>,
+    pub password_hash: String,
+}
+
+/// The account of a (lower-case) email.
+pub async fn by_email(database: &D1Database, email: &str) -> Result<Option<AccountRow>, ApiError> {
+    db::first(
+        database,
+        "SELECT id, email, name, role, agent_id, password_hash FROM accounts WHERE email = ?",
+        &[s(email)],
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct WindowRow {
+    window_start: i64,
+    failures: i64,
+}
+
+/// The failure window `(start, failures)` of a sign-in key (IP + account).
+pub async fn login_window(
+    database: &D1Database,
+    key: &str,
+) -> Result<Option<(i64, i64)>, ApiError> {
+    let w: Option<WindowRow> = db::first(
+        database,
+        "SELECT window_start, failures FROM login_attempts WHERE key = ?",
+        &[s(key)],
+    )
+    .await?;
+    Ok(w.map(|w| (w.window_start, w.failures)))
+}
+
+/// Records a failed sign-in.
+pub async fn set_login_window(
+    database: &D1Database,
+    key: &str,
+    start: i64,
+    failures: i64,
+) -> Result<(), ApiError> {
+    db::exec(
+        database,
+        "INSERT INTO login_attempts (key, window_start, failures) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET window_start = excluded.window_start, failures = excluded.failures",
+        &[s(key), n(start), n(failures)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A new session (one batch: clears the key's failures and expired sessions).
+pub struct NewSession<'a> {
+    pub login_key: &'a str,
+    pub token_digest: &'a str,
+    pub account_id: &'a str,
+    pub csrf: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// Stores a session after a successful sign-in.
+pub async fn create_session(database: &D1Database, x: &NewSession<'_>) -> Result<(), ApiError> {
+    db::batch(
+        database,
+        vec![
+            db::stmt(database, "DELETE FROM login_attempts WHERE key = ?", &[s(x.login_key)])?,
+            db::stmt(database, "DELETE FROM console_sessions WHERE expires_at <= ?", &[n(x.now)])?,
+            db::stmt(database, "INSERT INTO console_sessions (token_digest, account_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", &[s(x.token_digest), s(x.account_id), s(x.csrf), n(x.now), n(x.expires_at)])?,
+        ],
+    )
+    .await
+}
+
+/// Signs one session out.
+pub async fn delete_session(database: &D1Database, token_digest: &str) -> Result<(), ApiError> {
+    db::exec(
+        database,
+        "DELETE FROM console_sessions WHERE token_digest = ?",
+        &[s(token_digest)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An account as the console lists it.
+#[derive(Deserialize, Serialize)]
+pub struct AccountView {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub agent_id: Option<String>,
+}
+
+/// Every account, admins first.
+pub async fn list(database: &D1Database) -> Result<Vec<AccountView>, ApiError> {
+    db::rows(
+        database,
+        "SELECT email, name, role, agent_id FROM accounts ORDER BY role, email",
+        &[],
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+/// The id of the account with this email.
+pub async fn id_of(database: &D1Database, email: &str) -> Result<Option<String>, ApiError> {
+    let r: Option<IdRow> = db::first(
+        database,
+        "SELECT id FROM accounts WHERE email = ?",
+        &[s(email)],
+    )
+    .await?;
+    Ok(r.map(|r| r.id))
+}
+
+/// An account to create or replace.
+pub struct Upsert<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub agent_id: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub now: i64,
+}
+
+/// Creates the account or replaces name, role, agent and password; signs its sessions out.
+pub async fn upsert(database: &D1Database, a: &Upsert<'_>) -> Result<(), ApiError> {
+    db::batch(
+        database,
+        vec![
+            db::stmt(
+                database,
+                "INSERT INTO accounts (id, email, name, role, agent_id, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT(email) DO UPDATE SET name = excluded.name, role = excluded.role, agent_id = excluded.agent_id, password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+                &[s(a.id), s(a.email), s(a.name), s(a.role), os(a.agent_id), s(a.password_hash), n(a.now), n(a.now)],
+            )?,
+            db::stmt(database, "DELETE FROM console_sessions WHERE account_id = ?", &[s(a.id)])?,
+        ],
+    )
+    .await
+}
