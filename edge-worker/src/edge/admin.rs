@@ -2,12 +2,12 @@
 //! replaces this with real sessions): sites, publishing, reports, dead letters, Marketo setup,
 //! outbox sweep, retention, and the test clock.
 
-use super::db::{self, n, on, os, s};
+use super::db;
 use super::gate;
 use super::reply::{header, json_body, Reply};
+use super::store::{dead_letters, dialogues, reports, sites};
 use crate::error::ApiError;
 use crate::{bundle, days, metrics, validate};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use worker::{D1Database, Env, Method, Request};
@@ -58,59 +58,26 @@ pub async fn route(
     }
 }
 
-#[derive(Deserialize)]
-struct EtagInputs {
-    config: String,
-    trait_fields: String,
-}
-
-#[derive(Deserialize)]
-struct PubRow {
-    dialogue: String,
-    hash: String,
-    priority: i64,
-}
-
-#[derive(Deserialize)]
-struct JsonRow {
-    json: String,
-}
-
 /// Recomputes a site's trait fields and bundle ETag after any change.
 async fn refresh_site(database: &D1Database, site: &str) -> Result<String, ApiError> {
-    let published: Vec<PubRow> = db::rows(
-        database,
-        "SELECT dialogue, hash, priority FROM published WHERE site = ?",
-        &[s(site)],
-    )
-    .await?;
-    let versions: Vec<JsonRow> = db::rows(database, "SELECT v.json FROM published p JOIN dialogue_versions v ON v.site = p.site AND v.hash = p.hash WHERE p.site = ?", &[s(site)]).await?;
+    let published = dialogues::published(database, site).await?;
     let mut traits = BTreeSet::new();
-    for v in versions {
-        if let Ok(value) = serde_json::from_str::<Value>(&v.json) {
+    for p in &published {
+        if let Ok(value) = serde_json::from_str::<Value>(&p.json) {
             bundle::collect_trait_fields(&value, &mut traits);
         }
     }
     let trait_fields = serde_json::to_string(&traits)?;
-    let inputs: EtagInputs = db::first(
-        database,
-        "SELECT config, ? AS trait_fields FROM sites WHERE id = ?",
-        &[s(&trait_fields), s(site)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::NotFound("site".into()))?;
+    let config = sites::config(database, site)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("site".into()))?;
     let list: Vec<(String, String, i32)> = published
         .into_iter()
         .map(|p| (p.dialogue, p.hash, p.priority as i32))
         .collect();
-    let etag = bundle::etag(&inputs.config, &inputs.trait_fields, &list);
-    db::exec(
-        database,
-        "UPDATE sites SET trait_fields = ?, bundle_etag = ? WHERE id = ?",
-        &[s(&trait_fields), s(&etag), s(site)],
-    )
-    .await?;
-    db::forget_site(site);
+    let etag = bundle::etag(&config, &trait_fields, &list);
+    sites::set_bundle_identity(database, site, &trait_fields, &etag).await?;
+    super::site::forget_site(site);
     Ok(etag)
 }
 
@@ -206,32 +173,31 @@ async fn put_site(
         .and_then(|m| m.get("ip_per_minute"))
         .and_then(Value::as_i64);
     let now = db::now(env, database).await?;
-    db::exec(
+    let origins = serde_json::to_string(&origins)?;
+    let config = config.to_string();
+    let lead_fields = serde_json::to_string(&lead_fields)?;
+    sites::upsert(
         database,
-        "INSERT INTO sites (id, name, allowed_origins, config, lead_fields, program_id, program_status, rate_site_per_minute, rate_ip_per_minute, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT(id) DO UPDATE SET name = excluded.name, allowed_origins = excluded.allowed_origins, config = excluded.config, lead_fields = excluded.lead_fields, program_id = excluded.program_id, program_status = excluded.program_status, rate_site_per_minute = excluded.rate_site_per_minute, rate_ip_per_minute = excluded.rate_ip_per_minute, updated_at = excluded.updated_at",
-        &[s(site), s(name), s(&serde_json::to_string(&origins)?), s(&config.to_string()), s(&serde_json::to_string(&lead_fields)?), on(program_id), os(program_status), on(site_rate), on(ip_rate), n(now), n(now)],
+        &sites::Upsert {
+            id: site,
+            name,
+            allowed_origins: &origins,
+            config: &config,
+            lead_fields: &lead_fields,
+            program_id,
+            program_status,
+            rate_site_per_minute: site_rate,
+            rate_ip_per_minute: ip_rate,
+            now,
+        },
     )
     .await?;
     let etag = refresh_site(database, site).await?;
     Ok(Reply::json(200, json!({"site": site, "etag": etag})))
 }
 
-#[derive(Deserialize)]
-struct SiteRow {
-    id: String,
-    name: String,
-    allowed_origins: String,
-    config: String,
-    lead_fields: String,
-    trait_fields: String,
-    program_id: Option<i64>,
-    program_status: Option<String>,
-    bundle_etag: String,
-}
-
 async fn get_site(database: &D1Database, site: &str) -> Result<Reply, ApiError> {
-    let r: SiteRow = db::first(database, "SELECT id, name, allowed_origins, config, lead_fields, trait_fields, program_id, program_status, bundle_etag FROM sites WHERE id = ?", &[s(site)])
+    let r = sites::admin(database, site)
         .await?
         .ok_or_else(|| ApiError::NotFound("site".into()))?;
     let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap_or(Value::Null);
@@ -242,11 +208,6 @@ async fn get_site(database: &D1Database, site: &str) -> Result<Reply, ApiError> 
     ))
 }
 
-#[derive(Deserialize)]
-struct LeadFieldsRow {
-    lead_fields: String,
-}
-
 /// `POST /admin/sites/{site}/dialogues[?publish=false]`: compile, store the version, publish.
 async fn publish_new(
     req: &mut Request,
@@ -254,14 +215,10 @@ async fn publish_new(
     database: &D1Database,
     site: &str,
 ) -> Result<Reply, ApiError> {
-    let row: LeadFieldsRow = db::first(
-        database,
-        "SELECT lead_fields FROM sites WHERE id = ?",
-        &[s(site)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::NotFound("site".into()))?;
-    let lead_fields: Vec<String> = serde_json::from_str(&row.lead_fields).unwrap_or_default();
+    let lead_fields = sites::lead_fields(database, site)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("site".into()))?;
+    let lead_fields: Vec<String> = serde_json::from_str(&lead_fields).unwrap_or_default();
     let v = json_body(req, MAX_ADMIN_BODY).await?;
     let p = bundle::publishable(
         &v.to_string(),
@@ -276,15 +233,16 @@ async fn publish_new(
         .url()
         .map(|u| u.query_pairs().any(|(k, v)| k == "publish" && v == "false"))
         .unwrap_or(false);
-    let mut st = vec![db::stmt(database, "INSERT OR IGNORE INTO dialogue_versions (site, hash, dialogue, json, created_at) VALUES (?, ?, ?, ?, ?)", &[s(site), s(&p.hash), s(&p.id), s(&p.json), n(now)])?];
-    if publish {
-        st.push(db::stmt(
-            database,
-            "INSERT INTO published (site, dialogue, hash, priority, published_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(site, dialogue) DO UPDATE SET hash = excluded.hash, priority = excluded.priority, published_at = excluded.published_at",
-            &[s(site), s(&p.id), s(&p.hash), n(p.priority as i64), n(now)],
-        )?);
-    }
-    db::batch(database, st).await?;
+    dialogues::store_version(
+        database,
+        site,
+        &p.id,
+        &p.hash,
+        &p.json,
+        publish.then_some(p.priority as i64),
+        now,
+    )
+    .await?;
     let etag = refresh_site(database, site).await?;
     Ok(Reply::json(
         201,
@@ -305,21 +263,12 @@ async fn republish(
         .and_then(Value::as_str)
         .filter(|h| validate::valid_hash(h))
         .ok_or_else(|| ApiError::field("hash", "is required"))?;
-    let row: JsonRow = db::first(
-        database,
-        "SELECT json FROM dialogue_versions WHERE site = ? AND hash = ? AND dialogue = ?",
-        &[s(site), s(hash), s(id)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::NotFound("version".into()))?;
-    let p = bundle::publishable(&row.json, None)?;
+    let json = dialogues::version_of(database, site, id, hash)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("version".into()))?;
+    let p = bundle::publishable(&json, None)?;
     let now = db::now(env, database).await?;
-    db::exec(
-        database,
-        "INSERT INTO published (site, dialogue, hash, priority, published_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(site, dialogue) DO UPDATE SET hash = excluded.hash, priority = excluded.priority, published_at = excluded.published_at",
-        &[s(site), s(id), s(hash), n(p.priority as i64), n(now)],
-    )
-    .await?;
+    dialogues::publish(database, site, id, hash, p.priority as i64, now).await?;
     let etag = refresh_site(database, site).await?;
     Ok(Reply::json(
         200,
@@ -333,12 +282,7 @@ async fn unpublish(
     site: &str,
     id: &str,
 ) -> Result<Reply, ApiError> {
-    db::exec(
-        database,
-        "DELETE FROM published WHERE site = ? AND dialogue = ?",
-        &[s(site), s(id)],
-    )
-    .await?;
+    dialogues::unpublish(database, site, id).await?;
     let etag = refresh_site(database, site).await?;
     Ok(Reply::json(
         200,
@@ -346,34 +290,9 @@ async fn unpublish(
     ))
 }
 
-#[derive(Deserialize, serde::Serialize)]
-struct VersionRow {
-    dialogue: String,
-    hash: String,
-    created_at: i64,
-    live: i64,
-}
-
 async fn list_dialogues(database: &D1Database, site: &str) -> Result<Reply, ApiError> {
-    let rows: Vec<VersionRow> = db::rows(
-        database,
-        "SELECT v.dialogue, v.hash, v.created_at, CASE WHEN p.hash IS NULL THEN 0 ELSE 1 END AS live FROM dialogue_versions v LEFT JOIN published p ON p.site = v.site AND p.dialogue = v.dialogue AND p.hash = v.hash WHERE v.site = ? ORDER BY v.dialogue, v.created_at",
-        &[s(site)],
-    )
-    .await?;
+    let rows = dialogues::list(database, site).await?;
     Ok(Reply::json(200, json!({"versions": rows})))
-}
-
-#[derive(Deserialize)]
-struct MetricRow {
-    dialogue: String,
-    day: i64,
-    triggered: i64,
-    engaged: i64,
-    completed: i64,
-    captured: i64,
-    meetings: i64,
-    goals: i64,
 }
 
 /// `GET /admin/sites/{site}/metrics?from=YYYY-MM-DD&to=YYYY-MM-DD`.
@@ -396,12 +315,7 @@ async fn site_metrics(req: &Request, database: &D1Database, site: &str) -> Resul
         }
         None => i64::from(i32::MAX),
     };
-    let rows: Vec<MetricRow> = db::rows(
-        database,
-        "SELECT dialogue, day, triggered, engaged, completed, captured, meetings, goals FROM metrics_daily WHERE site = ? AND day BETWEEN ? AND ? ORDER BY day, dialogue",
-        &[s(site), n(from), n(to)],
-    )
-    .await?;
+    let rows = reports::metrics(database, site, from, to).await?;
     let out: Vec<Value> = rows
         .into_iter()
         .map(|r| {
@@ -413,41 +327,11 @@ async fn site_metrics(req: &Request, database: &D1Database, site: &str) -> Resul
     Ok(Reply::json(200, json!({"site": site, "days": out})))
 }
 
-#[derive(Deserialize)]
-struct CountRow {
-    k: String,
-    c: i64,
-}
-
 async fn site_stats(database: &D1Database, site: &str) -> Result<Reply, ApiError> {
-    // D1 limits compound SELECTs, so one query per table.
-    const QUERIES: [&str; 6] = [
-        "SELECT 'events' AS k, COUNT(*) AS c FROM events WHERE site = ?",
-        "SELECT 'leads_' || status AS k, COUNT(*) AS c FROM leads WHERE site = ? GROUP BY status",
-        "SELECT 'membership_' || member_status AS k, COUNT(*) AS c FROM leads WHERE site = ? GROUP BY member_status",
-        "SELECT 'activities_' || status AS k, COUNT(*) AS c FROM activities WHERE site = ? GROUP BY status",
-        "SELECT 'dead_letters' AS k, COUNT(*) AS c FROM dead_letters WHERE site = ?",
-        "SELECT 'metric_rows' AS k, COUNT(*) AS c FROM metrics_daily WHERE site = ?",
-    ];
-    let mut out = serde_json::Map::new();
-    for q in QUERIES {
-        for r in db::rows::<CountRow>(database, q, &[s(site)]).await? {
-            out.insert(r.k, json!(r.c));
-        }
-    }
-    Ok(Reply::json(200, Value::Object(out)))
-}
-
-#[derive(Deserialize, serde::Serialize)]
-struct LeadRow {
-    id: String,
-    email: String,
-    status: String,
-    attempts: i64,
-    marketo_id: Option<i64>,
-    member_status: String,
-    last_error: Option<String>,
-    record: String,
+    Ok(Reply::json(
+        200,
+        Value::Object(reports::stats(database, site).await?),
+    ))
 }
 
 async fn site_leads(req: &Request, database: &D1Database, site: &str) -> Result<Reply, ApiError> {
@@ -456,30 +340,12 @@ async fn site_leads(req: &Request, database: &D1Database, site: &str) -> Result<
         .query_pairs()
         .find(|(k, _)| k == "status")
         .map(|(_, v)| v.to_string());
-    let rows: Vec<LeadRow> = db::rows(
-        database,
-        "SELECT id, email, status, attempts, marketo_id, member_status, last_error, record FROM leads WHERE site = ? AND (? IS NULL OR status = ?) ORDER BY created_at LIMIT 1000",
-        &[s(site), os(status.as_deref()), os(status.as_deref())],
-    )
-    .await?;
+    let rows = reports::leads(database, site, status.as_deref()).await?;
     Ok(Reply::json(200, json!({"leads": rows})))
 }
 
-#[derive(Deserialize, serde::Serialize)]
-struct DeadRow {
-    id: i64,
-    kind: String,
-    #[serde(rename = "ref")]
-    reference: String,
-    site: String,
-    code: String,
-    reason: String,
-    created_at: i64,
-    retried_at: Option<i64>,
-}
-
 async fn dead_letters(database: &D1Database) -> Result<Reply, ApiError> {
-    let rows: Vec<DeadRow> = db::rows(database, "SELECT id, kind, ref, site, code, reason, created_at, retried_at FROM dead_letters ORDER BY id DESC LIMIT 500", &[]).await?;
+    let rows = dead_letters::list(database).await?;
     Ok(Reply::json(200, json!({"dead_letters": rows})))
 }
 
@@ -494,57 +360,43 @@ async fn retry_dead_letter(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::NotFound("dead letter".into()))?;
-    let dl: DeadRow = db::first(database, "SELECT id, kind, ref, site, code, reason, created_at, retried_at FROM dead_letters WHERE id = ?", &[n(id)]).await?.ok_or_else(|| ApiError::NotFound("dead letter".into()))?;
+    let dl = dead_letters::get(database, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("dead letter".into()))?;
     let body = if header(req, "Content-Type").is_some() {
         json_body(req, MAX_ADMIN_BODY).await?
     } else {
         Value::Null
     };
     let now = db::now(env, database).await?;
-    let mut st = Vec::new();
-    match dl.kind.as_str() {
-        "lead" => {
-            if let Some(rec) = body.get("record") {
-                let o = rec.as_object().ok_or_else(|| ApiError::field("record", "must be an object"))?;
-                if !o.get("email").and_then(Value::as_str).map(dynchat_engine::fields::valid_email).unwrap_or(false) {
-                    return Err(ApiError::field("record.email", "a valid email is required"));
-                }
-                st.push(db::stmt(database, "UPDATE leads SET record = ? WHERE id = ?", &[s(&rec.to_string()), s(&dl.reference)])?);
+    let record = match body.get("record") {
+        Some(rec) if dl.kind == "lead" => {
+            let o = rec
+                .as_object()
+                .ok_or_else(|| ApiError::field("record", "must be an object"))?;
+            if !o
+                .get("email")
+                .and_then(Value::as_str)
+                .map(dynchat_engine::fields::valid_email)
+                .unwrap_or(false)
+            {
+                return Err(ApiError::field("record.email", "a valid email is required"));
             }
-            st.push(db::stmt(database, "UPDATE leads SET status = 'queued', attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = ? AND status = 'dead'", &[s(&dl.reference)])?);
+            Some(rec.to_string())
         }
-        "membership" => st.push(db::stmt(database, "UPDATE leads SET member_status = 'pending', next_attempt_at = 0 WHERE id = ?", &[s(&dl.reference)])?),
-        "association" => st.push(db::stmt(database, "UPDATE leads SET assoc_status = 'pending', assoc_next_at = 0, assoc_attempts = 0 WHERE id = ? AND assoc_status = 'failed'", &[s(&dl.reference)])?),
-        _ => st.push(db::stmt(database, "UPDATE activities SET status = 'queued', attempts = 0, next_attempt_at = 0 WHERE CAST(id AS TEXT) = ? AND status = 'dead'", &[s(&dl.reference)])?),
-    }
-    st.push(db::stmt(
-        database,
-        "UPDATE dead_letters SET retried_at = ? WHERE id = ?",
-        &[n(now), n(id)],
-    )?);
-    db::batch(database, st).await?;
+        _ => None,
+    };
+    dead_letters::retry(database, &dl, record.as_deref(), now).await?;
     gate::kick(env).await?;
     Ok(Reply::json(202, json!({"retried": id})))
-}
-
-#[derive(Deserialize)]
-struct DueRow {
-    due: i64,
-    leased: i64,
 }
 
 /// The sweep: counts what is due or whose lease ran out, and kicks the gate.
 async fn sweep(env: &Env, database: &D1Database) -> Result<Reply, ApiError> {
     let now = db::real_now();
-    let r: Option<DueRow> = db::first(
-        database,
-        "SELECT SUM(CASE WHEN next_attempt_at <= ?1 THEN 1 ELSE 0 END) AS due, SUM(CASE WHEN next_attempt_at > ?1 THEN 1 ELSE 0 END) AS leased FROM leads WHERE status = 'queued'",
-        &[n(now)],
-    )
-    .await
-    .unwrap_or(None);
+    let counts = dead_letters::queued_counts(database, now).await;
     gate::kick(env).await?;
-    let (due, leased) = r.map(|r| (r.due, r.leased)).unwrap_or((0, 0));
+    let (due, leased) = counts.unwrap_or((0, 0));
     Ok(Reply::json(200, json!({"due": due, "waiting": leased})))
 }
 
@@ -554,13 +406,7 @@ pub async fn run_retention(env: &Env) -> Result<Value, ApiError> {
     let now = db::now(env, &database).await?;
     let keep = super::config::number(env, "RETENTION_DAYS", 90).max(1);
     let cutoff = days::retention_cutoff_day(now, keep);
-    let events = db::exec(&database, "DELETE FROM events WHERE day < ?", &[n(cutoff)]).await?;
-    let rollups = db::exec(
-        &database,
-        "DELETE FROM metrics_daily WHERE day < ?",
-        &[n(cutoff)],
-    )
-    .await?;
+    let (events, rollups) = reports::delete_before(&database, cutoff).await?;
     Ok(
         json!({"cutoff_day": days::day_string(cutoff), "events_deleted": events, "rollups_deleted": rollups}),
     )
@@ -576,12 +422,7 @@ async fn set_clock(req: &mut Request, env: &Env, database: &D1Database) -> Resul
     let v = json_body(req, 1024).await?;
     match v.get("now_ms") {
         Some(Value::Null) | None => {
-            db::exec(
-                database,
-                "DELETE FROM settings WHERE key = 'clock_override'",
-                &[],
-            )
-            .await?;
+            db::delete_setting(database, "clock_override").await?;
         }
         Some(t) => {
             let t = t

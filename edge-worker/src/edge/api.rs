@@ -1,27 +1,19 @@
 //! Public (widget) handlers: bundle, flows, traits, events, leads. Nothing is acknowledged
 //! before it is in D1.
 
-use super::db::{self, n, on, os, s, Site};
+use super::db;
 use super::gate;
 use super::reply::{header, Reply};
-use super::store::leads as leads_store;
+use super::site::Site;
+use super::store::{dialogues, events as events_store, leads as leads_store, traits_cache};
 use crate::error::ApiError;
 use crate::marketo::mapping;
 use crate::validate::{self, EventKind};
 use crate::{bundle, days, metrics};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use worker::{D1Database, Env, Request};
-
-#[derive(Deserialize)]
-struct PublishedRow {
-    dialogue: String,
-    hash: String,
-    priority: i64,
-    json: String,
-}
 
 /// `GET /v1/sites/{site}/bundle`.
 pub async fn bundle(
@@ -39,12 +31,7 @@ pub async fn bundle(
             .header("Cache-Control", "public, max-age=60")
             .header("X-Dynchat-Country", country));
     }
-    let rows: Vec<PublishedRow> = db::rows(
-        database,
-        "SELECT p.dialogue, p.hash, p.priority, v.json FROM published p JOIN dialogue_versions v ON v.site = p.site AND v.hash = p.hash WHERE p.site = ? ORDER BY p.priority DESC, p.dialogue",
-        &[s(&site.id)],
-    )
-    .await?;
+    let rows = dialogues::published(database, &site.id).await?;
     let dialogues: Vec<Value> = rows
         .into_iter()
         .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null), "flow": bundle::wire_flow(&r.json)}))
@@ -62,24 +49,14 @@ pub async fn bundle(
         .header("X-Dynchat-Country", country))
 }
 
-#[derive(Deserialize)]
-struct VersionRow {
-    dialogue: String,
-    json: String,
-}
-
 /// `GET /v1/sites/{site}/flows/{hash}`: one immutable published version.
 pub async fn flow(database: &D1Database, site: &Site, hash: &str) -> Result<Reply, ApiError> {
     if !validate::valid_hash(hash) {
         return Err(ApiError::NotFound("flow".into()));
     }
-    let row: VersionRow = db::first(
-        database,
-        "SELECT dialogue, json FROM dialogue_versions WHERE site = ? AND hash = ?",
-        &[s(&site.id), s(hash)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::NotFound("flow".into()))?;
+    let row = dialogues::version(database, &site.id, hash)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("flow".into()))?;
     let d: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
     Ok(Reply::json(
         200,
@@ -98,13 +75,6 @@ pub async fn rate_limit(req: &Request, env: &Env, site: &Site) -> Result<(), Api
         .rate_ip_per_minute
         .unwrap_or_else(|| super::config::number(env, "RATE_IP_PER_MINUTE", 600));
     super::limiter_do::check(env, &site.id, &ip, site_limit, ip_limit).await
-}
-
-#[derive(Deserialize)]
-struct CacheRow {
-    lead_id: Option<i64>,
-    fields: String,
-    fetched_at: i64,
 }
 
 /// Key of the company record inside a cached lead's fields.
@@ -130,12 +100,7 @@ pub async fn traits(
     };
     let ttl = super::config::number(env, "TRAITS_TTL_MS", 3_600_000);
     let now = db::real_now();
-    let cached: Option<CacheRow> = db::first(
-        database,
-        "SELECT lead_id, fields, fetched_at FROM marketo_cache WHERE key_type = ? AND key = ?",
-        &[s(key_type), s(&key)],
-    )
-    .await?;
+    let cached = traits_cache::get(database, key_type, &key).await?;
     let (known, fields, stale) = match cached {
         Some(c) if now - c.fetched_at < ttl => (
             c.lead_id.is_some(),
@@ -172,23 +137,21 @@ pub async fn traits(
                         fields.insert(COMPANY_KEY.into(), c.clone());
                     }
                     let text = Value::Object(fields.clone()).to_string();
-                    let mut st = vec![db::stmt(
-                        database,
-                        "INSERT INTO marketo_cache (key_type, key, lead_id, fields, fetched_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key_type, key) DO UPDATE SET lead_id = excluded.lead_id, fields = excluded.fields, fetched_at = excluded.fetched_at",
-                        &[s(key_type), s(&key), on(lead_id), s(&text), n(now)],
-                    )?];
-                    if let Some(email) = fields
+                    let also_email = fields
                         .get("email")
                         .and_then(Value::as_str)
                         .filter(|_| key_type == "cookie")
-                    {
-                        st.push(db::stmt(
-                            database,
-                            "INSERT INTO marketo_cache (key_type, key, lead_id, fields, fetched_at) VALUES ('email', ?, ?, ?, ?) ON CONFLICT(key_type, key) DO UPDATE SET lead_id = excluded.lead_id, fields = excluded.fields, fetched_at = excluded.fetched_at",
-                            &[s(&dynchat_engine::fields::normalise_email(email)), on(lead_id), s(&text), n(now)],
-                        )?);
-                    }
-                    db::batch(database, st).await?;
+                        .map(dynchat_engine::fields::normalise_email);
+                    traits_cache::put(
+                        database,
+                        key_type,
+                        &key,
+                        also_email.as_deref(),
+                        lead_id,
+                        &text,
+                        now,
+                    )
+                    .await?;
                     (lead_id.is_some(), fields, false)
                 }
                 // Marketo busy or down: serve what we had, or "unknown", never an error to the page.
@@ -230,42 +193,14 @@ pub async fn traits(
     Ok(Reply::json(200, out))
 }
 
-#[derive(Deserialize)]
-struct LeadRef {
-    id: String,
-    transcript: String,
-}
-
-fn activity_stmt(
-    database: &D1Database,
-    site: &str,
-    lead_id: &str,
-    a: &mapping::Activity,
-    at: i64,
-) -> Result<worker::D1PreparedStatement, ApiError> {
+/// An activity's attributes as stored: a JSON list of `[name, value]` pairs.
+fn attributes_json(a: &mapping::Activity) -> Result<String, ApiError> {
     let attrs: Vec<[&str; 2]> = a
         .attributes
         .iter()
         .map(|(k, v)| [k.as_str(), v.as_str()])
         .collect();
-    db::stmt(
-        database,
-        "INSERT OR IGNORE INTO activities (site, lead_id, type_api, primary_value, attributes, at) VALUES (?, ?, ?, ?, ?, ?)",
-        &[s(site), s(lead_id), s(a.type_api), s(&a.primary), s(&serde_json::to_string(&attrs)?), n(at)],
-    )
-}
-
-fn metric_stmt(
-    database: &D1Database,
-    site: &str,
-    dialogue: &str,
-    day: i64,
-    counter: metrics::Counter,
-    by: i64,
-) -> Result<worker::D1PreparedStatement, ApiError> {
-    let col = counter.column();
-    let sql = format!("INSERT INTO metrics_daily (site, dialogue, day, {col}) VALUES (?, ?, ?, ?) ON CONFLICT(site, dialogue, day) DO UPDATE SET {col} = {col} + excluded.{col}");
-    db::stmt(database, &sql, &[s(site), s(dialogue), n(day), n(by)])
+    Ok(serde_json::to_string(&attrs)?)
 }
 
 /// `POST /v1/sites/{site}/events`: raw events + rollups + activities of known leads, one batch.
@@ -289,10 +224,21 @@ pub async fn events(
     let mut st = Vec::with_capacity(b.events.len() + 8);
     let mut counts: BTreeMap<(String, &'static str), (metrics::Counter, i64)> = BTreeMap::new();
     for e in &b.events {
-        st.push(db::stmt(
+        st.push(events_store::insert(
             database,
-            "INSERT INTO events (site, visitor, session, type, dialogue, hash, card, value, at, day, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &[s(&site.id), s(&b.visitor), s(&b.session), s(e.kind.as_str()), s(&e.dialogue), os(e.hash.as_deref()), os(e.card.as_deref()), os(e.value.as_deref()), n(e.at), n(day), n(now)],
+            &events_store::NewEvent {
+                site: &site.id,
+                visitor: &b.visitor,
+                session: &b.session,
+                kind: e.kind.as_str(),
+                dialogue: &e.dialogue,
+                hash: e.hash.as_deref(),
+                card: e.card.as_deref(),
+                value: e.value.as_deref(),
+                at: e.at,
+                day,
+                received_at: now,
+            },
         )?);
         if let Some(c) = metrics::counter_for(e.kind) {
             counts
@@ -302,7 +248,9 @@ pub async fn events(
         }
     }
     for ((dialogue, _), (c, by)) in &counts {
-        st.push(metric_stmt(database, &site.id, dialogue, day, *c, *by)?);
+        st.push(events_store::count(
+            database, &site.id, dialogue, day, *c, *by,
+        )?);
     }
     let mut wake = false;
     if b.events.iter().any(|e| {
@@ -311,7 +259,7 @@ pub async fn events(
             EventKind::Completed | EventKind::Dropped | EventKind::Goal | EventKind::DocumentOpened
         )
     }) {
-        let lead: Option<LeadRef> = db::first(database, "SELECT id, transcript FROM leads WHERE site = ? AND visitor = ? ORDER BY created_at DESC LIMIT 1", &[s(&site.id), s(&b.visitor)]).await?;
+        let lead = events_store::latest_lead(database, &site.id, &b.visitor).await?;
         if let Some(l) = lead {
             for e in &b.events {
                 if let Some(a) = mapping::activity_for_event(
@@ -321,7 +269,10 @@ pub async fn events(
                     &site.id,
                     &l.transcript,
                 ) {
-                    st.push(activity_stmt(database, &site.id, &l.id, &a, e.at)?);
+                    let attrs = attributes_json(&a)?;
+                    st.push(events_store::activity(
+                        database, &site.id, &l.id, a.type_api, &a.primary, &attrs, e.at,
+                    )?);
                     wake = true;
                 }
             }
@@ -466,17 +417,12 @@ pub async fn leads(
                     .insert((a.type_api.to_string(), a.primary.clone(), e.at), ())
                     .is_none()
                 {
-                    let attrs: Vec<[&str; 2]> = a
-                        .attributes
-                        .iter()
-                        .map(|(k, v)| [k.as_str(), v.as_str()])
-                        .collect();
                     activities.push(leads_store::activity_of_new_lead(
                         database,
                         &new,
                         a.type_api,
                         &a.primary,
-                        &serde_json::to_string(&attrs)?,
+                        &attributes_json(&a)?,
                         e.at,
                     )?);
                 }

@@ -1,11 +1,9 @@
-//! D1 access: statement helpers, the site record (with a short in-isolate cache) and the clock.
+//! D1 access: statement helpers, the settings table and the clock. The bottom of the edge: it
+//! imports nothing from it.
 
 use crate::error::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -74,90 +72,6 @@ pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Res
     Ok(())
 }
 
-/// A site as the public API needs it.
-#[derive(Debug, Clone)]
-pub struct Site {
-    pub id: String,
-    pub allowed_origins: Vec<String>,
-    pub config: String,
-    pub trait_fields: Vec<String>,
-    pub program_id: Option<i64>,
-    pub rate_site_per_minute: Option<i64>,
-    pub rate_ip_per_minute: Option<i64>,
-    pub etag: String,
-    pub dialogue_ids: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct SiteRow {
-    id: String,
-    allowed_origins: String,
-    config: String,
-    trait_fields: String,
-    program_id: Option<i64>,
-    rate_site_per_minute: Option<i64>,
-    rate_ip_per_minute: Option<i64>,
-    bundle_etag: String,
-}
-
-#[derive(Deserialize)]
-struct IdRow {
-    dialogue: String,
-}
-
-const SITE_CACHE_MS: i64 = 2_000;
-
-thread_local! {
-    static SITES: RefCell<HashMap<String, (i64, Rc<Site>)>> = RefCell::new(HashMap::new());
-}
-
-/// Drops a cached site (after an admin change in this isolate).
-pub fn forget_site(id: &str) {
-    SITES.with(|m| m.borrow_mut().remove(id));
-}
-
-/// Loads a site, or 404. Cached for two seconds per isolate.
-pub async fn site(db: &D1Database, id: &str) -> Result<Rc<Site>, ApiError> {
-    if !crate::validate::valid_id(id) {
-        return Err(ApiError::NotFound("site".into()));
-    }
-    let now = real_now();
-    if let Some(hit) = SITES.with(|m| {
-        m.borrow()
-            .get(id)
-            .filter(|(t, _)| now - *t < SITE_CACHE_MS)
-            .map(|(_, s)| s.clone())
-    }) {
-        return Ok(hit);
-    }
-    let row: SiteRow = first(
-        db,
-        "SELECT id, allowed_origins, config, trait_fields, program_id, rate_site_per_minute, rate_ip_per_minute, bundle_etag FROM sites WHERE id = ?",
-        &[s(id)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::NotFound("site".into()))?;
-    let ids: Vec<IdRow> = rows(
-        db,
-        "SELECT DISTINCT dialogue FROM dialogue_versions WHERE site = ?",
-        &[s(id)],
-    )
-    .await?;
-    let site = Rc::new(Site {
-        id: row.id,
-        allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
-        config: row.config,
-        trait_fields: serde_json::from_str(&row.trait_fields).unwrap_or_default(),
-        program_id: row.program_id,
-        rate_site_per_minute: row.rate_site_per_minute,
-        rate_ip_per_minute: row.rate_ip_per_minute,
-        etag: row.bundle_etag,
-        dialogue_ids: ids.into_iter().map(|r| r.dialogue).collect(),
-    });
-    SITES.with(|m| m.borrow_mut().insert(id.to_string(), (now, site.clone())));
-    Ok(site)
-}
-
 /// The platform clock (ms).
 pub fn real_now() -> i64 {
     worker::Date::now().as_millis() as i64
@@ -194,6 +108,12 @@ pub async fn setting(db: &D1Database, key: &str) -> Result<Option<String>, ApiEr
             .await?
             .map(|r| r.value),
     )
+}
+
+/// Removes a settings value.
+pub async fn delete_setting(db: &D1Database, key: &str) -> Result<(), ApiError> {
+    exec(db, "DELETE FROM settings WHERE key = ?", &[s(key)]).await?;
+    Ok(())
 }
 
 /// Writes a settings value.

@@ -120,7 +120,7 @@ async fn public(
         Ok(d) => d,
         Err(e) => return to_response(error_reply(&e), &[]),
     };
-    let site = match db::site(&database, site_id).await {
+    let site = match super::site::site(&database, site_id).await {
         Ok(s) => s,
         Err(e) => return to_response(error_reply(&e), &[]),
     };

@@ -2,8 +2,9 @@
 //! and the admin API for agents, calendars (OAuth connect, CalDAV), queues, the invitation
 //! template, the assignment log and the meetings list (cancel, no-show).
 
-use super::db::{self, n, os, s, Site};
+use super::db::{self, n, os, s};
 use super::reply::{header, json_body, Reply};
+use super::site::Site;
 use crate::calendar::client::{
     around, CalFailure, CalendarProvider, Connected, NowFromWorker, ProviderConfig,
 };
@@ -749,7 +750,7 @@ pub async fn run_book_job(env: &Env, job: BookJob) -> Value {
 
 async fn book_job(env: &Env, job: &BookJob) -> Result<Value, ApiError> {
     let database = db::database(env)?;
-    let site = db::site(&database, &job.site).await?;
+    let site = super::site::site(&database, &job.site).await?;
     let input = &job.input;
     let ids = meetings::booking_ids(&job.site, &job.key);
     let resume = match meeting_by_key(&database, &job.site, &job.key).await? {

@@ -15,6 +15,7 @@ mod meetings_api;
 mod queue_router;
 mod random;
 mod reply;
+mod site;
 mod store;
 
 use crate::error::ApiError;

@@ -3,5 +3,11 @@
 
 pub mod accounts;
 pub mod agenda;
+pub mod dead_letters;
+pub mod dialogues;
+pub mod events;
 pub mod leads;
 pub mod marketo_settings;
+pub mod reports;
+pub mod sites;
+pub mod traits_cache;
