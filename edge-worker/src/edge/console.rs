@@ -484,8 +484,9 @@ async fn marketo_row(database: &D1Database) -> Result<Option<MarketoRow>, ApiErr
 /// the last test, and the gate's sync state.
 async fn get_marketo(env: &Env, database: &D1Database) -> Result<Reply, ApiError> {
     let row = marketo_row(database).await?;
-    let gate = super::gate::call_gate(env, "/stats", &json!({}))
+    let gate = super::gate::stats(env)
         .await
+        .map(|v| json!(v))
         .unwrap_or_else(|e| json!({"error": e.to_string()}));
     let conn = match row {
         Some(r) => {

@@ -11,6 +11,7 @@ mod http;
 mod limiter_do;
 mod meetings_api;
 mod queue_router;
+mod store;
 
 use crate::error::ApiError;
 use worker::{
@@ -54,9 +55,7 @@ async fn scheduled(ev: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         admin::run_retention(&env).await.map(|_| ())
     } else {
         let kick = gate::kick(&env).await;
-        let sync = gate::call_gate(&env, "/sync", &serde_json::json!({}))
-            .await
-            .map(|_| ());
+        let sync = gate::sync(&env).await.map(|_| ());
         kick.and(sync)
     };
     if let Err(e) = res {
