@@ -6,13 +6,15 @@
 //! Architecture Invariant: no other code calls Marketo; the outbox rows in D1 are the truth and
 //! a row is marked delivered only after Marketo answered for it.
 //!
-//! Layers, top down: this shell (requests, alarm, connection) -> `deliver` (the outbox) and
-//! `sync` -> `setup`, `lookups` -> `client` (HTTP, token, limits) -> `protocol` (the typed
-//! client callers use). SQL lives in `edge::store`.
+//! Layers, top down: this shell (requests, alarm, connection) -> `outboxes` (the four kinds
+//! and the drain) and `sync` -> `deliver` (the generic step), `setup`, `lookups` -> `client`
+//! (HTTP, token, limits) -> `protocol` (the typed client callers use). SQL lives in
+//! `edge::store`.
 
 mod client;
 mod deliver;
 mod lookups;
+mod outboxes;
 mod protocol;
 mod setup;
 mod sync;
@@ -157,10 +159,12 @@ impl MarketoGate {
     }
 
     async fn drain(&self) -> Result<(), ApiError> {
-        let drain = deliver::Drain {
-            m: &self.marketo,
-            database: db::database(&self.env)?,
-            claim_seq: &self.claim_seq,
+        let drain = outboxes::Drain {
+            d: deliver::Deliverer {
+                m: &self.marketo,
+                database: db::database(&self.env)?,
+                claim_seq: &self.claim_seq,
+            },
         };
         drain.run(&self.state).await
     }
