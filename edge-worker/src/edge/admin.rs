@@ -40,15 +40,15 @@ pub async fn route(
         (Method::Post, ["dead-letters", id, "retry"]) => {
             retry_dead_letter(req, env, database, id).await
         }
-        (Method::Post, ["marketo", "setup"]) => gate::call_gate(env, "/setup", &json!({}))
-            .await
-            .map(|v| Reply::json(200, v)),
-        (Method::Post, ["marketo", "sync"]) => gate::call_gate(env, "/sync", &json!({}))
-            .await
-            .map(|v| Reply::json(200, v)),
-        (Method::Get, ["marketo", "gate"]) => gate::call_gate(env, "/stats", &json!({}))
-            .await
-            .map(|v| Reply::json(200, v)),
+        (Method::Post, ["marketo", "setup"]) => {
+            gate::setup(env).await.map(|v| Reply::json(200, json!(v)))
+        }
+        (Method::Post, ["marketo", "sync"]) => {
+            gate::sync(env).await.map(|v| Reply::json(200, json!(v)))
+        }
+        (Method::Get, ["marketo", "gate"]) => {
+            gate::stats(env).await.map(|v| Reply::json(200, json!(v)))
+        }
         (Method::Post, ["outbox", "sweep"]) => sweep(env, database).await,
         (Method::Post, ["retention", "run"]) => {
             run_retention(env).await.map(|v| Reply::json(200, v))

@@ -114,27 +114,30 @@ pub async fn traits(
                 .filter_map(|f| f.split_once('.').map(|(_, n)| n.to_string()))
                 .chain(["email".to_string()])
                 .collect();
-            let company_fields: Vec<&str> = site
+            let company_fields: Vec<String> = site
                 .trait_fields
                 .iter()
-                .filter_map(|f| f.strip_prefix("company."))
+                .filter_map(|f| f.strip_prefix("company.").map(str::to_string))
                 .collect();
-            let ask = json!({"filterType": if key_type == "cookie" { "cookies" } else { "email" }, "filterValue": key, "fields": names, "company_fields": company_fields});
-            match gate::call_gate(env, "/lookup", &ask).await {
+            let by = if key_type == "cookie" {
+                gate::LookupBy::Cookie
+            } else {
+                gate::LookupBy::Email
+            };
+            let ask = gate::LookupQuery {
+                by,
+                value: key.clone(),
+                fields: names,
+                company_fields,
+            };
+            match gate::lookup(env, ask).await {
                 Ok(v) => {
-                    let lead_id = v.get("id").and_then(Value::as_i64);
-                    let mut fields = v
-                        .get("fields")
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default();
+                    let lead_id = v.id;
+                    let mut fields = v.fields;
                     // The account's own record (companies.json) is kept next to the lead's
                     // fields and wins over the lead's copy of the same field.
-                    if let Some(c) = v
-                        .get("company")
-                        .filter(|c| c.as_object().is_some_and(|o| !o.is_empty()))
-                    {
-                        fields.insert(COMPANY_KEY.into(), c.clone());
+                    if !v.company.is_empty() {
+                        fields.insert(COMPANY_KEY.into(), Value::Object(v.company));
                     }
                     let text = Value::Object(fields.clone()).to_string();
                     let also_email = fields

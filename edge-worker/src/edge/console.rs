@@ -243,8 +243,9 @@ async fn agent_meetings(database: &D1Database, agent: &str) -> Result<Reply, Api
 /// the last test, and the gate's sync state.
 async fn get_marketo(env: &Env, database: &D1Database) -> Result<Reply, ApiError> {
     let row = marketo_settings::connection(database).await?;
-    let gate = super::gate::call_gate(env, "/stats", &json!({}))
+    let gate = super::gate::stats(env)
         .await
+        .map(|v| json!(v))
         .unwrap_or_else(|e| json!({"error": e.to_string()}));
     let conn = match row {
         Some(r) => {
@@ -411,11 +412,6 @@ fn query_value(x: &str) -> String {
     form_urlencoded::byte_serialize(x.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
-}
-
-/// The saved Marketo secret in clear text (for the gate): see [`keys::open_marketo_secret`].
-pub(crate) fn decrypt(env: &Env, stored: &str) -> Result<String, ApiError> {
-    keys::open_marketo_secret(env, stored)
 }
 
 /// Kept for the routers that still check auth themselves (meetings): see [`guard`].

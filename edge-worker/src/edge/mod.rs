@@ -60,9 +60,7 @@ async fn scheduled(ev: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         admin::run_retention(&env).await.map(|_| ())
     } else {
         let kick = gate::kick(&env).await;
-        let sync = gate::call_gate(&env, "/sync", &serde_json::json!({}))
-            .await
-            .map(|_| ());
+        let sync = gate::sync(&env).await.map(|_| ());
         kick.and(sync)
     };
     if let Err(e) = res {

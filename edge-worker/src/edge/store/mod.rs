@@ -1,5 +1,5 @@
-//! The store layer: every SQL statement of the edge, one module per table group. Handlers and
-//! Durable Objects call these functions; they never write SQL themselves.
+//! The store layer: every SQL statement of the edge, grouped by the tables it touches (each file
+//! names its tables). Handlers and Durable Objects call these functions; they hold no SQL.
 
 pub mod accounts;
 pub mod agenda;
@@ -7,7 +7,9 @@ pub mod dead_letters;
 pub mod dialogues;
 pub mod events;
 pub mod leads;
+pub mod marketo;
 pub mod marketo_settings;
+pub mod outbox;
 pub mod reports;
 pub mod sites;
 pub mod traits_cache;

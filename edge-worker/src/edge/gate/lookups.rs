@@ -1,0 +1,135 @@
+//! Trait lookups: a lead by cookie or email (`leads.json`), with its company (account) record
+//! (`companies.json`), asking only for fields the connected instance knows.
+
+use super::client::{urlencode, Marketo};
+use super::protocol::{LookupAnswer, LookupQuery};
+use crate::error::ApiError;
+use crate::marketo::mapping;
+use serde_json::{Map, Value};
+use worker::Method;
+
+/// Field names Marketo knows (describe2), so lookups never ask for an unknown field (1006).
+pub async fn known_fields(m: &Marketo) -> Result<Vec<String>, ApiError> {
+    if let Some(f) = m.known_fields.borrow().as_ref() {
+        return Ok(f.clone());
+    }
+    let v = m
+        .call(Method::Get, "/rest/v1/leads/describe2.json", None, None)
+        .await
+        .map_err(|e| ApiError::Upstream(e.text().to_string()))?;
+    let names: Vec<String> = v
+        .pointer("/result/0/fields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    *m.known_fields.borrow_mut() = Some(names.clone());
+    Ok(names)
+}
+
+/// `leads.json?filterType=cookies|email`: the lead's id (none when unknown), its fields and
+/// its company's.
+pub async fn lookup(m: &Marketo, q: &LookupQuery) -> Result<LookupAnswer, ApiError> {
+    if q.value.is_empty() {
+        return Err(ApiError::field(
+            "filterType",
+            "cookies or email with a value",
+        ));
+    }
+    let known = known_fields(m).await?;
+    let mut fields: Vec<String> = q
+        .fields
+        .iter()
+        .filter(|f| known.iter().any(|k| k == *f))
+        .cloned()
+        .collect();
+    // The account record is found by the lead's company name.
+    if !q.company_fields.is_empty() && known.iter().any(|k| k == "company") {
+        fields.push("company".into());
+    }
+    fields.sort();
+    fields.dedup();
+    if fields.is_empty() {
+        fields.push("email".into());
+    }
+    m.stats.borrow_mut().lookups += 1;
+    let path = format!(
+        "/rest/v1/leads.json?filterType={}&filterValues={}&fields={}",
+        q.by.filter_type(),
+        urlencode(&q.value),
+        urlencode(&fields.join(","))
+    );
+    let v = m
+        .call(Method::Get, &path, None, None)
+        .await
+        .map_err(|e| ApiError::Upstream(e.text().to_string()))?;
+    let Some(lead) = v
+        .get("result")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    else {
+        return Ok(LookupAnswer::default());
+    };
+    let mut f = lead.as_object().cloned().unwrap_or_default();
+    let id = f.remove("id").and_then(|i| i.as_i64());
+    let company = company_of(m, q, &f).await;
+    Ok(LookupAnswer {
+        id,
+        fields: f,
+        company,
+    })
+}
+
+/// The company (account) record of a known lead, by its company name, with the company
+/// fields the site's rules use (`companies.json`). Empty when none is asked for or found;
+/// a failed company call leaves the lead's own fields to answer.
+async fn company_of(m: &Marketo, q: &LookupQuery, lead: &Map<String, Value>) -> Map<String, Value> {
+    let mut wanted: Vec<&str> = q
+        .company_fields
+        .iter()
+        .map(String::as_str)
+        .filter(|f| mapping::COMPANY_FIELDS.contains(f))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let name = lead.get("company").and_then(Value::as_str).unwrap_or("");
+    if wanted.is_empty() || name.trim().is_empty() {
+        return Map::new();
+    }
+    if !wanted.contains(&"company") {
+        wanted.push("company");
+    }
+    let path = format!(
+        "/rest/v1/companies.json?filterType=company&filterValues={}&fields={}",
+        urlencode(name),
+        urlencode(&wanted.join(","))
+    );
+    m.stats.borrow_mut().company_lookups += 1;
+    match m.call(Method::Get, &path, None, None).await {
+        // filterValues is a comma-separated list: a name with a comma may bring back other
+        // accounts, so only an exact (case-insensitive) name match counts.
+        Ok(v) => v
+            .get("result")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object)
+            .find(|c| {
+                c.get("company")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+            })
+            .map(|c| {
+                let mut c = c.clone();
+                c.remove("seq");
+                c.remove("id");
+                c
+            })
+            .unwrap_or_default(),
+        Err(e) => {
+            worker::console_error!("company lookup: {}", e.text());
+            Map::new()
+        }
+    }
+}
