@@ -572,20 +572,22 @@ fn valid_colour(c: &str) -> bool {
         && c[1..].chars().all(|x| x.is_ascii_hexdigit())
 }
 
-fn mock(c: &Value) -> El {
+/// The preview's brand colour and the text colour on it: the widget's rule
+/// (`dynchat_engine::rules::text_on_brand`), so the preview shows what visitors will see.
+fn mock_colours(c: &Value) -> (String, &'static str) {
     let colour = c["primary_color"]
         .as_str()
         .filter(|x| valid_colour(x))
         .unwrap_or("#1d4ed8")
         .to_string();
+    let text_on = dynchat_engine::rules::text_on_brand(&colour).unwrap_or("#ffffff");
+    (colour, text_on)
+}
+
+fn mock(c: &Value) -> El {
+    let (colour, text_on) = mock_colours(c);
     let name = c["bot_name"].as_str().unwrap_or("Assistant").to_string();
     let dark = c["dark_mode"] == "dark";
-    // White text on the colour when dark enough, else near-black (like the widget does).
-    let text_on = if luminance(&colour) > 0.4 {
-        "#111827"
-    } else {
-        "#ffffff"
-    };
     let head_style = format!("background:{colour};color:{text_on}");
     el("div")
         .cls(if dark { "mock dark" } else { "mock" })
@@ -632,26 +634,6 @@ fn mock(c: &Value) -> El {
                         ),
                 ),
         )
-}
-
-fn luminance(hex: &str) -> f64 {
-    let h = hex.trim_start_matches('#');
-    let full: String = if h.len() == 3 {
-        h.chars().flat_map(|c| [c, c]).collect()
-    } else {
-        h.to_string()
-    };
-    let ch = |i: usize| {
-        u8::from_str_radix(full.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0
-    };
-    let lin = |c: f64| {
-        if c <= 0.03928 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    0.2126 * lin(ch(0)) + 0.7152 * lin(ch(2)) + 0.0722 * lin(ch(4))
 }
 
 fn config_from_form(site: &Value) -> Value {
@@ -2100,9 +2082,23 @@ mod tests {
     }
 
     #[test]
-    fn luminance_picks_readable_text() {
-        assert!(luminance("#ffffff") > 0.9);
-        assert!(luminance("#1d4ed8") < 0.4);
+    fn preview_picks_the_widgets_readable_text() {
+        // The widget's answers (engine/web style.rs `brand`, engine/core/tests/rules.rs).
+        for (colour, want) in [
+            ("#3b82f6", "#111827"),
+            ("#ef4444", "#111827"),
+            ("#f97316", "#111827"),
+            ("#1d4ed8", "#ffffff"),
+            ("#ffffff", "#111827"),
+            ("#000000", "#ffffff"),
+        ] {
+            let (c, on) = mock_colours(&serde_json::json!({ "primary_color": colour }));
+            assert_eq!((c.as_str(), on), (colour, want), "{colour}");
+        }
+        assert_eq!(
+            mock_colours(&serde_json::json!({ "primary_color": "red" })),
+            ("#1d4ed8".to_string(), "#ffffff")
+        );
         assert!(valid_colour("#abc") && !valid_colour("red"));
     }
 }
