@@ -836,7 +836,7 @@ pub fn view(s: &crate::State) -> El {
         let mut ol = el("ol").attr("reversed", "");
         for (n, v) in mine.iter().enumerate().rev() {
             let h = v["hash"].as_str().unwrap_or("");
-            let when = crate::pages::date_time(v["created_at"].as_f64().unwrap_or(0.0));
+            let when = crate::format::date_time(v["created_at"].as_f64().unwrap_or(0.0));
             let mut li = el("li")
                 .cls("row")
                 .child(el("strong").text(&format!("Version {}", n + 1)))

@@ -6,6 +6,7 @@ mod api;
 mod charts;
 mod dom;
 mod editor;
+mod format;
 mod pages;
 pub mod paths;
 
