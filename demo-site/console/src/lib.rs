@@ -60,6 +60,19 @@ pub struct Me {
 }
 
 /// Everything the views show.
+/// Data for the Reports page.
+#[derive(Default)]
+pub struct Reports {
+    pub from: String,
+    pub to: String,
+    pub range_error: Option<String>,
+    pub days: Vec<Value>,
+    pub stats: Value,
+    pub waiting: Vec<Value>,
+    pub dead: Vec<Value>,
+    pub gate: Value,
+}
+
 #[derive(Default)]
 pub struct State {
     pub me: Option<Me>,
@@ -86,7 +99,7 @@ pub struct State {
     pub diags: Vec<dynchat_engine::Diagnostic>,
     pub preview_page: String,
     pub dialogue_marketo: Value,
-    pub reports: editor::Reports,
+    pub reports: Reports,
     pub marketo: Value,
     pub calendar: Value,
     pub calendar_error: Option<String>,
