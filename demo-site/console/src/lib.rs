@@ -59,7 +59,6 @@ pub struct Me {
     pub agent_id: Option<String>,
 }
 
-/// Everything the views show.
 /// Data for the Reports page.
 #[derive(Default)]
 pub struct Reports {
@@ -73,6 +72,7 @@ pub struct Reports {
     pub gate: Value,
 }
 
+/// Everything the views show.
 #[derive(Default)]
 pub struct State {
     pub me: Option<Me>,
