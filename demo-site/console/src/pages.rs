@@ -3,7 +3,8 @@
 //! loaders and actions that feed them.
 
 use crate::dom::{el, El};
-use crate::{editor, Page, State};
+use crate::editor;
+use crate::store::{Page, State};
 
 // Layers, top down: this file (the app shell) and `actions` -> one module per page -> `crate::format`, `crate::dom`.
 mod actions;

@@ -5,7 +5,8 @@ use super::diagnostics::*;
 use super::draft::*;
 use super::form::*;
 use super::view::*;
-use crate::{api, paths, render, with, SITE};
+use crate::store::{render, with, SITE};
+use crate::{api, paths};
 use dynchat_engine::Severity;
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
@@ -159,7 +160,7 @@ pub fn action(name: &str, arg: &str) {
             if a.ok() {
                 with(|s| s.draft = a.body["dialogue"].clone());
                 recompile();
-                crate::notice(
+                crate::store::notice(
                     true,
                     format!(
                         "Version {} is in the editor. Publish to make it live again.",
@@ -168,7 +169,7 @@ pub fn action(name: &str, arg: &str) {
                 );
                 show_diagnostics();
             } else {
-                crate::notice(false, a.error());
+                crate::store::notice(false, a.error());
             }
         }),
         "unpublish" => spawn_local(async {
@@ -182,7 +183,7 @@ pub fn action(name: &str, arg: &str) {
             )
             .await;
             refresh_versions().await;
-            crate::notice(
+            crate::store::notice(
                 a.ok(),
                 if a.ok() {
                     "Unpublished: new visitors no longer see this dialogue.".to_string()
@@ -240,7 +241,7 @@ pub fn action(name: &str, arg: &str) {
             if a.ok() {
                 with(|s| s.dialogue_marketo = a.body.clone());
             }
-            crate::notice(
+            crate::store::notice(
                 a.ok(),
                 if a.ok() {
                     "Marketo program saved.".to_string()
@@ -270,11 +271,11 @@ pub(super) fn import_text(text: &str) {
         Ok(v) if v.is_object() => {
             with(|s| s.draft = v);
             recompile();
-            crate::notice(true, "JSON applied to the editor.");
+            crate::store::notice(true, "JSON applied to the editor.");
             show_diagnostics();
         }
-        Ok(_) => crate::notice(false, "The JSON must be one dialogue object."),
-        Err(e) => crate::notice(false, format!("Not valid JSON: {e}")),
+        Ok(_) => crate::store::notice(false, "The JSON must be one dialogue object."),
+        Err(e) => crate::store::notice(false, format!("Not valid JSON: {e}")),
     }
 }
 
@@ -297,7 +298,7 @@ async fn publish() {
         )
     });
     if errors > 0 {
-        crate::notice(
+        crate::store::notice(
             false,
             format!("Fix the {errors} error(s) listed under Problems before publishing."),
         );
@@ -312,7 +313,7 @@ async fn publish() {
     )
     .await;
     if !a.ok() {
-        crate::notice(false, format!("Publish failed: {}", a.error()));
+        crate::store::notice(false, format!("Publish failed: {}", a.error()));
         show_diagnostics();
         return;
     }
@@ -324,7 +325,7 @@ async fn publish() {
         s.draft_id = Some(id.clone());
         new
     });
-    crate::notice(
+    crate::store::notice(
         true,
         format!(
             "Published {id}: version {} is live for new visitors.",
@@ -335,7 +336,7 @@ async fn publish() {
     if was_new {
         // Keep the draft: the hash route would reload it from the live version, which is the same.
         with(|s| s.keep_notice = true);
-        crate::go(&format!("#/dialogues/{id}"));
+        crate::store::go(&format!("#/dialogues/{id}"));
     }
 }
 
@@ -357,7 +358,7 @@ async fn rollback(hash: String) {
         }
     }
     refresh_versions().await;
-    crate::notice(
+    crate::store::notice(
         a.ok(),
         if a.ok() {
             format!("Rolled back: version {} is live for new visitors; conversations in progress finish on their version.", &hash[..hash.len().min(10)])

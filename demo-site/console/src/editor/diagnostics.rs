@@ -1,7 +1,8 @@
 //! Diagnostics shown next to the field their JSON path names, and the summary above the form.
 
 use crate::dom::{el, El};
-use crate::{paths, with};
+use crate::paths;
+use crate::store::with;
 use dynchat_engine::Severity;
 use wasm_bindgen::JsCast;
 

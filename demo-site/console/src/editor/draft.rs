@@ -1,7 +1,8 @@
 //! Loading a dialogue into the draft and recompiling the draft (inside this wasm) after each change.
 
 use super::cards::*;
-use crate::{api, with, SITE};
+use crate::api;
+use crate::store::{with, SITE};
 use dynchat_engine::Options;
 use serde_json::{json, Value};
 
@@ -30,7 +31,7 @@ pub async fn load(id: Option<String>) {
             if a.ok() {
                 draft = a.body["dialogue"].clone();
             } else {
-                crate::notice(
+                crate::store::notice(
                     false,
                     format!("Could not load version {hash}: {}", a.error()),
                 );

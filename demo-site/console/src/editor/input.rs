@@ -3,7 +3,8 @@
 use super::cards::*;
 use super::diagnostics::*;
 use super::draft::*;
-use crate::{paths, render, with};
+use crate::paths;
+use crate::store::{render, with};
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
 

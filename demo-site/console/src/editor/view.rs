@@ -21,7 +21,7 @@ pub(super) fn preview_src(page: &str, published: bool, bust: Option<u64>) -> Str
 }
 
 /// The editor page.
-pub fn view(s: &crate::State) -> El {
+pub fn view(s: &crate::store::State) -> El {
     let d = &s.draft;
     let name = d["name"].as_str().unwrap_or("");
     let id = s.draft_id.clone();

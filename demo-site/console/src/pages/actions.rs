@@ -5,8 +5,9 @@ use super::config::*;
 use super::marketo::*;
 use super::meetings::*;
 use super::reports::*;
+use crate::api;
 use crate::dom::value_of;
-use crate::{api, notice, render, with, SITE};
+use crate::store::{notice, render, with, SITE};
 use serde_json::json;
 use wasm_bindgen_futures::spawn_local;
 

@@ -1,8 +1,9 @@
 //! The Calendar & routing page: agents, their calendar connections, queues and their order.
 
+use crate::api;
 use crate::dom::{el, input, title, El};
 use crate::format::*;
-use crate::{api, render, with, Me, State, SITE};
+use crate::store::{render, with, Me, State, SITE};
 use serde_json::{json, Value};
 
 /// Loads agents, queues, the assignment log and the invitation template (meetings admin API).

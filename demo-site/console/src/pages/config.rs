@@ -1,7 +1,8 @@
 //! The Configuration page: the widget's look, privacy and blocklist, with a live preview of the panel.
 
+use crate::api;
 use crate::dom::{checkbox, el, input, select, title, value_of, El};
-use crate::{api, notice, with, State, SITE};
+use crate::store::{notice, with, State, SITE};
 use serde_json::{json, Value};
 
 /// Loads the site record.

@@ -1,8 +1,9 @@
 //! The Dialogues page: versions, live names and 30-day metrics of every dialogue.
 
+use crate::api;
 use crate::dom::{el, title, El};
 use crate::format::*;
-use crate::{api, notice, with, State, SITE};
+use crate::store::{notice, with, State, SITE};
 use serde_json::Value;
 
 /// Loads versions, live names and the last 30 days of metrics.

@@ -1,8 +1,9 @@
 //! The Marketo page: the connection, its test and the gate's state.
 
+use crate::api;
 use crate::dom::{el, input, title, El};
 use crate::format::*;
-use crate::{api, notice, with, State};
+use crate::store::{notice, with, State};
 
 /// Loads the Marketo connection (never its secret) and the gate's state.
 pub async fn load_marketo() {

@@ -1,8 +1,9 @@
 //! The Meetings page: filters, the table and its CSV export.
 
+use crate::api;
 use crate::dom::{el, input, select, title, El};
 use crate::format::*;
-use crate::{api, with, Me, State, SITE};
+use crate::store::{with, Me, State, SITE};
 use serde_json::Value;
 
 /// Loads meetings: all (admin) or the agent's own.

@@ -2,7 +2,8 @@
 
 use crate::dom::{el, input, title, El};
 use crate::format::*;
-use crate::{api, charts, notice, with, State, SITE};
+use crate::store::{notice, with, State, SITE};
+use crate::{api, charts};
 
 /// Loads metrics in the range, outbox state and dead letters.
 pub async fn load_reports() {
