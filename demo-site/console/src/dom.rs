@@ -174,3 +174,10 @@ pub fn focus(id: &str) {
         let _ = e.focus();
     }
 }
+
+/// A page's heading (`h1#page-title`, focusable for route changes) and its one-line subtitle.
+pub fn title(t: &str, sub: &str) -> El {
+    el("div")
+        .child(el("h1").id("page-title").attr("tabindex", "-1").text(t))
+        .child(el("p").cls("sub").text(sub))
+}

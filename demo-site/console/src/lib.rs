@@ -1,4 +1,4 @@
-//! dynchat admin console: a single-page Rust -> wasm app. `State` is the store, `pages` and
+//! dynchat admin console: a single-page Rust -> wasm app. `store` holds the state, `pages` and
 //! `editor` are the views (the only code building DOM, through `dom`), and this module is the
 //! controller: hash routing, delegated events, loading data through `api`.
 
@@ -6,105 +6,21 @@ mod api;
 mod charts;
 mod dom;
 mod editor;
+mod format;
 mod pages;
 pub mod paths;
+mod store;
 
 use serde_json::{json, Value};
-use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
-/// The site the console manages (the demo has one).
-pub const SITE: &str = "acme";
-
-/// Which page is shown (from the URL hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
-    SignIn,
-    Dialogues,
-    Editor(Option<String>),
-    Config,
-    Calendar,
-    Meetings,
-    Reports,
-    Marketo,
-}
-
-impl Page {
-    fn from_hash(h: &str) -> Page {
-        let h = h.trim_start_matches('#').trim_start_matches('/');
-        let parts: Vec<&str> = h.split('/').collect();
-        match parts.as_slice() {
-            ["signin"] => Page::SignIn,
-            ["dialogues", "new"] => Page::Editor(None),
-            ["dialogues", id] => Page::Editor(Some(id.to_string())),
-            ["config"] => Page::Config,
-            ["calendar"] => Page::Calendar,
-            ["meetings"] => Page::Meetings,
-            ["reports"] => Page::Reports,
-            ["marketo"] => Page::Marketo,
-            _ => Page::Dialogues,
-        }
-    }
-}
-
-/// The signed-in account.
-#[derive(Debug, Clone)]
-pub struct Me {
-    pub email: String,
-    pub name: String,
-    pub admin: bool,
-    pub agent_id: Option<String>,
-}
-
-/// Everything the views show.
-#[derive(Default)]
-pub struct State {
-    pub me: Option<Me>,
-    pub page: Option<Page>,
-    pub notice: Option<(bool, String)>,
-    pub loading: bool,
-    pub signin_error: Option<String>,
-    pub signin_email: String,
-    /// Keep the notice through the next navigation (publishing a new dialogue moves to its URL).
-    pub keep_notice: bool,
-    /// The preview frame loads only on request (each load is a real visit with real events).
-    pub preview_on: bool,
-    /// The preview shows the published version instead of the editor's draft (the default).
-    pub preview_published: bool,
-    /// `GET /admin/sites/{site}/dialogues` versions.
-    pub versions: Vec<Value>,
-    /// Per dialogue: triggered, engaged, completed, captured, meetings, goals (last 30 days).
-    pub totals: Vec<(String, [i64; 6])>,
-    /// Dialogue id -> name (from the live or newest version).
-    pub names: Vec<(String, String)>,
-    pub site: Value,
-    pub draft: Value,
-    pub draft_id: Option<String>,
-    pub diags: Vec<dynchat_engine::Diagnostic>,
-    pub preview_page: String,
-    pub dialogue_marketo: Value,
-    pub reports: editor::Reports,
-    pub marketo: Value,
-    pub calendar: Value,
-    pub calendar_error: Option<String>,
-    pub queue_order: Vec<(String, Vec<String>)>,
-    pub meetings: Vec<Value>,
-    pub meetings_error: Option<String>,
-    pub meeting_filter: (String, String),
-    pub meeting_sort: (String, bool),
-}
+pub use store::{go, notice, render, with, Me, Page, Reports, State, SITE};
 
 thread_local! {
     /// Counts navigations, so a slow load never renders over a newer page.
     static LOADS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    static STATE: RefCell<State> = RefCell::new(State { preview_page: "/site/pricing.html".into(), ..State::default() });
-}
-
-/// Reads or changes the state (never across an await).
-pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
-    STATE.with(|s| f(&mut s.borrow_mut()))
 }
 
 fn window() -> web_sys::Window {
@@ -115,19 +31,9 @@ fn hash() -> String {
     window().location().hash().unwrap_or_default()
 }
 
-/// Navigates (the `hashchange` listener loads and renders).
-pub fn go(h: &str) {
-    let _ = window().location().set_hash(h);
-}
-
-/// Shows a notice on the current page.
-pub fn notice(ok: bool, msg: impl Into<String>) {
-    with(|s| s.notice = Some((ok, msg.into())));
-    render();
-}
-
-/// Re-renders the whole app from the state, keeping the scroll position and the focused id.
-pub fn render() {
+/// Draws the whole app from the state, keeping the scroll position and the focused id
+/// (`store::render` calls this).
+fn draw() {
     let doc = dom::document();
     let Some(app) = doc.get_element_by_id("app") else {
         return;
@@ -152,6 +58,7 @@ pub fn render() {
 /// Entry point (wasm-bindgen start).
 #[wasm_bindgen(start)]
 pub fn start() {
+    store::set_renderer(draw);
     let doc = dom::document();
     let Some(app) = doc.get_element_by_id("app") else {
         return;

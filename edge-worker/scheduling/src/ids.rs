@@ -32,8 +32,9 @@ impl From<&str> for AgentId {
 }
 
 /// An email address that is safe to put in a mail header and in an iCalendar `mailto:` URI:
-/// ASCII `local@domain`, no spaces, no control characters, no characters with meaning in
-/// headers or URIs (`<>()[]\,;:"`), at most 254 octets.
+/// the product's one email rule, `dynchat_engine::rules::valid_email` (ASCII `local@domain`, no
+/// spaces, no control characters, no characters with meaning in headers or URIs (`<>()[]\,;:"`),
+/// at most 254 octets, a dotted domain), applied after trimming.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
@@ -46,25 +47,8 @@ impl EmailAddress {
             message: message.to_owned(),
         };
         let s = raw.trim();
-        if s.is_empty() || s.len() > 254 {
-            return Err(err("must be 1 to 254 characters"));
-        }
-        if !s.is_ascii() {
-            return Err(err("must be ASCII"));
-        }
-        if s.bytes()
-            .any(|b| b.is_ascii_control() || b == b' ' || b"<>()[]\\,;:\"".contains(&b))
-        {
-            return Err(err("contains a character not allowed in an address"));
-        }
-        let Some((local, domain)) = s.split_once('@') else {
-            return Err(err("must contain @"));
-        };
-        if local.is_empty() || domain.is_empty() || domain.contains('@') {
-            return Err(err("must be local@domain"));
-        }
-        if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
-            return Err(err("domain is malformed"));
+        if let Some(problem) = dynchat_engine::rules::email_problem(s) {
+            return Err(err(problem));
         }
         Ok(EmailAddress(s.to_owned()))
     }

@@ -10,6 +10,7 @@ pub mod diag;
 pub mod fields;
 pub mod machine;
 pub mod model;
+pub mod rules;
 pub mod simulate;
 pub mod targeting;
 pub mod tokens;

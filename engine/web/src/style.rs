@@ -1,5 +1,6 @@
 //! Look and feel: the bundle's `config` read defensively, and the widget's stylesheet generated from it.
 
+use dynchat_engine::rules::{blocked_by, blocklist_entry, text_on_brand};
 use serde::Deserialize;
 
 /// Bundle `config` keys the widget reads (docs/widget.md); unknown keys are ignored, bad values fall back.
@@ -69,7 +70,7 @@ impl Config {
             .map(|a| {
                 a.iter()
                     .filter_map(|e| e.as_str())
-                    .filter_map(block_entry)
+                    .filter_map(blocklist_entry)
                     .collect()
             })
             .unwrap_or_default();
@@ -77,15 +78,9 @@ impl Config {
     }
 
     /// Whether the site refuses this email's domain (the worker refuses the lead with 422 too):
-    /// the domain equals a blocklist entry or is a subdomain of one, case-insensitively.
+    /// `dynchat_engine::rules::blocked_by`, the rule the worker applies.
     pub fn blocks_email(&self, email: &str) -> bool {
-        let Some((_, d)) = email.trim().rsplit_once('@') else {
-            return false;
-        };
-        let d = d.trim_end_matches('.').to_ascii_lowercase();
-        self.email_blocklist
-            .iter()
-            .any(|e| d == *e || d.strip_suffix(e.as_str()).is_some_and(|p| p.ends_with('.')))
+        blocked_by(email, self.email_blocklist.iter().map(String::as_str)).is_some()
     }
 
     /// `light`, `dark` or `auto`.
@@ -107,19 +102,6 @@ impl Config {
     }
 }
 
-/// One blocklist entry as the worker reads it (`edge-worker/src/blocklist.rs`): trimmed,
-/// lower-case, without a leading `@`, `*.` or `.`; `None` unless it looks like a domain.
-fn block_entry(raw: &str) -> Option<String> {
-    let e = raw.trim().to_ascii_lowercase();
-    let e = e.trim_start_matches('@').trim_start_matches("*.");
-    let e = e.trim_start_matches('.').trim_end_matches('.');
-    let ok = !e.is_empty()
-        && e.len() <= 253
-        && e.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    ok.then(|| e.to_string())
-}
-
 /// An absolute http(s) URL without characters that could leave an attribute.
 pub fn web_url(u: &str) -> bool {
     let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
@@ -130,58 +112,19 @@ pub fn web_url(u: &str) -> bool {
         })
 }
 
-fn hex_rgb(s: &str) -> Option<(f64, f64, f64)> {
-    let h = s.trim().strip_prefix('#')?;
-    if !h.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let v = |x: &str| u8::from_str_radix(x, 16).ok().map(f64::from);
-    match h.len() {
-        3 => {
-            let d = |i: usize| h.get(i..i + 1).and_then(|c| v(&c.repeat(2)));
-            Some((d(0)?, d(1)?, d(2)?))
-        }
-        6 => Some((v(&h[0..2])?, v(&h[2..4])?, v(&h[4..6])?)),
-        _ => None,
-    }
-}
-
-fn luminance((r, g, b): (f64, f64, f64)) -> f64 {
-    let ch = |c: f64| {
-        let c = c / 255.0;
-        if c <= 0.039_28 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
-}
-
-/// WCAG contrast ratio of two luminances.
-fn ratio(a: f64, b: f64) -> f64 {
-    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-    (hi + 0.05) / (lo + 0.05)
-}
-
-/// The brand colour, and the text colour with the better contrast on it.
+/// The brand colour, and the text colour with the better contrast on it
+/// (`dynchat_engine::rules::text_on_brand`, which the console's preview uses too).
 pub fn brand(c: &Config) -> (String, &'static str) {
     let fallback = "#1d4ed8";
-    let (hex, rgb) = match c
-        .primary_color
+    c.primary_color
         .as_deref()
-        .and_then(|p| hex_rgb(p).map(|rgb| (p.trim().to_string(), rgb)))
-    {
-        Some(x) => x,
-        None => (fallback.to_string(), (29.0, 78.0, 216.0)),
-    };
-    let l = luminance(rgb);
-    let on = if ratio(l, 1.0) >= ratio(l, luminance((17.0, 24.0, 39.0))) {
-        "#ffffff"
-    } else {
-        "#111827"
-    };
-    (hex, on)
+        .and_then(|p| Some((p.trim().to_string(), text_on_brand(p)?)))
+        .unwrap_or_else(|| {
+            (
+                fallback.to_string(),
+                text_on_brand(fallback).unwrap_or("#ffffff"),
+            )
+        })
 }
 
 fn font(c: &Config) -> String {
@@ -296,12 +239,19 @@ mod tests {
             ("#1d4ed8", "#ffffff"),
             ("#000", "#ffffff"),
             ("#fff", "#111827"),
+            // The shared table (engine/core/tests/rules.rs); the console's preview gives the same.
+            ("#3b82f6", "#111827"),
+            ("#ef4444", "#111827"),
+            ("#f97316", "#111827"),
+            ("#ffffff", "#111827"),
+            ("#000000", "#ffffff"),
         ] {
             let c = Config {
                 primary_color: Some(p.into()),
                 ..Config::default()
             };
             assert_eq!(brand(&c).1, want, "{p}");
+            assert_eq!(text_on_brand(p), Some(want), "{p}");
         }
     }
 

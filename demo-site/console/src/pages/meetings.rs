@@ -1,0 +1,262 @@
+//! The Meetings page: filters, the table and its CSV export.
+
+use crate::api;
+use crate::dom::{el, input, select, title, El};
+use crate::format::*;
+use crate::store::{with, Me, State, SITE};
+use serde_json::Value;
+
+/// Loads meetings: all (admin) or the agent's own.
+pub async fn load_meetings(me: &Me) {
+    let path = if me.admin {
+        format!("/admin/sites/{SITE}/meetings")
+    } else {
+        format!(
+            "/admin/console/agents/{}/meetings",
+            me.agent_id.clone().unwrap_or_default()
+        )
+    };
+    let a = api::call("GET", &path, None).await;
+    with(|s| {
+        if a.ok() {
+            s.meetings = a.body["meetings"].as_array().cloned().unwrap_or_default();
+            s.meetings_error = None;
+        } else {
+            s.meetings = Vec::new();
+            s.meetings_error = Some(format!("{path}: {}", a.error()));
+        }
+    });
+}
+
+pub(super) fn meeting_start(m: &Value) -> String {
+    m["start"]
+        .as_str()
+        .map(|t| format!("{} UTC", iso_short(t)))
+        .unwrap_or_else(|| m["start_ms"].as_f64().map(date_time).unwrap_or_default())
+}
+
+/// The meeting's agent: `{"id","name"}` from the meetings admin API, an id from the agent's own list.
+pub(super) fn agent_label(m: &Value) -> String {
+    let a = &m["agent"];
+    a["name"]
+        .as_str()
+        .or_else(|| a["id"].as_str())
+        .or_else(|| a.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+pub(super) fn meeting_rows(s: &State) -> Vec<Value> {
+    let (q, st) = &s.meeting_filter;
+    let q = q.to_ascii_lowercase();
+    let mut rows: Vec<Value> = s
+        .meetings
+        .iter()
+        .filter(|m| st.is_empty() || m["status"].as_str() == Some(st))
+        .filter(|m| {
+            q.is_empty()
+                || [
+                    m["lead_email"].as_str().unwrap_or("").to_string(),
+                    agent_label(m),
+                    m["dialogue"].as_str().unwrap_or("").to_string(),
+                    m["lead_name"].as_str().unwrap_or("").to_string(),
+                ]
+                .iter()
+                .any(|v| v.to_ascii_lowercase().contains(&q))
+        })
+        .cloned()
+        .collect();
+    let (key, asc) = &s.meeting_sort;
+    rows.sort_by(|a, b| {
+        let k = |m: &Value| {
+            if key == "start" {
+                m["start"].as_str().map(str::to_string).unwrap_or_else(|| {
+                    format!("{:020}", m["start_ms"].as_f64().unwrap_or(0.0) as i64)
+                })
+            } else if key == "agent" {
+                agent_label(m)
+            } else {
+                m[key.as_str()].as_str().unwrap_or("").to_string()
+            }
+        };
+        let o = k(a).cmp(&k(b));
+        if *asc {
+            o
+        } else {
+            o.reverse()
+        }
+    });
+    rows
+}
+
+pub(super) fn meetings(s: &State, me: &Me) -> El {
+    let mut root = el("div").child(
+        el("div")
+            .cls("row spread")
+            .child(title(
+                if me.admin { "Meetings" } else { "My meetings" },
+                "Booked from chat conversations.",
+            ))
+            .child(
+                el("button")
+                    .attr("type", "button")
+                    .act("export-csv")
+                    .text("Export CSV"),
+            ),
+    );
+    if let Some(e) = &s.meetings_error {
+        root = root.child(
+            el("p")
+                .cls("notice warn")
+                .attr("role", "status")
+                .text(&format!("Could not load meetings ({e}).")),
+        );
+    }
+    let filters = el("div")
+        .cls("row box")
+        .child(
+            input(
+                "Search (email, agent, dialogue)",
+                "m-q",
+                &s.meeting_filter.0,
+                "search",
+            )
+            .attr("data-live", "m-filter"),
+        )
+        .child(
+            el("label").attr("for", "m-status").text("Status").child(
+                select(
+                    "m-status",
+                    &s.meeting_filter.1,
+                    &[
+                        ("", "Any"),
+                        ("scheduled", "Scheduled"),
+                        ("completed", "Completed"),
+                        ("no_show", "No-show"),
+                        ("cancelled", "Cancelled"),
+                    ],
+                )
+                .attr("data-live", "m-filter"),
+            ),
+        );
+    let cols = [
+        ("start", "Time"),
+        ("lead_email", "Lead"),
+        ("agent", "Agent"),
+        ("dialogue", "Dialogue"),
+        ("status", "Status"),
+    ];
+    let mut head = el("tr");
+    for (k, label) in cols {
+        let sorted = s.meeting_sort.0 == k;
+        let aria = if sorted {
+            if s.meeting_sort.1 {
+                "ascending"
+            } else {
+                "descending"
+            }
+        } else {
+            "none"
+        };
+        head = head.child(
+            el("th").attr("scope", "col").attr("aria-sort", aria).child(
+                el("button")
+                    .attr("type", "button")
+                    .cls("sort")
+                    .act(&format!("m-sort:{k}"))
+                    .text(&format!(
+                        "{label}{}",
+                        if sorted {
+                            if s.meeting_sort.1 {
+                                " ▲"
+                            } else {
+                                " ▼"
+                            }
+                        } else {
+                            ""
+                        }
+                    )),
+            ),
+        );
+    }
+    if me.admin {
+        head = head.child(el("th").attr("scope", "col").text("Actions"));
+    }
+    let rows = meeting_rows(s);
+    let mut tb = el("tbody");
+    for m in &rows {
+        let id = m["id"].as_str().unwrap_or("");
+        let status = m["status"].as_str().unwrap_or("");
+        let mut tr = el("tr")
+            .child(el("td").text(&meeting_start(m)))
+            .child(el("td").text(m["lead_email"].as_str().unwrap_or("")))
+            .child(el("td").text(&agent_label(m)))
+            .child(el("td").text(m["dialogue"].as_str().unwrap_or("")))
+            .child(
+                el("td").child(
+                    el("span")
+                        .cls(if status == "scheduled" {
+                            "pill ok"
+                        } else {
+                            "pill off"
+                        })
+                        .text(status),
+                ),
+            );
+        if me.admin {
+            let mut td = el("td");
+            if status == "scheduled" || status == "completed" {
+                td = td.child(
+                    el("button")
+                        .attr("type", "button")
+                        .cls("small")
+                        .act(&format!("m-noshow:{id}"))
+                        .text("Mark no-show"),
+                );
+            }
+            if status == "scheduled" {
+                td = td.child(
+                    el("button")
+                        .attr("type", "button")
+                        .cls("small danger")
+                        .act(&format!("m-cancel:{id}"))
+                        .text("Cancel"),
+                );
+            }
+            tr = tr.child(td);
+        }
+        tb = tb.child(tr);
+    }
+    let table = if rows.is_empty() {
+        el("p").cls("box").text("No meetings match.")
+    } else {
+        el("div").cls("table-wrap box").child(
+            el("table")
+                .child(el("caption").cls("sr-only").text("Meetings"))
+                .child(el("thead").child(head))
+                .child(tb),
+        )
+    };
+    root.child(filters).child(table)
+}
+
+pub(super) fn csv_cell(s: &str) -> String {
+    // Quote everything; neutralise spreadsheet formulas.
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_cell("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_cell("=cmd()"), "\"'=cmd()\"");
+    }
+}

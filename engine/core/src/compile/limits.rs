@@ -1,0 +1,8 @@
+//! Size limits of a dialogue file.
+
+/// Largest dialogue file accepted, in bytes.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// Most cards in one dialogue.
+pub const MAX_CARDS: usize = 1000;
+/// Longest text on one card.
+pub const MAX_TEXT: usize = 5000;

@@ -1,0 +1,240 @@
+//! What the visitor's input does at the card being asked: buttons, free text, captures, slots, skips.
+
+use super::capture::*;
+use super::io::*;
+use super::run::*;
+use super::session::*;
+use crate::compile::{CCard, CardIx};
+use crate::fields::MAX_ANSWER_LEN;
+use crate::model::CaptureKind;
+
+pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
+    let flow = r.flow;
+    let Some(card) = flow.cards.get(usize::from(i)) else {
+        return;
+    };
+    match (card, input, s.wait) {
+        (
+            CCard::Question {
+                buttons,
+                field,
+                next,
+                ..
+            },
+            Input::Button { index },
+            Wait::Answer,
+        ) => match buttons.get(index) {
+            Some(b) => {
+                r.answered(s, i, b.value.clone());
+                if let Some(f) = field {
+                    s.lead.insert(f.to_ascii_lowercase(), b.value.clone());
+                    r.out.push(Effect::Capture {
+                        field: f.clone(),
+                        value: b.value.clone(),
+                        overwrite: true,
+                    });
+                }
+                r.run_from(s, b.next.or(*next));
+            }
+            None => r.out.push(Effect::Ignored {
+                reason: format!("no button {index}"),
+            }),
+        },
+        (
+            CCard::Question {
+                free_text: Some((_, ft_next)),
+                field,
+                next,
+                ..
+            },
+            Input::Text { text },
+            Wait::Answer,
+        ) => {
+            let v = text.trim();
+            if v.is_empty() || v.len() > MAX_ANSWER_LEN {
+                let m = if v.is_empty() {
+                    "Please type an answer or pick one of the options."
+                } else {
+                    "That answer is too long; please shorten it."
+                };
+                r.reprompt(s, i, m.into());
+                return;
+            }
+            r.answered(s, i, v.to_string());
+            if let Some(f) = field {
+                s.lead.insert(f.to_ascii_lowercase(), v.to_string());
+                r.out.push(Effect::Capture {
+                    field: f.clone(),
+                    value: v.to_string(),
+                    overwrite: true,
+                });
+            }
+            r.run_from(s, ft_next.or(*next));
+        }
+        (CCard::Question { buttons, .. }, Input::Text { text }, Wait::Answer) => {
+            // Typed text on a buttons-only question: accept a label typed exactly, else re-prompt.
+            match buttons
+                .iter()
+                .position(|b| b.label.eq_ignore_ascii_case(text.trim()))
+            {
+                Some(index) => on_input(r, s, i, Input::Button { index }),
+                None => r.reprompt(s, i, "Please pick one of the options.".into()),
+            }
+        }
+        (
+            CCard::Capture {
+                kind,
+                field,
+                overwrite,
+                pattern,
+                error,
+                next,
+                ..
+            },
+            Input::Text { text },
+            Wait::Answer,
+        ) => {
+            let v = text.trim();
+            let ok = !v.is_empty()
+                && v.len() <= MAX_ANSWER_LEN
+                && valid_for(*kind, v)
+                && pattern.as_ref().is_none_or(|re| re.is_match(v));
+            if !ok {
+                let m = match error {
+                    Some(t) => render(t, s, flow),
+                    None => default_error(*kind).to_string(),
+                };
+                r.reprompt(s, i, m);
+                return;
+            }
+            let value = if *kind == CaptureKind::Email {
+                v.to_lowercase()
+            } else {
+                v.to_string()
+            };
+            r.answered(s, i, value.clone());
+            s.lead.insert(field.to_ascii_lowercase(), value.clone());
+            r.out.push(Effect::Capture {
+                field: field.clone(),
+                value,
+                overwrite: *overwrite,
+            });
+            match kind {
+                CaptureKind::Email => r.emit(BrowserEvent::Email),
+                CaptureKind::Phone => r.emit(BrowserEvent::Phone),
+                _ => {}
+            }
+            r.run_from(s, *next);
+        }
+        (CCard::Meeting { route, .. }, Input::SlotChosen { start_ms, end_ms }, Wait::Slot) => {
+            if end_ms <= start_ms || end_ms.saturating_sub(start_ms) > 24 * 3_600_000 {
+                r.reprompt(s, i, "That time is not valid; please pick another.".into());
+                return;
+            }
+            if !s.engaged {
+                s.engaged = true;
+                r.emit(BrowserEvent::Engaged);
+            }
+            s.booking = Some((start_ms, end_ms));
+            s.wait = Wait::Booking;
+            let key = book_key(s, i, start_ms);
+            r.out.push(Effect::Book {
+                card: r.id(i),
+                route: route.clone(),
+                start_ms,
+                end_ms,
+                key,
+            });
+        }
+        (
+            CCard::Meeting {
+                route,
+                confirmation,
+                next,
+                on_skip,
+                ..
+            },
+            Input::BookingResult { result },
+            w,
+        ) => match (result, w) {
+            (
+                Booking::Booked {
+                    meeting_id,
+                    agent,
+                    time,
+                },
+                Wait::Booking,
+            ) => {
+                s.meeting = Some(Meeting {
+                    id: meeting_id,
+                    agent,
+                    time,
+                });
+                s.booking = None;
+                let value = s.meeting.as_ref().map(|m| m.id.clone()).unwrap_or_default();
+                r.answered(s, i, value);
+                r.emit(BrowserEvent::MeetingBooked);
+                if let Some(c) = confirmation {
+                    r.show(s, i, c, 0);
+                }
+                r.run_from(s, *next);
+            }
+            (Booking::SlotTaken, _) => {
+                s.booking = None;
+                s.wait = Wait::Slot;
+                r.reprompt(
+                    s,
+                    i,
+                    "Sorry, that time was just taken. Here are the times still open.".into(),
+                );
+                r.out.push(Effect::RequestSlots {
+                    card: r.id(i),
+                    route: route.clone(),
+                });
+            }
+            (Booking::Failed { reason }, _) => {
+                s.booking = None;
+                s.wait = Wait::Slot;
+                r.reprompt(
+                    s,
+                    i,
+                    format!(
+                        "The booking did not go through ({}). Please pick a time again.",
+                        reason.chars().take(200).collect::<String>()
+                    ),
+                );
+                r.out.push(Effect::RequestSlots {
+                    card: r.id(i),
+                    route: route.clone(),
+                });
+            }
+            (Booking::NoSlots | Booking::Declined, _) => {
+                s.booking = None;
+                r.answered(s, i, "skipped".into());
+                r.run_from(s, *on_skip);
+            }
+            (Booking::Booked { .. }, _) => r.out.push(Effect::Ignored {
+                reason: "no booking was requested".into(),
+            }),
+        },
+        (_, input, _) => r.out.push(Effect::Ignored {
+            reason: format!(
+                "input {} does not fit card `{}`",
+                input_name(&input),
+                r.id(i)
+            ),
+        }),
+    }
+}
+
+pub(super) fn input_name(i: &Input) -> &'static str {
+    match i {
+        Input::Start => "start",
+        Input::Button { .. } => "button",
+        Input::Text { .. } => "text",
+        Input::SlotChosen { .. } => "slot_chosen",
+        Input::BookingResult { .. } => "booking_result",
+        Input::Timeout => "timeout",
+        Input::Close => "close",
+    }
+}

@@ -1,0 +1,310 @@
+//! One `step` in progress ([`Run`]): renders templates, asks cards, runs the cards that do not wait.
+
+use super::io::*;
+use super::session::*;
+use crate::compile::{CCard, CardIx, CompiledFlow};
+use crate::targeting::{Facts, FieldRef, Val};
+use crate::tokens::{Template, TokenSource};
+use std::collections::BTreeMap;
+
+/// Cards passed without visitor input before the machine gives up (compile rejects such cycles; this is a second fence).
+pub(super) const MAX_AUTO_STEPS: usize = 512;
+/// Re-prompts counted per card (the counter stops there; re-prompting goes on).
+pub(super) const MAX_TRIES: u8 = 100;
+
+pub(super) struct Run<'a> {
+    pub(super) flow: &'a CompiledFlow,
+    pub(super) out: Vec<Effect>,
+}
+
+pub(super) fn render(t: &Template, s: &Session, flow: &CompiledFlow) -> String {
+    let _ = flow;
+    t.render(|src| match src {
+        TokenSource::Lead(f) => s.lead.get(f.as_str()).cloned(),
+        TokenSource::Company(f) => s.company.get(f.as_str()).cloned(),
+        TokenSource::Answer(i) => s.answers.get(i).cloned(),
+        TokenSource::MeetingAgent => s.meeting.as_ref().map(|m| m.agent.clone()),
+        TokenSource::MeetingTime => s.meeting.as_ref().map(|m| m.time.clone()),
+    })
+}
+
+/// Branch facts: answers and lead/company fields, lower-cased.
+pub(super) struct SessionFacts {
+    answers: BTreeMap<CardIx, String>,
+    lead: BTreeMap<String, String>,
+    company: BTreeMap<String, String>,
+}
+
+impl Facts for SessionFacts {
+    fn get(&self, f: &FieldRef, _offset: Option<i32>) -> Val<'_> {
+        let v = match f {
+            FieldRef::Answer(i) => self.answers.get(i),
+            FieldRef::Lead(k) => self.lead.get(k),
+            FieldRef::Company(k) => self.company.get(k),
+            _ => None,
+        };
+        v.map_or(Val::Missing, |s| Val::Text(s))
+    }
+}
+
+pub(super) fn lower<K: Ord + Clone>(m: &BTreeMap<K, String>) -> BTreeMap<K, String> {
+    m.iter()
+        .map(|(k, v)| (k.clone(), v.to_lowercase()))
+        .collect()
+}
+
+impl Run<'_> {
+    pub(super) fn id(&self, i: CardIx) -> String {
+        self.flow
+            .card_ids
+            .get(usize::from(i))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub(super) fn emit(&mut self, event: BrowserEvent) {
+        self.out.push(Effect::Emit { event });
+    }
+
+    pub(super) fn complete(&mut self, s: &mut Session) {
+        s.status = Status::Completed;
+        s.at = None;
+        s.wait = Wait::Nothing;
+        s.booking = None;
+        self.emit(BrowserEvent::Completed);
+        self.out.push(Effect::Complete);
+    }
+
+    pub(super) fn show(&mut self, s: &Session, i: CardIx, t: &Template, delay_ms: u32) {
+        let text = render(t, s, self.flow);
+        self.out.push(Effect::Show {
+            card: self.id(i),
+            text,
+            delay_ms,
+            image: None,
+            link: None,
+        });
+    }
+
+    /// Shows the prompt of a waiting card (also used to resume).
+    pub(super) fn ask(&mut self, s: &mut Session, i: CardIx, with_text: bool) {
+        let flow = self.flow;
+        let Some(card) = flow.cards.get(usize::from(i)) else {
+            return;
+        };
+        let card_id = self.id(i);
+        match card {
+            CCard::Question {
+                text,
+                buttons,
+                free_text,
+                delay_ms,
+                ..
+            } => {
+                if with_text {
+                    self.show(s, i, text, *delay_ms);
+                }
+                let buttons = buttons
+                    .iter()
+                    .map(|b| Choice {
+                        label: b.label.clone(),
+                        value: b.value.clone(),
+                    })
+                    .collect();
+                let free_text = free_text
+                    .as_ref()
+                    .map(|(p, _)| p.clone().unwrap_or_default());
+                self.out.push(Effect::Ask {
+                    card: card_id,
+                    prompt: Prompt::Choices { buttons, free_text },
+                });
+                s.wait = Wait::Answer;
+            }
+            CCard::Capture {
+                text,
+                kind,
+                placeholder,
+                delay_ms,
+                ..
+            } => {
+                if with_text {
+                    self.show(s, i, text, *delay_ms);
+                }
+                self.out.push(Effect::Ask {
+                    card: card_id,
+                    prompt: Prompt::Field {
+                        field: *kind,
+                        placeholder: placeholder.clone(),
+                    },
+                });
+                s.wait = Wait::Answer;
+            }
+            CCard::Meeting {
+                text,
+                route,
+                delay_ms,
+                ..
+            } => {
+                if with_text {
+                    self.show(s, i, text, *delay_ms);
+                }
+                if s.wait == Wait::Booking {
+                    // A reload while booking: the host retries with the same key.
+                    if let Some((start_ms, end_ms)) = s.booking {
+                        self.out.push(Effect::Book {
+                            card: card_id,
+                            route: route.clone(),
+                            start_ms,
+                            end_ms,
+                            key: book_key(s, i, start_ms),
+                        });
+                    }
+                } else {
+                    self.out.push(Effect::Ask {
+                        card: card_id.clone(),
+                        prompt: Prompt::Slots,
+                    });
+                    self.out.push(Effect::RequestSlots {
+                        card: card_id,
+                        route: route.clone(),
+                    });
+                    s.wait = Wait::Slot;
+                }
+            }
+            _ => {}
+        }
+        s.at = Some(i);
+        s.status = Status::Active;
+    }
+
+    /// Runs from card `i` until a card waits for input or the dialogue ends.
+    pub(super) fn run_from(&mut self, s: &mut Session, mut next: Option<CardIx>) {
+        let flow = self.flow;
+        s.tries = 0;
+        for _ in 0..MAX_AUTO_STEPS {
+            let Some(i) = next else {
+                self.complete(s);
+                return;
+            };
+            let Some(card) = flow.cards.get(usize::from(i)) else {
+                self.complete(s);
+                return;
+            };
+            match card {
+                CCard::Message {
+                    text,
+                    image,
+                    next: n,
+                    delay_ms,
+                } => {
+                    let text = render(text, s, flow);
+                    self.out.push(Effect::Show {
+                        card: self.id(i),
+                        text,
+                        delay_ms: *delay_ms,
+                        image: image.clone(),
+                        link: None,
+                    });
+                    next = *n;
+                }
+                CCard::Document {
+                    text,
+                    url,
+                    label,
+                    next: n,
+                    delay_ms,
+                } => {
+                    let text = render(text, s, flow);
+                    self.out.push(Effect::Show {
+                        card: self.id(i),
+                        text,
+                        delay_ms: *delay_ms,
+                        image: None,
+                        link: Some((url.clone(), label.clone())),
+                    });
+                    next = *n;
+                }
+                CCard::Goal {
+                    name,
+                    score,
+                    next: n,
+                } => {
+                    if !s.goals.contains(&i) {
+                        s.goals.push(i);
+                        s.score = s.score.saturating_add(*score);
+                        self.out.push(Effect::Goal {
+                            card: self.id(i),
+                            name: name.clone(),
+                            score: *score,
+                        });
+                        self.emit(BrowserEvent::Goal);
+                    }
+                    next = *n;
+                }
+                CCard::Branch { rules, otherwise } => {
+                    let facts = SessionFacts {
+                        answers: lower(&s.answers),
+                        lead: lower(&s.lead),
+                        company: lower(&s.company),
+                    };
+                    next = Some(
+                        rules
+                            .iter()
+                            .find(|(a, _)| a.eval(&facts))
+                            .map_or(*otherwise, |r| r.1),
+                    );
+                }
+                CCard::End { text } => {
+                    if let Some(t) = text {
+                        self.show(s, i, t, 0);
+                    }
+                    self.complete(s);
+                    return;
+                }
+                CCard::Capture {
+                    field,
+                    skip_if_known: true,
+                    next: n,
+                    ..
+                } if s
+                    .lead
+                    .get(&field.to_ascii_lowercase())
+                    .is_some_and(|v| !v.trim().is_empty()) =>
+                {
+                    next = *n;
+                }
+                CCard::Question { .. } | CCard::Capture { .. } | CCard::Meeting { .. } => {
+                    s.wait = Wait::Nothing;
+                    self.ask(s, i, true);
+                    return;
+                }
+            }
+        }
+        // Unreachable for compiled flows (cycles are rejected); end cleanly rather than spin.
+        self.complete(s);
+    }
+
+    pub(super) fn reprompt(&mut self, s: &mut Session, i: CardIx, message: String) {
+        s.tries = s.tries.saturating_add(1).min(MAX_TRIES);
+        self.out.push(Effect::Reprompt {
+            card: self.id(i),
+            message,
+        });
+    }
+
+    pub(super) fn answered(&mut self, s: &mut Session, i: CardIx, value: String) {
+        if !s.engaged {
+            s.engaged = true;
+            self.emit(BrowserEvent::Engaged);
+        }
+        s.answers.insert(i, value.clone());
+        self.out.push(Effect::Answer {
+            card: self.id(i),
+            value,
+        });
+    }
+}
+
+pub(super) fn book_key(s: &Session, card: CardIx, start_ms: i64) -> String {
+    format!("{}:{}:{}:{start_ms}", s.id, s.flow, card)
+}

@@ -1,0 +1,180 @@
+//! A conversation's state ([`Session`]): where it is, what it waits for, what the visitor answered.
+
+use crate::compile::{CCard, CardIx, CompiledFlow};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Session format version.
+pub const SESSION_VERSION: u32 = 1;
+/// Milliseconds since the Unix epoch, supplied by the host.
+pub type Now = i64;
+
+/// Where a conversation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Created, not started.
+    New,
+    /// Waiting for the visitor.
+    Active,
+    /// Reached an end.
+    Completed,
+    /// Closed or timed out before the end.
+    Dropped,
+}
+
+/// What the machine waits for at the current card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// Nothing (not active).
+    Nothing,
+    /// A button or typed answer.
+    Answer,
+    /// A slot choice (slots were requested).
+    Slot,
+    /// A booking result (a booking was requested).
+    Booking,
+}
+
+/// A booked meeting as the host reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meeting {
+    /// Meeting id from the worker.
+    pub id: String,
+    /// Agent's display name.
+    pub agent: String,
+    /// Start time formatted for the visitor, with its zone.
+    pub time: String,
+}
+
+/// One visitor's conversation; small, versioned, holds the flow's hash and never the flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Format version.
+    pub v: u32,
+    /// Host-chosen unique id (used in idempotency keys).
+    pub id: String,
+    /// Content hash of the flow version this session runs.
+    pub flow: String,
+    /// Status.
+    pub status: Status,
+    /// Card waiting for input.
+    pub at: Option<CardIx>,
+    /// What is awaited at `at`.
+    pub wait: Wait,
+    /// Answers by card index.
+    pub answers: BTreeMap<CardIx, String>,
+    /// Lead fields (lower-cased name → value), known or captured.
+    pub lead: BTreeMap<String, String>,
+    /// Company fields (lower-cased name → value).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub company: BTreeMap<String, String>,
+    /// Invalid answers at the current card.
+    pub tries: u8,
+    /// Goals reached (card indexes).
+    pub goals: Vec<CardIx>,
+    /// Total goal score.
+    pub score: i32,
+    /// The visitor has answered at least once.
+    pub engaged: bool,
+    /// Booked meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting: Option<Meeting>,
+    /// Slot being booked (start, end ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking: Option<(i64, i64)>,
+    /// Started at (ms).
+    pub started_ms: i64,
+    /// Last input at (ms).
+    pub last_ms: i64,
+}
+
+impl Session {
+    /// A new session for a flow; `known_lead` holds fields already known about the visitor.
+    pub fn new(
+        flow: &CompiledFlow,
+        id: &str,
+        known_lead: &[(String, String)],
+        now: Now,
+    ) -> Session {
+        Session {
+            v: SESSION_VERSION,
+            id: id.chars().take(64).collect(),
+            flow: flow.hash.clone(),
+            status: Status::New,
+            at: None,
+            wait: Wait::Nothing,
+            answers: BTreeMap::new(),
+            lead: known_lead
+                .iter()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.clone()))
+                .collect(),
+            company: BTreeMap::new(),
+            tries: 0,
+            goals: Vec::new(),
+            score: 0,
+            engaged: false,
+            meeting: None,
+            booking: None,
+            started_ms: now,
+            last_ms: now,
+        }
+    }
+
+    /// Reads a stored session; refuses other versions and other flows.
+    pub fn from_json(json: &str, flow: &CompiledFlow) -> Result<Session, String> {
+        let s: Session =
+            serde_json::from_str(json).map_err(|e| format!("stored session unreadable: {e}"))?;
+        if s.v != SESSION_VERSION {
+            return Err(format!("session version {} is not supported", s.v));
+        }
+        s.check(flow)?;
+        Ok(s)
+    }
+
+    /// Serialises to JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks the session's invariants against the flow it claims to run.
+    pub fn check(&self, flow: &CompiledFlow) -> Result<(), String> {
+        if self.flow != flow.hash {
+            return Err("session belongs to another flow version".into());
+        }
+        let n = flow.cards.len();
+        match (self.status, self.at, self.wait) {
+            (Status::Active, Some(at), w) => {
+                let card = flow
+                    .cards
+                    .get(usize::from(at))
+                    .ok_or("current card out of range")?;
+                let ok = match card {
+                    CCard::Question { .. } | CCard::Capture { .. } => w == Wait::Answer,
+                    CCard::Meeting { .. } => matches!(w, Wait::Slot | Wait::Booking),
+                    _ => false,
+                };
+                if !ok {
+                    return Err("active session waits at a card that cannot take that input".into());
+                }
+                if (w == Wait::Booking) != self.booking.is_some() {
+                    return Err("booking state inconsistent".into());
+                }
+            }
+            (Status::Active, None, _) => return Err("active session without a current card".into()),
+            (_, Some(_), _) => return Err("inactive session with a current card".into()),
+            (_, None, w) if w != Wait::Nothing => {
+                return Err("inactive session waiting for input".into())
+            }
+            _ => {}
+        }
+        if self.answers.keys().any(|k| usize::from(*k) >= n)
+            || self.goals.iter().any(|k| usize::from(*k) >= n)
+        {
+            return Err("answer or goal for a card that does not exist".into());
+        }
+        Ok(())
+    }
+}

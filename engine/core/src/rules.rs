@@ -1,0 +1,157 @@
+//! Rules the worker, the widget and the console all apply: which email addresses we accept,
+//! which email domains a site's blocklist refuses, and which text colour is readable on the brand colour.
+//!
+//! Each rule lives here once; callers never re-implement it (the tables in `tests/rules.rs` pin them).
+
+/// Characters that have a meaning in mail headers or `mailto:` URIs and are never part of an address we accept.
+const ADDRESS_SPECIALS: &[u8] = b"<>()[]\\,;:\"";
+
+/// Why `s` is not an email address we accept, or `None` when it is one (see [`valid_email`]).
+///
+/// The reasons are short sentences for an API error message (`"{field}: {reason}"`).
+pub fn email_problem(s: &str) -> Option<&'static str> {
+    if s.is_empty() || s.len() > 254 {
+        return Some("must be 1 to 254 characters");
+    }
+    if !s.is_ascii() {
+        return Some("must be ASCII");
+    }
+    if s.bytes()
+        .any(|b| !b.is_ascii_graphic() || ADDRESS_SPECIALS.contains(&b))
+    {
+        return Some("contains a character not allowed in an address");
+    }
+    let Some((local, domain)) = s.split_once('@') else {
+        return Some("must contain @");
+    };
+    if local.is_empty() || domain.is_empty() || domain.contains('@') {
+        return Some("must be local@domain");
+    }
+    if local.len() > 64 || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Some("local part is malformed");
+    }
+    let mut labels = 0;
+    for label in domain.split('.') {
+        labels += 1;
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Some("domain is malformed");
+        }
+    }
+    let tld = domain.rsplit('.').next().unwrap_or_default();
+    if labels < 2 || tld.len() < 2 || tld.bytes().all(|b| b.is_ascii_digit()) {
+        return Some("domain is malformed");
+    }
+    None
+}
+
+/// Is `s` an email address we accept? ONE decision for the whole product: the widget's email
+/// capture, the worker's `/leads`, `/book` and admin endpoints, and the scheduling crate's
+/// `EmailAddress` (which goes into mail headers and iCalendar `mailto:` URIs) all call this.
+///
+/// Decision: **ASCII-only addresses.** Our SMTP sender does not speak SMTPUTF8, so an address with
+/// non-ASCII characters could pass lead capture and then fail after the calendar event exists.
+/// Internationalised domains must be given in punycode (`ann@xn--exmple-cua.de`); non-ASCII
+/// local parts are refused.
+///
+/// Accepted: at most 254 octets, printable ASCII without spaces and without `<>()[]\,;:"`;
+/// exactly one `@`; a local part of 1 to 64 characters that neither starts nor ends with `.`
+/// and has no `..`; a domain of at least two dot-separated labels of 1 to 63 letters, digits
+/// and `-` (not first or last), whose last label has at least two characters and is not all digits.
+/// No trimming: callers trim before asking.
+pub fn valid_email(s: &str) -> bool {
+    email_problem(s).is_none()
+}
+
+/// Normalises one entry of a site's `email_blocklist`: trimmed, lower-case, without a leading
+/// `@`, `*.` or `.` and without a trailing `.`; `None` when nothing that looks like a domain is left.
+pub fn blocklist_entry(raw: &str) -> Option<String> {
+    let e = raw.trim();
+    let e = e.trim_start_matches('@').trim_start_matches("*.");
+    let e = e.trim_start_matches('.').trim_end_matches('.');
+    let ok = !e.is_empty()
+        && e.len() <= 253
+        && e.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    ok.then(|| e.to_ascii_lowercase())
+}
+
+/// The domain of an email (after the last `@`), lower-case, without a trailing `.`.
+pub fn email_domain(email: &str) -> Option<String> {
+    let (_, d) = email.trim().rsplit_once('@')?;
+    let d = d.trim_end_matches('.').to_ascii_lowercase();
+    (!d.is_empty()).then_some(d)
+}
+
+/// The (normalised) entry of `list` that blocks `email`, if any: the email's domain equals the
+/// entry or is a subdomain of it (ends with `.` + entry), case-insensitively. Entries that
+/// [`blocklist_entry`] rejects block nothing; so does an email without `@`.
+pub fn blocked_by<'a>(email: &str, list: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let d = email_domain(email)?;
+    list.into_iter()
+        .filter_map(blocklist_entry)
+        .find(|e| d == *e || d.strip_suffix(e.as_str()).is_some_and(|p| p.ends_with('.')))
+}
+
+/// Text colour on a light brand colour (Tailwind gray-900).
+pub const TEXT_DARK: &str = "#111827";
+/// Text colour on a dark brand colour.
+pub const TEXT_LIGHT: &str = "#ffffff";
+
+/// `#rgb` or `#rrggbb` (surrounding spaces ignored) as 0-255 channels.
+fn hex_rgb(s: &str) -> Option<[f64; 3]> {
+    let h = s.trim().strip_prefix('#')?.as_bytes();
+    let digit = |i: usize| -> Option<u8> {
+        let c = *h.get(i)?;
+        (c as char).to_digit(16).map(|d| d as u8)
+    };
+    let mut rgb = [0.0; 3];
+    for (i, ch) in rgb.iter_mut().enumerate() {
+        let v = match h.len() {
+            3 => digit(i)? * 17,
+            6 => digit(2 * i)? * 16 + digit(2 * i + 1)?,
+            _ => return None,
+        };
+        *ch = f64::from(v);
+    }
+    Some(rgb)
+}
+
+/// WCAG 2 relative luminance of 0-255 sRGB channels.
+fn luminance([r, g, b]: [f64; 3]) -> f64 {
+    let ch = |c: f64| {
+        let c = c / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+}
+
+/// WCAG contrast ratio of two luminances.
+fn ratio(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    (hi + 0.05) / (lo + 0.05)
+}
+
+/// The text colour to put on the brand colour `bg_hex` (`#rgb` / `#rrggbb`): [`TEXT_LIGHT`] or
+/// [`TEXT_DARK`], whichever has the higher WCAG contrast ratio against it (white on a tie);
+/// `None` when `bg_hex` is not such a colour. The widget's header, launcher and buttons and the
+/// console's preview of them both use this.
+pub fn text_on_brand(bg_hex: &str) -> Option<&'static str> {
+    let l = luminance(hex_rgb(bg_hex)?);
+    let dark = luminance([17.0, 24.0, 39.0]);
+    Some(if ratio(l, 1.0) >= ratio(l, dark) {
+        TEXT_LIGHT
+    } else {
+        TEXT_DARK
+    })
+}

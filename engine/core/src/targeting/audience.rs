@@ -1,0 +1,298 @@
+//! A dialogue's audience compiled once ([`compile_audience`] -> [`CompiledAudience`]) and evaluated,
+//! with the dynamic signals it waits for ([`Watch`]).
+
+use super::cond::*;
+use super::text::*;
+use crate::diag::Diagnostic;
+use crate::model::{Audience, Condition, Operator, Rule};
+use serde::{Deserialize, Serialize};
+
+/// A compiled all-of / any-of tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CompiledAudience {
+    all: Vec<Node>,
+    any: Vec<Node>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) enum Node {
+    Cond(Cond),
+    Group(CompiledAudience),
+}
+
+/// Dynamic signals the browser must watch so a rule can become true later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Watch {
+    /// Seconds-on-page thresholds used by rules, ascending.
+    pub time_on_page_s: Vec<u32>,
+    /// Scroll-depth thresholds (percent), ascending.
+    pub scroll_depth_pct: Vec<u32>,
+    /// A rule reads exit intent.
+    pub exit_intent: bool,
+}
+
+impl Watch {
+    pub(super) fn merge(&mut self, o: &Watch) {
+        self.time_on_page_s.extend(&o.time_on_page_s);
+        self.scroll_depth_pct.extend(&o.scroll_depth_pct);
+        self.exit_intent |= o.exit_intent;
+        insertion_sort_by(&mut self.time_on_page_s, |a, b| a < b);
+        self.time_on_page_s.dedup();
+        insertion_sort_by(&mut self.scroll_depth_pct, |a, b| a < b);
+        self.scroll_depth_pct.dedup();
+    }
+    /// Nothing to watch.
+    pub fn is_empty(&self) -> bool {
+        self.time_on_page_s.is_empty() && self.scroll_depth_pct.is_empty() && !self.exit_intent
+    }
+}
+
+pub(super) fn value_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(lower(s)),
+        serde_json::Value::Number(n) => Some(match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => int_text(i128::from(i)),
+            (None, Some(u)) => int_text(i128::from(u)),
+            _ => num_text(n.as_f64().unwrap_or(f64::NAN)),
+        }),
+        serde_json::Value::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
+        _ => None,
+    }
+}
+
+pub(super) fn value_number(v: &serde_json::Value, field: &FieldRef) -> Option<f64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) if *field == FieldRef::LocalTime => parse_hhmm(s),
+        serde_json::Value::String(s) => parse_num(s),
+        _ => None,
+    }
+}
+
+pub(super) fn compile_cond(
+    c: &Condition,
+    path: &str,
+    answer: &dyn Fn(&str) -> Option<u16>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Cond> {
+    let field = match FieldRef::parse(&c.field, answer) {
+        Ok(f) => f,
+        Err(m) => {
+            let code = if c.field.starts_with("answer.") {
+                "unknown_card"
+            } else {
+                "unknown_field"
+            };
+            diags.push(Diagnostic::error(format!("{path}.field"), code, m));
+            return None;
+        }
+    };
+    let vpath = [path, ".value"].concat();
+    let need = |diags: &mut Vec<Diagnostic>, what: &str| {
+        diags.push(Diagnostic::error(
+            vpath.clone(),
+            "bad_value",
+            ["operator `", op_name(c.op), "` needs ", what].concat(),
+        ));
+    };
+    let v = c.value.as_ref();
+    let text = v.and_then(value_text);
+    let test = match c.op {
+        Operator::IsEmpty => Test::IsEmpty,
+        Operator::IsNotEmpty => Test::IsNotEmpty,
+        Operator::Is
+        | Operator::IsNot
+        | Operator::Contains
+        | Operator::NotContains
+        | Operator::StartsWith
+        | Operator::Matches
+        | Operator::NotMatches => {
+            let Some(t) = text else {
+                need(diags, "a text, number or boolean value");
+                return None;
+            };
+            if field == FieldRef::Weekday
+                && matches!(c.op, Operator::Is | Operator::IsNot)
+                && !WEEKDAYS.contains(&t.as_str())
+            {
+                diags.push(Diagnostic::error(
+                    vpath,
+                    "bad_value",
+                    "weekday must be one of mon, tue, wed, thu, fri, sat, sun",
+                ));
+                return None;
+            }
+            match c.op {
+                Operator::Is => Test::Is(t),
+                Operator::IsNot => Test::IsNot(t),
+                Operator::Contains => Test::Contains(t),
+                Operator::NotContains => Test::NotContains(t),
+                Operator::StartsWith => Test::StartsWith(t),
+                Operator::Matches => Test::Wild(Wildcard::new(&t), false),
+                _ => Test::Wild(Wildcard::new(&t), true),
+            }
+        }
+        Operator::GreaterThan | Operator::LessThan => {
+            let Some(n) = v.and_then(|v| value_number(v, &field)) else {
+                need(
+                    diags,
+                    if field == FieldRef::LocalTime {
+                        "a time HH:MM"
+                    } else {
+                        "a number"
+                    },
+                );
+                return None;
+            };
+            if c.op == Operator::GreaterThan {
+                Test::Gt(n)
+            } else {
+                Test::Lt(n)
+            }
+        }
+        Operator::Between => {
+            let range = match v {
+                Some(serde_json::Value::String(s)) => s.split_once('-').and_then(|(a, b)| {
+                    let p = |x: &str| {
+                        if field == FieldRef::LocalTime {
+                            parse_hhmm(x)
+                        } else {
+                            parse_num(x)
+                        }
+                    };
+                    Some((p(a)?, p(b)?))
+                }),
+                Some(serde_json::Value::Array(a)) if a.len() == 2 => {
+                    match (value_number(&a[0], &field), value_number(&a[1], &field)) {
+                        (Some(x), Some(y)) => Some((x, y)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            let Some((lo, hi)) = range else {
+                need(diags, "a range like \"09:00-17:00\" or [lo, hi]");
+                return None;
+            };
+            Test::Between(lo, hi)
+        }
+        Operator::InList => {
+            let list = match v {
+                Some(serde_json::Value::Array(a)) => {
+                    a.iter().map(value_text).collect::<Option<Vec<_>>>()
+                }
+                Some(serde_json::Value::String(s)) => {
+                    Some(s.split(',').map(|x| lower(x.trim())).collect())
+                }
+                _ => None,
+            };
+            match list {
+                Some(l) if !l.is_empty() => Test::InList(l),
+                _ => {
+                    need(diags, "a non-empty list");
+                    return None;
+                }
+            }
+        }
+    };
+    if c.utc_offset_minutes
+        .is_some_and(|o| !(-14 * 60..=14 * 60).contains(&o))
+    {
+        diags.push(Diagnostic::error(
+            [path, ".utc_offset_minutes"].concat(),
+            "bad_value",
+            "UTC offset must be within ±14 hours",
+        ));
+        return None;
+    }
+    Some(Cond {
+        field,
+        test,
+        offset: c.utc_offset_minutes,
+    })
+}
+
+/// Compiles an audience; `path` is the JSON path of the audience object.
+pub fn compile_audience(
+    a: &Audience,
+    path: &str,
+    answer: &dyn Fn(&str) -> Option<u16>,
+    diags: &mut Vec<Diagnostic>,
+) -> CompiledAudience {
+    let mut compile_list = |rules: &[Rule], key: &str| -> Vec<Node> {
+        rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let p = [path, ".", key, "[", &int_text(i as i128), "]"].concat();
+                match r {
+                    Rule::Condition(c) => compile_cond(c, &p, answer, diags).map(Node::Cond),
+                    Rule::Group(g) => Some(Node::Group(compile_audience(g, &p, answer, diags))),
+                }
+            })
+            .collect()
+    };
+    let all = compile_list(&a.all, "all");
+    let any = compile_list(&a.any, "any");
+    CompiledAudience { all, any }
+}
+
+impl CompiledAudience {
+    /// True when every `all` entry holds and, if `any` is non-empty, one of `any` holds.
+    pub fn eval(&self, facts: &dyn Facts) -> bool {
+        self.all.iter().all(|n| n.eval(facts))
+            && (self.any.is_empty() || self.any.iter().any(|n| n.eval(facts)))
+    }
+
+    /// The dynamic signals this audience reads.
+    pub fn watch(&self) -> Watch {
+        let mut w = Watch::default();
+        for n in self.all.iter().chain(&self.any) {
+            match n {
+                Node::Group(g) => w.merge(&g.watch()),
+                Node::Cond(c) if c.field.is_dynamic() => {
+                    let th = match &c.test {
+                        Test::Gt(x) => Some(x.floor() as u32 + 1),
+                        Test::Between(lo, _) => Some(lo.max(0.0) as u32),
+                        Test::Is(s) => parse_num(s).map(|x| x as u32),
+                        _ => None,
+                    };
+                    match c.field {
+                        FieldRef::TimeOnPage => w.time_on_page_s.extend(th),
+                        FieldRef::ScrollDepth => w.scroll_depth_pct.extend(th),
+                        _ => w.exit_intent = true,
+                    }
+                }
+                Node::Cond(_) => {}
+            }
+        }
+        w.merge(&Watch::default());
+        w
+    }
+
+    /// Number of conditions (for reports and benches).
+    pub fn len(&self) -> usize {
+        self.all
+            .iter()
+            .chain(&self.any)
+            .map(|n| match n {
+                Node::Cond(_) => 1,
+                Node::Group(g) => g.len(),
+            })
+            .sum()
+    }
+
+    /// No conditions at all: matches everyone.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Node {
+    fn eval(&self, facts: &dyn Facts) -> bool {
+        match self {
+            Node::Cond(c) => c.eval(facts),
+            Node::Group(g) => g.eval(facts),
+        }
+    }
+}

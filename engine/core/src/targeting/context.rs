@@ -1,0 +1,172 @@
+//! The page and visitor facts targeting reads ([`PageInput`] prepared once into a [`Context`]).
+
+use super::cond::*;
+use super::text::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What the browser knows about the page and the visitor, as sent by the host.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PageInput {
+    /// Full URL.
+    pub url: String,
+    /// Document title.
+    pub title: String,
+    /// Referrer.
+    pub referrer: String,
+    /// Seconds on page.
+    pub time_on_page_s: u32,
+    /// Scroll depth percent.
+    pub scroll_depth_pct: u32,
+    /// Visits including this one.
+    pub visits: u32,
+    /// Exit intent seen.
+    pub exit_intent: bool,
+    /// `desktop` / `tablet` / `mobile`.
+    pub device: String,
+    /// ISO country from the edge.
+    pub country: String,
+    /// Current instant, ms since the Unix epoch (UTC).
+    pub now_ms: i64,
+    /// Visitor's offset from UTC in minutes (local = UTC + offset).
+    pub tz_offset_minutes: i32,
+    /// Known lead fields.
+    pub lead: HashMap<String, String>,
+    /// Known company fields.
+    pub company: HashMap<String, String>,
+}
+
+/// A prepared context: lower-cased once, query parsed once, so many rules evaluate cheaply.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    url: String,
+    path: String,
+    title: String,
+    referrer: String,
+    query: Vec<(String, String)>,
+    time_on_page_s: u32,
+    scroll_depth_pct: u32,
+    visits: u32,
+    exit_intent: bool,
+    device: String,
+    country: String,
+    pub(super) now_ms: i64,
+    tz_offset_minutes: i32,
+    // Few fields: a list (looked up by name) costs less wasm than a hash map.
+    lead: Vec<(String, String)>,
+    company: Vec<(String, String)>,
+}
+
+impl Context {
+    /// Prepares a context from what the browser sent.
+    pub fn new(p: PageInput) -> Self {
+        let url = lower(&p.url);
+        let no_frag = p.url.split('#').next().unwrap_or("");
+        let (before_q, q) = no_frag.split_once('?').unwrap_or((no_frag, ""));
+        let path = match find_str(before_q, "://").map(|i| &before_q[i + 3..]) {
+            Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+            None => before_q,
+        };
+        let path = lower(path);
+        let query = q
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (lower(&percent_decode(k)), lower(&percent_decode(v)))
+            })
+            .collect();
+        let lower_map = |m: HashMap<String, String>| person(m.into_iter().collect());
+        Context {
+            url,
+            path,
+            title: lower(&p.title),
+            referrer: lower(&p.referrer),
+            query,
+            time_on_page_s: p.time_on_page_s,
+            scroll_depth_pct: p.scroll_depth_pct,
+            visits: p.visits,
+            exit_intent: p.exit_intent,
+            device: lower(&p.device),
+            country: lower(&p.country),
+            now_ms: p.now_ms,
+            tz_offset_minutes: p.tz_offset_minutes,
+            lead: lower_map(p.lead),
+            company: lower_map(p.company),
+        }
+    }
+
+    /// Replaces the known lead and company fields (`(name, value)`; names and values are lower-cased
+    /// here). Same as passing them in `PageInput`, without building hash maps.
+    pub fn set_person(&mut self, lead: Vec<(String, String)>, company: Vec<(String, String)>) {
+        self.lead = person(lead);
+        self.company = person(company);
+    }
+
+    /// Updates the dynamic signals without re-preparing the rest.
+    pub fn set_dynamic(
+        &mut self,
+        time_on_page_s: u32,
+        scroll_depth_pct: u32,
+        exit_intent: bool,
+        now_ms: i64,
+    ) {
+        self.time_on_page_s = time_on_page_s;
+        self.scroll_depth_pct = scroll_depth_pct;
+        self.exit_intent = exit_intent;
+        self.now_ms = now_ms;
+    }
+
+    fn local(&self, offset: Option<i32>) -> i64 {
+        self.now_ms + i64::from(offset.unwrap_or(self.tz_offset_minutes)) * 60_000
+    }
+}
+
+pub(super) fn person(mut m: Vec<(String, String)>) -> Vec<(String, String)> {
+    for (k, v) in m.iter_mut() {
+        k.make_ascii_lowercase();
+        *v = lower(v);
+    }
+    m
+}
+
+pub(super) fn field<'a>(m: &'a [(String, String)], k: &str) -> Val<'a> {
+    m.iter()
+        .find(|(n, _)| n == k)
+        .map_or(Val::Missing, |(_, v)| Val::Text(v))
+}
+
+impl Facts for Context {
+    fn get(&self, f: &FieldRef, offset: Option<i32>) -> Val<'_> {
+        fn t(s: &str) -> Val<'_> {
+            if s.is_empty() {
+                Val::Missing
+            } else {
+                Val::Text(s)
+            }
+        }
+        match f {
+            FieldRef::Url => t(&self.url),
+            FieldRef::Path => t(&self.path),
+            FieldRef::Title => t(&self.title),
+            FieldRef::Referrer => t(&self.referrer),
+            FieldRef::Query(k) => self
+                .query
+                .iter()
+                .find(|(n, _)| n == k)
+                .map_or(Val::Missing, |(_, v)| Val::Text(v)),
+            FieldRef::TimeOnPage => Val::Num(self.time_on_page_s as f64),
+            FieldRef::ScrollDepth => Val::Num(self.scroll_depth_pct as f64),
+            FieldRef::Visits => Val::Num(self.visits as f64),
+            FieldRef::ExitIntent => Val::Bool(self.exit_intent),
+            FieldRef::Device => t(&self.device),
+            FieldRef::Country => t(&self.country),
+            FieldRef::LocalTime => Val::Num(minute_of_day(self.local(offset)) as f64),
+            FieldRef::Weekday => Val::Text(WEEKDAYS[weekday_index(self.local(offset))]),
+            FieldRef::Lead(k) => field(&self.lead, k),
+            FieldRef::Company(k) => field(&self.company, k),
+            FieldRef::Answer(_) => Val::Missing,
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! Text, number and clock helpers of targeting, small enough for the browser build: substring
+//! search, lower-casing, number parsing and printing without std's float formatting, weekdays.
+
+/// Byte-wise substring search: both sides are UTF-8, so a match starts on a character boundary.
+/// (Plain loops instead of `str::find`'s two-way searcher keep the browser's wasm small; rule
+/// operands and page texts are short.)
+pub fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return Some(0);
+    }
+    if n.len() > h.len() {
+        return None;
+    }
+    (0..=h.len() - n.len()).find(|&i| &h[i..i + n.len()] == n)
+}
+
+/// Stable insertion sort (few elements; much less code than the standard sorts).
+pub(super) fn insertion_sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && less(&v[j], &v[j - 1]) {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+/// Parses `HH:MM` into minutes since midnight.
+pub fn parse_hhmm(s: &str) -> Option<f64> {
+    let (h, m) = s.trim().split_once(':')?;
+    let h = parse_uint(h)?;
+    let m = parse_uint(m)?;
+    (h < 24 && m < 60).then_some((h * 60 + m) as f64)
+}
+
+/// Digits only (an optional leading `+`, as `u32::from_str` accepts), at most 9 of them.
+pub(super) fn parse_uint(s: &str) -> Option<u32> {
+    let d = s.strip_prefix('+').unwrap_or(s);
+    if d.is_empty() || d.len() > 9 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(d.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0')))
+}
+
+/// Parses a decimal number (`-12`, `3.5`, `.5`, `1e3`, surrounding whitespace allowed) without
+/// the standard library's float parser, which would add tens of KB to the browser's wasm.
+/// Up to 19 significant digits are exact; `inf`/`nan` are not numbers here.
+pub fn parse_num(s: &str) -> Option<f64> {
+    let b = s.trim().as_bytes();
+    let (neg, mut i) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let (mut mant, mut exp, mut digits, mut sig) = (0u64, 0i32, 0usize, 0usize);
+    let mut seen_dot = false;
+    while i < b.len() {
+        match b[i] {
+            c @ b'0'..=b'9' => {
+                digits += 1;
+                if sig < 19 {
+                    if mant > 0 || c != b'0' {
+                        sig += 1;
+                    }
+                    mant = mant * 10 + u64::from(c - b'0');
+                    if seen_dot {
+                        exp -= 1;
+                    }
+                } else if !seen_dot {
+                    exp += 1;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() {
+        if b[i] != b'e' && b[i] != b'E' {
+            return None;
+        }
+        i += 1;
+        let eneg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e = 0i32;
+        while i < b.len() && b[i].is_ascii_digit() {
+            e = (e * 10 + i32::from(b[i] - b'0')).min(10_000);
+            i += 1;
+        }
+        if i == start || i < b.len() {
+            return None;
+        }
+        exp += if eneg { -e } else { e };
+    }
+    let mut v = mant as f64;
+    // Dividing by an exact power of ten (up to 1e22) is correctly rounded; beyond that, step.
+    while exp < 0 {
+        let k = (-exp).min(22);
+        v /= POW10[k as usize];
+        exp += k;
+    }
+    while exp > 0 && v.is_finite() {
+        let k = exp.min(22);
+        v *= POW10[k as usize];
+        exp -= k;
+    }
+    Some(if neg { -v } else { v })
+}
+
+pub(super) const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Decimal text of an integer, without `core::fmt`.
+pub fn int_text(n: i128) -> String {
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    buf[i..].iter().map(|&b| char::from(b)).collect()
+}
+
+/// Text of a number as rules compare it: integers without a fraction (`3`), others with the
+/// fewest decimals (up to 9) that give the same value back (`2.5`, `0.1`).
+pub fn num_text(n: f64) -> String {
+    if !n.is_finite() {
+        return if n.is_nan() {
+            "NaN".into()
+        } else if n > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    if n.fract() == 0.0 && n.abs() < 1e38 {
+        return int_text(n as i128);
+    }
+    let mut k = 1;
+    let mut scaled = (n * 10.0).round();
+    while k < 9 && scaled / POW10[k] != n {
+        k += 1;
+        scaled = (n * POW10[k]).round();
+    }
+    let digits = int_text((scaled as i128).abs());
+    let digits = if digits.len() <= k {
+        let mut z = "0".repeat(k + 1 - digits.len());
+        z.push_str(&digits);
+        z
+    } else {
+        digits
+    };
+    let (int, frac) = digits.split_at(digits.len() - k);
+    let frac = frac.trim_end_matches('0');
+    let mut out = String::with_capacity(digits.len() + 2);
+    if n < 0.0 {
+        out.push('-');
+    }
+    out.push_str(int);
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
+/// Lower-cases text the way rules compare it. With the `unicode` feature (default): full Unicode
+/// (`str::to_lowercase`). Without it (the browser's targeting module, to leave out the Unicode case
+/// tables): ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic; the host lower-cases page text
+/// itself (JavaScript `toLowerCase`) before handing it over.
+pub fn lower(s: &str) -> String {
+    #[cfg(feature = "unicode")]
+    {
+        s.to_lowercase()
+    }
+    #[cfg(not(feature = "unicode"))]
+    {
+        if s.is_ascii() {
+            s.to_ascii_lowercase()
+        } else {
+            s.chars().map(fold_char).collect()
+        }
+    }
+}
+
+/// The small case fold used without the `unicode` feature.
+#[cfg(any(not(feature = "unicode"), test))]
+pub(crate) fn fold_char(c: char) -> char {
+    let u = c as u32;
+    let l = match u {
+        0x41..=0x5A | 0xC0..=0xD6 | 0xD8..=0xDE | 0x391..=0x3A1 | 0x3A3..=0x3AB | 0x410..=0x42F => {
+            u + 0x20
+        }
+        0x400..=0x40F => u + 0x50,
+        0x386 => 0x3AC,
+        0x388..=0x38A => u + 37,
+        0x38C => 0x3CC,
+        0x38E | 0x38F => u + 63,
+        0x178 => 0xFF,
+        0x130 => 0x69,
+        0x100..=0x137 | 0x14A..=0x177 if u % 2 == 0 => u + 1,
+        0x139..=0x148 | 0x179..=0x17E if u % 2 == 1 => u + 1,
+        _ => u,
+    };
+    char::from_u32(l).unwrap_or(c)
+}
+
+pub(super) const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// A query-string component decoded: `+` is a space, `%xx` a byte, invalid UTF-8 replaced.
+/// Hand-written on purpose: the `percent-encoding` crate adds about 2 KB to the browser's
+/// targeting module (measured), which only needs this.
+pub(super) fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Minutes since local midnight for a local-time instant (ms).
+pub fn minute_of_day(local_ms: i64) -> i64 {
+    local_ms.div_euclid(60_000).rem_euclid(1440)
+}
+
+/// Monday = 0 .. Sunday = 6 for a local-time instant (ms). 1970-01-01 was a Thursday.
+pub fn weekday_index(local_ms: i64) -> usize {
+    (local_ms.div_euclid(86_400_000) + 3).rem_euclid(7) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_fold_agrees_with_unicode_where_it_folds() {
+        for u in 0u32..0x600 {
+            let Some(c) = char::from_u32(u) else { continue };
+            let f = fold_char(c);
+            if f != c && u != 0x130 {
+                assert_eq!(
+                    c.to_lowercase().collect::<String>(),
+                    f.to_string(),
+                    "U+{u:04X}"
+                );
+            }
+        }
+        let folded = (0u32..0x600)
+            .filter_map(char::from_u32)
+            .filter(|&c| fold_char(c) != c)
+            .count();
+        assert!(folded >= 190, "{folded}");
+    }
+
+    #[test]
+    fn numbers_without_std_float_text() {
+        for (s, want) in [
+            ("3", Some(3.0)),
+            (" -12 ", Some(-12.0)),
+            ("2.5", Some(2.5)),
+            (".5", Some(0.5)),
+            ("1e3", Some(1000.0)),
+            ("1.5E-2", Some(0.015)),
+            ("0.1", Some(0.1)),
+            ("750", Some(750.0)),
+            ("", None),
+            ("-", None),
+            ("1.2.3", None),
+            ("12px", None),
+            ("1e", None),
+            ("inf", None),
+        ] {
+            assert_eq!(parse_num(s), want, "{s}");
+            if let Some(w) = want {
+                assert_eq!(parse_num(s), s.trim().parse::<f64>().ok(), "{s} vs std");
+                let _ = w;
+            }
+        }
+        for n in [
+            0.0,
+            3.0,
+            -12.0,
+            2.5,
+            0.1,
+            0.015,
+            -0.5,
+            1234.5678,
+            1e20,
+            123456789.25,
+        ] {
+            assert_eq!(num_text(n), n.to_string(), "{n}");
+        }
+        assert_eq!(int_text(-1234567890123), "-1234567890123");
+        assert_eq!(int_text(0), "0");
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        for (raw, want) in [
+            ("a+b", "a b"),
+            ("%41%42", "AB"),
+            ("%2B1", "+1"),
+            ("100%", "100%"),
+            ("%4", "%4"),
+            ("%zz", "%zz"),
+            ("%C3%A9t%C3%A9", "\u{e9}t\u{e9}"),
+            ("%FF", "\u{fffd}"),
+            ("", ""),
+        ] {
+            assert_eq!(percent_decode(raw), want, "{raw}");
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The shared rules' test tables: email addresses, the email-domain blocklist, text on the brand colour.
+
+use dynchat_engine::rules::{
+    blocked_by, blocklist_entry, email_domain, email_problem, text_on_brand, valid_email,
+};
+
+#[test]
+fn email_addresses() {
+    let long_local = format!("{}@example.com", "a".repeat(65));
+    let long = format!("a@{}.com", "b".repeat(250));
+    let long_label = format!("a@{}.com", "b".repeat(64));
+    let ok_label = format!("a@{}.com", "b".repeat(63));
+    let table: &[(&str, bool)] = &[
+        ("a@b.co", true),
+        ("first.last+tag@sub.example.com", true),
+        ("O'Brien_x-y@Example.COM", true),
+        ("ann@xn--exmple-cua.de", true),
+        ("a@b-c.io", true),
+        (&ok_label, true),
+        // ASCII only: our SMTP sender does not speak SMTPUTF8; IDNs go in punycode.
+        ("ü@exämple.de", false),
+        ("ann@exämple.de", false),
+        ("ännchen@example.de", false),
+        ("", false),
+        ("a", false),
+        ("a@", false),
+        ("@b.co", false),
+        ("a@b", false),
+        ("a@b.", false),
+        ("a b@c.com", false),
+        (" a@b.co", false),
+        ("a@b.co\r\nBcc: x@y.z", false),
+        ("a@@b.com", false),
+        ("a@b@c.com", false),
+        ("a@-b.com", false),
+        ("a@b-.com", false),
+        ("a@b.c", false),
+        ("a@.b", false),
+        ("a@b..co", false),
+        (".a@b.com", false),
+        ("a.@b.com", false),
+        ("a..b@c.com", false),
+        ("a@b.123", false),
+        ("a@b_c.com", false),
+        ("<a@b.co>", false),
+        ("a@b.co,d@e.fr", false),
+        ("\"a\"@b.co", false),
+        ("a;b@c.co", false),
+        (&long_local, false),
+        (&long, false),
+        (&long_label, false),
+    ];
+    for (s, want) in table {
+        assert_eq!(valid_email(s), *want, "{s:?}");
+        assert_eq!(email_problem(s).is_none(), *want, "{s:?}");
+        // The old path keeps working for existing callers.
+        assert_eq!(dynchat_engine::fields::valid_email(s), *want, "{s:?}");
+    }
+    assert_eq!(email_problem("ü@x.de"), Some("must be ASCII"));
+    assert_eq!(email_problem("no-at-sign"), Some("must contain @"));
+}
+
+#[test]
+fn email_domain_blocklist() {
+    let list = [
+        "mailinator.com",
+        " Example.ORG ",
+        "@gmail.com",
+        "*.temp.example",
+        "",
+        "  ",
+        "exa mple.org",
+        "a<b>.com",
+    ];
+    // (email, the entry that blocks it)
+    let table: &[(&str, Option<&str>)] = &[
+        ("ann@mailinator.com", Some("mailinator.com")),
+        ("ann@MAILINATOR.COM", Some("mailinator.com")),
+        ("ann@eu.mailinator.com", Some("mailinator.com")),
+        ("ann@a.b.Example.org", Some("example.org")),
+        ("ann@example.org.", Some("example.org")),
+        ("ann@gmail.com.", Some("gmail.com")),
+        ("ann@x.temp.example", Some("temp.example")),
+        ("ann@temp.example", Some("temp.example")),
+        (" ann@gmail.com ", Some("gmail.com")),
+        ("ann@notmailinator.com", None),
+        ("ann@mailinator.com.evil.example", None),
+        ("mailinator.com@acme.example", None),
+        ("mailinator.com", None),
+        ("ann@acme.example", None),
+        ("no-at-sign", None),
+        ("exa mple.org@x.example", None),
+        ("ann@", None),
+    ];
+    for (email, want) in table {
+        assert_eq!(
+            blocked_by(email, list).as_deref(),
+            *want,
+            "{email:?} against {list:?}"
+        );
+    }
+    assert_eq!(blocked_by("ann@mailinator.com", []), None);
+    assert_eq!(
+        blocklist_entry("*.Mailinator.com."),
+        Some("mailinator.com".into())
+    );
+    assert_eq!(blocklist_entry("a<b>.com"), None);
+    assert_eq!(blocklist_entry(" . "), None);
+    assert_eq!(
+        email_domain("Ann@EU.Example.org."),
+        Some("eu.example.org".into())
+    );
+    assert_eq!(email_domain("ann@"), None);
+}
+
+#[test]
+fn text_on_the_brand_colour() {
+    // The widget (engine/web style.rs `brand`) and the console's preview (console `mock`) both
+    // call `text_on_brand`, so they give these answers too: the higher WCAG contrast ratio wins.
+    let table: &[(&str, Option<&str>)] = &[
+        ("#3b82f6", Some("#111827")),
+        ("#ef4444", Some("#111827")),
+        ("#f97316", Some("#111827")),
+        ("#1d4ed8", Some("#ffffff")),
+        ("#ffffff", Some("#111827")),
+        ("#000000", Some("#ffffff")),
+        ("#ffdd00", Some("#111827")),
+        ("#7c3aed", Some("#ffffff")),
+        ("#b91c1c", Some("#ffffff")),
+        ("#000", Some("#ffffff")),
+        ("#fff", Some("#111827")),
+        ("#FFF", Some("#111827")),
+        (" #1D4ED8 ", Some("#ffffff")),
+        ("", None),
+        ("red", None),
+        ("#12", None),
+        ("#1234", None),
+        ("#gggggg", None),
+        ("1d4ed8", None),
+        ("#1d4ed8;}", None),
+        ("#ffé", None),
+    ];
+    for (bg, want) in table {
+        assert_eq!(text_on_brand(bg), *want, "{bg:?}");
+    }
+}

@@ -1,0 +1,216 @@
+//! The panel and the meeting slots: opening and minimising, the view's UI events, the slot picker.
+
+use crate::shell::*;
+use crate::state::*;
+use crate::view::{Composer, Ui};
+use dynchat_engine::model::CaptureKind;
+use dynchat_engine::{Booking, Input, Prompt, Status};
+
+impl Inner {
+    pub(super) fn refresh_slots(&mut self) {
+        if !matches!(self.prompt, Some(Prompt::Slots)) {
+            return;
+        }
+        let c = match &self.slots {
+            SlotUi::Loading => Composer::SlotsLoading,
+            SlotUi::Booking => Composer::Booking,
+            SlotUi::Error(m) => Composer::SlotsError(m),
+            SlotUi::Ready { slots, .. } if slots.is_empty() => Composer::SlotsNone,
+            SlotUi::Ready {
+                tz,
+                days,
+                slots,
+                day,
+            } => Composer::Slots {
+                tz,
+                days: days.iter().map(String::as_str).collect(),
+                day: *day,
+                times: slots
+                    .iter()
+                    .filter(|s| days.get(*day) == Some(&s.day))
+                    .map(|s| s.time.as_str())
+                    .collect(),
+            },
+        };
+        self.view.composer(c);
+    }
+
+    pub(super) fn open(&mut self, focus: bool) {
+        self.open = true;
+        self.view.poke(false);
+        self.view.panel(true, focus);
+        if self.session.status == Status::New {
+            self.input(Input::Start, None);
+        } else {
+            self.pump();
+            self.save();
+        }
+        self.calls.push(Call::Ui("open"));
+    }
+
+    pub(super) fn minimise(&mut self, focus: bool) {
+        if !self.open {
+            return;
+        }
+        self.open = false;
+        self.view.panel(false, focus);
+        self.save();
+        self.calls.push(Call::Ui("minimised"));
+    }
+
+    pub(super) fn on_ui(&mut self, ui: Ui) {
+        match ui {
+            Ui::Open => {
+                if self.open {
+                    self.minimise(true)
+                } else {
+                    self.open(true)
+                }
+            }
+            Ui::Minimise => self.minimise(true),
+            Ui::DismissPoke => {
+                self.view.poke(false);
+                self.calls.push(Call::Ui("poke-dismissed"));
+            }
+            Ui::End => self.end(),
+            Ui::Button(i) => {
+                let label = match &self.prompt {
+                    Some(Prompt::Choices { buttons, .. }) => {
+                        buttons.get(i).map(|b| b.label.clone())
+                    }
+                    _ => None,
+                };
+                if label.is_some() {
+                    self.input(Input::Button { index: i }, label);
+                }
+            }
+            Ui::Submit(text) => {
+                let echo = text.trim().to_string();
+                if echo.is_empty()
+                    && !matches!(
+                        self.prompt,
+                        Some(
+                            Prompt::Field { .. }
+                                | Prompt::Choices {
+                                    free_text: Some(_),
+                                    ..
+                                }
+                        )
+                    )
+                {
+                    return;
+                }
+                if matches!(
+                    self.prompt,
+                    Some(Prompt::Field {
+                        field: CaptureKind::Email,
+                        ..
+                    })
+                ) && self.cfg.blocks_email(&echo)
+                {
+                    // The site refuses this domain (so would POST /leads): ask again, keep the card.
+                    self.queue.push_back(Op::Reprompt(WORK_EMAIL.into()));
+                    self.pump();
+                    return;
+                }
+                self.input(Input::Text { text }, Some(echo));
+            }
+            Ui::Day(d) => {
+                if let SlotUi::Ready { day, .. } = &mut self.slots {
+                    *day = d;
+                }
+                self.refresh_slots();
+                self.view.focus_composer(false);
+            }
+            Ui::Slot(i) => {
+                let chosen = match &self.slots {
+                    SlotUi::Ready {
+                        days, slots, day, ..
+                    } => slots
+                        .iter()
+                        .filter(|s| days.get(*day) == Some(&s.day))
+                        .nth(i)
+                        .cloned(),
+                    _ => None,
+                };
+                if let Some(s) = chosen {
+                    let label = if s.label.is_empty() {
+                        format!("{} {}", s.day, s.time)
+                    } else {
+                        s.label.clone()
+                    };
+                    self.input(
+                        Input::SlotChosen {
+                            start_ms: s.start_ms as i64,
+                            end_ms: s.end_ms as i64,
+                        },
+                        Some(label),
+                    );
+                }
+            }
+            Ui::SkipMeeting => {
+                let result = if matches!(&self.slots, SlotUi::Ready { slots, .. } if slots.is_empty())
+                {
+                    Booking::NoSlots
+                } else {
+                    Booking::Declined
+                };
+                self.input(
+                    Input::BookingResult { result },
+                    Some("Continue without a meeting".into()),
+                );
+            }
+            Ui::RetrySlots => {
+                let card = self
+                    .session
+                    .at
+                    .and_then(|i| self.flow.cards.get(usize::from(i)));
+                if let Some(dynchat_engine::compile::CCard::Meeting { route, .. }) = card {
+                    let r = route_str(route);
+                    self.slots = SlotUi::Loading;
+                    self.calls.push(Call::Slots(r));
+                    self.refresh_slots();
+                }
+            }
+            Ui::Document(card) => self.ev("document_opened", Some(&card), None),
+        }
+    }
+
+    pub(super) fn end(&mut self) {
+        self.input(Input::Close, None);
+        self.queue.clear();
+        self.typing = false;
+        self.open = false;
+        self.view.panel(false, false);
+        self.view.poke(false);
+        self.view.launcher(self.cfg.launcher_always);
+        self.save();
+        self.calls.push(Call::Ui("ended"));
+    }
+
+    pub(super) fn on_slots(&mut self, json: &str) {
+        let reply: SlotsReply = serde_json::from_str(json).unwrap_or(SlotsReply {
+            tz: String::new(),
+            slots: Vec::new(),
+            error: Some("The times could not be loaded.".into()),
+        });
+        self.slots = match reply.error {
+            Some(e) => SlotUi::Error(e),
+            None => {
+                let mut days: Vec<String> = Vec::new();
+                for s in &reply.slots {
+                    if !days.contains(&s.day) {
+                        days.push(s.day.clone());
+                    }
+                }
+                SlotUi::Ready {
+                    tz: reply.tz,
+                    days,
+                    slots: reply.slots,
+                    day: 0,
+                }
+            }
+        };
+        self.refresh_slots();
+    }
+}

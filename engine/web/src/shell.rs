@@ -1,0 +1,108 @@
+//! The controller's state ([`Inner`]) inside its [`Shell`] next to the JavaScript [`Host`]; [`act`]
+//! runs a change on the state and then makes the host calls it queued.
+
+use crate::state::*;
+use crate::style::Config;
+use crate::view::{Entry, View};
+use dynchat_engine::{CompiledFlow, Prompt, Session};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The JavaScript host: storage, network, page events.
+    pub type Host;
+    #[wasm_bindgen(method)]
+    fn save(this: &Host, state: &str);
+    #[wasm_bindgen(method)]
+    fn event(this: &Host, event: &str);
+    #[wasm_bindgen(method)]
+    fn emit(this: &Host, name: &str, detail: &str);
+    #[wasm_bindgen(method)]
+    fn lead(this: &Host, key: &str, body: &str);
+    #[wasm_bindgen(method)]
+    fn slots(this: &Host, route: &str);
+    #[wasm_bindgen(method)]
+    fn book(this: &Host, key: &str, body: &str);
+    #[wasm_bindgen(method)]
+    fn chime(this: &Host);
+    #[wasm_bindgen(method)]
+    fn ui(this: &Host, state: &str);
+}
+
+pub(super) struct Inner {
+    pub(super) me: Weak<Shell>,
+    pub(super) flow: CompiledFlow,
+    pub(super) hash: String,
+    pub(super) cfg: Config,
+    pub(super) view: View,
+    pub(super) session: Session,
+    pub(super) transcript: Vec<Entry>,
+    pub(super) fields: BTreeMap<String, String>,
+    pub(super) overwrite: Vec<String>,
+    pub(super) leads: u32,
+    pub(super) open: bool,
+    pub(super) queue: VecDeque<Op>,
+    pub(super) typing: bool,
+    pub(super) prompt: Option<Prompt>,
+    pub(super) slots: SlotUi,
+    pub(super) resuming: bool,
+    pub(super) calls: Vec<Call>,
+}
+
+pub(super) struct Shell {
+    pub(super) host: Host,
+    pub(super) inner: RefCell<Option<Inner>>,
+}
+
+pub(super) fn now() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Runs `f` on the state, then makes the host calls it queued. Re-entrant calls are deferred to a task.
+pub(super) fn act(shell: &Rc<Shell>, f: impl FnOnce(&mut Inner) + 'static) {
+    let calls = match shell.inner.try_borrow_mut() {
+        Ok(mut guard) => match guard.as_mut() {
+            Some(inner) => {
+                f(inner);
+                std::mem::take(&mut inner.calls)
+            }
+            None => return,
+        },
+        Err(_) => {
+            let weak = Rc::downgrade(shell);
+            later(0, move || {
+                if let Some(s) = weak.upgrade() {
+                    act(&s, f);
+                }
+            });
+            return;
+        }
+    };
+    let h = &shell.host;
+    for c in calls {
+        match c {
+            Call::Save(s) => h.save(&s),
+            Call::Event(e) => h.event(&e),
+            Call::Emit(n, d) => h.emit(n, &d),
+            Call::Lead(k, b) => h.lead(&k, &b),
+            Call::Slots(r) => h.slots(&r),
+            Call::Book(k, b) => h.book(&k, &b),
+            Call::Chime => h.chime(),
+            Call::Ui(s) => h.ui(s),
+        }
+    }
+}
+
+pub(super) fn later(ms: u32, f: impl FnOnce() + 'static) {
+    if let Some(w) = web_sys::window() {
+        let cb = Closure::once_into_js(f);
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            cb.unchecked_ref(),
+            ms.min(10_000) as i32,
+        );
+    }
+}
