@@ -152,8 +152,8 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
-        ["admin", rest @ ..] if super::meetings_api::owns(rest) => {
-            let r = super::meetings_api::admin(&mut req, &env, method, rest)
+        ["admin", rest @ ..] if super::meetings::admin::owns(rest) => {
+            let r = super::meetings::admin::admin(&mut req, &env, method, rest)
                 .await
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
@@ -249,7 +249,7 @@ async fn public(
                 }
             }
             (Method::Get, ["slots"]) => {
-                super::meetings_api::slots(req, env, &database, &site).await
+                super::meetings::public::slots(req, env, &database, &site).await
             }
             (Method::Post, ["book"]) => {
                 if check == OriginCheck::Denied {
@@ -257,7 +257,7 @@ async fn public(
                 }
                 api::rate_limit(req, env, &site).await?;
                 let body = json_body(req, MAX_BODY).await?;
-                super::meetings_api::book(req, env, &database, &site, body).await
+                super::meetings::public::book(req, env, &database, &site, body).await
             }
             (_, ["slots"] | ["book"]) => Err(ApiError::MethodNotAllowed),
             (_, ["bundle"] | ["flows", _] | ["traits"] | ["events"] | ["leads"]) => {

@@ -9,8 +9,9 @@ mod db;
 mod gate;
 mod http;
 mod limiter_do;
-mod meetings_api;
+mod meetings;
 mod queue_router;
+mod store;
 
 use crate::error::ApiError;
 use worker::{
