@@ -2,9 +2,13 @@
 //! and queue reorders the route's `QueueRouter` runs (spoken to through a typed client), the
 //! mail outbox, calendar connections and the admin API. SQL lives in `edge/store`.
 //!
-//! Lower modules first; each imports only modules above it in this list:
-//! `query`, `config`, `router_protocol` -> `router_client`, `agents`, `replay` -> `mail_outbox`
-//! -> `invitation` -> `public`, `booking`, `queues`, `connect`, `records` -> `admin`.
+//! Layers, each importing only from the layers above it (never sideways or up):
+//! 1. `query`, `config`, `router_protocol` (the typed `QueueRouter` requests and answers);
+//! 2. `router_client`, `agents`, `replay`;
+//! 3. `mail_outbox`;
+//! 4. `invitation`;
+//! 5. `public`, `booking`, `queues`, `connect`, `records`;
+//! 6. `admin` (the `/admin` route table).
 
 pub mod admin;
 pub mod agents;
