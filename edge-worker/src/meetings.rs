@@ -1,7 +1,8 @@
 //! Meetings domain in plain Rust: routes, the booking request, ids derived from the
 //! idempotency key, why a slot cannot be booked, template rendering and the displayed status.
 //!
-//! The wasm edge (`edge/meetings_api.rs`, `edge/queue_router.rs`) does the I/O around these.
+//! The wasm edge (`edge/meetings/`, `edge/queue_router.rs`, SQL in `edge/store/`) does the I/O
+//! around these.
 
 use crate::error::ApiError;
 use chrono::{DateTime, Duration, Utc};

@@ -145,6 +145,19 @@ pub fn valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The `Idempotency-Key` header of a write (`None` when absent): 8..=128 printable ASCII
+/// characters, no spaces.
+pub fn idempotency_key(header: Option<&str>) -> Result<String, ApiError> {
+    let key = header.unwrap_or_default();
+    if !(8..=128).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "header of 8-128 printable characters is required",
+        ));
+    }
+    Ok(key.to_string())
+}
+
 /// A Marketo API field name: a letter then letters, digits, `_`, at most 64.
 pub fn valid_field_name(s: &str) -> bool {
     let mut it = s.chars();
@@ -619,5 +632,27 @@ mod tests {
     fn oversized_body_is_413() {
         let big = vec![b' '; MAX_BODY + 1];
         assert_eq!(parse_json(&big).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn idempotency_key_is_8_to_128_printable_characters() {
+        assert_eq!(
+            idempotency_key(Some("key-0001")),
+            Ok("key-0001".to_string())
+        );
+        assert!(idempotency_key(Some("k".repeat(128).as_str())).is_ok());
+        for bad in [
+            None,
+            Some(""),
+            Some("short"),
+            Some("has space1"),
+            Some("tab\tkey12"),
+        ] {
+            let e = idempotency_key(bad).unwrap_err();
+            assert_eq!(e.status(), 400, "{bad:?}");
+            assert_eq!(e.body()["error"]["field"], "Idempotency-Key");
+        }
+        assert!(idempotency_key(Some("k".repeat(129).as_str())).is_err());
+        assert!(idempotency_key(Some("clé-0001-é")).is_err());
     }
 }

@@ -149,30 +149,81 @@ pub fn assign(
     slot: &Slot,
     free: &dyn Fn(&AgentId) -> Availability,
 ) -> Assignment {
-    let n = rotation.order.len();
-    let start = if n == 0 { 0 } else { rotation.next_index() };
-    let mut skipped = Vec::new();
-    let mut chosen = None;
-    for k in 0..n {
-        let agent = &rotation.order[(start + k) % n];
-        let reason = match free(agent) {
+    let mut asking = Assigning::new(rotation, slot);
+    while let Some(agent) = asking.candidate() {
+        asking.answer(free(agent));
+    }
+    asking.finish()
+}
+
+/// [`assign`] one answer at a time, for a caller that learns each agent's availability with
+/// I/O (reading the calendar, holding the slot, creating the event): ask [`Assigning::candidate`],
+/// tell [`Assigning::answer`] what was found, until there is no candidate left; then
+/// [`Assigning::finish`]. An answer may come from a re-check (the slot was taken between the
+/// calendar read and the hold: `Busy`; the event could not be created: `Unknown` or
+/// `Disconnected`), so the order, the start and the skip reasons are decided here only.
+#[derive(Debug, Clone)]
+pub struct Assigning<'r> {
+    rotation: &'r Rotation,
+    start: usize,
+    asked: usize,
+    assignment: Assignment,
+}
+
+impl<'r> Assigning<'r> {
+    /// Starts with whoever is next in line.
+    pub fn new(rotation: &'r Rotation, slot: &Slot) -> Self {
+        let start = if rotation.order.is_empty() {
+            0
+        } else {
+            rotation.next_index()
+        };
+        Assigning {
+            rotation,
+            start,
+            asked: 0,
+            assignment: Assignment {
+                slot: *slot,
+                next_in_line: rotation.order.get(start).cloned(),
+                chosen: None,
+                skipped: Vec::new(),
+            },
+        }
+    }
+
+    /// The agent to ask now; `None` once someone is chosen or everyone was asked once.
+    pub fn candidate(&self) -> Option<&'r AgentId> {
+        let n = self.rotation.order.len();
+        if self.assignment.chosen.is_some() || self.asked >= n {
+            return None;
+        }
+        self.rotation.order.get((self.start + self.asked) % n)
+    }
+
+    /// What was found about the current candidate: `Free` chooses them, anything else skips
+    /// them with its reason. Without a candidate this does nothing.
+    pub fn answer(&mut self, availability: Availability) {
+        let Some(agent) = self.candidate() else {
+            return;
+        };
+        self.asked += 1;
+        let reason = match availability {
             Availability::Free => {
-                chosen = Some(agent.clone());
-                break;
+                self.assignment.chosen = Some(agent.clone());
+                return;
             }
             Availability::Busy => SkipReason::Busy,
             Availability::Unknown => SkipReason::CalendarUnknown,
             Availability::Disconnected => SkipReason::CalendarDisconnected,
         };
-        skipped.push(Skipped {
+        self.assignment.skipped.push(Skipped {
             agent: agent.clone(),
             reason,
         });
     }
-    Assignment {
-        slot: *slot,
-        next_in_line: rotation.order.get(start).cloned(),
-        chosen,
-        skipped,
+
+    /// The decision and its explanation.
+    pub fn finish(self) -> Assignment {
+        self.assignment
     }
 }

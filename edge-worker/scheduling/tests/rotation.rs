@@ -224,3 +224,112 @@ fn a_thousand_random_assignments_follow_the_rule_and_record_every_skip() {
     assert!(nobody > 0, "no round without a free agent");
     assert!(wins.iter().all(|w| *w > 50), "wins {wins:?}");
 }
+
+/// The booking job asks one agent at a time: calendar free, then the hold is refused (another
+/// route took the agent), so that agent is skipped as busy and the next one is asked.
+#[test]
+fn stepwise_answers_re_check_a_lost_hold_and_move_on() {
+    use dynchat_scheduling::rotation::Assigning;
+    let r = Rotation {
+        order: ids(4),
+        last: Some(AgentId::from("a2")),
+    };
+    let mut asking = Assigning::new(&r, &slot());
+    let mut asked = Vec::new();
+    // a3: calendar free but the hold fails -> busy; a4: disconnected; a1: free and held.
+    let answers = [
+        Availability::Busy,
+        Availability::Disconnected,
+        Availability::Free,
+    ];
+    let mut it = answers.iter();
+    while let Some(agent) = asking.candidate() {
+        asked.push(agent.0.clone());
+        let Some(a) = it.next() else {
+            panic!("asked more agents than answers: {asked:?}")
+        };
+        asking.answer(*a);
+    }
+    // Nothing more is asked once someone is chosen; a stray answer changes nothing.
+    asking.answer(Availability::Busy);
+    let d = asking.finish();
+    assert_eq!(asked, ["a3", "a4", "a1"]);
+    assert_eq!(d.next_in_line, Some(AgentId::from("a3")));
+    assert_eq!(d.chosen, Some(AgentId::from("a1")));
+    assert_eq!(
+        d.skipped,
+        vec![
+            Skipped {
+                agent: AgentId::from("a3"),
+                reason: SkipReason::Busy
+            },
+            Skipped {
+                agent: AgentId::from("a4"),
+                reason: SkipReason::CalendarDisconnected
+            },
+        ]
+    );
+}
+
+/// Everyone asked once, nobody free: no candidate after a full round, nobody chosen; an empty
+/// order asks nobody.
+#[test]
+fn stepwise_asks_each_agent_once_and_an_empty_order_nobody() {
+    use dynchat_scheduling::rotation::Assigning;
+    let r = Rotation::new(ids(3));
+    let mut asking = Assigning::new(&r, &slot());
+    let mut asked = 0;
+    while asking.candidate().is_some() {
+        asked += 1;
+        assert!(asked <= 3, "asked an agent twice");
+        asking.answer(Availability::Unknown);
+    }
+    let d = asking.finish();
+    assert_eq!(asked, 3);
+    assert_eq!(d.chosen, None);
+    assert_eq!(d.skipped.len(), 3);
+    assert!(d
+        .skipped
+        .iter()
+        .all(|s| s.reason == SkipReason::CalendarUnknown));
+
+    let empty = Rotation::default();
+    let asking = Assigning::new(&empty, &slot());
+    assert_eq!(asking.candidate(), None);
+    let d = asking.finish();
+    assert_eq!((d.next_in_line, d.chosen, d.skipped.len()), (None, None, 0));
+}
+
+/// The stepwise form and `assign` decide the same for 500 seeded random availabilities.
+#[test]
+fn stepwise_matches_assign_on_random_availability() {
+    use dynchat_scheduling::rotation::Assigning;
+    let n = 5;
+    let order = ids(n);
+    let mut r = Rotation::new(order.clone());
+    let mut rng = SplitMix(0x00A5_516E);
+    let mut chosen_some = 0;
+    for step in 0..500 {
+        let avail: Vec<Availability> = (0..n)
+            .map(|_| match rng.next() % 4 {
+                0 => Availability::Free,
+                1 => Availability::Busy,
+                2 => Availability::Unknown,
+                _ => Availability::Disconnected,
+            })
+            .collect();
+        let index_of = |id: &AgentId| order.iter().position(|a| a == id).unwrap_or(usize::MAX);
+        let whole = assign(&r, &slot(), &|id| avail[index_of(id)]);
+        let mut asking = Assigning::new(&r, &slot());
+        while let Some(agent) = asking.candidate() {
+            asking.answer(avail[index_of(agent)]);
+        }
+        let stepwise = asking.finish();
+        assert_eq!(stepwise, whole, "step {step}");
+        if let Some(c) = &whole.chosen {
+            chosen_some += 1;
+            r.advance(c);
+        }
+    }
+    assert!(chosen_some > 100, "chosen {chosen_some}");
+}

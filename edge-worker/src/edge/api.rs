@@ -316,13 +316,7 @@ pub async fn leads(
     site: &Site,
     body: Value,
 ) -> Result<Reply, ApiError> {
-    let key = header(req, "Idempotency-Key").unwrap_or_default();
-    if !(8..=128).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::field(
-            "Idempotency-Key",
-            "header of 8-128 printable characters is required",
-        ));
-    }
+    let key = validate::idempotency_key(header(req, "Idempotency-Key").as_deref())?;
     let l = validate::lead(&body)?;
     if !site.dialogue_ids.contains(&l.dialogue) {
         return Err(ApiError::field(

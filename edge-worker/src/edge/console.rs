@@ -413,18 +413,3 @@ fn query_value(x: &str) -> String {
         .collect::<String>()
         .replace('+', "%20")
 }
-
-/// Kept for the routers that still check auth themselves (meetings): see [`guard`].
-pub(super) fn bearer_ok(_req: &Request, _env: &Env) -> bool {
-    false
-}
-
-/// Kept for the routers that still check auth themselves (meetings): see [`guard`].
-pub async fn require_admin(
-    req: &Request,
-    env: &Env,
-    method: &Method,
-) -> Result<Principal, ApiError> {
-    let database = db::database(env)?;
-    guard::require_admin(req, env, &database, method).await
-}

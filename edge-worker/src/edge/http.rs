@@ -39,7 +39,7 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
             to_response(r, &[])
         }
         ["admin", "oauth", "callback"] => {
-            let r = super::meetings_api::admin(&mut req, &env, method, &segs[1..])
+            let r = super::meetings::admin::admin(&mut req, &env, method, &segs[1..])
                 .await
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
@@ -70,8 +70,8 @@ async fn admin_tables(
         return console::route(req, env, &database, p, method, rest).await;
     }
     guard::require_admin(req, env, &database, &method).await?;
-    if super::meetings_api::owns(rest) {
-        super::meetings_api::admin(req, env, method, rest).await
+    if super::meetings::admin::owns(rest) {
+        super::meetings::admin::admin(req, env, method, rest).await
     } else {
         admin::route(req, env, &database, method, rest).await
     }
@@ -157,7 +157,7 @@ async fn public(
                 }
             }
             (Method::Get, ["slots"]) => {
-                super::meetings_api::slots(req, env, &database, &site).await
+                super::meetings::public::slots(req, env, &database, &site).await
             }
             (Method::Post, ["book"]) => {
                 if check == OriginCheck::Denied {
@@ -165,7 +165,7 @@ async fn public(
                 }
                 api::rate_limit(req, env, &site).await?;
                 let body = json_body(req, MAX_BODY).await?;
-                super::meetings_api::book(req, env, &database, &site, body).await
+                super::meetings::public::book(req, env, &database, &site, body).await
             }
             (_, ["slots"] | ["book"]) => Err(ApiError::MethodNotAllowed),
             (_, ["bundle"] | ["flows", _] | ["traits"] | ["events"] | ["leads"]) => {

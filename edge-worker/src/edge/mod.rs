@@ -11,7 +11,7 @@ mod guard;
 mod http;
 mod keys;
 mod limiter_do;
-mod meetings_api;
+mod meetings;
 mod queue_router;
 mod random;
 mod reply;

@@ -7,9 +7,9 @@
 //! after a booking so the visitor's answer never waits for SMTP, and again for the next retry
 //! while a message is pending.
 
-use super::meetings_api::{self, BookJob};
+use super::meetings::router_protocol::{RouterAnswer, RouterError, RouterReply, RouterRequest};
+use super::meetings::{booking, mail_outbox, queues};
 use futures_util::lock::Mutex;
-use serde_json::Value;
 use worker::{durable_object, Env, Request, Response, State};
 
 #[durable_object]
@@ -48,42 +48,39 @@ impl worker::DurableObject for QueueRouter {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let path = req.path();
-        let body: Value = match req.json().await {
-            Ok(v) => v,
+        let request: RouterRequest = match req.json().await {
+            Ok(r) => r,
             Err(e) => {
-                return Response::from_json(
-                    &serde_json::json!({"status": 400, "code": "bad_json", "message": e.to_string()}),
-                )
+                let reply: RouterReply = Err(RouterError::Failed {
+                    message: format!("unreadable router request: {e}"),
+                });
+                return Response::from_json(&reply);
             }
         };
-        if path == "/mail" {
-            self.wake_in(0).await;
-            return Response::from_json(&serde_json::json!({"status": 202}));
-        }
-        let _turn = self.lock.lock().await;
-        let answer = match path.as_str() {
-            "/book" => match serde_json::from_value::<BookJob>(body) {
-                Ok(job) => meetings_api::run_book_job(&self.env, job).await,
-                Err(e) => {
-                    serde_json::json!({"status": 400, "code": "bad_json", "message": e.to_string()})
-                }
-            },
-            "/order" => meetings_api::run_order_job(&self.env, body).await,
-            _ => {
-                serde_json::json!({"status": 404, "code": "not_found", "message": "unknown router path"})
+        let reply: RouterReply = match request {
+            RouterRequest::Mail => {
+                self.wake_in(0).await;
+                Ok(RouterAnswer::MailScheduled)
+            }
+            RouterRequest::Book(job) => {
+                let _turn = self.lock.lock().await;
+                booking::run_book_job(&self.env, job).await
+            }
+            RouterRequest::Order(job) => {
+                let _turn = self.lock.lock().await;
+                queues::run_order_job(&self.env, job).await
             }
         };
-        if answer.get("mail").and_then(Value::as_bool) == Some(true) {
+        if let Ok(RouterAnswer::Booked { mail: true, .. }) = &reply {
             self.wake_in(0).await;
         }
-        Response::from_json(&answer)
+        Response::from_json(&reply)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
         let _m = self.mail.lock().await;
         let now = worker::Date::now().as_millis() as i64;
-        match meetings_api::deliver_mail(&self.env).await {
+        match mail_outbox::deliver_mail(&self.env).await {
             Ok(Some(next)) => self.wake_in(next - now).await,
             Ok(None) => {}
             Err(e) => {

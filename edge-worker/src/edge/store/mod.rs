@@ -3,13 +3,19 @@
 
 pub mod accounts;
 pub mod agenda;
+pub mod agents;
+pub mod calendars;
 pub mod dead_letters;
 pub mod dialogues;
 pub mod events;
 pub mod leads;
+pub mod mail;
 pub mod marketo;
 pub mod marketo_settings;
+pub mod meeting_activity;
+pub mod meetings;
 pub mod outbox;
+pub mod queues;
 pub mod reports;
 pub mod sites;
 pub mod traits_cache;

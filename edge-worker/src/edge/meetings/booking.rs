@@ -1,0 +1,432 @@
+//! The booking, run by the route's `QueueRouter` one at a time: the rotation (through
+//! `dynchat_scheduling`'s [`Assigning`]) decides who is asked and who gets the meeting; this
+//! job answers for each agent asked: re-check their calendar, hold the slot in D1 so no other
+//! route can take the same agent, create the event. Then it sends the invitation through the
+//! outbox, records the meeting and its assignment, and only then advances the rotation.
+
+use super::super::db;
+use super::super::site::Site;
+use super::super::store::{self, meeting_activity as activity, meetings::LogWrite};
+use super::agents::{
+    agent_time, connection, mark_disconnected, rotation_agents, route_rotation,
+    store_rotated_token, Agent, AgentTime,
+};
+use super::config::{mail_from, provider_config};
+use super::invitation::{booking_mails, template, Attendance, TemplateRow};
+use super::mail_outbox::outbox_stmt;
+use super::replay::replay;
+use super::router_protocol::{AgentNote, BookJob, Booked, RouterAnswer, RouterError, RouterReply};
+use crate::calendar::client::{around, CalFailure, CalendarProvider, ProviderConfig};
+use crate::calendar::{NewEvent, Provider};
+use crate::error::ApiError;
+use crate::marketo::mapping;
+use crate::meetings::{self, BookingIds, Route};
+use chrono::{DateTime, Utc};
+use dynchat_scheduling::rotation::Assigning;
+use dynchat_scheduling::{AgentId, Availability, Slot};
+use serde_json::{json, Map, Value};
+use worker::{D1Database, D1PreparedStatement, Env};
+
+/// Runs a booking; every failure becomes the router's typed error (and is logged).
+pub async fn run_book_job(env: &Env, job: BookJob) -> RouterReply {
+    match book_job(env, &job).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            worker::console_error!("booking {}: {e}", job.key);
+            Err(RouterError::from(e))
+        }
+    }
+}
+
+/// Everything the per-agent step needs.
+struct Attempt<'a> {
+    env: &'a Env,
+    database: &'a D1Database,
+    cfg: &'a ProviderConfig,
+    tpl: &'a TemplateRow,
+    job: &'a BookJob,
+    ids: &'a BookingIds,
+    slot: Slot,
+    now: DateTime<Utc>,
+    /// The agent of a held meeting left by an interrupted earlier attempt with this key: only
+    /// they are asked, without a new calendar read or hold.
+    resume: Option<String>,
+}
+
+/// The availability of the agent the rotation asks, found by reading their calendar, holding
+/// the slot and creating the event; `Free` only once the event exists (its id in `created`).
+async fn ask(
+    a: &Attempt<'_>,
+    agent: Option<&Agent>,
+    id: &AgentId,
+    notes: &mut Vec<AgentNote>,
+    created: &mut Option<(Agent, String)>,
+) -> Result<Availability, ApiError> {
+    if a.resume.as_ref().is_some_and(|r| r != &id.0) {
+        return Ok(Availability::Unknown);
+    }
+    let Some(agent) = agent else {
+        return Ok(Availability::Unknown);
+    };
+    let mut note = |why: String| {
+        notes.push(AgentNote {
+            agent: id.0.clone(),
+            note: why,
+        })
+    };
+    if a.resume.is_none() {
+        let window = around(
+            a.slot.start,
+            a.slot.end,
+            agent.settings.buffer_before_minutes(),
+            agent.settings.buffer_after_minutes(),
+        );
+        let seen = agent_time(a.env, a.database, a.cfg, &a.job.site, agent, window, false).await;
+        let avail = match seen {
+            AgentTime::Known(b) if meetings::is_free_slot(&agent.settings, &b, &a.slot, a.now) => {
+                Availability::Free
+            }
+            AgentTime::Known(_) => Availability::Busy,
+            AgentTime::Unknown(why) => {
+                note(why);
+                Availability::Unknown
+            }
+            AgentTime::Disconnected(why) => {
+                note(why);
+                Availability::Disconnected
+            }
+        };
+        if avail != Availability::Free {
+            return Ok(avail);
+        }
+        // Hold: a conditional insert, atomic in D1, so two routes can never give the same
+        // agent overlapping meetings even if both calendars still looked free. Lost: busy.
+        if !hold(a.database, a.job, agent, a.ids).await? {
+            return Ok(Availability::Busy);
+        }
+    }
+    match create_event(a, agent).await {
+        Ok(event_id) => {
+            *created = Some((agent.clone(), event_id));
+            Ok(Availability::Free)
+        }
+        Err(e) => {
+            note(format!("event not created: {e}"));
+            store::meetings::release_hold(a.database, &a.job.site, &a.job.key).await?;
+            Ok(if matches!(e, CalFailure::Disconnected(_)) {
+                Availability::Disconnected
+            } else {
+                Availability::Unknown
+            })
+        }
+    }
+}
+
+async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
+    let database = db::database(env)?;
+    let site = super::super::site::site(&database, &job.site).await?;
+    let input = &job.input;
+    let ids = meetings::booking_ids(&job.site, &job.key);
+    let resume = match store::meetings::by_key(&database, &job.site, &job.key).await? {
+        Some(m) if m.status != "pending" => {
+            return Ok(Ok(RouterAnswer::Booked {
+                meeting: replay(&m, &job.body_hash)?,
+                created: false,
+                mail: false,
+            }))
+        }
+        Some(m) => {
+            if m.body_hash != job.body_hash {
+                return Err(ApiError::Conflict(
+                    "this Idempotency-Key was used with a different body".into(),
+                ));
+            }
+            Some(m.agent)
+        }
+        None => None,
+    };
+    let route = Route::parse(&input.route, "route")?;
+    let rotation = route_rotation(&database, &job.site, &route).await?;
+    let agents = rotation_agents(&database, &job.site, &rotation).await?;
+    let now = meetings::from_ms(db::now(env, &database).await?);
+    let slot = Slot {
+        start: input.start,
+        end: input.end,
+    };
+    let cfg = provider_config(env);
+    let tpl = template(&database, &job.site).await?;
+    let attempt = Attempt {
+        env,
+        database: &database,
+        cfg: &cfg,
+        tpl: &tpl,
+        job,
+        ids: &ids,
+        slot,
+        now,
+        resume,
+    };
+
+    let mut notes = Vec::new();
+    let mut created: Option<(Agent, String)> = None;
+    let mut asking = Assigning::new(&rotation, &slot);
+    while let Some(id) = asking.candidate() {
+        let agent = agents.iter().find(|a| a.id == id.0);
+        let availability = ask(&attempt, agent, id, &mut notes, &mut created).await?;
+        asking.answer(availability);
+    }
+    let decision = asking.finish();
+    let skipped = serde_json::to_string(&decision.skipped)?;
+    let at = db::real_now();
+    let log = || LogWrite {
+        site: &job.site,
+        route: &input.route,
+        meeting: None,
+        slot_start: slot.start.timestamp_millis(),
+        slot_end: slot.end.timestamp_millis(),
+        next_in_line: decision.next_in_line.as_ref().map(|a| a.0.as_str()),
+        chosen: None,
+        skipped: &skipped,
+        outcome: "slot_taken",
+        at,
+    };
+    let (Some(chosen), Some((agent, event_id))) = (&decision.chosen, created) else {
+        let st = store::meetings::log_assignment(&database, &log())?;
+        db::batch(&database, vec![st]).await?;
+        return Ok(Err(RouterError::SlotTaken {
+            skipped: decision.skipped,
+            notes,
+        }));
+    };
+    debug_assert_eq!(chosen.0, agent.id);
+
+    // Invitation (not for Graph: Graph mails attendees itself) and the agent's notification go
+    // to the mail outbox in the same batch as the meeting; the router's alarm delivers them
+    // right after this answer and retries while the relay is down or refuses.
+    let tz = dynchat_scheduling::parse_tz(&input.tz, "tz")
+        .map_err(|e| ApiError::field("tz", e.to_string()))?;
+    let visitor_name = if input.name.is_empty() {
+        input.email.clone()
+    } else {
+        input.name.clone()
+    };
+    let from_addr = mail_from(env);
+    let provider = agent.provider.unwrap_or(Provider::Caldav);
+    let (mails, invite_status) = booking_mails(
+        &tpl,
+        &Attendance {
+            uid: &ids.uid,
+            agent: &agent,
+            visitor_name: &visitor_name,
+            visitor_email: &input.email,
+            slot,
+            tz,
+        },
+        &from_addr,
+        provider.sends_invitations(),
+    )?;
+
+    // Record the meeting, the assignment, the Marketo activity; then advance the rotation.
+    let mut st = vec![
+        store::meetings::schedule(&database, &job.site, &job.key, &event_id, invite_status, at)?,
+        store::meetings::log_assignment(
+            &database,
+            &LogWrite {
+                meeting: Some(&ids.meeting),
+                chosen: Some(&agent.id),
+                outcome: "booked",
+                ..log()
+            },
+        )?,
+    ];
+    if let Route::Queue(q) = &route {
+        let mut r = rotation.clone();
+        r.advance(chosen);
+        st.push(store::queues::set_last_agent(
+            &database,
+            &job.site,
+            q,
+            r.last.as_ref().map(|a| a.0.as_str()),
+        )?);
+    }
+    for m in &mails {
+        st.push(outbox_stmt(
+            &database,
+            (&job.site, &ids.meeting),
+            &from_addr,
+            m,
+            at,
+        )?);
+    }
+    st.extend(marketo_statements(&database, &site, job, &ids.meeting, &agent, at).await?);
+    db::batch(&database, st).await?;
+    if let Ok(q) = env.queue("OUTBOX") {
+        if let Err(e) = q.send(json!({"kind": "activity"})).await {
+            worker::console_error!("meeting {}: queue send failed: {e}", ids.meeting);
+        }
+    }
+    Ok(Ok(RouterAnswer::Booked {
+        meeting: Booked {
+            meeting: ids.meeting.clone(),
+            agent: agent.name.clone(),
+            start: meetings::iso(slot.start),
+            end: meetings::iso(slot.end),
+        },
+        created: true,
+        mail: !mails.is_empty(),
+    }))
+}
+
+async fn hold(
+    database: &D1Database,
+    job: &BookJob,
+    agent: &Agent,
+    ids: &BookingIds,
+) -> Result<bool, ApiError> {
+    let i = &job.input;
+    let before = i64::from(agent.settings.buffer_before_minutes()) * 60_000;
+    let after = i64::from(agent.settings.buffer_after_minutes()) * 60_000;
+    let (start, end) = (i.start.timestamp_millis(), i.end.timestamp_millis());
+    store::meetings::hold(
+        database,
+        &store::meetings::Hold {
+            id: &ids.meeting,
+            site: &job.site,
+            key: &job.key,
+            body_hash: &job.body_hash,
+            route: &i.route,
+            agent: &agent.id,
+            lead_email: &i.email,
+            lead_name: &i.name,
+            lead_fields: &Value::Object(i.lead.clone()).to_string(),
+            dialogue: &i.dialogue,
+            session: &i.session,
+            start_ms: start,
+            end_ms: end,
+            tz: &i.tz,
+            provider: agent.provider.map(Provider::as_str).unwrap_or("none"),
+            uid: &ids.uid,
+            now: db::real_now(),
+            free_from: start - before,
+            free_to: end + after,
+        },
+    )
+    .await
+}
+
+async fn create_event(a: &Attempt<'_>, agent: &Agent) -> Result<String, CalFailure> {
+    let (job, ids, tpl) = (a.job, a.ids, a.tpl);
+    let conn = match connection(a.env, &job.site, agent) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(CalFailure::Disconnected("no calendar connected".into())),
+        Err(e) => return Err(CalFailure::Failed(e.to_string())),
+    };
+    let tz = dynchat_scheduling::parse_tz(&job.input.tz, "tz").unwrap_or(chrono_tz::UTC);
+    let visitor = if job.input.name.is_empty() {
+        job.input.email.clone()
+    } else {
+        job.input.name.clone()
+    };
+    let time = dynchat_scheduling::label(job.input.start, tz);
+    let link = tpl.location.clone().unwrap_or_default();
+    let e = NewEvent {
+        summary: meetings::render_template(&tpl.subject, &visitor, &agent.name, &time, &link),
+        description: meetings::render_template(&tpl.body, &visitor, &agent.name, &time, &link),
+        location: tpl.location.clone(),
+        start: job.input.start,
+        end: job.input.end,
+        attendee_email: job.input.email.clone(),
+        attendee_name: visitor.clone(),
+        organizer_email: agent.email.clone(),
+        organizer_name: agent.name.clone(),
+        google_event_id: ids.google_event.clone(),
+        graph_transaction_id: ids.graph_transaction.clone(),
+        uid: ids.uid.clone(),
+    };
+    let r = conn.create(a.cfg, &e).await;
+    store_rotated_token(a.env, a.database, &job.site, agent, &conn).await;
+    if let Err(CalFailure::Disconnected(reason)) = &r {
+        mark_disconnected(a.database, &job.site, &agent.id, reason).await;
+    }
+    r
+}
+
+/// The "scheduled meeting" activity through the lead outbox: the visitor's lead row (this
+/// session's, or one created from the booking's lead fields), the activity, the daily rollup.
+async fn marketo_statements(
+    database: &D1Database,
+    site: &Site,
+    job: &BookJob,
+    meeting_id: &str,
+    agent: &Agent,
+    at: i64,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let i = &job.input;
+    let mut st = Vec::new();
+    let lead_id = match activity::visitor_lead(database, &site.id, &i.session, &i.email).await? {
+        Some(id) => id,
+        None => {
+            let id = format!("l-{}", &meeting_id[2..]);
+            let mut record = Map::new();
+            for (k, v) in &i.lead {
+                record.insert(k.clone(), v.clone());
+            }
+            record.insert("email".into(), json!(i.email));
+            record.insert("leadSource".into(), json!("Website chat"));
+            let member = if site.program_id.is_some() {
+                "pending"
+            } else {
+                "none"
+            };
+            st.push(activity::new_lead(
+                database,
+                &activity::LeadWrite {
+                    id: &id,
+                    site: &site.id,
+                    idem_key: &format!("meeting:{meeting_id}"),
+                    session: &i.session,
+                    dialogue: &i.dialogue,
+                    email: &i.email,
+                    record: &Value::Object(record).to_string(),
+                    member_status: member,
+                    at,
+                },
+            )?);
+            id
+        }
+    };
+    let a = mapping::Activity {
+        type_api: "dynchat_meeting",
+        primary: agent.name.clone(),
+        attributes: vec![
+            ("start".into(), meetings::iso(i.start)),
+            ("dialogue".into(), i.dialogue.clone()),
+            ("site".into(), site.id.clone()),
+        ],
+    };
+    let attrs: Vec<[&str; 2]> = a
+        .attributes
+        .iter()
+        .map(|(k, v)| [k.as_str(), v.as_str()])
+        .collect();
+    st.push(activity::activity(
+        database,
+        &activity::ActivityWrite {
+            site: &site.id,
+            lead_id: &lead_id,
+            type_api: a.type_api,
+            primary: &a.primary,
+            attributes: &serde_json::to_string(&attrs)?,
+            at,
+        },
+    )?);
+    if !i.dialogue.is_empty() {
+        st.push(activity::count_meeting(
+            database,
+            &site.id,
+            &i.dialogue,
+            crate::days::day_number(at),
+        )?);
+    }
+    Ok(st)
+}

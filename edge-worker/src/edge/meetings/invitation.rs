@@ -1,0 +1,167 @@
+//! What a meeting says: the site's invitation template, the iCalendar meeting, and the mails
+//! of a booking (the visitor's invitation, the agent's notification) and of a cancellation.
+
+use super::super::store;
+use super::agents::Agent;
+use super::mail_outbox::{MailKind, OutMail};
+use crate::calendar::client::NowFromWorker;
+use crate::error::ApiError;
+use crate::meetings;
+use chrono::Utc;
+use dynchat_scheduling::{
+    invitation_email, EmailAddress, IcsMethod, InvitationEmail, Meeting, Person, Slot,
+};
+use worker::D1Database;
+
+pub use store::meetings::TemplateRow;
+
+/// The site's template, or the default one.
+pub async fn template(database: &D1Database, site: &str) -> Result<TemplateRow, ApiError> {
+    Ok(store::meetings::template(database, site)
+        .await?
+        .unwrap_or_else(|| TemplateRow {
+            subject: meetings::DEFAULT_SUBJECT.into(),
+            body: meetings::DEFAULT_BODY.into(),
+            location: None,
+        }))
+}
+
+/// A named address (400 on `email` when it is not usable).
+pub fn person(name: &str, email: &str) -> Result<Person, ApiError> {
+    Ok(Person {
+        name: name.to_string(),
+        email: EmailAddress::parse(email, "email")
+            .map_err(|e| ApiError::field("email", e.to_string()))?,
+    })
+}
+
+/// Who a meeting is with, and where.
+pub struct Attendance<'a> {
+    pub uid: &'a str,
+    pub agent: &'a Agent,
+    pub visitor_name: &'a str,
+    pub visitor_email: &'a str,
+    pub slot: Slot,
+    pub tz: chrono_tz::Tz,
+}
+
+/// The iCalendar meeting, its texts rendered from the template in the visitor's zone.
+pub fn ics_meeting(tpl: &TemplateRow, a: &Attendance<'_>) -> Result<Meeting, ApiError> {
+    let time = dynchat_scheduling::label(a.slot.start, a.tz);
+    let link = tpl.location.clone().unwrap_or_default();
+    let agent = a.agent;
+    Ok(Meeting {
+        uid: a.uid.to_string(),
+        summary: meetings::render_template(&tpl.subject, a.visitor_name, &agent.name, &time, &link),
+        description: meetings::render_template(
+            &tpl.body,
+            a.visitor_name,
+            &agent.name,
+            &time,
+            &link,
+        ),
+        location: tpl.location.clone(),
+        start: a.slot.start,
+        end: a.slot.end,
+        organizer: person(&agent.name, &agent.email)?,
+        attendees: vec![person(a.visitor_name, a.visitor_email)?],
+    })
+}
+
+/// The mails of a new booking: the visitor's invitation unless the provider sends it (Graph
+/// mails attendees itself), and always the agent's notification. Answers them with the
+/// invitation's state for the meeting (`by_provider` or `queued`).
+pub fn booking_mails(
+    tpl: &TemplateRow,
+    a: &Attendance<'_>,
+    from_addr: &str,
+    provider_sends: bool,
+) -> Result<(Vec<OutMail>, &'static str), ApiError> {
+    let meeting = ics_meeting(tpl, a)?;
+    let agent = a.agent;
+    let from = person(&agent.name, from_addr)?;
+    let agent_person = person(&agent.name, &agent.email)?;
+    let lead_person = person(a.visitor_name, a.visitor_email)?;
+    let mut mails = Vec::new();
+    let invite_status = if provider_sends {
+        "by_provider"
+    } else {
+        let msg = invitation_email(&InvitationEmail {
+            meeting: &meeting,
+            method: IcsMethod::Request,
+            sequence: 0,
+            from: &from,
+            to: &lead_person,
+            reply_to: Some(&agent_person),
+            subject_template: &tpl.subject,
+            body_template: &tpl.body,
+            visitor_name: a.visitor_name,
+            agent_name: &agent.name,
+            visitor_tz: a.tz,
+            now: Utc::now_from_worker(),
+        });
+        mails.push(OutMail {
+            kind: MailKind::Invitation,
+            sequence: 0,
+            rcpt: a.visitor_email.to_string(),
+            subject: meeting.summary.clone(),
+            message: msg,
+        });
+        "queued"
+    };
+    let notify = invitation_email(&InvitationEmail {
+        meeting: &meeting,
+        method: IcsMethod::Request,
+        sequence: 0,
+        from: &person("dynchat", from_addr)?,
+        to: &agent_person,
+        reply_to: Some(&lead_person),
+        subject_template: meetings::NOTIFY_SUBJECT,
+        body_template: meetings::NOTIFY_BODY,
+        visitor_name: a.visitor_name,
+        agent_name: &agent.name,
+        visitor_tz: agent.settings.tz(),
+        now: Utc::now_from_worker(),
+    });
+    mails.push(OutMail {
+        kind: MailKind::Notification,
+        sequence: 0,
+        rcpt: agent.email.clone(),
+        subject: format!("New meeting with {}", a.visitor_name),
+        message: notify,
+    });
+    Ok((mails, invite_status))
+}
+
+/// The visitor's cancellation (iCalendar `CANCEL` with the next `sequence`).
+pub fn cancellation_mail(
+    tpl: &TemplateRow,
+    a: &Attendance<'_>,
+    from_addr: &str,
+    sequence: i64,
+) -> Result<OutMail, ApiError> {
+    let mut meeting = ics_meeting(tpl, a)?;
+    meeting.summary = format!("Cancelled: {}", meeting.summary);
+    let agent = a.agent;
+    let msg = invitation_email(&InvitationEmail {
+        meeting: &meeting,
+        method: IcsMethod::Cancel,
+        sequence: u32::try_from(sequence).unwrap_or(1),
+        from: &person(&agent.name, from_addr)?,
+        to: &person(a.visitor_name, a.visitor_email)?,
+        reply_to: Some(&person(&agent.name, &agent.email)?),
+        subject_template: "Cancelled: meeting with {{agent.name}} on {{meeting.time}}",
+        body_template: "Hi {{visitor.name}},\n\nyour meeting with {{agent.name}} on {{meeting.time}} is cancelled.\n",
+        visitor_name: a.visitor_name,
+        agent_name: &agent.name,
+        visitor_tz: a.tz,
+        now: Utc::now_from_worker(),
+    });
+    Ok(OutMail {
+        kind: MailKind::Cancellation,
+        sequence,
+        rcpt: a.visitor_email.to_string(),
+        subject: meeting.summary,
+        message: msg,
+    })
+}

@@ -1,0 +1,26 @@
+//! Meetings at the edge, in layers: the public `slots` and `book` endpoints, the booking job
+//! and queue reorders the route's `QueueRouter` runs (spoken to through a typed client), the
+//! mail outbox, calendar connections and the admin API. SQL lives in `edge/store`.
+//!
+//! Layers, each importing only from the layers above it (never sideways or up):
+//! 1. `query`, `config`, `router_protocol` (the typed `QueueRouter` requests and answers);
+//! 2. `router_client`, `agents`, `replay`;
+//! 3. `mail_outbox`;
+//! 4. `invitation`;
+//! 5. `public`, `booking`, `queues`, `connect`, `records`;
+//! 6. `admin` (the `/admin` route table).
+
+pub mod admin;
+pub mod agents;
+pub mod booking;
+pub mod config;
+pub mod connect;
+pub mod invitation;
+pub mod mail_outbox;
+pub mod public;
+pub mod query;
+pub mod queues;
+pub mod records;
+pub mod replay;
+pub mod router_client;
+pub mod router_protocol;

@@ -1,0 +1,151 @@
+//! Queues: the admin's list, view and reorder (`/admin/sites/{site}/queues[/{id}]`), and the
+//! reorder itself, run by the queue's `QueueRouter` so it never interleaves with a booking.
+
+use super::super::db;
+use super::super::reply::{json_body, Reply};
+use super::super::store::{self, queues::QueueWrite};
+use super::agents::queue_rotation;
+use super::router_client;
+use super::router_protocol::{
+    OrderJob, QueueView, RouterAnswer, RouterError, RouterReply, RouterRequest,
+};
+use crate::error::ApiError;
+use crate::meetings::Route;
+use dynchat_scheduling::{AgentId, Rotation};
+use serde_json::{json, Value};
+use worker::{D1Database, Env, Request};
+
+const MAX_ADMIN_BODY: usize = 64 * 1024;
+
+/// A queue as the admin API shows it.
+pub fn queue_view(id: &str, name: &str, r: &Rotation) -> QueueView {
+    QueueView {
+        id: id.to_string(),
+        name: name.to_string(),
+        agents: r.order.clone(),
+        last_agent: r.last.clone(),
+        next_in_line: r.next_in_line().cloned(),
+    }
+}
+
+/// Replaces a queue's order, serialised with bookings by the queue's router: whoever was next
+/// in line among the agents still present stays next.
+pub async fn run_order_job(env: &Env, job: OrderJob) -> RouterReply {
+    order_job(env, job).await.map_err(RouterError::from)
+}
+
+async fn order_job(env: &Env, job: OrderJob) -> Result<RouterAnswer, ApiError> {
+    let database = db::database(env)?;
+    let (site, queue) = (job.site.as_str(), job.queue.as_str());
+    let now = db::real_now();
+    let (mut rotation, old_name) = match store::queues::get(&database, site, queue).await? {
+        Some(q) => (queue_rotation(&q), q.name),
+        None => (Rotation::default(), queue.to_string()),
+    };
+    rotation.set_order(job.agents.into_iter().map(AgentId).collect());
+    let agents: Vec<&str> = rotation.order.iter().map(|a| a.0.as_str()).collect();
+    let name = job.name.as_deref().unwrap_or(&old_name);
+    store::queues::upsert(
+        &database,
+        &QueueWrite {
+            site,
+            id: queue,
+            name,
+            agents: &serde_json::to_string(&agents)?,
+            last_agent: rotation.last.as_ref().map(|a| a.0.as_str()),
+            now,
+        },
+    )
+    .await?;
+    Ok(RouterAnswer::Queue {
+        queue: queue_view(queue, name, &rotation),
+    })
+}
+
+/// Asks the queue's router to set its order; the queue as it is then.
+pub async fn set_order(env: &Env, job: OrderJob) -> Result<RouterReply, ApiError> {
+    let route = Route::Queue(job.queue.clone());
+    let site = job.site.clone();
+    router_client::call(env, &site, &route, &RouterRequest::Order(job)).await
+}
+
+/// `GET /admin/sites/{site}/queues`.
+pub async fn list_queues(database: &D1Database, site: &str) -> Result<Reply, ApiError> {
+    let list: Vec<QueueView> = store::queues::of_site(database, site)
+        .await?
+        .iter()
+        .map(|q| queue_view(&q.id, &q.name, &queue_rotation(q)))
+        .collect();
+    Ok(Reply::json(200, json!({"queues": list})))
+}
+
+/// `GET /admin/sites/{site}/queues/{id}`.
+pub async fn get_queue(database: &D1Database, site: &str, id: &str) -> Result<Reply, ApiError> {
+    let q = store::queues::get(database, site, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("queue".into()))?;
+    Ok(Reply::json(
+        200,
+        serde_json::to_value(queue_view(&q.id, &q.name, &queue_rotation(&q)))?,
+    ))
+}
+
+/// `PUT /admin/sites/{site}/queues/{id}` `{"agents": [...], "name"?}`.
+pub async fn put_queue(
+    req: &mut Request,
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+    id: &str,
+) -> Result<Reply, ApiError> {
+    if !store::agents::site_exists(database, site).await? {
+        return Err(ApiError::NotFound("site".into()));
+    }
+    if !crate::validate::valid_id(id) {
+        return Err(ApiError::field(
+            "id",
+            "must be 1-64 letters, digits, '-' or '_'",
+        ));
+    }
+    let v = json_body(req, MAX_ADMIN_BODY).await?;
+    let list = v.get("agents").and_then(Value::as_array).ok_or_else(|| {
+        ApiError::field("agents", "must be an array of agent ids in rotation order")
+    })?;
+    let known = store::agents::ids(database, site).await?;
+    let mut agents = Vec::new();
+    for (i, a) in list.iter().enumerate() {
+        match a.as_str() {
+            Some(a) if known.iter().any(|k| k == a) => {
+                if agents.iter().any(|x: &String| x == a) {
+                    return Err(ApiError::field(format!("agents[{i}]"), "is listed twice"));
+                }
+                agents.push(a.to_string());
+            }
+            _ => {
+                return Err(ApiError::field(
+                    format!("agents[{i}]"),
+                    "is not an agent of this site",
+                ))
+            }
+        }
+    }
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| n.chars().count() <= 100)
+        .map(str::to_string);
+    let job = OrderJob {
+        site: site.to_string(),
+        queue: id.to_string(),
+        agents,
+        name,
+    };
+    match set_order(env, job).await? {
+        Ok(RouterAnswer::Queue { queue }) => Ok(Reply::json(200, serde_json::to_value(queue)?)),
+        Ok(_) => Err(ApiError::Storage("queue update failed".into())),
+        Err(RouterError::Conflict { message } | RouterError::Failed { message }) => {
+            Err(ApiError::Storage(message))
+        }
+        Err(RouterError::SlotTaken { .. }) => Err(ApiError::Storage("queue update failed".into())),
+    }
+}

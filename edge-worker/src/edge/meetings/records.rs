@@ -1,0 +1,184 @@
+//! What happened: the assignment log, the meetings list, and an admin's cancel / no-show of a
+//! meeting (the cancellation goes to the visitor straight away, or through the outbox).
+
+use super::super::db;
+use super::super::reply::Reply;
+use super::super::store::{self, meetings::MeetingRow};
+use super::agents::{connection, mark_disconnected, one_agent};
+use super::config::{mail_from, provider_config, smtp};
+use super::invitation::{cancellation_mail, template, Attendance};
+use super::mail_outbox::{kick_mail, outbox_stmt};
+use super::query::query_map;
+use crate::calendar::client::{CalFailure, CalendarProvider};
+use crate::calendar::Provider;
+use crate::error::ApiError;
+use crate::mail::smtp::MailSender;
+use crate::meetings::{self, Route};
+use dynchat_scheduling::Slot;
+use serde_json::{json, Value};
+use worker::{D1Database, Env, Request};
+
+/// `GET /admin/sites/{site}/assignments?route=&limit=`: the assignment log, oldest first.
+pub async fn assignments(
+    req: &Request,
+    database: &D1Database,
+    site: &str,
+) -> Result<Reply, ApiError> {
+    let q = query_map(req)?;
+    let route = q.get("route").cloned();
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .unwrap_or(500)
+        .clamp(1, 5000);
+    let rows = store::meetings::assignments(database, site, route.as_deref(), limit).await?;
+    let list: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({"id": r.id, "route": r.route, "meeting": r.meeting, "start": meetings::iso(meetings::from_ms(r.slot_start)), "end": meetings::iso(meetings::from_ms(r.slot_end)),
+                   "next_in_line": r.next_in_line, "chosen": r.chosen, "skipped": serde_json::from_str::<Value>(&r.skipped).unwrap_or(Value::Null), "outcome": r.outcome, "at": r.at})
+        })
+        .collect();
+    Ok(Reply::json(200, json!({"assignments": list})))
+}
+
+fn meeting_json(m: &MeetingRow, now: i64) -> Value {
+    json!({
+        "id": m.id, "lead_email": m.lead_email, "lead_name": m.lead_name,
+        "lead": serde_json::from_str::<Value>(&m.lead_fields).unwrap_or(Value::Null),
+        "agent": {"id": m.agent, "name": m.agent_name}, "route": m.route,
+        "start": meetings::iso(meetings::from_ms(m.start_ms)), "end": meetings::iso(meetings::from_ms(m.end_ms)), "tz": m.tz,
+        "dialogue": m.dialogue, "session": m.session,
+        "status": meetings::shown_status(&m.status, m.end_ms, now), "provider": m.provider,
+        "invitation": m.invite_status, "agent_notified": m.notify_status, "created_at": m.created_at,
+    })
+}
+
+/// `GET /admin/sites/{site}/meetings?status=`.
+pub async fn list_meetings(
+    req: &Request,
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+) -> Result<Reply, ApiError> {
+    let q = query_map(req)?;
+    let now = db::now(env, database).await?;
+    let rows = store::meetings::listed(database, site).await?;
+    let want = q.get("status").cloned();
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|m| meeting_json(m, now))
+        .filter(|v| want.as_deref().is_none_or(|w| v["status"] == w))
+        .collect();
+    Ok(Reply::json(200, json!({"meetings": list})))
+}
+
+/// `POST /admin/sites/{site}/meetings/{id}/no-show`.
+pub async fn no_show(database: &D1Database, site: &str, id: &str) -> Result<Reply, ApiError> {
+    let changed = store::meetings::mark_no_show(database, site, id, db::real_now()).await?;
+    if changed == 0 {
+        return Err(ApiError::Conflict(
+            "only a scheduled meeting can be marked as a no-show".into(),
+        ));
+    }
+    Ok(Reply::json(
+        200,
+        json!({"meeting": id, "status": "no_show"}),
+    ))
+}
+
+/// `POST /admin/sites/{site}/meetings/{id}/cancel`: removes the event from the agent's
+/// calendar and sends the visitor the cancellation.
+pub async fn cancel_meeting(
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+    id: &str,
+) -> Result<Reply, ApiError> {
+    let m = store::meetings::by_id(database, site, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("meeting".into()))?;
+    if m.status != "scheduled" {
+        return Err(ApiError::Conflict(format!(
+            "the meeting is {}, not scheduled",
+            m.status
+        )));
+    }
+    let agent = one_agent(database, site, &m.agent).await?;
+    let cfg = provider_config(env);
+    let mut provider_status = "not_connected".to_string();
+    if let (Some(conn), Some(event_id)) = (connection(env, site, &agent)?, m.event_id.as_deref()) {
+        provider_status = match conn.cancel(&cfg, event_id, "Cancelled").await {
+            Ok(()) => "cancelled".into(),
+            Err(e) => {
+                if let CalFailure::Disconnected(reason) = &e {
+                    mark_disconnected(database, site, &agent.id, reason).await;
+                }
+                format!("failed: {e}")
+            }
+        };
+    }
+    let sequence = m.sequence + 1;
+    let provider = Provider::parse(&m.provider);
+    let invite = if provider.is_some_and(Provider::sends_invitations) {
+        "by_provider".to_string()
+    } else {
+        let tpl = template(database, site).await?;
+        let tz = dynchat_scheduling::parse_tz(&m.tz, "tz").unwrap_or(chrono_tz::UTC);
+        let visitor = if m.lead_name.is_empty() {
+            m.lead_email.clone()
+        } else {
+            m.lead_name.clone()
+        };
+        let slot = Slot {
+            start: meetings::from_ms(m.start_ms),
+            end: meetings::from_ms(m.end_ms),
+        };
+        let from_addr = mail_from(env);
+        let out = cancellation_mail(
+            &tpl,
+            &Attendance {
+                uid: &m.uid,
+                agent: &agent,
+                visitor_name: &visitor,
+                visitor_email: &m.lead_email,
+                slot,
+                tz,
+            },
+            &from_addr,
+            sequence,
+        )?;
+        // Straight away when the relay answers; otherwise through the outbox, retried by the
+        // route's router until it is accepted.
+        match smtp(env)
+            .send(&from_addr, &[&m.lead_email], &out.message)
+            .await
+        {
+            Ok(()) => "sent".into(),
+            Err(e) => {
+                let now = db::real_now();
+                db::batch(
+                    database,
+                    vec![outbox_stmt(database, (site, id), &from_addr, &out, now)?],
+                )
+                .await?;
+                let route = Route::parse(&m.route, "route")?;
+                kick_mail(env, site, &route).await;
+                format!("retrying ({e})")
+            }
+        }
+    };
+    store::meetings::mark_cancelled(
+        database,
+        site,
+        id,
+        sequence,
+        &format!("cancel {invite}"),
+        db::real_now(),
+    )
+    .await?;
+    Ok(Reply::json(
+        200,
+        json!({"meeting": id, "status": "cancelled", "calendar": provider_status, "cancellation": invite}),
+    ))
+}

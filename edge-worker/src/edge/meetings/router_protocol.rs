@@ -1,0 +1,113 @@
+//! What the worker and a route's `QueueRouter` Durable Object say to each other: one request
+//! enum, one answer enum and one error enum, all serde, so neither side reads ad-hoc JSON.
+
+use crate::error::ApiError;
+use crate::meetings::BookInput;
+use dynchat_scheduling::{AgentId, Skipped};
+use serde::{Deserialize, Serialize};
+
+/// A booking for the route's router to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BookJob {
+    pub site: String,
+    pub key: String,
+    pub body_hash: String,
+    pub input: BookInput,
+}
+
+/// A queue's new order (and name), serialised with the queue's bookings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderJob {
+    pub site: String,
+    pub queue: String,
+    pub agents: Vec<String>,
+    /// The new name; the stored one (or the id) when absent.
+    pub name: Option<String>,
+}
+
+/// What the worker asks a router.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum RouterRequest {
+    /// Book a slot (serialised per route).
+    Book(BookJob),
+    /// Replace a queue's order (serialised per route).
+    Order(OrderJob),
+    /// Deliver the mail outbox now (the router's alarm; not serialised with bookings).
+    Mail,
+}
+
+/// A booked meeting as the visitor sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booked {
+    pub meeting: String,
+    /// The agent's name.
+    pub agent: String,
+    pub start: String,
+    pub end: String,
+}
+
+/// A queue as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueView {
+    pub id: String,
+    pub name: String,
+    pub agents: Vec<AgentId>,
+    pub last_agent: Option<AgentId>,
+    pub next_in_line: Option<AgentId>,
+}
+
+/// What a router answers when the request went through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum RouterAnswer {
+    /// The meeting is booked: just now (`created`, 201) or by an earlier request with the
+    /// same key (200). `mail`: messages were queued, the router delivers them next.
+    Booked {
+        meeting: Booked,
+        created: bool,
+        mail: bool,
+    },
+    /// The queue after a reorder.
+    Queue { queue: QueueView },
+    /// The outbox delivery is scheduled.
+    MailScheduled,
+}
+
+/// An agent's calendar problem noted while booking (for the logs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentNote {
+    pub agent: String,
+    pub note: String,
+}
+
+/// Why a router request did not go through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum RouterError {
+    /// Nobody in the rotation can take the slot any more.
+    SlotTaken {
+        skipped: Vec<Skipped>,
+        notes: Vec<AgentNote>,
+    },
+    /// A conflict (the idempotency key was used with a different body).
+    Conflict { message: String },
+    /// Anything else; the message is for the logs.
+    Failed { message: String },
+}
+
+impl From<ApiError> for RouterError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Conflict(_) => RouterError::Conflict {
+                message: e.to_string(),
+            },
+            other => RouterError::Failed {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// A router's whole reply.
+pub type RouterReply = Result<RouterAnswer, RouterError>;
