@@ -2,6 +2,8 @@
 
 mod bench;
 mod console;
+mod layout;
+mod modgraph;
 mod setup;
 mod stack;
 mod tidy;
@@ -20,7 +22,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   demo    install what is missing, build everything, run the product locally
   test    install what is missing, build everything, run every test (what CI runs)
   bench   print the benchmark figures the issues ask for
-  tidy    formatting, lints, doc-line and layout checks
+  tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
   build   build the widget, the worker and the CLI into dist/ and target/";
 
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("bench") => bench::run_all(&root()),
+        Some("tidy") if args.get(1).is_some_and(|a| a == "layout") => tidy::layout(&root()),
         Some("tidy") => tidy::run(&root()),
         Some("setup") => setup::ensure(&root(), Need::Test),
         Some("build") => build(&root()),

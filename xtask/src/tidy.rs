@@ -1,4 +1,5 @@
-//! `cargo xtask tidy`: rustfmt, clippy with warnings as errors, a `//!` first line in every Rust file, the committed JSON Schema up to date.
+//! `cargo xtask tidy`: rustfmt, clippy with warnings as errors, a `//!` first line in every Rust file,
+//! the layout rules (no import circle, no file over 800 lines: `layout`), the committed JSON Schema up to date.
 
 use crate::util::{self, output, step};
 use std::path::{Path, PathBuf};
@@ -44,6 +45,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             missing.join(", ")
         ));
     }
+    layout(root)?;
     step("tidy: docs/dialogue.schema.json matches the types");
     let committed =
         std::fs::read_to_string(root.join("docs/dialogue.schema.json")).unwrap_or_default();
@@ -52,6 +54,22 @@ pub fn run(root: &Path) -> Result<(), String> {
     }
     eprintln!("tidy: {} Rust files checked", files.len());
     Ok(())
+}
+
+/// Only the layout rules (`cargo xtask tidy layout`): import circles and file sizes.
+pub fn layout(root: &Path) -> Result<(), String> {
+    step("tidy: no import circle between modules, no non-test source file over 800 lines");
+    let tracked = output(
+        root,
+        "git",
+        &["ls-files", "--cached", "--others", "--exclude-standard"],
+    )?;
+    let rel: Vec<String> = tracked
+        .lines()
+        .filter(|l| !l.is_empty() && root.join(l).is_file())
+        .map(str::to_string)
+        .collect();
+    crate::layout::check(root, &rel)
 }
 
 fn run_checked(root: &Path, program: &str, args: &[&str], hint: &str) -> Result<(), String> {
