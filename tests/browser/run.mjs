@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { createStub } from './stub-server.mjs';
 import { realBackend, stubBackend } from './backend.mjs';
+import { netlog } from './netlog.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -74,9 +75,11 @@ const browser = await chromium.launch({
 
 // ---- helpers ----
 const W = '#dynchat-widget';
+const netRecord = netlog(root, 'widget');
 let consoleLines = [];
 async function newPage(o = {}) {
   const ctx = await browser.newContext({ viewport: o.viewport || { width: 1280, height: 800 }, colorScheme: o.colorScheme || 'light', timezoneId: 'Europe/Amsterdam', reducedMotion: o.reducedMotion || 'no-preference' });
+  netRecord.watch(ctx);
   await ctx.addInitScript(() => {
     window.__csp = [];
     window.__errors = [];
@@ -398,6 +401,7 @@ for (const t of tests) {
   if (only && !t.name.includes(only)) continue;
   const t0 = Date.now();
   consoleLines = [];
+  netRecord.mark();
   try {
     await Promise.race([t.fn(), new Promise((_, no) => setTimeout(() => no(new Error('test timed out after 90 s')), 90000))]);
     console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
@@ -405,6 +409,7 @@ for (const t of tests) {
     failed++;
     console.log(`FAIL ${t.name}: ${String(e.message || e).split('\n')[0].slice(0, 400)}`);
     for (const l of consoleLines.slice(0, 5)) console.log(`     browser: ${l.slice(0, 300)}`);
+    netRecord.report(t.name);
   }
 }
 await browser.close();

@@ -143,10 +143,44 @@ pub fn migrate(root: &Path, persist_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Copies a directory tree (files are copied, never hard-linked).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("create {}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for e in entries.flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A private copy of `dist/` for one worker, served as its `[assets]` (`--assets`).
+///
+/// `wrangler dev` watches its assets directory and wrangler.toml and reloads on any change: it
+/// pauses every incoming request, restarts workerd (Durable Objects lose their memory, a POST in
+/// flight gets a 503), then replays the paused GETs. `dist/` is rewritten by every widget,
+/// console and demo-site build (`cargo xtask build`, the e2e console test, another checkout's
+/// run sharing the machine), so a worker serving `dist/` directly could restart in the middle of
+/// a test. A snapshot taken at start is only ever read.
+fn assets_snapshot(root: &Path, persist_dir: &Path) -> Result<PathBuf, String> {
+    let snap = persist_dir.join("assets");
+    if snap.exists() {
+        std::fs::remove_dir_all(&snap).map_err(|e| format!("{}: {e}", snap.display()))?;
+    }
+    copy_tree(&root.join("dist"), &snap)?;
+    Ok(snap)
+}
+
 /// Applies migrations, then starts `wrangler dev --local` on 127.0.0.1:`port` with state in
 /// `persist_dir`. `env` entries become worker vars (`--var K:V`), e.g. `MARKETO_BASE_URL`,
-/// `MARKETO_CLIENT_SECRET`, `ADMIN_TOKEN`. Output goes to `persist_dir/wrangler.log`. The child
-/// leads its own process group: stop it with [`stop`] so workerd goes too.
+/// `MARKETO_CLIENT_SECRET`, `ADMIN_TOKEN`. Output goes to `persist_dir/wrangler.log`, each line
+/// stamped with the time. Static assets come from a copy of `dist/` taken now
+/// ([`assets_snapshot`]). The child leads its own process group: stop it with [`stop`] so
+/// workerd goes too.
 pub fn start(
     root: &Path,
     persist_dir: &Path,
@@ -157,12 +191,17 @@ pub fn start(
         .map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
     std::fs::create_dir_all(root.join("dist")).map_err(|e| format!("create dist/: {e}"))?;
     migrate(root, persist_dir)?;
+    let assets = assets_snapshot(root, persist_dir)?;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(persist_dir.join("wrangler.log"))
         .map_err(|e| format!("wrangler.log: {e}"))?;
-    let log2 = log.try_clone().map_err(|e| e.to_string())?;
+    // wrangler's lines carry no time: a thread stamps each one (UTC, ms) so the log can be read
+    // next to the browser's request timings.
+    let (reader, out) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    std::thread::spawn(move || stamp_lines(reader, log));
     let mut c = Command::new(wrangler(root));
     c.args([
         "dev",
@@ -174,6 +213,8 @@ pub fn start(
         "--persist-to",
     ])
     .arg(persist_dir)
+    .arg("--assets")
+    .arg(&assets)
     .args([
         "--show-interactive-dev-session=false",
         "--test-scheduled",
@@ -183,8 +224,8 @@ pub fn start(
     .current_dir(root)
     .envs(QUIET_ENV)
     .stdin(Stdio::null())
-    .stdout(log)
-    .stderr(log2);
+    .stdout(out)
+    .stderr(err);
     for (k, v) in env {
         c.arg("--var").arg(format!("{k}:{v}"));
     }
@@ -194,6 +235,48 @@ pub fn start(
         c.process_group(0);
     }
     c.spawn().map_err(|e| format!("wrangler dev: {e}"))
+}
+
+/// `HH:MM:SS.mmm` (UTC) of now.
+pub fn clock() -> String {
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let s = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        s / 3600 % 24,
+        s / 60 % 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
+/// Copies `from` into `to` line by line, each line prefixed with [`clock`].
+fn stamp_lines(from: impl Read, mut to: std::fs::File) {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::new(from);
+    let mut line = Vec::new();
+    while r
+        .read_until(b'\n', &mut line)
+        .map(|n| n > 0)
+        .unwrap_or(false)
+    {
+        let text = String::from_utf8_lossy(&line);
+        let _ = write!(to, "{} {}", clock(), text);
+        if !text.ends_with('\n') {
+            let _ = writeln!(to);
+        }
+        line.clear();
+    }
+}
+
+/// The last `n` lines of a text file (empty when it cannot be read).
+pub fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// A port that was free a moment ago on 127.0.0.1.

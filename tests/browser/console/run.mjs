@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { netlog } from '../netlog.mjs';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -24,6 +25,7 @@ const ADMIN = { email: 'admin@northwind.example', password: 'demo-admin-pass' };
 const AGENT = { email: 'alex.morgan@northwind.example', password: 'demo-agent-pass', agent: 'alex-morgan' };
 const AXE = readFileSync(join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 const W = '#dynchat-widget';
+const net = netlog(root, 'console');
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -40,6 +42,7 @@ async function waitFor(fn, what, tries = 60, every = 500) {
 const pageErrors = [];
 async function newPage(viewport = { width: 1280, height: 800 }) {
   const ctx = await browser.newContext({ viewport, timezoneId: 'Europe/Amsterdam' });
+  net.watch(ctx);
   const page = await ctx.newPage();
   page.setDefaultTimeout(20000);
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -654,6 +657,7 @@ let failed = 0;
 for (const t of tests) {
   if (only && !t.name.includes(only)) continue;
   const started = Date.now();
+  net.mark();
   try {
     await t.fn();
     console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
@@ -661,6 +665,7 @@ for (const t of tests) {
     failed++;
     const at = (e.stack || '').split('\n').find((l) => l.includes('run.mjs:')) || '';
     console.log(`FAIL ${t.name}: ${e.message.split('\n')[0]} ${at.trim()}`);
+    net.report(t.name);
   }
 }
 if (pageErrors.length) console.log(`page errors: ${[...new Set(pageErrors)].slice(0, 5).join(' | ')}`);

@@ -42,15 +42,41 @@ pub fn ensure_built() {
     }
 }
 
+/// A fresh log file for a peer's stderr under `target/e2e/logs/`.
+pub fn peer_log(name: &str) -> (PathBuf, std::fs::File) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = root().join("target/e2e/logs");
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(format!("{name}-{}-{n}.log", std::process::id()));
+    let file =
+        std::fs::File::create(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+    (path, file)
+}
+
+/// When the test is failing (unwinding), prints the last lines of a process's log.
+pub fn print_tail_if_failing(what: &str, log: &Path) {
+    if std::thread::panicking() {
+        eprintln!(
+            "\n--- {what}: last 60 lines of {} ---\n{}",
+            log.display(),
+            worker::tail(log, 60)
+        );
+    }
+}
+
 /// A running Marketo peer.
 pub struct Peer {
     child: Child,
     pub port: u16,
+    /// The peer's stderr (its request log).
+    pub log: PathBuf,
 }
 
 impl Peer {
     /// Starts `tests/peers/marketo_peer.py` with extra flags; waits for its ready line.
     pub fn start(extra: &[&str]) -> Peer {
+        let (log, log_file) = peer_log("marketo_peer");
         let mut child = Command::new("python3")
             .arg(root().join("tests/peers/marketo_peer.py"))
             .args([
@@ -63,7 +89,7 @@ impl Peer {
             ])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log_file)
             .spawn()
             .expect("python3 tests/peers/marketo_peer.py");
         let out = child.stdout.take().expect("peer stdout");
@@ -81,14 +107,20 @@ impl Peer {
         });
         let line = rx
             .recv_timeout(Duration::from_secs(30))
-            .expect("marketo peer ready line");
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no ready line from the Marketo peer within 30 s; {}:\n{}",
+                    log.display(),
+                    worker::tail(&log, 40)
+                )
+            });
         let port: u16 = line
             .trim()
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected peer line: {line}"));
-        Peer { child, port }
+        Peer { child, port, log }
     }
 
     pub fn url(&self) -> String {
@@ -122,6 +154,7 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
+        print_tail_if_failing("Marketo peer", &self.log);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -205,9 +238,12 @@ impl Worker {
             worker::start(&root(), &self.persist, self.port, &self.vars).expect("start worker");
         self.child = Some(child);
         if let Err(e) = worker::wait_ready(self.port) {
-            let log =
-                std::fs::read_to_string(self.persist.join("wrangler.log")).unwrap_or_default();
-            panic!("{e}\n--- wrangler.log ---\n{log}");
+            let log = self.persist.join("wrangler.log");
+            panic!(
+                "{e}\n--- {} (tail) ---\n{}",
+                log.display(),
+                worker::tail(&log, 80)
+            );
         }
     }
 
@@ -326,22 +362,18 @@ impl Worker {
             }
             std::thread::sleep(Duration::from_millis(500));
         }
-        let log = std::fs::read_to_string(self.persist.join("wrangler.log")).unwrap_or_default();
-        let tail: String = log
-            .lines()
-            .rev()
-            .take(40)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n");
-        panic!("timed out waiting for {what}\n--- wrangler.log (tail) ---\n{tail}");
+        let log = self.persist.join("wrangler.log");
+        let tail = worker::tail(&log, 40);
+        panic!(
+            "timed out waiting for {what}\n--- {} (tail) ---\n{tail}",
+            log.display()
+        );
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        print_tail_if_failing("worker (wrangler dev)", &self.persist.join("wrangler.log"));
         if let Some(mut c) = self.child.take() {
             worker::stop(&mut c);
         }

@@ -1,7 +1,7 @@
 //! Calendar and mail peers for the meetings tests: the Google and Graph peers, real Radicale
 //! (CalDAV) and the real aiosmtpd mail catcher, each started on free ports from its ready line.
 
-use crate::root;
+use crate::{peer_log, print_tail_if_failing, root};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -11,6 +11,8 @@ use std::time::Duration;
 /// A running Python peer and the URLs it printed.
 pub struct PyPeer {
     child: Child,
+    /// The peer's stderr.
+    pub log: PathBuf,
     /// Every `http://127.0.0.1:N` URL of the ready line(s), in order.
     pub urls: Vec<String>,
     /// The full ready lines.
@@ -27,11 +29,12 @@ fn urls_in(line: &str) -> Vec<String> {
 impl PyPeer {
     /// Starts `tests/peers/<script>` with `args`; waits (at most 60 s) for `ready_lines` lines.
     pub fn start(script: &str, args: &[String], ready_lines: usize) -> PyPeer {
+        let (log, log_file) = peer_log(script.trim_end_matches(".py"));
         let mut child = Command::new("python3")
             .arg(root().join("tests/peers").join(script))
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log_file)
             .spawn()
             .unwrap_or_else(|e| panic!("python3 tests/peers/{script}: {e}"));
         let out = child.stdout.take().expect("peer stdout");
@@ -48,11 +51,20 @@ impl PyPeer {
         for _ in 0..ready_lines {
             match rx.recv_timeout(Duration::from_secs(60)) {
                 Ok(l) => lines.push(l.trim().to_string()),
-                Err(_) => panic!("{script}: no ready line within 60 s (got {lines:?})"),
+                Err(_) => panic!(
+                    "{script}: no ready line within 60 s (got {lines:?}); {}:\n{}",
+                    log.display(),
+                    crate::worker::tail(&log, 40)
+                ),
             }
         }
         let urls = lines.iter().flat_map(|l| urls_in(l)).collect();
-        PyPeer { child, urls, lines }
+        PyPeer {
+            child,
+            log,
+            urls,
+            lines,
+        }
     }
 
     /// The first URL (the peer's HTTP base).
@@ -63,6 +75,7 @@ impl PyPeer {
 
 impl Drop for PyPeer {
     fn drop(&mut self) {
+        print_tail_if_failing("peer", &self.log);
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
