@@ -74,7 +74,7 @@ pub async fn rate_limit(req: &Request, env: &Env, site: &Site) -> Result<(), Api
     let ip_limit = site
         .rate_ip_per_minute
         .unwrap_or_else(|| super::config::number(env, "RATE_IP_PER_MINUTE", 600));
-    super::limiter_do::check(env, &site.id, &ip, site_limit, ip_limit).await
+    super::limiter::check(env, &site.id, &ip, site_limit, ip_limit).await
 }
 
 /// Key of the company record inside a cached lead's fields.

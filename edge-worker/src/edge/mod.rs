@@ -10,7 +10,7 @@ mod gate;
 mod guard;
 mod http;
 mod keys;
-mod limiter_do;
+mod limiter;
 mod meetings;
 mod queue_router;
 mod random;
