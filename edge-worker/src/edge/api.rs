@@ -13,7 +13,7 @@ use crate::{bundle, days, metrics};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use worker::{D1Database, Env, Request};
+use worker::{Context, D1Database, Env, Request};
 
 /// `GET /v1/sites/{site}/bundle`.
 pub async fn bundle(
@@ -312,6 +312,7 @@ fn lead_id(site: &str, key: &str) -> String {
 pub async fn leads(
     req: &Request,
     env: &Env,
+    ctx: &Context,
     database: &D1Database,
     site: &Site,
     body: Value,
@@ -433,9 +434,14 @@ pub async fn leads(
         // A concurrent request with the same key won the race.
         return same(row);
     }
-    if let Err(e) = send_wakeup(env, "lead").await {
-        // The cron sweep delivers it anyway: the outbox row is the truth.
-        worker::console_error!("lead {id}: queue send failed: {e}");
-    }
+    // The lead is durable: answer now and wake the gate in the background. If the send fails,
+    // the cron sweep delivers it anyway: the outbox row is the truth.
+    let wake_env = env.clone();
+    let wake_id = id.clone();
+    ctx.wait_until(async move {
+        if let Err(e) = send_wakeup(&wake_env, "lead").await {
+            worker::console_error!("lead {wake_id}: queue send failed: {e}");
+        }
+    });
     Ok(Reply::json(201, json!({"lead": id, "status": "queued"})))
 }

@@ -6,10 +6,10 @@ use super::{admin, api, console, db, guard};
 use crate::cors::{self, OriginCheck};
 use crate::error::ApiError;
 use crate::validate::MAX_BODY;
-use worker::{Env, Method, Request, Response};
+use worker::{Context, Env, Method, Request, Response};
 
 /// Entry point of every HTTP request.
-pub async fn handle(mut req: Request, env: Env) -> Response {
+pub async fn handle(mut req: Request, env: Env, ctx: &Context) -> Response {
     let path = req.path();
     let method = req.method();
     let segs: Vec<String> = path
@@ -30,7 +30,7 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
         return to_response(r, &[]);
     }
     match segs.as_slice() {
-        ["v1", "sites", site, rest @ ..] => public(&mut req, &env, method, site, rest).await,
+        ["v1", "sites", site, rest @ ..] => public(&mut req, &env, ctx, method, site, rest).await,
         // The unauthenticated admin paths: sign-in, and the OAuth redirect (its state is signed).
         ["admin", "console", "login"] if method == Method::Post => {
             let r = console::login_route(&mut req, &env)
@@ -112,6 +112,7 @@ async fn static_file(req: Request, env: &Env, path: &str) -> Response {
 async fn public(
     req: &mut Request,
     env: &Env,
+    ctx: &Context,
     method: Method,
     site_id: &str,
     rest: &[&str],
@@ -153,7 +154,7 @@ async fn public(
                 match *what {
                     "traits" => api::traits(env, &database, &site, body).await,
                     "events" => api::events(env, &database, &site, body).await,
-                    _ => api::leads(req, env, &database, &site, body).await,
+                    _ => api::leads(req, env, ctx, &database, &site, body).await,
                 }
             }
             (Method::Get, ["slots"]) => {

@@ -30,8 +30,8 @@ impl From<worker::Error> for ApiError {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    Ok(http::handle(req, env).await)
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    Ok(http::handle(req, env, &ctx).await)
 }
 
 /// The outbox queue only carries wake-ups: the outbox rows in D1 are the truth, so a batch of
