@@ -158,28 +158,39 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// A private copy of `dist/` for one worker, served as its `[assets]` (`--assets`).
+/// A private copy of everything `wrangler dev` watches, for one worker: its config
+/// (`wrangler.toml`), its bundle (`edge-worker/build`) and its `[assets]` (`dist/`), under
+/// `persist_dir/run/`. Returns (config, entry script, assets dir).
 ///
-/// `wrangler dev` watches its assets directory and wrangler.toml and reloads on any change: it
-/// pauses every incoming request, restarts workerd (Durable Objects lose their memory, a POST in
-/// flight gets a 503), then replays the paused GETs. `dist/` is rewritten by every widget,
-/// console and demo-site build (`cargo xtask build`, the e2e console test, another checkout's
-/// run sharing the machine), so a worker serving `dist/` directly could restart in the middle of
-/// a test. A snapshot taken at start is only ever read.
-fn assets_snapshot(root: &Path, persist_dir: &Path) -> Result<PathBuf, String> {
-    let snap = persist_dir.join("assets");
-    if snap.exists() {
-        std::fs::remove_dir_all(&snap).map_err(|e| format!("{}: {e}", snap.display()))?;
+/// `wrangler dev` reloads whenever one of those changes (wrangler.toml and the assets through
+/// inotify, the bundle through esbuild's polling watch): it pauses every incoming request,
+/// restarts workerd (Durable Objects lose their memory, a POST in flight gets a 503), then
+/// replays the paused GETs. The checkout's copies are rewritten by every build (`cargo xtask
+/// build`, the console test's own site/console build, `ensure_built` after a source change, a
+/// merge touching wrangler.toml), so a worker reading them directly can restart in the middle of
+/// a test. The snapshot is taken at start and only ever read.
+fn snapshot(root: &Path, persist_dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let run = persist_dir.join("run");
+    if run.exists() {
+        std::fs::remove_dir_all(&run).map_err(|e| format!("{}: {e}", run.display()))?;
     }
-    copy_tree(&root.join("dist"), &snap)?;
-    Ok(snap)
+    let (config, build, assets) = (
+        run.join("wrangler.toml"),
+        run.join("build"),
+        run.join("assets"),
+    );
+    copy_tree(&root.join("edge-worker/build"), &build)?;
+    copy_tree(&root.join("dist"), &assets)?;
+    std::fs::copy(root.join("wrangler.toml"), &config)
+        .map_err(|e| format!("copy wrangler.toml: {e}"))?;
+    Ok((config, build.join("worker/shim.mjs"), assets))
 }
 
 /// Applies migrations, then starts `wrangler dev --local` on 127.0.0.1:`port` with state in
 /// `persist_dir`. `env` entries become worker vars (`--var K:V`), e.g. `MARKETO_BASE_URL`,
 /// `MARKETO_CLIENT_SECRET`, `ADMIN_TOKEN`. Output goes to `persist_dir/wrangler.log`, each line
-/// stamped with the time. Static assets come from a copy of `dist/` taken now
-/// ([`assets_snapshot`]). The child leads its own process group: stop it with [`stop`] so
+/// stamped with the time. Config, bundle and static assets come from copies taken now
+/// ([`snapshot`]). The child leads its own process group: stop it with [`stop`] so
 /// workerd goes too.
 pub fn start(
     root: &Path,
@@ -191,7 +202,7 @@ pub fn start(
         .map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
     std::fs::create_dir_all(root.join("dist")).map_err(|e| format!("create dist/: {e}"))?;
     migrate(root, persist_dir)?;
-    let assets = assets_snapshot(root, persist_dir)?;
+    let (config, script, assets) = snapshot(root, persist_dir)?;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -203,29 +214,32 @@ pub fn start(
     let err = out.try_clone().map_err(|e| e.to_string())?;
     std::thread::spawn(move || stamp_lines(reader, log));
     let mut c = Command::new(wrangler(root));
-    c.args([
-        "dev",
-        "--local",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--persist-to",
-    ])
-    .arg(persist_dir)
-    .arg("--assets")
-    .arg(&assets)
-    .args([
-        "--show-interactive-dev-session=false",
-        "--test-scheduled",
-        "--inspector-port",
-        &free_port()?.to_string(),
-    ])
-    .current_dir(root)
-    .envs(QUIET_ENV)
-    .stdin(Stdio::null())
-    .stdout(out)
-    .stderr(err);
+    c.arg("dev")
+        .arg(&script)
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "--local",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--persist-to",
+        ])
+        .arg(persist_dir)
+        .arg("--assets")
+        .arg(&assets)
+        .args([
+            "--show-interactive-dev-session=false",
+            "--test-scheduled",
+            "--inspector-port",
+            &free_port()?.to_string(),
+        ])
+        .current_dir(root)
+        .envs(QUIET_ENV)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
     for (k, v) in env {
         c.arg("--var").arg(format!("{k}:{v}"));
     }
