@@ -1,4 +1,4 @@
-//! `cargo xtask demo | test | bench | tidy | setup`: every project task, one entry point (rust-analyzer style).
+//! `cargo xtask demo | test | soak | bench | tidy | setup`: every project task, one entry point (rust-analyzer style).
 
 mod bench;
 mod console;
@@ -16,11 +16,12 @@ mod worker;
 use dynchat_engine::simulate::header;
 use setup::Need;
 use std::process::ExitCode;
-use util::{capture, root, run, step};
+use util::{capture, root, run, run_env, step, Stages};
 
 const USAGE: &str = "usage: cargo xtask <command>
   demo    install what is missing, build everything, run the product locally
   test    install what is missing, build everything, run every test (what CI runs)
+  soak    the long end-to-end runs at full size (5,000 / 20,000 leads, 1,000 bookings, 200 visitors)
   bench   print the benchmark figures the issues ask for
   tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("soak") => soak(),
         Some("bench") => bench::run_all(&root()),
         Some("tidy") if args.get(1).is_some_and(|a| a == "layout") => tidy::layout(&root()),
         Some("tidy") => tidy::run(&root()),
@@ -119,80 +121,229 @@ state is kept in .dynchat/ (delete it for a fresh start). Ctrl-C stops everythin
     Ok(())
 }
 
-/// Everything CI checks, in order from fastest feedback to slowest.
+/// Sizes of the long end-to-end runs: (environment variable, `cargo xtask test`, `cargo xtask soak`).
+/// The tests' own defaults are the `test` sizes.
+const E2E_SIZES: [(&str, &str, &str); 4] = [
+    ("E2E_FAULT_LEADS", "1000", "5000"),
+    ("E2E_RATE_LEADS", "4000", "20000"),
+    ("MEETINGS_BOOKINGS", "200", "1000"),
+    ("MEETINGS_VISITORS", "50", "200"),
+];
+
+/// The runs `cargo xtask soak` repeats at full size: (test binary, test name filter).
+const SOAK_RUNS: [(&str, &str); 4] = [
+    (
+        "worker",
+        "fault_run_with_a_restart_delivers_every_lead_exactly_once",
+    ),
+    ("worker", "rate_run_drains_a_backlog_without_606_or_615"),
+    (
+        "meetings",
+        "rotation_over_sequential_bookings_with_random_busy_times_matches_the_spec",
+    ),
+    (
+        "meetings",
+        "concurrent_visitors_on_one_slot_get_one_meeting_per_agent",
+    ),
+];
+
+fn sizes(soak: bool) -> Vec<(&'static str, &'static str)> {
+    E2E_SIZES
+        .iter()
+        .map(|(k, test, full)| (*k, if soak { *full } else { *test }))
+        .collect()
+}
+
+/// Everything CI checks, in order from fastest feedback to slowest; prints how long each stage
+/// took at the end, also when one fails.
 fn test() -> Result<(), String> {
     let root = root();
-    setup::ensure(&root, Need::Test)?;
-    tidy::run(&root)?;
-    step("native tests (engine, CLI, worker domain, scheduling)");
-    run(
-        &root,
-        "cargo",
-        &[
-            "test",
-            "--workspace",
-            "--exclude",
-            "dynchat-e2e",
-            "--",
-            "--test-threads=2",
-        ],
+    let mut st = Stages::new();
+    let r = test_stages(&root, &mut st);
+    eprint!("{}", st.summary("cargo xtask test"));
+    r
+}
+
+fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
+    st.run("setup", || setup::ensure(root, Need::Test))?;
+    st.run("tidy (fmt, clippy, doc lines, layout, schema)", || {
+        tidy::run(root)
+    })?;
+    st.run(
+        "native tests (engine, CLI, worker domain, scheduling)",
+        || {
+            run(
+                root,
+                "cargo",
+                &[
+                    "test",
+                    "--workspace",
+                    "--exclude",
+                    "dynchat-e2e",
+                    "--",
+                    "--test-threads=2",
+                ],
+            )
+        },
     )?;
-    step("engine golden transcripts on wasm32 (wasm-bindgen-test-runner)");
-    run(
-        &root,
-        "cargo",
-        &[
-            "test",
-            "-p",
-            "dynchat-engine",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--test",
-            "wasm_golden",
-        ],
+    st.run(
+        "engine golden transcripts on wasm32 (wasm-bindgen-test-runner)",
+        || {
+            run(
+                root,
+                "cargo",
+                &[
+                    "test",
+                    "-p",
+                    "dynchat-engine",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--test",
+                    "wasm_golden",
+                ],
+            )
+        },
     )?;
-    cli_checks(&root)?;
-    step("peers: Marketo, Google, Graph, Radicale and mail catcher behave like the real services");
-    run(
-        &root,
-        "python3",
-        &[
-            "-m",
-            "unittest",
-            "discover",
-            "-s",
-            "tests/peers",
-            "-p",
-            "test_*.py",
-        ],
+    st.run(
+        "CLI: validate examples, reject bad dialogues, reproduce golden transcripts",
+        || cli_checks(root),
     )?;
-    step("widget: build, then the browser tests in headless Chromium");
-    widget::build(&root)?;
-    run(&root, "node", &["tests/browser/run.mjs"])?;
-    step(
-        "demo site, console and worker: build, then the end-to-end tests on workerd with the peers",
-    );
-    console::build_site(&root)?;
-    console::build_console(&root)?;
-    worker::build(&root)?;
-    run(
-        &root,
-        "cargo",
-        &[
-            "test",
-            "--no-fail-fast",
-            "-p",
-            "dynchat-e2e",
-            "--",
-            "--test-threads=1",
-        ],
+    st.run(
+        "peers: Marketo, Google, Graph, Radicale and mail catcher behave like the real services",
+        || {
+            run(
+                root,
+                "python3",
+                &[
+                    "-m",
+                    "unittest",
+                    "discover",
+                    "-s",
+                    "tests/peers",
+                    "-p",
+                    "test_*.py",
+                ],
+            )
+        },
     )?;
-    Ok(())
+    // The widget's browser suite runs once, against the real worker (tests/e2e/tests/widget.rs);
+    // `node tests/browser/run.mjs` without --endpoint still runs it against the stub by hand.
+    build_for_e2e(root, st)?;
+    e2e(root, st, &sizes(false))
+}
+
+/// The widget, the demo site, the console and the worker, built for the end-to-end tests.
+fn build_for_e2e(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
+    st.run("build: widget (dist/widget, dist/npm)", || {
+        widget::build(root)
+    })?;
+    st.run(
+        "build: demo site and console (dist/site, dist/console)",
+        || {
+            console::build_site(root)?;
+            console::build_console(root)
+        },
+    )?;
+    st.run("build: worker (edge-worker/build)", || worker::build(root))?;
+    st.run("e2e: compile the test binaries", || {
+        run(root, "cargo", &["test", "-p", "dynchat-e2e", "--no-run"])
+    })
+}
+
+/// Every end-to-end test binary (`tests/e2e/tests/*.rs`) on workerd with the peers, one stage
+/// each; all run even when one fails.
+fn e2e(root: &std::path::Path, st: &mut Stages, env: &[(&str, &str)]) -> Result<(), String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("tests/e2e/tests"))
+        .map_err(|e| format!("tests/e2e/tests: {e}"))?
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension()? == "rs").then_some(stem)
+        })
+        .collect();
+    names.sort();
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    eprintln!("e2e sizes: {}", shown.join(" "));
+    let mut failed = Vec::new();
+    for name in names {
+        let r = st.run(&format!("e2e: tests/e2e/tests/{name}.rs"), || {
+            run_env(
+                root,
+                "cargo",
+                &[
+                    "test",
+                    "-p",
+                    "dynchat-e2e",
+                    "--test",
+                    &name,
+                    "--",
+                    "--test-threads=1",
+                ],
+                env,
+            )
+        });
+        if r.is_err() {
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "end-to-end tests failed in: {} (the worker's and the peers' log tails are printed above each failure)",
+            failed.join(", ")
+        ))
+    }
+}
+
+/// The long runs at the issue's full sizes: the 5,000-lead fault run with a restart, the
+/// 20,000-lead rate run, 1,000 sequential bookings, 200 concurrent visitors.
+fn soak() -> Result<(), String> {
+    let root = root();
+    let mut st = Stages::new();
+    let r = (|| {
+        st.run("setup", || setup::ensure(&root, Need::Test))?;
+        build_for_e2e(&root, &mut st)?;
+        let env = sizes(true);
+        let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!("soak sizes: {}", shown.join(" "));
+        let mut failed = Vec::new();
+        for (bin, filter) in SOAK_RUNS {
+            let r = st.run(&format!("soak: {bin} {filter}"), || {
+                run_env(
+                    &root,
+                    "cargo",
+                    &[
+                        "test",
+                        "-p",
+                        "dynchat-e2e",
+                        "--test",
+                        bin,
+                        "--",
+                        "--exact",
+                        filter,
+                        "--test-threads=1",
+                    ],
+                    &env,
+                )
+            });
+            if r.is_err() {
+                failed.push(filter);
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("soak runs failed: {}", failed.join(", ")))
+        }
+    })();
+    eprint!("{}", st.summary("cargo xtask soak"));
+    r
 }
 
 /// The CLI as an author uses it: examples validate, every bad dialogue fails with its JSON path, golden transcripts reproduce.
 fn cli_checks(root: &std::path::Path) -> Result<(), String> {
-    step("CLI: validate examples, reject bad dialogues, reproduce golden transcripts");
     run(root, "cargo", &["build", "-q", "-p", "dynchat-cli"])?;
     let cli = root
         .join("target/debug/dynchat")

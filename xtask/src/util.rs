@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The repository root (the parent of `xtask/`).
 pub fn root() -> PathBuf {
@@ -93,4 +94,61 @@ pub fn brotli_size(file: &Path) -> Result<u64, String> {
         return Err(format!("brotli failed on {}", file.display()));
     }
     Ok(out.stdout.len() as u64)
+}
+
+/// Timed stages of a long command: each prints its header, and [`Stages::summary`] prints how
+/// long each took (with its start time, UTC) and whether it passed.
+pub struct Stages {
+    started: Instant,
+    done: Vec<(String, String, Duration, bool)>,
+}
+
+impl Stages {
+    pub fn new() -> Stages {
+        Stages {
+            started: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    /// Runs one stage under `name`.
+    pub fn run<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce() -> Result<T, String>,
+    ) -> Result<T, String> {
+        let at = crate::worker::clock();
+        step(&format!("[{at}] {name}"));
+        let t = Instant::now();
+        let r = f();
+        self.done
+            .push((name.to_string(), at, t.elapsed(), r.is_ok()));
+        r
+    }
+
+    /// The timing table.
+    pub fn summary(&self, title: &str) -> String {
+        let mut out = format!("\n\x1b[1m{title}: timings\x1b[0m\n");
+        for (name, at, took, ok) in &self.done {
+            let mark = if *ok { "ok  " } else { "FAIL" };
+            let short: String = name.chars().take(70).collect();
+            out.push_str(&format!("  {at}  {:>8}  {mark} {short}\n", mmss(*took)));
+        }
+        out.push_str(&format!(
+            "  {:>22}  total {}\n",
+            "",
+            mmss(self.started.elapsed())
+        ));
+        out
+    }
+}
+
+/// `m:ss` (or `h:mm:ss`).
+pub fn mmss(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }

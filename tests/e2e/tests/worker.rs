@@ -1,7 +1,7 @@
 //! End-to-end tests of the edge worker under wrangler dev (workerd) against the Marketo peer.
 //!
-//! Sizes of the long runs are the issue's: `E2E_FAULT_LEADS` (default 5000) and
-//! `E2E_RATE_LEADS` (default 20000); set them lower for a quick local run.
+//! Sizes of the long runs: `E2E_FAULT_LEADS` (default 1000) and `E2E_RATE_LEADS` (default
+//! 4000) in `cargo xtask test`; `cargo xtask soak` runs them at the sizes (5000 / 20000).
 
 use dynchat_e2e::{demo_dialogue, serial, site_settings, Peer, Worker};
 use serde_json::{json, Value};
@@ -760,7 +760,7 @@ fn post_leads_parallel(w: &Worker, hash: &str, range: std::ops::Range<usize>, pr
 #[test]
 fn fault_run_with_a_restart_delivers_every_lead_exactly_once() {
     let _g = serial();
-    let n = env_usize("E2E_FAULT_LEADS", 5000);
+    let n = env_usize("E2E_FAULT_LEADS", 1000);
     let peer = Peer::start(&[
         "--fault-rate",
         "0.3",
@@ -818,7 +818,7 @@ fn fault_run_with_a_restart_delivers_every_lead_exactly_once() {
 #[test]
 fn rate_run_drains_a_backlog_without_606_or_615() {
     let _g = serial();
-    let n = env_usize("E2E_RATE_LEADS", 20000);
+    let n = env_usize("E2E_RATE_LEADS", 4000);
     // A scaled-down Marketo (10 calls per 4 s, 3 in flight) so the backlog really meets the limits.
     let peer = Peer::start(&[
         "--window-seconds",
