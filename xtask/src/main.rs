@@ -147,10 +147,14 @@ const SOAK_RUNS: [(&str, &str); 4] = [
     ),
 ];
 
-fn sizes(soak: bool) -> Vec<(&'static str, &'static str)> {
+/// The sizes for `cargo xtask test` or `soak`; a variable already set in the environment wins.
+fn sizes(soak: bool) -> Vec<(&'static str, String)> {
     E2E_SIZES
         .iter()
-        .map(|(k, test, full)| (*k, if soak { *full } else { *test }))
+        .map(|(k, test, full)| {
+            let default = if soak { *full } else { *test };
+            (*k, std::env::var(k).unwrap_or_else(|_| default.to_string()))
+        })
         .collect()
 }
 
@@ -229,7 +233,9 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
     // The widget's browser suite runs once, against the real worker (tests/e2e/tests/widget.rs);
     // `node tests/browser/run.mjs` without --endpoint still runs it against the stub by hand.
     build_for_e2e(root, st)?;
-    e2e(root, st, &sizes(false))
+    let env = sizes(false);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    e2e(root, st, &env)
 }
 
 /// The widget, the demo site, the console and the worker, built for the end-to-end tests.
@@ -306,6 +312,7 @@ fn soak() -> Result<(), String> {
         st.run("setup", || setup::ensure(&root, Need::Test))?;
         build_for_e2e(&root, &mut st)?;
         let env = sizes(true);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         eprintln!("soak sizes: {}", shown.join(" "));
         let mut failed = Vec::new();
