@@ -67,11 +67,7 @@ pub fn render_page(layout: &str, page: &str, source: &str) -> Result<String, Str
 /// Builds `dist/site/` (index, product, pricing, contact, thanks + styles.css) from `demo-site/site/`.
 pub fn build_site(root: &Path) -> Result<(), String> {
     let src = root.join("demo-site/site");
-    let out = root.join("dist/site");
-    if out.exists() {
-        fs::remove_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    }
-    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let out = stage_dir(root, "site")?;
     let layout = read(&src.join("layout.html"))?;
     for page in PAGES {
         let source = read(&src.join("pages").join(format!("{page}.html")))?;
@@ -81,7 +77,41 @@ pub fn build_site(root: &Path) -> Result<(), String> {
     }
     fs::copy(src.join("styles.css"), out.join("styles.css"))
         .map_err(|e| format!("copy styles.css: {e}"))?;
-    Ok(())
+    publish(&out, &root.join("dist/site"))
+}
+
+/// Moves a finished build from `stage` to `out` (remove, then rename: a quick swap), so a reader
+/// of `dist/`, such as a starting test worker taking its snapshot, never sees a half-written
+/// build for long. A concurrent builder that published first is replaced.
+fn publish(stage: &Path, out: &Path) -> Result<(), String> {
+    for _ in 0..3 {
+        if out.exists() {
+            fs::remove_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        }
+        if let Some(p) = out.parent() {
+            fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        if fs::rename(stage, out).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "cannot move {} to {}",
+        stage.display(),
+        out.display()
+    ))
+}
+
+/// A fresh, empty staging directory for this process under `target/stage/`.
+fn stage_dir(root: &Path, name: &str) -> Result<PathBuf, String> {
+    let d = root
+        .join("target/stage")
+        .join(format!("{name}-{}", std::process::id()));
+    if d.exists() {
+        fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    Ok(d)
 }
 
 fn read(p: &Path) -> Result<String, String> {
@@ -108,11 +138,7 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 /// Builds the console (crate `dynchat-console`, `--release` for wasm32) with wasm-bindgen
 /// `--target web` into `dist/console/` next to its `index.html` and `console.css`.
 pub fn build_console(root: &Path) -> Result<(), String> {
-    let out = root.join("dist/console");
-    if out.exists() {
-        fs::remove_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    }
-    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let out = stage_dir(root, "console")?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(cargo).current_dir(root).args([
         "build",
@@ -138,7 +164,7 @@ pub fn build_console(root: &Path) -> Result<(), String> {
     for f in ["index.html", "console.css"] {
         fs::copy(static_dir.join(f), out.join(f)).map_err(|e| format!("copy {f}: {e}"))?;
     }
-    Ok(())
+    publish(&out, &root.join("dist/console"))
 }
 
 /// Creates (or updates) the demo admin and agent accounts with the setup bearer token

@@ -60,15 +60,9 @@ fn tool(root: &Path, name: &str) -> Result<PathBuf, String> {
 pub fn build(root: &Path) -> Result<(), String> {
     let esbuild = tool(root, "esbuild")?;
     let wasm_opt = tool(root, "wasm-opt")?;
-    let bindgen_dir = root.join("target/widget/bindgen");
-    let web = root.join("dist/widget");
-    let npm = root.join("dist/npm");
-    for d in [&bindgen_dir, &web, &npm] {
-        if d.exists() {
-            fs::remove_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-        }
-        fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
+    let bindgen_dir = stage_dir(root, "widget-bindgen")?;
+    let web = stage_dir(root, "widget")?;
+    let npm = stage_dir(root, "npm")?;
 
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.current_dir(root).args([
@@ -179,7 +173,43 @@ pub fn build(root: &Path) -> Result<(), String> {
         "# @dynchat/widget\n\n```js\nimport { init, on } from '@dynchat/widget';\ninit({ site: 'acme', endpoint: 'https://chat.example.com' });\non('email', (d) => console.log(d.value));\n```\n\nSee docs/widget.md in the dynchat repository.\n",
     )
     .map_err(|e| format!("README.md: {e}"))?;
-    Ok(())
+    let _ = fs::remove_dir_all(&bindgen_dir);
+    publish(&web, &root.join("dist/widget"))?;
+    publish(&npm, &root.join("dist/npm"))
+}
+
+/// Moves a finished build from `stage` to `out` (remove, then rename: a quick swap), so a reader
+/// of `dist/`, such as a starting test worker taking its snapshot, never sees a half-written
+/// build for long. A concurrent builder that published first is replaced.
+fn publish(stage: &Path, out: &Path) -> Result<(), String> {
+    for _ in 0..3 {
+        if out.exists() {
+            fs::remove_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        }
+        if let Some(p) = out.parent() {
+            fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        if fs::rename(stage, out).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "cannot move {} to {}",
+        stage.display(),
+        out.display()
+    ))
+}
+
+/// A fresh, empty staging directory for this process under `target/stage/`.
+fn stage_dir(root: &Path, name: &str) -> Result<PathBuf, String> {
+    let d = root
+        .join("target/stage")
+        .join(format!("{name}-{}", std::process::id()));
+    if d.exists() {
+        fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    Ok(d)
 }
 
 fn brotli_size(path: &Path) -> Result<u64, String> {

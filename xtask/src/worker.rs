@@ -202,7 +202,16 @@ pub fn start(
         .map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
     std::fs::create_dir_all(root.join("dist")).map_err(|e| format!("create dist/: {e}"))?;
     migrate(root, persist_dir)?;
-    let (config, script, assets) = snapshot(root, persist_dir)?;
+    // A build publishing into dist/ at this very moment can make one copy fail: try again.
+    let mut snap = snapshot(root, persist_dir);
+    for _ in 0..5 {
+        if snap.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        snap = snapshot(root, persist_dir);
+    }
+    let (config, script, assets) = snap?;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
