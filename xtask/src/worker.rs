@@ -186,6 +186,38 @@ fn snapshot(root: &Path, persist_dir: &Path) -> Result<(PathBuf, PathBuf, PathBu
     Ok((config, build.join("worker/shim.mjs"), assets))
 }
 
+/// The statement of wrangler 4.86's dev proxy (`wrangler-dist/ProxyWorker.js`) that parks a GET
+/// whose forward to the worker failed, and the same statement followed by a retry.
+const PROXY_PARK: &str = "this.requestRetryQueue.set(request, deferredResponse);";
+const PROXY_PARK_AND_RETRY: &str = "this.requestRetryQueue.set(request, deferredResponse); this.processQueue(); /* dynchat: retry now (xtask/src/worker.rs patch_dev_proxy) */";
+
+/// Fixes a hang in wrangler 4.86's dev proxy, in `node_modules` (idempotent; every start).
+///
+/// `wrangler dev` puts a proxy (a Durable Object in its own workerd) in front of the worker and
+/// forwards each request over pooled keep-alive connections. When a pooled connection has idled
+/// about 5 s, the client's and the server's 5 s idle timers (kj) race and the forward fails with
+/// "Network connection lost". The proxy then decides whether the worker was restarted by
+/// comparing the request's full URL (with its path) to the worker's origin URL, which never
+/// matches for a path other than `/`: so it takes the failure for a restart and parks a GET in
+/// its retry queue, to be replayed on the next reload or the next incoming request. A browser
+/// waiting for that one script sends nothing more: the page load hangs until a timeout (issue
+/// 17: `/console/console.js` held 59.8 s, released by the next test's first request). Upstream
+/// compares origins and retries since (workers-sdk #15252); the newer wrangler needs Node 22.
+/// Here the parked GET is retried at once (the queue bails while a real reload is under way).
+pub fn patch_dev_proxy(root: &Path) -> Result<(), String> {
+    let file = root.join("node_modules/wrangler/wrangler-dist/ProxyWorker.js");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Ok(());
+    };
+    if text.contains(PROXY_PARK_AND_RETRY) || !text.contains(PROXY_PARK) {
+        return Ok(());
+    }
+    let tmp = file.with_extension(format!("js.{}", std::process::id()));
+    std::fs::write(&tmp, text.replace(PROXY_PARK, PROXY_PARK_AND_RETRY))
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &file).map_err(|e| format!("{}: {e}", file.display()))
+}
+
 /// Applies migrations, then starts `wrangler dev --local` on 127.0.0.1:`port` with state in
 /// `persist_dir`. `env` entries become worker vars (`--var K:V`), e.g. `MARKETO_BASE_URL`,
 /// `MARKETO_CLIENT_SECRET`, `ADMIN_TOKEN`. Output goes to `persist_dir/wrangler.log`, each line
@@ -202,6 +234,7 @@ pub fn start(
         .map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
     std::fs::create_dir_all(root.join("dist")).map_err(|e| format!("create dist/: {e}"))?;
     migrate(root, persist_dir)?;
+    patch_dev_proxy(root)?;
     // A build publishing into dist/ at this very moment can make one copy fail: try again.
     let mut snap = snapshot(root, persist_dir);
     for _ in 0..5 {
