@@ -303,6 +303,28 @@ fn parse(text: &str) -> Parsed {
                 i = end + 1;
                 continue;
             }
+            "crate" | "super" | "self"
+                if t.get(i + 1).map(String::as_str) == Some("::")
+                    && (i == 0 || t[i - 1] != "::") =>
+            {
+                // An inline path (`super::meetings::admin::owns(..)`, `crate::edge::db::n(..)`)
+                // imports as surely as a `use`.
+                let mut path = vec![s.to_string()];
+                let mut j = i + 1;
+                while t.get(j).map(String::as_str) == Some("::")
+                    && t.get(j + 1).is_some_and(|x| x.chars().all(ident_char))
+                {
+                    path.push(t[j + 1].clone());
+                    j += 2;
+                }
+                let in_test = cfg_test || scopes.iter().any(|s| s.2);
+                if !in_test && path.len() > 1 {
+                    let inner: Vec<String> = scopes.iter().map(|s| s.0.clone()).collect();
+                    p.uses.push((inner, path));
+                }
+                i = j;
+                continue;
+            }
             _ => {}
         }
         i += 1;
@@ -554,6 +576,25 @@ mod tests {
             ("x.rs", "pub use crate::net::http::{Get, Post};\n"),
         ]);
         assert_eq!(c, vec![vec!["net::http", "net::tcp", "x", "net::http"]]);
+    }
+
+    #[test]
+    fn inline_paths_count_like_use() {
+        let c = found(&[
+            ("lib.rs", "mod http;\nmod meetings;\n"),
+            ("http.rs", "pub fn handle() { super::meetings::admin(); }\n"),
+            (
+                "meetings.rs",
+                "pub fn admin() { let _ = crate::http::handle; }\npub(crate) fn x() {}\n",
+            ),
+        ]);
+        assert_eq!(c.len(), 1, "{c:?}");
+        let none = found(&[
+            ("lib.rs", "mod http;\nmod meetings;\n"),
+            ("http.rs", "pub fn handle() { super::meetings::admin(); }\n"),
+            ("meetings.rs", "pub(super) fn admin() {}\n"),
+        ]);
+        assert!(none.is_empty(), "{none:?}");
     }
 
     #[test]
