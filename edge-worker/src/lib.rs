@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod calendar;
 pub mod cors;
 pub mod days;
+pub mod encode;
 pub mod error;
 pub mod mail;
 pub mod marketo;

@@ -43,6 +43,11 @@ impl Key {
             .ok_or_else(|| ApiError::Config(format!("{name} must be 32 bytes, base64")))
     }
 
+    /// A key from its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Key {
+        Key(bytes)
+    }
+
     /// The raw bytes (for callers that still take `&[u8; 32]`).
     pub fn bytes(&self) -> &[u8; 32] {
         &self.0

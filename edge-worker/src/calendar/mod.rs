@@ -9,13 +9,10 @@
 pub mod client;
 
 use crate::error::ApiError;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
-use base64::Engine as _;
+use crate::secrets;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 /// Which kind of calendar an agent connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,67 +59,29 @@ pub enum Credentials {
 
 /// The 32-byte key: 64 hex digits, or any other text hashed with SHA-256.
 pub fn key_from_secret(secret: &str) -> Result<[u8; 32], ApiError> {
-    let s = secret.trim();
-    if s.is_empty() {
-        return Err(ApiError::Config("CALENDAR_KEY is not set".into()));
-    }
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let mut k = [0u8; 32];
-        for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
-            let text =
-                std::str::from_utf8(chunk).map_err(|_| ApiError::Config("CALENDAR_KEY".into()))?;
-            k[i] = u8::from_str_radix(text, 16)
-                .map_err(|_| ApiError::Config("CALENDAR_KEY".into()))?;
-        }
-        return Ok(k);
-    }
-    Ok(Sha256::digest(s.as_bytes()).into())
+    Ok(*secrets::Key::from_hex_or_text("CALENDAR_KEY", secret)?.bytes())
 }
 
 /// Encrypts credentials, bound to `context` (site/agent/provider) as associated data, so a
-/// ciphertext copied to another row does not decrypt. Output: base64(nonce || ciphertext).
+/// ciphertext copied to another row does not decrypt ([`crate::secrets`]).
 pub fn seal(
     key: &[u8; 32],
     nonce: [u8; 12],
     context: &str,
     creds: &Credentials,
 ) -> Result<String, ApiError> {
-    let cipher = Aes256Gcm::new(key.into());
     let plain = serde_json::to_vec(creds)?;
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: &plain,
-                aad: context.as_bytes(),
-            },
-        )
-        .map_err(|_| ApiError::Config("credential encryption failed".into()))?;
-    let mut out = nonce.to_vec();
-    out.extend(ct);
-    Ok(base64::engine::general_purpose::STANDARD.encode(out))
+    secrets::seal(&secrets::Key::from_bytes(*key), nonce, context, &plain)
 }
 
 /// Decrypts what [`seal`] wrote; a wrong key, context or a tampered value is an error.
 pub fn open(key: &[u8; 32], context: &str, sealed: &str) -> Result<Credentials, ApiError> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(sealed.trim())
-        .map_err(|_| ApiError::Config("stored credentials are not base64".into()))?;
-    if raw.len() < 12 + 16 {
-        return Err(ApiError::Config("stored credentials are truncated".into()));
-    }
-    let cipher = Aes256Gcm::new(key.into());
-    let plain = cipher
-        .decrypt(
-            Nonce::from_slice(&raw[..12]),
-            Payload {
-                msg: &raw[12..],
-                aad: context.as_bytes(),
-            },
-        )
-        .map_err(|_| {
-            ApiError::Config("stored credentials do not decrypt with CALENDAR_KEY".into())
-        })?;
+    let plain = secrets::open(
+        &secrets::Key::from_bytes(*key),
+        context,
+        sealed,
+        "credentials (CALENDAR_KEY)",
+    )?;
     serde_json::from_slice(&plain).map_err(ApiError::from)
 }
 
@@ -131,17 +90,9 @@ pub fn seal_context(site: &str, agent: &str, provider: Provider) -> String {
     format!("dynchat/{site}/{agent}/{}", provider.as_str())
 }
 
-/// Percent-encoding for query strings and form bodies.
+/// Percent-encoding for query strings and form bodies (see [`crate::encode`]).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::encode::query_value(s)
 }
 
 /// `a=1&b=2` with every value encoded.
@@ -222,6 +173,7 @@ pub fn oauth_error(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     #[test]
     fn credentials_round_trip_and_resist_tampering() {

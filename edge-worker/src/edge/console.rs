@@ -307,8 +307,8 @@ async fn test_marketo(env: &Env, database: &D1Database) -> Result<Reply, ApiErro
     let url = format!(
         "{}/identity/oauth/token?grant_type=client_credentials&client_id={}&client_secret={}",
         row.endpoint,
-        query_value(&row.client_id),
-        query_value(&secret)
+        crate::encode::query_value(&row.client_id),
+        crate::encode::query_value(&secret)
     );
     let mut init = RequestInit::new();
     init.with_method(Method::Get);
@@ -405,11 +405,4 @@ async fn put_dialogue_marketo(
     let statuses = Value::Object(statuses).to_string();
     marketo_settings::save_dialogue(database, site, id, program_id, &statuses, now).await?;
     get_dialogue_marketo(database, site, id).await
-}
-
-/// Percent-encoding of one query-string value (RFC 3986 unreserved characters kept).
-fn query_value(x: &str) -> String {
-    form_urlencoded::byte_serialize(x.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }

@@ -10,7 +10,6 @@ use crate::marketo::limiter::{Limiter, Ticket, Wait};
 use crate::marketo::protocol::{self, CallError, Token};
 use crate::marketo::{backoff_ms, MAX_RECORDS_PER_CALL};
 use futures_util::future::{select, Either};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -18,17 +17,8 @@ use std::rc::Rc;
 use std::time::Duration;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, State};
 
-/// Everything but `A-Z a-z 0-9 - _ . ~` is escaped (RFC 3986 unreserved characters).
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// A query-string value, percent-encoded.
-pub fn urlencode(s: &str) -> String {
-    utf8_percent_encode(s, QUERY_VALUE).to_string()
-}
+/// A query-string value, percent-encoded (one rule: [`crate::encode`]).
+pub use crate::encode::query_value as urlencode;
 
 /// Where and as whom the gate calls Marketo.
 #[derive(Debug, Clone, PartialEq, Eq)]
