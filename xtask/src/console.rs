@@ -9,6 +9,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+// Included here (not from main.rs) so the e2e tests that include this file get it too.
+#[allow(clippy::duplicate_mod)]
+#[path = "stage.rs"]
+mod stage;
+use stage::{publish, stage_dir};
+
 /// The demo admin (also printed by `cargo xtask demo`).
 pub const DEMO_ADMIN: (&str, &str) = ("admin@northwind.example", "demo-admin-pass");
 /// The demo agent: may see and edit only their own calendar, queue membership and meetings.
@@ -78,40 +84,6 @@ pub fn build_site(root: &Path) -> Result<(), String> {
     fs::copy(src.join("styles.css"), out.join("styles.css"))
         .map_err(|e| format!("copy styles.css: {e}"))?;
     publish(&out, &root.join("dist/site"))
-}
-
-/// Moves a finished build from `stage` to `out` (remove, then rename: a quick swap), so a reader
-/// of `dist/`, such as a starting test worker taking its snapshot, never sees a half-written
-/// build for long. A concurrent builder that published first is replaced.
-fn publish(stage: &Path, out: &Path) -> Result<(), String> {
-    for _ in 0..3 {
-        if out.exists() {
-            fs::remove_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-        }
-        if let Some(p) = out.parent() {
-            fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        }
-        if fs::rename(stage, out).is_ok() {
-            return Ok(());
-        }
-    }
-    Err(format!(
-        "cannot move {} to {}",
-        stage.display(),
-        out.display()
-    ))
-}
-
-/// A fresh, empty staging directory for this process under `target/stage/`.
-fn stage_dir(root: &Path, name: &str) -> Result<PathBuf, String> {
-    let d = root
-        .join("target/stage")
-        .join(format!("{name}-{}", std::process::id()));
-    if d.exists() {
-        fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
-    fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-    Ok(d)
 }
 
 fn read(p: &Path) -> Result<String, String> {

@@ -7,6 +7,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+// Included here (not from main.rs) so the e2e tests that include this file get it too.
+#[allow(clippy::duplicate_mod)]
+#[path = "stage.rs"]
+mod stage;
+use stage::{publish, stage_dir};
+
 /// The two wasm modules: (cargo package, artefact file stem, published name).
 const MODULES: [(&str, &str, &str); 2] = [
     (
@@ -176,40 +182,6 @@ pub fn build(root: &Path) -> Result<(), String> {
     let _ = fs::remove_dir_all(&bindgen_dir);
     publish(&web, &root.join("dist/widget"))?;
     publish(&npm, &root.join("dist/npm"))
-}
-
-/// Moves a finished build from `stage` to `out` (remove, then rename: a quick swap), so a reader
-/// of `dist/`, such as a starting test worker taking its snapshot, never sees a half-written
-/// build for long. A concurrent builder that published first is replaced.
-fn publish(stage: &Path, out: &Path) -> Result<(), String> {
-    for _ in 0..3 {
-        if out.exists() {
-            fs::remove_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-        }
-        if let Some(p) = out.parent() {
-            fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        }
-        if fs::rename(stage, out).is_ok() {
-            return Ok(());
-        }
-    }
-    Err(format!(
-        "cannot move {} to {}",
-        stage.display(),
-        out.display()
-    ))
-}
-
-/// A fresh, empty staging directory for this process under `target/stage/`.
-fn stage_dir(root: &Path, name: &str) -> Result<PathBuf, String> {
-    let d = root
-        .join("target/stage")
-        .join(format!("{name}-{}", std::process::id()));
-    if d.exists() {
-        fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
-    fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-    Ok(d)
 }
 
 fn brotli_size(path: &Path) -> Result<u64, String> {
