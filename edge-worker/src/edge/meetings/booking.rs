@@ -260,10 +260,8 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     }
     st.extend(marketo_statements(&database, &site, job, &ids.meeting, &agent, at).await?);
     db::batch(&database, st).await?;
-    if let Ok(q) = env.queue("OUTBOX") {
-        if let Err(e) = q.send(json!({"kind": "activity"})).await {
-            worker::console_error!("meeting {}: queue send failed: {e}", ids.meeting);
-        }
+    if let Err(e) = crate::edge::wake::send(env, "activity").await {
+        worker::console_error!("meeting {}: queue send failed: {e}", ids.meeting);
     }
     Ok(Ok(RouterAnswer::Booked {
         meeting: Booked {
