@@ -9,9 +9,10 @@
 //!   zone, today included: see [`AgentSettingsInput::horizon_days`]).
 //! - [`freebusy`]: request bodies for Google, Microsoft Graph and CalDAV, and parsers of their
 //!   answers into [`Busy`] (a calendar that failed is [`Busy::Unknown`], never free).
-//! - [`slots`](mod@slots): bookable slots of one agent or of a queue, in UTC (ends in real
-//!   time), and labels in the visitor's zone.
-//! - [`rotation`]: round-robin assignment that records why each skipped agent was skipped.
+//! - [`slots`](mod@slots): bookable slots of one agent or of a queue, in UTC (ends in real time), and labels
+//!   in the visitor's zone; a queue offers each start once, each agent free for their own length.
+//! - [`rotation`]: round-robin assignment of a start that records why each skipped agent was
+//!   skipped; the caller asks each agent with [`slot_at`].
 //! - [`ical`] and [`email`]: the iCalendar object and the iMIP invitation / cancellation email.
 
 pub mod email;
@@ -39,4 +40,4 @@ pub use ical::{caldav_resource, ics, IcsMethod, Meeting, Person};
 pub use ids::{AgentId, EmailAddress};
 pub use rotation::{assign, Assignment, Availability, Rotation, SkipReason, Skipped};
 pub use settings::{AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
-pub use slots::{label, parse_tz, queue_slots, slots, Busy, Interval, QueueSlot, Slot};
+pub use slots::{label, parse_tz, queue_slots, slot_at, slots, Busy, Interval, QueueSlot, Slot};

@@ -7,6 +7,10 @@
 //! the meeting length in real time from its start and must end by the instant the range ends
 //! (so on a fall-back night a range holds one more real hour than its wall-clock length). A
 //! range that runs past midnight (a night shift) belongs to the day it starts.
+//!
+//! A queue offers each start once, whichever agents are free at it, each for their own meeting
+//! length ([`queue_slots`]); [`slot_at`] is the same rule for one agent at one start, for the
+//! booking.
 use crate::error::SchedulingError;
 use crate::ids::AgentId;
 use crate::settings::{AgentSettings, DAY_MINUTES};
@@ -108,7 +112,12 @@ impl Slot {
     }
 }
 
-/// One slot of a queue and the agents free at it, in the order the agents were given.
+/// One start of a queue and the agents free at it, in the order the agents were given.
+///
+/// Agents may have different meeting lengths: each agent listed is free for their own length
+/// from `start`, and the meeting booked at this start lasts the length of the agent who gets
+/// it. `end` is the latest of those ends (what the visitor should keep free); for a queue whose
+/// agents share one length it is simply the slot's end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueSlot {
     pub start: DateTime<Utc>,
@@ -117,6 +126,7 @@ pub struct QueueSlot {
 }
 
 impl QueueSlot {
+    /// The offer as one span, `start` to `end` (the latest end among the free agents).
     pub fn slot(&self) -> Slot {
         Slot {
             start: self.start,
@@ -240,31 +250,43 @@ pub fn slots(
     out
 }
 
-/// The queue's slots: every slot at which at least one agent is free, with those agents in
-/// the order of `agents`. Agents with [`Busy::Unknown`] are never listed as free.
+/// The agent's free slot that starts exactly at `start` (for their own meeting length), if
+/// any: the booking's check, the same rule as [`slots`] and [`queue_slots`].
+pub fn slot_at(
+    agent: &AgentSettings,
+    busy: &Busy,
+    start: DateTime<Utc>,
+    now_utc: DateTime<Utc>,
+) -> Option<Slot> {
+    slots(agent, busy, start, start + Duration::seconds(1), now_utc)
+        .into_iter()
+        .find(|s| s.start == start)
+}
+
+/// The queue's offers: every start at which at least one agent has a free slot of their own
+/// length, once, with those agents in the order of `agents` and `end` the latest of their
+/// ends (see [`QueueSlot`]). Agents with [`Busy::Unknown`] are never listed as free.
 pub fn queue_slots(
     agents: &[(AgentId, AgentSettings, Busy)],
     from_utc: DateTime<Utc>,
     to_utc: DateTime<Utc>,
     now_utc: DateTime<Utc>,
 ) -> Vec<QueueSlot> {
-    let mut by_slot: BTreeMap<Slot, Vec<AgentId>> = BTreeMap::new();
+    let mut by_start: BTreeMap<DateTime<Utc>, QueueSlot> = BTreeMap::new();
     for (id, settings, busy) in agents {
         for slot in slots(settings, busy, from_utc, to_utc, now_utc) {
-            let free = by_slot.entry(slot).or_default();
-            if !free.contains(id) {
-                free.push(id.clone());
+            let offer = by_start.entry(slot.start).or_insert_with(|| QueueSlot {
+                start: slot.start,
+                end: slot.end,
+                free_agents: Vec::new(),
+            });
+            offer.end = offer.end.max(slot.end);
+            if !offer.free_agents.contains(id) {
+                offer.free_agents.push(id.clone());
             }
         }
     }
-    by_slot
-        .into_iter()
-        .map(|(slot, free_agents)| QueueSlot {
-            start: slot.start,
-            end: slot.end,
-            free_agents,
-        })
-        .collect()
+    by_start.into_values().collect()
 }
 
 /// A slot start for the visitor, e.g. `Mon 1 Mar 2027, 10:00 (Asia/Kolkata)`.
