@@ -1,8 +1,8 @@
 //! The booking, run by the route's `QueueRouter` one at a time: the rotation (through
 //! `dynchat_scheduling`'s [`Assigning`]) decides who is asked and who gets the meeting; this
-//! job answers for each agent asked, for their own meeting length from the booked start (agents
-//! of one queue may have different lengths): re-check their calendar, hold the slot in D1 so no other
-//! route can take the same agent, create the event. Then it sends the invitation through the
+//! job answers for each agent asked, for their own meeting length from the booked start
+//! (agents of one queue may have different lengths): re-check their calendar, hold the slot in
+//! D1 so no other route can take the same agent, create the event. Then it sends the invitation through the
 //! outbox, records the meeting and its assignment, and only then advances the rotation.
 
 use super::super::db;
