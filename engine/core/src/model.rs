@@ -220,7 +220,9 @@ pub struct CaptureCard {
     pub kind: CaptureKind,
     /// Lead field that receives the value (e.g. `email`, `firstName`).
     pub field: String,
-    /// Skip this card when the field is already known.
+    /// Skip this card when the field is already known. Such a card does not wait for the visitor
+    /// once the field is known (or has just been typed), so a loop back through it is rejected
+    /// like a loop of messages (`cycle`).
     #[serde(default)]
     pub skip_if_known: bool,
     /// Replace a known value (otherwise a known value is kept in Marketo).
