@@ -16,7 +16,8 @@ pub struct Dialogue {
     pub id: String,
     /// Name shown to authors in the console and reports.
     pub name: String,
-    /// Higher wins when several dialogues match a page.
+    /// Higher wins when several dialogues match a page; on a tie, the dialogue whose `id` sorts
+    /// first (byte order: `a-campaign` before `b-pricing`).
     #[serde(default)]
     pub priority: i32,
     /// Who sees this dialogue and on which pages. Empty means everyone everywhere.

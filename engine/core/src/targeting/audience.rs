@@ -212,6 +212,11 @@ pub(super) fn compile_cond(
     })
 }
 
+/// Deepest nesting of groups in an audience or a branch rule's `when` (the top-level object is 0,
+/// a group in it 1). `compile` refuses deeper ones (`too_deep`) and the browser's targeting module
+/// reads no deeper, so every audience that validates is one the browser can read.
+pub const MAX_AUDIENCE_DEPTH: usize = 16;
+
 /// Compiles an audience; `path` is the JSON path of the audience object.
 pub fn compile_audience(
     a: &Audience,
@@ -219,6 +224,19 @@ pub fn compile_audience(
     answer: &dyn Fn(&str) -> Option<u16>,
     diags: &mut Vec<Diagnostic>,
 ) -> CompiledAudience {
+    compile_group(a, path, answer, diags, 0)
+}
+
+fn compile_group(
+    a: &Audience,
+    path: &str,
+    answer: &dyn Fn(&str) -> Option<u16>,
+    diags: &mut Vec<Diagnostic>,
+    depth: usize,
+) -> CompiledAudience {
+    if a.any.len() > 1 {
+        warn_exclusions_in_any(&a.any, path, diags);
+    }
     let mut compile_list = |rules: &[Rule], key: &str| -> Vec<Node> {
         rules
             .iter()
@@ -227,7 +245,22 @@ pub fn compile_audience(
                 let p = [path, ".", key, "[", &int_text(i as i128), "]"].concat();
                 match r {
                     Rule::Condition(c) => compile_cond(c, &p, answer, diags).map(Node::Cond),
-                    Rule::Group(g) => Some(Node::Group(compile_audience(g, &p, answer, diags))),
+                    Rule::Group(_) if depth >= MAX_AUDIENCE_DEPTH => {
+                        diags.push(Diagnostic::error(
+                            p,
+                            "too_deep",
+                            [
+                                "groups nest at most ",
+                                &int_text(MAX_AUDIENCE_DEPTH as i128),
+                                " deep",
+                            ]
+                            .concat(),
+                        ));
+                        None
+                    }
+                    Rule::Group(g) => {
+                        Some(Node::Group(compile_group(g, &p, answer, diags, depth + 1)))
+                    }
                 }
             })
             .collect()
@@ -235,6 +268,25 @@ pub fn compile_audience(
     let all = compile_list(&a.all, "all");
     let any = compile_list(&a.any, "any");
     CompiledAudience { all, any }
+}
+
+/// In an `any` of several entries, an exclusion (`is_not`, `not_contains`, `not_matches`) excludes
+/// nobody: any other entry that holds lets the visitor in. Exclusions belong in `all`.
+fn warn_exclusions_in_any(any: &[Rule], path: &str, diags: &mut Vec<Diagnostic>) {
+    for (i, r) in any.iter().enumerate() {
+        if let Rule::Condition(c) = r {
+            if matches!(
+                c.op,
+                Operator::IsNot | Operator::NotContains | Operator::NotMatches
+            ) {
+                diags.push(Diagnostic::warning(
+                    [path, ".any[", &int_text(i as i128), "]"].concat(),
+                    "exclusion_in_any",
+                    "an exclusion inside `any` excludes nobody: another entry that holds lets the visitor in; put it in `all`",
+                ));
+            }
+        }
+    }
 }
 
 impl CompiledAudience {
