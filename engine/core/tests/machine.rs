@@ -158,3 +158,81 @@ fn inputs_that_do_not_fit_change_nothing() {
     assert_eq!(s.answers, before.answers);
     assert_eq!(s.at, before.at);
 }
+
+/// One text card (`text`) after a question that takes free text.
+fn echo_flow(text: &str) -> CompiledFlow {
+    let json = serde_json::json!({
+        "version": 1, "id": "echo", "name": "Echo",
+        "cards": [
+            {"id": "q", "type": "question", "text": "Say something", "free_text": {}, "next": "m"},
+            {"id": "m", "type": "message", "text": text, "next": "end"},
+            {"id": "end", "type": "end"}
+        ]
+    });
+    compile(&json.to_string()).expect("compiles")
+}
+
+fn shown(out: &[Effect], card: &str) -> String {
+    out.iter()
+        .find_map(|e| match e {
+            Effect::Show { card: c, text, .. } if c == card => Some(text.clone()),
+            _ => None,
+        })
+        .expect("shown")
+}
+
+#[test]
+fn token_defaults_are_trimmed() {
+    let f = echo_flow("Hi {{ lead.firstname : there }}!");
+    let mut s = Session::new(&f, "s", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    let out = step(&f, &mut s, Input::Text { text: "x".into() }, 1);
+    assert_eq!(shown(&out, "m"), "Hi there!");
+}
+
+/// Token values are data: the widget's markdown subset must see them as literal text.
+#[test]
+fn a_typed_answer_is_inserted_as_text_not_markdown() {
+    let f = echo_flow("You said: {{answer.q:}} and **this** [is](https://acme.test) mine");
+    let mut s = Session::new(&f, "s", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    let typed = r"[x](https://example.com) **b** \*";
+    let out = step(&f, &mut s, Input::Text { text: typed.into() }, 1);
+    assert_eq!(
+        shown(&out, "m"),
+        r"You said: \[x\]\(https://example.com\) \*\*b\*\* \\\* and **this** [is](https://acme.test) mine"
+    );
+    // The answer itself is stored as typed.
+    assert!(out
+        .iter()
+        .any(|e| matches!(e, Effect::Answer { value, .. } if value == typed)));
+}
+
+#[test]
+fn a_lead_field_is_inserted_as_text_not_markdown() {
+    let f = echo_flow("Hi {{lead.FirstName:there}}");
+    let lead = [(
+        "FirstName".to_string(),
+        "[Bo](https://evil.test)".to_string(),
+    )];
+    let mut s = Session::new(&f, "s", &lead, 0);
+    step(&f, &mut s, Input::Start, 0);
+    let out = step(&f, &mut s, Input::Text { text: "x".into() }, 1);
+    assert_eq!(shown(&out, "m"), r"Hi \[Bo\]\(https://evil.test\)");
+}
+
+#[test]
+fn step_refuses_a_session_of_an_unknown_version_like_from_json() {
+    let f = flow("pricing-qualify");
+    let mut s = Session::new(&f, "s1", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    s.v = 99;
+    assert!(Session::from_json(&s.to_json(), &f).is_err());
+    let before = s.clone();
+    let out = step(&f, &mut s, Input::Button { index: 0 }, 1);
+    assert!(
+        matches!(out.as_slice(), [Effect::Ignored { reason }] if reason.contains("version")),
+        "{out:?}"
+    );
+    assert_eq!(s, before);
+}
