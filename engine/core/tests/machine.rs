@@ -236,3 +236,52 @@ fn step_refuses_a_session_of_an_unknown_version_like_from_json() {
     );
     assert_eq!(s, before);
 }
+
+/// One limit on typed text, in characters (what the widget shows), enforced by the engine with a
+/// re-prompt that names it; never a cut.
+#[test]
+fn typed_text_has_one_limit_in_characters() {
+    use dynchat_engine::fields::MAX_ANSWER_CHARS;
+    let f = echo_flow("{{answer.q:}}");
+    for (text, accepted) in [
+        ("日".repeat(MAX_ANSWER_CHARS), true),
+        (format!("  {}  ", "é".repeat(MAX_ANSWER_CHARS)), true),
+        ("a".repeat(MAX_ANSWER_CHARS + 1), false),
+        ("日".repeat(MAX_ANSWER_CHARS + 1), false),
+    ] {
+        let mut s = Session::new(&f, "s", &[], 0);
+        step(&f, &mut s, Input::Start, 0);
+        let out = step(&f, &mut s, Input::Text { text: text.clone() }, 1);
+        let reprompt = out.iter().find_map(|e| match e {
+            Effect::Reprompt { message, .. } => Some(message.clone()),
+            _ => None,
+        });
+        if accepted {
+            assert_eq!(reprompt, None, "{} chars", text.chars().count());
+            assert_eq!(s.answers.values().next(), Some(&text.trim().to_string()));
+        } else {
+            let m = reprompt.expect("re-prompted");
+            assert!(
+                m.contains(&format!("at most {MAX_ANSWER_CHARS} characters")),
+                "{m}"
+            );
+            assert!(s.answers.is_empty());
+        }
+    }
+    // A capture card: the same limit and the same message, not the kind's error.
+    let json = r#"{"version":1,"id":"c","name":"C","cards":[
+      {"id":"t","type":"capture","kind":"text","field":"notes","text":"Notes?","error":"Type something","next":"e"},
+      {"id":"e","type":"end"}]}"#;
+    let f = compile(json).expect("compiles");
+    let mut s = Session::new(&f, "s", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    let long = "x".repeat(MAX_ANSWER_CHARS + 1);
+    let out = step(&f, &mut s, Input::Text { text: long }, 1);
+    assert!(out
+        .iter()
+        .any(|e| matches!(e, Effect::Reprompt { message, .. }
+        if message.contains(&format!("at most {MAX_ANSWER_CHARS} characters")))));
+    let ok = "x".repeat(MAX_ANSWER_CHARS);
+    step(&f, &mut s, Input::Text { text: ok }, 2);
+    assert_eq!(s.status, Status::Completed);
+}
