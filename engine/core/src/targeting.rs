@@ -9,7 +9,9 @@ mod cond;
 mod context;
 mod text;
 
-pub use audience::{compile_audience, CompiledAudience, Watch, MAX_AUDIENCE_DEPTH};
+pub use audience::{
+    audience_checks, compile_audience, CompiledAudience, Watch, MAX_AUDIENCE_DEPTH,
+};
 pub use cond::{Cond, Facts, FieldRef, Test, Val, Wildcard};
 pub use context::{Context, PageInput};
 use text::insertion_sort_by;

@@ -2,7 +2,8 @@
 
 use dynchat_engine::model::{Audience, Display};
 use dynchat_engine::targeting::{
-    compile_audience, Candidate, Context, PageInput, Seen, Targeting, MAX_AUDIENCE_DEPTH,
+    audience_checks, compile_audience, Candidate, Context, PageInput, Seen, Targeting,
+    MAX_AUDIENCE_DEPTH,
 };
 use dynchat_engine::Severity;
 
@@ -425,11 +426,18 @@ fn an_exclusion_inside_any_is_a_warning() {
         r#"{"any":[{"field":"page.path","op":"not_matches","value":"/admin*"},
                    {"field":"page.visits","op":"greater_than","value":1}],
             "all":[{"any":[{"field":"page.path","op":"is_not","value":"/x"}]},
-                   {"field":"page.path","op":"not_contains","value":"/y"}]}"#,
+                   {"field":"page.path","op":"not_contains","value":"/y"},
+                   {"any":[{"field":"page.visits","op":"less_than","value":3},
+                           {"field":"page.url","op":"not_contains","value":"ad"}]}]}"#,
     )
     .expect("audience json");
     let mut d = Vec::new();
     compile_audience(&a, "$.audience", &|_| None, &mut d);
+    assert!(
+        d.is_empty(),
+        "compiling is not where authors are warned: {d:?}"
+    );
+    audience_checks(&a, "$.audience", &mut d);
     let found: Vec<(&str, &str, Severity)> = d
         .iter()
         .map(|x| (x.code.as_str(), x.path.as_str(), x.severity))
@@ -437,7 +445,14 @@ fn an_exclusion_inside_any_is_a_warning() {
     // Only the exclusion in an `any` of several entries; one alone in `any`, or in `all`, excludes.
     assert_eq!(
         found,
-        vec![("exclusion_in_any", "$.audience.any[0]", Severity::Warning)]
+        vec![
+            (
+                "exclusion_in_any",
+                "$.audience.all[2].any[1]",
+                Severity::Warning
+            ),
+            ("exclusion_in_any", "$.audience.any[0]", Severity::Warning)
+        ]
     );
     // A warning: the dialogue still compiles, and says so.
     let json = r#"{"version":1,"id":"d","name":"D","audience":{"any":[
@@ -446,6 +461,15 @@ fn an_exclusion_inside_any_is_a_warning() {
         "cards":[{"id":"e","type":"end"}]}"#;
     let f = dynchat_engine::compile(json).expect("a warning does not reject");
     assert!(f.warnings.iter().any(|w| w.code == "exclusion_in_any"));
+    // In a branch rule too.
+    let branch = r#"{"version":1,"id":"d","name":"D","cards":[
+        {"id":"b","type":"branch","rules":[{"when":{"any":[
+            {"field":"lead.country","op":"is_not","value":"nl"},
+            {"field":"lead.email","op":"is_empty"}]},"next":"e"}],"otherwise":"e"},
+        {"id":"e","type":"end"}]}"#;
+    let f = dynchat_engine::compile(branch).expect("compiles");
+    let paths: Vec<&str> = f.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(paths, ["$.cards[0].rules[0].when.any[0]"]);
 }
 
 #[test]
@@ -457,7 +481,7 @@ fn audiences_nest_at_most_the_shared_depth() {
         }
         let a: Audience = serde_json::from_str(&format!(r#"{{"all":[{a}]}}"#)).expect("json");
         let mut d = Vec::new();
-        compile_audience(&a, "$.audience", &|_| None, &mut d);
+        audience_checks(&a, "$.audience", &mut d);
         d
     };
     assert!(nested(MAX_AUDIENCE_DEPTH).is_empty());
@@ -465,4 +489,33 @@ fn audiences_nest_at_most_the_shared_depth() {
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0].code, "too_deep");
     assert!(d[0].path.starts_with("$.audience.all[0].all[0]"));
+    // Through `compile`, in the audience and in a branch rule's `when`.
+    let deep = |depth: usize| {
+        let mut a = r#"{"field":"lead.email","op":"is_empty"}"#.to_string();
+        for _ in 0..depth {
+            a = format!(r#"{{"any":[{a}]}}"#);
+        }
+        format!(r#"{{"all":[{a}]}}"#)
+    };
+    let dialogue = |audience: &str, when: &str| {
+        format!(
+            r#"{{"version":1,"id":"d","name":"D","audience":{audience},"cards":[
+              {{"id":"b","type":"branch","rules":[{{"when":{when},"next":"e"}}],"otherwise":"e"}},
+              {{"id":"e","type":"end"}}]}}"#
+        )
+    };
+    let ok = deep(MAX_AUDIENCE_DEPTH);
+    let bad = deep(MAX_AUDIENCE_DEPTH + 1);
+    dynchat_engine::compile(&dialogue(&ok, &ok)).expect("at the limit");
+    for (json, at) in [
+        (dialogue(&bad, &ok), "$.audience.all[0]"),
+        (dialogue(&ok, &bad), "$.cards[0].rules[0].when.all[0]"),
+    ] {
+        let d = dynchat_engine::compile(&json).expect_err("one group too deep");
+        assert!(
+            d.iter()
+                .any(|x| x.code == "too_deep" && x.path.starts_with(at)),
+            "{d:?}"
+        );
+    }
 }

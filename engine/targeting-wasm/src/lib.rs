@@ -16,7 +16,6 @@ use dynchat_engine::targeting::{
     compile_audience, int_text, Candidate, Context, PageInput, Seen, Selection, Targeting,
     MAX_AUDIENCE_DEPTH,
 };
-use dynchat_engine::Severity;
 use json::J;
 use wasm_bindgen::prelude::*;
 
@@ -162,9 +161,7 @@ fn candidate(e: &J) -> Option<Candidate> {
     let a = audience(d.get("audience"), 0)?;
     let mut diags = Vec::new();
     let audience = compile_audience(&a, "$.audience", &|_| None, &mut diags);
-    // Warnings (an exclusion inside `any`) do not stop a dialogue that validated.
-    let failed = diags.iter().any(|d| d.severity == Severity::Error);
-    (!failed).then(|| Candidate {
+    diags.is_empty().then(|| Candidate {
         id,
         priority: i32::try_from(priority).unwrap_or(0),
         audience,
@@ -470,12 +467,5 @@ mod tests {
             assert_eq!(v["dialogue"], "first", "depth {depth}");
             assert_eq!(v["skipped"], serde_json::json!(["deep"]), "depth {depth}");
         }
-    }
-
-    #[test]
-    fn a_warning_does_not_leave_a_dialogue_out() {
-        let any = r#"{"any":[{"field":"page.path","op":"not_matches","value":"/admin*"},{"field":"page.visits","op":"greater_than","value":1}]}"#;
-        let t = Targeter::new(&bundle(&[("warned", 0, dialogue("warned", any))]));
-        assert_eq!(t.len(), 1);
     }
 }

@@ -217,26 +217,14 @@ pub(super) fn compile_cond(
 /// reads no deeper, so every audience that validates is one the browser can read.
 pub const MAX_AUDIENCE_DEPTH: usize = 16;
 
-/// Compiles an audience; `path` is the JSON path of the audience object.
+/// Compiles an audience; `path` is the JSON path of the audience object. The authoring checks
+/// (depth, exclusions in `any`) are [`audience_checks`], which `compile` runs beside this.
 pub fn compile_audience(
     a: &Audience,
     path: &str,
     answer: &dyn Fn(&str) -> Option<u16>,
     diags: &mut Vec<Diagnostic>,
 ) -> CompiledAudience {
-    compile_group(a, path, answer, diags, 0)
-}
-
-fn compile_group(
-    a: &Audience,
-    path: &str,
-    answer: &dyn Fn(&str) -> Option<u16>,
-    diags: &mut Vec<Diagnostic>,
-    depth: usize,
-) -> CompiledAudience {
-    if a.any.len() > 1 {
-        warn_exclusions_in_any(&a.any, path, diags);
-    }
     let mut compile_list = |rules: &[Rule], key: &str| -> Vec<Node> {
         rules
             .iter()
@@ -245,22 +233,7 @@ fn compile_group(
                 let p = [path, ".", key, "[", &int_text(i as i128), "]"].concat();
                 match r {
                     Rule::Condition(c) => compile_cond(c, &p, answer, diags).map(Node::Cond),
-                    Rule::Group(_) if depth >= MAX_AUDIENCE_DEPTH => {
-                        diags.push(Diagnostic::error(
-                            p,
-                            "too_deep",
-                            [
-                                "groups nest at most ",
-                                &int_text(MAX_AUDIENCE_DEPTH as i128),
-                                " deep",
-                            ]
-                            .concat(),
-                        ));
-                        None
-                    }
-                    Rule::Group(g) => {
-                        Some(Node::Group(compile_group(g, &p, answer, diags, depth + 1)))
-                    }
+                    Rule::Group(g) => Some(Node::Group(compile_audience(g, &p, answer, diags))),
                 }
             })
             .collect()
@@ -270,20 +243,43 @@ fn compile_group(
     CompiledAudience { all, any }
 }
 
-/// In an `any` of several entries, an exclusion (`is_not`, `not_contains`, `not_matches`) excludes
-/// nobody: any other entry that holds lets the visitor in. Exclusions belong in `all`.
-fn warn_exclusions_in_any(any: &[Rule], path: &str, diags: &mut Vec<Diagnostic>) {
-    for (i, r) in any.iter().enumerate() {
-        if let Rule::Condition(c) = r {
-            if matches!(
-                c.op,
-                Operator::IsNot | Operator::NotContains | Operator::NotMatches
-            ) {
-                diags.push(Diagnostic::warning(
-                    [path, ".any[", &int_text(i as i128), "]"].concat(),
-                    "exclusion_in_any",
-                    "an exclusion inside `any` excludes nobody: another entry that holds lets the visitor in; put it in `all`",
-                ));
+/// The authoring checks on an audience (or a branch rule's `when`), kept out of
+/// [`compile_audience`] so the browser's targeting module does not carry them:
+/// - a group nested deeper than [`MAX_AUDIENCE_DEPTH`] is an error (`too_deep`): the browser
+///   reads no deeper, so a dialogue that validates is always one it can read;
+/// - an exclusion (`is_not`, `not_contains`, `not_matches`) in an `any` of several entries gets a
+///   warning (`exclusion_in_any`): it excludes nobody, since any other entry that holds lets the
+///   visitor in; exclusions belong in `all`.
+pub fn audience_checks(a: &Audience, path: &str, diags: &mut Vec<Diagnostic>) {
+    check_at(a, path, diags, 0);
+}
+
+fn check_at(a: &Audience, path: &str, diags: &mut Vec<Diagnostic>, depth: usize) {
+    for (key, rules) in [("all", &a.all), ("any", &a.any)] {
+        for (i, r) in rules.iter().enumerate() {
+            let p = format!("{path}.{key}[{i}]");
+            match r {
+                Rule::Condition(c)
+                    if key == "any"
+                        && rules.len() > 1
+                        && matches!(
+                            c.op,
+                            Operator::IsNot | Operator::NotContains | Operator::NotMatches
+                        ) =>
+                {
+                    diags.push(Diagnostic::warning(
+                        p,
+                        "exclusion_in_any",
+                        "an exclusion inside `any` excludes nobody: another entry that holds lets the visitor in; put it in `all`",
+                    ));
+                }
+                Rule::Condition(_) => {}
+                Rule::Group(_) if depth >= MAX_AUDIENCE_DEPTH => diags.push(Diagnostic::error(
+                    p,
+                    "too_deep",
+                    format!("groups nest at most {MAX_AUDIENCE_DEPTH} deep"),
+                )),
+                Rule::Group(g) => check_at(g, &p, diags, depth + 1),
             }
         }
     }
