@@ -446,9 +446,18 @@ mod tests {
         let too_deep = dialogue("too-deep", &nested(MAX_AUDIENCE_DEPTH + 1));
         let diags = dynchat_engine::compile(&too_deep).expect_err("one group deeper");
         assert!(diags.iter().any(|d| d.code == "too_deep"), "{diags:#?}");
-        // Everything validate accepts, the browser reads.
-        let t = Targeter::new(&bundle(&[("deepest", 0, deepest)]));
-        assert_eq!(t.len(), 1);
+        // Everything validate accepts, the browser reads, with the compiled flow next to it (the
+        // deepest audience and branch rule again, in wire form) in the same bundle.
+        let a = nested(MAX_AUDIENCE_DEPTH);
+        let branchy = format!(
+            r#"{{"version":1,"id":"branchy","name":"N","audience":{a},"cards":[
+              {{"id":"b","type":"branch","rules":[{{"when":{a},"next":"e"}}],"otherwise":"e"}},
+              {{"id":"e","type":"end"}}]}}"#
+        );
+        let b = bundle(&[("deepest", 0, deepest), ("branchy", 0, branchy)]);
+        assert!(b.contains(r#""flow":{"#), "both compiled");
+        let t = Targeter::new(&b);
+        assert_eq!(t.len(), 2);
     }
 
     #[test]
