@@ -1,9 +1,11 @@
 //! A minimal JSON reader for the targeting module: no `serde_json` parser, no float parsing, no `core::fmt`.
 //!
-//! Numbers keep their source text (the engine's `parse_num` reads them when needed); nesting is
-//! limited to [`MAX_DEPTH`]; anything malformed is `None`, never a panic.
+//! Numbers keep their source text (the engine's `parse_num` reads them when needed); an array or
+//! object nested deeper than [`MAX_DEPTH`] is passed over without recursion and reads as `null`, so
+//! one deep part (one dialogue) never makes the whole bundle unreadable; anything malformed is
+//! `None`, never a panic.
 
-/// Deepest nesting accepted.
+/// Deepest nesting built; deeper arrays and objects read as `null`.
 pub const MAX_DEPTH: usize = 64;
 
 /// A parsed JSON value.
@@ -137,11 +139,35 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Option<J> {
-        if depth > MAX_DEPTH {
-            return None;
+    /// Passes over an array or object without building it: strings are read as strings, brackets
+    /// must pair up; it reads as `null`. A heap stack, not recursion, so any depth is safe.
+    fn skip_container(&mut self) -> Option<J> {
+        let mut closers = Vec::new();
+        loop {
+            self.ws();
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.string()?;
+                    continue;
+                }
+                b'[' => closers.push(b']'),
+                b'{' => closers.push(b'}'),
+                // The guard pops the opener; a closer that does not match it is malformed.
+                c @ (b']' | b'}') if closers.pop() != Some(c) => return None,
+                _ => {}
+            }
+            self.i += 1;
+            if closers.is_empty() {
+                return Some(J::Null);
+            }
         }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<J> {
         self.ws();
+        if depth > MAX_DEPTH && matches!(self.b.get(self.i), Some(b'[' | b'{')) {
+            return self.skip_container();
+        }
         match *self.b.get(self.i)? {
             b'n' => self.lit(b"null", J::Null),
             b't' => self.lit(b"true", J::Bool(true)),
@@ -324,8 +350,26 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
-        let deep = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 2);
-        assert_eq!(parse(&deep), None);
+        let unbalanced = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(parse(&unbalanced), None);
+        let crossed = "[".repeat(MAX_DEPTH + 2) + "}" + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(parse(&crossed), None);
+    }
+
+    #[test]
+    fn a_deep_part_reads_as_null_and_leaves_the_rest() {
+        let deep = "[".repeat(10_000) + "\"]\"" + &"]".repeat(10_000);
+        let doc = format!(r#"{{"a":{deep},"b":[1,{{"c":"d"}}]}}"#);
+        let v = parse(&doc).expect("readable");
+        let mut a = v.get("a").expect("a");
+        for _ in 0..=MAX_DEPTH - 1 {
+            a = &a.arr().expect("built down to MAX_DEPTH")[0];
+        }
+        assert_eq!(a, &J::Null);
+        assert_eq!(
+            v.get("b").and_then(J::arr).and_then(|b| b[1].get("c")),
+            Some(&J::Str("d".into()))
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ static ALLOC: alloc::Classes = alloc::Classes::new();
 use dynchat_engine::model::{Audience, Condition, Display, Operator, Rule};
 use dynchat_engine::targeting::{
     compile_audience, int_text, Candidate, Context, PageInput, Seen, Selection, Targeting,
+    MAX_AUDIENCE_DEPTH,
 };
 use json::J;
 use wasm_bindgen::prelude::*;
@@ -65,12 +66,12 @@ fn value(v: &J) -> serde_json::Value {
 }
 
 /// Reads an audience the way the model's serde derive does; `None` for anything malformed.
-fn audience(v: Option<&J>, depth: u8) -> Option<Audience> {
+fn audience(v: Option<&J>, depth: usize) -> Option<Audience> {
     let Some(v) = v else {
         return Some(Audience::default());
     };
     let o = v.obj()?;
-    if depth > 16 || o.iter().any(|(k, _)| k != "all" && k != "any") {
+    if depth > MAX_AUDIENCE_DEPTH || o.iter().any(|(k, _)| k != "all" && k != "any") {
         return None;
     }
     let list = |key: &str| -> Option<Vec<Rule>> {
@@ -85,7 +86,7 @@ fn audience(v: Option<&J>, depth: u8) -> Option<Audience> {
     })
 }
 
-fn rule(v: &J, depth: u8) -> Option<Rule> {
+fn rule(v: &J, depth: usize) -> Option<Rule> {
     let o = v.obj()?;
     if v.get("field").is_some() {
         if o.iter()
@@ -124,34 +125,48 @@ fn display(v: Option<&J>) -> Display {
     d
 }
 
-/// Turns bundle JSON into candidates; a dialogue whose audience does not compile is left out.
-pub fn candidates(bundle_json: &str) -> Vec<Candidate> {
+/// Turns bundle JSON into candidates. A dialogue whose entry the browser cannot read (too deep,
+/// malformed) or whose audience does not compile is left out, never the others; the second list
+/// names each one left out (its id, or `#n` for its place in the bundle when the id is unreadable).
+pub fn candidates(bundle_json: &str) -> (Vec<Candidate>, Vec<String>) {
+    let mut skipped = Vec::new();
     let Some(bundle) = json::parse(bundle_json) else {
-        return Vec::new();
+        return (Vec::new(), skipped);
     };
     let Some(list) = bundle.get("dialogues").and_then(J::arr) else {
-        return Vec::new();
+        return (Vec::new(), skipped);
     };
-    list.iter()
-        .filter_map(|e| {
-            let id = text(e.get("id")?)?;
-            let d = e.get("dialogue")?;
-            let priority = e
-                .get("priority")
-                .or_else(|| d.get("priority"))
-                .and_then(J::int)
-                .unwrap_or(0);
-            let a = audience(d.get("audience"), 0)?;
-            let mut diags = Vec::new();
-            let audience = compile_audience(&a, "$.audience", &|_| None, &mut diags);
-            diags.is_empty().then(|| Candidate {
-                id,
-                priority: i32::try_from(priority).unwrap_or(0),
-                audience,
-                display: display(d.get("display")),
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (n, e) in list.iter().enumerate() {
+        match candidate(e) {
+            Some(c) => out.push(c),
+            None => skipped.push(
+                e.get("id")
+                    .and_then(text)
+                    .unwrap_or_else(|| ["#", &int_text(n as i128)].concat()),
+            ),
+        }
+    }
+    (out, skipped)
+}
+
+fn candidate(e: &J) -> Option<Candidate> {
+    let id = text(e.get("id")?)?;
+    let d = e.get("dialogue")?;
+    let priority = e
+        .get("priority")
+        .or_else(|| d.get("priority"))
+        .and_then(J::int)
+        .unwrap_or(0);
+    let a = audience(d.get("audience"), 0)?;
+    let mut diags = Vec::new();
+    let audience = compile_audience(&a, "$.audience", &|_| None, &mut diags);
+    diags.is_empty().then(|| Candidate {
+        id,
+        priority: i32::try_from(priority).unwrap_or(0),
+        audience,
+        display: display(d.get("display")),
+    })
 }
 
 /// Reads the page context. The host lower-cases text with JavaScript (full Unicode); the engine,
@@ -216,8 +231,9 @@ fn write_list(out: &mut String, l: &[u32]) {
     out.push(']');
 }
 
-/// `{"dialogue":..,"watch":{"time_on_page_s":[..],"scroll_depth_pct":[..],"exit_intent":..}}`.
-fn selection_json(sel: &Selection) -> String {
+/// `{"dialogue":..,"watch":{"time_on_page_s":[..],"scroll_depth_pct":[..],"exit_intent":..},"skipped":[..]}`;
+/// `skipped` names the dialogues of the bundle this module could not read (the loader warns).
+fn selection_json(sel: &Selection, skipped: &[String]) -> String {
     let mut out = String::from("{\"dialogue\":");
     match &sel.dialogue {
         Some(d) => json::write_str(&mut out, d),
@@ -233,7 +249,14 @@ fn selection_json(sel: &Selection) -> String {
     } else {
         "false"
     });
-    out.push_str("}}");
+    out.push_str("},\"skipped\":[");
+    for (i, id) in skipped.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::write_str(&mut out, id);
+    }
+    out.push_str("]}");
     out
 }
 
@@ -243,6 +266,7 @@ pub struct Targeter {
     targeting: Targeting,
     context: Context,
     seen: Vec<(String, Seen)>,
+    skipped: Vec<String>,
 }
 
 #[wasm_bindgen]
@@ -250,10 +274,12 @@ impl Targeter {
     /// Compiles the audiences of a bundle (`GET /v1/sites/{site}/bundle` body).
     #[wasm_bindgen(constructor)]
     pub fn new(bundle_json: &str) -> Targeter {
+        let (list, skipped) = candidates(bundle_json);
         Targeter {
-            targeting: Targeting::new(candidates(bundle_json)),
+            targeting: Targeting::new(list),
             context: Context::default(),
             seen: Vec::new(),
+            skipped,
         }
     }
 
@@ -294,7 +320,7 @@ impl Targeter {
                 .find(|(n, _)| n == id)
                 .map(|(_, s)| s.clone())
         };
-        selection_json(&self.targeting.select(&self.context, &seen))
+        selection_json(&self.targeting.select(&self.context, &seen), &self.skipped)
     }
 }
 
@@ -378,8 +404,77 @@ mod tests {
             },
         };
         assert_eq!(
-            selection_json(&sel),
-            r#"{"dialogue":"a\"b","watch":{"time_on_page_s":[5,30],"scroll_depth_pct":[],"exit_intent":true}}"#
+            selection_json(&sel, &["x".into()]),
+            r#"{"dialogue":"a\"b","watch":{"time_on_page_s":[5,30],"scroll_depth_pct":[],"exit_intent":true},"skipped":["x"]}"#
         );
+    }
+
+    /// An audience of `depth` nested groups around one condition, as authored.
+    fn nested(depth: usize) -> String {
+        let cond = r#"{"field":"page.path","op":"contains","value":"/"}"#;
+        let mut a = cond.to_string();
+        for _ in 0..depth {
+            a = format!(r#"{{"all":[{a}]}}"#);
+        }
+        format!(r#"{{"all":[{a}]}}"#)
+    }
+
+    fn dialogue(id: &str, audience: &str) -> String {
+        format!(
+            r#"{{"version":1,"id":"{id}","name":"N","audience":{audience},"cards":[{{"id":"e","type":"end"}}]}}"#
+        )
+    }
+
+    /// A bundle as the worker ships it: authored dialogue and compiled flow per entry.
+    fn bundle(dialogues: &[(&str, i32, String)]) -> String {
+        let entries: Vec<String> = dialogues
+            .iter()
+            .map(|(id, p, d)| {
+                let flow = dynchat_engine::compile(d)
+                    .map(|f| f.to_wire())
+                    .unwrap_or_else(|_| "null".into());
+                format!(r#"{{"id":"{id}","hash":"h","priority":{p},"dialogue":{d},"flow":{flow}}}"#)
+            })
+            .collect();
+        format!(r#"{{"site":"acme","dialogues":[{}]}}"#, entries.join(","))
+    }
+
+    #[test]
+    fn validation_and_the_browser_share_one_depth_limit() {
+        let deepest = dialogue("deepest", &nested(MAX_AUDIENCE_DEPTH));
+        dynchat_engine::compile(&deepest).expect("the deepest audience validate accepts");
+        let too_deep = dialogue("too-deep", &nested(MAX_AUDIENCE_DEPTH + 1));
+        let diags = dynchat_engine::compile(&too_deep).expect_err("one group deeper");
+        assert!(diags.iter().any(|d| d.code == "too_deep"), "{diags:#?}");
+        // Everything validate accepts, the browser reads, with the compiled flow next to it (the
+        // deepest audience and branch rule again, in wire form) in the same bundle.
+        let a = nested(MAX_AUDIENCE_DEPTH);
+        let branchy = format!(
+            r#"{{"version":1,"id":"branchy","name":"N","audience":{a},"cards":[
+              {{"id":"b","type":"branch","rules":[{{"when":{a},"next":"e"}}],"otherwise":"e"}},
+              {{"id":"e","type":"end"}}]}}"#
+        );
+        let b = bundle(&[("deepest", 0, deepest), ("branchy", 0, branchy)]);
+        assert!(b.contains(r#""flow":{"#), "both compiled");
+        let t = Targeter::new(&b);
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn an_unreadable_dialogue_is_skipped_and_reported_not_the_others() {
+        for depth in [MAX_AUDIENCE_DEPTH + 1, MAX_AUDIENCE_DEPTH + 2, 40, 500] {
+            let b = bundle(&[
+                ("first", 1, dialogue("first", "{}")),
+                ("deep", 9, dialogue("deep", &nested(depth))),
+                ("last", 0, dialogue("last", "{}")),
+            ]);
+            let mut t = Targeter::new(&b);
+            assert_eq!(t.len(), 2, "depth {depth}");
+            let v: serde_json::Value =
+                serde_json::from_str(&t.select(r#"{"url":"https://acme.test/"}"#, "{}"))
+                    .unwrap_or_default();
+            assert_eq!(v["dialogue"], "first", "depth {depth}");
+            assert_eq!(v["skipped"], serde_json::json!(["deep"]), "depth {depth}");
+        }
     }
 }

@@ -127,9 +127,6 @@ impl Session {
     pub fn from_json(json: &str, flow: &CompiledFlow) -> Result<Session, String> {
         let s: Session =
             serde_json::from_str(json).map_err(|e| format!("stored session unreadable: {e}"))?;
-        if s.v != SESSION_VERSION {
-            return Err(format!("session version {} is not supported", s.v));
-        }
         s.check(flow)?;
         Ok(s)
     }
@@ -139,8 +136,12 @@ impl Session {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Checks the session's invariants against the flow it claims to run.
+    /// Checks the session's invariants against the flow it claims to run, its format version
+    /// first: `step` and `from_json` refuse the same sessions.
     pub fn check(&self, flow: &CompiledFlow) -> Result<(), String> {
+        if self.v != SESSION_VERSION {
+            return Err(format!("session version {} is not supported", self.v));
+        }
         if self.flow != flow.hash {
             return Err("session belongs to another flow version".into());
         }
