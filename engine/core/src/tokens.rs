@@ -114,6 +114,23 @@ pub fn escape_markdown(v: &str) -> String {
     out
 }
 
+/// Undoes [`escape_markdown`]: the text as a visitor reads it in the bubble (the transcript a
+/// lead carries to Marketo holds this, not the escapes).
+pub fn unescape_markdown(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        match chars.peek() {
+            Some(&n) if c == '\\' && MARKDOWN_SPECIALS.contains(&n) => {
+                out.push(n);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 impl Template {
     /// Renders with a lookup for each token source; a missing or empty value takes the default.
     ///

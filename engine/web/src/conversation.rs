@@ -185,15 +185,21 @@ impl Inner {
                 )
             })
             .collect();
-        let transcript: Vec<[&str; 2]> = self
+        // Bot lines as the visitor read them: without the escapes that kept inserted values
+        // from being markup.
+        let transcript: Vec<[String; 2]> = self
             .transcript
             .iter()
             .filter(|e| e.who != "note")
             .map(|e| {
-                [
-                    if e.who == "me" { "visitor" } else { "bot" },
-                    e.text.as_str(),
-                ]
+                if e.who == "me" {
+                    ["visitor".to_string(), e.text.clone()]
+                } else {
+                    [
+                        "bot".to_string(),
+                        dynchat_engine::tokens::unescape_markdown(&e.text),
+                    ]
+                }
             })
             .collect();
         let body = serde_json::json!({
