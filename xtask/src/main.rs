@@ -4,6 +4,7 @@ mod bench;
 mod console;
 mod layout;
 mod modgraph;
+mod npm;
 mod setup;
 mod stack;
 mod tidy;
@@ -25,7 +26,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   bench   print the benchmark figures the issues ask for
   tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
-  build   build the widget, the worker and the CLI into dist/ and target/";
+  npm     build the widget and @dynchat/engine; run the npm packages' checks (Node suite, Vite UI in Chromium, pack, publish --dry-run)
+  build   build the widget, the npm packages, the worker and the CLI into dist/ and target/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(&root()),
         Some("setup") => setup::ensure(&root(), Need::Test),
         Some("build") => build(&root()),
+        Some("npm") => npm_packages(&root()),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -52,7 +55,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Builds everything the product serves: the CLI, the widget (`dist/widget`, `dist/npm`) and the worker.
+/// Builds everything the product serves: the CLI, the widget (`dist/widget`, `dist/npm`), the
+/// headless engine package (`dist/npm-engine`) and the worker.
 fn build(root: &std::path::Path) -> Result<(), String> {
     step("build: dynchat CLI");
     run(
@@ -62,12 +66,23 @@ fn build(root: &std::path::Path) -> Result<(), String> {
     )?;
     step("build: widget (targeting + chat wasm, loader) into dist/widget and dist/npm");
     widget::build(root)?;
+    step(
+        "build: @dynchat/engine (headless engine wasm for Node and bundlers) into dist/npm-engine",
+    );
+    npm::build_engine(root)?;
     step("build: demo site (dist/site) and admin console (Rust -> wasm, dist/console)");
     console::build_site(root)?;
     console::build_console(root)?;
     step("build: worker (worker-build, offline tools)");
     worker::build(root)?;
     Ok(())
+}
+
+/// `cargo xtask npm`: the widget's package, then every check of both npm packages (the stage of `test`).
+fn npm_packages(root: &std::path::Path) -> Result<(), String> {
+    step("build: widget (targeting + chat wasm, loader) into dist/widget and dist/npm");
+    widget::build(root)?;
+    npm::check(root)
 }
 
 /// Runs the product with embedded defaults until Ctrl-C.
@@ -233,6 +248,10 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
     // The widget's browser suite runs once, against the real worker (tests/e2e/tests/widget.rs);
     // `node tests/browser/run.mjs` without --endpoint still runs it against the stub by hand.
     build_for_e2e(root, st)?;
+    st.run(
+        "npm packages: @dynchat/engine under node --test and in a Vite UI in Chromium; pack + publish --dry-run of both",
+        || npm::check(root),
+    )?;
     let env = sizes(false);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     e2e(root, st, &env)

@@ -24,7 +24,7 @@ const MODULES: [(&str, &str, &str); 2] = [
 ];
 
 /// Features the Rust wasm32 target emits by default; wasm-opt must accept them.
-const WASM_FEATURES: [&str; 6] = [
+pub const WASM_FEATURES: [&str; 6] = [
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
     "--enable-sign-ext",
@@ -50,7 +50,7 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-fn tool(root: &Path, name: &str) -> Result<PathBuf, String> {
+pub fn tool(root: &Path, name: &str) -> Result<PathBuf, String> {
     let p = root.join("node_modules/.bin").join(name);
     if p.exists() {
         Ok(p)
@@ -170,7 +170,8 @@ pub fn build(root: &Path) -> Result<(), String> {
   "types": "./index.d.ts",
   "exports": { ".": { "types": "./index.d.ts", "import": "./index.js" } },
   "files": ["index.js", "index.d.ts", "targeting.js", "targeting_bg.wasm", "chat.js", "chat_bg.wasm", "README.md"],
-  "sideEffects": false
+  "sideEffects": false,
+  "publishConfig": { "access": "public" }
 }
 "#;
     fs::write(npm.join("package.json"), manifest).map_err(|e| format!("package.json: {e}"))?;

@@ -33,17 +33,48 @@ fn kind(v: &JsValue) -> String {
     }
 }
 
-fn stringify(v: &JsValue, what: &str) -> Result<String, JsValue> {
+/// JSON text to read, and whether this side wrote it (then a line and column in an error would
+/// point into text the caller never saw, and are left out).
+pub struct Json {
+    text: String,
+    written_here: bool,
+}
+
+impl Json {
+    /// JSON text the caller wrote.
+    pub fn caller(text: String) -> Json {
+        Json {
+            text,
+            written_here: false,
+        }
+    }
+
+    /// The text, for the engine functions that take JSON text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Reads it as `T`; the error names `what` and the path of the first wrong field.
+    pub fn parse<T: DeserializeOwned>(&self, what: &str) -> Result<T, String> {
+        parse(&self.text, what, !self.written_here)
+    }
+}
+
+fn stringify(v: &JsValue, what: &str) -> Result<Json, JsValue> {
     JSON::stringify(v)
         .ok()
         .and_then(|s| s.as_string())
+        .map(|text| Json {
+            text,
+            written_here: true,
+        })
         .ok_or_else(|| type_error(&format!("{what}: cannot be written as JSON")))
 }
 
-/// JSON text from a string (taken as JSON text) or an object or array (serialised).
-pub fn text_or_json(v: &JsValue, what: &str) -> Result<String, JsValue> {
+/// JSON from a string (taken as JSON text) or an object or array (serialised).
+pub fn text_or_json(v: &JsValue, what: &str) -> Result<Json, JsValue> {
     if let Some(s) = v.as_string() {
-        return Ok(s);
+        return Ok(Json::caller(s));
     }
     if v.is_object() && !v.is_function() {
         return stringify(v, what);
@@ -54,8 +85,8 @@ pub fn text_or_json(v: &JsValue, what: &str) -> Result<String, JsValue> {
     )))
 }
 
-/// JSON text of a value that must be a plain object (not a string, not an array).
-pub fn object_json(v: &JsValue, what: &str) -> Result<String, JsValue> {
+/// JSON of a value that must be a plain object (not a string, not an array).
+pub fn object_json(v: &JsValue, what: &str) -> Result<Json, JsValue> {
     if v.is_object() && !v.is_function() && !js_sys::Array::is_array(v) {
         return stringify(v, what);
     }
@@ -65,8 +96,8 @@ pub fn object_json(v: &JsValue, what: &str) -> Result<String, JsValue> {
     )))
 }
 
-/// JSON text of an optional object argument: `None` for `undefined` and `null`.
-pub fn optional_object_json(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
+/// JSON of an optional object argument: `None` for `undefined` and `null`.
+pub fn optional_object_json(v: &JsValue, what: &str) -> Result<Option<Json>, JsValue> {
     if v.is_undefined() || v.is_null() {
         Ok(None)
     } else {
@@ -89,13 +120,14 @@ pub fn millis(v: &JsValue, what: &str) -> Result<i64, JsValue> {
     }
 }
 
-/// Reads JSON text as `T`; the error names `what` and the path of the first wrong field.
-pub fn parse<T: DeserializeOwned>(json: &str, what: &str) -> Result<T, String> {
+/// Reads JSON text as `T`; the error names `what` and the path of the first wrong field, and
+/// with `positions` the line and column.
+pub fn parse<T: DeserializeOwned>(json: &str, what: &str, positions: bool) -> Result<T, String> {
     let mut de = serde_json::Deserializer::from_str(json);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        // The line and column are of JSON this side wrote (JSON.stringify); the path says more.
         let inner = e.inner().to_string();
-        let inner = inner.rfind(" at line ").map_or(&inner[..], |i| &inner[..i]);
+        let cut = inner.rfind(" at line ").filter(|_| !positions);
+        let inner = cut.map_or(&inner[..], |i| &inner[..i]);
         let path = e.path().to_string();
         if path == "." {
             format!("{what}: {inner}")
@@ -120,20 +152,22 @@ mod tests {
 
     #[test]
     fn errors_name_the_argument_and_the_field() {
-        let e = parse::<Input>(r#"{"type":"button","index":"1"}"#, "step: input");
+        let e = parse::<Input>(r#"{"type":"button","index":"1"}"#, "step: input", false);
         let msg = e.err().unwrap_or_default();
         assert!(msg.starts_with("step: input: "), "{msg}");
         assert!(msg.contains("invalid type: string \"1\""), "{msg}");
-        let e = parse::<Input>(r#"{"type":"jump"}"#, "step: input");
+        let e = parse::<Input>(r#"{"type":"jump"}"#, "step: input", false);
         assert!(e
             .err()
             .unwrap_or_default()
             .contains("unknown variant `jump`"));
-        let e = parse::<Vec<String>>(r#"["a", 2]"#, "answers");
+        let e = parse::<Vec<String>>(r#"["a", 2]"#, "answers", false);
         assert_eq!(
             e.err().unwrap_or_default(),
             "answers: at [1]: invalid type: integer `2`, expected a string"
         );
-        assert!(parse::<Vec<String>>("[] x", "answers").is_err());
+        let e = parse::<Vec<String>>("[\n 1]", "answers", true);
+        assert!(e.err().unwrap_or_default().ends_with("at line 2 column 2"));
+        assert!(parse::<Vec<String>>("[] x", "answers", false).is_err());
     }
 }

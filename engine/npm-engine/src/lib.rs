@@ -10,7 +10,7 @@ mod select;
 mod sim;
 
 use convert::{
-    error, millis, object_json, optional_object_json, parse, set, text_or_json, to_js, type_error,
+    error, millis, object_json, optional_object_json, set, text_or_json, to_js, type_error,
 };
 use dynchat_engine::{compile_with, step, CompiledFlow, Input, Options};
 use serde::Deserialize;
@@ -85,8 +85,8 @@ impl Flow {
         #[wasm_bindgen(unchecked_param_type = "string | object")] wire: JsValue,
     ) -> Result<Flow, JsValue> {
         let text = text_or_json(&wire, "Flow.fromWire: wire")?;
-        let flow =
-            CompiledFlow::from_wire(&text).map_err(|e| error(&format!("Flow.fromWire: {e}")))?;
+        let flow = CompiledFlow::from_wire(text.text())
+            .map_err(|e| error(&format!("Flow.fromWire: {e}")))?;
         Ok(Flow {
             inner: Rc::new(flow),
         })
@@ -108,14 +108,14 @@ pub fn compile(
 ) -> Result<JsValue, JsValue> {
     let text = text_or_json(&json, "compile: json")?;
     let options: CompileOptions = match optional_object_json(&options.into(), "compile: options")? {
-        Some(o) => parse(&o, "compile: options").map_err(|e| type_error(&e))?,
+        Some(o) => o.parse("compile: options").map_err(|e| type_error(&e))?,
         None => CompileOptions::default(),
     };
     let opts = Options {
         lead_fields: options.lead_fields,
     };
     let out = js_sys::Object::new();
-    match compile_with(&text, &opts) {
+    match compile_with(text.text(), &opts) {
         Ok(flow) => {
             set(&out, "ok", &JsValue::TRUE)?;
             set(&out, "diagnostics", &to_js(&flow.warnings)?)?;
@@ -158,7 +158,9 @@ impl Session {
         #[wasm_bindgen(unchecked_param_type = "SessionOptions")] options: JsValue,
     ) -> Result<Session, JsValue> {
         let json = object_json(&options, "new Session: options")?;
-        let o: SessionOptions = parse(&json, "new Session: options").map_err(|e| type_error(&e))?;
+        let o: SessionOptions = json
+            .parse("new Session: options")
+            .map_err(|e| type_error(&e))?;
         let lead: Vec<(String, String)> = o.lead.into_iter().collect();
         Ok(Session {
             state: dynchat_engine::Session::new(&flow.inner, &o.id, &lead, o.now),
@@ -173,7 +175,7 @@ impl Session {
         #[wasm_bindgen(unchecked_param_type = "string | object")] saved: JsValue,
     ) -> Result<Session, JsValue> {
         let text = text_or_json(&saved, "Session.restore: saved")?;
-        let state = dynchat_engine::Session::from_json(&text, &flow.inner)
+        let state = dynchat_engine::Session::from_json(text.text(), &flow.inner)
             .map_err(|e| error(&format!("Session.restore: {e}")))?;
         Ok(Session {
             flow: flow.inner.clone(),
@@ -191,7 +193,7 @@ impl Session {
         #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
     ) -> Result<JsValue, JsValue> {
         let json = object_json(&input, "step: input")?;
-        let input: Input = parse(&json, "step: input").map_err(|e| type_error(&e))?;
+        let input: Input = json.parse("step: input").map_err(|e| type_error(&e))?;
         let now = millis(&now, "step: now")?;
         to_js(&step(&self.flow, &mut self.state, input, now))
     }
@@ -261,7 +263,7 @@ pub fn select(
     let bundle = text_or_json(&bundle, "select: bundle")?;
     let context = object_json(&context, "select: context")?;
     let seen = optional_object_json(&seen.into(), "select: seen")?;
-    let picked = select::select(&bundle, &context, seen.as_deref()).map_err(|e| type_error(&e))?;
+    let picked = select::select(&bundle, &context, seen.as_ref()).map_err(|e| type_error(&e))?;
     to_js(&picked)
 }
 
@@ -280,17 +282,20 @@ pub fn simulate(
         sim::Answers::File(s)
     } else if js_sys::Array::is_array(&answers) {
         let text = text_or_json(&answers, "simulate: answers")?;
-        sim::Answers::List(parse(&text, "simulate: answers").map_err(|e| type_error(&e))?)
+        sim::Answers::List(
+            text.parse("simulate: answers")
+                .map_err(|e| type_error(&e))?,
+        )
     } else {
         return Err(type_error(
             "simulate: answers: expected an answers file's text or an array of strings",
         ));
     };
     let over = match optional_object_json(&options.into(), "simulate: options")? {
-        Some(o) => parse(&o, "simulate: options").map_err(|e| type_error(&e))?,
+        Some(o) => o.parse("simulate: options").map_err(|e| type_error(&e))?,
         None => sim::SimulateOptions::default(),
     };
-    match sim::simulate(&json, answers, over) {
+    match sim::simulate(json.text(), answers, over) {
         Ok(t) => Ok(t),
         Err(sim::SimError::Invalid(diags)) => {
             let first = diags.first().map(ToString::to_string).unwrap_or_default();

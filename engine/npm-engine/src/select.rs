@@ -1,6 +1,6 @@
 //! `select(bundle, context, seen)`: the engine's targeting over a site bundle, strict about what the caller passes (a JS project wants its typo reported, not a silent "no dialogue").
 
-use crate::convert::parse;
+use crate::convert::Json;
 use dynchat_engine::model::{Audience, Display};
 use dynchat_engine::targeting::{
     compile_audience, Candidate, Context, PageInput, Seen, Selection, Targeting,
@@ -84,8 +84,8 @@ struct BundleShape {
 }
 
 /// Reads a bundle's entries; one that cannot be read or compiled is skipped, never the others.
-fn candidates(bundle: &str) -> Result<(Vec<Candidate>, Vec<String>), String> {
-    let b: BundleShape = parse(bundle, "select: bundle")?;
+fn candidates(bundle: &Json) -> Result<(Vec<Candidate>, Vec<String>), String> {
+    let b: BundleShape = bundle.parse("select: bundle")?;
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for (n, v) in b.dialogues.into_iter().enumerate() {
@@ -113,12 +113,12 @@ fn candidates(bundle: &str) -> Result<(Vec<Candidate>, Vec<String>), String> {
     Ok((out, skipped))
 }
 
-/// Picks the dialogue for a page context (JSON texts); `seen` is `{ id: Seen }` or `None`.
-pub fn select(bundle: &str, context: &str, seen: Option<&str>) -> Result<Picked, String> {
+/// Picks the dialogue for a page context; `seen` is `{ id: Seen }` or `None`.
+pub fn select(bundle: &Json, context: &Json, seen: Option<&Json>) -> Result<Picked, String> {
     let (list, skipped) = candidates(bundle)?;
-    let page: PageContext = parse(context, "select: context")?;
+    let page: PageContext = context.parse("select: context")?;
     let seen: BTreeMap<String, Seen> = match seen {
-        Some(s) => parse(s, "select: seen")?,
+        Some(s) => s.parse("select: seen")?,
         None => BTreeMap::new(),
     };
     let ctx = Context::new(page.into());
@@ -132,13 +132,22 @@ mod tests {
 
     #[test]
     fn page_context_covers_page_input() {
-        let every = serde_json::to_string(&PageInput::default()).unwrap_or_default();
-        assert!(parse::<PageContext>(&every, "context").is_ok(), "{every}");
+        let every = Json::caller(serde_json::to_string(&PageInput::default()).unwrap_or_default());
+        assert!(
+            every.parse::<PageContext>("context").is_ok(),
+            "{}",
+            every.text()
+        );
     }
 
     #[test]
     fn unknown_context_field_is_an_error() {
-        let e = select(r#"{"dialogues":[]}"#, r#"{"scroll_depth":50}"#, None);
+        let j = |s: &str| Json::caller(s.to_string());
+        let e = select(
+            &j(r#"{"dialogues":[]}"#),
+            &j(r#"{"scroll_depth":50}"#),
+            None,
+        );
         let msg = e.err().unwrap_or_default();
         assert!(msg.contains("unknown field `scroll_depth`"), "{msg}");
     }
@@ -150,8 +159,8 @@ mod tests {
           {"dialogue":{}},
           {"id":"all","priority":1,"dialogue":{"audience":{}}}
         ]}"#;
-        let p = select(bundle, "{}", None).map_err(|e| e.to_string());
-        let p = p.unwrap_or_else(|e| panic!("{e}"));
+        let j = |s: &str| Json::caller(s.to_string());
+        let p = select(&j(bundle), &j("{}"), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.selection.dialogue.as_deref(), Some("all"));
         assert_eq!(p.skipped, ["bad", "#1"]);
     }
