@@ -179,7 +179,11 @@ pub fn check(root: &Path) -> Result<(), String> {
         figures.push(f);
         // An absolute path: `dist/npm` alone reads as a GitHub repository.
         let abs = root.join(dir).to_string_lossy().into_owned();
-        output(root, "npm", &["publish", &abs, "--dry-run", "--json"])?;
+        output(
+            root,
+            "npm",
+            &["publish", &abs, "--dry-run", "--json", "--loglevel=error"],
+        )?;
         if name == "@dynchat/engine" {
             // Installed from the tarball, as `npm install` would put it.
             exec(
