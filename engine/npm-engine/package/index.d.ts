@@ -17,4 +17,3 @@ export type {
 export function init(input?: InitInput | Promise<InitInput>): Promise<void>;
 /** Loads the wasm module synchronously from its bytes or a compiled module (no-op on Node). */
 export function initSync(module?: BufferSource | WebAssembly.Module): void;
-export default init;

@@ -1,5 +1,6 @@
 // @dynchat/engine for browsers and bundlers (Vite, webpack, esbuild): the wasm-bindgen `web` glue,
 // which fetches engine_bg.wasm next to this module. Call `await init()` once before anything else.
+// `init` is a named export only: Node's entry cannot give a CommonJS module a callable default.
 import load, { initSync as loadSync, compile as compileRaw, select as selectRaw, simulate as simulateRaw } from './engine.js';
 
 export { Flow, Session } from './engine.js';
@@ -40,4 +41,3 @@ export function simulate(json, answers, options) {
   return simulateRaw(json, answers, options);
 }
 
-export default init;

@@ -1,7 +1,7 @@
 // A custom chat UI on @dynchat/engine (plain TypeScript, built with Vite): the host renders the
 // effects `Session.step` returns, turns clicks and typing into inputs, and plays the calendar
 // (three slots tomorrow at 10:00, 11:00 and 14:00 UTC; every booking succeeds), like `simulate`.
-import init, { compile, Session } from '@dynchat/engine';
+import { init, compile, Session } from '@dynchat/engine';
 import type { Effect, Input, Prompt } from '@dynchat/engine';
 import dialogue from './dialogue.json';
 
