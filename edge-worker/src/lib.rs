@@ -8,6 +8,7 @@ pub mod blocklist;
 pub mod bundle;
 pub mod calendar;
 pub mod cors;
+pub mod csp;
 pub mod days;
 pub mod encode;
 pub mod error;
