@@ -18,6 +18,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod ratelimit;
 pub mod secrets;
+pub mod site_settings;
 pub mod validate;
 
 #[cfg(target_arch = "wasm32")]

@@ -126,11 +126,11 @@ test('every admin and console API without a session answers 401', async () => {
   const paths = [
     ['GET', '/admin/sites/acme'], ['PUT', '/admin/sites/acme'], ['GET', '/admin/sites/acme/dialogues'], ['POST', '/admin/sites/acme/dialogues'],
     ['POST', '/admin/sites/acme/dialogues/pricing-qualify/publish'], ['DELETE', '/admin/sites/acme/dialogues/pricing-qualify'],
-    ['GET', '/admin/sites/acme/metrics'], ['GET', '/admin/sites/acme/stats'], ['GET', '/admin/sites/acme/leads'], ['GET', '/admin/dead-letters'],
-    ['POST', '/admin/dead-letters/1/retry'], ['GET', '/admin/marketo/gate'], ['POST', '/admin/marketo/sync'], ['POST', '/admin/outbox/sweep'],
+    ['GET', '/admin/sites/acme/metrics'], ['GET', '/admin/sites/acme/stats'], ['GET', '/admin/sites/acme/leads'], ['GET', '/admin/sites/acme/dead-letters'],
+    ['POST', '/admin/sites/acme/dead-letters/1/retry'], ['GET', '/admin/marketo/gate'], ['POST', '/admin/marketo/sync'], ['POST', '/admin/outbox/sweep'],
     ['POST', '/admin/retention/run'], ['GET', '/admin/console/me'], ['GET', '/admin/console/accounts'], ['POST', '/admin/console/accounts'],
     ['GET', '/admin/console/marketo'], ['PUT', '/admin/console/marketo'], ['POST', '/admin/console/marketo/test'], ['POST', '/admin/console/logout'],
-    ['GET', '/admin/console/agents/alex-morgan/meetings'], ['GET', '/admin/console/sites/acme/dialogues/pricing-qualify/marketo'],
+    ['GET', '/admin/console/sites/acme/agents/alex-morgan/meetings'], ['GET', '/admin/console/sites/acme/dialogues/pricing-qualify/marketo'],
     ['GET', '/admin/sites/acme/agents'], ['GET', '/admin/sites/acme/queues'], ['GET', '/admin/sites/acme/meetings'], ['GET', '/admin/sites/acme/assignments'],
   ];
   const bad = [];
@@ -181,11 +181,11 @@ test('session cookie is HttpOnly, Secure, SameSite=Strict, Path=/; sign-in page 
 test('agent: 403 on admin-only actions, own data only, agent pages', async () => {
   const s = await apiLogin(AGENT);
   const hdr = { 'x-csrf-token': s.csrf, origin: endpoint };
-  for (const [m, p] of [['GET', '/admin/sites/acme'], ['GET', '/admin/sites/acme/dialogues'], ['POST', '/admin/sites/acme/dialogues'], ['GET', '/admin/console/accounts'], ['GET', '/admin/console/marketo'], ['GET', '/admin/dead-letters'], ['GET', '/admin/console/agents/sam-lee/meetings']]) {
+  for (const [m, p] of [['GET', '/admin/sites/acme'], ['GET', '/admin/sites/acme/dialogues'], ['POST', '/admin/sites/acme/dialogues'], ['GET', '/admin/console/accounts'], ['GET', '/admin/console/marketo'], ['GET', '/admin/sites/acme/dead-letters'], ['GET', '/admin/console/sites/acme/agents/sam-lee/meetings']]) {
     const r = await raw(m, p, { cookie: s.cookie, headers: hdr, body: m === 'GET' ? undefined : { version: 1 } });
     assert(r.status === 403, `${m} ${p} as agent -> ${r.status}`);
   }
-  const own = await raw('GET', `/admin/console/agents/${AGENT.agent}/meetings`, { cookie: s.cookie });
+  const own = await raw('GET', `/admin/console/sites/acme/agents/${AGENT.agent}/meetings`, { cookie: s.cookie });
   assert(own.status === 200 && own.json.agent === AGENT.agent, `own meetings -> ${own.status}`);
   const me = await raw('GET', '/admin/console/me', { cookie: s.cookie });
   assert(me.json.account.role === 'agent', 'me is the agent');
