@@ -8,6 +8,7 @@ pub mod blocklist;
 pub mod bundle;
 pub mod calendar;
 pub mod cors;
+pub mod csp;
 pub mod days;
 pub mod encode;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod ratelimit;
 pub mod secrets;
+pub mod site_settings;
 pub mod validate;
 
 #[cfg(target_arch = "wasm32")]

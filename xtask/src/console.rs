@@ -108,7 +108,7 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 /// Builds the console (crate `dynchat-console`, `--release` for wasm32) with wasm-bindgen
-/// `--target web` into `dist/console/` next to its `index.html` and `console.css`.
+/// `--target web` into `dist/console/` next to its `index.html`, `boot.js` and `console.css`.
 pub fn build_console(root: &Path) -> Result<(), String> {
     let out = stage_dir(root, "console")?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -133,7 +133,7 @@ pub fn build_console(root: &Path) -> Result<(), String> {
         .arg(&out)
         .arg(&wasm))?;
     let static_dir = root.join("demo-site/console/static");
-    for f in ["index.html", "console.css"] {
+    for f in ["index.html", "boot.js", "console.css"] {
         fs::copy(static_dir.join(f), out.join(f)).map_err(|e| format!("copy {f}: {e}"))?;
     }
     publish(&out, &root.join("dist/console"))

@@ -2,6 +2,7 @@
 
 mod bench;
 mod console;
+mod deploy_docs;
 mod layout;
 mod modgraph;
 mod npm;

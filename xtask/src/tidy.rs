@@ -1,5 +1,6 @@
 //! `cargo xtask tidy`: rustfmt, clippy with warnings as errors, a `//!` first line in every Rust file,
-//! the layout rules (no import circle, no file over 800 lines: `layout`), the committed JSON Schema up to date.
+//! the layout rules (no import circle, no file over 800 lines: `layout`), the deployment docs in step
+//! with the vars the worker reads (`deploy_docs`), the committed JSON Schema up to date.
 
 use crate::util::{self, output, step};
 use std::path::{Path, PathBuf};
@@ -46,6 +47,8 @@ pub fn run(root: &Path) -> Result<(), String> {
         ));
     }
     layout(root)?;
+    step("tidy: every var and secret in docs/deploy.md and wrangler.toml is read by the worker, and documented");
+    crate::deploy_docs::check(root)?;
     step("tidy: docs/dialogue.schema.json matches the types");
     let committed =
         std::fs::read_to_string(root.join("docs/dialogue.schema.json")).unwrap_or_default();

@@ -47,6 +47,14 @@ impl El {
             self
         }
     }
+    /// One inline style property, set through the CSSOM: the console's Content-Security-Policy
+    /// (`style-src 'self'`) refuses `style` attributes but not script-set properties.
+    pub fn css(self, property: &str, value: &str) -> Self {
+        if let Some(h) = self.0.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = h.style().set_property(property, value);
+        }
+        self
+    }
     /// `class`.
     pub fn cls(self, c: &str) -> Self {
         self.attr("class", c)

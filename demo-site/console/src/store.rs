@@ -58,6 +58,8 @@ pub struct Reports {
     pub to: String,
     pub range_error: Option<String>,
     pub days: Vec<Value>,
+    /// The range's funnel over conversations (`total` of the metrics answer): its rates.
+    pub total: Value,
     pub stats: Value,
     pub waiting: Vec<Value>,
     pub dead: Vec<Value>,
@@ -83,6 +85,8 @@ pub struct State {
     pub versions: Vec<Value>,
     /// Per dialogue: triggered, engaged, completed, captured, meetings, goals (last 30 days).
     pub totals: Vec<(String, [i64; 6])>,
+    /// Per dialogue: its funnel over conversations with the worker's rates (last 30 days).
+    pub funnels: Vec<Value>,
     /// Dialogue id -> name (from the live or newest version).
     pub names: Vec<(String, String)>,
     pub site: Value,

@@ -7,9 +7,9 @@ use super::gate;
 use super::reply::{header, json_body, Reply};
 use super::store::{dead_letters, dialogues, reports, sites};
 use crate::error::ApiError;
-use crate::{bundle, days, metrics, validate};
+use crate::{bundle, days, metrics, site_settings, validate};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use worker::{D1Database, Env, Method, Request};
 
 const MAX_ADMIN_BODY: usize = 512 * 1024;
@@ -36,9 +36,9 @@ pub async fn route(
         (Method::Get, ["sites", site, "metrics"]) => site_metrics(req, database, site).await,
         (Method::Get, ["sites", site, "stats"]) => site_stats(database, site).await,
         (Method::Get, ["sites", site, "leads"]) => site_leads(req, database, site).await,
-        (Method::Get, ["dead-letters"]) => dead_letters(database).await,
-        (Method::Post, ["dead-letters", id, "retry"]) => {
-            retry_dead_letter(req, env, database, id).await
+        (Method::Get, ["sites", site, "dead-letters"]) => dead_letters(database, site).await,
+        (Method::Post, ["sites", site, "dead-letters", id, "retry"]) => {
+            retry_dead_letter(req, env, database, site, id).await
         }
         (Method::Post, ["marketo", "setup"]) => {
             gate::setup(env).await.map(|v| Reply::json(200, json!(v)))
@@ -94,100 +94,23 @@ async fn put_site(
         ));
     }
     let v = json_body(req, MAX_ADMIN_BODY).await?;
-    let o = v
-        .as_object()
-        .ok_or_else(|| ApiError::field("$", "must be an object"))?;
-    if let Some(k) = o.keys().find(|k| {
-        ![
-            "name",
-            "allowed_origins",
-            "config",
-            "lead_fields",
-            "marketo",
-            "limits",
-        ]
-        .contains(&k.as_str())
-    }) {
-        return Err(ApiError::field(
-            k.chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect::<String>(),
-            "unknown field",
-        ));
-    }
-    let name = o.get("name").and_then(Value::as_str).unwrap_or(site);
-    let mut origins = Vec::new();
-    for (i, x) in o
-        .get("allowed_origins")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        match x.as_str() {
-            Some(s) if validate::valid_origin(s) => origins.push(s.to_string()),
-            _ => {
-                return Err(ApiError::field(
-                    format!("allowed_origins[{i}]"),
-                    "must be an origin like https://www.example.com",
-                ))
-            }
-        }
-    }
-    let config = o.get("config").cloned().unwrap_or_else(|| json!({}));
-    if !config.is_object() {
-        return Err(ApiError::field("config", "must be an object"));
-    }
-    let mut lead_fields = Vec::new();
-    for (i, x) in o
-        .get("lead_fields")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        match x.as_str() {
-            Some(s) if validate::valid_field_name(s) => lead_fields.push(s.to_string()),
-            _ => {
-                return Err(ApiError::field(
-                    format!("lead_fields[{i}]"),
-                    "must be a Marketo field name",
-                ))
-            }
-        }
-    }
-    let program_id = o
-        .get("marketo")
-        .and_then(|m| m.get("program_id"))
-        .and_then(Value::as_i64);
-    let program_status = o
-        .get("marketo")
-        .and_then(|m| m.get("program_status"))
-        .and_then(Value::as_str);
-    let site_rate = o
-        .get("limits")
-        .and_then(|m| m.get("site_per_minute"))
-        .and_then(Value::as_i64);
-    let ip_rate = o
-        .get("limits")
-        .and_then(|m| m.get("ip_per_minute"))
-        .and_then(Value::as_i64);
+    let input = site_settings::parse(site, &v)?;
     let now = db::now(env, database).await?;
-    let origins = serde_json::to_string(&origins)?;
-    let config = config.to_string();
-    let lead_fields = serde_json::to_string(&lead_fields)?;
+    let origins = serde_json::to_string(&input.allowed_origins)?;
+    let config = input.config.to_string();
+    let lead_fields = serde_json::to_string(&input.lead_fields)?;
     sites::upsert(
         database,
         &sites::Upsert {
             id: site,
-            name,
+            name: &input.name,
             allowed_origins: &origins,
             config: &config,
             lead_fields: &lead_fields,
-            program_id,
-            program_status,
-            rate_site_per_minute: site_rate,
-            rate_ip_per_minute: ip_rate,
+            program_id: input.program_id,
+            program_status: input.program_status.as_deref(),
+            rate_site_per_minute: input.site_per_minute,
+            rate_ip_per_minute: input.ip_per_minute,
             now,
         },
     )
@@ -316,15 +239,68 @@ async fn site_metrics(req: &Request, database: &D1Database, site: &str) -> Resul
         None => i64::from(i32::MAX),
     };
     let rows = reports::metrics(database, site, from, to).await?;
-    let out: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            let (engagement, conversion) = metrics::rates(r.triggered, r.engaged, r.captured);
-            json!({"dialogue": r.dialogue, "day": days::day_string(r.day), "triggered": r.triggered, "engaged": r.engaged, "completed": r.completed,
-                   "captured": r.captured, "meetings": r.meetings, "goals": r.goals, "engagement_rate": engagement, "conversion_rate": conversion})
+    let facts = reports::funnel_facts(database, site, from, to).await?;
+    Ok(Reply::json(200, metrics_json(site, rows, facts)))
+}
+
+/// The metrics answer: each dialogue-day's counters with its funnel over conversations, the
+/// funnel of each dialogue and of the whole range. Rates come only from `metrics::Funnel`.
+fn metrics_json(site: &str, rows: Vec<reports::MetricRow>, facts: Vec<reports::FactRow>) -> Value {
+    let mut by_day: BTreeMap<(i64, String), (Option<reports::MetricRow>, metrics::Funnel)> =
+        BTreeMap::new();
+    for r in rows {
+        let key = (r.day, r.dialogue.clone());
+        by_day.entry(key).or_default().0 = Some(r);
+    }
+    for f in facts {
+        by_day
+            .entry((f.day, f.dialogue))
+            .or_default()
+            .1
+            .add(metrics::Facts {
+                triggered: f.triggered != 0,
+                engaged: f.engaged != 0,
+                goal: f.goal != 0,
+                count: f.count,
+                leads: f.leads,
+            });
+    }
+    let funnel_json = |f: &metrics::Funnel| {
+        let mut v = json!(f);
+        v["engagement_rate"] = json!(f.engagement_rate());
+        v["conversion_rate"] = json!(f.conversion_rate());
+        v
+    };
+    let mut total = metrics::Funnel::default();
+    let mut per_dialogue: BTreeMap<&str, metrics::Funnel> = BTreeMap::new();
+    let mut out = Vec::with_capacity(by_day.len());
+    for ((day, dialogue), (r, f)) in &by_day {
+        total.merge(f);
+        per_dialogue.entry(dialogue.as_str()).or_default().merge(f);
+        let mut v = funnel_json(f);
+        v["dialogue"] = json!(dialogue);
+        v["day"] = json!(days::day_string(*day));
+        for (k, n) in [
+            ("triggered", r.as_ref().map(|r| r.triggered)),
+            ("engaged", r.as_ref().map(|r| r.engaged)),
+            ("completed", r.as_ref().map(|r| r.completed)),
+            ("captured", r.as_ref().map(|r| r.captured)),
+            ("meetings", r.as_ref().map(|r| r.meetings)),
+            ("goals", r.as_ref().map(|r| r.goals)),
+        ] {
+            v[k] = json!(n.unwrap_or(0));
+        }
+        out.push(v);
+    }
+    let dialogues: Vec<Value> = per_dialogue
+        .iter()
+        .map(|(d, f)| {
+            let mut v = funnel_json(f);
+            v["dialogue"] = json!(d);
+            v
         })
         .collect();
-    Ok(Reply::json(200, json!({"site": site, "days": out})))
+    json!({"site": site, "days": out, "dialogues": dialogues, "total": funnel_json(&total)})
 }
 
 async fn site_stats(database: &D1Database, site: &str) -> Result<Reply, ApiError> {
@@ -344,23 +320,25 @@ async fn site_leads(req: &Request, database: &D1Database, site: &str) -> Result<
     Ok(Reply::json(200, json!({"leads": rows})))
 }
 
-async fn dead_letters(database: &D1Database) -> Result<Reply, ApiError> {
-    let rows = dead_letters::list(database).await?;
+async fn dead_letters(database: &D1Database, site: &str) -> Result<Reply, ApiError> {
+    let rows = dead_letters::list(database, site).await?;
     Ok(Reply::json(200, json!({"dead_letters": rows})))
 }
 
-/// `POST /admin/dead-letters/{id}/retry` with an optional `{"record": {..}}` that replaces the
-/// lead's fields (to fix the value Marketo rejected); the row goes back to the outbox.
+/// `POST /admin/sites/{site}/dead-letters/{id}/retry` with an optional `{"record": {..}}` that
+/// replaces the lead's fields (to fix the value Marketo rejected); the row goes back to the
+/// outbox. Another site's dead letter is 404, as if it did not exist.
 async fn retry_dead_letter(
     req: &mut Request,
     env: &Env,
     database: &D1Database,
+    site: &str,
     id: &str,
 ) -> Result<Reply, ApiError> {
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::NotFound("dead letter".into()))?;
-    let dl = dead_letters::get(database, id)
+    let dl = dead_letters::get(database, site, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("dead letter".into()))?;
     let body = if header(req, "Content-Type").is_some() {

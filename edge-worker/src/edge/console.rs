@@ -41,9 +41,9 @@ pub async fn route(
             p.require_admin().map_err(denied)?;
             upsert_account(req, database).await
         }
-        (Method::Get, ["agents", agent, "meetings"]) => {
+        (Method::Get, ["sites", site, "agents", agent, "meetings"]) => {
             p.may_access_agent(agent).map_err(denied)?;
-            agent_meetings(database, agent).await
+            agent_meetings(database, site, agent).await
         }
         (Method::Get, ["marketo"]) => {
             p.require_admin().map_err(denied)?;
@@ -184,12 +184,11 @@ async fn upsert_account(req: &mut Request, database: &D1Database) -> Result<Repl
     }
     let role = Role::parse(v.get("role").and_then(Value::as_str).unwrap_or(""))
         .ok_or_else(|| ApiError::field("role", "must be admin or agent"))?;
-    let name = v
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|x| x.len() <= 120)
-        .unwrap_or(&email)
-        .to_string();
+    let name = match v.get("name") {
+        None | Some(Value::Null) => email.clone(),
+        Some(Value::String(x)) if x.len() <= 120 => x.clone(),
+        Some(_) => return Err(ApiError::field("name", "must be text of at most 120 bytes")),
+    };
     let agent_id = match v.get("agent_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(a)) if validate::valid_id(a) => Some(a.clone()),
@@ -234,9 +233,12 @@ async fn upsert_account(req: &mut Request, database: &D1Database) -> Result<Repl
 
 /// `GET /admin/console/agents/{agent}/meetings`: one agent's meetings (admins: any agent;
 /// agents: only their own). Reads the meetings table of the meetings work.
-async fn agent_meetings(database: &D1Database, agent: &str) -> Result<Reply, ApiError> {
-    let rows = agenda::agent_meetings(database, agent).await?;
-    Ok(Reply::json(200, json!({"agent": agent, "meetings": rows})))
+async fn agent_meetings(database: &D1Database, site: &str, agent: &str) -> Result<Reply, ApiError> {
+    let rows = agenda::agent_meetings(database, site, agent).await?;
+    Ok(Reply::json(
+        200,
+        json!({"site": site, "agent": agent, "meetings": rows}),
+    ))
 }
 
 /// `GET /admin/console/marketo`: the connection without its secret (only whether one is set),

@@ -50,7 +50,8 @@ pub async fn handle(mut req: Request, env: Env, ctx: &Context) -> Response {
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
-        ["widget", ..] => static_file(req, &env, &path).await,
+        ["widget", ..] => static_file(req, &env, &path, Assets::Widget).await,
+        ["console", ..] => static_file(req, &env, &path, Assets::Console).await,
         _ => to_response(error_reply(&ApiError::NotFound("path".into())), &[]),
     }
 }
@@ -77,36 +78,54 @@ async fn admin_tables(
     }
 }
 
-/// Serves `dist/widget/*` through the assets binding with the headers the loader needs: a short
-/// cache for `loader.js` (its URL never changes) and `application/wasm` for wasm files.
-async fn static_file(req: Request, env: &Env, path: &str) -> Response {
+/// Which static files a path serves, for their headers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Assets {
+    /// `dist/widget/*`: CORS for the customer's origin, short caches.
+    Widget,
+    /// `dist/console/*`: the console's strict CSP, never framed.
+    Console,
+}
+
+/// Serves `dist/widget/*` and `dist/console/*` through the assets binding. Widget files get the
+/// headers the loader needs: a short cache for `loader.js` (its URL never changes),
+/// `application/wasm` for wasm files and CORS for any origin. Console answers (pages, files and
+/// the assets' own redirects and 404s) get `crate::csp::console_headers`.
+async fn static_file(req: Request, env: &Env, path: &str, kind: Assets) -> Response {
     let fetched = match env.assets("ASSETS") {
         Ok(a) => a.fetch_request(req).await,
         Err(e) => Err(e),
     };
-    let mut resp = match fetched {
+    let resp = match fetched {
         Ok(r) => r,
         Err(e) => return to_response(error_reply(&ApiError::Storage(e.to_string())), &[]),
     };
-    if resp.status_code() == 200 {
-        // A fetched response's headers are immutable: set them on a copy.
-        let h = resp.headers().clone();
-        if path.ends_with(".wasm") {
-            let _ = h.set("Content-Type", "application/wasm");
+    // A fetched response's headers are immutable: set them on a copy.
+    let h = resp.headers().clone();
+    match kind {
+        Assets::Console => {
+            for (k, v) in crate::csp::console_headers() {
+                let _ = h.set(k, v);
+            }
         }
-        let _ = h.set(
-            "Cache-Control",
-            if path.ends_with("loader.js") {
-                "public, max-age=300"
-            } else {
-                "public, max-age=3600"
-            },
-        );
-        let _ = h.set("X-Content-Type-Options", "nosniff");
-        let _ = h.set("Access-Control-Allow-Origin", "*");
-        resp = resp.with_headers(h);
+        Assets::Widget if resp.status_code() == 200 => {
+            if path.ends_with(".wasm") {
+                let _ = h.set("Content-Type", "application/wasm");
+            }
+            let _ = h.set(
+                "Cache-Control",
+                if path.ends_with("loader.js") {
+                    "public, max-age=300"
+                } else {
+                    "public, max-age=3600"
+                },
+            );
+            let _ = h.set("X-Content-Type-Options", "nosniff");
+            let _ = h.set("Access-Control-Allow-Origin", "*");
+        }
+        Assets::Widget => return resp,
     }
-    resp
+    resp.with_headers(h)
 }
 
 async fn public(

@@ -40,12 +40,24 @@ async function waitFor(fn, what, tries = 60, every = 500) {
   throw new Error('timed out waiting for ' + what);
 }
 const pageErrors = [];
+// Every Content-Security-Policy violation in any page or frame of any test (the console's CSP:
+// edge-worker/src/csp.rs). The last test fails when there is one.
+const cspViolations = [];
 async function newPage(viewport = { width: 1280, height: 800 }) {
   const ctx = await browser.newContext({ viewport, timezoneId: 'Europe/Amsterdam' });
   net.watch(ctx);
+  // Init scripts are injected by the browser, not by the page, so the CSP does not block this.
+  await ctx.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} on ${location.pathname}`);
+    });
+  });
   const page = await ctx.newPage();
   page.setDefaultTimeout(20000);
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /CSP violation|Content Security Policy/.test(m.text())) cspViolations.push(m.text());
+  });
   return { ctx, page };
 }
 async function signIn(page, who) {
@@ -62,7 +74,10 @@ async function go(page, hash, ready) {
   await page.waitForFunction(() => !document.querySelector('main')?.textContent.includes('Loading…'));
 }
 async function axe(page, name, exclude = []) {
-  await page.addScriptTag({ content: AXE });
+  // Through DevTools, not a <script> tag: the console's CSP refuses inline scripts.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Runtime.evaluate', { expression: AXE });
+  await cdp.detach();
   const res = await page.evaluate(async (ex) => {
     const r = await window.axe.run({ exclude: ex }, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
     return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
@@ -111,11 +126,11 @@ test('every admin and console API without a session answers 401', async () => {
   const paths = [
     ['GET', '/admin/sites/acme'], ['PUT', '/admin/sites/acme'], ['GET', '/admin/sites/acme/dialogues'], ['POST', '/admin/sites/acme/dialogues'],
     ['POST', '/admin/sites/acme/dialogues/pricing-qualify/publish'], ['DELETE', '/admin/sites/acme/dialogues/pricing-qualify'],
-    ['GET', '/admin/sites/acme/metrics'], ['GET', '/admin/sites/acme/stats'], ['GET', '/admin/sites/acme/leads'], ['GET', '/admin/dead-letters'],
-    ['POST', '/admin/dead-letters/1/retry'], ['GET', '/admin/marketo/gate'], ['POST', '/admin/marketo/sync'], ['POST', '/admin/outbox/sweep'],
+    ['GET', '/admin/sites/acme/metrics'], ['GET', '/admin/sites/acme/stats'], ['GET', '/admin/sites/acme/leads'], ['GET', '/admin/sites/acme/dead-letters'],
+    ['POST', '/admin/sites/acme/dead-letters/1/retry'], ['GET', '/admin/marketo/gate'], ['POST', '/admin/marketo/sync'], ['POST', '/admin/outbox/sweep'],
     ['POST', '/admin/retention/run'], ['GET', '/admin/console/me'], ['GET', '/admin/console/accounts'], ['POST', '/admin/console/accounts'],
     ['GET', '/admin/console/marketo'], ['PUT', '/admin/console/marketo'], ['POST', '/admin/console/marketo/test'], ['POST', '/admin/console/logout'],
-    ['GET', '/admin/console/agents/alex-morgan/meetings'], ['GET', '/admin/console/sites/acme/dialogues/pricing-qualify/marketo'],
+    ['GET', '/admin/console/sites/acme/agents/alex-morgan/meetings'], ['GET', '/admin/console/sites/acme/dialogues/pricing-qualify/marketo'],
     ['GET', '/admin/sites/acme/agents'], ['GET', '/admin/sites/acme/queues'], ['GET', '/admin/sites/acme/meetings'], ['GET', '/admin/sites/acme/assignments'],
   ];
   const bad = [];
@@ -166,11 +181,11 @@ test('session cookie is HttpOnly, Secure, SameSite=Strict, Path=/; sign-in page 
 test('agent: 403 on admin-only actions, own data only, agent pages', async () => {
   const s = await apiLogin(AGENT);
   const hdr = { 'x-csrf-token': s.csrf, origin: endpoint };
-  for (const [m, p] of [['GET', '/admin/sites/acme'], ['GET', '/admin/sites/acme/dialogues'], ['POST', '/admin/sites/acme/dialogues'], ['GET', '/admin/console/accounts'], ['GET', '/admin/console/marketo'], ['GET', '/admin/dead-letters'], ['GET', '/admin/console/agents/sam-lee/meetings']]) {
+  for (const [m, p] of [['GET', '/admin/sites/acme'], ['GET', '/admin/sites/acme/dialogues'], ['POST', '/admin/sites/acme/dialogues'], ['GET', '/admin/console/accounts'], ['GET', '/admin/console/marketo'], ['GET', '/admin/sites/acme/dead-letters'], ['GET', '/admin/console/sites/acme/agents/sam-lee/meetings']]) {
     const r = await raw(m, p, { cookie: s.cookie, headers: hdr, body: m === 'GET' ? undefined : { version: 1 } });
     assert(r.status === 403, `${m} ${p} as agent -> ${r.status}`);
   }
-  const own = await raw('GET', `/admin/console/agents/${AGENT.agent}/meetings`, { cookie: s.cookie });
+  const own = await raw('GET', `/admin/console/sites/acme/agents/${AGENT.agent}/meetings`, { cookie: s.cookie });
   assert(own.status === 200 && own.json.agent === AGENT.agent, `own meetings -> ${own.status}`);
   const me = await raw('GET', '/admin/console/me', { cookie: s.cookie });
   assert(me.json.account.role === 'agent', 'me is the agent');
@@ -650,6 +665,21 @@ test('demo site: pages at 1280 and 375 px, script tag, accessible', async () => 
     await axe(page, `site ${p}`, [W]);
   }
   await ctx.close();
+});
+
+test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
+  for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {
+    const r = await fetch(endpoint + p);
+    const csp = r.headers.get('content-security-policy') || '';
+    assert(r.status === 200, `${p} -> ${r.status}`);
+    assert(csp.includes("frame-ancestors 'none'") && !csp.includes('unsafe-inline'), `${p} CSP: ${csp}`);
+    assert(r.headers.get('x-frame-options') === 'DENY', `${p} X-Frame-Options`);
+  }
+  const { ctx, page } = await newPage();
+  await signIn(page, ADMIN);
+  for (const [hash, ready] of [['#/dialogues', '#new-dialogue'], ['#/config', '#c-origins'], ['#/reports', '#kpis'], ['#/marketo', '#mk-endpoint']]) await go(page, hash, ready);
+  await ctx.close();
+  assert(cspViolations.length === 0, `CSP violations: ${[...new Set(cspViolations)].slice(0, 5).join(' | ')}`);
 });
 
 // ---- run ----

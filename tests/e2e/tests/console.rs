@@ -58,6 +58,60 @@ fn seed_agents(w: &Worker, caldav: &str) {
     assert_eq!(q.status, 200, "queue sales: {}", q.body);
 }
 
+/// Every answer under `/console/` (pages, files, redirects, 404s) carries the console's strict
+/// CSP and is never framed; the page has no inline script. The browser suite checks that the
+/// console runs under it without a CSP violation.
+#[test]
+fn console_pages_answer_with_a_strict_csp_and_are_never_framed() {
+    let _one_at_a_time = serial();
+    let root = root();
+    console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
+    console::build_console(&root).unwrap_or_else(|e| panic!("build_console: {e}"));
+    let w = Worker::start("console-csp", None, &[]);
+    for path in [
+        "/console/",
+        "/console/index.html",
+        "/console/boot.js",
+        "/console/console.js",
+        "/console/console.css",
+        "/console/console_bg.wasm",
+        "/console/no-such-file",
+    ] {
+        let a = w.request("GET", path, &[], None);
+        let csp = a.header("content-security-policy").unwrap_or_default();
+        assert!(
+            a.status == 200 || path.contains("no-such"),
+            "{path}: {}",
+            a.status
+        );
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self' 'wasm-unsafe-eval'")
+                && !csp.contains("unsafe-inline"),
+            "{path}: CSP {csp:?}"
+        );
+        assert_eq!(a.header("x-frame-options"), Some("DENY"), "{path}");
+    }
+    let page = w.request("GET", "/console/", &[], None).body;
+    let scripts: Vec<&str> = page.split("<script").skip(1).collect();
+    assert!(
+        !scripts.is_empty()
+            && scripts
+                .iter()
+                .all(|s| s.split('>').next().unwrap_or("").contains(" src=")),
+        "every script of the console page is a file: {page}"
+    );
+    // The demo site is not a console page: the editor's preview frames it.
+    let site = w.request("GET", "/site/pricing", &[], None);
+    assert_eq!(site.status, 200);
+    assert!(site.header("x-frame-options").is_none());
+    // The widget's files keep their own headers (the loader imports them from any origin).
+    let loader = w.request("GET", "/widget/loader.js", &[], None);
+    assert_eq!(loader.status, 200);
+    assert_eq!(loader.header("access-control-allow-origin"), Some("*"));
+    assert!(loader.header("x-frame-options").is_none());
+}
+
 #[test]
 fn console_and_demo_site_in_the_browser() {
     let _one_at_a_time = serial();

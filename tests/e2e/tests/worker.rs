@@ -325,6 +325,24 @@ fn bad_input_is_rejected_and_nothing_harmful_is_stored() {
         .map(|_| w.post("/v1/sites/tiny/events", &ev, &[]).status)
         .collect();
     assert_eq!(statuses, vec![202, 202, 202, 429]);
+
+    // Config limits are 400 naming the field, never a silent cut; nothing is stored.
+    let mut s = site_settings(None);
+    s["config"]["bot_name"] = json!("N".repeat(61));
+    let a = w.admin("PUT", "/admin/sites/acme", Some(&s));
+    assert_eq!(
+        code(&a),
+        (400, "bad_field".into(), "config.bot_name".into())
+    );
+    s["config"]["bot_name"] = json!("N".repeat(60));
+    s["marketo"] = json!({"program_id": "1001"});
+    let a = w.admin("PUT", "/admin/sites/acme", Some(&s));
+    assert_eq!(
+        code(&a),
+        (400, "bad_field".into(), "marketo.program_id".into())
+    );
+    let site = w.admin("GET", "/admin/sites/acme", None).json();
+    assert_eq!(site["config"]["bot_name"], "Ada", "{site}");
 }
 
 #[test]
@@ -567,7 +585,9 @@ fn rejected_record_becomes_a_dead_letter_and_can_be_retried() {
         let s = w.stats("acme");
         s["leads_delivered"] == 1 && s["leads_dead"] == 1
     });
-    let dl = w.admin("GET", "/admin/dead-letters", None).json();
+    let dl = w
+        .admin("GET", "/admin/sites/acme/dead-letters", None)
+        .json();
     let first = &dl["dead_letters"][0];
     assert_eq!(first["code"], "1006", "{dl}");
     let id = first["id"].as_i64().unwrap();
@@ -575,7 +595,7 @@ fn rejected_record_becomes_a_dead_letter_and_can_be_retried() {
     assert_eq!(
         w.admin(
             "POST",
-            &format!("/admin/dead-letters/{id}/retry"),
+            &format!("/admin/sites/acme/dead-letters/{id}/retry"),
             Some(&fixed)
         )
         .status,
@@ -592,6 +612,175 @@ fn rejected_record_becomes_a_dead_letter_and_can_be_retried() {
         .unwrap()
         .iter()
         .any(|l| l["email"] == "bad@example.com" && l["firstName"] == "Fixed"));
+}
+
+#[test]
+fn two_sites_see_and_touch_only_their_own_dead_letters_leads_and_agents() {
+    let _g = serial();
+    let peer = Peer::start(&[]);
+    let w = Worker::start("isolation", Some(&peer), &[]);
+    let sites = ["acme", "globex"];
+    let day = json!([{"start": "08:00", "end": "18:00"}]);
+    let settings =
+        json!({"time_zone": "UTC", "working_hours": {"mon": day}, "meeting_minutes": 30});
+    for site in sites {
+        let hash = w.site(site, site_settings(None), &[&demo_dialogue("demo")])[0]
+            .1
+            .clone();
+        let mut bad = lead_body(
+            &format!("v-{site}"),
+            "demo",
+            &hash,
+            &format!("ann@{site}.example"),
+        );
+        bad["fields"]["noSuchField"] = json!("x"); // refused per record by Marketo (1006)
+        let key = format!("isolation-{site}");
+        let a = w.post(
+            &format!("/v1/sites/{site}/leads"),
+            &bad,
+            &[("Idempotency-Key", &key)],
+        );
+        assert_eq!(a.status, 201, "{}", a.body);
+        let agent =
+            json!({"name": site, "email": format!("agent@{site}.example"), "settings": settings});
+        let a = w.admin(
+            "PUT",
+            &format!("/admin/sites/{site}/agents/{site}-agent"),
+            Some(&agent),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    w.wait_until(
+        Duration::from_secs(60),
+        "a dead letter on each site",
+        || sites.iter().all(|s| w.stats(s)["leads_dead"] == 1),
+    );
+    let list = |site: &str, what: &str| -> Vec<Value> {
+        let a = w.admin("GET", &format!("/admin/sites/{site}/{what}"), None);
+        assert_eq!(a.status, 200, "{site} {what}: {}", a.body);
+        let key = if what == "dead-letters" {
+            "dead_letters"
+        } else {
+            what
+        };
+        a.json()[key].as_array().cloned().unwrap_or_default()
+    };
+    for site in sites {
+        let dead = list(site, "dead-letters");
+        assert_eq!(dead.len(), 1, "{site}: {dead:?}");
+        assert_eq!(dead[0]["site"], site);
+        let leads = list(site, "leads");
+        assert!(
+            leads.len() == 1 && leads[0]["email"] == format!("ann@{site}.example"),
+            "{site}: {leads:?}"
+        );
+        let agents = list(site, "agents");
+        assert!(
+            agents.len() == 1 && agents[0]["id"] == format!("{site}-agent"),
+            "{site}: {agents:?}"
+        );
+    }
+    // acme's Retry of globex's dead letter: 404 and globex's row untouched.
+    let globex_id = list("globex", "dead-letters")[0]["id"]
+        .as_i64()
+        .unwrap_or(-1);
+    let acme_id = list("acme", "dead-letters")[0]["id"].as_i64().unwrap_or(-1);
+    let retry = |site: &str, id: i64| {
+        w.admin(
+            "POST",
+            &format!("/admin/sites/{site}/dead-letters/{id}/retry"),
+            None,
+        )
+        .status
+    };
+    assert_eq!(retry("acme", globex_id), 404);
+    assert!(list("globex", "dead-letters")[0]["retried_at"].is_null());
+    assert_eq!(w.stats("globex")["leads_dead"], 1);
+    assert_eq!(
+        w.admin("GET", "/admin/dead-letters", None).status,
+        404,
+        "no list of every site"
+    );
+    assert_eq!(
+        w.admin("GET", "/admin/sites/acme/agents/globex-agent", None)
+            .status,
+        404
+    );
+    assert_eq!(
+        w.admin("DELETE", "/admin/sites/acme/agents/globex-agent", None)
+            .json()["deleted"],
+        true,
+        "deleting an id acme does not have is a no-op there"
+    );
+    assert_eq!(
+        list("globex", "agents").len(),
+        1,
+        "globex's agent is still there"
+    );
+    // Each site's own retry works.
+    assert_eq!(retry("acme", acme_id), 202);
+    assert!(!list("acme", "dead-letters")[0]["retried_at"].is_null());
+    assert!(list("globex", "dead-letters")[0]["retried_at"].is_null());
+}
+
+#[test]
+fn metrics_rates_are_over_conversations_and_never_above_100_percent() {
+    let _g = serial();
+    let w = Worker::start("metrics", None, &[]);
+    let hash = w.site("acme", site_settings(None), &[&demo_dialogue("demo")])[0]
+        .1
+        .clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    // Two conversations: `a` engages and leaves two leads, `b` only triggers.
+    for (visitor, kinds) in [
+        ("a", vec!["triggered", "engaged"]),
+        ("b", vec!["triggered"]),
+    ] {
+        let events: Vec<Value> = kinds
+            .iter()
+            .map(|k| json!({"type": k, "dialogue": "demo", "hash": hash, "at": now}))
+            .collect();
+        let body = json!({"visitor": visitor, "session": format!("s-{visitor}"), "events": events});
+        assert_eq!(w.post("/v1/sites/acme/events", &body, &[]).status, 202);
+    }
+    let mut leads = vec![lead_body("a", "demo", &hash, "a1@example.com")];
+    let mut again = lead_body("a", "demo", &hash, "a2@example.com");
+    again["fields"]["firstName"] = json!("Ann again");
+    leads.push(again);
+    // Three leads from sessions that never triggered the dialogue.
+    for v in ["c", "d", "e"] {
+        leads.push(lead_body(v, "demo", &hash, &format!("{v}@example.com")));
+    }
+    for (i, l) in leads.iter().enumerate() {
+        let key = format!("metrics-key-{i}");
+        let a = w.post("/v1/sites/acme/leads", l, &[("Idempotency-Key", &key)]);
+        assert_eq!(a.status, 201, "{}", a.body);
+    }
+    let m = w.admin("GET", "/admin/sites/acme/metrics", None).json();
+    let total = &m["total"];
+    assert_eq!(total["conversations"], 2, "{m}");
+    assert_eq!(total["engaged_conversations"], 1, "{m}");
+    assert_eq!(total["converted_conversations"], 1, "{m}");
+    assert_eq!(total["leads"], 2, "{m}");
+    assert_eq!(total["leads_without_conversation"], 3, "{m}");
+    assert_eq!(total["conversion_rate"], 50.0, "{m}");
+    assert_eq!(total["engagement_rate"], 50.0, "{m}");
+    assert_eq!(m["dialogues"][0]["dialogue"], "demo", "{m}");
+    let day = &m["days"][0];
+    assert_eq!(
+        (day["triggered"].as_i64(), day["captured"].as_i64()),
+        (Some(2), Some(5)),
+        "{m}"
+    );
+    for row in m["days"].as_array().into_iter().flatten() {
+        assert!(
+            row["conversion_rate"].as_f64().unwrap_or(101.0) <= 100.0,
+            "{row}"
+        );
+    }
 }
 
 #[test]

@@ -170,7 +170,12 @@ pub fn action(name: &str, arg: &str) {
             });
         }
         "retry" => spawn_local(async move {
-            let a = api::call("POST", &format!("/admin/dead-letters/{arg}/retry"), None).await;
+            let a = api::call(
+                "POST",
+                &format!("/admin/sites/{SITE}/dead-letters/{arg}/retry"),
+                None,
+            )
+            .await;
             load_reports().await;
             notice(
                 a.ok(),

@@ -216,7 +216,6 @@ pub(super) fn mock(c: &Value) -> El {
     let (colour, text_on) = mock_colours(c);
     let name = c["bot_name"].as_str().unwrap_or("Assistant").to_string();
     let dark = c["dark_mode"] == "dark";
-    let head_style = format!("background:{colour};color:{text_on}");
     el("div")
         .cls(if dark { "mock dark" } else { "mock" })
         .attr("role", "img")
@@ -227,11 +226,12 @@ pub(super) fn mock(c: &Value) -> El {
         .child(
             el("div")
                 .cls("head")
-                .attr("style", &head_style)
+                .css("background", &colour)
+                .css("color", text_on)
                 .child(
                     el("span")
                         .cls("avatar")
-                        .attr("style", &format!("color:{colour}"))
+                        .css("color", &colour)
                         .text(&name.chars().next().unwrap_or('A').to_string()),
                 )
                 .text(&name),
@@ -252,12 +252,13 @@ pub(super) fn mock(c: &Value) -> El {
                         .cls("btns")
                         .child(
                             el("span")
-                                .attr("style", &format!("background:{colour};color:{text_on}"))
+                                .css("background", &colour)
+                                .css("color", text_on)
                                 .text("Compare plans"),
                         )
                         .child(
                             el("span")
-                                .attr("style", &format!("border:1px solid {colour}"))
+                                .css("border", &format!("1px solid {colour}"))
                                 .text("Talk to sales"),
                         ),
                 ),

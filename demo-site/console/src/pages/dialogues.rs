@@ -42,6 +42,7 @@ pub async fn load_dialogues() {
             None => totals.push((id, add)),
         }
     }
+    let funnels = m.body["dialogues"].as_array().cloned().unwrap_or_default();
     let mut names = Vec::new();
     let mut ids: Vec<String> = versions
         .iter()
@@ -72,6 +73,7 @@ pub async fn load_dialogues() {
     with(|s| {
         s.versions = versions;
         s.totals = totals;
+        s.funnels = funnels;
         s.names = names;
     });
 }
@@ -87,7 +89,8 @@ pub(super) fn dialogues(s: &State) -> El {
         .cls("row spread")
         .child(title(
             "Dialogues",
-            "What visitors see, where and to whom. Metrics: last 30 days.",
+            "What visitors see, where and to whom. Metrics: last 30 days; rates are per \
+             conversation (a lead or goal counts for the conversation it came from).",
         ))
         .child(
             el("a")
@@ -110,13 +113,20 @@ pub(super) fn dialogues(s: &State) -> El {
             .find(|(d, _)| d == id)
             .map(|(_, t)| *t)
             .unwrap_or_default();
-        let rate = |a: i64, b: i64| {
-            if b > 0 {
-                format!("{:.0}%", 100.0 * a as f64 / b as f64)
-            } else {
-                "–".into()
+        // Rates come from the worker's funnel over conversations (never above 100%).
+        let funnel = s
+            .funnels
+            .iter()
+            .find(|f| f["dialogue"].as_str() == Some(id));
+        let rate = |k: &str| match funnel {
+            Some(f) if f["conversations"].as_i64().unwrap_or(0) > 0 => {
+                format!("{:.0}%", f[k].as_f64().unwrap_or(0.0))
             }
+            _ => "–".into(),
         };
+        let apart = funnel
+            .and_then(|f| f["leads_without_conversation"].as_i64())
+            .unwrap_or(0);
         let name = s
             .names
             .iter()
@@ -144,8 +154,9 @@ pub(super) fn dialogues(s: &State) -> El {
                 .child(el("td").cls("num").text(&t[1].to_string()))
                 .child(el("td").cls("num").text(&t[2].to_string()))
                 .child(el("td").cls("num").text(&t[3].to_string()))
-                .child(el("td").cls("num").text(&rate(t[1], t[0])))
-                .child(el("td").cls("num").text(&rate(t[3], t[0]))),
+                .child(el("td").cls("num").text(&rate("engagement_rate")))
+                .child(el("td").cls("num").text(&rate("conversion_rate")))
+                .child(el("td").cls("num").text(&apart.to_string())),
         );
     }
     let cols = [
@@ -158,6 +169,7 @@ pub(super) fn dialogues(s: &State) -> El {
         "Captured",
         "Engagement",
         "Conversion",
+        "Leads without conversation",
     ];
     let thead = el("thead").child(el("tr").children(cols.iter().enumerate().map(|(i, c)| {
         el("th")

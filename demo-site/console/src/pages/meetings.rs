@@ -12,7 +12,7 @@ pub async fn load_meetings(me: &Me) {
         format!("/admin/sites/{SITE}/meetings")
     } else {
         format!(
-            "/admin/console/agents/{}/meetings",
+            "/admin/console/sites/{SITE}/agents/{}/meetings",
             me.agent_id.clone().unwrap_or_default()
         )
     };

@@ -42,13 +42,14 @@ pub async fn load_reports() {
         None,
     )
     .await;
-    let dead = api::call("GET", "/admin/dead-letters", None).await;
+    let dead = api::call("GET", &format!("/admin/sites/{SITE}/dead-letters"), None).await;
     let gate = api::call("GET", "/admin/marketo/gate", None).await;
     if !m.ok() {
         notice(false, m.error());
     }
     with(|s| {
         s.reports.days = m.body["days"].as_array().cloned().unwrap_or_default();
+        s.reports.total = m.body["total"].clone();
         s.reports.stats = st.body;
         s.reports.waiting = waiting.body["leads"]
             .as_array()
@@ -117,9 +118,12 @@ pub(super) fn reports(s: &State) -> El {
             None => by_dialogue.push((dl, vals)),
         }
     }
-    let pct = |a: i64, b: i64| {
-        if b > 0 {
-            format!("{:.1}%", 100.0 * a as f64 / b as f64)
+    // Rates are the worker's, over conversations (metrics::Funnel): never above 100%.
+    let f = &r.total;
+    let conversations = f["conversations"].as_i64().unwrap_or(0);
+    let pct = |k: &str| {
+        if conversations > 0 {
+            format!("{:.1}%", f[k].as_f64().unwrap_or(0.0))
         } else {
             "–".into()
         }
@@ -134,14 +138,23 @@ pub(super) fn reports(s: &State) -> El {
                 .child(el("span").text(k)),
         );
     }
-    for (label, v) in [
-        ("engagement rate", pct(total[1], total[0])),
-        ("completion rate", pct(total[2], total[0])),
-        ("capture rate", pct(total[3], total[0])),
+    for (id, label, v) in [
+        ("conversations", "conversations", conversations.to_string()),
+        ("engagement_rate", "engagement rate", pct("engagement_rate")),
+        ("conversion_rate", "conversion rate", pct("conversion_rate")),
+        (
+            "leads_without_conversation",
+            "leads without a known conversation",
+            f["leads_without_conversation"]
+                .as_i64()
+                .unwrap_or(0)
+                .to_string(),
+        ),
     ] {
         kpis = kpis.child(
             el("div")
                 .cls("kpi")
+                .attr("data-metric", id)
                 .child(el("b").text(&v))
                 .child(el("span").text(label)),
         );

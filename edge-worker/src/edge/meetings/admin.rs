@@ -265,10 +265,16 @@ async fn put_template(
         .map_err(|e| ApiError::field("subject", e.to_string()))?;
     dynchat_scheduling::validate_template(body, "body")
         .map_err(|e| ApiError::field("body", e.to_string()))?;
-    let location = v
-        .get("location")
-        .and_then(Value::as_str)
-        .filter(|l| l.len() <= 1000);
+    let location = match v.get("location") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(l)) if l.len() <= 1000 => Some(l.as_str()),
+        Some(_) => {
+            return Err(ApiError::field(
+                "location",
+                "must be text of at most 1,000 bytes",
+            ))
+        }
+    };
     store::meetings::put_template(
         database,
         site,

@@ -137,10 +137,16 @@ pub async fn oauth_start(
         .and_then(Provider::parse)
         .filter(|p| *p != Provider::Caldav)
         .ok_or_else(|| ApiError::field("provider", "must be google or graph"))?;
-    let hint = v
-        .get("login_hint")
-        .and_then(Value::as_str)
-        .filter(|h| h.len() <= 254);
+    let hint = match v.get("login_hint") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(h)) if h.len() <= 254 => Some(h.as_str()),
+        Some(_) => {
+            return Err(ApiError::field(
+                "login_hint",
+                "must be an email address of at most 254 bytes",
+            ))
+        }
+    };
     let state = crate::auth::hex(&super::super::random::bytes::<16>()?);
     let redirect = redirect_uri(req, env)?;
     let now = db::real_now();

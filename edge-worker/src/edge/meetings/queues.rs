@@ -129,11 +129,16 @@ pub async fn put_queue(
             }
         }
     }
-    let name = v
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| n.chars().count() <= 100)
-        .map(str::to_string);
+    let name = match v.get("name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(n)) if n.chars().count() <= 100 => Some(n.clone()),
+        Some(_) => {
+            return Err(ApiError::field(
+                "name",
+                "must be text of at most 100 characters",
+            ))
+        }
+    };
     let job = OrderJob {
         site: site.to_string(),
         queue: id.to_string(),

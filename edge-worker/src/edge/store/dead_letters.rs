@@ -19,41 +19,42 @@ pub struct DeadRow {
     pub retried_at: Option<i64>,
 }
 
-/// The newest 500 dead letters.
-pub async fn list(database: &D1Database) -> Result<Vec<DeadRow>, ApiError> {
-    db::rows(database, "SELECT id, kind, ref, site, code, reason, created_at, retried_at FROM dead_letters ORDER BY id DESC LIMIT 500", &[]).await
+/// The site's newest 500 dead letters.
+pub async fn list(database: &D1Database, site: &str) -> Result<Vec<DeadRow>, ApiError> {
+    db::rows(database, "SELECT id, kind, ref, site, code, reason, created_at, retried_at FROM dead_letters WHERE site = ? ORDER BY id DESC LIMIT 500", &[s(site)]).await
 }
 
-/// One dead letter.
-pub async fn get(database: &D1Database, id: i64) -> Result<Option<DeadRow>, ApiError> {
-    db::first(database, "SELECT id, kind, ref, site, code, reason, created_at, retried_at FROM dead_letters WHERE id = ?", &[n(id)]).await
+/// One dead letter of the site (`None` for another site's).
+pub async fn get(database: &D1Database, site: &str, id: i64) -> Result<Option<DeadRow>, ApiError> {
+    db::first(database, "SELECT id, kind, ref, site, code, reason, created_at, retried_at FROM dead_letters WHERE site = ? AND id = ?", &[s(site), n(id)]).await
 }
 
 /// Puts a dead letter's record back into the outbox (one batch), optionally with a corrected
-/// lead record (JSON text).
+/// lead record (JSON text). Every statement is bound to the dead letter's site as well, so a row
+/// of another site is never touched even if a reference were shared.
 pub async fn retry(
     database: &D1Database,
     dl: &DeadRow,
     new_record: Option<&str>,
     now: i64,
 ) -> Result<(), ApiError> {
-    let r = dl.reference.as_str();
+    let (r, site) = (dl.reference.as_str(), dl.site.as_str());
     let mut st = Vec::new();
     match dl.kind.as_str() {
         "lead" => {
             if let Some(rec) = new_record {
-                st.push(db::stmt(database, "UPDATE leads SET record = ? WHERE id = ?", &[s(rec), s(r)])?);
+                st.push(db::stmt(database, "UPDATE leads SET record = ? WHERE id = ? AND site = ?", &[s(rec), s(r), s(site)])?);
             }
-            st.push(db::stmt(database, "UPDATE leads SET status = 'queued', attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = ? AND status = 'dead'", &[s(r)])?);
+            st.push(db::stmt(database, "UPDATE leads SET status = 'queued', attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = ? AND site = ? AND status = 'dead'", &[s(r), s(site)])?);
         }
-        "membership" => st.push(db::stmt(database, "UPDATE leads SET member_status = 'pending', next_attempt_at = 0 WHERE id = ?", &[s(r)])?),
-        "association" => st.push(db::stmt(database, "UPDATE leads SET assoc_status = 'pending', assoc_next_at = 0, assoc_attempts = 0 WHERE id = ? AND assoc_status = 'failed'", &[s(r)])?),
-        _ => st.push(db::stmt(database, "UPDATE activities SET status = 'queued', attempts = 0, next_attempt_at = 0 WHERE CAST(id AS TEXT) = ? AND status = 'dead'", &[s(r)])?),
+        "membership" => st.push(db::stmt(database, "UPDATE leads SET member_status = 'pending', next_attempt_at = 0 WHERE id = ? AND site = ?", &[s(r), s(site)])?),
+        "association" => st.push(db::stmt(database, "UPDATE leads SET assoc_status = 'pending', assoc_next_at = 0, assoc_attempts = 0 WHERE id = ? AND site = ? AND assoc_status = 'failed'", &[s(r), s(site)])?),
+        _ => st.push(db::stmt(database, "UPDATE activities SET status = 'queued', attempts = 0, next_attempt_at = 0 WHERE CAST(id AS TEXT) = ? AND site = ? AND status = 'dead'", &[s(r), s(site)])?),
     }
     st.push(db::stmt(
         database,
-        "UPDATE dead_letters SET retried_at = ? WHERE id = ?",
-        &[n(now), n(dl.id)],
+        "UPDATE dead_letters SET retried_at = ? WHERE id = ? AND site = ?",
+        &[n(now), n(dl.id), s(site)],
     )?);
     db::batch(database, st).await
 }

@@ -34,6 +34,49 @@ pub async fn metrics(
     .await
 }
 
+/// A group of alike conversations of one dialogue and day (see `metrics::Facts`); rows with
+/// `triggered` 0 are leads of sessions that did not trigger their dialogue in the range.
+#[derive(Deserialize)]
+pub struct FactRow {
+    pub dialogue: String,
+    pub day: i64,
+    pub triggered: i64,
+    pub engaged: i64,
+    pub goal: i64,
+    pub count: i64,
+    pub leads: i64,
+}
+
+/// The site's conversations between two day numbers (inclusive), grouped by dialogue, day (of
+/// the conversation's first event in the range) and what happened in them, with the leads each
+/// group left (a lead counts for the conversation of its session and dialogue, whenever it
+/// was sent); plus the leads sent in the range by sessions without any event of their dialogue
+/// in the range, as rows with `triggered` 0. One statement; `leads_session` serves the lookups.
+pub async fn funnel_facts(
+    database: &D1Database,
+    site: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<FactRow>, ApiError> {
+    db::rows(
+        database,
+        "WITH conv AS ( \
+           SELECT dialogue, session, MIN(day) AS day, MAX(type = 'triggered') AS triggered, MAX(type = 'engaged') AS engaged, MAX(type = 'goal') AS goal \
+           FROM events WHERE site = ?1 AND day BETWEEN ?2 AND ?3 AND type IN ('triggered', 'engaged', 'goal') GROUP BY dialogue, session), \
+         facts AS ( \
+           SELECT c.dialogue, c.day, c.triggered, c.engaged, c.goal, \
+             (SELECT COUNT(*) FROM leads l WHERE l.site = ?1 AND l.session = c.session AND l.dialogue = c.dialogue) AS leads FROM conv c \
+           UNION ALL \
+           SELECT l.dialogue, l.created_at / 86400000, 0, 0, 0, 1 FROM leads l \
+           WHERE l.site = ?1 AND l.created_at >= ?2 * 86400000 AND l.created_at < (?3 + 1) * 86400000 \
+             AND NOT EXISTS (SELECT 1 FROM conv c WHERE c.session = l.session AND c.dialogue = l.dialogue)) \
+         SELECT dialogue, day, triggered, engaged, goal, COUNT(*) AS count, SUM(leads) AS leads FROM facts \
+         GROUP BY dialogue, day, triggered, engaged, goal, leads > 0 ORDER BY day, dialogue",
+        &[s(site), n(from), n(to)],
+    )
+    .await
+}
+
 #[derive(Deserialize)]
 struct CountRow {
     k: String,
