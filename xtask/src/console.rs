@@ -13,7 +13,7 @@ use std::process::Command;
 #[allow(clippy::duplicate_mod)]
 #[path = "stage.rs"]
 mod stage;
-use stage::{publish, stage_dir};
+use stage::{publish, run, stage_dir};
 
 /// The demo admin (also printed by `cargo xtask demo`).
 pub const DEMO_ADMIN: (&str, &str) = ("admin@northwind.example", "demo-admin-pass");
@@ -88,23 +88,6 @@ pub fn build_site(root: &Path) -> Result<(), String> {
 
 fn read(p: &Path) -> Result<String, String> {
     fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{shown} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
 }
 
 /// Builds the console (crate `dynchat-console`, `--release` for wasm32) with wasm-bindgen

@@ -12,7 +12,7 @@ mod stage;
 
 use crate::util::{output, run_env, step};
 use crate::widget::{tool, WASM_FEATURES};
-use stage::{publish, stage_dir};
+use stage::{publish, run as exec, stage_dir};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -25,23 +25,6 @@ const HAND_WRITTEN: [&str; 5] = [
     "index.d.ts",
     "README.md",
 ];
-
-fn exec(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{shown} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
 
 fn copy(from: &Path, to: &Path) -> Result<(), String> {
     fs::copy(from, to)

@@ -1,10 +1,12 @@
 //! Staged builds for `dist/`: a build is written under `target/stage/` and then swapped into
-//! place, so a reader (a starting test worker taking its snapshot) never sees it half-written.
+//! place, so a reader (a starting test worker taking its snapshot) never sees it half-written;
+//! and [`run`], how every build step runs a tool.
 //! Std-only: `console.rs` and `widget.rs` include it with `#[path]`, and so do the e2e tests
 //! that include them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// Moves a finished build from `stage` to `out` (remove, then rename: a quick swap), so a reader
 /// of `dist/`, such as a starting test worker taking its snapshot, never sees a half-written
@@ -38,4 +40,22 @@ pub fn stage_dir(root: &Path, name: &str) -> Result<PathBuf, String> {
     }
     fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
     Ok(d)
+}
+
+/// Runs a build tool; on failure the error holds the command and everything it printed.
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{shown} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }

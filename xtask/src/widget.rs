@@ -11,7 +11,7 @@ use std::process::Command;
 #[allow(clippy::duplicate_mod)]
 #[path = "stage.rs"]
 mod stage;
-use stage::{publish, stage_dir};
+use stage::{publish, run, stage_dir};
 
 /// The two wasm modules: (cargo package, artefact file stem, published name).
 const MODULES: [(&str, &str, &str); 2] = [
@@ -32,23 +32,6 @@ pub const WASM_FEATURES: [&str; 6] = [
     "--enable-reference-types",
     "--enable-multivalue",
 ];
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{shown} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
 
 pub fn tool(root: &Path, name: &str) -> Result<PathBuf, String> {
     let p = root.join("node_modules/.bin").join(name);
