@@ -15,6 +15,8 @@
 //!   skipped; the caller asks each agent with [`slot_at`].
 //! - [`fair`]: weights, fairness options and the versioned rotation state the queue stores
 //!   (virtual-time counters; equal weights give exactly the plain order).
+//! - [`routing`]: which queue a visitor's meeting goes to (rules on lead, company and answers;
+//!   the lead's owner first).
 //! - [`ical`] and [`email`]: the iCalendar object and the iMIP invitation / cancellation email.
 
 pub mod email;
@@ -25,6 +27,7 @@ pub mod ical;
 mod ical_read;
 pub mod ids;
 pub mod rotation;
+pub mod routing;
 pub mod settings;
 pub mod slots;
 mod text;
