@@ -15,6 +15,7 @@ pub mod mail;
 pub mod marketo;
 pub mod meetings;
 pub mod metrics;
+pub mod queue_options;
 pub mod ratelimit;
 pub mod secrets;
 pub mod validate;

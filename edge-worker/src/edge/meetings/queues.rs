@@ -12,9 +12,8 @@ use super::router_protocol::{
 };
 use crate::error::ApiError;
 use crate::meetings::Route;
-use dynchat_scheduling::{AgentId, Fairness, Outcome, RotationState};
+use dynchat_scheduling::{AgentId, Outcome, RotationState};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use worker::{D1Database, Env, Request};
 
 const MAX_ADMIN_BODY: usize = 64 * 1024;
@@ -210,14 +209,8 @@ pub async fn put_queue(
         .and_then(Value::as_str)
         .filter(|n| n.chars().count() <= 100)
         .map(str::to_string);
-    let weights = match v.get("weights") {
-        None | Some(Value::Null) => None,
-        Some(w) => Some(weights_of(w, &agents)?),
-    };
-    let fairness = match v.get("fairness") {
-        None | Some(Value::Null) => None,
-        Some(f) => Some(fairness_of(f)?),
-    };
+    let weights = crate::queue_options::weights(&v, &agents)?;
+    let fairness = crate::queue_options::fairness(&v)?;
     let job = OrderJob {
         site: site.to_string(),
         queue: id.to_string(),
@@ -234,60 +227,4 @@ pub async fn put_queue(
         }
         Err(RouterError::SlotTaken { .. }) => Err(ApiError::Storage("queue update failed".into())),
     }
-}
-
-/// `weights`: an object of the queue's agents to whole numbers 1..=`MAX_WEIGHT`.
-fn weights_of(v: &Value, agents: &[String]) -> Result<BTreeMap<String, u32>, ApiError> {
-    let max = dynchat_scheduling::fair::MAX_WEIGHT;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ApiError::field("weights", "must be an object of agent ids to weights"))?;
-    let mut out = BTreeMap::new();
-    for (agent, w) in obj {
-        if !agents.iter().any(|a| a == agent) {
-            return Err(ApiError::field(
-                format!("weights.{agent}"),
-                "is not an agent of this queue",
-            ));
-        }
-        let w = w
-            .as_u64()
-            .and_then(|w| u32::try_from(w).ok())
-            .filter(|w| (1..=max).contains(w))
-            .ok_or_else(|| {
-                ApiError::field(
-                    format!("weights.{agent}"),
-                    format!("must be a whole number from 1 to {max}"),
-                )
-            })?;
-        out.insert(agent.clone(), w);
-    }
-    Ok(out)
-}
-
-/// `fairness`: `count_cancelled` and `count_no_show`, booleans; each left out counts.
-fn fairness_of(v: &Value) -> Result<Fairness, ApiError> {
-    let obj = v.as_object().ok_or_else(|| {
-        ApiError::field(
-            "fairness",
-            "must be an object with count_cancelled and count_no_show",
-        )
-    })?;
-    let mut f = Fairness::default();
-    for (key, value) in obj {
-        let flag = value
-            .as_bool()
-            .ok_or_else(|| ApiError::field(format!("fairness.{key}"), "must be true or false"))?;
-        match key.as_str() {
-            "count_cancelled" => f.count_cancelled = flag,
-            "count_no_show" => f.count_no_show = flag,
-            _ => {
-                return Err(ApiError::field(
-                    format!("fairness.{key}"),
-                    "is not an option",
-                ))
-            }
-        }
-    }
-    Ok(f)
 }
