@@ -16,6 +16,7 @@ pub mod mail;
 pub mod marketo;
 pub mod meetings;
 pub mod metrics;
+pub mod queue_options;
 pub mod ratelimit;
 pub mod secrets;
 pub mod site_settings;

@@ -11,6 +11,8 @@ pub enum SchedulingError {
     InvalidTimeZone { field: String, value: String },
     /// A string is not a usable email address.
     InvalidEmail { field: String, message: String },
+    /// A stored rotation state could not be read (bad JSON or an unknown version).
+    InvalidRotation { message: String },
     /// A calendar provider answered with a body this crate cannot read.
     ProviderResponse {
         provider: &'static str,
@@ -26,6 +28,7 @@ impl SchedulingError {
             | SchedulingError::InvalidTimeZone { .. }
             | SchedulingError::InvalidEmail { .. } => 400,
             SchedulingError::ProviderResponse { .. } => 502,
+            SchedulingError::InvalidRotation { .. } => 500,
         }
     }
 
@@ -35,7 +38,9 @@ impl SchedulingError {
             SchedulingError::InvalidSettings { field, .. }
             | SchedulingError::InvalidTimeZone { field, .. }
             | SchedulingError::InvalidEmail { field, .. } => Some(field),
-            SchedulingError::ProviderResponse { .. } => None,
+            SchedulingError::ProviderResponse { .. } | SchedulingError::InvalidRotation { .. } => {
+                None
+            }
         }
     }
 
@@ -62,6 +67,9 @@ impl fmt::Display for SchedulingError {
                 write!(f, "{field}: {value:?} is not an IANA time zone")
             }
             SchedulingError::InvalidEmail { field, message } => write!(f, "{field}: {message}"),
+            SchedulingError::InvalidRotation { message } => {
+                write!(f, "unreadable rotation state: {message}")
+            }
             SchedulingError::ProviderResponse { provider, message } => {
                 write!(f, "unreadable {provider} response: {message}")
             }

@@ -13,21 +13,28 @@
 //!   in the visitor's zone; a queue offers each start once, each agent free for their own length.
 //! - [`rotation`]: round-robin assignment of a start that records why each skipped agent was
 //!   skipped; the caller asks each agent with [`slot_at`].
+//! - [`fair`]: weights, fairness options and the versioned rotation state the queue stores
+//!   (virtual-time counters; equal weights give exactly the plain order).
+//! - [`routing`]: which queue a visitor's meeting goes to (rules on lead, company and answers;
+//!   the lead's owner first).
 //! - [`ical`] and [`email`]: the iCalendar object and the iMIP invitation / cancellation email.
 
 pub mod email;
 pub mod error;
+pub mod fair;
 pub mod freebusy;
 pub mod ical;
 mod ical_read;
 pub mod ids;
 pub mod rotation;
+pub mod routing;
 pub mod settings;
 pub mod slots;
 mod text;
 
 pub use email::{invitation_email, validate_template, InvitationEmail};
 pub use error::SchedulingError;
+pub use fair::{AgentTurns, Fairness, Outcome, RotationState};
 pub use freebusy::caldav::{
     caldav_calendar_query, caldav_freebusy_query, parse_caldav_events, parse_caldav_freebusy,
 };
@@ -38,6 +45,8 @@ pub use freebusy::graph::{
 };
 pub use ical::{caldav_resource, ics, IcsMethod, Meeting, Person};
 pub use ids::{AgentId, EmailAddress};
-pub use rotation::{assign, Assignment, Availability, Rotation, SkipReason, Skipped};
+pub use rotation::{
+    assign, Assigning, Assignment, Availability, Reason, Rotation, SkipReason, Skipped,
+};
 pub use settings::{AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
 pub use slots::{label, parse_tz, queue_slots, slot_at, slots, Busy, Interval, QueueSlot, Slot};

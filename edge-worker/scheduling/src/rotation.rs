@@ -6,7 +6,11 @@
 //!
 //! [`assign`] only decides; it does not move the pointer. The caller (the queue's Durable
 //! Object) creates the event and sends the invitation, and only then calls
-//! [`Rotation::advance`], so a failed booking does not consume anyone's turn.
+//! [`Rotation::advance`] (or [`crate::fair::RotationState::commit`]), so a failed booking does
+//! not consume anyone's turn.
+//!
+//! The same stepwise [`Assigning`] runs the plain order ([`Assigning::new`]) and the weighted,
+//! fair order of [`crate::fair`] ([`Assigning::fair`]); each decision carries its [`Reason`].
 
 use crate::ids::AgentId;
 use chrono::{DateTime, Utc};
@@ -60,6 +64,32 @@ pub struct Assignment {
     pub chosen: Option<AgentId>,
     /// Everyone asked before `chosen`, in order, with the reason they were passed over.
     pub skipped: Vec<Skipped>,
+    /// Why `chosen` got the meeting rather than whoever plain order would have chosen.
+    #[serde(default)]
+    pub reason: Reason,
+    /// The lead's owner, asked before the rotation (account routing); a skip of theirs costs
+    /// them no turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_owner: Option<AgentId>,
+}
+
+/// Why the chosen agent got the meeting, for the assignment log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// The first free agent in the queue's order after whoever took the last meeting.
+    #[default]
+    Order,
+    /// The agents' weights put the chosen ahead of `in_order`, the agent plain order would
+    /// have asked next.
+    WeightCorrection { in_order: AgentId },
+    /// Fairness put the chosen ahead of `in_order`: their cancelled or no-show meetings were
+    /// not counted, or they joined (or came back to) the queue at the fair point.
+    FairnessCorrection { in_order: AgentId },
+    /// The lead's owner, free for the slot (account routing).
+    AccountOwner,
+    /// Nobody asked was free.
+    NobodyFree,
 }
 
 impl Rotation {
@@ -68,7 +98,7 @@ impl Rotation {
     }
 
     /// Index in `order` of the agent whose turn it is.
-    fn next_index(&self) -> usize {
+    pub(crate) fn next_index(&self) -> usize {
         match &self.last {
             Some(last) => self
                 .order
@@ -169,41 +199,78 @@ pub fn assign(
 /// `Disconnected`), so the order, the start and the skip reasons are decided here only.
 #[derive(Debug, Clone)]
 pub struct Assigning<'r> {
-    rotation: &'r Rotation,
-    /// Index in the order of the first agent asked.
-    start: usize,
+    /// Who is asked, in order (the account owner first, when there is one).
+    asking: Vec<&'r AgentId>,
+    /// The plain order from whoever is next in line, to tell which decision was a correction.
+    plain: Vec<&'r AgentId>,
+    /// The correction's name when the chosen is not plain order's choice.
+    correction: Correction<'r>,
     asked: usize,
     assignment: Assignment,
+}
+
+/// What made the asking order differ from the plain order.
+#[derive(Debug, Clone)]
+pub(crate) struct Correction<'r> {
+    /// The queue's weights are not all equal.
+    pub weighted: bool,
+    /// Agents whose position is a fairness correction (uncounted meetings, a fair-point join).
+    pub credited: Vec<&'r AgentId>,
 }
 
 impl<'r> Assigning<'r> {
     /// Starts with whoever is next in line, for a meeting starting at `start`.
     pub fn new(rotation: &'r Rotation, start: DateTime<Utc>) -> Self {
-        let first = if rotation.order.is_empty() {
-            0
-        } else {
-            rotation.next_index()
-        };
+        let plain = plain_order(rotation);
+        let asking = plain.clone();
+        Self::with_order(asking, plain, Correction::none(), start)
+    }
+
+    /// Asks in `asking` order; `plain` is the queue's order from whoever is next in line.
+    pub(crate) fn with_order(
+        asking: Vec<&'r AgentId>,
+        plain: Vec<&'r AgentId>,
+        correction: Correction<'r>,
+        start: DateTime<Utc>,
+    ) -> Self {
         Assigning {
-            rotation,
-            start: first,
-            asked: 0,
             assignment: Assignment {
                 start,
-                next_in_line: rotation.order.get(first).cloned(),
+                next_in_line: asking.first().map(|a| (*a).clone()),
                 chosen: None,
                 skipped: Vec::new(),
+                reason: Reason::NobodyFree,
+                account_owner: None,
             },
+            asking,
+            plain,
+            correction,
+            asked: 0,
         }
+    }
+
+    /// Asks `owner` (the lead's owner, account routing) before the rotation, if they are one
+    /// of the agents asked; call before the first answer. A busy owner is recorded as skipped
+    /// and the rotation goes on without asking them again.
+    pub fn owner_first(mut self, owner: &AgentId) -> Self {
+        if self.asked > 0 {
+            return self;
+        }
+        let Some(i) = self.asking.iter().position(|a| *a == owner) else {
+            return self;
+        };
+        let agent = self.asking.remove(i);
+        self.asking.insert(0, agent);
+        self.assignment.account_owner = Some(agent.clone());
+        self
     }
 
     /// The agent to ask now; `None` once someone is chosen or everyone was asked once.
     pub fn candidate(&self) -> Option<&'r AgentId> {
-        let n = self.rotation.order.len();
-        if self.assignment.chosen.is_some() || self.asked >= n {
+        if self.assignment.chosen.is_some() {
             return None;
         }
-        self.rotation.order.get((self.start + self.asked) % n)
+        self.asking.get(self.asked).copied()
     }
 
     /// What was found about the current candidate: `Free` chooses them, anything else skips
@@ -216,6 +283,7 @@ impl<'r> Assigning<'r> {
         let reason = match availability {
             Availability::Free => {
                 self.assignment.chosen = Some(agent.clone());
+                self.assignment.reason = self.reason_for(agent);
                 return;
             }
             Availability::Busy => SkipReason::Busy,
@@ -228,8 +296,53 @@ impl<'r> Assigning<'r> {
         });
     }
 
+    /// Why `chosen` got it: plain order's choice is the first agent of the plain order that was
+    /// not found unavailable (and is not the account owner, who was asked apart).
+    fn reason_for(&self, chosen: &AgentId) -> Reason {
+        if self.assignment.account_owner.as_ref() == Some(chosen) {
+            return Reason::AccountOwner;
+        }
+        let owner = self.assignment.account_owner.as_ref();
+        let in_order = self.plain.iter().find(|a| {
+            Some(**a) != owner && !self.assignment.skipped.iter().any(|s| s.agent == ***a)
+        });
+        match in_order {
+            None => Reason::Order,
+            Some(a) if *a == chosen => Reason::Order,
+            Some(a) => {
+                let in_order = (*a).clone();
+                if self.correction.weighted && !self.correction.credited.contains(&chosen) {
+                    Reason::WeightCorrection { in_order }
+                } else {
+                    Reason::FairnessCorrection { in_order }
+                }
+            }
+        }
+    }
+
     /// The decision and its explanation.
     pub fn finish(self) -> Assignment {
         self.assignment
     }
+}
+
+impl Correction<'_> {
+    fn none() -> Self {
+        Correction {
+            weighted: false,
+            credited: Vec::new(),
+        }
+    }
+}
+
+/// The queue's order from whoever is next in line, each agent once.
+pub(crate) fn plain_order(rotation: &Rotation) -> Vec<&AgentId> {
+    let n = rotation.order.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let first = rotation.next_index();
+    (0..n)
+        .filter_map(|k| rotation.order.get((first + k) % n))
+        .collect()
 }

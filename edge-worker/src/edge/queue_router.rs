@@ -70,6 +70,10 @@ impl worker::DurableObject for QueueRouter {
                 let _turn = self.lock.lock().await;
                 queues::run_order_job(&self.env, job).await
             }
+            RouterRequest::Uncount(job) => {
+                let _turn = self.lock.lock().await;
+                queues::run_uncount_job(&self.env, job).await
+            }
         };
         if let Ok(RouterAnswer::Booked { mail: true, .. }) = &reply {
             self.wake_in(0).await;

@@ -86,7 +86,7 @@ pub async fn admin(
             cancel_meeting(env, &database, site, id).await
         }
         (Method::Post, ["sites", site, "meetings", id, "no-show"]) => {
-            no_show(&database, site, id).await
+            no_show(env, &database, site, id).await
         }
         (Method::Put, ["sites", site, "meeting-template"]) => {
             put_template(req, &database, site).await
@@ -234,6 +234,8 @@ async fn delete_agent(
                 queue: q.id.clone(),
                 agents: rest,
                 name: None,
+                weights: None,
+                fairness: None,
             };
             if !matches!(set_order(env, job).await?, Ok(RouterAnswer::Queue { .. })) {
                 return Err(ApiError::Storage(format!("queue {} not updated", q.id)));

@@ -10,7 +10,7 @@ use crate::calendar::{self, Credentials, Provider};
 use crate::error::ApiError;
 use crate::meetings::{self, Route};
 use chrono::{DateTime, Utc};
-use dynchat_scheduling::{AgentId, AgentSettings, Busy, Rotation};
+use dynchat_scheduling::{AgentId, AgentSettings, Busy, Rotation, RotationState};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use worker::{D1Database, Env};
@@ -89,24 +89,36 @@ pub fn queue_rotation(q: &QueueRow) -> Rotation {
     }
 }
 
-/// The rotation of a route: a queue's order and pointer, or the one named agent.
+/// A stored queue's rotation state: the versioned state, or (for queues stored before it)
+/// the order and pointer read as version 1.
+pub fn queue_state(q: &QueueRow) -> Result<RotationState, ApiError> {
+    match q.rotation.as_deref() {
+        Some(json) => RotationState::from_json(json)
+            .map_err(|e| ApiError::Storage(format!("queue {}: {e}", q.id))),
+        None => Ok(RotationState::from_legacy(queue_rotation(q))),
+    }
+}
+
+/// The rotation of a route: a queue's stored state, or the one named agent.
 pub async fn route_rotation(
     database: &D1Database,
     site: &str,
     route: &Route,
-) -> Result<Rotation, ApiError> {
+) -> Result<RotationState, ApiError> {
     match route {
         Route::Queue(q) => {
             let row = store::queues::get(database, site, q)
                 .await?
                 .ok_or_else(|| ApiError::NotFound("queue".into()))?;
-            Ok(queue_rotation(&row))
+            queue_state(&row)
         }
         Route::Agent(a) => {
             if !store::agents::exists(database, site, a).await? {
                 return Err(ApiError::NotFound("agent".into()));
             }
-            Ok(Rotation::new(vec![AgentId(a.clone())]))
+            Ok(RotationState::from_legacy(Rotation::new(vec![AgentId(
+                a.clone(),
+            )])))
         }
     }
 }
@@ -115,9 +127,9 @@ pub async fn route_rotation(
 pub async fn rotation_agents(
     database: &D1Database,
     site: &str,
-    rotation: &Rotation,
+    rotation: &RotationState,
 ) -> Result<Vec<Agent>, ApiError> {
-    let ids: Vec<String> = rotation.order.iter().map(|a| a.0.clone()).collect();
+    let ids: Vec<String> = rotation.agents.iter().map(|a| a.agent.0.clone()).collect();
     load_agents(database, site, &ids).await
 }
 

@@ -3,7 +3,8 @@
 //! job answers for each agent asked, for their own meeting length from the booked start
 //! (agents of one queue may have different lengths): re-check their calendar, hold the slot in
 //! D1 so no other route can take the same agent, create the event. Then it sends the invitation through the
-//! outbox, records the meeting and its assignment, and only then advances the rotation.
+//! outbox, records the meeting and its assignment (with the decision's reason), and only then
+//! commits the decision to the queue's stored rotation state (weights and fairness included).
 
 use super::super::db;
 use super::super::site::Site;
@@ -23,7 +24,6 @@ use crate::error::ApiError;
 use crate::marketo::mapping;
 use crate::meetings::{self, BookingIds, Route};
 use chrono::{DateTime, Duration, Utc};
-use dynchat_scheduling::rotation::Assigning;
 use dynchat_scheduling::{AgentId, Availability, Slot};
 use serde_json::{json, Map, Value};
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -179,7 +179,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
 
     let mut notes = Vec::new();
     let mut created: Option<(Agent, String, Slot)> = None;
-    let mut asking = Assigning::new(&rotation, input.start);
+    let mut asking = rotation.assigning(input.start);
     while let Some(id) = asking.candidate() {
         let agent = agents.iter().find(|a| a.id == id.0);
         let availability = ask(&attempt, agent, id, &mut notes, &mut created).await?;
@@ -187,6 +187,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     }
     let decision = asking.finish();
     let skipped = serde_json::to_string(&decision.skipped)?;
+    let reason = serde_json::to_string(&decision.reason)?;
     let at = db::real_now();
     let log = || LogWrite {
         site: &job.site,
@@ -197,6 +198,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
         next_in_line: decision.next_in_line.as_ref().map(|a| a.0.as_str()),
         chosen: None,
         skipped: &skipped,
+        reason: &reason,
         outcome: "slot_taken",
         at,
     };
@@ -252,12 +254,13 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     ];
     if let Route::Queue(q) = &route {
         let mut r = rotation.clone();
-        r.advance(chosen);
-        st.push(store::queues::set_last_agent(
+        r.commit(&decision);
+        st.push(store::queues::set_rotation(
             &database,
             &job.site,
             q,
             r.last.as_ref().map(|a| a.0.as_str()),
+            &r.to_json(),
         )?);
     }
     for m in &mails {

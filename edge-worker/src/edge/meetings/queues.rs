@@ -1,35 +1,43 @@
-//! Queues: the admin's list, view and reorder (`/admin/sites/{site}/queues[/{id}]`), and the
-//! reorder itself, run by the queue's `QueueRouter` so it never interleaves with a booking.
+//! Queues: the admin's list, view and update (`/admin/sites/{site}/queues[/{id}]`: order, name,
+//! weights, fairness options), and the update itself, run by the queue's `QueueRouter` so it
+//! never interleaves with a booking.
 
 use super::super::db;
 use super::super::reply::{json_body, Reply};
 use super::super::store::{self, queues::QueueWrite};
-use super::agents::queue_rotation;
+use super::agents::queue_state;
 use super::router_client;
 use super::router_protocol::{
-    OrderJob, QueueView, RouterAnswer, RouterError, RouterReply, RouterRequest,
+    OrderJob, QueueView, RouterAnswer, RouterError, RouterReply, RouterRequest, UncountJob,
 };
 use crate::error::ApiError;
 use crate::meetings::Route;
-use dynchat_scheduling::{AgentId, Rotation};
+use dynchat_scheduling::{AgentId, Outcome, RotationState};
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Request};
 
 const MAX_ADMIN_BODY: usize = 64 * 1024;
 
 /// A queue as the admin API shows it.
-pub fn queue_view(id: &str, name: &str, r: &Rotation) -> QueueView {
+pub fn queue_view(id: &str, name: &str, r: &RotationState) -> QueueView {
     QueueView {
         id: id.to_string(),
         name: name.to_string(),
-        agents: r.order.clone(),
+        agents: r.agents.iter().map(|a| a.agent.clone()).collect(),
         last_agent: r.last.clone(),
         next_in_line: r.next_in_line().cloned(),
+        weights: r
+            .agents
+            .iter()
+            .map(|a| (a.agent.clone(), a.weight))
+            .collect(),
+        fairness: r.fairness,
     }
 }
 
-/// Replaces a queue's order, serialised with bookings by the queue's router: whoever was next
-/// in line among the agents still present stays next.
+/// Replaces a queue's order (and weights, fairness options), serialised with bookings by the
+/// queue's router: whoever was next in line among the agents still present stays next, and a
+/// newcomer starts at the fair point.
 pub async fn run_order_job(env: &Env, job: OrderJob) -> RouterReply {
     order_job(env, job).await.map_err(RouterError::from)
 }
@@ -39,11 +47,29 @@ async fn order_job(env: &Env, job: OrderJob) -> Result<RouterAnswer, ApiError> {
     let (site, queue) = (job.site.as_str(), job.queue.as_str());
     let now = db::real_now();
     let (mut rotation, old_name) = match store::queues::get(&database, site, queue).await? {
-        Some(q) => (queue_rotation(&q), q.name),
-        None => (Rotation::default(), queue.to_string()),
+        Some(q) => (queue_state(&q)?, q.name),
+        None => (RotationState::default(), queue.to_string()),
     };
-    rotation.set_order(job.agents.into_iter().map(AgentId).collect());
-    let agents: Vec<&str> = rotation.order.iter().map(|a| a.0.as_str()).collect();
+    rotation.set_agents(job.agents.into_iter().map(AgentId).collect());
+    if let Some(weights) = job.weights {
+        let all: Vec<(AgentId, u32)> = rotation
+            .agents
+            .iter()
+            .map(|a| {
+                (
+                    a.agent.clone(),
+                    weights.get(&a.agent.0).copied().unwrap_or(1),
+                )
+            })
+            .collect();
+        rotation
+            .set_weights(&all)
+            .map_err(|e| ApiError::field("weights", e.to_string()))?;
+    }
+    if let Some(fairness) = job.fairness {
+        rotation.fairness = fairness;
+    }
+    let agents: Vec<&str> = rotation.agents.iter().map(|a| a.agent.0.as_str()).collect();
     let name = job.name.as_deref().unwrap_or(&old_name);
     store::queues::upsert(
         &database,
@@ -53,6 +79,7 @@ async fn order_job(env: &Env, job: OrderJob) -> Result<RouterAnswer, ApiError> {
             name,
             agents: &serde_json::to_string(&agents)?,
             last_agent: rotation.last.as_ref().map(|a| a.0.as_str()),
+            rotation: &rotation.to_json(),
             now,
         },
     )
@@ -60,6 +87,52 @@ async fn order_job(env: &Env, job: OrderJob) -> Result<RouterAnswer, ApiError> {
     Ok(RouterAnswer::Queue {
         queue: queue_view(queue, name, &rotation),
     })
+}
+
+/// Takes a cancelled or no-show meeting back from the queue's rotation when the queue's
+/// fairness options say it does not count; run by the queue's router.
+pub async fn run_uncount_job(env: &Env, job: UncountJob) -> RouterReply {
+    uncount_job(env, job).await.map_err(RouterError::from)
+}
+
+async fn uncount_job(env: &Env, job: UncountJob) -> Result<RouterAnswer, ApiError> {
+    let database = db::database(env)?;
+    let Some(row) = store::queues::get(&database, &job.site, &job.queue).await? else {
+        return Ok(RouterAnswer::Uncounted { taken_back: false });
+    };
+    let mut rotation = queue_state(&row)?;
+    let taken_back = rotation.uncount(&AgentId(job.agent), job.outcome);
+    if taken_back {
+        let st = store::queues::set_rotation(
+            &database,
+            &job.site,
+            &job.queue,
+            rotation.last.as_ref().map(|a| a.0.as_str()),
+            &rotation.to_json(),
+        )?;
+        db::batch(&database, vec![st]).await?;
+    }
+    Ok(RouterAnswer::Uncounted { taken_back })
+}
+
+/// Tells a queue meeting's router that the meeting was cancelled or not attended (a meeting
+/// booked with one named agent has no rotation). A failure is logged, not returned: the
+/// meeting's own change already happened.
+pub async fn uncount_meeting(env: &Env, site: &str, route: &Route, agent: &str, outcome: Outcome) {
+    let Route::Queue(queue) = route else {
+        return;
+    };
+    let job = UncountJob {
+        site: site.to_string(),
+        queue: queue.clone(),
+        agent: agent.to_string(),
+        outcome,
+    };
+    match router_client::call(env, site, route, &RouterRequest::Uncount(job)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => worker::console_error!("queue {queue}: uncount failed: {e:?}"),
+        Err(e) => worker::console_error!("queue {queue}: uncount failed: {e}"),
+    }
 }
 
 /// Asks the queue's router to set its order; the queue as it is then.
@@ -71,11 +144,11 @@ pub async fn set_order(env: &Env, job: OrderJob) -> Result<RouterReply, ApiError
 
 /// `GET /admin/sites/{site}/queues`.
 pub async fn list_queues(database: &D1Database, site: &str) -> Result<Reply, ApiError> {
-    let list: Vec<QueueView> = store::queues::of_site(database, site)
+    let list = store::queues::of_site(database, site)
         .await?
         .iter()
-        .map(|q| queue_view(&q.id, &q.name, &queue_rotation(q)))
-        .collect();
+        .map(|q| Ok(queue_view(&q.id, &q.name, &queue_state(q)?)))
+        .collect::<Result<Vec<QueueView>, ApiError>>()?;
     Ok(Reply::json(200, json!({"queues": list})))
 }
 
@@ -86,11 +159,13 @@ pub async fn get_queue(database: &D1Database, site: &str, id: &str) -> Result<Re
         .ok_or_else(|| ApiError::NotFound("queue".into()))?;
     Ok(Reply::json(
         200,
-        serde_json::to_value(queue_view(&q.id, &q.name, &queue_rotation(&q)))?,
+        serde_json::to_value(queue_view(&q.id, &q.name, &queue_state(&q)?))?,
     ))
 }
 
-/// `PUT /admin/sites/{site}/queues/{id}` `{"agents": [...], "name"?}`.
+/// `PUT /admin/sites/{site}/queues/{id}`
+/// `{"agents": [...], "name"?, "weights"?: {"agent": 1..=100}, "fairness"?: {"count_cancelled"?:
+/// bool, "count_no_show"?: bool}}`.
 pub async fn put_queue(
     req: &mut Request,
     env: &Env,
@@ -139,11 +214,15 @@ pub async fn put_queue(
             ))
         }
     };
+    let weights = crate::queue_options::weights(&v, &agents)?;
+    let fairness = crate::queue_options::fairness(&v)?;
     let job = OrderJob {
         site: site.to_string(),
         queue: id.to_string(),
         agents,
         name,
+        weights,
+        fairness,
     };
     match set_order(env, job).await? {
         Ok(RouterAnswer::Queue { queue }) => Ok(Reply::json(200, serde_json::to_value(queue)?)),

@@ -1,5 +1,6 @@
 //! What happened: the assignment log, the meetings list, and an admin's cancel / no-show of a
-//! meeting (the cancellation goes to the visitor straight away, or through the outbox).
+//! meeting (the cancellation goes to the visitor straight away, or through the outbox; the
+//! queue's rotation is told, so an uncounted meeting is given back).
 
 use super::super::db;
 use super::super::reply::Reply;
@@ -9,12 +10,13 @@ use super::config::{mail_from, provider_config, smtp};
 use super::invitation::{cancellation_mail, template, Attendance};
 use super::mail_outbox::{kick_mail, outbox_stmt};
 use super::query::query_map;
+use super::queues::uncount_meeting;
 use crate::calendar::client::{CalFailure, CalendarProvider};
 use crate::calendar::Provider;
 use crate::error::ApiError;
 use crate::mail::smtp::MailSender;
 use crate::meetings::{self, Route};
-use dynchat_scheduling::Slot;
+use dynchat_scheduling::{Outcome, Slot};
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Request};
 
@@ -36,7 +38,7 @@ pub async fn assignments(
         .into_iter()
         .map(|r| {
             json!({"id": r.id, "route": r.route, "meeting": r.meeting, "start": meetings::iso(meetings::from_ms(r.slot_start)), "end": meetings::iso(meetings::from_ms(r.slot_end)),
-                   "next_in_line": r.next_in_line, "chosen": r.chosen, "skipped": serde_json::from_str::<Value>(&r.skipped).unwrap_or(Value::Null), "outcome": r.outcome, "at": r.at})
+                   "next_in_line": r.next_in_line, "chosen": r.chosen, "skipped": serde_json::from_str::<Value>(&r.skipped).unwrap_or(Value::Null), "reason": r.reason.as_deref().and_then(|x| serde_json::from_str::<Value>(x).ok()), "outcome": r.outcome, "at": r.at})
         })
         .collect();
     Ok(Reply::json(200, json!({"assignments": list})))
@@ -73,13 +75,24 @@ pub async fn list_meetings(
     Ok(Reply::json(200, json!({"meetings": list})))
 }
 
-/// `POST /admin/sites/{site}/meetings/{id}/no-show`.
-pub async fn no_show(database: &D1Database, site: &str, id: &str) -> Result<Reply, ApiError> {
+/// `POST /admin/sites/{site}/meetings/{id}/no-show`; the queue's rotation is told (a no-show
+/// may not count, by the queue's fairness options).
+pub async fn no_show(
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+    id: &str,
+) -> Result<Reply, ApiError> {
     let changed = store::meetings::mark_no_show(database, site, id, db::real_now()).await?;
     if changed == 0 {
         return Err(ApiError::Conflict(
             "only a scheduled meeting can be marked as a no-show".into(),
         ));
+    }
+    if let Some(m) = store::meetings::by_id(database, site, id).await? {
+        if let Ok(route) = Route::parse(&m.route, "route") {
+            uncount_meeting(env, site, &route, &m.agent, Outcome::NoShow).await;
+        }
     }
     Ok(Reply::json(
         200,
@@ -177,6 +190,9 @@ pub async fn cancel_meeting(
         db::real_now(),
     )
     .await?;
+    if let Ok(route) = Route::parse(&m.route, "route") {
+        uncount_meeting(env, site, &route, &m.agent, Outcome::Cancelled).await;
+    }
     Ok(Reply::json(
         200,
         json!({"meeting": id, "status": "cancelled", "calendar": provider_status, "cancellation": invite}),

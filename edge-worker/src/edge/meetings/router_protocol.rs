@@ -3,8 +3,9 @@
 
 use crate::error::ApiError;
 use crate::meetings::BookInput;
-use dynchat_scheduling::{AgentId, Skipped};
+use dynchat_scheduling::{AgentId, Fairness, Outcome, Skipped};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A booking for the route's router to run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -23,6 +24,22 @@ pub struct OrderJob {
     pub agents: Vec<String>,
     /// The new name; the stored one (or the id) when absent.
     pub name: Option<String>,
+    /// Each agent's weight (agents not named: 1); the stored weights when absent.
+    #[serde(default)]
+    pub weights: Option<BTreeMap<String, u32>>,
+    /// Which meetings count; the stored options when absent.
+    #[serde(default)]
+    pub fairness: Option<Fairness>,
+}
+
+/// A meeting of the queue was cancelled or marked a no-show: the queue's fairness options
+/// decide whether it is taken back from the agent's count (serialised with bookings).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UncountJob {
+    pub site: String,
+    pub queue: String,
+    pub agent: String,
+    pub outcome: Outcome,
 }
 
 /// What the worker asks a router.
@@ -33,6 +50,8 @@ pub enum RouterRequest {
     Book(BookJob),
     /// Replace a queue's order (serialised per route).
     Order(OrderJob),
+    /// Take a cancelled or no-show meeting back from the rotation when it does not count.
+    Uncount(UncountJob),
     /// Deliver the mail outbox now (the router's alarm; not serialised with bookings).
     Mail,
 }
@@ -55,6 +74,9 @@ pub struct QueueView {
     pub agents: Vec<AgentId>,
     pub last_agent: Option<AgentId>,
     pub next_in_line: Option<AgentId>,
+    /// Each agent's weight (1 unless set).
+    pub weights: BTreeMap<AgentId, u32>,
+    pub fairness: Fairness,
 }
 
 /// What a router answers when the request went through.
@@ -72,6 +94,8 @@ pub enum RouterAnswer {
     Queue { queue: QueueView },
     /// The outbox delivery is scheduled.
     MailScheduled,
+    /// A cancelled or no-show meeting was seen; `taken_back` when it no longer counts.
+    Uncounted { taken_back: bool },
 }
 
 /// An agent's calendar problem noted while booking (for the logs).

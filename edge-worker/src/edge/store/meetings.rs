@@ -243,6 +243,8 @@ pub struct LogWrite<'a> {
     pub chosen: Option<&'a str>,
     /// JSON array of the skipped agents and why.
     pub skipped: &'a str,
+    /// JSON of why the chosen agent got it (`dynchat_scheduling::Reason`).
+    pub reason: &'a str,
     pub outcome: &'a str,
     pub at: i64,
 }
@@ -254,8 +256,8 @@ pub fn log_assignment(
 ) -> Result<D1PreparedStatement, ApiError> {
     db::stmt(
         database,
-        "INSERT INTO assignment_log (site, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, outcome, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[s(l.site), s(l.route), os(l.meeting), n(l.slot_start), n(l.slot_end), os(l.next_in_line), os(l.chosen), s(l.skipped), s(l.outcome), n(l.at)],
+        "INSERT INTO assignment_log (site, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[s(l.site), s(l.route), os(l.meeting), n(l.slot_start), n(l.slot_end), os(l.next_in_line), os(l.chosen), s(l.skipped), s(l.reason), s(l.outcome), n(l.at)],
     )
 }
 
@@ -270,6 +272,8 @@ pub struct LogRow {
     pub next_in_line: Option<String>,
     pub chosen: Option<String>,
     pub skipped: String,
+    /// `None` for entries logged before reasons were.
+    pub reason: Option<String>,
     pub outcome: String,
     pub at: i64,
 }
@@ -283,7 +287,7 @@ pub async fn assignments(
 ) -> Result<Vec<LogRow>, ApiError> {
     db::rows(
         database,
-        "SELECT id, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, outcome, at FROM assignment_log WHERE site = ? AND (? IS NULL OR route = ?) ORDER BY id LIMIT ?",
+        "SELECT id, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, at FROM assignment_log WHERE site = ? AND (? IS NULL OR route = ?) ORDER BY id LIMIT ?",
         &[s(site), os(route), os(route), n(limit)],
     )
     .await
