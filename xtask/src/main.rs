@@ -25,7 +25,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   bench   print the benchmark figures the issues ask for
   tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
-  build   build the widget, the worker and the CLI into dist/ and target/";
+  build   build the widget, the worker and the CLI into dist/ and target/
+  widget  build only the widget (dist/widget, dist/npm), print its sizes, fail over a size budget";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(&root()),
         Some("setup") => setup::ensure(&root(), Need::Test),
         Some("build") => build(&root()),
+        Some("widget") => widget_sizes(&root(), true),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -67,6 +69,18 @@ fn build(root: &std::path::Path) -> Result<(), String> {
     console::build_console(root)?;
     step("build: worker (worker-build, offline tools)");
     worker::build(root)?;
+    Ok(())
+}
+
+/// Prints the widget's brotli sizes against [`widget::BUDGETS`] (building it first when asked);
+/// fails when one is exceeded.
+fn widget_sizes(root: &std::path::Path, build: bool) -> Result<(), String> {
+    if build {
+        step("build: widget (targeting + chat wasm, loader) into dist/widget and dist/npm");
+        widget::build(root)?;
+    }
+    let lines = widget::check_budgets(&widget::sizes(root)?)?;
+    eprintln!("widget sizes (brotli -q 11):\n  {}", lines.join("\n  "));
     Ok(())
 }
 
@@ -242,6 +256,9 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
 fn build_for_e2e(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
     st.run("build: widget (dist/widget, dist/npm)", || {
         widget::build(root)
+    })?;
+    st.run("widget size budgets (brotli -q 11)", || {
+        widget_sizes(root, false)
     })?;
     st.run(
         "build: demo site and console (dist/site, dist/console)",

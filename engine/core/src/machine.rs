@@ -2,12 +2,13 @@
 
 use crate::compile::CompiledFlow;
 
-// Layers, top down: this file (`step`) -> answer -> run / capture -> io / session.
+// Layers, top down: this file (`step`) -> answer -> run / capture -> io / session_json -> session.
 mod answer;
 mod capture;
 mod io;
 mod run;
 mod session;
+mod session_json;
 
 use answer::on_input;
 pub use io::{Booking, BrowserEvent, Choice, Effect, Input, Prompt};

@@ -24,6 +24,7 @@ mod conversation;
 mod panel;
 mod shell;
 mod state;
+mod wire;
 
 pub use shell::Host;
 use shell::{act, now, Inner, Shell};
@@ -33,6 +34,21 @@ use state::{Saved, SlotUi};
 #[wasm_bindgen]
 pub struct Chat {
     shell: Rc<Shell>,
+}
+
+#[wasm_bindgen(
+    inline_js = "export function pattern_test(p, s) { const i = p.startsWith('(?i)'), b = i ? p.slice(4) : p; for (const u of ['u', '']) { try { return new RegExp('^(?:' + b + ')$', (i ? 'i' : '') + u).test(s); } catch (e) {} } return false; }"
+)]
+extern "C" {
+    /// Whole-answer test with the browser's `RegExp`: Unicode mode, or, for a pattern only the
+    /// lenient mode accepts (escaped punctuation such as `\#`), without it; a leading `(?i)`
+    /// becomes the `i` flag. A pattern the browser cannot build matches nothing.
+    fn pattern_test(pattern: &str, text: &str) -> bool;
+}
+
+/// Capture-card patterns are checked by the browser's own regex engine: the chat module ships none.
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    pattern_test(pattern, text)
 }
 
 fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
@@ -58,16 +74,16 @@ impl Chat {
         session_id: &str,
         known_lead: &str,
     ) -> Result<Chat, JsError> {
+        dynchat_engine::compile::set_pattern_matcher(pattern_matches);
         let flow = CompiledFlow::from_wire(flow_json)
-            .map_err(|e| JsError::new(&format!("unusable flow: {e}")))?;
+            .map_err(|e| JsError::new(&["unusable flow: ", &e].concat()))?;
         if flow.hash != hash {
             return Err(JsError::new("flow does not match its version hash"));
         }
         let cfg = Config::from_json(config_json);
-        let known: BTreeMap<String, String> = serde_json::from_str(known_lead).unwrap_or_default();
-        let known: Vec<(String, String)> = known.into_iter().collect();
+        let known: Vec<(String, String)> = wire::fields(known_lead).into_iter().collect();
         let restored = saved
-            .and_then(|s| serde_json::from_str::<Saved>(&s).ok())
+            .and_then(|s| Saved::from_json(&s))
             .filter(|s| s.v == 1 && s.dialogue == flow.id)
             .and_then(|s| {
                 Session::from_json(&s.session, &flow)
@@ -194,7 +210,7 @@ impl Chat {
 
     /// Delivers a booking result in the engine's `Booking` JSON form.
     pub fn booking(&self, json: &str) {
-        let result: Booking = serde_json::from_str(json).unwrap_or(Booking::Failed {
+        let result = wire::booking(json).unwrap_or(Booking::Failed {
             reason: "unreadable answer".into(),
         });
         act(&self.shell, move |i| {
@@ -206,8 +222,7 @@ impl Chat {
 
     /// Adds known lead fields (`{field: value}`) for tokens, branches and skip-if-known.
     pub fn identify(&self, fields_json: &str) {
-        let fields: BTreeMap<String, String> =
-            serde_json::from_str(fields_json).unwrap_or_default();
+        let fields = wire::fields(fields_json);
         act(&self.shell, move |i| {
             for (k, v) in fields {
                 if !v.trim().is_empty() {
@@ -224,10 +239,7 @@ impl Chat {
             .inner
             .try_borrow()
             .ok()
-            .and_then(|g| {
-                g.as_ref()
-                    .map(|i| format!("{:?}", i.session.status).to_lowercase())
-            })
+            .and_then(|g| g.as_ref().map(|i| i.session.status.name().to_string()))
             .unwrap_or_default()
     }
 

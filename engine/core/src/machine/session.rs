@@ -123,22 +123,6 @@ impl Session {
         }
     }
 
-    /// Reads a stored session; refuses other versions and other flows.
-    pub fn from_json(json: &str, flow: &CompiledFlow) -> Result<Session, String> {
-        let s: Session =
-            serde_json::from_str(json).map_err(|e| format!("stored session unreadable: {e}"))?;
-        if s.v != SESSION_VERSION {
-            return Err(format!("session version {} is not supported", s.v));
-        }
-        s.check(flow)?;
-        Ok(s)
-    }
-
-    /// Serialises to JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
     /// Checks the session's invariants against the flow it claims to run.
     pub fn check(&self, flow: &CompiledFlow) -> Result<(), String> {
         if self.flow != flow.hash {

@@ -101,7 +101,7 @@ impl FieldRef {
 /// A wildcard pattern (`*` any run, `?` one character), lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wildcard {
-    pattern: String,
+    pub(super) pattern: String,
 }
 
 impl Wildcard {

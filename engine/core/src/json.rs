@@ -1,0 +1,455 @@
+//! A small JSON reader ([`parse`] -> [`J`]) and writer ([`Out`]) for the code the browser ships: no serde_json, no float parsing or formatting, no `core::fmt`.
+//!
+//! The browser's chat module reads the compiled flow, its stored session and the host's messages
+//! with this, and writes its events, leads and saved state with it (serde's derives and serde_json
+//! are well over 100 KB of wasm). Numbers keep their source text: integers are read with
+//! [`J::int`], decimals with `targeting::parse_num` by the caller. Nesting is limited to
+//! [`MAX_DEPTH`]; anything malformed is `None`, never a panic. The writer escapes strings exactly
+//! as serde_json does, so a value written here reads back the same with either.
+
+/// Deepest nesting accepted.
+pub const MAX_DEPTH: usize = 64;
+
+/// A parsed JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum J {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number, as written.
+    Num(String),
+    /// A string, unescaped.
+    Str(String),
+    /// An array.
+    Arr(Vec<J>),
+    /// An object, in source order (a repeated key: the first one wins on lookup).
+    Obj(Vec<(String, J)>),
+}
+
+impl J {
+    /// A member of an object.
+    pub fn get(&self, k: &str) -> Option<&J> {
+        match self {
+            J::Obj(m) => m.iter().find(|(n, _)| n == k).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    /// A member that is missing or `null` is `None`.
+    pub fn opt(&self, k: &str) -> Option<&J> {
+        self.get(k).filter(|v| **v != J::Null)
+    }
+    /// The text of a string.
+    pub fn str(&self) -> Option<&str> {
+        match self {
+            J::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// A boolean.
+    pub fn bool(&self) -> Option<bool> {
+        match self {
+            J::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    /// A number's source text.
+    pub fn num_text(&self) -> Option<&str> {
+        match self {
+            J::Num(n) => Some(n),
+            _ => None,
+        }
+    }
+    /// A whole number (no fraction, no exponent) that fits in i64.
+    pub fn int(&self) -> Option<i64> {
+        self.num_text().and_then(parse_int)
+    }
+    /// Array items.
+    pub fn arr(&self) -> Option<&[J]> {
+        match self {
+            J::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+    /// Object members.
+    pub fn obj(&self) -> Option<&[(String, J)]> {
+        match self {
+            J::Obj(m) => Some(m),
+            _ => None,
+        }
+    }
+    /// An externally tagged enum value as serde writes it: `"Unit"` or `{"Variant": content}`
+    /// (content `Null` for a unit variant).
+    pub fn variant(&self) -> Option<(&str, &J)> {
+        match self {
+            J::Str(s) => Some((s, &J::Null)),
+            J::Obj(m) if m.len() == 1 => m.first().map(|(k, v)| (k.as_str(), v)),
+            _ => None,
+        }
+    }
+}
+
+/// `-?[0-9]+` within i64.
+pub fn parse_int(s: &str) -> Option<i64> {
+    let (neg, d) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for b in d.bytes() {
+        n = n.checked_mul(10)?.checked_sub(i64::from(b - b'0'))?;
+    }
+    if neg {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
+}
+
+/// Parses a whole document (surrounding whitespace allowed).
+pub fn parse(s: &str) -> Option<J> {
+    let mut p = Parser {
+        b: s.as_bytes(),
+        i: 0,
+    };
+    let v = p.value(0)?;
+    p.ws();
+    (p.i == p.b.len()).then_some(v)
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn lit(&mut self, word: &[u8], v: J) -> Option<J> {
+        if self.b.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Some(v)
+        } else {
+            None
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<J> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        match *self.b.get(self.i)? {
+            b'n' => self.lit(b"null", J::Null),
+            b't' => self.lit(b"true", J::Bool(true)),
+            b'f' => self.lit(b"false", J::Bool(false)),
+            b'"' => self.string().map(J::Str),
+            b'[' => {
+                self.i += 1;
+                let mut a = Vec::new();
+                if self.eat(b']') {
+                    return Some(J::Arr(a));
+                }
+                loop {
+                    a.push(self.value(depth + 1)?);
+                    if self.eat(b']') {
+                        return Some(J::Arr(a));
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            b'{' => {
+                self.i += 1;
+                let mut m = Vec::new();
+                if self.eat(b'}') {
+                    return Some(J::Obj(m));
+                }
+                loop {
+                    self.ws();
+                    let k = self.string()?;
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    m.push((k, self.value(depth + 1)?));
+                    if self.eat(b'}') {
+                        return Some(J::Obj(m));
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => self.number().map(J::Num),
+            _ => None,
+        }
+    }
+
+    /// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn number(&mut self) -> Option<String> {
+        let start = self.i;
+        let digits = |p: &mut Self| {
+            let s = p.i;
+            while let Some(b'0'..=b'9') = p.b.get(p.i) {
+                p.i += 1;
+            }
+            p.i > s
+        };
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        if self.b.get(self.i) == Some(&b'0') {
+            self.i += 1;
+        } else if !digits(self) {
+            return None;
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !digits(self) {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.i) {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return None;
+            }
+        }
+        let t = std::str::from_utf8(self.b.get(start..self.i)?).ok()?;
+        Some(t.to_string())
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let h = self.b.get(self.i..self.i + 4)?;
+        self.i += 4;
+        h.iter().try_fold(0u32, |n, &c| {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            Some(n * 16 + u32::from(d))
+        })
+    }
+
+    fn string(&mut self) -> Option<String> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        self.i += 1;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let c = *self.b.get(self.i)?;
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).ok(),
+                b'\\' => {
+                    let e = *self.b.get(self.i)?;
+                    self.i += 1;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let cp = if (0xD800..0xDC00).contains(&hi) {
+                                if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
+                                    return None;
+                                }
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return None;
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            char::from_u32(cp)?
+                        }
+                        _ => return None,
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                0..=0x1F => return None,
+                _ => out.push(c),
+            }
+        }
+    }
+}
+
+/// Appends `s` as a JSON string literal, escaped as serde_json escapes it.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut rest = s;
+    while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
+        out.push_str(&rest[..at]);
+        let c = rest.as_bytes()[at];
+        match c {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0C => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(c >> 4)]));
+                out.push(char::from(HEX[usize::from(c & 15)]));
+            }
+        }
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out.push('"');
+}
+
+/// Appends an integer in decimal.
+pub fn write_int(out: &mut String, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
+}
+
+/// Decimal text of an integer.
+pub fn int_string(n: i64) -> String {
+    let mut s = String::new();
+    write_int(&mut s, n);
+    s
+}
+
+/// Writes one JSON object member by member, in the order given (callers keep serde's order).
+#[derive(Debug)]
+pub struct Out {
+    s: String,
+    first: bool,
+}
+
+impl Default for Out {
+    fn default() -> Self {
+        Out::new()
+    }
+}
+
+impl Out {
+    /// An empty object, `{` written.
+    pub fn new() -> Out {
+        Out {
+            s: String::from("{"),
+            first: true,
+        }
+    }
+    /// Writes `"k":` and returns the buffer for the value.
+    pub fn key(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.s.push(',');
+        }
+        self.first = false;
+        write_str(&mut self.s, k);
+        self.s.push(':');
+        &mut self.s
+    }
+    /// A string member.
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Out {
+        write_str(self.key(k), v);
+        self
+    }
+    /// A string member, or `null`.
+    pub fn opt_str(&mut self, k: &str, v: Option<&str>) -> &mut Out {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self.raw(k, "null"),
+        }
+    }
+    /// An integer member.
+    pub fn int(&mut self, k: &str, v: i64) -> &mut Out {
+        write_int(self.key(k), v);
+        self
+    }
+    /// A boolean member.
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Out {
+        self.raw(k, if v { "true" } else { "false" })
+    }
+    /// A member whose value is already JSON.
+    pub fn raw(&mut self, k: &str, json: &str) -> &mut Out {
+        self.key(k).push_str(json);
+        self
+    }
+    /// A string-to-string map member (`{"k":"v",..}` in the iteration order).
+    pub fn map<'a>(
+        &mut self,
+        k: &str,
+        entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> &mut Out {
+        let mut o = Out::new();
+        for (k, v) in entries {
+            o.str(k, v);
+        }
+        self.raw(k, &o.finish())
+    }
+    /// An array of strings.
+    pub fn strs<'a>(&mut self, k: &str, items: impl IntoIterator<Item = &'a str>) -> &mut Out {
+        let out = self.key(k);
+        out.push('[');
+        for (i, v) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_str(out, v);
+        }
+        out.push(']');
+        self
+    }
+    /// Closes the object.
+    pub fn finish(&mut self) -> String {
+        let mut s = std::mem::take(&mut self.s);
+        s.push('}');
+        self.first = true;
+        self.s.push('{');
+        s
+    }
+}
