@@ -61,7 +61,7 @@ pub fn step(flow: &CompiledFlow, s: &mut Session, input: Input, now: Now) -> Vec
             on_input(&mut r, s, i, input);
         }
         (st, _) => r.out.push(Effect::Ignored {
-            reason: format!("conversation is {st:?}").to_lowercase(),
+            reason: ["conversation is ", st.name()].concat(),
         }),
     }
     r.out

@@ -51,6 +51,11 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
     pattern_test(pattern, text)
 }
 
+/// Full Unicode lower-casing (branch conditions on answers) by the browser: no case tables in the wasm.
+fn lowercase(text: &str) -> String {
+    String::from(js_sys::JsString::from(text).to_lower_case())
+}
+
 fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
     Rc::new(move |ui: Ui| {
         if let Some(s) = weak.upgrade() {
@@ -75,6 +80,7 @@ impl Chat {
         known_lead: &str,
     ) -> Result<Chat, JsError> {
         dynchat_engine::compile::set_pattern_matcher(pattern_matches);
+        dynchat_engine::targeting::set_lowercase(lowercase);
         let flow = CompiledFlow::from_wire(flow_json)
             .map_err(|e| JsError::new(&["unusable flow: ", &e].concat()))?;
         if flow.hash != hash {

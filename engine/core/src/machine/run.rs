@@ -49,7 +49,7 @@ impl Facts for SessionFacts {
 
 pub(super) fn lower<K: Ord + Clone>(m: &BTreeMap<K, String>) -> BTreeMap<K, String> {
     m.iter()
-        .map(|(k, v)| (k.clone(), v.to_lowercase()))
+        .map(|(k, v)| (k.clone(), crate::targeting::lower(v)))
         .collect()
 }
 
@@ -306,5 +306,6 @@ impl Run<'_> {
 }
 
 pub(super) fn book_key(s: &Session, card: CardIx, start_ms: i64) -> String {
-    format!("{}:{}:{}:{start_ms}", s.id, s.flow, card)
+    let n = |i: i64| crate::targeting::int_text(i128::from(i));
+    [&s.id, ":", &s.flow, ":", &n(card.into()), ":", &n(start_ms)].concat()
 }
