@@ -201,21 +201,12 @@ impl Inner {
             &json::int_string(i64::from(self.leads)),
         ]
         .concat();
-        let answers: BTreeMap<String, String> = self
-            .session
-            .answers
-            .iter()
-            .map(|(i, v)| {
-                (
-                    self.flow
-                        .card_ids
-                        .get(usize::from(*i))
-                        .cloned()
-                        .unwrap_or_default(),
-                    v.clone(),
-                )
-            })
-            .collect();
+        // By card id, sorted (filled by `insert`: collecting would sort, another sort in the wasm).
+        let mut answers: BTreeMap<&str, &str> = BTreeMap::new();
+        for (i, v) in &self.session.answers {
+            let id = self.flow.card_ids.get(usize::from(*i));
+            answers.insert(id.map_or("", String::as_str), v);
+        }
         let mut transcript = String::from("[");
         for e in self.transcript.iter().filter(|e| e.who != "note") {
             if transcript.len() > 1 {
@@ -230,22 +221,15 @@ impl Inner {
             transcript.push(']');
         }
         transcript.push(']');
-        let pairs = |m: &BTreeMap<String, String>| -> Vec<(String, String)> {
-            m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-        };
-        let (fields, answers) = (pairs(&self.fields), pairs(&answers));
         let body = Out::new()
             .str("session", &self.session.id)
             .str("dialogue", &self.flow.id)
             .str("hash", &self.hash)
             .map(
                 "fields",
-                fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             )
-            .map(
-                "answers",
-                answers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            )
+            .map("answers", answers.iter().map(|(k, v)| (*k, *v)))
             .strs("overwrite", self.overwrite.iter().map(String::as_str))
             .raw("transcript", &transcript)
             .finish();

@@ -21,11 +21,13 @@ fn or<T>(v: &J, k: &str, d: T, f: impl Fn(&J) -> Option<T>) -> Option<T> {
 }
 
 /// `{name: text}`; `None` when it is not an object of strings.
+/// (Filled by `insert`: collecting into a map would sort, a sort per type in the wasm.)
 pub(super) fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
-    v.obj()?
-        .iter()
-        .map(|(k, v)| Some((k.clone(), text(v)?)))
-        .collect()
+    let mut m = BTreeMap::new();
+    for (k, v) in v.obj()? {
+        m.insert(k.clone(), text(v)?);
+    }
+    Some(m)
 }
 
 /// `{field: value}` from the host (known lead, `identify`); anything else reads as no fields.

@@ -48,9 +48,13 @@ impl Facts for SessionFacts {
 }
 
 pub(super) fn lower<K: Ord + Clone>(m: &BTreeMap<K, String>) -> BTreeMap<K, String> {
-    m.iter()
-        .map(|(k, v)| (k.clone(), crate::targeting::lower(v)))
-        .collect()
+    // Inserted one by one: collecting into a map would sort, which costs the browser's wasm a
+    // sort implementation per element type.
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        out.insert(k.clone(), crate::targeting::lower(v));
+    }
+    out
 }
 
 impl Run<'_> {

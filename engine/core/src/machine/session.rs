@@ -98,6 +98,12 @@ impl Session {
         known_lead: &[(String, String)],
         now: Now,
     ) -> Session {
+        let mut lead = BTreeMap::new();
+        for (k, v) in known_lead {
+            if !v.trim().is_empty() {
+                lead.insert(k.trim().to_ascii_lowercase(), v.clone());
+            }
+        }
         Session {
             v: SESSION_VERSION,
             id: id.chars().take(64).collect(),
@@ -106,11 +112,7 @@ impl Session {
             at: None,
             wait: Wait::Nothing,
             answers: BTreeMap::new(),
-            lead: known_lead
-                .iter()
-                .filter(|(_, v)| !v.trim().is_empty())
-                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.clone()))
-                .collect(),
+            lead,
             company: BTreeMap::new(),
             tries: 0,
             goals: Vec::new(),

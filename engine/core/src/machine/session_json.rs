@@ -31,11 +31,13 @@ impl Status {
     }
 }
 
+// Maps are filled by `insert` (collecting into one would sort, a sort per type in the wasm).
 fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
-    v.obj()?
-        .iter()
-        .map(|(k, v)| Some((k.clone(), v.str()?.to_string())))
-        .collect()
+    let mut m = BTreeMap::new();
+    for (k, v) in v.obj()? {
+        m.insert(k.clone(), v.str()?.to_string());
+    }
+    Some(m)
 }
 
 fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
@@ -57,17 +59,11 @@ fn read(v: &J) -> Option<Session> {
         "booking" => Wait::Booking,
         _ => return None,
     };
-    let answers = v
-        .get("answers")?
-        .obj()?
-        .iter()
-        .map(|(k, v)| {
-            Some((
-                json::parse_int(k).and_then(|i| u16::try_from(i).ok())?,
-                v.str()?.to_string(),
-            ))
-        })
-        .collect::<Option<_>>()?;
+    let mut answers = BTreeMap::new();
+    for (k, v) in v.get("answers")?.obj()? {
+        let i = json::parse_int(k).and_then(|i| u16::try_from(i).ok())?;
+        answers.insert(i, v.str()?.to_string());
+    }
     let meeting = match v.opt("meeting") {
         None => None,
         Some(m) => Some(Meeting {
