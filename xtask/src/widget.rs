@@ -237,7 +237,11 @@ pub fn check_budgets(sizes: &[(String, u64)]) -> Result<Vec<String>, String> {
         let budget = BUDGETS.iter().find(|(k, _)| k == name).map(|(_, b)| *b);
         match budget {
             Some(b) if *size > b => {
-                lines.push(format!("{name:<18} {:>9}  OVER budget {}", kb(*size), kb(b)));
+                lines.push(format!(
+                    "{name:<18} {:>9}  OVER budget {}",
+                    kb(*size),
+                    kb(b)
+                ));
                 over.push(format!("{name} {} > {}", kb(*size), kb(b)));
             }
             Some(b) => lines.push(format!("{name:<18} {:>9}  within {}", kb(*size), kb(b))),
