@@ -205,7 +205,7 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
         },
     )?;
     st.run(
-        "engine golden transcripts on wasm32 (wasm-bindgen-test-runner)",
+        "engine golden transcripts on wasm32, as the browser builds and reads it (wasm-bindgen-test-runner)",
         || {
             run(
                 root,
@@ -214,6 +214,7 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
                     "test",
                     "-p",
                     "dynchat-engine",
+                    "--no-default-features",
                     "--target",
                     "wasm32-unknown-unknown",
                     "--test",

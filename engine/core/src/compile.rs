@@ -19,9 +19,7 @@ mod resolve;
 mod wire;
 
 pub use build::{compile_model, Options};
-#[cfg(not(feature = "regex"))]
-pub use flow::set_pattern_matcher;
-pub use flow::{CButton, CCard, CardIx, CompiledFlow, Pattern};
+pub use flow::{set_pattern_matcher, CButton, CCard, CardIx, CompiledFlow, Pattern};
 pub use hash::content_hash;
 pub use limits::{MAX_CARDS, MAX_FILE_BYTES, MAX_TEXT};
 pub use parse::parse;

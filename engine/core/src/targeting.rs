@@ -14,7 +14,6 @@ pub use audience::{compile_audience, CompiledAudience, Watch};
 pub use cond::{Cond, Facts, FieldRef, Test, Val, Wildcard};
 pub use context::{Context, PageInput};
 use text::insertion_sort_by;
-#[cfg(not(feature = "unicode"))]
 pub use text::set_lowercase;
 pub use text::{
     find_str, int_text, lower, minute_of_day, num_text, parse_hhmm, parse_num, weekday_index,

@@ -24,12 +24,11 @@ pub struct Pattern {
 }
 
 /// Whole-answer matcher for builds without the `regex` feature: `(pattern, answer) -> matches`.
-#[cfg(not(feature = "regex"))]
 static MATCHER: OnceLock<fn(&str, &str) -> bool> = OnceLock::new();
 
 /// Sets the whole-answer matcher used when the `regex` feature is off (once; later calls are
-/// ignored). Without one, a pattern matches nothing, so such an answer is re-prompted.
-#[cfg(not(feature = "regex"))]
+/// ignored). Without one, a pattern matches nothing, so such an answer is re-prompted. With the
+/// feature (a workspace build unifies it on), regex-lite decides and this is not consulted.
 pub fn set_pattern_matcher(f: fn(&str, &str) -> bool) {
     let _ = MATCHER.set(f);
 }
@@ -39,7 +38,8 @@ impl Pattern {
     pub fn new(text: String) -> Pattern {
         Pattern {
             text,
-            ..Default::default()
+            #[cfg(feature = "regex")]
+            re: OnceLock::new(),
         }
     }
 

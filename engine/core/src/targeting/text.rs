@@ -211,12 +211,10 @@ pub fn lower(s: &str) -> String {
     }
 }
 
-#[cfg(not(feature = "unicode"))]
 static HOST_LOWER: std::sync::OnceLock<fn(&str) -> String> = std::sync::OnceLock::new();
 
 /// Sets the host's full Unicode lower-casing for builds without the `unicode` feature (once;
-/// later calls are ignored).
-#[cfg(not(feature = "unicode"))]
+/// later calls are ignored; with the feature, `str::to_lowercase` decides).
 pub fn set_lowercase(f: fn(&str) -> String) {
     let _ = HOST_LOWER.set(f);
 }
