@@ -224,6 +224,24 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
         },
     )?;
     st.run(
+        "chat module: capture patterns in the browser's RegExp decide as regex-lite does (wasm32)",
+        || {
+            run(
+                root,
+                "cargo",
+                &[
+                    "test",
+                    "-p",
+                    "dynchat-web",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--test",
+                    "browser_text",
+                ],
+            )
+        },
+    )?;
+    st.run(
         "CLI: validate examples, reject bad dialogues, reproduce golden transcripts",
         || cli_checks(root),
     )?;

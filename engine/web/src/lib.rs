@@ -5,6 +5,7 @@
 //! controller touches neither. Calls to the host are queued while the controller's state is
 //! borrowed and made after, so host code may call back into the widget at any time.
 
+pub mod browser_text;
 pub mod markdown;
 pub mod style;
 mod view;
@@ -45,26 +46,6 @@ pub struct Chat {
     shell: Rc<Shell>,
 }
 
-#[wasm_bindgen(
-    inline_js = "export function pattern_test(p, s) { const i = p.startsWith('(?i)'), b = i ? p.slice(4) : p; for (const u of ['u', '']) { try { return new RegExp('^(?:' + b + ')$', (i ? 'i' : '') + u).test(s); } catch (e) {} } return false; }"
-)]
-extern "C" {
-    /// Whole-answer test with the browser's `RegExp`: Unicode mode, or, for a pattern only the
-    /// lenient mode accepts (escaped punctuation such as `\#`), without it; a leading `(?i)`
-    /// becomes the `i` flag. A pattern the browser cannot build matches nothing.
-    fn pattern_test(pattern: &str, text: &str) -> bool;
-}
-
-/// Capture-card patterns are checked by the browser's own regex engine: the chat module ships none.
-fn pattern_matches(pattern: &str, text: &str) -> bool {
-    pattern_test(pattern, text)
-}
-
-/// Full Unicode lower-casing (branch conditions on answers) by the browser: no case tables in the wasm.
-fn lowercase(text: &str) -> String {
-    String::from(js_sys::JsString::from(text).to_lower_case())
-}
-
 fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
     Rc::new(move |ui: Ui| {
         if let Some(s) = weak.upgrade() {
@@ -88,8 +69,8 @@ impl Chat {
         session_id: &str,
         known_lead: &str,
     ) -> Result<Chat, JsError> {
-        dynchat_engine::compile::set_pattern_matcher(pattern_matches);
-        dynchat_engine::targeting::set_lowercase(lowercase);
+        dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
+        dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
         let flow = CompiledFlow::from_wire(flow_json)
             .map_err(|e| JsError::new(&["unusable flow: ", &e].concat()))?;
         if flow.hash != hash {
