@@ -311,8 +311,15 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
     let mut rest = s;
     while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
-        out.push_str(&rest[..at]);
-        let c = rest.as_bytes()[at];
+        // `split_at_checked` (the match is an ASCII character, it always splits): no slicing
+        // panic and its formatting code in the browser's wasm.
+        let Some((done, tail)) = rest.split_at_checked(at) else {
+            break;
+        };
+        out.push_str(done);
+        let Some((&c, _)) = tail.as_bytes().split_first() else {
+            break;
+        };
         match c {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
@@ -328,7 +335,7 @@ pub fn write_str(out: &mut String, s: &str) {
                 out.push(char::from(HEX[usize::from(c & 15)]));
             }
         }
-        rest = &rest[at + 1..];
+        rest = tail.get(1..).unwrap_or("");
     }
     out.push_str(rest);
     out.push('"');

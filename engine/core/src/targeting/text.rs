@@ -175,7 +175,10 @@ pub fn num_text(n: f64) -> String {
     } else {
         digits
     };
-    let (int, frac) = digits.split_at(digits.len() - k);
+    // Checked (the digits are ASCII, it always splits): no slicing panic in the browser's wasm.
+    let (int, frac) = digits
+        .split_at_checked(digits.len() - k)
+        .unwrap_or((digits.as_str(), ""));
     let frac = frac.trim_end_matches('0');
     let mut out = String::with_capacity(digits.len() + 2);
     if n < 0.0 {
