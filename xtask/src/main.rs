@@ -464,3 +464,27 @@ fn cli_checks(root: &std::path::Path) -> Result<(), String> {
     eprintln!("CLI: {} examples valid, {n} bad dialogues rejected at the right path, {golden} golden transcripts reproduced", examples.len());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::widget::{check_budgets, BUDGETS};
+
+    #[test]
+    fn a_widget_over_a_size_budget_fails_the_check() {
+        let at = |extra: u64| -> Vec<(String, u64)> {
+            let mut v = vec![("chat_bg.wasm".to_string(), 50_000)];
+            v.extend(BUDGETS.iter().map(|(k, b)| (k.to_string(), b + extra)));
+            v
+        };
+        let Ok(lines) = check_budgets(&at(0)) else {
+            panic!("sizes exactly at the budgets must pass")
+        };
+        assert_eq!(lines.len(), BUDGETS.len() + 1);
+        let Err(e) = check_budgets(&at(1)) else {
+            panic!("one byte over every budget must fail")
+        };
+        for (k, _) in BUDGETS {
+            assert!(e.contains(k), "{k} not named in: {e}");
+        }
+    }
+}
