@@ -6,7 +6,6 @@ use crate::state::*;
 use crate::view::{Composer, Entry};
 use dynchat_engine::json::{self, Out};
 use dynchat_engine::{step, BrowserEvent, Effect, Input, Prompt};
-use std::collections::BTreeMap;
 
 impl Inner {
     pub(super) fn ev(&mut self, ty: &str, card: Option<&str>, value: Option<&str>) {
@@ -201,12 +200,11 @@ impl Inner {
             &json::int_string(i64::from(self.leads)),
         ]
         .concat();
-        // By card id, sorted (filled by `insert`: collecting would sort, another sort in the wasm).
-        let mut answers: BTreeMap<&str, &str> = BTreeMap::new();
-        for (i, v) in &self.session.answers {
+        // By card id, in card order (ids are unique; no map of its own: one less map type in the wasm).
+        let answers = self.session.answers.iter().map(|(i, v)| {
             let id = self.flow.card_ids.get(usize::from(*i));
-            answers.insert(id.map_or("", String::as_str), v);
-        }
+            (id.map_or("", String::as_str), v.as_str())
+        });
         let mut transcript = String::from("[");
         for e in self.transcript.iter().filter(|e| e.who != "note") {
             if transcript.len() > 1 {
@@ -229,7 +227,7 @@ impl Inner {
                 "fields",
                 self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             )
-            .map("answers", answers.iter().map(|(k, v)| (*k, *v)))
+            .map("answers", answers)
             .strs("overwrite", self.overwrite.iter().map(String::as_str))
             .raw("transcript", &transcript)
             .finish();
