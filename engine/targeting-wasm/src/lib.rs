@@ -179,16 +179,6 @@ impl Targeter {
         }
     }
 
-    /// Number of dialogues read (for diagnostics).
-    pub fn len(&self) -> usize {
-        self.targeting.candidates().len()
-    }
-
-    /// True when no dialogue was read.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Sets the page context (`PageInput` JSON) and what the visitor has seen (`{id: Seen}` JSON), then selects.
     pub fn select(&mut self, page_json: &str, seen_json: &str) -> String {
         self.context = context(page_json);
@@ -217,6 +207,19 @@ impl Targeter {
                 .map(|(_, s)| s.clone())
         };
         selection_json(&self.targeting.select(&self.context, &seen))
+    }
+}
+
+// Not exported to JavaScript (the loader does not use them; each export costs glue and code).
+impl Targeter {
+    /// Number of dialogues read (for diagnostics and tests).
+    pub fn len(&self) -> usize {
+        self.targeting.candidates().len()
+    }
+
+    /// True when no dialogue was read.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
