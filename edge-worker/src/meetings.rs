@@ -6,7 +6,7 @@
 
 use crate::error::ApiError;
 use chrono::{DateTime, Duration, Utc};
-use dynchat_scheduling::{slots, AgentSettings, Busy, EmailAddress, Slot};
+use dynchat_scheduling::{AgentSettings, Busy, EmailAddress, Slot};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -267,50 +267,52 @@ impl SlotProblem {
     }
 }
 
-/// Whether `slot` is one of the agent's slots when the calendar is empty: working hours,
-/// meeting length, notice and horizon. The calendar itself is checked later, in the router.
-pub fn slot_problem(agent: &AgentSettings, slot: &Slot, now: DateTime<Utc>) -> Option<SlotProblem> {
-    if slot.start <= now {
+/// Whether a meeting starting at `start` is one of the agent's slots (for their own meeting
+/// length) when the calendar is empty: working hours, meeting length, notice and horizon. The
+/// calendar itself is checked later, in the router.
+pub fn slot_problem(
+    agent: &AgentSettings,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<SlotProblem> {
+    if start <= now {
         return Some(SlotProblem::InPast);
     }
-    if slot.start < now + Duration::minutes(i64::from(agent.min_notice_minutes())) {
+    if start < now + Duration::minutes(i64::from(agent.min_notice_minutes())) {
         return Some(SlotProblem::InsideNotice);
     }
-    if is_free_slot(agent, &Busy::Known(Vec::new()), slot, now) {
+    if free_slot(agent, &Busy::Known(Vec::new()), start, now).is_some() {
         return None;
     }
     // Past the horizon: the same slot would exist with "now" moved forward.
-    let later = slot.start
-        - Duration::minutes(i64::from(agent.min_notice_minutes()))
-        - Duration::minutes(1);
-    if is_free_slot(agent, &Busy::Known(Vec::new()), slot, later) {
+    let later =
+        start - Duration::minutes(i64::from(agent.min_notice_minutes())) - Duration::minutes(1);
+    if free_slot(agent, &Busy::Known(Vec::new()), start, later).is_some() {
         return Some(SlotProblem::BeyondHorizon);
     }
     Some(SlotProblem::NotASlot)
 }
 
-/// Whether `slot` is exactly one of the agent's free slots given `busy` (hours, buffers, notice).
-pub fn is_free_slot(agent: &AgentSettings, busy: &Busy, slot: &Slot, now: DateTime<Utc>) -> bool {
-    slots(
-        agent,
-        busy,
-        slot.start,
-        slot.start + Duration::seconds(1),
-        now,
-    )
-    .iter()
-    .any(|s| s == slot)
+/// The agent's free slot starting at `start` given `busy` (hours, their own meeting length,
+/// buffers, notice): the slot the agent would hold if they get the meeting.
+pub fn free_slot(
+    agent: &AgentSettings,
+    busy: &Busy,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<Slot> {
+    dynchat_scheduling::slot_at(agent, busy, start, now)
 }
 
 /// The least severe problem over several agents (the visitor sees the most useful one).
 pub fn route_slot_problem<'a>(
     agents: impl IntoIterator<Item = &'a AgentSettings>,
-    slot: &Slot,
+    start: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Option<SlotProblem> {
     let mut worst = None;
     for a in agents {
-        match slot_problem(a, slot, now) {
+        match slot_problem(a, start, now) {
             None => return None,
             Some(p) => {
                 let rank = |p: SlotProblem| match p {
@@ -466,38 +468,34 @@ mod tests {
         let s = settings();
         // Monday 1 March 2027; Amsterdam is UTC+1.
         let now = t("2027-03-01T08:00:00Z");
-        let slot = |a: &str| Slot {
-            start: t(a),
-            end: t(a) + Duration::minutes(30),
-        };
         assert_eq!(
-            slot_problem(&s, &slot("2027-03-01T07:00:00Z"), now),
+            slot_problem(&s, t("2027-03-01T07:00:00Z"), now),
             Some(SlotProblem::InPast)
         );
         assert_eq!(
-            slot_problem(&s, &slot("2027-03-01T09:00:00Z"), now),
+            slot_problem(&s, t("2027-03-01T09:00:00Z"), now),
             Some(SlotProblem::InsideNotice)
         );
-        assert_eq!(slot_problem(&s, &slot("2027-03-01T12:00:00Z"), now), None);
+        assert_eq!(slot_problem(&s, t("2027-03-01T12:00:00Z"), now), None);
         assert_eq!(
-            slot_problem(&s, &slot("2027-03-01T12:10:00Z"), now),
+            slot_problem(&s, t("2027-03-01T12:10:00Z"), now),
             Some(SlotProblem::NotASlot)
         );
         assert_eq!(
-            slot_problem(&s, &slot("2027-03-01T17:00:00Z"), now),
+            slot_problem(&s, t("2027-03-01T17:00:00Z"), now),
             Some(SlotProblem::NotASlot)
         );
         assert_eq!(
-            slot_problem(&s, &slot("2027-05-03T12:00:00Z"), now),
+            slot_problem(&s, t("2027-05-03T12:00:00Z"), now),
             Some(SlotProblem::BeyondHorizon)
         );
-        let wrong_len = Slot {
-            start: t("2027-03-01T12:00:00Z"),
-            end: t("2027-03-01T13:00:00Z"),
-        };
+        // The slot the agent would hold lasts their own meeting length from the start.
         assert_eq!(
-            slot_problem(&s, &wrong_len, now),
-            Some(SlotProblem::NotASlot)
+            free_slot(&s, &Busy::Known(Vec::new()), t("2027-03-01T12:00:00Z"), now),
+            Some(Slot {
+                start: t("2027-03-01T12:00:00Z"),
+                end: t("2027-03-01T12:30:00Z"),
+            })
         );
     }
 

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 pub const MAX_BODY: usize = 64 * 1024;
 /// Most events in one batch.
 pub const MAX_EVENTS: usize = 100;
-const MAX_VALUE: usize = 2000;
+/// Bytes of one answer, field value or transcript line: the most an answer the engine accepts
+/// can take (its limit is in characters).
+const MAX_VALUE: usize = dynchat_engine::fields::MAX_ANSWER_BYTES;
 const MAX_FIELDS: usize = 100;
 const MAX_TRANSCRIPT: usize = 500;
 

@@ -439,17 +439,10 @@ fn cli_checks(root: &std::path::Path) -> Result<(), String> {
             .into_iter()
             .next()
             .unwrap_or_default();
-        let mut args = vec![
-            "simulate".to_string(),
-            format!("examples/{dialogue}.json"),
-            "--answers".to_string(),
-            p.to_string_lossy().into_owned(),
-        ];
-        for kv in header(&answers, "lead") {
-            args.push("--lead".into());
-            args.push(kv);
-        }
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        // The answers file alone, as an author runs it: its `# lead:` / `# now:` lines apply.
+        let dialogue = format!("examples/{dialogue}.json");
+        let answers_path = p.to_string_lossy().into_owned();
+        let argv = ["simulate", &dialogue, "--answers", &answers_path];
         let (status, out, err) = capture(root, &cli, &argv)?;
         let want =
             std::fs::read_to_string(p.with_extension("transcript")).map_err(|e| e.to_string())?;

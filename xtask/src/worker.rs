@@ -186,36 +186,65 @@ fn snapshot(root: &Path, persist_dir: &Path) -> Result<(PathBuf, PathBuf, PathBu
     Ok((config, build.join("worker/shim.mjs"), assets))
 }
 
-/// The statement of wrangler 4.86's dev proxy (`wrangler-dist/ProxyWorker.js`) that parks a GET
-/// whose forward to the worker failed, and the same statement followed by a retry.
-const PROXY_PARK: &str = "this.requestRetryQueue.set(request, deferredResponse);";
-const PROXY_PARK_AND_RETRY: &str = "this.requestRetryQueue.set(request, deferredResponse); this.processQueue(); /* dynchat: retry now (xtask/src/worker.rs patch_dev_proxy) */";
+/// One fix of wrangler 4.86's dev tooling in `node_modules`: the file, the text it replaces and
+/// its replacement (which must contain a `dynchat:` marker, so the patch is applied once).
+struct DevPatch {
+    file: &'static str,
+    from: &'static str,
+    to: &'static str,
+}
 
-/// Fixes a hang in wrangler 4.86's dev proxy, in `node_modules` (idempotent; every start).
+/// Fixes of wrangler 4.86's dev tooling, applied in `node_modules` on every start (idempotent, so
+/// `npm ci` cannot undo them).
 ///
-/// `wrangler dev` puts a proxy (a Durable Object in its own workerd) in front of the worker and
-/// forwards each request over pooled keep-alive connections. When a pooled connection has idled
-/// about 5 s, the client's and the server's 5 s idle timers (kj) race and the forward fails with
-/// "Network connection lost". The proxy then decides whether the worker was restarted by
-/// comparing the request's full URL (with its path) to the worker's origin URL, which never
-/// matches for a path other than `/`: so it takes the failure for a restart and parks a GET in
-/// its retry queue, to be replayed on the next reload or the next incoming request. A browser
-/// waiting for that one script sends nothing more: the page load hangs until a timeout (issue
-/// 17: `/console/console.js` held 59.8 s, released by the next test's first request). Upstream
-/// compares origins and retries since (workers-sdk #15252); the newer wrangler needs Node 22.
-/// Here the parked GET is retried at once (the queue bails while a real reload is under way).
-pub fn patch_dev_proxy(root: &Path) -> Result<(), String> {
-    let file = root.join("node_modules/wrangler/wrangler-dist/ProxyWorker.js");
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        return Ok(());
-    };
-    if text.contains(PROXY_PARK_AND_RETRY) || !text.contains(PROXY_PARK) {
-        return Ok(());
+/// 1. A hang in the dev proxy. `wrangler dev` puts a proxy (a Durable Object in its own
+///    workerd) in front of the worker and forwards each request over pooled keep-alive
+///    connections. When a pooled connection has idled about 5 s, the client's and the server's
+///    5 s idle timers (kj) race and the forward fails with "Network connection lost". The proxy
+///    then decides whether the worker was restarted by comparing the request's full URL (with
+///    its path) to the worker's origin URL, which never matches for a path other than `/`: so
+///    it takes the failure for a restart and parks a GET in its retry queue, to be replayed on
+///    the next reload or the next incoming request. A browser waiting for that one script sends
+///    nothing more: the page load hangs until a timeout (issue 17: `/console/console.js` held
+///    59.8 s, released by the next test's first request). Upstream compares origins and retries
+///    since (workers-sdk #15252); the newer wrangler needs Node 22. Here the parked GET is
+///    retried at once (the queue bails while a real reload is under way).
+/// 2. The cost of every subrequest. The inspector proxy enables the runtime's `Network` domain
+///    (for the DevTools network tab), and forwards each of its events (four per subrequest: a D1
+///    query, a Durable Object call, a queue send) to wrangler's Node process as a debug log,
+///    which formats it and appends it to `~/.config/.wrangler/logs` (open, write, close each
+///    time; 1.8 GB after a day of tests). Measured on a lead load: Node busy ~3 ms per lead
+///    (0.24 ms per `/health`), more than the worker itself. Nothing here uses the network tab
+///    (profiling through the inspector still works), so the domain stays off.
+const DEV_PATCHES: [DevPatch; 2] = [
+    DevPatch {
+        file: "node_modules/wrangler/wrangler-dist/ProxyWorker.js",
+        from: "this.requestRetryQueue.set(request, deferredResponse);",
+        to: "this.requestRetryQueue.set(request, deferredResponse); this.processQueue(); /* dynchat: retry now (xtask/src/worker.rs patch_dev_proxy) */",
+    },
+    DevPatch {
+        file: "node_modules/wrangler/wrangler-dist/InspectorProxyWorker.js",
+        from: "{ method: \"Network.enable\", id: this.nextCounter() }",
+        to: "{ method: \"Network.disable\", id: this.nextCounter() /* dynchat: no network events (xtask/src/worker.rs DEV_PATCHES) */ }",
+    },
+];
+
+/// Applies [`DEV_PATCHES`] (idempotent; a file that is missing or changed is left alone).
+pub fn patch_dev_tools(root: &Path) -> Result<(), String> {
+    for p in &DEV_PATCHES {
+        let file = root.join(p.file);
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        if text.contains(p.to) || !text.contains(p.from) {
+            continue;
+        }
+        let tmp = file.with_extension(format!("js.{}", std::process::id()));
+        std::fs::write(&tmp, text.replace(p.from, p.to))
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &file).map_err(|e| format!("{}: {e}", file.display()))?;
     }
-    let tmp = file.with_extension(format!("js.{}", std::process::id()));
-    std::fs::write(&tmp, text.replace(PROXY_PARK, PROXY_PARK_AND_RETRY))
-        .map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &file).map_err(|e| format!("{}: {e}", file.display()))
+    Ok(())
 }
 
 /// Applies migrations, then starts `wrangler dev --local` on 127.0.0.1:`port` with state in
@@ -234,7 +263,7 @@ pub fn start(
         .map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
     std::fs::create_dir_all(root.join("dist")).map_err(|e| format!("create dist/: {e}"))?;
     migrate(root, persist_dir)?;
-    patch_dev_proxy(root)?;
+    patch_dev_tools(root)?;
     // A build publishing into dist/ at this very moment can make one copy fail: try again.
     let mut snap = snapshot(root, persist_dir);
     for _ in 0..5 {

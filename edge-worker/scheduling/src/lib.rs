@@ -4,11 +4,15 @@
 //! "now" takes it as an argument, so the same inputs give the same outputs natively and in wasm32.
 //!
 //! Code map, in the order data flows through a booking:
-//! - [`settings`]: an agent's zone, working hours, meeting length, buffers, notice, horizon.
+//! - [`settings`]: an agent's zone, working hours (a night shift such as 22:00-02:00 belongs to
+//!   the day it starts), meeting length, buffers, notice, horizon (calendar days in the agent's
+//!   zone, today included: see [`AgentSettingsInput::horizon_days`]).
 //! - [`freebusy`]: request bodies for Google, Microsoft Graph and CalDAV, and parsers of their
 //!   answers into [`Busy`] (a calendar that failed is [`Busy::Unknown`], never free).
-//! - [`slots`]: bookable slots of one agent or of a queue, in UTC, and labels in the visitor's zone.
-//! - [`rotation`]: round-robin assignment that records why each skipped agent was skipped.
+//! - [`slots`](mod@slots): bookable slots of one agent or of a queue, in UTC (ends in real time), and labels
+//!   in the visitor's zone; a queue offers each start once, each agent free for their own length.
+//! - [`rotation`]: round-robin assignment of a start that records why each skipped agent was
+//!   skipped; the caller asks each agent with [`slot_at`].
 //! - [`ical`] and [`email`]: the iCalendar object and the iMIP invitation / cancellation email.
 
 pub mod email;
@@ -36,4 +40,4 @@ pub use ical::{caldav_resource, ics, IcsMethod, Meeting, Person};
 pub use ids::{AgentId, EmailAddress};
 pub use rotation::{assign, Assignment, Availability, Rotation, SkipReason, Skipped};
 pub use settings::{AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
-pub use slots::{label, parse_tz, queue_slots, slots, Busy, Interval, QueueSlot, Slot};
+pub use slots::{label, parse_tz, queue_slots, slot_at, slots, Busy, Interval, QueueSlot, Slot};

@@ -1,11 +1,15 @@
 //! Round-robin assignment over an editable order of agents, recording why each agent was skipped.
 //!
+//! The rotation assigns a start time, not a slot: agents may have different meeting lengths, so
+//! each agent asked answers whether they are free for their own length from that start
+//! ([`crate::slot_at`]), and the meeting lasts the chosen agent's length.
+//!
 //! [`assign`] only decides; it does not move the pointer. The caller (the queue's Durable
 //! Object) creates the event and sends the invitation, and only then calls
 //! [`Rotation::advance`], so a failed booking does not consume anyone's turn.
 
 use crate::ids::AgentId;
-use crate::slots::Slot;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The queue's order of agents and who took the last meeting.
@@ -16,7 +20,7 @@ pub struct Rotation {
     pub last: Option<AgentId>,
 }
 
-/// What is known about one agent at the slot being booked.
+/// What is known about one agent at the start being booked, for their own meeting length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Availability {
@@ -48,7 +52,8 @@ pub struct Skipped {
 /// The decision and its explanation, kept with the meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
-    pub slot: Slot,
+    /// The start being booked; the meeting lasts the chosen agent's meeting length.
+    pub start: DateTime<Utc>,
     /// Whose turn it was (the first agent asked).
     pub next_in_line: Option<AgentId>,
     /// Who gets the meeting; `None` when nobody in the order is free.
@@ -146,10 +151,10 @@ impl Rotation {
 /// order; every agent asked before them is recorded with the reason they were skipped.
 pub fn assign(
     rotation: &Rotation,
-    slot: &Slot,
+    start: DateTime<Utc>,
     free: &dyn Fn(&AgentId) -> Availability,
 ) -> Assignment {
-    let mut asking = Assigning::new(rotation, slot);
+    let mut asking = Assigning::new(rotation, start);
     while let Some(agent) = asking.candidate() {
         asking.answer(free(agent));
     }
@@ -165,26 +170,27 @@ pub fn assign(
 #[derive(Debug, Clone)]
 pub struct Assigning<'r> {
     rotation: &'r Rotation,
+    /// Index in the order of the first agent asked.
     start: usize,
     asked: usize,
     assignment: Assignment,
 }
 
 impl<'r> Assigning<'r> {
-    /// Starts with whoever is next in line.
-    pub fn new(rotation: &'r Rotation, slot: &Slot) -> Self {
-        let start = if rotation.order.is_empty() {
+    /// Starts with whoever is next in line, for a meeting starting at `start`.
+    pub fn new(rotation: &'r Rotation, start: DateTime<Utc>) -> Self {
+        let first = if rotation.order.is_empty() {
             0
         } else {
             rotation.next_index()
         };
         Assigning {
             rotation,
-            start,
+            start: first,
             asked: 0,
             assignment: Assignment {
-                slot: *slot,
-                next_in_line: rotation.order.get(start).cloned(),
+                start,
+                next_in_line: rotation.order.get(first).cloned(),
                 chosen: None,
                 skipped: Vec::new(),
             },

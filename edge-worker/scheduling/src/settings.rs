@@ -20,6 +20,11 @@ const MAX_RANGES_PER_DAY: usize = 12;
 
 /// One working-hours range on a weekday, local wall-clock time in the agent's zone,
 /// as `"HH:MM"`; `end` may be `"24:00"`.
+///
+/// An `end` earlier than `start` runs past midnight into the next day (a night shift such as
+/// `22:00`-`02:00`; `"00:00"` as an end is the next midnight). Such a range belongs to the
+/// weekday it starts on: that day's hours, that day for the horizon. It may not overlap the
+/// next day's ranges, and `end` equal to `start` is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeRange {
@@ -114,7 +119,11 @@ pub struct AgentSettingsInput {
     /// A slot must start at least this long after "now".
     #[serde(default)]
     pub min_notice_minutes: u32,
-    /// Calendar days in the agent's zone, counting today, on which slots are offered.
+    /// How many calendar days of the agent's zone offer slots, today included: `1` is today
+    /// only, `14` today and the 13 days after it. "Today" is the agent's local date at "now";
+    /// days are calendar days (a 23- or 25-hour DST day is one day), not periods of 24 hours.
+    /// A slot counts on the day its working range starts (a night shift's slots after
+    /// midnight belong to the day before). Default 14, from 1 to 365.
     #[serde(default = "default_horizon")]
     pub horizon_days: u32,
 }
@@ -124,7 +133,8 @@ pub struct AgentSettingsInput {
 #[serde(try_from = "AgentSettingsInput", into = "AgentSettingsInput")]
 pub struct AgentSettings {
     tz: Tz,
-    /// Index 0 = Monday; sorted, non-overlapping `(start, end)` minutes after local midnight.
+    /// Index 0 = Monday; sorted, non-overlapping `(start, end)` minutes after local midnight;
+    /// `end` is after 1440 for a range that runs past midnight.
     hours: [Vec<(u16, u16)>; 7],
     meeting_minutes: u32,
     slot_step_minutes: u32,
@@ -152,7 +162,9 @@ impl AgentSettings {
     pub fn tz(&self) -> Tz {
         self.tz
     }
-    /// Working ranges of a weekday as minutes after local midnight, sorted.
+    /// Working ranges starting on a weekday as minutes after that day's local midnight, sorted;
+    /// `end` is greater than [`DAY_MINUTES`] for a range that runs past midnight into the
+    /// next day (`22:00`-`02:00` is `(1320, 1560)`).
     pub fn ranges(&self, day: Weekday) -> &[(u16, u16)] {
         &self.hours[day.num_days_from_monday() as usize]
     }
@@ -218,6 +230,47 @@ fn parse_hhmm(s: &str, allow_24: bool) -> Option<u16> {
     }
 }
 
+/// A day's last range that runs past midnight must end before the next day's first range
+/// starts (Sunday's runs into Monday).
+fn check_past_midnight(
+    input: &WeeklyHours,
+    hours: &[Vec<(u16, u16)>; 7],
+) -> Result<(), SchedulingError> {
+    let days = input.days();
+    for (i, day) in hours.iter().enumerate() {
+        let Some(&(_, end)) = day.last() else {
+            continue;
+        };
+        let spill = end.saturating_sub(DAY_MINUTES);
+        let next = (i + 1) % 7;
+        let Some(&(first, _)) = hours[next].first() else {
+            continue;
+        };
+        if first < spill {
+            let (name, ranges) = days[i];
+            let (next_name, next_ranges) = days[next];
+            let index_of = |ranges: &Vec<TimeRange>, minute: u16| {
+                ranges
+                    .iter()
+                    .position(|r| parse_hhmm(&r.start, false) == Some(minute))
+                    .unwrap_or(0)
+            };
+            let last_start = day.last().map_or(0, |r| r.0);
+            return Err(SchedulingError::settings(
+                format!(
+                    "working_hours.{next_name}[{}]",
+                    index_of(next_ranges, first)
+                ),
+                format!(
+                    "overlaps working_hours.{name}[{}], which runs past midnight",
+                    index_of(ranges, last_start)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl AgentSettingsInput {
     /// Checks every field; the error names the first offending one.
     pub fn validate(&self) -> Result<AgentSettings, SchedulingError> {
@@ -250,12 +303,17 @@ impl AgentSettingsInput {
                         format!("{:?} is not a time HH:MM from 00:00 to 24:00", r.end),
                     )
                 })?;
-                if end <= start {
+                if end == start {
                     return Err(SchedulingError::settings(
                         format!("working_hours.{name}[{j}].end"),
-                        format!("{} is not after start {}", r.end, r.start),
+                        format!(
+                            "{} equals start {}: a range needs a length (a whole day is 00:00-24:00)",
+                            r.end, r.start
+                        ),
                     ));
                 }
+                // An end before the start is on the next day (a night shift).
+                let end = if end < start { end + DAY_MINUTES } else { end };
                 day.push((start, end, j));
             }
             day.sort_unstable();
@@ -269,6 +327,7 @@ impl AgentSettingsInput {
             }
             hours[i] = day.into_iter().map(|(s, e, _)| (s, e)).collect();
         }
+        check_past_midnight(&self.working_hours, &hours)?;
         let meeting_minutes = in_range(
             "meeting_minutes",
             self.meeting_minutes,
@@ -356,8 +415,12 @@ mod tests {
             assert_eq!(err_field(v), field, "{name}");
         }
         let mut v = base();
-        v["working_hours"]["mon"][1]["end"] = "08:00".into();
+        v["working_hours"]["mon"][1]["end"] = "09:00".into();
         assert_eq!(err_field(v), "working_hours.mon[1].end");
+        // An end before the start runs past midnight: here into the 13:00 range.
+        let mut v = base();
+        v["working_hours"]["mon"][1]["end"] = "08:00".into();
+        assert_eq!(err_field(v), "working_hours.mon[0]");
         let mut v = base();
         v["working_hours"]["mon"][0]["start"] = "25:00".into();
         assert_eq!(err_field(v), "working_hours.mon[0].start");

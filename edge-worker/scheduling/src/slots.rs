@@ -1,15 +1,22 @@
 //! Bookable slots of one agent or of a queue, in UTC, and their labels in the visitor's zone.
 //!
 //! Working hours are local wall-clock times in the agent's zone: on a daylight-saving day a
-//! 09:00-17:00 day is still 09:00-17:00 local. A local start time that does not exist (the
-//! spring-forward gap) is skipped; an ambiguous one (the fall-back hour) takes the earlier
-//! instant. A slot lasts the meeting length in real time from its start.
-
+//! 09:00-17:00 day is still 09:00-17:00 local. Slot starts step through the wall clock from the
+//! range's start; a local start time that does not exist (the spring-forward gap) is skipped; an
+//! ambiguous one (the fall-back hour) takes the earlier instant. Ends are absolute: a slot lasts
+//! the meeting length in real time from its start and must end by the instant the range ends
+//! (so on a fall-back night a range holds one more real hour than its wall-clock length). A
+//! range that runs past midnight (a night shift) belongs to the day it starts.
+//!
+//! A queue offers each start once, whichever agents are free at it, each for their own meeting
+//! length ([`queue_slots`]); [`slot_at`] is the same rule for one agent at one start, for the
+//! booking.
 use crate::error::SchedulingError;
 use crate::ids::AgentId;
-use crate::settings::AgentSettings;
+use crate::settings::{AgentSettings, DAY_MINUTES};
 use chrono::{
-    DateTime, Datelike, Days, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc,
+    DateTime, Datelike, Days, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Utc,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -105,7 +112,12 @@ impl Slot {
     }
 }
 
-/// One slot of a queue and the agents free at it, in the order the agents were given.
+/// One start of a queue and the agents free at it, in the order the agents were given.
+///
+/// Agents may have different meeting lengths: each agent listed is free for their own length
+/// from `start`, and the meeting booked at this start lasts the length of the agent who gets
+/// it. `end` is the latest of those ends (what the visitor should keep free); for a queue whose
+/// agents share one length it is simply the slot's end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueSlot {
     pub start: DateTime<Utc>,
@@ -114,6 +126,7 @@ pub struct QueueSlot {
 }
 
 impl QueueSlot {
+    /// The offer as one span, `start` to `end` (the latest end among the free agents).
     pub fn slot(&self) -> Slot {
         Slot {
             start: self.start,
@@ -122,14 +135,17 @@ impl QueueSlot {
     }
 }
 
+/// The local date-time `minute` minutes after `date`'s midnight (past 1440: on a later date).
+fn local_time(date: NaiveDate, minute: u16) -> Option<NaiveDateTime> {
+    let date = date.checked_add_days(Days::new(u64::from(minute / DAY_MINUTES)))?;
+    let minute = minute % DAY_MINUTES;
+    let time = NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)?;
+    Some(date.and_time(time))
+}
+
 /// The UTC instant of a local wall-clock time: `None` in a gap, the earlier one when ambiguous.
 fn local_to_utc(tz: Tz, date: NaiveDate, minute_of_day: u16) -> Option<DateTime<Utc>> {
-    let time = NaiveTime::from_hms_opt(
-        u32::from(minute_of_day / 60),
-        u32::from(minute_of_day % 60),
-        0,
-    )?;
-    match tz.from_local_datetime(&date.and_time(time)) {
+    match tz.from_local_datetime(&local_time(date, minute_of_day)?) {
         LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
         LocalResult::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
         LocalResult::None => None,
@@ -137,19 +153,10 @@ fn local_to_utc(tz: Tz, date: NaiveDate, minute_of_day: u16) -> Option<DateTime<
 }
 
 /// The first instant at which the local clock reads `minute_of_day` on `date` or later
-/// (`1440` is the next midnight): the earlier instant when ambiguous, the end of the gap
-/// when that time does not exist.
+/// (`1440` is the next midnight, `1560` 02:00 the next day): the earlier instant when
+/// ambiguous, the end of the gap when that time does not exist.
 fn wall_clock_instant(tz: Tz, date: NaiveDate, minute_of_day: u16) -> Option<DateTime<Utc>> {
-    let (date, minute) = if minute_of_day >= 1440 {
-        (date.succ_opt()?, 0)
-    } else {
-        (date, minute_of_day)
-    };
-    let base = date.and_time(NaiveTime::from_hms_opt(
-        u32::from(minute / 60),
-        u32::from(minute % 60),
-        0,
-    )?);
+    let base = local_time(date, minute_of_day)?;
     // Gaps last at most a day (Samoa skipped 30 Dec 2011); look minute by minute, bounded.
     (0..=24 * 60).find_map(|k| {
         tz.from_local_datetime(&(base + Duration::minutes(k)))
@@ -161,11 +168,14 @@ fn wall_clock_instant(tz: Tz, date: NaiveDate, minute_of_day: u16) -> Option<Dat
 /// The agent's free slots that start in `[from_utc, to_utc)`, sorted by start.
 ///
 /// A slot is offered when:
-/// - it starts inside a working-hours range and ends, in local wall-clock minutes, by the
-///   range's end, and its real end is not after the instant the range ends (on a
-///   spring-forward day a slot spanning the gap would otherwise end after working hours);
+/// - its start is one of a working-hours range's wall-clock steps (every `slot_step` minutes
+///   from the range's start, before the range's end) and exists in the agent's zone;
+/// - it ends, `meeting_minutes` of real time after its start, no later than the instant the
+///   range ends (DST changes inside the range shorten or lengthen it in real time);
 /// - it starts at least `min_notice` after `now_utc`;
-/// - its local date is within the horizon (today in the agent's zone counts as day 1);
+/// - the day its range starts is no later than the last day of the horizon: today in the
+///   agent's zone (the local date at `now_utc`) is day 1, so `horizon_days = 1` offers today's
+///   ranges only (see [`AgentSettingsInput::horizon_days`](crate::AgentSettingsInput));
 /// - `[start - buffer_before, end + buffer_after)` misses every busy span. Buffers apply to
 ///   busy events, not to the edges of working hours.
 ///
@@ -194,14 +204,14 @@ pub fn slots(
     else {
         return Vec::new();
     };
-    // One day of margin on each side: where a zone changes its offset at midnight, local
-    // dates are not monotonic in UTC.
-    let first_date = earliest
-        .with_timezone(&tz)
-        .date_naive()
-        .pred_opt()
-        .unwrap_or(today)
-        .max(today);
+    // A range that started the day before may run past midnight into the first day; one more
+    // day of margin on each side because, where a zone changes its offset at midnight, local
+    // dates are not monotonic in UTC. Ranges that started before today still count: the
+    // horizon limits how far ahead, "now" and the notice how early.
+    let earliest_date = earliest.with_timezone(&tz).date_naive();
+    let first_date = earliest_date
+        .checked_sub_days(Days::new(2))
+        .unwrap_or(earliest_date);
     let last_date = to_utc
         .with_timezone(&tz)
         .date_naive()
@@ -209,7 +219,6 @@ pub fn slots(
         .unwrap_or(last_day)
         .min(last_day);
     let step = u16::try_from(agent.slot_step_minutes()).unwrap_or(u16::MAX);
-    let len = u16::try_from(agent.meeting_minutes()).unwrap_or(u16::MAX);
 
     let mut out = Vec::new();
     for date in first_date.iter_days().take_while(|d| *d <= last_date) {
@@ -218,7 +227,7 @@ pub fn slots(
                 continue;
             };
             let mut m = range_start;
-            while m.checked_add(len).is_some_and(|e| e <= range_end) {
+            while m < range_end {
                 if let Some(start) = local_to_utc(tz, date, m) {
                     let end = start + length;
                     if start >= earliest
@@ -229,48 +238,79 @@ pub fn slots(
                         out.push(Slot { start, end });
                     }
                 }
-                m = m.saturating_add(step);
+                let Some(next) = m.checked_add(step) else {
+                    break;
+                };
+                m = next;
             }
         }
     }
     out.sort_unstable();
+    out.dedup();
     out
 }
 
-/// The queue's slots: every slot at which at least one agent is free, with those agents in
-/// the order of `agents`. Agents with [`Busy::Unknown`] are never listed as free.
+/// The agent's free slot that starts exactly at `start` (for their own meeting length), if
+/// any: the booking's check, the same rule as [`slots`] and [`queue_slots`].
+pub fn slot_at(
+    agent: &AgentSettings,
+    busy: &Busy,
+    start: DateTime<Utc>,
+    now_utc: DateTime<Utc>,
+) -> Option<Slot> {
+    slots(agent, busy, start, start + Duration::seconds(1), now_utc)
+        .into_iter()
+        .find(|s| s.start == start)
+}
+
+/// The queue's offers: every start at which at least one agent has a free slot of their own
+/// length, once, with those agents in the order of `agents` and `end` the latest of their
+/// ends (see [`QueueSlot`]). Agents with [`Busy::Unknown`] are never listed as free.
 pub fn queue_slots(
     agents: &[(AgentId, AgentSettings, Busy)],
     from_utc: DateTime<Utc>,
     to_utc: DateTime<Utc>,
     now_utc: DateTime<Utc>,
 ) -> Vec<QueueSlot> {
-    let mut by_slot: BTreeMap<Slot, Vec<AgentId>> = BTreeMap::new();
+    let mut by_start: BTreeMap<DateTime<Utc>, QueueSlot> = BTreeMap::new();
     for (id, settings, busy) in agents {
         for slot in slots(settings, busy, from_utc, to_utc, now_utc) {
-            let free = by_slot.entry(slot).or_default();
-            if !free.contains(id) {
-                free.push(id.clone());
+            let offer = by_start.entry(slot.start).or_insert_with(|| QueueSlot {
+                start: slot.start,
+                end: slot.end,
+                free_agents: Vec::new(),
+            });
+            offer.end = offer.end.max(slot.end);
+            if !offer.free_agents.contains(id) {
+                offer.free_agents.push(id.clone());
             }
         }
     }
-    by_slot
-        .into_iter()
-        .map(|(slot, free_agents)| QueueSlot {
-            start: slot.start,
-            end: slot.end,
-            free_agents,
-        })
-        .collect()
+    by_start.into_values().collect()
 }
 
 /// A slot start for the visitor, e.g. `Mon 1 Mar 2027, 10:00 (Asia/Kolkata)`.
+///
+/// Where the local time happens twice (the hour repeated when the clocks go back), the label
+/// names which one: the zone's abbreviation (`Sun 31 Oct 2027, 02:00 CEST (Europe/Amsterdam)`
+/// and `02:00 CET`), or the UTC offset where both abbreviations are the same (`01:30 UTC+04:00`
+/// and `01:30 UTC+03:00` in Moscow on 26 October 2014, both MSK).
 pub fn label(slot_start_utc: DateTime<Utc>, visitor_tz: Tz) -> String {
+    let local = slot_start_utc.with_timezone(&visitor_tz);
+    let which = match visitor_tz.from_local_datetime(&local.naive_local()) {
+        LocalResult::Ambiguous(a, b) => {
+            let (abbr, other) = (a.format("%Z").to_string(), b.format("%Z").to_string());
+            if abbr != other {
+                format!(" {}", local.format("%Z"))
+            } else {
+                format!(" UTC{}", local.format("%:z"))
+            }
+        }
+        _ => String::new(),
+    };
     format!(
-        "{} ({})",
-        slot_start_utc
-            .with_timezone(&visitor_tz)
-            .format("%a %-d %b %Y, %H:%M"),
+        "{}{which} ({})",
+        local.format("%a %-d %b %Y, %H:%M"),
         visitor_tz.name()
     )
 }

@@ -1,19 +1,15 @@
 //! Round-robin tests: the "3 of 5" rule, order edits, and 1,000 seeded random assignments.
 
 use chrono::{DateTime, Utc};
-use dynchat_scheduling::{assign, AgentId, Availability, Rotation, SkipReason, Skipped, Slot};
+use dynchat_scheduling::{assign, AgentId, Availability, Rotation, SkipReason, Skipped};
 use std::collections::HashMap;
 
 fn ids(n: usize) -> Vec<AgentId> {
     (1..=n).map(|i| AgentId(format!("a{i}"))).collect()
 }
 
-fn slot() -> Slot {
-    let start = DateTime::<Utc>::from_timestamp(1_804_000_000, 0).unwrap_or_default();
-    Slot {
-        start,
-        end: start + chrono::Duration::minutes(30),
-    }
+fn start() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(1_804_000_000, 0).unwrap_or_default()
 }
 
 fn all_free(_: &AgentId) -> Availability {
@@ -22,7 +18,7 @@ fn all_free(_: &AgentId) -> Availability {
 
 /// Assigns with everyone free and advances; returns who got it.
 fn book(r: &mut Rotation) -> String {
-    let a = assign(r, &slot(), &all_free);
+    let a = assign(r, start(), &all_free);
     let chosen = a.chosen.unwrap_or_else(|| panic!("nobody chosen"));
     r.advance(&chosen);
     chosen.0
@@ -61,7 +57,7 @@ fn busy_agents_are_skipped_with_their_reason() {
     ]
     .into_iter()
     .collect();
-    let a = assign(&r, &slot(), &|id| states[id.as_str()]);
+    let a = assign(&r, start(), &|id| states[id.as_str()]);
     assert_eq!(a.next_in_line, Some(AgentId::from("a4")));
     assert_eq!(a.chosen, Some(AgentId::from("a2")));
     assert_eq!(
@@ -82,7 +78,7 @@ fn busy_agents_are_skipped_with_their_reason() {
         ]
     );
     // Nobody free: no one chosen, everyone recorded once, and the pointer is not moved.
-    let none = assign(&r, &slot(), &|_| Availability::Busy);
+    let none = assign(&r, start(), &|_| Availability::Busy);
     assert_eq!(none.chosen, None);
     assert_eq!(none.skipped.len(), 5);
     // The record serializes for the meetings log.
@@ -121,7 +117,7 @@ fn removing_the_last_agent_continues_from_their_position() {
     };
     solo.remove(&AgentId::from("a1"));
     assert_eq!(solo.next_in_line(), None);
-    let empty = assign(&solo, &slot(), &all_free);
+    let empty = assign(&solo, start(), &all_free);
     assert_eq!(
         (empty.chosen, empty.next_in_line, empty.skipped.len()),
         (None, None, 0)
@@ -181,7 +177,7 @@ fn a_thousand_random_assignments_follow_the_rule_and_record_every_skip() {
             })
             .collect();
         let index_of = |id: &AgentId| order.iter().position(|a| a == id).unwrap_or(usize::MAX);
-        let a = assign(&r, &slot(), &|id| avail[index_of(id)]);
+        let a = assign(&r, start(), &|id| avail[index_of(id)]);
 
         let mut expected_skipped = Vec::new();
         let mut expected_chosen = None;
@@ -234,7 +230,7 @@ fn stepwise_answers_re_check_a_lost_hold_and_move_on() {
         order: ids(4),
         last: Some(AgentId::from("a2")),
     };
-    let mut asking = Assigning::new(&r, &slot());
+    let mut asking = Assigning::new(&r, start());
     let mut asked = Vec::new();
     // a3: calendar free but the hold fails -> busy; a4: disconnected; a1: free and held.
     let answers = [
@@ -277,7 +273,7 @@ fn stepwise_answers_re_check_a_lost_hold_and_move_on() {
 fn stepwise_asks_each_agent_once_and_an_empty_order_nobody() {
     use dynchat_scheduling::rotation::Assigning;
     let r = Rotation::new(ids(3));
-    let mut asking = Assigning::new(&r, &slot());
+    let mut asking = Assigning::new(&r, start());
     let mut asked = 0;
     while asking.candidate().is_some() {
         asked += 1;
@@ -294,7 +290,7 @@ fn stepwise_asks_each_agent_once_and_an_empty_order_nobody() {
         .all(|s| s.reason == SkipReason::CalendarUnknown));
 
     let empty = Rotation::default();
-    let asking = Assigning::new(&empty, &slot());
+    let asking = Assigning::new(&empty, start());
     assert_eq!(asking.candidate(), None);
     let d = asking.finish();
     assert_eq!((d.next_in_line, d.chosen, d.skipped.len()), (None, None, 0));
@@ -319,8 +315,8 @@ fn stepwise_matches_assign_on_random_availability() {
             })
             .collect();
         let index_of = |id: &AgentId| order.iter().position(|a| a == id).unwrap_or(usize::MAX);
-        let whole = assign(&r, &slot(), &|id| avail[index_of(id)]);
-        let mut asking = Assigning::new(&r, &slot());
+        let whole = assign(&r, start(), &|id| avail[index_of(id)]);
+        let mut asking = Assigning::new(&r, start());
         while let Some(agent) = asking.candidate() {
             asking.answer(avail[index_of(agent)]);
         }

@@ -689,3 +689,160 @@ fn a_fortnight_across_the_spring_change_has_every_working_slot_once() {
         assert_eq!(times, expected, "local day {day}");
     }
 }
+
+#[test]
+fn a_fall_back_night_measures_slots_in_real_time() {
+    // Amsterdam, Sunday 31 October 2027: 03:00 CEST (01:00Z) becomes 02:00 CET, so the
+    // working range 01:00-03:00 lasts three real hours, 23:00Z to 02:00Z. A 120-minute
+    // meeting at 02:00 CEST (00:00Z) ends 02:00Z = 03:00 CET, the range's end: it fits,
+    // although 02:00 + 120 minutes on the wall clock reads 04:00.
+    let a = AgentSettingsInput {
+        time_zone: "Europe/Amsterdam".into(),
+        working_hours: on_day(Weekday::Sun, &[("01:00", "03:00")]),
+        meeting_minutes: 120,
+        slot_step_minutes: Some(60),
+        buffer_before_minutes: 0,
+        buffer_after_minutes: 0,
+        min_notice_minutes: 0,
+        horizon_days: 365,
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e}"));
+    let from = utc("2027-10-30T00:00:00Z");
+    let got = slots(
+        &a,
+        &Busy::Known(vec![]),
+        from,
+        from + Duration::days(3),
+        utc(EARLY),
+    );
+    assert_eq!(starts(&got), ["2027-10-30T23:00Z", "2027-10-31T00:00Z"]);
+    for s in &got {
+        assert_eq!(s.end - s.start, Duration::minutes(120));
+        assert!(
+            s.end <= utc("2027-10-31T02:00:00Z"),
+            "{s:?} ends after 03:00 CET"
+        );
+    }
+    // The same hours on an ordinary Sunday: only 01:00 fits.
+    let from = utc("2027-10-23T00:00:00Z");
+    let got = slots(
+        &a,
+        &Busy::Known(vec![]),
+        from,
+        from + Duration::days(3),
+        utc(EARLY),
+    );
+    assert_eq!(starts(&got), ["2027-10-23T23:00Z"]);
+}
+
+#[test]
+fn labels_in_a_repeated_hour_name_the_offset() {
+    let ams = parse_tz("Europe/Amsterdam", "tz").unwrap_or_else(|e| panic!("{e}"));
+    let nyc = parse_tz("America/New_York", "tz").unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        // 02:00-03:00 happens twice in Amsterdam on 31 October 2027.
+        (
+            "2027-10-31T00:00:00Z",
+            ams,
+            "Sun 31 Oct 2027, 02:00 CEST (Europe/Amsterdam)",
+        ),
+        (
+            "2027-10-31T01:00:00Z",
+            ams,
+            "Sun 31 Oct 2027, 02:00 CET (Europe/Amsterdam)",
+        ),
+        (
+            "2027-10-31T00:30:00Z",
+            ams,
+            "Sun 31 Oct 2027, 02:30 CEST (Europe/Amsterdam)",
+        ),
+        (
+            "2027-10-31T01:30:00Z",
+            ams,
+            "Sun 31 Oct 2027, 02:30 CET (Europe/Amsterdam)",
+        ),
+        // Either side of the repeated hour a label needs no offset.
+        (
+            "2027-10-30T23:30:00Z",
+            ams,
+            "Sun 31 Oct 2027, 01:30 (Europe/Amsterdam)",
+        ),
+        (
+            "2027-10-31T02:00:00Z",
+            ams,
+            "Sun 31 Oct 2027, 03:00 (Europe/Amsterdam)",
+        ),
+        // New York repeats 01:00-02:00 on 7 November 2027.
+        (
+            "2027-11-07T05:00:00Z",
+            nyc,
+            "Sun 7 Nov 2027, 01:00 EDT (America/New_York)",
+        ),
+        (
+            "2027-11-07T06:00:00Z",
+            nyc,
+            "Sun 7 Nov 2027, 01:00 EST (America/New_York)",
+        ),
+    ];
+    for (at, tz, expected) in cases {
+        assert_eq!(label(utc(at), tz), expected, "{at}");
+    }
+    // Moscow went from +04 to +03 on 26 October 2014, MSK before and after: the offset tells.
+    let msk = parse_tz("Europe/Moscow", "tz").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        label(utc("2014-10-25T21:30:00Z"), msk),
+        "Sun 26 Oct 2014, 01:30 UTC+04:00 (Europe/Moscow)"
+    );
+    assert_eq!(
+        label(utc("2014-10-25T22:30:00Z"), msk),
+        "Sun 26 Oct 2014, 01:30 UTC+03:00 (Europe/Moscow)"
+    );
+    // Slots of a UTC agent, shown to an Amsterdam visitor: every label is different.
+    let a = agent("UTC", on_day(Weekday::Sun, &[("00:00", "02:00")]), &PLAIN);
+    let from = utc("2027-10-31T00:00:00Z");
+    let got = slots(
+        &a,
+        &Busy::Known(vec![]),
+        from,
+        from + Duration::days(1),
+        utc(EARLY),
+    );
+    let labels: Vec<String> = got.iter().map(|s| label(s.start, ams)).collect();
+    let mut unique = labels.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(labels.len(), 4);
+    assert_eq!(unique.len(), 4, "{labels:?}");
+}
+
+#[test]
+fn horizon_is_calendar_days_in_the_agent_zone_not_hours() {
+    // Amsterdam, Saturday 27 March 2027 21:00 CET; the Sunday that follows has 23 hours.
+    // horizon_days 2 = Saturday (today, day 1, its hours are over) and Sunday: not the
+    // 48 hours until Monday 21:00 CEST, which would take in Monday 09:00.
+    let a = agent(
+        "Europe/Amsterdam",
+        WeeklyHours::every_day(&[("09:00", "10:00")]),
+        &Opts {
+            horizon: 2,
+            ..PLAIN
+        },
+    );
+    let now = utc("2027-03-27T20:00:00Z");
+    let got = slots(&a, &Busy::Known(vec![]), now, now + Duration::days(5), now);
+    assert_eq!(starts(&got), ["2027-03-28T07:00Z", "2027-03-28T07:30Z"]);
+    // One minute before local midnight and one minute after: the horizon moves by a day.
+    let before = utc("2027-03-27T22:59:00Z");
+    let after = utc("2027-03-27T23:01:00Z");
+    let days = |now| {
+        let mut d: Vec<String> = slots(&a, &Busy::Known(vec![]), now, now + Duration::days(5), now)
+            .iter()
+            .map(|s| s.start.format("%m-%d").to_string())
+            .collect();
+        d.dedup();
+        d
+    };
+    assert_eq!(days(before), ["03-28"]);
+    assert_eq!(days(after), ["03-28", "03-29"]);
+}

@@ -209,6 +209,7 @@ fn attributes_json(a: &mapping::Activity) -> Result<String, ApiError> {
 /// `POST /v1/sites/{site}/events`: raw events + rollups + activities of known leads, one batch.
 pub async fn events(
     env: &Env,
+    ctx: &Context,
     database: &D1Database,
     site: &Site,
     body: Value,
@@ -283,18 +284,9 @@ pub async fn events(
     }
     db::batch(database, st).await?;
     if wake {
-        let _ = send_wakeup(env, "activity").await;
+        super::wake::wake_gate(env, ctx, "activity");
     }
     Ok(Reply::json(202, json!({"accepted": b.events.len()})))
-}
-
-async fn send_wakeup(env: &Env, kind: &str) -> Result<(), ApiError> {
-    let q = env
-        .queue("OUTBOX")
-        .map_err(|e| ApiError::Config(e.to_string()))?;
-    q.send(json!({ "kind": kind }))
-        .await
-        .map_err(ApiError::from)
 }
 
 fn lead_id(site: &str, key: &str) -> String {
@@ -350,29 +342,35 @@ pub async fn leads(
             ))
         }
     };
-    // Round trip 1: every read of the capture path in one D1 batch.
+    // Round trip 1: every read of the capture path in one D1 batch (the version's mapping only
+    // when this isolate has not read that version before).
     let keys = leads_store::Keys {
         site: &site.id,
-        idem_key: &key,
         dialogue: &l.dialogue,
         hash: l.hash.as_deref(),
         email: l.email(),
         session: &l.session,
     };
-    let clock = super::config::string(env, "ALLOW_CLOCK_OVERRIDE", "0") == "1";
-    let reads = leads_store::read(database, &keys, clock).await?;
-    if let Some(row) = reads.existing {
-        return same(row);
-    }
+    let cached = l
+        .hash
+        .as_deref()
+        .and_then(|h| super::versions::cached(&site.id, &l.dialogue, h));
+    let want = leads_store::Wanted {
+        version: cached.is_none(),
+        clock: super::config::string(env, "ALLOW_CLOCK_OVERRIDE", "0") == "1",
+    };
+    let reads = leads_store::read(database, &keys, want).await?;
     // Answers map to lead fields through the version the visitor actually ran.
-    if l.hash.is_some() && reads.version_json.is_none() {
-        return Err(ApiError::field("hash", "is not a version of this dialogue"));
-    }
-    let answer_fields = reads
-        .version_json
-        .and_then(|v| serde_json::from_str::<Value>(&v).ok())
-        .map(|d| mapping::answer_fields(&d))
-        .unwrap_or_default();
+    let answer_fields = match (cached, reads.version_json) {
+        (Some(fields), _) => fields,
+        (None, Some(Some(json))) => {
+            super::versions::from_json(&site.id, &l.dialogue, l.hash.as_deref(), &json)
+        }
+        (None, _) if l.hash.is_some() => {
+            return Err(ApiError::field("hash", "is not a version of this dialogue"))
+        }
+        (None, _) => Default::default(),
+    };
     let known = reads
         .known_fields
         .and_then(|k| serde_json::from_str::<Map<String, Value>>(&k).ok());
@@ -436,12 +434,6 @@ pub async fn leads(
     }
     // The lead is durable: answer now and wake the gate in the background. If the send fails,
     // the cron sweep delivers it anyway: the outbox row is the truth.
-    let wake_env = env.clone();
-    let wake_id = id.clone();
-    ctx.wait_until(async move {
-        if let Err(e) = send_wakeup(&wake_env, "lead").await {
-            worker::console_error!("lead {wake_id}: queue send failed: {e}");
-        }
-    });
+    super::wake::wake_gate(env, ctx, "lead");
     Ok(Reply::json(201, json!({"lead": id, "status": "queued"})))
 }

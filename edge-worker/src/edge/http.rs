@@ -153,7 +153,7 @@ async fn public(
                 let body = json_body(req, MAX_BODY).await?;
                 match *what {
                     "traits" => api::traits(env, &database, &site, body).await,
-                    "events" => api::events(env, &database, &site, body).await,
+                    "events" => api::events(env, ctx, &database, &site, body).await,
                     _ => api::leads(req, env, ctx, &database, &site, body).await,
                 }
             }

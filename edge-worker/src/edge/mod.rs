@@ -17,6 +17,8 @@ mod random;
 mod reply;
 mod site;
 mod store;
+mod versions;
+mod wake;
 
 use crate::error::ApiError;
 use worker::{

@@ -18,8 +18,25 @@ impl FieldName {
     }
 }
 
-/// The longest value a visitor may type into one field; longer answers are re-prompted.
-pub const MAX_ANSWER_LEN: usize = 2000;
+/// The one limit on what a visitor types (a free-text answer or a capture), in characters
+/// (Unicode scalar values) after trimming. Longer answers are re-prompted with [`too_long`], never
+/// cut; the widget reads this constant and must not cut the input before the engine sees it.
+pub const MAX_ANSWER_CHARS: usize = 1000;
+
+/// The most UTF-8 bytes an accepted answer can take (4 per character): what a host that stores
+/// answers (the worker's `/leads` and events) must accept for one value.
+pub const MAX_ANSWER_BYTES: usize = 4 * MAX_ANSWER_CHARS;
+
+/// Is a (trimmed) answer over [`MAX_ANSWER_CHARS`]?
+pub fn answer_too_long(v: &str) -> bool {
+    // Cheap for short answers: fewer bytes than the limit means fewer characters too.
+    v.len() > MAX_ANSWER_CHARS && v.chars().count() > MAX_ANSWER_CHARS
+}
+
+/// The re-prompt for an answer over the limit; it says what the limit is.
+pub fn too_long() -> String {
+    format!("That answer is too long: at most {MAX_ANSWER_CHARS} characters, please shorten it.")
+}
 
 /// Is this an email address we accept? The one product-wide rule lives in
 /// [`crate::rules::valid_email`] (ASCII-only); this path stays for existing callers.

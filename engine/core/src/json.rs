@@ -1,13 +1,15 @@
 //! A small JSON reader ([`parse`] -> [`J`]) and writer ([`Out`]) for the code the browser ships: no serde_json, no float parsing or formatting, no `core::fmt`.
 //!
 //! The browser's chat module reads the compiled flow, its stored session and the host's messages
-//! with this, and writes its events, leads and saved state with it (serde's derives and serde_json
-//! are well over 100 KB of wasm). Numbers keep their source text: integers are read with
-//! [`J::int`], decimals with `targeting::parse_num` by the caller. Nesting is limited to
-//! [`MAX_DEPTH`]; anything malformed is `None`, never a panic. The writer escapes strings exactly
-//! as serde_json does, so a value written here reads back the same with either.
+//! with this, and writes its events, leads and saved state with it; the targeting module reads
+//! the bundle with it (serde's derives and serde_json are well over 100 KB of wasm). Numbers keep
+//! their source text: integers are read with [`J::int`], decimals with `targeting::parse_num` by
+//! the caller. An array or object nested deeper than [`MAX_DEPTH`] is passed over without
+//! recursion and reads as `null`, so one deep part (one dialogue) never makes the whole bundle
+//! unreadable; anything malformed is `None`, never a panic. The writer escapes strings exactly as
+//! serde_json does, so a value written here reads back the same with either.
 
-/// Deepest nesting accepted.
+/// Deepest nesting built; deeper arrays and objects read as `null`.
 pub const MAX_DEPTH: usize = 64;
 
 /// A parsed JSON value.
@@ -151,11 +153,35 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Option<J> {
-        if depth > MAX_DEPTH {
-            return None;
+    /// Passes over an array or object without building it: strings are read as strings, brackets
+    /// must pair up; it reads as `null`. A heap stack, not recursion, so any depth is safe.
+    fn skip_container(&mut self) -> Option<J> {
+        let mut closers = Vec::new();
+        loop {
+            self.ws();
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.string()?;
+                    continue;
+                }
+                b'[' => closers.push(b']'),
+                b'{' => closers.push(b'}'),
+                // The guard pops the opener; a closer that does not match it is malformed.
+                c @ (b']' | b'}') if closers.pop() != Some(c) => return None,
+                _ => {}
+            }
+            self.i += 1;
+            if closers.is_empty() {
+                return Some(J::Null);
+            }
         }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<J> {
         self.ws();
+        if depth > MAX_DEPTH && matches!(self.b.get(self.i), Some(b'[' | b'{')) {
+            return self.skip_container();
+        }
         match *self.b.get(self.i)? {
             b'n' => self.lit(b"null", J::Null),
             b't' => self.lit(b"true", J::Bool(true)),

@@ -20,4 +20,4 @@ pub use compile::{compile, compile_with, CompiledFlow, Options};
 pub use diag::{Diagnostic, Severity};
 pub use machine::{step, Booking, BrowserEvent, Effect, Input, Now, Prompt, Session, Status};
 pub use model::{schema_json, Dialogue};
-pub use simulate::{parse_answers, simulate, SimOptions};
+pub use simulate::{parse_answers, simulate, simulate_script, ScriptError, SimOptions};

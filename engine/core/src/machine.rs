@@ -21,9 +21,9 @@ pub fn step(flow: &CompiledFlow, s: &mut Session, input: Input, now: Now) -> Vec
         flow,
         out: Vec::new(),
     };
-    if s.check(flow).is_err() {
+    if let Err(why) = s.check(flow) {
         r.out.push(Effect::Ignored {
-            reason: "session does not match this flow".into(),
+            reason: format!("session does not match this flow: {why}"),
         });
         return r.out;
     }

@@ -16,7 +16,8 @@ pub struct Dialogue {
     pub id: String,
     /// Name shown to authors in the console and reports.
     pub name: String,
-    /// Higher wins when several dialogues match a page.
+    /// Higher wins when several dialogues match a page; on a tie, the dialogue whose `id` sorts
+    /// first (byte order: `a-campaign` before `b-pricing`).
     #[serde(default)]
     pub priority: i32,
     /// Who sees this dialogue and on which pages. Empty means everyone everywhere.
@@ -68,14 +69,17 @@ impl Default for Display {
     }
 }
 
-/// A group of conditions: all must hold (`all`) or at least one (`any`).
+/// A group of conditions: all must hold (`all`) or at least one (`any`). Groups nest at most 16
+/// deep (the browser reads no deeper; `validate` reports `too_deep`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Audience {
     /// Every entry must hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub all: Vec<Rule>,
-    /// At least one entry must hold (when non-empty).
+    /// At least one entry must hold (when non-empty). An exclusion (`is_not`, `not_contains`,
+    /// `not_matches`) here excludes nobody when another entry holds (warning
+    /// `exclusion_in_any`): put exclusions in `all`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub any: Vec<Rule>,
 }
@@ -170,7 +174,9 @@ pub enum Card {
 pub struct MessageCard {
     /// Card id, unique in the dialogue.
     pub id: String,
-    /// Text with tokens.
+    /// Text with tokens: `{{lead.FirstName:there}}` (spaces around the default are trimmed).
+    /// Markdown (links, bold) applies to what the author writes; a token's value (an answer, a
+    /// lead field) is inserted as plain text.
     pub text: String,
     /// Optional image URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -194,7 +200,7 @@ pub struct QuestionCard {
     /// Buttons (label shown, value stored).
     #[serde(default)]
     pub buttons: Vec<Button>,
-    /// Accept a typed answer too.
+    /// Accept a typed answer too (at most 1,000 characters; a longer one is re-prompted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_text: Option<FreeText>,
     /// Lead field the answer is stored in.
@@ -216,11 +222,15 @@ pub struct CaptureCard {
     pub id: String,
     /// Prompt text with tokens.
     pub text: String,
-    /// What is asked.
+    /// What is asked. Every typed answer is at most 1,000 characters (re-prompted, never cut);
+    /// `email`: ASCII only, an RFC 5322 dot-atom local part, a dotted domain of letters, digits
+    /// and `-` (internationalised domains in punycode).
     pub kind: CaptureKind,
     /// Lead field that receives the value (e.g. `email`, `firstName`).
     pub field: String,
-    /// Skip this card when the field is already known.
+    /// Skip this card when the field is already known. Such a card does not wait for the visitor
+    /// once the field is known (or has just been typed), so a loop back through it is rejected
+    /// like a loop of messages (`cycle`).
     #[serde(default)]
     pub skip_if_known: bool,
     /// Replace a known value (otherwise a known value is kept in Marketo).

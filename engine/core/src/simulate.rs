@@ -75,12 +75,37 @@ pub fn sim_slots(now_ms: i64) -> Vec<(i64, i64)> {
         .collect()
 }
 
+/// Runs the flow with the scripted answers and returns the transcript; a script line that names
+/// no input ends it with a `! ...` line (see [`simulate_script`]).
+pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> String {
+    simulate_script(flow, answers, opts).unwrap_or_else(|e| {
+        let mut t = e.transcript;
+        let _ = writeln!(t, "! {}", e.reason);
+        t
+    })
+}
+
+/// A script line that names no input: the transcript up to it and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    /// The transcript before the line.
+    pub transcript: String,
+    /// Which line (1-based, among the answers) and why it names nothing.
+    pub reason: String,
+}
+
 /// Runs the flow with the scripted answers and returns the transcript.
 ///
 /// Answer lines: a button label (or value, or `@N` for the N-th button, from 1), typed text,
-/// for meetings `slot N` (N-th offered slot), `taken` (lose the race), `none` (no slots),
-/// `skip` (decline); anywhere `close`, `timeout`, or `(empty)` for an empty answer.
-pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> String {
+/// for meetings `slot N` (N-th offered slot, from 1; `slot` alone is the first), `taken` (lose
+/// the race), `none` (no slots), `skip` (decline); anywhere `close`, `timeout`, or `(empty)` for
+/// an empty answer. `@N` naming no button (`@0`, or past the last) and, at a meeting card, any
+/// other line are errors, not answers.
+pub fn simulate_script(
+    flow: &CompiledFlow,
+    answers: &[String],
+    opts: &SimOptions,
+) -> Result<String, ScriptError> {
     let mut t = String::new();
     let mut now = opts.now_ms;
     let mut s = Session::new(flow, "sim", &opts.lead, now);
@@ -92,6 +117,7 @@ pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> S
     let mut prompt: Option<Prompt> = None;
     let mut slots: Vec<(i64, i64)> = Vec::new();
     let mut effects = step(flow, &mut s, Input::Start, now);
+    let total = answers.len();
     let mut answers = answers.iter();
     let mut booked = 0u32;
     loop {
@@ -128,9 +154,18 @@ pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> S
                 s.at.map(|i| flow.card_ids[usize::from(i)].clone())
                     .unwrap_or_default();
             let _ = writeln!(t, "… waiting for the visitor at `{at}`");
-            return t;
+            return Ok(t);
         };
-        let input = to_input(a, prompt.as_ref(), &slots);
+        let input = match to_input(a, prompt.as_ref(), &slots) {
+            Ok(i) => i,
+            Err(why) => {
+                let n = total - answers.len();
+                return Err(ScriptError {
+                    transcript: t,
+                    reason: format!("answer {n} `{a}`: {why}"),
+                });
+            }
+        };
         let shown = match &input {
             Input::Button { index } => match &prompt {
                 Some(Prompt::Choices { buttons, .. }) => buttons
@@ -150,23 +185,30 @@ pub fn simulate(flow: &CompiledFlow, answers: &[String], opts: &SimOptions) -> S
     if rest > 0 {
         let _ = writeln!(t, "({rest} answer(s) left unused)");
     }
-    t
+    Ok(t)
 }
 
-fn to_input(a: &str, prompt: Option<&Prompt>, slots: &[(i64, i64)]) -> Input {
+/// The N of `@N` / `slot N` when it names one of `count` items (1-based), else why not.
+fn nth(n: &str, count: usize, what: &str) -> Result<usize, String> {
+    match n.trim().parse::<usize>() {
+        Ok(i) if (1..=count).contains(&i) => Ok(i - 1),
+        _ => Err(format!("{what} are numbered from 1 to {count}")),
+    }
+}
+
+fn to_input(a: &str, prompt: Option<&Prompt>, slots: &[(i64, i64)]) -> Result<Input, String> {
     let a = if a.trim() == "(empty)" { "" } else { a };
     let l = a.trim().to_lowercase();
     match l.as_str() {
-        "close" => return Input::Close,
-        "timeout" => return Input::Timeout,
+        "close" => return Ok(Input::Close),
+        "timeout" => return Ok(Input::Timeout),
         _ => {}
     }
-    match prompt {
+    Ok(match prompt {
         Some(Prompt::Choices { buttons, .. }) => {
-            if let Some(n) = l.strip_prefix('@').and_then(|n| n.parse::<usize>().ok()) {
-                return Input::Button {
-                    index: n.saturating_sub(1),
-                };
+            if let Some(n) = l.strip_prefix('@') {
+                let index = nth(n, buttons.len(), "buttons")?;
+                return Ok(Input::Button { index });
             }
             match buttons
                 .iter()
@@ -183,14 +225,16 @@ fn to_input(a: &str, prompt: Option<&Prompt>, slots: &[(i64, i64)]) -> Input {
                 "taken" => Booking::SlotTaken,
                 "none" => Booking::NoSlots,
                 "skip" => Booking::Declined,
+                "slot" => {
+                    let (start_ms, end_ms) = *slots.first().ok_or("no slots were offered")?;
+                    return Ok(Input::SlotChosen { start_ms, end_ms });
+                }
                 _ => {
-                    let n = l
-                        .strip_prefix("slot")
-                        .and_then(|n| n.trim().parse::<usize>().ok())
-                        .unwrap_or(1);
-                    let (start_ms, end_ms) =
-                        slots.get(n.saturating_sub(1)).copied().unwrap_or((0, 0));
-                    return Input::SlotChosen { start_ms, end_ms };
+                    let n = l.strip_prefix("slot").ok_or(
+                        "at a meeting card write `slot N`, `taken`, `none`, `skip`, `close` or `timeout`",
+                    )?;
+                    let (start_ms, end_ms) = slots[nth(n, slots.len(), "slots")?];
+                    return Ok(Input::SlotChosen { start_ms, end_ms });
                 }
             };
             Input::BookingResult { result }
@@ -198,7 +242,7 @@ fn to_input(a: &str, prompt: Option<&Prompt>, slots: &[(i64, i64)]) -> Input {
         _ => Input::Text {
             text: a.to_string(),
         },
-    }
+    })
 }
 
 fn write_effect(

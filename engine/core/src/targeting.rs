@@ -10,7 +10,9 @@ mod context;
 mod text;
 mod wire;
 
-pub use audience::{compile_audience, CompiledAudience, Watch};
+pub use audience::{
+    audience_checks, compile_audience, CompiledAudience, Watch, MAX_AUDIENCE_DEPTH,
+};
 pub use cond::{Cond, Facts, FieldRef, Test, Val, Wildcard};
 pub use context::{Context, PageInput};
 use text::insertion_sort_by;
@@ -45,7 +47,8 @@ pub struct Candidate {
     pub display: Display,
 }
 
-/// All of a site's candidates, sorted once by priority (stable on authoring order).
+/// All of a site's candidates, sorted once: by priority, highest first; on a tie by dialogue id
+/// (byte order, `a` before `b`), so the choice never depends on the order the host lists them in.
 #[derive(Debug, Clone, Default)]
 pub struct Targeting {
     candidates: Vec<Candidate>,
@@ -62,9 +65,11 @@ pub struct Selection {
 }
 
 impl Targeting {
-    /// Sorts candidates by priority, highest first; equal priorities keep their order.
+    /// Sorts candidates by priority, highest first; equal priorities by dialogue id, ascending.
     pub fn new(mut candidates: Vec<Candidate>) -> Self {
-        insertion_sort_by(&mut candidates, |a, b| a.priority > b.priority);
+        insertion_sort_by(&mut candidates, |a, b| {
+            a.priority > b.priority || (a.priority == b.priority && a.id < b.id)
+        });
         let watches = candidates.iter().map(|c| c.audience.watch()).collect();
         Targeting {
             candidates,
@@ -77,7 +82,8 @@ impl Targeting {
         &self.candidates
     }
 
-    /// Picks the highest-priority dialogue whose audience matches and whose frequency rules allow it.
+    /// Picks the highest-priority dialogue whose audience matches and whose frequency rules allow
+    /// it; of equal priorities, the one whose id sorts first.
     pub fn select(&self, ctx: &Context, seen: &dyn Fn(&str) -> Option<Seen>) -> Selection {
         let mut watch = Watch::default();
         for (c, w) in self.candidates.iter().zip(&self.watches) {

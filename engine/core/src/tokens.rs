@@ -57,7 +57,7 @@ pub struct RawToken<'a> {
     pub namespace: &'a str,
     /// Text after the first `.`.
     pub name: &'a str,
-    /// Text after the first `:`.
+    /// Text after the first `:`, trimmed.
     pub default: Option<&'a str>,
 }
 
@@ -75,8 +75,9 @@ where
         let after = &rest[open + 2..];
         let close = after.find("}}").ok_or(TokenError::Unclosed)?;
         let inner = after[..close].trim();
+        // `{{ lead.firstname : there }}`: the spaces around the default are layout, not text.
         let (path, default) = match inner.split_once(':') {
-            Some((p, d)) => (p.trim(), Some(d)),
+            Some((p, d)) => (p.trim(), Some(d.trim())),
             None => (inner, None),
         };
         let (namespace, name) = path.split_once('.').unwrap_or((path, ""));
@@ -96,8 +97,46 @@ where
     Ok(Template(out))
 }
 
+/// The characters the widget's markdown subset gives a meaning to (`**bold**`, `[label](url)`),
+/// and `\` itself, which makes the next one of them literal.
+pub const MARKDOWN_SPECIALS: &[char] = &['\\', '*', '[', ']', '(', ')'];
+
+/// Makes a value literal text for the markdown subset: a `\` before each of [`MARKDOWN_SPECIALS`].
+/// What a visitor typed or a lead field holds is data, never markup.
+pub fn escape_markdown(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if MARKDOWN_SPECIALS.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Undoes [`escape_markdown`]: the text as a visitor reads it in the bubble (the transcript a
+/// lead carries to Marketo holds this, not the escapes).
+pub fn unescape_markdown(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        match chars.peek() {
+            Some(&n) if c == '\\' && MARKDOWN_SPECIALS.contains(&n) => {
+                out.push(n);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 impl Template {
     /// Renders with a lookup for each token source; a missing or empty value takes the default.
+    ///
+    /// Markdown applies only to what the author wrote: a looked-up value (a visitor's answer, a
+    /// lead or company field, the meeting) is escaped with [`escape_markdown`]; the author's text
+    /// and defaults are kept as written.
     pub fn render<F>(&self, lookup: F) -> String
     where
         F: Fn(&TokenSource) -> Option<String>,
@@ -108,7 +147,7 @@ impl Template {
                 Segment::Text(t) => s.push_str(t),
                 Segment::Token { source, default } => {
                     match lookup(source).filter(|v| !v.trim().is_empty()) {
-                        Some(v) => s.push_str(&v),
+                        Some(v) => s.push_str(&escape_markdown(&v)),
                         None => s.push_str(default.as_deref().unwrap_or("")),
                     }
                 }

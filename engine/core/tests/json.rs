@@ -57,8 +57,33 @@ fn rejects_what_serde_json_rejects() {
             "{bad}"
         );
     }
-    let deep = "[".repeat(json::MAX_DEPTH + 2) + &"]".repeat(json::MAX_DEPTH + 2);
-    assert_eq!(json::parse(&deep), None);
+    let unbalanced = "[".repeat(json::MAX_DEPTH + 2) + &"]".repeat(json::MAX_DEPTH + 1);
+    assert_eq!(json::parse(&unbalanced), None);
+    let crossed = "[".repeat(json::MAX_DEPTH + 2) + "}" + &"]".repeat(json::MAX_DEPTH + 1);
+    assert_eq!(json::parse(&crossed), None);
+}
+
+#[test]
+fn a_deep_part_reads_as_null_and_leaves_the_rest() {
+    let deep = "[".repeat(10_000) + "\"]\"" + &"]".repeat(10_000);
+    let doc = ["{\"a\":", &deep, ",\"b\":[1,{\"c\":\"d\"}]}"].concat();
+    let Some(v) = json::parse(&doc) else {
+        panic!("a deep part must not make the document unreadable")
+    };
+    let Some(mut a) = v.get("a") else {
+        panic!("no a")
+    };
+    for _ in 0..json::MAX_DEPTH {
+        let Some(inner) = a.arr().and_then(|x| x.first()) else {
+            panic!("built down to MAX_DEPTH")
+        };
+        a = inner;
+    }
+    assert_eq!(a, &J::Null);
+    assert_eq!(
+        v.get("b").and_then(J::arr).and_then(|b| b[1].get("c")),
+        Some(&J::Str("d".into()))
+    );
 }
 
 #[test]

@@ -158,3 +158,130 @@ fn inputs_that_do_not_fit_change_nothing() {
     assert_eq!(s.answers, before.answers);
     assert_eq!(s.at, before.at);
 }
+
+/// One text card (`text`) after a question that takes free text.
+fn echo_flow(text: &str) -> CompiledFlow {
+    let json = serde_json::json!({
+        "version": 1, "id": "echo", "name": "Echo",
+        "cards": [
+            {"id": "q", "type": "question", "text": "Say something", "free_text": {}, "next": "m"},
+            {"id": "m", "type": "message", "text": text, "next": "end"},
+            {"id": "end", "type": "end"}
+        ]
+    });
+    compile(&json.to_string()).expect("compiles")
+}
+
+fn shown(out: &[Effect], card: &str) -> String {
+    out.iter()
+        .find_map(|e| match e {
+            Effect::Show { card: c, text, .. } if c == card => Some(text.clone()),
+            _ => None,
+        })
+        .expect("shown")
+}
+
+#[test]
+fn token_defaults_are_trimmed() {
+    let f = echo_flow("Hi {{ lead.firstname : there }}!");
+    let mut s = Session::new(&f, "s", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    let out = step(&f, &mut s, Input::Text { text: "x".into() }, 1);
+    assert_eq!(shown(&out, "m"), "Hi there!");
+}
+
+/// Token values are data: the widget's markdown subset must see them as literal text.
+#[test]
+fn a_typed_answer_is_inserted_as_text_not_markdown() {
+    let f = echo_flow("You said: {{answer.q:}} and **this** [is](https://acme.test) mine");
+    let mut s = Session::new(&f, "s", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    let typed = r"[x](https://example.com) **b** \*";
+    let out = step(&f, &mut s, Input::Text { text: typed.into() }, 1);
+    assert_eq!(
+        shown(&out, "m"),
+        r"You said: \[x\]\(https://example.com\) \*\*b\*\* \\\* and **this** [is](https://acme.test) mine"
+    );
+    // The answer itself is stored as typed.
+    assert!(out
+        .iter()
+        .any(|e| matches!(e, Effect::Answer { value, .. } if value == typed)));
+}
+
+#[test]
+fn a_lead_field_is_inserted_as_text_not_markdown() {
+    let f = echo_flow("Hi {{lead.FirstName:there}}");
+    let lead = [(
+        "FirstName".to_string(),
+        "[Bo](https://evil.test)".to_string(),
+    )];
+    let mut s = Session::new(&f, "s", &lead, 0);
+    step(&f, &mut s, Input::Start, 0);
+    let out = step(&f, &mut s, Input::Text { text: "x".into() }, 1);
+    assert_eq!(shown(&out, "m"), r"Hi \[Bo\]\(https://evil.test\)");
+}
+
+#[test]
+fn step_refuses_a_session_of_an_unknown_version_like_from_json() {
+    let f = flow("pricing-qualify");
+    let mut s = Session::new(&f, "s1", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    s.v = 99;
+    assert!(Session::from_json(&s.to_json(), &f).is_err());
+    let before = s.clone();
+    let out = step(&f, &mut s, Input::Button { index: 0 }, 1);
+    assert!(
+        matches!(out.as_slice(), [Effect::Ignored { reason }] if reason.contains("version")),
+        "{out:?}"
+    );
+    assert_eq!(s, before);
+}
+
+/// One limit on typed text, in characters (what the widget shows), enforced by the engine with a
+/// re-prompt that names it; never a cut.
+#[test]
+fn typed_text_has_one_limit_in_characters() {
+    use dynchat_engine::fields::MAX_ANSWER_CHARS;
+    let f = echo_flow("{{answer.q:}}");
+    for (text, accepted) in [
+        ("日".repeat(MAX_ANSWER_CHARS), true),
+        (format!("  {}  ", "é".repeat(MAX_ANSWER_CHARS)), true),
+        ("a".repeat(MAX_ANSWER_CHARS + 1), false),
+        ("日".repeat(MAX_ANSWER_CHARS + 1), false),
+    ] {
+        let mut s = Session::new(&f, "s", &[], 0);
+        step(&f, &mut s, Input::Start, 0);
+        let out = step(&f, &mut s, Input::Text { text: text.clone() }, 1);
+        let reprompt = out.iter().find_map(|e| match e {
+            Effect::Reprompt { message, .. } => Some(message.clone()),
+            _ => None,
+        });
+        if accepted {
+            assert_eq!(reprompt, None, "{} chars", text.chars().count());
+            assert_eq!(s.answers.values().next(), Some(&text.trim().to_string()));
+        } else {
+            let m = reprompt.expect("re-prompted");
+            assert!(
+                m.contains(&format!("at most {MAX_ANSWER_CHARS} characters")),
+                "{m}"
+            );
+            assert!(s.answers.is_empty());
+        }
+    }
+    // A capture card: the same limit and the same message, not the kind's error.
+    let json = r#"{"version":1,"id":"c","name":"C","cards":[
+      {"id":"t","type":"capture","kind":"text","field":"notes","text":"Notes?","error":"Type something","next":"e"},
+      {"id":"e","type":"end"}]}"#;
+    let f = compile(json).expect("compiles");
+    let mut s = Session::new(&f, "s", &[], 0);
+    step(&f, &mut s, Input::Start, 0);
+    let long = "x".repeat(MAX_ANSWER_CHARS + 1);
+    let out = step(&f, &mut s, Input::Text { text: long }, 1);
+    assert!(out
+        .iter()
+        .any(|e| matches!(e, Effect::Reprompt { message, .. }
+        if message.contains(&format!("at most {MAX_ANSWER_CHARS} characters")))));
+    let ok = "x".repeat(MAX_ANSWER_CHARS);
+    step(&f, &mut s, Input::Text { text: ok }, 2);
+    assert_eq!(s.status, Status::Completed);
+}

@@ -117,3 +117,13 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// What a visitor typed comes back unchanged after the escaping tokens apply to it, so the
+    /// transcript sent with a lead shows the text as the visitor saw it.
+    #[test]
+    fn markdown_escaping_round_trips(s in ".{0,80}") {
+        let escaped = dynchat_engine::tokens::escape_markdown(&s);
+        prop_assert_eq!(dynchat_engine::tokens::unescape_markdown(&escaped), s);
+    }
+}

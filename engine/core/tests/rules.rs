@@ -46,6 +46,13 @@ fn email_addresses() {
         ("a@b.co,d@e.fr", false),
         ("\"a\"@b.co", false),
         ("a;b@c.co", false),
+        // Only RFC 5322 dot-atom characters in the local part: markup never passes.
+        ("\"><svg/onload=x()>@example.com", false),
+        ("<svg/onload=x()>@example.com", false),
+        ("x)@example.com", false),
+        ("a b@example.com", false),
+        ("a\tb@example.com", false),
+        ("!#$%&'*+-/=?^_`{|}~@example.com", true),
         (&long_local, false),
         (&long, false),
         (&long_label, false),
@@ -58,6 +65,31 @@ fn email_addresses() {
     }
     assert_eq!(email_problem("ü@x.de"), Some("must be ASCII"));
     assert_eq!(email_problem("no-at-sign"), Some("must contain @"));
+}
+
+/// Marketo's own email check (the `email` field type of the protocol-faithful peer,
+/// `tests/peers/marketo_peer.py` EMAIL_RE): every address we accept, Marketo accepts, so a lead
+/// never dies in Marketo (error 1003) for an address the widget let through.
+#[test]
+fn every_address_we_accept_marketo_accepts() {
+    let marketo =
+        regex_lite::Regex::new(r#"^[^@\s,;<>"]+@[^@\s,;<>"]+\.[^@\s,;<>".]{2,}$"#).expect("regex");
+    let mut checked = 0;
+    for b in 0x20u8..0x7f {
+        let c = char::from(b);
+        for s in [
+            format!("a{c}b@example.com"),
+            format!("{c}@example.com"),
+            format!("a@ex{c}ample.com"),
+            format!("a@example.c{c}m"),
+        ] {
+            if valid_email(&s) {
+                checked += 1;
+                assert!(marketo.is_match(&s), "{s:?} passes our rule, not Marketo's");
+            }
+        }
+    }
+    assert!(checked > 100);
 }
 
 #[test]

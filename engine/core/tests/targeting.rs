@@ -1,7 +1,11 @@
 //! Targeting table tests: operators, wildcard edge cases, UTM and query parameters, time-zone and weekday rules, selection.
 
 use dynchat_engine::model::{Audience, Display};
-use dynchat_engine::targeting::{compile_audience, Candidate, Context, PageInput, Seen, Targeting};
+use dynchat_engine::targeting::{
+    audience_checks, compile_audience, Candidate, Context, PageInput, Seen, Targeting,
+    MAX_AUDIENCE_DEPTH,
+};
+use dynchat_engine::Severity;
 
 // 2027-01-04T09:00:00Z is a Monday.
 const MON_0900_UTC: i64 = 1_799_053_200_000;
@@ -396,12 +400,122 @@ fn selection_by_priority_frequency_and_completion() {
     assert!(!s2.watch.is_empty());
 }
 
+/// A priority tie is broken by dialogue id (byte order), whatever order the host lists them in.
 #[test]
-fn equal_priority_keeps_authoring_order() {
-    let t = Targeting::new(vec![
-        cand("first", 5, "{}", Display::default()),
-        cand("second", 5, "{}", Display::default()),
-    ]);
-    let s = t.select(&Context::new(ctx("https://a.io/")), &|_| None);
-    assert_eq!(s.dialogue.as_deref(), Some("first"));
+fn equal_priority_picks_the_id_that_sorts_first() {
+    let c = Context::new(ctx("https://a.io/"));
+    for order in [["b-pricing", "a-campaign"], ["a-campaign", "b-pricing"]] {
+        let t = Targeting::new(
+            order
+                .iter()
+                .map(|id| cand(id, 5, "{}", Display::default()))
+                .chain([cand("z-low", 1, "{}", Display::default())])
+                .collect(),
+        );
+        assert_eq!(
+            t.select(&c, &|_| None).dialogue.as_deref(),
+            Some("a-campaign"),
+            "{order:?}"
+        );
+    }
+}
+
+#[test]
+fn an_exclusion_inside_any_is_a_warning() {
+    let a: Audience = serde_json::from_str(
+        r#"{"any":[{"field":"page.path","op":"not_matches","value":"/admin*"},
+                   {"field":"page.visits","op":"greater_than","value":1}],
+            "all":[{"any":[{"field":"page.path","op":"is_not","value":"/x"}]},
+                   {"field":"page.path","op":"not_contains","value":"/y"},
+                   {"any":[{"field":"page.visits","op":"less_than","value":3},
+                           {"field":"page.url","op":"not_contains","value":"ad"}]}]}"#,
+    )
+    .expect("audience json");
+    let mut d = Vec::new();
+    compile_audience(&a, "$.audience", &|_| None, &mut d);
+    assert!(
+        d.is_empty(),
+        "compiling is not where authors are warned: {d:?}"
+    );
+    audience_checks(&a, "$.audience", &mut d);
+    let found: Vec<(&str, &str, Severity)> = d
+        .iter()
+        .map(|x| (x.code.as_str(), x.path.as_str(), x.severity))
+        .collect();
+    // Only the exclusion in an `any` of several entries; one alone in `any`, or in `all`, excludes.
+    assert_eq!(
+        found,
+        vec![
+            (
+                "exclusion_in_any",
+                "$.audience.all[2].any[1]",
+                Severity::Warning
+            ),
+            ("exclusion_in_any", "$.audience.any[0]", Severity::Warning)
+        ]
+    );
+    // A warning: the dialogue still compiles, and says so.
+    let json = r#"{"version":1,"id":"d","name":"D","audience":{"any":[
+        {"field":"page.path","op":"not_matches","value":"/admin*"},
+        {"field":"page.visits","op":"greater_than","value":1}]},
+        "cards":[{"id":"e","type":"end"}]}"#;
+    let f = dynchat_engine::compile(json).expect("a warning does not reject");
+    assert!(f.warnings.iter().any(|w| w.code == "exclusion_in_any"));
+    // In a branch rule too.
+    let branch = r#"{"version":1,"id":"d","name":"D","cards":[
+        {"id":"b","type":"branch","rules":[{"when":{"any":[
+            {"field":"lead.country","op":"is_not","value":"nl"},
+            {"field":"lead.email","op":"is_empty"}]},"next":"e"}],"otherwise":"e"},
+        {"id":"e","type":"end"}]}"#;
+    let f = dynchat_engine::compile(branch).expect("compiles");
+    let paths: Vec<&str> = f.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(paths, ["$.cards[0].rules[0].when.any[0]"]);
+}
+
+#[test]
+fn audiences_nest_at_most_the_shared_depth() {
+    let nested = |depth: usize| {
+        let mut a = r#"{"field":"page.visits","op":"greater_than","value":0}"#.to_string();
+        for _ in 0..depth {
+            a = format!(r#"{{"all":[{a}]}}"#);
+        }
+        let a: Audience = serde_json::from_str(&format!(r#"{{"all":[{a}]}}"#)).expect("json");
+        let mut d = Vec::new();
+        audience_checks(&a, "$.audience", &mut d);
+        d
+    };
+    assert!(nested(MAX_AUDIENCE_DEPTH).is_empty());
+    let d = nested(MAX_AUDIENCE_DEPTH + 1);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, "too_deep");
+    assert!(d[0].path.starts_with("$.audience.all[0].all[0]"));
+    // Through `compile`, in the audience and in a branch rule's `when`.
+    let deep = |depth: usize| {
+        let mut a = r#"{"field":"lead.email","op":"is_empty"}"#.to_string();
+        for _ in 0..depth {
+            a = format!(r#"{{"any":[{a}]}}"#);
+        }
+        format!(r#"{{"all":[{a}]}}"#)
+    };
+    let dialogue = |audience: &str, when: &str| {
+        format!(
+            r#"{{"version":1,"id":"d","name":"D","audience":{audience},"cards":[
+              {{"id":"b","type":"branch","rules":[{{"when":{when},"next":"e"}}],"otherwise":"e"}},
+              {{"id":"e","type":"end"}}]}}"#
+        )
+    };
+    let ok = deep(MAX_AUDIENCE_DEPTH);
+    let bad = deep(MAX_AUDIENCE_DEPTH + 1);
+    dynchat_engine::compile(&dialogue(&ok, &ok)).expect("at the limit");
+    for (json, at) in [
+        (dialogue(&bad, &ok), "$.audience.all[0]"),
+        (dialogue(&ok, &bad), "$.cards[0].rules[0].when.all[0]"),
+    ] {
+        let d = dynchat_engine::compile(&json).expect_err("one group too deep");
+        assert!(
+            d.iter()
+                .any(|x| x.code == "too_deep" && x.path.starts_with(at)),
+            "{d:?}"
+        );
+    }
 }

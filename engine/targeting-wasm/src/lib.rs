@@ -12,6 +12,8 @@ static ALLOC: alloc::Classes = alloc::Classes::new();
 
 use dynchat_engine::json::{self, J};
 use dynchat_engine::model::Display;
+#[cfg(test)]
+use dynchat_engine::targeting::MAX_AUDIENCE_DEPTH;
 use dynchat_engine::targeting::{
     audience_from_wire, int_text, parse_num, Candidate, Context, PageInput, Seen, Selection,
     Targeting,
@@ -49,31 +51,45 @@ fn display(v: Option<&J>) -> Display {
 }
 
 /// Turns bundle JSON into candidates: each entry's compiled audience, frequency rules and priority
-/// from its `flow` (the entry's own `priority` first); an entry without a readable flow is left out.
-pub fn candidates(bundle_json: &str) -> Vec<Candidate> {
+/// from its `flow` (the entry's own `priority` first). A dialogue whose entry the browser cannot
+/// read (no flow, too deep, malformed) is left out, never the others; the second list names each
+/// one left out (its id, or `#n` for its place in the bundle when the id is unreadable).
+pub fn candidates(bundle_json: &str) -> (Vec<Candidate>, Vec<String>) {
+    let mut skipped = Vec::new();
     let Some(bundle) = json::parse(bundle_json) else {
-        return Vec::new();
+        return (Vec::new(), skipped);
     };
     let Some(list) = bundle.get("dialogues").and_then(J::arr) else {
-        return Vec::new();
+        return (Vec::new(), skipped);
     };
-    list.iter()
-        .filter_map(|e| {
-            let id = text(e.get("id")?)?;
-            let f = e.get("flow")?;
-            let priority = e
-                .get("priority")
-                .or_else(|| f.get("priority"))
-                .and_then(J::int)
-                .unwrap_or(0);
-            Some(Candidate {
-                id,
-                priority: i32::try_from(priority).unwrap_or(0),
-                audience: audience_from_wire(f.get("audience")?)?,
-                display: display(f.get("display")),
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (n, e) in list.iter().enumerate() {
+        match candidate(e) {
+            Some(c) => out.push(c),
+            None => skipped.push(
+                e.get("id")
+                    .and_then(text)
+                    .unwrap_or_else(|| ["#", &int_text(n as i128)].concat()),
+            ),
+        }
+    }
+    (out, skipped)
+}
+
+fn candidate(e: &J) -> Option<Candidate> {
+    let id = text(e.get("id")?)?;
+    let f = e.get("flow")?;
+    let priority = e
+        .get("priority")
+        .or_else(|| f.get("priority"))
+        .and_then(J::int)
+        .unwrap_or(0);
+    Some(Candidate {
+        id,
+        priority: i32::try_from(priority).unwrap_or(0),
+        audience: audience_from_wire(f.get("audience")?)?,
+        display: display(f.get("display")),
+    })
 }
 
 /// Reads the page context. The host lower-cases text with JavaScript (full Unicode); the engine,
@@ -138,8 +154,9 @@ fn write_list(out: &mut String, l: &[u32]) {
     out.push(']');
 }
 
-/// `{"dialogue":..,"watch":{"time_on_page_s":[..],"scroll_depth_pct":[..],"exit_intent":..}}`.
-fn selection_json(sel: &Selection) -> String {
+/// `{"dialogue":..,"watch":{"time_on_page_s":[..],"scroll_depth_pct":[..],"exit_intent":..},"skipped":[..]}`;
+/// `skipped` names the dialogues of the bundle this module could not read (the loader warns).
+fn selection_json(sel: &Selection, skipped: &[String]) -> String {
     let mut out = String::from("{\"dialogue\":");
     match &sel.dialogue {
         Some(d) => json::write_str(&mut out, d),
@@ -155,7 +172,14 @@ fn selection_json(sel: &Selection) -> String {
     } else {
         "false"
     });
-    out.push_str("}}");
+    out.push_str("},\"skipped\":[");
+    for (i, id) in skipped.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::write_str(&mut out, id);
+    }
+    out.push_str("]}");
     out
 }
 
@@ -165,6 +189,7 @@ pub struct Targeter {
     targeting: Targeting,
     context: Context,
     seen: Vec<(String, Seen)>,
+    skipped: Vec<String>,
 }
 
 #[wasm_bindgen]
@@ -172,10 +197,12 @@ impl Targeter {
     /// Reads the compiled audiences of a bundle (`GET /v1/sites/{site}/bundle` body).
     #[wasm_bindgen(constructor)]
     pub fn new(bundle_json: &str) -> Targeter {
+        let (list, skipped) = candidates(bundle_json);
         Targeter {
-            targeting: Targeting::new(candidates(bundle_json)),
+            targeting: Targeting::new(list),
             context: Context::default(),
             seen: Vec::new(),
+            skipped,
         }
     }
 
@@ -206,7 +233,7 @@ impl Targeter {
                 .find(|(n, _)| n == id)
                 .map(|(_, s)| s.clone())
         };
-        selection_json(&self.targeting.select(&self.context, &seen))
+        selection_json(&self.targeting.select(&self.context, &seen), &self.skipped)
     }
 }
 
@@ -227,55 +254,14 @@ impl Targeter {
 mod tests {
     use super::*;
 
-    /// A bundle as the worker sends it: each entry's compiled flow in its wire form, made by the
-    /// engine from a dialogue with `audience` (and `extra` entries appended as given).
-    fn bundle(entries: &[(&str, i32, &str)], extra: &str) -> String {
-        let mut list: Vec<String> = entries
-            .iter()
-            .map(|(id, priority, audience)| {
-                let d = [
-                    r#"{"version":1,"id":""#,
-                    id,
-                    r#"","name":"N","audience":"#,
-                    audience,
-                    r#","cards":[{"type":"end","id":"e","text":"Bye"}]}"#,
-                ]
-                .concat();
-                let flow = match dynchat_engine::compile(&d) {
-                    Ok(f) => f.to_wire(),
-                    Err(e) => panic!("{id}: {e:?}"),
-                };
-                let p = int_text(i128::from(*priority));
-                [
-                    r#"{"id":""#,
-                    id,
-                    r#"","hash":"h","priority":"#,
-                    &p,
-                    r#","flow":"#,
-                    &flow,
-                    "}",
-                ]
-                .concat()
-            })
-            .collect();
-        if !extra.is_empty() {
-            list.push(extra.to_string());
-        }
-        [r#"{"site":"acme","dialogues":["#, &list.join(","), "]}"].concat()
-    }
-
     fn pricing_bundle() -> String {
-        bundle(
-            &[
-                ("low", 0, "{}"),
-                (
-                    "pricing",
-                    5,
-                    r#"{"all":[{"field":"page.path","op":"matches","value":"/pricing*"},{"field":"page.scroll_depth","op":"greater_than","value":40}]}"#,
-                ),
-            ],
-            r#"{"id":"broken","hash":"h3","dialogue":{"audience":{}},"flow":{"audience":{"all":[{"Cond":{"field":"Nope","test":"IsEmpty","offset":null}}],"any":[]}}}"#,
-        )
+        let pricing = r#"{"all":[{"field":"page.path","op":"matches","value":"/pricing*"},{"field":"page.scroll_depth","op":"greater_than","value":40}]}"#;
+        let broken = r#"{"all":[{"field":"nope.x","op":"is","value":"1"}]}"#;
+        bundle(&[
+            ("low", 0, dialogue("low", "{}")),
+            ("pricing", 5, dialogue("pricing", pricing)),
+            ("broken", 0, dialogue("broken", broken)),
+        ])
     }
 
     #[test]
@@ -312,28 +298,22 @@ mod tests {
 
     #[test]
     fn numbers_lists_and_non_ascii_patterns() {
-        let bundle = bundle(
-            &[
-                (
+        let big = r#"{"all":[{"field":"lead.employees","op":"greater_than","value":499.5},
+            {"field":"page.country","op":"in_list","value":["NL","DE"]}]}"#;
+        let cafe = r#"{"all":[{"field":"page.path","op":"matches","value":"/CAFÉ/*"},
+            {"field":"page.local_time","op":"between","value":"09:00-17:00","utc_offset_minutes":60}]}"#;
+        let bundle = bundle(&[
+            (
+                "three",
+                0,
+                dialogue(
                     "three",
-                    0,
                     r#"{"all":[{"field":"page.visits","op":"is","value":3}]}"#,
                 ),
-                (
-                    "big",
-                    0,
-                    r#"{"all":[{"field":"lead.employees","op":"greater_than","value":499.5},
-                      {"field":"page.country","op":"in_list","value":["NL","DE"]}]}"#,
-                ),
-                (
-                    "cafe",
-                    0,
-                    r#"{"all":[{"field":"page.path","op":"matches","value":"/CAFÉ/*"},
-                      {"field":"page.local_time","op":"between","value":"09:00-17:00","utc_offset_minutes":60}]}"#,
-                ),
-            ],
-            "",
-        );
+            ),
+            ("big", 0, dialogue("big", big)),
+            ("cafe", 0, dialogue("cafe", cafe)),
+        ]);
         let mut t = Targeter::new(&bundle);
         assert_eq!(t.len(), 3);
         let pick = |t: &mut Targeter, page: &str| -> Option<String> {
@@ -365,8 +345,77 @@ mod tests {
             },
         };
         assert_eq!(
-            selection_json(&sel),
-            r#"{"dialogue":"a\"b","watch":{"time_on_page_s":[5,30],"scroll_depth_pct":[],"exit_intent":true}}"#
+            selection_json(&sel, &["x".into()]),
+            r#"{"dialogue":"a\"b","watch":{"time_on_page_s":[5,30],"scroll_depth_pct":[],"exit_intent":true},"skipped":["x"]}"#
         );
+    }
+
+    /// An audience of `depth` nested groups around one condition, as authored.
+    fn nested(depth: usize) -> String {
+        let cond = r#"{"field":"page.path","op":"contains","value":"/"}"#;
+        let mut a = cond.to_string();
+        for _ in 0..depth {
+            a = format!(r#"{{"all":[{a}]}}"#);
+        }
+        format!(r#"{{"all":[{a}]}}"#)
+    }
+
+    fn dialogue(id: &str, audience: &str) -> String {
+        format!(
+            r#"{{"version":1,"id":"{id}","name":"N","audience":{audience},"cards":[{{"id":"e","type":"end"}}]}}"#
+        )
+    }
+
+    /// A bundle as the worker ships it: authored dialogue and compiled flow per entry.
+    fn bundle(dialogues: &[(&str, i32, String)]) -> String {
+        let entries: Vec<String> = dialogues
+            .iter()
+            .map(|(id, p, d)| {
+                let flow = dynchat_engine::compile(d)
+                    .map(|f| f.to_wire())
+                    .unwrap_or_else(|_| "null".into());
+                format!(r#"{{"id":"{id}","hash":"h","priority":{p},"dialogue":{d},"flow":{flow}}}"#)
+            })
+            .collect();
+        format!(r#"{{"site":"acme","dialogues":[{}]}}"#, entries.join(","))
+    }
+
+    #[test]
+    fn validation_and_the_browser_share_one_depth_limit() {
+        let deepest = dialogue("deepest", &nested(MAX_AUDIENCE_DEPTH));
+        dynchat_engine::compile(&deepest).expect("the deepest audience validate accepts");
+        let too_deep = dialogue("too-deep", &nested(MAX_AUDIENCE_DEPTH + 1));
+        let diags = dynchat_engine::compile(&too_deep).expect_err("one group deeper");
+        assert!(diags.iter().any(|d| d.code == "too_deep"), "{diags:#?}");
+        // Everything validate accepts, the browser reads, with the compiled flow next to it (the
+        // deepest audience and branch rule again, in wire form) in the same bundle.
+        let a = nested(MAX_AUDIENCE_DEPTH);
+        let branchy = format!(
+            r#"{{"version":1,"id":"branchy","name":"N","audience":{a},"cards":[
+              {{"id":"b","type":"branch","rules":[{{"when":{a},"next":"e"}}],"otherwise":"e"}},
+              {{"id":"e","type":"end"}}]}}"#
+        );
+        let b = bundle(&[("deepest", 0, deepest), ("branchy", 0, branchy)]);
+        assert!(b.contains(r#""flow":{"#), "both compiled");
+        let t = Targeter::new(&b);
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn an_unreadable_dialogue_is_skipped_and_reported_not_the_others() {
+        for depth in [MAX_AUDIENCE_DEPTH + 1, MAX_AUDIENCE_DEPTH + 2, 40, 500] {
+            let b = bundle(&[
+                ("first", 1, dialogue("first", "{}")),
+                ("deep", 9, dialogue("deep", &nested(depth))),
+                ("last", 0, dialogue("last", "{}")),
+            ]);
+            let mut t = Targeter::new(&b);
+            assert_eq!(t.len(), 2, "depth {depth}");
+            let v: serde_json::Value =
+                serde_json::from_str(&t.select(r#"{"url":"https://acme.test/"}"#, "{}"))
+                    .unwrap_or_default();
+            assert_eq!(v["dialogue"], "first", "depth {depth}");
+            assert_eq!(v["skipped"], serde_json::json!(["deep"]), "depth {depth}");
+        }
     }
 }

@@ -170,6 +170,7 @@ export function createDynchat(assets) {
     const m = await (targeting || assets.targeting());
     const t = new m.Targeter(text);
     const sel = json(t.select(JSON.stringify(page()), store.get('seen') || '{}'), {});
+    if (sel.skipped && sel.skipped.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));
     if (sel.dialogue) trigger(sel.dialogue);
     else if (sel.watch) watch(t, sel.watch);
   }

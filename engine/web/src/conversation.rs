@@ -210,12 +210,18 @@ impl Inner {
             if transcript.len() > 1 {
                 transcript.push(',');
             }
-            transcript.push_str(if e.who == "me" {
-                "[\"visitor\","
+            if e.who == "me" {
+                transcript.push_str("[\"visitor\",");
+                json::write_str(&mut transcript, &e.text);
             } else {
-                "[\"bot\","
-            });
-            json::write_str(&mut transcript, &e.text);
+                // Bot lines as the visitor read them: without the escapes that kept inserted
+                // values from being markup.
+                transcript.push_str("[\"bot\",");
+                json::write_str(
+                    &mut transcript,
+                    &dynchat_engine::tokens::unescape_markdown(&e.text),
+                );
+            }
             transcript.push(']');
         }
         transcript.push(']');

@@ -1,5 +1,7 @@
 //! The only markup authors get: `**bold**` and `[label](https://...)` links, parsed into segments the view renders as text nodes.
 
+use dynchat_engine::tokens::MARKDOWN_SPECIALS;
+
 /// One run of inline text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
@@ -39,47 +41,73 @@ fn push_text(out: &mut Vec<Seg>, s: &str) {
     }
 }
 
-/// Splits text into segments; anything that is not a well-formed bold run or safe link stays literal text.
+/// The source as characters, each marked literal when escaped with `\\` (authors may escape; the
+/// engine escapes every token value, so what a visitor typed is never markup).
+fn unescape(src: &str) -> Vec<(char, bool)> {
+    let mut out = Vec::with_capacity(src.len());
+    let mut it = src.chars().peekable();
+    while let Some(c) = it.next() {
+        match it.peek() {
+            Some(&n) if c == '\\' && MARKDOWN_SPECIALS.contains(&n) => {
+                out.push((n, true));
+                it.next();
+            }
+            _ => out.push((c, false)),
+        }
+    }
+    out
+}
+
+fn text_of(cs: &[(char, bool)]) -> String {
+    cs.iter().map(|c| c.0).collect()
+}
+
+/// Where the first unescaped `pat` starts in `cs`.
+fn find(cs: &[(char, bool)], pat: &[char]) -> Option<usize> {
+    cs.windows(pat.len())
+        .position(|w| w.iter().zip(pat).all(|(&(c, lit), p)| !lit && c == *p))
+}
+
+/// Splits text into segments; anything that is not a well-formed bold run or safe link stays
+/// literal text, and so does every escaped character (`\\*`, `\\[`, ...).
 pub fn parse(src: &str) -> Vec<Seg> {
+    let cs = unescape(src);
     let mut out = Vec::new();
-    let mut rest = src;
-    while !rest.is_empty() {
-        let next = rest.find(['*', '[']);
-        let Some(at) = next else {
-            push_text(&mut out, rest);
-            break;
-        };
-        push_text(&mut out, &rest[..at]);
-        rest = &rest[at..];
-        if let Some(body) = rest.strip_prefix("**") {
-            if let Some(end) = body.find("**").filter(|&e| e > 0) {
-                out.push(Seg::Bold(body[..end].to_string()));
-                rest = &body[end + 2..];
+    let mut i = 0;
+    while let Some(rest) = cs.get(i..).filter(|r| !r.is_empty()) {
+        if rest.starts_with(&[('*', false), ('*', false)]) {
+            let body = &rest[2..];
+            if let Some(end) = find(body, &['*', '*']).filter(|&e| e > 0) {
+                out.push(Seg::Bold(text_of(&body[..end])));
+                i += end + 4;
                 continue;
             }
             push_text(&mut out, "**");
-            rest = body;
+            i += 2;
             continue;
         }
-        if let Some(body) = rest.strip_prefix('[') {
-            let link = body.find("](").and_then(|mid| {
+        if rest[0] == ('[', false) {
+            let body = &rest[1..];
+            let link = find(body, &[']', '(']).and_then(|mid| {
                 let label = &body[..mid];
                 let after = &body[mid + 2..];
-                let close = after.find(')')?;
+                let close = find(after, &[')'])?;
                 let url = &after[..close];
-                (!label.is_empty() && !label.contains('[') && safe_link(url))
-                    .then(|| (label.to_string(), url.to_string(), mid + 2 + close + 1))
+                let ok = !label.is_empty()
+                    && !label.contains(&('[', false))
+                    && !url.iter().any(|c| c.1)
+                    && safe_link(&text_of(url));
+                ok.then(|| (text_of(label), text_of(url), mid + close + 4))
             });
             if let Some((label, url, used)) = link {
                 out.push(Seg::Link { label, url });
-                rest = &body[used..];
+                i += used;
                 continue;
             }
         }
-        // A lone `*` or `[` that starts nothing.
-        let ch_len = rest.chars().next().map_or(1, char::len_utf8);
-        push_text(&mut out, &rest[..ch_len]);
-        rest = &rest[ch_len..];
+        // A lone `*` or `[` that starts nothing, or any other character.
+        push_text(&mut out, rest[0].0.encode_utf8(&mut [0u8; 4]));
+        i += 1;
     }
     out
 }
@@ -118,6 +146,46 @@ mod tests {
         ] {
             let s = parse(bad);
             assert_eq!(s, vec![Seg::Text(bad.into())], "{bad}");
+        }
+    }
+
+    #[test]
+    fn escaped_characters_stay_text() {
+        assert_eq!(
+            parse(r"\[x\](https://example.com) \*\*b\*\* a\\b c\d"),
+            vec![Seg::Text(r"[x](https://example.com) **b** a\b c\d".into())]
+        );
+        assert_eq!(
+            parse(r"**a\*\*b** [l\]](https://a.test)"),
+            vec![
+                Seg::Bold("a**b".into()),
+                Seg::Text(" ".into()),
+                Seg::Link {
+                    label: "l]".into(),
+                    url: "https://a.test".into()
+                },
+            ]
+        );
+    }
+
+    /// What the engine inserts through a token (escaped) is always one plain text run.
+    #[test]
+    fn token_values_are_never_markup() {
+        use dynchat_engine::tokens::escape_markdown;
+        for typed in [
+            "[x](https://example.com)",
+            "**bold**",
+            r"\[x](https://example.com)",
+            r"\",
+            "*[*](https://a.test)**",
+            "[a](https://a.test\\)",
+        ] {
+            let text = format!("You said: {}!", escape_markdown(typed));
+            assert_eq!(
+                parse(&text),
+                vec![Seg::Text(format!("You said: {typed}!"))],
+                "{typed}"
+            );
         }
     }
 }

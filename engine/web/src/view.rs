@@ -11,6 +11,12 @@ use web_sys::{
     ShadowRootInit, ShadowRootMode,
 };
 
+/// The input's `maxlength` (UTF-16 units) only stops a runaway paste: it lets through more than
+/// the engine's limit even in astral characters (two units each), so an answer that is too long
+/// reaches the engine and gets its re-prompt instead of being cut silently.
+const INPUT_MAXLENGTH: &str = "2002";
+const _: () = assert!(2 * dynchat_engine::fields::MAX_ANSWER_CHARS + 2 == 2002);
+
 /// Something the visitor did in the widget.
 #[derive(Debug, Clone)]
 pub enum Ui {
@@ -520,7 +526,7 @@ impl View {
         let _ = input.set_attribute("inputmode", mode);
         let _ = input.set_attribute("aria-label", label);
         let _ = input.set_attribute("aria-describedby", &err_id);
-        let _ = input.set_attribute("maxlength", "1000");
+        let _ = input.set_attribute("maxlength", INPUT_MAXLENGTH);
         if !placeholder.is_empty() {
             input.set_placeholder(placeholder);
         }

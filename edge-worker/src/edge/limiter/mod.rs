@@ -7,7 +7,7 @@
 
 pub mod protocol;
 
-use crate::ratelimit::{Counters, Limits};
+use crate::ratelimit::Counters;
 use protocol::{Hit, Verdict};
 use std::cell::RefCell;
 use worker::{durable_object, Env, Request, Response, State};
@@ -28,13 +28,14 @@ impl worker::DurableObject for RateLimiter {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let hit: Hit = req.json().await?;
-        let limits = Limits {
-            site_per_minute: hit.site_per_minute.clamp(0, u32::MAX as i64) as u32,
-            ip_per_minute: hit.ip_per_minute.clamp(0, u32::MAX as i64) as u32,
-        };
+        let limits = protocol::limits(hit.site_per_minute, hit.ip_per_minute);
         let now = worker::Date::now().as_millis() as i64;
-        let verdict = match self.counters.borrow_mut().hit(&hit.ip, limits, now) {
-            Ok(()) => Verdict::Allowed,
+        let verdict = match self
+            .counters
+            .borrow_mut()
+            .take(&hit.ip, limits, now, hit.want)
+        {
+            Ok(granted) => Verdict::Allowed { granted },
             Err(retry_after_s) => Verdict::Limited { retry_after_s },
         };
         Response::from_json(&verdict)

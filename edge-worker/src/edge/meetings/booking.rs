@@ -1,7 +1,8 @@
 //! The booking, run by the route's `QueueRouter` one at a time: the rotation (through
 //! `dynchat_scheduling`'s [`Assigning`]) decides who is asked and who gets the meeting; this
-//! job answers for each agent asked: re-check their calendar, hold the slot in D1 so no other
-//! route can take the same agent, create the event. Then it sends the invitation through the
+//! job answers for each agent asked, for their own meeting length from the booked start
+//! (agents of one queue may have different lengths): re-check their calendar, hold the slot in
+//! D1 so no other route can take the same agent, create the event. Then it sends the invitation through the
 //! outbox, records the meeting and its assignment, and only then advances the rotation.
 
 use super::super::db;
@@ -21,7 +22,7 @@ use crate::calendar::{NewEvent, Provider};
 use crate::error::ApiError;
 use crate::marketo::mapping;
 use crate::meetings::{self, BookingIds, Route};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use dynchat_scheduling::rotation::Assigning;
 use dynchat_scheduling::{AgentId, Availability, Slot};
 use serde_json::{json, Map, Value};
@@ -46,21 +47,31 @@ struct Attempt<'a> {
     tpl: &'a TemplateRow,
     job: &'a BookJob,
     ids: &'a BookingIds,
-    slot: Slot,
+    /// The start booked; each agent is asked for their own meeting length from it.
+    start: DateTime<Utc>,
     now: DateTime<Utc>,
     /// The agent of a held meeting left by an interrupted earlier attempt with this key: only
     /// they are asked, without a new calendar read or hold.
     resume: Option<String>,
 }
 
-/// The availability of the agent the rotation asks, found by reading their calendar, holding
-/// the slot and creating the event; `Free` only once the event exists (its id in `created`).
+/// The slot an agent would hold at `start`: their own meeting length from it.
+fn own_slot(agent: &Agent, start: DateTime<Utc>) -> Slot {
+    Slot {
+        start,
+        end: start + Duration::minutes(i64::from(agent.settings.meeting_minutes())),
+    }
+}
+
+/// The availability of the agent the rotation asks (for their own meeting length), found by
+/// reading their calendar, holding the slot and creating the event; `Free` only once the
+/// event exists (the agent, the event id and the slot in `created`).
 async fn ask(
     a: &Attempt<'_>,
     agent: Option<&Agent>,
     id: &AgentId,
     notes: &mut Vec<AgentNote>,
-    created: &mut Option<(Agent, String)>,
+    created: &mut Option<(Agent, String, Slot)>,
 ) -> Result<Availability, ApiError> {
     if a.resume.as_ref().is_some_and(|r| r != &id.0) {
         return Ok(Availability::Unknown);
@@ -74,16 +85,19 @@ async fn ask(
             note: why,
         })
     };
+    let slot = own_slot(agent, a.start);
     if a.resume.is_none() {
         let window = around(
-            a.slot.start,
-            a.slot.end,
+            slot.start,
+            slot.end,
             agent.settings.buffer_before_minutes(),
             agent.settings.buffer_after_minutes(),
         );
         let seen = agent_time(a.env, a.database, a.cfg, &a.job.site, agent, window, false).await;
         let avail = match seen {
-            AgentTime::Known(b) if meetings::is_free_slot(&agent.settings, &b, &a.slot, a.now) => {
+            AgentTime::Known(b)
+                if meetings::free_slot(&agent.settings, &b, a.start, a.now) == Some(slot) =>
+            {
                 Availability::Free
             }
             AgentTime::Known(_) => Availability::Busy,
@@ -101,13 +115,13 @@ async fn ask(
         }
         // Hold: a conditional insert, atomic in D1, so two routes can never give the same
         // agent overlapping meetings even if both calendars still looked free. Lost: busy.
-        if !hold(a.database, a.job, agent, a.ids).await? {
+        if !hold(a.database, a.job, agent, a.ids, &slot).await? {
             return Ok(Availability::Busy);
         }
     }
-    match create_event(a, agent).await {
+    match create_event(a, agent, &slot).await {
         Ok(event_id) => {
-            *created = Some((agent.clone(), event_id));
+            *created = Some((agent.clone(), event_id, slot));
             Ok(Availability::Free)
         }
         Err(e) => {
@@ -149,10 +163,6 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     let rotation = route_rotation(&database, &job.site, &route).await?;
     let agents = rotation_agents(&database, &job.site, &rotation).await?;
     let now = meetings::from_ms(db::now(env, &database).await?);
-    let slot = Slot {
-        start: input.start,
-        end: input.end,
-    };
     let cfg = provider_config(env);
     let tpl = template(&database, &job.site).await?;
     let attempt = Attempt {
@@ -162,14 +172,14 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
         tpl: &tpl,
         job,
         ids: &ids,
-        slot,
+        start: input.start,
         now,
         resume,
     };
 
     let mut notes = Vec::new();
-    let mut created: Option<(Agent, String)> = None;
-    let mut asking = Assigning::new(&rotation, &slot);
+    let mut created: Option<(Agent, String, Slot)> = None;
+    let mut asking = Assigning::new(&rotation, input.start);
     while let Some(id) = asking.candidate() {
         let agent = agents.iter().find(|a| a.id == id.0);
         let availability = ask(&attempt, agent, id, &mut notes, &mut created).await?;
@@ -182,15 +192,15 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
         site: &job.site,
         route: &input.route,
         meeting: None,
-        slot_start: slot.start.timestamp_millis(),
-        slot_end: slot.end.timestamp_millis(),
+        slot_start: input.start.timestamp_millis(),
+        slot_end: input.end.timestamp_millis(),
         next_in_line: decision.next_in_line.as_ref().map(|a| a.0.as_str()),
         chosen: None,
         skipped: &skipped,
         outcome: "slot_taken",
         at,
     };
-    let (Some(chosen), Some((agent, event_id))) = (&decision.chosen, created) else {
+    let (Some(chosen), Some((agent, event_id, slot))) = (&decision.chosen, created) else {
         let st = store::meetings::log_assignment(&database, &log())?;
         db::batch(&database, vec![st]).await?;
         return Ok(Err(RouterError::SlotTaken {
@@ -233,6 +243,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
             &database,
             &LogWrite {
                 meeting: Some(&ids.meeting),
+                slot_end: slot.end.timestamp_millis(),
                 chosen: Some(&agent.id),
                 outcome: "booked",
                 ..log()
@@ -260,10 +271,8 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     }
     st.extend(marketo_statements(&database, &site, job, &ids.meeting, &agent, at).await?);
     db::batch(&database, st).await?;
-    if let Ok(q) = env.queue("OUTBOX") {
-        if let Err(e) = q.send(json!({"kind": "activity"})).await {
-            worker::console_error!("meeting {}: queue send failed: {e}", ids.meeting);
-        }
+    if let Err(e) = crate::edge::wake::send(env, "activity").await {
+        worker::console_error!("meeting {}: queue send failed: {e}", ids.meeting);
     }
     Ok(Ok(RouterAnswer::Booked {
         meeting: Booked {
@@ -282,11 +291,12 @@ async fn hold(
     job: &BookJob,
     agent: &Agent,
     ids: &BookingIds,
+    slot: &Slot,
 ) -> Result<bool, ApiError> {
     let i = &job.input;
     let before = i64::from(agent.settings.buffer_before_minutes()) * 60_000;
     let after = i64::from(agent.settings.buffer_after_minutes()) * 60_000;
-    let (start, end) = (i.start.timestamp_millis(), i.end.timestamp_millis());
+    let (start, end) = (slot.start.timestamp_millis(), slot.end.timestamp_millis());
     store::meetings::hold(
         database,
         &store::meetings::Hold {
@@ -314,7 +324,7 @@ async fn hold(
     .await
 }
 
-async fn create_event(a: &Attempt<'_>, agent: &Agent) -> Result<String, CalFailure> {
+async fn create_event(a: &Attempt<'_>, agent: &Agent, slot: &Slot) -> Result<String, CalFailure> {
     let (job, ids, tpl) = (a.job, a.ids, a.tpl);
     let conn = match connection(a.env, &job.site, agent) {
         Ok(Some(c)) => c,
@@ -327,14 +337,14 @@ async fn create_event(a: &Attempt<'_>, agent: &Agent) -> Result<String, CalFailu
     } else {
         job.input.name.clone()
     };
-    let time = dynchat_scheduling::label(job.input.start, tz);
+    let time = dynchat_scheduling::label(slot.start, tz);
     let link = tpl.location.clone().unwrap_or_default();
     let e = NewEvent {
         summary: meetings::render_template(&tpl.subject, &visitor, &agent.name, &time, &link),
         description: meetings::render_template(&tpl.body, &visitor, &agent.name, &time, &link),
         location: tpl.location.clone(),
-        start: job.input.start,
-        end: job.input.end,
+        start: slot.start,
+        end: slot.end,
         attendee_email: job.input.email.clone(),
         attendee_name: visitor.clone(),
         organizer_email: agent.email.clone(),

@@ -1,6 +1,8 @@
 //! The public meetings endpoints: `GET /v1/sites/{site}/slots` (free slots of a queue or
 //! agent) and `POST /v1/sites/{site}/book` (checked here, then booked by the route's
-//! `QueueRouter`; a lost slot answers 409 with alternatives).
+//! `QueueRouter`; a lost slot answers 409 with alternatives). A queue offers each start once,
+//! whichever of its agents are free (each for their own meeting length); `end` is the latest
+//! of their ends, and the booked meeting lasts the chosen agent's length.
 
 use super::super::db;
 use super::super::reply::{header, Reply};
@@ -14,7 +16,7 @@ use super::router_protocol::{BookJob, RouterAnswer, RouterError, RouterRequest};
 use crate::error::ApiError;
 use crate::meetings::{self, Route};
 use chrono::{DateTime, Duration, Utc};
-use dynchat_scheduling::{queue_slots, AgentId, Slot};
+use dynchat_scheduling::{queue_slots, AgentId};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -132,11 +134,10 @@ pub async fn book(
     let rotation = route_rotation(database, &site.id, &route).await?;
     let agents = rotation_agents(database, &site.id, &rotation).await?;
     let now = meetings::from_ms(db::now(env, database).await?);
-    let slot = Slot {
-        start: input.start,
-        end: input.end,
-    };
-    if let Some(p) = meetings::route_slot_problem(agents.iter().map(|a| &a.settings), &slot, now) {
+    // A booking names a start: each agent is checked for their own meeting length from it (the
+    // requested `end` is what the visitor was shown; the meeting lasts the chosen agent's length).
+    let start = input.start;
+    if let Some(p) = meetings::route_slot_problem(agents.iter().map(|a| &a.settings), start, now) {
         return Err(p.error());
     }
     let tz = dynchat_scheduling::parse_tz(&input.tz, "tz")
@@ -176,7 +177,7 @@ pub async fn book(
                 .cloned()
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|v| v["start"] != json!(meetings::iso(slot.start)))
+                .filter(|v| v["start"] != json!(meetings::iso(start)))
                 .take(50)
                 .collect();
             Ok(Reply::json(

@@ -38,12 +38,13 @@ struct ValueRow {
     value: String,
 }
 
-/// What the capture path needs to know before it writes, read in one round trip.
+/// What the capture path needs to know before it writes, read in one round trip. Whether the
+/// Idempotency-Key is taken is not read here: the write batch finds out in the same
+/// transaction that inserts (see [`write`]), which a read before it could not.
 pub struct Reads {
-    /// The lead already stored under this Idempotency-Key, if any.
-    pub existing: Option<Stored>,
-    /// The dialogue version's JSON (the one named by `hash`, else the published one).
-    pub version_json: Option<String>,
+    /// The dialogue version's JSON (the one named by `hash`, else the published one), when it
+    /// was asked for; `Some(None)` when asked for and not found.
+    pub version_json: Option<Option<String>>,
     /// Marketo's known fields for this email (sync cache), as JSON text.
     pub known_fields: Option<String>,
     /// `settings.clock_override` when the clock may be driven (tests).
@@ -55,25 +56,23 @@ pub struct Reads {
 /// The keys of one capture.
 pub struct Keys<'a> {
     pub site: &'a str,
-    pub idem_key: &'a str,
     pub dialogue: &'a str,
     pub hash: Option<&'a str>,
     pub email: &'a str,
     pub session: &'a str,
 }
 
-/// One D1 batch of five reads (four when the clock cannot be driven).
-pub async fn read(database: &D1Database, k: &Keys<'_>, clock: bool) -> Result<Reads, ApiError> {
+/// What to read besides the always-read rows.
+pub struct Wanted {
+    /// The version's JSON (not needed when the caller has its answer fields cached).
+    pub version: bool,
+    /// `settings.clock_override` (only when the clock may be driven).
+    pub clock: bool,
+}
+
+/// One D1 batch of two to four reads.
+pub async fn read(database: &D1Database, k: &Keys<'_>, want: Wanted) -> Result<Reads, ApiError> {
     let mut st = vec![
-        db::stmt(
-            database,
-            "SELECT id, body_hash FROM leads WHERE site = ? AND idem_key = ?",
-            &[s(k.site), s(k.idem_key)],
-        )?,
-        match k.hash {
-            Some(h) => db::stmt(database, "SELECT json FROM dialogue_versions WHERE site = ? AND hash = ? AND dialogue = ?", &[s(k.site), s(h), s(k.dialogue)])?,
-            None => db::stmt(database, "SELECT v.json FROM published p JOIN dialogue_versions v ON v.site = p.site AND v.hash = p.hash WHERE p.site = ? AND p.dialogue = ?", &[s(k.site), s(k.dialogue)])?,
-        },
         db::stmt(
             database,
             "SELECT fields FROM marketo_cache WHERE key_type = 'email' AND key = ? AND lead_id IS NOT NULL",
@@ -85,7 +84,13 @@ pub async fn read(database: &D1Database, k: &Keys<'_>, clock: bool) -> Result<Re
             &[s(k.site), s(k.session)],
         )?,
     ];
-    if clock {
+    if want.version {
+        st.push(match k.hash {
+            Some(h) => db::stmt(database, "SELECT json FROM dialogue_versions WHERE site = ? AND hash = ? AND dialogue = ?", &[s(k.site), s(h), s(k.dialogue)])?,
+            None => db::stmt(database, "SELECT v.json FROM published p JOIN dialogue_versions v ON v.site = p.site AND v.hash = p.hash WHERE p.site = ? AND p.dialogue = ?", &[s(k.site), s(k.dialogue)])?,
+        });
+    }
+    if want.clock {
         st.push(db::stmt(
             database,
             "SELECT value FROM settings WHERE key = 'clock_override'",
@@ -93,10 +98,16 @@ pub async fn read(database: &D1Database, k: &Keys<'_>, clock: bool) -> Result<Re
         )?);
     }
     let res = database.batch(st).await?;
-    let [idem, version, known, earlier, rest @ ..] = res.as_slice() else {
+    let mut res = res.iter();
+    let (Some(known), Some(earlier)) = (res.next(), res.next()) else {
         return Err(ApiError::Storage("short D1 batch answer".into()));
     };
-    let clock_override = match rest.first() {
+    let version_json = match (want.version, want.version.then(|| res.next()).flatten()) {
+        (false, _) => None,
+        (true, Some(r)) => Some(r.results::<JsonRow>()?.into_iter().next().map(|r| r.json)),
+        (true, None) => return Err(ApiError::Storage("short D1 batch answer".into())),
+    };
+    let clock_override = match res.next() {
         Some(r) => r
             .results::<ValueRow>()?
             .into_iter()
@@ -105,12 +116,7 @@ pub async fn read(database: &D1Database, k: &Keys<'_>, clock: bool) -> Result<Re
         None => None,
     };
     Ok(Reads {
-        existing: idem.results::<Stored>()?.into_iter().next(),
-        version_json: version
-            .results::<JsonRow>()?
-            .into_iter()
-            .next()
-            .map(|r| r.json),
+        version_json,
         known_fields: known
             .results::<FieldsRow>()?
             .into_iter()

@@ -11,7 +11,7 @@ use crate::model::{
     BranchCard, CaptureCard, Card, Dialogue, DocumentCard, EndCard, GoalCard, MeetingCard,
     MessageCard, QuestionCard, Route, FORMAT_VERSION,
 };
-use crate::targeting::compile_audience;
+use crate::targeting::{audience_checks, compile_audience};
 use std::collections::HashMap;
 #[cfg(feature = "regex")]
 use std::sync::OnceLock;
@@ -119,6 +119,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         }
     }
     cx.diags.append(&mut adiags);
+    audience_checks(&d.audience, "$.audience", &mut cx.diags);
     let mut cards = Vec::with_capacity(d.cards.len());
     // Authors reuse validation patterns across cards; build each distinct one once.
     #[cfg(feature = "regex")]
@@ -318,6 +319,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                     let rp = format!("{p}.rules[{j}]");
                     let aud =
                         compile_audience(&r.when, &format!("{rp}.when"), &answer_ix, &mut cx.diags);
+                    audience_checks(&r.when, &format!("{rp}.when"), &mut cx.diags);
                     if let Some(t) = cx.target(Some(&r.next), format!("{rp}.next")) {
                         rs.push((aud, t));
                     }

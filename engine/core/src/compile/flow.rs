@@ -187,12 +187,15 @@ pub enum CCard {
 }
 
 impl CCard {
-    /// Cards that stop and wait for the visitor.
-    pub fn waits(&self) -> bool {
-        matches!(
-            self,
-            CCard::Question { .. } | CCard::Capture { .. } | CCard::Meeting { .. }
-        )
+    /// Cards that wait for the visitor every time they are reached. A capture with
+    /// `skip_if_known` does not: once the field is known (or has just been typed) it is passed
+    /// without input, so a cycle through it can run on its own.
+    pub fn always_waits(&self) -> bool {
+        match self {
+            CCard::Question { .. } | CCard::Meeting { .. } => true,
+            CCard::Capture { skip_if_known, .. } => !skip_if_known,
+            _ => false,
+        }
     }
 
     /// Every card this one can lead to.

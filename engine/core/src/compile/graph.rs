@@ -24,10 +24,11 @@ pub(super) fn graph_checks(cards: &[CCard], start: CardIx, diags: &mut Vec<Diagn
             ));
         }
     }
-    // Cycle among cards that do not wait: iterative DFS with colours.
+    // Cycle among cards that may pass without input (a `skip_if_known` capture may): iterative
+    // DFS with colours. Rejecting these is what lets `step` bound its auto-steps by the card count.
     let mut colour = vec![0u8; n];
     for root in 0..n {
-        if colour[root] != 0 || cards[root].waits() {
+        if colour[root] != 0 || cards[root].always_waits() {
             continue;
         }
         let mut path: Vec<(usize, Vec<CardIx>)> = vec![(root, cards[root].successors())];
@@ -37,11 +38,11 @@ pub(super) fn graph_checks(cards: &[CCard], start: CardIx, diags: &mut Vec<Diagn
             match succ.pop() {
                 Some(s) => {
                     let s = usize::from(s);
-                    if s >= n || cards[s].waits() {
+                    if s >= n || cards[s].always_waits() {
                         continue;
                     }
                     if colour[s] == 1 {
-                        diags.push(Diagnostic::error(format!("$.cards[{s}]"), "cycle", "these cards loop forever without asking the visitor anything; add a question or an end"));
+                        diags.push(Diagnostic::error(format!("$.cards[{s}]"), "cycle", "these cards can loop without waiting for the visitor (a capture with `skip_if_known` does not wait once the field is known); add a question, a meeting or a capture that always asks, or an end"));
                         return;
                     }
                     if colour[s] == 0 {

@@ -21,7 +21,28 @@ pub fn parse(json: &str) -> Result<Dialogue, Vec<Diagnostic>> {
             ),
         )]);
     }
+    if let Some(kind) = not_an_object(json) {
+        return Err(vec![Diagnostic::error(
+            "$",
+            "invalid_type",
+            format!("a dialogue file is one JSON object (`{{\"version\": 1, \"id\": ...}}`), not {kind}"),
+        )]);
+    }
     parse_tracked(json)
+}
+
+/// What the document is when it is plainly not an object (by its first character), so the
+/// author reads "not an array" rather than serde's view of a sequence.
+fn not_an_object(json: &str) -> Option<&'static str> {
+    let t = json.trim_start();
+    Some(match t.as_bytes().first()? {
+        b'[' => "an array",
+        b'"' => "a string",
+        b'-' | b'0'..=b'9' => "a number",
+        _ if t.starts_with("true") || t.starts_with("false") => "a boolean",
+        _ if t.starts_with("null") => "null",
+        _ => return None,
+    })
 }
 
 /// Without the `paths` feature: one pass, the error located at the document root with serde's line/column.

@@ -5,7 +5,7 @@ use super::io::*;
 use super::run::*;
 use super::session::*;
 use crate::compile::{CCard, CardIx};
-use crate::fields::MAX_ANSWER_LEN;
+use crate::fields::{answer_too_long, too_long};
 use crate::model::CaptureKind;
 use crate::targeting::int_text;
 
@@ -52,13 +52,13 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             Wait::Answer,
         ) => {
             let v = text.trim();
-            if v.is_empty() || v.len() > MAX_ANSWER_LEN {
-                let m = if v.is_empty() {
-                    "Please type an answer or pick one of the options."
-                } else {
-                    "That answer is too long; please shorten it."
-                };
+            if v.is_empty() {
+                let m = "Please type an answer or pick one of the options.";
                 r.reprompt(s, i, m.into());
+                return;
+            }
+            if answer_too_long(v) {
+                r.reprompt(s, i, too_long());
                 return;
             }
             r.answered(s, i, v.to_string());
@@ -96,8 +96,11 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             Wait::Answer,
         ) => {
             let v = text.trim();
+            if answer_too_long(v) {
+                r.reprompt(s, i, too_long());
+                return;
+            }
             let ok = !v.is_empty()
-                && v.len() <= MAX_ANSWER_LEN
                 && valid_for(*kind, v)
                 && pattern.as_ref().is_none_or(|re| re.is_match(v));
             if !ok {

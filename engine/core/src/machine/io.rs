@@ -122,7 +122,9 @@ pub enum Effect {
     Show {
         /// Card id.
         card: String,
-        /// Rendered text (plain text + allowlisted markdown; never HTML).
+        /// Rendered text (plain text + allowlisted markdown; never HTML). Markdown is the
+        /// author's: every token value in it is escaped (`\` before `\ * [ ] ( )`, see
+        /// [`crate::tokens::escape_markdown`]), so what a visitor typed or a lead field holds is text.
         text: String,
         /// Typing delay.
         delay_ms: u32,

@@ -7,8 +7,6 @@ use crate::targeting::{Facts, FieldRef, Val};
 use crate::tokens::{Template, TokenSource};
 use std::collections::BTreeMap;
 
-/// Cards passed without visitor input before the machine gives up (compile rejects such cycles; this is a second fence).
-pub(super) const MAX_AUTO_STEPS: usize = 512;
 /// Re-prompts counted per card (the counter stops there; re-prompting goes on).
 pub(super) const MAX_TRIES: u8 = 100;
 
@@ -182,10 +180,17 @@ impl Run<'_> {
     }
 
     /// Runs from card `i` until a card waits for input or the dialogue ends.
+    ///
+    /// Compile rejects every cycle that can run without input, so a run passes each card at most
+    /// once before it waits or ends: the card count bounds it, however long an acyclic chain is.
+    /// A flow that still loops (a wire form `compile` did not produce) is stopped and the
+    /// conversation dropped, never reported completed.
     pub(super) fn run_from(&mut self, s: &mut Session, mut next: Option<CardIx>) {
         let flow = self.flow;
         s.tries = 0;
-        for _ in 0..MAX_AUTO_STEPS {
+        let mut last = next;
+        for _ in 0..=flow.cards.len() {
+            last = next.or(last);
             let Some(i) = next else {
                 self.complete(s);
                 return;
@@ -284,8 +289,18 @@ impl Run<'_> {
                 }
             }
         }
-        // Unreachable for compiled flows (cycles are rejected); end cleanly rather than spin.
-        self.complete(s);
+        self.abort(s, last);
+    }
+
+    /// Stops a conversation that loops without input: it did not reach an end, so it is dropped
+    /// (reports count it as a drop, not a completion) at the card where it was cut.
+    fn abort(&mut self, s: &mut Session, at: Option<CardIx>) {
+        s.status = Status::Dropped;
+        s.at = None;
+        s.wait = Wait::Nothing;
+        s.booking = None;
+        let card = at.map(|i| self.id(i));
+        self.out.push(Effect::Drop { card });
     }
 
     pub(super) fn reprompt(&mut self, s: &mut Session, i: CardIx, message: String) {

@@ -125,8 +125,14 @@ impl Session {
         }
     }
 
-    /// Checks the session's invariants against the flow it claims to run.
+    /// Checks the session's invariants against the flow it claims to run, its format version
+    /// first: `step` and `from_json` (`session_json.rs`) refuse the same sessions.
     pub fn check(&self, flow: &CompiledFlow) -> Result<(), String> {
+        if self.v != SESSION_VERSION {
+            // Joined, not `format!`: `step` runs this in the browser's wasm.
+            let v = crate::targeting::int_text(i128::from(self.v));
+            return Err(["session version ", &v, " is not supported"].concat());
+        }
         if self.flow != flow.hash {
             return Err("session belongs to another flow version".into());
         }

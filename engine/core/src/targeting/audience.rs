@@ -212,7 +212,13 @@ pub(super) fn compile_cond(
     })
 }
 
-/// Compiles an audience; `path` is the JSON path of the audience object.
+/// Deepest nesting of groups in an audience or a branch rule's `when` (the top-level object is 0,
+/// a group in it 1). `compile` refuses deeper ones (`too_deep`) and the browser's targeting module
+/// reads no deeper, so every audience that validates is one the browser can read.
+pub const MAX_AUDIENCE_DEPTH: usize = 16;
+
+/// Compiles an audience; `path` is the JSON path of the audience object. The authoring checks
+/// (depth, exclusions in `any`) are [`audience_checks`], which `compile` runs beside this.
 pub fn compile_audience(
     a: &Audience,
     path: &str,
@@ -235,6 +241,48 @@ pub fn compile_audience(
     let all = compile_list(&a.all, "all");
     let any = compile_list(&a.any, "any");
     CompiledAudience { all, any }
+}
+
+/// The authoring checks on an audience (or a branch rule's `when`), kept out of
+/// [`compile_audience`] so the browser's targeting module does not carry them:
+/// - a group nested deeper than [`MAX_AUDIENCE_DEPTH`] is an error (`too_deep`): the browser
+///   reads no deeper, so a dialogue that validates is always one it can read;
+/// - an exclusion (`is_not`, `not_contains`, `not_matches`) in an `any` of several entries gets a
+///   warning (`exclusion_in_any`): it excludes nobody, since any other entry that holds lets the
+///   visitor in; exclusions belong in `all`.
+pub fn audience_checks(a: &Audience, path: &str, diags: &mut Vec<Diagnostic>) {
+    check_at(a, path, diags, 0);
+}
+
+fn check_at(a: &Audience, path: &str, diags: &mut Vec<Diagnostic>, depth: usize) {
+    for (key, rules) in [("all", &a.all), ("any", &a.any)] {
+        for (i, r) in rules.iter().enumerate() {
+            let p = format!("{path}.{key}[{i}]");
+            match r {
+                Rule::Condition(c)
+                    if key == "any"
+                        && rules.len() > 1
+                        && matches!(
+                            c.op,
+                            Operator::IsNot | Operator::NotContains | Operator::NotMatches
+                        ) =>
+                {
+                    diags.push(Diagnostic::warning(
+                        p,
+                        "exclusion_in_any",
+                        "an exclusion inside `any` excludes nobody: another entry that holds lets the visitor in; put it in `all`",
+                    ));
+                }
+                Rule::Condition(_) => {}
+                Rule::Group(_) if depth >= MAX_AUDIENCE_DEPTH => diags.push(Diagnostic::error(
+                    p,
+                    "too_deep",
+                    format!("groups nest at most {MAX_AUDIENCE_DEPTH} deep"),
+                )),
+                Rule::Group(g) => check_at(g, &p, diags, depth + 1),
+            }
+        }
+    }
 }
 
 impl CompiledAudience {
