@@ -28,7 +28,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
   npm     build the widget and @dynchat/engine; run the npm packages' checks (Node suite, Vite UI in Chromium, pack, publish --dry-run)
-  build   build the widget, the npm packages, the worker and the CLI into dist/ and target/";
+  build   build the widget, the npm packages, the worker and the CLI into dist/ and target/
+  widget  build only the widget (dist/widget, dist/npm), print its sizes, fail over a size budget";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::ensure(&root(), Need::Test),
         Some("build") => build(&root()),
         Some("npm") => npm_packages(&root()),
+        Some("widget") => widget_sizes(&root(), true),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -84,6 +86,18 @@ fn npm_packages(root: &std::path::Path) -> Result<(), String> {
     step("build: widget (targeting + chat wasm, loader) into dist/widget and dist/npm");
     widget::build(root)?;
     npm::check(root)
+}
+
+/// Prints the widget's brotli sizes against [`widget::BUDGETS`] (building it first when asked);
+/// fails when one is exceeded.
+fn widget_sizes(root: &std::path::Path, build: bool) -> Result<(), String> {
+    if build {
+        step("build: widget (targeting + chat wasm, loader) into dist/widget and dist/npm");
+        widget::build(root)?;
+    }
+    let lines = widget::check_budgets(&widget::sizes(root)?)?;
+    eprintln!("widget sizes (brotli -q 11):\n  {}", lines.join("\n  "));
+    Ok(())
 }
 
 /// Runs the product with embedded defaults until Ctrl-C.
@@ -207,7 +221,7 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
         },
     )?;
     st.run(
-        "engine golden transcripts on wasm32 (wasm-bindgen-test-runner)",
+        "engine golden transcripts on wasm32, as the browser builds and reads it (wasm-bindgen-test-runner)",
         || {
             run(
                 root,
@@ -216,10 +230,29 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
                     "test",
                     "-p",
                     "dynchat-engine",
+                    "--no-default-features",
                     "--target",
                     "wasm32-unknown-unknown",
                     "--test",
                     "wasm_golden",
+                ],
+            )
+        },
+    )?;
+    st.run(
+        "chat module: capture patterns in the browser's RegExp decide as regex-lite does (wasm32)",
+        || {
+            run(
+                root,
+                "cargo",
+                &[
+                    "test",
+                    "-p",
+                    "dynchat-web",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--test",
+                    "browser_text",
                 ],
             )
         },
@@ -262,6 +295,9 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
 fn build_for_e2e(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
     st.run("build: widget (dist/widget, dist/npm)", || {
         widget::build(root)
+    })?;
+    st.run("widget size budgets (brotli -q 11)", || {
+        widget_sizes(root, false)
     })?;
     st.run(
         "build: demo site and console (dist/site, dist/console)",
@@ -440,4 +476,28 @@ fn cli_checks(root: &std::path::Path) -> Result<(), String> {
     }
     eprintln!("CLI: {} examples valid, {n} bad dialogues rejected at the right path, {golden} golden transcripts reproduced", examples.len());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::widget::{check_budgets, BUDGETS};
+
+    #[test]
+    fn a_widget_over_a_size_budget_fails_the_check() {
+        let at = |extra: u64| -> Vec<(String, u64)> {
+            let mut v = vec![("chat_bg.wasm".to_string(), 50_000)];
+            v.extend(BUDGETS.iter().map(|(k, b)| (k.to_string(), b + extra)));
+            v
+        };
+        let Ok(lines) = check_budgets(&at(0)) else {
+            panic!("sizes exactly at the budgets must pass")
+        };
+        assert_eq!(lines.len(), BUDGETS.len() + 1);
+        let Err(e) = check_budgets(&at(1)) else {
+            panic!("one byte over every budget must fail")
+        };
+        for (k, _) in BUDGETS {
+            assert!(e.contains(k), "{k} not named in: {e}");
+        }
+    }
 }

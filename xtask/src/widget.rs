@@ -1,4 +1,4 @@
-//! `cargo xtask build-widget` / `widget-sizes`: builds the browser widget into `dist/widget/` and `dist/npm/`, and measures it.
+//! `cargo xtask widget`: builds the browser widget into `dist/widget/` and `dist/npm/`, measures it and checks the size budgets.
 //!
 //! Pipeline: cargo (profile `wasm`) -> wasm-bindgen `--target web` -> `wasm-opt -Oz` (binaryen from
 //! node_modules; Debian's is too old) -> esbuild (node_modules) for the JavaScript. Nothing is downloaded.
@@ -203,6 +203,56 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
     Ok(each)
 }
 
+/// Size budgets in bytes (brotli -q 11), checked by `cargo xtask test` and `cargo xtask widget`:
+/// (entry of [`sizes`], budget). Sizes are deterministic for a given toolchain, so a build that
+/// grows past a budget fails CI; lower a budget when the widget shrinks, never raise it quietly.
+/// Issue 12's targets are 4 KB / 20 KB / 60 KB; the last two are set at what the widget reached
+/// (24.0 KB and 94.0 KB, with half a kilobyte to a kilobyte of headroom) until it gets there
+/// (docs/widget.md).
+pub const BUDGETS: [(&str, u64); 3] = [
+    ("loader", 4 * 1024),
+    ("no-match total", 24 * 1024 + 512),
+    ("chat-open total", 95 * 1024),
+];
+
+/// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
+pub const TARGETS: [(&str, u64); 3] = [
+    ("loader", 4 * 1024),
+    ("no-match total", 20 * 1024),
+    ("chat-open total", 60 * 1024),
+];
+
+/// The budget lines for `sizes` (each file and total, its budget and the verdict), and an error
+/// naming every budget exceeded.
+pub fn check_budgets(sizes: &[(String, u64)]) -> Result<Vec<String>, String> {
+    let mut lines = Vec::new();
+    let mut over = Vec::new();
+    for (name, size) in sizes {
+        let budget = BUDGETS.iter().find(|(k, _)| k == name).map(|(_, b)| *b);
+        match budget {
+            Some(b) if *size > b => {
+                lines.push(format!(
+                    "{name:<18} {:>9}  OVER budget {}",
+                    kb(*size),
+                    kb(b)
+                ));
+                over.push(format!("{name} {} > {}", kb(*size), kb(b)));
+            }
+            Some(b) => lines.push(format!("{name:<18} {:>9}  within {}", kb(*size), kb(b))),
+            None => lines.push(format!("{name:<18} {:>9}", kb(*size))),
+        }
+    }
+    if over.is_empty() {
+        Ok(lines)
+    } else {
+        Err(format!(
+            "widget size budget exceeded (brotli -q 11): {}\n{}",
+            over.join(", "),
+            lines.join("\n")
+        ))
+    }
+}
+
 /// Benchmark peers, installed for the benchmark only (never in the product's lock file):
 /// (npm package@exact version, file a page loads, label).
 const PEERS: [(&str, &str, &str); 2] = [
@@ -259,16 +309,19 @@ pub fn bench(root: &Path) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     let sizes = sizes(root)?;
     let get = |k: &str| sizes.iter().find(|(n, _)| n == k).map_or(0, |(_, s)| *s);
-    for (k, budget) in [
-        ("loader", 4096),
-        ("no-match total", 25 * 1024),
-        ("chat-open total", 60 * 1024),
-    ] {
+    for ((k, budget), (_, target)) in BUDGETS.iter().zip(TARGETS) {
         let s = get(k);
-        let verdict = if s < budget { "within" } else { "OVER" };
+        let verdict = |limit: u64| if s <= limit { "met" } else { "OVER" };
         out.push((
             format!("widget size (brotli): {k}"),
-            format!("{} (budget < {}: {verdict})", kb(s), kb(budget)),
+            format!(
+                "{} (issue 12 target {}: {}; CI budget {}: {})",
+                kb(s),
+                kb(target),
+                verdict(target),
+                kb(*budget),
+                verdict(*budget)
+            ),
         ));
     }
     for (_, file, label) in PEERS {

@@ -1,14 +1,14 @@
 //! `compile`: parses and validates a dialogue file, resolves card ids to indexes once, hashes its content.
 //!
-//! A [`CompiledFlow`] also has a serde wire form ([`CompiledFlow::to_wire`] /
-//! [`CompiledFlow::from_wire`]): the worker ships it next to the authored dialogue so the browser
-//! runs a published flow without parsing the authoring format or compiling it again. Enums are
-//! externally tagged, validation patterns travel as their pattern text (built on first use), and
-//! `source` / `warnings` are not part of it.
+//! A [`CompiledFlow`] also has a wire form ([`CompiledFlow::to_wire`], serde JSON, /
+//! [`CompiledFlow::from_wire`], read without serde by `wire`): the worker ships it next to the
+//! authored dialogue so the browser runs a published flow without parsing the authoring format or
+//! compiling it again. Enums are externally tagged, validation patterns travel as their pattern
+//! text (built on first use), and `source` / `warnings` are not part of it.
 
 use crate::diag::Diagnostic;
 
-// Layers, top down: this file -> build -> resolve / graph / hash / parse -> flow -> limits.
+// Layers, top down: this file -> build -> resolve / graph / hash / parse / wire -> flow -> limits.
 mod build;
 mod flow;
 mod graph;
@@ -16,9 +16,10 @@ mod hash;
 mod limits;
 mod parse;
 mod resolve;
+mod wire;
 
 pub use build::{compile_model, Options};
-pub use flow::{CButton, CCard, CardIx, CompiledFlow, Pattern};
+pub use flow::{set_pattern_matcher, CButton, CCard, CardIx, CompiledFlow, Pattern};
 pub use hash::content_hash;
 pub use limits::{MAX_CARDS, MAX_FILE_BYTES, MAX_TEXT};
 pub use parse::parse;

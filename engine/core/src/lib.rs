@@ -8,6 +8,7 @@ pub mod compile;
 pub mod date;
 pub mod diag;
 pub mod fields;
+pub mod json;
 pub mod machine;
 pub mod model;
 pub mod rules;

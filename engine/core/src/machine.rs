@@ -2,12 +2,13 @@
 
 use crate::compile::CompiledFlow;
 
-// Layers, top down: this file (`step`) -> answer -> run / capture -> io / session.
+// Layers, top down: this file (`step`) -> answer -> run / capture -> io / session_json -> session.
 mod answer;
 mod capture;
 mod io;
 mod run;
 mod session;
+mod session_json;
 
 use answer::on_input;
 pub use io::{Booking, BrowserEvent, Choice, Effect, Input, Prompt};
@@ -60,7 +61,7 @@ pub fn step(flow: &CompiledFlow, s: &mut Session, input: Input, now: Now) -> Vec
             on_input(&mut r, s, i, input);
         }
         (st, _) => r.out.push(Effect::Ignored {
-            reason: format!("conversation is {st:?}").to_lowercase(),
+            reason: ["conversation is ", st.name()].concat(),
         }),
     }
     r.out

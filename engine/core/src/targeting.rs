@@ -3,11 +3,12 @@
 use crate::model::Display;
 use serde::{Deserialize, Serialize};
 
-// Layers, top down: this file (picking a dialogue) -> audience / context -> cond -> text.
+// Layers, top down: this file (picking a dialogue) -> wire -> audience / context -> cond -> text.
 mod audience;
 mod cond;
 mod context;
 mod text;
+mod wire;
 
 pub use audience::{
     audience_checks, compile_audience, CompiledAudience, Watch, MAX_AUDIENCE_DEPTH,
@@ -15,9 +16,11 @@ pub use audience::{
 pub use cond::{Cond, Facts, FieldRef, Test, Val, Wildcard};
 pub use context::{Context, PageInput};
 use text::insertion_sort_by;
+pub use text::set_lowercase;
 pub use text::{
     find_str, int_text, lower, minute_of_day, num_text, parse_hhmm, parse_num, weekday_index,
 };
+pub use wire::audience_from_wire;
 
 /// What one visitor has seen of one dialogue (kept by the host, in storage when consent allows).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

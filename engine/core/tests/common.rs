@@ -5,10 +5,20 @@
 pub mod cases;
 
 use dynchat_engine::simulate::{header, options_from_header};
-use dynchat_engine::{compile, parse_answers, simulate};
+use dynchat_engine::{compile, parse_answers, simulate, CompiledFlow};
 
-/// Runs a golden case and returns (actual, expected) transcripts.
+/// Runs a golden case and returns its transcript.
 pub fn run_case(answers: &str) -> String {
+    run_case_with(answers, false)
+}
+
+/// Runs a golden case on the flow as the browser gets it: compiled, written to its wire form by
+/// serde (as the worker does) and read back with `CompiledFlow::from_wire` (the browser's reader).
+pub fn run_case_via_wire(answers: &str) -> String {
+    run_case_with(answers, true)
+}
+
+fn run_case_with(answers: &str, via_wire: bool) -> String {
     let id = header(answers, "dialogue")
         .into_iter()
         .next()
@@ -18,10 +28,16 @@ pub fn run_case(answers: &str) -> String {
         .find(|(n, _)| *n == id)
         .map(|(_, j)| *j)
         .unwrap_or("");
-    let flow = match compile(json) {
+    let mut flow = match compile(json) {
         Ok(f) => f,
         Err(d) => return format!("example `{id}` does not compile: {d:?}"),
     };
+    if via_wire {
+        flow = match CompiledFlow::from_wire(&flow.to_wire()) {
+            Ok(f) => f,
+            Err(e) => return format!("example `{id}`: wire form unreadable: {e}"),
+        };
+    }
     simulate(
         &flow,
         &parse_answers(answers),

@@ -1,112 +1,37 @@
-//! The loader's targeting module: compiles a site bundle's audiences once and picks the dialogue to show.
+//! The loader's targeting module: reads a site bundle's compiled audiences once and picks the dialogue to show.
 //!
 //! Only `dynchat_engine::targeting` is reachable from here, so link-time optimisation keeps the
 //! module small (no dialogue compiler, no state machine). Everything crosses the boundary as JSON
 //! strings, and every failure degrades to "show nothing" rather than an exception.
 
 mod alloc;
-mod json;
 
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOC: alloc::Classes = alloc::Classes::new();
 
-use dynchat_engine::model::{Audience, Condition, Display, Operator, Rule};
+use dynchat_engine::json::{self, J};
+use dynchat_engine::model::Display;
+#[cfg(test)]
+use dynchat_engine::targeting::MAX_AUDIENCE_DEPTH;
 use dynchat_engine::targeting::{
-    compile_audience, int_text, Candidate, Context, PageInput, Seen, Selection, Targeting,
-    MAX_AUDIENCE_DEPTH,
+    audience_from_wire, int_text, parse_num, Candidate, Context, PageInput, Seen, Selection,
+    Targeting,
 };
-use json::J;
 use wasm_bindgen::prelude::*;
 
-// Serde's derives for the model's untagged/tagged enums buffer through `Content`, and serde_json's
-// parser brings float parsing and formatting: together well over 100 KB of wasm. The bundle is read
-// with the small reader in `json.rs` instead, and the answer is written by hand.
+// Serde's derives and serde_json's parser would be well over 100 KB of wasm, and compiling authored
+// audiences brings the model, its diagnostics and their messages. The worker already ships every
+// dialogue's compiled flow (`flow`, docs/api.md) in the bundle: its audience is read with the
+// engine's small JSON reader (`dynchat_engine::json`, `targeting::audience_from_wire`), and the
+// answer is written by hand.
 
 fn text(v: &J) -> Option<String> {
     v.str().map(str::to_string)
 }
 
-fn operator(s: &str) -> Option<Operator> {
-    Some(match s {
-        "is" => Operator::Is,
-        "is_not" => Operator::IsNot,
-        "contains" => Operator::Contains,
-        "not_contains" => Operator::NotContains,
-        "starts_with" => Operator::StartsWith,
-        "is_empty" => Operator::IsEmpty,
-        "is_not_empty" => Operator::IsNotEmpty,
-        "greater_than" => Operator::GreaterThan,
-        "less_than" => Operator::LessThan,
-        "in_list" => Operator::InList,
-        "matches" => Operator::Matches,
-        "not_matches" => Operator::NotMatches,
-        "between" => Operator::Between,
-        _ => return None,
-    })
-}
-
-/// A condition's operand as the model holds it. Objects are never valid operands; they become
-/// `null`, which the engine rejects the same way.
-fn value(v: &J) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        J::Null | J::Obj(_) => Value::Null,
-        J::Bool(b) => Value::Bool(*b),
-        J::Str(s) => Value::String(s.clone()),
-        J::Num(_) => match v.int() {
-            Some(i) => Value::Number(i.into()),
-            None => v
-                .num()
-                .and_then(serde_json::Number::from_f64)
-                .map_or(Value::Null, Value::Number),
-        },
-        J::Arr(a) => Value::Array(a.iter().map(value).collect()),
-    }
-}
-
-/// Reads an audience the way the model's serde derive does; `None` for anything malformed.
-fn audience(v: Option<&J>, depth: usize) -> Option<Audience> {
-    let Some(v) = v else {
-        return Some(Audience::default());
-    };
-    let o = v.obj()?;
-    if depth > MAX_AUDIENCE_DEPTH || o.iter().any(|(k, _)| k != "all" && k != "any") {
-        return None;
-    }
-    let list = |key: &str| -> Option<Vec<Rule>> {
-        match v.get(key) {
-            None => Some(Vec::new()),
-            Some(l) => l.arr()?.iter().map(|r| rule(r, depth)).collect(),
-        }
-    };
-    Some(Audience {
-        all: list("all")?,
-        any: list("any")?,
-    })
-}
-
-fn rule(v: &J, depth: usize) -> Option<Rule> {
-    let o = v.obj()?;
-    if v.get("field").is_some() {
-        if o.iter()
-            .any(|(k, _)| !matches!(k.as_str(), "field" | "op" | "value" | "utc_offset_minutes"))
-        {
-            return None;
-        }
-        let utc_offset_minutes = match v.get("utc_offset_minutes") {
-            None | Some(J::Null) => None,
-            Some(n) => Some(i32::try_from(n.int()?).ok()?),
-        };
-        Some(Rule::Condition(Condition {
-            field: text(v.get("field")?)?,
-            op: operator(v.get("op")?.str()?)?,
-            value: v.get("value").filter(|x| **x != J::Null).map(value),
-            utc_offset_minutes,
-        }))
-    } else {
-        audience(Some(v), depth + 1).map(Rule::Group)
-    }
+fn num(v: &J) -> Option<f64> {
+    parse_num(v.num_text()?)
 }
 
 fn small(v: Option<&J>) -> Option<u32> {
@@ -125,9 +50,10 @@ fn display(v: Option<&J>) -> Display {
     d
 }
 
-/// Turns bundle JSON into candidates. A dialogue whose entry the browser cannot read (too deep,
-/// malformed) or whose audience does not compile is left out, never the others; the second list
-/// names each one left out (its id, or `#n` for its place in the bundle when the id is unreadable).
+/// Turns bundle JSON into candidates: each entry's compiled audience, frequency rules and priority
+/// from its `flow` (the entry's own `priority` first). A dialogue whose entry the browser cannot
+/// read (no flow, too deep, malformed) is left out, never the others; the second list names each
+/// one left out (its id, or `#n` for its place in the bundle when the id is unreadable).
 pub fn candidates(bundle_json: &str) -> (Vec<Candidate>, Vec<String>) {
     let mut skipped = Vec::new();
     let Some(bundle) = json::parse(bundle_json) else {
@@ -152,20 +78,17 @@ pub fn candidates(bundle_json: &str) -> (Vec<Candidate>, Vec<String>) {
 
 fn candidate(e: &J) -> Option<Candidate> {
     let id = text(e.get("id")?)?;
-    let d = e.get("dialogue")?;
+    let f = e.get("flow")?;
     let priority = e
         .get("priority")
-        .or_else(|| d.get("priority"))
+        .or_else(|| f.get("priority"))
         .and_then(J::int)
         .unwrap_or(0);
-    let a = audience(d.get("audience"), 0)?;
-    let mut diags = Vec::new();
-    let audience = compile_audience(&a, "$.audience", &|_| None, &mut diags);
-    diags.is_empty().then(|| Candidate {
+    Some(Candidate {
         id,
         priority: i32::try_from(priority).unwrap_or(0),
-        audience,
-        display: display(d.get("display")),
+        audience: audience_from_wire(f.get("audience")?)?,
+        display: display(f.get("display")),
     })
 }
 
@@ -174,7 +97,7 @@ fn candidate(e: &J) -> Option<Candidate> {
 fn context(json: &str) -> Context {
     let v = json::parse(json).unwrap_or(J::Null);
     let s = |k: &str| v.get(k).and_then(J::str).unwrap_or("").to_string();
-    let n = |k: &str| v.get(k).and_then(J::num).unwrap_or(0.0);
+    let n = |k: &str| v.get(k).and_then(num).unwrap_or(0.0);
     let map = |k: &str| -> Vec<(String, String)> {
         v.get(k)
             .and_then(J::obj)
@@ -211,8 +134,8 @@ fn seen_map(json: &str) -> Vec<(String, Seen)> {
     o.iter()
         .map(|(id, s)| {
             let seen = Seen {
-                shown: s.get("shown").and_then(J::num).unwrap_or(0.0) as u32,
-                last_shown_ms: s.get("last_shown_ms").and_then(J::num).map(|x| x as i64),
+                shown: s.get("shown").and_then(num).unwrap_or(0.0) as u32,
+                last_shown_ms: s.get("last_shown_ms").and_then(num).map(|x| x as i64),
                 completed: s.get("completed").and_then(J::bool).unwrap_or(false),
             };
             (id.clone(), seen)
@@ -271,7 +194,7 @@ pub struct Targeter {
 
 #[wasm_bindgen]
 impl Targeter {
-    /// Compiles the audiences of a bundle (`GET /v1/sites/{site}/bundle` body).
+    /// Reads the compiled audiences of a bundle (`GET /v1/sites/{site}/bundle` body).
     #[wasm_bindgen(constructor)]
     pub fn new(bundle_json: &str) -> Targeter {
         let (list, skipped) = candidates(bundle_json);
@@ -281,16 +204,6 @@ impl Targeter {
             seen: Vec::new(),
             skipped,
         }
-    }
-
-    /// Number of dialogues that compiled (for diagnostics).
-    pub fn len(&self) -> usize {
-        self.targeting.candidates().len()
-    }
-
-    /// True when no dialogue compiled.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Sets the page context (`PageInput` JSON) and what the visitor has seen (`{id: Seen}` JSON), then selects.
@@ -324,25 +237,44 @@ impl Targeter {
     }
 }
 
+// Not exported to JavaScript (the loader does not use them; each export costs glue and code).
+impl Targeter {
+    /// Number of dialogues read (for diagnostics and tests).
+    pub fn len(&self) -> usize {
+        self.targeting.candidates().len()
+    }
+
+    /// True when no dialogue was read.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const BUNDLE: &str = r#"{"site":"acme","dialogues":[
-      {"id":"low","hash":"h1","priority":0,"dialogue":{"audience":{},"cards":[{"type":"end","id":"e"}]}},
-      {"id":"pricing","hash":"h2","priority":5,"dialogue":{"audience":{"all":[{"field":"page.path","op":"matches","value":"/pricing*"},{"field":"page.scroll_depth","op":"greater_than","value":40}]},"cards":[]}},
-      {"id":"broken","hash":"h3","dialogue":{"audience":{"all":[{"field":"nope.x","op":"is","value":"1"}]}}}
-    ]}"#;
+    fn pricing_bundle() -> String {
+        let pricing = r#"{"all":[{"field":"page.path","op":"matches","value":"/pricing*"},{"field":"page.scroll_depth","op":"greater_than","value":40}]}"#;
+        let broken = r#"{"all":[{"field":"nope.x","op":"is","value":"1"}]}"#;
+        bundle(&[
+            ("low", 0, dialogue("low", "{}")),
+            ("pricing", 5, dialogue("pricing", pricing)),
+            ("broken", 0, dialogue("broken", broken)),
+        ])
+    }
 
     #[test]
-    fn broken_audience_is_left_out() {
-        assert_eq!(Targeter::new(BUNDLE).len(), 2);
+    fn entries_without_a_readable_flow_are_left_out() {
+        assert_eq!(Targeter::new(&pricing_bundle()).len(), 2);
         assert!(Targeter::new("not json").is_empty());
+        let no_flow = r#"{"dialogues":[{"id":"a","dialogue":{"audience":{}}}]}"#;
+        assert!(Targeter::new(no_flow).is_empty());
     }
 
     #[test]
     fn selects_by_priority_and_watches_dynamic_rules() {
-        let mut t = Targeter::new(BUNDLE);
+        let mut t = Targeter::new(&pricing_bundle());
         let page = r#"{"url":"https://acme.test/pricing","visits":1,"now_ms":0}"#;
         let first: serde_json::Value =
             serde_json::from_str(&t.select(page, "{}")).unwrap_or_default();
@@ -355,7 +287,7 @@ mod tests {
 
     #[test]
     fn completed_dialogue_is_not_shown_again() {
-        let mut t = Targeter::new(BUNDLE);
+        let mut t = Targeter::new(&pricing_bundle());
         let out = t.select(
             r#"{"url":"https://acme.test/"}"#,
             r#"{"low":{"completed":true}}"#,
@@ -366,14 +298,23 @@ mod tests {
 
     #[test]
     fn numbers_lists_and_non_ascii_patterns() {
-        let bundle = r#"{"dialogues":[
-          {"id":"three","dialogue":{"audience":{"all":[{"field":"page.visits","op":"is","value":3}]}}},
-          {"id":"big","dialogue":{"audience":{"all":[{"field":"lead.employees","op":"greater_than","value":499.5},
-            {"field":"page.country","op":"in_list","value":["NL","DE"]}]}}},
-          {"id":"cafe","dialogue":{"audience":{"all":[{"field":"page.path","op":"matches","value":"/CAFÉ/*"},
-            {"field":"page.local_time","op":"between","value":"09:00-17:00","utc_offset_minutes":60}]}}}
-        ]}"#;
-        let mut t = Targeter::new(bundle);
+        let big = r#"{"all":[{"field":"lead.employees","op":"greater_than","value":499.5},
+            {"field":"page.country","op":"in_list","value":["NL","DE"]}]}"#;
+        let cafe = r#"{"all":[{"field":"page.path","op":"matches","value":"/CAFÉ/*"},
+            {"field":"page.local_time","op":"between","value":"09:00-17:00","utc_offset_minutes":60}]}"#;
+        let bundle = bundle(&[
+            (
+                "three",
+                0,
+                dialogue(
+                    "three",
+                    r#"{"all":[{"field":"page.visits","op":"is","value":3}]}"#,
+                ),
+            ),
+            ("big", 0, dialogue("big", big)),
+            ("cafe", 0, dialogue("cafe", cafe)),
+        ]);
+        let mut t = Targeter::new(&bundle);
         assert_eq!(t.len(), 3);
         let pick = |t: &mut Targeter, page: &str| -> Option<String> {
             let v: serde_json::Value =

@@ -151,6 +151,12 @@ export function createDynchat(assets) {
     visitor = store.get('visitor') || uuid();
     store.set('visitor', visitor);
     flushLeads();
+    // The targeting module downloads and compiles while the bundle is on its way, unless a stored
+    // conversation is about to resume (or a draft is previewed), which does not need it.
+    const saved = json(store.get('chat'), null);
+    const resuming = saved && json(saved.session, {}).status === 'active';
+    const targeting = preview || resuming ? null : assets.targeting();
+    if (targeting) targeting.catch(() => {});
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/bundle`);
     if (!r.ok) throw new Error('dynchat: bundle ' + r.status);
     const text = await r.text();
@@ -161,7 +167,7 @@ export function createDynchat(assets) {
     if (preview) { bundle.dialogues = [preview]; pendingOpen = true; trigger(preview.id); return; }
     if (await resume(store.get('chat')).catch(() => false)) return;
     await lookupTraits();
-    const m = await assets.targeting();
+    const m = await (targeting || assets.targeting());
     const t = new m.Targeter(text);
     const sel = json(t.select(JSON.stringify(page()), store.get('seen') || '{}'), {});
     if (sel.skipped && sel.skipped.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));

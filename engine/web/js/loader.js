@@ -4,9 +4,12 @@ import { createDynchat } from './core.js';
 (() => {
   const me = document.currentScript;
   const base = new URL('./', me ? me.src : location.href).href;
+  // The wasm is fetched (and compiled as it streams in) while its JavaScript glue loads.
   const load = async (name) => {
+    const wasm = fetch(base + name + '_bg.wasm');
+    wasm.catch(() => {});
     const m = await import(base + name + '.js');
-    await m.default({ module_or_path: base + name + '_bg.wasm' });
+    await m.default({ module_or_path: wasm });
     return m;
   };
   const queued = Array.isArray(window.dynchat) ? window.dynchat : [];

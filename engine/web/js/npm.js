@@ -1,14 +1,18 @@
 // @dynchat/widget: the same widget as the script tag, as an ES module for bundlers (Vite, webpack, esbuild).
 import { createDynchat } from './core.js';
 
-const load = async (m, wasm) => {
+// The wasm is fetched (and compiled as it streams in) while its JavaScript glue loads.
+const load = async (glue, url) => {
+  const wasm = fetch(url);
+  wasm.catch(() => {});
+  const m = await glue();
   await m.default({ module_or_path: wasm });
   return m;
 };
 
 const d = createDynchat({
-  targeting: async () => load(await import('./targeting.js'), new URL('./targeting_bg.wasm', import.meta.url)),
-  chat: async () => load(await import('./chat.js'), new URL('./chat_bg.wasm', import.meta.url)),
+  targeting: () => load(() => import('./targeting.js'), new URL('./targeting_bg.wasm', import.meta.url)),
+  chat: () => load(() => import('./chat.js'), new URL('./chat_bg.wasm', import.meta.url)),
 });
 
 export const init = (o) => d.init(o);

@@ -4,19 +4,23 @@
 use crate::shell::*;
 use crate::state::*;
 use crate::view::{Composer, Entry};
+use dynchat_engine::json::{self, Out};
 use dynchat_engine::{step, BrowserEvent, Effect, Input, Prompt};
-use std::collections::BTreeMap;
 
 impl Inner {
     pub(super) fn ev(&mut self, ty: &str, card: Option<&str>, value: Option<&str>) {
-        let mut e = serde_json::json!({"type": ty, "dialogue": self.flow.id, "hash": self.hash, "at": now()});
+        let mut e = Out::new();
+        e.str("type", ty)
+            .str("dialogue", &self.flow.id)
+            .str("hash", &self.hash)
+            .int("at", now());
         if let Some(c) = card {
-            e["card"] = c.into();
+            e.str("card", c);
         }
         if let Some(v) = value {
-            e["value"] = v.chars().take(500).collect::<String>().into();
+            e.str("value", &v.chars().take(500).collect::<String>());
         }
-        self.calls.push(Call::Event(e.to_string()));
+        self.calls.push(Call::Event(e.finish()));
     }
 
     pub(super) fn save(&mut self) {
@@ -31,16 +35,17 @@ impl Inner {
             leads: self.leads,
             open: self.open,
         };
-        self.calls
-            .push(Call::Save(serde_json::to_string(&s).unwrap_or_default()));
+        self.calls.push(Call::Save(s.to_json()));
     }
 
-    pub(super) fn detail(&self, extra: serde_json::Value) -> String {
-        let mut d = serde_json::json!({"dialogue": self.flow.id, "hash": self.hash, "session": self.session.id});
-        if let (Some(o), serde_json::Value::Object(x)) = (d.as_object_mut(), extra) {
-            o.extend(x);
-        }
-        d.to_string()
+    /// A page event's `detail`: the dialogue, its version and the session, then what `extra` adds.
+    pub(super) fn detail(&self, extra: impl FnOnce(&mut Out)) -> String {
+        let mut d = Out::new();
+        d.str("dialogue", &self.flow.id)
+            .str("hash", &self.hash)
+            .str("session", &self.session.id);
+        extra(&mut d);
+        d.finish()
     }
 
     /// Steps the engine and turns its effects into view operations and host calls.
@@ -124,11 +129,18 @@ impl Inner {
                     ..
                 } => {
                     self.slots = SlotUi::Booking;
-                    let body = serde_json::json!({
-                        "route": route_str(&route), "start_ms": start_ms, "end_ms": end_ms,
-                        "lead": self.fields, "dialogue": self.flow.id, "session": self.session.id,
-                    });
-                    self.calls.push(Call::Book(key, body.to_string()));
+                    let body = Out::new()
+                        .str("route", &route_str(&route))
+                        .int("start_ms", start_ms)
+                        .int("end_ms", end_ms)
+                        .map(
+                            "lead",
+                            self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                        )
+                        .str("dialogue", &self.flow.id)
+                        .str("session", &self.session.id)
+                        .finish();
+                    self.calls.push(Call::Book(key, body));
                     self.refresh_slots();
                 }
                 Effect::Goal { card, name, score } => {
@@ -136,20 +148,32 @@ impl Inner {
                     last_goal = Some((name, score));
                 }
                 Effect::Emit { event } => {
-                    let extra = match event {
-                        BrowserEvent::Email | BrowserEvent::Phone => {
-                            last_capture.as_ref().map(|(f, v)| serde_json::json!({"field": f, "value": v}))
-                        }
-                        BrowserEvent::Goal => last_goal.as_ref().map(|(n, s)| serde_json::json!({"name": n, "score": s})),
-                        BrowserEvent::MeetingBooked => self.session.meeting.as_ref().map(|m| serde_json::json!({"meeting": m.id, "agent": m.agent, "time": m.time})),
-                        _ => None,
-                    };
                     match event {
                         BrowserEvent::Engaged => self.ev("engaged", None, None),
                         BrowserEvent::Closed => self.ev("closed", None, None),
                         _ => {}
                     }
-                    let d = self.detail(extra.unwrap_or(serde_json::Value::Null));
+                    let meeting = self.session.meeting.as_ref();
+                    let d = self.detail(|o| match event {
+                        BrowserEvent::Email | BrowserEvent::Phone => {
+                            if let Some((f, v)) = &last_capture {
+                                o.str("field", f).str("value", v);
+                            }
+                        }
+                        BrowserEvent::Goal => {
+                            if let Some((n, s)) = &last_goal {
+                                o.str("name", n).int("score", i64::from(*s));
+                            }
+                        }
+                        BrowserEvent::MeetingBooked => {
+                            if let Some(m) = meeting {
+                                o.str("meeting", &m.id)
+                                    .str("agent", &m.agent)
+                                    .str("time", &m.time);
+                            }
+                        }
+                        _ => {}
+                    });
                     self.calls.push(Call::Emit(event_name(event), d));
                 }
                 Effect::Complete => {
@@ -169,44 +193,51 @@ impl Inner {
 
     pub(super) fn send_lead(&mut self) {
         self.leads += 1;
-        let key = format!("lead-{}-{}", self.session.id, self.leads);
-        let answers: BTreeMap<String, String> = self
-            .session
-            .answers
-            .iter()
-            .map(|(i, v)| {
-                (
-                    self.flow
-                        .card_ids
-                        .get(usize::from(*i))
-                        .cloned()
-                        .unwrap_or_default(),
-                    v.clone(),
-                )
-            })
-            .collect();
-        // Bot lines as the visitor read them: without the escapes that kept inserted values
-        // from being markup.
-        let transcript: Vec<[String; 2]> = self
-            .transcript
-            .iter()
-            .filter(|e| e.who != "note")
-            .map(|e| {
-                if e.who == "me" {
-                    ["visitor".to_string(), e.text.clone()]
-                } else {
-                    [
-                        "bot".to_string(),
-                        dynchat_engine::tokens::unescape_markdown(&e.text),
-                    ]
-                }
-            })
-            .collect();
-        let body = serde_json::json!({
-            "session": self.session.id, "dialogue": self.flow.id, "hash": self.hash,
-            "fields": self.fields, "answers": answers, "overwrite": self.overwrite, "transcript": transcript,
+        let key = [
+            "lead-",
+            &self.session.id,
+            "-",
+            &json::int_string(i64::from(self.leads)),
+        ]
+        .concat();
+        // By card id, in card order (ids are unique; no map of its own: one less map type in the wasm).
+        let answers = self.session.answers.iter().map(|(i, v)| {
+            let id = self.flow.card_ids.get(usize::from(*i));
+            (id.map_or("", String::as_str), v.as_str())
         });
-        self.calls.push(Call::Lead(key, body.to_string()));
+        let mut transcript = String::from("[");
+        for e in self.transcript.iter().filter(|e| e.who != "note") {
+            if transcript.len() > 1 {
+                transcript.push(',');
+            }
+            if e.who == "me" {
+                transcript.push_str("[\"visitor\",");
+                json::write_str(&mut transcript, &e.text);
+            } else {
+                // Bot lines as the visitor read them: without the escapes that kept inserted
+                // values from being markup.
+                transcript.push_str("[\"bot\",");
+                json::write_str(
+                    &mut transcript,
+                    &dynchat_engine::tokens::unescape_markdown(&e.text),
+                );
+            }
+            transcript.push(']');
+        }
+        transcript.push(']');
+        let body = Out::new()
+            .str("session", &self.session.id)
+            .str("dialogue", &self.flow.id)
+            .str("hash", &self.hash)
+            .map(
+                "fields",
+                self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map("answers", answers)
+            .strs("overwrite", self.overwrite.iter().map(String::as_str))
+            .raw("transcript", &transcript)
+            .finish();
+        self.calls.push(Call::Lead(key, body));
     }
 
     /// Works through queued view operations; a bot line with a delay shows the typing indicator first.

@@ -5,6 +5,7 @@
 //! controller touches neither. Calls to the host are queued while the controller's state is
 //! borrowed and made after, so host code may call back into the widget at any time.
 
+pub mod browser_text;
 pub mod markdown;
 pub mod style;
 mod view;
@@ -24,6 +25,16 @@ mod conversation;
 mod panel;
 mod shell;
 mod state;
+mod wire;
+
+// The targeting module's size-class allocator instead of dlmalloc (about 7 KB of wasm less); the
+// chat module allocates little more than the targeting module over a conversation.
+#[cfg(target_arch = "wasm32")]
+#[path = "../../targeting-wasm/src/alloc.rs"]
+mod alloc;
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: alloc::Classes = alloc::Classes::new();
 
 pub use shell::Host;
 use shell::{act, now, Inner, Shell};
@@ -58,16 +69,17 @@ impl Chat {
         session_id: &str,
         known_lead: &str,
     ) -> Result<Chat, JsError> {
+        dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
+        dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
         let flow = CompiledFlow::from_wire(flow_json)
-            .map_err(|e| JsError::new(&format!("unusable flow: {e}")))?;
+            .map_err(|e| JsError::new(&["unusable flow: ", &e].concat()))?;
         if flow.hash != hash {
             return Err(JsError::new("flow does not match its version hash"));
         }
         let cfg = Config::from_json(config_json);
-        let known: BTreeMap<String, String> = serde_json::from_str(known_lead).unwrap_or_default();
-        let known: Vec<(String, String)> = known.into_iter().collect();
+        let known: Vec<(String, String)> = wire::fields(known_lead).into_iter().collect();
         let restored = saved
-            .and_then(|s| serde_json::from_str::<Saved>(&s).ok())
+            .and_then(|s| Saved::from_json(&s))
             .filter(|s| s.v == 1 && s.dialogue == flow.id)
             .and_then(|s| {
                 Session::from_json(&s.session, &flow)
@@ -194,7 +206,7 @@ impl Chat {
 
     /// Delivers a booking result in the engine's `Booking` JSON form.
     pub fn booking(&self, json: &str) {
-        let result: Booking = serde_json::from_str(json).unwrap_or(Booking::Failed {
+        let result = wire::booking(json).unwrap_or(Booking::Failed {
             reason: "unreadable answer".into(),
         });
         act(&self.shell, move |i| {
@@ -206,8 +218,7 @@ impl Chat {
 
     /// Adds known lead fields (`{field: value}`) for tokens, branches and skip-if-known.
     pub fn identify(&self, fields_json: &str) {
-        let fields: BTreeMap<String, String> =
-            serde_json::from_str(fields_json).unwrap_or_default();
+        let fields = wire::fields(fields_json);
         act(&self.shell, move |i| {
             for (k, v) in fields {
                 if !v.trim().is_empty() {
@@ -224,10 +235,7 @@ impl Chat {
             .inner
             .try_borrow()
             .ok()
-            .and_then(|g| {
-                g.as_ref()
-                    .map(|i| format!("{:?}", i.session.status).to_lowercase())
-            })
+            .and_then(|g| g.as_ref().map(|i| i.session.status.name().to_string()))
             .unwrap_or_default()
     }
 

@@ -135,14 +135,14 @@ impl Inner {
                 };
                 if let Some(s) = chosen {
                     let label = if s.label.is_empty() {
-                        format!("{} {}", s.day, s.time)
+                        [s.day.as_str(), " ", &s.time].concat()
                     } else {
                         s.label.clone()
                     };
                     self.input(
                         Input::SlotChosen {
-                            start_ms: s.start_ms as i64,
-                            end_ms: s.end_ms as i64,
+                            start_ms: s.start_ms,
+                            end_ms: s.end_ms,
                         },
                         Some(label),
                     );
@@ -189,7 +189,7 @@ impl Inner {
     }
 
     pub(super) fn on_slots(&mut self, json: &str) {
-        let reply: SlotsReply = serde_json::from_str(json).unwrap_or(SlotsReply {
+        let reply = crate::wire::slots_reply(json).unwrap_or(SlotsReply {
             tz: String::new(),
             slots: Vec::new(),
             error: Some("The times could not be loaded.".into()),

@@ -64,6 +64,11 @@ pub(super) fn now() -> i64 {
 
 /// Runs `f` on the state, then makes the host calls it queued. Re-entrant calls are deferred to a task.
 pub(super) fn act(shell: &Rc<Shell>, f: impl FnOnce(&mut Inner) + 'static) {
+    // One non-generic body for every caller: a generic one is copied into the wasm per closure.
+    act_boxed(shell, Box::new(f))
+}
+
+fn act_boxed(shell: &Rc<Shell>, f: Box<dyn FnOnce(&mut Inner)>) {
     let calls = match shell.inner.try_borrow_mut() {
         Ok(mut guard) => match guard.as_mut() {
             Some(inner) => {
@@ -76,7 +81,7 @@ pub(super) fn act(shell: &Rc<Shell>, f: impl FnOnce(&mut Inner) + 'static) {
             let weak = Rc::downgrade(shell);
             later(0, move || {
                 if let Some(s) = weak.upgrade() {
-                    act(&s, f);
+                    act_boxed(&s, f);
                 }
             });
             return;

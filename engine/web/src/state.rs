@@ -4,7 +4,6 @@
 use crate::view::Entry;
 use dynchat_engine::model::{CaptureKind, Route};
 use dynchat_engine::{BrowserEvent, Prompt};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A call to the host, made once the controller's state is released.
@@ -19,42 +18,33 @@ pub(super) enum Call {
     Ui(&'static str),
 }
 
-/// What is persisted between page loads (by the host, when consent allows).
-#[derive(Serialize, Deserialize)]
+/// What is persisted between page loads (by the host, when consent allows); its JSON is in `wire`.
 pub(super) struct Saved {
     pub(super) v: u32,
     pub(super) dialogue: String,
     pub(super) hash: String,
     pub(super) session: String,
     pub(super) transcript: Vec<Entry>,
-    #[serde(default)]
     pub(super) fields: BTreeMap<String, String>,
-    #[serde(default)]
     pub(super) overwrite: Vec<String>,
-    #[serde(default)]
     pub(super) leads: u32,
-    #[serde(default)]
     pub(super) open: bool,
 }
 
 /// A slot as the host delivers it (already formatted in the visitor's zone).
-#[derive(Deserialize, Clone)]
+#[derive(Clone)]
 pub(super) struct Slot {
-    pub(super) start_ms: f64,
-    pub(super) end_ms: f64,
+    pub(super) start_ms: i64,
+    pub(super) end_ms: i64,
     pub(super) day: String,
     pub(super) time: String,
-    #[serde(default)]
     pub(super) label: String,
 }
 
-#[derive(Deserialize)]
+/// Slots as the host delivers them, or why they could not be loaded.
 pub(super) struct SlotsReply {
-    #[serde(default)]
     pub(super) tz: String,
-    #[serde(default)]
     pub(super) slots: Vec<Slot>,
-    #[serde(default)]
     pub(super) error: Option<String>,
 }
 
@@ -83,8 +73,8 @@ pub(super) const WORK_EMAIL: &str = "Please use your work email.";
 
 pub(super) fn route_str(r: &Route) -> String {
     match r {
-        Route::Queue(q) => format!("queue:{q}"),
-        Route::Agent(a) => format!("agent:{a}"),
+        Route::Queue(q) => ["queue:", q].concat(),
+        Route::Agent(a) => ["agent:", a].concat(),
     }
 }
 

@@ -1,11 +1,10 @@
 //! Look and feel: the bundle's `config` read defensively, and the widget's stylesheet generated from it.
 
+use dynchat_engine::json::{self, J};
 use dynchat_engine::rules::{blocked_by, blocklist_entry, text_on_brand};
-use serde::Deserialize;
 
 /// Bundle `config` keys the widget reads (docs/widget.md); unknown keys are ignored, bad values fall back.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Name in the header and the launcher's label.
     pub bot_name: String,
@@ -30,7 +29,6 @@ pub struct Config {
     /// Open the panel as soon as the dialogue triggers.
     pub auto_open: bool,
     /// Email domains refused at an email capture (`email_blocklist`; subdomains too), lower-case.
-    #[serde(skip)]
     pub email_blocklist: Vec<String>,
 }
 
@@ -54,9 +52,11 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Reads config JSON; anything unreadable gives the defaults.
-    pub fn from_json(json: &str) -> Config {
-        let mut c: Config = serde_json::from_str(json).unwrap_or_default();
+    /// Reads config JSON; anything unreadable gives the defaults. As with a typed read, one known
+    /// key with a value of the wrong type resets all of them (unknown keys are ignored).
+    pub fn from_json(text: &str) -> Config {
+        let raw = json::parse(text);
+        let mut c = raw.as_ref().and_then(Config::read).unwrap_or_default();
         c.bot_name = c.bot_name.trim().chars().take(60).collect();
         if c.bot_name.is_empty() {
             c.bot_name = Config::default().bot_name;
@@ -64,17 +64,49 @@ impl Config {
         c.avatar_url = c.avatar_url.filter(|u| web_url(u));
         c.privacy_url = c.privacy_url.filter(|u| web_url(u));
         // Read on its own so that a malformed list cannot reset the rest of the config.
-        let raw: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-        c.email_blocklist = raw["email_blocklist"]
-            .as_array()
+        c.email_blocklist = raw
+            .as_ref()
+            .and_then(|r| r.get("email_blocklist"))
+            .and_then(J::arr)
             .map(|a| {
                 a.iter()
-                    .filter_map(|e| e.as_str())
+                    .filter_map(J::str)
                     .filter_map(blocklist_entry)
                     .collect()
             })
             .unwrap_or_default();
         c
+    }
+
+    fn read(v: &J) -> Option<Config> {
+        v.obj()?;
+        let d = Config::default();
+        let text = |k: &str, d: String| match v.get(k) {
+            None => Some(d),
+            Some(x) => x.str().map(str::to_string),
+        };
+        let opt_text = |k: &str| match v.get(k) {
+            None | Some(J::Null) => Some(None),
+            Some(x) => x.str().map(|s| Some(s.to_string())),
+        };
+        let flag = |k: &str, d: bool| match v.get(k) {
+            None => Some(d),
+            Some(x) => x.bool(),
+        };
+        Some(Config {
+            bot_name: text("bot_name", d.bot_name)?,
+            avatar_url: opt_text("avatar_url")?,
+            font: opt_text("font")?,
+            primary_color: opt_text("primary_color")?,
+            position: text("position", d.position)?,
+            sound: flag("sound", d.sound)?,
+            dark_mode: text("dark_mode", d.dark_mode)?,
+            privacy_url: opt_text("privacy_url")?,
+            welcome: opt_text("welcome")?,
+            launcher_always: flag("launcher_always", d.launcher_always)?,
+            auto_open: flag("auto_open", d.auto_open)?,
+            email_blocklist: Vec::new(),
+        })
     }
 
     /// Whether the site refuses this email's domain (the worker refuses the lead with 422 too):
@@ -137,7 +169,7 @@ fn font(c: &Config) -> String {
                 && f.chars()
                     .all(|ch| ch.is_ascii_alphanumeric() || " ,-_\"'".contains(ch)) =>
         {
-            format!("{f},{system}")
+            [f, ",", system].concat()
         }
         _ => system.into(),
     }
@@ -146,10 +178,17 @@ fn font(c: &Config) -> String {
 /// The whole stylesheet: generated variables first, then the fixed rules.
 pub fn css(c: &Config) -> String {
     let (primary, on_primary) = brand(c);
-    format!(
-        ":host{{all:initial;--p:{primary};--on-p:{on_primary};--font:{};}}{BASE}",
-        font(c)
-    )
+    [
+        ":host{all:initial;--p:",
+        &primary,
+        ";--on-p:",
+        on_primary,
+        ";--font:",
+        &font(c),
+        ";}",
+        BASE,
+    ]
+    .concat()
 }
 
 const BASE: &str = r#"
@@ -287,5 +326,21 @@ mod tests {
         let bad = Config::from_json(r#"{"bot_name":"Nora","email_blocklist":"mailinator.com"}"#);
         assert_eq!(bad.bot_name, "Nora");
         assert!(!bad.blocks_email("a@mailinator.com"));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_resets_the_config_as_a_typed_read_does() {
+        let c = Config::from_json(r#"{"bot_name":"Nora","sound":"yes","unknown":1}"#);
+        assert_eq!(c.bot_name, "Assistant");
+        assert!(!c.sound);
+        let c = Config::from_json(
+            r#"{"bot_name":"Nora","sound":true,"avatar_url":null,"position":"left","dark_mode":"dark","auto_open":true}"#,
+        );
+        assert_eq!(
+            (c.bot_name.as_str(), c.sound, c.side(), c.theme()),
+            ("Nora", true, "left", "dark")
+        );
+        assert!(c.auto_open && !c.launcher_always && c.avatar_url.is_none());
+        assert_eq!(Config::from_json("not json").bot_name, "Assistant");
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::markdown::{parse, Seg};
 use crate::style::Config;
+use dynchat_engine::json::int_string;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -47,20 +48,17 @@ pub enum Ui {
 pub type Dispatch = Rc<dyn Fn(Ui)>;
 
 /// One line of the transcript as shown.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// `bot`, `me` or `note`.
     pub who: String,
     /// Card that produced it (bot lines).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub card: String,
     /// Text (markdown subset for bot lines, plain otherwise).
     pub text: String,
     /// Image URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// Tracked document (url, label).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<(String, String)>,
 }
 
@@ -162,7 +160,7 @@ impl View {
 
         let launcher = mk("button", "launcher")?;
         let _ = launcher.set_attribute("type", "button");
-        let _ = launcher.set_attribute("aria-label", &format!("Chat with {bot}"));
+        let _ = launcher.set_attribute("aria-label", &["Chat with ", bot].concat());
         let _ = launcher.set_attribute("aria-expanded", "false");
         let _ = launcher.set_attribute("aria-controls", "dc-panel");
         let svg = doc
@@ -181,7 +179,7 @@ impl View {
         panel.set_id("dc-panel");
         panel.set_hidden(true);
         let _ = panel.set_attribute("role", "dialog");
-        let _ = panel.set_attribute("aria-label", &format!("Chat with {bot}"));
+        let _ = panel.set_attribute("aria-label", &["Chat with ", bot].concat());
         let header = mk("header", "")?;
         match &cfg.avatar_url {
             Some(url) => {
@@ -193,12 +191,10 @@ impl View {
             None => {
                 let a = mk("span", "avatar")?;
                 let _ = a.set_attribute("aria-hidden", "true");
-                a.set_text_content(Some(
-                    &bot.chars()
-                        .next()
-                        .map(|c| c.to_uppercase().to_string())
-                        .unwrap_or_default(),
-                ));
+                // The browser upper-cases the initial (no Unicode case tables in the wasm).
+                let initial: String = bot.chars().take(1).collect();
+                let initial = String::from(js_sys::JsString::from(initial).to_upper_case());
+                a.set_text_content(Some(&initial));
                 header.append_child(&a).map_err(js_err)?;
             }
         }
@@ -337,11 +333,12 @@ impl View {
             .set_attribute("aria-expanded", if open { "true" } else { "false" });
         let _ = self.launcher.set_attribute(
             "aria-label",
-            &format!(
-                "{} chat with {}",
+            &[
                 if open { "Hide" } else { "Open" },
-                self.bot_name()
-            ),
+                " chat with ",
+                &self.bot_name(),
+            ]
+            .concat(),
         );
         if move_focus {
             if open {
@@ -411,14 +408,17 @@ impl View {
         let Ok(div) = self.doc.create_element("div") else {
             return;
         };
-        div.set_class_name(&format!(
-            "msg {}",
-            if e.who == "bot" || e.who == "me" {
-                e.who.as_str()
-            } else {
-                "note"
-            }
-        ));
+        div.set_class_name(
+            &[
+                "msg ",
+                if e.who == "bot" || e.who == "me" {
+                    e.who.as_str()
+                } else {
+                    "note"
+                },
+            ]
+            .concat(),
+        );
         if e.who == "me" {
             let sr = self.doc.create_element("span").ok();
             if let Some(sr) = sr {
@@ -468,7 +468,7 @@ impl View {
                 let _ = a.set_attribute("target", "_blank");
                 let _ = a.set_attribute("rel", "noopener noreferrer");
                 let _ = a.set_attribute("data-card", &e.card);
-                a.set_text_content(Some(&format!("📄 {label}")));
+                a.set_text_content(Some(&["📄 ", label].concat()));
                 let _ = div.append_child(&a);
             }
         }
@@ -504,7 +504,7 @@ impl View {
 
     fn form(&mut self, kind: &str, placeholder: &str, label: &str) -> Option<Element> {
         self.input_seq += 1;
-        let err_id = format!("dc-err-{}", self.input_seq);
+        let err_id = ["dc-err-", &int_string(i64::from(self.input_seq))].concat();
         let wrap = self.el("div", "", "")?;
         let form = self.el("form", "", "")?;
         let _ = form.set_attribute("novalidate", "");
@@ -651,7 +651,7 @@ impl View {
                     if let Some(h) = self.el(
                         "h3",
                         "",
-                        &format!("Times on {}", days.get(day).copied().unwrap_or("")),
+                        &["Times on ", days.get(day).copied().unwrap_or("")].concat(),
                     ) {
                         let _ = wrap.append_child(&h);
                     }
@@ -663,9 +663,11 @@ impl View {
                         }
                         let _ = wrap.append_child(&row);
                     }
-                    if let Some(z) =
-                        self.el("p", "zone", &format!("Times shown in your time zone: {tz}"))
-                    {
+                    if let Some(z) = self.el(
+                        "p",
+                        "zone",
+                        &["Times shown in your time zone: ", tz].concat(),
+                    ) {
                         let _ = wrap.append_child(&z);
                     }
                     parts.push(wrap);

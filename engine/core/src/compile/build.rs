@@ -13,6 +13,7 @@ use crate::model::{
 };
 use crate::targeting::{audience_checks, compile_audience};
 use std::collections::HashMap;
+#[cfg(feature = "regex")]
 use std::sync::OnceLock;
 
 /// Compile options.
@@ -121,6 +122,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
     audience_checks(&d.audience, "$.audience", &mut cx.diags);
     let mut cards = Vec::with_capacity(d.cards.len());
     // Authors reuse validation patterns across cards; build each distinct one once.
+    #[cfg(feature = "regex")]
     let mut regexes: HashMap<&str, Pattern> = HashMap::new();
     for (i, card) in d.cards.iter().enumerate() {
         let p = format!("$.cards[{i}]");
@@ -224,6 +226,11 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                 } else {
                     cx.check_field(field, format!("{p}.field"));
                 }
+                // Without a regex engine (the browser's build, which never compiles) the pattern
+                // is kept unchecked.
+                #[cfg(not(feature = "regex"))]
+                let re = pattern.clone().map(Pattern::new);
+                #[cfg(feature = "regex")]
                 let re = pattern.as_ref().and_then(|pat| {
                     if let Some(r) = regexes.get(pat.as_str()) {
                         return Some(r.clone());

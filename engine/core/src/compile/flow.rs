@@ -10,17 +10,40 @@ use std::sync::OnceLock;
 /// Card index in a compiled flow.
 pub type CardIx = u16;
 
-/// A capture card's validation pattern: the text as authored (what the wire form carries) and the
-/// whole-answer regex `^(?:pattern)$`, built when first needed (at once by `compile`).
+/// A capture card's validation pattern: the text as authored (what the wire form carries) and,
+/// with the `regex` feature, the whole-answer regex `^(?:pattern)$`, built when first needed (at
+/// once by `compile`). Without it (the browser's build) the host's matcher decides
+/// ([`set_pattern_matcher`]: the browser's own `RegExp`), so the widget ships no regex engine.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Pattern {
     pub(super) text: String,
+    #[cfg(feature = "regex")]
     #[serde(skip)]
     pub(super) re: OnceLock<Option<regex_lite::Regex>>,
 }
 
+/// Whole-answer matcher for builds without the `regex` feature: `(pattern, answer) -> matches`.
+static MATCHER: OnceLock<fn(&str, &str) -> bool> = OnceLock::new();
+
+/// Sets the whole-answer matcher used when the `regex` feature is off (once; later calls are
+/// ignored). Without one, a pattern matches nothing, so such an answer is re-prompted. With the
+/// feature (a workspace build unifies it on), regex-lite decides and this is not consulted.
+pub fn set_pattern_matcher(f: fn(&str, &str) -> bool) {
+    let _ = MATCHER.set(f);
+}
+
 impl Pattern {
+    /// A pattern from its text (the wire form); built on first use.
+    pub fn new(text: String) -> Pattern {
+        Pattern {
+            text,
+            #[cfg(feature = "regex")]
+            re: OnceLock::new(),
+        }
+    }
+
+    #[cfg(feature = "regex")]
     pub(super) fn build(text: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
         regex_lite::RegexBuilder::new(&format!("^(?:{text})$"))
             .size_limit(1 << 20)
@@ -34,11 +57,18 @@ impl Pattern {
 
     /// Does the whole answer match? A pattern that does not build (only possible in a wire form
     /// that `compile` did not produce) matches nothing, so such an answer is re-prompted.
+    #[cfg(feature = "regex")]
     pub fn is_match(&self, s: &str) -> bool {
         self.re
             .get_or_init(|| Self::build(&self.text).ok())
             .as_ref()
             .is_some_and(|r| r.is_match(s))
+    }
+
+    /// Does the whole answer match? Asks the host's matcher ([`set_pattern_matcher`]).
+    #[cfg(not(feature = "regex"))]
+    pub fn is_match(&self, s: &str) -> bool {
+        MATCHER.get().is_some_and(|m| m(&self.text, s))
     }
 }
 
@@ -252,25 +282,6 @@ impl CompiledFlow {
     /// The wire form (JSON) of this flow.
     pub fn to_wire(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Reads a wire form and checks that every card index it holds points at a card, so a
-    /// damaged flow is refused here instead of stopping a conversation later.
-    pub fn from_wire(json: &str) -> Result<CompiledFlow, String> {
-        let f: CompiledFlow = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        let n = f.cards.len();
-        let inside = |i: CardIx| usize::from(i) < n;
-        if n == 0 || f.card_ids.len() != n || !inside(f.start) {
-            return Err("flow has no cards, or ids and cards differ".into());
-        }
-        if f.cards
-            .iter()
-            .flat_map(CCard::successors)
-            .any(|i| !inside(i))
-        {
-            return Err("flow points at a card that does not exist".into());
-        }
-        Ok(f)
     }
 
     /// Index of a card id.

@@ -7,6 +7,7 @@ use super::session::*;
 use crate::compile::{CCard, CardIx};
 use crate::fields::{answer_too_long, too_long};
 use crate::model::CaptureKind;
+use crate::targeting::int_text;
 
 pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
     let flow = r.flow;
@@ -37,7 +38,7 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 r.run_from(s, b.next.or(*next));
             }
             None => r.out.push(Effect::Ignored {
-                reason: format!("no button {index}"),
+                reason: ["no button ", &int_text(index as i128)].concat(),
             }),
         },
         (
@@ -110,8 +111,9 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 r.reprompt(s, i, m);
                 return;
             }
+            // A valid email is ASCII (`rules::valid_email`), so ASCII lower-casing is all of it.
             let value = if *kind == CaptureKind::Email {
-                v.to_lowercase()
+                v.to_ascii_lowercase()
             } else {
                 v.to_string()
             };
@@ -201,10 +203,12 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 r.reprompt(
                     s,
                     i,
-                    format!(
-                        "The booking did not go through ({}). Please pick a time again.",
-                        reason.chars().take(200).collect::<String>()
-                    ),
+                    [
+                        "The booking did not go through (",
+                        &reason.chars().take(200).collect::<String>(),
+                        "). Please pick a time again.",
+                    ]
+                    .concat(),
                 );
                 r.out.push(Effect::RequestSlots {
                     card: r.id(i),
@@ -221,11 +225,14 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             }),
         },
         (_, input, _) => r.out.push(Effect::Ignored {
-            reason: format!(
-                "input {} does not fit card `{}`",
+            reason: [
+                "input ",
                 input_name(&input),
-                r.id(i)
-            ),
+                " does not fit card `",
+                &r.id(i),
+                "`",
+            ]
+            .concat(),
         }),
     }
 }

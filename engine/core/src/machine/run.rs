@@ -46,9 +46,13 @@ impl Facts for SessionFacts {
 }
 
 pub(super) fn lower<K: Ord + Clone>(m: &BTreeMap<K, String>) -> BTreeMap<K, String> {
-    m.iter()
-        .map(|(k, v)| (k.clone(), v.to_lowercase()))
-        .collect()
+    // Inserted one by one: collecting into a map would sort, which costs the browser's wasm a
+    // sort implementation per element type.
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        out.insert(k.clone(), crate::targeting::lower(v));
+    }
+    out
 }
 
 impl Run<'_> {
@@ -321,5 +325,6 @@ impl Run<'_> {
 }
 
 pub(super) fn book_key(s: &Session, card: CardIx, start_ms: i64) -> String {
-    format!("{}:{}:{}:{start_ms}", s.id, s.flow, card)
+    let n = |i: i64| crate::targeting::int_text(i128::from(i));
+    [&s.id, ":", &s.flow, ":", &n(card.into()), ":", &n(start_ms)].concat()
 }

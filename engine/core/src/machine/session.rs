@@ -98,6 +98,12 @@ impl Session {
         known_lead: &[(String, String)],
         now: Now,
     ) -> Session {
+        let mut lead = BTreeMap::new();
+        for (k, v) in known_lead {
+            if !v.trim().is_empty() {
+                lead.insert(k.trim().to_ascii_lowercase(), v.clone());
+            }
+        }
         Session {
             v: SESSION_VERSION,
             id: id.chars().take(64).collect(),
@@ -106,11 +112,7 @@ impl Session {
             at: None,
             wait: Wait::Nothing,
             answers: BTreeMap::new(),
-            lead: known_lead
-                .iter()
-                .filter(|(_, v)| !v.trim().is_empty())
-                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.clone()))
-                .collect(),
+            lead,
             company: BTreeMap::new(),
             tries: 0,
             goals: Vec::new(),
@@ -123,24 +125,13 @@ impl Session {
         }
     }
 
-    /// Reads a stored session; refuses other versions and other flows.
-    pub fn from_json(json: &str, flow: &CompiledFlow) -> Result<Session, String> {
-        let s: Session =
-            serde_json::from_str(json).map_err(|e| format!("stored session unreadable: {e}"))?;
-        s.check(flow)?;
-        Ok(s)
-    }
-
-    /// Serialises to JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
     /// Checks the session's invariants against the flow it claims to run, its format version
-    /// first: `step` and `from_json` refuse the same sessions.
+    /// first: `step` and `from_json` (`session_json.rs`) refuse the same sessions.
     pub fn check(&self, flow: &CompiledFlow) -> Result<(), String> {
         if self.v != SESSION_VERSION {
-            return Err(format!("session version {} is not supported", self.v));
+            // Joined, not `format!`: `step` runs this in the browser's wasm.
+            let v = crate::targeting::int_text(i128::from(self.v));
+            return Err(["session version ", &v, " is not supported"].concat());
         }
         if self.flow != flow.hash {
             return Err("session belongs to another flow version".into());

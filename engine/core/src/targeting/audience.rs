@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 /// A compiled all-of / any-of tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct CompiledAudience {
-    all: Vec<Node>,
-    any: Vec<Node>,
+    pub(super) all: Vec<Node>,
+    pub(super) any: Vec<Node>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -101,7 +101,7 @@ impl FieldRef {
 /// A wildcard pattern (`*` any run, `?` one character), lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wildcard {
-    pattern: String,
+    pub(super) pattern: String,
 }
 
 impl Wildcard {
@@ -159,7 +159,9 @@ pub(super) fn star_match(p: &str, s: &str) -> bool {
             continue;
         }
         match find_str(rest, m) {
-            Some(at) => rest = &rest[at + m.len()..],
+            // `get`: a match ends on a character boundary; no slicing panic (and its formatting
+            // code) in the browser's wasm.
+            Some(at) => rest = rest.get(at + m.len()..).unwrap_or(""),
             None => return false,
         }
     }
@@ -276,7 +278,7 @@ impl Cond {
 }
 
 pub(super) fn strip_scheme(u: &str) -> Option<&str> {
-    find_str(u, "://").map(|i| &u[i + 3..])
+    find_str(u, "://").and_then(|i| u.get(i + 3..))
 }
 
 /// The operator's name in messages (lower-cased variant name, as the messages always said).

@@ -64,8 +64,8 @@ impl Context {
         let url = lower(&p.url);
         let no_frag = p.url.split('#').next().unwrap_or("");
         let (before_q, q) = no_frag.split_once('?').unwrap_or((no_frag, ""));
-        let path = match find_str(before_q, "://").map(|i| &before_q[i + 3..]) {
-            Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+        let path = match find_str(before_q, "://").and_then(|i| before_q.get(i + 3..)) {
+            Some(rest) => rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/"),
             None => before_q,
         };
         let path = lower(path);

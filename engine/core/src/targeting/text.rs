@@ -175,7 +175,10 @@ pub fn num_text(n: f64) -> String {
     } else {
         digits
     };
-    let (int, frac) = digits.split_at(digits.len() - k);
+    // Checked (the digits are ASCII, it always splits): no slicing panic in the browser's wasm.
+    let (int, frac) = digits
+        .split_at_checked(digits.len() - k)
+        .unwrap_or((digits.as_str(), ""));
     let frac = frac.trim_end_matches('0');
     let mut out = String::with_capacity(digits.len() + 2);
     if n < 0.0 {
@@ -190,9 +193,10 @@ pub fn num_text(n: f64) -> String {
 }
 
 /// Lower-cases text the way rules compare it. With the `unicode` feature (default): full Unicode
-/// (`str::to_lowercase`). Without it (the browser's targeting module, to leave out the Unicode case
-/// tables): ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic; the host lower-cases page text
-/// itself (JavaScript `toLowerCase`) before handing it over.
+/// (`str::to_lowercase`). Without it (the browser's modules, to leave out the Unicode case
+/// tables): the host's full lower-casing when it set one ([`set_lowercase`]: the chat module uses
+/// JavaScript's `toLowerCase`), else ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (the
+/// targeting module: its host lower-cases page text itself before handing it over).
 pub fn lower(s: &str) -> String {
     #[cfg(feature = "unicode")]
     {
@@ -202,10 +206,20 @@ pub fn lower(s: &str) -> String {
     {
         if s.is_ascii() {
             s.to_ascii_lowercase()
+        } else if let Some(f) = HOST_LOWER.get() {
+            f(s)
         } else {
             s.chars().map(fold_char).collect()
         }
     }
+}
+
+static HOST_LOWER: std::sync::OnceLock<fn(&str) -> String> = std::sync::OnceLock::new();
+
+/// Sets the host's full Unicode lower-casing for builds without the `unicode` feature (once;
+/// later calls are ignored; with the feature, `str::to_lowercase` decides).
+pub fn set_lowercase(f: fn(&str) -> String) {
+    let _ = HOST_LOWER.set(f);
 }
 
 /// The small case fold used without the `unicode` feature.

@@ -1,9 +1,13 @@
-//! A minimal JSON reader for the targeting module: no `serde_json` parser, no float parsing, no `core::fmt`.
+//! A small JSON reader ([`parse`] -> [`J`]) and writer ([`Out`]) for the code the browser ships: no serde_json, no float parsing or formatting, no `core::fmt`.
 //!
-//! Numbers keep their source text (the engine's `parse_num` reads them when needed); an array or
-//! object nested deeper than [`MAX_DEPTH`] is passed over without recursion and reads as `null`, so
-//! one deep part (one dialogue) never makes the whole bundle unreadable; anything malformed is
-//! `None`, never a panic.
+//! The browser's chat module reads the compiled flow, its stored session and the host's messages
+//! with this, and writes its events, leads and saved state with it; the targeting module reads
+//! the bundle with it (serde's derives and serde_json are well over 100 KB of wasm). Numbers keep
+//! their source text: integers are read with [`J::int`], decimals with `targeting::parse_num` by
+//! the caller. An array or object nested deeper than [`MAX_DEPTH`] is passed over without
+//! recursion and reads as `null`, so one deep part (one dialogue) never makes the whole bundle
+//! unreadable; anything malformed is `None`, never a panic. The writer escapes strings exactly as
+//! serde_json does, so a value written here reads back the same with either.
 
 /// Deepest nesting built; deeper arrays and objects read as `null`.
 pub const MAX_DEPTH: usize = 64;
@@ -33,6 +37,10 @@ impl J {
             _ => None,
         }
     }
+    /// A member that is missing or `null` is `None`.
+    pub fn opt(&self, k: &str) -> Option<&J> {
+        self.get(k).filter(|v| **v != J::Null)
+    }
     /// The text of a string.
     pub fn str(&self) -> Option<&str> {
         match self {
@@ -47,19 +55,16 @@ impl J {
             _ => None,
         }
     }
-    /// A number as f64.
-    pub fn num(&self) -> Option<f64> {
+    /// A number's source text.
+    pub fn num_text(&self) -> Option<&str> {
         match self {
-            J::Num(n) => dynchat_engine::targeting::parse_num(n),
+            J::Num(n) => Some(n),
             _ => None,
         }
     }
     /// A whole number (no fraction, no exponent) that fits in i64.
     pub fn int(&self) -> Option<i64> {
-        match self {
-            J::Num(n) => parse_int(n),
-            _ => None,
-        }
+        self.num_text().and_then(parse_int)
     }
     /// Array items.
     pub fn arr(&self) -> Option<&[J]> {
@@ -72,6 +77,15 @@ impl J {
     pub fn obj(&self) -> Option<&[(String, J)]> {
         match self {
             J::Obj(m) => Some(m),
+            _ => None,
+        }
+    }
+    /// An externally tagged enum value as serde writes it: `"Unit"` or `{"Variant": content}`
+    /// (content `Null` for a unit variant).
+    pub fn variant(&self) -> Option<(&str, &J)> {
+        match self {
+            J::Str(s) => Some((s, &J::Null)),
+            J::Obj(m) if m.len() == 1 => m.first().map(|(k, v)| (k.as_str(), v)),
             _ => None,
         }
     }
@@ -210,18 +224,46 @@ impl Parser<'_> {
                     }
                 }
             }
-            b'-' | b'0'..=b'9' => {
-                let start = self.i;
-                while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.b.get(self.i)
-                {
-                    self.i += 1;
-                }
-                let t = std::str::from_utf8(&self.b[start..self.i]).ok()?;
-                dynchat_engine::targeting::parse_num(t)?;
-                Some(J::Num(t.to_string()))
-            }
+            b'-' | b'0'..=b'9' => self.number().map(J::Num),
             _ => None,
         }
+    }
+
+    /// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn number(&mut self) -> Option<String> {
+        let start = self.i;
+        let digits = |p: &mut Self| {
+            let s = p.i;
+            while let Some(b'0'..=b'9') = p.b.get(p.i) {
+                p.i += 1;
+            }
+            p.i > s
+        };
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        if self.b.get(self.i) == Some(&b'0') {
+            self.i += 1;
+        } else if !digits(self) {
+            return None;
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !digits(self) {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.i) {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return None;
+            }
+        }
+        let t = std::str::from_utf8(self.b.get(start..self.i)?).ok()?;
+        Some(t.to_string())
     }
 
     fn hex4(&mut self) -> Option<u32> {
@@ -290,94 +332,157 @@ impl Parser<'_> {
     }
 }
 
-/// Appends `s` as a JSON string literal.
+/// Appends `s` as a JSON string literal, escaped as serde_json escapes it.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    let mut rest = s;
+    while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
+        // `split_at_checked` (the match is an ASCII character, it always splits): no slicing
+        // panic and its formatting code in the browser's wasm.
+        let Some((done, tail)) = rest.split_at_checked(at) else {
+            break;
+        };
+        out.push_str(done);
+        let Some((&c, _)) = tail.as_bytes().split_first() else {
+            break;
+        };
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0C => out.push_str("\\f"),
+            _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
-                out.push(char::from(HEX[(c as usize) >> 4]));
-                out.push(char::from(HEX[(c as usize) & 15]));
+                out.push(char::from(HEX[usize::from(c >> 4)]));
+                out.push(char::from(HEX[usize::from(c & 15)]));
             }
-            c => out.push(c),
         }
+        rest = tail.get(1..).unwrap_or("");
     }
+    out.push_str(rest);
     out.push('"');
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_what_serde_json_reads() {
-        let doc = r#" {"a": [1, -2.5, 1e3, true, false, null, "x\"\\\/\n\u00e9\ud83d\ude00"], "b": {}, "c": []} "#;
-        let v = parse(doc);
-        let Some(v) = v else { panic!("no parse") };
-        let Some(a) = v.get("a").and_then(J::arr) else {
-            panic!("no a")
-        };
-        assert_eq!(a[0].int(), Some(1));
-        assert_eq!(a[1].num(), Some(-2.5));
-        assert_eq!(a[1].int(), None);
-        assert_eq!(a[2].num(), Some(1000.0));
-        assert_eq!(a[3].bool(), Some(true));
-        assert_eq!(a[5], J::Null);
-        assert_eq!(a[6].str(), Some("x\"\\/\né😀"));
-        assert_eq!(v.get("b"), Some(&J::Obj(vec![])));
-    }
-
-    #[test]
-    fn rejects_malformed() {
-        for bad in [
-            "",
-            "{",
-            "[1,]",
-            "{\"a\"}",
-            "{\"a\":1,}",
-            "nul",
-            "\"\\x\"",
-            "\"a",
-            "1 2",
-            "-",
-            "\"\u{1}\"",
-            "\"\\ud800\"",
-            "{1:2}",
-        ] {
-            assert_eq!(parse(bad), None, "{bad}");
+/// Appends an integer in decimal.
+pub fn write_int(out: &mut String, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
         }
-        let unbalanced = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 1);
-        assert_eq!(parse(&unbalanced), None);
-        let crossed = "[".repeat(MAX_DEPTH + 2) + "}" + &"]".repeat(MAX_DEPTH + 1);
-        assert_eq!(parse(&crossed), None);
     }
+    if n < 0 {
+        out.push('-');
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
+}
 
-    #[test]
-    fn a_deep_part_reads_as_null_and_leaves_the_rest() {
-        let deep = "[".repeat(10_000) + "\"]\"" + &"]".repeat(10_000);
-        let doc = format!(r#"{{"a":{deep},"b":[1,{{"c":"d"}}]}}"#);
-        let v = parse(&doc).expect("readable");
-        let mut a = v.get("a").expect("a");
-        for _ in 0..=MAX_DEPTH - 1 {
-            a = &a.arr().expect("built down to MAX_DEPTH")[0];
+/// Decimal text of an integer.
+pub fn int_string(n: i64) -> String {
+    let mut s = String::new();
+    write_int(&mut s, n);
+    s
+}
+
+/// Writes one JSON object member by member, in the order given (callers keep serde's order).
+#[derive(Debug)]
+pub struct Out {
+    s: String,
+    first: bool,
+}
+
+impl Default for Out {
+    fn default() -> Self {
+        Out::new()
+    }
+}
+
+impl Out {
+    /// An empty object, `{` written.
+    pub fn new() -> Out {
+        Out {
+            s: String::from("{"),
+            first: true,
         }
-        assert_eq!(a, &J::Null);
-        assert_eq!(
-            v.get("b").and_then(J::arr).and_then(|b| b[1].get("c")),
-            Some(&J::Str("d".into()))
-        );
     }
-
-    #[test]
-    fn ints_and_strings_out() {
-        assert_eq!(parse_int("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_int("9223372036854775808"), None);
-        let mut s = String::new();
-        write_str(&mut s, "a\"b\\c\u{1}é");
-        assert_eq!(s, "\"a\\\"b\\\\c\\u0001é\"");
+    /// Writes `"k":` and returns the buffer for the value.
+    pub fn key(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.s.push(',');
+        }
+        self.first = false;
+        write_str(&mut self.s, k);
+        self.s.push(':');
+        &mut self.s
+    }
+    /// A string member.
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Out {
+        write_str(self.key(k), v);
+        self
+    }
+    /// A string member, or `null`.
+    pub fn opt_str(&mut self, k: &str, v: Option<&str>) -> &mut Out {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self.raw(k, "null"),
+        }
+    }
+    /// An integer member.
+    pub fn int(&mut self, k: &str, v: i64) -> &mut Out {
+        write_int(self.key(k), v);
+        self
+    }
+    /// A boolean member.
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Out {
+        self.raw(k, if v { "true" } else { "false" })
+    }
+    /// A member whose value is already JSON.
+    pub fn raw(&mut self, k: &str, json: &str) -> &mut Out {
+        self.key(k).push_str(json);
+        self
+    }
+    /// A string-to-string map member (`{"k":"v",..}` in the iteration order).
+    pub fn map<'a>(
+        &mut self,
+        k: &str,
+        entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> &mut Out {
+        let mut o = Out::new();
+        for (k, v) in entries {
+            o.str(k, v);
+        }
+        self.raw(k, &o.finish())
+    }
+    /// An array of strings.
+    pub fn strs<'a>(&mut self, k: &str, items: impl IntoIterator<Item = &'a str>) -> &mut Out {
+        let out = self.key(k);
+        out.push('[');
+        for (i, v) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_str(out, v);
+        }
+        out.push(']');
+        self
+    }
+    /// Closes the object.
+    pub fn finish(&mut self) -> String {
+        let mut s = std::mem::take(&mut self.s);
+        s.push('}');
+        self.first = true;
+        self.s.push('{');
+        s
     }
 }

@@ -1,0 +1,244 @@
+//! Reads a [`CompiledFlow`] from its wire form (the serde JSON [`CompiledFlow::to_wire`] writes)
+//! with the small JSON reader (`crate::json`), so the browser ships no serde_json; the worker,
+//! the CLI and the tests read it with the same code.
+
+use super::flow::*;
+use crate::fields::FieldName;
+use crate::json::{self, J};
+use crate::model::{CaptureKind, Display, Route};
+use crate::targeting::audience_from_wire;
+use crate::tokens::{Segment, Template, TokenSource};
+
+impl CompiledFlow {
+    /// Reads a wire form and checks that every card index it holds points at a card, so a
+    /// damaged flow is refused here instead of stopping a conversation later.
+    pub fn from_wire(wire: &str) -> Result<CompiledFlow, String> {
+        let f = json::parse(wire)
+            .as_ref()
+            .and_then(flow)
+            .ok_or("the flow's wire form is unreadable")?;
+        let n = f.cards.len();
+        let inside = |i: CardIx| usize::from(i) < n;
+        if n == 0 || f.card_ids.len() != n || !inside(f.start) {
+            return Err("flow has no cards, or ids and cards differ".into());
+        }
+        if f.cards
+            .iter()
+            .flat_map(CCard::successors)
+            .any(|i| !inside(i))
+        {
+            return Err("flow points at a card that does not exist".into());
+        }
+        Ok(f)
+    }
+}
+
+fn text(v: &J) -> Option<String> {
+    v.str().map(str::to_string)
+}
+
+/// A member that may be missing or `null`, read with `f` when present.
+fn opt<T>(v: &J, k: &str, f: impl Fn(&J) -> Option<T>) -> Option<Option<T>> {
+    match v.opt(k) {
+        None => Some(None),
+        Some(x) => f(x).map(Some),
+    }
+}
+
+fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
+    T::try_from(v.int()?).ok()
+}
+
+fn flow(v: &J) -> Option<CompiledFlow> {
+    let cards = v
+        .get("cards")?
+        .arr()?
+        .iter()
+        .map(card)
+        .collect::<Option<_>>()?;
+    let card_ids = v
+        .get("card_ids")?
+        .arr()?
+        .iter()
+        .map(text)
+        .collect::<Option<_>>()?;
+    Some(CompiledFlow {
+        id: text(v.get("id")?)?,
+        name: text(v.get("name")?)?,
+        hash: text(v.get("hash")?)?,
+        priority: int(v.get("priority")?)?,
+        display: display(v.get("display")?)?,
+        audience: audience_from_wire(v.get("audience")?)?,
+        start: int(v.get("start")?)?,
+        cards,
+        card_ids,
+        warnings: Vec::new(),
+        source: empty_source(),
+    })
+}
+
+fn display(v: &J) -> Option<Display> {
+    let d = Display::default();
+    Some(Display {
+        hide_after_completion: match v.get("hide_after_completion") {
+            None => d.hide_after_completion,
+            Some(b) => b.bool()?,
+        },
+        max_times: opt(v, "max_times", int)?,
+        min_interval_minutes: opt(v, "min_interval_minutes", int)?,
+    })
+}
+
+fn template(v: &J) -> Option<Template> {
+    v.arr()?
+        .iter()
+        .map(segment)
+        .collect::<Option<_>>()
+        .map(Template)
+}
+
+fn segment(v: &J) -> Option<Segment> {
+    match v.variant()? {
+        ("Text", t) => Some(Segment::Text(text(t)?)),
+        ("Token", t) => Some(Segment::Token {
+            source: source(t.get("source")?)?,
+            default: opt(t, "default", text)?,
+        }),
+        _ => None,
+    }
+}
+
+fn source(v: &J) -> Option<TokenSource> {
+    Some(match v.variant()? {
+        ("Lead", f) => TokenSource::Lead(FieldName::new(f.str()?)),
+        ("Company", f) => TokenSource::Company(FieldName::new(f.str()?)),
+        ("Answer", i) => TokenSource::Answer(int(i)?),
+        ("MeetingAgent", J::Null) => TokenSource::MeetingAgent,
+        ("MeetingTime", J::Null) => TokenSource::MeetingTime,
+        _ => return None,
+    })
+}
+
+fn kind(v: &J) -> Option<CaptureKind> {
+    Some(match v.str()? {
+        "name" => CaptureKind::Name,
+        "email" => CaptureKind::Email,
+        "phone" => CaptureKind::Phone,
+        "company" => CaptureKind::Company,
+        "text" => CaptureKind::Text,
+        _ => return None,
+    })
+}
+
+fn route(v: &J) -> Option<Route> {
+    match v.variant()? {
+        ("queue", q) => Some(Route::Queue(text(q)?)),
+        ("agent", a) => Some(Route::Agent(text(a)?)),
+        _ => None,
+    }
+}
+
+fn button(v: &J) -> Option<CButton> {
+    Some(CButton {
+        label: text(v.get("label")?)?,
+        value: text(v.get("value")?)?,
+        next: opt(v, "next", int)?,
+    })
+}
+
+fn free_text(v: &J) -> Option<(Option<String>, Option<CardIx>)> {
+    match v.arr()? {
+        [p, n] => {
+            let p = match p {
+                J::Null => None,
+                p => Some(text(p)?),
+            };
+            let n = match n {
+                J::Null => None,
+                n => Some(int(n)?),
+            };
+            Some((p, n))
+        }
+        _ => None,
+    }
+}
+
+fn branch_rule(v: &J) -> Option<(crate::targeting::CompiledAudience, CardIx)> {
+    match v.arr()? {
+        [a, n] => Some((audience_from_wire(a)?, int(n)?)),
+        _ => None,
+    }
+}
+
+fn card(v: &J) -> Option<CCard> {
+    let (tag, c) = v.variant()?;
+    let next = || opt(c, "next", int);
+    let delay_ms = || int(c.get("delay_ms")?);
+    let tpl = |k: &str| template(c.get(k)?);
+    Some(match tag {
+        "Message" => CCard::Message {
+            text: tpl("text")?,
+            image: opt(c, "image", text)?,
+            next: next()?,
+            delay_ms: delay_ms()?,
+        },
+        "Question" => CCard::Question {
+            text: tpl("text")?,
+            buttons: c
+                .get("buttons")?
+                .arr()?
+                .iter()
+                .map(button)
+                .collect::<Option<_>>()?,
+            free_text: opt(c, "free_text", free_text)?,
+            field: opt(c, "field", text)?,
+            next: next()?,
+            delay_ms: delay_ms()?,
+        },
+        "Capture" => CCard::Capture {
+            text: tpl("text")?,
+            kind: kind(c.get("kind")?)?,
+            field: text(c.get("field")?)?,
+            skip_if_known: c.get("skip_if_known")?.bool()?,
+            overwrite: c.get("overwrite")?.bool()?,
+            pattern: opt(c, "pattern", |p| text(p).map(Pattern::new))?,
+            error: opt(c, "error", template)?,
+            placeholder: opt(c, "placeholder", text)?,
+            next: next()?,
+            delay_ms: delay_ms()?,
+        },
+        "Meeting" => CCard::Meeting {
+            text: tpl("text")?,
+            route: route(c.get("route")?)?,
+            confirmation: opt(c, "confirmation", template)?,
+            next: next()?,
+            on_skip: opt(c, "on_skip", int)?,
+            delay_ms: delay_ms()?,
+        },
+        "Goal" => CCard::Goal {
+            name: text(c.get("name")?)?,
+            score: int(c.get("score")?)?,
+            next: next()?,
+        },
+        "Branch" => CCard::Branch {
+            rules: c
+                .get("rules")?
+                .arr()?
+                .iter()
+                .map(branch_rule)
+                .collect::<Option<_>>()?,
+            otherwise: int(c.get("otherwise")?)?,
+        },
+        "Document" => CCard::Document {
+            text: tpl("text")?,
+            url: text(c.get("url")?)?,
+            label: text(c.get("label")?)?,
+            next: next()?,
+            delay_ms: delay_ms()?,
+        },
+        "End" => CCard::End {
+            text: opt(c, "text", template)?,
+        },
+        _ => return None,
+    })
+}

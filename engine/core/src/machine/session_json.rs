@@ -1,0 +1,178 @@
+//! A [`Session`]'s stored JSON, read and written by hand (the same text serde's derive gives), so
+//! the browser keeps conversations across page loads without serde_json.
+
+use super::session::*;
+use crate::compile::CompiledFlow;
+use crate::json::{self, Out, J};
+use std::collections::BTreeMap;
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::New => "new",
+        Status::Active => "active",
+        Status::Completed => "completed",
+        Status::Dropped => "dropped",
+    }
+}
+
+fn wait_name(w: Wait) -> &'static str {
+    match w {
+        Wait::Nothing => "nothing",
+        Wait::Answer => "answer",
+        Wait::Slot => "slot",
+        Wait::Booking => "booking",
+    }
+}
+
+impl Status {
+    /// The stored name: `new`, `active`, `completed` or `dropped`.
+    pub fn name(self) -> &'static str {
+        status_name(self)
+    }
+}
+
+// Maps are filled by `insert` (collecting into one would sort, a sort per type in the wasm).
+fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
+    let mut m = BTreeMap::new();
+    for (k, v) in v.obj()? {
+        m.insert(k.clone(), v.str()?.to_string());
+    }
+    Some(m)
+}
+
+fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
+    T::try_from(v.int()?).ok()
+}
+
+fn read(v: &J) -> Option<Session> {
+    let status = match v.get("status")?.str()? {
+        "new" => Status::New,
+        "active" => Status::Active,
+        "completed" => Status::Completed,
+        "dropped" => Status::Dropped,
+        _ => return None,
+    };
+    let wait = match v.get("wait")?.str()? {
+        "nothing" => Wait::Nothing,
+        "answer" => Wait::Answer,
+        "slot" => Wait::Slot,
+        "booking" => Wait::Booking,
+        _ => return None,
+    };
+    let mut answers = BTreeMap::new();
+    for (k, v) in v.get("answers")?.obj()? {
+        let i = json::parse_int(k).and_then(|i| u16::try_from(i).ok())?;
+        answers.insert(i, v.str()?.to_string());
+    }
+    let meeting = match v.opt("meeting") {
+        None => None,
+        Some(m) => Some(Meeting {
+            id: m.get("id")?.str()?.to_string(),
+            agent: m.get("agent")?.str()?.to_string(),
+            time: m.get("time")?.str()?.to_string(),
+        }),
+    };
+    let booking = match v.opt("booking") {
+        None => None,
+        Some(b) => match b.arr()? {
+            [s, e] => Some((s.int()?, e.int()?)),
+            _ => return None,
+        },
+    };
+    Some(Session {
+        v: int(v.get("v")?)?,
+        id: v.get("id")?.str()?.to_string(),
+        flow: v.get("flow")?.str()?.to_string(),
+        status,
+        at: match v.opt("at") {
+            None => None,
+            Some(a) => Some(int(a)?),
+        },
+        wait,
+        answers,
+        lead: text_map(v.get("lead")?)?,
+        company: match v.get("company") {
+            None => BTreeMap::new(),
+            Some(c) => text_map(c)?,
+        },
+        tries: int(v.get("tries")?)?,
+        goals: v
+            .get("goals")?
+            .arr()?
+            .iter()
+            .map(int)
+            .collect::<Option<_>>()?,
+        score: int(v.get("score")?)?,
+        engaged: v.get("engaged")?.bool()?,
+        meeting,
+        booking,
+        started_ms: v.get("started_ms")?.int()?,
+        last_ms: v.get("last_ms")?.int()?,
+    })
+}
+
+impl Session {
+    /// Reads a stored session; refuses other versions and other flows (`Session::check`, the
+    /// check `step` makes too).
+    pub fn from_json(text: &str, flow: &CompiledFlow) -> Result<Session, String> {
+        let s = json::parse(text)
+            .as_ref()
+            .and_then(read)
+            .ok_or("stored session unreadable")?;
+        s.check(flow)?;
+        Ok(s)
+    }
+
+    /// Serialises to JSON (members in declaration order, empty `company`, no `meeting` and no
+    /// `booking` left out: the text serde's derive writes).
+    pub fn to_json(&self) -> String {
+        let mut o = Out::new();
+        o.int("v", i64::from(self.v))
+            .str("id", &self.id)
+            .str("flow", &self.flow)
+            .str("status", status_name(self.status));
+        match self.at {
+            Some(a) => o.int("at", i64::from(a)),
+            None => o.raw("at", "null"),
+        };
+        o.str("wait", wait_name(self.wait));
+        let mut answers = Out::new();
+        for (k, v) in &self.answers {
+            answers.str(&json::int_string(i64::from(*k)), v);
+        }
+        o.raw("answers", &answers.finish());
+        o.map(
+            "lead",
+            self.lead.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        if !self.company.is_empty() {
+            o.map(
+                "company",
+                self.company.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+        }
+        o.int("tries", i64::from(self.tries));
+        let goals: Vec<String> = self
+            .goals
+            .iter()
+            .map(|g| json::int_string(i64::from(*g)))
+            .collect();
+        o.raw("goals", &["[", &goals.join(","), "]"].concat())
+            .int("score", i64::from(self.score))
+            .bool("engaged", self.engaged);
+        if let Some(m) = &self.meeting {
+            let mut mo = Out::new();
+            mo.str("id", &m.id)
+                .str("agent", &m.agent)
+                .str("time", &m.time);
+            o.raw("meeting", &mo.finish());
+        }
+        if let Some((s, e)) = self.booking {
+            let b = ["[", &json::int_string(s), ",", &json::int_string(e), "]"].concat();
+            o.raw("booking", &b);
+        }
+        o.int("started_ms", self.started_ms)
+            .int("last_ms", self.last_ms)
+            .finish()
+    }
+}

@@ -1,0 +1,258 @@
+//! The chat module's JSON, read and written with the engine's small JSON reader and writer (no
+//! serde in the browser): the state saved between page loads and the host's messages (known
+//! lead fields, slots, booking results).
+
+use crate::state::{Saved, Slot, SlotsReply};
+use crate::view::Entry;
+use dynchat_engine::json::{self, Out, J};
+use dynchat_engine::Booking;
+use std::collections::BTreeMap;
+
+fn text(v: &J) -> Option<String> {
+    v.str().map(str::to_string)
+}
+
+/// A member that may be missing (then `d`); present, it must read with `f`.
+fn or<T>(v: &J, k: &str, d: T, f: impl Fn(&J) -> Option<T>) -> Option<T> {
+    match v.get(k) {
+        None => Some(d),
+        Some(x) => f(x),
+    }
+}
+
+/// `{name: text}`; `None` when it is not an object of strings.
+/// (Filled by `insert`: collecting into a map would sort, a sort per type in the wasm.)
+pub(super) fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
+    let mut m = BTreeMap::new();
+    for (k, v) in v.obj()? {
+        m.insert(k.clone(), text(v)?);
+    }
+    Some(m)
+}
+
+/// `{field: value}` from the host (known lead, `identify`); anything else reads as no fields.
+pub(super) fn fields(s: &str) -> BTreeMap<String, String> {
+    json::parse(s)
+        .as_ref()
+        .and_then(text_map)
+        .unwrap_or_default()
+}
+
+fn entry(v: &J) -> Option<Entry> {
+    let link = match v.opt("link") {
+        None => None,
+        Some(l) => match l.arr()? {
+            [u, t] => Some((text(u)?, text(t)?)),
+            _ => return None,
+        },
+    };
+    Some(Entry {
+        who: text(v.get("who")?)?,
+        card: or(v, "card", String::new(), text)?,
+        text: text(v.get("text")?)?,
+        image: match v.opt("image") {
+            None => None,
+            Some(i) => Some(text(i)?),
+        },
+        link,
+    })
+}
+
+fn entry_json(e: &Entry) -> String {
+    let mut o = Out::new();
+    o.str("who", &e.who);
+    if !e.card.is_empty() {
+        o.str("card", &e.card);
+    }
+    o.str("text", &e.text);
+    if let Some(i) = &e.image {
+        o.str("image", i);
+    }
+    if let Some((u, l)) = &e.link {
+        let mut a = String::from("[");
+        json::write_str(&mut a, u);
+        a.push(',');
+        json::write_str(&mut a, l);
+        a.push(']');
+        o.raw("link", &a);
+    }
+    o.finish()
+}
+
+impl Saved {
+    /// Reads a state `Host.save` stored; `None` when it is not one.
+    pub(super) fn from_json(s: &str) -> Option<Saved> {
+        let v = json::parse(s)?;
+        let int = |k: &str| -> Option<u32> { u32::try_from(v.get(k)?.int()?).ok() };
+        Some(Saved {
+            v: int("v")?,
+            dialogue: text(v.get("dialogue")?)?,
+            hash: text(v.get("hash")?)?,
+            session: text(v.get("session")?)?,
+            transcript: v
+                .get("transcript")?
+                .arr()?
+                .iter()
+                .map(entry)
+                .collect::<Option<_>>()?,
+            fields: or(&v, "fields", BTreeMap::new(), text_map)?,
+            overwrite: or(&v, "overwrite", Vec::new(), |a| {
+                a.arr()?.iter().map(text).collect()
+            })?,
+            leads: match v.get("leads") {
+                None => 0,
+                Some(_) => int("leads")?,
+            },
+            open: or(&v, "open", false, J::bool)?,
+        })
+    }
+
+    /// The JSON `Host.save` receives (members in the order the state always had).
+    pub(super) fn to_json(&self) -> String {
+        let transcript: Vec<String> = self.transcript.iter().map(entry_json).collect();
+        let mut o = Out::new();
+        o.int("v", i64::from(self.v))
+            .str("dialogue", &self.dialogue)
+            .str("hash", &self.hash)
+            .str("session", &self.session)
+            .raw("transcript", &["[", &transcript.join(","), "]"].concat())
+            .map(
+                "fields",
+                self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .strs("overwrite", self.overwrite.iter().map(String::as_str))
+            .int("leads", i64::from(self.leads))
+            .bool("open", self.open)
+            .finish()
+    }
+}
+
+fn slot(v: &J) -> Option<Slot> {
+    Some(Slot {
+        start_ms: v.get("start_ms")?.int()?,
+        end_ms: v.get("end_ms")?.int()?,
+        day: text(v.get("day")?)?,
+        time: text(v.get("time")?)?,
+        label: or(v, "label", String::new(), text)?,
+    })
+}
+
+/// `{"tz","slots":[{"start_ms","end_ms","day","time","label"}]}` or `{"error":".."}`.
+pub(super) fn slots_reply(s: &str) -> Option<SlotsReply> {
+    let v = json::parse(s)?;
+    Some(SlotsReply {
+        tz: or(&v, "tz", String::new(), text)?,
+        slots: or(&v, "slots", Vec::new(), |a| {
+            a.arr()?.iter().map(slot).collect()
+        })?,
+        error: match v.opt("error") {
+            None => None,
+            Some(e) => Some(text(e)?),
+        },
+    })
+}
+
+/// A booking result in the engine's `Booking` form (`{"status":"booked",..}`).
+pub(super) fn booking(s: &str) -> Option<Booking> {
+    let v = json::parse(s)?;
+    let t = |k: &str| text(v.get(k)?);
+    Some(match v.get("status")?.str()? {
+        "booked" => Booking::Booked {
+            meeting_id: t("meeting_id")?,
+            agent: t("agent")?,
+            time: t("time")?,
+        },
+        "slot_taken" => Booking::SlotTaken,
+        "no_slots" => Booking::NoSlots,
+        "declined" => Booking::Declined,
+        "failed" => Booking::Failed {
+            reason: t("reason")?,
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_state_reads_back_and_reads_older_states() {
+        let s = Saved {
+            v: 1,
+            dialogue: "d".into(),
+            hash: "h".into(),
+            session: r#"{"v":1}"#.into(),
+            transcript: vec![
+                Entry {
+                    who: "bot".into(),
+                    card: "c1".into(),
+                    text: "Hi \"there\"\n".into(),
+                    image: Some("https://x.test/a.png".into()),
+                    link: Some(("https://x.test/d.pdf".into(), "Doc".into())),
+                },
+                Entry {
+                    who: "me".into(),
+                    card: String::new(),
+                    text: "yes".into(),
+                    image: None,
+                    link: None,
+                },
+            ],
+            fields: [("email".to_string(), "a@b.test".to_string())].into(),
+            overwrite: vec!["email".into()],
+            leads: 2,
+            open: true,
+        };
+        let j = s.to_json();
+        assert_eq!(
+            &j[..60],
+            r#"{"v":1,"dialogue":"d","hash":"h","session":"{\"v\":1}","tran"#
+        );
+        let Some(back) = Saved::from_json(&j) else {
+            panic!("unreadable: {j}")
+        };
+        assert_eq!(back.to_json(), j);
+        assert_eq!(back.transcript, s.transcript);
+        // A state written before `fields` .. `open` existed.
+        let old = r#"{"v":1,"dialogue":"d","hash":"h","session":"{}","transcript":[{"who":"me","text":"x"}]}"#;
+        let Some(o) = Saved::from_json(old) else {
+            panic!("old state unreadable")
+        };
+        assert!(o.fields.is_empty() && !o.open && o.leads == 0);
+        assert!(Saved::from_json(r#"{"v":1,"dialogue":"d"}"#).is_none());
+    }
+
+    #[test]
+    fn host_messages() {
+        assert_eq!(
+            booking(r#"{"status":"booked","meeting_id":"m","agent":"A","time":"T"}"#),
+            Some(Booking::Booked {
+                meeting_id: "m".into(),
+                agent: "A".into(),
+                time: "T".into()
+            })
+        );
+        assert_eq!(
+            booking(r#"{"status":"slot_taken"}"#),
+            Some(Booking::SlotTaken)
+        );
+        assert_eq!(booking(r#"{"status":"failed"}"#), None);
+        let r = slots_reply(
+            r#"{"tz":"Europe/Paris","slots":[{"start_ms":1000,"end_ms":2000,"day":"Mon","time":"10:00"}]}"#,
+        );
+        let Some(r) = r else {
+            panic!("slots unreadable")
+        };
+        assert_eq!(
+            (r.tz.as_str(), r.slots.len(), r.slots[0].end_ms),
+            ("Europe/Paris", 1, 2000)
+        );
+        assert_eq!(
+            slots_reply(r#"{"error":"down"}"#).and_then(|r| r.error),
+            Some("down".into())
+        );
+        assert_eq!(fields(r#"{"email":"a@b.test"}"#).len(), 1);
+        assert!(fields(r#"{"email":"a@b.test","n":1}"#).is_empty());
+    }
+}
