@@ -304,6 +304,20 @@ pub fn free_slot(
     dynchat_scheduling::slot_at(agent, busy, start, now)
 }
 
+/// Was `start`..`end` offered for this route: is `end` the end of some agent's own slot at
+/// `start` (calendars aside)? The offer shows the latest end among the free agents, which is one
+/// of these; any other length was never offered.
+pub fn offered_end<'a>(
+    agents: impl IntoIterator<Item = &'a AgentSettings>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    agents
+        .into_iter()
+        .any(|a| free_slot(a, &Busy::Known(Vec::new()), start, now).is_some_and(|s| s.end == end))
+}
+
 /// The least severe problem over several agents (the visitor sees the most useful one).
 pub fn route_slot_problem<'a>(
     agents: impl IntoIterator<Item = &'a AgentSettings>,
@@ -489,6 +503,11 @@ mod tests {
             slot_problem(&s, t("2027-05-03T12:00:00Z"), now),
             Some(SlotProblem::BeyondHorizon)
         );
+        // Only an offered end books: the agent's own length from the start.
+        let start = t("2027-03-01T12:00:00Z");
+        assert!(offered_end([&s], start, t("2027-03-01T12:30:00Z"), now));
+        assert!(!offered_end([&s], start, t("2027-03-01T12:40:00Z"), now));
+        assert!(!offered_end([&s], start, t("2027-03-01T12:15:00Z"), now));
         // The slot the agent would hold lasts their own meeting length from the start.
         assert_eq!(
             free_slot(&s, &Busy::Known(Vec::new()), t("2027-03-01T12:00:00Z"), now),

@@ -134,11 +134,15 @@ pub async fn book(
     let rotation = route_rotation(database, &site.id, &route).await?;
     let agents = rotation_agents(database, &site.id, &rotation).await?;
     let now = meetings::from_ms(db::now(env, database).await?);
-    // A booking names a start: each agent is checked for their own meeting length from it (the
-    // requested `end` is what the visitor was shown; the meeting lasts the chosen agent's length).
+    // A booking names a start: each agent is checked for their own meeting length from it. The
+    // requested `end` must be one that was offered (some agent's own end at that start); the
+    // meeting lasts the chosen agent's length.
     let start = input.start;
     if let Some(p) = meetings::route_slot_problem(agents.iter().map(|a| &a.settings), start, now) {
         return Err(p.error());
+    }
+    if !meetings::offered_end(agents.iter().map(|a| &a.settings), start, input.end, now) {
+        return Err(meetings::SlotProblem::NotASlot.error());
     }
     let tz = dynchat_scheduling::parse_tz(&input.tz, "tz")
         .map_err(|e| ApiError::field("tz", e.to_string()))?;
