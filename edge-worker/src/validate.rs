@@ -15,7 +15,7 @@ pub const MAX_EVENTS: usize = 100;
 /// can take (its limit is in characters).
 const MAX_VALUE: usize = dynchat_engine::fields::MAX_ANSWER_BYTES;
 const MAX_FIELDS: usize = 100;
-const MAX_TRANSCRIPT: usize = 500;
+const MAX_TRANSCRIPT: usize = dynchat_engine::fields::LEAD_TRANSCRIPT_LINES;
 
 /// What the widget reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

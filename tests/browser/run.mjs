@@ -205,6 +205,25 @@ test('keyboard answers; bad email re-prompts; good email accepted; API receives 
   await ctx.close();
 });
 
+test('an email typed into a capture is known on the next page: a lead.email is_empty dialogue is not shown again', async () => {
+  // Control: an anonymous visitor gets the anonymous-only offer.
+  const anon = await newPage();
+  await anon.page.goto(q('/offer'));
+  await shadow(anon.page, '.launcher').waitFor();
+  await anon.ctx.close();
+  const { ctx, page, net } = await newPage();
+  await page.goto(q('/hello'));
+  await shadow(page, '.launcher').click();
+  await answerEmail(page, mail('known', 'example.com'));
+  await waitFor(async () => posted(net, 'leads').find((e) => e.status === 201), 'the lead POST answered 201');
+  const next = await ctx.newPage();
+  await next.goto(q('/offer'));
+  await next.evaluate(() => window.dynchat.ready);
+  await new Promise((r) => setTimeout(r, 500));
+  assert(await next.locator(W).count() === 0, 'the anonymous-only dialogue is not shown to a visitor who gave their email');
+  await ctx.close();
+});
+
 test('reload mid-conversation resumes on the pinned flow version; booking a slot', async () => {
   if (REAL && !caldav) throw new Error('the booking needs a calendar: pass --caldav URL --caldav-user U --caldav-password P');
   await backend.reset();

@@ -27,6 +27,38 @@ pub const MAX_ANSWER_CHARS: usize = 1000;
 /// answers (the worker's `/leads` and events) must accept for one value.
 pub const MAX_ANSWER_BYTES: usize = 4 * MAX_ANSWER_CHARS;
 
+/// Most transcript lines one lead may carry (the worker refuses more with a 400).
+pub const LEAD_TRANSCRIPT_LINES: usize = 500;
+
+/// Most bytes of transcript text one lead carries: the lead's body is capped at 64 KiB and its
+/// answers and fields must fit beside it.
+pub const LEAD_TRANSCRIPT_BYTES: usize = 32 * 1024;
+
+/// Which transcript lines a lead carries, given each line's length in bytes (each already at most
+/// [`MAX_ANSWER_BYTES`]): the index of the first line kept. The most recent lines are kept (they
+/// hold the capture), as many as fit [`LEAD_TRANSCRIPT_LINES`] and [`LEAD_TRANSCRIPT_BYTES`]
+/// with room for one marker line that says how many were left out; 0 keeps them all and needs
+/// no marker. A lead is never refused for the length of its conversation.
+pub fn transcript_cut(line_bytes: &[usize]) -> usize {
+    let total: usize = line_bytes.iter().sum();
+    if line_bytes.len() <= LEAD_TRANSCRIPT_LINES && total <= LEAD_TRANSCRIPT_BYTES {
+        return 0;
+    }
+    // Room for the marker: one line and a few dozen bytes.
+    let (max_lines, max_bytes) = (LEAD_TRANSCRIPT_LINES - 1, LEAD_TRANSCRIPT_BYTES - 64);
+    let mut first = line_bytes.len();
+    let mut bytes = 0;
+    while first > 0 {
+        let next = bytes + line_bytes[first - 1];
+        if line_bytes.len() - first >= max_lines || next > max_bytes {
+            break;
+        }
+        bytes = next;
+        first -= 1;
+    }
+    first.max(1)
+}
+
 /// Is a (trimmed) answer over [`MAX_ANSWER_CHARS`]?
 pub fn answer_too_long(v: &str) -> bool {
     // Cheap for short answers: fewer bytes than the limit means fewer characters too.

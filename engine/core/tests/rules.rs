@@ -176,3 +176,34 @@ fn text_on_the_brand_colour() {
         assert_eq!(text_on_brand(bg), *want, "{bg:?}");
     }
 }
+
+/// A lead carries the most recent transcript lines that fit the worker's limits, with room for a
+/// marker, and never loses the lead for the conversation's length.
+#[test]
+fn transcript_cut_keeps_the_latest_lines_that_fit() {
+    use dynchat_engine::fields::{transcript_cut, LEAD_TRANSCRIPT_BYTES, LEAD_TRANSCRIPT_LINES};
+    assert_eq!(transcript_cut(&[]), 0);
+    assert_eq!(
+        transcript_cut(&[10; LEAD_TRANSCRIPT_LINES]),
+        0,
+        "exactly the limit fits"
+    );
+    let many = vec![10; 1_200];
+    let first = transcript_cut(&many);
+    assert_eq!(
+        many.len() - first,
+        LEAD_TRANSCRIPT_LINES - 1,
+        "one line left for the marker"
+    );
+    // Long lines: the byte budget decides.
+    let long = vec![4_000; 20];
+    let first = transcript_cut(&long);
+    let kept: usize = long[first..].iter().sum();
+    assert!(
+        kept <= LEAD_TRANSCRIPT_BYTES - 64 && first > 0,
+        "{first} {kept}"
+    );
+    assert!(kept + 4_000 > LEAD_TRANSCRIPT_BYTES - 64, "as many as fit");
+    // A single line over the budget is left out (the marker says so); the lead still goes.
+    assert_eq!(transcript_cut(&[LEAD_TRANSCRIPT_BYTES + 1]), 1);
+}

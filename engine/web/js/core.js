@@ -1,7 +1,7 @@
 // dynchat loader core: storage under consent, page context, targeting, lazy chat, events and the lead outbox.
 // Shared by the script-tag loader (loader.js) and the npm package (npm.js). Kept small: it runs on every page.
 
-const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal'];
+const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal', 'lead-refused'];
 
 export function createDynchat(assets) {
   let cfg = null, site, api, needConsent = false, consented = false;
@@ -54,7 +54,15 @@ export function createDynchat(assets) {
     const trk = document.cookie.match(/(?:^|; )_mkto_trk=([^;]*)/);
     if (trk) b.mkto_trk = decodeURIComponent(trk[1]);
     store.set('outbox', JSON.stringify([...outbox().filter((x) => x.key !== k), { key: k, body: JSON.stringify(b) }]));
+    remember(b.fields);
     flushLeads();
+  }
+  // What the visitor typed into a capture (or the site passed to identify) is known on the next
+  // page too, for `lead.*` rules: in memory, and in storage only when storage is allowed (consent).
+  function remember(fields) {
+    if (!fields || typeof fields !== 'object') return;
+    known = { ...known, ...fields };
+    if (site) store.set('lead', JSON.stringify({ ...json(store.get('lead'), {}), ...fields }));
   }
   async function flushLeads() {
     if (flushing || !site) return;
@@ -64,7 +72,14 @@ export function createDynchat(assets) {
       try {
         const r = await post('/leads', item.body, { 'idempotency-key': item.key });
         if (r.status >= 500 || r.status === 429 || r.status === 408) { failed = true; break; }
-        // 2xx: stored by the worker. Other 4xx can never succeed; keep the console clean of endless retries.
+        // 2xx: stored by the worker. Another 4xx can never succeed: it leaves the outbox, but it is
+        // reported (console error + `lead-refused` event with the worker's message), never swallowed.
+        if (r.status >= 400) {
+          const j = json(await r.text().catch(() => ''), {});
+          const detail = { status: r.status, key: item.key, error: j.error || null };
+          console.error('dynchat: the lead was refused by the API (' + r.status + '): ' + ((j.error && j.error.message) || ''));
+          emit('lead-refused', detail);
+        }
         store.set('outbox', JSON.stringify(outbox().filter((x) => x.key !== item.key)));
       } catch (e) { failed = true; break; }
     }
@@ -150,6 +165,7 @@ export function createDynchat(assets) {
   async function start() {
     visitor = store.get('visitor') || uuid();
     store.set('visitor', visitor);
+    known = { ...json(store.get('lead'), {}), ...known };
     flushLeads();
     // The targeting module downloads and compiles while the bundle is on its way, unless a stored
     // conversation is about to resume (or a draft is previewed), which does not need it.
@@ -225,7 +241,7 @@ export function createDynchat(assets) {
     on(name, fn) { if (NAMES.includes(name)) (listeners[name] = listeners[name] || []).push(fn); return api_; },
     off(name, fn) { listeners[name] = (listeners[name] || []).filter((f) => f !== fn); return api_; },
     identify(fields) {
-      known = { ...known, ...fields };
+      remember(fields);
       if (chat) chat.identify(JSON.stringify(fields));
     },
     consent(yes) {

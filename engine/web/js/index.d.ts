@@ -1,10 +1,12 @@
 // Types of @dynchat/widget (the npm package); window.dynchat has the same methods.
 export type DynchatEvent =
-  | 'triggered' | 'engaged' | 'completed' | 'closed' | 'email' | 'phone' | 'meeting-booked' | 'goal';
+  | 'triggered' | 'engaged' | 'completed' | 'closed' | 'email' | 'phone' | 'meeting-booked' | 'goal'
+  | 'lead-refused';
 
 export interface DynchatDetail {
-  dialogue: string;
-  hash: string;
+  /** Every event but lead-refused. */
+  dialogue?: string;
+  hash?: string;
   session?: string;
   /** email / phone: the captured field and value. */
   field?: string;
@@ -16,6 +18,10 @@ export interface DynchatDetail {
   meeting?: string;
   agent?: string;
   time?: string;
+  /** lead-refused: the API's status, the lead's Idempotency-Key and its error (field, message). */
+  status?: number;
+  key?: string;
+  error?: { code?: string; field?: string; message?: string } | null;
 }
 
 export interface InitOptions {

@@ -205,23 +205,49 @@ impl Inner {
             let id = self.flow.card_ids.get(usize::from(*i));
             (id.map_or("", String::as_str), v.as_str())
         });
+        // Bot lines as the visitor read them (without the escapes that kept inserted values from
+        // being markup), each at most what the worker takes for a line; the most recent lines
+        // that fit the lead's limits, after a marker when some were left out.
+        let lines: Vec<(bool, String)> = self
+            .transcript
+            .iter()
+            .filter(|e| e.who != "note")
+            .map(|e| {
+                let text = if e.who == "me" {
+                    e.text.clone()
+                } else {
+                    dynchat_engine::tokens::unescape_markdown(&e.text)
+                };
+                (
+                    e.who == "me",
+                    clip(text, dynchat_engine::fields::MAX_ANSWER_BYTES),
+                )
+            })
+            .collect();
+        let lens: Vec<usize> = lines.iter().map(|(_, t)| t.len()).collect();
+        let first = dynchat_engine::fields::transcript_cut(&lens);
         let mut transcript = String::from("[");
-        for e in self.transcript.iter().filter(|e| e.who != "note") {
+        if first > 0 {
+            let marker = [
+                "(",
+                &json::int_string(first as i64),
+                " earlier lines of this conversation left out)",
+            ]
+            .concat();
+            transcript.push_str("[\"bot\",");
+            json::write_str(&mut transcript, &marker);
+            transcript.push(']');
+        }
+        for (visitor, text) in lines.iter().skip(first) {
             if transcript.len() > 1 {
                 transcript.push(',');
             }
-            if e.who == "me" {
-                transcript.push_str("[\"visitor\",");
-                json::write_str(&mut transcript, &e.text);
+            transcript.push_str(if *visitor {
+                "[\"visitor\","
             } else {
-                // Bot lines as the visitor read them: without the escapes that kept inserted
-                // values from being markup.
-                transcript.push_str("[\"bot\",");
-                json::write_str(
-                    &mut transcript,
-                    &dynchat_engine::tokens::unescape_markdown(&e.text),
-                );
-            }
+                "[\"bot\","
+            });
+            json::write_str(&mut transcript, text);
             transcript.push(']');
         }
         transcript.push(']');
@@ -326,4 +352,16 @@ impl Inner {
             Some(Prompt::Slots) => self.refresh_slots(),
         }
     }
+}
+
+/// `text` cut to at most `max` bytes at a character boundary (no slicing that could panic).
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while end > 0 && !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }
