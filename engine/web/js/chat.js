@@ -11,6 +11,7 @@ export function mount(ctx) {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const dayF = new Intl.DateTimeFormat(undefined, { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short' });
   const timeF = new Intl.DateTimeFormat(undefined, { timeZone: tz, hour: '2-digit', minute: '2-digit' });
+  const zoneF = new Intl.DateTimeFormat(undefined, { timeZone: tz, hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   const saved = parse(ctx.saved, null);
   let session = ctx.session || parse(saved && saved.session, {}).id || '';
   let audio = null, chat = null;
@@ -40,6 +41,14 @@ export function mount(ctx) {
             const d = new Date(s.start);
             return { start_ms: +d, end_ms: Date.parse(s.end), day: dayF.format(d), time: timeF.format(d), label: `${dayF.format(d)}, ${timeF.format(d)}` };
           }).filter((s) => s.end_ms > s.start_ms);
+          // In a repeated hour (the night clocks go back) two starts read the same: name the zone's
+          // offset on those, so the visitor can tell 02:00 CEST from 02:00 CET.
+          const seen = new Map();
+          for (const s of slots) seen.set(s.label, (seen.get(s.label) || 0) + 1);
+          for (const s of slots) if (seen.get(s.label) > 1) {
+            s.time = zoneF.format(new Date(s.start_ms));
+            s.label = `${s.day}, ${s.time}`;
+          }
           chat.slots(JSON.stringify({ tz, slots }));
         })
         .catch(() => chat.slots(JSON.stringify({ error: 'The available times could not be loaded.' })));
