@@ -369,7 +369,12 @@ pub fn write_str(out: &mut String, s: &str) {
 
 /// Appends an integer in decimal.
 pub fn write_int(out: &mut String, n: i64) {
-    let mut buf = [0u8; 20];
+    write_wide_int(out, i128::from(n));
+}
+
+/// Appends an integer in decimal, without `core::fmt` (wide enough for any `i64` or `u64`).
+pub fn write_wide_int(out: &mut String, n: i128) {
+    let mut buf = [0u8; 40];
     let mut i = buf.len();
     let mut m = n.unsigned_abs();
     loop {

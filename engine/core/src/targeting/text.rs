@@ -128,22 +128,9 @@ pub(super) const POW10: [f64; 23] = [
 
 /// Decimal text of an integer, without `core::fmt`.
 pub fn int_text(n: i128) -> String {
-    let mut buf = [0u8; 40];
-    let mut i = buf.len();
-    let mut m = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    buf[i..].iter().map(|&b| char::from(b)).collect()
+    let mut s = String::new();
+    crate::json::write_wide_int(&mut s, n);
+    s
 }
 
 /// Text of a number as rules compare it: integers without a fraction (`3`), others with the
