@@ -175,8 +175,15 @@ impl Session {
         #[wasm_bindgen(unchecked_param_type = "string | object")] saved: JsValue,
     ) -> Result<Session, JsValue> {
         let text = text_or_json(&saved, "Session.restore: saved")?;
-        let state = dynchat_engine::Session::from_json(text.text(), &flow.inner)
-            .map_err(|e| error(&format!("Session.restore: {e}")))?;
+        let state = dynchat_engine::Session::from_json(text.text(), &flow.inner).map_err(|e| {
+            // The engine's reader (the browser's, kept small) only says it could not read the
+            // text; serde's derive names what is wrong, which a developer wants to see here.
+            let detail = serde_json::from_str::<dynchat_engine::Session>(text.text())
+                .err()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            error(&format!("Session.restore: {e}{detail}"))
+        })?;
         Ok(Session {
             flow: flow.inner.clone(),
             state,
