@@ -8,7 +8,7 @@ use crate::validate;
 use serde_json::{Map, Value};
 
 /// Characters of `config.bot_name` the widget shows (engine/web `style.rs`, docs/widget.md).
-pub const MAX_BOT_NAME: usize = 60;
+pub const MAX_BOT_NAME: usize = dynchat_engine::rules::MAX_BOT_NAME_CHARS;
 /// Bytes of `config.font` the widget accepts (a longer list falls back to the system font).
 pub const MAX_FONT: usize = 199;
 /// Characters of the site's display `name`.

@@ -1,5 +1,6 @@
 //! Rules the worker, the widget and the console all apply: which email addresses we accept,
-//! which email domains a site's blocklist refuses, and which text colour is readable on the brand colour.
+//! which email domains a site's blocklist refuses, which text colour is readable on the brand
+//! colour, and how long the bot's name may be.
 //!
 //! Each rule lives here once; callers never re-implement it (the tables in `tests/rules.rs` pin them).
 
@@ -103,6 +104,10 @@ pub fn blocked_by<'a>(email: &str, list: impl IntoIterator<Item = &'a str>) -> O
         .filter_map(blocklist_entry)
         .find(|e| d == *e || d.strip_suffix(e.as_str()).is_some_and(|p| p.ends_with('.')))
 }
+
+/// The most characters of the bot's name: the worker refuses a longer one
+/// (400 naming `config.bot_name`); the widget shows at most this many of whatever it is given.
+pub const MAX_BOT_NAME_CHARS: usize = 60;
 
 /// Text colour on a light brand colour (Tailwind gray-900).
 pub const TEXT_DARK: &str = "#111827";

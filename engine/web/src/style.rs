@@ -57,7 +57,12 @@ impl Config {
     pub fn from_json(text: &str) -> Config {
         let raw = json::parse(text);
         let mut c = raw.as_ref().and_then(Config::read).unwrap_or_default();
-        c.bot_name = c.bot_name.trim().chars().take(60).collect();
+        c.bot_name = c
+            .bot_name
+            .trim()
+            .chars()
+            .take(dynchat_engine::rules::MAX_BOT_NAME_CHARS)
+            .collect();
         if c.bot_name.is_empty() {
             c.bot_name = Config::default().bot_name;
         }
