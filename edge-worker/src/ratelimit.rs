@@ -35,11 +35,6 @@ pub fn window_end(now_ms: i64) -> i64 {
 }
 
 impl Counters {
-    /// Counts one request; `Err(retry_after_s)` when a limit is reached (then nothing is counted).
-    pub fn hit(&mut self, ip: &str, limits: Limits, now_ms: i64) -> Result<(), u32> {
-        self.take(ip, limits, now_ms, 1).map(|_| ())
-    }
-
     /// Counts up to `want` requests (at least one) of `ip` in the current window and answers how
     /// many were granted; `Err(retry_after_s)` when not even one fits (then nothing is counted).
     pub fn take(&mut self, ip: &str, limits: Limits, now_ms: i64, want: u32) -> Result<u32, u32> {
@@ -173,13 +168,13 @@ mod tests {
         let mut c = Counters::default();
         let t = 1_000_000 * 60_000 + 10_000;
         for _ in 0..3 {
-            assert!(c.hit("a", l, t).is_ok());
+            assert!(c.take("a", l, t, 1).is_ok());
         }
-        assert_eq!(c.hit("a", l, t), Err(50));
-        assert!(c.hit("b", l, t).is_ok());
-        assert!(c.hit("b", l, t).is_ok());
-        assert!(c.hit("c", l, t).is_err(), "site limit of 5 reached");
-        assert!(c.hit("a", l, t + 60_000).is_ok(), "next window resets");
+        assert_eq!(c.take("a", l, t, 1), Err(50));
+        assert!(c.take("b", l, t, 1).is_ok());
+        assert!(c.take("b", l, t, 1).is_ok());
+        assert!(c.take("c", l, t, 1).is_err(), "site limit of 5 reached");
+        assert!(c.take("a", l, t + 60_000, 1).is_ok(), "next window resets");
     }
 
     #[test]
@@ -195,7 +190,7 @@ mod tests {
         assert_eq!(c.take("a", l, t, 4), Err(60));
         assert_eq!(c.take("b", l, t, 0), Ok(1), "a request is at least one");
         assert_eq!(c.take("b", l, t, 9), Ok(3), "the site has 3 left");
-        assert!(c.hit("c", l, t).is_err());
+        assert!(c.take("c", l, t, 1).is_err());
     }
 
     /// Many isolates with leases never admit more than the limits in a window, and a single
