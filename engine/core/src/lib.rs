@@ -7,6 +7,7 @@
 pub mod compile;
 pub mod date;
 pub mod diag;
+pub mod experiment;
 pub mod fields;
 pub mod json;
 pub mod machine;
