@@ -9,6 +9,7 @@ pub mod date;
 pub mod diag;
 pub mod experiment;
 pub mod fields;
+pub mod i18n;
 pub mod json;
 pub mod machine;
 pub mod model;

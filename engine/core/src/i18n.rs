@@ -1,0 +1,250 @@
+//! The visitor's language: which one the widget speaks (site setting, page, browser), which
+//! languages read right to left, and the message catalogues for the engine's own texts
+//! (re-prompts) and the widget's interface.
+//!
+//! The catalogues are data, one flat JSON object per language in `engine/core/i18n/{lang}.json`
+//! (keys like `reprompt.choice`, `{name}` placeholders). English is the reference: every other
+//! catalogue has exactly its keys and placeholders (tested). The native engine (CLI, worker,
+//! tests) embeds all of them ([`builtin`]); the browser's chat module embeds only English and
+//! fetches the one other catalogue it needs, so a language costs only the visitor who uses it.
+
+use crate::json;
+
+/// The languages dynchat ships catalogues for, English first (the fallback).
+pub const LANGS: &[&str] = &["en", "de", "fr", "nl", "es", "ja", "ar"];
+
+/// The reference catalogue (English), always embedded.
+pub const EN: &str = include_str!("../i18n/en.json");
+
+/// Languages written right to left (primary subtags): the widget mirrors its layout for them.
+const RTL: &[&str] = &["ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"];
+
+/// The embedded catalogue text of a shipped language (`None` for others).
+pub fn builtin(lang: &str) -> Option<&'static str> {
+    Some(match lang {
+        "en" => EN,
+        "de" => include_str!("../i18n/de.json"),
+        "fr" => include_str!("../i18n/fr.json"),
+        "nl" => include_str!("../i18n/nl.json"),
+        "es" => include_str!("../i18n/es.json"),
+        "ja" => include_str!("../i18n/ja.json"),
+        "ar" => include_str!("../i18n/ar.json"),
+        _ => return None,
+    })
+}
+
+/// The shipped language a BCP 47 tag (`de-AT`, `pt_BR`, ` FR `) asks for, if any: its primary
+/// subtag, lower-cased.
+pub fn supported(tag: &str) -> Option<&'static str> {
+    let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+    LANGS
+        .iter()
+        .copied()
+        .find(|l| primary.eq_ignore_ascii_case(l))
+}
+
+/// Whether `lang` (a tag or primary subtag) is written right to left.
+pub fn is_rtl(lang: &str) -> bool {
+    let primary = lang.trim().split(['-', '_']).next().unwrap_or("");
+    RTL.iter().any(|l| primary.eq_ignore_ascii_case(l))
+}
+
+/// The language the widget speaks.
+///
+/// - `site`: the site's language setting (`None` = English);
+/// - `follow_page`: whether the site lets the page decide; then the page's `<html lang>` wins,
+///   then the browser's languages in order (`navigator.languages`), then the site's setting;
+/// - a tag dynchat has no catalogue for is skipped; English when nothing fits.
+pub fn negotiate(
+    site: Option<&str>,
+    follow_page: bool,
+    page: Option<&str>,
+    browser: &[&str],
+) -> &'static str {
+    let site = site.and_then(supported);
+    if follow_page {
+        if let Some(l) = page.and_then(supported) {
+            return l;
+        }
+        if let Some(l) = browser.iter().find_map(|t| supported(t)) {
+            return l;
+        }
+    }
+    site.unwrap_or("en")
+}
+
+/// One language's messages, read from its JSON catalogue, falling back to English per key.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    lang: String,
+    entries: Vec<(String, String)>,
+}
+
+impl Catalog {
+    /// Reads a catalogue: a flat JSON object of string values. Anything else is an error naming
+    /// what is wrong (a catalogue served to the browser may be damaged in transit).
+    pub fn parse(lang: &str, text: &str) -> Result<Catalog, String> {
+        let j = json::parse(text).ok_or_else(|| format!("{lang}: not JSON"))?;
+        let obj = j.obj().ok_or_else(|| format!("{lang}: not an object"))?;
+        let mut entries = Vec::with_capacity(obj.len());
+        for (k, v) in obj {
+            let s = v
+                .str()
+                .ok_or_else(|| format!("{lang}: {k}: not a string"))?;
+            entries.push((k.clone(), s.to_string()));
+        }
+        Ok(Catalog {
+            lang: lang.to_string(),
+            entries,
+        })
+    }
+
+    /// The embedded catalogue of a shipped language (English for any other tag).
+    pub fn builtin(tag: &str) -> Catalog {
+        let lang = supported(tag).unwrap_or("en");
+        let text = builtin(lang).unwrap_or(EN);
+        Catalog::parse(lang, text).unwrap_or_default()
+    }
+
+    /// The catalogue's language.
+    pub fn lang(&self) -> &str {
+        &self.lang
+    }
+
+    /// The message for `key` in this language, else in English, else the key itself.
+    pub fn text(&self, key: &str) -> String {
+        if let Some((_, v)) = self.entries.iter().find(|(k, _)| k == key) {
+            return v.clone();
+        }
+        english(key).unwrap_or_else(|| key.to_string())
+    }
+
+    /// The message for `key` with its `{name}` placeholders filled from `args`.
+    pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
+        fill(&self.text(key), args)
+    }
+}
+
+fn english(key: &str) -> Option<String> {
+    let j = json::parse(EN)?;
+    j.get(key)?.str().map(str::to_string)
+}
+
+/// Replaces each `{name}` in `template` by its value in `args`; unknown names stay as written.
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some((before, after)) = rest.split_once('{') {
+        out.push_str(before);
+        let Some((name, tail)) = after.split_once('}') else {
+            out.push('{');
+            rest = after;
+            break;
+        };
+        match args.iter().find(|(n, _)| *n == name) {
+            Some((_, v)) => out.push_str(v),
+            None => {
+                out.push('{');
+                out.push_str(name);
+                out.push('}');
+            }
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders(s: &str) -> Vec<String> {
+        let mut out: Vec<String> = s
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn every_catalogue_has_englishs_keys_and_placeholders() {
+        let en = Catalog::parse("en", EN).expect("en");
+        assert!(en.entries.len() >= 40);
+        for lang in LANGS {
+            let text = builtin(lang).expect("shipped");
+            let c = Catalog::parse(lang, text).expect("parses");
+            let mut keys: Vec<&str> = c.entries.iter().map(|(k, _)| k.as_str()).collect();
+            let mut want: Vec<&str> = en.entries.iter().map(|(k, _)| k.as_str()).collect();
+            keys.sort();
+            want.sort();
+            assert_eq!(keys, want, "{lang}: keys differ from en");
+            for (k, v) in &en.entries {
+                let t = c.text(k);
+                assert!(!t.trim().is_empty(), "{lang}: {k} empty");
+                assert_eq!(
+                    placeholders(&t),
+                    placeholders(v),
+                    "{lang}: {k} placeholders"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn negotiation_table() {
+        let cases: &[(Option<&str>, bool, Option<&str>, &[&str], &str)] = &[
+            (None, false, Some("de"), &["fr"], "en"),
+            (Some("de"), false, Some("fr"), &["nl"], "de"),
+            (Some("de"), true, Some("fr-CA"), &["nl"], "fr"),
+            (Some("de"), true, None, &["pt-BR", "nl-NL"], "nl"),
+            (Some("de"), true, Some("pt"), &["sv"], "de"),
+            (None, true, Some("AR"), &[], "ar"),
+            (None, true, Some(" ja_JP "), &[], "ja"),
+            (Some("xx"), false, None, &[], "en"),
+            (None, true, Some(""), &["", "es-419"], "es"),
+        ];
+        for (site, follow, page, browser, want) in cases {
+            assert_eq!(
+                negotiate(*site, *follow, *page, browser),
+                *want,
+                "{site:?} {follow} {page:?} {browser:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rtl_and_fallbacks() {
+        assert!(is_rtl("ar") && is_rtl("he-IL") && is_rtl("FA"));
+        assert!(!is_rtl("de") && !is_rtl("en-US") && !is_rtl(""));
+        let de = Catalog::builtin("de-CH");
+        assert_eq!(de.lang(), "de");
+        assert_eq!(de.text("ui.send"), "Senden");
+        assert_eq!(Catalog::builtin("pt").text("ui.send"), "Send");
+        // A damaged catalogue is refused with a reason; a partial one falls back per key.
+        assert!(Catalog::parse("de", "[1]").is_err());
+        assert!(Catalog::parse("de", r#"{"ui.send": 3}"#).is_err());
+        let partial = Catalog::parse("de", r#"{"ui.send": "Senden"}"#).expect("ok");
+        assert_eq!(partial.text("ui.end"), "End conversation");
+        assert_eq!(partial.text("no.such.key"), "no.such.key");
+        assert_eq!(
+            Catalog::builtin("de").fill("reprompt.too_long", &[("max", "1000")]),
+            "Diese Antwort ist zu lang: höchstens 1000 Zeichen, bitte kürzen Sie sie."
+        );
+    }
+
+    #[test]
+    fn fill_placeholders() {
+        assert_eq!(
+            fill("Chat with {bot}", &[("bot", "Nora")]),
+            "Chat with Nora"
+        );
+        assert_eq!(fill("{a}{b}{a}", &[("a", "1"), ("b", "2")]), "121");
+        assert_eq!(fill("{unknown} {", &[]), "{unknown} {");
+        assert_eq!(fill("no braces", &[("x", "y")]), "no braces");
+        // Values are inserted as they are, never read as templates themselves.
+        assert_eq!(fill("{a}", &[("a", "{a}")]), "{a}");
+    }
+}
