@@ -193,9 +193,12 @@ mod tests {
         }
     }
 
+    /// site setting, follow the page, page lang, browser languages, expected.
+    type Case<'a> = (Option<&'a str>, bool, Option<&'a str>, &'a [&'a str], &'a str);
+
     #[test]
     fn negotiation_table() {
-        let cases: &[(Option<&str>, bool, Option<&str>, &[&str], &str)] = &[
+        let cases: &[Case] = &[
             (None, false, Some("de"), &["fr"], "en"),
             (Some("de"), false, Some("fr"), &["nl"], "de"),
             (Some("de"), true, Some("fr-CA"), &["nl"], "fr"),
