@@ -172,6 +172,8 @@ pub struct State {
     pub install: Value,
     /// The create-site form's last answer: (field, message) of a refusal.
     pub new_site_error: Option<(String, String)>,
+    /// The create-site form's values (id, name, origins), kept across re-renders.
+    pub new_site_form: (String, String, String),
 }
 
 thread_local! {

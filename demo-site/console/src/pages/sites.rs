@@ -3,7 +3,7 @@
 //! buttons, the consent option, and the installation check from `GET .../install`).
 
 use crate::api;
-use crate::dom::{el, input, title, value_of, El};
+use crate::dom::{el, title, value_of, El};
 use crate::format::date_time;
 use crate::store::{go, notice, render, set_site, site, with, State, SITE};
 use serde_json::{json, Value};
@@ -84,15 +84,27 @@ pub fn action(name: &str, arg: &str) {
 
 async fn create_site() {
     let id = value_of("ns-id").trim().to_string();
-    let origins: Vec<String> = value_of("ns-origins")
+    let name = value_of("ns-name").trim().to_string();
+    let text = value_of("ns-origins");
+    with(|s| s.new_site_form = (id.clone(), name.clone(), text.clone()));
+    let origins: Vec<String> = text
         .lines()
         .map(|l| l.trim().trim_end_matches('/').to_string())
         .filter(|l| !l.is_empty())
         .collect();
-    let body = json!({"id": id, "name": value_of("ns-name").trim(), "allowed_origins": origins});
+    // An empty name is the id (the worker's default), not an error.
+    let name = if name.is_empty() {
+        Value::Null
+    } else {
+        json!(name)
+    };
+    let body = json!({"id": id, "name": name, "allowed_origins": origins});
     let a = api::call("POST", "/admin/sites", Some(&body)).await;
     if a.ok() {
-        with(|s| s.new_site_error = None);
+        with(|s| {
+            s.new_site_error = None;
+            s.new_site_form = Default::default();
+        });
         load_sites().await;
         set_site(&id);
         with(|s| s.keep_notice = true);
@@ -108,7 +120,14 @@ async fn create_site() {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        with(|s| s.new_site_error = Some((field, a.error())));
+        // The worker's message names the field already.
+        let msg = a
+            .body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| a.error());
+        with(|s| s.new_site_error = Some((field, msg)));
         render();
         crate::dom::focus("ns-error");
     }
@@ -183,13 +202,19 @@ pub(super) fn sites(s: &State) -> El {
                 .text(msg),
         );
     }
-    let field = |label: &str, id: &str, key: &str, hint: &str| {
-        let i =
-            input(label, id, "", "text").attr_opt("aria-invalid", described(key).then_some("true"));
+    let field = |label: &str, id: &str, key: &str, hint: &str, value: &str| {
+        let hint_id = format!("{id}-hint");
+        let i = el("input")
+            .id(id)
+            .attr("type", "text")
+            .attr("name", id)
+            .value(value)
+            .attr("aria-describedby", &hint_id)
+            .attr_opt("aria-invalid", described(key).then_some("true"));
         el("div")
             .cls("field")
-            .child(i)
-            .child(el("span").cls("hint").text(hint))
+            .child(el("label").attr("for", id).text(label).child(i))
+            .child(el("span").cls("hint").id(&hint_id).text(hint))
     };
     form = form
         .child(field(
@@ -197,12 +222,14 @@ pub(super) fn sites(s: &State) -> El {
             "ns-id",
             "id",
             "1-64 letters, digits, '-' or '_'; it appears in the script tag and every URL.",
+            &s.new_site_form.0,
         ))
         .child(field(
             "Name",
             "ns-name",
             "name",
-            "Shown in the console (up to 120 characters).",
+            "Shown in the console (up to 100 characters; empty: the id).",
+            &s.new_site_form.1,
         ))
         .child(
             el("div")
@@ -211,10 +238,15 @@ pub(super) fn sites(s: &State) -> El {
                     el("label")
                         .attr("for", "ns-origins")
                         .text("Allowed embed origins (one per line)")
-                        .child(el("textarea").id("ns-origins").attr_opt(
-                            "aria-invalid",
-                            described("allowed_origins").then_some("true"),
-                        )),
+                        .child(
+                            el("textarea")
+                                .id("ns-origins")
+                                .attr_opt(
+                                    "aria-invalid",
+                                    described("allowed_origins").then_some("true"),
+                                )
+                                .value(&s.new_site_form.2),
+                        ),
                 )
                 .child(el("span").cls("hint").text(
                     "The pages that may show the chat, e.g. https://www.example.com (scheme, host and port; no path).",
