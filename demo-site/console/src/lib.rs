@@ -101,6 +101,7 @@ fn signed_in(body: &Value) {
             name: acc["name"].as_str().unwrap_or("").into(),
             admin: acc["role"] == "admin",
             agent_id: acc["agent_id"].as_str().map(str::to_string),
+            all_sites: acc["sites"].is_null(),
         })
     });
 }

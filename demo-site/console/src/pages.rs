@@ -58,6 +58,10 @@ pub fn app(s: &State) -> El {
         ]
     };
     for (target, label, cur) in items {
+        // The Marketo connection is the whole instance's: only for accounts of every site.
+        if target == Page::Marketo && !me.all_sites {
+            continue;
+        }
         nav = nav.child(
             el("a")
                 .attr("href", &target.hash())

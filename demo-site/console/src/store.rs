@@ -111,6 +111,8 @@ pub struct Me {
     pub name: String,
     pub admin: bool,
     pub agent_id: Option<String>,
+    /// The account belongs to every site (else only to some: no instance-wide pages).
+    pub all_sites: bool,
 }
 
 /// Data for the Reports page.

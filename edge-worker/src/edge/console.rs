@@ -132,7 +132,7 @@ async fn login(req: &mut Request, env: &Env, database: &D1Database) -> Result<Re
         },
     )
     .await?;
-    Ok(Reply::json(200, json!({"account": {"email": account.email, "name": account.name, "role": account.role, "agent_id": account.agent_id}, "csrf": csrf}))
+    Ok(Reply::json(200, json!({"account": {"email": account.email, "name": account.name, "role": account.role, "agent_id": account.agent_id, "sites": sites_json(account.all_sites, account.sites.as_deref())}, "csrf": csrf}))
         .header("Set-Cookie", auth::session_cookie(&token, ttl / 1000))
         .header("Set-Cookie", auth::csrf_cookie(&csrf, ttl / 1000)))
 }
@@ -146,6 +146,7 @@ async fn me(req: &Request, database: &D1Database) -> Result<Reply, ApiError> {
         email,
         role,
         agent_id,
+        sites,
         ..
     } = sess.principal
     else {
@@ -153,7 +154,7 @@ async fn me(req: &Request, database: &D1Database) -> Result<Reply, ApiError> {
     };
     Ok(Reply::json(
         200,
-        json!({"account": {"email": email, "name": sess.name, "role": role.as_str(), "agent_id": agent_id}, "csrf": sess.csrf}),
+        json!({"account": {"email": email, "name": sess.name, "role": role.as_str(), "agent_id": agent_id, "sites": match sites { Sites::All => Value::Null, Sites::Only(v) => json!(v) }}, "csrf": sess.csrf}),
     ))
 }
 

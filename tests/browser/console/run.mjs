@@ -762,6 +762,31 @@ test('sites: create globex, Install page with the tag, the installation check tu
   }
 });
 
+test('sites: an admin of acme only: the switcher lists acme, no Marketo page, 403 on another site', async () => {
+  const s = await apiLogin(ADMIN);
+  const who = { email: `acme-only-${RUN}@northwind.example`, password: 'acme-only-pass-1' };
+  const made = await raw('POST', '/admin/console/accounts', { cookie: s.cookie, headers: { 'x-csrf-token': s.csrf, origin: endpoint }, body: { ...who, role: 'admin', name: 'Acme Only', sites: ['acme'] } });
+  assert(made.status === 201 && JSON.stringify(made.json.sites) === '["acme"]', `account: ${made.status} ${JSON.stringify(made.json)}`);
+  const all = (await raw('GET', '/admin/sites', { cookie: s.cookie })).json.sites.map((x) => x.id);
+  const other = all.find((x) => x !== 'acme');
+  assert(other, 'another site exists (the sites test creates globex): ' + all);
+  const { ctx, page } = await newPage();
+  try {
+    await signIn(page, who);
+    await page.locator('#new-dialogue').waitFor();
+    assert(await page.evaluate(() => location.hash) === '#/sites/acme/dialogues', 'lands on acme');
+    const options = await page.locator('#site-switch option').allTextContents();
+    assert(options.length === 1 && options[0].includes('(acme)'), 'switcher: ' + options);
+    const nav = await page.textContent('.side nav');
+    assert(!nav.includes('Marketo') && nav.includes('Install'), 'nav: ' + nav);
+    await page.evaluate((h) => { location.hash = h; }, `#/sites/${other}/install`);
+    await page.locator('.notice.bad', { hasText: "not one of this account's sites" }).waitFor();
+    assert(!(await page.textContent('main')).includes('Installed'), 'nothing of the other site is shown');
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
   for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {
     const r = await fetch(endpoint + p);

@@ -43,13 +43,15 @@ pub struct AccountRow {
     pub role: String,
     pub agent_id: Option<String>,
     pub password_hash: String,
+    pub all_sites: i64,
+    pub sites: Option<String>,
 }
 
 /// The account of a (lower-case) email.
 pub async fn by_email(database: &D1Database, email: &str) -> Result<Option<AccountRow>, ApiError> {
     db::first(
         database,
-        "SELECT id, email, name, role, agent_id, password_hash FROM accounts WHERE email = ?",
+        "SELECT a.id, a.email, a.name, a.role, a.agent_id, a.password_hash, a.all_sites, (SELECT group_concat(m.site, ' ') FROM account_sites m WHERE m.account_id = a.id) AS sites FROM accounts a WHERE a.email = ?",
         &[s(email)],
     )
     .await
