@@ -57,6 +57,49 @@ impl Role {
     }
 }
 
+/// The sites an account may see and change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sites {
+    /// Every site, also the ones created later (owners; accounts from before sites had members).
+    All,
+    /// Only these sites.
+    Only(Vec<String>),
+}
+
+impl Sites {
+    /// Whether `site` is one of them.
+    pub fn contains(&self, site: &str) -> bool {
+        match self {
+            Sites::All => true,
+            Sites::Only(list) => list.iter().any(|s| s == site),
+        }
+    }
+
+    /// From the stored `all_sites` flag and the space-separated member list.
+    pub fn from_row(all_sites: i64, list: Option<&str>) -> Sites {
+        if all_sites != 0 {
+            return Sites::All;
+        }
+        let mut v: Vec<String> = list
+            .unwrap_or("")
+            .split_ascii_whitespace()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v.dedup();
+        Sites::Only(v)
+    }
+
+    /// Whether every site of `other` is one of these (an account may only hand out its own).
+    pub fn covers(&self, other: &Sites) -> bool {
+        match (self, other) {
+            (Sites::All, _) => true,
+            (Sites::Only(_), Sites::All) => false,
+            (Sites::Only(_), Sites::Only(o)) => o.iter().all(|s| self.contains(s)),
+        }
+    }
+}
+
 /// Who is calling: the setup bearer token, or a signed-in console account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -68,6 +111,8 @@ pub enum Principal {
         email: String,
         role: Role,
         agent_id: Option<String>,
+        /// The sites this account belongs to.
+        sites: Sites,
     },
 }
 
@@ -78,6 +123,11 @@ pub enum Denied {
     AdminOnly,
     /// An agent asked for another agent's data.
     OtherAgent,
+    /// The site is not one of the account's sites.
+    OtherSite,
+    /// The action concerns every site (the Marketo connection, the outbox, the test clock):
+    /// only the bearer token and accounts of all sites may do it.
+    AllSitesOnly,
 }
 
 impl Principal {
@@ -99,6 +149,30 @@ impl Principal {
             Ok(())
         } else {
             Err(Denied::AdminOnly)
+        }
+    }
+
+    /// The sites this principal may see (the bearer token: all).
+    pub fn sites(&self) -> Sites {
+        match self {
+            Principal::Token => Sites::All,
+            Principal::Account { sites, .. } => sites.clone(),
+        }
+    }
+
+    /// Anything under `/admin/sites/{site}/...`: only the account's own sites.
+    pub fn may_access_site(&self, site: &str) -> Result<(), Denied> {
+        match self {
+            Principal::Account { sites, .. } if !sites.contains(site) => Err(Denied::OtherSite),
+            _ => Ok(()),
+        }
+    }
+
+    /// Actions that concern every site at once.
+    pub fn require_all_sites(&self) -> Result<(), Denied> {
+        match self.sites() {
+            Sites::All => Ok(()),
+            Sites::Only(_) => Err(Denied::AllSitesOnly),
         }
     }
 
@@ -322,18 +396,21 @@ mod tests {
             email: "a@x".into(),
             role: Role::Admin,
             agent_id: None,
+            sites: Sites::All,
         };
         let alex = Principal::Account {
             id: "b".into(),
             email: "b@x".into(),
             role: Role::Agent,
             agent_id: Some("alex".into()),
+            sites: Sites::All,
         };
         let nobody = Principal::Account {
             id: "c".into(),
             email: "c@x".into(),
             role: Role::Agent,
             agent_id: None,
+            sites: Sites::All,
         };
         assert!(Principal::Token.require_admin().is_ok());
         assert!(admin.require_admin().is_ok());
@@ -342,6 +419,41 @@ mod tests {
         assert!(alex.may_access_agent("alex").is_ok());
         assert_eq!(alex.may_access_agent("sam"), Err(Denied::OtherAgent));
         assert_eq!(nobody.may_access_agent("alex"), Err(Denied::OtherAgent));
+    }
+
+    #[test]
+    fn accounts_of_some_sites_reach_only_those() {
+        let acme = Principal::Account {
+            id: "a".into(),
+            email: "a@x".into(),
+            role: Role::Admin,
+            agent_id: None,
+            sites: Sites::from_row(0, Some("acme")),
+        };
+        let owner = Principal::Account {
+            id: "o".into(),
+            email: "o@x".into(),
+            role: Role::Admin,
+            agent_id: None,
+            sites: Sites::from_row(1, None),
+        };
+        assert!(acme.may_access_site("acme").is_ok());
+        assert_eq!(acme.may_access_site("globex"), Err(Denied::OtherSite));
+        assert_eq!(acme.may_access_site("acm"), Err(Denied::OtherSite));
+        assert_eq!(acme.require_all_sites(), Err(Denied::AllSitesOnly));
+        assert!(owner.may_access_site("globex").is_ok());
+        assert!(owner.require_all_sites().is_ok());
+        assert!(Principal::Token.may_access_site("globex").is_ok());
+        assert!(Principal::Token.require_all_sites().is_ok());
+        // No member rows and not all sites: nothing.
+        assert_eq!(Sites::from_row(0, None), Sites::Only(vec![]));
+        assert!(!Sites::from_row(0, None).contains("acme"));
+        let two = Sites::from_row(0, Some("globex acme acme"));
+        assert_eq!(two, Sites::Only(vec!["acme".into(), "globex".into()]));
+        assert!(two.covers(&Sites::Only(vec!["acme".into()])));
+        assert!(!acme.sites().covers(&two));
+        assert!(!acme.sites().covers(&Sites::All));
+        assert!(Sites::All.covers(&two));
     }
 
     #[test]

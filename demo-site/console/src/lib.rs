@@ -101,13 +101,16 @@ fn signed_in(body: &Value) {
             name: acc["name"].as_str().unwrap_or("").into(),
             admin: acc["role"] == "admin",
             agent_id: acc["agent_id"].as_str().map(str::to_string),
+            all_sites: acc["sites"].is_null(),
         })
     });
 }
 
-/// Loads what the page in the hash needs, then renders it.
+/// Loads what the page in the hash needs, then renders it. The site in view comes from the
+/// hash (`#/sites/{site}/{page}`); a hash without one keeps the site in view (else the first
+/// site of the account) and is rewritten to name it.
 pub async fn load_page() {
-    let mut page = Page::from_hash(&hash());
+    let (site_in_url, mut page) = Page::route(&hash());
     let me = with(|s| s.me.clone());
     let Some(me) = me else {
         with(|s| s.page = Some(Page::SignIn));
@@ -115,6 +118,22 @@ pub async fn load_page() {
         dom::focus("email");
         return;
     };
+    if me.admin && with(|s| s.sites.is_empty()) {
+        pages::load_sites().await;
+    }
+    let before = store::site();
+    match site_in_url {
+        Some(site) => store::set_site(&site),
+        None => {
+            let first = with(|s| {
+                let known = s.sites.iter().any(|(id, _)| *id == before);
+                (!known).then(|| s.sites.first().map(|(id, _)| id.clone()))
+            });
+            if let Some(Some(first)) = first {
+                store::set_site(&first);
+            }
+        }
+    }
     if page == Page::SignIn {
         page = if me.admin {
             Page::Dialogues
@@ -125,8 +144,19 @@ pub async fn load_page() {
     if !me.admin && !matches!(page, Page::Meetings | Page::Calendar) {
         page = Page::Meetings;
     }
+    if me.admin && with(|s| s.sites.is_empty()) {
+        page = Page::Sites;
+    }
+    let canonical = page.hash();
+    if hash() != canonical {
+        // Name the site in the URL without a second navigation.
+        if let Ok(h) = window().history() {
+            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&canonical));
+        }
+    }
+    let site_changed = store::site() != before;
     let changed = with(|s| {
-        let changed = s.page.as_ref() != Some(&page);
+        let changed = s.page.as_ref() != Some(&page) || site_changed;
         if changed {
             if !std::mem::take(&mut s.keep_notice) {
                 s.notice = None;
@@ -157,6 +187,8 @@ pub async fn load_page() {
         Page::Meetings => pages::load_meetings(&me).await,
         Page::Reports => pages::load_reports().await,
         Page::Marketo => pages::load_marketo().await,
+        Page::Sites => pages::load_sites().await,
+        Page::Install => pages::load_install().await,
         Page::SignIn => {}
     }
     if LOADS.with(|l| l.get()) != generation {
@@ -279,6 +311,7 @@ fn action(a: &str) {
             spawn_local(load_page());
         }),
         _ if editor::handles(name) => editor::action(name, &arg),
+        _ if pages::sites::handles(name) => pages::sites::action(name, &arg),
         _ => pages::action(name, &arg),
     }
 }
@@ -292,8 +325,9 @@ async fn sign_in() {
         signed_in(&a.body);
         with(|s| s.signin_error = None);
         let admin = with(|s| s.me.as_ref().is_some_and(|m| m.admin));
+        with(|s| s.sites.clear());
         let target = if admin { "#/dialogues" } else { "#/meetings" };
-        if hash() == target {
+        if Page::route(&hash()).1 == Page::route(target).1 {
             load_page().await;
         } else {
             go(target);

@@ -1,5 +1,5 @@
-//! The console's pages other than the dialogue editor: the shell and sign-in, the dialogue list,
-//! configuration, calendar and routing, meetings, reports and the Marketo connection, with the
+//! The console's pages other than the dialogue editor: the shell (with the site switcher) and
+//! sign-in, sites and the Install page, the dialogue list, configuration, calendar and routing, meetings, reports and the Marketo connection, with the
 //! loaders and actions that feed them.
 
 use crate::dom::{el, El};
@@ -14,6 +14,7 @@ mod dialogues;
 mod marketo;
 mod meetings;
 mod reports;
+pub mod sites;
 
 pub use actions::action;
 use calendar::calendar;
@@ -28,35 +29,42 @@ pub use meetings::load_meetings;
 use meetings::meetings;
 pub use reports::load_reports;
 use reports::reports;
+pub use sites::{load_install, load_sites};
 
 /// The whole app for the current state.
 pub fn app(s: &State) -> El {
     let Some(me) = &s.me else { return signin(s) };
     let page = s.page.clone().unwrap_or(Page::Dialogues);
     let mut nav = el("nav").attr("aria-label", "Console");
-    let items: Vec<(&str, &str, bool)> = if me.admin {
+    let items: Vec<(Page, &str, bool)> = if me.admin {
         vec![
             (
-                "#/dialogues",
+                Page::Dialogues,
                 "Dialogues",
                 matches!(page, Page::Dialogues | Page::Editor(_)),
             ),
-            ("#/config", "Configuration", page == Page::Config),
-            ("#/calendar", "Calendar & routing", page == Page::Calendar),
-            ("#/meetings", "Meetings", page == Page::Meetings),
-            ("#/reports", "Reports", page == Page::Reports),
-            ("#/marketo", "Marketo", page == Page::Marketo),
+            (Page::Install, "Install", page == Page::Install),
+            (Page::Config, "Configuration", page == Page::Config),
+            (Page::Calendar, "Calendar & routing", page == Page::Calendar),
+            (Page::Meetings, "Meetings", page == Page::Meetings),
+            (Page::Reports, "Reports", page == Page::Reports),
+            (Page::Marketo, "Marketo", page == Page::Marketo),
+            (Page::Sites, "All sites", page == Page::Sites),
         ]
     } else {
         vec![
-            ("#/meetings", "My meetings", page == Page::Meetings),
-            ("#/calendar", "My calendar", page == Page::Calendar),
+            (Page::Meetings, "My meetings", page == Page::Meetings),
+            (Page::Calendar, "My calendar", page == Page::Calendar),
         ]
     };
-    for (href, label, cur) in items {
+    for (target, label, cur) in items {
+        // The Marketo connection is the whole instance's: only for accounts of every site.
+        if target == Page::Marketo && !me.all_sites {
+            continue;
+        }
         nav = nav.child(
             el("a")
-                .attr("href", href)
+                .attr("href", &target.hash())
                 .attr_opt("aria-current", cur.then_some("page"))
                 .text(label),
         );
@@ -64,6 +72,11 @@ pub fn app(s: &State) -> El {
     let side = el("header")
         .cls("side")
         .child(el("div").cls("logo").child(el("span").cls("logo-mark").attr("aria-hidden", "true").html("<svg viewBox=\"0 0 32 32\" width=\"18\" height=\"18\"><path d=\"M6 8h20v13H13l-5 5v-5H6z\" fill=\"#fff\"/></svg>")).text("dynchat"))
+        .child(if me.admin {
+            sites::switcher(s)
+        } else {
+            el("span")
+        })
         .child(nav)
         .child(
             el("div")
@@ -112,6 +125,8 @@ pub fn app(s: &State) -> El {
         Page::Meetings => meetings(s, me),
         Page::Reports => reports(s),
         Page::Marketo => marketo(s),
+        Page::Sites => sites::sites(s),
+        Page::Install => sites::install(s),
         Page::SignIn => el("p"),
     };
     el("div")

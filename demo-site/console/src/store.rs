@@ -8,13 +8,43 @@
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 
-/// The site the console manages (the demo has one).
-pub const SITE: &str = "acme";
+/// The site in view, written as text: `format!("/admin/sites/{SITE}/...")`. It is the site
+/// named by the URL (`#/sites/{site}/...`), kept in [`set_site`] by the controller.
+pub const SITE: CurrentSite = CurrentSite;
+
+/// See [`SITE`].
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentSite;
+
+impl std::fmt::Display for CurrentSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        CURRENT_SITE.with(|s| f.write_str(&s.borrow()))
+    }
+}
+
+/// The site in view.
+pub fn site() -> String {
+    CURRENT_SITE.with(|s| s.borrow().clone())
+}
+
+/// Sets the site in view (from the URL).
+pub fn set_site(id: &str) {
+    CURRENT_SITE.with(|s| *s.borrow_mut() = id.to_string());
+}
+
+/// The link to a page of the site in view: `#/sites/{site}/{rest}`.
+pub fn href(rest: &str) -> String {
+    format!("#/sites/{}/{rest}", site())
+}
 
 /// Which page is shown (from the URL hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
     SignIn,
+    /// Every site the account may see, and the form that creates one.
+    Sites,
+    /// The site's script tag, npm snippet and installation check.
+    Install,
     Dialogues,
     Editor(Option<String>),
     Config,
@@ -25,11 +55,43 @@ pub enum Page {
 }
 
 impl Page {
+    /// The site (when the hash names one: `#/sites/{site}/...`) and the page of a URL hash.
+    /// Hashes without a site (`#/dialogues`) mean the site in view.
+    pub(crate) fn route(h: &str) -> (Option<String>, Page) {
+        let h = h.trim_start_matches('#').trim_start_matches('/');
+        match h.split_once('/') {
+            Some(("sites", rest)) if !rest.is_empty() => {
+                let (site, page) = rest.split_once('/').unwrap_or((rest, ""));
+                (Some(site.to_string()), Page::from_hash(page))
+            }
+            _ if h == "sites" => (None, Page::Sites),
+            _ => (None, Page::from_hash(h)),
+        }
+    }
+
+    /// The hash of this page on the site in view.
+    pub fn hash(&self) -> String {
+        match self {
+            Page::SignIn => "#/signin".into(),
+            Page::Sites => "#/sites".into(),
+            Page::Install => href("install"),
+            Page::Dialogues => href("dialogues"),
+            Page::Editor(None) => href("dialogues/new"),
+            Page::Editor(Some(id)) => href(&format!("dialogues/{id}")),
+            Page::Config => href("config"),
+            Page::Calendar => href("calendar"),
+            Page::Meetings => href("meetings"),
+            Page::Reports => href("reports"),
+            Page::Marketo => href("marketo"),
+        }
+    }
+
     pub(crate) fn from_hash(h: &str) -> Page {
         let h = h.trim_start_matches('#').trim_start_matches('/');
         let parts: Vec<&str> = h.split('/').collect();
         match parts.as_slice() {
             ["signin"] => Page::SignIn,
+            ["install"] => Page::Install,
             ["dialogues", "new"] => Page::Editor(None),
             ["dialogues", id] => Page::Editor(Some(id.to_string())),
             ["config"] => Page::Config,
@@ -49,6 +111,8 @@ pub struct Me {
     pub name: String,
     pub admin: bool,
     pub agent_id: Option<String>,
+    /// The account belongs to every site (else only to some: no instance-wide pages).
+    pub all_sites: bool,
 }
 
 /// Data for the Reports page.
@@ -104,12 +168,22 @@ pub struct State {
     pub meetings_error: Option<String>,
     pub meeting_filter: (String, String),
     pub meeting_sort: (String, bool),
+    /// `GET /admin/sites`: (id, name) of every site the account may see.
+    pub sites: Vec<(String, String)>,
+    /// `GET /admin/sites/{site}/install`: the installation check.
+    pub install: Value,
+    /// The create-site form's last answer: (field, message) of a refusal.
+    pub new_site_error: Option<(String, String)>,
+    /// The create-site form's values (id, name, origins), kept across re-renders.
+    pub new_site_form: (String, String, String),
 }
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State { preview_page: "/site/pricing.html".into(), ..State::default() });
     /// How the controller draws the app from the state (set once at start).
     static RENDERER: Cell<Option<fn()>> = const { Cell::new(None) };
+    /// The site in view (see [`SITE`]).
+    static CURRENT_SITE: RefCell<String> = RefCell::new(String::from("acme"));
 }
 
 /// Reads or changes the state (never across an await).

@@ -59,7 +59,7 @@ pub async fn route(
 }
 
 /// Recomputes a site's trait fields and bundle ETag after any change.
-async fn refresh_site(database: &D1Database, site: &str) -> Result<String, ApiError> {
+pub(super) async fn refresh_site(database: &D1Database, site: &str) -> Result<String, ApiError> {
     let published = dialogues::published(database, site).await?;
     let mut traits = BTreeSet::new();
     for p in &published {

@@ -5,9 +5,9 @@
 
 use super::guard::{self, denied};
 use super::reply::{header, json_body, Reply};
-use super::store::{accounts, agenda, marketo_settings};
+use super::store::{accounts, agenda, marketo_settings, sites};
 use super::{db, keys, random};
-use crate::auth::{self, Principal, Role};
+use crate::auth::{self, Principal, Role, Sites};
 use crate::error::ApiError;
 use crate::validate;
 use serde_json::{json, Value};
@@ -35,11 +35,11 @@ pub async fn route(
         (Method::Post, ["logout"]) => logout(req, database).await,
         (Method::Get, ["accounts"]) => {
             p.require_admin().map_err(denied)?;
-            list_accounts(database).await
+            list_accounts(database, &p).await
         }
         (Method::Post, ["accounts"]) => {
             p.require_admin().map_err(denied)?;
-            upsert_account(req, database).await
+            upsert_account(req, database, &p).await
         }
         (Method::Get, ["sites", site, "agents", agent, "meetings"]) => {
             p.may_access_agent(agent).map_err(denied)?;
@@ -47,14 +47,17 @@ pub async fn route(
         }
         (Method::Get, ["marketo"]) => {
             p.require_admin().map_err(denied)?;
+            p.require_all_sites().map_err(denied)?;
             get_marketo(env, database).await
         }
         (Method::Put, ["marketo"]) => {
             p.require_admin().map_err(denied)?;
+            p.require_all_sites().map_err(denied)?;
             put_marketo(req, env, database).await
         }
         (Method::Post, ["marketo", "test"]) => {
             p.require_admin().map_err(denied)?;
+            p.require_all_sites().map_err(denied)?;
             test_marketo(env, database).await
         }
         (Method::Get, ["sites", site, "dialogues", id, "marketo"]) => {
@@ -129,7 +132,7 @@ async fn login(req: &mut Request, env: &Env, database: &D1Database) -> Result<Re
         },
     )
     .await?;
-    Ok(Reply::json(200, json!({"account": {"email": account.email, "name": account.name, "role": account.role, "agent_id": account.agent_id}, "csrf": csrf}))
+    Ok(Reply::json(200, json!({"account": {"email": account.email, "name": account.name, "role": account.role, "agent_id": account.agent_id, "sites": sites_json(account.all_sites, account.sites.as_deref())}, "csrf": csrf}))
         .header("Set-Cookie", auth::session_cookie(&token, ttl / 1000))
         .header("Set-Cookie", auth::csrf_cookie(&csrf, ttl / 1000)))
 }
@@ -143,6 +146,7 @@ async fn me(req: &Request, database: &D1Database) -> Result<Reply, ApiError> {
         email,
         role,
         agent_id,
+        sites,
         ..
     } = sess.principal
     else {
@@ -150,7 +154,7 @@ async fn me(req: &Request, database: &D1Database) -> Result<Reply, ApiError> {
     };
     Ok(Reply::json(
         200,
-        json!({"account": {"email": email, "name": sess.name, "role": role.as_str(), "agent_id": agent_id}, "csrf": sess.csrf}),
+        json!({"account": {"email": email, "name": sess.name, "role": role.as_str(), "agent_id": agent_id, "sites": match sites { Sites::All => Value::Null, Sites::Only(v) => json!(v) }}, "csrf": sess.csrf}),
     ))
 }
 
@@ -164,15 +168,68 @@ async fn logout(req: &Request, database: &D1Database) -> Result<Reply, ApiError>
         .header("Set-Cookie", auth::csrf_cookie("", 0)))
 }
 
-async fn list_accounts(database: &D1Database) -> Result<Reply, ApiError> {
-    let rows = accounts::list(database).await?;
+/// An account's sites as the API shows them: `null` for every site, else the list.
+fn sites_json(all_sites: i64, list: Option<&str>) -> Value {
+    match Sites::from_row(all_sites, list) {
+        Sites::All => Value::Null,
+        Sites::Only(v) => json!(v),
+    }
+}
+
+/// The accounts the caller may see: all for an account of every site, else the accounts of
+/// some sites that share one of the caller's.
+async fn list_accounts(database: &D1Database, p: &Principal) -> Result<Reply, ApiError> {
+    let mine = p.sites();
+    let rows: Vec<Value> = accounts::list(database)
+        .await?
+        .into_iter()
+        .filter(|a| match (&mine, Sites::from_row(a.all_sites, a.sites.as_deref())) {
+            (Sites::All, _) => true,
+            (Sites::Only(_), Sites::All) => false,
+            (Sites::Only(_), Sites::Only(theirs)) => theirs.iter().any(|s| mine.contains(s)),
+        })
+        .map(|a| json!({"email": a.email, "name": a.name, "role": a.role, "agent_id": a.agent_id, "sites": sites_json(a.all_sites, a.sites.as_deref())}))
+        .collect();
     Ok(Reply::json(200, json!({"accounts": rows})))
 }
 
-/// `POST /admin/console/accounts {"email","password","role","name","agent_id"}`: creates the
-/// account or, for an existing email, replaces its name, role, agent and password (and signs
-/// its sessions out).
-async fn upsert_account(req: &mut Request, database: &D1Database) -> Result<Reply, ApiError> {
+/// The `sites` of an account body: absent or null for every site, else existing site ids.
+async fn sites_field(database: &D1Database, v: &Value) -> Result<Sites, ApiError> {
+    let list = match v.get("sites") {
+        None | Some(Value::Null) => return Ok(Sites::All),
+        Some(Value::Array(a)) if a.len() <= 100 => a,
+        Some(_) => {
+            return Err(ApiError::field(
+                "sites",
+                "must be a list of site ids (or null for every site)",
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    for (i, x) in list.iter().enumerate() {
+        let id = x
+            .as_str()
+            .filter(|s| validate::valid_id(s))
+            .ok_or_else(|| ApiError::field(format!("sites[{i}]"), "must be a site id"))?;
+        if !sites::exists(database, id).await? {
+            return Err(ApiError::field(format!("sites[{i}]"), "no such site"));
+        }
+        out.push(id.to_string());
+    }
+    out.sort();
+    out.dedup();
+    Ok(Sites::Only(out))
+}
+
+/// `POST /admin/console/accounts {"email","password","role","name","agent_id","sites"}`: creates
+/// the account or, for an existing email, replaces its name, role, agent, password and sites
+/// (and signs its sessions out). `sites` absent or null: every site. An account of some sites
+/// may only hand out its own sites and only change accounts within them.
+async fn upsert_account(
+    req: &mut Request,
+    database: &D1Database,
+    p: &Principal,
+) -> Result<Reply, ApiError> {
     let v = json_body(req, MAX_BODY).await?;
     let email = str_field(&v, "email", 254)?.trim().to_ascii_lowercase();
     if !dynchat_engine::fields::valid_email(&email) {
@@ -205,11 +262,26 @@ async fn upsert_account(req: &mut Request, database: &D1Database) -> Result<Repl
             "is required for an agent account",
         ));
     }
+    let member_of = sites_field(database, &v).await?;
+    let mine = p.sites();
+    if !mine.covers(&member_of) {
+        return Err(ApiError::Forbidden(
+            "an account may only give the sites it has itself".into(),
+        ));
+    }
+    let existing = accounts::existing(database, &email).await?;
+    if let Some(x) = &existing {
+        if !mine.covers(&Sites::from_row(x.all_sites, x.sites.as_deref())) {
+            return Err(ApiError::Forbidden(
+                "that account has sites this account does not have".into(),
+            ));
+        }
+    }
     let salt = random::bytes::<16>()?;
     let hash = auth::hash_password(password, &salt, auth::PBKDF2_ITERATIONS);
     let now = db::real_now();
-    let (id, status) = match accounts::id_of(database, &email).await? {
-        Some(id) => (id, 200),
+    let (id, status) = match existing {
+        Some(x) => (x.id, 200),
         None => (random::token()?[..24].to_string(), 201),
     };
     accounts::upsert(
@@ -221,13 +293,21 @@ async fn upsert_account(req: &mut Request, database: &D1Database) -> Result<Repl
             role: role.as_str(),
             agent_id: agent_id.as_deref(),
             password_hash: &hash,
+            sites: match &member_of {
+                Sites::All => None,
+                Sites::Only(v) => Some(v),
+            },
             now,
         },
     )
     .await?;
+    let sites = match member_of {
+        Sites::All => Value::Null,
+        Sites::Only(v) => json!(v),
+    };
     Ok(Reply::json(
         status,
-        json!({"email": email, "name": name, "role": role.as_str(), "agent_id": agent_id}),
+        json!({"email": email, "name": name, "role": role.as_str(), "agent_id": agent_id, "sites": sites}),
     ))
 }
 

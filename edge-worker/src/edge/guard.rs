@@ -5,7 +5,7 @@
 use super::config;
 use super::reply::header;
 use super::store::accounts::{self, SessionRow};
-use crate::auth::{self, Denied, Principal, Role};
+use crate::auth::{self, Denied, Principal, Role, Sites};
 use crate::error::ApiError;
 use worker::{D1Database, Env, Method, Request};
 
@@ -21,6 +21,10 @@ pub fn denied(d: Denied) -> ApiError {
     match d {
         Denied::AdminOnly => ApiError::Forbidden("admins only".into()),
         Denied::OtherAgent => ApiError::Forbidden("another agent's data".into()),
+        Denied::OtherSite => ApiError::Forbidden("not one of this account's sites".into()),
+        Denied::AllSitesOnly => {
+            ApiError::Forbidden("only an account of every site may do this".into())
+        }
     }
 }
 
@@ -56,6 +60,7 @@ pub async fn session(
                 email: r.email,
                 role,
                 agent_id: r.agent_id,
+                sites: Sites::from_row(r.all_sites, r.sites.as_deref()),
             },
             name: r.name,
             csrf: r.csrf,
@@ -94,6 +99,14 @@ pub async fn principal(
         }
     }
     Ok(sess.principal)
+}
+
+/// The site a `/admin` path is about: `sites/{site}/...` and `console/sites/{site}/...`.
+pub fn site_of<'a>(rest: &[&'a str]) -> Option<&'a str> {
+    match rest {
+        ["sites", site, ..] | ["console", "sites", site, ..] => Some(site),
+        _ => None,
+    }
 }
 
 /// [`principal`], and it must be the token or an admin account.

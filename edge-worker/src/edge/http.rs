@@ -2,7 +2,7 @@
 //! return `Result<Reply, ApiError>`; errors become responses only here, via `ApiError::status`.
 
 use super::reply::{error_reply, header, json_body, to_response, Reply};
-use super::{admin, api, console, db, guard};
+use super::{admin, api, console, db, guard, install, sites_admin};
 use crate::cors::{self, OriginCheck};
 use crate::error::ApiError;
 use crate::validate::MAX_BODY;
@@ -66,11 +66,29 @@ async fn admin_tables(
     rest: &[&str],
 ) -> Result<Reply, ApiError> {
     let database = db::database(env)?;
-    if let ["console", rest @ ..] = rest {
+    if let ["console", inner @ ..] = rest {
         let p = guard::principal(req, env, &database, &method).await?;
-        return console::route(req, env, &database, p, method, rest).await;
+        if let Some(site) = guard::site_of(rest) {
+            p.may_access_site(site).map_err(guard::denied)?;
+        }
+        return console::route(req, env, &database, p, method, inner).await;
     }
-    guard::require_admin(req, env, &database, &method).await?;
+    let p = guard::require_admin(req, env, &database, &method).await?;
+    // An account of some sites reaches only those sites' paths and the site list; the paths
+    // about every site at once (Marketo setup, outbox, retention, clock) need all sites.
+    match guard::site_of(rest) {
+        Some(site) => p.may_access_site(site).map_err(guard::denied)?,
+        None if rest == ["sites"] => {}
+        None => p.require_all_sites().map_err(guard::denied)?,
+    }
+    match (&method, rest) {
+        (Method::Get, ["sites"]) => return sites_admin::list(&database, &p).await,
+        (Method::Post, ["sites"]) => return sites_admin::create(req, env, &database, &p).await,
+        (Method::Get, ["sites", site, "install"]) => {
+            return sites_admin::install_status(&database, site).await
+        }
+        _ => {}
+    }
     if super::meetings::admin::owns(rest) {
         super::meetings::admin::admin(req, env, method, rest).await
     } else {
@@ -161,7 +179,10 @@ async fn public(
     };
     let result = async {
         match (method, rest) {
-            (Method::Get, ["bundle"]) => api::bundle(req, env, &database, &site).await,
+            (Method::Get, ["bundle"]) => {
+                install::note_bundle(req, env, ctx, &site.id, &site.allowed_origins);
+                api::bundle(req, env, &database, &site).await
+            }
             (Method::Get, ["flows", hash]) => api::flow(&database, &site, hash).await,
             (Method::Post, [what @ ("traits" | "events" | "leads")]) => {
                 // Browsers on foreign origins may not write into a site.

@@ -667,6 +667,126 @@ test('demo site: pages at 1280 and 375 px, script tag, accessible', async () => 
   await ctx.close();
 });
 
+// A static server playing a customer's site on its own origin (127.0.0.1:<port>): serves `html`.
+async function customerSite(html) {
+  const srv = createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(html()); });
+  const origin = await new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${srv.address().port}`)));
+  return { srv, origin };
+}
+
+test('sites: create globex, Install page with the tag, the installation check turns green, switch sites', async () => {
+  const s = await apiLogin(ADMIN);
+  const existing = (await raw('GET', '/admin/sites', { cookie: s.cookie })).json.sites.map((x) => x.id);
+  assert(existing.includes('acme'), 'the site list has acme: ' + existing);
+  const id = existing.includes('globex') ? `globex-${RUN}` : 'globex';
+  let tag = '';
+  const page2 = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Globex</title></head><body><h1>Globex</h1>`;
+  const shop = await customerSite(() => `${page2}${tag}</body></html>`);
+  const copycat = await customerSite(() => `${page2}${tag}</body></html>`);
+  const { ctx, page } = await newPage();
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: endpoint });
+  try {
+    await signIn(page, ADMIN);
+    await go(page, '#/sites', '#ns-id');
+    assert(await page.evaluate(() => location.hash) === '#/sites', 'the Sites page has its own URL');
+    await page.locator('.site-list', { hasText: '(acme)' }).waitFor();
+    // Bad input is refused with the field named, nothing created.
+    await page.fill('#ns-id', 'bad id!');
+    await page.fill('#ns-name', 'Globex');
+    await page.fill('#ns-origins', shop.origin);
+    await page.click('form[data-act=create-site] button[type=submit]');
+    await page.locator('#ns-error', { hasText: 'id:' }).waitFor();
+    assert(await page.getAttribute('#ns-id', 'aria-invalid') === 'true', 'the id input is marked invalid');
+    await page.fill('#ns-id', id);
+    await page.fill('#ns-origins', 'not a url');
+    await page.click('form[data-act=create-site] button[type=submit]');
+    await page.locator('#ns-error', { hasText: 'allowed_origins' }).waitFor();
+    await shoot(page, 'sites');
+    await axe(page, 'sites');
+    await page.fill('#ns-origins', shop.origin);
+    await page.click('form[data-act=create-site] button[type=submit]');
+    // Created: the console shows the new site's Install page, the URL names the site.
+    await page.locator('#tag-snippet').waitFor();
+    await page.waitForFunction(() => !document.querySelector('main')?.textContent.includes('Loading…'));
+    assert(await page.evaluate(() => location.hash) === `#/sites/${id}/install`, 'URL: ' + await page.evaluate(() => location.hash));
+    assert(await page.inputValue('#site-switch') === id, 'the switcher shows the new site');
+    tag = await page.textContent('#tag-snippet');
+    assert(tag === `<script src="${endpoint}/widget/loader.js" data-site="${id}" async></script>`, 'tag: ' + tag);
+    const npm = await page.textContent('#npm-snippet');
+    assert(npm.includes('npm install @dynchat/widget') && npm.includes(`init({ site: '${id}', endpoint: '${endpoint}' })`), 'npm: ' + npm);
+    assert(await page.locator('button[data-act="copy:tag-snippet"]').count() === 1 && await page.locator('button[data-act="copy:npm-snippet"]').count() === 1, 'copy buttons');
+    assert((await page.textContent('main')).includes('data-consent="required"'), 'the consent option is explained');
+    await page.click('button[data-act="copy:tag-snippet"]');
+    await page.locator('.notice.ok', { hasText: 'Copied' }).waitFor();
+    const clip = await page.evaluate(() => navigator.clipboard.readText());
+    assert(clip === tag, 'clipboard: ' + clip);
+    await page.locator('#install-state', { hasText: `no request yet from ${shop.origin}` }).waitFor();
+    assert(await page.locator('#install-state .pill.ok').count() === 0, 'not green before any page loaded the tag');
+    // A page on the allowed origin with the pasted tag, and one on a foreign origin.
+    const visitor = await newPage();
+    for (const site of [shop, copycat]) {
+      // The foreign page's fetch fails (no CORS for it), but it reached the worker.
+      const isBundle = (r) => r.url().includes(`/v1/sites/${id}/bundle`);
+      const done = Promise.race([visitor.page.waitForEvent('requestfinished', { predicate: isBundle, timeout: 30000 }), visitor.page.waitForEvent('requestfailed', { predicate: isBundle, timeout: 30000 })]);
+      await visitor.page.goto(site.origin + '/');
+      await done;
+    }
+    await visitor.ctx.close();
+    await waitFor(async () => {
+      await page.click('button[data-act=check-install]');
+      await sleep(300);
+      return (await page.locator('#install-state .pill.ok').count()) === 1 && (await page.locator('#install-state .pill.bad').count()) === 1;
+    }, 'the installation check to turn green', 40, 500);
+    const state = await page.textContent('#install-state');
+    assert(state.includes('Installed') && state.includes(`seen on ${shop.origin} at `), 'check: ' + state);
+    assert(state.includes(`${copycat.origin} loaded the tag`) && state.includes('is not an allowed origin'), 'foreign origin: ' + state);
+    await shoot(page, 'install');
+    await axe(page, 'install');
+    // Switch to acme: its own Install page and check, the URL follows.
+    await page.selectOption('#site-switch', 'acme');
+    await page.waitForFunction(() => location.hash === '#/sites/acme/install');
+    await page.locator('#tag-snippet', { hasText: 'data-site="acme"' }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('main')?.textContent.includes('Loading…'));
+    assert(!(await page.textContent('#install-state')).includes(shop.origin), 'acme does not show globex origins');
+    // A link into another site's page switches the site in view.
+    await go(page, `#/sites/${id}/config`, '#c-origins');
+    assert((await page.inputValue('#c-origins')).includes(shop.origin), 'globex configuration');
+    assert(await page.inputValue('#site-switch') === id, 'the switcher follows the URL');
+    // acme is untouched.
+    const acme = (await raw('GET', '/admin/sites/acme', { cookie: s.cookie })).json;
+    assert(!acme.allowed_origins.includes(shop.origin), 'acme untouched');
+  } finally {
+    shop.srv.close();
+    copycat.srv.close();
+    await ctx.close();
+  }
+});
+
+test('sites: an admin of acme only: the switcher lists acme, no Marketo page, 403 on another site', async () => {
+  const s = await apiLogin(ADMIN);
+  const who = { email: `acme-only-${RUN}@northwind.example`, password: 'acme-only-pass-1' };
+  const made = await raw('POST', '/admin/console/accounts', { cookie: s.cookie, headers: { 'x-csrf-token': s.csrf, origin: endpoint }, body: { ...who, role: 'admin', name: 'Acme Only', sites: ['acme'] } });
+  assert(made.status === 201 && JSON.stringify(made.json.sites) === '["acme"]', `account: ${made.status} ${JSON.stringify(made.json)}`);
+  const all = (await raw('GET', '/admin/sites', { cookie: s.cookie })).json.sites.map((x) => x.id);
+  const other = all.find((x) => x !== 'acme');
+  assert(other, 'another site exists (the sites test creates globex): ' + all);
+  const { ctx, page } = await newPage();
+  try {
+    await signIn(page, who);
+    await page.locator('#new-dialogue').waitFor();
+    assert(await page.evaluate(() => location.hash) === '#/sites/acme/dialogues', 'lands on acme');
+    const options = await page.locator('#site-switch option').allTextContents();
+    assert(options.length === 1 && options[0].includes('(acme)'), 'switcher: ' + options);
+    const nav = await page.textContent('.side nav');
+    assert(!nav.includes('Marketo') && nav.includes('Install'), 'nav: ' + nav);
+    await page.evaluate((h) => { location.hash = h; }, `#/sites/${other}/install`);
+    await page.locator('.notice.bad', { hasText: "not one of this account's sites" }).waitFor();
+    assert(!(await page.textContent('main')).includes('Installed'), 'nothing of the other site is shown');
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
   for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {
     const r = await fetch(endpoint + p);
@@ -677,7 +797,7 @@ test('console pages: strict CSP, never framed, and no CSP violation in any test 
   }
   const { ctx, page } = await newPage();
   await signIn(page, ADMIN);
-  for (const [hash, ready] of [['#/dialogues', '#new-dialogue'], ['#/config', '#c-origins'], ['#/reports', '#kpis'], ['#/marketo', '#mk-endpoint']]) await go(page, hash, ready);
+  for (const [hash, ready] of [['#/dialogues', '#new-dialogue'], ['#/config', '#c-origins'], ['#/reports', '#kpis'], ['#/marketo', '#mk-endpoint'], ['#/install', '#tag-snippet'], ['#/sites', '#ns-id']]) await go(page, hash, ready);
   await ctx.close();
   assert(cspViolations.length === 0, `CSP violations: ${[...new Set(cspViolations)].slice(0, 5).join(' | ')}`);
 });

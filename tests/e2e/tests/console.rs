@@ -145,6 +145,12 @@ fn console_and_demo_site_in_the_browser() {
         .arg(root.join("tests/browser/console/run.mjs"))
         .args(["--endpoint", &endpoint, "--peer", &peer.url()])
         .args(["--mail", mail.url()])
+        // CONSOLE_ONLY=<part of a test name> runs only the matching browser tests.
+        .args(
+            std::env::var("CONSOLE_ONLY")
+                .map(|o| vec!["--only".to_string(), o])
+                .unwrap_or_default(),
+        )
         .current_dir(&root)
         .status()
         .unwrap_or_else(|e| panic!("node: {e}"));

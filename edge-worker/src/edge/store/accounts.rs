@@ -14,6 +14,10 @@ pub struct SessionRow {
     pub name: String,
     pub role: String,
     pub agent_id: Option<String>,
+    /// 1: every site; else the members of `sites`.
+    pub all_sites: i64,
+    /// The account's sites, space-separated (site ids have no spaces).
+    pub sites: Option<String>,
 }
 
 /// The session with this token digest, unless expired at `now`.
@@ -24,7 +28,7 @@ pub async fn session(
 ) -> Result<Option<SessionRow>, ApiError> {
     db::first(
         database,
-        "SELECT s.account_id, s.csrf, a.email, a.name, a.role, a.agent_id FROM console_sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_digest = ? AND s.expires_at > ?",
+        "SELECT s.account_id, s.csrf, a.email, a.name, a.role, a.agent_id, a.all_sites, (SELECT group_concat(m.site, ' ') FROM account_sites m WHERE m.account_id = a.id) AS sites FROM console_sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_digest = ? AND s.expires_at > ?",
         &[s(token_digest), n(now)],
     )
     .await
@@ -39,13 +43,15 @@ pub struct AccountRow {
     pub role: String,
     pub agent_id: Option<String>,
     pub password_hash: String,
+    pub all_sites: i64,
+    pub sites: Option<String>,
 }
 
 /// The account of a (lower-case) email.
 pub async fn by_email(database: &D1Database, email: &str) -> Result<Option<AccountRow>, ApiError> {
     db::first(
         database,
-        "SELECT id, email, name, role, agent_id, password_hash FROM accounts WHERE email = ?",
+        "SELECT a.id, a.email, a.name, a.role, a.agent_id, a.password_hash, a.all_sites, (SELECT group_concat(m.site, ' ') FROM account_sites m WHERE m.account_id = a.id) AS sites FROM accounts a WHERE a.email = ?",
         &[s(email)],
     )
     .await
@@ -87,6 +93,17 @@ pub async fn set_login_window(
     Ok(())
 }
 
+/// Adds a site to an account of some sites (the account that created it).
+pub async fn add_site(database: &D1Database, account_id: &str, site: &str) -> Result<(), ApiError> {
+    db::exec(
+        database,
+        "INSERT INTO account_sites (account_id, site) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        &[s(account_id), s(site)],
+    )
+    .await?;
+    Ok(())
+}
+
 /// A new session (one batch: clears the key's failures and expired sessions).
 pub struct NewSession<'a> {
     pub login_key: &'a str,
@@ -121,39 +138,43 @@ pub async fn delete_session(database: &D1Database, token_digest: &str) -> Result
     Ok(())
 }
 
-/// An account as the console lists it.
+/// An account as the console lists it (`all_sites` / `sites` as stored).
 #[derive(Deserialize, Serialize)]
 pub struct AccountView {
     pub email: String,
     pub name: String,
     pub role: String,
     pub agent_id: Option<String>,
+    pub all_sites: i64,
+    pub sites: Option<String>,
 }
 
-/// Every account, admins first.
+/// Every account with its sites, admins first.
 pub async fn list(database: &D1Database) -> Result<Vec<AccountView>, ApiError> {
     db::rows(
         database,
-        "SELECT email, name, role, agent_id FROM accounts ORDER BY role, email",
+        "SELECT a.email, a.name, a.role, a.agent_id, a.all_sites, (SELECT group_concat(m.site, ' ') FROM account_sites m WHERE m.account_id = a.id) AS sites FROM accounts a ORDER BY a.role, a.email",
         &[],
     )
     .await
 }
 
+/// An existing account's id and sites.
 #[derive(Deserialize)]
-struct IdRow {
-    id: String,
+pub struct Existing {
+    pub id: String,
+    pub all_sites: i64,
+    pub sites: Option<String>,
 }
 
-/// The id of the account with this email.
-pub async fn id_of(database: &D1Database, email: &str) -> Result<Option<String>, ApiError> {
-    let r: Option<IdRow> = db::first(
+/// The id and sites of the account with this email.
+pub async fn existing(database: &D1Database, email: &str) -> Result<Option<Existing>, ApiError> {
+    db::first(
         database,
-        "SELECT id FROM accounts WHERE email = ?",
+        "SELECT a.id, a.all_sites, (SELECT group_concat(m.site, ' ') FROM account_sites m WHERE m.account_id = a.id) AS sites FROM accounts a WHERE a.email = ?",
         &[s(email)],
     )
-    .await?;
-    Ok(r.map(|r| r.id))
+    .await
 }
 
 /// An account to create or replace.
@@ -164,22 +185,30 @@ pub struct Upsert<'a> {
     pub role: &'a str,
     pub agent_id: Option<&'a str>,
     pub password_hash: &'a str,
+    /// `None`: every site; else exactly these.
+    pub sites: Option<&'a [String]>,
     pub now: i64,
 }
 
-/// Creates the account or replaces name, role, agent and password; signs its sessions out.
+/// Creates the account or replaces name, role, agent, password and sites; signs its sessions out.
 pub async fn upsert(database: &D1Database, a: &Upsert<'_>) -> Result<(), ApiError> {
-    db::batch(
-        database,
-        vec![
-            db::stmt(
-                database,
-                "INSERT INTO accounts (id, email, name, role, agent_id, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT(email) DO UPDATE SET name = excluded.name, role = excluded.role, agent_id = excluded.agent_id, password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-                &[s(a.id), s(a.email), s(a.name), s(a.role), os(a.agent_id), s(a.password_hash), n(a.now), n(a.now)],
-            )?,
-            db::stmt(database, "DELETE FROM console_sessions WHERE account_id = ?", &[s(a.id)])?,
-        ],
-    )
-    .await
+    let all = i64::from(a.sites.is_none());
+    let mut statements = vec![
+        db::stmt(
+            database,
+            "INSERT INTO accounts (id, email, name, role, agent_id, password_hash, all_sites, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(email) DO UPDATE SET name = excluded.name, role = excluded.role, agent_id = excluded.agent_id, password_hash = excluded.password_hash, all_sites = excluded.all_sites, updated_at = excluded.updated_at",
+            &[s(a.id), s(a.email), s(a.name), s(a.role), os(a.agent_id), s(a.password_hash), n(all), n(a.now), n(a.now)],
+        )?,
+        db::stmt(database, "DELETE FROM console_sessions WHERE account_id = ?", &[s(a.id)])?,
+        db::stmt(database, "DELETE FROM account_sites WHERE account_id = ?", &[s(a.id)])?,
+    ];
+    for site in a.sites.unwrap_or_default() {
+        statements.push(db::stmt(
+            database,
+            "INSERT INTO account_sites (account_id, site) VALUES (?, ?)",
+            &[s(a.id), s(site)],
+        )?);
+    }
+    db::batch(database, statements).await
 }

@@ -2,7 +2,7 @@
 
 use crate::edge::db::{self, n, on, os, s};
 use crate::error::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use worker::D1Database;
 
 /// The site row the public API needs.
@@ -135,4 +135,38 @@ pub async fn set_bundle_identity(
     )
     .await?;
     Ok(())
+}
+
+/// A site in the console's list.
+#[derive(Deserialize, Serialize)]
+pub struct ListRow {
+    pub id: String,
+    pub name: String,
+}
+
+/// Every site, by id.
+pub async fn list(database: &D1Database) -> Result<Vec<ListRow>, ApiError> {
+    db::rows(database, "SELECT id, name FROM sites ORDER BY id", &[]).await
+}
+
+/// Whether a site exists.
+pub async fn exists(database: &D1Database, id: &str) -> Result<bool, ApiError> {
+    let r: Option<ListRow> = db::first(
+        database,
+        "SELECT id, name FROM sites WHERE id = ?",
+        &[s(id)],
+    )
+    .await?;
+    Ok(r.is_some())
+}
+
+/// Creates a site unless its id is taken; `false` when it was.
+pub async fn insert(database: &D1Database, x: &Upsert<'_>) -> Result<bool, ApiError> {
+    let changed = db::exec(
+        database,
+        "INSERT INTO sites (id, name, allowed_origins, config, lead_fields, program_id, program_status, rate_site_per_minute, rate_ip_per_minute, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+        &[s(x.id), s(x.name), s(x.allowed_origins), s(x.config), s(x.lead_fields), on(x.program_id), os(x.program_status), on(x.rate_site_per_minute), on(x.rate_ip_per_minute), n(x.now), n(x.now)],
+    )
+    .await?;
+    Ok(changed > 0)
 }
