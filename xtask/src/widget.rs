@@ -70,17 +70,27 @@ pub fn build(root: &Path) -> Result<(), String> {
         let wasm = root
             .join("target/wasm32-unknown-unknown/wasm")
             .join(format!("{stem}.wasm"));
-        run(Command::new("wasm-bindgen")
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                name,
-                "--out-dir",
-            ])
-            .arg(&bindgen_dir)
-            .arg(&wasm))?;
+        if name == "targeting" {
+            // No wasm-bindgen: the targeting module exports plain functions and its glue is
+            // hand-written (engine/targeting-wasm/js/targeting.js).
+            fs::copy(&wasm, bindgen_dir.join("targeting_bg.wasm"))
+                .map_err(|e| format!("copy {}: {e}", wasm.display()))?;
+        } else {
+            run(Command::new("wasm-bindgen")
+                .args([
+                    "--target",
+                    "web",
+                    "--no-typescript",
+                    "--out-name",
+                    name,
+                    "--out-dir",
+                ])
+                .arg(&bindgen_dir)
+                .arg(&wasm))?;
+        }
+        if name == "chat" {
+            minify_names(&wasm_opt, &bindgen_dir)?;
+        }
         run(Command::new(&wasm_opt)
             .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
             .args(WASM_FEATURES)
@@ -111,7 +121,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     )?;
     es(
         &["--format=esm"],
-        &bindgen_dir.join("targeting.js"),
+        &root.join("engine/targeting-wasm/js/targeting.js"),
         &web.join("targeting.js"),
     )?;
     let alias = format!("--alias:dynchat-web-glue={}", glue.display());
@@ -166,6 +176,86 @@ pub fn build(root: &Path) -> Result<(), String> {
     let _ = fs::remove_dir_all(&bindgen_dir);
     publish(&web, &root.join("dist/widget"))?;
     publish(&npm, &root.join("dist/npm"))
+}
+
+/// Renames the chat module's imports, exports and import module to one or two letters
+/// (`wasm-opt --minify-imports-and-exports-and-modules`) and its wasm-bindgen glue to match:
+/// wasm-bindgen's names carry a 16-hex-digit hash each, which no compressor can shrink.
+fn minify_names(wasm_opt: &Path, dir: &Path) -> Result<(), String> {
+    let wasm = dir.join("chat_bg.wasm");
+    let out = Command::new(wasm_opt)
+        .arg("--minify-imports-and-exports-and-modules")
+        .args(WASM_FEATURES)
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&wasm)
+        .output()
+        .map_err(|e| format!("cannot run wasm-opt: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "wasm-opt --minify-imports-and-exports-and-modules failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("wasm-opt's name mapping is not JSON: {e}"))?;
+    let pairs = |key: &str, from: usize| -> Result<Vec<(String, String)>, String> {
+        let list = map[key]
+            .as_array()
+            .ok_or(format!("mapping without {key}"))?;
+        list.iter()
+            .map(|e| match (e[from].as_str(), e[from + 1].as_str()) {
+                (Some(a), Some(b)) => Ok((a.to_string(), b.to_string())),
+                _ => Err(format!("unexpected {key} entry {e}")),
+            })
+            .collect()
+    };
+    let glue_path = dir.join("chat.js");
+    let mut js = fs::read_to_string(&glue_path).map_err(|e| format!("read chat.js: {e}"))?;
+    // Every import is a key of the glue's import object (`name: function`), once; the glue calls
+    // exports as `wasm.name`.
+    for (old, new) in pairs("imports", 1)? {
+        js = replace_ident(&js, &[&old, ":"].concat(), &[&new, ":"].concat(), true)?;
+    }
+    for (old, new) in pairs("exports", 0)? {
+        js = replace_ident(
+            &js,
+            &["wasm.", &old].concat(),
+            &["wasm.", &new].concat(),
+            false,
+        )?;
+    }
+    // Binaryen names the one import module `a`.
+    js = replace_ident(&js, "\"./chat_bg.js\":", "a:", true)?;
+    fs::write(&glue_path, js).map_err(|e| format!("write chat.js: {e}"))
+}
+
+/// Replaces `old` where it is not part of a longer identifier; with `once`, it must occur exactly
+/// once (an export the glue never calls may occur nowhere).
+fn replace_ident(js: &str, old: &str, new: &str, once: bool) -> Result<String, String> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let mut out = String::with_capacity(js.len());
+    let mut rest = js;
+    let mut n = 0;
+    while let Some(at) = rest.find(old) {
+        let before = match rest[..at].chars().last() {
+            Some(c) => Some(c),
+            None => out.chars().last(),
+        };
+        let after = rest[at + old.len()..].chars().next();
+        let inside =
+            before.is_some_and(ident) || (old.ends_with(ident) && after.is_some_and(ident));
+        let whole = !inside;
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { new } else { old });
+        n += usize::from(whole);
+        rest = &rest[at + old.len()..];
+    }
+    out.push_str(rest);
+    if once && n != 1 {
+        return Err(format!("the wasm-bindgen glue has {n} uses of {old}"));
+    }
+    Ok(out)
 }
 
 fn brotli_size(path: &Path) -> Result<u64, String> {
