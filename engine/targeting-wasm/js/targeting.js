@@ -8,7 +8,7 @@ const dec = new TextDecoder();
 export default async function init(o) {
   const src = await (o && o.module_or_path);
   const res = src instanceof Response ? src : await fetch(src);
-  const streaming = res.headers.get('Content-Type') === 'application/wasm';
+  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type') || '');
   const { instance } = await (streaming
     ? WebAssembly.instantiateStreaming(res, {})
     : res.arrayBuffer().then((b) => WebAssembly.instantiate(b, {})));
