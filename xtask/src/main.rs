@@ -480,7 +480,25 @@ fn cli_checks(root: &std::path::Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::widget::{check_budgets, BUDGETS};
+    use super::widget::{check_budgets, replace_ident, BUDGETS};
+
+    #[test]
+    fn minified_names_replace_whole_identifiers_only() {
+        let glue =
+            "const i={__wbg_a_1:function(){},x__wbg_a_1:1};wasm.chat_new();wasm.chat_new_x();";
+        let Ok(js) = replace_ident(glue, "__wbg_a_1:", "a:", true) else {
+            panic!("the import key occurs once as a whole identifier")
+        };
+        assert_eq!(
+            js,
+            "const i={a:function(){},x__wbg_a_1:1};wasm.chat_new();wasm.chat_new_x();"
+        );
+        let Ok(js) = replace_ident(&js, "wasm.chat_new", "wasm.b", false) else {
+            panic!("exports may occur any number of times")
+        };
+        assert!(js.ends_with("wasm.b();wasm.chat_new_x();"), "{js}");
+        assert!(replace_ident(glue, "__wbg_missing:", "c:", true).is_err());
+    }
 
     #[test]
     fn a_widget_over_a_size_budget_fails_the_check() {

@@ -232,7 +232,7 @@ fn minify_names(wasm_opt: &Path, dir: &Path) -> Result<(), String> {
 
 /// Replaces `old` where it is not part of a longer identifier; with `once`, it must occur exactly
 /// once (an export the glue never calls may occur nowhere).
-fn replace_ident(js: &str, old: &str, new: &str, once: bool) -> Result<String, String> {
+pub fn replace_ident(js: &str, old: &str, new: &str, once: bool) -> Result<String, String> {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
     let mut out = String::with_capacity(js.len());
     let mut rest = js;
