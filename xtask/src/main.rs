@@ -480,7 +480,36 @@ fn cli_checks(root: &std::path::Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::widget::{check_budgets, BUDGETS};
+    use super::widget::{check_budgets, replace_ident, stub_funcs, BUDGETS};
+
+    #[test]
+    fn stubbed_functions_keep_their_signature_and_lose_their_body() {
+        let wat = "(module\n (type $0 (func))\n (func $_RN4core9panicking9panic_fmt (param $0 i32) (result i32)\n  (local $1 i32)\n  (call $x)\n )\n (func $x\n  (nop)\n )\n)\n";
+        let (out, found) = stub_funcs(wat, &["9panic_fmt", "missing"]);
+        assert_eq!(found, vec![1, 0]);
+        assert_eq!(
+            out,
+            "(module\n (type $0 (func))\n (func $_RN4core9panicking9panic_fmt (param $0 i32) (result i32)\n  (unreachable)\n )\n (func $x\n  (nop)\n )\n)\n"
+        );
+    }
+
+    #[test]
+    fn minified_names_replace_whole_identifiers_only() {
+        let glue =
+            "const i={__wbg_a_1:function(){},x__wbg_a_1:1};wasm.chat_new();wasm.chat_new_x();";
+        let Ok(js) = replace_ident(glue, "__wbg_a_1:", "a:", true) else {
+            panic!("the import key occurs once as a whole identifier")
+        };
+        assert_eq!(
+            js,
+            "const i={a:function(){},x__wbg_a_1:1};wasm.chat_new();wasm.chat_new_x();"
+        );
+        let Ok(js) = replace_ident(&js, "wasm.chat_new", "wasm.b", false) else {
+            panic!("exports may occur any number of times")
+        };
+        assert!(js.ends_with("wasm.b();wasm.chat_new_x();"), "{js}");
+        assert!(replace_ident(glue, "__wbg_missing:", "c:", true).is_err());
+    }
 
     #[test]
     fn a_widget_over_a_size_budget_fails_the_check() {

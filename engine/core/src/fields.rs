@@ -67,7 +67,13 @@ pub fn answer_too_long(v: &str) -> bool {
 
 /// The re-prompt for an answer over the limit; it says what the limit is.
 pub fn too_long() -> String {
-    format!("That answer is too long: at most {MAX_ANSWER_CHARS} characters, please shorten it.")
+    // Joined, not `format!`: the browser's chat module carries no `core::fmt` formatting.
+    [
+        "That answer is too long: at most ",
+        &crate::json::int_string(MAX_ANSWER_CHARS as i64),
+        " characters, please shorten it.",
+    ]
+    .concat()
 }
 
 /// Is this an email address we accept? The one product-wide rule lives in

@@ -25,31 +25,40 @@ pub fn email_problem(s: &str) -> Option<&'static str> {
     if s.bytes().any(|b| !(atext(b) || b == b'.' || b == b'@')) {
         return Some("contains a character not allowed in an address");
     }
-    let Some((local, domain)) = s.split_once('@') else {
+    // Bytes from here on (the address is ASCII): no string slicing, so no panic path that formats
+    // a `char` (the browser's chat module would otherwise carry `core::fmt`'s `char` tables).
+    let b = s.as_bytes();
+    let Some(at) = b.iter().position(|&c| c == b'@') else {
         return Some("must contain @");
     };
-    if local.is_empty() || domain.is_empty() || domain.contains('@') {
+    let (local, domain) = (&b[..at], &b[at + 1..]);
+    if local.is_empty() || domain.is_empty() || domain.contains(&b'@') {
         return Some("must be local@domain");
     }
-    if local.len() > 64 || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+    if local.len() > 64
+        || local.first() == Some(&b'.')
+        || local.last() == Some(&b'.')
+        || local.windows(2).any(|w| w == b"..")
+    {
         return Some("local part is malformed");
     }
     let mut labels = 0;
-    for label in domain.split('.') {
+    let mut tld: &[u8] = &[];
+    for label in domain.split(|&c| c == b'.') {
         labels += 1;
         let ok = !label.is_empty()
             && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
+            && label.first() != Some(&b'-')
+            && label.last() != Some(&b'-')
             && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'-');
         if !ok {
             return Some("domain is malformed");
         }
+        tld = label;
     }
-    let tld = domain.rsplit('.').next().unwrap_or_default();
-    if labels < 2 || tld.len() < 2 || tld.bytes().all(|b| b.is_ascii_digit()) {
+    if labels < 2 || tld.len() < 2 || tld.iter().all(u8::is_ascii_digit) {
         return Some("domain is malformed");
     }
     None
@@ -79,7 +88,12 @@ pub fn valid_email(s: &str) -> bool {
 /// `@`, `*.` or `.` and without a trailing `.`; `None` when nothing that looks like a domain is left.
 pub fn blocklist_entry(raw: &str) -> Option<String> {
     let e = raw.trim();
-    let e = e.trim_start_matches('@').trim_start_matches("*.");
+    let mut e = e.trim_start_matches('@');
+    // `strip_prefix` with a `&str` compares bytes; `trim_start_matches("*.")` would bring the
+    // two-way string searcher into the browser's chat module.
+    while let Some(rest) = e.strip_prefix("*.") {
+        e = rest;
+    }
     let e = e.trim_start_matches('.').trim_end_matches('.');
     let ok = !e.is_empty()
         && e.len() <= 253

@@ -3,7 +3,13 @@
 //! Only `dynchat_engine::targeting` is reachable from here, so link-time optimisation keeps the
 //! module small (no dialogue compiler, no state machine). Everything crosses the boundary as JSON
 //! strings, and every failure degrades to "show nothing" rather than an exception.
+//!
+//! No wasm-bindgen: the module exports a few plain functions (`abi.rs`) and its JavaScript glue is
+//! hand-written (`js/targeting.js`), which keeps wasm-bindgen's runtime (externref table,
+//! thread-local access, `RefCell` borrow panics) and its generated glue out of every page.
 
+#[cfg(target_arch = "wasm32")]
+mod abi;
 mod alloc;
 
 #[cfg(target_arch = "wasm32")]
@@ -18,7 +24,6 @@ use dynchat_engine::targeting::{
     audience_from_wire, int_text, parse_num, Candidate, Context, PageInput, Seen, Selection,
     Targeting,
 };
-use wasm_bindgen::prelude::*;
 
 // Serde's derives and serde_json's parser would be well over 100 KB of wasm, and compiling authored
 // audiences brings the model, its diagnostics and their messages. The worker already ships every
@@ -184,7 +189,6 @@ fn selection_json(sel: &Selection, skipped: &[String]) -> String {
 }
 
 /// A site's compiled targeting plus the latest page context.
-#[wasm_bindgen]
 pub struct Targeter {
     targeting: Targeting,
     context: Context,
@@ -192,10 +196,8 @@ pub struct Targeter {
     skipped: Vec<String>,
 }
 
-#[wasm_bindgen]
 impl Targeter {
     /// Reads the compiled audiences of a bundle (`GET /v1/sites/{site}/bundle` body).
-    #[wasm_bindgen(constructor)]
     pub fn new(bundle_json: &str) -> Targeter {
         let (list, skipped) = candidates(bundle_json);
         Targeter {

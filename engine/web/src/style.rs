@@ -131,7 +131,8 @@ impl Config {
 
     /// `left` or `right`.
     pub fn side(&self) -> &'static str {
-        if self.position.contains("left") {
+        // Bytes compared, not `str::contains(&str)` (its two-way searcher and a string-slicing panic).
+        if self.position.as_bytes().windows(4).any(|w| w == b"left") {
             "left"
         } else {
             "right"
@@ -171,8 +172,9 @@ fn font(c: &Config) -> String {
         Some(f)
             if !f.is_empty()
                 && f.len() < 200
-                && f.chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || " ,-_\"'".contains(ch)) =>
+                && f.chars().all(|ch| {
+                    ch.is_ascii_alphanumeric() || matches!(ch, ' ' | ',' | '-' | '_' | '"' | '\'')
+                }) =>
         {
             [f, ",", system].concat()
         }

@@ -1,0 +1,40 @@
+// dynchat targeting module glue, hand-written: the wasm exports plain functions (src/abi.rs) and imports nothing.
+// Same surface as wasm-bindgen's `--target web` glue that the loader used before:
+// `await init({ module_or_path })` (a URL, a Response or a promise of either), then `new Targeter(bundle)`.
+let w;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export default async function init(o) {
+  const src = await (o && o.module_or_path);
+  const res = src instanceof Response ? src : await fetch(src);
+  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type') || '');
+  const { instance } = await (streaming
+    ? WebAssembly.instantiateStreaming(res, {})
+    : res.arrayBuffer().then((b) => WebAssembly.instantiate(b, {})));
+  w = instance.exports;
+}
+
+// Copies a string into a buffer the module takes back (and frees) on the call.
+const put = (s) => {
+  const b = enc.encode(s);
+  const p = w.dc_alloc(b.length);
+  new Uint8Array(w.memory.buffer, p, b.length).set(b);
+  return [p, b.length];
+};
+
+export class Targeter {
+  constructor(bundle) {
+    this.h = w.targeter_new(...put(bundle));
+  }
+  // The module keeps its answer; read it before the next call.
+  out(n) {
+    return dec.decode(new Uint8Array(w.memory.buffer, w.targeter_out(this.h), n));
+  }
+  select(page, seen) {
+    return this.out(w.targeter_select(this.h, ...put(page), ...put(seen)));
+  }
+  update(timeOnPage, scroll, exitIntent, nowMs) {
+    return this.out(w.targeter_update(this.h, timeOnPage, scroll, exitIntent ? 1 : 0, nowMs));
+  }
+}
