@@ -140,6 +140,7 @@ export function createStub({ root, fixtures }) {
       const prev = st.leads.get(key);
       if (prev) return prev.text === text ? send(res, 200, prev.answer) : error(res, 409, 'idempotency_conflict', 'same key, different body');
       if (!body.fields || !body.fields.email) return error(res, 400, 'bad_field', 'email is required', 'fields.email');
+      if (Array.isArray(body.transcript) && body.transcript.length > 500) return error(res, 400, 'bad_field', 'at most 500 lines', 'transcript');
       // The site's email-domain blocklist (docs/api.md): 422 naming the field, nothing stored.
       const domain = String(body.fields.email).split('@').pop().toLowerCase();
       if ((s.config.email_blocklist || []).some((b) => domain === b || domain.endsWith('.' + b))) return error(res, 422, 'refused_field', 'this email domain is not accepted here; please use your work email', 'fields.email');
