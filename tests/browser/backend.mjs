@@ -10,6 +10,7 @@
 //   delivered(email, what)     waits until the lead is where it ends up (real: in Marketo), returns its fields
 //   eventCounts(dialogue)      {triggered, engaged, ...} the API counted since reset()
 //   meetings()                 meetings booked since reset(): [{email, agent}]
+//   siteConfig(site, config)   replace a fixture site's settings (config) as its owner would
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,6 +67,7 @@ export function stubBackend(endpoint, fixtures) {
       return out;
     },
     meetings: async () => (await state()).meetings.map((m) => ({ email: m.lead && m.lead.email, agent: m.agent })),
+    siteConfig: (site, config) => control('/_stub/site-config', { site, config }),
   };
 }
 
@@ -100,14 +102,18 @@ export function realBackend({ endpoint, token, marketo, caldav, fixtures }) {
     return r.json;
   };
 
+  let origin = '';
+  const putSite = (site, config, leadFields) => admin('PUT', `/admin/sites/${site}`, {
+    name: site, allowed_origins: [origin], config, lead_fields: leadFields || [],
+    marketo: { program_id: 1001, program_status: 'Engaged' },
+  });
+
   return {
     real: true,
     async setup(siteOrigin) {
+      origin = siteOrigin;
       for (const [site, s] of Object.entries(fixtures())) {
-        await admin('PUT', `/admin/sites/${site}`, {
-          name: site, allowed_origins: [siteOrigin], config: s.config, lead_fields: s.lead_fields || [],
-          marketo: { program_id: 1001, program_status: 'Engaged' },
-        });
+        await putSite(site, s.config, s.lead_fields);
         for (const d of s.dialogues) {
           const j = await admin('POST', `/admin/sites/${site}/dialogues`, d, [201]);
           original.push([site, j.id, j.hash]);
@@ -161,5 +167,6 @@ export function realBackend({ endpoint, token, marketo, caldav, fixtures }) {
       return (await allMeetings()).filter((m) => !base.meetings.has(m.id))
         .map((m) => ({ email: m.lead_email, agent: m.agent && m.agent.name, status: m.status, provider: m.provider }));
     },
+    siteConfig: (site, config) => putSite(site, config, fixtures()[site].lead_fields),
   };
 }

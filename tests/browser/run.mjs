@@ -5,14 +5,16 @@
 // Against the real worker the runner seeds the fixture sites and publishes their dialogues through
 // the admin API, seeds a calendar agent and the "sales" queue (when --caldav is given), and reads
 // what the worker stored through admin endpoints and what reached Marketo through the peer's
-// GET /_peer/state. Starts a "customer site" server on another origin and Chromium.
+// GET /_peer/state. Starts a "customer site" server on another origin and Chromium. A few tests need
+// what the worker never serves (a bundle it refuses to publish, slots in a night the clocks go back,
+// which real time does not reach); they use a second stub API (fixtures/stub-sites.json) in both modes.
 // Prints one line per test, saves screenshots to target/screenshots/, exits non-zero on failure.
 import { createServer } from 'node:http';
 import { readFileSync, mkdirSync, existsSync, rmSync, cpSync, readdirSync, statSync } from 'node:fs';
 import { join, extname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { createStub } from './stub-server.mjs';
+import { createStub, readFixtures } from './stub-server.mjs';
 import { realBackend, stubBackend } from './backend.mjs';
 import { netlog } from './netlog.mjs';
 
@@ -24,7 +26,7 @@ const shots = join(root, 'target/screenshots');
 mkdirSync(shots, { recursive: true });
 if (!existsSync(join(root, 'dist/widget/loader.js'))) { console.error('dist/widget is missing: build the widget first (cargo xtask build-widget)'); process.exit(2); }
 const fixturesPath = join(root, 'tests/browser/fixtures/sites.json');
-const fixtures = () => JSON.parse(readFileSync(fixturesPath, 'utf8'));
+const fixtures = () => readFixtures(fixturesPath);
 
 let stub = null, endpoint = opt('--endpoint');
 if (!endpoint) { stub = createStub({ root, fixtures: fixturesPath }); endpoint = await stub.listen(0); }
@@ -51,11 +53,12 @@ const site = createServer((req, res) => {
   const headers = { 'content-type': 'text/html; charset=utf-8' };
   if (q.get('csp')) headers['content-security-policy'] = `default-src 'self'; script-src 'self' ${endpoint} 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self' ${endpoint}; img-src 'self' ${endpoint} https: data:`;
   const consent = q.get('consent') ? ' data-consent="required"' : '';
+  const api = q.get('api') || endpoint; // another API (the second stub) for this page
   const filler = Array.from({ length: +(q.get('paras') || 3) }, (_, i) => `<p>Paragraph ${i + 1}. Acme builds reliable widgets for demanding teams. Compare plans, read customer stories and talk to our team.</p>`).join('\n');
   res.writeHead(200, headers);
   res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Acme — ${esc(url.pathname)}</title></head>
 <body><header><nav><a href="/pricing">Pricing</a> · <a href="/guide">Guide</a> · <a href="/blog">Blog</a></nav></header><main><h1>Acme ${esc(url.pathname)}</h1>${filler}</main>
-<script src="${esc(endpoint)}/widget/loader.js" data-site="${esc(q.get('site') || 'acme')}" data-endpoint="${esc(endpoint)}"${consent} async></script></body></html>`);
+<script src="${esc(api)}/widget/loader.js" data-site="${esc(q.get('site') || 'acme')}" data-endpoint="${esc(api)}"${consent} async></script></body></html>`);
 });
 const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
 
@@ -67,6 +70,13 @@ await backend.setup(siteUrl);
 // Emails unique per run, so a worker or Marketo peer that already saw a run cannot make a check pass.
 const RUN = Date.now().toString(36);
 const mail = (local, domain) => `${local}+${RUN}@${domain}`;
+// The second stub API, started on first use (stub-only fixtures: tests/browser/fixtures/stub-sites.json).
+let side = null;
+async function sideStub() {
+  if (!side) { side = createStub({ root, fixtures: join(root, 'tests/browser/fixtures/stub-sites.json') }); side.url = await side.listen(0); }
+  return side.url;
+}
+const sideConfig = async (cfg) => { const r = await fetch((await sideStub()) + '/_stub/config', { method: 'POST', body: JSON.stringify(cfg) }); assert(r.ok, 'stub config ' + r.status); };
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -86,7 +96,7 @@ async function newPage(o = {}) {
     document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
     window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
     window.__dom = [];
-    for (const n of ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal']) document.addEventListener('dynchat:' + n, (e) => window.__dom.push([n, e.detail]));
+    for (const n of ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal', 'lead-refused']) document.addEventListener('dynchat:' + n, (e) => window.__dom.push([n, e.detail]));
   });
   const page = await ctx.newPage();
   page.setDefaultTimeout(15000);
@@ -221,6 +231,123 @@ test('an email typed into a capture is known on the next page: a lead.email is_e
   await next.evaluate(() => window.dynchat.ready);
   await new Promise((r) => setTimeout(r, 500));
   assert(await next.locator(W).count() === 0, 'the anonymous-only dialogue is not shown to a visitor who gave their email');
+  await ctx.close();
+});
+
+test('a bundle with a dialogue nested too deep for the browser: the others still show, the loader names the ones left out', async () => {
+  // The worker refuses to publish an audience nested deeper than MAX_AUDIENCE_DEPTH (too_deep), so
+  // the second stub serves this bundle: deep-17 (priority 30) and deep-40 (priority 20) match the page
+  // through 17 and 40 more nested groups; the readable one (priority 1) matches it plainly.
+  const api = await sideStub();
+  const bundle = await (await fetch(`${api}/v1/sites/deep/bundle`)).json();
+  const depth = (a) => (a.all.length && a.all[0].Group ? 1 + depth(a.all[0].Group) : 0);
+  assert(JSON.stringify(bundle.dialogues.map((d) => [d.id, depth(d.flow.audience)])) === '[["deep-17",17],["deep-40",40],["readable",0]]', 'the bundle as served: ' + bundle.dialogues.map((d) => d.id));
+  const { ctx, page } = await newPage();
+  await page.goto(q('/deep', `&site=deep&api=${encodeURIComponent(api)}`));
+  await shadow(page, '.launcher').waitFor();
+  const shown = await waitFor(async () => (await page.evaluate(() => window.__dom)).find((e) => e[0] === 'triggered'), 'dynchat:triggered');
+  assert(shown[1].dialogue === 'readable', 'the readable dialogue is shown, not ' + JSON.stringify(shown[1]));
+  await shadow(page, '.launcher').click();
+  await waitFor(async () => (await shadow(page, '.log').textContent()).includes('The readable dialogue is here.'), 'its first message');
+  const warned = consoleLines.find((l) => l.startsWith('dynchat: left out, unreadable in the browser: '));
+  assert(warned && warned.split(': ').pop() === 'deep-17, deep-40', 'the loader names both dialogues left out: ' + JSON.stringify(consoleLines));
+  assert(!consoleLines.some((l) => l.startsWith('pageerror')), 'no page error: ' + consoleLines);
+  await ctx.close();
+});
+
+test('slots in the hour the clocks go back read differently: their labels name the offset', async () => {
+  // Europe/Amsterdam, 31 Oct 2027: 03:00 CEST becomes 02:00 CET at 01:00 UTC, so 02:00-02:59 happens
+  // twice. Real time does not reach that night within the worker's horizon: the second stub offers it.
+  const api = await sideStub();
+  await sideConfig({ slotStarts: ['2027-10-31T00:00:00Z', '2027-10-31T00:30:00Z', '2027-10-31T01:00:00Z', '2027-10-31T01:30:00Z', '2027-10-31T02:00:00Z'] });
+  try {
+    const { ctx, page } = await newPage();
+    await page.goto(q('/night', `&site=fallback&api=${encodeURIComponent(api)}`));
+    await shadow(page, '.launcher').click();
+    await answerEmail(page, mail('night', 'example.com'));
+    await shadow(page, '.time').first().waitFor();
+    const days = await shadow(page, '.day').allTextContents();
+    const times = await shadow(page, '.time').allTextContents();
+    await page.screenshot({ path: join(shots, 'slots-fall-back-1280.png') });
+    assert(days.length === 1 && times.length === 5, 'one day, five times: ' + JSON.stringify([days, times]));
+    assert(new Set(times).size === 5, 'every time reads differently: ' + JSON.stringify(times));
+    const zone = /GMT|CES?T|UTC/;
+    assert(times[0].startsWith('02:00') && times[2].startsWith('02:00') && times[1].startsWith('02:30') && times[3].startsWith('02:30'), 'the repeated hour: ' + JSON.stringify(times));
+    assert(/GMT\+2|CEST/.test(times[0]) && /GMT\+1|CET\b/.test(times[2]) && /GMT\+2|CEST/.test(times[1]) && /GMT\+1|CET\b/.test(times[3]), 'the offset named on both: ' + JSON.stringify(times));
+    assert(times[4].startsWith('03:00') && !zone.test(times[4]), 'a time that does not repeat stays short: ' + times[4]);
+    await ctx.close();
+  } finally {
+    await sideConfig({ slotStarts: null });
+  }
+});
+
+for (const [path, over, lines] of [['/long-lines', '500 lines', 520], ['/long-bytes', '32 KiB', 60]]) {
+  test(`a conversation over ${over}: the lead reaches the API whole (answers, fields), its transcript cut after a marker line`, async () => {
+    await backend.reset();
+    const { ctx, page, net } = await newPage();
+    const email = mail('long', 'example.com');
+    // 250 characters: whole in the lead, and within the Marketo field it maps to (chatInterest, 255).
+    const need = ('A long answer that must arrive whole. ' + 'x'.repeat(250)).slice(0, 249) + '!';
+    await page.goto(q(path));
+    await shadow(page, '.launcher').click();
+    await shadow(page, '.choice').first().waitFor();
+    if (lines > 500) {
+      // One limit on typed text (the engine's 1,000 characters), re-prompted, never cut by the input.
+      await shadow(page, 'input').fill('y'.repeat(1001));
+      await shadow(page, 'input').press('Enter');
+      await waitFor(async () => (await shadow(page, '.err').textContent()).includes('at most 1000 characters'), 'the re-prompt for 1,001 characters');
+    }
+    await shadow(page, 'input').fill(need);
+    await shadow(page, 'input').press('Enter');
+    await answerEmail(page, email);
+    const answered = await waitFor(async () => posted(net, 'leads').find((e) => e.status), 'an answer to the lead POST');
+    assert(answered.status === 201, `the API took the lead: ${answered.status} (body of ${answered.body.length} bytes)`);
+    const body = JSON.parse(answered.body);
+    assert(body.fields.email === email && body.answers.q === need, 'fields and answers whole: ' + JSON.stringify({ fields: body.fields, answers: body.answers }));
+    const t = body.transcript;
+    const bytes = t.reduce((n, [, x]) => n + Buffer.byteLength(x), 0);
+    assert(t.length <= 500 && bytes <= 32 * 1024, `within the API's limits: ${t.length} lines, ${bytes} bytes`);
+    const marker = t[0][1].match(/^\((\d+) earlier lines of this conversation left out\)$/);
+    assert(t[0][0] === 'bot' && marker, 'the marker line first: ' + JSON.stringify(t[0]));
+    // Everything said, counted: the question, the answer, the chain, the email prompt, the email and
+    // the end message (the lead leaves once the step that captured the email has run to the end).
+    const tail = t.slice(-4).map(([w, x]) => [w, x.slice(0, 60)]);
+    assert(+marker[1] + t.length - 1 === lines + 5, `${marker[1]} left out + ${t.length - 1} kept = ${lines + 5} lines: ` + JSON.stringify(tail));
+    assert(t.at(-4)[0] === 'bot' && t.at(-4)[1].endsWith(` ${lines}`) && JSON.stringify(t.slice(-3)) === JSON.stringify([['bot', 'Where can we reach you?'], ['visitor', email], ['bot', 'Thanks!']]), 'the most recent lines kept: ' + JSON.stringify(tail));
+    const stored = await waitFor(async () => { const l = await backend.leads(email); return l.length ? l : null; }, 'the lead stored');
+    assert(stored.length === 1, 'one lead stored: ' + stored.length);
+    const delivered = await backend.delivered(email);
+    assert(delivered.chatInterest === need, 'the answer reached its lead field whole: ' + JSON.stringify(delivered).slice(0, 300));
+    await ctx.close();
+  });
+}
+
+test('a lead the API refuses with a 4xx is reported (console error + lead-refused event), not swallowed', async () => {
+  await backend.reset();
+  const { ctx, page, net } = await newPage();
+  const cfg = fixtures().refuse.config;
+  await page.goto(q('/contact', '&site=refuse'));
+  await shadow(page, '.launcher').click();
+  await shadow(page, 'input[type=email]').waitFor();
+  // The page holds the site's settings as they were; now the owner blocks a domain. The widget does
+  // not know it (no re-prompt), the API does: 422 naming fields.email.
+  await backend.siteConfig('refuse', { ...cfg, email_blocklist: ['blocked.example'] });
+  try {
+    await new Promise((r) => setTimeout(r, 2500)); // the worker keeps a site record for 2 s per isolate
+    const email = mail('ann', 'blocked.example');
+    await answerEmail(page, email);
+    const refused = await waitFor(async () => (await page.evaluate(() => window.__dom)).find((e) => e[0] === 'lead-refused'), 'the dynchat:lead-refused event');
+    const d = refused[1];
+    assert(d.status === 422 && d.error && d.error.field === 'fields.email' && /email domain/.test(d.error.message) && d.key, 'event detail: ' + JSON.stringify(d));
+    const sent = posted(net, 'leads');
+    assert(sent.length === 1 && sent[0].status === 422 && sent[0].key === d.key, 'one POST, answered 422: ' + sent.map((e) => e.status));
+    assert(consoleLines.some((l) => l.startsWith('dynchat: the lead was refused by the API (422)') && l.includes('email domain')), 'console error: ' + JSON.stringify(consoleLines));
+    const box = await page.evaluate(() => JSON.parse(localStorage.getItem('dynchat:refuse:outbox') || '[]'));
+    assert(box.length === 0, 'out of the outbox (it can never succeed): ' + box.length);
+    assert((await backend.leads(email)).length === 0, 'nothing stored');
+  } finally {
+    await backend.siteConfig('refuse', cfg);
+  }
   await ctx.close();
 });
 
@@ -434,5 +561,6 @@ for (const t of tests) {
 await browser.close();
 site.closeAllConnections(); site.close();
 if (stub) await stub.close();
+if (side) await side.close();
 console.log(failed ? `${failed} failed` : 'all passed');
 process.exit(failed ? 1 : 0);

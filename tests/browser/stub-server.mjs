@@ -24,18 +24,38 @@ function compiler(root) {
   };
 }
 
+/** The fixture sites of a JSON file, with each card that has `repeat: n` written out as a chain of
+ *  n cards (`id`, `id-2` .. `id-n`, text followed by the card's number), so a long dialogue stays short. */
+export function readFixtures(path) {
+  const sites = JSON.parse(readFileSync(path, 'utf8'));
+  for (const s of Object.values(sites)) for (const d of s.dialogues) {
+    d.cards = d.cards.flatMap(({ repeat, ...c }) => !repeat ? [c] : Array.from({ length: repeat }, (_, i) =>
+      ({ ...c, id: i ? `${c.id}-${i + 1}` : c.id, text: `${c.text} ${i + 1}`, next: i + 1 < repeat ? `${c.id}-${i + 2}` : c.next })));
+  }
+  return sites;
+}
+
 export function createStub({ root, fixtures }) {
-  const sites = JSON.parse(readFileSync(fixtures, 'utf8'));
+  const sites = readFixtures(fixtures);
   const compile = compiler(root);
+  const original = Object.fromEntries(Object.entries(sites).map(([k, s]) => [k, JSON.parse(JSON.stringify(s.config || {}))]));
   let st, cfg;
   const reset = () => {
     st = { events: [], leads: new Map(), leadAttempts: [], meetings: new Map(), booked: new Set(), flows: new Map(), bundleRequests: [], flowRequests: [] };
-    cfg = { noSlots: false, dropNextLeadResponse: false, country: 'NL' };
+    cfg = { noSlots: false, dropNextLeadResponse: false, country: 'NL', slotStarts: null };
+    for (const [site, s] of Object.entries(sites)) s.config = JSON.parse(JSON.stringify(original[site]));
     for (const [site, s] of Object.entries(sites)) for (const d of s.dialogues) publish(site, d);
   };
   const published = {}; // site -> id -> current hash
-  function publish(site, dialogue) {
+  // `test_nest_audience: n` (stub fixtures only) serves a dialogue the worker would never publish:
+  // its audience, authored and compiled, wrapped in n more nested groups (`too_deep` in compile).
+  function publish(site, fixture) {
+    const { test_nest_audience: nest = 0, ...dialogue } = fixture;
     const flow = compile(JSON.stringify(dialogue));
+    for (let i = 0; i < nest; i++) {
+      flow.audience = { all: [{ Group: flow.audience }], any: [] };
+      dialogue.audience = { all: [dialogue.audience] };
+    }
     const hash = flow.hash;
     st.flows.set(`${site}/${hash}`, { id: dialogue.id, hash, dialogue, flow });
     (published[site] = published[site] || {})[dialogue.id] = hash;
@@ -58,6 +78,9 @@ export function createStub({ root, fixtures }) {
 
   function slots(tz, days) {
     if (cfg.noSlots) return [];
+    const label = (s) => s.toLocaleString('en-GB', { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    // Starts set through /_stub/config (30 minutes each), e.g. in a night the clocks go back.
+    if (cfg.slotStarts) return cfg.slotStarts.map((t) => { const s = new Date(t); return { start: s.toISOString(), end: new Date(+s + 1800000).toISOString(), label: label(s) }; });
     const out = [];
     const start = new Date(); start.setUTCHours(0, 0, 0, 0);
     for (let d = 1; out.length < 40 && d <= days; d++) {
@@ -117,6 +140,10 @@ export function createStub({ root, fixtures }) {
       const prev = st.leads.get(key);
       if (prev) return prev.text === text ? send(res, 200, prev.answer) : error(res, 409, 'idempotency_conflict', 'same key, different body');
       if (!body.fields || !body.fields.email) return error(res, 400, 'bad_field', 'email is required', 'fields.email');
+      if (Array.isArray(body.transcript) && body.transcript.length > 500) return error(res, 400, 'bad_field', 'at most 500 lines', 'transcript');
+      // The site's email-domain blocklist (docs/api.md): 422 naming the field, nothing stored.
+      const domain = String(body.fields.email).split('@').pop().toLowerCase();
+      if ((s.config.email_blocklist || []).some((b) => domain === b || domain.endsWith('.' + b))) return error(res, 422, 'refused_field', 'this email domain is not accepted here; please use your work email', 'fields.email');
       const answer = { lead: randomUUID(), status: 'queued' };
       st.leads.set(key, { text, body, answer, site });
       if (cfg.dropNextLeadResponse) { cfg.dropNextLeadResponse = false; req.socket.destroy(); return; }
@@ -155,6 +182,7 @@ export function createStub({ root, fixtures }) {
       if (url.pathname === '/health') return send(res, 200, { ok: true, version: 'stub' });
       if (url.pathname === '/_stub/reset' && req.method === 'POST') { reset(); return send(res, 200, { ok: true }); }
       if (url.pathname === '/_stub/config' && req.method === 'POST') { Object.assign(cfg, JSON.parse(await readBody(req) || '{}')); return send(res, 200, cfg); }
+      if (url.pathname === '/_stub/site-config' && req.method === 'POST') { const b = JSON.parse(await readBody(req)); sites[b.site].config = b.config; return send(res, 200, { ok: true }); }
       if (url.pathname === '/_stub/publish' && req.method === 'POST') { const b = JSON.parse(await readBody(req)); return send(res, 200, { hash: publish(b.site, b.dialogue) }); }
       if (url.pathname === '/_stub/state') return send(res, 200, { events: st.events, leads: [...st.leads].map(([key, l]) => ({ key, ...l.body })), leadAttempts: st.leadAttempts, meetings: [...st.meetings].map(([key, m]) => ({ key, ...m.body, ...m.answer })), bundleRequests: st.bundleRequests.length, flowRequests: st.flowRequests, published });
       if (url.pathname.startsWith('/v1/')) return await api(req, res, url);

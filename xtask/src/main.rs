@@ -27,7 +27,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   bench   print the benchmark figures the issues ask for
   tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
-  npm     build the widget and @dynchat/engine; run the npm packages' checks (Node suite, Vite UI in Chromium, pack, publish --dry-run)
+  npm     build the widget and @dynchat/engine; run the npm packages' checks (tsc --strict, Node suite, Vite UI in Chromium, pack, publish --dry-run)
   build   build the widget, the npm packages, the worker and the CLI into dist/ and target/
   widget  build only the widget (dist/widget, dist/npm), print its sizes, fail over a size budget";
 
@@ -283,7 +283,7 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
     // `node tests/browser/run.mjs` without --endpoint still runs it against the stub by hand.
     build_for_e2e(root, st)?;
     st.run(
-        "npm packages: @dynchat/engine under node --test and in a Vite UI in Chromium; pack + publish --dry-run of both",
+        "npm packages: tsc --strict over both packages' types; @dynchat/engine under node --test and in a Vite UI in Chromium; pack + publish --dry-run of both",
         || npm::check(root),
     )?;
     let env = sizes(false);

@@ -1,7 +1,8 @@
 //! `cargo xtask npm`: builds `@dynchat/engine` into `dist/npm-engine/` and checks both npm packages
 //! as a JS project meets them: the packed engine under `node --test` (validate, simulate, sessions,
-//! targeting, garbage arguments) and in a custom Vite + TypeScript UI driven in Chromium; then
-//! `npm pack` and `npm publish --dry-run` of `@dynchat/widget` (`dist/npm`) and `@dynchat/engine`.
+//! targeting, garbage arguments) and in a custom Vite + TypeScript UI driven in Chromium; `tsc
+//! --noEmit --strict` over TypeScript consumers of both packages' types and that UI; then `npm
+//! pack` and `npm publish --dry-run` of `@dynchat/widget` (`dist/npm`) and `@dynchat/engine`.
 //!
 //! Pipeline: cargo (profile `wasm`) -> wasm-bindgen `--target web` (browsers, bundlers) and
 //! `--target nodejs` (Node, loads synchronously) -> one `wasm-opt -Oz` module both glues load.
@@ -167,27 +168,37 @@ pub fn check(root: &Path) -> Result<(), String> {
             "npm",
             &["publish", &abs, "--dry-run", "--json", "--loglevel=error"],
         )?;
-        if name == "@dynchat/engine" {
-            // Installed from the tarball, as `npm install` would put it.
-            exec(
-                Command::new("tar")
-                    .arg("xzf")
-                    .arg(work.join(&tgz))
-                    .arg("-C")
-                    .arg(&work),
-            )?;
-            let into = work.join("node_modules/@dynchat");
-            fs::create_dir_all(&into).map_err(|e| e.to_string())?;
-            fs::rename(work.join("package"), into.join("engine")).map_err(|e| e.to_string())?;
-        }
+        // Installed from the tarball, as `npm install` would put it.
+        exec(
+            Command::new("tar")
+                .arg("xzf")
+                .arg(work.join(&tgz))
+                .arg("-C")
+                .arg(&work),
+        )?;
+        let into = work.join("node_modules/@dynchat");
+        fs::create_dir_all(&into).map_err(|e| e.to_string())?;
+        let short = name.trim_start_matches("@dynchat/");
+        fs::rename(work.join("package"), into.join(short)).map_err(|e| e.to_string())?;
     }
     let tests = root.join("engine/npm-engine/tests");
     copy_dir(&tests.join("node"), &work.join("node"))?;
     copy_dir(&tests.join("ui"), &work.join("ui"))?;
+    copy_dir(&tests.join("ts"), &work.join("ts"))?;
     copy(
         &root.join("examples/pricing-qualify.json"),
         &work.join("ui/dialogue.json"),
     )?;
+    step(
+        "npm: tsc --noEmit --strict: TypeScript consumers of both packages' types and the Vite UI",
+    );
+    let tsc = tool(root, "tsc")?;
+    exec(Command::new(&tsc).current_dir(&work).args([
+        "--noEmit",
+        "--strict",
+        "-p",
+        "ts/tsconfig.json",
+    ]))?;
     let root_s = root.to_string_lossy().into_owned();
     let env = [("DYNCHAT_ROOT", root_s.as_str())];
     step("npm: node --test with the packed @dynchat/engine (validate, simulate, sessions, targeting, bad arguments)");

@@ -1,5 +1,8 @@
+/// <reference lib="esnext.disposable" />
 // Types of @dynchat/engine. engine.d.ts is wasm-bindgen's output for the classes and functions,
-// with the effect, input and context shapes (src/types.d.ts of the crate) inside it.
+// with the effect, input and context shapes (src/types.d.ts of the crate) inside it. Its classes
+// declare `[Symbol.dispose]` (`using`); the reference above brings that declaration (TypeScript
+// 5.2 or later), so a project on lib ES2022 type-checks without skipLibCheck.
 import type { InitInput } from './engine.js';
 
 export { Flow, Session, compile, select, simulate } from './engine.js';

@@ -403,6 +403,48 @@ mod tests {
         assert_eq!(t.len(), 2);
     }
 
+    /// A bundle entry as nobody can publish it: a compiled flow whose audience is wrapped in
+    /// `extra` more groups in its wire form (compile refuses the authored form: `too_deep`).
+    fn hand_made(id: &str, groups: usize, extra: usize) -> String {
+        let d = dialogue(id, &nested(groups));
+        let flow = dynchat_engine::compile(&d).map(|f| f.to_wire());
+        let mut flow: serde_json::Value =
+            serde_json::from_str(&flow.unwrap_or_default()).unwrap_or_default();
+        for _ in 0..extra {
+            let inner = flow["audience"].take();
+            flow["audience"] = serde_json::json!({"all": [{"Group": inner}], "any": []});
+        }
+        format!(r#"{{"id":"{id}","hash":"h","priority":9,"dialogue":{d},"flow":{flow}}}"#)
+    }
+
+    #[test]
+    fn the_browser_reads_no_deeper_than_validation_accepts() {
+        // The deepest compiled audience compile accepts is read; one group more (which the JSON
+        // reader alone would still read) is left out and named, like any deeper one.
+        let readable = dialogue("readable", "{}");
+        let readable = format!(
+            r#"{{"id":"readable","hash":"h","priority":0,"dialogue":{readable},"flow":{}}}"#,
+            dynchat_engine::compile(&readable)
+                .map(|f| f.to_wire())
+                .unwrap_or_default()
+        );
+        for (extra, shown, skipped) in [
+            (0, "deep", serde_json::json!([])),
+            (1, "readable", serde_json::json!(["deep"])),
+            (2, "readable", serde_json::json!(["deep"])),
+            (30, "readable", serde_json::json!(["deep"])),
+        ] {
+            let deep = hand_made("deep", MAX_AUDIENCE_DEPTH, extra);
+            let b = format!(r#"{{"site":"acme","dialogues":[{deep},{readable}]}}"#);
+            let mut t = Targeter::new(&b);
+            let v: serde_json::Value =
+                serde_json::from_str(&t.select(r#"{"url":"https://acme.test/"}"#, "{}"))
+                    .unwrap_or_default();
+            assert_eq!(v["dialogue"], shown, "{extra} groups over the limit");
+            assert_eq!(v["skipped"], skipped, "{extra} groups over the limit");
+        }
+    }
+
     #[test]
     fn an_unreadable_dialogue_is_skipped_and_reported_not_the_others() {
         for depth in [MAX_AUDIENCE_DEPTH + 1, MAX_AUDIENCE_DEPTH + 2, 40, 500] {

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-/// Twelve tests of at most 90 s each, plus the npm-pack/Vite build; normally about a minute.
+/// Eighteen tests of at most 90 s each, plus the npm-pack/Vite build; normally about a minute.
 const RUNNER_LIMIT: Duration = Duration::from_secs(20 * 60);
 
 #[test]

@@ -1,24 +1,34 @@
 //! Reads a [`CompiledAudience`] from its serde wire form (inside a compiled flow) with the small JSON reader, without serde.
 
-use super::audience::{CompiledAudience, Node};
+use super::audience::{CompiledAudience, Node, MAX_AUDIENCE_DEPTH};
 use super::cond::{Cond, FieldRef, Test, Wildcard};
 use super::text::parse_num;
 use crate::json::J;
 
 /// A compiled audience as serde writes it (`{"all":[..],"any":[..]}`, externally tagged enums);
-/// `None` for anything malformed.
+/// `None` for anything malformed, and for groups nested deeper than [`MAX_AUDIENCE_DEPTH`]: what
+/// compile refuses (`too_deep`), no reader takes either, so validation and the browser share one
+/// limit.
 pub fn audience_from_wire(v: &J) -> Option<CompiledAudience> {
-    let list = |k: &str| -> Option<Vec<Node>> { v.get(k)?.arr()?.iter().map(node).collect() };
+    audience_at(v, 0)
+}
+
+fn audience_at(v: &J, depth: usize) -> Option<CompiledAudience> {
+    let list = |k: &str| -> Option<Vec<Node>> {
+        v.get(k)?.arr()?.iter().map(|n| node(n, depth)).collect()
+    };
     Some(CompiledAudience {
         all: list("all")?,
         any: list("any")?,
     })
 }
 
-fn node(v: &J) -> Option<Node> {
+/// A node of an audience at `depth` (the top level is 0): a group there is allowed while
+/// `depth < MAX_AUDIENCE_DEPTH`, as in compile's check.
+fn node(v: &J, depth: usize) -> Option<Node> {
     match v.variant()? {
         ("Cond", c) => Some(Node::Cond(cond(c)?)),
-        ("Group", g) => Some(Node::Group(audience_from_wire(g)?)),
+        ("Group", g) if depth < MAX_AUDIENCE_DEPTH => Some(Node::Group(audience_at(g, depth + 1)?)),
         _ => None,
     }
 }
