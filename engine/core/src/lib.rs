@@ -11,6 +11,7 @@ pub mod fields;
 pub mod json;
 pub mod machine;
 pub mod model;
+pub mod routing;
 pub mod rules;
 pub mod simulate;
 pub mod targeting;

@@ -1,5 +1,6 @@
 //! The dialogue file format (version 1): serde types that authors write and the JSON Schema is generated from.
 
+pub use crate::routing::{RouteRule, RouteRules};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +72,7 @@ impl Default for Display {
 
 /// A group of conditions: all must hold (`all`) or at least one (`any`). Groups nest at most 16
 /// deep (the browser reads no deeper; `validate` reports `too_deep`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Audience {
     /// Every entry must hold.
@@ -85,7 +86,7 @@ pub struct Audience {
 }
 
 /// A condition or a nested group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Rule {
     /// A single comparison.
@@ -95,7 +96,7 @@ pub enum Rule {
 }
 
 /// `field op value`, e.g. `{"field":"page.url","op":"matches","value":"*/pricing*"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// `page.url`, `page.path`, `page.title`, `page.referrer`, `page.query.<name>`,
@@ -378,14 +379,20 @@ pub enum CaptureKind {
     Text,
 }
 
-/// Who a meeting is booked with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+/// Who a meeting is booked with: `{"queue": id}`, `{"agent": id}`, or routing rules
+/// `{"rules": [{"when", "queue"}], "default": id}` (see [`crate::routing`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    try_from = "crate::routing::RouteForm",
+    into = "crate::routing::RouteForm"
+)]
 pub enum Route {
     /// Round robin over a queue, by queue id.
     Queue(String),
     /// One named agent, by agent id.
     Agent(String),
+    /// Rules choose the queue when the visitor books (evaluated by the worker).
+    Rules(RouteRules),
 }
 
 /// `when` holds → go to `next`.

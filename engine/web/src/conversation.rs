@@ -116,9 +116,10 @@ impl Inner {
                     last_capture = Some((field, value));
                     captured = true;
                 }
-                Effect::RequestSlots { route, .. } => {
+                Effect::RequestSlots { route, card } => {
                     self.slots = SlotUi::Loading;
-                    self.calls.push(Call::Slots(route_str(&route)));
+                    self.calls
+                        .push(Call::Slots(route_str(&route, &self.flow.id, &card)));
                     self.refresh_slots();
                 }
                 Effect::Book {
@@ -126,11 +127,11 @@ impl Inner {
                     start_ms,
                     end_ms,
                     key,
-                    ..
+                    card,
                 } => {
                     self.slots = SlotUi::Booking;
                     let body = Out::new()
-                        .str("route", &route_str(&route))
+                        .str("route", &route_str(&route, &self.flow.id, &card))
                         .int("start_ms", start_ms)
                         .int("end_ms", end_ms)
                         .map(
