@@ -18,6 +18,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod queue_options;
 pub mod ratelimit;
+pub mod route_rules;
 pub mod secrets;
 pub mod site_settings;
 pub mod validate;

@@ -18,7 +18,6 @@ mod parse;
 mod resolve;
 mod wire;
 
-pub(crate) use build::valid_id;
 pub use build::{compile_model, Options};
 pub use flow::{set_pattern_matcher, CButton, CCard, CardIx, CompiledFlow, Pattern};
 pub use hash::content_hash;

@@ -5,7 +5,7 @@
 //! Layers, each importing only from the layers above it (never sideways or up):
 //! 1. `query`, `config`, `router_protocol` (the typed `QueueRouter` requests and answers);
 //! 2. `router_client`, `agents`, `replay`;
-//! 3. `mail_outbox`;
+//! 3. `mail_outbox`, `routing` (a route resolved, routing rules included);
 //! 4. `invitation`;
 //! 5. `public`, `booking`, `queues`, `connect`, `records`;
 //! 6. `admin` (the `/admin` route table).
@@ -24,3 +24,4 @@ pub mod records;
 pub mod replay;
 pub mod router_client;
 pub mod router_protocol;
+pub mod routing;

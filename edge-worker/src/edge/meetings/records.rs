@@ -38,7 +38,8 @@ pub async fn assignments(
         .into_iter()
         .map(|r| {
             json!({"id": r.id, "route": r.route, "meeting": r.meeting, "start": meetings::iso(meetings::from_ms(r.slot_start)), "end": meetings::iso(meetings::from_ms(r.slot_end)),
-                   "next_in_line": r.next_in_line, "chosen": r.chosen, "skipped": serde_json::from_str::<Value>(&r.skipped).unwrap_or(Value::Null), "reason": r.reason.as_deref().and_then(|x| serde_json::from_str::<Value>(x).ok()), "outcome": r.outcome, "at": r.at})
+                   "next_in_line": r.next_in_line, "chosen": r.chosen, "skipped": serde_json::from_str::<Value>(&r.skipped).unwrap_or(Value::Null), "reason": r.reason.as_deref().and_then(|x| serde_json::from_str::<Value>(x).ok()), "outcome": r.outcome,
+                   "routed": r.routed.as_deref().and_then(|x| serde_json::from_str::<Value>(x).ok()), "at": r.at})
         })
         .collect();
     Ok(Reply::json(200, json!({"assignments": list})))

@@ -3,6 +3,7 @@
 
 use crate::error::ApiError;
 use crate::meetings::BookInput;
+use crate::route_rules::Routed;
 use dynchat_scheduling::{AgentId, Fairness, Outcome, Skipped};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -13,7 +14,11 @@ pub struct BookJob {
     pub site: String,
     pub key: String,
     pub body_hash: String,
+    /// `input.route` is the resolved route (never `rules:`).
     pub input: BookInput,
+    /// How routing rules chose the queue; `None` for a route named directly.
+    #[serde(default)]
+    pub routed: Option<Routed>,
 }
 
 /// A queue's new order (and name), serialised with the queue's bookings.

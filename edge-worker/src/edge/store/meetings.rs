@@ -246,6 +246,8 @@ pub struct LogWrite<'a> {
     /// JSON of why the chosen agent got it (`dynchat_scheduling::Reason`).
     pub reason: &'a str,
     pub outcome: &'a str,
+    /// JSON of how routing rules chose the queue (`crate::route_rules::Routed`), if they did.
+    pub routed: Option<&'a str>,
     pub at: i64,
 }
 
@@ -256,8 +258,8 @@ pub fn log_assignment(
 ) -> Result<D1PreparedStatement, ApiError> {
     db::stmt(
         database,
-        "INSERT INTO assignment_log (site, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[s(l.site), s(l.route), os(l.meeting), n(l.slot_start), n(l.slot_end), os(l.next_in_line), os(l.chosen), s(l.skipped), s(l.reason), s(l.outcome), n(l.at)],
+        "INSERT INTO assignment_log (site, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, routed, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[s(l.site), s(l.route), os(l.meeting), n(l.slot_start), n(l.slot_end), os(l.next_in_line), os(l.chosen), s(l.skipped), s(l.reason), s(l.outcome), os(l.routed), n(l.at)],
     )
 }
 
@@ -275,6 +277,8 @@ pub struct LogRow {
     /// `None` for entries logged before reasons were.
     pub reason: Option<String>,
     pub outcome: String,
+    /// How routing rules chose the queue (JSON); `None` for a route named directly.
+    pub routed: Option<String>,
     pub at: i64,
 }
 
@@ -287,7 +291,7 @@ pub async fn assignments(
 ) -> Result<Vec<LogRow>, ApiError> {
     db::rows(
         database,
-        "SELECT id, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, at FROM assignment_log WHERE site = ? AND (? IS NULL OR route = ?) ORDER BY id LIMIT ?",
+        "SELECT id, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, routed, at FROM assignment_log WHERE site = ? AND (? IS NULL OR route = ?) ORDER BY id LIMIT ?",
         &[s(site), os(route), os(route), n(limit)],
     )
     .await

@@ -24,12 +24,7 @@ pub struct Options {
     pub lead_fields: Option<Vec<String>>,
 }
 
-pub(crate) fn valid_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
+use crate::rules::valid_id;
 
 pub(super) fn safe_url(u: &str) -> bool {
     let l = u.trim().to_ascii_lowercase();
