@@ -22,6 +22,7 @@ pub mod route_rules;
 pub mod secrets;
 pub mod site_settings;
 pub mod validate;
+pub mod visitor_links;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;
