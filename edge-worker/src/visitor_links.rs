@@ -189,6 +189,22 @@ pub fn links(
     (url(Purpose::Reschedule), url(Purpose::Cancel))
 }
 
+/// The link page's policy: nothing loads (no script, no style, no image), forms post only to
+/// the page itself, never framed.
+pub const PAGE_POLICY: &str =
+    "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The headers of every link page (`no-referrer`: the token is in the URL).
+pub fn page_headers() -> [(&'static str, &'static str); 5] {
+    [
+        ("Content-Security-Policy", PAGE_POLICY),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cache-Control", "no-store"),
+    ]
+}
+
 /// The lines added to the visitor's invitation text.
 pub fn mail_text(reschedule: &str, cancel: &str) -> String {
     format!("\n\nNeed another time? Reschedule: {reschedule}\nCannot make it? Cancel: {cancel}\n")

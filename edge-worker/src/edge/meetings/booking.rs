@@ -14,7 +14,7 @@ use super::agents::{
     store_rotated_token, Agent, AgentTime,
 };
 use super::config::{mail_from, provider_config};
-use super::invitation::{booking_mails, template, Attendance, TemplateRow};
+use super::invitation::{booking_mails, template, visitor_links_text, Attendance, TemplateRow};
 use super::mail_outbox::outbox_stmt;
 use super::replay::replay;
 use super::router_protocol::{AgentNote, BookJob, Booked, RouterAnswer, RouterError, RouterReply};
@@ -236,6 +236,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     };
     let from_addr = mail_from(env);
     let provider = agent.provider.unwrap_or(Provider::Caldav);
+    let links = visitor_links_text(env, &job.links_base, &job.site, &ids.meeting, 0, &slot)?;
     let (mails, invite_status) = booking_mails(
         &tpl,
         &Attendance {
@@ -248,6 +249,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
         },
         &from_addr,
         provider.sends_invitations(),
+        (0, &links),
     )?;
 
     // Record the meeting, the assignment, the Marketo activity; then advance the rotation.

@@ -180,12 +180,20 @@ pub async fn book(
     }
     let tz = dynchat_scheduling::parse_tz(&input.tz, "tz")
         .map_err(|e| ApiError::field("tz", e.to_string()))?;
+    let links_base = match super::config::public_url(env) {
+        base if !base.is_empty() => base,
+        _ => req
+            .url()
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default(),
+    };
     let job = BookJob {
         site: site.id.clone(),
         key,
         body_hash,
         input,
         routed,
+        links_base,
     };
     match router_client::call(env, &site.id, &route, &RouterRequest::Book(job)).await? {
         Ok(RouterAnswer::Booked {
@@ -226,5 +234,6 @@ pub async fn book(
         }
         Err(RouterError::Conflict { message }) => Err(ApiError::Conflict(message)),
         Err(RouterError::Failed { message }) => Err(ApiError::Upstream(message)),
+        Err(RouterError::Busy) => Err(ApiError::Upstream("booking failed".into())),
     }
 }

@@ -330,3 +330,87 @@ pub async fn put_template(
     .await?;
     Ok(())
 }
+
+/// Takes a scheduled meeting at `sequence` for a visitor's link, once: the sequence moves on,
+/// so a second use of the same link (or a concurrent one) finds nothing. Answers the new
+/// sequence, `None` when the link is used or the meeting is no longer scheduled.
+pub async fn take_for_link(
+    database: &D1Database,
+    site: &str,
+    id: &str,
+    sequence: i64,
+    now: i64,
+) -> Result<Option<i64>, ApiError> {
+    let changed = db::exec(
+        database,
+        "UPDATE meetings SET sequence = sequence + 1, updated_at = ? WHERE site = ? AND id = ? AND status = 'scheduled' AND sequence = ?",
+        &[n(now), s(site), s(id), n(sequence)],
+    )
+    .await?;
+    Ok((changed == 1).then_some(sequence + 1))
+}
+
+/// Moves a scheduled meeting at `sequence` to a new time, unless another meeting of its agent
+/// (with buffers: `free_from`..`free_to`) is there; the sequence moves on. Answers whether it
+/// moved (one conditional statement, atomic in D1: no overlap is ever stored).
+pub async fn move_meeting(database: &D1Database, m: &MoveWrite<'_>) -> Result<bool, ApiError> {
+    let changed = db::exec(
+        database,
+        "UPDATE meetings SET start_ms = ?, end_ms = ?, sequence = sequence + 1, updated_at = ? \
+         WHERE site = ? AND id = ? AND status = 'scheduled' AND sequence = ? \
+         AND NOT EXISTS (SELECT 1 FROM meetings o WHERE o.site = ? AND o.agent = ? AND o.id <> ? AND o.status IN ('pending', 'scheduled') AND o.start_ms < ? AND o.end_ms > ?)",
+        &[
+            n(m.start_ms), n(m.end_ms), n(m.now), s(m.site), s(m.id), n(m.sequence),
+            s(m.site), s(m.agent), s(m.id), n(m.free_to), n(m.free_from),
+        ],
+    )
+    .await?;
+    Ok(changed == 1)
+}
+
+/// A meeting's move.
+pub struct MoveWrite<'a> {
+    pub site: &'a str,
+    pub id: &'a str,
+    pub agent: &'a str,
+    /// The sequence the move was asked at.
+    pub sequence: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub free_from: i64,
+    pub free_to: i64,
+    pub now: i64,
+}
+
+/// Puts a meeting back where it was before a move whose calendar event could not be made.
+pub async fn unmove_meeting(
+    database: &D1Database,
+    site: &str,
+    id: &str,
+    (start_ms, end_ms): (i64, i64),
+    sequence: i64,
+) -> Result<(), ApiError> {
+    db::exec(
+        database,
+        "UPDATE meetings SET start_ms = ?, end_ms = ?, sequence = ? WHERE site = ? AND id = ?",
+        &[n(start_ms), n(end_ms), n(sequence), s(site), s(id)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The calendar event of a meeting after a move.
+pub async fn set_event(
+    database: &D1Database,
+    site: &str,
+    id: &str,
+    event_id: &str,
+) -> Result<(), ApiError> {
+    db::exec(
+        database,
+        "UPDATE meetings SET event_id = ? WHERE site = ? AND id = ?",
+        &[s(event_id), s(site), s(id)],
+    )
+    .await?;
+    Ok(())
+}
