@@ -76,7 +76,7 @@ pub fn card_rules(dialogue_json: &str, card: &str, field: &str) -> Result<RouteR
         .into_iter()
         .find_map(|c| match c {
             Card::Meeting(m) if m.id == card => match m.route {
-                Authored::Rules(r) => Some(r),
+                Authored::Rules(r) => Some(std::sync::Arc::unwrap_or_clone(r)),
                 _ => None,
             },
             _ => None,

@@ -387,8 +387,10 @@ pub enum Route {
     Queue(String),
     /// One named agent, by agent id.
     Agent(String),
-    /// Rules choose the queue when the visitor books (evaluated by the worker).
-    Rules(RouteRules),
+    /// Rules choose the queue when the visitor books (evaluated by the worker). Shared: a
+    /// route is cloned into effects, and the browser (which only sees the default) should not
+    /// carry code to deep-copy conditions.
+    Rules(std::sync::Arc<RouteRules>),
 }
 
 /// One rule: when `when` holds, the meeting goes to `queue`.
@@ -456,11 +458,11 @@ impl TryFrom<RouteForm> for Route {
                 rules: Some(rules),
                 default: Some(default),
                 owner_field,
-            } => Ok(Route::Rules(RouteRules {
+            } => Ok(Route::Rules(std::sync::Arc::new(RouteRules {
                 rules,
                 default,
                 owner_field,
-            })),
+            }))),
             RouteForm {
                 queue: None,
                 agent: None,
@@ -487,12 +489,15 @@ impl From<Route> for RouteForm {
                 agent: Some(a),
                 ..RouteForm::default()
             },
-            Route::Rules(r) => RouteForm {
-                rules: Some(r.rules),
-                default: Some(r.default),
-                owner_field: r.owner_field,
-                ..RouteForm::default()
-            },
+            Route::Rules(r) => {
+                let r = std::sync::Arc::unwrap_or_clone(r);
+                RouteForm {
+                    rules: Some(r.rules),
+                    default: Some(r.default),
+                    owner_field: r.owner_field,
+                    ..RouteForm::default()
+                }
+            }
         }
     }
 }

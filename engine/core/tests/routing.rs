@@ -26,11 +26,11 @@ fn card_route(flow: &CompiledFlow) -> Route {
 #[test]
 fn a_rules_route_compiles_and_reaches_the_browser_as_its_default() {
     let flow = compile_with(ROUTED, &Options::default()).unwrap_or_else(|d| panic!("{d:#?}"));
-    let only_default = Route::Rules(RouteRules {
+    let only_default = Route::Rules(std::sync::Arc::new(RouteRules {
         rules: Vec::new(),
         default: "sales".into(),
         owner_field: None,
-    });
+    }));
     assert_eq!(card_route(&flow), only_default);
     let wire = flow.to_wire();
     let back = CompiledFlow::from_wire(&wire).unwrap_or_else(|e| panic!("{e:?}"));

@@ -5,6 +5,7 @@ use crate::shell::*;
 use crate::state::*;
 use crate::view::{Composer, Entry};
 use dynchat_engine::json::{self, Out};
+use dynchat_engine::model::Route;
 use dynchat_engine::{step, BrowserEvent, Effect, Input, Prompt};
 
 impl Inner {
@@ -130,8 +131,8 @@ impl Inner {
                     card,
                 } => {
                     self.slots = SlotUi::Booking;
-                    let body = Out::new()
-                        .str("route", &route_str(&route, &self.flow.id, &card))
+                    let mut out = Out::new();
+                    out.str("route", &route_str(&route, &self.flow.id, &card))
                         .int("start_ms", start_ms)
                         .int("end_ms", end_ms)
                         .map(
@@ -139,8 +140,24 @@ impl Inner {
                             self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                         )
                         .str("dialogue", &self.flow.id)
-                        .str("session", &self.session.id)
-                        .finish();
+                        .str("session", &self.session.id);
+                    // Routing rules may read the answers (the worker takes at most 64, each
+                    // at most 500 characters).
+                    if matches!(route, Route::Rules(_)) {
+                        let ids = &self.flow.card_ids;
+                        out.map(
+                            "answers",
+                            self.session
+                                .answers
+                                .iter()
+                                .filter(|(_, v)| v.chars().count() <= 500)
+                                .filter_map(|(i, v)| {
+                                    Some((ids.get(usize::from(*i))?.as_str(), v.as_str()))
+                                })
+                                .take(64),
+                        );
+                    }
+                    let body = out.finish();
                     self.calls.push(Call::Book(key, body));
                     self.refresh_slots();
                 }

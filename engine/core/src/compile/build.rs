@@ -293,11 +293,11 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                             &answer_ix,
                             &mut cx.diags,
                         );
-                        Route::Rules(RouteRules {
+                        Route::Rules(std::sync::Arc::new(RouteRules {
                             rules: Vec::new(),
                             default: rules.default.clone(),
                             owner_field: None,
-                        })
+                        }))
                     }
                 };
                 CCard::Meeting {

@@ -136,11 +136,11 @@ fn route(v: &J) -> Option<Route> {
         if !rules.is_empty() {
             return None;
         }
-        return Some(Route::Rules(RouteRules {
+        return Some(Route::Rules(std::sync::Arc::new(RouteRules {
             rules: Vec::new(),
             default: text(default)?,
             owner_field: None,
-        }));
+        })));
     }
     match v.variant()? {
         ("queue", q) => Some(Route::Queue(text(q)?)),
