@@ -117,8 +117,12 @@ impl Stack {
     }
 
     fn book(&self, key: &str, start: i64) -> Answer {
+        self.book_as(key, start, VISITOR)
+    }
+
+    fn book_as(&self, key: &str, start: i64, email: &str) -> Answer {
         let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                          "lead": {"email": VISITOR, "firstName": "Vera"}, "session": format!("s-{key}")});
+                          "lead": {"email": email, "firstName": "Vera"}, "session": format!("s-{key}")});
         self.worker.post(
             &format!("/v1/sites/{SITE}/book"),
             &body,
@@ -129,6 +133,10 @@ impl Stack {
     /// The visitor's mails whose calendar part holds every one of `needles`, waiting at most
     /// 60 s (240 looks) for `count` of them.
     fn visitor_mails(&self, needles: &[&str], count: usize) -> Vec<Value> {
+        self.mails_to(VISITOR, needles, count)
+    }
+
+    fn mails_to(&self, rcpt: &str, needles: &[&str], count: usize) -> Vec<Value> {
         let t0 = Instant::now();
         let mut found = Vec::new();
         for _ in 0..240 {
@@ -138,7 +146,7 @@ impl Stack {
                 .unwrap_or_default();
             found = all
                 .into_iter()
-                .filter(|m| m["rcpt_tos"] == json!([VISITOR]))
+                .filter(|m| m["rcpt_tos"] == json!([rcpt]))
                 .filter(|m| {
                     let ics = part_text(m, "text/calendar");
                     needles.iter().all(|n| ics.contains(n))
@@ -341,4 +349,91 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
     );
     assert_eq!(clock.status, 200, "{}", clock.body);
     assert_page(&st.open(&reschedule3), 410, "expired");
+}
+
+#[test]
+fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
+    let _g = serial();
+    let st = Stack::start();
+    let visitors: usize = std::env::var("LINK_MOVERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let target = at_s(3, 16 * 60);
+    let mut tokens = Vec::new();
+    for i in 0..visitors {
+        let email = format!("mover{i}@example.com");
+        let b = st.book_as(
+            &format!("mover-key-{i}"),
+            at_s(3, 8 * 60 + 30 * i as i64),
+            &email,
+        );
+        assert_eq!(b.status, 201, "{}", b.body);
+        let mail = st.mails_to(&email, &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
+        tokens.push(token_of(&links_of(&mail).0));
+    }
+    // Every visitor moves their meeting to the same start at once; the agent has one.
+    let form = |t: &str| format!("t={t}&start={}", iso(target).replace(':', "%3A"));
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let handles: Vec<_> = tokens
+            .iter()
+            .map(|t| {
+                let f = form(t);
+                let st = &st;
+                s.spawn(move || st.post_form(&f))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| panic!("a mover thread panicked"))
+            })
+            .collect()
+    });
+    let moved = answers.iter().filter(|a| a.status == 200).count();
+    let taken = answers.iter().filter(|a| a.status == 409).count();
+    assert_eq!(
+        (moved, taken),
+        (1, visitors - 1),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    // No two scheduled meetings of the agent overlap, in D1 and in Radicale.
+    let meetings = st
+        .worker
+        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
+        .json();
+    let mut spans: Vec<(String, String)> = meetings["meetings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|m| m["status"] == "scheduled")
+                .map(|m| {
+                    (
+                        m["start"].as_str().unwrap_or_default().to_string(),
+                        m["end"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    spans.sort();
+    assert_eq!(spans.len(), visitors, "{meetings}");
+    for w in spans.windows(2) {
+        assert!(w[0].1 <= w[1].0, "overlap: {w:?}");
+    }
+    assert_eq!(spans.iter().filter(|(s, _)| *s == iso(target)).count(), 1);
+    let at_target = st
+        .events()
+        .iter()
+        .filter(|e| {
+            e["ics"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&ics_time(target))
+        })
+        .count();
+    assert_eq!(at_target, 1, "one event at the target time in Radicale");
+    assert_eq!(st.events().len(), visitors);
 }
