@@ -71,6 +71,19 @@ pub fn collect_trait_fields(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
+                // A meeting's routing rules read the lead's owner from Marketo.
+                if let Some(rules) = x
+                    .as_object()
+                    .filter(|r| k == "route" && r.contains_key("rules"))
+                {
+                    let owner = rules
+                        .get("owner_field")
+                        .and_then(Value::as_str)
+                        .unwrap_or(dynchat_scheduling::routing::DEFAULT_OWNER_FIELD);
+                    if let Some(f) = person_field(&format!("lead.{owner}")) {
+                        out.insert(f);
+                    }
+                }
                 if k == "field" {
                     if let Some(s) = x.as_str() {
                         if let Some(f) = person_field(s) {

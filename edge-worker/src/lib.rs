@@ -19,9 +19,11 @@ pub mod meetings;
 pub mod metrics;
 pub mod queue_options;
 pub mod ratelimit;
+pub mod route_rules;
 pub mod secrets;
 pub mod site_settings;
 pub mod validate;
+pub mod visitor_links;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -54,6 +54,9 @@ pub struct BookInput {
     pub lead: Map<String, Value>,
     pub dialogue: String,
     pub session: String,
+    /// The visitor's answers by card id (read by routing rules only).
+    #[serde(default)]
+    pub answers: std::collections::BTreeMap<String, String>,
 }
 
 fn instant(v: &Value, field: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -94,7 +97,7 @@ pub fn book_input(body: &Value) -> Result<BookInput, ApiError> {
         .ok_or_else(|| ApiError::field("$", "must be an object"))?;
     if let Some(k) = o.keys().find(|k| {
         ![
-            "route", "start", "end", "tz", "lead", "dialogue", "session", "hash", "card",
+            "route", "start", "end", "tz", "lead", "dialogue", "session", "hash", "card", "answers",
         ]
         .contains(&k.as_str())
     }) {
@@ -109,7 +112,12 @@ pub fn book_input(body: &Value) -> Result<BookInput, ApiError> {
         .get("route")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::field("route", "is required"))?;
-    let route = Route::parse(route_text, "route")?;
+    // A rules route stays as sent: the edge resolves it to a queue before booking.
+    let route = match crate::route_rules::RulesRef::parse(route_text, "route") {
+        Some(r) => r.map(|_| route_text.to_string())?,
+        None => Route::parse(route_text, "route")?.as_string(),
+    };
+    let answers = crate::route_rules::answers(o.get("answers"))?;
     let start = instant(o.get("start").unwrap_or(&Value::Null), "start")?;
     let end = instant(o.get("end").unwrap_or(&Value::Null), "end")?;
     if end <= start {
@@ -176,7 +184,7 @@ pub fn book_input(body: &Value) -> Result<BookInput, ApiError> {
     let dialogue = short_text(o, "dialogue", 64)?;
     let session = short_text(o, "session", 128)?;
     Ok(BookInput {
-        route: route.as_string(),
+        route,
         start,
         end,
         tz,
@@ -185,6 +193,7 @@ pub fn book_input(body: &Value) -> Result<BookInput, ApiError> {
         lead: fields,
         dialogue,
         session,
+        answers,
     })
 }
 

@@ -110,6 +110,11 @@ LEAD_FIELDS: dict[str, FieldDef] = {
         FieldDef(52, "unsubscribed", "Unsubscribed", "boolean", soap_name="Unsubscribed"),
         FieldDef(59, "createdAt", "Created At", "datetime", read_only=True, soap_name="CreatedAt"),
         FieldDef(60, "updatedAt", "Updated At", "datetime", read_only=True, soap_name="UpdatedAt"),
+        # The lead owner's email: read-only through the API (the CRM sync sets it; a seed may).
+        FieldDef(
+            61, "leadOwnerEmail", "Lead Owner Email Address", "email", 255,
+            read_only=True, soap_name="LeadOwnerEmailAddress",
+        ),
         # Custom fields the dynchat admin created in this subscription.
         FieldDef(1201, "chatInterest", "Chat Interest", "string", 255, soap_name="chatInterest"),
         FieldDef(1202, "chatNotes", "Chat Notes", "text", 65535, soap_name="chatNotes"),
@@ -805,7 +810,7 @@ class Store:
                 continue
             if name == "id":
                 continue
-            if fdef.read_only:
+            if fdef.read_only and source != "Seed":
                 reasons.append(record_reason("1003", f"Field '{name}' is not updateable"))
                 continue
             ok, value = coerce(fdef.data_type, fdef.length, raw)

@@ -6,40 +6,20 @@
 
 use crate::ids::AgentId;
 use dynchat_engine::diag::{Diagnostic, Severity};
-use dynchat_engine::model::{Audience, Rule};
-use dynchat_engine::targeting::{
-    audience_checks, compile_audience, lower, CompiledAudience, Facts, FieldRef, Val,
-};
+use dynchat_engine::routing::compile_route_rules;
+use dynchat_engine::targeting::{lower, CompiledAudience, Facts, FieldRef, Val};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+pub use dynchat_engine::routing::{RouteRule, MAX_ROUTE_RULES};
+
+/// The authored routing of a meeting (the dialogue format's type): rules in order, the default
+/// queue, the owner field.
+pub type Routing = dynchat_engine::routing::RouteRules;
+
 /// The lead field that names the lead's owner when the rules do not name one.
 pub const DEFAULT_OWNER_FIELD: &str = "leadOwnerEmail";
-
-/// The most rules one route may have (each is evaluated once per booking).
-pub const MAX_ROUTE_RULES: usize = 100;
-
-/// One authored rule: when `when` holds, the meeting goes to `queue`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteRule {
-    /// Conditions on `lead.<field>`, `company.<field>` and `answer.<card id>`.
-    pub when: Audience,
-    pub queue: String,
-}
-
-/// The authored routing of a meeting: rules in order, the default queue, the owner field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Routing {
-    #[serde(default)]
-    pub rules: Vec<RouteRule>,
-    pub default: String,
-    /// The lead field holding the owner's email; [`DEFAULT_OWNER_FIELD`] when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_field: Option<String>,
-}
 
 /// [`Routing`] compiled once: conditions parsed, answer card ids numbered.
 #[derive(Debug, Clone)]
@@ -77,24 +57,16 @@ pub struct RouteDecision {
     pub owner: Option<AgentId>,
 }
 
-impl Routing {
+/// Compiling [`Routing`] for evaluation (the checks are the engine's, shared with `compile`).
+pub trait CompileRouting {
     /// Checks and compiles the rules; errors name the JSON path under `path`.
-    pub fn compile(&self, path: &str) -> Result<CompiledRouting, Vec<Diagnostic>> {
+    fn compile(&self, path: &str) -> Result<CompiledRouting, Vec<Diagnostic>>;
+}
+
+impl CompileRouting for Routing {
+    fn compile(&self, path: &str) -> Result<CompiledRouting, Vec<Diagnostic>> {
         let mut diags = Vec::new();
-        if self.rules.len() > MAX_ROUTE_RULES {
-            diags.push(Diagnostic::error(
-                format!("{path}.rules"),
-                "too_many_rules",
-                format!("at most {MAX_ROUTE_RULES} routing rules"),
-            ));
-        }
-        if self.default.trim().is_empty() {
-            diags.push(Diagnostic::error(
-                format!("{path}.default"),
-                "missing_queue",
-                "the default queue is empty",
-            ));
-        }
+        // Answers are read by card id: each id a rule names gets a number here.
         let answer_ids = RefCell::new(Vec::<String>::new());
         let number = |card: &str| -> Option<u16> {
             let mut ids = answer_ids.borrow_mut();
@@ -107,21 +79,7 @@ impl Routing {
             };
             u16::try_from(i).ok()
         };
-        let mut rules = Vec::with_capacity(self.rules.len().min(MAX_ROUTE_RULES));
-        for (i, r) in self.rules.iter().enumerate().take(MAX_ROUTE_RULES) {
-            let p = format!("{path}.rules[{i}]");
-            if r.queue.trim().is_empty() {
-                diags.push(Diagnostic::error(
-                    format!("{p}.queue"),
-                    "missing_queue",
-                    "the rule's queue is empty",
-                ));
-            }
-            audience_checks(&r.when, &format!("{p}.when"), &mut diags);
-            visitor_fields_only(&r.when, &format!("{p}.when"), 0, &mut diags);
-            let when = compile_audience(&r.when, &format!("{p}.when"), &number, &mut diags);
-            rules.push((when, r.queue.clone()));
-        }
+        let rules = compile_route_rules(self, path, &number, &mut diags);
         if diags.iter().any(|d| d.severity == Severity::Error) {
             return Err(diags);
         }
@@ -131,38 +89,6 @@ impl Routing {
             owner_field: lower(self.owner_field.as_deref().unwrap_or(DEFAULT_OWNER_FIELD)),
             answer_ids: answer_ids.into_inner(),
         })
-    }
-}
-
-/// Routing runs when the visitor books, where no page is known: only `lead.`, `company.` and
-/// `answer.` fields may be read. The recursion stops at the engine's audience depth.
-fn visitor_fields_only(a: &Audience, path: &str, depth: usize, diags: &mut Vec<Diagnostic>) {
-    if depth > dynchat_engine::targeting::MAX_AUDIENCE_DEPTH {
-        // `audience_checks` reports the depth.
-        return;
-    }
-    for (key, list) in [("all", &a.all), ("any", &a.any)] {
-        for (i, r) in list.iter().enumerate() {
-            let p = format!("{path}.{key}[{i}]");
-            match r {
-                Rule::Group(g) => visitor_fields_only(g, &p, depth + 1, diags),
-                Rule::Condition(c) => {
-                    let ok = ["lead.", "company.", "answer."]
-                        .iter()
-                        .any(|ns| c.field.starts_with(ns));
-                    if !ok {
-                        diags.push(Diagnostic::error(
-                            format!("{p}.field"),
-                            "unknown_field",
-                            format!(
-                                "routing reads lead., company. and answer. fields, not `{}`",
-                                c.field
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Routing rules as one table: which queue (and which rule) each visitor's facts lead to, the
 //! lead's owner first when they are an agent of that queue; and the rules compile refuses.
 
-use dynchat_scheduling::routing::{QueueAgent, RouteDecision, Routing, VisitorFacts};
+use dynchat_scheduling::routing::{
+    CompileRouting, QueueAgent, RouteDecision, Routing, VisitorFacts,
+};
 use dynchat_scheduling::{AgentId, Assigning, Availability, Reason, Rotation, RotationState};
 
 const RULES: &str = r#"{

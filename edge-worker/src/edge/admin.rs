@@ -131,6 +131,28 @@ async fn get_site(database: &D1Database, site: &str) -> Result<Reply, ApiError> 
     ))
 }
 
+/// Every queue a dialogue's routing rules name must be a queue of the site (a 400 naming the
+/// rule's path otherwise): the engine's compile cannot know the queues.
+async fn known_rule_queues(database: &D1Database, site: &str, json: &str) -> Result<(), ApiError> {
+    let model: dynchat_engine::model::Dialogue = serde_json::from_str(json)?;
+    let named = crate::route_rules::rule_queues(&model);
+    if named.is_empty() {
+        return Ok(());
+    }
+    let queues: BTreeSet<String> = super::store::queues::of_site(database, site)
+        .await?
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    match named.into_iter().find(|(_, q)| !queues.contains(q)) {
+        Some((path, q)) => Err(ApiError::field(
+            path,
+            format!("queue `{q}` is not a queue of this site"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `POST /admin/sites/{site}/dialogues[?publish=false]`: compile, store the version, publish.
 async fn publish_new(
     req: &mut Request,
@@ -151,6 +173,7 @@ async fn publish_new(
             Some(&lead_fields)
         },
     )?;
+    known_rule_queues(database, site, &p.json).await?;
     let now = db::now(env, database).await?;
     let publish = !req
         .url()
@@ -190,6 +213,7 @@ async fn republish(
         .await?
         .ok_or_else(|| ApiError::NotFound("version".into()))?;
     let p = bundle::publishable(&json, None)?;
+    known_rule_queues(database, site, &p.json).await?;
     let now = db::now(env, database).await?;
     dialogues::publish(database, site, id, hash, p.priority as i64, now).await?;
     let etag = refresh_site(database, site).await?;

@@ -8,6 +8,7 @@ use super::site::Site;
 use super::store::{dialogues, events as events_store, leads as leads_store, traits_cache};
 use crate::error::ApiError;
 use crate::marketo::mapping;
+use crate::route_rules::COMPANY_KEY;
 use crate::validate::{self, EventKind};
 use crate::{bundle, days, metrics};
 use serde_json::{json, Map, Value};
@@ -77,9 +78,6 @@ pub async fn rate_limit(req: &Request, env: &Env, site: &Site) -> Result<(), Api
     super::limiter::check(env, &site.id, &ip, site_limit, ip_limit).await
 }
 
-/// Key of the company record inside a cached lead's fields.
-const COMPANY_KEY: &str = "@company";
-
 /// `POST /v1/sites/{site}/traits`: known-visitor fields, only those the site's rules use.
 pub async fn traits(
     env: &Env,
@@ -98,10 +96,50 @@ pub async fn traits(
         (None, Some(e)) => ("email", e.clone()),
         (None, None) => return Err(ApiError::field("mkto_trk", "mkto_trk or email is required")),
     };
+    let (known, fields, stale) = known_fields(env, database, site, key_type, &key).await?;
+    let mut lead = Map::new();
+    let mut company = Map::new();
+    for f in wanted {
+        if let Some((ns, name)) = f.split_once('.') {
+            let from_company = fields
+                .get(COMPANY_KEY)
+                .and_then(|c| c.get(name))
+                .filter(|_| ns == "company");
+            if let Some(v) = from_company
+                .or_else(|| fields.get(name))
+                .filter(|v| !v.is_null())
+            {
+                if ns == "company" {
+                    company.insert(name.to_string(), v.clone());
+                } else {
+                    lead.insert(name.to_string(), v.clone());
+                }
+            }
+        }
+    }
+    let mut out = json!({"known": known, "lead": lead, "company": company});
+    if stale {
+        out["stale"] = Value::Bool(true);
+    }
+    Ok(Reply::json(200, out))
+}
+
+/// What Marketo knows of a visitor by `key_type` (`cookie` or `email`): whether the lead is
+/// known, its fields (the company record under [`COMPANY_KEY`]), and whether the answer is
+/// stale (Marketo busy or down). Cached in D1 for `TRAITS_TTL_MS`; read by `/traits` and by
+/// the routing rules of a booking.
+pub async fn known_fields(
+    env: &Env,
+    database: &D1Database,
+    site: &Site,
+    key_type: &str,
+    key: &str,
+) -> Result<(bool, Map<String, Value>, bool), ApiError> {
+    let key = key.to_string();
     let ttl = super::config::number(env, "TRAITS_TTL_MS", 3_600_000);
     let now = db::real_now();
     let cached = traits_cache::get(database, key_type, &key).await?;
-    let (known, fields, stale) = match cached {
+    let found = match cached {
         Some(c) if now - c.fetched_at < ttl => (
             c.lead_id.is_some(),
             serde_json::from_str::<Map<String, Value>>(&c.fields).unwrap_or_default(),
@@ -169,31 +207,7 @@ pub async fn traits(
             }
         }
     };
-    let mut lead = Map::new();
-    let mut company = Map::new();
-    for f in wanted {
-        if let Some((ns, name)) = f.split_once('.') {
-            let from_company = fields
-                .get(COMPANY_KEY)
-                .and_then(|c| c.get(name))
-                .filter(|_| ns == "company");
-            if let Some(v) = from_company
-                .or_else(|| fields.get(name))
-                .filter(|v| !v.is_null())
-            {
-                if ns == "company" {
-                    company.insert(name.to_string(), v.clone());
-                } else {
-                    lead.insert(name.to_string(), v.clone());
-                }
-            }
-        }
-    }
-    let mut out = json!({"known": known, "lead": lead, "company": company});
-    if stale {
-        out["stale"] = Value::Bool(true);
-    }
-    Ok(Reply::json(200, out))
+    Ok(found)
 }
 
 /// An activity's attributes as stored: a JSON list of `[name, value]` pairs.

@@ -50,6 +50,8 @@ pub async fn handle(mut req: Request, env: Env, ctx: &Context) -> Response {
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
+        // The visitor's reschedule / cancel link page (its token is the credential).
+        ["meeting", site] => super::meetings::visitor::page(&mut req, &env, method, site).await,
         ["widget", ..] => static_file(req, &env, &path, Assets::Widget).await,
         ["console", ..] => static_file(req, &env, &path, Assets::Console).await,
         _ => to_response(error_reply(&ApiError::NotFound("path".into())), &[]),

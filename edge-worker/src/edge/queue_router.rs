@@ -8,7 +8,7 @@
 //! while a message is pending.
 
 use super::meetings::router_protocol::{RouterAnswer, RouterError, RouterReply, RouterRequest};
-use super::meetings::{booking, mail_outbox, queues};
+use super::meetings::{booking, mail_outbox, moving, queues};
 use futures_util::lock::Mutex;
 use worker::{durable_object, Env, Request, Response, State};
 
@@ -74,8 +74,15 @@ impl worker::DurableObject for QueueRouter {
                 let _turn = self.lock.lock().await;
                 queues::run_uncount_job(&self.env, job).await
             }
+            RouterRequest::Move(job) => {
+                let _turn = self.lock.lock().await;
+                moving::run_move_job(&self.env, job).await
+            }
         };
-        if let Ok(RouterAnswer::Booked { mail: true, .. }) = &reply {
+        if let Ok(
+            RouterAnswer::Booked { mail: true, .. } | RouterAnswer::Moved { mail: true, .. },
+        ) = &reply
+        {
             self.wake_in(0).await;
         }
         Response::from_json(&reply)

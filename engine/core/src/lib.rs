@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod json;
 pub mod machine;
 pub mod model;
+pub mod routing;
 pub mod rules;
 pub mod simulate;
 pub mod targeting;

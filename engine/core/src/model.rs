@@ -71,7 +71,7 @@ impl Default for Display {
 
 /// A group of conditions: all must hold (`all`) or at least one (`any`). Groups nest at most 16
 /// deep (the browser reads no deeper; `validate` reports `too_deep`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Audience {
     /// Every entry must hold.
@@ -85,7 +85,7 @@ pub struct Audience {
 }
 
 /// A condition or a nested group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Rule {
     /// A single comparison.
@@ -95,7 +95,7 @@ pub enum Rule {
 }
 
 /// `field op value`, e.g. `{"field":"page.url","op":"matches","value":"*/pricing*"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// `page.url`, `page.path`, `page.title`, `page.referrer`, `page.query.<name>`,
@@ -378,14 +378,167 @@ pub enum CaptureKind {
     Text,
 }
 
-/// Who a meeting is booked with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+/// Who a meeting is booked with: `{"queue": id}`, `{"agent": id}`, or routing rules
+/// `{"rules": [{"when", "queue"}], "default": id}` (see [`crate::routing`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RouteForm", into = "RouteForm")]
 pub enum Route {
     /// Round robin over a queue, by queue id.
     Queue(String),
     /// One named agent, by agent id.
     Agent(String),
+    /// Rules choose the queue when the visitor books (evaluated by the worker). Shared: a
+    /// route is cloned into effects, and the browser (which only sees the default) should not
+    /// carry code to deep-copy conditions.
+    Rules(std::sync::Arc<RouteRules>),
+}
+
+/// One rule: when `when` holds, the meeting goes to `queue`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    /// Conditions on `lead.<field>`, `company.<field>` and `answer.<card id>`.
+    pub when: Audience,
+    /// Queue id.
+    pub queue: String,
+}
+
+/// The rules of a route in order, the default queue, and the lead field naming the lead's owner
+/// (account routing: the owner is asked first when they are an agent of the chosen queue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRules {
+    /// Rules in order; the first that holds wins.
+    pub rules: Vec<RouteRule>,
+    /// Queue id when no rule holds.
+    pub default: String,
+    /// The Marketo lead field holding the owner's email (`leadOwnerEmail` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_field: Option<String>,
+}
+
+/// The authored form of [`Route`]: exactly one of `queue`, `agent` or `rules` (+ `default`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteForm {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rules: Option<Vec<RouteRule>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_field: Option<String>,
+}
+
+impl TryFrom<RouteForm> for Route {
+    type Error = String;
+
+    fn try_from(f: RouteForm) -> Result<Route, String> {
+        match f {
+            RouteForm {
+                queue: Some(q),
+                agent: None,
+                rules: None,
+                default: None,
+                owner_field: None,
+            } => Ok(Route::Queue(q)),
+            RouteForm {
+                queue: None,
+                agent: Some(a),
+                rules: None,
+                default: None,
+                owner_field: None,
+            } => Ok(Route::Agent(a)),
+            RouteForm {
+                queue: None,
+                agent: None,
+                rules: Some(rules),
+                default: Some(default),
+                owner_field,
+            } => Ok(Route::Rules(std::sync::Arc::new(RouteRules {
+                rules,
+                default,
+                owner_field,
+            }))),
+            RouteForm {
+                queue: None,
+                agent: None,
+                rules: Some(_),
+                default: None,
+                ..
+            } => Err("routing rules need a `default` queue".into()),
+            _ => Err(
+                "route is one of {\"queue\": id}, {\"agent\": id} or {\"rules\": [...], \"default\": id}"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl From<Route> for RouteForm {
+    fn from(r: Route) -> RouteForm {
+        match r {
+            Route::Queue(q) => RouteForm {
+                queue: Some(q),
+                ..RouteForm::default()
+            },
+            Route::Agent(a) => RouteForm {
+                agent: Some(a),
+                ..RouteForm::default()
+            },
+            Route::Rules(r) => {
+                let r = std::sync::Arc::unwrap_or_clone(r);
+                RouteForm {
+                    rules: Some(r.rules),
+                    default: Some(r.default),
+                    owner_field: r.owner_field,
+                    ..RouteForm::default()
+                }
+            }
+        }
+    }
+}
+
+/// A queue: round robin over its agents.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct QueueRoute {
+    /// Round robin over a queue, by queue id.
+    queue: String,
+}
+
+/// One named agent.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct AgentRoute {
+    /// One named agent, by agent id.
+    agent: String,
+}
+
+/// Who a meeting is booked with: a queue (round robin), one agent, or routing rules that choose
+/// the queue when the visitor books.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum RouteSchema {
+    Queue(QueueRoute),
+    Agent(AgentRoute),
+    Rules(RouteRules),
+}
+
+impl JsonSchema for Route {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Route".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        RouteSchema::json_schema(generator)
+    }
 }
 
 /// `when` holds → go to `next`.

@@ -179,3 +179,11 @@ pub fn text_on_brand(bg_hex: &str) -> Option<&'static str> {
         TEXT_DARK
     })
 }
+
+/// A card, queue or agent id: 1-64 ASCII letters, digits, `-` or `_`.
+pub fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}

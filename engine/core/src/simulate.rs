@@ -140,6 +140,7 @@ pub fn simulate_script(
             let agent = match route {
                 Route::Queue(q) => format!("Agent {booked} of queue {q}"),
                 Route::Agent(a) => a,
+                Route::Rules(r) => format!("Agent {booked} of queue {} (by rules)", r.default),
             };
             let result = Booking::Booked {
                 meeting_id: format!("m{booked}"),
@@ -287,6 +288,8 @@ fn write_effect(
             let who = match route {
                 Route::Queue(q) => format!("queue {q}"),
                 Route::Agent(a) => format!("agent {a}"),
+                // The simulated visitor has no worker: the rules' default stands in.
+                Route::Rules(r) => format!("the routing rules (default queue {})", r.default),
             };
             writeln!(t, "  slots for {who}: {}", list.join(", "))
         }

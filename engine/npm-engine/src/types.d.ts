@@ -20,7 +20,11 @@ export interface CompileOptions {
 export type CaptureKind = "name" | "email" | "phone" | "company" | "text";
 
 /** Who a meeting is booked with: a round-robin queue or one agent. */
-export type Route = { queue: string } | { agent: string };
+export type Route =
+  | { queue: string }
+  | { agent: string }
+  // Routing rules; a compiled flow keeps only the default (the worker evaluates the rules).
+  | { rules: { when: unknown; queue: string }[]; default: string; owner_field?: string };
 
 /** A button: what it shows and the value stored when it is picked. */
 export interface Choice { label: string; value: string }

@@ -58,6 +58,7 @@ export function mount(ctx) {
       const req = {
         route: b.route, start: new Date(b.start_ms).toISOString(), end: new Date(b.end_ms).toISOString(), tz,
         lead: b.lead, dialogue: b.dialogue, session: b.session,
+        ...(b.answers ? { answers: b.answers } : {}), // read by a meeting's routing rules
       };
       const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
       if (ctx.preview) { // a draft preview books nothing

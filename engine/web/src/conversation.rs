@@ -5,6 +5,7 @@ use crate::shell::*;
 use crate::state::*;
 use crate::view::{Composer, Entry};
 use dynchat_engine::json::{self, Out};
+use dynchat_engine::model::Route;
 use dynchat_engine::{step, BrowserEvent, Effect, Input, Prompt};
 
 impl Inner {
@@ -116,9 +117,10 @@ impl Inner {
                     last_capture = Some((field, value));
                     captured = true;
                 }
-                Effect::RequestSlots { route, .. } => {
+                Effect::RequestSlots { route, card } => {
                     self.slots = SlotUi::Loading;
-                    self.calls.push(Call::Slots(route_str(&route)));
+                    self.calls
+                        .push(Call::Slots(route_str(&route, &self.flow.id, &card)));
                     self.refresh_slots();
                 }
                 Effect::Book {
@@ -126,11 +128,11 @@ impl Inner {
                     start_ms,
                     end_ms,
                     key,
-                    ..
+                    card,
                 } => {
                     self.slots = SlotUi::Booking;
-                    let body = Out::new()
-                        .str("route", &route_str(&route))
+                    let mut out = Out::new();
+                    out.str("route", &route_str(&route, &self.flow.id, &card))
                         .int("start_ms", start_ms)
                         .int("end_ms", end_ms)
                         .map(
@@ -138,8 +140,24 @@ impl Inner {
                             self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                         )
                         .str("dialogue", &self.flow.id)
-                        .str("session", &self.session.id)
-                        .finish();
+                        .str("session", &self.session.id);
+                    // Routing rules may read the answers (the worker takes at most 64, each
+                    // at most 500 characters).
+                    if matches!(route, Route::Rules(_)) {
+                        let ids = &self.flow.card_ids;
+                        out.map(
+                            "answers",
+                            self.session
+                                .answers
+                                .iter()
+                                .filter(|(_, v)| v.chars().count() <= 500)
+                                .filter_map(|(i, v)| {
+                                    Some((ids.get(usize::from(*i))?.as_str(), v.as_str()))
+                                })
+                                .take(64),
+                        );
+                    }
+                    let body = out.finish();
                     self.calls.push(Call::Book(key, body));
                     self.refresh_slots();
                 }

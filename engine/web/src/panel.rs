@@ -161,12 +161,13 @@ impl Inner {
                 );
             }
             Ui::RetrySlots => {
-                let card = self
-                    .session
-                    .at
-                    .and_then(|i| self.flow.cards.get(usize::from(i)));
-                if let Some(dynchat_engine::compile::CCard::Meeting { route, .. }) = card {
-                    let r = route_str(route);
+                let at = self.session.at.map(usize::from);
+                let card = at.and_then(|i| self.flow.cards.get(i));
+                let id = at.and_then(|i| self.flow.card_ids.get(i));
+                if let (Some(dynchat_engine::compile::CCard::Meeting { route, .. }), Some(id)) =
+                    (card, id)
+                {
+                    let r = route_str(route, &self.flow.id, id);
                     self.slots = SlotUi::Loading;
                     self.calls.push(Call::Slots(r));
                     self.refresh_slots();

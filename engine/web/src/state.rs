@@ -71,10 +71,13 @@ pub(super) enum Op {
 /// The re-prompt for an email whose domain is on the site's blocklist.
 pub(super) const WORK_EMAIL: &str = "Please use your work email.";
 
-pub(super) fn route_str(r: &Route) -> String {
+/// The route as the worker's `/slots` and `/book` read it; a rules route names the dialogue and
+/// the meeting card, whose published rules the worker evaluates.
+pub(super) fn route_str(r: &Route, dialogue: &str, card: &str) -> String {
     match r {
         Route::Queue(q) => ["queue:", q].concat(),
         Route::Agent(a) => ["agent:", a].concat(),
+        Route::Rules(_) => ["rules:", dialogue, "/", card].concat(),
     }
 }
 

@@ -14,7 +14,7 @@ use super::agents::{
     store_rotated_token, Agent, AgentTime,
 };
 use super::config::{mail_from, provider_config};
-use super::invitation::{booking_mails, template, Attendance, TemplateRow};
+use super::invitation::{booking_mails, template, visitor_links_text, Attendance, TemplateRow};
 use super::mail_outbox::outbox_stmt;
 use super::replay::replay;
 use super::router_protocol::{AgentNote, BookJob, Booked, RouterAnswer, RouterError, RouterReply};
@@ -179,7 +179,17 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
 
     let mut notes = Vec::new();
     let mut created: Option<(Agent, String, Slot)> = None;
+    // Account routing: the lead's owner (found by the routing rules among the queue's agents)
+    // is asked before the rotation.
+    let owner = job
+        .routed
+        .as_ref()
+        .and_then(|r| r.owner.clone())
+        .map(AgentId);
     let mut asking = rotation.assigning(input.start);
+    if let Some(o) = &owner {
+        asking = asking.owner_first(o);
+    }
     while let Some(id) = asking.candidate() {
         let agent = agents.iter().find(|a| a.id == id.0);
         let availability = ask(&attempt, agent, id, &mut notes, &mut created).await?;
@@ -189,6 +199,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     let skipped = serde_json::to_string(&decision.skipped)?;
     let reason = serde_json::to_string(&decision.reason)?;
     let at = db::real_now();
+    let routed = job.routed.as_ref().map(serde_json::to_string).transpose()?;
     let log = || LogWrite {
         site: &job.site,
         route: &input.route,
@@ -200,6 +211,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
         skipped: &skipped,
         reason: &reason,
         outcome: "slot_taken",
+        routed: routed.as_deref(),
         at,
     };
     let (Some(chosen), Some((agent, event_id, slot))) = (&decision.chosen, created) else {
@@ -224,6 +236,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     };
     let from_addr = mail_from(env);
     let provider = agent.provider.unwrap_or(Provider::Caldav);
+    let links = visitor_links_text(env, &job.links_base, &job.site, &ids.meeting, 0, &slot)?;
     let (mails, invite_status) = booking_mails(
         &tpl,
         &Attendance {
@@ -236,6 +249,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
         },
         &from_addr,
         provider.sends_invitations(),
+        (0, &links),
     )?;
 
     // Record the meeting, the assignment, the Marketo activity; then advance the rotation.

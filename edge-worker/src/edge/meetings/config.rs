@@ -67,3 +67,23 @@ pub fn oauth_redirect_url(env: &Env) -> String {
 pub fn calendar_key(env: &Env) -> Result<[u8; 32], ApiError> {
     calendar::key_from_secret(&config::string(env, "CALENDAR_KEY", ""))
 }
+
+/// `LINK_KEY` (64 hex digits) signs the visitor's reschedule and cancel links; unset, the mails
+/// carry no links and the link page says so. Set but not 64 hex digits: a configuration error.
+pub fn link_key(env: &Env) -> Result<Option<crate::visitor_links::LinkKey>, ApiError> {
+    let text = config::string(env, "LINK_KEY", "");
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::visitor_links::LinkKey::from_hex(&text)
+        .map(Some)
+        .ok_or_else(|| ApiError::Config("LINK_KEY must be 64 hex digits".into()))
+}
+
+/// `PUBLIC_URL`: the worker's public base URL for the links in mails; empty: the origin the
+/// booking request reached.
+pub fn public_url(env: &Env) -> String {
+    config::string(env, "PUBLIC_URL", "")
+        .trim_end_matches('/')
+        .to_string()
+}

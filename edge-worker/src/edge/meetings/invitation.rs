@@ -11,7 +11,7 @@ use chrono::Utc;
 use dynchat_scheduling::{
     invitation_email, EmailAddress, IcsMethod, InvitationEmail, Meeting, Person, Slot,
 };
-use worker::D1Database;
+use worker::{D1Database, Env};
 
 pub use store::meetings::TemplateRow;
 
@@ -71,13 +71,20 @@ pub fn ics_meeting(tpl: &TemplateRow, a: &Attendance<'_>) -> Result<Meeting, Api
 /// The mails of a new booking: the visitor's invitation unless the provider sends it (Graph
 /// mails attendees itself), and always the agent's notification. Answers them with the
 /// invitation's state for the meeting (`by_provider` or `queued`).
+///
+/// `sequence` is 0 for a booking and the next one for a move (the same UID, so the visitor's
+/// calendar updates the event); `links` (the reschedule and cancel links) ends the visitor's
+/// text.
 pub fn booking_mails(
     tpl: &TemplateRow,
     a: &Attendance<'_>,
     from_addr: &str,
     provider_sends: bool,
+    (sequence, links): (i64, &str),
 ) -> Result<(Vec<OutMail>, &'static str), ApiError> {
     let meeting = ics_meeting(tpl, a)?;
+    let visitor_body = format!("{}{links}", tpl.body);
+    let seq = u32::try_from(sequence).unwrap_or(0);
     let agent = a.agent;
     let from = person(&agent.name, from_addr)?;
     let agent_person = person(&agent.name, &agent.email)?;
@@ -89,12 +96,12 @@ pub fn booking_mails(
         let msg = invitation_email(&InvitationEmail {
             meeting: &meeting,
             method: IcsMethod::Request,
-            sequence: 0,
+            sequence: seq,
             from: &from,
             to: &lead_person,
             reply_to: Some(&agent_person),
             subject_template: &tpl.subject,
-            body_template: &tpl.body,
+            body_template: &visitor_body,
             visitor_name: a.visitor_name,
             agent_name: &agent.name,
             visitor_tz: a.tz,
@@ -102,7 +109,7 @@ pub fn booking_mails(
         });
         mails.push(OutMail {
             kind: MailKind::Invitation,
-            sequence: 0,
+            sequence,
             rcpt: a.visitor_email.to_string(),
             subject: meeting.summary.clone(),
             message: msg,
@@ -112,7 +119,7 @@ pub fn booking_mails(
     let notify = invitation_email(&InvitationEmail {
         meeting: &meeting,
         method: IcsMethod::Request,
-        sequence: 0,
+        sequence: seq,
         from: &person("dynchat", from_addr)?,
         to: &agent_person,
         reply_to: Some(&lead_person),
@@ -125,7 +132,7 @@ pub fn booking_mails(
     });
     mails.push(OutMail {
         kind: MailKind::Notification,
-        sequence: 0,
+        sequence,
         rcpt: agent.email.clone(),
         subject: format!("New meeting with {}", a.visitor_name),
         message: notify,
@@ -164,4 +171,25 @@ pub fn cancellation_mail(
         subject: meeting.summary,
         message: msg,
     })
+}
+
+/// The reschedule and cancel links of a meeting at `sequence` as the visitor's mail ends them
+/// (valid until its start); empty without `LINK_KEY` or a base URL.
+pub fn visitor_links_text(
+    env: &Env,
+    base: &str,
+    site: &str,
+    meeting: &str,
+    sequence: i64,
+    slot: &Slot,
+) -> Result<String, ApiError> {
+    let Some(key) = super::config::link_key(env)? else {
+        return Ok(String::new());
+    };
+    if base.is_empty() {
+        return Ok(String::new());
+    }
+    let (reschedule, cancel) =
+        crate::visitor_links::links(&key, base, site, meeting, sequence, slot.start.timestamp());
+    Ok(crate::visitor_links::mail_text(&reschedule, &cancel))
 }

@@ -5,10 +5,11 @@
 //! Layers, each importing only from the layers above it (never sideways or up):
 //! 1. `query`, `config`, `router_protocol` (the typed `QueueRouter` requests and answers);
 //! 2. `router_client`, `agents`, `replay`;
-//! 3. `mail_outbox`;
+//! 3. `mail_outbox`, `routing` (a route resolved, routing rules included);
 //! 4. `invitation`;
-//! 5. `public`, `booking`, `queues`, `connect`, `records`;
-//! 6. `admin` (the `/admin` route table).
+//! 5. `public`, `booking`, `queues`, `connect`, `records`, `moving` (a visitor's reschedule);
+//! 6. `visitor` (the visitor's link page);
+//! 7. `admin` (the `/admin` route table).
 
 pub mod admin;
 pub mod agents;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod connect;
 pub mod invitation;
 pub mod mail_outbox;
+pub mod moving;
 pub mod public;
 pub mod query;
 pub mod queues;
@@ -24,3 +26,5 @@ pub mod records;
 pub mod replay;
 pub mod router_client;
 pub mod router_protocol;
+pub mod routing;
+pub mod visitor;

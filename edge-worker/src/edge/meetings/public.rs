@@ -13,6 +13,7 @@ use super::query::query_map;
 use super::replay::replay;
 use super::router_client;
 use super::router_protocol::{BookJob, RouterAnswer, RouterError, RouterRequest};
+use super::routing::{resolve, Resolved, Visitor};
 use crate::error::ApiError;
 use crate::meetings::{self, Route};
 use chrono::{DateTime, Duration, Utc};
@@ -79,7 +80,32 @@ pub async fn slots(
     site: &Site,
 ) -> Result<Reply, ApiError> {
     let q = query_map(req)?;
-    let route = Route::parse(q.get("route").map(String::as_str).unwrap_or(""), "route")?;
+    // A rules route reads the visitor's facts: `email` (what Marketo knows of them) and
+    // `answer.<card id>` parameters.
+    let email = match q.get("email") {
+        Some(e) if dynchat_engine::fields::valid_email(e) => {
+            Some(dynchat_engine::fields::normalise_email(e))
+        }
+        Some(_) => return Err(ApiError::field("email", "must be a valid email")),
+        None => None,
+    };
+    let answers = crate::route_rules::answers(Some(&Value::Object(
+        q.iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("answer.")
+                    .map(|c| (c.to_string(), Value::String(v.clone())))
+            })
+            .collect(),
+    )))?;
+    let visitor = Visitor {
+        email: email.as_deref(),
+        lead: &serde_json::Map::new(),
+        answers: &answers,
+    };
+    let route_text = q.get("route").map(String::as_str).unwrap_or("");
+    let route = resolve(env, database, site, route_text, "route", &visitor)
+        .await?
+        .route;
     let tz = dynchat_scheduling::parse_tz(q.get("tz").map(String::as_str).unwrap_or("UTC"), "tz")
         .map_err(|e| ApiError::field("tz", e.to_string()))?;
     let days = match q.get("days") {
@@ -130,7 +156,15 @@ pub async fn book(
             return Ok(Reply::json(200, serde_json::to_value(booked)?));
         }
     }
-    let route = Route::parse(&input.route, "route")?;
+    let visitor = Visitor {
+        email: Some(&input.email),
+        lead: &input.lead,
+        answers: &input.answers,
+    };
+    let Resolved { route, routed } =
+        resolve(env, database, site, &input.route, "route", &visitor).await?;
+    let mut input = input;
+    input.route = route.as_string();
     let rotation = route_rotation(database, &site.id, &route).await?;
     let agents = rotation_agents(database, &site.id, &rotation).await?;
     let now = meetings::from_ms(db::now(env, database).await?);
@@ -146,11 +180,20 @@ pub async fn book(
     }
     let tz = dynchat_scheduling::parse_tz(&input.tz, "tz")
         .map_err(|e| ApiError::field("tz", e.to_string()))?;
+    let links_base = match super::config::public_url(env) {
+        base if !base.is_empty() => base,
+        _ => req
+            .url()
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default(),
+    };
     let job = BookJob {
         site: site.id.clone(),
         key,
         body_hash,
         input,
+        routed,
+        links_base,
     };
     match router_client::call(env, &site.id, &route, &RouterRequest::Book(job)).await? {
         Ok(RouterAnswer::Booked {
@@ -191,5 +234,6 @@ pub async fn book(
         }
         Err(RouterError::Conflict { message }) => Err(ApiError::Conflict(message)),
         Err(RouterError::Failed { message }) => Err(ApiError::Upstream(message)),
+        Err(RouterError::Busy) => Err(ApiError::Upstream("booking failed".into())),
     }
 }

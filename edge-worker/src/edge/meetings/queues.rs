@@ -230,6 +230,8 @@ pub async fn put_queue(
         Err(RouterError::Conflict { message } | RouterError::Failed { message }) => {
             Err(ApiError::Storage(message))
         }
-        Err(RouterError::SlotTaken { .. }) => Err(ApiError::Storage("queue update failed".into())),
+        Err(RouterError::SlotTaken { .. } | RouterError::Busy) => {
+            Err(ApiError::Storage("queue update failed".into()))
+        }
     }
 }

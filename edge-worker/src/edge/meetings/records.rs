@@ -38,7 +38,8 @@ pub async fn assignments(
         .into_iter()
         .map(|r| {
             json!({"id": r.id, "route": r.route, "meeting": r.meeting, "start": meetings::iso(meetings::from_ms(r.slot_start)), "end": meetings::iso(meetings::from_ms(r.slot_end)),
-                   "next_in_line": r.next_in_line, "chosen": r.chosen, "skipped": serde_json::from_str::<Value>(&r.skipped).unwrap_or(Value::Null), "reason": r.reason.as_deref().and_then(|x| serde_json::from_str::<Value>(x).ok()), "outcome": r.outcome, "at": r.at})
+                   "next_in_line": r.next_in_line, "chosen": r.chosen, "skipped": serde_json::from_str::<Value>(&r.skipped).unwrap_or(Value::Null), "reason": r.reason.as_deref().and_then(|x| serde_json::from_str::<Value>(x).ok()), "outcome": r.outcome,
+                   "routed": r.routed.as_deref().and_then(|x| serde_json::from_str::<Value>(x).ok()), "at": r.at})
         })
         .collect();
     Ok(Reply::json(200, json!({"assignments": list})))
@@ -117,6 +118,25 @@ pub async fn cancel_meeting(
             m.status
         )));
     }
+    let (provider_status, invite) = cancel_row(env, database, site, &m, m.sequence + 1).await?;
+    Ok(Reply::json(
+        200,
+        json!({"meeting": id, "status": "cancelled", "calendar": provider_status, "cancellation": invite}),
+    ))
+}
+
+/// Cancels a scheduled meeting (the admin's action, or the visitor's link): the event removed
+/// from the agent's calendar, the visitor's iCalendar `CANCEL` at `sequence` sent (or left to
+/// the provider), the meeting marked, the rotation told. Answers the calendar's and the
+/// cancellation's states.
+pub async fn cancel_row(
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+    m: &MeetingRow,
+    sequence: i64,
+) -> Result<(String, String), ApiError> {
+    let id = m.id.as_str();
     let agent = one_agent(database, site, &m.agent).await?;
     let cfg = provider_config(env);
     let mut provider_status = "not_connected".to_string();
@@ -131,7 +151,6 @@ pub async fn cancel_meeting(
             }
         };
     }
-    let sequence = m.sequence + 1;
     let provider = Provider::parse(&m.provider);
     let invite = if provider.is_some_and(Provider::sends_invitations) {
         "by_provider".to_string()
@@ -193,8 +212,5 @@ pub async fn cancel_meeting(
     if let Ok(route) = Route::parse(&m.route, "route") {
         uncount_meeting(env, site, &route, &m.agent, Outcome::Cancelled).await;
     }
-    Ok(Reply::json(
-        200,
-        json!({"meeting": id, "status": "cancelled", "calendar": provider_status, "cancellation": invite}),
-    ))
+    Ok((provider_status, invite))
 }

@@ -3,6 +3,7 @@
 
 use crate::error::ApiError;
 use crate::meetings::BookInput;
+use crate::route_rules::Routed;
 use dynchat_scheduling::{AgentId, Fairness, Outcome, Skipped};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -13,7 +14,27 @@ pub struct BookJob {
     pub site: String,
     pub key: String,
     pub body_hash: String,
+    /// `input.route` is the resolved route (never `rules:`).
     pub input: BookInput,
+    /// How routing rules chose the queue; `None` for a route named directly.
+    #[serde(default)]
+    pub routed: Option<Routed>,
+    /// The worker's public base URL for the visitor's links (`PUBLIC_URL`, else the origin
+    /// the booking reached).
+    #[serde(default)]
+    pub links_base: String,
+}
+
+/// A visitor's move of their meeting (through its link) to `start`, with the same agent; run
+/// by the route's router like bookings, so no two meetings of the agent overlap.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MoveJob {
+    pub site: String,
+    pub meeting: String,
+    /// The sequence the link was issued at: a used or replaced link finds another.
+    pub sequence: i64,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub links_base: String,
 }
 
 /// A queue's new order (and name), serialised with the queue's bookings.
@@ -52,6 +73,8 @@ pub enum RouterRequest {
     Order(OrderJob),
     /// Take a cancelled or no-show meeting back from the rotation when it does not count.
     Uncount(UncountJob),
+    /// Move a meeting to another start (the visitor's reschedule link; serialised per route).
+    Move(MoveJob),
     /// Deliver the mail outbox now (the router's alarm; not serialised with bookings).
     Mail,
 }
@@ -96,6 +119,8 @@ pub enum RouterAnswer {
     MailScheduled,
     /// A cancelled or no-show meeting was seen; `taken_back` when it no longer counts.
     Uncounted { taken_back: bool },
+    /// The meeting was moved; `mail`: the update was queued.
+    Moved { meeting: Booked, mail: bool },
 }
 
 /// An agent's calendar problem noted while booking (for the logs).
@@ -114,8 +139,10 @@ pub enum RouterError {
         skipped: Vec<Skipped>,
         notes: Vec<AgentNote>,
     },
-    /// A conflict (the idempotency key was used with a different body).
+    /// A conflict (the idempotency key was used with a different body; a used link).
     Conflict { message: String },
+    /// The agent is not free at the new time.
+    Busy,
     /// Anything else; the message is for the logs.
     Failed { message: String },
 }

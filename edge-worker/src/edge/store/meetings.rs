@@ -246,6 +246,8 @@ pub struct LogWrite<'a> {
     /// JSON of why the chosen agent got it (`dynchat_scheduling::Reason`).
     pub reason: &'a str,
     pub outcome: &'a str,
+    /// JSON of how routing rules chose the queue (`crate::route_rules::Routed`), if they did.
+    pub routed: Option<&'a str>,
     pub at: i64,
 }
 
@@ -256,8 +258,8 @@ pub fn log_assignment(
 ) -> Result<D1PreparedStatement, ApiError> {
     db::stmt(
         database,
-        "INSERT INTO assignment_log (site, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[s(l.site), s(l.route), os(l.meeting), n(l.slot_start), n(l.slot_end), os(l.next_in_line), os(l.chosen), s(l.skipped), s(l.reason), s(l.outcome), n(l.at)],
+        "INSERT INTO assignment_log (site, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, routed, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[s(l.site), s(l.route), os(l.meeting), n(l.slot_start), n(l.slot_end), os(l.next_in_line), os(l.chosen), s(l.skipped), s(l.reason), s(l.outcome), os(l.routed), n(l.at)],
     )
 }
 
@@ -275,6 +277,8 @@ pub struct LogRow {
     /// `None` for entries logged before reasons were.
     pub reason: Option<String>,
     pub outcome: String,
+    /// How routing rules chose the queue (JSON); `None` for a route named directly.
+    pub routed: Option<String>,
     pub at: i64,
 }
 
@@ -287,7 +291,7 @@ pub async fn assignments(
 ) -> Result<Vec<LogRow>, ApiError> {
     db::rows(
         database,
-        "SELECT id, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, at FROM assignment_log WHERE site = ? AND (? IS NULL OR route = ?) ORDER BY id LIMIT ?",
+        "SELECT id, route, meeting, slot_start, slot_end, next_in_line, chosen, skipped, reason, outcome, routed, at FROM assignment_log WHERE site = ? AND (? IS NULL OR route = ?) ORDER BY id LIMIT ?",
         &[s(site), os(route), os(route), n(limit)],
     )
     .await
@@ -322,6 +326,90 @@ pub async fn put_template(
         database,
         "INSERT INTO meeting_templates (site, subject, body, location, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(site) DO UPDATE SET subject = excluded.subject, body = excluded.body, location = excluded.location, updated_at = excluded.updated_at",
         &[s(site), s(&t.subject), s(&t.body), os(t.location.as_deref()), n(now)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes a scheduled meeting at `sequence` for a visitor's link, once: the sequence moves on,
+/// so a second use of the same link (or a concurrent one) finds nothing. Answers the new
+/// sequence, `None` when the link is used or the meeting is no longer scheduled.
+pub async fn take_for_link(
+    database: &D1Database,
+    site: &str,
+    id: &str,
+    sequence: i64,
+    now: i64,
+) -> Result<Option<i64>, ApiError> {
+    let changed = db::exec(
+        database,
+        "UPDATE meetings SET sequence = sequence + 1, updated_at = ? WHERE site = ? AND id = ? AND status = 'scheduled' AND sequence = ?",
+        &[n(now), s(site), s(id), n(sequence)],
+    )
+    .await?;
+    Ok((changed == 1).then_some(sequence + 1))
+}
+
+/// Moves a scheduled meeting at `sequence` to a new time, unless another meeting of its agent
+/// (with buffers: `free_from`..`free_to`) is there; the sequence moves on. Answers whether it
+/// moved (one conditional statement, atomic in D1: no overlap is ever stored).
+pub async fn move_meeting(database: &D1Database, m: &MoveWrite<'_>) -> Result<bool, ApiError> {
+    let changed = db::exec(
+        database,
+        "UPDATE meetings SET start_ms = ?, end_ms = ?, sequence = sequence + 1, updated_at = ? \
+         WHERE site = ? AND id = ? AND status = 'scheduled' AND sequence = ? \
+         AND NOT EXISTS (SELECT 1 FROM meetings o WHERE o.site = ? AND o.agent = ? AND o.id <> ? AND o.status IN ('pending', 'scheduled') AND o.start_ms < ? AND o.end_ms > ?)",
+        &[
+            n(m.start_ms), n(m.end_ms), n(m.now), s(m.site), s(m.id), n(m.sequence),
+            s(m.site), s(m.agent), s(m.id), n(m.free_to), n(m.free_from),
+        ],
+    )
+    .await?;
+    Ok(changed == 1)
+}
+
+/// A meeting's move.
+pub struct MoveWrite<'a> {
+    pub site: &'a str,
+    pub id: &'a str,
+    pub agent: &'a str,
+    /// The sequence the move was asked at.
+    pub sequence: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub free_from: i64,
+    pub free_to: i64,
+    pub now: i64,
+}
+
+/// Puts a meeting back where it was before a move whose calendar event could not be made.
+pub async fn unmove_meeting(
+    database: &D1Database,
+    site: &str,
+    id: &str,
+    (start_ms, end_ms): (i64, i64),
+    sequence: i64,
+) -> Result<(), ApiError> {
+    db::exec(
+        database,
+        "UPDATE meetings SET start_ms = ?, end_ms = ?, sequence = ? WHERE site = ? AND id = ?",
+        &[n(start_ms), n(end_ms), n(sequence), s(site), s(id)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The calendar event of a meeting after a move.
+pub async fn set_event(
+    database: &D1Database,
+    site: &str,
+    id: &str,
+    event_id: &str,
+) -> Result<(), ApiError> {
+    db::exec(
+        database,
+        "UPDATE meetings SET event_id = ? WHERE site = ? AND id = ?",
+        &[s(event_id), s(site), s(id)],
     )
     .await?;
     Ok(())

@@ -9,8 +9,9 @@ use crate::diag::{Diagnostic, Severity};
 use crate::fields::FieldName;
 use crate::model::{
     BranchCard, CaptureCard, Card, Dialogue, DocumentCard, EndCard, GoalCard, MeetingCard,
-    MessageCard, QuestionCard, Route, FORMAT_VERSION,
+    MessageCard, QuestionCard, Route, RouteRules, FORMAT_VERSION,
 };
+use crate::routing::compile_route_rules;
 use crate::targeting::{audience_checks, compile_audience};
 use std::collections::HashMap;
 #[cfg(feature = "regex")]
@@ -23,12 +24,7 @@ pub struct Options {
     pub lead_fields: Option<Vec<String>>,
 }
 
-pub(super) fn valid_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
+use crate::rules::valid_id;
 
 pub(super) fn safe_url(u: &str) -> bool {
     let l = u.trim().to_ascii_lowercase();
@@ -276,17 +272,37 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                 delay_ms,
                 ..
             }) => {
-                let (Route::Queue(r) | Route::Agent(r)) = route;
-                if !valid_id(r) {
-                    cx.diags.push(Diagnostic::error(
-                        format!("{p}.route"),
-                        "bad_id",
-                        "queue or agent id must be 1-64 letters, digits, `-` or `_`",
-                    ));
-                }
+                let route = match route {
+                    Route::Queue(r) | Route::Agent(r) => {
+                        if !valid_id(r) {
+                            cx.diags.push(Diagnostic::error(
+                                format!("{p}.route"),
+                                "bad_id",
+                                "queue or agent id must be 1-64 letters, digits, `-` or `_`",
+                            ));
+                        }
+                        route.clone()
+                    }
+                    // Checked here; evaluated by the worker from the published dialogue when
+                    // the visitor books. The compiled flow (and so the browser) keeps only the
+                    // default: the browser asks the worker, which routes by the rules.
+                    Route::Rules(rules) => {
+                        compile_route_rules(
+                            rules,
+                            &format!("{p}.route"),
+                            &answer_ix,
+                            &mut cx.diags,
+                        );
+                        Route::Rules(std::sync::Arc::new(RouteRules {
+                            rules: Vec::new(),
+                            default: rules.default.clone(),
+                            owner_field: None,
+                        }))
+                    }
+                };
                 CCard::Meeting {
                     text: cx.template(text, format!("{p}.text")),
-                    route: route.clone(),
+                    route,
                     confirmation: confirmation
                         .as_ref()
                         .map(|c| cx.template(c, format!("{p}.confirmation"))),

@@ -5,7 +5,7 @@
 use super::flow::*;
 use crate::fields::FieldName;
 use crate::json::{self, J};
-use crate::model::{CaptureKind, Display, Route};
+use crate::model::{CaptureKind, Display, Route, RouteRules};
 use crate::targeting::audience_from_wire;
 use crate::tokens::{Segment, Template, TokenSource};
 
@@ -131,6 +131,17 @@ fn kind(v: &J) -> Option<CaptureKind> {
 }
 
 fn route(v: &J) -> Option<Route> {
+    // A rules route reaches the browser as its default only (the worker evaluates the rules).
+    if let (Some(J::Arr(rules)), Some(default)) = (v.get("rules"), v.get("default")) {
+        if !rules.is_empty() {
+            return None;
+        }
+        return Some(Route::Rules(std::sync::Arc::new(RouteRules {
+            rules: Vec::new(),
+            default: text(default)?,
+            owner_field: None,
+        })));
+    }
     match v.variant()? {
         ("queue", q) => Some(Route::Queue(text(q)?)),
         ("agent", a) => Some(Route::Agent(text(a)?)),

@@ -1,0 +1,303 @@
+//! A visitor's move of their meeting (the reschedule link), run by the route's `QueueRouter`
+//! one at a time with its bookings: the same agent, their calendar read again for the new
+//! time, the move stored by one conditional D1 statement (no overlap with the agent's other
+//! meetings, and only at the link's sequence), the calendar event moved (removed and made
+//! again with the same UID), the visitor's iCalendar update (`SEQUENCE` + 1, new links) and
+//! the agent's notice through the mail outbox, and the Marketo activity with the new time.
+
+use super::super::db;
+use super::super::store::{self, meeting_activity as activity, meetings::MoveWrite};
+use super::agents::{
+    agent_time, connection, mark_disconnected, one_agent, store_rotated_token, Agent, AgentTime,
+};
+use super::config::{mail_from, provider_config};
+use super::invitation::{booking_mails, template, visitor_links_text, Attendance};
+use super::mail_outbox::outbox_stmt;
+use super::router_protocol::{Booked, MoveJob, RouterAnswer, RouterError, RouterReply};
+use crate::calendar::client::{around, CalFailure, CalendarProvider, ProviderConfig};
+use crate::calendar::{NewEvent, Provider};
+use crate::error::ApiError;
+use crate::meetings::{self};
+use chrono::Duration;
+use dynchat_scheduling::Slot;
+use sha2::{Digest, Sha256};
+use worker::{D1Database, Env};
+
+/// Runs a move; every failure becomes the router's typed error (and is logged).
+pub async fn run_move_job(env: &Env, job: MoveJob) -> RouterReply {
+    match move_job(env, &job).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            worker::console_error!("move of {}: {e}", job.meeting);
+            Err(RouterError::from(e))
+        }
+    }
+}
+
+/// The provider ids of the event made for `sequence` (Google never takes a deleted event's
+/// id again; Graph keys its idempotency on the transaction id).
+fn moved_ids(uid: &str, sequence: i64) -> (String, String) {
+    let d = Sha256::digest(format!("{uid}\0{sequence}").as_bytes());
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    (
+        format!("dc{}", &hex[..40]),
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        ),
+    )
+}
+
+struct EventParts<'a> {
+    uid: &'a str,
+    visitor_name: &'a str,
+    visitor_email: &'a str,
+    tz: chrono_tz::Tz,
+}
+
+/// Makes the event at `slot` for `sequence`.
+async fn make_event(
+    env: &Env,
+    database: &D1Database,
+    cfg: &ProviderConfig,
+    (site, agent): (&str, &Agent),
+    p: &EventParts<'_>,
+    (slot, sequence): (&Slot, i64),
+) -> Result<String, CalFailure> {
+    let tpl = template(database, site)
+        .await
+        .map_err(|e| CalFailure::Failed(e.to_string()))?;
+    let conn = match connection(env, site, agent) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(CalFailure::Disconnected("no calendar connected".into())),
+        Err(e) => return Err(CalFailure::Failed(e.to_string())),
+    };
+    let time = dynchat_scheduling::label(slot.start, p.tz);
+    let link = tpl.location.clone().unwrap_or_default();
+    let (google, graph) = moved_ids(p.uid, sequence);
+    let e = NewEvent {
+        summary: meetings::render_template(&tpl.subject, p.visitor_name, &agent.name, &time, &link),
+        description: meetings::render_template(
+            &tpl.body,
+            p.visitor_name,
+            &agent.name,
+            &time,
+            &link,
+        ),
+        location: tpl.location.clone(),
+        start: slot.start,
+        end: slot.end,
+        attendee_email: p.visitor_email.to_string(),
+        attendee_name: p.visitor_name.to_string(),
+        organizer_email: agent.email.clone(),
+        organizer_name: agent.name.clone(),
+        google_event_id: google,
+        graph_transaction_id: graph,
+        uid: p.uid.to_string(),
+    };
+    let r = conn.create(cfg, &e).await;
+    store_rotated_token(env, database, site, agent, &conn).await;
+    if let Err(CalFailure::Disconnected(reason)) = &r {
+        mark_disconnected(database, site, &agent.id, reason).await;
+    }
+    r
+}
+
+async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
+    let database = db::database(env)?;
+    let site = job.site.as_str();
+    let m = store::meetings::by_id(&database, site, &job.meeting)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("meeting".into()))?;
+    if m.status != "scheduled" || m.sequence != job.sequence {
+        return Ok(Err(RouterError::Conflict {
+            message: "this link was already used".into(),
+        }));
+    }
+    let agent = one_agent(&database, site, &m.agent).await?;
+    let now = meetings::from_ms(db::now(env, &database).await?);
+    let slot = Slot {
+        start: job.start,
+        end: job.start + Duration::minutes(i64::from(agent.settings.meeting_minutes())),
+    };
+    let (before, after) = (
+        agent.settings.buffer_before_minutes(),
+        agent.settings.buffer_after_minutes(),
+    );
+    let cfg = provider_config(env);
+    let seen = agent_time(
+        env,
+        &database,
+        &cfg,
+        site,
+        &agent,
+        around(slot.start, slot.end, before, after),
+        false,
+    )
+    .await;
+    let free = matches!(&seen, AgentTime::Known(b)
+        if meetings::free_slot(&agent.settings, b, slot.start, now) == Some(slot));
+    if !free {
+        return Ok(Err(RouterError::Busy));
+    }
+    let at = db::real_now();
+    let (start_ms, end_ms) = (slot.start.timestamp_millis(), slot.end.timestamp_millis());
+    let moved = store::meetings::move_meeting(
+        &database,
+        &MoveWrite {
+            site,
+            id: &m.id,
+            agent: &agent.id,
+            sequence: job.sequence,
+            start_ms,
+            end_ms,
+            free_from: start_ms - i64::from(before) * 60_000,
+            free_to: end_ms + i64::from(after) * 60_000,
+            now: at,
+        },
+    )
+    .await?;
+    if !moved {
+        return Ok(Err(RouterError::Busy));
+    }
+    let sequence = job.sequence + 1;
+    let tz = dynchat_scheduling::parse_tz(&m.tz, "tz").unwrap_or(chrono_tz::UTC);
+    let visitor_name = if m.lead_name.is_empty() {
+        m.lead_email.clone()
+    } else {
+        m.lead_name.clone()
+    };
+    let parts = EventParts {
+        uid: &m.uid,
+        visitor_name: &visitor_name,
+        visitor_email: &m.lead_email,
+        tz,
+    };
+    // The event: the old one removed (a CalDAV resource is named by the UID), the new one made.
+    let removed = match (connection(env, site, &agent)?, m.event_id.as_deref()) {
+        (Some(conn), Some(old)) => conn.cancel(&cfg, old, "Moved").await,
+        (None, _) => Err(CalFailure::Disconnected("no calendar connected".into())),
+        (Some(_), None) => Ok(()),
+    };
+    let was_removed = removed.is_ok();
+    let made = match removed {
+        Ok(()) => {
+            make_event(
+                env,
+                &database,
+                &cfg,
+                (site, &agent),
+                &parts,
+                (&slot, sequence),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    let event_id = match made {
+        Ok(id) => id,
+        Err(e) => {
+            // Put the meeting back; its link works again. The old event is made again when it
+            // was removed (best effort: the calendar just failed).
+            store::meetings::unmove_meeting(
+                &database,
+                site,
+                &m.id,
+                (m.start_ms, m.end_ms),
+                job.sequence,
+            )
+            .await?;
+            let old = Slot {
+                start: meetings::from_ms(m.start_ms),
+                end: meetings::from_ms(m.end_ms),
+            };
+            let restored = if was_removed {
+                make_event(
+                    env,
+                    &database,
+                    &cfg,
+                    (site, &agent),
+                    &parts,
+                    (&old, sequence + 1_000),
+                )
+                .await
+                .map(Some)
+            } else {
+                Ok(None)
+            };
+            match restored {
+                Ok(Some(id)) => store::meetings::set_event(&database, site, &m.id, &id).await?,
+                Ok(None) => {}
+                Err(again) => {
+                    worker::console_error!("meeting {}: old event not restored: {again}", m.id)
+                }
+            }
+            return Ok(Err(RouterError::Failed {
+                message: format!("the calendar event could not be moved: {e}"),
+            }));
+        }
+    };
+    store::meetings::set_event(&database, site, &m.id, &event_id).await?;
+
+    // The visitor's update (SEQUENCE + 1, the same UID, new links) and the agent's notice.
+    let tpl = template(&database, site).await?;
+    let from_addr = mail_from(env);
+    let links = visitor_links_text(env, &job.links_base, site, &m.id, sequence, &slot)?;
+    let provider = Provider::parse(&m.provider).unwrap_or(Provider::Caldav);
+    let (mails, _) = booking_mails(
+        &tpl,
+        &Attendance {
+            uid: &m.uid,
+            agent: &agent,
+            visitor_name: &visitor_name,
+            visitor_email: &m.lead_email,
+            slot,
+            tz,
+        },
+        &from_addr,
+        provider.sends_invitations(),
+        (sequence, &links),
+    )?;
+    let mut st = Vec::new();
+    for mail in &mails {
+        st.push(outbox_stmt(&database, (site, &m.id), &from_addr, mail, at)?);
+    }
+    // Marketo: the meeting's activity again, with the new time.
+    if let Some(lead_id) =
+        activity::visitor_lead(&database, site, &m.session, &m.lead_email).await?
+    {
+        let attrs = serde_json::to_string(&[
+            ["start", meetings::iso(slot.start).as_str()],
+            ["dialogue", m.dialogue.as_str()],
+            ["site", site],
+        ])?;
+        st.push(activity::activity(
+            &database,
+            &activity::ActivityWrite {
+                site,
+                lead_id: &lead_id,
+                type_api: "dynchat_meeting",
+                primary: &agent.name,
+                attributes: &attrs,
+                at,
+            },
+        )?);
+    }
+    db::batch(&database, st).await?;
+    if let Err(e) = crate::edge::wake::send(env, "activity").await {
+        worker::console_error!("meeting {}: queue send failed: {e}", m.id);
+    }
+    Ok(Ok(RouterAnswer::Moved {
+        meeting: Booked {
+            meeting: m.id.clone(),
+            agent: agent.name.clone(),
+            start: meetings::iso(slot.start),
+            end: meetings::iso(slot.end),
+        },
+        mail: !mails.is_empty(),
+    }))
+}

@@ -1,0 +1,385 @@
+//! Routing rules end to end (issue 15): the real worker on workerd, the Marketo peer (what is
+//! known of a lead: country, company size, lead owner), real Radicale for the agents'
+//! calendars. A dialogue whose meeting card routes by rules is published (an unknown queue is
+//! refused at publish); bookings with `route: rules:<dialogue>/<card>` land in the queue the
+//! first matching rule names, a known lead's owner first; the assignment log names the rule.
+
+use dynchat_e2e::peers::{self, PyPeer};
+use dynchat_e2e::{serial, Answer, Peer, Worker};
+use serde_json::{json, Value};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const SITE: &str = "rt";
+const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
+const ORIGIN: &str = "http://127.0.0.1:8080";
+
+/// Agents: id, Radicale user, queue.
+const AGENTS: [(&str, &str); 5] = [
+    ("dan", "agent1"),
+    ("eve", "agent2"),
+    ("bea", "agent3"),
+    ("pia", "agent4"),
+    ("sam", "agent5"),
+];
+
+fn dialogue(enterprise_queue: &str) -> Value {
+    json!({"version": 1, "id": "routed", "name": "Routed", "cards": [
+        {"id": "interest", "type": "question", "text": "What brings you here?",
+         "buttons": [{"label": "Pricing", "value": "pricing", "next": "book"},
+                     {"label": "Other", "value": "other", "next": "book"}]},
+        {"id": "book", "type": "meeting", "text": "Pick a time", "route": {
+            "rules": [
+                {"when": {"all": [{"field": "lead.country", "op": "in_list", "value": ["DE", "AT", "CH"]}]}, "queue": "dach"},
+                {"when": {"all": [{"field": "company.numberOfEmployees", "op": "greater_than", "value": 500}]}, "queue": enterprise_queue},
+                {"when": {"all": [{"field": "answer.interest", "op": "is", "value": "pricing"}]}, "queue": "pricing"}
+            ],
+            "default": "sales"}}
+    ]})
+}
+
+fn every_day(from: &str, to: &str) -> Value {
+    let d = json!([{"start": from, "end": to}]);
+    json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d})
+}
+
+/// `YYYY-MM-DDTHH:MM:00Z` of the day `days` from today (UTC) at `minute` after midnight.
+fn at(days: i64, minute: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let t = (now / 86_400 + days) * 86_400 + minute * 60;
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:00Z",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+struct Stack {
+    worker: Worker,
+    _marketo: Peer,
+    radicale: PyPeer,
+}
+
+impl Stack {
+    fn start() -> Stack {
+        let marketo = Peer::start(&[]);
+        marketo.seed(json!({
+            "companies": [{"company": "Initech", "industry": "Manufacturing", "numberOfEmployees": 4200}],
+            "leads": [
+                {"email": "de@acme.example", "firstName": "Dora", "country": "DE"},
+                {"email": "us@acme.example", "firstName": "Ulla", "country": "US"},
+                {"email": "big@initech.example", "firstName": "Pete", "company": "Initech"},
+                {"email": "claim@initech.example", "firstName": "Cleo", "company": "Initech"},
+                {"email": "owned@initech.example", "firstName": "Otto", "company": "Initech",
+                 "leadOwnerEmail": "agent3@agents.test"}
+            ]
+        }));
+        let radicale = peers::radicale(AGENTS.len(), "routing");
+        let worker = Worker::start(
+            "routing",
+            Some(&marketo),
+            &[
+                ("CALENDAR_KEY", CALENDAR_KEY),
+                ("RATE_IP_PER_MINUTE", "100000"),
+                ("RATE_SITE_PER_MINUTE", "100000"),
+            ],
+        );
+        let s = worker.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}"),
+            Some(&json!({"name": "Routing", "allowed_origins": [ORIGIN]})),
+        );
+        assert_eq!(s.status, 200, "{}", s.body);
+        let st = Stack {
+            worker,
+            _marketo: marketo,
+            radicale,
+        };
+        let settings = json!({"time_zone": "UTC", "working_hours": every_day("08:00", "18:00"), "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
+        for (n, (id, user)) in AGENTS.iter().enumerate() {
+            let n = n + 1;
+            let a = st.worker.admin(
+                "PUT",
+                &format!("/admin/sites/{SITE}/agents/{id}"),
+                Some(&json!({"name": id, "email": format!("{user}@agents.test"), "settings": settings})),
+            );
+            assert_eq!(a.status, 200, "agent {id}: {}", a.body);
+            let url = format!("{}/{user}/calendar/", st.radicale.urls[1]);
+            let c = st.worker.admin(
+                "PUT",
+                &format!("/admin/sites/{SITE}/agents/{id}/calendar"),
+                Some(&json!({"url": url, "username": user, "password": format!("pw{n}")})),
+            );
+            assert_eq!(c.status, 200, "calendar {id}: {}", c.body);
+        }
+        for (q, agents) in [
+            ("dach", vec!["dan"]),
+            ("enterprise", vec!["eve", "bea"]),
+            ("pricing", vec!["pia"]),
+            ("sales", vec!["sam"]),
+        ] {
+            let r = st.worker.admin(
+                "PUT",
+                &format!("/admin/sites/{SITE}/queues/{q}"),
+                Some(&json!({"name": q, "agents": agents})),
+            );
+            assert_eq!(r.status, 200, "queue {q}: {}", r.body);
+        }
+        st
+    }
+
+    fn book(&self, key: &str, start: &str, lead: Value, answers: Value) -> Answer {
+        let end = end_of(start);
+        let body = json!({"route": "rules:routed/book", "start": start, "end": end, "tz": "UTC",
+                          "lead": lead, "answers": answers, "dialogue": "routed", "session": format!("s-{key}")});
+        self.worker.post(
+            &format!("/v1/sites/{SITE}/book"),
+            &body,
+            &[("Idempotency-Key", key), ("Origin", ORIGIN)],
+        )
+    }
+
+    fn slots(&self, query: &str) -> Answer {
+        self.worker.request(
+            "GET",
+            &format!("/v1/sites/{SITE}/slots?{query}"),
+            &[("Origin", ORIGIN)],
+            None,
+        )
+    }
+}
+
+/// 30 minutes after an `at()` start.
+fn end_of(start: &str) -> String {
+    let (h, m) = (&start[11..13], &start[14..16]);
+    let minute = h.parse::<i64>().unwrap_or(0) * 60 + m.parse::<i64>().unwrap_or(0) + 30;
+    format!("{}T{:02}:{:02}:00Z", &start[..10], minute / 60, minute % 60)
+}
+
+#[test]
+fn rule_routed_bookings_land_in_the_right_queue_owner_first() {
+    let _g = serial();
+    let st = Stack::start();
+    let w = &st.worker;
+
+    // Publishing checks the queues the rules name (the engine cannot know them).
+    let bad = w.admin(
+        "POST",
+        &format!("/admin/sites/{SITE}/dialogues"),
+        Some(&dialogue("enterprize")),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body.contains("dialogue.cards[1].route.rules[1].queue")
+            && bad.body.contains("enterprize"),
+        "{}",
+        bad.body
+    );
+    let ok = w.admin(
+        "POST",
+        &format!("/admin/sites/{SITE}/dialogues"),
+        Some(&dialogue("enterprise")),
+    );
+    assert_eq!(ok.status, 201, "{}", ok.body);
+
+    // (visitor, lead sent, answers, agent expected, rule expected, owner expected, reason)
+    type Case = (
+        &'static str,
+        Value,
+        Value,
+        &'static str,
+        Value,
+        Value,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        // Marketo knows the country.
+        (
+            "known DACH lead",
+            json!({"email": "de@acme.example"}),
+            json!({}),
+            "dan",
+            json!(0),
+            Value::Null,
+            "order",
+        ),
+        // Marketo's country wins over what the visitor typed.
+        (
+            "Marketo says US",
+            json!({"email": "us@acme.example", "country": "DE"}),
+            json!({}),
+            "sam",
+            Value::Null,
+            Value::Null,
+            "order",
+        ),
+        // A new visitor's own fields count when Marketo does not know them.
+        (
+            "new visitor in Austria",
+            json!({"email": "new@wien.example", "country": "AT"}),
+            json!({}),
+            "dan",
+            json!(0),
+            Value::Null,
+            "order",
+        ),
+        // The company record (4,200 employees): the enterprise queue's rotation.
+        (
+            "big company",
+            json!({"email": "big@initech.example"}),
+            json!({}),
+            "eve",
+            json!(1),
+            Value::Null,
+            "order",
+        ),
+        // A visitor naming an owner is not believed: the rotation goes on (bea, after eve).
+        (
+            "claimed owner",
+            json!({"email": "claim@initech.example", "leadOwnerEmail": "agent2@agents.test"}),
+            json!({}),
+            "bea",
+            json!(1),
+            Value::Null,
+            "order",
+        ),
+        // Account routing: Marketo's lead owner (bea) is an agent of the queue: asked first,
+        // although eve is next in line.
+        (
+            "owned lead",
+            json!({"email": "owned@initech.example"}),
+            json!({}),
+            "bea",
+            json!(1),
+            json!("bea"),
+            "account_owner",
+        ),
+        // The dialogue's answers.
+        (
+            "pricing answer",
+            json!({"email": "who@nowhere.example"}),
+            json!({"interest": "Pricing"}),
+            "pia",
+            json!(2),
+            Value::Null,
+            "order",
+        ),
+        (
+            "nothing matches",
+            json!({"email": "who2@nowhere.example"}),
+            json!({"interest": "other"}),
+            "sam",
+            Value::Null,
+            Value::Null,
+            "order",
+        ),
+    ];
+    for (i, (name, lead, answers, agent, rule, owner, reason)) in cases.iter().enumerate() {
+        // Each booking at its own time, so no one is busy from an earlier case.
+        let start = at(2, 8 * 60 + 30 * i as i64);
+        let r = st.book(
+            &format!("route-key-{i}"),
+            &start,
+            lead.clone(),
+            answers.clone(),
+        );
+        assert_eq!(r.status, 201, "{name}: {}", r.body);
+        assert_eq!(r.json()["agent"], *agent, "{name}: {}", r.body);
+        let log = w
+            .admin("GET", &format!("/admin/sites/{SITE}/assignments"), None)
+            .json();
+        let last = log["assignments"]
+            .as_array()
+            .and_then(|a| a.last())
+            .cloned()
+            .unwrap_or(Value::Null);
+        assert_eq!(last["chosen"], *agent, "{name}: {last}");
+        assert_eq!(last["routed"]["card"], "routed/book", "{name}: {last}");
+        assert_eq!(last["routed"]["rule"], *rule, "{name}: {last}");
+        assert_eq!(last["routed"]["owner"], *owner, "{name}: {last}");
+        assert_eq!(last["reason"]["kind"], *reason, "{name}: {last}");
+        let queue = last["routed"]["queue"].as_str().unwrap_or_default();
+        assert_eq!(last["route"], format!("queue:{queue}"), "{name}: {last}");
+    }
+    // The meetings are in the agents' Radicale calendars.
+    let calendars =
+        peers::get(&format!("{}/_peer/state", st.radicale.urls[0]))["calendars"].clone();
+    let events = |user: &str| calendars[user].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        [
+            events("agent1"),
+            events("agent2"),
+            events("agent3"),
+            events("agent4"),
+            events("agent5")
+        ],
+        [2, 1, 2, 1, 2],
+        "{calendars}"
+    );
+
+    // The slot lookup routes the same way: a known DACH lead sees the dach queue's slots.
+    let routed = st.slots("route=rules:routed/book&email=de%40acme.example&tz=UTC&days=3");
+    assert_eq!(routed.status, 200, "{}", routed.body);
+    let direct = st.slots("route=queue:dach&tz=UTC&days=3");
+    let starts = |a: &Answer| -> Vec<Value> {
+        a.json()["slots"]
+            .as_array()
+            .map(|s| s.iter().map(|x| x["start"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert!(!starts(&routed).is_empty(), "{}", routed.body);
+    assert_eq!(starts(&routed), starts(&direct));
+    assert_ne!(
+        starts(&routed),
+        starts(&st.slots("route=queue:sales&tz=UTC&days=3")),
+        "dan and sam are busy at different times"
+    );
+
+    // Bad input: a clear 400 naming the field, nothing booked.
+    for (body_route, answers, field) in [
+        ("rules:routed/interest", json!({}), "route"),
+        ("rules:ghost/book", json!({}), "route"),
+        ("rules:routed", json!({}), "route"),
+        (
+            "rules:routed/book",
+            json!({"interest": 7}),
+            "answers.interest",
+        ),
+        ("rules:routed/book", json!(["pricing"]), "answers"),
+    ] {
+        let body = json!({"route": body_route, "start": at(3, 9 * 60), "end": at(3, 9 * 60 + 30), "tz": "UTC",
+                          "lead": {"email": "x@y.example"}, "answers": answers});
+        let r = w.post(
+            &format!("/v1/sites/{SITE}/book"),
+            &body,
+            &[("Idempotency-Key", "bad-route-1"), ("Origin", ORIGIN)],
+        );
+        assert_eq!(r.status, 400, "{body_route} {answers}: {}", r.body);
+        assert_eq!(
+            r.json()["error"]["field"],
+            field,
+            "{body_route} {answers}: {}",
+            r.body
+        );
+    }
+    let meetings = w
+        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
+        .json();
+    assert_eq!(
+        meetings["meetings"].as_array().map_or(0, Vec::len),
+        cases.len(),
+        "bad input booked nothing"
+    );
+}
