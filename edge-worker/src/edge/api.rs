@@ -7,7 +7,7 @@ use super::reply::{header, Reply};
 use super::site::Site;
 use super::store::{dialogues, events as events_store, leads as leads_store, traits_cache};
 use crate::error::ApiError;
-use crate::marketo::mapping;
+use crate::marketo::{fields, mapping};
 use crate::validate::{self, EventKind};
 use crate::{bundle, days, metrics};
 use serde_json::{json, Map, Value};
@@ -173,12 +173,14 @@ pub async fn traits(
     let mut company = Map::new();
     for f in wanted {
         if let Some((ns, name)) = f.split_once('.') {
+            // Read under the rule's spelling: `FirstName` finds Marketo's `firstName`.
             let from_company = fields
                 .get(COMPANY_KEY)
-                .and_then(|c| c.get(name))
+                .and_then(Value::as_object)
+                .and_then(|c| fields::pick(c, name))
                 .filter(|_| ns == "company");
             if let Some(v) = from_company
-                .or_else(|| fields.get(name))
+                .or_else(|| fields::pick(&fields, name))
                 .filter(|v| !v.is_null())
             {
                 if ns == "company" {

@@ -4,7 +4,7 @@
 use super::client::{urlencode, Marketo};
 use super::protocol::{LookupAnswer, LookupQuery};
 use crate::error::ApiError;
-use crate::marketo::mapping;
+use crate::marketo::{fields, mapping};
 use serde_json::{Map, Value};
 use worker::Method;
 
@@ -38,12 +38,8 @@ pub async fn lookup(m: &Marketo, q: &LookupQuery) -> Result<LookupAnswer, ApiErr
         ));
     }
     let known = known_fields(m).await?;
-    let mut fields: Vec<String> = q
-        .fields
-        .iter()
-        .filter(|f| known.iter().any(|k| k == *f))
-        .cloned()
-        .collect();
+    // `FirstName` in a rule reads Marketo's `firstName` (one rule: `marketo::fields`).
+    let mut fields = fields::marketo_names(&q.fields, &known);
     // The account record is found by the lead's company name.
     if !q.company_fields.is_empty() && known.iter().any(|k| k == "company") {
         fields.push("company".into());
@@ -88,8 +84,7 @@ async fn company_of(m: &Marketo, q: &LookupQuery, lead: &Map<String, Value>) -> 
     let mut wanted: Vec<&str> = q
         .company_fields
         .iter()
-        .map(String::as_str)
-        .filter(|f| mapping::COMPANY_FIELDS.contains(f))
+        .filter_map(|f| fields::resolve(f, &mapping::COMPANY_FIELDS).name())
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
