@@ -4,7 +4,7 @@
 //! such names (and no exact one) are ambiguous and refused with a diagnostic, never read as
 //! empty.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// What a rule's field name stands for in the connected instance.
@@ -66,7 +66,7 @@ pub fn pick<'m>(record: &'m Map<String, Value>, wanted: &str) -> Option<&'m Valu
 }
 
 /// How one rule field maps, for the admin (`GET /admin/marketo/sync`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldReport {
     /// As the rules write it, e.g. `lead.FirstName`.
     pub field: String,
