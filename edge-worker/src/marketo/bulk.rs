@@ -139,7 +139,11 @@ pub fn parse_records(buf: &[u8], at_eof: bool) -> Result<Page, String> {
                 page.records.push(std::mem::take(&mut record));
                 page.consumed = i + 1;
             }
-            _ if quoted => return Err(format!("export file: text after a closing quote at byte {i}")),
+            _ if quoted => {
+                return Err(format!(
+                    "export file: text after a closing quote at byte {i}"
+                ))
+            }
             _ => field.push(b),
         }
         i += 1;
@@ -193,20 +197,25 @@ pub const MAX_SINCE_DAYS: i64 = 3660;
 /// Reads `POST /admin/marketo/initial-sync`'s body: `since` (optional `YYYY-MM-DD` or ISO
 /// date-time, not in the future, at most ten years back) and `restart` (optional boolean).
 /// Answers `(since_ms, restart)`; a bad value is a 400 naming the field.
-pub fn parse_start(body: &serde_json::Value, now: i64) -> Result<(i64, bool), crate::error::ApiError> {
+pub fn parse_start(
+    body: &serde_json::Value,
+    now: i64,
+) -> Result<(i64, bool), crate::error::ApiError> {
     use crate::error::ApiError;
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::BadJson("the body must be a JSON object".into()))?;
     if let Some(k) = obj.keys().find(|k| *k != "since" && *k != "restart") {
-        return Err(ApiError::field(k.as_str(), "unknown field (since, restart)"));
+        return Err(ApiError::field(
+            k.as_str(),
+            "unknown field (since, restart)",
+        ));
     }
     let since = match obj.get("since") {
         None | Some(serde_json::Value::Null) => now - DEFAULT_SINCE_DAYS * 86_400_000,
-        Some(v) => v
-            .as_str()
-            .and_then(parse_time)
-            .ok_or_else(|| ApiError::field("since", "a date YYYY-MM-DD or an ISO 8601 UTC date-time"))?,
+        Some(v) => v.as_str().and_then(parse_time).ok_or_else(|| {
+            ApiError::field("since", "a date YYYY-MM-DD or an ISO 8601 UTC date-time")
+        })?,
     };
     if since > now {
         return Err(ApiError::field("since", "must not be in the future"));
@@ -309,7 +318,11 @@ mod tests {
             Some((now - 365 * 86_400_000, false))
         );
         assert_eq!(
-            parse_start(&json!({"since": "1970-01-02", "restart": true}), 86_400_000 * 3).ok(),
+            parse_start(
+                &json!({"since": "1970-01-02", "restart": true}),
+                86_400_000 * 3
+            )
+            .ok(),
             Some((86_400_000, true))
         );
         let field = |b: serde_json::Value| match parse_start(&b, now) {
@@ -326,13 +339,22 @@ mod tests {
     #[test]
     fn errors_say_wait_stop_or_recreate() {
         let f = |s: &str| CallError::Fatal(s.into());
-        assert_eq!(trouble(&f("1029 Too many jobs in queue")), BulkTrouble::QueueFull);
+        assert_eq!(
+            trouble(&f("1029 Too many jobs in queue")),
+            BulkTrouble::QueueFull
+        );
         assert_eq!(
             trouble(&f("1029 Export daily quota exceeded")),
             BulkTrouble::DailyQuota
         );
-        assert_eq!(trouble(&f("1004 Export job 'x' not found")), BulkTrouble::JobLost);
-        assert!(matches!(trouble(&f("1035 Unsupported filter type")), BulkTrouble::Stop(_)));
+        assert_eq!(
+            trouble(&f("1004 Export job 'x' not found")),
+            BulkTrouble::JobLost
+        );
+        assert!(matches!(
+            trouble(&f("1035 Unsupported filter type")),
+            BulkTrouble::Stop(_)
+        ));
         assert!(matches!(
             trouble(&CallError::Transient("timeout".into())),
             BulkTrouble::Retry(_)

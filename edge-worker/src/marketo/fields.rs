@@ -110,14 +110,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const KNOWN: [&str; 5] = ["email", "firstName", "lastName", "chatInterest", "ChatInterest"];
+    const KNOWN: [&str; 5] = [
+        "email",
+        "firstName",
+        "lastName",
+        "chatInterest",
+        "ChatInterest",
+    ];
 
     #[test]
     fn exact_wins_then_one_case_insensitive_match_then_ambiguity() {
         assert_eq!(resolve("firstName", &KNOWN), Resolved::Exact("firstName"));
         assert_eq!(resolve("FirstName", &KNOWN), Resolved::Mapped("firstName"));
         assert_eq!(resolve("FIRSTNAME", &KNOWN), Resolved::Mapped("firstName"));
-        assert_eq!(resolve("chatInterest", &KNOWN), Resolved::Exact("chatInterest"));
+        assert_eq!(
+            resolve("chatInterest", &KNOWN),
+            Resolved::Exact("chatInterest")
+        );
         assert_eq!(
             resolve("chatinterest", &KNOWN),
             Resolved::Ambiguous(vec!["chatInterest", "ChatInterest"])
@@ -152,6 +161,9 @@ mod tests {
             .error
             .as_deref()
             .is_some_and(|e| e.contains("ambiguous") && e.contains("ChatInterest")));
-        assert!(r[2].error.as_deref().is_some_and(|e| e.contains("no field `nope`")));
+        assert!(r[2]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no field `nope`")));
     }
 }

@@ -519,3 +519,60 @@ fn audiences_nest_at_most_the_shared_depth() {
         );
     }
 }
+
+#[test]
+fn activity_within_the_last_n_days() {
+    let day = 86_400_000;
+    let rule = r#"{"all":[{"field":"activity.Filled_Out_Form","op":"within_days","value":30}]}"#;
+    let with = |ago: Option<i64>| {
+        let mut p = ctx("https://acme.test/");
+        if let Some(a) = ago {
+            p.activity
+                .insert("filled_out_form".into(), MON_0900_UTC - a);
+        }
+        p
+    };
+    check(rule, with(Some(29 * day)), true);
+    check(rule, with(Some(30 * day)), true);
+    check(rule, with(Some(30 * day + 1)), false);
+    check(rule, with(None), false);
+    let ever = r#"{"all":[{"field":"activity.clicked_email","op":"is_not_empty"}]}"#;
+    check(ever, with(None), false);
+    let mut p = ctx("https://acme.test/");
+    p.activity
+        .insert("clicked_email".into(), MON_0900_UTC - day);
+    check(ever, p, true);
+}
+
+#[test]
+fn activity_rules_are_checked_when_compiled() {
+    let diags = |json: &str| {
+        let a: Audience = serde_json::from_str(json).expect("audience json");
+        let mut d = Vec::new();
+        compile_audience(&a, "$", &|_| None, &mut d);
+        d.iter()
+            .map(|x| format!("{} {} {}", x.code, x.path, x.message))
+            .collect::<Vec<_>>()
+    };
+    let bad_type =
+        diags(r#"{"all":[{"field":"activity.visited_moon","op":"within_days","value":3}]}"#);
+    assert!(
+        bad_type[0].starts_with("unknown_field $.all[0].field")
+            && bad_type[0].contains("visited_web_page"),
+        "{bad_type:?}"
+    );
+    let op = diags(r#"{"all":[{"field":"activity.visited_web_page","op":"is","value":"x"}]}"#);
+    assert!(op[0].starts_with("bad_operator $.all[0].op"), "{op:?}");
+    let op = diags(r#"{"all":[{"field":"lead.email","op":"within_days","value":3}]}"#);
+    assert!(op[0].starts_with("bad_operator $.all[0].op"), "{op:?}");
+    for v in ["0", "91", "2.5", "\"soon\""] {
+        let d = diags(&format!(
+            r#"{{"all":[{{"field":"activity.opened_email","op":"within_days","value":{v}}}]}}"#
+        ));
+        assert!(d[0].starts_with("bad_value $.all[0].value"), "{v}: {d:?}");
+    }
+    assert!(
+        diags(r#"{"all":[{"field":"activity.opened_email","op":"within_days","value":90}]}"#)
+            .is_empty()
+    );
+}

@@ -111,6 +111,8 @@ pub struct Marketo {
     pub type_ids: RefCell<HashMap<String, i64>>,
     /// Lead field names of the connected instance (forgotten with it).
     pub known_fields: RefCell<Option<Vec<String>>>,
+    /// Activity types (name, id) of the connected instance (forgotten with it).
+    pub activity_types: RefCell<Option<Vec<(String, i64)>>>,
 }
 
 impl Marketo {
@@ -130,6 +132,7 @@ impl Marketo {
             stats: RefCell::new(Counters::default()),
             type_ids: RefCell::new(HashMap::new()),
             known_fields: RefCell::new(None),
+            activity_types: RefCell::new(None),
         }
     }
 
@@ -153,6 +156,7 @@ impl Marketo {
             *self.conn.borrow_mut() = next;
             *self.token.borrow_mut() = None;
             *self.known_fields.borrow_mut() = None;
+            *self.activity_types.borrow_mut() = None;
             self.type_ids.borrow_mut().clear();
             self.failures.set(0);
             self.pause_until.set(0);
@@ -404,7 +408,10 @@ impl Marketo {
                     x.content_range.as_deref().and_then(bulk::range_total),
                 )),
                 // Past the end: nothing more to read.
-                416 => Ok((String::new(), x.content_range.as_deref().and_then(bulk::range_total))),
+                416 => Ok((
+                    String::new(),
+                    x.content_range.as_deref().and_then(bulk::range_total),
+                )),
                 s => match protocol::classify(s, &x.text) {
                     Ok(_) => Err(CallError::Fatal("export file answered with JSON".into())),
                     Err(e) => Err(e),

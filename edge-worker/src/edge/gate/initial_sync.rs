@@ -56,6 +56,8 @@ pub async fn handle(
     busy: &std::cell::Cell<bool>,
 ) -> Result<InitialSyncAnswer, ApiError> {
     let mut conflict = None;
+    // A cron step never asks for the describe: no call to Marketo when no sync runs.
+    let with_fields = !matches!(op, InitialSyncOp::Step);
     match op {
         InitialSyncOp::Status => {}
         InitialSyncOp::Start {
@@ -67,7 +69,8 @@ pub async fn handle(
                 .await?
                 .filter(|r| r.phase != "done" && r.phase != "failed");
             if running.is_some() && !restart {
-                conflict = Some("an initial sync is running; send restart: true to start over".into());
+                conflict =
+                    Some("an initial sync is running; send restart: true to start over".into());
             } else {
                 start(m, database, since_ms, until_ms).await?;
             }
@@ -81,7 +84,7 @@ pub async fn handle(
         }
         InitialSyncOp::Step => {}
     }
-    let mut answer = status(m, database).await?;
+    let mut answer = status(m, database, with_fields).await?;
     answer.conflict = conflict;
     Ok(answer)
 }
@@ -133,7 +136,11 @@ async fn start(m: &Marketo, database: &D1Database, since: i64, until: i64) -> Re
 }
 
 /// The progress as the admin and the console show it.
-pub async fn status(m: &Marketo, database: &D1Database) -> Result<InitialSyncAnswer, ApiError> {
+pub async fn status(
+    m: &Marketo,
+    database: &D1Database,
+    with_fields: bool,
+) -> Result<InitialSyncAnswer, ApiError> {
     let sync = sync_store::get(database).await?;
     let percent = sync.as_ref().map_or(0.0, |r| {
         if r.phase == "done" {
@@ -146,20 +153,32 @@ pub async fn status(m: &Marketo, database: &D1Database) -> Result<InitialSyncAns
         let p = (r.windows_done as f64 + within) / r.windows_total.max(1) as f64 * 100.0;
         (p * 10.0).round() / 10.0
     });
-    let (fields, fields_error) = match known_fields(m).await {
-        Ok(known) => {
-            let mut rule_fields: Vec<String> =
-                store::trait_fields(database).await?.into_iter().flatten().collect();
-            rule_fields.sort();
-            rule_fields.dedup();
-            (fields::report(&rule_fields, &known), None)
+    let (fields, fields_error) = if !with_fields {
+        (Vec::new(), None)
+    } else {
+        match known_fields(m).await {
+            Ok(known) => {
+                let mut rule_fields: Vec<String> = store::trait_fields(database)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                rule_fields.sort();
+                rule_fields.dedup();
+                (fields::report(&rule_fields, &known), None)
+            }
+            Err(e) => (Vec::new(), Some(e.to_string())),
         }
-        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let cached_leads = if with_fields {
+        sync_store::cached_leads(database).await?
+    } else {
+        0
     };
     Ok(InitialSyncAnswer {
         sync,
         percent,
-        cached_leads: sync_store::cached_leads(database).await?,
+        cached_leads,
         fields,
         fields_error,
         conflict: None,
@@ -247,7 +266,9 @@ fn job_path(r: &SyncRow, what: &str) -> String {
 }
 
 fn first_result(v: &Value) -> Option<&Value> {
-    v.get("result").and_then(Value::as_array).and_then(|a| a.first())
+    v.get("result")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
 }
 
 async fn create(m: &Marketo, r: &mut SyncRow) -> Result<Next, CallError> {
@@ -260,7 +281,12 @@ async fn create(m: &Marketo, r: &mut SyncRow) -> Result<Next, CallError> {
     });
     r.calls += 1;
     let v = m
-        .call(Method::Post, "/bulk/v1/leads/export/create.json", Some(&body), None)
+        .call(
+            Method::Post,
+            "/bulk/v1/leads/export/create.json",
+            Some(&body),
+            None,
+        )
         .await?;
     let id = first_result(&v)
         .and_then(|j| j.get("exportId"))
@@ -274,7 +300,10 @@ async fn create(m: &Marketo, r: &mut SyncRow) -> Result<Next, CallError> {
 
 async fn enqueue(m: &Marketo, r: &mut SyncRow) -> Result<Next, CallError> {
     r.calls += 1;
-    match m.call(Method::Post, &job_path(r, "enqueue"), None, None).await {
+    match m
+        .call(Method::Post, &job_path(r, "enqueue"), None, None)
+        .await
+    {
         Ok(_) => {}
         // Enqueued before a restart lost the answer: its status tells where it is.
         Err(CallError::Fatal(t)) if t.starts_with("1003") => {}
@@ -286,7 +315,9 @@ async fn enqueue(m: &Marketo, r: &mut SyncRow) -> Result<Next, CallError> {
 
 async fn wait(m: &Marketo, r: &mut SyncRow, tuning: &Tuning, t0: i64) -> Result<Next, CallError> {
     r.calls += 1;
-    let v = m.call(Method::Get, &job_path(r, "status"), None, None).await?;
+    let v = m
+        .call(Method::Get, &job_path(r, "status"), None, None)
+        .await?;
     let job = first_result(&v).cloned().unwrap_or(Value::Null);
     let state = job.get("status").and_then(Value::as_str).unwrap_or("");
     match JobState::parse(state) {
@@ -399,9 +430,8 @@ async fn read(
     if next.file_offset >= size {
         finish_window(&mut next);
     }
-    statements.push(
-        sync_store::put(database, &next).map_err(|e| CallError::Transient(e.to_string()))?,
-    );
+    statements
+        .push(sync_store::put(database, &next).map_err(|e| CallError::Transient(e.to_string()))?);
     db::batch(database, statements)
         .await
         .map_err(|e| CallError::Transient(e.to_string()))?;

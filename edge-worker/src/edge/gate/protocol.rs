@@ -93,6 +93,9 @@ pub struct LookupQuery {
     pub fields: Vec<String>,
     #[serde(default)]
     pub company_fields: Vec<String>,
+    /// `activity.<type>` names (engine's `ACTIVITY_TYPES`) whose last time to read.
+    #[serde(default)]
+    pub activity: Vec<String>,
 }
 
 /// The lead found (`id` none when Marketo does not know it), its fields and its company's.
@@ -101,6 +104,10 @@ pub struct LookupAnswer {
     pub id: Option<i64>,
     pub fields: Map<String, Value>,
     pub company: Map<String, Value>,
+    /// The last time (ms) of each asked activity the lead had in the last 90 days; `None` when
+    /// none was asked or the activities could not be read (nothing to cache then).
+    #[serde(default)]
+    pub activity: Option<Map<String, Value>>,
 }
 
 /// The answer to a kick.

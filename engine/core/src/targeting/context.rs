@@ -35,6 +35,9 @@ pub struct PageInput {
     pub lead: HashMap<String, String>,
     /// Known company fields.
     pub company: HashMap<String, String>,
+    /// The known visitor's last Marketo activity of each `activity.<type>` name, ms since the
+    /// epoch (what the worker's traits answer sends as `activity`).
+    pub activity: HashMap<String, i64>,
 }
 
 /// A prepared context: lower-cased once, query parsed once, so many rules evaluate cheaply.
@@ -56,6 +59,7 @@ pub struct Context {
     // Few fields: a list (looked up by name) costs less wasm than a hash map.
     lead: Vec<(String, String)>,
     company: Vec<(String, String)>,
+    activity: Vec<(String, i64)>,
 }
 
 impl Context {
@@ -94,7 +98,13 @@ impl Context {
             tz_offset_minutes: p.tz_offset_minutes,
             lead: lower_map(p.lead),
             company: lower_map(p.company),
+            activity: p.activity.into_iter().collect(),
         }
+    }
+
+    /// Replaces the last activity times (`(type name, ms since the epoch)`).
+    pub fn set_activity(&mut self, activity: Vec<(String, i64)>) {
+        self.activity = activity;
     }
 
     /// Replaces the known lead and company fields (`(name, value)`; names and values are lower-cased
@@ -166,6 +176,14 @@ impl Facts for Context {
             FieldRef::Weekday => Val::Text(WEEKDAYS[weekday_index(self.local(offset))]),
             FieldRef::Lead(k) => field(&self.lead, k),
             FieldRef::Company(k) => field(&self.company, k),
+            // Days since the last one (fractional), so `within_days` compares whole days.
+            FieldRef::Activity(k) => self
+                .activity
+                .iter()
+                .find(|(n, _)| n == k)
+                .map_or(Val::Missing, |(_, at)| {
+                    Val::Num((self.now_ms - at) as f64 / 86_400_000.0)
+                }),
             FieldRef::Answer(_) => Val::Missing,
         }
     }
