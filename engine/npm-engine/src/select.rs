@@ -46,6 +46,7 @@ struct PageContext {
     tz_offset_minutes: i32,
     lead: HashMap<String, String>,
     company: HashMap<String, String>,
+    activity: HashMap<String, i64>,
 }
 
 impl From<PageContext> for PageInput {
@@ -64,6 +65,7 @@ impl From<PageContext> for PageInput {
             tz_offset_minutes: p.tz_offset_minutes,
             lead: p.lead,
             company: p.company,
+            activity: p.activity,
         }
     }
 }
