@@ -81,13 +81,14 @@ fn initial_sync_of_peer_leads_survives_a_restart_and_completes_once() {
         let a = peer.seed(json!({ "leads": chunk }));
         assert_eq!(a["ok"], true, "seed");
     }
-    // Small pages and few calls per run, so the sync spans many cron runs and the restart
-    // falls in the middle of a file.
+    // Small pages (about ten per file, 8 KB at least) and few calls per run, so the sync spans
+    // many cron runs and the restart falls in the middle of a file.
+    let page = (n * 4).max(8192).to_string();
     let mut w = Worker::start(
         "initial-sync",
         Some(&peer),
         &[
-            ("MARKETO_BULK_PAGE_BYTES", "8192"),
+            ("MARKETO_BULK_PAGE_BYTES", page.as_str()),
             ("MARKETO_BULK_CALLS_PER_RUN", "3"),
             ("MARKETO_BULK_POLL_MS", "300"),
         ],

@@ -26,7 +26,8 @@ use worker::{D1Database, Delay, Env, Method};
 
 /// How much one run may do (vars, for tests and big instances).
 pub struct Tuning {
-    /// Bytes per file read (`MARKETO_BULK_PAGE_BYTES`, default 1 MB).
+    /// Bytes per file read (`MARKETO_BULK_PAGE_BYTES`, default 256 KB: a page's leads are
+    /// written in one D1 batch, 25 rows per statement).
     pub page_bytes: i64,
     /// Marketo calls per run (`MARKETO_BULK_CALLS_PER_RUN`, default 30).
     pub calls: i64,
@@ -39,7 +40,7 @@ pub struct Tuning {
 impl Tuning {
     pub fn from_env(env: &Env) -> Self {
         Tuning {
-            page_bytes: config::number(env, "MARKETO_BULK_PAGE_BYTES", 1_000_000).max(1024),
+            page_bytes: config::number(env, "MARKETO_BULK_PAGE_BYTES", 256_000).max(1024),
             calls: config::number(env, "MARKETO_BULK_CALLS_PER_RUN", 30).max(1),
             run_ms: config::number(env, "MARKETO_BULK_RUN_MS", 20_000).max(1000),
             poll_ms: config::number(env, "MARKETO_BULK_POLL_MS", 2_000).max(100),
@@ -391,7 +392,8 @@ async fn read(
     let email_col = header.iter().position(|h| h == "email");
     let id_col = header.iter().position(|h| h == "id");
     let t = now();
-    let mut statements = Vec::new();
+    let mut leads: Vec<sync_store::CachedLead> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let (mut stored, mut skipped) = (0, 0);
     for rec in records {
         let email = email_col
@@ -409,13 +411,14 @@ async fn read(
                 obj.insert(name.clone(), Value::String(value));
             }
         }
-        let text = Value::Object(obj).to_string();
-        statements.push(
-            sync_store::cache_lead(database, &email, lead_id, &text, t)
-                .map_err(|e| CallError::Transient(e.to_string()))?,
-        );
         stored += 1;
+        // Duplicate leads share an email: the first one of the page is cached.
+        if seen.insert(email.clone()) {
+            leads.push((email, lead_id, Value::Object(obj).to_string()));
+        }
     }
+    let mut statements = sync_store::cache_leads(database, &leads, t)
+        .map_err(|e| CallError::Transient(e.to_string()))?;
     let consumed = if page.consumed == 0 {
         size - next.file_offset
     } else {

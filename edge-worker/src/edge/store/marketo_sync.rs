@@ -84,20 +84,36 @@ pub async fn save(database: &D1Database, r: &SyncRow) -> Result<(), ApiError> {
     db::batch(database, vec![put(database, r)?]).await
 }
 
-/// Caches one exported lead under its email. A visitor looked up live keeps that answer (it is
-/// at least as fresh); an email cached as unknown (no lead then) takes the export's record.
-pub fn cache_lead(
+/// One exported lead for the trait cache: (normalised email, lead id, fields JSON).
+pub type CachedLead = (String, Option<i64>, String);
+
+/// Rows per statement: 4 bound values each, D1 takes at most 100 per statement.
+const ROWS_PER_STATEMENT: usize = 25;
+
+/// Caches exported leads under their emails, 25 rows per statement (the emails must be
+/// distinct: an upsert may not touch a row twice). A visitor looked up live keeps that answer
+/// (it is at least as fresh); an email cached as unknown (no lead then) takes the export's
+/// record.
+pub fn cache_leads(
     database: &D1Database,
-    email: &str,
-    lead_id: Option<i64>,
-    fields: &str,
+    leads: &[CachedLead],
     now: i64,
-) -> Result<D1PreparedStatement, ApiError> {
-    db::stmt(
-        database,
-        "INSERT INTO marketo_cache (key_type, key, lead_id, fields, fetched_at) VALUES ('email', ?, ?, ?, ?) ON CONFLICT(key_type, key) DO UPDATE SET lead_id = excluded.lead_id, fields = excluded.fields, fetched_at = excluded.fetched_at WHERE marketo_cache.lead_id IS NULL",
-        &[s(email), on(lead_id), s(fields), n(now)],
-    )
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    leads
+        .chunks(ROWS_PER_STATEMENT)
+        .map(|chunk| {
+            let values = vec!["('email', ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let args: Vec<_> = chunk
+                .iter()
+                .flat_map(|(email, id, fields)| [s(email), on(*id), s(fields), n(now)])
+                .collect();
+            db::stmt(
+                database,
+                &format!("INSERT INTO marketo_cache (key_type, key, lead_id, fields, fetched_at) VALUES {values} ON CONFLICT(key_type, key) DO UPDATE SET lead_id = excluded.lead_id, fields = excluded.fields, fetched_at = excluded.fetched_at WHERE marketo_cache.lead_id IS NULL"),
+                &args,
+            )
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
