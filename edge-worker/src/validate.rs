@@ -619,6 +619,16 @@ mod tests {
     }
 
     #[test]
+    fn traits_take_activity_fields() {
+        let t = traits(&json!({"email":"a@b.co","fields":["activity.filled_out_form"]}));
+        assert_eq!(
+            t.map(|t| t.fields).ok(),
+            Some(vec!["activity.filled_out_form".to_string()])
+        );
+        assert!(traits(&json!({"email":"a@b.co","fields":["activity.a-b"]})).is_err());
+    }
+
+    #[test]
     fn content_types_and_origins() {
         assert!(is_json_content_type(Some(
             "application/json; charset=utf-8"
