@@ -72,6 +72,9 @@ pub async fn handle(
             if running.is_some() && !restart {
                 conflict =
                     Some("an initial sync is running; send restart: true to start over".into());
+            } else if busy.get() {
+                // A run holds the row in memory and would write it back over the new one.
+                conflict = Some("an initial sync run is in progress; try again in a minute".into());
             } else {
                 start(m, database, since_ms, until_ms).await?;
             }
