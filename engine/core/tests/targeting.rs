@@ -523,25 +523,25 @@ fn audiences_nest_at_most_the_shared_depth() {
 #[test]
 fn activity_within_the_last_n_days() {
     let day = 86_400_000;
-    let rule = r#"{"all":[{"field":"activity.Filled_Out_Form","op":"within_days","value":30}]}"#;
-    let with = |ago: Option<i64>| {
-        let mut p = ctx("https://acme.test/");
-        if let Some(a) = ago {
-            p.activity
-                .insert("filled_out_form".into(), MON_0900_UTC - a);
-        }
-        p
+    let eval = |rule: &str, activity: &[(&str, i64)]| {
+        let mut c = Context::new(ctx("https://acme.test/"));
+        c.set_activity(
+            activity
+                .iter()
+                .map(|(n, ago)| (n.to_string(), MON_0900_UTC - ago))
+                .collect(),
+        );
+        audience(rule).eval(&c)
     };
-    check(rule, with(Some(29 * day)), true);
-    check(rule, with(Some(30 * day)), true);
-    check(rule, with(Some(30 * day + 1)), false);
-    check(rule, with(None), false);
+    let rule = r#"{"all":[{"field":"activity.Filled_Out_Form","op":"within_days","value":30}]}"#;
+    assert!(eval(rule, &[("filled_out_form", 29 * day)]));
+    assert!(eval(rule, &[("filled_out_form", 30 * day)]));
+    assert!(!eval(rule, &[("filled_out_form", 30 * day + 1)]));
+    assert!(!eval(rule, &[("clicked_email", day)]));
+    assert!(!eval(rule, &[]));
     let ever = r#"{"all":[{"field":"activity.clicked_email","op":"is_not_empty"}]}"#;
-    check(ever, with(None), false);
-    let mut p = ctx("https://acme.test/");
-    p.activity
-        .insert("clicked_email".into(), MON_0900_UTC - day);
-    check(ever, p, true);
+    assert!(!eval(ever, &[]));
+    assert!(eval(ever, &[("clicked_email", day)]));
 }
 
 #[test]

@@ -35,9 +35,6 @@ pub struct PageInput {
     pub lead: HashMap<String, String>,
     /// Known company fields.
     pub company: HashMap<String, String>,
-    /// The known visitor's last Marketo activity of each `activity.<type>` name, ms since the
-    /// epoch (what the worker's traits answer sends as `activity`).
-    pub activity: HashMap<String, i64>,
 }
 
 /// A prepared context: lower-cased once, query parsed once, so many rules evaluate cheaply.
@@ -98,11 +95,13 @@ impl Context {
             tz_offset_minutes: p.tz_offset_minutes,
             lead: lower_map(p.lead),
             company: lower_map(p.company),
-            activity: p.activity.into_iter().collect(),
+            activity: Vec::new(),
         }
     }
 
-    /// Replaces the last activity times (`(type name, ms since the epoch)`).
+    /// Sets the known visitor's last Marketo activity of each `activity.<type>` name
+    /// (`(type name, ms since the epoch)`: what the worker's traits answer sends as `activity`).
+    /// Not a `PageInput` field: a map of another type costs the browser's module more code.
     pub fn set_activity(&mut self, activity: Vec<(String, i64)>) {
         self.activity = activity;
     }
