@@ -151,6 +151,8 @@ STANDARD_ACTIVITY_TYPES: list[dict[str, Any]] = [
      "primaryAttribute": {"name": "Webpage ID", "dataType": "integer"}},
     {"id": 2, "name": "Fill Out Form", "description": "User fills out and submits form",
      "primaryAttribute": {"name": "Webform ID", "dataType": "integer"}},
+    {"id": 3, "name": "Click Link", "description": "User clicks link on a page",
+     "primaryAttribute": {"name": "Link ID", "dataType": "integer"}},
     {"id": 10, "name": "Open Email", "description": "User opens Marketo Email",
      "primaryAttribute": {"name": "Mailing ID", "dataType": "integer"}},
     {"id": 11, "name": "Click Email", "description": "User clicks on a link in a Marketo Email",
