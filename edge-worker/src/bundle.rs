@@ -109,7 +109,7 @@ pub fn collect_trait_fields(v: &Value, out: &mut BTreeSet<String>) {
 
 fn person_field(s: &str) -> Option<String> {
     let (ns, name) = s.split_once('.')?;
-    ((ns == "lead" || ns == "company") && crate::validate::valid_field_name(name))
+    (matches!(ns, "lead" | "company" | "activity") && crate::validate::valid_field_name(name))
         .then(|| format!("{ns}.{name}"))
 }
 

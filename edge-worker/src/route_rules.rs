@@ -182,7 +182,8 @@ pub fn facts(
             f = f.lead(k, &t);
         }
     }
-    for (k, v) in known.iter().filter(|(k, _)| k.as_str() != COMPANY_KEY) {
+    // `@`-keys are the cache's own records (the company under COMPANY_KEY, activity times).
+    for (k, v) in known.iter().filter(|(k, _)| !k.starts_with('@')) {
         if let Some(t) = text(v) {
             f = f.lead(k, &t).company(k, &t);
         }

@@ -510,14 +510,14 @@ pub fn traits(v: &Value) -> Result<TraitsRequest, ApiError> {
     for (i, f) in list.iter().enumerate() {
         let s = f.as_str().unwrap_or("");
         let (ns, name) = match s.split_once('.') {
-            Some((ns @ ("lead" | "company"), name)) => (ns, name),
+            Some((ns @ ("lead" | "company" | "activity"), name)) => (ns, name),
             Some(_) => ("", ""),
             None => ("lead", s),
         };
         if ns.is_empty() || !valid_field_name(name) {
             return Err(ApiError::field(
                 format!("fields[{i}]"),
-                "must be a field name, `lead.<name>` or `company.<name>`",
+                "must be a field name, `lead.<name>`, `company.<name>` or `activity.<type>`",
             ));
         }
         fields.push(format!("{ns}.{name}"));
@@ -616,6 +616,16 @@ mod tests {
         assert_eq!(t.fields, vec!["lead.firstName", "company.industry"]);
         assert!(traits(&json!({"fields":[]})).is_err());
         assert!(traits(&json!({"email":"a@b.co","fields":["page.url"]})).is_err());
+    }
+
+    #[test]
+    fn traits_take_activity_fields() {
+        let t = traits(&json!({"email":"a@b.co","fields":["activity.filled_out_form"]}));
+        assert_eq!(
+            t.map(|t| t.fields).ok(),
+            Some(vec!["activity.filled_out_form".to_string()])
+        );
+        assert!(traits(&json!({"email":"a@b.co","fields":["activity.a-b"]})).is_err());
     }
 
     #[test]

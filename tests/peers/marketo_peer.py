@@ -35,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from marketo_bulk import BulkError, Exports
+
 PEER_NAME = "marketo-peer"
 MAX_BODY_BYTES = 1024 * 1024  # Marketo answers 413 above 1 MB
 MAX_URI_BYTES = 8 * 1024  # and 414 above 8 KB
@@ -154,6 +156,12 @@ STANDARD_ACTIVITY_TYPES: list[dict[str, Any]] = [
      "primaryAttribute": {"name": "Webpage ID", "dataType": "integer"}},
     {"id": 2, "name": "Fill Out Form", "description": "User fills out and submits form",
      "primaryAttribute": {"name": "Webform ID", "dataType": "integer"}},
+    {"id": 3, "name": "Click Link", "description": "User clicks link on a page",
+     "primaryAttribute": {"name": "Link ID", "dataType": "integer"}},
+    {"id": 10, "name": "Open Email", "description": "User opens Marketo Email",
+     "primaryAttribute": {"name": "Mailing ID", "dataType": "integer"}},
+    {"id": 11, "name": "Click Email", "description": "User clicks on a link in a Marketo Email",
+     "primaryAttribute": {"name": "Mailing ID", "dataType": "integer"}},
     {"id": ACTIVITY_NEW_LEAD, "name": "New Lead", "description": "New person",
      "primaryAttribute": {"name": "Lead ID", "dataType": "integer"}},
     {"id": ACTIVITY_CHANGE_DATA_VALUE, "name": "Change Data Value",
@@ -344,6 +352,9 @@ class Config:
     fault_kinds: tuple[str, ...] = FAULT_KINDS
     slow_ms: int = 3000
     max_activity_types: int = 10
+    export_seconds: float = 1.0  # how long a bulk export job stays "Processing"
+    export_daily_bytes: int = 500 * 1024 * 1024  # the daily export allocation
+    updated_at_filter: bool = True  # False: the updatedAt filter answers 1035
 
     def public(self) -> dict[str, Any]:
         """The config as shown by /_peer/state (no secret)."""
@@ -363,6 +374,9 @@ CONFIG_KEYS: dict[str, Callable[[Any], Any]] = {
     "fault_seed": int,
     "slow_ms": int,
     "max_activity_types": int,
+    "export_seconds": float,
+    "export_daily_bytes": int,
+    "updated_at_filter": bool,
 }
 
 
@@ -435,6 +449,9 @@ class Store:
         self.next_activity_id = 1
         self.next_type_id = FIRST_CUSTOM_ACTIVITY_TYPE_ID
         self.next_company_id = 1
+        self.exports = Exports(
+            self.config.export_seconds, self.config.export_daily_bytes, self.config.updated_at_filter
+        )
         self.counters = new_counters()
         self.windows.clear()
         self.recent.clear()
@@ -442,8 +459,8 @@ class Store:
     def reset(self, clear_tokens: bool) -> None:
         """Back to the startup config and empty data (default programs and campaigns)."""
         with self.lock:
-            self._reset_data()
             self.config = dataclasses.replace(self.startup_config)
+            self._reset_data()
             self.rng = random.Random(self.config.fault_seed)
             if clear_tokens:
                 self.tokens.clear()
@@ -1444,7 +1461,7 @@ class Store:
         """POST /_peer/seed: leads (with cookies), companies, programs, campaigns."""
         if not isinstance(body, dict):
             raise PeerInputError("body must be a JSON object")
-        unknown = set(body) - {"leads", "companies", "programs", "campaigns"}
+        unknown = set(body) - {"leads", "companies", "programs", "campaigns", "activities"}
         if unknown:
             raise PeerInputError(f"unknown keys {sorted(unknown)}")
         answer: dict[str, Any] = {}
@@ -1497,8 +1514,68 @@ class Store:
                     all_ok = False
                 lead_results.append(result)
             answer["leads"] = lead_results
+            answer["activities"] = [self._seed_activity(a) for a in body.get("activities", [])]
             self.persist()
         return all_ok, answer
+
+    def _seed_activity(self, activity: Any) -> dict[str, Any]:
+        """A standard activity (Visit Webpage, Fill Out Form, Click Email...) of a lead found by
+        `leadId` or `email`, dated `activityDate` (default now)."""
+        if not isinstance(activity, dict):
+            raise PeerInputError("an activity is a JSON object")
+        type_id = activity.get("activityTypeId")
+        if not any(t["id"] == type_id for t in STANDARD_ACTIVITY_TYPES):
+            raise PeerInputError(f"activityTypeId must be a standard type, not {type_id!r}")
+        lead_id = activity.get("leadId")
+        if lead_id is None and isinstance(activity.get("email"), str):
+            ids = self.email_index.get(activity["email"].lower(), [])
+            lead_id = ids[0] if ids else None
+        if lead_id not in self.leads:
+            raise PeerInputError("an activity needs the leadId or email of a known lead")
+        when = parse_iso(activity.get("activityDate", now_iso()))
+        if when is None:
+            raise PeerInputError("activityDate must be an ISO 8601 date-time")
+        added = self._add_activity(
+            {
+                "leadId": lead_id,
+                "activityDate": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "activityTypeId": type_id,
+                "primaryAttributeValueId": int(activity.get("primaryAttributeValueId", 1)),
+                "primaryAttributeValue": str(activity.get("primaryAttributeValue", "")),
+                "attributes": [],
+            }
+        )
+        return {"id": added["id"], "leadId": lead_id}
+
+    # ---- bulk extract ---------------------------------------------------------------------------
+
+    def _bulk(self, work: Callable[[float], Any]) -> Any:
+        with self.lock:
+            now = time.time()
+            self.exports.advance(now, lambda: list(self.leads.values()))
+            try:
+                return work(now)
+            except BulkError as err:
+                raise ApiError(err.code, err.message) from None
+
+    def export_create(self, body: Any) -> list[dict[str, Any]]:
+        return [self._bulk(lambda now: self.exports.create(body, set(LEAD_FIELDS), now))]
+
+    def export_enqueue(self, job_id: str) -> list[dict[str, Any]]:
+        return [self._bulk(lambda now: self.exports.enqueue(job_id, now, lambda: list(self.leads.values())))]
+
+    def export_status(self, job_id: str) -> list[dict[str, Any]]:
+        return [self._bulk(lambda _now: self.exports.status(job_id))]
+
+    def export_cancel(self, job_id: str) -> list[dict[str, Any]]:
+        return [self._bulk(lambda _now: self.exports.cancel(job_id))]
+
+    def export_list(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        return self._bulk(lambda _now: self.exports.list(params))
+
+    def export_file(self, job_id: str, range_header: str | None) -> "Raw":
+        status, data, headers = self._bulk(lambda _now: self.exports.file(job_id, range_header))
+        return Raw(status, data, "text/csv;charset=UTF-8", headers)
 
     def _seed_company(self, company: Any) -> dict[str, Any]:
         if not isinstance(company, dict):
@@ -1554,6 +1631,7 @@ class Store:
                     if a["activityTypeId"] in (ACTIVITY_NEW_LEAD, ACTIVITY_CHANGE_DATA_VALUE)
                 ],
                 "companies": list(self.companies.values()),
+                "exports": self.exports.public(),
                 "counters": counters,
                 "recent_requests": list(self.recent),
             }
@@ -1582,6 +1660,9 @@ class Store:
             if not 0.0 <= updates.get("fault_rate", self.config.fault_rate) <= 1.0:
                 raise PeerInputError("fault_rate must be within 0..1")
             self.config = dataclasses.replace(self.config, **updates)
+            self.exports.processing_seconds = self.config.export_seconds
+            self.exports.daily_bytes = self.config.export_daily_bytes
+            self.exports.updated_at_filter = self.config.updated_at_filter
             if "fault_seed" in updates:
                 self.rng = random.Random(self.config.fault_seed)
             if body.get("expire_tokens"):
@@ -1601,9 +1682,20 @@ class Call:
     params: dict[str, str]
     body: Any
     groups: tuple[str, ...]
+    range_header: str | None = None
 
 
-Handler = Callable[[Store, Call], dict[str, Any]]
+@dataclasses.dataclass
+class Raw:
+    """A non-JSON answer (an export file): HTTP status, body, content type, extra headers."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str]
+
+
+Handler = Callable[[Store, Call], "dict[str, Any] | Raw"]
 
 
 def result_of(items: list[Any]) -> dict[str, Any]:
@@ -1638,6 +1730,16 @@ ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
     ("GET", re.compile(r"/rest/v1/activities/leadchanges\.json"), False, lambda s, c: s.lead_changes(c.params)),
     ("GET", re.compile(r"/rest/v1/activities\.json"), False, lambda s, c: s.list_activities(c.params)),
     ("GET", re.compile(r"/rest/v1/companies\.json"), False, lambda s, c: result_of(s.get_companies(c.params))),
+    ("POST", re.compile(r"/bulk/v1/leads/export/create\.json"), True, lambda s, c: result_of(s.export_create(c.body))),
+    ("POST", re.compile(r"/bulk/v1/leads/export/([0-9a-f-]+)/enqueue\.json"), False,
+     lambda s, c: result_of(s.export_enqueue(c.groups[0]))),
+    ("GET", re.compile(r"/bulk/v1/leads/export/([0-9a-f-]+)/status\.json"), False,
+     lambda s, c: result_of(s.export_status(c.groups[0]))),
+    ("POST", re.compile(r"/bulk/v1/leads/export/([0-9a-f-]+)/cancel\.json"), False,
+     lambda s, c: result_of(s.export_cancel(c.groups[0]))),
+    ("GET", re.compile(r"/bulk/v1/leads/export/([0-9a-f-]+)/file\.json"), False,
+     lambda s, c: s.export_file(c.groups[0], c.range_header)),
+    ("GET", re.compile(r"/bulk/v1/leads/export\.json"), False, lambda s, c: result_of(s.export_list(c.params))),
 ]  # fmt: skip
 
 
@@ -1770,7 +1872,7 @@ class PeerHandler(BaseHTTPRequestHandler):
                 self._inspection(split.path, body)
             elif split.path == "/identity/oauth/token":
                 self._identity(split.query, body)
-            elif split.path.startswith("/rest/"):
+            elif split.path.startswith(("/rest/", "/bulk/")):
                 self._rest(split.path, split.query, body)
             else:
                 self._send(404, html_error(404, "Not Found"), "text/html")
@@ -1867,7 +1969,7 @@ class PeerHandler(BaseHTTPRequestHandler):
             return
         # Compute the answer, give the concurrency slot back, then send: a client that keeps
         # at most max-concurrent calls outstanding must never meet 615.
-        outcome: ApiError | dict[str, Any] | None = None  # None stands for the gateway's 502
+        outcome: ApiError | dict[str, Any] | Raw | None = None  # None stands for the gateway's 502
         try:
             if fault in ERROR_FAULT_MESSAGES:
                 entry["fault"] = fault
@@ -1877,7 +1979,8 @@ class PeerHandler(BaseHTTPRequestHandler):
                     entry["fault"] = fault
                     time.sleep(store.config.slow_ms / 1000.0)
                 try:
-                    outcome = handler(store, Call(params=params, body=parsed, groups=groups))
+                    call = Call(params=params, body=parsed, groups=groups, range_header=self.headers.get("Range"))
+                    outcome = handler(store, call)
                 except ApiError as err:
                     outcome = err
         finally:
@@ -1888,6 +1991,10 @@ class PeerHandler(BaseHTTPRequestHandler):
             self._send(502, BAD_GATEWAY_HTML, "text/html")
         elif isinstance(outcome, ApiError):
             self._answer_error(outcome, entry)
+        elif isinstance(outcome, Raw):
+            entry["status"] = outcome.status
+            store.note_request(entry)
+            self._send(outcome.status, outcome.body, outcome.content_type, outcome.headers)
         else:
             entry["status"] = 200
             store.note_request(entry)
@@ -1967,6 +2074,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--slow-ms", type=int, default=3000)
     parser.add_argument("--max-activity-types", type=int, default=10)
+    parser.add_argument("--export-seconds", type=float, default=1.0, help="bulk export processing time")
+    parser.add_argument("--export-daily-bytes", type=int, default=500 * 1024 * 1024)
     parser.add_argument("--state-file", default=None)
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
@@ -1995,6 +2104,8 @@ def main(argv: list[str] | None = None) -> int:
         fault_kinds=args.fault_kinds,
         slow_ms=args.slow_ms,
         max_activity_types=args.max_activity_types,
+        export_seconds=args.export_seconds,
+        export_daily_bytes=args.export_daily_bytes,
     )
     store = Store(config, args.state_file)
     server = make_server(args.host, args.port, store, args.verbose)

@@ -23,7 +23,7 @@ use util::{capture, root, run, run_env, step, Stages};
 const USAGE: &str = "usage: cargo xtask <command>
   demo    install what is missing, build everything, run the product locally
   test    install what is missing, build everything, run every test (what CI runs)
-  soak    the long end-to-end runs at full size (5,000 / 20,000 leads, 1,000 bookings, 200 visitors)
+  soak    the long end-to-end runs at full size (5,000 / 20,000 leads, a 50,000-lead initial sync, 1,000 bookings, 200 visitors)
   bench   print the benchmark figures the issues ask for
   tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
@@ -153,20 +153,25 @@ state is kept in .dynchat/ (delete it for a fresh start). Ctrl-C stops everythin
 
 /// Sizes of the long end-to-end runs: (environment variable, `cargo xtask test`, `cargo xtask soak`).
 /// The tests' own defaults are the `test` sizes.
-const E2E_SIZES: [(&str, &str, &str); 4] = [
+const E2E_SIZES: [(&str, &str, &str); 5] = [
     ("E2E_FAULT_LEADS", "1000", "5000"),
     ("E2E_RATE_LEADS", "4000", "20000"),
+    ("E2E_SYNC_LEADS", "2000", "50000"),
     ("MEETINGS_BOOKINGS", "200", "1000"),
     ("MEETINGS_VISITORS", "50", "200"),
 ];
 
 /// The runs `cargo xtask soak` repeats at full size: (test binary, test name filter).
-const SOAK_RUNS: [(&str, &str); 4] = [
+const SOAK_RUNS: [(&str, &str); 5] = [
     (
         "worker",
         "fault_run_with_a_restart_delivers_every_lead_exactly_once",
     ),
     ("worker", "rate_run_drains_a_backlog_without_606_or_615"),
+    (
+        "initial_sync",
+        "initial_sync_of_peer_leads_survives_a_restart_and_completes_once",
+    ),
     (
         "meetings",
         "rotation_over_sequential_bookings_with_random_busy_times_matches_the_spec",
@@ -360,7 +365,8 @@ fn e2e(root: &std::path::Path, st: &mut Stages, env: &[(&str, &str)]) -> Result<
 }
 
 /// The long runs at the issue's full sizes: the 5,000-lead fault run with a restart, the
-/// 20,000-lead rate run, 1,000 sequential bookings, 200 concurrent visitors.
+/// 20,000-lead rate run, the 50,000-lead initial sync with a restart, 1,000 sequential
+/// bookings, 200 concurrent visitors.
 fn soak() -> Result<(), String> {
     let root = root();
     let mut st = Stages::new();

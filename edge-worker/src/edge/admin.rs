@@ -46,6 +46,8 @@ pub async fn route(
         (Method::Post, ["marketo", "sync"]) => {
             gate::sync(env).await.map(|v| Reply::json(200, json!(v)))
         }
+        (Method::Post, ["marketo", "initial-sync"]) => super::sync_admin::start(req, env).await,
+        (Method::Get, ["marketo", "initial-sync"]) => super::sync_admin::status(env).await,
         (Method::Get, ["marketo", "gate"]) => {
             gate::stats(env).await.map(|v| Reply::json(200, json!(v)))
         }

@@ -7,7 +7,7 @@ use super::reply::{header, Reply};
 use super::site::Site;
 use super::store::{dialogues, events as events_store, leads as leads_store, traits_cache};
 use crate::error::ApiError;
-use crate::marketo::mapping;
+use crate::marketo::{fields, mapping};
 use crate::route_rules::COMPANY_KEY;
 use crate::validate::{self, EventKind};
 use crate::{bundle, days, metrics};
@@ -78,6 +78,9 @@ pub async fn rate_limit(req: &Request, env: &Env, site: &Site) -> Result<(), Api
     super::limiter::check(env, &site.id, &ip, site_limit, ip_limit).await
 }
 
+/// Key of the last activity times (`{"visited_web_page": ms}`) inside a cached lead's fields.
+const ACTIVITY_KEY: &str = "@activity";
+
 /// `POST /v1/sites/{site}/traits`: known-visitor fields, only those the site's rules use.
 pub async fn traits(
     env: &Env,
@@ -99,14 +102,25 @@ pub async fn traits(
     let (known, fields, stale) = known_fields(env, database, site, key_type, &key).await?;
     let mut lead = Map::new();
     let mut company = Map::new();
+    let mut last = Map::new();
     for f in wanted {
+        if let Some(name) = f.strip_prefix("activity.") {
+            // The last time (ms) of that activity; absent: none in the last 90 days.
+            let key = name.to_ascii_lowercase();
+            if let Some(at) = fields.get(ACTIVITY_KEY).and_then(|a| a.get(&key)) {
+                last.insert(key, at.clone());
+            }
+            continue;
+        }
         if let Some((ns, name)) = f.split_once('.') {
+            // Read under the rule's spelling: `FirstName` finds Marketo's `firstName`.
             let from_company = fields
                 .get(COMPANY_KEY)
-                .and_then(|c| c.get(name))
+                .and_then(Value::as_object)
+                .and_then(|c| fields::pick(c, name))
                 .filter(|_| ns == "company");
             if let Some(v) = from_company
-                .or_else(|| fields.get(name))
+                .or_else(|| fields::pick(&fields, name))
                 .filter(|v| !v.is_null())
             {
                 if ns == "company" {
@@ -118,6 +132,9 @@ pub async fn traits(
         }
     }
     let mut out = json!({"known": known, "lead": lead, "company": company});
+    if t.fields.iter().any(|f| f.starts_with("activity.")) {
+        out["activity"] = Value::Object(last);
+    }
     if stale {
         out["stale"] = Value::Bool(true);
     }
@@ -125,9 +142,9 @@ pub async fn traits(
 }
 
 /// What Marketo knows of a visitor by `key_type` (`cookie` or `email`): whether the lead is
-/// known, its fields (the company record under [`COMPANY_KEY`]), and whether the answer is
-/// stale (Marketo busy or down). Cached in D1 for `TRAITS_TTL_MS`; read by `/traits` and by
-/// the routing rules of a booking.
+/// known, its fields (the company record under [`COMPANY_KEY`], the last activity times under
+/// [`ACTIVITY_KEY`]), and whether the answer is stale (Marketo busy or down). Cached in D1 for
+/// `TRAITS_TTL_MS`; read by `/traits` and by the routing rules of a booking.
 pub async fn known_fields(
     env: &Env,
     database: &D1Database,
@@ -139,8 +156,20 @@ pub async fn known_fields(
     let ttl = super::config::number(env, "TRAITS_TTL_MS", 3_600_000);
     let now = db::real_now();
     let cached = traits_cache::get(database, key_type, &key).await?;
+    // The activity types the site's rules read (`activity.<type>`).
+    let activity: Vec<String> = site
+        .trait_fields
+        .iter()
+        .filter_map(|f| f.strip_prefix("activity."))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    // A known lead cached without its activities (the initial sync stores fields only) is
+    // looked up again when the rules read activities.
+    let complete = |c: &traits_cache::Cached| {
+        activity.is_empty() || c.lead_id.is_none() || c.fields.contains(ACTIVITY_KEY)
+    };
     let found = match cached {
-        Some(c) if now - c.fetched_at < ttl => (
+        Some(c) if now - c.fetched_at < ttl && complete(&c) => (
             c.lead_id.is_some(),
             serde_json::from_str::<Map<String, Value>>(&c.fields).unwrap_or_default(),
             false,
@@ -149,7 +178,9 @@ pub async fn known_fields(
             let names: Vec<String> = site
                 .trait_fields
                 .iter()
-                .filter_map(|f| f.split_once('.').map(|(_, n)| n.to_string()))
+                .filter_map(|f| f.split_once('.'))
+                .filter(|(ns, _)| *ns != "activity")
+                .map(|(_, n)| n.to_string())
                 .chain(["email".to_string()])
                 .collect();
             let company_fields: Vec<String> = site
@@ -167,6 +198,7 @@ pub async fn known_fields(
                 value: key.clone(),
                 fields: names,
                 company_fields,
+                activity: activity.clone(),
             };
             match gate::lookup(env, ask).await {
                 Ok(v) => {
@@ -176,6 +208,9 @@ pub async fn known_fields(
                     // fields and wins over the lead's copy of the same field.
                     if !v.company.is_empty() {
                         fields.insert(COMPANY_KEY.into(), Value::Object(v.company));
+                    }
+                    if let Some(a) = v.activity {
+                        fields.insert(ACTIVITY_KEY.into(), Value::Object(a));
                     }
                     let text = Value::Object(fields.clone()).to_string();
                     let also_email = fields

@@ -55,6 +55,14 @@ pub async fn route(
             p.require_all_sites().map_err(denied)?;
             put_marketo(req, env, database).await
         }
+        (Method::Get, ["marketo", "initial-sync"]) => {
+            p.require_admin().map_err(denied)?;
+            super::sync_admin::status(env).await
+        }
+        (Method::Post, ["marketo", "initial-sync"]) => {
+            p.require_admin().map_err(denied)?;
+            super::sync_admin::start(req, env).await
+        }
         (Method::Post, ["marketo", "test"]) => {
             p.require_admin().map_err(denied)?;
             p.require_all_sites().map_err(denied)?;

@@ -19,6 +19,7 @@ mod reply;
 mod site;
 mod sites_admin;
 mod store;
+mod sync_admin;
 mod versions;
 mod wake;
 
@@ -56,8 +57,8 @@ async fn queue(
     Ok(())
 }
 
-/// Cron: every minute the outbox sweep (re-kick anything due or whose lease expired) and the
-/// incremental Marketo sync; daily the retention run.
+/// Cron: every minute the outbox sweep (re-kick anything due or whose lease expired), the
+/// incremental Marketo sync and a bounded run of the initial sync; daily the retention run.
 #[event(scheduled)]
 async fn scheduled(ev: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let res = if ev.cron() == "0 3 * * *" {
@@ -65,7 +66,11 @@ async fn scheduled(ev: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     } else {
         let kick = gate::kick(&env).await;
         let sync = gate::sync(&env).await.map(|_| ());
-        kick.and(sync)
+        // The initial sync (when one was started) goes on for a bounded run.
+        let initial = gate::initial_sync(&env, gate::InitialSyncOp::Step)
+            .await
+            .map(|_| ());
+        kick.and(sync).and(initial)
     };
     if let Err(e) = res {
         worker::console_error!("cron {} failed: {e}", ev.cron());

@@ -1,6 +1,8 @@
 //! Marketo in plain Rust: the gate's limits, the protocol's error classes, record and activity
 //! mapping, and the retry policy. The HTTP calls themselves live in `edge::gate`.
 
+pub mod bulk;
+pub mod fields;
 pub mod limiter;
 pub mod mapping;
 pub mod protocol;

@@ -102,7 +102,10 @@ pub struct Condition {
     /// `page.utm.<source|medium|campaign|term|content>`, `page.time_on_page` (s),
     /// `page.scroll_depth` (%), `page.visits`, `page.exit_intent`, `page.device`,
     /// `page.country`, `page.local_time` (HH:MM), `page.weekday` (mon..sun),
-    /// `lead.<field>`, `company.<field>`, and in branches `answer.<card id>`.
+    /// `lead.<field>`, `company.<field>`, `activity.<type>` (Marketo activities of the known
+    /// visitor: `visited_web_page`, `filled_out_form`, `clicked_link`, `opened_email`,
+    /// `clicked_email`; with `within_days`, `is_empty`, `is_not_empty`), and in branches
+    /// `answer.<card id>`.
     pub field: String,
     /// The comparison.
     pub op: Operator,
@@ -144,6 +147,9 @@ pub enum Operator {
     NotMatches,
     /// `"09:00-17:00"` (may wrap midnight) or `[lo, hi]` numbers, inclusive start, exclusive end.
     Between,
+    /// For `activity.<type>`: the visitor had that activity within the last N days (N from 1
+    /// to 90).
+    WithinDays,
 }
 
 /// One step of a dialogue.

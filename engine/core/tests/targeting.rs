@@ -519,3 +519,60 @@ fn audiences_nest_at_most_the_shared_depth() {
         );
     }
 }
+
+#[test]
+fn activity_within_the_last_n_days() {
+    let day = 86_400_000;
+    let eval = |rule: &str, activity: &[(&str, i64)]| {
+        let mut c = Context::new(ctx("https://acme.test/"));
+        c.set_activity(
+            activity
+                .iter()
+                .map(|(n, ago)| (n.to_string(), MON_0900_UTC - ago))
+                .collect(),
+        );
+        audience(rule).eval(&c)
+    };
+    let rule = r#"{"all":[{"field":"activity.Filled_Out_Form","op":"within_days","value":30}]}"#;
+    assert!(eval(rule, &[("filled_out_form", 29 * day)]));
+    assert!(eval(rule, &[("filled_out_form", 30 * day)]));
+    assert!(!eval(rule, &[("filled_out_form", 30 * day + 1)]));
+    assert!(!eval(rule, &[("clicked_email", day)]));
+    assert!(!eval(rule, &[]));
+    let ever = r#"{"all":[{"field":"activity.clicked_email","op":"is_not_empty"}]}"#;
+    assert!(!eval(ever, &[]));
+    assert!(eval(ever, &[("clicked_email", day)]));
+}
+
+#[test]
+fn activity_rules_are_checked_when_compiled() {
+    let diags = |json: &str| {
+        let a: Audience = serde_json::from_str(json).expect("audience json");
+        let mut d = Vec::new();
+        compile_audience(&a, "$", &|_| None, &mut d);
+        d.iter()
+            .map(|x| format!("{} {} {}", x.code, x.path, x.message))
+            .collect::<Vec<_>>()
+    };
+    let bad_type =
+        diags(r#"{"all":[{"field":"activity.visited_moon","op":"within_days","value":3}]}"#);
+    assert!(
+        bad_type[0].starts_with("unknown_field $.all[0].field")
+            && bad_type[0].contains("visited_web_page"),
+        "{bad_type:?}"
+    );
+    let op = diags(r#"{"all":[{"field":"activity.visited_web_page","op":"is","value":"x"}]}"#);
+    assert!(op[0].starts_with("bad_operator $.all[0].op"), "{op:?}");
+    let op = diags(r#"{"all":[{"field":"lead.email","op":"within_days","value":3}]}"#);
+    assert!(op[0].starts_with("bad_operator $.all[0].op"), "{op:?}");
+    for v in ["0", "91", "2.5", "\"soon\""] {
+        let d = diags(&format!(
+            r#"{{"all":[{{"field":"activity.opened_email","op":"within_days","value":{v}}}]}}"#
+        ));
+        assert!(d[0].starts_with("bad_value $.all[0].value"), "{v}: {d:?}");
+    }
+    assert!(
+        diags(r#"{"all":[{"field":"activity.opened_email","op":"within_days","value":90}]}"#)
+            .is_empty()
+    );
+}

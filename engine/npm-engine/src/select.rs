@@ -46,6 +46,7 @@ struct PageContext {
     tz_offset_minutes: i32,
     lead: HashMap<String, String>,
     company: HashMap<String, String>,
+    activity: HashMap<String, i64>,
 }
 
 impl From<PageContext> for PageInput {
@@ -116,12 +117,14 @@ fn candidates(bundle: &Json) -> Result<(Vec<Candidate>, Vec<String>), String> {
 /// Picks the dialogue for a page context; `seen` is `{ id: Seen }` or `None`.
 pub fn select(bundle: &Json, context: &Json, seen: Option<&Json>) -> Result<Picked, String> {
     let (list, skipped) = candidates(bundle)?;
-    let page: PageContext = context.parse("select: context")?;
+    let mut page: PageContext = context.parse("select: context")?;
+    let activity = std::mem::take(&mut page.activity);
     let seen: BTreeMap<String, Seen> = match seen {
         Some(s) => s.parse("select: seen")?,
         None => BTreeMap::new(),
     };
-    let ctx = Context::new(page.into());
+    let mut ctx = Context::new(page.into());
+    ctx.set_activity(activity.into_iter().collect());
     let selection = Targeting::new(list).select(&ctx, &|id| seen.get(id).cloned());
     Ok(Picked { selection, skipped })
 }

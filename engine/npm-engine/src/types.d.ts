@@ -103,6 +103,8 @@ export interface PageContext {
   tz_offset_minutes?: number;
   lead?: Record<string, string>;
   company?: Record<string, string>;
+  /** Last time (ms since the epoch) of each `activity.<type>` the visitor had (the worker's traits answer). */
+  activity?: Record<string, number>;
 }
 
 /** What one visitor has seen of one dialogue (frequency rules). */

@@ -128,6 +128,17 @@ fn context(json: &str) -> Context {
         ..PageInput::default()
     });
     c.set_person(map("lead"), map("company"));
+    // `activity`: the last time (ms) of each `activity.<type>` the worker's traits answered.
+    let activity = v
+        .get("activity")
+        .and_then(J::obj)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, x)| num(x).map(|t| (k.clone(), t as i64)))
+                .collect()
+        })
+        .unwrap_or_default();
+    c.set_activity(activity);
     c
 }
 
@@ -296,6 +307,32 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
         assert!(v["dialogue"].is_null());
+    }
+
+    #[test]
+    fn activity_within_days_reads_the_traits_activity_times() {
+        let rule =
+            r#"{"all":[{"field":"activity.visited_web_page","op":"within_days","value":7}]}"#;
+        let mut t = Targeter::new(&bundle(&[("recent", 0, dialogue("recent", rule))]));
+        let day = 86_400_000i64;
+        let now = 1_800_000_000_000i64;
+        let page = |at: Option<i64>| {
+            let activity = at.map_or(String::new(), |a| {
+                format!(r#","activity":{{"visited_web_page":{a}}}"#)
+            });
+            format!(r#"{{"visits":1,"now_ms":{now}{activity}}}"#)
+        };
+        let pick = |t: &mut Targeter, page: &str| -> Option<String> {
+            let v: serde_json::Value =
+                serde_json::from_str(&t.select(page, "{}")).unwrap_or_default();
+            v["dialogue"].as_str().map(str::to_string)
+        };
+        assert_eq!(
+            pick(&mut t, &page(Some(now - 3 * day))).as_deref(),
+            Some("recent")
+        );
+        assert_eq!(pick(&mut t, &page(Some(now - 8 * day))), None);
+        assert_eq!(pick(&mut t, &page(None)), None);
     }
 
     #[test]

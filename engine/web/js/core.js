@@ -5,7 +5,7 @@ const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 
 
 export function createDynchat(assets) {
   let cfg = null, site, api, needConsent = false, consented = false;
-  let bundle = null, chat = null, chatP = null, pendingOpen = false, known = {};
+  let bundle = null, chat = null, chatP = null, pendingOpen = false, known = {}, activity = {};
   const mem = new Map(), listeners = {}, events = [];
   let evTimer = 0, visitor = '', flushing = false, retries = 0, preview = null;
 
@@ -101,7 +101,7 @@ export function createDynchat(assets) {
       url: lc(location.href), title: lc(document.title), referrer: lc(document.referrer), visits: v.n,
       device: coarse && w < 768 ? 'mobile' : coarse && w < 1200 ? 'tablet' : 'desktop',
       country: bundle.country || '', now_ms: Date.now(), tz_offset_minutes: -new Date().getTimezoneOffset(),
-      lead, company: {}, time_on_page_s: 0, scroll_depth_pct: 0, exit_intent: false,
+      lead, company: {}, activity, time_on_page_s: 0, scroll_depth_pct: 0, exit_intent: false,
     };
   }
 
@@ -200,6 +200,7 @@ export function createDynchat(assets) {
       const r = await post('/traits', JSON.stringify({ mkto_trk: trk ? decodeURIComponent(trk[1]) : undefined, email: known.email, fields }));
       const j = r.ok ? await r.json() : {};
       if (j.lead) known = { ...j.lead, ...known };
+      if (j.activity) activity = j.activity; // last time (ms) per activity.<type>
     } catch (e) {}
   }
 

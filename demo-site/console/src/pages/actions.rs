@@ -250,6 +250,27 @@ pub fn action(name: &str, arg: &str) {
                 },
             );
         }),
+        "start-initial-sync" => spawn_local(async {
+            let since = value_of("mi-since");
+            let mut body = json!({"restart": true});
+            if !since.trim().is_empty() {
+                body["since"] = json!(since.trim());
+            }
+            let a = api::call("POST", "/admin/console/marketo/initial-sync", Some(&body)).await;
+            load_marketo().await;
+            notice(
+                a.ok(),
+                if a.ok() {
+                    "Initial sync started; progress shows here.".to_string()
+                } else {
+                    a.error()
+                },
+            );
+        }),
+        "refresh-marketo" => spawn_local(async {
+            load_marketo().await;
+            render();
+        }),
         "test-marketo" => spawn_local(async {
             let a = api::call("POST", "/admin/console/marketo/test", Some(&json!({}))).await;
             load_marketo().await;

@@ -8,7 +8,7 @@ use crate::edge::config;
 use crate::edge::db::real_now as now;
 use crate::marketo::limiter::{Limiter, Ticket, Wait};
 use crate::marketo::protocol::{self, CallError, Token};
-use crate::marketo::{backoff_ms, MAX_RECORDS_PER_CALL};
+use crate::marketo::{backoff_ms, bulk, MAX_RECORDS_PER_CALL};
 use futures_util::future::{select, Either};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
@@ -19,6 +19,15 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 
 /// A query-string value, percent-encoded (one rule: [`crate::encode`]).
 pub use crate::encode::query_value as urlencode;
+
+/// One HTTP answer as the classifiers see it.
+pub struct Exchange {
+    pub status: u16,
+    pub text: String,
+    /// `Content-Type` names JSON.
+    pub json: bool,
+    pub content_range: Option<String>,
+}
 
 /// Where and as whom the gate calls Marketo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +111,8 @@ pub struct Marketo {
     pub type_ids: RefCell<HashMap<String, i64>>,
     /// Lead field names of the connected instance (forgotten with it).
     pub known_fields: RefCell<Option<Vec<String>>>,
+    /// Activity types (name, id) of the connected instance (forgotten with it).
+    pub activity_types: RefCell<Option<Vec<(String, i64)>>>,
 }
 
 impl Marketo {
@@ -121,6 +132,7 @@ impl Marketo {
             stats: RefCell::new(Counters::default()),
             type_ids: RefCell::new(HashMap::new()),
             known_fields: RefCell::new(None),
+            activity_types: RefCell::new(None),
         }
     }
 
@@ -144,6 +156,7 @@ impl Marketo {
             *self.conn.borrow_mut() = next;
             *self.token.borrow_mut() = None;
             *self.known_fields.borrow_mut() = None;
+            *self.activity_types.borrow_mut() = None;
             self.type_ids.borrow_mut().clear();
             self.failures.set(0);
             self.pause_until.set(0);
@@ -243,8 +256,25 @@ impl Marketo {
         body: Option<String>,
         bearer: Option<&str>,
     ) -> Result<(u16, String), CallError> {
+        self.http_with(method, url, body, bearer, None)
+            .await
+            .map(|x| (x.status, x.text))
+    }
+
+    /// [`Self::http`] with an optional `Range` header, answering the headers a file read needs.
+    async fn http_with(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+        bearer: Option<&str>,
+        range: Option<&str>,
+    ) -> Result<Exchange, CallError> {
         let headers = Headers::new();
         let _ = headers.set("Accept", "application/json");
+        if let Some(r) = range {
+            let _ = headers.set("Range", r);
+        }
         if body.is_some() {
             let _ = headers.set("Content-Type", "application/json");
         }
@@ -261,9 +291,17 @@ impl Marketo {
         let signal = controller.signal();
         let exchange = async move {
             let mut resp = Fetch::Request(req).send_with_signal(&signal).await?;
+            let head = |n: &str| resp.headers().get(n).ok().flatten();
+            let json = head("Content-Type").is_some_and(|c| c.contains("json"));
+            let content_range = head("Content-Range");
             let status = resp.status_code();
             let text = resp.text().await?;
-            Ok::<_, worker::Error>((status, text))
+            Ok::<_, worker::Error>(Exchange {
+                status,
+                text,
+                json,
+                content_range,
+            })
         };
         let timeout = Delay::from(Duration::from_millis(self.cfg.timeout_ms as u64));
         match select(Box::pin(exchange), timeout).await {
@@ -345,8 +383,53 @@ impl Marketo {
         method: Method,
         path: &str,
         body: Option<&Value>,
-        mut held: Option<Slot<'_>>,
+        held: Option<Slot<'_>>,
     ) -> Result<Value, CallError> {
+        self.call_as(method, path, body, held, None, |x| {
+            protocol::classify(x.status, &x.text)
+        })
+        .await
+    }
+
+    /// A byte range of a bulk export file (`GET .../file.json` with `Range: bytes=first-last`),
+    /// through the same slots, token and backoff as every call: the text (200 or 206) and the
+    /// file's total size when the answer names it; an error envelope is classified as usual.
+    pub async fn read_file(
+        &self,
+        path: &str,
+        first: i64,
+        last: i64,
+    ) -> Result<(String, Option<i64>), CallError> {
+        let range = format!("bytes={first}-{last}");
+        self.call_as(Method::Get, path, None, None, Some(&range), |x| {
+            match x.status {
+                200 | 206 if !x.json => Ok((
+                    x.text.clone(),
+                    x.content_range.as_deref().and_then(bulk::range_total),
+                )),
+                // Past the end: nothing more to read.
+                416 => Ok((
+                    String::new(),
+                    x.content_range.as_deref().and_then(bulk::range_total),
+                )),
+                s => match protocol::classify(s, &x.text) {
+                    Ok(_) => Err(CallError::Fatal("export file answered with JSON".into())),
+                    Err(e) => Err(e),
+                },
+            }
+        })
+        .await
+    }
+
+    async fn call_as<T>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        mut held: Option<Slot<'_>>,
+        range: Option<&str>,
+        classify: impl Fn(&Exchange) -> Result<T, CallError>,
+    ) -> Result<T, CallError> {
         let url = format!("{}{}", self.conn.borrow().base_url, path);
         let text_body = body.map(Value::to_string);
         for attempt in 0..2 {
@@ -372,11 +455,11 @@ impl Marketo {
                 },
             };
             let r = self
-                .http(method.clone(), &url, text_body.clone(), Some(&token))
+                .http_with(method.clone(), &url, text_body.clone(), Some(&token), range)
                 .await;
             self.release(ticket, is_timeout(&r));
             self.stats.borrow_mut().calls += 1;
-            let res = r.and_then(|(status, text)| protocol::classify(status, &text));
+            let res = r.and_then(|x| classify(&x));
             match res {
                 Ok(v) => {
                     self.failures.set(0);

@@ -1,10 +1,14 @@
 //! Trait lookups: a lead by cookie or email (`leads.json`), with its company (account) record
-//! (`companies.json`), asking only for fields the connected instance knows.
+//! (`companies.json`) and the last time of each activity the site's rules read
+//! (`activities.json`), asking only for fields the connected instance knows.
 
 use super::client::{urlencode, Marketo};
 use super::protocol::{LookupAnswer, LookupQuery};
+use crate::days;
+use crate::edge::db::real_now as now;
 use crate::error::ApiError;
-use crate::marketo::mapping;
+use crate::marketo::{bulk, fields, mapping};
+use dynchat_engine::targeting::{ACTIVITY_TYPES, MAX_ACTIVITY_DAYS};
 use serde_json::{Map, Value};
 use worker::Method;
 
@@ -38,12 +42,8 @@ pub async fn lookup(m: &Marketo, q: &LookupQuery) -> Result<LookupAnswer, ApiErr
         ));
     }
     let known = known_fields(m).await?;
-    let mut fields: Vec<String> = q
-        .fields
-        .iter()
-        .filter(|f| known.iter().any(|k| k == *f))
-        .cloned()
-        .collect();
+    // `FirstName` in a rule reads Marketo's `firstName` (one rule: `marketo::fields`).
+    let mut fields = fields::marketo_names(&q.fields, &known);
     // The account record is found by the lead's company name.
     if !q.company_fields.is_empty() && known.iter().any(|k| k == "company") {
         fields.push("company".into());
@@ -74,11 +74,126 @@ pub async fn lookup(m: &Marketo, q: &LookupQuery) -> Result<LookupAnswer, ApiErr
     let mut f = lead.as_object().cloned().unwrap_or_default();
     let id = f.remove("id").and_then(|i| i.as_i64());
     let company = company_of(m, q, &f).await;
+    let activity = match id {
+        Some(id) if !q.activity.is_empty() => match last_activities(m, id, &q.activity).await {
+            Ok(a) => Some(a),
+            Err(e) => {
+                worker::console_error!("activities lookup: {e}");
+                None
+            }
+        },
+        _ => None,
+    };
     Ok(LookupAnswer {
         id,
         fields: f,
         company,
+        activity,
     })
+}
+
+/// Marketo's activity types (`activities/types.json`): (name, id), read once per instance.
+async fn activity_types(m: &Marketo) -> Result<Vec<(String, i64)>, ApiError> {
+    if let Some(t) = m.activity_types.borrow().as_ref() {
+        return Ok(t.clone());
+    }
+    let v = m
+        .call(Method::Get, "/rest/v1/activities/types.json", None, None)
+        .await
+        .map_err(|e| ApiError::Upstream(e.text().to_string()))?;
+    let types: Vec<(String, i64)> = v
+        .get("result")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t.get("name")?.as_str()?.to_string(), t.get("id")?.as_i64()?)))
+        .collect();
+    *m.activity_types.borrow_mut() = Some(types.clone());
+    Ok(types)
+}
+
+/// The last time (ms) of each `activity.<type>` in `wanted` the lead had within the longest
+/// window a rule may ask (`MAX_ACTIVITY_DAYS`), from `activities.json` filtered by type and
+/// lead (at most five pages). A type the lead never had is absent.
+async fn last_activities(
+    m: &Marketo,
+    lead_id: i64,
+    wanted: &[String],
+) -> Result<Map<String, Value>, ApiError> {
+    let up = |e: crate::marketo::protocol::CallError| ApiError::Upstream(e.text().to_string());
+    let types = activity_types(m).await?;
+    // (rule name, Marketo type id)
+    let ids: Vec<(&str, i64)> = ACTIVITY_TYPES
+        .iter()
+        .filter(|(n, _)| wanted.iter().any(|w| w == n))
+        .filter_map(|(n, marketo)| {
+            types
+                .iter()
+                .find(|(t, _)| t == marketo)
+                .map(|(_, id)| (*n, *id))
+        })
+        .collect();
+    let mut out = Map::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let since = days::iso(now() - i64::from(MAX_ACTIVITY_DAYS) * 86_400_000);
+    let v = m
+        .call(
+            Method::Get,
+            &format!(
+                "/rest/v1/activities/pagingtoken.json?sinceDatetime={}",
+                urlencode(&since)
+            ),
+            None,
+            None,
+        )
+        .await
+        .map_err(up)?;
+    let mut token = v
+        .get("nextPageToken")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let type_list: Vec<String> = ids.iter().map(|(_, id)| id.to_string()).collect();
+    for _page in 0..5 {
+        let path = format!(
+            "/rest/v1/activities.json?nextPageToken={}&activityTypeIds={}&leadIds={lead_id}",
+            urlencode(&token),
+            urlencode(&type_list.join(","))
+        );
+        let v = m.call(Method::Get, &path, None, None).await.map_err(up)?;
+        for a in v
+            .get("result")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let type_id = a.get("activityTypeId").and_then(Value::as_i64);
+            let at = a
+                .get("activityDate")
+                .and_then(Value::as_str)
+                .and_then(bulk::parse_time);
+            let name = ids.iter().find(|(_, id)| Some(*id) == type_id);
+            if let (Some((name, _)), Some(at)) = (name, at) {
+                let later = out
+                    .get(*name)
+                    .and_then(Value::as_i64)
+                    .is_none_or(|prev| at > prev);
+                if later {
+                    out.insert((*name).to_string(), Value::from(at));
+                }
+            }
+        }
+        match v.get("nextPageToken").and_then(Value::as_str) {
+            Some(t) => token = t.to_string(),
+            None => break,
+        }
+        if v.get("moreResult").and_then(Value::as_bool) != Some(true) {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// The company (account) record of a known lead, by its company name, with the company
@@ -88,8 +203,7 @@ async fn company_of(m: &Marketo, q: &LookupQuery, lead: &Map<String, Value>) -> 
     let mut wanted: Vec<&str> = q
         .company_fields
         .iter()
-        .map(String::as_str)
-        .filter(|f| mapping::COMPANY_FIELDS.contains(f))
+        .filter_map(|f| fields::resolve(f, &mapping::COMPANY_FIELDS).name())
         .collect();
     wanted.sort_unstable();
     wanted.dedup();

@@ -1,25 +1,29 @@
 //! `MarketoGate` Durable Object: the one owner of the Marketo access token and of the rate,
 //! concurrency and daily limits. It drains the D1 outbox (leads, then program membership, then
 //! chat activities, then cookie associations) in batches of up to 300 records, answers trait
-//! lookups, runs the setup of custom activity types and the incremental lead-change sync.
+//! lookups, runs the setup of custom activity types, the one-time initial sync (Bulk Lead
+//! Extract) and the incremental lead-change sync.
 //!
 //! Architecture Invariant: no other code calls Marketo; the outbox rows in D1 are the truth and
 //! a row is marked delivered only after Marketo answered for it.
 //!
 //! Layers, top down: this shell (requests, alarm, connection) -> `outboxes` (the four kinds
-//! and the drain) and `sync` -> `deliver` (the generic step), `setup`, `lookups` -> `client`
+//! and the drain), `sync` and `initial_sync` -> `deliver` (the generic step), `setup`, `lookups` -> `client`
 //! (HTTP, token, limits) -> `protocol` (the typed client callers use). SQL lives in
 //! `edge::store`.
 
 mod client;
 mod deliver;
+mod initial_sync;
 mod lookups;
 mod outboxes;
 mod protocol;
 mod setup;
 mod sync;
 
-pub use protocol::{kick, lookup, setup, stats, sync, LookupBy, LookupQuery};
+pub use protocol::{
+    initial_sync, kick, lookup, setup, stats, sync, InitialSyncOp, LookupBy, LookupQuery,
+};
 
 use super::config;
 use super::db::{self, real_now as now};
@@ -41,6 +45,8 @@ pub struct MarketoGate {
     claim_seq: Cell<i64>,
     restored: Cell<bool>,
     conn_checked: Cell<i64>,
+    /// An initial-sync run is in progress in this instance.
+    initial_busy: Cell<bool>,
 }
 
 fn answer<T: Serialize>(r: Result<T, ApiError>) -> worker::Result<Response> {
@@ -61,6 +67,7 @@ impl worker::DurableObject for MarketoGate {
             claim_seq: Cell::new(0),
             restored: Cell::new(false),
             conn_checked: Cell::new(0),
+            initial_busy: Cell::new(false),
         }
     }
 
@@ -83,6 +90,13 @@ impl worker::DurableObject for MarketoGate {
                 Err(e) => answer::<()>(Err(e)),
             },
             GateRequest::Stats => answer(Ok(m.stats())),
+            GateRequest::InitialSync(op) => match db::database(&self.env) {
+                Ok(d) => {
+                    let tuning = initial_sync::Tuning::from_env(&self.env);
+                    answer(initial_sync::handle(m, &d, &tuning, op, &self.initial_busy).await)
+                }
+                Err(e) => answer::<()>(Err(e)),
+            },
         }
     }
 

@@ -2,7 +2,9 @@
 //! what the gate answers, and the functions the rest of the worker calls instead of building
 //! requests by hand.
 
+use crate::edge::store::marketo_sync::SyncRow;
 use crate::error::ApiError;
+use crate::marketo::fields::FieldReport;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -23,6 +25,43 @@ pub enum GateRequest {
     Sync,
     /// The gate's counters. Answer: [`GateStats`].
     Stats,
+    /// The one-time initial sync through Bulk Lead Extract. Answer: [`InitialSyncAnswer`].
+    InitialSync(InitialSyncOp),
+}
+
+/// What to do with the initial sync.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum InitialSyncOp {
+    /// Start it over `since_ms..until_ms` (`restart`: also when one is running).
+    Start {
+        since_ms: i64,
+        until_ms: i64,
+        restart: bool,
+    },
+    /// Run it on for a bounded time and number of calls (the cron does this every minute).
+    Step,
+    /// Read its progress.
+    Status,
+}
+
+/// The initial sync's progress, and how the rules' lead fields map to the instance's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InitialSyncAnswer {
+    /// None: never started.
+    pub sync: Option<SyncRow>,
+    /// 0..=100, by windows and bytes of the current window's file.
+    pub percent: f64,
+    /// Known leads cached by email (synced or looked up).
+    pub cached_leads: i64,
+    /// The rules' `lead.*` fields against Marketo's describe.
+    pub fields: Vec<FieldReport>,
+    /// The describe could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields_error: Option<String>,
+    /// `Start` refused: one is running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
 }
 
 /// How a lookup finds the lead.
@@ -54,6 +93,9 @@ pub struct LookupQuery {
     pub fields: Vec<String>,
     #[serde(default)]
     pub company_fields: Vec<String>,
+    /// `activity.<type>` names (engine's `ACTIVITY_TYPES`) whose last time to read.
+    #[serde(default)]
+    pub activity: Vec<String>,
 }
 
 /// The lead found (`id` none when Marketo does not know it), its fields and its company's.
@@ -62,6 +104,10 @@ pub struct LookupAnswer {
     pub id: Option<i64>,
     pub fields: Map<String, Value>,
     pub company: Map<String, Value>,
+    /// The last time (ms) of each asked activity the lead had in the last 90 days; `None` when
+    /// none was asked or the activities could not be read (nothing to cache then).
+    #[serde(default)]
+    pub activity: Option<Map<String, Value>>,
 }
 
 /// The answer to a kick.
@@ -171,6 +217,11 @@ pub async fn setup(env: &Env) -> Result<SetupAnswer, ApiError> {
 /// Runs the incremental lead-change sync.
 pub async fn sync(env: &Env) -> Result<SyncAnswer, ApiError> {
     ask(env, &GateRequest::Sync).await
+}
+
+/// Starts, steps or reads the initial sync.
+pub async fn initial_sync(env: &Env, op: InitialSyncOp) -> Result<InitialSyncAnswer, ApiError> {
+    ask(env, &GateRequest::InitialSync(op)).await
 }
 
 /// The gate's counters and limiter state.

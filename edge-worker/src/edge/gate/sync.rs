@@ -39,15 +39,15 @@ pub async fn sync(m: &Marketo, database: &D1Database) -> Result<SyncAnswer, ApiE
     };
     let sites = store::trait_fields(database).await?;
     let known = known_fields(m).await?;
-    let mut fields: Vec<String> = sites
-        .into_iter()
+    let wanted: Vec<String> = sites
+        .iter()
         .flatten()
-        .filter_map(|f| f.split_once('.').map(|(_, n)| n.to_string()))
+        .filter_map(|f| f.split_once('.'))
+        .filter(|(ns, _)| *ns != "activity")
+        .map(|(_, n)| n.to_string())
         .chain(["email".to_string()])
-        .filter(|f| known.iter().any(|k| k == f))
         .collect();
-    fields.sort();
-    fields.dedup();
+    let fields = crate::marketo::fields::marketo_names(&wanted, &known);
     let mut changed = 0;
     for _page in 0..10 {
         let path = format!(

@@ -73,6 +73,7 @@ pub async fn switch_instance(database: &D1Database, identity: &str) -> Result<()
             vec![
                 db::stmt(database, "DELETE FROM activity_types", &[])?,
                 db::stmt(database, "DELETE FROM marketo_cache", &[])?,
+                db::stmt(database, "DELETE FROM marketo_initial_sync", &[])?,
                 db::stmt(
                     database,
                     "DELETE FROM settings WHERE key = 'marketo_sync_token'",

@@ -13,6 +13,7 @@ pub mod leads;
 pub mod mail;
 pub mod marketo;
 pub mod marketo_settings;
+pub mod marketo_sync;
 pub mod meeting_activity;
 pub mod meetings;
 pub mod outbox;

@@ -97,6 +97,21 @@ pub(super) fn compile_cond(
     };
     let v = c.value.as_ref();
     let text = v.and_then(value_text);
+    let is_activity = matches!(field, FieldRef::Activity(_));
+    if is_activity != (c.op == Operator::WithinDays)
+        && !matches!(c.op, Operator::IsEmpty | Operator::IsNotEmpty)
+    {
+        diags.push(Diagnostic::error(
+            [path, ".op"].concat(),
+            "bad_operator",
+            if is_activity {
+                "an `activity.` field takes `within_days`, `is_empty` or `is_not_empty`"
+            } else {
+                "`within_days` applies to `activity.` fields only"
+            },
+        ));
+        return None;
+    }
     let test = match c.op {
         Operator::IsEmpty => Test::IsEmpty,
         Operator::IsNotEmpty => Test::IsNotEmpty,
@@ -176,6 +191,15 @@ pub(super) fn compile_cond(
             };
             Test::Between(lo, hi)
         }
+        Operator::WithinDays => match v.and_then(|v| value_number(v, &field)) {
+            Some(n) if n >= 1.0 && n <= f64::from(MAX_ACTIVITY_DAYS) && n.fract() == 0.0 => {
+                Test::WithinDays(n)
+            }
+            _ => {
+                need(diags, "a whole number of days from 1 to 90");
+                return None;
+            }
+        },
         Operator::InList => {
             let list = match v {
                 Some(serde_json::Value::Array(a)) => {

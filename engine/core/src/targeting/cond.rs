@@ -5,6 +5,20 @@ use super::text::*;
 use crate::model::Operator;
 use serde::{Deserialize, Serialize};
 
+/// The `activity.<type>` names a rule may use, with Marketo's standard activity type each
+/// reads (as `GET /rest/v1/activities/types.json` names it). One list for the compiler, the
+/// worker's traits lookup and the docs.
+pub const ACTIVITY_TYPES: [(&str, &str); 5] = [
+    ("visited_web_page", "Visit Webpage"),
+    ("filled_out_form", "Fill Out Form"),
+    ("clicked_link", "Click Link"),
+    ("opened_email", "Open Email"),
+    ("clicked_email", "Click Email"),
+];
+
+/// The longest "within the last N days" a rule may ask (the worker reads this far back).
+pub const MAX_ACTIVITY_DAYS: u32 = 90;
+
 /// What a condition reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FieldRef {
@@ -38,6 +52,9 @@ pub enum FieldRef {
     Lead(String),
     /// A company field (lower-cased).
     Company(String),
+    /// A Marketo activity type of the known visitor (one of [`ACTIVITY_TYPES`]); read as the
+    /// days since the last one.
+    Activity(String),
     /// An answer in the running conversation (card index); branches only.
     Answer(u16),
 }
@@ -46,7 +63,7 @@ impl FieldRef {
     /// Parses `page.url`, `lead.FirstName`, ...; `answer` ids are resolved by `answer`.
     pub fn parse(s: &str, answer: &dyn Fn(&str) -> Option<u16>) -> Result<FieldRef, String> {
         let (ns, name) = s.split_once('.').ok_or_else(|| {
-            format!("field `{s}` needs a namespace: page., lead., company. or answer.")
+            format!("field `{s}` needs a namespace: page., lead., company., activity. or answer.")
         })?;
         let lname = name.trim().to_ascii_lowercase();
         if lname.is_empty() {
@@ -78,13 +95,23 @@ impl FieldRef {
             },
             "lead" => FieldRef::Lead(lname),
             "company" => FieldRef::Company(lname),
+            "activity" => match ACTIVITY_TYPES.iter().find(|(n, _)| *n == lname) {
+                Some((n, _)) => FieldRef::Activity((*n).to_string()),
+                None => {
+                    let names: Vec<&str> = ACTIVITY_TYPES.iter().map(|(n, _)| *n).collect();
+                    return Err(format!(
+                        "unknown activity `{name}` (use {})",
+                        names.join(", ")
+                    ));
+                }
+            },
             "answer" => match answer(name.trim()) {
                 Some(i) => FieldRef::Answer(i),
                 None => return Err(format!("`answer.{name}` names no question or capture card")),
             },
             other => {
                 return Err(format!(
-                    "unknown namespace `{other}` (use page, lead, company or answer)"
+                    "unknown namespace `{other}` (use page, lead, company, activity or answer)"
                 ))
             }
         })
@@ -195,6 +222,8 @@ pub enum Test {
     InList(Vec<String>),
     /// Wildcard (negated when the flag is true).
     Wild(Wildcard, bool),
+    /// Days since the last activity at most this many.
+    WithinDays(f64),
 }
 
 /// One compiled condition.
@@ -264,6 +293,7 @@ impl Cond {
                 });
                 m != *neg
             }
+            Test::WithinDays(x) => num().is_some_and(|n| n >= 0.0 && n <= *x),
             Test::Gt(x) => num().is_some_and(|n| n > *x),
             Test::Lt(x) => num().is_some_and(|n| n < *x),
             Test::Between(lo, hi) => num().is_some_and(|n| {
@@ -297,5 +327,6 @@ pub(super) fn op_name(op: Operator) -> &'static str {
         Operator::Matches => "matches",
         Operator::NotMatches => "notmatches",
         Operator::Between => "between",
+        Operator::WithinDays => "withindays",
     }
 }

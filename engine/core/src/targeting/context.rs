@@ -56,6 +56,7 @@ pub struct Context {
     // Few fields: a list (looked up by name) costs less wasm than a hash map.
     lead: Vec<(String, String)>,
     company: Vec<(String, String)>,
+    activity: Vec<(String, i64)>,
 }
 
 impl Context {
@@ -94,7 +95,15 @@ impl Context {
             tz_offset_minutes: p.tz_offset_minutes,
             lead: lower_map(p.lead),
             company: lower_map(p.company),
+            activity: Vec::new(),
         }
+    }
+
+    /// Sets the known visitor's last Marketo activity of each `activity.<type>` name
+    /// (`(type name, ms since the epoch)`: what the worker's traits answer sends as `activity`).
+    /// Not a `PageInput` field: a map of another type costs the browser's module more code.
+    pub fn set_activity(&mut self, activity: Vec<(String, i64)>) {
+        self.activity = activity;
     }
 
     /// Replaces the known lead and company fields (`(name, value)`; names and values are lower-cased
@@ -166,6 +175,14 @@ impl Facts for Context {
             FieldRef::Weekday => Val::Text(WEEKDAYS[weekday_index(self.local(offset))]),
             FieldRef::Lead(k) => field(&self.lead, k),
             FieldRef::Company(k) => field(&self.company, k),
+            // Days since the last one (fractional), so `within_days` compares whole days.
+            FieldRef::Activity(k) => self
+                .activity
+                .iter()
+                .find(|(n, _)| n == k)
+                .map_or(Val::Missing, |(_, at)| {
+                    Val::Num((self.now_ms - at) as f64 / 86_400_000.0)
+                }),
             FieldRef::Answer(_) => Val::Missing,
         }
     }

@@ -70,6 +70,7 @@ fn field(v: &J) -> Option<FieldRef> {
         ("Query", q) => FieldRef::Query(text(q)?),
         ("Lead", f) => FieldRef::Lead(text(f)?),
         ("Company", f) => FieldRef::Company(text(f)?),
+        ("Activity", f) => FieldRef::Activity(text(f)?),
         ("Answer", i) => FieldRef::Answer(u16::try_from(i.int()?).ok()?),
         _ => return None,
     })
@@ -86,6 +87,7 @@ fn test(v: &J) -> Option<Test> {
         ("StartsWith", t) => Test::StartsWith(text(t)?),
         ("Gt", n) => Test::Gt(num(n)?),
         ("Lt", n) => Test::Lt(num(n)?),
+        ("WithinDays", n) => Test::WithinDays(num(n)?),
         ("Between", r) => match r.arr()? {
             [lo, hi] => Test::Between(num(lo)?, num(hi)?),
             _ => return None,
