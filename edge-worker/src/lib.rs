@@ -12,6 +12,7 @@ pub mod csp;
 pub mod days;
 pub mod encode;
 pub mod error;
+pub mod experiments;
 pub mod mail;
 pub mod marketo;
 pub mod meetings;

@@ -59,7 +59,7 @@ pub async fn route(
 }
 
 /// Recomputes a site's trait fields and bundle ETag after any change.
-async fn refresh_site(database: &D1Database, site: &str) -> Result<String, ApiError> {
+pub(super) async fn refresh_site(database: &D1Database, site: &str) -> Result<String, ApiError> {
     let published = dialogues::published(database, site).await?;
     let mut traits = BTreeSet::new();
     for p in &published {
@@ -156,12 +156,16 @@ async fn publish_new(
         .url()
         .map(|u| u.query_pairs().any(|(k, v)| k == "publish" && v == "false"))
         .unwrap_or(false);
+    let version = dialogues::NewVersion {
+        dialogue: &p.id,
+        hash: &p.hash,
+        json: &p.json,
+        variants: &p.variants,
+    };
     dialogues::store_version(
         database,
         site,
-        &p.id,
-        &p.hash,
-        &p.json,
+        &version,
         publish.then_some(p.priority as i64),
         now,
     )

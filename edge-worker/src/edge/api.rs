@@ -34,7 +34,7 @@ pub async fn bundle(
     let rows = dialogues::published(database, &site.id).await?;
     let dialogues: Vec<Value> = rows
         .into_iter()
-        .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null), "flow": bundle::wire_flow(&r.json)}))
+        .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null), "flow": bundle::wire_flow(&r.json), "experiment": crate::experiments::wire(&r.json)}))
         .collect();
     let config: Value = serde_json::from_str(&site.config).unwrap_or_else(|_| json!({}));
     let lead_fields: Vec<String> = site
@@ -60,7 +60,7 @@ pub async fn flow(database: &D1Database, site: &Site, hash: &str) -> Result<Repl
     let d: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
     Ok(Reply::json(
         200,
-        json!({"id": row.dialogue, "hash": hash, "dialogue": d, "flow": bundle::wire_flow(&row.json)}),
+        json!({"id": row.dialogue, "hash": hash, "dialogue": d, "flow": bundle::wire_flow(&row.json), "experiment": crate::experiments::wire(&row.json)}),
     )
     .header("Cache-Control", "public, max-age=31536000, immutable"))
 }
@@ -222,6 +222,14 @@ pub async fn events(
                 "is not a dialogue of this site",
             ));
         }
+        if let Some(v) = &e.variant {
+            if !super::variants::accepts(database, site, &e.dialogue, v).await? {
+                return Err(ApiError::field(
+                    format!("events[{i}].variant"),
+                    "is not a variant of this dialogue's experiment",
+                ));
+            }
+        }
     }
     let now = db::now(env, database).await?;
     let day = days::day_number(now);
@@ -239,6 +247,7 @@ pub async fn events(
                 hash: e.hash.as_deref(),
                 card: e.card.as_deref(),
                 value: e.value.as_deref(),
+                variant: e.variant.as_deref(),
                 at: e.at,
                 day,
                 received_at: now,
@@ -270,6 +279,7 @@ pub async fn events(
                     e.kind,
                     &e.dialogue,
                     e.value.as_deref(),
+                    e.variant.as_deref(),
                     &site.id,
                     &l.transcript,
                 ) {
@@ -316,6 +326,14 @@ pub async fn leads(
             "dialogue",
             "is not a dialogue of this site",
         ));
+    }
+    if let Some(v) = &l.variant {
+        if !super::variants::accepts(database, site, &l.dialogue, v).await? {
+            return Err(ApiError::field(
+                "variant",
+                "is not a variant of this dialogue's experiment",
+            ));
+        }
     }
     // The site's email-domain blocklist: refused before anything is stored.
     let config: Value = serde_json::from_str(&site.config).unwrap_or_default();
@@ -390,6 +408,7 @@ pub async fn leads(
         session: &l.session,
         dialogue: &l.dialogue,
         hash: l.hash.as_deref(),
+        variant: l.variant.as_deref(),
         email: l.email(),
         record: &record,
         transcript: &transcript,
@@ -406,6 +425,7 @@ pub async fn leads(
                 kind,
                 &e.dialogue,
                 e.value.as_deref(),
+                e.variant.as_deref(),
                 &site.id,
                 &transcript,
             ) {

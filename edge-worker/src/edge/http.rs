@@ -73,6 +73,8 @@ async fn admin_tables(
     guard::require_admin(req, env, &database, &method).await?;
     if super::meetings::admin::owns(rest) {
         super::meetings::admin::admin(req, env, method, rest).await
+    } else if super::experiments::owns(rest) {
+        super::experiments::route(req, env, &database, method, rest).await
     } else {
         admin::route(req, env, &database, method, rest).await
     }

@@ -6,6 +6,7 @@ mod api;
 mod config;
 mod console;
 mod db;
+mod experiments;
 mod gate;
 mod guard;
 mod http;
@@ -17,6 +18,7 @@ mod random;
 mod reply;
 mod site;
 mod store;
+mod variants;
 mod versions;
 mod wake;
 

@@ -8,6 +8,7 @@ pub mod calendars;
 pub mod dead_letters;
 pub mod dialogues;
 pub mod events;
+pub mod experiments;
 pub mod leads;
 pub mod mail;
 pub mod marketo;
