@@ -118,8 +118,9 @@ export function createDynchat(assets) {
         const s = seen[entry.id] || { shown: 0 };
         seen[entry.id] = { ...s, shown: s.shown + 1, last_shown_ms: Date.now() };
         store.set('seen', JSON.stringify(seen));
-        track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, at: Date.now() });
-        emit('triggered', { dialogue: entry.id, hash: entry.hash });
+        const v = chat.variant ? { variant: chat.variant } : {};
+        track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, ...v, at: Date.now() });
+        emit('triggered', { dialogue: entry.id, hash: entry.hash, ...v });
       }
       if (pendingOpen) chat.open();
       return chat;
@@ -134,7 +135,7 @@ export function createDynchat(assets) {
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(s.hash)}`);
     if (!r.ok) return false;
     const f = await r.json();
-    await mount({ id: f.id, hash: f.hash, flow: f.flow }, saved);
+    await mount({ id: f.id, hash: f.hash, flow: f.flow, experiment: f.experiment }, saved);
     return true;
   }
 
