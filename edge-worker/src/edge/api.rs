@@ -65,6 +65,34 @@ pub async fn flow(database: &D1Database, site: &Site, hash: &str) -> Result<Repl
     .header("Cache-Control", "public, max-age=31536000, immutable"))
 }
 
+/// `GET /v1/sites/{site}/flows/{hash}/variant?visitor=..`: the experiment variant the visitor
+/// sees in that version (`{"variant": "b"}`, `null` without an experiment), by the engine's
+/// `experiment::assign` on the visitor id; the widget asks once per version and visitor (the
+/// answer is cached by the browser), so the chat module carries no SHA-256.
+pub async fn variant(
+    req: &Request,
+    database: &D1Database,
+    site: &Site,
+    hash: &str,
+) -> Result<Reply, ApiError> {
+    if !validate::valid_hash(hash) {
+        return Err(ApiError::NotFound("flow".into()));
+    }
+    let url = req.url()?;
+    let visitor = url
+        .query_pairs()
+        .find(|(k, _)| k == "visitor")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| validate::valid_id(v))
+        .ok_or_else(|| ApiError::field("visitor", "is required: the widget's visitor id"))?;
+    let arms = super::variants::arms(database, &site.id, hash).await?;
+    let chosen = arms.as_ref().as_ref().and_then(|(x, a)| {
+        dynchat_engine::experiment::assign(x, &visitor, a).map(|v| v.id.clone())
+    });
+    Ok(Reply::json(200, json!({"variant": chosen}))
+        .header("Cache-Control", "private, max-age=86400"))
+}
+
 /// Per-site and per-IP limits, counted in the site's `RateLimiter` Durable Object.
 pub async fn rate_limit(req: &Request, env: &Env, site: &Site) -> Result<(), ApiError> {
     let ip = header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into());

@@ -165,6 +165,9 @@ async fn public(
         match (method, rest) {
             (Method::Get, ["bundle"]) => api::bundle(req, env, &database, &site).await,
             (Method::Get, ["flows", hash]) => api::flow(&database, &site, hash).await,
+            (Method::Get, ["flows", hash, "variant"]) => {
+                api::variant(req, &database, &site, hash).await
+            }
             (Method::Post, [what @ ("traits" | "events" | "leads")]) => {
                 // Browsers on foreign origins may not write into a site.
                 if check == OriginCheck::Denied {
@@ -190,9 +193,15 @@ async fn public(
                 super::meetings::public::book(req, env, &database, &site, body).await
             }
             (_, ["slots"] | ["book"]) => Err(ApiError::MethodNotAllowed),
-            (_, ["bundle"] | ["flows", _] | ["traits"] | ["events"] | ["leads"]) => {
-                Err(ApiError::MethodNotAllowed)
-            }
+            (
+                _,
+                ["bundle"]
+                | ["flows", _]
+                | ["flows", _, "variant"]
+                | ["traits"]
+                | ["events"]
+                | ["leads"],
+            ) => Err(ApiError::MethodNotAllowed),
             _ => Err(ApiError::NotFound("path".into())),
         }
     }

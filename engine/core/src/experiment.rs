@@ -61,29 +61,6 @@ pub fn assign<'a>(experiment: &str, visitor: &str, variants: &'a [Variant]) -> O
     best.map(|(_, v)| v)
 }
 
-/// Reads an experiment as the worker ships it in the bundle (`{"id": .., "variants": [{"id": ..,
-/// "weight": .., ..}]}`, other keys ignored) with the engine's JSON reader, so the browser needs
-/// no serde: the experiment id and its variants, or `None` when it is not of that shape.
-pub fn from_wire(json: &str) -> Option<(String, Vec<Variant>)> {
-    let j = crate::json::parse(json)?;
-    let id = j.get("id")?.str()?.to_string();
-    let mut variants = Vec::new();
-    for v in j.get("variants")?.arr()? {
-        variants.push(Variant {
-            id: v.get("id")?.str()?.to_string(),
-            weight: u32::try_from(v.get("weight")?.int()?).ok()?,
-        });
-    }
-    Some((id, variants))
-}
-
-/// The variant id a visitor sees in an experiment shipped as [`from_wire`] reads it; `None`
-/// when the text is not an experiment or no variant has a weight.
-pub fn assign_wire(json: &str, visitor: &str) -> Option<String> {
-    let (id, variants) = from_wire(json)?;
-    assign(&id, visitor, &variants).map(|v| v.id.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,29 +152,6 @@ mod tests {
         }
         assert!(assign("e", "x", &variants(&[("a", 0)])).is_none());
         assert!(assign("e", "x", &[]).is_none());
-    }
-
-    #[test]
-    fn the_shipped_form_assigns_like_the_variants_it_lists() {
-        let json = r#"{"id":"exp","variants":[{"id":"a","weight":1,"flow":{"x":[1]}},{"id":"b","weight":3}]}"#;
-        let (id, arms) = from_wire(json).expect("read");
-        assert_eq!((id.as_str(), arms.len()), ("exp", 2));
-        for i in 0..200 {
-            let v = visitor(i);
-            assert_eq!(
-                assign_wire(json, &v),
-                assign("exp", &v, &arms).map(|a| a.id.clone())
-            );
-        }
-        assert_eq!(assign_wire("null", "v"), None);
-        assert_eq!(
-            assign_wire(r#"{"id":"e","variants":[{"id":"a","weight":-1}]}"#, "v"),
-            None
-        );
-        assert_eq!(
-            assign_wire(r#"{"id":"e","variants":[{"id":"a","weight":0}]}"#, "v"),
-            None
-        );
     }
 
     #[test]

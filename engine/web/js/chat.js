@@ -1,5 +1,5 @@
 // The chat module's host side: gives the Rust widget (dynchat_web) storage, network, time zone and page events.
-import init, { Chat, variant as pick } from 'dynchat-web-glue';
+import init, { Chat } from 'dynchat-web-glue';
 
 export default init;
 
@@ -15,11 +15,10 @@ export function mount(ctx) {
   const saved = parse(ctx.saved, null);
   let session = ctx.session || parse(saved && saved.session, {}).id || '';
   let audio = null, chat = null;
-  // An experiment: the visitor id picks the variant (engine's `experiment::assign`), whose own
-  // flow runs; the variant rides on every event and lead (a booking counts for its session's).
-  const x = entry.experiment;
-  const variant = x && x.variants ? pick(JSON.stringify({ id: x.id, variants: x.variants.map((v) => ({ id: v.id, weight: v.weight })) }), ctx.visitor || '') : '';
-  const arm = variant && x.variants.find((v) => v.id === variant);
+  // An experiment: the variant (core.js asked the worker) runs its own flow and rides on every
+  // event and lead (a booking counts for its session's).
+  const variant = ctx.variant || '';
+  const arm = variant && entry.experiment.variants.find((v) => v.id === variant);
   const tag = (o) => (variant ? { ...o, variant } : o);
 
   const host = {

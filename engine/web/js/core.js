@@ -108,10 +108,13 @@ export function createDynchat(assets) {
   // ---- chat ----
   function mount(entry, saved) {
     if (chatP) return chatP;
-    chatP = assets.chat().then((m) => {
+    // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
+    // visitor id; cached by the browser), asked while the chat module loads.
+    const pick = entry.experiment && !preview ? fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
+    chatP = Promise.all([assets.chat(), pick]).then(([m, variant]) => {
       chat = m.mount({
         config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
-        session: saved ? '' : uuid(),
+        session: saved ? '' : uuid(), variant,
       });
       if (!saved) {
         const seen = json(store.get('seen'), {});

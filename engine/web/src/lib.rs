@@ -40,14 +40,6 @@ pub use shell::Host;
 use shell::{act, now, Inner, Shell};
 use state::{Saved, SlotUi};
 
-/// The experiment variant `visitor` sees: `experiment_json` is the bundle entry's `experiment`
-/// (`{"id", "variants": [{"id", "weight"}]}`); `""` when it is none. The same
-/// `experiment::assign` as everywhere, so the visitor id decides, sticky across pages and visits.
-#[wasm_bindgen]
-pub fn variant(experiment_json: &str, visitor: &str) -> String {
-    dynchat_engine::experiment::assign_wire(experiment_json, visitor).unwrap_or_default()
-}
-
 /// One chat conversation mounted on the page.
 #[wasm_bindgen]
 pub struct Chat {

@@ -1,10 +1,11 @@
 //! A/B experiments end to end on the real worker (workerd): a dialogue with two variants is
-//! published, visitors (assigned with the engine's `experiment::assign`, as the widget assigns
-//! them) send events and leads, and the report shows both variants with exactly the counts sent;
+//! published, visitors (assigned by the worker's variant endpoint, which the widget asks, checked
+//! against the engine's `experiment::assign`) send events and leads, and the report shows both variants with exactly the counts sent;
 //! bad input is a 400 naming the field and stores nothing; ending the experiment publishes the
 //! chosen variant as a new version.
 
-use dynchat_e2e::{root, serial, site_settings, Worker};
+// `worker` is what the shared `console` module (xtask/src/console.rs) calls as `super::worker`.
+use dynchat_e2e::{root, serial, site_settings, worker, Worker};
 use dynchat_engine::experiment::{assign, Variant};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -89,10 +90,18 @@ fn two_variants_through_the_real_worker_report_what_was_sent() {
     let mut sent: HashMap<String, Sent> = HashMap::new();
     for i in 0..40u32 {
         let visitor = format!("vis-{i:03}");
+        // The widget asks the worker, which runs the engine's `assign` on the visitor id.
         let variant = assign("demo-offer-2026", &visitor, &arms)
             .expect("a variant")
             .id
             .clone();
+        let asked = w.request(
+            "GET",
+            &format!("/v1/sites/acme/flows/{hash}/variant?visitor={visitor}"),
+            &[],
+            None,
+        );
+        assert_eq!(asked.json()["variant"], variant.as_str(), "{}", asked.body);
         let s = sent.entry(variant.clone()).or_default();
         let mut kinds = vec!["triggered"];
         s.conversations += 1;
@@ -132,6 +141,42 @@ fn two_variants_through_the_real_worker_report_what_was_sent() {
         }
     }
     assert_eq!(sent.len(), 2, "both variants got visitors: {sent:?}");
+
+    let path = format!("/v1/sites/acme/flows/{hash}/variant");
+    let a = w.request("GET", &path, &[], None);
+    assert_eq!(
+        (a.status, field_of(&a).as_str()),
+        (400, "visitor"),
+        "{}",
+        a.body
+    );
+    let a = w.request("GET", &format!("{path}?visitor=a%20b"), &[], None);
+    assert_eq!(
+        (a.status, field_of(&a).as_str()),
+        (400, "visitor"),
+        "{}",
+        a.body
+    );
+    let a = w.request(
+        "GET",
+        "/v1/sites/acme/flows/0123456789abcdef0123/variant?visitor=v",
+        &[],
+        None,
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+    let plain_hash = &published[1].1;
+    let a = w.request(
+        "GET",
+        &format!("/v1/sites/acme/flows/{plain_hash}/variant?visitor=v"),
+        &[],
+        None,
+    );
+    assert_eq!(
+        a.json()["variant"],
+        Value::Null,
+        "no experiment: {}",
+        a.body
+    );
 
     // Bad input: a 400 naming the field, and nothing of the batch stored.
     let events_before = w.stats("acme")["events"].clone();
@@ -266,4 +311,162 @@ fn two_variants_through_the_real_worker_report_what_was_sent() {
         .json();
     assert_eq!(r["experiment"], Value::Null, "{r}");
     assert_eq!(r["variants"].as_array().map(Vec::len), Some(2), "{r}");
+}
+
+#[allow(dead_code)]
+#[path = "../../../xtask/src/console.rs"]
+mod console;
+
+/// A fixed 32-byte AES key (base64) for the test worker's `CONSOLE_KEY`; never used elsewhere.
+const TEST_CONSOLE_KEY: &str = "ZHluY2hhdC1jb25zb2xlLXRlc3Qta2V5LTMyLWJ5dGU=";
+
+/// The console's Reports page shows the experiment per variant with the verdict, in Chromium:
+/// 1,200 visitors, a goal for every 10th of the control and every 4th of `short`, so the
+/// sequential test names `short` the winner.
+#[test]
+fn the_console_shows_each_variant_with_its_verdict() {
+    let _g = serial();
+    let root = root();
+    console::build_console(&root).unwrap_or_else(|e| panic!("build_console: {e}"));
+    let w = Worker::start(
+        "experiments-console",
+        None,
+        &[("CONSOLE_KEY", TEST_CONSOLE_KEY)],
+    );
+    console::seed_accounts(w.port, dynchat_e2e::ADMIN_TOKEN)
+        .unwrap_or_else(|e| panic!("seed_accounts: {e}"));
+    let hash = w.site("acme", site_settings(None), &[&example()])[0]
+        .1
+        .clone();
+    let arms = [
+        Variant {
+            id: "control".into(),
+            weight: 1,
+        },
+        Variant {
+            id: "short".into(),
+            weight: 1,
+        },
+    ];
+    let at = now_ms();
+    let mut sent: HashMap<String, u64> = HashMap::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for i in 0..1_200u32 {
+        let visitor = format!("crowd-{i:05}");
+        let variant = assign("demo-offer-2026", &visitor, &arms)
+            .expect("a variant")
+            .id
+            .clone();
+        let k = seen.entry(variant.clone()).or_default();
+        *k += 1;
+        let converts = if variant == "short" {
+            k.is_multiple_of(4)
+        } else {
+            k.is_multiple_of(10)
+        };
+        *sent.entry(variant.clone()).or_default() += 1;
+        let mut events = vec![
+            json!({"type": "triggered", "dialogue": "demo-ab", "hash": hash, "variant": variant, "at": at}),
+        ];
+        if converts {
+            events.push(json!({"type": "goal", "dialogue": "demo-ab", "hash": hash, "variant": variant, "value": "demo-request", "at": at}));
+        }
+        let body = json!({"visitor": visitor, "session": format!("s-{visitor}"), "events": events});
+        let a = w.post("/v1/sites/acme/events", &body, &[]);
+        assert_eq!(a.status, 202, "{}", a.body);
+    }
+    let r = w
+        .admin(
+            "GET",
+            "/admin/sites/acme/dialogues/demo-ab/experiment",
+            None,
+        )
+        .json();
+    assert_eq!(r["comparisons"][0]["winner"], "short", "{r}");
+    let endpoint = format!("http://127.0.0.1:{}", w.port);
+    let expect = serde_json::to_string(&sent).expect("json");
+    let status = std::process::Command::new("node")
+        .arg(root.join("tests/browser/console/experiments.mjs"))
+        .args([
+            "--endpoint",
+            &endpoint,
+            "--expect",
+            &expect,
+            "--winner",
+            "short",
+        ])
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|e| panic!("node: {e}"));
+    assert!(
+        status.success(),
+        "console experiments check failed (FAIL line above)"
+    );
+}
+
+/// The Marketo activities of a visitor in an experiment record its variant (the real Marketo
+/// peer, whose activity types the worker's setup creates with a `variant` attribute).
+#[test]
+fn marketo_activities_record_the_variant() {
+    let _g = serial();
+    let peer = dynchat_e2e::Peer::start(&[]);
+    let w = Worker::start("experiments-marketo", Some(&peer), &[]);
+    let hash = w.site("acme", site_settings(None), &[&example()])[0]
+        .1
+        .clone();
+    let setup = w.admin("POST", "/admin/marketo/setup", Some(&json!({})));
+    assert_eq!(setup.status, 200, "{}", setup.body);
+    let visitor = "vis-marketo";
+    let at = now_ms();
+    let ev = |t: &str, value: Option<&str>| json!({"type": t, "dialogue": "demo-ab", "hash": hash, "variant": "short", "value": value, "at": at});
+    let batch = json!({"visitor": visitor, "session": "s-m", "events": [ev("triggered", None), ev("goal", Some("demo-request"))]});
+    assert_eq!(w.post("/v1/sites/acme/events", &batch, &[]).status, 202);
+    let lead = json!({"visitor": visitor, "session": "s-m", "dialogue": "demo-ab", "hash": hash, "variant": "short",
+        "fields": {"email": "xp@example.com"}, "transcript": [["bot", "Got 15 minutes this week?"]]});
+    let a = w.post(
+        "/v1/sites/acme/leads",
+        &lead,
+        &[("Idempotency-Key", "xp-marketo-1")],
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    let done = json!({"visitor": visitor, "session": "s-m", "events": [ev("completed", None)]});
+    assert_eq!(w.post("/v1/sites/acme/events", &done, &[]).status, 202);
+    w.wait_until(
+        std::time::Duration::from_secs(90),
+        "two activities in the peer",
+        || {
+            peer.state()["activities"]
+                .as_array()
+                .is_some_and(|a| a.len() >= 2)
+        },
+    );
+    let st = peer.state();
+    let types: HashMap<i64, String> = st["activity_types"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t["id"].as_i64().unwrap_or(0),
+                t["apiName"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut kinds = Vec::new();
+    for a in st["activities"].as_array().into_iter().flatten() {
+        let kind = types
+            .get(&a["activityTypeId"].as_i64().unwrap_or(0))
+            .cloned()
+            .unwrap_or_default();
+        let variant = a["attributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["name"] == "variant")
+            .map(|x| x["value"].clone());
+        assert_eq!(variant, Some(json!("short")), "{kind}: {a}");
+        kinds.push(kind);
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["dynchat_engaged_dialogue", "dynchat_goal"], "{st}");
 }
