@@ -7,3 +7,5 @@ ALTER TABLE events ADD COLUMN variant TEXT;
 ALTER TABLE leads ADD COLUMN variant TEXT;
 -- The experiment report groups one dialogue's conversations by variant.
 CREATE INDEX events_experiment ON events (site, dialogue, variant, session) WHERE variant IS NOT NULL;
+-- ...and counts each conversation's meetings by its session.
+CREATE INDEX IF NOT EXISTS meetings_session ON meetings (site, session, dialogue);

@@ -331,7 +331,12 @@ fn the_console_shows_each_variant_with_its_verdict() {
     let w = Worker::start(
         "experiments-console",
         None,
-        &[("CONSOLE_KEY", TEST_CONSOLE_KEY)],
+        // 1,200 event batches from one address in a few seconds: lift the per-minute limits.
+        &[
+            ("CONSOLE_KEY", TEST_CONSOLE_KEY),
+            ("RATE_SITE_PER_MINUTE", "100000"),
+            ("RATE_IP_PER_MINUTE", "100000"),
+        ],
     );
     console::seed_accounts(w.port, dynchat_e2e::ADMIN_TOKEN)
         .unwrap_or_else(|e| panic!("seed_accounts: {e}"));
