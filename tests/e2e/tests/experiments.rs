@@ -373,6 +373,9 @@ fn the_console_shows_each_variant_with_its_verdict() {
         let mut events = vec![
             json!({"type": "triggered", "dialogue": "demo-ab", "hash": hash, "variant": variant, "at": at}),
         ];
+        if k.is_multiple_of(2) {
+            events.push(json!({"type": "engaged", "dialogue": "demo-ab", "hash": hash, "variant": variant, "at": at}));
+        }
         if converts {
             events.push(json!({"type": "goal", "dialogue": "demo-ab", "hash": hash, "variant": variant, "value": "demo-request", "at": at}));
         }
