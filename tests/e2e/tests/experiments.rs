@@ -478,3 +478,33 @@ fn marketo_activities_record_the_variant() {
     kinds.sort();
     assert_eq!(kinds, ["dynchat_engaged_dialogue", "dynchat_goal"], "{st}");
 }
+
+/// The widget in Chromium on the demo site served by the real worker: each fresh visitor runs
+/// the variant the worker assigns (its texts on screen) and every event carries it.
+#[test]
+fn the_widget_runs_the_variant_the_worker_assigns() {
+    let _g = serial();
+    let root = root();
+    assert!(
+        root.join("dist/widget/loader.js").exists(),
+        "dist/widget is missing: build the widget first (cargo xtask widget)"
+    );
+    console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
+    let w = Worker::start("experiments-widget", None, &[]);
+    let mut d: Value = serde_json::from_str(&example()).expect("json");
+    d["audience"] = json!({"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]});
+    w.site("acme", site_settings(None), &[&d.to_string()]);
+    console::allow_demo_origin(w.port, dynchat_e2e::ADMIN_TOKEN)
+        .unwrap_or_else(|e| panic!("allow_demo_origin: {e}"));
+    let endpoint = format!("http://127.0.0.1:{}", w.port);
+    let status = std::process::Command::new("node")
+        .arg(root.join("tests/browser/experiment-widget.mjs"))
+        .args(["--endpoint", &endpoint])
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|e| panic!("node: {e}"));
+    assert!(
+        status.success(),
+        "widget experiment check failed (FAIL line above)"
+    );
+}
