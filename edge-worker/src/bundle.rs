@@ -17,6 +17,8 @@ pub struct Publishable {
     pub warnings: Vec<String>,
     /// `lead.X` / `company.X` names the dialogue reads.
     pub trait_fields: BTreeSet<String>,
+    /// The experiment's variant ids, comma-separated (`""` without one).
+    pub variants: String,
 }
 
 /// Compiles an authored dialogue with the engine; any error diagnostic rejects it, so nothing
@@ -54,6 +56,7 @@ pub fn publishable(json: &str, lead_fields: Option<&[String]>) -> Result<Publish
             .map(|d| format!("{} {}: {}", d.path, d.code, d.message))
             .collect(),
         trait_fields,
+        variants: crate::experiments::variant_ids(&flow),
     })
 }
 

@@ -13,6 +13,7 @@ pub mod days;
 pub mod encode;
 pub mod error;
 pub mod install;
+pub mod experiments;
 pub mod mail;
 pub mod marketo;
 pub mod meetings;

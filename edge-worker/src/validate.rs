@@ -69,6 +69,8 @@ pub struct Event {
     pub hash: Option<String>,
     pub card: Option<String>,
     pub value: Option<String>,
+    /// The experiment variant the visitor runs (checked against the dialogue's variants).
+    pub variant: Option<String>,
     /// Client time (ms); informative only, the server's clock decides the day.
     pub at: i64,
 }
@@ -95,6 +97,8 @@ pub struct LeadRequest {
     pub session: String,
     pub dialogue: String,
     pub hash: Option<String>,
+    /// The experiment variant the visitor ran (checked against the dialogue's variants).
+    pub variant: Option<String>,
     /// Marketo API field name -> value; always contains a valid, normalised `email`.
     pub fields: BTreeMap<String, String>,
     pub answers: BTreeMap<String, String>,
@@ -295,7 +299,7 @@ pub fn events(v: &Value) -> Result<EventBatch, ApiError> {
         reject_unknown(
             eo,
             &path,
-            &["type", "dialogue", "hash", "card", "value", "at"],
+            &["type", "dialogue", "hash", "card", "value", "variant", "at"],
         )?;
         let tp = join(&path, "type");
         let kind = eo
@@ -307,6 +311,7 @@ pub fn events(v: &Value) -> Result<EventBatch, ApiError> {
         let dialogue = id_at(eo, &path, "dialogue")?;
         let hash = opt_hash_at(eo, &path, "hash")?;
         let card = opt_id_at(eo, &path, "card")?;
+        let variant = opt_id_at(eo, &path, "variant")?;
         let value = match eo.get("value") {
             None | Some(Value::Null) => None,
             Some(v) => Some(text(v, &join(&path, "value"), MAX_VALUE)?),
@@ -324,6 +329,7 @@ pub fn events(v: &Value) -> Result<EventBatch, ApiError> {
             hash,
             card,
             value,
+            variant,
             at,
         });
     }
@@ -379,6 +385,7 @@ pub fn lead(v: &Value) -> Result<LeadRequest, ApiError> {
             "session",
             "dialogue",
             "hash",
+            "variant",
             "fields",
             "answers",
             "overwrite",
@@ -390,6 +397,7 @@ pub fn lead(v: &Value) -> Result<LeadRequest, ApiError> {
     let session = id_at(o, "", "session")?;
     let dialogue = id_at(o, "", "dialogue")?;
     let hash = opt_hash_at(o, "", "hash")?;
+    let variant = opt_id_at(o, "", "variant")?;
     let mut fields = string_map(
         o.get("fields"),
         "fields",
@@ -465,6 +473,7 @@ pub fn lead(v: &Value) -> Result<LeadRequest, ApiError> {
         session,
         dialogue,
         hash,
+        variant,
         fields,
         answers,
         overwrite,

@@ -11,6 +11,7 @@ mod actions;
 mod calendar;
 mod config;
 mod dialogues;
+mod experiments;
 mod marketo;
 mod meetings;
 mod reports;

@@ -128,6 +128,8 @@ pub struct Reports {
     pub waiting: Vec<Value>,
     pub dead: Vec<Value>,
     pub gate: Value,
+    /// Experiment reports of the range's dialogues that have one (`pages::experiments`).
+    pub experiments: Vec<Value>,
 }
 
 /// Everything the views show.

@@ -181,12 +181,16 @@ async fn publish_new(
         .url()
         .map(|u| u.query_pairs().any(|(k, v)| k == "publish" && v == "false"))
         .unwrap_or(false);
+    let version = dialogues::NewVersion {
+        dialogue: &p.id,
+        hash: &p.hash,
+        json: &p.json,
+        variants: &p.variants,
+    };
     dialogues::store_version(
         database,
         site,
-        &p.id,
-        &p.hash,
-        &p.json,
+        &version,
         publish.then_some(p.priority as i64),
         now,
     )

@@ -35,7 +35,7 @@ pub async fn bundle(
     let rows = dialogues::published(database, &site.id).await?;
     let dialogues: Vec<Value> = rows
         .into_iter()
-        .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null), "flow": bundle::wire_flow(&r.json)}))
+        .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null), "flow": bundle::wire_flow(&r.json), "experiment": crate::experiments::wire(&r.json)}))
         .collect();
     let config: Value = serde_json::from_str(&site.config).unwrap_or_else(|_| json!({}));
     let lead_fields: Vec<String> = site
@@ -61,9 +61,37 @@ pub async fn flow(database: &D1Database, site: &Site, hash: &str) -> Result<Repl
     let d: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
     Ok(Reply::json(
         200,
-        json!({"id": row.dialogue, "hash": hash, "dialogue": d, "flow": bundle::wire_flow(&row.json)}),
+        json!({"id": row.dialogue, "hash": hash, "dialogue": d, "flow": bundle::wire_flow(&row.json), "experiment": crate::experiments::wire(&row.json)}),
     )
     .header("Cache-Control", "public, max-age=31536000, immutable"))
+}
+
+/// `GET /v1/sites/{site}/flows/{hash}/variant?visitor=..`: the experiment variant the visitor
+/// sees in that version (`{"variant": "b"}`, `null` without an experiment), by the engine's
+/// `experiment::assign` on the visitor id; the widget asks once per version and visitor (the
+/// answer is cached by the browser), so the chat module carries no SHA-256.
+pub async fn variant(
+    req: &Request,
+    database: &D1Database,
+    site: &Site,
+    hash: &str,
+) -> Result<Reply, ApiError> {
+    if !validate::valid_hash(hash) {
+        return Err(ApiError::NotFound("flow".into()));
+    }
+    let url = req.url()?;
+    let visitor = url
+        .query_pairs()
+        .find(|(k, _)| k == "visitor")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| validate::valid_id(v))
+        .ok_or_else(|| ApiError::field("visitor", "is required: the widget's visitor id"))?;
+    let arms = super::variants::arms(database, &site.id, hash).await?;
+    let chosen = arms.as_ref().as_ref().and_then(|(x, a)| {
+        dynchat_engine::experiment::assign(x, &visitor, a).map(|v| v.id.clone())
+    });
+    Ok(Reply::json(200, json!({"variant": chosen}))
+        .header("Cache-Control", "private, max-age=86400"))
 }
 
 /// Per-site and per-IP limits, counted in the site's `RateLimiter` Durable Object.
@@ -271,6 +299,14 @@ pub async fn events(
                 "is not a dialogue of this site",
             ));
         }
+        if let Some(v) = &e.variant {
+            if !super::variants::accepts(database, site, &e.dialogue, v).await? {
+                return Err(ApiError::field(
+                    format!("events[{i}].variant"),
+                    "is not a variant of this dialogue's experiment",
+                ));
+            }
+        }
     }
     let now = db::now(env, database).await?;
     let day = days::day_number(now);
@@ -288,6 +324,7 @@ pub async fn events(
                 hash: e.hash.as_deref(),
                 card: e.card.as_deref(),
                 value: e.value.as_deref(),
+                variant: e.variant.as_deref(),
                 at: e.at,
                 day,
                 received_at: now,
@@ -319,6 +356,7 @@ pub async fn events(
                     e.kind,
                     &e.dialogue,
                     e.value.as_deref(),
+                    e.variant.as_deref(),
                     &site.id,
                     &l.transcript,
                 ) {
@@ -365,6 +403,14 @@ pub async fn leads(
             "dialogue",
             "is not a dialogue of this site",
         ));
+    }
+    if let Some(v) = &l.variant {
+        if !super::variants::accepts(database, site, &l.dialogue, v).await? {
+            return Err(ApiError::field(
+                "variant",
+                "is not a variant of this dialogue's experiment",
+            ));
+        }
     }
     // The site's email-domain blocklist: refused before anything is stored.
     let config: Value = serde_json::from_str(&site.config).unwrap_or_default();
@@ -439,6 +485,7 @@ pub async fn leads(
         session: &l.session,
         dialogue: &l.dialogue,
         hash: l.hash.as_deref(),
+        variant: l.variant.as_deref(),
         email: l.email(),
         record: &record,
         transcript: &transcript,
@@ -455,6 +502,7 @@ pub async fn leads(
                 kind,
                 &e.dialogue,
                 e.value.as_deref(),
+                e.variant.as_deref(),
                 &site.id,
                 &transcript,
             ) {

@@ -93,6 +93,8 @@ async fn admin_tables(
     }
     if super::meetings::admin::owns(rest) {
         super::meetings::admin::admin(req, env, method, rest).await
+    } else if super::experiments::owns(rest) {
+        super::experiments::route(req, env, &database, method, rest).await
     } else {
         admin::route(req, env, &database, method, rest).await
     }
@@ -186,6 +188,9 @@ async fn public(
                 api::bundle(req, env, &database, &site).await
             }
             (Method::Get, ["flows", hash]) => api::flow(&database, &site, hash).await,
+            (Method::Get, ["flows", hash, "variant"]) => {
+                api::variant(req, &database, &site, hash).await
+            }
             (Method::Post, [what @ ("traits" | "events" | "leads")]) => {
                 // Browsers on foreign origins may not write into a site.
                 if check == OriginCheck::Denied {
@@ -211,9 +216,15 @@ async fn public(
                 super::meetings::public::book(req, env, &database, &site, body).await
             }
             (_, ["slots"] | ["book"]) => Err(ApiError::MethodNotAllowed),
-            (_, ["bundle"] | ["flows", _] | ["traits"] | ["events"] | ["leads"]) => {
-                Err(ApiError::MethodNotAllowed)
-            }
+            (
+                _,
+                ["bundle"]
+                | ["flows", _]
+                | ["flows", _, "variant"]
+                | ["traits"]
+                | ["events"]
+                | ["leads"],
+            ) => Err(ApiError::MethodNotAllowed),
             _ => Err(ApiError::NotFound("path".into())),
         }
     }

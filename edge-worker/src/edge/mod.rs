@@ -6,6 +6,7 @@ mod api;
 mod config;
 mod console;
 mod db;
+mod experiments;
 mod gate;
 mod guard;
 mod http;
@@ -20,6 +21,7 @@ mod site;
 mod sites_admin;
 mod store;
 mod sync_admin;
+mod variants;
 mod versions;
 mod wake;
 

@@ -98,13 +98,18 @@ pub const ACTIVITY_TYPES: [ActivityType; 4] = [
             ("outcome", "string"),
             ("transcript", "text"),
             ("site", "string"),
+            ("variant", "string"),
         ],
     },
     ActivityType {
         api_name: "dynchat_goal",
         name: "Reached chat goal",
         primary: "goal",
-        attributes: &[("dialogue", "string"), ("site", "string")],
+        attributes: &[
+            ("dialogue", "string"),
+            ("site", "string"),
+            ("variant", "string"),
+        ],
     },
     ActivityType {
         api_name: "dynchat_meeting",
@@ -114,13 +119,18 @@ pub const ACTIVITY_TYPES: [ActivityType; 4] = [
             ("start", "string"),
             ("dialogue", "string"),
             ("site", "string"),
+            ("variant", "string"),
         ],
     },
     ActivityType {
         api_name: "dynchat_document",
         name: "Opened document from chat",
         primary: "document",
-        attributes: &[("dialogue", "string"), ("site", "string")],
+        attributes: &[
+            ("dialogue", "string"),
+            ("site", "string"),
+            ("variant", "string"),
+        ],
     },
 ];
 
@@ -160,12 +170,13 @@ pub fn activity_for_event(
     kind: EventKind,
     dialogue: &str,
     value: Option<&str>,
+    variant: Option<&str>,
     site: &str,
     transcript: &str,
 ) -> Option<Activity> {
     let site_attr = ("site".to_string(), site.to_string());
-    match kind {
-        EventKind::Completed | EventKind::Dropped => Some(Activity {
+    let mut a = match kind {
+        EventKind::Completed | EventKind::Dropped => Activity {
             type_api: "dynchat_engaged_dialogue",
             primary: dialogue.to_string(),
             attributes: vec![
@@ -173,19 +184,24 @@ pub fn activity_for_event(
                 ("transcript".into(), transcript.to_string()),
                 site_attr,
             ],
-        }),
-        EventKind::Goal => Some(Activity {
+        },
+        EventKind::Goal => Activity {
             type_api: "dynchat_goal",
             primary: value.unwrap_or("goal").to_string(),
             attributes: vec![("dialogue".into(), dialogue.into()), site_attr],
-        }),
-        EventKind::DocumentOpened => Some(Activity {
+        },
+        EventKind::DocumentOpened => Activity {
             type_api: "dynchat_document",
             primary: value.unwrap_or("document").to_string(),
             attributes: vec![("dialogue".into(), dialogue.into()), site_attr],
-        }),
-        _ => None,
+        },
+        _ => return None,
+    };
+    // The experiment variant the visitor ran, when the dialogue has an experiment.
+    if let Some(v) = variant {
+        a.attributes.push(("variant".into(), v.to_string()));
     }
+    Some(a)
 }
 
 /// One input of `activities/external.json`.
@@ -239,6 +255,7 @@ mod tests {
             session: "s".into(),
             dialogue: "d".into(),
             hash: None,
+            variant: None,
             fields,
             answers,
             overwrite: vec!["firstName".into()],
@@ -269,16 +286,31 @@ mod tests {
 
     #[test]
     fn activities_from_events() {
-        let a = activity_for_event(EventKind::Completed, "d1", None, "acme", "Bot: Hi\n").unwrap();
+        let a = activity_for_event(EventKind::Completed, "d1", None, None, "acme", "Bot: Hi\n")
+            .unwrap();
         assert_eq!(a.type_api, "dynchat_engaged_dialogue");
         assert_eq!(
             a.attributes[0],
             ("outcome".to_string(), "completed".to_string())
         );
-        assert!(activity_for_event(EventKind::Triggered, "d1", None, "acme", "").is_none());
+        assert!(
+            activity_for_event(EventKind::Triggered, "d1", None, Some("b"), "acme", "").is_none()
+        );
         let i = external_input(7, 100001, "demo", &a.attributes, "2027-01-01T00:00:00Z");
         assert_eq!(i["leadId"], 7);
         assert_eq!(i["attributes"][0]["apiName"], "outcome");
+        assert!(!a.attributes.iter().any(|(k, _)| k == "variant"));
+        // An experiment's variant rides on the activity, as an attribute every type declares.
+        let g = activity_for_event(EventKind::Goal, "d1", Some("won"), Some("b"), "acme", "")
+            .expect("goal activity");
+        assert!(g
+            .attributes
+            .contains(&("variant".to_string(), "b".to_string())));
+        let declared = ACTIVITY_TYPES
+            .iter()
+            .find(|t| t.api_name == g.type_api)
+            .expect("type");
+        assert!(declared.attributes.iter().any(|(k, _)| *k == "variant"));
         assert_eq!(transcript_text(&req().transcript), "Bot: Hi\nVisitor: Yo\n");
     }
 }

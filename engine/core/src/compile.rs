@@ -8,7 +8,8 @@
 
 use crate::diag::Diagnostic;
 
-// Layers, top down: this file -> build -> resolve / graph / hash / parse / wire -> flow -> limits.
+// Layers, top down: this file -> build -> variants -> resolve / graph / hash / parse / wire -> flow
+// -> limits.
 mod build;
 mod flow;
 mod graph;
@@ -16,13 +17,17 @@ mod hash;
 mod limits;
 mod parse;
 mod resolve;
+mod variants;
 mod wire;
 
 pub use build::{compile_model, Options};
-pub use flow::{set_pattern_matcher, CButton, CCard, CardIx, CompiledFlow, Pattern};
+pub use flow::{
+    set_pattern_matcher, CButton, CCard, CExperiment, CVariant, CardIx, CompiledFlow, Pattern,
+};
 pub use hash::content_hash;
 pub use limits::{MAX_CARDS, MAX_FILE_BYTES, MAX_TEXT};
 pub use parse::parse;
+pub use variants::{MAX_VARIANTS, MAX_WEIGHT};
 
 /// Compiles a dialogue file with default options.
 pub fn compile(json: &str) -> Result<CompiledFlow, Vec<Diagnostic>> {

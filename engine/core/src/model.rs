@@ -34,6 +34,41 @@ pub struct Dialogue {
     pub start: Option<String>,
     /// The cards, in authoring order.
     pub cards: Vec<Card>,
+    /// An A/B experiment: visitors are split between variants of this dialogue by their visitor
+    /// id (sticky, weighted). Absent: everyone sees the dialogue as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<Experiment>,
+}
+
+/// An A/B experiment over one dialogue. The first variant is the control that every other one is
+/// compared with in reports. A visitor's variant is `experiment::assign(id, visitor id, variants)`
+/// (weighted rendezvous hashing): the same visitor always sees the same variant, and adding a
+/// variant moves visitors only into the new one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Experiment id (letters, digits, `-`, `_`); part of every visitor's draw, so a new id
+    /// reshuffles everyone.
+    pub id: String,
+    /// 2 to 8 variants with unique ids; at least one weight above 0.
+    pub variants: Vec<ExperimentVariant>,
+}
+
+/// One arm of an experiment: the dialogue as written, changed only by what the variant overrides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentVariant {
+    /// Variant id (letters, digits, `-`, `_`), unique in the experiment; events, leads and
+    /// meetings carry it.
+    pub id: String,
+    /// Relative share of visitors (0 = nobody; at most 10,000).
+    pub weight: u32,
+    /// Another flow: the variant's first card (cards reachable only from here belong to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Other texts: card id -> the card's `text` in this variant (tokens allowed).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub texts: std::collections::BTreeMap<String, String>,
 }
 
 fn default_delay() -> u32 {

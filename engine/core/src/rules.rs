@@ -180,7 +180,7 @@ pub fn text_on_brand(bg_hex: &str) -> Option<&'static str> {
     })
 }
 
-/// A card, queue or agent id: 1-64 ASCII letters, digits, `-` or `_`.
+/// A dialogue, card, variant, queue or agent id: 1-64 ASCII letters, digits, `-` or `_`.
 pub fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64

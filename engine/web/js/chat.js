@@ -15,6 +15,11 @@ export function mount(ctx) {
   const saved = parse(ctx.saved, null);
   let session = ctx.session || parse(saved && saved.session, {}).id || '';
   let audio = null, chat = null;
+  // An experiment: the variant (core.js asked the worker) runs its own flow and rides on every
+  // event and lead (a booking counts for its session's).
+  const variant = ctx.variant || '';
+  const arm = variant && entry.experiment.variants.find((v) => v.id === variant);
+  const tag = (o) => (variant ? { ...o, variant } : o);
 
   const host = {
     save(state) {
@@ -30,9 +35,9 @@ export function mount(ctx) {
         }
       }
     },
-    event(e) { ctx.track(e); },
+    event(e) { ctx.track(tag(parse(e, {}))); },
     emit(name, detail) { ctx.emit(name, parse(detail, {})); },
-    lead(key, body) { ctx.queueLead(key, body); },
+    lead(key, body) { ctx.queueLead(key, JSON.stringify(tag(parse(body, {})))); },
     slots(route) {
       fetch(`${base}/slots?route=${encodeURIComponent(route)}&tz=${encodeURIComponent(tz)}&days=14`)
         .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
@@ -93,10 +98,12 @@ export function mount(ctx) {
     },
     ui() {},
   };
-  if (!entry.flow) throw new Error('dynchat: the API sent no compiled flow');
-  chat = new Chat(host, JSON.stringify(ctx.config || {}), JSON.stringify(entry.flow), entry.hash, ctx.saved || undefined, session, JSON.stringify(ctx.known || {}));
+  const flow = (arm && arm.flow) || entry.flow;
+  if (!flow) throw new Error('dynchat: the API sent no compiled flow');
+  chat = new Chat(host, JSON.stringify(ctx.config || {}), JSON.stringify(flow), entry.hash, ctx.saved || undefined, session, JSON.stringify(ctx.known || {}));
   return {
     get session() { return session; },
+    variant,
     open: () => chat.open(),
     close: () => chat.close(),
     end: () => chat.end(),

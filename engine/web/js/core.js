@@ -108,18 +108,22 @@ export function createDynchat(assets) {
   // ---- chat ----
   function mount(entry, saved) {
     if (chatP) return chatP;
-    chatP = assets.chat().then((m) => {
+    // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
+    // visitor id; cached by the browser), asked while the chat module loads.
+    const pick = entry.experiment && !preview ? fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
+    chatP = Promise.all([assets.chat(), pick]).then(([m, variant]) => {
       chat = m.mount({
         config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
-        session: saved ? '' : uuid(),
+        session: saved ? '' : uuid(), variant,
       });
       if (!saved) {
         const seen = json(store.get('seen'), {});
         const s = seen[entry.id] || { shown: 0 };
         seen[entry.id] = { ...s, shown: s.shown + 1, last_shown_ms: Date.now() };
         store.set('seen', JSON.stringify(seen));
-        track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, at: Date.now() });
-        emit('triggered', { dialogue: entry.id, hash: entry.hash });
+        const v = chat.variant ? { variant: chat.variant } : {};
+        track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, ...v, at: Date.now() });
+        emit('triggered', { dialogue: entry.id, hash: entry.hash, ...v });
       }
       if (pendingOpen) chat.open();
       return chat;
@@ -134,7 +138,7 @@ export function createDynchat(assets) {
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(s.hash)}`);
     if (!r.ok) return false;
     const f = await r.json();
-    await mount({ id: f.id, hash: f.hash, flow: f.flow }, saved);
+    await mount({ id: f.id, hash: f.hash, flow: f.flow, experiment: f.experiment }, saved);
     return true;
   }
 

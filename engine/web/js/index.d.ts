@@ -8,6 +8,8 @@ export interface DynchatDetail {
   dialogue?: string;
   hash?: string;
   session?: string;
+  /** triggered: the experiment variant this visitor sees, when the dialogue has an experiment. */
+  variant?: string;
   /** email / phone: the captured field and value. */
   field?: string;
   value?: string;

@@ -47,6 +47,13 @@ pub async fn load_reports() {
     if !m.ok() {
         notice(false, m.error());
     }
+    let ids: Vec<String> = m.body["dialogues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["dialogue"].as_str().map(str::to_string))
+        .collect();
+    let experiments = super::experiments::load_experiments(&ids).await;
     with(|s| {
         s.reports.days = m.body["days"].as_array().cloned().unwrap_or_default();
         s.reports.total = m.body["total"].clone();
@@ -60,6 +67,7 @@ pub async fn load_reports() {
             .cloned()
             .unwrap_or_default();
         s.reports.gate = gate.body;
+        s.reports.experiments = experiments;
     });
 }
 
@@ -212,6 +220,9 @@ pub(super) fn reports(s: &State) -> El {
         funnels = funnels.child(el("h3").text(d)).child(el("div").html(&svg));
     }
     root = root.child(funnels);
+    if let Some(x) = super::experiments::experiments(&r.experiments) {
+        root = root.child(x);
+    }
     let st = &r.stats;
     let n = |k: &str| st[k].as_i64().unwrap_or(0).to_string();
     let mut outbox = el("section")

@@ -58,17 +58,25 @@ pub async fn version_of(
         .map(|v| v.json))
 }
 
+/// A version to store: its dialogue, hash, canonical JSON and experiment variant ids
+/// (comma-separated, `""` without an experiment).
+pub struct NewVersion<'a> {
+    pub dialogue: &'a str,
+    pub hash: &'a str,
+    pub json: &'a str,
+    pub variants: &'a str,
+}
+
 /// Stores a version (idempotent) and, when `priority` is given, publishes it; one batch.
 pub async fn store_version(
     database: &D1Database,
     site: &str,
-    dialogue: &str,
-    hash: &str,
-    json: &str,
+    v: &NewVersion<'_>,
     publish_with_priority: Option<i64>,
     now: i64,
 ) -> Result<(), ApiError> {
-    let mut st = vec![db::stmt(database, "INSERT OR IGNORE INTO dialogue_versions (site, hash, dialogue, json, created_at) VALUES (?, ?, ?, ?, ?)", &[s(site), s(hash), s(dialogue), s(json), n(now)])?];
+    let (dialogue, hash) = (v.dialogue, v.hash);
+    let mut st = vec![db::stmt(database, "INSERT OR IGNORE INTO dialogue_versions (site, hash, dialogue, json, variants, created_at) VALUES (?, ?, ?, ?, ?, ?)", &[s(site), s(hash), s(dialogue), s(v.json), s(v.variants), n(now)])?];
     if let Some(priority) = publish_with_priority {
         st.push(publish_stmt(database, site, dialogue, hash, priority, now)?);
     }

@@ -16,6 +16,7 @@ pub struct NewEvent<'a> {
     pub hash: Option<&'a str>,
     pub card: Option<&'a str>,
     pub value: Option<&'a str>,
+    pub variant: Option<&'a str>,
     pub at: i64,
     pub day: i64,
     pub received_at: i64,
@@ -25,8 +26,8 @@ pub struct NewEvent<'a> {
 pub fn insert(database: &D1Database, e: &NewEvent<'_>) -> Result<D1PreparedStatement, ApiError> {
     db::stmt(
         database,
-        "INSERT INTO events (site, visitor, session, type, dialogue, hash, card, value, at, day, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[s(e.site), s(e.visitor), s(e.session), s(e.kind), s(e.dialogue), os(e.hash), os(e.card), os(e.value), n(e.at), n(e.day), n(e.received_at)],
+        "INSERT INTO events (site, visitor, session, type, dialogue, hash, card, value, variant, at, day, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[s(e.site), s(e.visitor), s(e.session), s(e.kind), s(e.dialogue), os(e.hash), os(e.card), os(e.value), os(e.variant), n(e.at), n(e.day), n(e.received_at)],
     )
 }
 

@@ -20,6 +20,7 @@ pub struct EarlierEvent {
     pub kind: String,
     pub dialogue: String,
     pub value: Option<String>,
+    pub variant: Option<String>,
     pub at: i64,
 }
 
@@ -80,7 +81,7 @@ pub async fn read(database: &D1Database, k: &Keys<'_>, want: Wanted) -> Result<R
         )?,
         db::stmt(
             database,
-            "SELECT type, dialogue, value, at FROM events WHERE site = ? AND session = ? AND type IN ('completed', 'dropped', 'goal', 'document_opened') LIMIT 200",
+            "SELECT type, dialogue, value, variant, at FROM events WHERE site = ? AND session = ? AND type IN ('completed', 'dropped', 'goal', 'document_opened') LIMIT 200",
             &[s(k.site), s(k.session)],
         )?,
     ];
@@ -137,6 +138,7 @@ pub struct NewLead<'a> {
     pub session: &'a str,
     pub dialogue: &'a str,
     pub hash: Option<&'a str>,
+    pub variant: Option<&'a str>,
     pub email: &'a str,
     pub record: &'a str,
     pub transcript: &'a str,
@@ -172,9 +174,9 @@ pub async fn write(
     let mut st = vec![
         db::stmt(
             database,
-            "INSERT INTO leads (id, site, idem_key, body_hash, visitor, session, dialogue, hash, email, record, transcript, mkto_trk, status, member_status, created_at, next_attempt_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 'pending', ?, 0) ON CONFLICT DO NOTHING",
-            &[s(l.id), s(l.site), s(l.idem_key), s(l.body_hash), s(l.visitor), s(l.session), s(l.dialogue), os(l.hash), s(l.email), s(l.record), s(l.transcript), os(l.mkto_trk), n(l.now)],
+            "INSERT INTO leads (id, site, idem_key, body_hash, visitor, session, dialogue, hash, variant, email, record, transcript, mkto_trk, status, member_status, created_at, next_attempt_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 'pending', ?, 0) ON CONFLICT DO NOTHING",
+            &[s(l.id), s(l.site), s(l.idem_key), s(l.body_hash), s(l.visitor), s(l.session), s(l.dialogue), os(l.hash), os(l.variant), s(l.email), s(l.record), s(l.transcript), os(l.mkto_trk), n(l.now)],
         )?,
         // changes() still counts the INSERT above: a SELECT does not reset it.
         db::stmt(

@@ -5,6 +5,7 @@ use super::graph::graph_checks;
 use super::hash::content_hash;
 use super::limits::*;
 use super::resolve::*;
+use super::variants::compile_experiment;
 use crate::diag::{Diagnostic, Severity};
 use crate::fields::FieldName;
 use crate::model::{
@@ -390,7 +391,16 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         Some(s) => cx.target(Some(s), "$.start".into()).unwrap_or(0),
         None => 0,
     };
-    graph_checks(&cards, start, &mut cx.diags);
+    let experiment = d
+        .experiment
+        .as_ref()
+        .map(|x| compile_experiment(x, &d.cards, &mut cx));
+    // A card reachable only from a variant's own start belongs to that variant.
+    let mut starts = vec![start];
+    if let Some(x) = &experiment {
+        starts.extend(x.variants.iter().filter_map(|v| v.start));
+    }
+    graph_checks(&cards, &starts, &mut cx.diags);
     if cx.diags.iter().any(|x| x.severity == Severity::Error) {
         return Err(cx.diags);
     }
@@ -407,5 +417,6 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         cards,
         warnings: cx.diags,
         source: d,
+        experiment,
     })
 }

@@ -262,6 +262,32 @@ pub struct CompiledFlow {
     /// flow read with [`CompiledFlow::from_wire`] has an empty one (no cards).
     #[serde(skip, default = "empty_source")]
     pub source: Dialogue,
+    /// The compiled experiment, if the dialogue has one. Not in the wire form: the worker ships
+    /// each variant's own flow ([`CompiledFlow::variant_flow`]).
+    #[serde(skip)]
+    pub experiment: Option<CExperiment>,
+}
+
+/// A compiled experiment (not in the wire form: the worker ships each variant's own flow).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CExperiment {
+    /// Experiment id.
+    pub id: String,
+    /// Variants in authoring order; the first is the control.
+    pub variants: Vec<CVariant>,
+}
+
+/// One compiled variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CVariant {
+    /// Variant id.
+    pub id: String,
+    /// Relative weight.
+    pub weight: u32,
+    /// Its own first card, if any.
+    pub start: Option<CardIx>,
+    /// Cards whose `text` it replaces.
+    pub texts: Vec<(CardIx, Template)>,
 }
 
 pub(super) fn empty_source() -> Dialogue {
@@ -275,6 +301,7 @@ pub(super) fn empty_source() -> Dialogue {
         response_delay_ms: 0,
         start: None,
         cards: Vec::new(),
+        experiment: None,
     }
 }
 

@@ -3,11 +3,12 @@
 use super::flow::*;
 use crate::diag::Diagnostic;
 
-/// Unreachable cards and cycles that would loop without visitor input.
-pub(super) fn graph_checks(cards: &[CCard], start: CardIx, diags: &mut Vec<Diagnostic>) {
+/// Unreachable cards (from every start: the dialogue's and its variants') and cycles that would
+/// loop without visitor input.
+pub(super) fn graph_checks(cards: &[CCard], starts: &[CardIx], diags: &mut Vec<Diagnostic>) {
     let n = cards.len();
     let mut seen = vec![false; n];
-    let mut stack = vec![start as usize];
+    let mut stack: Vec<usize> = starts.iter().map(|s| usize::from(*s)).collect();
     while let Some(i) = stack.pop() {
         if i >= n || seen[i] {
             continue;

@@ -74,6 +74,7 @@ fn flow(v: &J) -> Option<CompiledFlow> {
         card_ids,
         warnings: Vec::new(),
         source: empty_source(),
+        experiment: None,
     })
 }
 

@@ -1,0 +1,142 @@
+//! The experiments section of the Reports page: per dialogue with an experiment, a table of its
+//! variants (conversations, engagement, conversion, meetings) with each variant's always-valid
+//! interval and verdict against the control, as the worker computes them
+//! (`GET /admin/sites/{site}/dialogues/{id}/experiment`).
+
+use crate::api;
+use crate::dom::{el, El};
+use crate::store::SITE;
+use serde_json::Value;
+
+/// The experiment reports of `dialogues` that have variant data (others are left out).
+pub async fn load_experiments(dialogues: &[String]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for d in dialogues.iter().take(50) {
+        let a = api::call(
+            "GET",
+            &format!("/admin/sites/{SITE}/dialogues/{d}/experiment"),
+            None,
+        )
+        .await;
+        let has_rows = a.body["variants"].as_array().is_some_and(|v| !v.is_empty());
+        if a.ok() && (has_rows || !a.body["experiment"].is_null()) {
+            out.push(a.body);
+        }
+    }
+    out
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn signed_pct(x: f64) -> String {
+    format!(
+        "{}{:.1}",
+        if x >= 0.0 { "+" } else { "−" },
+        (x * 100.0).abs()
+    )
+}
+
+/// The section: one table per experiment, or nothing when no dialogue has one.
+pub fn experiments(reports: &[Value]) -> Option<El> {
+    if reports.is_empty() {
+        return None;
+    }
+    let mut section = el("section")
+        .cls("box")
+        .id("experiments")
+        .attr("aria-labelledby", "xp-h")
+        .child(el("h2").id("xp-h").text("Experiments"))
+        .child(el("p").cls("hint").text(
+            "Conversion: a goal reached or a lead left, per conversation. Each variant is compared \
+             with the first (the control) by a sequential test that stays valid however often you \
+             look; the interval is the difference in conversion rate, in points.",
+        ));
+    for r in reports {
+        let dialogue = r["dialogue"].as_str().unwrap_or("");
+        let name = match r["experiment"].as_str() {
+            Some(x) => format!("{dialogue}: experiment {x}"),
+            None => format!("{dialogue}: ended experiment"),
+        };
+        let mut tb = el("tbody");
+        for (i, v) in r["variants"].as_array().into_iter().flatten().enumerate() {
+            let id = v["id"].as_str().unwrap_or("");
+            let cmp = r["comparisons"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["variant"] == id));
+            let (interval, verdict) = match cmp {
+                _ if i == 0 && !v["weight"].is_null() => ("control".to_string(), String::new()),
+                Some(c) => (
+                    match c["interval"]
+                        .as_array()
+                        .map(|a| (a[0].as_f64(), a[1].as_f64()))
+                    {
+                        Some((Some(lo), Some(hi))) => {
+                            format!("{} to {}", signed_pct(lo), signed_pct(hi))
+                        }
+                        _ => "–".into(),
+                    },
+                    c["verdict"].as_str().unwrap_or("").to_string(),
+                ),
+                None => ("–".into(), "no longer in the experiment".into()),
+            };
+            let n = |k: &str| v[k].as_u64().unwrap_or(0).to_string();
+            let weight = v["weight"]
+                .as_u64()
+                .map(|w| w.to_string())
+                .unwrap_or("–".into());
+            let winner = cmp.is_some_and(|c| c["winner"] == id);
+            tb = tb.child(
+                el("tr")
+                    .attr("data-variant", id)
+                    .child(el("th").attr("scope", "row").text(id))
+                    .child(el("td").cls("num").text(&weight))
+                    .child(el("td").cls("num").text(&n("conversations")))
+                    .child(
+                        el("td")
+                            .cls("num")
+                            .text(&pct(v["engagement_rate"].as_f64().unwrap_or(0.0))),
+                    )
+                    .child(el("td").cls("num").text(&n("converted")))
+                    .child(
+                        el("td")
+                            .cls("num")
+                            .text(&pct(v["conversion_rate"].as_f64().unwrap_or(0.0))),
+                    )
+                    .child(el("td").cls("num").text(&n("meetings")))
+                    .child(el("td").cls("num").text(&interval))
+                    .child(
+                        el("td")
+                            .cls(if winner { "verdict win" } else { "verdict" })
+                            .text(&verdict),
+                    ),
+            );
+        }
+        let head = [
+            "Variant",
+            "Weight",
+            "Conversations",
+            "Engagement",
+            "Converted",
+            "Conversion",
+            "Meetings",
+            "vs control (points, 95%)",
+            "Verdict",
+        ];
+        section =
+            section.child(el("h3").text(&name)).child(
+                el("div").cls("table-wrap").child(
+                    el("table")
+                        .attr("data-experiment", dialogue)
+                        .child(el("thead").child(
+                            el("tr").children(
+                                head.iter().map(|c| el("th").attr("scope", "col").text(c)),
+                            ),
+                        ))
+                        .child(tb),
+                ),
+            );
+    }
+    Some(section)
+}

@@ -1,0 +1,76 @@
+// The widget in an A/B experiment, in real Chromium against the REAL worker, which
+// tests/e2e/tests/experiments.rs seeds (site `acme` allowing the worker's own origin, the demo
+// site built, docs/examples/experiment.json published for `*/pricing*`):
+//   node tests/browser/experiment-widget.mjs --endpoint http://127.0.0.1:8787
+// Fresh visitors (one browser context each, at most 16) open /site/pricing until both variants
+// were seen; for each: the loader asks the worker for the visitor's variant, the chat shows that
+// variant's first card and question text, and every event sent carries the variant.
+import { chromium } from 'playwright-core';
+
+const argv = process.argv.slice(2);
+const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
+const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
+if (!endpoint) { console.error('usage: experiment-widget.mjs --endpoint URL'); process.exit(2); }
+const W = '#dynchat-widget';
+const TEXTS = {
+  control: { hello: 'Hi! Want a walkthrough of the product?', ask: 'Shall we book a demo?' },
+  short: { hello: 'Got 15 minutes this week?', ask: 'Book a 15-minute demo?' },
+};
+const fail = (m) => { throw new Error(m); };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(fn, what, tries = 80) {
+  for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await sleep(250); }
+  throw new Error('timed out waiting for ' + what);
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let code = 0;
+try {
+  const seen = new Set();
+  for (let i = 0; i < 16 && seen.size < 2; i++) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(20000);
+    const events = [];
+    let asked;
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/events')) events.push(...(JSON.parse(r.postData() || '{}').events || []));
+    });
+    page.on('response', async (r) => {
+      if (r.url().includes('/variant?visitor=')) asked = (await r.json().catch(() => ({}))).variant;
+    });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+    await page.locator(`${W} .poke-open`).waitFor();
+    const variant = await waitFor(() => asked, 'the variant answer');
+    const want = TEXTS[variant] || fail(`unknown variant ${variant}`);
+    await page.locator(`${W} .launcher`).click();
+    await page.locator(`${W} .choice`, { hasText: 'Yes' }).first().waitFor();
+    const panel = (await page.locator(W).evaluate((h) => h.shadowRoot.textContent)) || '';
+    for (const t of [want.hello, want.ask]) if (!panel.includes(t)) fail(`${variant}: the chat does not show "${t}"`);
+    const other = TEXTS[variant === 'short' ? 'control' : 'short'];
+    if (panel.includes(other.hello)) fail(`${variant}: the chat shows the other variant's "${other.hello}"`);
+    await page.locator(`${W} .choice`, { hasText: 'Yes' }).first().click();
+    await waitFor(() => events.some((e) => e.type === 'engaged'), 'an engaged event sent');
+    const kinds = events.map((e) => e.type);
+    if (!kinds.includes('triggered')) fail(`${variant}: no triggered event in ${kinds}`);
+    const wrong = events.filter((e) => e.variant !== variant);
+    if (wrong.length) fail(`${variant}: events without the variant: ${JSON.stringify(wrong)}`);
+    if (errors.length) fail(`page errors: ${errors.join('; ')}`);
+    console.log(`ok   visitor ${i + 1}: variant ${variant}, texts shown, events [${kinds.join(', ')}] all carry it`);
+    seen.add(variant);
+    await ctx.close();
+  }
+  if (seen.size < 2) fail(`only ${[...seen]} seen in 16 visitors`);
+  console.log('ok   widget runs the variant the worker assigns (both variants seen)');
+} catch (e) {
+  console.log(`FAIL widget experiment: ${e.message}`);
+  code = 1;
+} finally {
+  await browser.close();
+}
+process.exit(code);
