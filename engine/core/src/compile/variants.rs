@@ -3,11 +3,11 @@
 //! ending the experiment with one variant publishes.
 
 use super::flow::{CCard, CExperiment, CVariant, CompiledFlow};
-use crate::rules::valid_id;
 use super::resolve::Ctx;
 use crate::diag::Diagnostic;
 use crate::experiment::Variant;
 use crate::model::{Card, Dialogue, Experiment};
+use crate::rules::valid_id;
 use std::collections::HashSet;
 
 /// At most this many variants in one experiment.
