@@ -386,13 +386,14 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
 /// Size budgets in bytes (brotli -q 11), checked by `cargo xtask test` and `cargo xtask widget`:
 /// (entry of [`sizes`], budget). Sizes are deterministic for a given toolchain, so a build that
 /// grows past a budget fails CI; lower a budget when the widget shrinks, never raise it quietly.
-/// Issue 12's targets are 4 KB / 20 KB / 60 KB; the last two are set at what the widget reached
-/// (24.0 KB and 94.0 KB, with half a kilobyte to a kilobyte of headroom) until it gets there
+/// Issue 12's targets are 4 KB / 20 KB / 60 KB; the last two are set at what main weighs (no-match
+/// 20.4 KB after the activity rules and the shared depth limit were merged on top of issue 12's
+/// 20.0 KB; chat-open 84.7 KB with routing rules and experiments) until the widget gets there
 /// (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
-    ("no-match total", 20 * 1024),
-    ("chat-open total", 84 * 1024),
+    ("no-match total", 20 * 1024 + 512),
+    ("chat-open total", 85 * 1024),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
