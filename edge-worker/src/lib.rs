@@ -22,6 +22,7 @@ pub mod ratelimit;
 pub mod secrets;
 pub mod site_settings;
 pub mod validate;
+pub mod widget_files;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -5,7 +5,7 @@ const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 
 
 export function createDynchat(assets) {
   let cfg = null, site, api, needConsent = false, consented = false;
-  let bundle = null, chat = null, chatP = null, pendingOpen = false, known = {};
+  let bundle = null, chat = null, chatP = null, chatM = null, pendingOpen = false, known = {};
   const mem = new Map(), listeners = {}, events = [];
   let evTimer = 0, visitor = '', flushing = false, retries = 0, preview = null;
 
@@ -108,7 +108,7 @@ export function createDynchat(assets) {
   // ---- chat ----
   function mount(entry, saved) {
     if (chatP) return chatP;
-    chatP = assets.chat().then((m) => {
+    chatP = loadChat().then((m) => {
       chat = m.mount({
         config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : uuid(),
@@ -138,7 +138,13 @@ export function createDynchat(assets) {
     return true;
   }
 
+  // The chat module loads once, as soon as it will probably be needed (a conversation resumes, or
+  // a watched rule may fire), so the launcher does not wait for it then.
+  const loadChat = () => chatM || (chatM = assets.chat());
+  const preloadChat = () => loadChat().catch(() => {});
+
   function watch(t, w) {
+    preloadChat();
     const start = Date.now();
     let scroll = 0, exit = false, done = false;
     const timers = [], offs = [];
@@ -173,6 +179,7 @@ export function createDynchat(assets) {
     const resuming = saved && json(saved.session, {}).status === 'active';
     const targeting = preview || resuming ? null : assets.targeting();
     if (targeting) targeting.catch(() => {});
+    else if (resuming) preloadChat();
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/bundle`);
     if (!r.ok) throw new Error('dynchat: bundle ' + r.status);
     const text = await r.text();
