@@ -27,7 +27,8 @@ const fixturesPath = join(root, 'tests/browser/fixtures/sites.json');
 const fixtures = () => JSON.parse(readFileSync(fixturesPath, 'utf8'));
 
 let stub = null, endpoint = opt('--endpoint');
-if (!endpoint) { stub = createStub({ root, fixtures: fixturesPath }); endpoint = await stub.listen(0); }
+// --dist DIR (stub only): serve the widget from DIR/widget instead of dist/widget.
+if (!endpoint) { stub = createStub({ root, fixtures: fixturesPath, dist: opt('--dist') || join(root, 'dist') }); endpoint = await stub.listen(0); }
 endpoint = endpoint.replace(/\/$/, '');
 const REAL = !stub;
 if (REAL && !opt('--admin-token')) { console.error('--endpoint needs --admin-token (and --marketo for the lead checks)'); process.exit(2); }
@@ -194,6 +195,26 @@ test('scroll-depth rule triggers only after scrolling (Watch)', async () => {
   assert(await page.locator(W).count() === 0, 'not shown before scrolling');
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
   await shadow(page, '.launcher').waitFor();
+  await ctx.close();
+});
+
+test('a watched rule that can fire on the page preloads the chat module before it fires; one that cannot does not', async () => {
+  const { ctx, page, requests } = await newPage();
+  await page.goto(q('/guide', '&paras=60'));
+  await page.evaluate(() => window.dynchat.ready);
+  const chatFiles = () => requests.filter((u) => /\/widget\/chat\.[0-9a-f]{8}\.(js|wasm)$/.test(u)).length;
+  await waitFor(async () => chatFiles() === 2 || null, 'chat module preloaded on /guide');
+  assert(await page.locator(W).count() === 0, 'preloaded, not shown before scrolling');
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await shadow(page, '.launcher').waitFor();
+  assert(chatFiles() === 2, 'the chat module is fetched once, got ' + chatFiles());
+  // /blog watches scroll depth too (the rule's static part, page.path /guide*, cannot hold there).
+  const blog = await newPage();
+  await blog.page.goto(q('/blog'));
+  await blog.page.evaluate(() => window.dynchat.ready);
+  await new Promise((r) => setTimeout(r, 500));
+  assert(!blog.requests.some((u) => u.includes('/widget/chat.')), 'no chat module on /blog');
+  await blog.ctx.close();
   await ctx.close();
 });
 

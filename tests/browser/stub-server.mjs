@@ -24,7 +24,7 @@ function compiler(root) {
   };
 }
 
-export function createStub({ root, fixtures }) {
+export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
   const sites = JSON.parse(readFileSync(fixtures, 'utf8'));
   const compile = compiler(root);
   let st, cfg;
@@ -137,7 +137,7 @@ export function createStub({ root, fixtures }) {
   function statik(req, res, url) {
     const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '');
     if (rel.startsWith('..')) return error(res, 404, 'not_found', 'no');
-    const file = join(root, 'dist', rel);
+    const file = join(dist, rel);
     if (!existsSync(file) || !statSync(file).isFile()) return error(res, 404, 'not_found', 'no such file');
     // The worker's widget caching (edge-worker/src/widget_files.rs): hashed modules immutable, the loader short + ETag.
     const body = readFileSync(file);
