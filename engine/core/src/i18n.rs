@@ -194,7 +194,13 @@ mod tests {
     }
 
     /// site setting, follow the page, page lang, browser languages, expected.
-    type Case<'a> = (Option<&'a str>, bool, Option<&'a str>, &'a [&'a str], &'a str);
+    type Case<'a> = (
+        Option<&'a str>,
+        bool,
+        Option<&'a str>,
+        &'a [&'a str],
+        &'a str,
+    );
 
     #[test]
     fn negotiation_table() {
