@@ -111,6 +111,16 @@ pub fn build(root: &Path) -> Result<(), String> {
             .arg(bindgen_dir.join(format!("{name}_bg.wasm")))
             .arg("-o")
             .arg(web.join(format!("{name}_bg.wasm"))))?;
+        // A second stage that -Oz alone does not reach: whole-program type flow, then the control
+        // flow flattened and re-structured (measured: chat 61201 -> 60675 B, targeting 17073 ->
+        // 16799 B brotli).
+        let out = web.join(format!("{name}_bg.wasm"));
+        run(Command::new(&wasm_opt)
+            .args(["--gufa-optimizing", "-Oz", "--flatten", "--rereloop", "-Oz"])
+            .args(WASM_FEATURES)
+            .arg(&out)
+            .arg("-o")
+            .arg(&out))?;
     }
 
     let js = root.join("engine/web/js");
@@ -482,13 +492,13 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
 /// Size budgets in bytes (brotli -q 11), checked by `cargo xtask test` and `cargo xtask widget`:
 /// (entry of [`sizes`], budget). Sizes are deterministic for a given toolchain, so a build that
 /// grows past a budget fails CI; lower a budget when the widget shrinks, never raise it quietly.
-/// Issue 12's targets are 4 KB / 20 KB / 60 KB; the last two are set at what the widget reached
-/// (24.0 KB and 94.0 KB, with half a kilobyte to a kilobyte of headroom) until it gets there
+/// Issue 12's targets are 4 KB / 20 KB / 60 KB; the first two are met, the chat-open budget is set
+/// at what the widget reached (82.8 KB, with 0.7 KB of headroom) until it gets there
 /// (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
     ("no-match total", 20 * 1024),
-    ("chat-open total", 84 * 1024),
+    ("chat-open total", 83 * 1024 + 512),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
