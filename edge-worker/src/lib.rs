@@ -25,6 +25,7 @@ pub mod secrets;
 pub mod site_settings;
 pub mod validate;
 pub mod visitor_links;
+pub mod widget_files;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -29,7 +29,8 @@ const fixturesPath = join(root, 'tests/browser/fixtures/sites.json');
 const fixtures = () => readFixtures(fixturesPath);
 
 let stub = null, endpoint = opt('--endpoint');
-if (!endpoint) { stub = createStub({ root, fixtures: fixturesPath }); endpoint = await stub.listen(0); }
+// --dist DIR (stub only): serve the widget from DIR/widget instead of dist/widget.
+if (!endpoint) { stub = createStub({ root, fixtures: fixturesPath, dist: opt('--dist') || join(root, 'dist') }); endpoint = await stub.listen(0); }
 endpoint = endpoint.replace(/\/$/, '');
 const REAL = !stub;
 if (REAL && !opt('--admin-token')) { console.error('--endpoint needs --admin-token (and --marketo for the lead checks)'); process.exit(2); }
@@ -150,9 +151,49 @@ test('targeted dialogue appears; a page where nothing matches loads only loader 
   await blank.page.evaluate(() => window.dynchat.ready);
   await new Promise((r) => setTimeout(r, 500));
   const assets = blank.requests.filter((u) => u.includes('/widget/')).map((u) => u.split('/widget/')[1]);
-  assert(JSON.stringify(assets.sort()) === JSON.stringify(['loader.js', 'targeting.js', 'targeting_bg.wasm']), 'no-match page fetched ' + assets);
+  const want = [/^loader\.js$/, /^targeting\.[0-9a-f]{8}\.js$/, /^targeting\.[0-9a-f]{8}\.wasm$/];
+  assert(assets.length === want.length && want.every((re) => assets.filter((a) => re.test(a)).length === 1), 'no-match page fetched ' + assets);
   assert(await blank.page.locator(W).count() === 0, 'no widget on a page where nothing matches');
   await blank.ctx.close();
+  await ctx.close();
+});
+
+test('second page view: the widget files come from the HTTP cache (hashed names immutable), the bundle at most revalidated', async () => {
+  const { ctx, page } = await newPage();
+  // What reached the network, by CDP: a request served from the memory or disk cache is not counted.
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  const sent = new Map(), cached = new Set(), status = new Map(), headers = new Map();
+  cdp.on('Network.requestWillBeSent', (e) => sent.set(e.requestId, e.request.url));
+  cdp.on('Network.requestServedFromCache', (e) => cached.add(e.requestId));
+  cdp.on('Network.responseReceived', (e) => {
+    if (e.response.fromDiskCache || e.response.fromPrefetchCache) cached.add(e.requestId);
+    status.set(e.requestId, e.response.status);
+    headers.set(e.requestId, e.response.headers);
+  });
+  const view = async (path) => {
+    sent.clear(); cached.clear(); status.clear();
+    await page.goto(q(path));
+    await shadow(page, '.launcher').waitFor();
+    await page.evaluate(() => window.dynchat.ready);
+    await new Promise((r) => setTimeout(r, 300));
+    return [...sent].filter(([, u]) => u.startsWith(endpoint + '/widget/') || u.endsWith('/bundle'));
+  };
+  const first = await view('/pricing');
+  const file = (u) => u.split('/widget/')[1];
+  const widget = first.filter(([, u]) => u.includes('/widget/'));
+  assert(widget.filter(([, u]) => /\.[0-9a-f]{8}\.(js|wasm)$/.test(u)).length === 4, 'first view: four hashed modules, got ' + widget.map(([, u]) => file(u)));
+  for (const [id, u] of widget) {
+    const h = Object.fromEntries(Object.entries(headers.get(id) || {}).map(([k, v]) => [k.toLowerCase(), v]));
+    if (file(u) === 'loader.js') assert(/max-age=300/.test(h['cache-control']) && h.etag, 'loader.js: short cache + ETag, got ' + JSON.stringify(h));
+    else assert(h['cache-control'] === 'public, max-age=31536000, immutable', file(u) + ': ' + h['cache-control']);
+  }
+  const second = await view('/pricing');
+  const network = second.filter(([id]) => !cached.has(id));
+  const widgetNet = network.filter(([, u]) => u.includes('/widget/')).map(([id, u]) => `${file(u)} ${status.get(id)}`);
+  assert(widgetNet.length === 0, 'second view: widget files from the network: ' + widgetNet);
+  const bundleNet = network.filter(([, u]) => u.endsWith('/bundle')).map(([id]) => status.get(id));
+  assert(bundleNet.every((st) => st === 304), 'second view: the bundle is cached or answered 304, got ' + bundleNet);
   await ctx.close();
 });
 
@@ -164,6 +205,26 @@ test('scroll-depth rule triggers only after scrolling (Watch)', async () => {
   assert(await page.locator(W).count() === 0, 'not shown before scrolling');
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
   await shadow(page, '.launcher').waitFor();
+  await ctx.close();
+});
+
+test('a watched rule that can fire on the page preloads the chat module before it fires; one that cannot does not', async () => {
+  const { ctx, page, requests } = await newPage();
+  await page.goto(q('/guide', '&paras=60'));
+  await page.evaluate(() => window.dynchat.ready);
+  const chatFiles = () => requests.filter((u) => /\/widget\/chat\.[0-9a-f]{8}\.(js|wasm)$/.test(u)).length;
+  await waitFor(async () => chatFiles() === 2 || null, 'chat module preloaded on /guide');
+  assert(await page.locator(W).count() === 0, 'preloaded, not shown before scrolling');
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await shadow(page, '.launcher').waitFor();
+  assert(chatFiles() === 2, 'the chat module is fetched once, got ' + chatFiles());
+  // /blog watches scroll depth too (the rule's static part, page.path /guide*, cannot hold there).
+  const blog = await newPage();
+  await blog.page.goto(q('/blog'));
+  await blog.page.evaluate(() => window.dynchat.ready);
+  await new Promise((r) => setTimeout(r, 500));
+  assert(!blog.requests.some((u) => u.includes('/widget/chat.')), 'no chat module on /blog');
+  await blog.ctx.close();
   await ctx.close();
 });
 

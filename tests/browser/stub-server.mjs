@@ -35,7 +35,7 @@ export function readFixtures(path) {
   return sites;
 }
 
-export function createStub({ root, fixtures }) {
+export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
   const sites = readFixtures(fixtures);
   const compile = compiler(root);
   const original = Object.fromEntries(Object.entries(sites).map(([k, s]) => [k, JSON.parse(JSON.stringify(s.config || {}))]));
@@ -164,10 +164,16 @@ export function createStub({ root, fixtures }) {
   function statik(req, res, url) {
     const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '');
     if (rel.startsWith('..')) return error(res, 404, 'not_found', 'no');
-    const file = join(root, 'dist', rel);
+    const file = join(dist, rel);
     if (!existsSync(file) || !statSync(file).isFile()) return error(res, 404, 'not_found', 'no such file');
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
-    res.end(readFileSync(file));
+    // The worker's widget caching (edge-worker/src/widget_files.rs): hashed modules immutable, the loader short + ETag.
+    const body = readFileSync(file);
+    const etag = `"${sha(body.toString('latin1')).slice(0, 20)}"`;
+    const cache = /\.[0-9a-f]{8}\.(js|wasm)$/.test(rel) ? 'public, max-age=31536000, immutable' : rel.endsWith('loader.js') ? 'public, max-age=300' : 'no-cache';
+    const h = { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': cache, etag, 'access-control-allow-origin': '*' };
+    if (req.headers['if-none-match'] === etag) { res.writeHead(304, h); return res.end(); }
+    res.writeHead(200, h);
+    res.end(body);
   }
 
   const server = createServer(async (req, res) => {

@@ -110,8 +110,9 @@ enum Assets {
 }
 
 /// Serves `dist/widget/*` and `dist/console/*` through the assets binding. Widget files get the
-/// headers the loader needs: a short cache for `loader.js` (its URL never changes),
-/// `application/wasm` for wasm files and CORS for any origin. Console answers (pages, files and
+/// headers the loader needs: a short cache for `loader.js` (its URL never changes; the assets
+/// binding's ETag revalidates it), a year, `immutable`, for the content-hashed modules
+/// (`crate::widget_files`), `application/wasm` for wasm files and CORS for any origin. Console answers (pages, files and
 /// the assets' own redirects and 404s) get `crate::csp::console_headers`.
 async fn static_file(req: Request, env: &Env, path: &str, kind: Assets) -> Response {
     let fetched = match env.assets("ASSETS") {
@@ -130,18 +131,11 @@ async fn static_file(req: Request, env: &Env, path: &str, kind: Assets) -> Respo
                 let _ = h.set(k, v);
             }
         }
-        Assets::Widget if resp.status_code() == 200 => {
+        Assets::Widget if matches!(resp.status_code(), 200 | 304) => {
             if path.ends_with(".wasm") {
                 let _ = h.set("Content-Type", "application/wasm");
             }
-            let _ = h.set(
-                "Cache-Control",
-                if path.ends_with("loader.js") {
-                    "public, max-age=300"
-                } else {
-                    "public, max-age=3600"
-                },
-            );
+            let _ = h.set("Cache-Control", crate::widget_files::cache_control(path));
             let _ = h.set("X-Content-Type-Options", "nosniff");
             let _ = h.set("Access-Control-Allow-Origin", "*");
         }

@@ -1,4 +1,5 @@
-// Widget benchmark in Chromium: `node engine/web/bench/widget-bench.mjs --peers <dir with node_modules> [--runs 5]`.
+// Widget benchmark in Chromium: `node engine/web/bench/widget-bench.mjs --peers <dir with node_modules> [--runs 5]
+// [--only no-match,match,scroll,typebot] [--dist DIR] [--net LATENCY_MS,KBITS]`.
 // Needs dist/widget built and the Typebot package installed under --peers (xtask widget::bench does both).
 // For each scenario and run: a fresh browser context (cold HTTP cache) loads a static page, then the
 // widget's script tag is inserted; from that moment ("loader start") it measures wall time and
@@ -21,7 +22,8 @@ if (!existsSync(join(root, 'dist/widget/loader.js'))) { console.error('dist/widg
 if (!existsSync(typebotJs)) { console.error(`${typebotJs} is missing`); process.exit(2); }
 
 const FIRST = "Hi there! I'm Ava.";
-const stub = createStub({ root, fixtures: join(root, 'tests/browser/fixtures/sites.json') });
+// --dist DIR: serve the widget from DIR/widget instead of dist/widget (to compare two builds).
+const stub = createStub({ root, fixtures: join(root, 'tests/browser/fixtures/sites.json'), dist: opt('--dist', join(root, 'dist')) });
 const endpoint = await stub.listen(0);
 
 // The customer site: an empty page, the Typebot library, and a minimal Typebot startChat answer.
@@ -43,7 +45,8 @@ const site = createServer((req, res) => {
   }
   if (url.pathname === '/favicon.ico') { res.writeHead(404); return res.end(); }
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme ${url.pathname.replace(/[^a-z/]/g, '')}</title></head><body><main><h1>Acme</h1><p>Compare plans and talk to our team.</p></main></body></html>`);
+  const filler = url.pathname.startsWith('/guide') ? '<p>Acme builds reliable widgets for demanding teams.</p>'.repeat(200) : '';
+  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme ${url.pathname.replace(/[^a-z/]/g, '')}</title></head><body><main><h1>Acme</h1><p>Compare plans and talk to our team.</p>${filler}</main></body></html>`);
 });
 const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
 
@@ -68,8 +71,12 @@ async function once(kind, path) {
   try {
     const page = await ctx.newPage();
     page.setDefaultTimeout(20000);
-    await page.goto(siteUrl + path, { waitUntil: 'load' });
     const cdp = await ctx.newCDPSession(page);
+    if (net) {
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: net[0], downloadThroughput: (net[1] * 1000) / 8, uploadThroughput: (net[1] * 1000) / 8 });
+    }
+    await page.goto(siteUrl + path, { waitUntil: 'load' });
     await cdp.send('Performance.enable');
     const busy = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration').value * 1000;
     const mark = async () => ({ t: await page.evaluate(() => performance.now()), busy: await busy() });
@@ -90,6 +97,16 @@ async function once(kind, path) {
         s.src = src; s.async = true; s.dataset.site = 'acme'; s.dataset.endpoint = api;
         document.body.append(s);
       }, [endpoint + '/widget/loader.js', endpoint]);
+    }
+    if (kind === 'scroll') {
+      // A scroll-depth rule: the visitor reads for a second after targeting, then scrolls down.
+      await wait(probes.dynchatReady);
+      await page.waitForTimeout(1000);
+      const t1 = await mark();
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await wait(probes.dynchatLauncher);
+      out.scroll = await since(t1);
+      return out;
     }
     if (kind === 'no-match') {
       await wait(probes.dynchatReady);
@@ -115,14 +132,22 @@ async function once(kind, path) {
 const median = (xs) => { const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : NaN; };
 const fmt = (xs) => { const m = median(xs); return Number.isFinite(m) ? `${m.toFixed(0)} ms` : 'n/a'; };
 const results = [];
-const scenarios = [['dynchat, no dialogue matches (/about)', 'no-match', '/about'], ['dynchat, dialogue matches (/pricing)', 'match', '/pricing'], ['Typebot bubble @typebot.io/js', 'typebot', '/pricing']];
+const only = opt('--only');
+// --net LATENCY_MS,KBITS: Chromium's network emulation (e.g. 40,10000), else localhost as it is.
+const netOpt = opt('--net');
+const net = netOpt ? netOpt.split(',').map(Number) : null;
+const scenarios = [['dynchat, no dialogue matches (/about)', 'no-match', '/about'], ['dynchat, dialogue matches (/pricing)', 'match', '/pricing'], ['dynchat, scroll-depth rule (/guide)', 'scroll', '/guide'], ['Typebot bubble @typebot.io/js', 'typebot', '/pricing']]
+  .filter(([, kind]) => !only || only.split(',').includes(kind));
 try {
   for (const [label, kind, path] of scenarios) {
     const rs = [];
     await once(kind, path); // warm-up (browser process, compilation caches of Chromium itself)
     for (let i = 0; i < runs; i++) rs.push(await once(kind, path));
     const col = (k, f) => rs.map((r) => (r[k] ? r[k][f] : NaN));
-    if (kind === 'no-match') {
+    if (kind === 'scroll') {
+      results.push([`${label}: main thread, scrolled -> launcher visible`, fmt(col('scroll', 'main'))]);
+      results.push([`${label}: wall, scrolled -> launcher visible`, fmt(col('scroll', 'wall'))]);
+    } else if (kind === 'no-match') {
       results.push([`${label}: main thread, loader start -> targeting done`, fmt(col('ready', 'main'))]);
       results.push([`${label}: wall, loader start -> targeting done`, fmt(col('ready', 'wall'))]);
     } else {
@@ -133,6 +158,7 @@ try {
     }
   }
   results.push(['runs per scenario (median; fresh context = cold HTTP cache)', String(runs)]);
+  results.push(['network (Chromium emulation: latency ms, kbit/s)', netOpt || 'none (localhost)']);
 } finally {
   await browser.close();
   site.close();

@@ -4,8 +4,8 @@
 const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal', 'lead-refused'];
 
 export function createDynchat(assets) {
-  let cfg = null, site, api, needConsent = false, consented = false;
-  let bundle = null, chat = null, chatP = null, pendingOpen = false, known = {}, activity = {};
+  let site, api, needConsent = false, consented = false;
+  let bundle = null, chat = null, chatP = null, chatM = null, pendingOpen = false, known = {}, activity = {};
   const mem = new Map(), listeners = {}, events = [];
   let evTimer = 0, visitor = '', flushing = false, retries = 0, preview = null;
 
@@ -111,7 +111,7 @@ export function createDynchat(assets) {
     // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
     // visitor id; cached by the browser), asked while the chat module loads.
     const pick = entry.experiment && !preview ? fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
-    chatP = Promise.all([assets.chat(), pick]).then(([m, variant]) => {
+    chatP = Promise.all([loadChat(), pick]).then(([m, variant]) => {
       chat = m.mount({
         config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : uuid(), variant,
@@ -142,14 +142,22 @@ export function createDynchat(assets) {
     return true;
   }
 
+  // The chat module loads once, as soon as it will probably be needed (a conversation resumes, or
+  // a watched rule can still fire on this page), so the launcher does not wait for it then.
+  const loadChat = () => chatM || (chatM = assets.chat());
+  const preloadChat = () => loadChat().catch(() => {});
+
   function watch(t, w) {
     const start = Date.now();
     let scroll = 0, exit = false, done = false;
     const timers = [], offs = [];
+    const pick = (s, p, x) => json(t.update(s, p, x, Date.now()), {}).dialogue;
+    // Whether a dialogue would match with every watched signal at its most (a day on the page,
+    // scrolled to the end, exit intent): else nothing here can fire and the chat is not preloaded.
+    if (pick(1e5, 100, 1)) preloadChat();
     const check = () => {
-      if (done) return;
-      const sel = json(t.update(Math.floor((Date.now() - start) / 1000), scroll, exit, Date.now()), {});
-      if (sel.dialogue) { done = true; timers.forEach(clearTimeout); offs.forEach((f) => f()); trigger(sel.dialogue); }
+      const id = !done && pick((Date.now() - start) / 1000 | 0, scroll, exit);
+      if (id) { done = true; timers.forEach(clearTimeout); offs.forEach((f) => f()); trigger(id); }
     };
     const on = (el, ev, fn) => { el.addEventListener(ev, fn, { passive: true }); offs.push(() => el.removeEventListener(ev, fn)); };
     for (const s of w.time_on_page_s || []) timers.push(setTimeout(check, s * 1000 + 50));
@@ -177,6 +185,7 @@ export function createDynchat(assets) {
     const resuming = saved && json(saved.session, {}).status === 'active';
     const targeting = preview || resuming ? null : assets.targeting();
     if (targeting) targeting.catch(() => {});
+    else if (resuming) preloadChat();
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/bundle`);
     if (!r.ok) throw new Error('dynchat: bundle ' + r.status);
     const text = await r.text();

@@ -1,4 +1,7 @@
 // The script-tag entry: <script src=".../widget/loader.js" data-site="acme" async></script>.
+// This file's URL never changes (short cache + ETag); the modules it loads are `{name}.{hash}.js`
+// and `.wasm` (one content hash per module, in `DYNCHAT_HASH`, filled in by `cargo xtask widget`
+// with esbuild --define), served `immutable`.
 import { createDynchat } from './core.js';
 
 (() => {
@@ -6,9 +9,10 @@ import { createDynchat } from './core.js';
   const base = new URL('./', me ? me.src : location.href).href;
   // The wasm is fetched (and compiled as it streams in) while its JavaScript glue loads.
   const load = async (name) => {
-    const wasm = fetch(base + name + '_bg.wasm');
+    const url = base + name + '.' + DYNCHAT_HASH[name];
+    const wasm = fetch(url + '.wasm');
     wasm.catch(() => {});
-    const m = await import(base + name + '.js');
+    const m = await import(url + '.js');
     await m.default({ module_or_path: wasm });
     return m;
   };
