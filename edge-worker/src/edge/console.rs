@@ -41,6 +41,26 @@ pub async fn route(
             p.require_admin().map_err(denied)?;
             upsert_account(req, database, &p).await
         }
+        (Method::Post, ["sites", site, "agents", agent, "invite"]) => {
+            p.require_admin().map_err(denied)?;
+            super::invites::invite(req, env, database, &p, site, agent).await
+        }
+        (Method::Get, ["sites", site, "agents", agent]) => {
+            p.may_access_agent(agent).map_err(denied)?;
+            super::invites::own_agent(database, site, agent).await
+        }
+        (Method::Put, ["sites", site, "agents", agent, "settings"]) => {
+            p.may_access_agent(agent).map_err(denied)?;
+            super::invites::own_settings(req, env, database, site, agent).await
+        }
+        (Method::Put, ["sites", site, "agents", agent, "calendar"]) => {
+            p.may_access_agent(agent).map_err(denied)?;
+            super::invites::own_caldav(req, env, database, site, agent).await
+        }
+        (Method::Post, ["sites", site, "agents", agent, "calendar", "connect"]) => {
+            p.may_access_agent(agent).map_err(denied)?;
+            super::invites::own_oauth(req, env, database, site, agent).await
+        }
         (Method::Get, ["sites", site, "agents", agent, "meetings"]) => {
             p.may_access_agent(agent).map_err(denied)?;
             agent_meetings(database, site, agent).await

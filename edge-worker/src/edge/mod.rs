@@ -10,6 +10,7 @@ mod gate;
 mod guard;
 mod http;
 mod install;
+mod invites;
 mod keys;
 mod limiter;
 mod meetings;

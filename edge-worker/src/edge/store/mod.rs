@@ -9,6 +9,7 @@ pub mod dead_letters;
 pub mod dialogues;
 pub mod events;
 pub mod install;
+pub mod invites;
 pub mod leads;
 pub mod mail;
 pub mod marketo;
