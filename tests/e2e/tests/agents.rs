@@ -143,7 +143,10 @@ fn book(w: &Worker, key: &str, start: &str, end: &str) -> Answer {
     w.post(
         &format!("/v1/sites/{SITE}/book"),
         &body,
-        &[("Idempotency-Key", key), ("Origin", ORIGIN)],
+        &[
+            ("Idempotency-Key", &format!("booking-{key}")),
+            ("Origin", ORIGIN),
+        ],
     )
 }
 
@@ -319,7 +322,7 @@ fn invited_agent_sets_password_connects_caldav_and_joins_the_end_of_the_rotation
         &me,
         "PUT",
         &format!("{own}/settings"),
-        Some(&json!({"settings": settings("18:00", "08:00")})),
+        Some(&json!({"settings": settings("8am", "18:00")})),
     );
     assert_eq!(bad_hours.status, 400, "{}", bad_hours.body);
     assert!(
