@@ -8,12 +8,14 @@ use crate::store::{Page, State};
 
 // Layers, top down: this file (the app shell) and `actions` -> one module per page -> `crate::format`, `crate::dom`.
 mod actions;
+mod agent_form;
 pub mod agents;
 mod calendar;
 mod config;
 mod dialogues;
 mod marketo;
 mod meetings;
+pub mod my_calendar;
 mod reports;
 pub mod sites;
 
@@ -35,7 +37,7 @@ pub use sites::{load_install, load_sites};
 /// The whole app for the current state.
 pub fn app(s: &State) -> El {
     if s.page == Some(Page::Invite) {
-        return agents::invite_page(s);
+        return my_calendar::invite_page(s);
     }
     let Some(me) = &s.me else { return signin(s) };
     let page = s.page.clone().unwrap_or(Page::Dialogues);
@@ -126,7 +128,7 @@ pub fn app(s: &State) -> El {
             }
         }
         Page::Config => config(s),
-        Page::Calendar if !me.admin => agents::my_calendar(s, me),
+        Page::Calendar if !me.admin => my_calendar::my_calendar(s, me),
         Page::Calendar => calendar(s, me),
         Page::Agents => agents::agents_page(s),
         Page::Meetings => meetings(s, me),

@@ -1,24 +1,14 @@
-//! The Agents & queues page (admin: add / edit / remove agents with their hours, meeting
+//! The Agents & queues page (admins): add / edit / remove agents with their hours, meeting
 //! length, buffers, notice and horizon; invite them by email; queues with members in rotation
-//! order; the site's default queue; the site's accounts), an agent's own "My calendar" page
-//! (connect a calendar, own hours, the queues they are in) and the set-password page of an
-//! invitation (`#/invite/{token}`, no session).
+//! order; the site's default queue; the accounts of the site in view. Form values survive a
+//! refusal (they are kept in the state before the call).
 
+use super::agent_form::{button, settings_fields, settings_from, table};
 use crate::api;
 use crate::dom::{el, input, select, title, value_of, El};
-use crate::store::{go, notice, render, with, Me, State, SITE};
+use crate::store::{notice, render, with, State, SITE};
 use serde_json::{json, Value};
 use wasm_bindgen_futures::spawn_local;
-
-const DAYS: [(&str, &str); 7] = [
-    ("mon", "Monday"),
-    ("tue", "Tuesday"),
-    ("wed", "Wednesday"),
-    ("thu", "Thursday"),
-    ("fri", "Friday"),
-    ("sat", "Saturday"),
-    ("sun", "Sunday"),
-];
 
 /// Loads agents, queues, the default queue and the accounts of the site in view.
 pub async fn load_agents() {
@@ -37,164 +27,6 @@ pub async fn load_agents() {
         }
     }
     with(|s| s.agents = out);
-}
-
-/// Loads the signed-in agent's own record ("My calendar").
-pub async fn load_mine(me: &Me) {
-    let Some(agent) = &me.agent_id else { return };
-    let a = api::call(
-        "GET",
-        &format!("/admin/console/sites/{SITE}/agents/{agent}"),
-        None,
-    )
-    .await;
-    with(|s| {
-        s.mine = if a.ok() {
-            a.body
-        } else {
-            json!({"error": a.error()})
-        }
-    });
-}
-
-/// `09:00-12:00, 13:00-17:00` from a day's ranges.
-fn ranges_text(v: &Value) -> String {
-    v.as_array()
-        .map(|r| {
-            r.iter()
-                .map(|x| {
-                    format!(
-                        "{}-{}",
-                        x["start"].as_str().unwrap_or(""),
-                        x["end"].as_str().unwrap_or("")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
-}
-
-/// A day's ranges from `09:00-12:00, 13:00-17:00`; the worker names a malformed one.
-fn ranges_of(text: &str) -> Value {
-    let list: Vec<Value> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| {
-            let (a, b) = r.split_once('-').unwrap_or((r, ""));
-            json!({"start": a.trim(), "end": b.trim()})
-        })
-        .collect();
-    json!(list)
-}
-
-fn num(id: &str) -> Value {
-    let v = value_of(id);
-    v.trim()
-        .parse::<u64>()
-        .map(|n| json!(n))
-        .unwrap_or_else(|_| json!(v))
-}
-
-/// The settings fields (zone, hours per day, length, buffers, notice, horizon), ids `{p}-...`.
-fn settings_fields(p: &str, st: &Value) -> El {
-    let n = |k: &str, d: u64| st[k].as_u64().unwrap_or(d).to_string();
-    let mut days = el("fieldset").child(el("legend").text(
-        "Working hours (several ranges a day: 09:00-12:00, 13:00-17:00; empty: not working)",
-    ));
-    for (d, label) in DAYS {
-        days = days.child(el("div").cls("field").child(input(
-            label,
-            &format!("{p}-h-{d}"),
-            &ranges_text(&st["working_hours"][d]),
-            "text",
-        )));
-    }
-    let field = |label: &str, id: &str, v: &str, kind: &str| {
-        el("div")
-            .cls("field")
-            .child(input(label, &format!("{p}-{id}"), v, kind))
-    };
-    el("div")
-        .child(field(
-            "Time zone (IANA, e.g. Europe/Amsterdam)",
-            "tz",
-            st["time_zone"].as_str().unwrap_or("UTC"),
-            "text",
-        ))
-        .child(days)
-        .child(field(
-            "Meeting length (minutes)",
-            "len",
-            &n("meeting_minutes", 30),
-            "number",
-        ))
-        .child(field(
-            "Buffer before (minutes)",
-            "bb",
-            &n("buffer_before_minutes", 0),
-            "number",
-        ))
-        .child(field(
-            "Buffer after (minutes)",
-            "ba",
-            &n("buffer_after_minutes", 0),
-            "number",
-        ))
-        .child(field(
-            "Minimum notice (minutes)",
-            "notice",
-            &n("min_notice_minutes", 60),
-            "number",
-        ))
-        .child(field(
-            "Horizon (days)",
-            "horizon",
-            &n("horizon_days", 14),
-            "number",
-        ))
-}
-
-/// The settings as the worker reads them, from the fields with prefix `p`.
-fn settings_from(p: &str) -> Value {
-    let mut hours = json!({});
-    for (d, _) in DAYS {
-        hours[d] = ranges_of(&value_of(&format!("{p}-h-{d}")));
-    }
-    json!({
-        "time_zone": value_of(&format!("{p}-tz")).trim(),
-        "working_hours": hours,
-        "meeting_minutes": num(&format!("{p}-len")),
-        "buffer_before_minutes": num(&format!("{p}-bb")),
-        "buffer_after_minutes": num(&format!("{p}-ba")),
-        "min_notice_minutes": num(&format!("{p}-notice")),
-        "horizon_days": num(&format!("{p}-horizon")),
-    })
-}
-
-fn table(label: &str, head: &[&str], body: El) -> El {
-    el("div")
-        .cls("table-wrap")
-        .attr("tabindex", "0")
-        .attr("role", "region")
-        .attr("aria-label", label)
-        .child(
-            el("table")
-                .child(el("thead").child(
-                    el("tr").children(head.iter().map(|h| el("th").attr("scope", "col").text(h))),
-                ))
-                .child(body),
-        )
-}
-
-fn button(act: &str, label: &str, aria: &str) -> El {
-    el("button")
-        .attr("type", "button")
-        .cls("small")
-        .act(act)
-        .attr("aria-label", aria)
-        .text(label)
 }
 
 /// The admin's Agents & queues page.
@@ -266,7 +98,7 @@ pub(super) fn agents_page(s: &State) -> El {
             )
         });
     let f = &s.agent_form;
-    let editing = f["id"].as_str().is_some_and(|x| !x.is_empty());
+    let editing = f["editing"] == true;
     let form = el("section")
         .cls("box")
         .attr("aria-labelledby", "agf-h")
@@ -323,6 +155,7 @@ pub(super) fn agents_page(s: &State) -> El {
         );
     }
     let default = d["default"]["default_queue"].as_str().unwrap_or("");
+    let qf = |i: usize| d["qform"][i].as_str().unwrap_or("");
     let mut options: Vec<(&str, &str)> = vec![("", "none")];
     for q in &queues {
         let id = q["id"].as_str().unwrap_or("");
@@ -348,17 +181,17 @@ pub(super) fn agents_page(s: &State) -> El {
                 .child(
                     el("div")
                         .cls("field")
-                        .child(input("Queue id", "q-id", "", "text")),
+                        .child(input("Queue id", "q-id", qf(0), "text")),
                 )
                 .child(
                     el("div")
                         .cls("field")
-                        .child(input("Name", "q-name", "", "text")),
+                        .child(input("Name", "q-name", qf(1), "text")),
                 )
                 .child(el("div").cls("field").child(input(
                     "Members in rotation order (agent ids, comma-separated)",
                     "q-members",
-                    "",
+                    qf(2),
                     "text",
                 )))
                 .child(el("button").attr("type", "submit").text("Save queue")),
@@ -430,184 +263,11 @@ fn accounts_box(s: &State) -> El {
         })
 }
 
-/// An agent's own page: calendar connection, hours, queues.
-pub(super) fn my_calendar(s: &State, me: &Me) -> El {
-    let m = &s.mine;
-    let mut root = el("div").child(title(
-        "My calendar",
-        "Connect your calendar, set your hours, see your queues.",
-    ));
-    if me.agent_id.is_none() {
-        return root.child(
-            el("p")
-                .cls("notice warn")
-                .text("This account has no agent record."),
-        );
-    }
-    if let Some(e) = m["error"].as_str() {
-        return root.child(el("p").cls("notice bad").attr("role", "alert").text(e));
-    }
-    let cal = &m["calendar"];
-    let state = cal["state"].as_str().unwrap_or("not connected");
-    let queues: Vec<&str> = m["queues"]
-        .as_array()
-        .map(|q| q.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let status = el("section")
-        .cls("box")
-        .attr("aria-labelledby", "mc-h")
-        .child(el("h2").id("mc-h").text("Calendar"))
-        .child(
-            el("p")
-                .child(el("strong").text("Connection: "))
-                .child(
-                    el("span")
-                        .cls(if state == "connected" {
-                            "pill ok"
-                        } else {
-                            "pill off"
-                        })
-                        .text(state),
-                )
-                .text(&format!(
-                    " {} {}",
-                    cal["provider"].as_str().unwrap_or(""),
-                    cal["account"].as_str().unwrap_or("")
-                )),
-        )
-        .child(
-            el("p")
-                .child(el("strong").text("Queues: "))
-                .text(&if queues.is_empty() {
-                    "none yet (connecting a calendar adds you to the site's default queue)"
-                        .to_string()
-                } else {
-                    queues.join(", ")
-                }),
-        )
-        .child(
-            el("div")
-                .cls("actions")
-                .child(button(
-                    "my-oauth:google",
-                    "Connect Google",
-                    "Connect Google calendar",
-                ))
-                .child(button(
-                    "my-oauth:graph",
-                    "Connect Microsoft 365",
-                    "Connect Microsoft 365 calendar",
-                )),
-        )
-        .child(
-            el("form")
-                .act("my-caldav")
-                .child(el("h3").text("CalDAV"))
-                .child(el("div").cls("field").child(input(
-                    "Calendar URL",
-                    "my-url",
-                    if cal["provider"] == "caldav" {
-                        cal["account"].as_str().unwrap_or("")
-                    } else {
-                        ""
-                    },
-                    "url",
-                )))
-                .child(
-                    el("div")
-                        .cls("field")
-                        .child(input("User name", "my-user", "", "text")),
-                )
-                .child(el("div").cls("field").child(
-                    input("Password", "my-pass", "", "password").attr("autocomplete", "off"),
-                ))
-                .child(
-                    el("button")
-                        .attr("type", "submit")
-                        .cls("primary")
-                        .text("Connect CalDAV"),
-                ),
-        );
-    let hours = el("section")
-        .cls("box")
-        .attr("aria-labelledby", "mh-h")
-        .child(el("h2").id("mh-h").text("My hours"))
-        .child(
-            el("form")
-                .act("my-hours")
-                .child(settings_fields("my", &m["settings"]))
-                .child(el("button").attr("type", "submit").text("Save my hours")),
-        );
-    root = root.child(el("div").cls("grid2").child(status).child(hours));
-    root.child(
-        el("p").child(
-            el("a")
-                .attr("href", &crate::store::href("meetings"))
-                .text("My upcoming meetings"),
-        ),
-    )
-}
-
-/// The set-password page of an invitation (no session).
-pub fn invite_page(s: &State) -> El {
-    let mut form = el("form")
-        .act("invite-accept")
-        .attr("aria-labelledby", "page-title")
-        .child(
-            el("h1")
-                .id("page-title")
-                .attr("tabindex", "-1")
-                .text("Set your password"),
-        )
-        .child(
-            el("p")
-                .cls("sub")
-                .text("dynchat console · agent invitation"),
-        );
-    if let Some(e) = &s.signin_error {
-        form = form.child(
-            el("p")
-                .cls("notice bad")
-                .attr("role", "alert")
-                .id("signin-error")
-                .text(e),
-        );
-    }
-    form = form
-        .child(
-            el("div").cls("field").child(
-                input(
-                    "New password (at least 10 characters)",
-                    "new-password",
-                    "",
-                    "password",
-                )
-                .attr("autocomplete", "new-password"),
-            ),
-        )
-        .child(
-            el("button")
-                .attr("type", "submit")
-                .cls("primary")
-                .text("Set password"),
-        );
-    el("main").cls("signin").child(form)
-}
-
 /// Whether [`action`] runs `name`.
 pub fn handles(name: &str) -> bool {
     matches!(
         name,
-        "ag-edit"
-            | "ag-save"
-            | "ag-remove"
-            | "ag-invite"
-            | "q-save"
-            | "dq-save"
-            | "my-caldav"
-            | "my-oauth"
-            | "my-hours"
-            | "invite-accept"
+        "ag-edit" | "ag-save" | "ag-remove" | "ag-invite" | "q-save" | "dq-save"
     )
 }
 
@@ -627,7 +287,8 @@ pub fn action(name: &str, arg: &str) {
                 s.agent_form = s.agents["agents"]["agents"]
                     .as_array()
                     .and_then(|l| l.iter().find(|a| a["id"] == arg.as_str()).cloned())
-                    .unwrap_or(Value::Null)
+                    .unwrap_or(Value::Null);
+                s.agent_form["editing"] = json!(true);
             });
             render();
             crate::dom::focus("ag-name");
@@ -635,6 +296,10 @@ pub fn action(name: &str, arg: &str) {
         "ag-save" => spawn_local(async {
             let id = value_of("ag-id").trim().to_string();
             let body = json!({"name": value_of("ag-name"), "email": value_of("ag-email").trim(), "settings": settings_from("ag")});
+            // Kept through the re-render: a refusal loses nothing typed.
+            with(
+                |s| s.agent_form = json!({"id": id, "name": body["name"], "email": body["email"], "settings": body["settings"], "editing": s.agent_form["editing"]}),
+            );
             let a = api::call(
                 "PUT",
                 &format!("/admin/sites/{SITE}/agents/{id}"),
@@ -676,12 +341,16 @@ pub fn action(name: &str, arg: &str) {
                 .filter(|m| !m.is_empty())
                 .collect();
             let body = json!({"name": value_of("q-name"), "agents": members});
+            with(|s| s.agents["qform"] = json!([id, value_of("q-name"), value_of("q-members")]));
             let a = api::call(
                 "PUT",
                 &format!("/admin/sites/{SITE}/queues/{id}"),
                 Some(&body),
             )
             .await;
+            if a.ok() {
+                with(|s| s.agents["qform"] = Value::Null);
+            }
             reload_agents(&a, &format!("Queue {id} saved.")).await;
         }),
         "dq-save" => spawn_local(async {
@@ -695,68 +364,6 @@ pub fn action(name: &str, arg: &str) {
             .await;
             reload_agents(&a, "Default queue saved.").await;
         }),
-        "my-caldav" | "my-hours" | "my-oauth" => spawn_local(mine_action(name.to_string(), arg)),
-        "invite-accept" => spawn_local(async {
-            let token = with(|s| s.invite_token.clone());
-            let body = json!({"token": token, "password": value_of("new-password")});
-            let a = api::call("POST", "/admin/console/invite/accept", Some(&body)).await;
-            if a.ok() {
-                with(|s| {
-                    s.signin_error = None;
-                    s.signin_email = a.body["email"].as_str().unwrap_or("").to_string();
-                    s.invite_token.clear();
-                    s.notice = Some((true, "Password set. Sign in with it.".into()));
-                });
-                go("#/signin");
-            } else {
-                with(|s| s.signin_error = Some(a.error()));
-                render();
-            }
-        }),
         _ => {}
     }
-}
-
-async fn mine_action(name: String, arg: String) {
-    let Some(me) = with(|s| s.me.clone()) else {
-        return;
-    };
-    let Some(agent) = me.agent_id.clone() else {
-        return;
-    };
-    let base = format!("/admin/console/sites/{SITE}/agents/{agent}");
-    let a = match name.as_str() {
-        "my-caldav" => {
-            let body = json!({"provider": "caldav", "url": value_of("my-url").trim(), "username": value_of("my-user"), "password": value_of("my-pass")});
-            api::call("PUT", &format!("{base}/calendar"), Some(&body)).await
-        }
-        "my-hours" => {
-            let body = json!({"settings": settings_from("my")});
-            api::call("PUT", &format!("{base}/settings"), Some(&body)).await
-        }
-        _ => {
-            let a = api::call(
-                "POST",
-                &format!("{base}/calendar/connect"),
-                Some(&json!({"provider": arg})),
-            )
-            .await;
-            if let (true, Some(url)) = (a.ok(), a.body["redirect_url"].as_str()) {
-                if let Some(w) = web_sys::window() {
-                    let _ = w.location().assign(url);
-                }
-                return;
-            }
-            a
-        }
-    };
-    if a.ok() {
-        with(|s| s.mine = a.body.clone());
-    }
-    let ok = if name == "my-hours" {
-        "Your hours are saved."
-    } else {
-        "Calendar connected; you are in rotation."
-    };
-    notice(a.ok(), if a.ok() { ok.to_string() } else { a.error() });
 }
