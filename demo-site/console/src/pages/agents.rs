@@ -59,7 +59,7 @@ pub(super) fn agents_page(s: &State) -> El {
                         .child(el("br"))
                         .child(el("code").text(id)),
                 )
-                .child(el("td").cls("wrap").text(a["email"].as_str().unwrap_or("")))
+                .child(el("td").text(a["email"].as_str().unwrap_or("")))
                 .child(el("td").text(a["settings"]["time_zone"].as_str().unwrap_or("")))
                 .child(el("td").text(a["calendar"]["provider"].as_str().unwrap_or("–")))
                 .child(el("td").text(&queues.join(", ")))
@@ -215,13 +215,14 @@ pub(super) fn agents_page(s: &State) -> El {
                         .text("Save default queue"),
                 ),
         );
-    root.child(
-        el("div")
-            .cls("grid2")
-            .child(el("div").child(list).child(qbox))
-            .child(el("div").child(form)),
-    )
-    .child(accounts_box(s))
+    root.child(list)
+        .child(
+            el("div")
+                .cls("grid2")
+                .child(el("div").child(qbox))
+                .child(el("div").child(form)),
+        )
+        .child(accounts_box(s))
 }
 
 /// The accounts that belong to the site in view.
@@ -246,7 +247,7 @@ fn accounts_box(s: &State) -> El {
         n += 1;
         tb = tb.child(
             el("tr")
-                .child(el("td").cls("wrap").text(a["email"].as_str().unwrap_or("")))
+                .child(el("td").text(a["email"].as_str().unwrap_or("")))
                 .child(el("td").text(a["role"].as_str().unwrap_or("")))
                 .child(el("td").text(a["agent_id"].as_str().unwrap_or("–")))
                 .child(el("td").text(&sites)),
