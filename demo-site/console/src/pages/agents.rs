@@ -225,42 +225,64 @@ pub(super) fn agents_page(s: &State) -> El {
         .child(accounts_box(s))
 }
 
-/// The accounts that belong to the site in view.
+/// The accounts the admin may see: those of the site in view first, each with a button that
+/// gives or takes this site (accounts of every site have no button).
 fn accounts_box(s: &State) -> El {
     let site = crate::store::site();
-    let mut tb = el("tbody");
-    let mut n = 0;
+    let mut rows: Vec<(bool, El)> = Vec::new();
     for a in s.agents["accounts"]["accounts"]
         .as_array()
         .cloned()
         .unwrap_or_default()
     {
-        let sites = match a["sites"].as_array() {
-            None => "every site".to_string(),
-            Some(l) if l.iter().any(|x| x == site.as_str()) => l
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-            Some(_) => continue,
+        let email = a["email"].as_str().unwrap_or("");
+        let (member, sites, act) = match a["sites"].as_array() {
+            None => (true, "every site".to_string(), None),
+            Some(l) => {
+                let list: Vec<&str> = l.iter().filter_map(Value::as_str).collect();
+                let member = list.contains(&site.as_str());
+                let act = if member {
+                    (format!("acc-take:{email}"), format!("Remove {site}"))
+                } else {
+                    (format!("acc-give:{email}"), format!("Give {site}"))
+                };
+                (member, list.join(", "), Some(act))
+            }
         };
-        n += 1;
-        tb = tb.child(
+        let cell = match act {
+            Some((act, label)) => {
+                el("td").child(button(&act, &label, &format!("{label}: {email}")))
+            }
+            None => el("td").text("–"),
+        };
+        rows.push((
+            member,
             el("tr")
-                .child(el("td").text(a["email"].as_str().unwrap_or("")))
+                .child(el("td").text(email))
                 .child(el("td").text(a["role"].as_str().unwrap_or("")))
                 .child(el("td").text(a["agent_id"].as_str().unwrap_or("–")))
-                .child(el("td").text(&sites)),
-        );
+                .child(el("td").text(&sites))
+                .child(cell),
+        ));
     }
+    rows.sort_by_key(|(member, _)| !*member);
+    let empty = rows.is_empty();
+    let tb = el("tbody").children(rows.into_iter().map(|(_, r)| r));
     el("section")
         .cls("box")
         .attr("aria-labelledby", "acc-h")
-        .child(el("h2").id("acc-h").text("Accounts of this site"))
-        .child(if n == 0 {
+        .child(el("h2").id("acc-h").text("Accounts"))
+        .child(el("p").cls("hint").text(
+            "Accounts of this site first. Give or take this site; an account of every site keeps them all.",
+        ))
+        .child(if empty {
             el("p").cls("hint").text("No accounts.")
         } else {
-            table("Accounts table", &["Email", "Role", "Agent", "Sites"], tb)
+            table(
+                "Accounts table",
+                &["Email", "Role", "Agent", "Sites", "This site"],
+                tb,
+            )
         })
 }
 
@@ -268,7 +290,14 @@ fn accounts_box(s: &State) -> El {
 pub fn handles(name: &str) -> bool {
     matches!(
         name,
-        "ag-edit" | "ag-save" | "ag-remove" | "ag-invite" | "q-save" | "dq-save"
+        "ag-edit"
+            | "ag-save"
+            | "ag-remove"
+            | "ag-invite"
+            | "q-save"
+            | "dq-save"
+            | "acc-give"
+            | "acc-take"
     )
 }
 
@@ -365,6 +394,34 @@ pub fn action(name: &str, arg: &str) {
             .await;
             reload_agents(&a, "Default queue saved.").await;
         }),
+        "acc-give" | "acc-take" => {
+            let give = name == "acc-give";
+            spawn_local(async move {
+                let site = crate::store::site();
+                let mut list: Vec<String> = with(|s| {
+                    s.agents["accounts"]["accounts"]
+                        .as_array()
+                        .and_then(|l| l.iter().find(|a| a["email"] == arg.as_str()).cloned())
+                        .and_then(|a| a["sites"].as_array().cloned())
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                });
+                list.retain(|x| *x != site);
+                if give {
+                    list.push(site.clone());
+                }
+                let body = json!({"email": arg, "sites": list});
+                let a = api::call("PUT", "/admin/console/accounts/sites", Some(&body)).await;
+                let done = if give {
+                    format!("{arg} now belongs to {site}.")
+                } else {
+                    format!("{arg} no longer belongs to {site}.")
+                };
+                reload_agents(&a, &done).await;
+            });
+        }
         _ => {}
     }
 }
