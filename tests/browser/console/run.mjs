@@ -845,6 +845,11 @@ test('agents & queues: add and edit an agent, a queue, the default queue, invite
     await page.locator('.notice.ok', { hasText: `Invitation sent to kim-${RUN}@team.example` }).waitFor();
     await page.locator('#acc-h').waitFor();
     assert((await page.textContent('main')).includes(`kim-${RUN}@team.example`), 'the invited account is listed under the site');
+    // Take the site from kim's account and give it back (no password involved).
+    await page.click(`button[data-act="acc-take:kim-${RUN}@team.example"]`);
+    await page.locator('.notice.ok', { hasText: `no longer belongs to ${site}` }).waitFor();
+    await page.click(`button[data-act="acc-give:kim-${RUN}@team.example"]`);
+    await page.locator('.notice.ok', { hasText: `now belongs to ${site}` }).waitFor();
     await shoot(page, 'agents');
     await axe(page, 'agents');
   } finally {

@@ -442,4 +442,38 @@ fn invited_agent_sets_password_connects_caldav_and_joins_the_end_of_the_rotation
         Some(2),
         "{upcoming}"
     );
+
+    // The site can be taken from the agent's account (and given back) without a password.
+    let sites = |body: Value| w.admin("PUT", "/admin/console/accounts/sites", Some(&body));
+    let bad = sites(json!({"email": "agent3@agents.test", "sites": [SITE, "nope"]}));
+    assert_eq!(
+        (bad.status, field(&bad)),
+        (400, "sites[1]".into()),
+        "{}",
+        bad.body
+    );
+    let nobody = sites(json!({"email": "nobody@agents.test", "sites": [SITE]}));
+    assert_eq!(
+        (nobody.status, field(&nobody)),
+        (400, "email".into()),
+        "{}",
+        nobody.body
+    );
+    ok(
+        sites(json!({"email": "agent3@agents.test", "sites": []})),
+        "take the site",
+    );
+    assert_eq!(
+        call(&w, &me, "GET", &own, None).status,
+        403,
+        "no longer one of the agent's sites"
+    );
+    ok(
+        sites(json!({"email": "agent3@agents.test", "sites": [SITE]})),
+        "give it back",
+    );
+    ok(
+        call(&w, &me, "GET", &own, None),
+        "the same session reaches the site again",
+    );
 }
