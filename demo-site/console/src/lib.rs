@@ -102,6 +102,14 @@ fn signed_in(body: &Value) {
             admin: acc["role"] == "admin",
             agent_id: acc["agent_id"].as_str().map(str::to_string),
             all_sites: acc["sites"].is_null(),
+            sites: acc["sites"]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     });
 }
@@ -111,6 +119,23 @@ fn signed_in(body: &Value) {
 /// site of the account) and is rewritten to name it.
 pub async fn load_page() {
     let (site_in_url, mut page) = Page::route(&hash());
+    if page == Page::Invite {
+        // `#/invite/{token}`: keep the token, take it out of the address bar and history.
+        let h = hash();
+        let token = h.rsplit('/').next().unwrap_or("").to_string();
+        if let Ok(hist) = window().history() {
+            let _ = hist.replace_state_with_url(&JsValue::NULL, "", Some("#/invite"));
+        }
+        with(|s| {
+            if token != "invite" {
+                s.invite_token = token;
+            }
+            s.page = Some(Page::Invite);
+        });
+        render();
+        dom::focus("new-password");
+        return;
+    }
     let me = with(|s| s.me.clone());
     let Some(me) = me else {
         with(|s| s.page = Some(Page::SignIn));
@@ -122,8 +147,8 @@ pub async fn load_page() {
         pages::load_sites().await;
     }
     let before = store::site();
-    match site_in_url {
-        Some(site) => store::set_site(&site),
+    match &site_in_url {
+        Some(site) => store::set_site(site),
         None => {
             let first = with(|s| {
                 let known = s.sites.iter().any(|(id, _)| *id == before);
@@ -140,6 +165,10 @@ pub async fn load_page() {
         } else {
             Page::Meetings
         };
+    }
+    if !me.admin && site_in_url.is_none() && !me.sites.is_empty() && !me.sites.contains(&before) {
+        // An agent of some sites: the first of their sites.
+        store::set_site(&me.sites[0]);
     }
     if !me.admin && !matches!(page, Page::Meetings | Page::Calendar) {
         page = Page::Meetings;
@@ -183,13 +212,15 @@ pub async fn load_page() {
             }
         }
         Page::Config => pages::load_config().await,
+        Page::Calendar if !me.admin => pages::my_calendar::load_mine(&me).await,
         Page::Calendar => pages::load_calendar(&me).await,
+        Page::Agents => pages::agents::load_agents().await,
         Page::Meetings => pages::load_meetings(&me).await,
         Page::Reports => pages::load_reports().await,
         Page::Marketo => pages::load_marketo().await,
         Page::Sites => pages::load_sites().await,
         Page::Install => pages::load_install().await,
-        Page::SignIn => {}
+        Page::SignIn | Page::Invite => {}
     }
     if LOADS.with(|l| l.get()) != generation {
         return; // a newer navigation owns the page now
@@ -312,6 +343,8 @@ fn action(a: &str) {
         }),
         _ if editor::handles(name) => editor::action(name, &arg),
         _ if pages::sites::handles(name) => pages::sites::action(name, &arg),
+        _ if pages::agents::handles(name) => pages::agents::action(name, &arg),
+        _ if pages::my_calendar::handles(name) => pages::my_calendar::action(name, &arg),
         _ => pages::action(name, &arg),
     }
 }

@@ -8,12 +8,15 @@ use crate::store::{Page, State};
 
 // Layers, top down: this file (the app shell) and `actions` -> one module per page -> `crate::format`, `crate::dom`.
 mod actions;
+mod agent_form;
+pub mod agents;
 mod calendar;
 mod config;
 mod dialogues;
 mod experiments;
 mod marketo;
 mod meetings;
+pub mod my_calendar;
 mod reports;
 pub mod sites;
 
@@ -34,6 +37,9 @@ pub use sites::{load_install, load_sites};
 
 /// The whole app for the current state.
 pub fn app(s: &State) -> El {
+    if s.page == Some(Page::Invite) {
+        return my_calendar::invite_page(s);
+    }
     let Some(me) = &s.me else { return signin(s) };
     let page = s.page.clone().unwrap_or(Page::Dialogues);
     let mut nav = el("nav").attr("aria-label", "Console");
@@ -47,6 +53,7 @@ pub fn app(s: &State) -> El {
             (Page::Install, "Install", page == Page::Install),
             (Page::Config, "Configuration", page == Page::Config),
             (Page::Calendar, "Calendar & routing", page == Page::Calendar),
+            (Page::Agents, "Agents & queues", page == Page::Agents),
             (Page::Meetings, "Meetings", page == Page::Meetings),
             (Page::Reports, "Reports", page == Page::Reports),
             (Page::Marketo, "Marketo", page == Page::Marketo),
@@ -122,13 +129,15 @@ pub fn app(s: &State) -> El {
             }
         }
         Page::Config => config(s),
+        Page::Calendar if !me.admin => my_calendar::my_calendar(s, me),
         Page::Calendar => calendar(s, me),
+        Page::Agents => agents::agents_page(s),
         Page::Meetings => meetings(s, me),
         Page::Reports => reports(s),
         Page::Marketo => marketo(s),
         Page::Sites => sites::sites(s),
         Page::Install => sites::install(s),
-        Page::SignIn => el("p"),
+        Page::SignIn | Page::Invite => el("p"),
     };
     el("div")
         .cls("shell")

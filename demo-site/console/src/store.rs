@@ -49,9 +49,13 @@ pub enum Page {
     Editor(Option<String>),
     Config,
     Calendar,
+    /// Agents, queues, the default queue and the site's accounts (admins).
+    Agents,
     Meetings,
     Reports,
     Marketo,
+    /// The set-password page of an invitation (no session); the token stays in the state.
+    Invite,
 }
 
 impl Page {
@@ -80,6 +84,8 @@ impl Page {
             Page::Editor(Some(id)) => href(&format!("dialogues/{id}")),
             Page::Config => href("config"),
             Page::Calendar => href("calendar"),
+            Page::Agents => href("agents"),
+            Page::Invite => "#/invite".into(),
             Page::Meetings => href("meetings"),
             Page::Reports => href("reports"),
             Page::Marketo => href("marketo"),
@@ -96,6 +102,8 @@ impl Page {
             ["dialogues", id] => Page::Editor(Some(id.to_string())),
             ["config"] => Page::Config,
             ["calendar"] => Page::Calendar,
+            ["agents"] => Page::Agents,
+            ["invite", ..] => Page::Invite,
             ["meetings"] => Page::Meetings,
             ["reports"] => Page::Reports,
             ["marketo"] => Page::Marketo,
@@ -113,6 +121,8 @@ pub struct Me {
     pub agent_id: Option<String>,
     /// The account belongs to every site (else only to some: no instance-wide pages).
     pub all_sites: bool,
+    /// The sites of an account of some sites (empty for every site).
+    pub sites: Vec<String>,
 }
 
 /// Data for the Reports page.
@@ -178,6 +188,14 @@ pub struct State {
     pub new_site_error: Option<(String, String)>,
     /// The create-site form's values (id, name, origins), kept across re-renders.
     pub new_site_form: (String, String, String),
+    /// The Agents & queues page: agents, queues, default queue, accounts (API answers).
+    pub agents: Value,
+    /// The agent being edited (`Null`: the form adds one).
+    pub agent_form: Value,
+    /// "My calendar": the signed-in agent's own record.
+    pub mine: Value,
+    /// The token of the set-password link being used (from `#/invite/{token}`).
+    pub invite_token: String,
 }
 
 thread_local! {

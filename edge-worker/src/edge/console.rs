@@ -41,6 +41,30 @@ pub async fn route(
             p.require_admin().map_err(denied)?;
             upsert_account(req, database, &p).await
         }
+        (Method::Put, ["accounts", "sites"]) => {
+            p.require_admin().map_err(denied)?;
+            put_account_sites(req, database, &p).await
+        }
+        (Method::Post, ["sites", site, "agents", agent, "invite"]) => {
+            p.require_admin().map_err(denied)?;
+            super::invites::invite(req, env, database, &p, site, agent).await
+        }
+        (Method::Get, ["sites", site, "agents", agent]) => {
+            p.may_access_agent(agent).map_err(denied)?;
+            super::invites::own_agent(database, site, agent).await
+        }
+        (Method::Put, ["sites", site, "agents", agent, "settings"]) => {
+            p.may_access_agent(agent).map_err(denied)?;
+            super::invites::own_settings(req, env, database, site, agent).await
+        }
+        (Method::Put, ["sites", site, "agents", agent, "calendar"]) => {
+            p.may_access_agent(agent).map_err(denied)?;
+            super::invites::own_caldav(req, env, database, site, agent).await
+        }
+        (Method::Post, ["sites", site, "agents", agent, "calendar", "connect"]) => {
+            p.may_access_agent(agent).map_err(denied)?;
+            super::invites::own_oauth(req, env, database, site, agent).await
+        }
         (Method::Get, ["sites", site, "agents", agent, "meetings"]) => {
             p.may_access_agent(agent).map_err(denied)?;
             agent_meetings(database, site, agent).await
@@ -316,6 +340,37 @@ async fn upsert_account(
     Ok(Reply::json(
         status,
         json!({"email": email, "name": name, "role": role.as_str(), "agent_id": agent_id, "sites": sites}),
+    ))
+}
+
+/// `PUT /admin/console/accounts/sites {"email", "sites": [..] | null}`: gives or takes sites of
+/// an existing account without touching its password. The same limits as creating one: an
+/// account of some sites may only give its own sites and only change accounts within them.
+async fn put_account_sites(
+    req: &mut Request,
+    database: &D1Database,
+    p: &Principal,
+) -> Result<Reply, ApiError> {
+    let v = json_body(req, MAX_BODY).await?;
+    let email = str_field(&v, "email", 254)?.trim().to_ascii_lowercase();
+    let x = accounts::existing(database, &email)
+        .await?
+        .ok_or_else(|| ApiError::field("email", "no account with this email"))?;
+    let member_of = sites_field(database, &v).await?;
+    let mine = p.sites();
+    if !mine.covers(&member_of) || !mine.covers(&Sites::from_row(x.all_sites, x.sites.as_deref())) {
+        return Err(ApiError::Forbidden(
+            "an account may only give the sites it has itself".into(),
+        ));
+    }
+    let list = match &member_of {
+        Sites::All => None,
+        Sites::Only(v) => Some(v.as_slice()),
+    };
+    accounts::set_sites(database, &x.id, list, db::real_now()).await?;
+    Ok(Reply::json(
+        200,
+        json!({"email": email, "sites": list.map(|l| json!(l)).unwrap_or(Value::Null)}),
     ))
 }
 

@@ -38,6 +38,13 @@ pub async fn handle(mut req: Request, env: Env, ctx: &Context) -> Response {
                 .unwrap_or_else(|e| error_reply(&e));
             to_response(r, &[])
         }
+        // The set-password link of an invitation: its single-use token is the proof.
+        ["admin", "console", "invite", "accept"] if method == Method::Post => {
+            let r = super::invites::accept(&mut req, &env)
+                .await
+                .unwrap_or_else(|e| error_reply(&e));
+            to_response(r, &[])
+        }
         ["admin", "oauth", "callback"] => {
             let r = super::meetings::admin::admin(&mut req, &env, method, &segs[1..])
                 .await

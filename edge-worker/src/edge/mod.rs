@@ -11,6 +11,7 @@ mod gate;
 mod guard;
 mod http;
 mod install;
+mod invites;
 mod keys;
 mod limiter;
 mod meetings;

@@ -2,6 +2,7 @@
 //! (`smtp`, wasm32 only). The protocol pieces that need no socket (reply parsing, dot-stuffing,
 //! EHLO capabilities) are plain functions with native tests.
 
+pub mod invite;
 #[cfg(target_arch = "wasm32")]
 pub mod smtp;
 

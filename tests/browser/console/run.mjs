@@ -787,6 +787,123 @@ test('sites: an admin of acme only: the switcher lists acme, no Marketo page, 40
   }
 });
 
+test('agents & queues: add and edit an agent, a queue, the default queue, invite; the agent sets a password and connects CalDAV from My calendar', async () => {
+  const s = await apiLogin(ADMIN);
+  const w = { cookie: s.cookie, headers: { 'x-csrf-token': s.csrf, origin: endpoint } };
+  const site = `team-${RUN}`;
+  const made = await raw('POST', '/admin/sites', { ...w, body: { id: site, name: 'Team', allowed_origins: ['https://team.example'] } });
+  assert(made.status === 201 || made.status === 200, `site: ${made.status} ${JSON.stringify(made.json)}`);
+  // The Radicale base URL from a seeded acme agent (agent3 / pw3 is free for this test).
+  const acmeAgents = (await raw('GET', '/admin/sites/acme/agents', { cookie: s.cookie })).json.agents;
+  const caldavBase = acmeAgents.find((a) => a.calendar && a.calendar.provider === 'caldav').calendar.account.replace(/agent\d+\/calendar\/$/, '');
+  const day = [{ start: '08:00', end: '18:00' }];
+  const lee = await raw('PUT', `/admin/sites/${site}/agents/lee`, { ...w, body: { name: 'Lee Park', email: `lee-${RUN}@team.example`, settings: { time_zone: 'UTC', working_hours: { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day }, meeting_minutes: 30 } } });
+  assert(lee.status === 200, `lee: ${lee.status}`);
+  const { ctx, page } = await newPage();
+  try {
+    await signIn(page, ADMIN);
+    await go(page, `#/sites/${site}/agents`, '#ag-id');
+    assert(await page.evaluate(() => location.hash) === `#/sites/${site}/agents`, 'Agents page URL');
+    // A bad range is refused with the field named; nothing is created.
+    await page.fill('#ag-id', 'kim');
+    await page.fill('#ag-name', 'Kim Berg');
+    await page.fill('#ag-email', `kim-${RUN}@team.example`);
+    await page.fill('#ag-tz', 'Europe/Berlin');
+    for (const d of ['mon', 'tue', 'wed', 'thu', 'fri']) await page.fill(`#ag-h-${d}`, '09:00-12:00, 13:00-17:00');
+    await page.fill('#ag-h-mon', '9am-12:00');
+    await page.fill('#ag-len', '45');
+    await page.click('form[data-act=ag-save] button[type=submit]');
+    await page.locator('.notice.bad', { hasText: 'settings.working_hours.mon[0]' }).waitFor();
+    assert((await raw('GET', `/admin/sites/${site}/agents/kim`, { cookie: s.cookie })).status === 404, 'nothing created on bad input');
+    await page.fill('#ag-h-mon', '09:00-12:00, 13:00-17:00');
+    await page.click('form[data-act=ag-save] button[type=submit]');
+    await page.locator('.notice.ok', { hasText: 'Agent kim saved' }).waitFor();
+    const kim = (await raw('GET', `/admin/sites/${site}/agents/kim`, { cookie: s.cookie })).json;
+    assert(kim.settings.time_zone === 'Europe/Berlin' && kim.settings.working_hours.tue.length === 2 && kim.settings.meeting_minutes === 45, 'kim: ' + JSON.stringify(kim.settings));
+    // Edit: the form is filled with the agent, a change is saved.
+    await page.click('button[data-act="ag-edit:kim"]');
+    assert(await page.inputValue('#ag-name') === 'Kim Berg' && await page.inputValue('#ag-h-wed') === '09:00-12:00, 13:00-17:00', 'edit form filled');
+    await page.fill('#ag-name', 'Kim Berg-Ito');
+    await page.click('form[data-act=ag-save] button[type=submit]');
+    await page.locator('.notice.ok', { hasText: 'Agent kim saved' }).waitFor();
+    await page.locator('table tr', { hasText: 'Kim Berg-Ito' }).waitFor();
+    // A queue with lee, and the default queue.
+    await page.fill('#q-id', 'team');
+    await page.fill('#q-name', 'Team');
+    await page.fill('#q-members', 'lee, nobody');
+    await page.click('form[data-act=q-save] button[type=submit]');
+    await page.locator('.notice.bad', { hasText: 'agents[1]' }).waitFor();
+    await page.fill('#q-members', 'lee');
+    await page.click('form[data-act=q-save] button[type=submit]');
+    await page.locator('.notice.ok', { hasText: 'Queue team saved' }).waitFor();
+    await page.selectOption('#dq', 'team');
+    await page.click('form[data-act=dq-save] button[type=submit]');
+    await page.locator('.notice.ok', { hasText: 'Default queue saved' }).waitFor();
+    assert((await raw('GET', `/admin/sites/${site}/default-queue`, { cookie: s.cookie })).json.default_queue === 'team', 'default queue stored');
+    // Invite kim: the mail catcher gets the set-password link.
+    await page.click('button[data-act="ag-invite:kim"]');
+    await page.locator('.notice.ok', { hasText: `Invitation sent to kim-${RUN}@team.example` }).waitFor();
+    await page.locator('#acc-h').waitFor();
+    assert((await page.textContent('main')).includes(`kim-${RUN}@team.example`), 'the invited account is listed under the site');
+    // Take the site from kim's account and give it back (no password involved).
+    await page.click(`button[data-act="acc-take:kim-${RUN}@team.example"]`);
+    await page.locator('.notice.ok', { hasText: `no longer belongs to ${site}` }).waitFor();
+    await page.click(`button[data-act="acc-give:kim-${RUN}@team.example"]`);
+    await page.locator('.notice.ok', { hasText: `now belongs to ${site}` }).waitFor();
+    await shoot(page, 'agents');
+    await axe(page, 'agents');
+  } finally {
+    await ctx.close();
+  }
+  let link = '';
+  await waitFor(async () => {
+    const st = await (await fetch(mail + '/_peer/state')).json();
+    const m = st.messages.find((x) => JSON.stringify(x.rcpt_tos) === JSON.stringify([`kim-${RUN}@team.example`]));
+    const text = m ? m.parts.map((p) => p.text || '').join('') : '';
+    const hit = text.match(/https?:\/\/\S+\/console\/#\/invite\/[0-9a-f]{64}/);
+    link = hit ? hit[0] : '';
+    return !!link;
+  }, 'the invitation mail', 60, 500);
+  const agent = await newPage();
+  try {
+    const p = agent.page;
+    await p.goto(link, { waitUntil: 'domcontentloaded', timeout: 60000 });
+    await p.locator('#new-password').waitFor();
+    assert(!(await p.evaluate(() => location.hash)).match(/[0-9a-f]{64}/), 'the token leaves the address bar');
+    await p.fill('#new-password', 'short');
+    await p.click('form[data-act=invite-accept] button[type=submit]');
+    await p.locator('#signin-error', { hasText: 'password' }).waitFor();
+    await shoot(p, 'set-password');
+    await axe(p, 'set password');
+    await p.fill('#new-password', 'kim-berg-pass-1');
+    await p.click('form[data-act=invite-accept] button[type=submit]');
+    await p.locator('#email').waitFor();
+    assert(await p.inputValue('#email') === `kim-${RUN}@team.example`, 'sign-in has the email');
+    await p.fill('#password', 'kim-berg-pass-1');
+    await p.click('button[type=submit]');
+    await p.locator('.side').waitFor();
+    await go(p, `#/sites/${site}/calendar`, '#my-url');
+    await p.locator('h1#page-title', { hasText: 'My calendar' }).waitFor();
+    await p.fill('#my-url', `${caldavBase}agent3/calendar/`);
+    await p.fill('#my-user', 'agent3');
+    await p.fill('#my-pass', 'pw3');
+    await p.click('form[data-act=my-caldav] button[type=submit]');
+    await p.locator('.notice.ok', { hasText: 'Calendar connected' }).waitFor();
+    assert((await p.textContent('main')).includes('team'), 'My calendar lists the queue');
+    await p.fill('#my-h-sat', '10:00-14:00');
+    await p.click('form[data-act=my-hours] button[type=submit]');
+    await p.locator('.notice.ok', { hasText: 'Your hours are saved' }).waitFor();
+    await shoot(p, 'my-calendar');
+    await axe(p, 'my calendar');
+  } finally {
+    await agent.ctx.close();
+  }
+  const q = (await raw('GET', `/admin/sites/${site}/queues/team`, { cookie: s.cookie })).json;
+  assert(JSON.stringify(q.agents) === '["lee","kim"]', 'kim at the end of the rotation: ' + JSON.stringify(q.agents));
+  const kim2 = (await raw('GET', `/admin/sites/${site}/agents/kim`, { cookie: s.cookie })).json;
+  assert(kim2.settings.working_hours.sat[0].start === '10:00', 'own hours saved');
+});
+
 test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
   for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {
     const r = await fetch(endpoint + p);

@@ -9,7 +9,7 @@ use super::agents::{all_agents, one_agent, Agent};
 use super::connect::{delete_calendar, oauth_callback, oauth_start, put_caldav};
 use super::invitation::template;
 use super::mail_outbox::list_outbox;
-use super::queues::{get_queue, list_queues, put_queue, set_order};
+use super::queues::{get_queue, join_default_queue, list_queues, put_queue, set_order};
 use super::records::{assignments, cancel_meeting, list_meetings, no_show};
 use super::router_protocol::{OrderJob, RouterAnswer};
 use crate::error::ApiError;
@@ -33,7 +33,8 @@ pub fn owns(rest: &[&str]) -> bool {
                     | "assignments"
                     | "meetings"
                     | "meeting-template"
-                    | "mail-outbox",
+                    | "mail-outbox"
+                    | "default-queue",
                 ..
             ]
     )
@@ -50,7 +51,18 @@ pub async fn admin(
 ) -> Result<Reply, ApiError> {
     let database = db::database(env)?;
     if let ["oauth", "callback"] = rest {
-        return oauth_callback(req, env, &database).await;
+        let r = oauth_callback(req, env, &database).await?;
+        // A calendar connected through consent puts the agent into the default queue too.
+        let who = r.body.as_ref().and_then(|b| {
+            Some((
+                b.get("site")?.as_str()?.to_string(),
+                b.get("agent")?.as_str()?.to_string(),
+            ))
+        });
+        if let Some((site, agent)) = who {
+            join_default_queue(env, &database, &site, &agent).await?;
+        }
+        return Ok(r);
     }
     // Everything else: the router's guard has already admitted the token or an admin session.
     match (method, rest) {
@@ -64,6 +76,7 @@ pub async fn admin(
         }
         (Method::Put, ["sites", site, "agents", id, "calendar"]) => {
             put_caldav(req, env, &database, site, id).await?;
+            join_default_queue(env, &database, site, id).await?;
             get_agent(&database, site, id).await
         }
         (Method::Delete, ["sites", site, "agents", id, "calendar"]) => {
@@ -90,6 +103,14 @@ pub async fn admin(
         }
         (Method::Put, ["sites", site, "meeting-template"]) => {
             put_template(req, &database, site).await
+        }
+        (Method::Get, ["sites", site, "default-queue"]) => {
+            require_site(&database, site).await?;
+            let q = store::invites::default_queue(&database, site).await?;
+            Ok(Reply::json(200, json!({"default_queue": q})))
+        }
+        (Method::Put, ["sites", site, "default-queue"]) => {
+            put_default_queue(req, &database, site).await
         }
         (Method::Get, ["sites", site, "meeting-template"]) => {
             let t = template(&database, site).await?;
@@ -292,4 +313,29 @@ async fn put_template(
         200,
         json!({"subject": subject, "body": body, "location": location}),
     ))
+}
+
+/// `PUT /admin/sites/{site}/default-queue {"default_queue": "sales" | null}`: the queue an agent
+/// joins (at the end) when they connect a calendar.
+async fn put_default_queue(
+    req: &mut Request,
+    database: &D1Database,
+    site: &str,
+) -> Result<Reply, ApiError> {
+    require_site(database, site).await?;
+    let v = json_body(req, MAX_ADMIN_BODY).await?;
+    let queue = match v.get("default_queue") {
+        Some(Value::Null) => None,
+        Some(Value::String(q)) if store::queues::get(database, site, q).await?.is_some() => {
+            Some(q.as_str())
+        }
+        _ => {
+            return Err(ApiError::field(
+                "default_queue",
+                "must be the id of a queue of this site, or null",
+            ))
+        }
+    };
+    store::invites::set_default_queue(database, site, queue).await?;
+    Ok(Reply::json(200, json!({"default_queue": queue})))
 }

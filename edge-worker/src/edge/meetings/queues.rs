@@ -235,3 +235,59 @@ pub async fn put_queue(
         }
     }
 }
+
+/// Puts an agent who just connected a calendar at the end of the site's default queue (the
+/// site setting `default_queue`), through the queue's router, and notes it in the assignment
+/// log (outcome `joined`). Nothing happens without a default queue, for an agent already in
+/// it, or when the queue does not exist (yet). Answers the queue's id when the agent joined.
+pub async fn join_default_queue(
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+    agent: &str,
+) -> Result<Option<String>, ApiError> {
+    let Some(queue) = store::invites::default_queue(database, site).await? else {
+        return Ok(None);
+    };
+    let Some(row) = store::queues::get(database, site, &queue).await? else {
+        return Ok(None);
+    };
+    let mut agents: Vec<String> = serde_json::from_str(&row.agents).unwrap_or_default();
+    if agents.iter().any(|a| a == agent) {
+        return Ok(None);
+    }
+    agents.push(agent.to_string());
+    let position = agents.len();
+    let job = OrderJob {
+        site: site.to_string(),
+        queue: queue.clone(),
+        agents,
+        name: None,
+        weights: None,
+        fairness: None,
+    };
+    let view = match set_order(env, job).await? {
+        Ok(RouterAnswer::Queue { queue }) => queue,
+        _ => return Err(ApiError::Storage(format!("queue {queue} not updated"))),
+    };
+    let now = db::real_now();
+    let reason = json!({"joined": "calendar connected", "position": position}).to_string();
+    let st = store::meetings::log_assignment(
+        database,
+        &store::meetings::LogWrite {
+            site,
+            route: &format!("queue:{queue}"),
+            meeting: None,
+            slot_start: now,
+            slot_end: now,
+            next_in_line: view.next_in_line.as_ref().map(|a| a.0.as_str()),
+            chosen: Some(agent),
+            skipped: "[]",
+            reason: &reason,
+            outcome: "joined",
+            at: now,
+        },
+    )?;
+    db::batch(database, vec![st]).await?;
+    Ok(Some(queue))
+}

@@ -212,3 +212,32 @@ pub async fn upsert(database: &D1Database, a: &Upsert<'_>) -> Result<(), ApiErro
     }
     db::batch(database, statements).await
 }
+
+/// Replaces an account's sites (`None`: every site); its sessions see the change at once.
+pub async fn set_sites(
+    database: &D1Database,
+    account_id: &str,
+    sites: Option<&[String]>,
+    now: i64,
+) -> Result<(), ApiError> {
+    let mut statements = vec![
+        db::stmt(
+            database,
+            "UPDATE accounts SET all_sites = ?, updated_at = ? WHERE id = ?",
+            &[n(i64::from(sites.is_none())), n(now), s(account_id)],
+        )?,
+        db::stmt(
+            database,
+            "DELETE FROM account_sites WHERE account_id = ?",
+            &[s(account_id)],
+        )?,
+    ];
+    for site in sites.unwrap_or_default() {
+        statements.push(db::stmt(
+            database,
+            "INSERT INTO account_sites (account_id, site) VALUES (?, ?)",
+            &[s(account_id), s(site)],
+        )?);
+    }
+    db::batch(database, statements).await
+}

@@ -10,6 +10,7 @@ pub mod dialogues;
 pub mod events;
 pub mod experiments;
 pub mod install;
+pub mod invites;
 pub mod leads;
 pub mod mail;
 pub mod marketo;
