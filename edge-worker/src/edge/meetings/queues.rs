@@ -285,6 +285,7 @@ pub async fn join_default_queue(
             skipped: "[]",
             reason: &reason,
             outcome: "joined",
+            routed: None,
             at: now,
         },
     )?;
