@@ -5,7 +5,8 @@ use super::io::*;
 use super::run::*;
 use super::session::*;
 use crate::compile::{CCard, CardIx};
-use crate::fields::{answer_too_long, too_long};
+use crate::fields::{answer_too_long, too_long_in};
+use crate::i18n::{message, message_with};
 use crate::model::CaptureKind;
 use crate::targeting::int_text;
 
@@ -53,12 +54,12 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
         ) => {
             let v = text.trim();
             if v.is_empty() {
-                let m = "Please type an answer or pick one of the options.";
-                r.reprompt(s, i, m.into());
+                let m = message(&s.lang, "reprompt.text_or_choice");
+                r.reprompt(s, i, m);
                 return;
             }
             if answer_too_long(v) {
-                r.reprompt(s, i, too_long());
+                r.reprompt(s, i, too_long_in(&s.lang));
                 return;
             }
             r.answered(s, i, v.to_string());
@@ -79,7 +80,10 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 .position(|b| b.label.eq_ignore_ascii_case(text.trim()))
             {
                 Some(index) => on_input(r, s, i, Input::Button { index }),
-                None => r.reprompt(s, i, "Please pick one of the options.".into()),
+                None => {
+                    let m = message(&s.lang, "reprompt.choice");
+                    r.reprompt(s, i, m)
+                }
             }
         }
         (
@@ -97,7 +101,7 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
         ) => {
             let v = text.trim();
             if answer_too_long(v) {
-                r.reprompt(s, i, too_long());
+                r.reprompt(s, i, too_long_in(&s.lang));
                 return;
             }
             let ok = !v.is_empty()
@@ -106,7 +110,7 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             if !ok {
                 let m = match error {
                     Some(t) => render(t, s, flow),
-                    None => default_error(*kind).to_string(),
+                    None => default_error(*kind, &s.lang),
                 };
                 r.reprompt(s, i, m);
                 return;
@@ -133,7 +137,8 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
         }
         (CCard::Meeting { route, .. }, Input::SlotChosen { start_ms, end_ms }, Wait::Slot) => {
             if end_ms <= start_ms || end_ms.saturating_sub(start_ms) > 24 * 3_600_000 {
-                r.reprompt(s, i, "That time is not valid; please pick another.".into());
+                let m = message(&s.lang, "reprompt.slot_invalid");
+                r.reprompt(s, i, m);
                 return;
             }
             if !s.engaged {
@@ -187,11 +192,8 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             (Booking::SlotTaken, _) => {
                 s.booking = None;
                 s.wait = Wait::Slot;
-                r.reprompt(
-                    s,
-                    i,
-                    "Sorry, that time was just taken. Here are the times still open.".into(),
-                );
+                let m = message(&s.lang, "reprompt.slot_taken");
+                r.reprompt(s, i, m);
                 r.out.push(Effect::RequestSlots {
                     card: r.id(i),
                     route: route.clone(),
@@ -200,16 +202,9 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             (Booking::Failed { reason }, _) => {
                 s.booking = None;
                 s.wait = Wait::Slot;
-                r.reprompt(
-                    s,
-                    i,
-                    [
-                        "The booking did not go through (",
-                        &reason.chars().take(200).collect::<String>(),
-                        "). Please pick a time again.",
-                    ]
-                    .concat(),
-                );
+                let reason: String = reason.chars().take(200).collect();
+                let m = message_with(&s.lang, "reprompt.booking_failed", &[("reason", &reason)]);
+                r.reprompt(s, i, m);
                 r.out.push(Effect::RequestSlots {
                     card: r.id(i),
                     route: route.clone(),

@@ -57,6 +57,11 @@ pub struct Session {
     pub id: String,
     /// Content hash of the flow version this session runs.
     pub flow: String,
+    /// The conversation's language (primary subtag, chosen when it starts: [`Session::in_lang`]);
+    /// re-prompts and translated cards use it. Left out when English, so sessions stored before
+    /// languages read back unchanged.
+    #[serde(default = "english", skip_serializing_if = "is_english")]
+    pub lang: String,
     /// Status.
     pub status: Status,
     /// Card waiting for input.
@@ -108,6 +113,7 @@ impl Session {
             v: SESSION_VERSION,
             id: id.chars().take(64).collect(),
             flow: flow.hash.clone(),
+            lang: english(),
             status: Status::New,
             at: None,
             wait: Wait::Nothing,
@@ -123,6 +129,13 @@ impl Session {
             started_ms: now,
             last_ms: now,
         }
+    }
+
+    /// Sets the conversation's language (before its first step): the primary subtag of `tag`
+    /// (`de-AT` -> `de`), lower-cased; anything that is not 2-8 ASCII letters means English.
+    pub fn in_lang(mut self, tag: &str) -> Session {
+        self.lang = lang_tag(tag);
+        self
     }
 
     /// Checks the session's invariants against the flow it claims to run, its format version
@@ -168,5 +181,23 @@ impl Session {
             return Err("answer or goal for a card that does not exist".into());
         }
         Ok(())
+    }
+}
+
+fn english() -> String {
+    "en".to_string()
+}
+
+fn is_english(l: &String) -> bool {
+    l == "en"
+}
+
+/// The primary subtag of a language tag, lower-cased; English for anything else.
+pub fn lang_tag(tag: &str) -> String {
+    let p = tag.trim().split(['-', '_']).next().unwrap_or("");
+    if (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()) {
+        p.to_ascii_lowercase()
+    } else {
+        english()
     }
 }
