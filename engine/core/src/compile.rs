@@ -8,7 +8,7 @@
 
 use crate::diag::Diagnostic;
 
-// Layers, top down: this file -> build -> resolve / graph / hash / parse / wire -> flow -> limits.
+// Layers, top down: this file -> build -> translate -> resolve / graph / hash / parse / wire -> flow -> limits.
 mod build;
 mod flow;
 mod graph;
@@ -16,10 +16,11 @@ mod hash;
 mod limits;
 mod parse;
 mod resolve;
+mod translate;
 mod wire;
 
 pub use build::{compile_model, Options};
-pub use flow::{set_pattern_matcher, CButton, CCard, CardIx, CompiledFlow, Pattern};
+pub use flow::{set_pattern_matcher, CButton, CCard, CLang, CText, CardIx, CompiledFlow, Pattern};
 pub use hash::content_hash;
 pub use limits::{MAX_CARDS, MAX_FILE_BYTES, MAX_TEXT};
 pub use parse::parse;

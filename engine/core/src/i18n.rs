@@ -49,6 +49,16 @@ pub fn supported(tag: &str) -> Option<&'static str> {
         .find(|l| primary.eq_ignore_ascii_case(l))
 }
 
+/// The primary subtag of a language tag, lower-cased; English for anything else.
+pub fn lang_tag(tag: &str) -> String {
+    let p = tag.trim().split(['-', '_']).next().unwrap_or("");
+    if (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()) {
+        p.to_ascii_lowercase()
+    } else {
+        "en".to_string()
+    }
+}
+
 /// Whether `lang` (a tag or primary subtag) is written right to left.
 pub fn is_rtl(lang: &str) -> bool {
     let primary = lang.trim().split(['-', '_']).next().unwrap_or("");
@@ -249,7 +259,13 @@ mod tests {
     }
 
     /// site setting, follow the page, page lang, browser languages, expected.
-    type Case<'a> = (Option<&'a str>, bool, Option<&'a str>, &'a [&'a str], &'a str);
+    type Case<'a> = (
+        Option<&'a str>,
+        bool,
+        Option<&'a str>,
+        &'a [&'a str],
+        &'a str,
+    );
 
     #[test]
     fn negotiation_table() {
@@ -298,7 +314,10 @@ mod tests {
     fn installed_catalogue_first_english_behind_it() {
         // "xq" is no shipped language: only the installed catalogue knows it.
         let c = Catalog::parse("xq", r#"{"reprompt.choice": "XQ pick"}"#).expect("ok");
-        assert_eq!(message("xq", "reprompt.choice"), "Please pick one of the options.");
+        assert_eq!(
+            message("xq", "reprompt.choice"),
+            "Please pick one of the options."
+        );
         install(c);
         assert_eq!(message("xq-YY", "reprompt.choice"), "XQ pick");
         // A key the installed catalogue lacks comes from English.
@@ -312,8 +331,14 @@ mod tests {
     #[cfg(feature = "catalogues")]
     #[test]
     fn embedded_catalogues_by_tag() {
-        assert_eq!(message("de-AT", "reprompt.choice"), "Bitte wählen Sie eine der Optionen.");
-        assert_eq!(message("pt", "reprompt.choice"), "Please pick one of the options.");
+        assert_eq!(
+            message("de-AT", "reprompt.choice"),
+            "Bitte wählen Sie eine der Optionen."
+        );
+        assert_eq!(
+            message("pt", "reprompt.choice"),
+            "Please pick one of the options."
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::graph::graph_checks;
 use super::hash::content_hash;
 use super::limits::*;
 use super::resolve::*;
+use super::translate::compile_translations;
 use crate::diag::{Diagnostic, Severity};
 use crate::fields::FieldName;
 use crate::model::{
@@ -41,6 +42,7 @@ pub(super) fn safe_url(u: &str) -> bool {
 
 /// Compiles an already parsed model.
 pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Diagnostic>> {
+    let d = crate::model::migrate(d);
     let mut cx = Ctx {
         ids: HashMap::new(),
         answerable: HashMap::new(),
@@ -55,7 +57,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
             "$.version",
             "unsupported_version",
             format!(
-                "format version {} is not supported; this engine reads version {FORMAT_VERSION}",
+                "format version {} is not supported; this engine reads versions 1 and {FORMAT_VERSION} (translations need {FORMAT_VERSION})",
                 d.version
             ),
         ));
@@ -375,6 +377,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         None => 0,
     };
     graph_checks(&cards, start, &mut cx.diags);
+    let translations = compile_translations(&d, &mut cx);
     if cx.diags.iter().any(|x| x.severity == Severity::Error) {
         return Err(cx.diags);
     }
@@ -389,6 +392,8 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         start,
         card_ids: d.cards.iter().map(|c| c.id().to_string()).collect(),
         cards,
+        languages: d.languages.clone(),
+        translations,
         warnings: cx.diags,
         source: d,
     })

@@ -74,11 +74,14 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             r.run_from(s, ft_next.or(*next));
         }
         (CCard::Question { buttons, .. }, Input::Text { text }, Wait::Answer) => {
-            // Typed text on a buttons-only question: accept a label typed exactly, else re-prompt.
-            match buttons
-                .iter()
-                .position(|b| b.label.eq_ignore_ascii_case(text.trim()))
-            {
+            // Typed text on a buttons-only question: accept a label typed exactly (as authored
+            // or as shown in the session's language), else re-prompt.
+            let shown = r.tr(s, i).map(|t| t.buttons.as_slice()).unwrap_or_default();
+            let typed = text.trim();
+            match buttons.iter().enumerate().position(|(j, b)| {
+                b.label.eq_ignore_ascii_case(typed)
+                    || shown.get(j).is_some_and(|l| l.eq_ignore_ascii_case(typed))
+            }) {
                 Some(index) => on_input(r, s, i, Input::Button { index }),
                 None => {
                     let m = message(&s.lang, "reprompt.choice");
@@ -108,7 +111,8 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 && valid_for(*kind, v)
                 && pattern.as_ref().is_none_or(|re| re.is_match(v));
             if !ok {
-                let m = match error {
+                let translated = r.tr(s, i).and_then(|t| t.error.as_ref());
+                let m = match translated.or(error.as_ref()) {
                     Some(t) => render(t, s, flow),
                     None => default_error(*kind, &s.lang),
                 };
@@ -184,7 +188,8 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 let value = s.meeting.as_ref().map(|m| m.id.clone()).unwrap_or_default();
                 r.answered(s, i, value);
                 r.emit(BrowserEvent::MeetingBooked);
-                if let Some(c) = confirmation {
+                let translated = r.tr(s, i).and_then(|t| t.confirmation.as_ref());
+                if let Some(c) = translated.or(confirmation.as_ref()) {
                     r.show(s, i, c, 0);
                 }
                 r.run_from(s, *next);

@@ -1,6 +1,7 @@
 //! A conversation's state ([`Session`]): where it is, what it waits for, what the visitor answered.
 
 use crate::compile::{CCard, CardIx, CompiledFlow};
+use crate::i18n::lang_tag;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -185,19 +186,9 @@ impl Session {
 }
 
 fn english() -> String {
-    "en".to_string()
+    lang_tag("")
 }
 
 fn is_english(l: &String) -> bool {
     l == "en"
-}
-
-/// The primary subtag of a language tag, lower-cased; English for anything else.
-pub fn lang_tag(tag: &str) -> String {
-    let p = tag.trim().split(['-', '_']).next().unwrap_or("");
-    if (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()) {
-        p.to_ascii_lowercase()
-    } else {
-        english()
-    }
 }

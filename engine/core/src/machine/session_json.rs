@@ -3,6 +3,7 @@
 
 use super::session::*;
 use crate::compile::CompiledFlow;
+use crate::i18n::lang_tag;
 use crate::json::{self, Out, J};
 use std::collections::BTreeMap;
 
