@@ -53,14 +53,16 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         diags: Vec::new(),
     };
     if d.version != FORMAT_VERSION {
-        cx.diags.push(Diagnostic::error(
-            "$.version",
-            "unsupported_version",
+        let msg = if d.version == 1 {
+            "`languages` and `translations` need format version 2: set `\"version\": 2`".to_string()
+        } else {
             format!(
-                "format version {} is not supported; this engine reads versions 1 and {FORMAT_VERSION} (translations need {FORMAT_VERSION})",
+                "format version {} is not supported; this engine reads versions 1 and {FORMAT_VERSION}",
                 d.version
-            ),
-        ));
+            )
+        };
+        cx.diags
+            .push(Diagnostic::error("$.version", "unsupported_version", msg));
     }
     if !valid_id(&d.id) {
         cx.diags.push(Diagnostic::error(
