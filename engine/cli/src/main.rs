@@ -1,4 +1,4 @@
-//! `dynchat` command line: `validate`, `simulate`, `compile` and `schema` for dialogues kept as files in git.
+//! `dynchat` command line: `validate`, `simulate`, `compile`, `migrate` and `schema` for dialogues kept as files in git.
 
 use dynchat_engine::simulate::{header, options_from_header};
 use dynchat_engine::{
@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   dynchat validate <dialogue.json>... [--lead-fields <file|a,b,c>] [--json]
-  dynchat simulate <dialogue.json> --answers <file|a;b;c> [--lead Field=value]... [--now <ms>]
+  dynchat simulate <dialogue.json> --answers <file|a;b;c> [--lead Field=value]... [--now <ms>] [--lang <tag>]
+  dynchat migrate <dialogue.json>... [--write]   (prints, or rewrites, each file in format version 2)
   dynchat compile <dialogue.json|->      (prints the compiled flow's wire form, as the worker ships it)
   dynchat schema
 A value that names an existing file is read from it; otherwise it must be a list (with at least
@@ -197,7 +198,12 @@ fn run(args: &[String]) -> Result<ExitCode, Fail> {
             Ok(ExitCode::SUCCESS)
         }
         "validate" => validate(&Args::parse(rest, &["--lead-fields"], &["--json"])?),
-        "simulate" => simulate_cmd(&Args::parse(rest, &["--answers", "--lead", "--now"], &[])?),
+        "simulate" => simulate_cmd(&Args::parse(
+            rest,
+            &["--answers", "--lead", "--now", "--lang"],
+            &[],
+        )?),
+        "migrate" => migrate_cmd(&Args::parse(rest, &[], &["--write"])?),
         "compile" => compile_cmd(&Args::parse(rest, &[], &[])?),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -306,6 +312,15 @@ fn simulate_cmd(a: &Args) -> Result<ExitCode, Fail> {
     for kv in a.all("--lead") {
         opts.lead.push(lead_pair(kv, "--lead")?);
     }
+    if let Some(l) = a.one("--lang")? {
+        let tag = dynchat_engine::i18n::lang_tag(l);
+        if tag == "en" && !l.trim().to_ascii_lowercase().starts_with("en") {
+            return Err(Fail::Input(format!(
+                "--lang must be a language tag such as `de`, not `{l}`"
+            )));
+        }
+        opts.lang = Some(l.to_string());
+    }
     let text = read(file).map_err(Fail::Input)?;
     let flow = match compile_with(&text, &Options::default()) {
         Ok(f) => f,
@@ -324,6 +339,42 @@ fn simulate_cmd(a: &Args) -> Result<ExitCode, Fail> {
             Err(Fail::Input(format!("{script}: {}", e.reason)))
         }
     }
+}
+
+/// Writes version-1 dialogues in format version 2 (the same dialogue: version 2 only adds
+/// `languages` and `translations`). Each file is checked first; one that does not compile is
+/// reported and left alone.
+fn migrate_cmd(a: &Args) -> Result<ExitCode, Fail> {
+    if a.positional.is_empty() {
+        return Err(Fail::Usage("migrate needs at least one file".into()));
+    }
+    let write = a.switch("--write");
+    let mut failed = 0;
+    for f in &a.positional {
+        let text = read(f).map_err(Fail::Input)?;
+        let flow = match compile_with(&text, &Options::default()) {
+            Ok(flow) => flow,
+            Err(diags) => {
+                failed += 1;
+                print_diags(f, &diags, false);
+                continue;
+            }
+        };
+        let out = serde_json::to_string_pretty(&flow.source)
+            .map_err(|e| Fail::Input(format!("{f}: {e}")))?
+            + "\n";
+        if write {
+            std::fs::write(f, out).map_err(|e| Fail::Input(format!("cannot write {f}: {e}")))?;
+            eprintln!("{f}: written as format version {}", flow.source.version);
+        } else {
+            let _ = write!(std::io::stdout(), "{out}");
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn compile_cmd(a: &Args) -> Result<ExitCode, Fail> {

@@ -245,3 +245,57 @@ fn buttons_are_numbered_from_one() {
     assert_eq!(code, 0);
     assert!(out.contains("visitor: Just browsing"), "{out}");
 }
+
+/// `--lang` on the command line gives the same German transcript as the golden file's `# lang:`.
+#[test]
+fn lang_flag_runs_the_conversation_in_that_language() {
+    let golden = root().join("engine/core/tests/golden");
+    let want = std::fs::read_to_string(golden.join("languages-de.transcript")).expect("golden");
+    let answers = std::fs::read_to_string(golden.join("languages-de.answers")).expect("answers");
+    let list: Vec<&str> = answers.lines().filter(|l| !l.starts_with('#')).collect();
+    let list = list.join(";");
+    let args = [
+        "simulate",
+        "examples/newsletter-languages.json",
+        "--answers",
+        &list,
+    ];
+    let (code, out, err) = dynchat(&[&args[..], &["--lang", "de"]].concat());
+    assert_eq!((code, out.as_str()), (0, want.as_str()), "{err}");
+    // Without it, English; with a tag that is no language, an error.
+    let (_, out, _) = dynchat(&args);
+    assert!(out.contains("Please pick one of the options."), "{out}");
+    let (code, _, err) = dynchat(&[&args[..], &["--lang", "4711"]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("--lang"), "{err}");
+}
+
+#[test]
+fn migrate_writes_version_2_with_the_same_hash() {
+    let v1 = std::fs::read_to_string(root().join("examples/anonymous-capture.json")).expect("v1");
+    assert!(v1.contains(r#""version": 1"#));
+    let (_, before, _) = dynchat(&["validate", "examples/anonymous-capture.json"]);
+    let f = scratch("anonymous-capture.json", v1.as_bytes());
+    let (code, out, err) = dynchat(&["migrate", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(r#""version": 2"#), "{out}");
+    let (code, _, err) = dynchat(&["migrate", &f, "--write"]);
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(&f).expect("written");
+    assert_eq!(written, out);
+    let (code, after, _) = dynchat(&["validate", &f]);
+    assert_eq!(code, 0);
+    let version = |s: &str| s.rsplit("version ").next().map(str::to_string);
+    assert_eq!(version(&after), version(&before));
+    // A file that does not compile is reported and left alone.
+    let bad = scratch(
+        "bad-migrate.json",
+        br#"{"version":1,"id":"x","name":"X","cards":[]}"#,
+    );
+    let (code, _, err) = dynchat(&["migrate", &bad, "--write"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("error[empty] $.cards"), "{err}");
+    assert!(std::fs::read_to_string(&bad)
+        .expect("kept")
+        .contains(r#""version":1"#));
+}

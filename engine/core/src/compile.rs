@@ -8,8 +8,8 @@
 
 use crate::diag::Diagnostic;
 
-// Layers, top down: this file -> build -> variants -> resolve / graph / hash / parse / wire -> flow
-// -> limits.
+// Layers, top down: this file -> build -> variants / translate -> resolve / graph / hash / parse /
+// wire -> flow -> limits.
 mod build;
 mod flow;
 mod graph;
@@ -17,12 +17,14 @@ mod hash;
 mod limits;
 mod parse;
 mod resolve;
+mod translate;
 mod variants;
 mod wire;
 
 pub use build::{compile_model, Options};
 pub use flow::{
-    set_pattern_matcher, CButton, CCard, CExperiment, CVariant, CardIx, CompiledFlow, Pattern,
+    set_pattern_matcher, CButton, CCard, CExperiment, CLang, CText, CVariant, CardIx, CompiledFlow,
+    Pattern,
 };
 pub use hash::content_hash;
 pub use limits::{MAX_CARDS, MAX_FILE_BYTES, MAX_TEXT};

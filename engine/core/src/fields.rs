@@ -67,13 +67,14 @@ pub fn answer_too_long(v: &str) -> bool {
 
 /// The re-prompt for an answer over the limit; it says what the limit is.
 pub fn too_long() -> String {
-    // Joined, not `format!`: the browser's chat module carries no `core::fmt` formatting.
-    [
-        "That answer is too long: at most ",
-        &crate::json::int_string(MAX_ANSWER_CHARS as i64),
-        " characters, please shorten it.",
-    ]
-    .concat()
+    too_long_in("en")
+}
+
+/// [`too_long`] in a conversation's language (`i18n`'s `reprompt.too_long`).
+pub fn too_long_in(lang: &str) -> String {
+    // No `format!`: the browser's chat module carries no `core::fmt` formatting.
+    let max = crate::json::int_string(MAX_ANSWER_CHARS as i64);
+    crate::i18n::message_with(lang, "reprompt.too_long", &[("max", &max)])
 }
 
 /// Is this an email address we accept? The one product-wide rule lives in

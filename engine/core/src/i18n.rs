@@ -9,6 +9,7 @@
 //! fetches the one other catalogue it needs, so a language costs only the visitor who uses it.
 
 use crate::json;
+use std::sync::RwLock;
 
 /// The languages dynchat ships catalogues for, English first (the fallback).
 pub const LANGS: &[&str] = &["en", "de", "fr", "nl", "es", "ja", "ar"];
@@ -19,8 +20,13 @@ pub const EN: &str = include_str!("../i18n/en.json");
 /// Languages written right to left (primary subtags): the widget mirrors its layout for them.
 const RTL: &[&str] = &["ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"];
 
-/// The embedded catalogue text of a shipped language (`None` for others).
+/// The embedded catalogue text of a shipped language (`None` for others). Without the
+/// `catalogues` feature (the browser's chat module) only English is embedded; the host installs
+/// the visitor's catalogue with [`install`].
 pub fn builtin(lang: &str) -> Option<&'static str> {
+    #[cfg(not(feature = "catalogues"))]
+    return (lang == "en").then_some(EN);
+    #[cfg(feature = "catalogues")]
     Some(match lang {
         "en" => EN,
         "de" => include_str!("../i18n/de.json"),
@@ -41,6 +47,16 @@ pub fn supported(tag: &str) -> Option<&'static str> {
         .iter()
         .copied()
         .find(|l| primary.eq_ignore_ascii_case(l))
+}
+
+/// The primary subtag of a language tag, lower-cased; English for anything else.
+pub fn lang_tag(tag: &str) -> String {
+    let p = tag.trim().split(['-', '_']).next().unwrap_or("");
+    if (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()) {
+        p.to_ascii_lowercase()
+    } else {
+        "en".to_string()
+    }
 }
 
 /// Whether `lang` (a tag or primary subtag) is written right to left.
@@ -111,6 +127,14 @@ impl Catalog {
         &self.lang
     }
 
+    /// The message for `key` in this catalogue itself (no fallback).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The message for `key` in this language, else in English, else the key itself.
     pub fn text(&self, key: &str) -> String {
         if let Some((_, v)) = self.entries.iter().find(|(k, _)| k == key) {
@@ -126,8 +150,48 @@ impl Catalog {
 }
 
 fn english(key: &str) -> Option<String> {
-    let j = json::parse(EN)?;
-    j.get(key)?.str().map(str::to_string)
+    lookup(EN, key)
+}
+
+/// One key of a catalogue's text, read without building a [`Catalog`] (no error texts, so the
+/// browser's chat module carries no formatting for it).
+fn lookup(text: &str, key: &str) -> Option<String> {
+    json::parse(text)?.get(key)?.str().map(str::to_string)
+}
+
+/// Catalogues the host installed ([`install`]), consulted before the embedded ones.
+static INSTALLED: RwLock<Vec<Catalog>> = RwLock::new(Vec::new());
+
+/// Installs a catalogue for its language (replacing one installed before for the same language).
+/// The browser's chat module, built without the `catalogues` feature, installs the one
+/// catalogue it fetched for the visitor; English is always embedded as the fallback.
+pub fn install(c: Catalog) {
+    if let Ok(mut v) = INSTALLED.write() {
+        v.retain(|x| x.lang != c.lang);
+        v.push(c);
+    }
+}
+
+/// The engine's message `key` in language `lang` (a tag or primary subtag): from an installed
+/// catalogue, else an embedded one, else English, else the key itself.
+pub fn message(lang: &str, key: &str) -> String {
+    let primary = lang.trim().split(['-', '_']).next().unwrap_or("");
+    if let Ok(v) = INSTALLED.read() {
+        let found = v.iter().find(|c| c.lang.eq_ignore_ascii_case(primary));
+        if let Some(t) = found.and_then(|c| c.get(key)) {
+            return t.to_string();
+        }
+    }
+    supported(primary)
+        .and_then(builtin)
+        .and_then(|text| lookup(text, key))
+        .or_else(|| english(key))
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// [`message`] with its `{name}` placeholders filled from `args`.
+pub fn message_with(lang: &str, key: &str, args: &[(&str, &str)]) -> String {
+    fill(&message(lang, key), args)
 }
 
 /// Replaces each `{name}` in `template` by its value in `args`; unknown names stay as written.
@@ -169,6 +233,7 @@ mod tests {
         out
     }
 
+    #[cfg(feature = "catalogues")]
     #[test]
     fn every_catalogue_has_englishs_keys_and_placeholders() {
         let en = Catalog::parse("en", EN).expect("en");
@@ -224,6 +289,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "catalogues")]
     #[test]
     fn rtl_and_fallbacks() {
         assert!(is_rtl("ar") && is_rtl("he-IL") && is_rtl("FA"));
@@ -241,6 +307,37 @@ mod tests {
         assert_eq!(
             Catalog::builtin("de").fill("reprompt.too_long", &[("max", "1000")]),
             "Diese Antwort ist zu lang: höchstens 1000 Zeichen, bitte kürzen Sie sie."
+        );
+    }
+
+    #[test]
+    fn installed_catalogue_first_english_behind_it() {
+        // "xq" is no shipped language: only the installed catalogue knows it.
+        let c = Catalog::parse("xq", r#"{"reprompt.choice": "XQ pick"}"#).expect("ok");
+        assert_eq!(
+            message("xq", "reprompt.choice"),
+            "Please pick one of the options."
+        );
+        install(c);
+        assert_eq!(message("xq-YY", "reprompt.choice"), "XQ pick");
+        // A key the installed catalogue lacks comes from English.
+        assert_eq!(
+            message_with("xq", "reprompt.too_long", &[("max", "9")]),
+            "That answer is too long: at most 9 characters, please shorten it."
+        );
+        assert_eq!(message("xq", "no.such.key"), "no.such.key");
+    }
+
+    #[cfg(feature = "catalogues")]
+    #[test]
+    fn embedded_catalogues_by_tag() {
+        assert_eq!(
+            message("de-AT", "reprompt.choice"),
+            "Bitte wählen Sie eine der Optionen."
+        );
+        assert_eq!(
+            message("pt", "reprompt.choice"),
+            "Please pick one of the options."
         );
     }
 

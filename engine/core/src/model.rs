@@ -1,16 +1,28 @@
-//! The dialogue file format (version 1): serde types that authors write and the JSON Schema is generated from.
+//! The dialogue file format (version 2): serde types that authors write and the JSON Schema is generated from.
+//! Version 1 files (the same format without `languages` / `translations`) are migrated on read ([`migrate`]).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// The only format version this engine reads. Older versions get a migration here.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this engine writes. Older versions are migrated on read ([`migrate`]).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Upgrades a parsed dialogue of an older format version to [`FORMAT_VERSION`]: version 1 is
+/// version 2 without translations, so only the number changes. Other versions are left alone
+/// (`compile` reports them).
+pub fn migrate(mut d: Dialogue) -> Dialogue {
+    if d.version == 1 && d.languages.is_empty() && d.translations.is_empty() {
+        d.version = FORMAT_VERSION;
+    }
+    d
+}
 
 /// One dialogue: where it shows, to whom, and the conversation itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dialogue {
-    /// Format version; must be 1.
+    /// Format version: 2 (version 1 files are read and migrated).
     pub version: u32,
     /// Stable identifier, e.g. `pricing-qualify` (letters, digits, `-`, `_`).
     pub id: String,
@@ -38,6 +50,15 @@ pub struct Dialogue {
     /// id (sticky, weighted). Absent: everyone sees the dialogue as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<Experiment>,
+    /// The languages the dialogue speaks (primary subtags such as `en`, `de`, `ar`). The first is
+    /// the language its cards are written in (the default, the fallback); every other one needs
+    /// a translation of every card text in `translations`. Absent: English only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// Per language (not the first of `languages`), per card id: that card's texts in the
+    /// language. Token values stay data in every language.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<String, BTreeMap<String, CardText>>,
 }
 
 /// An A/B experiment over one dialogue. The first variant is the control that every other one is
@@ -69,6 +90,30 @@ pub struct ExperimentVariant {
     /// Other texts: card id -> the card's `text` in this variant (tokens allowed).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub texts: std::collections::BTreeMap<String, String>,
+}
+
+/// One card's texts in another language: only the fields the card itself has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CardText {
+    /// The card's `text` (message, question, capture, meeting, document, end), with tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// A question's button labels, in the card's order (values stay as authored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
+    /// A capture's `placeholder`, or a question's `free_text.placeholder`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// A capture's `error`, with tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// A meeting's `confirmation`, with tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<String>,
+    /// A document's link `label`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 fn default_delay() -> u32 {

@@ -12,6 +12,8 @@ pub struct SimOptions {
     pub now_ms: i64,
     /// Lead fields known before the conversation.
     pub lead: Vec<(String, String)>,
+    /// The conversation's language (`None`: English), as [`Session::in_lang`] takes it.
+    pub lang: Option<String>,
 }
 
 impl Default for SimOptions {
@@ -20,11 +22,13 @@ impl Default for SimOptions {
         SimOptions {
             now_ms: 1_799_053_200_000,
             lead: Vec::new(),
+            lang: None,
         }
     }
 }
 
-/// Settings read from `# key: value` header lines of an answers file (`dialogue`, `lead`, `now`).
+/// Settings read from `# key: value` header lines of an answers file (`dialogue`, `lead`, `now`,
+/// `lang`).
 pub fn header(text: &str, key: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix('#'))
@@ -34,7 +38,8 @@ pub fn header(text: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
-/// Builds simulation options from an answers file's header (`# lead: Field=value`, `# now: ms`).
+/// Builds simulation options from an answers file's header (`# lead: Field=value`, `# now: ms`,
+/// `# lang: de`).
 pub fn options_from_header(text: &str) -> SimOptions {
     let mut o = SimOptions::default();
     if let Some(n) = header(text, "now").first().and_then(|n| n.parse().ok()) {
@@ -45,6 +50,7 @@ pub fn options_from_header(text: &str) -> SimOptions {
             o.lead.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
+    o.lang = header(text, "lang").into_iter().next();
     o
 }
 
@@ -109,11 +115,19 @@ pub fn simulate_script(
     let mut t = String::new();
     let mut now = opts.now_ms;
     let mut s = Session::new(flow, "sim", &opts.lead, now);
-    let _ = writeln!(
+    if let Some(l) = &opts.lang {
+        s = s.in_lang(l);
+    }
+    let _ = write!(
         t,
         "# dialogue {} ({}) version {}",
         flow.id, flow.name, flow.hash
     );
+    // English, the language of every transcript before languages, is not named.
+    let _ = match s.lang.as_str() {
+        "en" => writeln!(t),
+        l => writeln!(t, " lang {l}"),
+    };
     let mut prompt: Option<Prompt> = None;
     let mut slots: Vec<(i64, i64)> = Vec::new();
     let mut effects = step(flow, &mut s, Input::Start, now);

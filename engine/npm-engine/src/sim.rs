@@ -53,6 +53,7 @@ fn header_options(text: &str) -> Result<SimOptions, SimError> {
             _ => return Err(bad(format!("`# lead: {kv}`: expected Field=value"))),
         }
     }
+    o.lang = header(text, "lang").into_iter().next();
     Ok(o)
 }
 

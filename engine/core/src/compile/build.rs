@@ -6,6 +6,7 @@ use super::hash::content_hash;
 use super::limits::*;
 use super::resolve::*;
 use super::variants::compile_experiment;
+use super::translate::compile_translations;
 use crate::diag::{Diagnostic, Severity};
 use crate::fields::FieldName;
 use crate::model::{
@@ -38,6 +39,7 @@ pub(super) fn safe_url(u: &str) -> bool {
 
 /// Compiles an already parsed model.
 pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Diagnostic>> {
+    let d = crate::model::migrate(d);
     let mut cx = Ctx {
         ids: HashMap::new(),
         answerable: HashMap::new(),
@@ -48,14 +50,16 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         diags: Vec::new(),
     };
     if d.version != FORMAT_VERSION {
-        cx.diags.push(Diagnostic::error(
-            "$.version",
-            "unsupported_version",
+        let msg = if d.version == 1 {
+            "`languages` and `translations` need format version 2: set `\"version\": 2`".to_string()
+        } else {
             format!(
-                "format version {} is not supported; this engine reads version {FORMAT_VERSION}",
+                "format version {} is not supported; this engine reads versions 1 and {FORMAT_VERSION}",
                 d.version
-            ),
-        ));
+            )
+        };
+        cx.diags
+            .push(Diagnostic::error("$.version", "unsupported_version", msg));
     }
     if !valid_id(&d.id) {
         cx.diags.push(Diagnostic::error(
@@ -401,6 +405,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         starts.extend(x.variants.iter().filter_map(|v| v.start));
     }
     graph_checks(&cards, &starts, &mut cx.diags);
+    let translations = compile_translations(&d, &mut cx);
     if cx.diags.iter().any(|x| x.severity == Severity::Error) {
         return Err(cx.diags);
     }
@@ -415,6 +420,8 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
         start,
         card_ids: d.cards.iter().map(|c| c.id().to_string()).collect(),
         cards,
+        languages: d.languages.clone(),
+        translations,
         warnings: cx.diags,
         source: d,
         experiment,

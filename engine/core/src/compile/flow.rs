@@ -234,6 +234,39 @@ impl CCard {
     }
 }
 
+/// One card's texts in another language (see [`crate::model::CardText`]); what is absent is
+/// shown as authored in the default language.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CText {
+    /// Text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Template>,
+    /// Button labels, in the card's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
+    /// Input placeholder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// Capture re-prompt text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Template>,
+    /// Meeting confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<Template>,
+    /// Document link label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// A language's card texts, by card index.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CLang {
+    /// Primary subtag.
+    pub lang: String,
+    /// Texts by card index (same length as the flow's cards).
+    pub cards: Vec<CText>,
+}
+
 /// A dialogue ready to run: ids resolved to indexes, templates parsed, content hashed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompiledFlow {
@@ -255,6 +288,12 @@ pub struct CompiledFlow {
     pub cards: Vec<CCard>,
     /// Card ids, by index.
     pub card_ids: Vec<String>,
+    /// The dialogue's languages, the default first (empty: English only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// The card texts of every language after the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<CLang>,
     /// Non-blocking findings (not in the wire form).
     #[serde(skip)]
     pub warnings: Vec<Diagnostic>,
@@ -302,6 +341,8 @@ pub(super) fn empty_source() -> Dialogue {
         start: None,
         cards: Vec::new(),
         experiment: None,
+        languages: Vec::new(),
+        translations: Default::default(),
     }
 }
 
@@ -309,6 +350,20 @@ impl CompiledFlow {
     /// The wire form (JSON) of this flow.
     pub fn to_wire(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The language the cards are written in (the first of `languages`; English when none).
+    pub fn default_lang(&self) -> &str {
+        self.languages.first().map_or("en", String::as_str)
+    }
+
+    /// Card `i`'s texts in `lang`, when the dialogue has that translation.
+    pub fn texts(&self, lang: &str, i: CardIx) -> Option<&CText> {
+        self.translations
+            .iter()
+            .find(|t| t.lang == lang)?
+            .cards
+            .get(usize::from(i))
     }
 
     /// Index of a card id.

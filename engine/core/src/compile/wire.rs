@@ -19,7 +19,11 @@ impl CompiledFlow {
             .ok_or("the flow's wire form is unreadable")?;
         let n = f.cards.len();
         let inside = |i: CardIx| usize::from(i) < n;
-        if n == 0 || f.card_ids.len() != n || !inside(f.start) {
+        if n == 0
+            || f.card_ids.len() != n
+            || !inside(f.start)
+            || f.translations.iter().any(|t| t.cards.len() != n)
+        {
             return Err("flow has no cards, or ids and cards differ".into());
         }
         if f.cards
@@ -72,9 +76,43 @@ fn flow(v: &J) -> Option<CompiledFlow> {
         start: int(v.get("start")?)?,
         cards,
         card_ids,
+        languages: match v.get("languages") {
+            None => Vec::new(),
+            Some(l) => l.arr()?.iter().map(text).collect::<Option<_>>()?,
+        },
+        translations: match v.get("translations") {
+            None => Vec::new(),
+            Some(t) => t.arr()?.iter().map(lang).collect::<Option<_>>()?,
+        },
         warnings: Vec::new(),
         source: empty_source(),
         experiment: None,
+    })
+}
+
+fn lang(v: &J) -> Option<CLang> {
+    Some(CLang {
+        lang: text(v.get("lang")?)?,
+        cards: v
+            .get("cards")?
+            .arr()?
+            .iter()
+            .map(ctext)
+            .collect::<Option<_>>()?,
+    })
+}
+
+fn ctext(v: &J) -> Option<CText> {
+    Some(CText {
+        text: opt(v, "text", template)?,
+        buttons: match v.get("buttons") {
+            None => Vec::new(),
+            Some(b) => b.arr()?.iter().map(text).collect::<Option<_>>()?,
+        },
+        placeholder: opt(v, "placeholder", text)?,
+        error: opt(v, "error", template)?,
+        confirmation: opt(v, "confirmation", template)?,
+        label: opt(v, "label", text)?,
     })
 }
 

@@ -5,7 +5,8 @@ use super::io::*;
 use super::run::*;
 use super::session::*;
 use crate::compile::{CCard, CardIx};
-use crate::fields::{answer_too_long, too_long};
+use crate::fields::{answer_too_long, too_long_in};
+use crate::i18n::{message, message_with};
 use crate::model::CaptureKind;
 use crate::targeting::int_text;
 
@@ -53,12 +54,12 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
         ) => {
             let v = text.trim();
             if v.is_empty() {
-                let m = "Please type an answer or pick one of the options.";
-                r.reprompt(s, i, m.into());
+                let m = message(&s.lang, "reprompt.text_or_choice");
+                r.reprompt(s, i, m);
                 return;
             }
             if answer_too_long(v) {
-                r.reprompt(s, i, too_long());
+                r.reprompt(s, i, too_long_in(&s.lang));
                 return;
             }
             r.answered(s, i, v.to_string());
@@ -73,13 +74,19 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             r.run_from(s, ft_next.or(*next));
         }
         (CCard::Question { buttons, .. }, Input::Text { text }, Wait::Answer) => {
-            // Typed text on a buttons-only question: accept a label typed exactly, else re-prompt.
-            match buttons
-                .iter()
-                .position(|b| b.label.eq_ignore_ascii_case(text.trim()))
-            {
+            // Typed text on a buttons-only question: accept a label typed exactly (as authored
+            // or as shown in the session's language), else re-prompt.
+            let shown = r.tr(s, i).map(|t| t.buttons.as_slice()).unwrap_or_default();
+            let typed = text.trim();
+            match buttons.iter().enumerate().position(|(j, b)| {
+                b.label.eq_ignore_ascii_case(typed)
+                    || shown.get(j).is_some_and(|l| l.eq_ignore_ascii_case(typed))
+            }) {
                 Some(index) => on_input(r, s, i, Input::Button { index }),
-                None => r.reprompt(s, i, "Please pick one of the options.".into()),
+                None => {
+                    let m = message(&s.lang, "reprompt.choice");
+                    r.reprompt(s, i, m)
+                }
             }
         }
         (
@@ -97,16 +104,17 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
         ) => {
             let v = text.trim();
             if answer_too_long(v) {
-                r.reprompt(s, i, too_long());
+                r.reprompt(s, i, too_long_in(&s.lang));
                 return;
             }
             let ok = !v.is_empty()
                 && valid_for(*kind, v)
                 && pattern.as_ref().is_none_or(|re| re.is_match(v));
             if !ok {
-                let m = match error {
+                let translated = r.tr(s, i).and_then(|t| t.error.as_ref());
+                let m = match translated.or(error.as_ref()) {
                     Some(t) => render(t, s, flow),
-                    None => default_error(*kind).to_string(),
+                    None => default_error(*kind, &s.lang),
                 };
                 r.reprompt(s, i, m);
                 return;
@@ -133,7 +141,8 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
         }
         (CCard::Meeting { route, .. }, Input::SlotChosen { start_ms, end_ms }, Wait::Slot) => {
             if end_ms <= start_ms || end_ms.saturating_sub(start_ms) > 24 * 3_600_000 {
-                r.reprompt(s, i, "That time is not valid; please pick another.".into());
+                let m = message(&s.lang, "reprompt.slot_invalid");
+                r.reprompt(s, i, m);
                 return;
             }
             if !s.engaged {
@@ -179,7 +188,8 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 let value = s.meeting.as_ref().map(|m| m.id.clone()).unwrap_or_default();
                 r.answered(s, i, value);
                 r.emit(BrowserEvent::MeetingBooked);
-                if let Some(c) = confirmation {
+                let translated = r.tr(s, i).and_then(|t| t.confirmation.as_ref());
+                if let Some(c) = translated.or(confirmation.as_ref()) {
                     r.show(s, i, c, 0);
                 }
                 r.run_from(s, *next);
@@ -187,11 +197,8 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             (Booking::SlotTaken, _) => {
                 s.booking = None;
                 s.wait = Wait::Slot;
-                r.reprompt(
-                    s,
-                    i,
-                    "Sorry, that time was just taken. Here are the times still open.".into(),
-                );
+                let m = message(&s.lang, "reprompt.slot_taken");
+                r.reprompt(s, i, m);
                 r.out.push(Effect::RequestSlots {
                     card: r.id(i),
                     route: route.clone(),
@@ -200,16 +207,9 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             (Booking::Failed { reason }, _) => {
                 s.booking = None;
                 s.wait = Wait::Slot;
-                r.reprompt(
-                    s,
-                    i,
-                    [
-                        "The booking did not go through (",
-                        &reason.chars().take(200).collect::<String>(),
-                        "). Please pick a time again.",
-                    ]
-                    .concat(),
-                );
+                let reason: String = reason.chars().take(200).collect();
+                let m = message_with(&s.lang, "reprompt.booking_failed", &[("reason", &reason)]);
+                r.reprompt(s, i, m);
                 r.out.push(Effect::RequestSlots {
                     card: r.id(i),
                     route: route.clone(),

@@ -1,20 +1,19 @@
 //! Validation of a capture card's answer by kind (email, phone, ...) and its default error text.
 
 use crate::fields::{valid_email, valid_phone};
+use crate::i18n::message;
 use crate::model::CaptureKind;
 
-pub(super) fn default_error(kind: CaptureKind) -> &'static str {
-    match kind {
-        CaptureKind::Email => {
-            "That doesn't look like an email address. Please check it, e.g. name@company.com."
-        }
-        CaptureKind::Phone => {
-            "That doesn't look like a phone number. Please use digits, e.g. +1 415 555 0100."
-        }
-        CaptureKind::Name => "Please tell me your name.",
-        CaptureKind::Company => "Please tell me your company's name.",
-        CaptureKind::Text => "Please type an answer.",
-    }
+/// The re-prompt for an invalid answer when the card sets no `error`, in the session's language.
+pub(super) fn default_error(kind: CaptureKind, lang: &str) -> String {
+    let key = match kind {
+        CaptureKind::Email => "capture.email",
+        CaptureKind::Phone => "capture.phone",
+        CaptureKind::Name => "capture.name",
+        CaptureKind::Company => "capture.company",
+        CaptureKind::Text => "capture.text",
+    };
+    message(lang, key)
 }
 
 pub(super) fn valid_for(kind: CaptureKind, v: &str) -> bool {

@@ -2,7 +2,7 @@
 
 use super::io::*;
 use super::session::*;
-use crate::compile::{CCard, CardIx, CompiledFlow};
+use crate::compile::{CCard, CText, CardIx, CompiledFlow};
 use crate::targeting::{Facts, FieldRef, Val};
 use crate::tokens::{Template, TokenSource};
 use std::collections::BTreeMap;
@@ -55,7 +55,13 @@ pub(super) fn lower<K: Ord + Clone>(m: &BTreeMap<K, String>) -> BTreeMap<K, Stri
     out
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// Card `i`'s texts in the session's language, when the dialogue translates into it.
+    pub(super) fn tr(&self, s: &Session, i: CardIx) -> Option<&'a CText> {
+        let flow: &'a CompiledFlow = self.flow;
+        flow.texts(&s.lang, i)
+    }
+
     pub(super) fn id(&self, i: CardIx) -> String {
         self.flow
             .card_ids
@@ -95,6 +101,7 @@ impl Run<'_> {
             return;
         };
         let card_id = self.id(i);
+        let tr = self.tr(s, i);
         match card {
             CCard::Question {
                 text,
@@ -104,18 +111,29 @@ impl Run<'_> {
                 ..
             } => {
                 if with_text {
-                    self.show(s, i, text, *delay_ms);
+                    self.show(
+                        s,
+                        i,
+                        pick(tr.and_then(|t| t.text.as_ref()), text),
+                        *delay_ms,
+                    );
                 }
                 let buttons = buttons
                     .iter()
-                    .map(|b| Choice {
-                        label: b.label.clone(),
+                    .enumerate()
+                    .map(|(j, b)| Choice {
+                        label: tr
+                            .and_then(|t| t.buttons.get(j))
+                            .unwrap_or(&b.label)
+                            .clone(),
                         value: b.value.clone(),
                     })
                     .collect();
-                let free_text = free_text
-                    .as_ref()
-                    .map(|(p, _)| p.clone().unwrap_or_default());
+                let free_text = free_text.as_ref().map(|(p, _)| {
+                    tr.and_then(|t| t.placeholder.clone())
+                        .or_else(|| p.clone())
+                        .unwrap_or_default()
+                });
                 self.out.push(Effect::Ask {
                     card: card_id,
                     prompt: Prompt::Choices { buttons, free_text },
@@ -130,13 +148,21 @@ impl Run<'_> {
                 ..
             } => {
                 if with_text {
-                    self.show(s, i, text, *delay_ms);
+                    self.show(
+                        s,
+                        i,
+                        pick(tr.and_then(|t| t.text.as_ref()), text),
+                        *delay_ms,
+                    );
                 }
+                let placeholder = tr
+                    .and_then(|t| t.placeholder.clone())
+                    .or_else(|| placeholder.clone());
                 self.out.push(Effect::Ask {
                     card: card_id,
                     prompt: Prompt::Field {
                         field: *kind,
-                        placeholder: placeholder.clone(),
+                        placeholder,
                     },
                 });
                 s.wait = Wait::Answer;
@@ -148,7 +174,12 @@ impl Run<'_> {
                 ..
             } => {
                 if with_text {
-                    self.show(s, i, text, *delay_ms);
+                    self.show(
+                        s,
+                        i,
+                        pick(tr.and_then(|t| t.text.as_ref()), text),
+                        *delay_ms,
+                    );
                 }
                 if s.wait == Wait::Booking {
                     // A reload while booking: the host retries with the same key.
@@ -199,6 +230,7 @@ impl Run<'_> {
                 self.complete(s);
                 return;
             };
+            let tr = self.tr(s, i);
             match card {
                 CCard::Message {
                     text,
@@ -206,7 +238,7 @@ impl Run<'_> {
                     next: n,
                     delay_ms,
                 } => {
-                    let text = render(text, s, flow);
+                    let text = render(pick(tr.and_then(|t| t.text.as_ref()), text), s, flow);
                     self.out.push(Effect::Show {
                         card: self.id(i),
                         text,
@@ -223,7 +255,8 @@ impl Run<'_> {
                     next: n,
                     delay_ms,
                 } => {
-                    let text = render(text, s, flow);
+                    let text = render(pick(tr.and_then(|t| t.text.as_ref()), text), s, flow);
+                    let label = tr.and_then(|t| t.label.as_ref()).unwrap_or(label);
                     self.out.push(Effect::Show {
                         card: self.id(i),
                         text,
@@ -265,7 +298,7 @@ impl Run<'_> {
                 }
                 CCard::End { text } => {
                     if let Some(t) = text {
-                        self.show(s, i, t, 0);
+                        self.show(s, i, pick(tr.and_then(|t| t.text.as_ref()), t), 0);
                     }
                     self.complete(s);
                     return;
@@ -322,6 +355,11 @@ impl Run<'_> {
             value,
         });
     }
+}
+
+/// The translated text when there is one, else the card's own.
+pub(super) fn pick<'t>(translated: Option<&'t Template>, own: &'t Template) -> &'t Template {
+    translated.unwrap_or(own)
 }
 
 pub(super) fn book_key(s: &Session, card: CardIx, start_ms: i64) -> String {

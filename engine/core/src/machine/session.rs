@@ -1,6 +1,7 @@
 //! A conversation's state ([`Session`]): where it is, what it waits for, what the visitor answered.
 
 use crate::compile::{CCard, CardIx, CompiledFlow};
+use crate::i18n::lang_tag;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -57,6 +58,11 @@ pub struct Session {
     pub id: String,
     /// Content hash of the flow version this session runs.
     pub flow: String,
+    /// The conversation's language (primary subtag, chosen when it starts: [`Session::in_lang`]);
+    /// re-prompts and translated cards use it. Left out when English, so sessions stored before
+    /// languages read back unchanged.
+    #[serde(default = "english", skip_serializing_if = "is_english")]
+    pub lang: String,
     /// Status.
     pub status: Status,
     /// Card waiting for input.
@@ -108,6 +114,7 @@ impl Session {
             v: SESSION_VERSION,
             id: id.chars().take(64).collect(),
             flow: flow.hash.clone(),
+            lang: english(),
             status: Status::New,
             at: None,
             wait: Wait::Nothing,
@@ -123,6 +130,13 @@ impl Session {
             started_ms: now,
             last_ms: now,
         }
+    }
+
+    /// Sets the conversation's language (before its first step): the primary subtag of `tag`
+    /// (`de-AT` -> `de`), lower-cased; anything that is not 2-8 ASCII letters means English.
+    pub fn in_lang(mut self, tag: &str) -> Session {
+        self.lang = lang_tag(tag);
+        self
     }
 
     /// Checks the session's invariants against the flow it claims to run, its format version
@@ -169,4 +183,12 @@ impl Session {
         }
         Ok(())
     }
+}
+
+fn english() -> String {
+    lang_tag("")
+}
+
+fn is_english(l: &String) -> bool {
+    l == "en"
 }

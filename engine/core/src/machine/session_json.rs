@@ -3,6 +3,7 @@
 
 use super::session::*;
 use crate::compile::CompiledFlow;
+use crate::i18n::lang_tag;
 use crate::json::{self, Out, J};
 use std::collections::BTreeMap;
 
@@ -83,6 +84,10 @@ fn read(v: &J) -> Option<Session> {
         v: int(v.get("v")?)?,
         id: v.get("id")?.str()?.to_string(),
         flow: v.get("flow")?.str()?.to_string(),
+        lang: match v.get("lang") {
+            None => "en".to_string(),
+            Some(l) => lang_tag(l.str()?),
+        },
         status,
         at: match v.opt("at") {
             None => None,
@@ -123,14 +128,17 @@ impl Session {
         Ok(s)
     }
 
-    /// Serialises to JSON (members in declaration order, empty `company`, no `meeting` and no
+    /// Serialises to JSON (members in declaration order, `lang` when English, empty `company`, no `meeting` and no
     /// `booking` left out: the text serde's derive writes).
     pub fn to_json(&self) -> String {
         let mut o = Out::new();
         o.int("v", i64::from(self.v))
             .str("id", &self.id)
-            .str("flow", &self.flow)
-            .str("status", status_name(self.status));
+            .str("flow", &self.flow);
+        if self.lang != "en" {
+            o.str("lang", &self.lang);
+        }
+        o.str("status", status_name(self.status));
         match self.at {
             Some(a) => o.int("at", i64::from(a)),
             None => o.raw("at", "null"),

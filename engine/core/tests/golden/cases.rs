@@ -10,6 +10,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../../../../examples/campaign-spring.json"),
     ),
     (
+        "newsletter-languages",
+        include_str!("../../../../examples/newsletter-languages.json"),
+    ),
+    (
         "pricing-qualify",
         include_str!("../../../../examples/pricing-qualify.json"),
     ),
@@ -21,6 +25,21 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 
 /// (name, answers file, expected transcript).
 pub const CASES: &[(&str, &str, &str)] = &[
+    (
+        "languages-ar",
+        include_str!("languages-ar.answers"),
+        include_str!("languages-ar.transcript"),
+    ),
+    (
+        "languages-de",
+        include_str!("languages-de.answers"),
+        include_str!("languages-de.transcript"),
+    ),
+    (
+        "languages-en",
+        include_str!("languages-en.answers"),
+        include_str!("languages-en.transcript"),
+    ),
     (
         "anonymous-decline",
         include_str!("anonymous-decline.answers"),
