@@ -5,8 +5,8 @@ use super::graph::graph_checks;
 use super::hash::content_hash;
 use super::limits::*;
 use super::resolve::*;
-use super::variants::compile_experiment;
 use super::translate::compile_translations;
+use super::variants::compile_experiment;
 use crate::diag::{Diagnostic, Severity};
 use crate::fields::FieldName;
 use crate::model::{
