@@ -493,13 +493,14 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
 /// (entry of [`sizes`], budget). Sizes are deterministic for a given toolchain, so a build that
 /// grows past a budget fails CI; lower a budget when the widget shrinks, never raise it quietly.
 /// Issue 12's targets are 4 KB / 20 KB / 60 KB; the last two are set just above what main weighs
-/// (no-match 20,668 B = 20.2 KB: issue 12 reached 19.7 KB, then the activity rules, the shared
-/// depth limit and the experiment variant request were merged; chat-open 86,214 B = 84.2 KB with
-/// routing rules and experiments) until the widget gets there (docs/widget.md).
+/// (no-match 20,618 B = 20.1 KB: issue 12 reached 19.7 KB, then the activity rules, the shared
+/// depth limit and the experiment variant request were merged; chat-open 88,961 B = 86.9 KB: 84.2 KB
+/// with routing rules and experiments, then 2.7 KB for languages in the engine, the English
+/// catalogue and the translated cards) until the widget gets there (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
     ("no-match total", 20 * 1024 + 300),
-    ("chat-open total", 84 * 1024 + 512),
+    ("chat-open total", 87 * 1024 + 300),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
