@@ -232,6 +232,46 @@ pub enum Operator {
     WithinDays,
 }
 
+impl Operator {
+    /// Every operator, in the order authoring tools offer them (the console's dropdown).
+    pub const ALL: [Operator; 14] = [
+        Operator::Is,
+        Operator::IsNot,
+        Operator::Contains,
+        Operator::NotContains,
+        Operator::StartsWith,
+        Operator::IsEmpty,
+        Operator::IsNotEmpty,
+        Operator::GreaterThan,
+        Operator::LessThan,
+        Operator::InList,
+        Operator::Matches,
+        Operator::NotMatches,
+        Operator::Between,
+        Operator::WithinDays,
+    ];
+
+    /// The name a dialogue file writes (`"op"`), as serde reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operator::Is => "is",
+            Operator::IsNot => "is_not",
+            Operator::Contains => "contains",
+            Operator::NotContains => "not_contains",
+            Operator::StartsWith => "starts_with",
+            Operator::IsEmpty => "is_empty",
+            Operator::IsNotEmpty => "is_not_empty",
+            Operator::GreaterThan => "greater_than",
+            Operator::LessThan => "less_than",
+            Operator::InList => "in_list",
+            Operator::Matches => "matches",
+            Operator::NotMatches => "not_matches",
+            Operator::Between => "between",
+            Operator::WithinDays => "within_days",
+        }
+    }
+}
+
 /// One step of a dialogue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -576,3 +576,41 @@ fn activity_rules_are_checked_when_compiled() {
             .is_empty()
     );
 }
+
+#[test]
+fn operator_all_lists_every_operator_under_its_file_name() {
+    use dynchat_engine::model::Operator;
+    let schema: serde_json::Value =
+        serde_json::from_str(&dynchat_engine::schema_json()).expect("schema is JSON");
+    let defs = schema
+        .get("definitions")
+        .or_else(|| schema.get("$defs"))
+        .expect("schema definitions");
+    let mut in_schema: Vec<String> = defs["Operator"]["oneOf"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v["enum"][0].as_str().or(v["const"].as_str()))
+                .map(str::to_string)
+                .collect()
+        })
+        .or_else(|| {
+            defs["Operator"]["enum"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    in_schema.sort();
+    let mut listed: Vec<String> = Operator::ALL.iter().map(|o| o.name().to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        listed, in_schema,
+        "Operator::ALL covers every operator once"
+    );
+    for op in Operator::ALL {
+        let back: Operator = serde_json::from_value(serde_json::json!(op.name())).expect("name");
+        assert_eq!(back, op, "{} reads back as itself", op.name());
+    }
+}

@@ -3,6 +3,7 @@
 use super::form::*;
 use crate::dom::{el, El};
 use crate::paths;
+use dynchat_engine::model::{Operator, FORMAT_VERSION};
 use serde_json::{json, Value};
 
 /// An all-of / any-of group editor at `path` (an `Audience` object).
@@ -71,7 +72,13 @@ pub(super) fn condition(path: &str, draft: &Value) -> El {
                 .id(&format!("{fid}-err"))
                 .attr("data-err-for", &format!("{path}.field")),
         );
-    let op = select_in("Operator", &format!("{path}.op"), "str", draft, &OPERATORS);
+    let op = select_in(
+        "Operator",
+        &format!("{path}.op"),
+        "str",
+        draft,
+        &operators(),
+    );
     let vpath = format!("{path}.value");
     let vid = field_id(&vpath);
     let shown = match paths::get(draft, &vpath) {
@@ -88,6 +95,11 @@ pub(super) fn condition(path: &str, draft: &Value) -> El {
         Some(Value::Null) | None => String::new(),
         Some(x) => x.to_string(),
     };
+    let within_hint = if paths::text(draft, &format!("{path}.op")) == Operator::WithinDays.name() {
+        within_days_hint()
+    } else {
+        String::new()
+    };
     let value = el("div")
         .child(el("label").attr("for", &vid).text("Value"))
         .child(
@@ -96,6 +108,7 @@ pub(super) fn condition(path: &str, draft: &Value) -> El {
                 .attr("type", "text")
                 .attr("data-path", &vpath)
                 .attr("data-kind", "value")
+                .attr("placeholder", &within_hint)
                 .value(&shown)
                 .attr("aria-describedby", &format!("{vid}-err")),
         )
@@ -323,7 +336,7 @@ pub(super) fn card_template(t: &str, id: &str) -> Value {
 
 pub(super) fn new_dialogue() -> Value {
     json!({
-        "version": 1, "id": "new-dialogue", "name": "New dialogue", "priority": 0,
+        "version": FORMAT_VERSION, "id": "new-dialogue", "name": "New dialogue", "priority": 0,
         "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
         "cards": [
             {"id": "hello", "type": "message", "text": "Hi there! Can I help you pick a plan?", "next": "bye"},

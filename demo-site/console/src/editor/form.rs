@@ -2,6 +2,8 @@
 
 use crate::dom::{el, El};
 use crate::paths;
+use dynchat_engine::model::Operator;
+use dynchat_engine::targeting::{ACTIVITY_TYPES, MAX_ACTIVITY_DAYS};
 use serde_json::Value;
 use wasm_bindgen::JsCast;
 
@@ -16,23 +18,49 @@ pub(super) const CARD_TYPES: [(&str, &str); 8] = [
     ("end", "End"),
 ];
 
-pub(super) const OPERATORS: [(&str, &str); 13] = [
-    ("is", "is"),
-    ("is_not", "is not"),
-    ("contains", "contains"),
-    ("not_contains", "does not contain"),
-    ("starts_with", "starts with"),
-    ("is_empty", "is empty"),
-    ("is_not_empty", "is not empty"),
-    ("greater_than", "greater than"),
-    ("less_than", "less than"),
-    ("in_list", "in list"),
-    ("matches", "matches (wildcards)"),
-    ("not_matches", "does not match"),
-    ("between", "between"),
-];
+/// The operator dropdown: every operator the engine compiles ([`Operator::ALL`]), labelled.
+pub(super) fn operators() -> Vec<(&'static str, &'static str)> {
+    Operator::ALL
+        .iter()
+        .map(|&o| (o.name(), op_label(o)))
+        .collect()
+}
 
-pub(super) const FIELDS: [&str; 22] = [
+fn op_label(op: Operator) -> &'static str {
+    match op {
+        Operator::Is => "is",
+        Operator::IsNot => "is not",
+        Operator::Contains => "contains",
+        Operator::NotContains => "does not contain",
+        Operator::StartsWith => "starts with",
+        Operator::IsEmpty => "is empty",
+        Operator::IsNotEmpty => "is not empty",
+        Operator::GreaterThan => "greater than",
+        Operator::LessThan => "less than",
+        Operator::InList => "in list",
+        Operator::Matches => "matches (wildcards)",
+        Operator::NotMatches => "does not match",
+        Operator::Between => "between",
+        Operator::WithinDays => "within the last N days",
+    }
+}
+
+/// The field suggestions: the common page / lead / company fields, then one `activity.<type>`
+/// per Marketo activity the engine knows ([`ACTIVITY_TYPES`]).
+pub(super) fn fields() -> Vec<String> {
+    FIELDS
+        .iter()
+        .map(|f| f.to_string())
+        .chain(ACTIVITY_TYPES.iter().map(|(n, _)| format!("activity.{n}")))
+        .collect()
+}
+
+/// The value hint for `within_days` (the engine's limit, [`MAX_ACTIVITY_DAYS`]).
+pub(super) fn within_days_hint() -> String {
+    format!("days, 1-{MAX_ACTIVITY_DAYS}")
+}
+
+const FIELDS: [&str; 22] = [
     "page.url",
     "page.path",
     "page.title",

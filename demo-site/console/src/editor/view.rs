@@ -196,7 +196,7 @@ pub fn view(s: &crate::store::State) -> El {
     );
     let fields = el("datalist")
         .id("field-names")
-        .children(FIELDS.iter().map(|f| el("option").attr("value", f)));
+        .children(fields().iter().map(|f| el("option").attr("value", f)));
     let left = el("div")
         .child(basics)
         .child(targeting)
