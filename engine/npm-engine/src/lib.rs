@@ -12,6 +12,7 @@ mod sim;
 use convert::{
     error, millis, object_json, optional_object_json, set, text_or_json, to_js, type_error,
 };
+use dynchat_engine::i18n::lang_tag;
 use dynchat_engine::{compile_with, step, CompiledFlow, Input, Options};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -140,6 +141,8 @@ struct SessionOptions {
     now: i64,
     #[serde(default)]
     lead: BTreeMap<String, String>,
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// One visitor's conversation on one flow: feed it inputs, perform the effects it returns.
@@ -162,8 +165,20 @@ impl Session {
             .parse("new Session: options")
             .map_err(|e| type_error(&e))?;
         let lead: Vec<(String, String)> = o.lead.into_iter().collect();
+        let mut state = dynchat_engine::Session::new(&flow.inner, &o.id, &lead, o.now);
+        if let Some(tag) = o.lang {
+            // The engine reads any tag it cannot use as English; a caller who names a language
+            // hears why it was not taken instead.
+            let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+            if lang_tag(&tag) == "en" && !primary.eq_ignore_ascii_case("en") {
+                return Err(type_error(&format!(
+                    "new Session: options.lang: `{tag}` is not a language tag (like `de` or `de-AT`)"
+                )));
+            }
+            state = state.in_lang(&tag);
+        }
         Ok(Session {
-            state: dynchat_engine::Session::new(&flow.inner, &o.id, &lead, o.now),
+            state,
             flow: flow.inner.clone(),
         })
     }
@@ -216,6 +231,12 @@ impl Session {
     pub fn at(&self) -> Option<String> {
         let at = usize::from(self.state.at?);
         self.flow.card_ids.get(at).cloned()
+    }
+
+    /// The conversation's language (primary subtag, `en` unless `options.lang` named another).
+    #[wasm_bindgen(getter)]
+    pub fn lang(&self) -> String {
+        self.state.lang.clone()
     }
 
     /// Total goal score so far.

@@ -82,6 +82,11 @@ export interface SessionOptions {
   now: number;
   /** Lead fields already known about the visitor (`{ FirstName: "Ann" }`). */
   lead?: Record<string, string>;
+  /**
+   * The conversation's language, a tag like `de` or `de-AT` (default English): the engine's own
+   * texts (re-prompts, booking messages) and the dialogue's translations for that language.
+   */
+  lang?: string;
 }
 
 /** The page and visitor facts targeting reads (`select`); every field is optional. */

@@ -23,7 +23,7 @@ export async function run(now: number): Promise<string[]> {
   }
   const flow: Flow = result.flow;
   const again: Flow = Flow.fromWire(flow.toWire());
-  const session = new Session(again, { id: 'visit-1', now, lead: { FirstName: 'Ann' } });
+  const session = new Session(again, { id: 'visit-1', now, lead: { FirstName: 'Ann' }, lang: 'en' });
   const out: string[] = [];
   const perform = (effects: Effect[]): Prompt | null => {
     let prompt: Prompt | null = null;
@@ -34,7 +34,7 @@ export async function run(now: number): Promise<string[]> {
         case 'reprompt': out.push('! ' + e.message); break;
         case 'capture': out.push(`${e.field}=${e.value}${e.overwrite ? ' (overwrite)' : ''}`); break;
         case 'book': out.push(`${e.key} ${e.start_ms}-${e.end_ms}`); break;
-        case 'request_slots': out.push('queue' in e.route ? e.route.queue : e.route.agent); break;
+        case 'request_slots': out.push('queue' in e.route ? e.route.queue : 'agent' in e.route ? e.route.agent : e.route.default); break;
         case 'goal': out.push(`${e.name} +${e.score}`); break;
         case 'drop': out.push('dropped at ' + (e.card ?? 'start')); break;
         default: break;

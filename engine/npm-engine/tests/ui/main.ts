@@ -96,7 +96,7 @@ function perform(effects: Effect[]): Input | null {
         controls.replaceChildren();
         if (e.type === 'book') {
           booked += 1;
-          const agent = 'queue' in e.route ? `Agent ${booked} of queue ${e.route.queue}` : e.route.agent;
+          const agent = 'queue' in e.route ? `Agent ${booked} of queue ${e.route.queue}` : 'agent' in e.route ? e.route.agent : e.route.default;
           next = { type: 'booking_result', result: { status: 'booked', meeting_id: `m${booked}`, agent, time: utc(e.start_ms) } };
         }
         break;
