@@ -5,6 +5,7 @@
 use super::db;
 use super::gate;
 use super::reply::{header, json_body, Reply};
+use super::sites_admin::{save, Write};
 use super::store::{dead_letters, dialogues, reports, sites};
 use crate::error::ApiError;
 use crate::{bundle, days, metrics, site_settings, validate};
@@ -98,25 +99,7 @@ async fn put_site(
     let v = json_body(req, MAX_ADMIN_BODY).await?;
     let input = site_settings::parse(site, &v)?;
     let now = db::now(env, database).await?;
-    let origins = serde_json::to_string(&input.allowed_origins)?;
-    let config = input.config.to_string();
-    let lead_fields = serde_json::to_string(&input.lead_fields)?;
-    sites::upsert(
-        database,
-        &sites::Upsert {
-            id: site,
-            name: &input.name,
-            allowed_origins: &origins,
-            config: &config,
-            lead_fields: &lead_fields,
-            program_id: input.program_id,
-            program_status: input.program_status.as_deref(),
-            rate_site_per_minute: input.site_per_minute,
-            rate_ip_per_minute: input.ip_per_minute,
-            now,
-        },
-    )
-    .await?;
+    save(database, site, &input, now, Write::Replace).await?;
     let etag = refresh_site(database, site).await?;
     Ok(Reply::json(200, json!({"site": site, "etag": etag})))
 }
