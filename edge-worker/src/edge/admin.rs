@@ -5,7 +5,6 @@
 use super::db;
 use super::gate;
 use super::reply::{header, json_body, Reply};
-use super::sites_admin::{save, Write};
 use super::store::{dead_letters, dialogues, reports, sites};
 use crate::error::ApiError;
 use crate::{bundle, days, metrics, site_settings, validate};
@@ -102,6 +101,43 @@ async fn put_site(
     save(database, site, &input, now, Write::Replace).await?;
     let etag = refresh_site(database, site).await?;
     Ok(Reply::json(200, json!({"site": site, "etag": etag})))
+}
+
+/// How [`save`] writes a site.
+pub enum Write {
+    /// Only a new id (a taken one is left as it is).
+    Create,
+    /// Creates the site or replaces its settings.
+    Replace,
+}
+
+/// Stores a site's parsed settings under `id`; false when [`Write::Create`] finds it taken.
+pub async fn save(
+    database: &D1Database,
+    id: &str,
+    input: &site_settings::SiteInput,
+    now: i64,
+    how: Write,
+) -> Result<bool, ApiError> {
+    let origins = serde_json::to_string(&input.allowed_origins)?;
+    let config = input.config.to_string();
+    let lead_fields = serde_json::to_string(&input.lead_fields)?;
+    let row = sites::Upsert {
+        id,
+        name: &input.name,
+        allowed_origins: &origins,
+        config: &config,
+        lead_fields: &lead_fields,
+        program_id: input.program_id,
+        program_status: input.program_status.as_deref(),
+        rate_site_per_minute: input.site_per_minute,
+        rate_ip_per_minute: input.ip_per_minute,
+        now,
+    };
+    match how {
+        Write::Create => sites::insert(database, &row).await,
+        Write::Replace => sites::upsert(database, &row).await.map(|()| true),
+    }
 }
 
 async fn get_site(database: &D1Database, site: &str) -> Result<Reply, ApiError> {

@@ -2,6 +2,7 @@
 //! (create: id, name, allowed embed origins, and any other site setting) and
 //! `GET /admin/sites/{site}/install` (the installation check).
 
+use super::admin::{save, Write};
 use super::reply::{json_body, Reply};
 use super::store::{accounts, install, sites};
 use crate::auth::Principal;
@@ -21,43 +22,6 @@ pub async fn list(database: &D1Database, p: &Principal) -> Result<Reply, ApiErro
         .filter(|r| mine.contains(&r.id))
         .collect();
     Ok(Reply::json(200, json!({"sites": rows})))
-}
-
-/// How [`save`] writes a site.
-pub enum Write {
-    /// Only a new id (a taken one is left as it is).
-    Create,
-    /// Creates the site or replaces its settings.
-    Replace,
-}
-
-/// Stores a site's parsed settings under `id`; false when [`Write::Create`] finds it taken.
-pub async fn save(
-    database: &D1Database,
-    id: &str,
-    input: &site_settings::SiteInput,
-    now: i64,
-    how: Write,
-) -> Result<bool, ApiError> {
-    let origins = serde_json::to_string(&input.allowed_origins)?;
-    let config = input.config.to_string();
-    let lead_fields = serde_json::to_string(&input.lead_fields)?;
-    let row = sites::Upsert {
-        id,
-        name: &input.name,
-        allowed_origins: &origins,
-        config: &config,
-        lead_fields: &lead_fields,
-        program_id: input.program_id,
-        program_status: input.program_status.as_deref(),
-        rate_site_per_minute: input.site_per_minute,
-        rate_ip_per_minute: input.ip_per_minute,
-        now,
-    };
-    match how {
-        Write::Create => sites::insert(database, &row).await,
-        Write::Replace => sites::upsert(database, &row).await.map(|()| true),
-    }
 }
 
 /// `POST /admin/sites {"id", "name", "allowed_origins", ...}`: 201, or 409 when the id is
