@@ -236,15 +236,21 @@ pub fn booking_ids(site: &str, key: &str) -> BookingIds {
         uid: format!("{meeting}@dynchat"),
         meeting,
         google_event: format!("dc{google}"),
-        graph_transaction: format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        ),
+        graph_transaction: guid(&hex),
     }
+}
+
+/// A GUID-shaped id (`8-4-4-4-12`) of the first 32 digits of a hex digest: Graph's
+/// `transactionId`.
+pub fn guid(hex: &str) -> String {
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Why a requested slot is not bookable for any agent of the route.

@@ -13,6 +13,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use dynchat_scheduling::escape_html as escape;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -208,22 +209,6 @@ pub fn page_headers() -> [(&'static str, &'static str); 5] {
 /// The lines added to the visitor's invitation text.
 pub fn mail_text(reschedule: &str, cancel: &str) -> String {
     format!("\n\nNeed another time? Reschedule: {reschedule}\nCannot make it? Cancel: {cancel}\n")
-}
-
-/// Text made safe for HTML text and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A whole page; `body` is already HTML (built from escaped parts).

@@ -122,6 +122,16 @@ pub fn input(label: &str, id: &str, value: &str, kind: &str) -> El {
     )
 }
 
+/// A small `type=button` button running action `act`, with its visible label and accessible name.
+pub fn small_button(act: &str, label: &str, aria: &str) -> El {
+    el("button")
+        .attr("type", "button")
+        .cls("small")
+        .act(act)
+        .attr("aria-label", aria)
+        .text(label)
+}
+
 /// A `<select>` with (value, label) options.
 pub fn select(id: &str, current: &str, options: &[(&str, &str)]) -> El {
     let s = el("select").id(id).attr("name", id);

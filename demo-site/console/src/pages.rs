@@ -153,29 +153,12 @@ pub fn app(s: &State) -> El {
 }
 
 fn signin(s: &State) -> El {
-    let mut form = el("form")
-        .act("signin")
-        .attr("aria-labelledby", "page-title")
-        .child(
-            el("h1")
-                .id("page-title")
-                .attr("tabindex", "-1")
-                .text("Sign in to dynchat"),
-        )
-        .child(
-            el("p")
-                .cls("sub")
-                .text("Northwind Analytics · chat console"),
-        );
-    if let Some(e) = &s.signin_error {
-        form = form.child(
-            el("p")
-                .cls("notice bad")
-                .attr("role", "alert")
-                .id("signin-error")
-                .text(e),
-        );
-    }
+    let form = my_calendar::session_form(
+        s,
+        "signin",
+        "Sign in to dynchat",
+        "Northwind Analytics · chat console",
+    );
     let email = el("div")
         .cls("field")
         .child(el("label").attr("for", "email").text("Email"))
@@ -199,7 +182,7 @@ fn signin(s: &State) -> El {
                 .attr("autocomplete", "current-password")
                 .flag("required", true),
         );
-    form = form.child(email).child(pw).child(
+    let form = form.child(email).child(pw).child(
         el("button")
             .attr("type", "submit")
             .cls("primary")

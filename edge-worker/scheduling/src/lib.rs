@@ -50,3 +50,4 @@ pub use rotation::{
 };
 pub use settings::{AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
 pub use slots::{label, parse_tz, queue_slots, slot_at, slots, Busy, Interval, QueueSlot, Slot};
+pub use text::html as escape_html;

@@ -55,7 +55,7 @@ pub(crate) fn fold_ics_line(line: &str, out: &mut String) {
 }
 
 /// Escapes text for HTML element content and attribute values.
-pub(crate) fn html(s: &str) -> String {
+pub fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -98,27 +98,46 @@ async fn put_site(
     let v = json_body(req, MAX_ADMIN_BODY).await?;
     let input = site_settings::parse(site, &v)?;
     let now = db::now(env, database).await?;
+    save(database, site, &input, now, Write::Replace).await?;
+    let etag = refresh_site(database, site).await?;
+    Ok(Reply::json(200, json!({"site": site, "etag": etag})))
+}
+
+/// How [`save`] writes a site.
+pub enum Write {
+    /// Only a new id (a taken one is left as it is).
+    Create,
+    /// Creates the site or replaces its settings.
+    Replace,
+}
+
+/// Stores a site's parsed settings under `id`; false when [`Write::Create`] finds it taken.
+pub async fn save(
+    database: &D1Database,
+    id: &str,
+    input: &site_settings::SiteInput,
+    now: i64,
+    how: Write,
+) -> Result<bool, ApiError> {
     let origins = serde_json::to_string(&input.allowed_origins)?;
     let config = input.config.to_string();
     let lead_fields = serde_json::to_string(&input.lead_fields)?;
-    sites::upsert(
-        database,
-        &sites::Upsert {
-            id: site,
-            name: &input.name,
-            allowed_origins: &origins,
-            config: &config,
-            lead_fields: &lead_fields,
-            program_id: input.program_id,
-            program_status: input.program_status.as_deref(),
-            rate_site_per_minute: input.site_per_minute,
-            rate_ip_per_minute: input.ip_per_minute,
-            now,
-        },
-    )
-    .await?;
-    let etag = refresh_site(database, site).await?;
-    Ok(Reply::json(200, json!({"site": site, "etag": etag})))
+    let row = sites::Upsert {
+        id,
+        name: &input.name,
+        allowed_origins: &origins,
+        config: &config,
+        lead_fields: &lead_fields,
+        program_id: input.program_id,
+        program_status: input.program_status.as_deref(),
+        rate_site_per_minute: input.site_per_minute,
+        rate_ip_per_minute: input.ip_per_minute,
+        now,
+    };
+    match how {
+        Write::Create => sites::insert(database, &row).await,
+        Write::Replace => sites::upsert(database, &row).await.map(|()| true),
+    }
 }
 
 async fn get_site(database: &D1Database, site: &str) -> Result<Reply, ApiError> {

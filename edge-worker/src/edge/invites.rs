@@ -4,6 +4,7 @@
 //! (`POST /admin/console/invite/accept`, no session); a signed-in agent sees and changes their
 //! own record, hours and calendar connection (which puts them into the site's default queue).
 
+use super::meetings::agents::settings_of;
 use super::meetings::connect::{oauth_start, put_caldav};
 use super::meetings::mail_outbox::kick_mail;
 use super::meetings::queues::join_default_queue;
@@ -14,7 +15,6 @@ use crate::auth::{self, Principal, Sites};
 use crate::error::ApiError;
 use crate::mail::invite::{invite_link, invite_message, InviteMail, INVITE_TTL_MS};
 use crate::meetings::Route;
-use dynchat_scheduling::AgentSettings;
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Request};
 
@@ -225,17 +225,7 @@ pub async fn own_settings(
 ) -> Result<Reply, ApiError> {
     let a = agent_row(database, site, agent).await?;
     let v = json_body(req, MAX_BODY).await?;
-    let raw = v
-        .get("settings")
-        .ok_or_else(|| ApiError::field("settings", "is required"))?;
-    let settings = AgentSettings::from_json(&raw.to_string()).map_err(|e| {
-        ApiError::field(
-            format!("settings.{}", e.field().unwrap_or_default())
-                .trim_end_matches('.')
-                .to_string(),
-            e.to_string(),
-        )
-    })?;
+    let settings = settings_of(&v)?;
     store::agents::upsert(
         database,
         &store::agents::AgentWrite {

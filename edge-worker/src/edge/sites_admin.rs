@@ -2,6 +2,7 @@
 //! (create: id, name, allowed embed origins, and any other site setting) and
 //! `GET /admin/sites/{site}/install` (the installation check).
 
+use super::admin::{save, Write};
 use super::reply::{json_body, Reply};
 use super::store::{accounts, install, sites};
 use crate::auth::Principal;
@@ -43,25 +44,7 @@ pub async fn create(
     };
     let input = site_settings::parse(&id, &v)?;
     let now = super::db::now(env, database).await?;
-    let origins = serde_json::to_string(&input.allowed_origins)?;
-    let config = input.config.to_string();
-    let lead_fields = serde_json::to_string(&input.lead_fields)?;
-    let created = sites::insert(
-        database,
-        &sites::Upsert {
-            id: &id,
-            name: &input.name,
-            allowed_origins: &origins,
-            config: &config,
-            lead_fields: &lead_fields,
-            program_id: input.program_id,
-            program_status: input.program_status.as_deref(),
-            rate_site_per_minute: input.site_per_minute,
-            rate_ip_per_minute: input.ip_per_minute,
-            now,
-        },
-    )
-    .await?;
+    let created = save(database, &id, &input, now, Write::Create).await?;
     if !created {
         return Err(ApiError::Conflict(format!("site {id} exists already")));
     }

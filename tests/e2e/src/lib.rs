@@ -6,6 +6,8 @@
 #[path = "../../../xtask/src/worker.rs"]
 pub mod worker;
 
+pub mod clock;
+pub mod console;
 pub mod peers;
 
 use serde_json::{json, Value};

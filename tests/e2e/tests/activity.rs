@@ -2,40 +2,10 @@
 //! the Marketo peer's activities, through the worker's traits path (cached like the other
 //! traits) and the browser's targeting module run on the worker's bundle.
 
+use dynchat_e2e::clock::{iso_days_ago as iso_ago, now_ms};
 use dynchat_e2e::{serial, site_settings, Peer, Worker};
 use dynchat_targeting_wasm::Targeter;
 use serde_json::{json, Value};
-
-fn iso_ago(days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let t = now - days * 86_400;
-    let (day, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 #[test]
 fn activity_rule_matches_a_visitor_with_that_activity_and_not_one_without() {

@@ -6,88 +6,20 @@
 //! at the end of the site's default queue (noted in the assignment log), and the next bookings
 //! follow the rotation order.
 
+use dynchat_e2e::clock::{at, now_ms};
+use dynchat_e2e::console::{call, field, login, session};
 use dynchat_e2e::peers::{self, PyPeer};
 use dynchat_e2e::{serial, Answer, Worker};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const SITE: &str = "ag";
 const ORIGIN: &str = "http://127.0.0.1:8080";
 const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// `YYYY-MM-DDTHH:MM:00Z` of the day `days` from today (UTC) at `minute` after midnight.
-fn at(days: i64, minute: i64) -> String {
-    let t = (now_ms() / 86_400_000 + days) * 86_400 + minute * 60;
-    let (d, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = d + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:00Z",
-        secs / 3600,
-        (secs % 3600) / 60
-    )
-}
-
 fn settings(from: &str, to: &str) -> Value {
     let d = json!([{"start": from, "end": to}]);
     json!({"time_zone": "UTC", "working_hours": {"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d}, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30})
-}
-
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-fn login(w: &Worker, email: &str, password: &str) -> Answer {
-    w.post(
-        "/admin/console/login",
-        &json!({"email": email, "password": password}),
-        &[],
-    )
-}
-
-fn session(a: &Answer) -> Session {
-    assert_eq!(a.status, 200, "login: {}", a.body);
-    let set = a.header("set-cookie").unwrap_or_default();
-    let sess = set.split(';').next().unwrap_or_default();
-    let csrf = a.json()["csrf"].as_str().unwrap_or_default().to_string();
-    Session {
-        cookie: format!("{sess}; dynchat_csrf={csrf}"),
-        csrf,
-    }
-}
-
-fn call(w: &Worker, s: &Session, method: &str, path: &str, body: Option<&Value>) -> Answer {
-    let origin = w.url("");
-    let h = [
-        ("Cookie", s.cookie.as_str()),
-        ("X-CSRF-Token", s.csrf.as_str()),
-        ("Origin", origin.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    let text = body.map(Value::to_string);
-    w.request(method, path, &h, text.as_deref())
-}
-
-fn field(a: &Answer) -> String {
-    a.json()["error"]["field"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn ok(a: Answer, what: &str) -> Value {

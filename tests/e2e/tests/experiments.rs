@@ -5,6 +5,8 @@
 //! chosen variant as a new version.
 
 // `worker` is what the shared `console` module (xtask/src/console.rs) calls as `super::worker`.
+use dynchat_e2e::clock::now_ms;
+use dynchat_e2e::console::field as field_of;
 use dynchat_e2e::{root, serial, site_settings, worker, Worker};
 use dynchat_engine::experiment::{assign, Variant};
 use serde_json::{json, Value};
@@ -13,20 +15,6 @@ use std::collections::HashMap;
 fn example() -> String {
     std::fs::read_to_string(root().join("docs/examples/experiment.json"))
         .expect("docs/examples/experiment.json")
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn field_of(a: &dynchat_e2e::Answer) -> String {
-    a.json()["error"]["field"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[derive(Default, Debug, Clone, Copy, PartialEq)]

@@ -4,6 +4,7 @@
 //!
 //! Size: `E2E_SYNC_LEADS` (default 2000 in `cargo xtask test`; `cargo xtask soak` runs 50,000).
 
+use dynchat_e2e::clock::iso_days_ago;
 use dynchat_e2e::{serial, site_settings, Peer, Worker};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -26,31 +27,6 @@ fn first_name_dialogue() -> String {
         ]
     })
     .to_string()
-}
-
-fn iso_days_ago(days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let t = now - days * 86_400;
-    let (day, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil from days (Howard Hinnant).
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
 }
 
 fn progress(w: &Worker) -> Value {

@@ -4,11 +4,12 @@
 //! defaults (50 concurrent visitors, 200 sequential bookings) are `cargo xtask test`'s sizes, and
 //! `cargo xtask soak` runs the (200 visitors, 1,000 bookings).
 
+use dynchat_e2e::clock::{at, iso_minute as iso, now_s};
 use dynchat_e2e::peers::{self, PyPeer};
 use dynchat_e2e::{serial, Answer, Worker};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const SITE: &str = "mt";
 const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
@@ -281,39 +282,6 @@ impl Stack {
 fn every_day(from: &str, to: &str) -> Value {
     let d = json!([{"start": from, "end": to}]);
     json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d})
-}
-
-fn now_s() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// `YYYY-MM-DDTHH:MM:00Z` of the day `days` from today (UTC) at `minute` after midnight.
-fn at(days: i64, minute: i64) -> String {
-    let t = (now_s() / 86_400 + days) * 86_400 + minute * 60;
-    iso(t)
-}
-
-fn iso(t: i64) -> String {
-    // Civil date from days since the epoch (Howard Hinnant's algorithm), std only.
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:00Z",
-        secs / 3600,
-        (secs % 3600) / 60
-    )
 }
 
 fn ics_compact(s: &str) -> String {

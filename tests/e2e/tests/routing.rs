@@ -4,10 +4,10 @@
 //! refused at publish); bookings with `route: rules:<dialogue>/<card>` land in the queue the
 //! first matching rule names, a known lead's owner first; the assignment log names the rule.
 
+use dynchat_e2e::clock::at;
 use dynchat_e2e::peers::{self, PyPeer};
 use dynchat_e2e::{serial, Answer, Peer, Worker};
 use serde_json::{json, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const SITE: &str = "rt";
 const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
@@ -40,30 +40,6 @@ fn dialogue(enterprise_queue: &str) -> Value {
 fn every_day(from: &str, to: &str) -> Value {
     let d = json!([{"start": from, "end": to}]);
     json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d})
-}
-
-/// `YYYY-MM-DDTHH:MM:00Z` of the day `days` from today (UTC) at `minute` after midnight.
-fn at(days: i64, minute: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let t = (now / 86_400 + days) * 86_400 + minute * 60;
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:00Z",
-        secs / 3600,
-        (secs % 3600) / 60
-    )
 }
 
 struct Stack {

@@ -4,6 +4,7 @@
 //! without requests "no request yet"), and accounts of one site: 403 on every path of another
 //! site, lists with only their sites and accounts, no hand-out of sites they do not have.
 
+use dynchat_e2e::console::{self, call, field, Session};
 use dynchat_e2e::{serial, Answer, Worker};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -12,46 +13,12 @@ const GLOBEX: &str = "https://www.globex.example";
 const GLOBEX_SHOP: &str = "https://shop.globex.example";
 const ACME: &str = "http://127.0.0.1:8080";
 
-/// A console session: the cookie header and the CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 fn login(w: &Worker, email: &str, password: &str) -> Session {
-    let a = w.post(
-        "/admin/console/login",
-        &json!({"email": email, "password": password}),
-        &[],
-    );
+    let a = console::login(w, email, password);
     assert_eq!(a.status, 200, "login {email}: {}", a.body);
     let set = a.header("set-cookie").unwrap_or_default();
     assert!(set.starts_with("dynchat_session="), "{set}");
-    let session = set.split(';').next().unwrap_or_default();
-    let csrf = a.json()["csrf"].as_str().unwrap_or_default().to_string();
-    Session {
-        cookie: format!("{session}; dynchat_csrf={csrf}"),
-        csrf,
-    }
-}
-
-fn call(w: &Worker, s: &Session, method: &str, path: &str, body: Option<&Value>) -> Answer {
-    let origin = w.url("");
-    let h = [
-        ("Cookie", s.cookie.as_str()),
-        ("X-CSRF-Token", s.csrf.as_str()),
-        ("Origin", origin.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    let text = body.map(Value::to_string);
-    w.request(method, path, &h, text.as_deref())
-}
-
-fn field(a: &Answer) -> String {
-    a.json()["error"]["field"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    console::session(&a)
 }
 
 fn site_ids(a: &Answer) -> Vec<String> {

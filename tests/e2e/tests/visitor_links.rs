@@ -4,46 +4,17 @@
 //! with a higher SEQUENCE (and new links); the old link is refused; the cancel link sends a
 //! CANCEL and frees the slot; tampered, garbage and expired links get a clear 4xx page.
 
+use dynchat_e2e::clock::{at_s, iso_minute as iso};
 use dynchat_e2e::peers::{self, PyPeer};
 use dynchat_e2e::{serial, Answer, Worker};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const SITE: &str = "vl";
 const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
 const LINK_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1";
 const ORIGIN: &str = "http://127.0.0.1:8080";
 const VISITOR: &str = "vera@example.com";
-
-fn now_s() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// Seconds of the day `days` from today (UTC) at `minute` after midnight.
-fn at_s(days: i64, minute: i64) -> i64 {
-    (now_s() / 86_400 + days) * 86_400 + minute * 60
-}
-
-fn iso(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:00Z",
-        secs / 3600,
-        (secs % 3600) / 60
-    )
-}
 
 /// `20300101T090000Z` for an instant.
 fn ics_time(t: i64) -> String {

@@ -207,10 +207,5 @@ pub(super) fn select_in(
 }
 
 pub(super) fn small_btn(label: &str, act: &str, aria: &str) -> El {
-    el("button")
-        .attr("type", "button")
-        .cls("small")
-        .act(act)
-        .attr("aria-label", aria)
-        .text(label)
+    crate::dom::small_button(act, label, aria)
 }

@@ -2,6 +2,7 @@
 //! hours with several ranges a day, meeting length, buffers, notice, horizon), and small table
 //! and button helpers.
 
+pub(super) use crate::dom::small_button as button;
 use crate::dom::{el, input, value_of, El};
 use serde_json::{json, Value};
 
@@ -78,45 +79,32 @@ pub(super) fn settings_fields(p: &str, st: &Value) -> El {
             .cls("field")
             .child(input(label, &format!("{p}-{id}"), v, kind))
     };
-    el("div")
-        .child(field(
-            "Time zone (IANA, e.g. Europe/Amsterdam)",
-            "tz",
-            st["time_zone"].as_str().unwrap_or("UTC"),
-            "text",
-        ))
-        .child(days)
-        .child(field(
-            "Meeting length (minutes)",
-            "len",
-            &n("meeting_minutes", 30),
-            "number",
-        ))
-        .child(field(
-            "Buffer before (minutes)",
-            "bb",
-            &n("buffer_before_minutes", 0),
-            "number",
-        ))
-        .child(field(
-            "Buffer after (minutes)",
-            "ba",
-            &n("buffer_after_minutes", 0),
-            "number",
-        ))
-        .child(field(
-            "Minimum notice (minutes)",
-            "notice",
-            &n("min_notice_minutes", 60),
-            "number",
-        ))
-        .child(field(
-            "Horizon (days)",
-            "horizon",
-            &n("horizon_days", 14),
-            "number",
-        ))
+    let zone = field(
+        "Time zone (IANA, e.g. Europe/Amsterdam)",
+        "tz",
+        st["time_zone"].as_str().unwrap_or("UTC"),
+        "text",
+    );
+    el("div").child(zone).child(days).children(
+        NUMBERS
+            .iter()
+            .map(|(label, id, key, d)| field(label, id, &n(key, *d), "number")),
+    )
 }
+
+/// The number settings: label, field id suffix, the worker's key and the default shown.
+const NUMBERS: [(&str, &str, &str, u64); 5] = [
+    ("Meeting length (minutes)", "len", "meeting_minutes", 30),
+    ("Buffer before (minutes)", "bb", "buffer_before_minutes", 0),
+    ("Buffer after (minutes)", "ba", "buffer_after_minutes", 0),
+    (
+        "Minimum notice (minutes)",
+        "notice",
+        "min_notice_minutes",
+        60,
+    ),
+    ("Horizon (days)", "horizon", "horizon_days", 14),
+];
 
 /// The settings as the worker reads them, from the fields with prefix `p`.
 pub(super) fn settings_from(p: &str) -> Value {
@@ -124,15 +112,14 @@ pub(super) fn settings_from(p: &str) -> Value {
     for (d, _) in DAYS {
         hours[d] = ranges_of(&value_of(&format!("{p}-h-{d}")));
     }
-    json!({
+    let mut out = json!({
         "time_zone": value_of(&format!("{p}-tz")).trim(),
         "working_hours": hours,
-        "meeting_minutes": num(&format!("{p}-len")),
-        "buffer_before_minutes": num(&format!("{p}-bb")),
-        "buffer_after_minutes": num(&format!("{p}-ba")),
-        "min_notice_minutes": num(&format!("{p}-notice")),
-        "horizon_days": num(&format!("{p}-horizon")),
-    })
+    });
+    for (_, id, key, _) in NUMBERS {
+        out[key] = num(&format!("{p}-{id}"));
+    }
+    out
 }
 
 pub(super) fn table(label: &str, head: &[&str], body: El) -> El {
@@ -148,13 +135,4 @@ pub(super) fn table(label: &str, head: &[&str], body: El) -> El {
                 ))
                 .child(body),
         )
-}
-
-pub(super) fn button(act: &str, label: &str, aria: &str) -> El {
-    el("button")
-        .attr("type", "button")
-        .cls("small")
-        .act(act)
-        .attr("aria-label", aria)
-        .text(label)
 }

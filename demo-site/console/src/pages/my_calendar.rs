@@ -148,49 +148,56 @@ pub(super) fn my_calendar(s: &State, me: &Me) -> El {
     )
 }
 
-/// The set-password page of an invitation (no session).
-pub fn invite_page(s: &State) -> El {
-    let mut form = el("form")
-        .act("invite-accept")
+/// The start of a form of a page without a session (sign-in, set-password): its action, the
+/// focusable heading, the subtitle and the last sign-in error, if any.
+pub(super) fn session_form(s: &State, action: &str, heading: &str, sub: &str) -> El {
+    let form = el("form")
+        .act(action)
         .attr("aria-labelledby", "page-title")
         .child(
             el("h1")
                 .id("page-title")
                 .attr("tabindex", "-1")
-                .text("Set your password"),
+                .text(heading),
         )
-        .child(
-            el("p")
-                .cls("sub")
-                .text("dynchat console · agent invitation"),
-        );
-    if let Some(e) = &s.signin_error {
-        form = form.child(
+        .child(el("p").cls("sub").text(sub));
+    match &s.signin_error {
+        Some(e) => form.child(
             el("p")
                 .cls("notice bad")
                 .attr("role", "alert")
                 .id("signin-error")
                 .text(e),
-        );
+        ),
+        None => form,
     }
-    form = form
-        .child(
-            el("div").cls("field").child(
-                input(
-                    "New password (at least 10 characters)",
-                    "new-password",
-                    "",
-                    "password",
-                )
-                .attr("autocomplete", "new-password"),
-            ),
-        )
-        .child(
-            el("button")
-                .attr("type", "submit")
-                .cls("primary")
-                .text("Set password"),
-        );
+}
+
+/// The set-password page of an invitation (no session).
+pub fn invite_page(s: &State) -> El {
+    let form = session_form(
+        s,
+        "invite-accept",
+        "Set your password",
+        "dynchat console · agent invitation",
+    )
+    .child(
+        el("div").cls("field").child(
+            input(
+                "New password (at least 10 characters)",
+                "new-password",
+                "",
+                "password",
+            )
+            .attr("autocomplete", "new-password"),
+        ),
+    )
+    .child(
+        el("button")
+            .attr("type", "submit")
+            .cls("primary")
+            .text("Set password"),
+    );
     el("main").cls("signin").child(form)
 }
 

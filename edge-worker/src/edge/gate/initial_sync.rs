@@ -9,7 +9,7 @@
 //! Lead changes meanwhile reach the cache through the incremental sync.
 
 use super::client::Marketo;
-use super::lookups::known_fields;
+use super::lookups::{known_fields, rule_fields};
 use super::protocol::{InitialSyncAnswer, InitialSyncOp};
 use crate::days;
 use crate::edge::config;
@@ -93,23 +93,8 @@ pub async fn handle(
     Ok(answer)
 }
 
-/// The lead fields the sites' rules read, as the instance names them, with `id` and `email`.
-async fn export_fields(m: &Marketo, database: &D1Database) -> Result<Vec<String>, ApiError> {
-    let known = known_fields(m).await?;
-    let sites = store::trait_fields(database).await?;
-    let wanted: Vec<String> = sites
-        .iter()
-        .flatten()
-        .filter_map(|f| f.split_once('.'))
-        .filter(|(ns, _)| *ns != "activity")
-        .map(|(_, n)| n.to_string())
-        .chain(["id".to_string(), "email".to_string()])
-        .collect();
-    Ok(fields::marketo_names(&wanted, &known))
-}
-
 async fn start(m: &Marketo, database: &D1Database, since: i64, until: i64) -> Result<(), ApiError> {
-    let names = export_fields(m, database).await?;
+    let names = rule_fields(m, database, &["id", "email"]).await?;
     let t = now();
     let row = SyncRow {
         phase: "create".into(),

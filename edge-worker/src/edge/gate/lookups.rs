@@ -6,11 +6,13 @@ use super::client::{urlencode, Marketo};
 use super::protocol::{LookupAnswer, LookupQuery};
 use crate::days;
 use crate::edge::db::real_now as now;
+use crate::edge::store::marketo as store;
 use crate::error::ApiError;
+use crate::marketo::protocol::CallError;
 use crate::marketo::{bulk, fields, mapping};
 use dynchat_engine::targeting::{ACTIVITY_TYPES, MAX_ACTIVITY_DAYS};
 use serde_json::{Map, Value};
-use worker::Method;
+use worker::{D1Database, Method};
 
 /// Field names Marketo knows (describe2), so lookups never ask for an unknown field (1006).
 pub async fn known_fields(m: &Marketo) -> Result<Vec<String>, ApiError> {
@@ -30,6 +32,46 @@ pub async fn known_fields(m: &Marketo) -> Result<Vec<String>, ApiError> {
         .collect();
     *m.known_fields.borrow_mut() = Some(names.clone());
     Ok(names)
+}
+
+/// The lead fields the sites' rules read (activities left out), as the instance names them,
+/// with `extra` (e.g. `email`) added: what a sync asks Marketo for.
+pub async fn rule_fields(
+    m: &Marketo,
+    database: &D1Database,
+    extra: &[&str],
+) -> Result<Vec<String>, ApiError> {
+    let known = known_fields(m).await?;
+    let sites = store::trait_fields(database).await?;
+    let wanted: Vec<String> = sites
+        .iter()
+        .flatten()
+        .filter_map(|f| f.split_once('.'))
+        .filter(|(ns, _)| *ns != "activity")
+        .map(|(_, n)| n.to_string())
+        .chain(extra.iter().map(|e| e.to_string()))
+        .collect();
+    Ok(fields::marketo_names(&wanted, &known))
+}
+
+/// `activities/pagingtoken.json` from `since_ms`: the token to page activities or lead changes
+/// from (none when Marketo sends none).
+pub async fn paging_token(m: &Marketo, since_ms: i64) -> Result<Option<String>, CallError> {
+    let since = days::iso(since_ms);
+    let v = m
+        .call(
+            Method::Get,
+            &format!(
+                "/rest/v1/activities/pagingtoken.json?sinceDatetime={}",
+                urlencode(&since)
+            ),
+            None,
+            None,
+        )
+        .await?;
+    Ok(v.get("nextPageToken")
+        .and_then(Value::as_str)
+        .map(str::to_string))
 }
 
 /// `leads.json?filterType=cookies|email`: the lead's id (none when unknown), its fields and
@@ -137,24 +179,10 @@ async fn last_activities(
     if ids.is_empty() {
         return Ok(out);
     }
-    let since = days::iso(now() - i64::from(MAX_ACTIVITY_DAYS) * 86_400_000);
-    let v = m
-        .call(
-            Method::Get,
-            &format!(
-                "/rest/v1/activities/pagingtoken.json?sinceDatetime={}",
-                urlencode(&since)
-            ),
-            None,
-            None,
-        )
+    let mut token = paging_token(m, now() - i64::from(MAX_ACTIVITY_DAYS) * 86_400_000)
         .await
-        .map_err(up)?;
-    let mut token = v
-        .get("nextPageToken")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+        .map_err(up)?
+        .unwrap_or_default();
     let type_list: Vec<String> = ids.iter().map(|(_, id)| id.to_string()).collect();
     for _page in 0..5 {
         let path = format!(

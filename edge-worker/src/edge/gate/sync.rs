@@ -1,9 +1,8 @@
 //! Incremental sync: lead changes since the stored paging token update the trait cache.
 
 use super::client::{urlencode, Marketo};
-use super::lookups::known_fields;
+use super::lookups::{paging_token, rule_fields};
 use super::protocol::SyncAnswer;
-use crate::days;
 use crate::edge::db::real_now as now;
 use crate::edge::store::marketo as store;
 use crate::error::ApiError;
@@ -17,37 +16,12 @@ pub async fn sync(m: &Marketo, database: &D1Database) -> Result<SyncAnswer, ApiE
     let up = |e: CallError| ApiError::Upstream(e.text().to_string());
     let mut token = match store::sync_token(database).await? {
         Some(t) => t,
-        None => {
-            let since = days::iso(now() - 3_600_000);
-            let v = m
-                .call(
-                    Method::Get,
-                    &format!(
-                        "/rest/v1/activities/pagingtoken.json?sinceDatetime={}",
-                        urlencode(&since)
-                    ),
-                    None,
-                    None,
-                )
-                .await
-                .map_err(up)?;
-            v.get("nextPageToken")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| ApiError::Upstream("no nextPageToken".into()))?
-        }
+        None => paging_token(m, now() - 3_600_000)
+            .await
+            .map_err(up)?
+            .ok_or_else(|| ApiError::Upstream("no nextPageToken".into()))?,
     };
-    let sites = store::trait_fields(database).await?;
-    let known = known_fields(m).await?;
-    let wanted: Vec<String> = sites
-        .iter()
-        .flatten()
-        .filter_map(|f| f.split_once('.'))
-        .filter(|(ns, _)| *ns != "activity")
-        .map(|(_, n)| n.to_string())
-        .chain(["email".to_string()])
-        .collect();
-    let fields = crate::marketo::fields::marketo_names(&wanted, &known);
+    let fields = rule_fields(m, database, &["email"]).await?;
     let mut changed = 0;
     for _page in 0..10 {
         let path = format!(

@@ -5,7 +5,7 @@
 use super::super::db;
 use super::super::reply::{json_body, Reply};
 use super::super::store::{self, agents::AgentWrite, meetings::TemplateRow};
-use super::agents::{all_agents, one_agent, Agent};
+use super::agents::{all_agents, one_agent, settings_of, Agent};
 use super::connect::{delete_calendar, oauth_callback, oauth_start, put_caldav};
 use super::invitation::template;
 use super::mail_outbox::list_outbox;
@@ -13,7 +13,7 @@ use super::queues::{get_queue, join_default_queue, list_queues, put_queue, set_o
 use super::records::{assignments, cancel_meeting, list_meetings, no_show};
 use super::router_protocol::{OrderJob, RouterAnswer};
 use crate::error::ApiError;
-use dynchat_scheduling::{AgentSettings, EmailAddress};
+use dynchat_scheduling::EmailAddress;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use worker::{D1Database, Env, Method, Request};
@@ -211,17 +211,7 @@ async fn put_agent(
     let email = o.get("email").and_then(Value::as_str).unwrap_or_default();
     let email =
         EmailAddress::parse(email, "email").map_err(|e| ApiError::field("email", e.to_string()))?;
-    let settings_value = o
-        .get("settings")
-        .ok_or_else(|| ApiError::field("settings", "is required"))?;
-    let settings = AgentSettings::from_json(&settings_value.to_string()).map_err(|e| {
-        ApiError::field(
-            format!("settings.{}", e.field().unwrap_or_default())
-                .trim_end_matches('.')
-                .to_string(),
-            e.to_string(),
-        )
-    })?;
+    let settings = settings_of(&v)?;
     let now = db::now(env, database).await?;
     store::agents::upsert(
         database,

@@ -15,6 +15,21 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use worker::{D1Database, Env};
 
+/// The agent settings under `settings` of a request body (400 naming `settings.<field>`).
+pub fn settings_of(body: &serde_json::Value) -> Result<AgentSettings, ApiError> {
+    let raw = body
+        .get("settings")
+        .ok_or_else(|| ApiError::field("settings", "is required"))?;
+    AgentSettings::from_json(&raw.to_string()).map_err(|e| {
+        ApiError::field(
+            format!("settings.{}", e.field().unwrap_or_default())
+                .trim_end_matches('.')
+                .to_string(),
+            e.to_string(),
+        )
+    })
+}
+
 /// An agent with validated settings and the calendar connection as stored.
 #[derive(Debug, Clone)]
 pub struct Agent {

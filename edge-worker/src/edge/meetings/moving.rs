@@ -39,17 +39,7 @@ pub async fn run_move_job(env: &Env, job: MoveJob) -> RouterReply {
 fn moved_ids(uid: &str, sequence: i64) -> (String, String) {
     let d = Sha256::digest(format!("{uid}\0{sequence}").as_bytes());
     let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-    (
-        format!("dc{}", &hex[..40]),
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        ),
-    )
+    (format!("dc{}", &hex[..40]), meetings::guid(&hex))
 }
 
 struct EventParts<'a> {
