@@ -249,7 +249,8 @@ pub fn cancel_page(m: &Shown<'_>, token: &str) -> String {
     )
 }
 
-/// The reschedule page: the meeting and the free times (ISO start, label), one radio each.
+/// The reschedule page: the meeting and the free times (ISO start, label) in one list box, so two
+/// weeks of times stay one short page.
 pub fn reschedule_page(m: &Shown<'_>, token: &str, slots: &[(String, String)]) -> String {
     if slots.is_empty() {
         return page(
@@ -262,14 +263,16 @@ pub fn reschedule_page(m: &Shown<'_>, token: &str, slots: &[(String, String)]) -
         );
     }
     let mut options = String::new();
-    for (i, (start, label)) in slots.iter().enumerate() {
+    for (start, label) in slots {
         options.push_str(&format!(
-            "<p><label><input type=\"radio\" name=\"start\" value=\"{}\"{}> {}</label></p>",
+            "<option value=\"{}\">{}</option>",
             escape(start),
-            if i == 0 { " required" } else { "" },
             escape(label)
         ));
     }
+    let options = format!(
+        "<p><label for=\"start\">New time</label><br><select id=\"start\" name=\"start\" required>{options}</select></p>"
+    );
     page(
         "Reschedule your meeting",
         &format!(

@@ -244,6 +244,10 @@ async fn answer(
     }
 }
 
+/// At most this many free times on the reschedule page (two weeks of half-hour starts over a
+/// ten-hour day is 280).
+const MAX_TIMES: usize = 400;
+
 /// The agent's free starts for the next two weeks (ISO, label in the visitor's zone), the
 /// meeting's own start left out.
 async fn free_times(
@@ -280,7 +284,7 @@ async fn free_times(
                     ))
                 })
                 .filter(|(s, _)| *s != current)
-                .take(40)
+                .take(MAX_TIMES)
                 .collect()
         })
         .unwrap_or_default())
