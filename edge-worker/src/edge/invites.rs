@@ -215,7 +215,7 @@ pub async fn own_agent(database: &D1Database, site: &str, agent: &str) -> Result
 }
 
 /// `PUT /admin/console/sites/{site}/agents/{agent}/settings {"settings": {...}}`: the agent's
-/// own hours, meeting length, buffers, notice, horizon and location (400 naming the field).
+/// own hours, meeting length, buffers, notice and horizon (400 naming the field).
 pub async fn own_settings(
     req: &mut Request,
     env: &Env,
