@@ -408,18 +408,22 @@ const TEST_CONSOLE_KEY: &str = "ZHluY2hhdC1jb25zb2xlLXRlc3Qta2V5LTMyLWJ5dGU=";
 
 /// The console's Reports page shows the experiment per variant with the verdict, in Chromium:
 /// 1,200 visitors, a goal for every 10th of the control and every 4th of `short`, so the
-/// sequential test names `short` the winner.
+/// sequential test names `short` the winner; every 100th visitor books a meeting. Then the
+/// admin ends the experiment with the console's "Publish short as the new version" button, and
+/// the worker serves only the new version.
 #[test]
 fn the_console_shows_each_variant_with_its_verdict() {
     let _g = serial();
     let root = root();
     console::build_console(&root).unwrap_or_else(|e| panic!("build_console: {e}"));
+    let radicale = peers::radicale(1, "experiments-console");
     let w = Worker::start(
         "experiments-console",
         None,
         // 1,200 event batches from one address in a few seconds: lift the per-minute limits.
         &[
             ("CONSOLE_KEY", TEST_CONSOLE_KEY),
+            ("CALENDAR_KEY", TEST_CALENDAR_KEY),
             ("RATE_SITE_PER_MINUTE", "100000"),
             ("RATE_IP_PER_MINUTE", "100000"),
         ],
@@ -429,6 +433,7 @@ fn the_console_shows_each_variant_with_its_verdict() {
     let hash = w.site("acme", site_settings(None), &[&example()])[0]
         .1
         .clone();
+    bookable_queue(&w, &radicale);
     let arms = [
         Variant {
             id: "control".into(),
@@ -441,6 +446,7 @@ fn the_console_shows_each_variant_with_its_verdict() {
     ];
     let at = now_ms();
     let mut sent: HashMap<String, u64> = HashMap::new();
+    let mut booked: HashMap<String, u64> = HashMap::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for i in 0..1_200u32 {
         let visitor = format!("crowd-{i:05}");
@@ -468,6 +474,11 @@ fn the_console_shows_each_variant_with_its_verdict() {
         let body = json!({"visitor": visitor, "session": format!("s-{visitor}"), "events": events});
         let a = w.post("/v1/sites/acme/events", &body, &[]);
         assert_eq!(a.status, 202, "{}", a.body);
+        if i % 100 == 0 {
+            let a = book(&w, i64::from(i / 100), &visitor, "demo-ab", &variant);
+            assert_eq!(a.status, 201, "booking of {visitor}: {}", a.body);
+            *booked.entry(variant.clone()).or_default() += 1;
+        }
     }
     let r = w
         .admin(
@@ -478,7 +489,15 @@ fn the_console_shows_each_variant_with_its_verdict() {
         .json();
     assert_eq!(r["comparisons"][0]["winner"], "short", "{r}");
     let endpoint = format!("http://127.0.0.1:{}", w.port);
-    let expect = serde_json::to_string(&sent).expect("json");
+    let expect: serde_json::Map<String, Value> = sent
+        .iter()
+        .map(|(id, n)| {
+            let m = booked.get(id).copied().unwrap_or(0);
+            (id.clone(), json!({"conversations": n, "meetings": m}))
+        })
+        .collect();
+    assert_eq!(booked.len(), 2, "both variants booked: {booked:?}");
+    let expect = Value::Object(expect).to_string();
     let status = std::process::Command::new("node")
         .arg(root.join("tests/browser/console/experiments.mjs"))
         .args([
@@ -488,6 +507,8 @@ fn the_console_shows_each_variant_with_its_verdict() {
             &expect,
             "--winner",
             "short",
+            "--end",
+            "short",
         ])
         .current_dir(&root)
         .status()
@@ -496,6 +517,19 @@ fn the_console_shows_each_variant_with_its_verdict() {
         status.success(),
         "console experiments check failed (FAIL line above)"
     );
+    // The button published `short` as the new version: the bundle serves only it.
+    let b = w.request("GET", "/v1/sites/acme/bundle", &[], None).json();
+    let entries: Vec<&Value> = b["dialogues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["id"] == "demo-ab")
+        .collect();
+    assert_eq!(entries.len(), 1, "{b}");
+    assert_ne!(entries[0]["hash"], hash.as_str(), "a new version: {b}");
+    assert_eq!(entries[0]["experiment"], Value::Null, "{b}");
+    let ix = entries[0]["flow"]["start"].as_u64().unwrap_or(99) as usize;
+    assert_eq!(entries[0]["flow"]["card_ids"][ix], "hello-short", "{b}");
 }
 
 /// The Marketo activities of a visitor in an experiment record its variant: goal, engaged
