@@ -60,6 +60,8 @@ try {
     const verdict = w.cells[8];
     if (!verdict.startsWith(`${winner} converts better, `)) fail(`verdict of ${winner}: ${verdict}`);
     if (!/ to /.test(w.cells[7])) fail(`interval of ${winner}: ${w.cells[7]}`);
+    const said = (await page.locator('#experiments .xp-verdict').first().textContent()).trim();
+    if (said !== `${winner} vs ${rows[0].id}: ${verdict}`) fail(`verdict above the table: "${said}"`);
     console.log(`verdict shown: ${verdict}; interval ${w.cells[7]}`);
   }
   const axe = async (what) => {

@@ -6,7 +6,7 @@
 
 use crate::api;
 use crate::dom::{el, El};
-use crate::store::{notice, render, SITE};
+use crate::store::{notice, render, with, SITE};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use wasm_bindgen_futures::spawn_local;
@@ -44,7 +44,19 @@ pub fn action(name: &str, arg: &str) {
             )
             .await;
             CONFIRM.with(|c| *c.borrow_mut() = None);
-            super::reports::load_reports().await;
+            // This dialogue's report again (now of the ended experiment), in place.
+            if let Some(fresh) = load_experiments(std::slice::from_ref(&dialogue))
+                .await
+                .pop()
+            {
+                with(|s| {
+                    for r in s.reports.experiments.iter_mut() {
+                        if r["dialogue"] == dialogue.as_str() {
+                            *r = fresh.clone();
+                        }
+                    }
+                });
+            }
             notice(
                 a.ok(),
                 if a.ok() {
@@ -230,8 +242,19 @@ pub fn experiments(reports: &[Value]) -> Option<El> {
             "vs control (points, 95%)",
             "Verdict",
         ];
+        // The verdicts in words above the table too: on a phone the table scrolls sideways.
+        let said = r["comparisons"].as_array().into_iter().flatten().map(|c| {
+            el("p")
+                .cls("xp-verdict")
+                .child(el("strong").text(&format!(
+                    "{} vs {}: ",
+                    c["variant"].as_str().unwrap_or(""),
+                    c["control"].as_str().unwrap_or("")
+                )))
+                .text(c["verdict"].as_str().unwrap_or(""))
+        });
         section =
-            section.child(el("h3").text(&name)).child(
+            section.child(el("h3").text(&name)).children(said).child(
                 el("div")
                     .cls("table-wrap")
                     // Scrolls sideways on a phone: reachable by keyboard, named.
