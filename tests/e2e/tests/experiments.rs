@@ -618,7 +618,9 @@ fn marketo_activities_record_the_variant() {
 }
 
 /// The widget in Chromium on the demo site served by the real worker: each fresh visitor runs
-/// the variant the worker assigns (its texts on screen) and every event carries it.
+/// the variant the worker assigns (its texts on screen), every event carries it, and the
+/// meeting the visitor books in the chat (a real CalDAV agent) carries it too, so the report
+/// counts one meeting per conversation of each variant.
 #[test]
 fn the_widget_runs_the_variant_the_worker_assigns() {
     let _g = serial();
@@ -628,16 +630,31 @@ fn the_widget_runs_the_variant_the_worker_assigns() {
         "dist/widget is missing: build the widget first (cargo xtask widget)"
     );
     console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
-    let w = Worker::start("experiments-widget", None, &[]);
+    let radicale = peers::radicale(1, "experiments-widget");
+    let w = Worker::start(
+        "experiments-widget",
+        None,
+        &[("CALENDAR_KEY", TEST_CALENDAR_KEY)],
+    );
     let mut d: Value = serde_json::from_str(&example()).expect("json");
     d["audience"] = json!({"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]});
+    // After the goal, a meeting card on the bookable queue.
+    let cards = d["cards"].as_array_mut().expect("cards");
+    for c in cards.iter_mut() {
+        if c["id"] == "won" {
+            c["next"] = json!("meet");
+        }
+    }
+    cards.push(json!({"type": "meeting", "id": "meet", "text": "Pick a time:", "route": {"queue": "sales"},
+        "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "bye"}));
     w.site("acme", site_settings(None), &[&d.to_string()]);
+    bookable_queue(&w, &radicale);
     console::allow_demo_origin(w.port, dynchat_e2e::ADMIN_TOKEN)
         .unwrap_or_else(|e| panic!("allow_demo_origin: {e}"));
     let endpoint = format!("http://127.0.0.1:{}", w.port);
     let status = std::process::Command::new("node")
         .arg(root.join("tests/browser/experiment-widget.mjs"))
-        .args(["--endpoint", &endpoint])
+        .args(["--endpoint", &endpoint, "--book"])
         .current_dir(&root)
         .status()
         .unwrap_or_else(|e| panic!("node: {e}"));
@@ -645,4 +662,19 @@ fn the_widget_runs_the_variant_the_worker_assigns() {
         status.success(),
         "widget experiment check failed (FAIL line above)"
     );
+    // Every visitor triggered the dialogue and booked from the chat: per variant, as many
+    // meetings as conversations.
+    let r = w
+        .admin(
+            "GET",
+            "/admin/sites/acme/dialogues/demo-ab/experiment",
+            None,
+        )
+        .json();
+    let rows = r["variants"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2, "{r}");
+    for row in rows {
+        assert!(row["conversations"].as_u64().unwrap_or(0) > 0, "{r}");
+        assert_eq!(row["meetings"], row["conversations"], "{r}");
+    }
 }
