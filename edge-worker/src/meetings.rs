@@ -57,6 +57,9 @@ pub struct BookInput {
     /// The visitor's answers by card id (read by routing rules only).
     #[serde(default)]
     pub answers: std::collections::BTreeMap<String, String>,
+    /// The experiment variant the visitor ran (checked against the dialogue's variants).
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
 fn instant(v: &Value, field: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -97,7 +100,8 @@ pub fn book_input(body: &Value) -> Result<BookInput, ApiError> {
         .ok_or_else(|| ApiError::field("$", "must be an object"))?;
     if let Some(k) = o.keys().find(|k| {
         ![
-            "route", "start", "end", "tz", "lead", "dialogue", "session", "hash", "card", "answers",
+            "route", "start", "end", "tz", "lead", "dialogue", "session", "hash", "card",
+            "answers", "variant",
         ]
         .contains(&k.as_str())
     }) {
@@ -183,6 +187,18 @@ pub fn book_input(body: &Value) -> Result<BookInput, ApiError> {
     let name = format!("{first} {last}").trim().to_string();
     let dialogue = short_text(o, "dialogue", 64)?;
     let session = short_text(o, "session", 128)?;
+    let variant = match o.get("variant") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(v)) if crate::validate::valid_id(v) && !dialogue.is_empty() => {
+            Some(v.clone())
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                "variant",
+                "must be a variant id of the booking's dialogue (letters, digits, - and _)",
+            ))
+        }
+    };
     Ok(BookInput {
         route,
         start,
@@ -194,6 +210,7 @@ pub fn book_input(body: &Value) -> Result<BookInput, ApiError> {
         dialogue,
         session,
         answers,
+        variant,
     })
 }
 
@@ -475,6 +492,34 @@ mod tests {
         assert!(
             matches!(book_input(&body), Err(ApiError::BadField { field, .. }) if field == "lead.email")
         );
+    }
+
+    #[test]
+    fn book_input_carries_the_experiment_variant_of_its_dialogue() {
+        let ok = json!({"route": "queue:sales", "start": "2027-03-01T09:00:00Z", "end": "2027-03-01T09:30:00Z", "lead": {"email": "ann@example.com"}, "dialogue": "demo-ab", "variant": "short"});
+        assert_eq!(
+            book_input(&ok).expect("valid").variant.as_deref(),
+            Some("short")
+        );
+        let mut none = ok.clone();
+        none["variant"] = Value::Null;
+        assert_eq!(book_input(&none).expect("valid").variant, None);
+        let mut no_dialogue = ok.clone();
+        no_dialogue["dialogue"] = Value::Null;
+        for body in [
+            no_dialogue,
+            json!({"variant": "a b"}),
+            json!({"variant": 7}),
+        ] {
+            let mut b = ok.clone();
+            for (k, v) in body.as_object().into_iter().flatten() {
+                b[k] = v.clone();
+            }
+            match book_input(&b) {
+                Err(ApiError::BadField { field, .. }) => assert_eq!(field, "variant", "{b}"),
+                other => panic!("{b}: {other:?}"),
+            }
+        }
     }
 
     #[test]

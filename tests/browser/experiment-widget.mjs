@@ -1,16 +1,19 @@
 // The widget in an A/B experiment, in real Chromium against the REAL worker, which
 // tests/e2e/tests/experiments.rs seeds (site `acme` allowing the worker's own origin, the demo
 // site built, docs/examples/experiment.json published for `*/pricing*`):
-//   node tests/browser/experiment-widget.mjs --endpoint http://127.0.0.1:8787
+//   node tests/browser/experiment-widget.mjs --endpoint http://127.0.0.1:8787 [--book]
 // Fresh visitors (one browser context each, at most 16) open /site/pricing until both variants
 // were seen; for each: the loader asks the worker for the visitor's variant, the chat shows that
-// variant's first card and question text, and every event sent carries the variant.
+// variant's first card and question text, and every event sent carries the variant. With --book
+// (the dialogue's goal leads to a meeting card on a bookable queue) each visitor also leaves an
+// email and books the first time offered: the POST /book carries the variant and is booked (201).
 import { chromium } from 'playwright-core';
 
 const argv = process.argv.slice(2);
 const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
 const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
-if (!endpoint) { console.error('usage: experiment-widget.mjs --endpoint URL'); process.exit(2); }
+if (!endpoint) { console.error('usage: experiment-widget.mjs --endpoint URL [--book]'); process.exit(2); }
+const bookToo = argv.includes('--book');
 const W = '#dynchat-widget';
 const TEXTS = {
   control: { hello: 'Hi! Want a walkthrough of the product?', ask: 'Shall we book a demo?' },
@@ -35,9 +38,13 @@ try {
     const page = await ctx.newPage();
     page.setDefaultTimeout(20000);
     const events = [];
+    const books = [];
     let asked;
     page.on('request', (r) => {
       if (r.method() === 'POST' && r.url().endsWith('/events')) events.push(...(JSON.parse(r.postData() || '{}').events || []));
+    });
+    page.on('response', async (r) => {
+      if (r.request().method() === 'POST' && r.url().endsWith('/book')) books.push({ status: r.status(), body: JSON.parse(r.request().postData() || '{}') });
     });
     page.on('response', async (r) => {
       if (r.url().includes('/variant?visitor=')) asked = (await r.json().catch(() => ({}))).variant;
@@ -58,10 +65,23 @@ try {
     await waitFor(() => events.some((e) => e.type === 'engaged'), 'an engaged event sent');
     const kinds = events.map((e) => e.type);
     if (!kinds.includes('triggered')) fail(`${variant}: no triggered event in ${kinds}`);
+    let booked = '';
+    if (bookToo) {
+      const email = page.locator(`${W} input[type=email]`);
+      await email.fill(`xp-widget-${i}@example.com`);
+      await email.press('Enter');
+      await page.locator(`${W} .time`).first().click();
+      await waitFor(() => books.length > 0, 'the booking request', 120);
+      const b = books[0];
+      if (b.status !== 201) fail(`${variant}: booking answered ${b.status}`);
+      if (b.body.variant !== variant || b.body.dialogue !== 'demo-ab' || !b.body.session) fail(`${variant}: booking sent ${JSON.stringify(b.body)}`);
+      await waitFor(async () => ((await page.locator(W).evaluate((h) => h.shadowRoot.textContent)) || '').includes('Booked with'), 'the booking confirmation', 120);
+      booked = `, booked ${b.body.start} with variant ${b.body.variant}`;
+    }
     const wrong = events.filter((e) => e.variant !== variant);
     if (wrong.length) fail(`${variant}: events without the variant: ${JSON.stringify(wrong)}`);
     if (errors.length) fail(`page errors: ${errors.join('; ')}`);
-    console.log(`ok   visitor ${i + 1}: variant ${variant}, texts shown, events [${kinds.join(', ')}] all carry it`);
+    console.log(`ok   visitor ${i + 1}: variant ${variant}, texts shown, events [${kinds.join(', ')}] all carry it${booked}`);
     seen.add(variant);
     await ctx.close();
   }

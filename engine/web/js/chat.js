@@ -16,7 +16,7 @@ export function mount(ctx) {
   let session = ctx.session || parse(saved && saved.session, {}).id || '';
   let audio = null, chat = null;
   // An experiment: the variant (core.js asked the worker) runs its own flow and rides on every
-  // event and lead (a booking counts for its session's).
+  // event, lead and booking.
   const variant = ctx.variant || '';
   const arm = variant && entry.experiment.variants.find((v) => v.id === variant);
   const tag = (o) => (variant ? { ...o, variant } : o);
@@ -71,7 +71,7 @@ export function mount(ctx) {
         chat.booking(JSON.stringify({ status: 'booked', meeting_id: 'preview', agent: 'an agent (preview: not booked)', time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})` }));
         return;
       }
-      fetch(`${base}/book`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify(req) })
+      fetch(`${base}/book`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify(tag(req)) })
         .then(async (r) => {
           const j = await r.json().catch(() => ({}));
           if (r.ok) {

@@ -1,9 +1,13 @@
 // The console's experiment table in real Chromium against the REAL worker, which
 // tests/e2e/tests/experiments.rs seeds (site `acme`, the console accounts, docs/examples/experiment.json
-// published, visitors sent through the public API):
-//   node tests/browser/console/experiments.mjs --endpoint http://127.0.0.1:8787 --expect '{"control":600,"short":600}' --winner short
-// Signs in as the admin, opens Reports, checks each variant's conversations and the verdict, runs
-// axe on the section and saves target/screenshots/console-experiments-1280.png. Exits non-zero on failure.
+// published, visitors sent through the public API, some booking meetings):
+//   node tests/browser/console/experiments.mjs --endpoint http://127.0.0.1:8787 \
+//     --expect '{"control":{"conversations":600,"meetings":3},"short":{"conversations":600,"meetings":5}}' --winner short --end short
+// Signs in as the admin, opens Reports, checks each variant's conversations and meetings and the
+// verdict, runs axe on the section at 1280 and 375 px and saves
+// target/screenshots/console-experiments-{1280,375}.png; with --end, ends the experiment through
+// the "Publish <variant> as the new version" button (the confirmation first declined, then
+// accepted) and checks the table then shows the ended experiment. Exits non-zero on failure.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,6 +18,7 @@ const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : un
 const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
 const expect = JSON.parse(opt('--expect') || '{}');
 const winner = opt('--winner') || '';
+const end = opt('--end') || '';
 if (!endpoint) { console.error('usage: experiments.mjs --endpoint URL --expect JSON [--winner id]'); process.exit(2); }
 const shots = join(root, 'target/screenshots');
 mkdirSync(shots, { recursive: true });
@@ -45,7 +50,9 @@ try {
   })));
   for (const [id, n] of Object.entries(expect)) {
     const r = rows.find((x) => x.id === id) || fail(`no row for variant ${id}: ${JSON.stringify(rows)}`);
-    if (r.cells[2] !== String(n)) fail(`variant ${id}: ${r.cells[2]} conversations shown, ${n} sent`);
+    const want = typeof n === 'object' ? n : { conversations: n };
+    if (r.cells[2] !== String(want.conversations)) fail(`variant ${id}: ${r.cells[2]} conversations shown, ${want.conversations} sent`);
+    if (want.meetings !== undefined && r.cells[6] !== String(want.meetings)) fail(`variant ${id}: ${r.cells[6]} meetings shown, ${want.meetings} booked`);
   }
   if (rows[0].cells[7] !== 'control') fail(`the first row is the control: ${JSON.stringify(rows[0])}`);
   if (winner) {
@@ -53,17 +60,51 @@ try {
     const verdict = w.cells[8];
     if (!verdict.startsWith(`${winner} converts better, `)) fail(`verdict of ${winner}: ${verdict}`);
     if (!/ to /.test(w.cells[7])) fail(`interval of ${winner}: ${w.cells[7]}`);
+    const said = (await page.locator('#experiments .xp-verdict').first().textContent()).trim();
+    if (said !== `${winner} vs ${rows[0].id}: ${verdict}`) fail(`verdict above the table: "${said}"`);
     console.log(`verdict shown: ${verdict}; interval ${w.cells[7]}`);
   }
-  const cdp = await ctx.newCDPSession(page);
-  await cdp.send('Runtime.evaluate', { expression: AXE });
-  await cdp.detach();
-  const v = await page.evaluate(async () => (await window.axe.run('#experiments', { resultTypes: ['violations'] })).violations.map((x) => `${x.id}: ${x.nodes.length}`));
-  if (v.length) fail(`axe on the experiments section: ${v.join(', ')}`);
+  const axe = async (what) => {
+    if (!(await page.evaluate(() => !!window.axe))) {
+      const cdp = await ctx.newCDPSession(page);
+      await cdp.send('Runtime.evaluate', { expression: AXE });
+      await cdp.detach();
+    }
+    const v = await page.evaluate(async () => (await window.axe.run('#experiments', { resultTypes: ['violations'] })).violations.map((x) => `${x.id}: ${x.nodes.length}`));
+    if (v.length) fail(`axe on the experiments section (${what}): ${v.join(', ')}`);
+  };
   const section = page.locator('#experiments');
-  await section.scrollIntoViewIfNeeded();
-  await section.screenshot({ path: join(shots, 'console-experiments-1280.png') });
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: 800 });
+    await page.waitForTimeout(200);
+    await axe(`${width} px`);
+    await section.scrollIntoViewIfNeeded();
+    await section.screenshot({ path: join(shots, `console-experiments-${width}.png`) });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.screenshot({ path: join(shots, 'console-reports-experiments-1280.png'), fullPage: true });
+  if (end) {
+    // Ending: the button asks first; "Keep the experiment running" publishes nothing.
+    const publish = page.locator(`#experiments button[data-act="xp-end:demo-ab|${end}"]`);
+    const label = (await publish.textContent()).trim();
+    if (label !== `Publish ${end} as the new version`) fail(`end button reads "${label}"`);
+    await publish.click();
+    await page.locator('#xp-confirm').waitFor();
+    if (await page.evaluate(() => document.activeElement && document.activeElement.id) !== 'xp-confirm') fail('the confirmation does not take the focus');
+    const ask = (await page.locator('#xp-confirm-text').textContent()).trim();
+    if (!ask.includes(`publish ${end} as the new version of demo-ab`)) fail(`confirmation reads "${ask}"`);
+    await axe('confirmation open');
+    await page.locator('#experiments button[data-act^="xp-end-no:"]').click();
+    await page.locator('#xp-confirm').waitFor({ state: 'detached' });
+    if (!(await page.locator('#experiments h3').first().textContent()).includes('experiment demo-offer-2026')) fail('declining ended the experiment');
+    await publish.click();
+    await page.locator('#xp-confirm').click();
+    await page.locator('#experiments h3', { hasText: 'demo-ab: ended experiment' }).waitFor();
+    const note = (await page.locator('.notice.ok').textContent()).trim();
+    if (!note.includes(`${end} is published as the new version of demo-ab`)) fail(`notice after ending: "${note}"`);
+    if (await page.locator('#experiments button[data-act^="xp-end:"]').count()) fail('an ended experiment still offers to end it');
+    console.log(`ended through the console: ${note}`);
+  }
   if (errors.length) fail(`page errors: ${errors.join('; ')}`);
   console.log('ok   console experiments table (target/screenshots/console-experiments-1280.png)');
 } catch (e) {

@@ -281,6 +281,7 @@ pub fn action(name: &str, arg: &str) {
             };
             notice(a.ok() && a.body["ok"] == true, msg);
         }),
+        _ if super::experiments::handles(name) => super::experiments::action(name, &arg),
         _ => {}
     }
 }

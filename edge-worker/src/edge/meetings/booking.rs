@@ -328,6 +328,7 @@ async fn hold(
             lead_fields: &Value::Object(i.lead.clone()).to_string(),
             dialogue: &i.dialogue,
             session: &i.session,
+            variant: i.variant.as_deref(),
             start_ms: start,
             end_ms: end,
             tz: &i.tz,
@@ -422,7 +423,7 @@ async fn marketo_statements(
             id
         }
     };
-    let a = mapping::Activity {
+    let mut a = mapping::Activity {
         type_api: "dynchat_meeting",
         primary: agent.name.clone(),
         attributes: vec![
@@ -431,6 +432,10 @@ async fn marketo_statements(
             ("site".into(), site.id.clone()),
         ],
     };
+    // The experiment variant the visitor ran, as on the chat's other activities.
+    if let Some(v) = &i.variant {
+        a.attributes.push(("variant".into(), v.clone()));
+    }
     let attrs: Vec<[&str; 2]> = a
         .attributes
         .iter()

@@ -260,11 +260,16 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
     if let Some(lead_id) =
         activity::visitor_lead(&database, site, &m.session, &m.lead_email).await?
     {
-        let attrs = serde_json::to_string(&[
-            ["start", meetings::iso(slot.start).as_str()],
+        let start = meetings::iso(slot.start);
+        let mut attrs = vec![
+            ["start", start.as_str()],
             ["dialogue", m.dialogue.as_str()],
             ["site", site],
-        ])?;
+        ];
+        if let Some(v) = &m.variant {
+            attrs.push(["variant", v.as_str()]);
+        }
+        let attrs = serde_json::to_string(&attrs)?;
         st.push(activity::activity(
             &database,
             &activity::ActivityWrite {

@@ -149,6 +149,15 @@ pub async fn book(
             "is not a dialogue of this site",
         ));
     }
+    // The experiment variant counts the meeting for that variant: one the dialogue declares.
+    if let Some(v) = &input.variant {
+        if !super::super::variants::accepts(database, site, &input.dialogue, v).await? {
+            return Err(ApiError::field(
+                "variant",
+                "is not a variant of this dialogue's experiment",
+            ));
+        }
+    }
     let body_hash = crate::auth::hex(&Sha256::digest(body.to_string().as_bytes())[..16]);
     if let Some(m) = super::super::store::meetings::by_key(database, &site.id, &key).await? {
         if m.status != "pending" {

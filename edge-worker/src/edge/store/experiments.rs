@@ -1,5 +1,6 @@
 //! Experiments: the variant ids each stored version accepts (`dialogue_versions.variants`) and
-//! the per-variant counts of one dialogue's conversations (`events`, `leads`, `meetings`).
+//! the per-variant counts of one dialogue's conversations (`events`, `leads`) and meetings
+//! (`meetings.variant`).
 
 use crate::edge::db::{self, s};
 use crate::error::ApiError;
@@ -40,12 +41,18 @@ struct CountRow {
     goals: i64,
     leads: i64,
     converted: i64,
+}
+
+#[derive(Deserialize)]
+struct MeetingRow {
+    variant: String,
     meetings: i64,
 }
 
 /// Per variant, over the retained events of `dialogue`: conversations (sessions that triggered
 /// it in that variant), how many engaged, reached a goal, left a lead (of that session and
-/// dialogue), converted (goal or lead) and booked meetings (of that session and dialogue).
+/// dialogue), converted (goal or lead); and the meetings booked from `dialogue` that carry the
+/// variant (`meetings.variant`, every booked one: also when later cancelled or moved).
 pub async fn counts(
     database: &D1Database,
     site: &str,
@@ -59,17 +66,23 @@ pub async fn counts(
            GROUP BY variant, session HAVING MAX(type = 'triggered') = 1), \
          facts AS ( \
            SELECT c.variant, c.engaged, c.goal, \
-             EXISTS (SELECT 1 FROM leads l WHERE l.site = ?1 AND l.session = c.session AND l.dialogue = ?2) AS lead, \
-             (SELECT COUNT(*) FROM meetings m WHERE m.site = ?1 AND m.session = c.session AND m.dialogue = ?2) AS meetings \
+             EXISTS (SELECT 1 FROM leads l WHERE l.site = ?1 AND l.session = c.session AND l.dialogue = ?2) AS lead \
            FROM conv c) \
          SELECT variant, COUNT(*) AS conversations, SUM(engaged) AS engaged, SUM(goal) AS goals, SUM(lead) AS leads, \
-           SUM(CASE WHEN goal = 1 OR lead = 1 THEN 1 ELSE 0 END) AS converted, SUM(meetings) AS meetings \
+           SUM(CASE WHEN goal = 1 OR lead = 1 THEN 1 ELSE 0 END) AS converted \
          FROM facts GROUP BY variant",
         &[s(site), s(dialogue)],
     )
     .await?;
+    let booked: Vec<MeetingRow> = db::rows(
+        database,
+        "SELECT variant, COUNT(*) AS meetings FROM meetings \
+         WHERE site = ? AND dialogue = ? AND variant IS NOT NULL AND status <> 'pending' GROUP BY variant",
+        &[s(site), s(dialogue)],
+    )
+    .await?;
     let u = |x: i64| u64::try_from(x).unwrap_or(0);
-    Ok(rows
+    let mut out: HashMap<String, Counts> = rows
         .into_iter()
         .map(|r| {
             (
@@ -80,9 +93,13 @@ pub async fn counts(
                     converted: u(r.converted),
                     leads: u(r.leads),
                     goals: u(r.goals),
-                    meetings: u(r.meetings),
+                    meetings: 0,
                 },
             )
         })
-        .collect())
+        .collect();
+    for m in booked {
+        out.entry(m.variant).or_default().meetings = u(m.meetings);
+    }
+    Ok(out)
 }

@@ -30,9 +30,12 @@ pub struct MeetingRow {
     pub invite_status: String,
     pub notify_status: String,
     pub created_at: i64,
+    /// The experiment variant the visitor ran (migration 0016).
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
-const MEETING_SELECT: &str = "SELECT m.id, m.idem_key, m.body_hash, m.route, m.agent, a.name AS agent_name, m.lead_email, m.lead_name, m.lead_fields, m.dialogue, m.session, m.start_ms, m.end_ms, m.tz, m.status, m.provider, m.event_id, m.uid, m.sequence, m.invite_status, m.notify_status, m.created_at FROM meetings m LEFT JOIN agents a ON a.site = m.site AND a.id = m.agent";
+const MEETING_SELECT: &str = "SELECT m.id, m.idem_key, m.body_hash, m.route, m.agent, a.name AS agent_name, m.lead_email, m.lead_name, m.lead_fields, m.dialogue, m.session, m.start_ms, m.end_ms, m.tz, m.status, m.provider, m.event_id, m.uid, m.sequence, m.invite_status, m.notify_status, m.created_at, m.variant FROM meetings m LEFT JOIN agents a ON a.site = m.site AND a.id = m.agent";
 
 /// The meeting booked with an idempotency key.
 pub async fn by_key(
@@ -105,6 +108,8 @@ pub struct Hold<'a> {
     pub lead_fields: &'a str,
     pub dialogue: &'a str,
     pub session: &'a str,
+    /// The experiment variant the visitor ran, if any.
+    pub variant: Option<&'a str>,
     pub start_ms: i64,
     pub end_ms: i64,
     pub tz: &'a str,
@@ -122,8 +127,8 @@ pub struct Hold<'a> {
 pub async fn hold(database: &D1Database, h: &Hold<'_>) -> Result<bool, ApiError> {
     let changed = db::exec(
         database,
-        "INSERT OR IGNORE INTO meetings (id, site, idem_key, body_hash, route, agent, lead_email, lead_name, lead_fields, dialogue, session, start_ms, end_ms, tz, status, provider, uid, created_at, updated_at) \
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ? \
+        "INSERT OR IGNORE INTO meetings (id, site, idem_key, body_hash, route, agent, lead_email, lead_name, lead_fields, dialogue, session, variant, start_ms, end_ms, tz, status, provider, uid, created_at, updated_at) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ? \
          WHERE NOT EXISTS (SELECT 1 FROM meetings WHERE site = ? AND agent = ? AND status IN ('pending', 'scheduled') AND start_ms < ? AND end_ms > ?)",
         &[
             s(h.id),
@@ -137,6 +142,7 @@ pub async fn hold(database: &D1Database, h: &Hold<'_>) -> Result<bool, ApiError>
             s(h.lead_fields),
             s(h.dialogue),
             s(h.session),
+            os(h.variant),
             n(h.start_ms),
             n(h.end_ms),
             s(h.tz),
