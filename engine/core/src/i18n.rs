@@ -115,6 +115,21 @@ impl Catalog {
         })
     }
 
+    /// [`Catalog::parse`] without the reason: what the browser's chat module reads a fetched
+    /// catalogue with (no error texts, so no formatting code in its wasm). `None` for anything
+    /// but a flat JSON object of strings.
+    pub fn from_text(lang: &str, text: &str) -> Option<Catalog> {
+        let j = json::parse(text)?;
+        let mut entries = Vec::new();
+        for (k, v) in j.obj()? {
+            entries.push((k.clone(), v.str()?.to_string()));
+        }
+        Some(Catalog {
+            lang: lang.to_string(),
+            entries,
+        })
+    }
+
     /// The embedded catalogue of a shipped language (English for any other tag).
     pub fn builtin(tag: &str) -> Catalog {
         let lang = supported(tag).unwrap_or("en");
@@ -300,6 +315,11 @@ mod tests {
         assert_eq!(Catalog::builtin("pt").text("ui.send"), "Send");
         // A damaged catalogue is refused with a reason; a partial one falls back per key.
         assert!(Catalog::parse("de", "[1]").is_err());
+        assert!(Catalog::from_text("de", "[1]").is_none());
+        assert!(Catalog::from_text("de", r#"{"ui.send": 3}"#).is_none());
+        assert!(Catalog::from_text("de", r#"{"ui.send": "Senden""#).is_none());
+        let fetched = Catalog::from_text("de", builtin("de").unwrap_or("")).expect("de reads");
+        assert_eq!(fetched.get("ui.send"), Some("Senden"));
         assert!(Catalog::parse("de", r#"{"ui.send": 3}"#).is_err());
         let partial = Catalog::parse("de", r#"{"ui.send": "Senden"}"#).expect("ok");
         assert_eq!(partial.text("ui.end"), "End conversation");
