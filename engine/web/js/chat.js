@@ -22,9 +22,11 @@ export async function mount(ctx) {
   const lang = parse(saved && saved.session, {}).lang
     || language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
   const text = await catalogue(api, lang);
-  // Days and times in the visitor's language and zone, by the browser.
+  // Days and times in the conversation's language and the visitor's zone, by the browser: in the
+  // browser's own locale when that is the conversation's language (en-GB stays en-GB).
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  const dtf = (o) => new Intl.DateTimeFormat(lang, { timeZone: tz, ...o });
+  const loc = (navigator.language || '').split('-')[0] === lang ? undefined : lang;
+  const dtf = (o) => new Intl.DateTimeFormat(loc, { timeZone: tz, ...o });
   const dayF = dtf({ weekday: 'short', day: 'numeric', month: 'short' });
   const timeF = dtf({ hour: '2-digit', minute: '2-digit' });
   const zoneF = dtf({ hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
