@@ -51,6 +51,8 @@ export function languageTests(h) {
     await shadow(page, 'input[type=email]').press('Enter');
     await waitFor(async () => (await shadow(page, '.err').textContent()) === de['capture.email'], 'the engine re-prompt from the German catalogue');
     await page.screenshot({ path: join(shots, 'lang-de-1280.png') });
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.screenshot({ path: join(shots, 'lang-de-375.png') });
     const fetched = catalogueRequests(requests);
     assert(fetched.length === 1 && /^i18n-de\.[0-9a-f]{8}\.json$/.test(fetched[0]), 'one catalogue, German, content-hashed: ' + fetched);
     await ctx.close();
