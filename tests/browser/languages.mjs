@@ -55,6 +55,8 @@ export function languageTests(h) {
     await page.screenshot({ path: join(shots, 'lang-de-375.png') });
     const fetched = catalogueRequests(requests);
     assert(fetched.length === 1 && /^i18n-de\.[0-9a-f]{8}\.json$/.test(fetched[0]), 'one catalogue, German, content-hashed: ' + fetched);
+    const served = await fetch(requests.find((u) => u.includes('/widget/i18n-de.')));
+    assert(served.headers.get('cache-control') === 'public, max-age=31536000, immutable', 'the catalogue is immutable: ' + served.headers.get('cache-control'));
     await ctx.close();
   });
 
