@@ -7,10 +7,11 @@ const parse = (s, d) => { try { return JSON.parse(s) ?? d; } catch (e) { return 
 
 // The catalogue of a language other than English (built in), fetched once per conversation from
 // the worker as a content-hashed file (`i18n-{lang}.{hash}.json`, DYNCHAT_I18N filled in by
-// `cargo xtask widget`); none when it cannot be had (the interface then stays English).
-const catalogue = (api, lang) => (DYNCHAT_I18N[lang]
-  ? fetch(`${api}/widget/i18n-${lang}.${DYNCHAT_I18N[lang]}.json`).then((r) => (r.ok ? r.text() : undefined), () => undefined)
-  : undefined);
+// `cargo xtask widget`); none when it cannot be had within 4 s (the interface then stays English).
+const catalogue = (api, lang) => DYNCHAT_I18N[lang] && Promise.race([
+  fetch(`${api}/widget/i18n-${lang}.${DYNCHAT_I18N[lang]}.json`).then((r) => (r.ok ? r.text() : undefined), () => undefined),
+  new Promise((ok) => setTimeout(ok, 4000)),
+]);
 
 export async function mount(ctx) {
   const { store, api, site, entry } = ctx;
@@ -21,7 +22,7 @@ export async function mount(ctx) {
   const cfg = JSON.stringify(ctx.config || {});
   const lang = parse(saved && saved.session, {}).lang
     || language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
-  const text = await catalogue(api, lang);
+  const text = (await catalogue(api, lang)) || undefined;
   // Days and times in the conversation's language and the visitor's zone, by the browser: in the
   // browser's own locale when that is the conversation's language (en-GB stays en-GB).
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
