@@ -363,4 +363,30 @@ mod tests {
         assert!(c.auto_open && !c.launcher_always && c.avatar_url.is_none());
         assert_eq!(Config::from_json("not json").bot_name, "Assistant");
     }
+
+    #[test]
+    fn the_site_setting_decides_whether_the_page_and_browser_choose_the_language() {
+        // (config, page <html lang>, navigator.languages, expected)
+        for (cfg, page, browser, want) in [
+            (r#"{}"#, "de", &["fr"][..], "en"),
+            (r#"{"language":"de"}"#, "fr", &["nl"][..], "de"),
+            (r#"{"language":"en"}"#, "de", &["de-DE"][..], "en"),
+            (r#"{"language":"auto"}"#, "ar-EG", &["de"][..], "ar"),
+            (
+                r#"{"language":" AUTO "}"#,
+                "",
+                &["pt-BR", "ja-JP"][..],
+                "ja",
+            ),
+            (r#"{"language":"auto"}"#, "pt", &["sv"][..], "en"),
+            (r#"{"language":"xx"}"#, "de", &["de"][..], "en"),
+            (r#"{"language":7}"#, "de", &["de"][..], "en"),
+        ] {
+            assert_eq!(
+                Config::from_json(cfg).lang(page, browser),
+                want,
+                "{cfg} {page} {browser:?}"
+            );
+        }
+    }
 }
