@@ -57,6 +57,12 @@ export function languageTests(h) {
     assert(fetched.length === 1 && /^i18n-de\.[0-9a-f]{8}\.json$/.test(fetched[0]), 'one catalogue, German, content-hashed: ' + fetched);
     const served = await fetch(requests.find((u) => u.includes('/widget/i18n-de.')));
     assert(served.headers.get('cache-control') === 'public, max-age=31536000, immutable', 'the catalogue is immutable: ' + served.headers.get('cache-control'));
+    // A conversation resumed on a page in another language keeps its own.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(q('/anything', '&site=sprache&lang=en'));
+    await shadow(page, 'input[type=email]').waitFor();
+    assert((await shadow(page, '.send').textContent()) === de['ui.send'] && (await attrs(page, '.panel')).lang === 'de', 'resumed in German on an English page');
+    assert((await shadow(page, '.log').textContent()).includes(tr('de').email.text), 'the German transcript redrawn');
     await ctx.close();
   });
 

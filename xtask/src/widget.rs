@@ -528,10 +528,10 @@ pub const CATALOGUE_BUDGET: u64 = 2 * 1024;
 /// (no-match 20,618 B = 20.1 KB: issue 12 reached 19.7 KB, then the activity rules, the shared
 /// depth limit and the experiment variant request were merged; chat-open 88,961 B = 86.9 KB: 84.2 KB
 /// with routing rules and experiments, then 2.7 KB for languages in the engine, the English
-/// catalogue and the translated cards; 90,479 B = 88.4 KB with the widget's languages, +1,518 B:
+/// catalogue and the translated cards; 90,483 B = 88.4 KB with the widget's languages, +1,522 B:
 /// chat wasm +1,170 (interface texts through the catalogues, the `language` export and its
-/// negotiation, reading and installing a fetched catalogue, `dir`), chat.js +337 (the language,
-/// the catalogue fetch with its 4 s limit, `Intl` in that language), loader +11 (awaiting the
+/// negotiation, reading and installing a fetched catalogue, `dir`), chat.js +343 (the language,
+/// the catalogue fetch with its 4 s limit, `Intl` in that language), loader +9 (awaiting the
 /// chat's mount, and the new module hashes); a
 /// language other than English fetches its catalogue on top, [`CATALOGUE_BUDGET`]) until the
 /// widget gets there (docs/widget.md).

@@ -17,11 +17,13 @@ export async function mount(ctx) {
   const { store, api, site, entry } = ctx;
   const base = `${api}/v1/sites/${encodeURIComponent(site)}`;
   const saved = parse(ctx.saved, null);
-  // The language: a resumed conversation keeps its own; else the site's setting, the page's
-  // <html lang> and the browser's languages, negotiated by the engine.
+  // The language: a resumed conversation keeps its own (a stored session names it unless it is
+  // English); else the site's setting, the page's <html lang> and the browser's languages,
+  // negotiated by the engine.
   const cfg = JSON.stringify(ctx.config || {});
-  const lang = parse(saved && saved.session, {}).lang
-    || language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
+  const stored = parse(saved && saved.session, null);
+  const lang = stored ? stored.lang || 'en'
+    : language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
   const text = (await catalogue(api, lang)) || undefined;
   // Days and times in the conversation's language and the visitor's zone, by the browser: in the
   // browser's own locale when that is the conversation's language (en-GB stays en-GB).
