@@ -18,7 +18,7 @@ pub const MAX_BLOCKLIST: usize = 1000;
 const MAX_BLOCKLIST_ENTRY: usize = 253;
 
 /// Config keys the widget reads as text.
-const TEXT_KEYS: [&str; 8] = [
+const TEXT_KEYS: [&str; 9] = [
     "bot_name",
     "avatar_url",
     "font",
@@ -27,6 +27,7 @@ const TEXT_KEYS: [&str; 8] = [
     "dark_mode",
     "privacy_url",
     "welcome",
+    "language",
 ];
 /// Config keys the widget reads as booleans.
 const BOOL_KEYS: [&str; 4] = ["sound", "launcher_always", "auto_open", "consent_required"];
@@ -131,6 +132,19 @@ pub fn check_config(config: &Value) -> Result<(), ApiError> {
             return Err(ApiError::field(
                 "config.bot_name",
                 format!("must be at most {MAX_BOT_NAME} characters"),
+            ));
+        }
+    }
+    if let Some(lang) = o.get("language").and_then(Value::as_str) {
+        // The widget would speak English for a language it has no catalogue for: say so.
+        let l = lang.trim();
+        if !l.eq_ignore_ascii_case("auto") && dynchat_engine::i18n::supported(l).is_none() {
+            return Err(ApiError::field(
+                "config.language",
+                format!(
+                    "must be \"auto\" (the page's language, then the browser's) or one of {}",
+                    dynchat_engine::i18n::LANGS.join(", ")
+                ),
             ));
         }
     }
@@ -297,6 +311,16 @@ mod tests {
     }
 
     #[test]
+    fn a_language_the_widget_speaks_or_auto_is_accepted() {
+        for l in ["de", "ar", "auto", "AUTO", "fr-CA", "en"] {
+            assert!(
+                parse("a", &json!({"config": {"language": l}})).is_ok(),
+                "{l}"
+            );
+        }
+    }
+
+    #[test]
     fn every_value_that_would_be_dropped_or_cut_names_its_field() {
         for (body, field) in [
             (json!({"name": 7}), "name"),
@@ -314,6 +338,8 @@ mod tests {
             (json!({"config": []}), "config"),
             (json!({"config": {"bot_name": 5}}), "config.bot_name"),
             (json!({"config": {"welcome": ["hi"]}}), "config.welcome"),
+            (json!({"config": {"language": "pt"}}), "config.language"),
+            (json!({"config": {"language": 7}}), "config.language"),
             (json!({"config": {"sound": "yes"}}), "config.sound"),
             (json!({"config": {"font": "f".repeat(200)}}), "config.font"),
             (

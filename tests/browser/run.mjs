@@ -17,6 +17,7 @@ import { chromium } from 'playwright-core';
 import { createStub, readFixtures } from './stub-server.mjs';
 import { realBackend, stubBackend } from './backend.mjs';
 import { netlog } from './netlog.mjs';
+import { languageTests } from './languages.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -57,7 +58,7 @@ const site = createServer((req, res) => {
   const api = q.get('api') || endpoint; // another API (the second stub) for this page
   const filler = Array.from({ length: +(q.get('paras') || 3) }, (_, i) => `<p>Paragraph ${i + 1}. Acme builds reliable widgets for demanding teams. Compare plans, read customer stories and talk to our team.</p>`).join('\n');
   res.writeHead(200, headers);
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Acme — ${esc(url.pathname)}</title></head>
+  res.end(`<!doctype html><html lang="${esc(q.get('lang') || 'en')}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Acme — ${esc(url.pathname)}</title></head>
 <body><header><nav><a href="/pricing">Pricing</a> · <a href="/guide">Guide</a> · <a href="/blog">Blog</a></nav></header><main><h1>Acme ${esc(url.pathname)}</h1>${filler}</main>
 <script src="${esc(api)}/widget/loader.js" data-site="${esc(q.get('site') || 'acme')}" data-endpoint="${esc(api)}"${consent} async></script></body></html>`);
 });
@@ -545,6 +546,8 @@ test('XSS payloads in dialogue text, bot name, buttons and visitor input render 
   await page.screenshot({ path: join(shots, 'xss-1280.png') });
   await ctx.close();
 });
+
+languageTests({ test, newPage, q, shadow, waitFor, assert, root, shots, fixtures, sideStub, sideConfig, backend });
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {

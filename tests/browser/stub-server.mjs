@@ -169,7 +169,7 @@ export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
     // The worker's widget caching (edge-worker/src/widget_files.rs): hashed modules immutable, the loader short + ETag.
     const body = readFileSync(file);
     const etag = `"${sha(body.toString('latin1')).slice(0, 20)}"`;
-    const cache = /\.[0-9a-f]{8}\.(js|wasm)$/.test(rel) ? 'public, max-age=31536000, immutable' : rel.endsWith('loader.js') ? 'public, max-age=300' : 'no-cache';
+    const cache = /\.[0-9a-f]{8}\.(js|wasm|json)$/.test(rel) ? 'public, max-age=31536000, immutable' : rel.endsWith('loader.js') ? 'public, max-age=300' : 'no-cache';
     const h = { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': cache, etag, 'access-control-allow-origin': '*' };
     if (req.headers['if-none-match'] === etag) { res.writeHead(304, h); return res.end(); }
     res.writeHead(200, h);

@@ -9,7 +9,7 @@
 //! fetches the one other catalogue it needs, so a language costs only the visitor who uses it.
 
 use crate::json;
-use std::sync::RwLock;
+use std::cell::RefCell;
 
 /// The languages dynchat ships catalogues for, English first (the fallback).
 pub const LANGS: &[&str] = &["en", "de", "fr", "nl", "es", "ja", "ar"];
@@ -115,6 +115,21 @@ impl Catalog {
         })
     }
 
+    /// [`Catalog::parse`] without the reason: what the browser's chat module reads a fetched
+    /// catalogue with (no error texts, so no formatting code in its wasm). `None` for anything
+    /// but a flat JSON object of strings.
+    pub fn from_text(lang: &str, text: &str) -> Option<Catalog> {
+        let j = json::parse(text)?;
+        let mut entries = Vec::new();
+        for (k, v) in j.obj()? {
+            entries.push((k.clone(), v.str()?.to_string()));
+        }
+        Some(Catalog {
+            lang: lang.to_string(),
+            entries,
+        })
+    }
+
     /// The embedded catalogue of a shipped language (English for any other tag).
     pub fn builtin(tag: &str) -> Catalog {
         let lang = supported(tag).unwrap_or("en");
@@ -159,28 +174,40 @@ fn lookup(text: &str, key: &str) -> Option<String> {
     json::parse(text)?.get(key)?.str().map(str::to_string)
 }
 
-/// Catalogues the host installed ([`install`]), consulted before the embedded ones.
-static INSTALLED: RwLock<Vec<Catalog>> = RwLock::new(Vec::new());
+thread_local! {
+    /// Catalogues the host installed ([`install`]), consulted before the embedded ones: per
+    /// thread (the browser has one), and no lock: std's `RwLock` and `Mutex` check their state
+    /// with `assert_eq!` on wasm32, whose formatting the browser's chat module would carry.
+    /// Reached through `try_with` / `try_borrow` only, which cannot panic.
+    static INSTALLED: RefCell<Vec<Catalog>> = const { RefCell::new(Vec::new()) };
+}
 
-/// Installs a catalogue for its language (replacing one installed before for the same language).
+/// Installs a catalogue for its language (replacing one installed before for the same language),
+/// for this thread.
 /// The browser's chat module, built without the `catalogues` feature, installs the one
 /// catalogue it fetched for the visitor; English is always embedded as the fallback.
 pub fn install(c: Catalog) {
-    if let Ok(mut v) = INSTALLED.write() {
-        v.retain(|x| x.lang != c.lang);
-        v.push(c);
-    }
+    let _ = INSTALLED.try_with(|cell| {
+        if let Ok(mut v) = cell.try_borrow_mut() {
+            match v.iter_mut().find(|x| x.lang == c.lang) {
+                Some(x) => *x = c,
+                None => v.push(c),
+            }
+        }
+    });
 }
 
 /// The engine's message `key` in language `lang` (a tag or primary subtag): from an installed
 /// catalogue, else an embedded one, else English, else the key itself.
 pub fn message(lang: &str, key: &str) -> String {
     let primary = lang.trim().split(['-', '_']).next().unwrap_or("");
-    if let Ok(v) = INSTALLED.read() {
+    let installed = INSTALLED.try_with(|cell| {
+        let v = cell.try_borrow().ok()?;
         let found = v.iter().find(|c| c.lang.eq_ignore_ascii_case(primary));
-        if let Some(t) = found.and_then(|c| c.get(key)) {
-            return t.to_string();
-        }
+        found.and_then(|c| c.get(key)).map(str::to_string)
+    });
+    if let Ok(Some(t)) = installed {
+        return t;
     }
     supported(primary)
         .and_then(builtin)
@@ -300,6 +327,11 @@ mod tests {
         assert_eq!(Catalog::builtin("pt").text("ui.send"), "Send");
         // A damaged catalogue is refused with a reason; a partial one falls back per key.
         assert!(Catalog::parse("de", "[1]").is_err());
+        assert!(Catalog::from_text("de", "[1]").is_none());
+        assert!(Catalog::from_text("de", r#"{"ui.send": 3}"#).is_none());
+        assert!(Catalog::from_text("de", r#"{"ui.send": "Senden""#).is_none());
+        let fetched = Catalog::from_text("de", builtin("de").unwrap_or("")).expect("de reads");
+        assert_eq!(fetched.get("ui.send"), Some("Senden"));
         assert!(Catalog::parse("de", r#"{"ui.send": 3}"#).is_err());
         let partial = Catalog::parse("de", r#"{"ui.send": "Senden"}"#).expect("ok");
         assert_eq!(partial.text("ui.end"), "End conversation");

@@ -1,18 +1,38 @@
 // The chat module's host side: gives the Rust widget (dynchat_web) storage, network, time zone and page events.
-import init, { Chat } from 'dynchat-web-glue';
+import init, { Chat, language } from 'dynchat-web-glue';
 
 export default init;
 
 const parse = (s, d) => { try { return JSON.parse(s) ?? d; } catch (e) { return d; } };
 
-export function mount(ctx) {
+// The catalogue of a language other than English (built in), fetched once per conversation from
+// the worker as a content-hashed file (`i18n-{lang}.{hash}.json`, DYNCHAT_I18N filled in by
+// `cargo xtask widget`); none when it cannot be had within 4 s (the interface then stays English).
+const catalogue = (api, lang) => DYNCHAT_I18N[lang] && Promise.race([
+  fetch(`${api}/widget/i18n-${lang}.${DYNCHAT_I18N[lang]}.json`).then((r) => (r.ok ? r.text() : undefined), () => undefined),
+  new Promise((ok) => setTimeout(ok, 4000)),
+]);
+
+export async function mount(ctx) {
   const { store, api, site, entry } = ctx;
   const base = `${api}/v1/sites/${encodeURIComponent(site)}`;
-  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  const dayF = new Intl.DateTimeFormat(undefined, { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short' });
-  const timeF = new Intl.DateTimeFormat(undefined, { timeZone: tz, hour: '2-digit', minute: '2-digit' });
-  const zoneF = new Intl.DateTimeFormat(undefined, { timeZone: tz, hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   const saved = parse(ctx.saved, null);
+  // The language: a resumed conversation keeps its own (a stored session names it unless it is
+  // English); else the site's setting, the page's <html lang> and the browser's languages,
+  // negotiated by the engine.
+  const cfg = JSON.stringify(ctx.config || {});
+  const stored = parse(saved && saved.session, null);
+  const lang = stored ? stored.lang || 'en'
+    : language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
+  const text = (await catalogue(api, lang)) || undefined;
+  // Days and times in the conversation's language and the visitor's zone, by the browser: in the
+  // browser's own locale when that is the conversation's language (en-GB stays en-GB).
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const loc = (navigator.language || '').split('-')[0] === lang ? undefined : lang;
+  const dtf = (o) => new Intl.DateTimeFormat(loc, { timeZone: tz, ...o });
+  const dayF = dtf({ weekday: 'short', day: 'numeric', month: 'short' });
+  const timeF = dtf({ hour: '2-digit', minute: '2-digit' });
+  const zoneF = dtf({ hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   let session = ctx.session || parse(saved && saved.session, {}).id || '';
   let audio = null, chat = null;
   // An experiment: the variant (core.js asked the worker) runs its own flow and rides on every
@@ -100,7 +120,7 @@ export function mount(ctx) {
   };
   const flow = (arm && arm.flow) || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
-  chat = new Chat(host, JSON.stringify(ctx.config || {}), JSON.stringify(flow), entry.hash, ctx.saved || undefined, session, JSON.stringify(ctx.known || {}));
+  chat = new Chat(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved || undefined, session, JSON.stringify(ctx.known || {}), lang, text);
   return {
     get session() { return session; },
     variant,

@@ -111,8 +111,8 @@ export function createDynchat(assets) {
     // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
     // visitor id; cached by the browser), asked while the chat module loads.
     const pick = entry.experiment && !preview ? fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
-    chatP = Promise.all([loadChat(), pick]).then(([m, variant]) => {
-      chat = m.mount({
+    chatP = Promise.all([loadChat(), pick]).then(async ([m, variant]) => {
+      chat = await m.mount({
         config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : uuid(), variant,
       });

@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod style;
 mod view;
 
+use dynchat_engine::i18n;
 use dynchat_engine::machine::Wait;
 use dynchat_engine::{Booking, CompiledFlow, Input, Session, Status};
 use std::cell::RefCell;
@@ -54,12 +55,27 @@ fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
     })
 }
 
+/// The language the widget speaks: the site's `config.language`, the page's `<html lang>` and
+/// the browser's languages (`navigator.languages`, comma-separated) through the engine's one rule
+/// (`dynchat_engine::i18n::negotiate`). The host fetches that language's catalogue for [`Chat::new`].
+#[wasm_bindgen]
+pub fn language(config_json: &str, page: &str, browser: &str) -> String {
+    let browser: Vec<&str> = browser.split(',').collect();
+    Config::from_json(config_json)
+        .lang(page, &browser)
+        .to_string()
+}
+
 #[wasm_bindgen]
 impl Chat {
     /// Mounts the widget. `flow_json` is the published version's compiled flow in its wire form
     /// (`flow` of the bundle / `/flows/{hash}`: the browser never compiles), `hash` that version's hash,
-    /// `saved` a state from `Host.save` (resumed when it belongs to this version), `known_lead` `{field: value}`.
+    /// `saved` a state from `Host.save` (resumed when it belongs to this version), `known_lead` `{field: value}`,
+    /// `lang` the conversation's language ([`language`]; a resumed conversation keeps its own) and
+    /// `catalogue` that language's message catalogue as fetched (English is built in; a
+    /// catalogue that does not read leaves the interface in English).
     #[wasm_bindgen(constructor)]
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         host: Host,
         config_json: &str,
@@ -68,6 +84,8 @@ impl Chat {
         saved: Option<String>,
         session_id: &str,
         known_lead: &str,
+        lang: &str,
+        catalogue: Option<String>,
     ) -> Result<Chat, JsError> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
         dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
@@ -86,15 +104,22 @@ impl Chat {
                     .ok()
                     .map(|session| (s, session))
             });
+        let lang = match &restored {
+            Some((_, session)) => session.lang.clone(),
+            None => i18n::lang_tag(lang),
+        };
+        if let Some(c) = catalogue.and_then(|t| i18n::Catalog::from_text(&lang, &t)) {
+            i18n::install(c);
+        }
         let css = style::css(&cfg);
         let welcome = cfg
             .welcome
             .clone()
             .filter(|w| !w.trim().is_empty())
-            .unwrap_or_else(|| "Hi there! Have a question? I'm here to help.".into());
+            .unwrap_or_else(|| i18n::message(&lang, "ui.welcome"));
         let mut err = None;
         let shell = Rc::new_cyclic(|weak: &Weak<Shell>| {
-            let inner = match View::new(&cfg, &css, &welcome, dispatcher(weak.clone())) {
+            let inner = match View::new(&cfg, &css, &welcome, &lang, dispatcher(weak.clone())) {
                 Ok(view) => {
                     let (session, transcript, fields, overwrite, leads, open) = match restored {
                         Some((s, session)) => (
@@ -106,7 +131,7 @@ impl Chat {
                             s.open,
                         ),
                         None => (
-                            Session::new(&flow, session_id, &known, now()),
+                            Session::new(&flow, session_id, &known, now()).in_lang(&lang),
                             Vec::new(),
                             BTreeMap::new(),
                             Vec::new(),

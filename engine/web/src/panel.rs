@@ -109,7 +109,8 @@ impl Inner {
                 ) && self.cfg.blocks_email(&echo)
                 {
                     // The site refuses this domain (so would POST /leads): ask again, keep the card.
-                    self.queue.push_back(Op::Reprompt(WORK_EMAIL.into()));
+                    self.queue
+                        .push_back(Op::Reprompt(self.view.t("capture.work_email")));
                     self.pump();
                     return;
                 }
@@ -157,7 +158,7 @@ impl Inner {
                 };
                 self.input(
                     Input::BookingResult { result },
-                    Some("Continue without a meeting".into()),
+                    Some(self.view.t("slots.skip")),
                 );
             }
             Ui::RetrySlots => {
@@ -193,10 +194,11 @@ impl Inner {
         let reply = crate::wire::slots_reply(json).unwrap_or(SlotsReply {
             tz: String::new(),
             slots: Vec::new(),
-            error: Some("The times could not be loaded.".into()),
+            error: Some(String::new()),
         });
         self.slots = match reply.error {
-            Some(e) => SlotUi::Error(e),
+            // The host's reason stays out of the panel: the visitor reads it in their language.
+            Some(_) => SlotUi::Error(self.view.t("slots.error")),
             None => {
                 let mut days: Vec<String> = Vec::new();
                 for s in &reply.slots {

@@ -68,9 +68,6 @@ pub(super) enum Op {
     Ended,
 }
 
-/// The re-prompt for an email whose domain is on the site's blocklist.
-pub(super) const WORK_EMAIL: &str = "Please use your work email.";
-
 /// The route as the worker's `/slots` and `/book` read it; a rules route names the dialogue and
 /// the meeting card, whose published rules the worker evaluates.
 pub(super) fn route_str(r: &Route, dialogue: &str, card: &str) -> String {

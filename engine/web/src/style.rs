@@ -30,6 +30,9 @@ pub struct Config {
     pub auto_open: bool,
     /// Email domains refused at an email capture (`email_blocklist`; subdomains too), lower-case.
     pub email_blocklist: Vec<String>,
+    /// The site's language setting: a shipped language (`de`), or `auto` (the page's
+    /// `<html lang>`, then the browser's languages); none means English.
+    pub language: Option<String>,
 }
 
 impl Default for Config {
@@ -47,6 +50,7 @@ impl Default for Config {
             launcher_always: false,
             auto_open: false,
             email_blocklist: Vec::new(),
+            language: None,
         }
     }
 }
@@ -111,7 +115,16 @@ impl Config {
             launcher_always: flag("launcher_always", d.launcher_always)?,
             auto_open: flag("auto_open", d.auto_open)?,
             email_blocklist: Vec::new(),
+            language: opt_text("language")?,
         })
+    }
+
+    /// The language the widget speaks on this page: `dynchat_engine::i18n::negotiate` with the
+    /// site's setting (`auto` lets the page's `lang` and then the browser's languages decide).
+    pub fn lang(&self, page: &str, browser: &[&str]) -> &'static str {
+        let setting = self.language.as_deref().map(str::trim);
+        let auto = setting.is_some_and(|l| l.eq_ignore_ascii_case("auto"));
+        dynchat_engine::i18n::negotiate(setting, auto, Some(page), browser)
     }
 
     /// Whether the site refuses this email's domain (the worker refuses the lead with 422 too):
@@ -200,8 +213,8 @@ pub fn css(c: &Config) -> String {
 
 const BASE: &str = r#"
 :host{--bg:#ffffff;--fg:#111827;--muted:#4b5563;--surface:#eef0f3;--line:#d1d5db;--err:#b91c1c;--shadow:0 12px 40px rgba(15,23,42,.22);
- position:fixed;z-index:2147483000;bottom:0;right:0;font-family:var(--font);font-size:15px;line-height:1.45;color:var(--fg);color-scheme:light}
-:host([data-side=left]){right:auto;left:0}
+ position:fixed;z-index:2147483000;bottom:0;inset-inline-end:0;font-family:var(--font);font-size:15px;line-height:1.45;color:var(--fg);color-scheme:light}
+:host([data-side=left]){inset-inline:0 auto}
 :host([data-theme=dark]){--bg:#111827;--fg:#f3f4f6;--muted:#b6bcc6;--surface:#1f2937;--line:#4b5563;--err:#fca5a5;--shadow:0 12px 40px rgba(0,0,0,.6);color-scheme:dark}
 @media (prefers-color-scheme:dark){:host([data-theme=auto]){--bg:#111827;--fg:#f3f4f6;--muted:#b6bcc6;--surface:#1f2937;--line:#4b5563;--err:#fca5a5;--shadow:0 12px 40px rgba(0,0,0,.6);color-scheme:dark}}
 *,*::before,*::after{box-sizing:border-box}
@@ -210,20 +223,20 @@ button,input{font:inherit;color:inherit}
 button{cursor:pointer}
 :focus-visible{outline:3px solid var(--fg);outline-offset:2px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.launcher{position:fixed;bottom:20px;right:20px;width:60px;height:60px;border-radius:50%;border:0;background:var(--p);color:var(--on-p);box-shadow:var(--shadow);display:grid;place-items:center;transition:transform .15s ease}
-:host([data-side=left]) .launcher{right:auto;left:20px}
+.launcher{position:fixed;bottom:20px;inset-inline-end:20px;width:60px;height:60px;border-radius:50%;border:0;background:var(--p);color:var(--on-p);box-shadow:var(--shadow);display:grid;place-items:center;transition:transform .15s ease}
+:host([data-side=left]) .launcher{inset-inline:20px auto}
 .launcher:hover{transform:scale(1.06)}
 .launcher:focus-visible{outline-offset:4px}
 .launcher svg{width:28px;height:28px;fill:currentColor}
-.poke{position:fixed;bottom:92px;right:20px;max-width:280px;background:var(--bg);color:var(--fg);border-radius:16px 16px 4px 16px;box-shadow:var(--shadow);padding:14px 38px 14px 16px;animation:rise .25s ease}
-:host([data-side=left]) .poke{right:auto;left:20px;border-radius:16px 16px 16px 4px}
+.poke{position:fixed;bottom:92px;inset-inline-end:20px;max-width:280px;background:var(--bg);color:var(--fg);border-radius:16px;border-end-end-radius:4px;box-shadow:var(--shadow);padding:14px 16px;padding-inline-end:38px;animation:rise .25s ease}
+:host([data-side=left]) .poke{inset-inline:20px auto;border-radius:16px;border-end-start-radius:4px}
 .poke-open{all:unset;cursor:pointer;display:block;white-space:pre-wrap}
 .poke-open:focus-visible{outline:3px solid var(--fg);outline-offset:4px;border-radius:6px}
-.poke .x{position:absolute;top:6px;right:6px;width:28px;height:28px;border:0;border-radius:50%;background:transparent;color:var(--muted);font-size:18px;line-height:1}
+.poke .x{position:absolute;top:6px;inset-inline-end:6px;width:28px;height:28px;border:0;border-radius:50%;background:transparent;color:var(--muted);font-size:18px;line-height:1}
 .poke .x:hover{background:var(--surface)}
-.panel{position:fixed;bottom:92px;right:20px;width:380px;height:min(620px,calc(100vh - 112px));display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border-radius:18px;box-shadow:var(--shadow);overflow:hidden;animation:rise .2s ease}
-:host([data-side=left]) .panel{right:auto;left:20px}
-header{display:flex;align-items:center;gap:12px;padding:14px 12px 14px 16px;background:var(--p);color:var(--on-p)}
+.panel{position:fixed;bottom:92px;inset-inline-end:20px;width:380px;height:min(620px,calc(100vh - 112px));display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border-radius:18px;box-shadow:var(--shadow);overflow:hidden;animation:rise .2s ease}
+:host([data-side=left]) .panel{inset-inline:20px auto}
+header{display:flex;align-items:center;gap:12px;padding:14px 16px;padding-inline-end:12px;background:var(--p);color:var(--on-p)}
 header img,.avatar{width:38px;height:38px;border-radius:50%;flex:none;object-fit:cover;background:var(--on-p);color:var(--p);display:grid;place-items:center;font-weight:700}
 header .who{flex:1;min-width:0}
 header h2{margin:0;font-size:16px;font-weight:650;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -233,13 +246,13 @@ header button:hover{background:rgba(127,127,127,.25)}
 header button:focus-visible{outline-color:var(--on-p);outline-offset:-3px}
 .log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:8px;scroll-behavior:smooth}
 .msg{max-width:85%;padding:10px 14px;border-radius:16px;white-space:pre-wrap;overflow-wrap:anywhere;animation:rise .18s ease}
-.bot{align-self:flex-start;background:var(--surface);color:var(--fg);border-bottom-left-radius:4px}
-.me{align-self:flex-end;background:var(--p);color:var(--on-p);border-bottom-right-radius:4px}
+.bot{align-self:flex-start;background:var(--surface);color:var(--fg);border-end-start-radius:4px}
+.me{align-self:flex-end;background:var(--p);color:var(--on-p);border-end-end-radius:4px}
 .note{align-self:center;color:var(--muted);font-size:13px;text-align:center}
 .msg a{color:inherit;text-decoration:underline;text-underline-offset:2px;font-weight:600}
 .msg img{display:block;max-width:100%;border-radius:10px;margin-top:8px}
 .doc{display:inline-flex;margin-top:8px;padding:8px 12px;border-radius:10px;border:1px solid var(--line);background:var(--bg);text-decoration:none!important}
-.typing{align-self:flex-start;background:var(--surface);border-radius:16px;border-bottom-left-radius:4px;padding:14px 16px;display:flex;gap:5px}
+.typing{align-self:flex-start;background:var(--surface);border-radius:16px;border-end-start-radius:4px;padding:14px 16px;display:flex;gap:5px}
 .typing i{width:7px;height:7px;border-radius:50%;background:var(--muted);animation:blink 1.2s infinite both}
 .typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}
 .composer{border-top:1px solid var(--line);padding:12px;display:flex;flex-direction:column;gap:10px;max-height:55%;overflow-y:auto}
@@ -270,7 +283,7 @@ footer a{color:var(--muted)}
 @keyframes rise{from{opacity:0;transform:translateY(6px)}to{opacity:1;transform:none}}
 @keyframes blink{0%,80%,100%{opacity:.3}40%{opacity:1}}
 @keyframes spin{to{transform:rotate(360deg)}}
-@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.poke{right:16px;left:auto}:host([data-open]) .launcher{display:none}}
+@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.poke{inset-inline:auto 16px}:host([data-open]) .launcher{display:none}}
 @media (prefers-reduced-motion:reduce){*,*::before,*::after{animation:none!important;transition:none!important;scroll-behavior:auto!important}}
 "#;
 
@@ -349,5 +362,31 @@ mod tests {
         );
         assert!(c.auto_open && !c.launcher_always && c.avatar_url.is_none());
         assert_eq!(Config::from_json("not json").bot_name, "Assistant");
+    }
+
+    #[test]
+    fn the_site_setting_decides_whether_the_page_and_browser_choose_the_language() {
+        // (config, page <html lang>, navigator.languages, expected)
+        for (cfg, page, browser, want) in [
+            (r#"{}"#, "de", &["fr"][..], "en"),
+            (r#"{"language":"de"}"#, "fr", &["nl"][..], "de"),
+            (r#"{"language":"en"}"#, "de", &["de-DE"][..], "en"),
+            (r#"{"language":"auto"}"#, "ar-EG", &["de"][..], "ar"),
+            (
+                r#"{"language":" AUTO "}"#,
+                "",
+                &["pt-BR", "ja-JP"][..],
+                "ja",
+            ),
+            (r#"{"language":"auto"}"#, "pt", &["sv"][..], "en"),
+            (r#"{"language":"xx"}"#, "de", &["de"][..], "en"),
+            (r#"{"language":7}"#, "de", &["de"][..], "en"),
+        ] {
+            assert_eq!(
+                Config::from_json(cfg).lang(page, browser),
+                want,
+                "{cfg} {page} {browser:?}"
+            );
+        }
     }
 }

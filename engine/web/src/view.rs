@@ -2,6 +2,7 @@
 
 use crate::markdown::{parse, Seg};
 use crate::style::Config;
+use dynchat_engine::i18n::{self, fill};
 use dynchat_engine::json::int_string;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -108,6 +109,9 @@ pub struct View {
     listeners: Vec<Closure<dyn FnMut(Event)>>,
     retired: Vec<Closure<dyn FnMut(Event)>>,
     input_seq: u32,
+    /// The conversation's language: every interface text comes from its catalogue.
+    lang: String,
+    bot: String,
 }
 
 fn js_err(e: JsValue) -> String {
@@ -116,7 +120,14 @@ fn js_err(e: JsValue) -> String {
 
 impl View {
     /// Builds the launcher, welcome bubble and (hidden) panel under a new host element on `<body>`.
-    pub fn new(cfg: &Config, css: &str, welcome: &str, dispatch: Dispatch) -> Result<View, String> {
+    pub fn new(
+        cfg: &Config,
+        css: &str,
+        welcome: &str,
+        lang: &str,
+        dispatch: Dispatch,
+    ) -> Result<View, String> {
+        let t = |key: &str| i18n::message(lang, key);
         let win = web_sys::window().ok_or("no window")?;
         let doc = win.document().ok_or("no document")?;
         let body = doc.body().ok_or("no body")?;
@@ -124,6 +135,10 @@ impl View {
         host.set_id("dynchat-widget");
         let _ = host.set_attribute("data-theme", cfg.theme());
         let _ = host.set_attribute("data-side", cfg.side());
+        // Right-to-left languages mirror the layout (the stylesheet uses logical properties).
+        let dir = if i18n::is_rtl(lang) { "rtl" } else { "ltr" };
+        let _ = host.set_attribute("lang", lang);
+        let _ = host.set_attribute("dir", dir);
         let root = host
             .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
             .map_err(js_err)?;
@@ -145,6 +160,7 @@ impl View {
                 .map_err(|_| "not an HTML element".to_string())
         };
         let bot = cfg.bot_name.as_str();
+        let chat_with = fill(&t("ui.chat_with"), &[("bot", bot)]);
 
         let poke = mk("div", "poke")?;
         poke.set_hidden(true);
@@ -154,13 +170,13 @@ impl View {
         let poke_x = mk("button", "x")?;
         poke_x.set_text_content(Some("×"));
         let _ = poke_x.set_attribute("type", "button");
-        let _ = poke_x.set_attribute("aria-label", "Dismiss message");
+        let _ = poke_x.set_attribute("aria-label", &t("ui.dismiss"));
         poke.append_child(&poke_open).map_err(js_err)?;
         poke.append_child(&poke_x).map_err(js_err)?;
 
         let launcher = mk("button", "launcher")?;
         let _ = launcher.set_attribute("type", "button");
-        let _ = launcher.set_attribute("aria-label", &["Chat with ", bot].concat());
+        let _ = launcher.set_attribute("aria-label", &chat_with);
         let _ = launcher.set_attribute("aria-expanded", "false");
         let _ = launcher.set_attribute("aria-controls", "dc-panel");
         let svg = doc
@@ -179,7 +195,9 @@ impl View {
         panel.set_id("dc-panel");
         panel.set_hidden(true);
         let _ = panel.set_attribute("role", "dialog");
-        let _ = panel.set_attribute("aria-label", &["Chat with ", bot].concat());
+        let _ = panel.set_attribute("aria-label", &chat_with);
+        let _ = panel.set_attribute("lang", lang);
+        let _ = panel.set_attribute("dir", dir);
         let header = mk("header", "")?;
         match &cfg.avatar_url {
             Some(url) => {
@@ -202,25 +220,25 @@ impl View {
         let h2 = mk("h2", "")?;
         h2.set_text_content(Some(bot));
         let sub = mk("p", "")?;
-        sub.set_text_content(Some("Replies instantly"));
+        sub.set_text_content(Some(&t("ui.replies_instantly")));
         who.append_child(&h2).map_err(js_err)?;
         who.append_child(&sub).map_err(js_err)?;
         header.append_child(&who).map_err(js_err)?;
         let min = mk("button", "min")?;
         min.set_text_content(Some("–"));
         let _ = min.set_attribute("type", "button");
-        let _ = min.set_attribute("aria-label", "Minimise chat");
+        let _ = min.set_attribute("aria-label", &t("ui.minimise"));
         let end = mk("button", "end")?;
         end.set_text_content(Some("×"));
         let _ = end.set_attribute("type", "button");
-        let _ = end.set_attribute("aria-label", "End conversation");
+        let _ = end.set_attribute("aria-label", &t("ui.end"));
         header.append_child(&min).map_err(js_err)?;
         header.append_child(&end).map_err(js_err)?;
 
         let log = mk("div", "log")?;
         let _ = log.set_attribute("role", "log");
         let _ = log.set_attribute("aria-live", "polite");
-        let _ = log.set_attribute("aria-label", "Conversation");
+        let _ = log.set_attribute("aria-label", &t("ui.conversation"));
         let _ = log.set_attribute("tabindex", "0");
         let typing = mk("div", "typing")?;
         let _ = typing.set_attribute("aria-hidden", "true");
@@ -235,11 +253,11 @@ impl View {
             let _ = a.set_attribute("href", url);
             let _ = a.set_attribute("target", "_blank");
             let _ = a.set_attribute("rel", "noopener noreferrer");
-            a.set_text_content(Some("Privacy policy"));
+            a.set_text_content(Some(&t("ui.privacy")));
             footer.append_child(&a).map_err(js_err)?;
         }
         let by = mk("span", "")?;
-        by.set_text_content(Some("Powered by dynchat"));
+        by.set_text_content(Some(&t("ui.powered_by")));
         footer.append_child(&by).map_err(js_err)?;
 
         panel.append_child(&header).map_err(js_err)?;
@@ -307,6 +325,8 @@ impl View {
             listeners: Vec::new(),
             retired: Vec::new(),
             input_seq: 0,
+            lang: lang.to_string(),
+            bot: bot.to_string(),
         })
     }
 
@@ -331,15 +351,9 @@ impl View {
         let _ = self
             .launcher
             .set_attribute("aria-expanded", if open { "true" } else { "false" });
-        let _ = self.launcher.set_attribute(
-            "aria-label",
-            &[
-                if open { "Hide" } else { "Open" },
-                " chat with ",
-                &self.bot_name(),
-            ]
-            .concat(),
-        );
+        let key = if open { "ui.hide_chat" } else { "ui.open_chat" };
+        let label = fill(&self.t(key), &[("bot", &self.bot)]);
+        let _ = self.launcher.set_attribute("aria-label", &label);
         if move_focus {
             if open {
                 self.focus_composer(true);
@@ -350,11 +364,9 @@ impl View {
         }
     }
 
-    fn bot_name(&self) -> String {
-        self.panel
-            .get_attribute("aria-label")
-            .and_then(|l| l.strip_prefix("Chat with ").map(str::to_string))
-            .unwrap_or_default()
+    /// The interface text `key` in the conversation's language (English where it has none).
+    pub fn t(&self, key: &str) -> String {
+        i18n::message(&self.lang, key)
     }
 
     /// Is focus inside the widget (or nowhere in particular)?
@@ -423,7 +435,7 @@ impl View {
             let sr = self.doc.create_element("span").ok();
             if let Some(sr) = sr {
                 sr.set_class_name("sr");
-                sr.set_text_content(Some("You: "));
+                sr.set_text_content(Some(&self.t("ui.you")));
                 let _ = div.append_child(&sr);
             }
         }
@@ -530,7 +542,7 @@ impl View {
         if !placeholder.is_empty() {
             input.set_placeholder(placeholder);
         }
-        let send = self.el("button", "send", "Send")?;
+        let send = self.el("button", "send", &self.t("ui.send"))?;
         let _ = send.set_attribute("type", "submit");
         let err = self.el("p", "err", "")?;
         err.set_id(&err_id);
@@ -570,12 +582,12 @@ impl View {
         let mut parts: Vec<Element> = Vec::new();
         match c {
             Composer::Empty => {}
-            Composer::Ended => parts.extend(self.state("This conversation has ended.", false)),
+            Composer::Ended => parts.extend(self.state(&self.t("ui.ended"), false)),
             Composer::Choices { buttons, free_text } => {
                 if !buttons.is_empty() {
                     if let Some(row) = self.el("div", "choices", "") {
                         let _ = row.set_attribute("role", "group");
-                        let _ = row.set_attribute("aria-label", "Choose an answer");
+                        let _ = row.set_attribute("aria-label", &self.t("ui.choose_answer"));
                         for (i, label) in buttons.iter().enumerate() {
                             if let Some(b) = self.button("choice", label, Ui::Button(i)) {
                                 let _ = row.append_child(&b);
@@ -585,40 +597,38 @@ impl View {
                     }
                 }
                 if let Some(p) = free_text {
-                    parts.extend(self.form(
-                        "text",
-                        if p.is_empty() { "Type your answer" } else { p },
-                        "Your answer",
-                    ));
+                    let hint = self.t("ui.type_answer");
+                    let label = self.t("ui.your_answer");
+                    parts.extend(self.form("text", if p.is_empty() { &hint } else { p }, &label));
                 }
             }
             Composer::Field { kind, placeholder } => {
-                let label = match kind {
-                    "email" => "Your email address",
-                    "phone" => "Your phone number",
-                    "name" => "Your name",
-                    "company" => "Your company",
-                    _ => "Your answer",
-                };
-                parts.extend(self.form(kind, placeholder, label));
+                let label = self.t(match kind {
+                    "email" => "ui.your_email",
+                    "phone" => "ui.your_phone",
+                    "name" => "ui.your_name",
+                    "company" => "ui.your_company",
+                    _ => "ui.your_answer",
+                });
+                parts.extend(self.form(kind, placeholder, &label));
             }
-            Composer::SlotsLoading => parts.extend(self.state("Finding available times…", true)),
-            Composer::Booking => parts.extend(self.state("Booking your meeting…", true)),
+            Composer::SlotsLoading => parts.extend(self.state(&self.t("slots.loading"), true)),
+            Composer::Booking => parts.extend(self.state(&self.t("slots.booking"), true)),
             Composer::SlotsError(msg) => {
                 parts.extend(self.state(msg, false));
                 parts.extend(
-                    self.button("choice", "Try again", Ui::RetrySlots)
+                    self.button("choice", &self.t("slots.try_again"), Ui::RetrySlots)
                         .map(Element::from),
                 );
                 parts.extend(
-                    self.button("link", "Continue without a meeting", Ui::SkipMeeting)
+                    self.button("link", &self.t("slots.skip"), Ui::SkipMeeting)
                         .map(Element::from),
                 );
             }
             Composer::SlotsNone => {
-                parts.extend(self.state("No times are available right now.", false));
+                parts.extend(self.state(&self.t("slots.none"), false));
                 parts.extend(
-                    self.button("choice", "Continue", Ui::SkipMeeting)
+                    self.button("choice", &self.t("slots.continue"), Ui::SkipMeeting)
                         .map(Element::from),
                 );
             }
@@ -630,10 +640,10 @@ impl View {
             } => {
                 if let Some(wrap) = self.el("div", "slots", "") {
                     let _ = wrap.set_attribute("role", "group");
-                    let _ = wrap.set_attribute("aria-label", "Pick a meeting time");
+                    let _ = wrap.set_attribute("aria-label", &self.t("slots.pick_time"));
                     let _ = wrap.append_child(
                         &self
-                            .el("h3", "", "Pick a day")
+                            .el("h3", "", &self.t("slots.pick_day"))
                             .unwrap_or_else(|| wrap.clone()),
                     );
                     if let Some(row) = self.el("div", "days", "") {
@@ -651,7 +661,10 @@ impl View {
                     if let Some(h) = self.el(
                         "h3",
                         "",
-                        &["Times on ", days.get(day).copied().unwrap_or("")].concat(),
+                        &fill(
+                            &self.t("slots.times_on"),
+                            &[("day", days.get(day).copied().unwrap_or(""))],
+                        ),
                     ) {
                         let _ = wrap.append_child(&h);
                     }
@@ -663,17 +676,15 @@ impl View {
                         }
                         let _ = wrap.append_child(&row);
                     }
-                    if let Some(z) = self.el(
-                        "p",
-                        "zone",
-                        &["Times shown in your time zone: ", tz].concat(),
-                    ) {
+                    if let Some(z) =
+                        self.el("p", "zone", &fill(&self.t("slots.zone"), &[("zone", tz)]))
+                    {
                         let _ = wrap.append_child(&z);
                     }
                     parts.push(wrap);
                 }
                 parts.extend(
-                    self.button("link", "Continue without a meeting", Ui::SkipMeeting)
+                    self.button("link", &self.t("slots.skip"), Ui::SkipMeeting)
                         .map(Element::from),
                 );
             }
