@@ -176,6 +176,7 @@ pub async fn cancel_row(
                 visitor_email: &m.lead_email,
                 slot,
                 tz,
+                video: m.video_url.as_deref(),
             },
             &from_addr,
             sequence,
