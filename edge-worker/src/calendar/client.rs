@@ -155,13 +155,14 @@ pub trait CalendarProvider {
     async fn create(&self, cfg: &ProviderConfig, event: &NewEvent) -> Result<Created, CalFailure>;
     /// Moves a Google or Graph event to new times by patching it (its conference and id
     /// stay); answers the event's video link as the provider shows it after the move.
-    /// CalDAV events are not patched (the caller removes and makes them again).
+    /// CalDAV events are not patched (the caller removes and makes them again). `body`: the
+    /// event's new text for Graph, which mails it to the attendees as the update.
     async fn move_to(
         &self,
         cfg: &ProviderConfig,
         event_id: &str,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
+        times: (DateTime<Utc>, DateTime<Utc>),
+        body: Option<&str>,
     ) -> Result<Option<String>, CalFailure>;
     /// Cancels the event (Graph mails the cancellation itself).
     async fn cancel(
@@ -478,12 +479,12 @@ impl CalendarProvider for Connected {
         &self,
         cfg: &ProviderConfig,
         event_id: &str,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
+        times: (DateTime<Utc>, DateTime<Utc>),
+        body: Option<&str>,
     ) -> Result<Option<String>, CalFailure> {
-        let r = self.move_once(cfg, event_id, start, end).await;
+        let r = self.move_once(cfg, event_id, times, body).await;
         if unauthorised(&r) {
-            return self.move_once(cfg, event_id, start, end).await;
+            return self.move_once(cfg, event_id, times, body).await;
         }
         r
     }

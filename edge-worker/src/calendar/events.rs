@@ -163,8 +163,8 @@ impl Connected {
         &self,
         cfg: &ProviderConfig,
         event_id: &str,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        text: Option<&str>,
     ) -> Result<Option<String>, CalFailure> {
         let bearer = self.bearer(cfg).await?;
         let (url, body, what) = match self.provider {
@@ -182,7 +182,13 @@ impl Connected {
             // Graph mails the attendees the update itself.
             Provider::Graph => (
                 format!("{}/v1.0/me/events/{}", cfg.graph_base, urlencode(event_id)),
-                graph_move_body(start, end),
+                {
+                    let mut b = graph_move_body(start, end);
+                    if let Some(text) = text {
+                        b["body"] = serde_json::json!({"contentType": "text", "content": text});
+                    }
+                    b
+                },
                 "graph update event",
             ),
             Provider::Caldav => {

@@ -365,7 +365,7 @@ async fn create_event(a: &Attempt<'_>, agent: &Agent, slot: &Slot) -> Result<Cre
     } else {
         job.input.name.clone()
     };
-    let e = new_event(
+    let mut e = new_event(
         a.tpl,
         &Attendance {
             uid: &ids.uid,
@@ -379,6 +379,12 @@ async fn create_event(a: &Attempt<'_>, agent: &Agent, slot: &Slot) -> Result<Cre
         &meetings::video_plan(&agent.settings, agent.provider),
         (ids.google_event.clone(), ids.graph_transaction.clone()),
     );
+    // Graph mails the invitation itself, from the event's body: the visitor's links go there.
+    if agent.provider.is_some_and(Provider::sends_invitations) {
+        let links = visitor_links_text(a.env, &job.links_base, &job.site, &ids.meeting, 0, slot)
+            .map_err(|e| CalFailure::Failed(e.to_string()))?;
+        e.description.push_str(&links);
+    }
     let r = conn.create(a.cfg, &e).await;
     store_rotated_token(a.env, a.database, &job.site, agent, &conn).await;
     if let Err(CalFailure::Disconnected(reason)) = &r {

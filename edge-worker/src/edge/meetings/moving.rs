@@ -97,14 +97,16 @@ async fn patch_event(
     cfg: &ProviderConfig,
     (site, agent): (&str, &Agent),
     event_id: &str,
-    slot: &Slot,
+    (slot, body): (&Slot, Option<&str>),
 ) -> Result<Created, CalFailure> {
     let conn = match connection(env, site, agent) {
         Ok(Some(c)) => c,
         Ok(None) => return Err(CalFailure::Disconnected("no calendar connected".into())),
         Err(e) => return Err(CalFailure::Failed(e.to_string())),
     };
-    let r = conn.move_to(cfg, event_id, slot.start, slot.end).await;
+    let r = conn
+        .move_to(cfg, event_id, (slot.start, slot.end), body)
+        .await;
     store_rotated_token(env, database, site, agent, &conn).await;
     if let Err(CalFailure::Disconnected(reason)) = &r {
         mark_disconnected(database, site, &agent.id, reason).await;
@@ -113,6 +115,40 @@ async fn patch_event(
         id: event_id.to_string(),
         video,
     })
+}
+
+/// The body of a moved Graph event: the template's text and the visitor's new links.
+async fn graph_body(
+    env: &Env,
+    database: &D1Database,
+    job: &MoveJob,
+    (agent, p): (&Agent, &EventParts<'_>),
+    (slot, sequence): (&Slot, i64),
+) -> Result<String, ApiError> {
+    let tpl = template(database, &job.site).await?;
+    let e = new_event(
+        &tpl,
+        &Attendance {
+            uid: p.uid,
+            agent,
+            visitor_name: p.visitor_name,
+            visitor_email: p.visitor_email,
+            slot: *slot,
+            tz: p.tz,
+            video: None,
+        },
+        &meetings::video_plan(&agent.settings, agent.provider),
+        (String::new(), String::new()),
+    );
+    let links = visitor_links_text(
+        env,
+        &job.links_base,
+        &job.site,
+        &job.meeting,
+        sequence,
+        slot,
+    )?;
+    Ok(format!("{}{links}", e.description))
 }
 
 async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
@@ -191,10 +227,27 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
     let patchable = matches!(agent.provider, Some(Provider::Google | Provider::Graph))
         && agent.provider == Provider::parse(&m.provider);
     let (made, was_removed) = match (m.event_id.as_deref(), patchable) {
-        (Some(old), true) => (
-            patch_event(env, &database, &cfg, (site, &agent), old, &slot).await,
-            false,
-        ),
+        (Some(old), true) => {
+            // Graph mails the update from the event's body: the new links go there.
+            let body = match agent.provider {
+                Some(Provider::Graph) => Some(
+                    graph_body(env, &database, job, (&agent, &parts), (&slot, sequence)).await?,
+                ),
+                _ => None,
+            };
+            (
+                patch_event(
+                    env,
+                    &database,
+                    &cfg,
+                    (site, &agent),
+                    old,
+                    (&slot, body.as_deref()),
+                )
+                .await,
+                false,
+            )
+        }
         (old, _) => {
             let removed = match (connection(env, site, &agent)?, old) {
                 (Some(conn), Some(old)) => conn.cancel(&cfg, old, "Moved").await,
