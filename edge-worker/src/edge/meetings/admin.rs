@@ -34,6 +34,7 @@ pub fn owns(rest: &[&str]) -> bool {
                     | "meetings"
                     | "meeting-template"
                     | "mail-outbox"
+                    | "meeting-requests"
                     | "default-queue",
                 ..
             ]
@@ -92,6 +93,9 @@ pub async fn admin(
         }
         (Method::Get, ["sites", site, "assignments"]) => assignments(req, &database, site).await,
         (Method::Get, ["sites", site, "mail-outbox"]) => list_outbox(req, &database, site).await,
+        (Method::Get, ["sites", site, "meeting-requests"]) => {
+            super::requests::list(&database, site).await
+        }
         (Method::Get, ["sites", site, "meetings"]) => {
             list_meetings(req, env, &database, site).await
         }
