@@ -371,11 +371,51 @@ fn a_moved_google_or_graph_meeting_keeps_its_event_and_link() {
     let ok = |r: Answer| assert_eq!(r.status, 200, "{}", r.body);
     ok(st.agent("g1", "Gina", "gina@example.com", json!({})));
     ok(st.agent("m1", "Mia", "mia@contoso.example", json!({})));
+    ok(st.agent(
+        "c1",
+        "Carla",
+        "carla@agents.test",
+        json!({"video_link": FIXED}),
+    ));
     st.oauth("g1", "google", "gina@example.com");
     st.oauth("m1", "graph", "mia@contoso.example");
+    let url = format!("{}/agent1/calendar/", st.radicale.urls[1]);
+    ok(st.worker.admin(
+        "PUT",
+        &format!("/admin/sites/{SITE}/agents/c1/calendar"),
+        Some(&json!({"url": url, "username": "agent1", "password": "pw1"})),
+    ));
     st.queue("meet", "g1");
     st.queue("teams", "m1");
+    st.queue("dav", "c1");
     let (first, moved_to) = (at_s(2, 9 * 60), at_s(2, 11 * 60));
+
+    // CalDAV: the event is made again at the new time, with the agent's fixed link.
+    let b = st.book("move-dav", "dav", first, "dana@example.com");
+    assert_eq!(b.status, 201, "{}", b.body);
+    let invite = st.mails_to("dana@example.com", &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
+    let reschedule = link_after(&part_text(&invite, "text/plain"), "Reschedule: ");
+    let done = st.move_with(&reschedule, moved_to);
+    assert_eq!(done.status, 200, "{}", done.body);
+    let stored = peers::get(&format!("{}/_peer/state", st.radicale.urls[0]))["calendars"]["agent1"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let ics = stored[0]["ics"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("\r\n ", "");
+    assert!(
+        ics.contains(&iso(moved_to).replace(['-', ':'], "")),
+        "{ics}"
+    );
+    assert_eq!(ics_prop(&ics, "URL"), FIXED, "{ics}");
+    let update = st.mails_to("dana@example.com", &["METHOD:REQUEST", "SEQUENCE:1"], 1)[0].clone();
+    assert_eq!(
+        ics_prop(&part_text(&update, "text/calendar"), "LOCATION"),
+        FIXED
+    );
 
     // Google: the invitation's reschedule link; the event is patched, not made again.
     let b = st.book("move-meet", "meet", first, "vera@example.com");
