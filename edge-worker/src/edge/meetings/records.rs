@@ -53,7 +53,7 @@ fn meeting_json(m: &MeetingRow, now: i64) -> Value {
         "start": meetings::iso(meetings::from_ms(m.start_ms)), "end": meetings::iso(meetings::from_ms(m.end_ms)), "tz": m.tz,
         "dialogue": m.dialogue, "session": m.session,
         "status": meetings::shown_status(&m.status, m.end_ms, now), "provider": m.provider,
-        "invitation": m.invite_status, "agent_notified": m.notify_status, "created_at": m.created_at,
+        "invitation": m.invite_status, "agent_notified": m.notify_status, "created_at": m.created_at, "video": m.video_url,
     })
 }
 
