@@ -26,3 +26,12 @@ CREATE TABLE meeting_requests (
   UNIQUE (site, idem_key)
 );
 CREATE INDEX meeting_requests_site ON meeting_requests (site, created_at);
+
+-- A queue's address for the no-slot fallback's notices (instead of mailing every member).
+CREATE TABLE queue_request_notify (
+  site TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  email TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (site, queue)
+);

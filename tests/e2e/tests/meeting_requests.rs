@@ -259,4 +259,46 @@ fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
         Some(1),
         "{listed}"
     );
+
+    // A queue notification address: the next request goes there only, not to the members.
+    let notify = format!("/admin/sites/{SITE}/queues/sales/request-notify");
+    for bad in [
+        json!({"email": "nope"}),
+        json!({}),
+        json!({"email": "a@b.example", "x": 1}),
+    ] {
+        let a = st.worker.admin("PUT", &notify, Some(&bad));
+        assert_eq!(a.status, 400, "{bad}: {}", a.body);
+    }
+    let unknown = st.worker.admin(
+        "PUT",
+        &format!("/admin/sites/{SITE}/queues/nobody/request-notify"),
+        Some(&json!({"email": "sales@agents.test"})),
+    );
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    let set = st
+        .worker
+        .admin("PUT", &notify, Some(&json!({"email": "sales@agents.test"})));
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.json()["email"], "sales@agents.test");
+    let second =
+        json!({"route": "queue:sales", "email": "otto@example.com", "preferred": "any evening"})
+            .to_string();
+    let r = st.send(Some("request-key-3"), &second);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["notified"], 1, "{}", r.body);
+    let m = st.wait_mails("sales@agents.test", 1)[0].clone();
+    assert!(
+        m["raw"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("> any evening"),
+        "{m}"
+    );
+    assert_eq!(st.mails_to("agent1@agents.test").len(), 1);
+    assert_eq!(st.mails_to("agent2@agents.test").len(), 1);
+    let cleared = st
+        .worker
+        .admin("PUT", &notify, Some(&json!({"email": null})));
+    assert_eq!(cleared.json()["email"], Value::Null, "{}", cleared.body);
 }

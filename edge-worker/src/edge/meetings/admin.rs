@@ -88,6 +88,13 @@ pub async fn admin(
         }
         (Method::Get, ["sites", site, "queues"]) => list_queues(&database, site).await,
         (Method::Get, ["sites", site, "queues", id]) => get_queue(&database, site, id).await,
+        (Method::Get, ["sites", site, "queues", id, "request-notify"]) => {
+            super::requests::notify(&database, (site, id), None).await
+        }
+        (Method::Put, ["sites", site, "queues", id, "request-notify"]) => {
+            let body = json_body(req, MAX_ADMIN_BODY).await?;
+            super::requests::notify(&database, (site, id), Some(body)).await
+        }
         (Method::Put, ["sites", site, "queues", id]) => {
             put_queue(req, env, &database, site, id).await
         }

@@ -74,19 +74,30 @@ pub async fn create(
     let from = mail_from(env);
     let at = db::real_now();
     let now = meetings::from_ms(at);
+    // The queue's notification address when it has one, else every member once.
+    let address = match &route {
+        Route::Queue(q) => store::notify_address(database, &site.id, q).await?,
+        _ => None,
+    };
+    let rcpts: Vec<String> = match address {
+        Some(a) => vec![a],
+        None => {
+            let mut all: Vec<String> = Vec::new();
+            for a in &agents {
+                if !all.iter().any(|r| r.eq_ignore_ascii_case(&a.email)) {
+                    all.push(a.email.clone());
+                }
+            }
+            all
+        }
+    };
     let mut st = Vec::new();
     let mut notified = 0;
-    let mut seen = Vec::new();
-    for agent in &agents {
-        let rcpt = agent.email.to_ascii_lowercase();
-        if seen.contains(&rcpt) {
-            continue;
-        }
-        seen.push(rcpt);
+    for rcpt in &rcpts {
         let message = request_message(&RequestMail {
             id: &id,
             from: &from,
-            to: &agent.email,
+            to: rcpt,
             site: &site.id,
             queue: &queue,
             input: &input,
@@ -99,7 +110,7 @@ pub async fn create(
             &OutMail {
                 kind: MailKind::Request,
                 sequence: notified,
-                rcpt: agent.email.clone(),
+                rcpt: rcpt.clone(),
                 subject: format!("Meeting request from {}", input.name_or_email()),
                 message,
             },
@@ -147,6 +158,49 @@ pub async fn create(
         ));
     }
     Ok(answer(&stored, 201))
+}
+
+/// `GET` / `PUT /admin/sites/{site}/queues/{queue}/request-notify` (`{"email": ".." | null}`):
+/// the address the queue's request notices go to instead of every member.
+pub async fn notify(
+    database: &D1Database,
+    (site, queue): (&str, &str),
+    body: Option<Value>,
+) -> Result<Reply, ApiError> {
+    if super::super::store::queues::get(database, site, queue)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound("queue".into()));
+    }
+    if let Some(body) = body {
+        let email = match body.get("email") {
+            None => return Err(ApiError::field("email", "is required (null removes it)")),
+            Some(Value::Null) => None,
+            Some(Value::String(e)) => Some(
+                dynchat_scheduling::EmailAddress::parse(e.trim(), "email")
+                    .map_err(|e| ApiError::field("email", e.to_string()))?
+                    .to_string(),
+            ),
+            Some(_) => return Err(ApiError::field("email", "must be an address or null")),
+        };
+        if let Some(k) = body
+            .as_object()
+            .and_then(|o| o.keys().find(|k| k.as_str() != "email"))
+        {
+            return Err(ApiError::field(
+                k.chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .take(64)
+                    .collect::<String>(),
+                "unknown field",
+            ));
+        }
+        store::set_notify_address(database, (site, queue), email.as_deref(), db::real_now())
+            .await?;
+    }
+    let email = store::notify_address(database, site, queue).await?;
+    Ok(Reply::json(200, json!({"queue": queue, "email": email})))
 }
 
 /// `GET /admin/sites/{site}/meeting-requests`: the newest requests.

@@ -97,3 +97,47 @@ pub async fn list(database: &D1Database, site: &str) -> Result<Vec<RequestRow>, 
     )
     .await
 }
+
+#[derive(Deserialize)]
+struct NotifyRow {
+    email: String,
+}
+
+/// The queue's notification address for requests, if set (table `queue_request_notify`).
+pub async fn notify_address(
+    database: &D1Database,
+    site: &str,
+    queue: &str,
+) -> Result<Option<String>, ApiError> {
+    let row: Option<NotifyRow> = db::first(
+        database,
+        "SELECT email FROM queue_request_notify WHERE site = ? AND queue = ?",
+        &[s(site), s(queue)],
+    )
+    .await?;
+    Ok(row.map(|r| r.email))
+}
+
+/// Sets (or with `None` removes) the queue's notification address.
+pub async fn set_notify_address(
+    database: &D1Database,
+    (site, queue): (&str, &str),
+    email: Option<&str>,
+    at: i64,
+) -> Result<(), ApiError> {
+    match email {
+        Some(e) => db::exec(
+            database,
+            "INSERT INTO queue_request_notify (site, queue, email, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(site, queue) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
+            &[s(site), s(queue), s(e), n(at)],
+        )
+        .await?,
+        None => db::exec(
+            database,
+            "DELETE FROM queue_request_notify WHERE site = ? AND queue = ?",
+            &[s(site), s(queue)],
+        )
+        .await?,
+    };
+    Ok(())
+}
