@@ -16,6 +16,7 @@ pub mod experiments;
 pub mod install;
 pub mod mail;
 pub mod marketo;
+pub mod meeting_requests;
 pub mod meetings;
 pub mod metrics;
 pub mod queue_options;

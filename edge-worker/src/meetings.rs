@@ -412,6 +412,54 @@ pub fn render_template(
 pub const DEFAULT_SUBJECT: &str = "Meeting with {{agent.name}}: {{meeting.time}}";
 /// Default invitation body.
 pub const DEFAULT_BODY: &str = "Hi {{visitor.name}},\n\nyour meeting with {{agent.name}} is booked for {{meeting.time}}.\n\n{{meeting.link}}\n";
+/// Where a meeting's video link comes from: the one rule for bookings and moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoPlan {
+    /// Ask the calendar for a meeting (Google Meet, Teams).
+    pub ask_provider: bool,
+    /// The agent's fixed link: CalDAV's link, and the fallback when the provider made none.
+    pub fixed: Option<String>,
+}
+
+/// The plan for an agent: nothing when their `video` setting is off; Google and Graph make
+/// a meeting; the fixed `video_link` otherwise (and as the fallback).
+pub fn video_plan(
+    settings: &AgentSettings,
+    provider: Option<crate::calendar::Provider>,
+) -> VideoPlan {
+    use crate::calendar::Provider;
+    if !settings.video() {
+        return VideoPlan {
+            ask_provider: false,
+            fixed: None,
+        };
+    }
+    VideoPlan {
+        ask_provider: matches!(provider, Some(Provider::Google | Provider::Graph)),
+        fixed: settings.video_link().map(str::to_string),
+    }
+}
+
+impl VideoPlan {
+    /// The link of the meeting: the one the provider made, else the fixed one.
+    pub fn link(&self, made: Option<String>) -> Option<String> {
+        made.or_else(|| self.fixed.clone())
+    }
+}
+
+/// The line a mail's template gets when the meeting has a video link the template does not
+/// already show through `{{meeting.link}}`.
+pub fn with_video_line(template: &str, has_video: bool) -> String {
+    if has_video && !template.contains("{{meeting.link}}") {
+        format!(
+            "{}\n\nJoin the video call: {{{{meeting.link}}}}\n",
+            template.trim_end()
+        )
+    } else {
+        template.to_string()
+    }
+}
+
 /// The agent's notification.
 pub const NOTIFY_SUBJECT: &str = "New meeting with {{visitor.name}}: {{meeting.time}}";
 /// The agent's notification body.
@@ -441,6 +489,41 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn video_plan_per_provider_and_setting() {
+        use crate::calendar::Provider;
+        let with = |extra: Value| {
+            let mut v = json!({"time_zone": "UTC", "working_hours": {"mon": [{"start": "09:00", "end": "17:00"}]}, "meeting_minutes": 30});
+            if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+                o.extend(e.clone());
+            }
+            AgentSettings::from_json(&v.to_string()).expect("valid")
+        };
+        let plain = with(json!({}));
+        assert!(video_plan(&plain, Some(Provider::Google)).ask_provider);
+        assert!(video_plan(&plain, Some(Provider::Graph)).ask_provider);
+        let caldav = video_plan(&plain, Some(Provider::Caldav));
+        assert_eq!((caldav.ask_provider, caldav.link(None)), (false, None));
+        let fixed = with(json!({"video_link": "https://zoom.example/j/1"}));
+        let p = video_plan(&fixed, Some(Provider::Caldav));
+        assert_eq!(p.link(None).as_deref(), Some("https://zoom.example/j/1"));
+        let g = video_plan(&fixed, Some(Provider::Google));
+        assert_eq!(
+            g.link(Some("https://meet.google.com/a-b-c".into()))
+                .as_deref(),
+            Some("https://meet.google.com/a-b-c")
+        );
+        let off = with(json!({"video": false, "video_link": "https://zoom.example/j/1"}));
+        let p = video_plan(&off, Some(Provider::Google));
+        assert_eq!((p.ask_provider, p.link(None)), (false, None));
+        assert_eq!(with_video_line("Hi\n", false), "Hi\n");
+        assert_eq!(
+            with_video_line("Hi\n", true),
+            "Hi\n\nJoin the video call: {{meeting.link}}\n"
+        );
+        assert_eq!(with_video_line(DEFAULT_BODY, true), DEFAULT_BODY);
+    }
 
     fn settings() -> AgentSettings {
         AgentSettings::from_json(&json!({"time_zone": "Europe/Amsterdam", "working_hours": {"mon": [{"start": "09:00", "end": "17:00"}]}, "meeting_minutes": 30, "min_notice_minutes": 120}).to_string()).expect("valid")

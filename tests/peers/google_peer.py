@@ -429,6 +429,61 @@ def new_event_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(26))
 
 
+def new_meet_code() -> str:
+    """A Meet meeting code as Google shows it: ``abc-defg-hij``."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return "-".join("".join(secrets.choice(letters) for _ in range(n)) for n in (3, 4, 3))
+
+
+CONFERENCE_TYPES = ("hangoutsMeet", "eventHangout", "eventNamedHangout", "addOn")
+
+
+def conference_data(raw: Any) -> dict[str, Any] | None:
+    """A created conference for ``conferenceData.createRequest`` (Google Meet only).
+
+    Google honours a create request only with ``conferenceDataVersion=1`` (the caller checks
+    that); a request without a ``requestId`` or with an unknown solution type is a 400.
+    Consumer Meet conferences are made at once (``status.statusCode`` ``success``)."""
+    if not isinstance(raw, dict):
+        raise bad_request("Invalid conference data.", "invalid")
+    req = raw.get("createRequest")
+    if req is None:
+        return None
+    if not isinstance(req, dict):
+        raise bad_request("Invalid conference create request.", "invalid")
+    request_id = req.get("requestId")
+    if not isinstance(request_id, str) or not request_id:
+        raise bad_request("Invalid conference request id.", "invalid")
+    key = req.get("conferenceSolutionKey") or {"type": "hangoutsMeet"}
+    kind = key.get("type") if isinstance(key, dict) else None
+    # The other solution types are for legacy Hangouts and add-ons, not a Meet calendar.
+    if kind not in CONFERENCE_TYPES or kind != "hangoutsMeet":
+        raise bad_request("Invalid conference type value.", "invalid")
+    code = new_meet_code()
+    uri = f"https://meet.google.com/{code}"
+    return {
+        "createRequest": {
+            "requestId": request_id,
+            "conferenceSolutionKey": {"type": kind},
+            "status": {"statusCode": "success"},
+        },
+        "entryPoints": [
+            {"entryPointType": "video", "uri": uri, "label": f"meet.google.com/{code}"},
+            {
+                "entryPointType": "more",
+                "uri": f"https://tel.meet/{code}?pin=1",
+                "pin": "1",
+            },
+        ],
+        "conferenceSolution": {
+            "key": {"type": kind},
+            "name": "Google Meet",
+            "iconUri": "https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512dp/logo_meet_2020q4_color_2x_web_512dp.png",
+        },
+        "conferenceId": code,
+    }
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -878,6 +933,13 @@ class Handler(BaseHTTPRequestHandler):
             "calendars": calendars,
         }
 
+    def conference_version(self) -> int:
+        """``conferenceDataVersion``: 0 (the default) ignores conference data in the body."""
+        value = self.query.get("conferenceDataVersion", "0")
+        if value not in ("0", "1"):
+            raise bad_request("Invalid value for: conferenceDataVersion", "invalidParameter")
+        return int(value)
+
     def send_updates_param(self) -> str:
         value = self.query.get("sendUpdates", "none")
         if value not in SEND_UPDATES:
@@ -922,10 +984,17 @@ class Handler(BaseHTTPRequestHandler):
             raise bad_request("Invalid value for: status", "invalid")
         if body.get("transparency", "opaque") not in ("opaque", "transparent"):
             raise bad_request("Invalid value for: transparency", "invalid")
+        # Version 0 (no conferenceDataVersion) silently ignores conferenceData, as Google does.
+        conference = None
+        if self.conference_version() == 1 and "conferenceData" in body:
+            conference = conference_data(body["conferenceData"])
         resource = dict(body)
         resource.update(start=start_obj, end=end_obj, status=status)
         resource["attendees"] = validate_attendees(body.get("attendees"))
         event = peer.make_event(cal, event_id, resource, start, end)
+        if conference is not None:
+            event["conferenceData"] = conference
+            event["hangoutLink"] = conference["entryPoints"][0]["uri"]
         peer.state["events"][cal][event_id] = event
         self.record_updates(cal, event, "REQUEST", send)
         return public_event(event)
@@ -956,6 +1025,12 @@ class Handler(BaseHTTPRequestHandler):
                 event[key] = body[key]
         if "attendees" in body:
             event["attendees"] = validate_attendees(body["attendees"])
+        # A patch keeps the conference; with version 1 a new create request replaces it.
+        if self.conference_version() == 1 and "conferenceData" in body:
+            conference = conference_data(body["conferenceData"])
+            if conference is not None:
+                event["conferenceData"] = conference
+                event["hangoutLink"] = conference["entryPoints"][0]["uri"]
         new_status = body.get("status", event["status"])
         if new_status not in ("confirmed", "tentative", "cancelled"):
             raise bad_request("Invalid value for: status", "invalid")

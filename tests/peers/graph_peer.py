@@ -200,6 +200,8 @@ def empty_state() -> dict[str, Any]:
         "transactions": {},
         "sent_invitations": [],
         "sent_cancellations": [],
+        # updates Graph mails attendees when the organizer changes an event (PATCH)
+        "sent_updates": [],
         "token_requests": [],
         "request_counts": {},
         "config": default_config(),
@@ -429,6 +431,39 @@ class Peer:
             "_start": utc_text(start),
             "_end": utc_text(end),
         }
+
+
+ONLINE_PROVIDERS = ("teamsForBusiness", "skypeForBusiness", "skypeForConsumer", "unknown")
+
+
+def online_meeting(body: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """``isOnlineMeeting`` / ``onlineMeetingProvider`` of a create or update body -> the
+    event's online-meeting fields. Only Teams is enabled on the peer's tenant; Graph then
+    answers ``onlineMeeting.joinUrl`` (``onlineMeetingUrl`` is deprecated and null)."""
+    flag = body.get("isOnlineMeeting", False)
+    if not isinstance(flag, bool):
+        raise invalid("Invalid value for isOnlineMeeting.", "BadRequest")
+    kind = body.get("onlineMeetingProvider", "teamsForBusiness" if flag else "unknown")
+    if kind not in ONLINE_PROVIDERS:
+        raise invalid(f"Requested value '{kind}' was not found.", "BadRequest")
+    if not flag:
+        return {"isOnlineMeeting": False, "onlineMeetingProvider": "unknown", "onlineMeeting": None}
+    if kind != "teamsForBusiness":
+        raise invalid(
+            f"Online meeting provider '{kind}' is not allowed for this calendar.",
+            "ErrorInvalidRequest",
+        )
+    thread = secrets.token_hex(16)
+    join = (
+        f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{thread}%40thread.v2/0"
+        f"?context=%7b%22Tid%22%3a%22peer%22%2c%22Oid%22%3a%22{event_id[-8:]}%22%7d"
+    )
+    return {
+        "isOnlineMeeting": True,
+        "onlineMeetingProvider": "teamsForBusiness",
+        "onlineMeetingUrl": None,
+        "onlineMeeting": {"joinUrl": join},
+    }
 
 
 def public_event(event: dict[str, Any], tz: ZoneInfo | None) -> dict[str, Any]:
@@ -709,6 +744,10 @@ class Handler(BaseHTTPRequestHandler):
             if len(rest) == 3 and method == "GET":
                 self.count("GET event")
                 shown = public_event(event, tz or ZoneInfo("UTC"))
+                return 200, shown, self.tz_headers(tz)
+            if len(rest) == 3 and method == "PATCH":
+                self.count("PATCH event")
+                shown = self.update_event(me, event, self.json_body(raw), tz)
                 return 200, shown, self.tz_headers(tz)
             if len(rest) == 3 and method == "DELETE":
                 self.count("DELETE event")
@@ -1006,6 +1045,7 @@ class Handler(BaseHTTPRequestHandler):
             isCancelled=False,
         )
         event = self.peer.make_event(me, resource, start, end)
+        event.update(online_meeting(body, event["id"]))
         st["events"][me][event["id"]] = event
         if txn:
             st["transactions"][me][txn] = event["id"]
@@ -1021,6 +1061,52 @@ class Handler(BaseHTTPRequestHandler):
                     "start": event["_start"],
                     "end": event["_end"],
                     "transaction_id": txn,
+                    "join_url": (event.get("onlineMeeting") or {}).get("joinUrl"),
+                    "at": utc_text(now_utc()),
+                }
+            )
+        return public_event(event, tz)
+
+    def update_event(
+        self, me: str, event: dict[str, Any], body: dict[str, Any], tz: ZoneInfo | None
+    ) -> dict[str, Any]:
+        """``PATCH /me/events/{id}``: the given fields change; the online meeting stays (it
+        cannot be turned off once on). Graph mails the attendees the update."""
+        start = parse_graph_dt(event["_start"], None)
+        end = parse_graph_dt(event["_end"], None)
+        start_obj, end_obj = event["start"], event["end"]
+        if "start" in body:
+            start, start_obj = validate_time(body["start"], "start")
+        if "end" in body:
+            end, end_obj = validate_time(body["end"], "end")
+        if start is None or end is None or end < start:
+            raise invalid("The end time must be after the start time.", "ErrorInvalidRequest")
+        event["start"], event["end"] = start_obj, end_obj
+        if "isOnlineMeeting" in body:
+            if body["isOnlineMeeting"] is False and event.get("isOnlineMeeting"):
+                raise invalid(
+                    "An online meeting cannot be turned off once on.", "ErrorInvalidRequest"
+                )
+            if body["isOnlineMeeting"] is True and not event.get("isOnlineMeeting"):
+                event.update(online_meeting(body, event["id"]))
+        for key in ("subject", "location", "showAs"):
+            if key in body:
+                event[key] = body[key]
+        if "body" in body and isinstance(body["body"], dict):
+            event["body"] = body["body"]
+        event["_start"], event["_end"] = utc_text(start), utc_text(end)
+        event["lastModifiedDateTime"] = iso_now()
+        event["changeKey"] = secrets.token_urlsafe(12)
+        if event["attendees"]:
+            self.peer.state["sent_updates"].append(
+                {
+                    "mailbox": me,
+                    "event_id": event["id"],
+                    "to": [a["emailAddress"]["address"] for a in event["attendees"]],
+                    "subject": event["subject"],
+                    "start": event["_start"],
+                    "end": event["_end"],
+                    "join_url": (event.get("onlineMeeting") or {}).get("joinUrl"),
                     "at": utc_text(now_utc()),
                 }
             )

@@ -357,6 +357,67 @@ class GooglePeerTest(unittest.TestCase):
         state = call("GET", f"{self.base}/_peer/state").json()
         self.assertEqual([u["to"] for u in state["sent_updates"]], [["visitor@buyer.example"]])
 
+    def test_meet_conference_needs_conference_data_version_1(self) -> None:
+        token = self.access_token()
+        event = {
+            "id": "dcmeet0001",
+            "summary": "Intro call",
+            "start": {"dateTime": "2026-11-25T11:00:00Z"},
+            "end": {"dateTime": "2026-11-25T11:30:00Z"},
+            "conferenceData": {
+                "createRequest": {
+                    "requestId": "dcmeet0001",
+                    "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                }
+            },
+        }
+        events = f"{self.base}/calendar/v3/calendars/primary/events"
+        # Without conferenceDataVersion=1 Google ignores the request: no conference, no error.
+        plain = call("POST", events, json_body=event, headers=bearer(token))
+        self.assertEqual(plain.status, 200, plain.text)
+        self.assertNotIn("conferenceData", plain.json())
+        self.assertNotIn("hangoutLink", plain.json())
+        with_meet = call(
+            "POST",
+            f"{events}?conferenceDataVersion=1&sendUpdates=none",
+            json_body={**event, "id": "dcmeet0002"},
+            headers=bearer(token),
+        )
+        self.assertEqual(with_meet.status, 200, with_meet.text)
+        made = with_meet.json()
+        video = [p for p in made["conferenceData"]["entryPoints"] if p["entryPointType"] == "video"]
+        self.assertRegex(video[0]["uri"], r"^https://meet\.google\.com/[a-z]{3}-[a-z]{4}-[a-z]{3}$")
+        self.assertEqual(made["hangoutLink"], video[0]["uri"])
+        self.assertEqual(made["conferenceData"]["createRequest"]["status"]["statusCode"], "success")
+        # A patch of the times keeps the conference; bad versions and requests are 400s.
+        patched = call(
+            "PATCH",
+            f"{events}/dcmeet0002?sendUpdates=none",
+            json_body={"start": {"dateTime": "2026-11-25T12:00:00Z"}, "end": {"dateTime": "2026-11-25T12:30:00Z"}},
+            headers=bearer(token),
+        )
+        self.assertEqual(patched.status, 200, patched.text)
+        self.assertEqual(patched.json()["hangoutLink"], made["hangoutLink"])
+        for query, body in (
+            ("conferenceDataVersion=2", {**event, "id": "dcmeet0003"}),
+            (
+                "conferenceDataVersion=1",
+                {**event, "id": "dcmeet0004", "conferenceData": {"createRequest": {"requestId": ""}}},
+            ),
+            (
+                "conferenceDataVersion=1",
+                {
+                    **event,
+                    "id": "dcmeet0005",
+                    "conferenceData": {
+                        "createRequest": {"requestId": "r", "conferenceSolutionKey": {"type": "zoom"}}
+                    },
+                },
+            ),
+        ):
+            bad = call("POST", f"{events}?{query}", json_body=body, headers=bearer(token))
+            self.assertEqual(bad.status, 400, (query, bad.text))
+
     def test_free_busy_reflects_created_events(self) -> None:
         token = self.access_token()
         before = self.free_busy(token, ["primary", "nobody@example.com"]).json()["calendars"]
@@ -687,6 +748,38 @@ class GraphPeerTest(unittest.TestCase):
         ).json()["value"][0]
         self.assertEqual(failed["error"]["responseCode"], "ErrorNoFreeBusyAccess")
         self.assertNotIn("scheduleItems", failed)
+
+    def test_teams_meeting_and_patch_keep_the_join_url(self) -> None:
+        body = {**self.event_body("teams-1"), "isOnlineMeeting": True, "onlineMeetingProvider": "teamsForBusiness"}
+        created = self.create(body)
+        self.assertEqual(created.status, 201, created.text)
+        ev = created.json()
+        join = ev["onlineMeeting"]["joinUrl"]
+        self.assertTrue(join.startswith("https://teams.microsoft.com/l/meetup-join/"), join)
+        self.assertEqual((ev["isOnlineMeeting"], ev["onlineMeetingProvider"]), (True, "teamsForBusiness"))
+        plain = self.create(self.event_body("teams-2")).json()
+        self.assertIsNone(plain["onlineMeeting"])
+        url = f"{self.base}/v1.0/me/events/{ev['id']}"
+        moved = call(
+            "PATCH",
+            url,
+            json_body={
+                "start": {"dateTime": "2026-11-25T14:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": "2026-11-25T14:30:00", "timeZone": "UTC"},
+            },
+            headers={**bearer(self.token), "Prefer": 'outlook.timezone="UTC"'},
+        )
+        self.assertEqual(moved.status, 200, moved.text)
+        self.assertEqual(moved.json()["onlineMeeting"]["joinUrl"], join)
+        self.assertTrue(moved.json()["start"]["dateTime"].startswith("2026-11-25T14:00:00"))
+        state = call("GET", f"{self.base}/_peer/state").json()
+        self.assertEqual(state["sent_invitations"][0]["join_url"], join)
+        self.assertEqual([(u["event_id"], u["join_url"]) for u in state["sent_updates"]], [(ev["id"], join)])
+        off = call("PATCH", url, json_body={"isOnlineMeeting": False}, headers=bearer(self.token))
+        self.assertEqual(off.status, 400)
+        for bad in ({"isOnlineMeeting": "yes"}, {"isOnlineMeeting": True, "onlineMeetingProvider": "zoom"}):
+            reply = self.create({**self.event_body(None), **bad})
+            self.assertEqual(reply.status, 400, bad)
 
     def test_cancel_records_notice(self) -> None:
         created = self.create(self.event_body("c1")).json()

@@ -26,6 +26,8 @@ fn agents(now: DateTime<Utc>) -> Vec<(AgentId, AgentSettings, Busy)> {
                 buffer_after_minutes: 10,
                 min_notice_minutes: 120,
                 horizon_days: 30,
+                video: true,
+                video_link: None,
             }
             .validate()
             .unwrap_or_else(|e| panic!("bench settings: {e}"));

@@ -208,7 +208,15 @@ pub fn invitation_email(e: &InvitationEmail<'_>) -> String {
         visitor: single_line(e.visitor_name),
         agent: single_line(e.agent_name),
         time: label(e.meeting.start, e.visitor_tz),
-        link: single_line(e.meeting.location.as_deref().unwrap_or_default()),
+        // The video link when the meeting has one, else the template's location.
+        link: single_line(
+            e.meeting
+                .video
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .or(e.meeting.location.as_deref())
+                .unwrap_or_default(),
+        ),
     };
     let subject = render_text(e.subject_template, &values);
     let text = render_text(e.body_template, &values)

@@ -23,8 +23,13 @@ pub struct Meeting {
     pub uid: String,
     pub summary: String,
     pub description: String,
-    /// Where to meet, usually the video link.
+    /// Where to meet (the site's template location).
     pub location: Option<String>,
+    /// The meeting's video link (Google Meet, Teams or the agent's fixed link): written as
+    /// `LOCATION` (instead of the template's), `URL` and, for a Meet link, the
+    /// `X-GOOGLE-CONFERENCE` Google's own invitations carry; the description gets a
+    /// "Join the video call" line, which every client shows.
+    pub video: Option<String>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     /// The agent, whose calendar holds the event.
@@ -87,11 +92,28 @@ fn write(meeting: &Meeting, target: Target, sequence: u32, now: DateTime<Utc>) -
         format!("DTEND:{}", utc_stamp(meeting.end)),
         format!("SUMMARY:{}", ics_text(&meeting.summary)),
     ]);
-    if !meeting.description.is_empty() {
-        lines.push(format!("DESCRIPTION:{}", ics_text(&meeting.description)));
+    let video = meeting.video.as_deref().filter(|l| !l.is_empty());
+    let description = match video {
+        Some(v) if !meeting.description.contains(v) => format!(
+            "{}\n\nJoin the video call: {v}\n",
+            meeting.description.trim_end()
+        )
+        .trim_start()
+        .to_string(),
+        _ => meeting.description.clone(),
+    };
+    if !description.is_empty() {
+        lines.push(format!("DESCRIPTION:{}", ics_text(&description)));
     }
-    if let Some(location) = meeting.location.as_deref().filter(|l| !l.is_empty()) {
+    let location = video.or(meeting.location.as_deref().filter(|l| !l.is_empty()));
+    if let Some(location) = location {
         lines.push(format!("LOCATION:{}", ics_text(location)));
+    }
+    if let Some(v) = video {
+        lines.push(format!("URL:{v}"));
+        if v.starts_with("https://meet.google.com/") {
+            lines.push(format!("X-GOOGLE-CONFERENCE:{v}"));
+        }
     }
     lines.push(format!(
         "ORGANIZER;CN={}:mailto:{}",

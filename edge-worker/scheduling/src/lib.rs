@@ -48,6 +48,6 @@ pub use ids::{AgentId, EmailAddress};
 pub use rotation::{
     assign, Assigning, Assignment, Availability, Reason, Rotation, SkipReason, Skipped,
 };
-pub use settings::{AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
+pub use settings::{check_video_link, AgentSettings, AgentSettingsInput, TimeRange, WeeklyHours};
 pub use slots::{label, parse_tz, queue_slots, slot_at, slots, Busy, Interval, QueueSlot, Slot};
 pub use text::html as escape_html;

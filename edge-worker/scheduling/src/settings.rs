@@ -126,6 +126,58 @@ pub struct AgentSettingsInput {
     /// midnight belong to the day before). Default 14, from 1 to 365.
     #[serde(default = "default_horizon")]
     pub horizon_days: u32,
+    /// Whether the agent's meetings get a video link (default on): Google Meet or Teams
+    /// through the calendar, the fixed `video_link` for CalDAV. `false` turns it off.
+    #[serde(default = "default_video", skip_serializing_if = "is_true")]
+    pub video: bool,
+    /// The agent's fixed video link (an `https://` URL, at most 500 characters), used when the
+    /// calendar cannot make one (CalDAV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_link: Option<String>,
+}
+
+fn default_video() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// The longest fixed video link an agent may set.
+pub const MAX_VIDEO_LINK: usize = 500;
+
+/// Checks a fixed video link: `https://`, a host, no spaces or control characters, at most
+/// [`MAX_VIDEO_LINK`] characters. The error names `field`.
+pub fn check_video_link(field: &str, link: &str) -> Result<(), SchedulingError> {
+    if link.len() > MAX_VIDEO_LINK {
+        return Err(SchedulingError::settings(
+            field,
+            format!("at most {MAX_VIDEO_LINK} characters"),
+        ));
+    }
+    let rest = link
+        .strip_prefix("https://")
+        .ok_or_else(|| SchedulingError::settings(field, "must be an https:// URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_ok = !host.is_empty()
+        && !host.contains('@')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if !host_ok {
+        return Err(SchedulingError::settings(field, "must name a host"));
+    }
+    if link
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+    {
+        return Err(SchedulingError::settings(
+            field,
+            "must not contain spaces, quotes, angle brackets or control characters",
+        ));
+    }
+    Ok(())
 }
 
 /// Validated agent settings.
@@ -185,6 +237,14 @@ impl AgentSettings {
     }
     pub fn horizon_days(&self) -> u32 {
         self.horizon_days
+    }
+    /// Whether meetings with this agent get a video link.
+    pub fn video(&self) -> bool {
+        self.input.video
+    }
+    /// The agent's fixed video link, if set (checked).
+    pub fn video_link(&self) -> Option<&str> {
+        self.input.video_link.as_deref()
     }
     /// The serialized form these settings were validated from.
     pub fn input(&self) -> &AgentSettingsInput {
@@ -328,6 +388,9 @@ impl AgentSettingsInput {
             hours[i] = day.into_iter().map(|(s, e, _)| (s, e)).collect();
         }
         check_past_midnight(&self.working_hours, &hours)?;
+        if let Some(link) = &self.video_link {
+            check_video_link("video_link", link)?;
+        }
         let meeting_minutes = in_range(
             "meeting_minutes",
             self.meeting_minutes,
@@ -370,6 +433,39 @@ impl AgentSettingsInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn video_link_is_an_https_url() {
+        let ok = |link: &str| {
+            let mut v = base();
+            v["video_link"] = serde_json::json!(link);
+            AgentSettings::from_json(&v.to_string())
+        };
+        let s = ok("https://meet.example.com/agent-ann").expect("valid");
+        assert_eq!(s.video_link(), Some("https://meet.example.com/agent-ann"));
+        assert!(s.video());
+        for bad in [
+            "http://meet.example.com/x",
+            "https:///x",
+            "https://user@evil.example/x",
+            "https://meet.example.com/a b",
+            "javascript:alert(1)",
+            &format!("https://h.example/{}", "a".repeat(500)),
+        ] {
+            let e = ok(bad).expect_err(bad);
+            assert_eq!(e.field(), Some("video_link"), "{bad}");
+        }
+        let mut off = base();
+        off["video"] = serde_json::json!(false);
+        let s = AgentSettings::from_json(&off.to_string()).expect("off");
+        assert!(!s.video());
+        // Written back as it was read; the default is left out.
+        let back = serde_json::to_value(s.input()).expect("json");
+        assert_eq!(back["video"], serde_json::json!(false));
+        let plain = AgentSettings::from_json(&base().to_string()).expect("plain");
+        let back = serde_json::to_value(plain.input()).expect("json");
+        assert!(back.get("video").is_none() && back.get("video_link").is_none());
+    }
 
     fn base() -> serde_json::Value {
         serde_json::json!({

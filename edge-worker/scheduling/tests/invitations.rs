@@ -26,6 +26,7 @@ fn meeting() -> Meeting {
         summary: "Demo: pricing, plans; and \\ more — with an extremely long title that needs folding, surely".into(),
         description: "Line one\nLine two, with comma; and semicolon\r\nLine three".into(),
         location: Some("https://meet.example.com/abc?x=1&y=2".into()),
+        video: None,
         start: utc("2027-03-01T09:00:00Z"),
         end: utc("2027-03-01T09:30:00Z"),
         organizer: person("Ann Agent", "ann@sales.example.com"),
@@ -176,6 +177,52 @@ fn request_and_cancel_calendar_objects() {
     assert_eq!(
         ics(&m, IcsMethod::Request, 0, now),
         ics(&m, IcsMethod::Request, 0, now)
+    );
+}
+
+#[test]
+fn a_video_link_is_the_location_the_url_and_a_description_line() {
+    let now = utc("2027-02-01T08:00:00Z");
+    let mut m = meeting();
+    m.video = Some("https://meet.google.com/abc-defg-hij".into());
+    for text in [
+        ics(&m, IcsMethod::Request, 0, now),
+        caldav_resource(&m, 0, now),
+    ] {
+        let lines = read_ics(&text);
+        assert_eq!(
+            one(&lines, "LOCATION").value,
+            "https://meet.google.com/abc-defg-hij"
+        );
+        assert_eq!(
+            one(&lines, "URL").value,
+            "https://meet.google.com/abc-defg-hij"
+        );
+        assert_eq!(
+            one(&lines, "X-GOOGLE-CONFERENCE").value,
+            "https://meet.google.com/abc-defg-hij"
+        );
+        let d = unescape(&one(&lines, "DESCRIPTION").value);
+        assert!(d.starts_with("Line one\n"), "{d}");
+        assert!(
+            d.ends_with("Join the video call: https://meet.google.com/abc-defg-hij\n"),
+            "{d}"
+        );
+    }
+    // Another provider's link: no Google property; without a link, none of them.
+    m.video = Some("https://teams.microsoft.com/l/meetup-join/x".into());
+    let lines = read_ics(&ics(&m, IcsMethod::Request, 0, now));
+    assert!(lines.iter().all(|l| l.name != "X-GOOGLE-CONFERENCE"));
+    assert_eq!(
+        one(&lines, "URL").value,
+        "https://teams.microsoft.com/l/meetup-join/x"
+    );
+    m.video = None;
+    let lines = read_ics(&ics(&m, IcsMethod::Request, 0, now));
+    assert!(lines.iter().all(|l| l.name != "URL"));
+    assert_eq!(
+        one(&lines, "LOCATION").value,
+        "https://meet.example.com/abc?x=1&y=2"
     );
 }
 

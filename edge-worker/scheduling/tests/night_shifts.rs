@@ -26,6 +26,8 @@ fn input(tz: &str, hours: WeeklyHours, horizon_days: u32) -> AgentSettingsInput 
         buffer_after_minutes: 0,
         min_notice_minutes: 0,
         horizon_days,
+        video: true,
+        video_link: None,
     }
 }
 

@@ -23,6 +23,8 @@ fn agent(meeting: u32) -> AgentSettings {
         buffer_after_minutes: 0,
         min_notice_minutes: 0,
         horizon_days: 30,
+        video: true,
+        video_link: None,
     }
     .validate()
     .unwrap_or_else(|e| panic!("{e}"))

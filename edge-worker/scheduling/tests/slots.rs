@@ -64,6 +64,8 @@ fn agent(tz: &str, hours: WeeklyHours, o: &Opts) -> AgentSettings {
         buffer_after_minutes: o.after,
         min_notice_minutes: o.notice,
         horizon_days: o.horizon,
+        video: true,
+        video_link: None,
     }
     .validate()
     .unwrap_or_else(|e| panic!("test settings invalid: {e}"))
@@ -236,6 +238,8 @@ fn a_slot_spanning_the_spring_gap_still_ends_within_working_hours() {
         buffer_after_minutes: 0,
         min_notice_minutes: 0,
         horizon_days: 365,
+        video: true,
+        video_link: None,
     }
     .validate()
     .unwrap_or_else(|e| panic!("{e}"));
@@ -562,6 +566,8 @@ fn several_ranges_and_step() {
         buffer_after_minutes: 0,
         min_notice_minutes: 0,
         horizon_days: 30,
+        video: true,
+        video_link: None,
     };
     let a = input.validate().unwrap_or_else(|e| panic!("{e}"));
     let got = slots(
@@ -705,6 +711,8 @@ fn a_fall_back_night_measures_slots_in_real_time() {
         buffer_after_minutes: 0,
         min_notice_minutes: 0,
         horizon_days: 365,
+        video: true,
+        video_link: None,
     }
     .validate()
     .unwrap_or_else(|e| panic!("{e}"));

@@ -5,10 +5,7 @@
 //! refresh token was revoked, a rotated refresh token in [`Connected::rotated_refresh_token`])
 //! and the edge records it.
 
-use super::{
-    form, google_event_body, graph_event_body, oauth_error, urlencode, Credentials, NewEvent,
-    Provider,
-};
+use super::{form, oauth_error, urlencode, Created, Credentials, NewEvent, Provider};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use dynchat_scheduling::{
@@ -153,8 +150,20 @@ pub trait CalendarProvider {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Busy, CalFailure>;
-    /// Creates the event idempotently (same ids, same event).
-    async fn create(&self, cfg: &ProviderConfig, event: &NewEvent) -> Result<EventId, CalFailure>;
+    /// Creates the event idempotently (same ids, same event), with the video link the
+    /// provider made for it when [`NewEvent::video`] asked for one.
+    async fn create(&self, cfg: &ProviderConfig, event: &NewEvent) -> Result<Created, CalFailure>;
+    /// Moves a Google or Graph event to new times by patching it (its conference and id
+    /// stay); answers the event's video link as the provider shows it after the move.
+    /// CalDAV events are not patched (the caller removes and makes them again). `body`: the
+    /// event's new text for Graph, which mails it to the attendees as the update.
+    async fn move_to(
+        &self,
+        cfg: &ProviderConfig,
+        event_id: &str,
+        times: (DateTime<Utc>, DateTime<Utc>),
+        body: Option<&str>,
+    ) -> Result<Option<String>, CalFailure>;
     /// Cancels the event (Graph mails the cancellation itself).
     async fn cancel(
         &self,
@@ -173,7 +182,7 @@ thread_local! {
     static TOKENS: RefCell<HashMap<String, CachedToken>> = RefCell::new(HashMap::new());
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
 
@@ -391,11 +400,11 @@ impl Connected {
         Ok(t.access_token)
     }
 
-    async fn bearer(&self, cfg: &ProviderConfig) -> Result<String, CalFailure> {
+    pub(super) async fn bearer(&self, cfg: &ProviderConfig) -> Result<String, CalFailure> {
         Ok(format!("Bearer {}", self.access_token(cfg).await?))
     }
 
-    fn basic(&self) -> Result<String, CalFailure> {
+    pub(super) fn basic(&self) -> Result<String, CalFailure> {
         match &self.credentials {
             Credentials::Basic { username, password } => Ok(format!(
                 "Basic {}",
@@ -407,19 +416,19 @@ impl Connected {
         }
     }
 
-    fn collection(&self) -> String {
+    pub(super) fn collection(&self) -> String {
         format!("{}/", self.account.trim_end_matches('/'))
     }
 
     /// A 401 means the cached access token died: forget it so the next call refreshes.
-    fn check_auth(&self, status: u16) {
+    pub(super) fn check_auth(&self, status: u16) {
         if status == 401 {
             forget_token(&self.cache_key);
         }
     }
 }
 
-fn failed(what: &str, status: u16, body: &str) -> CalFailure {
+pub(super) fn failed(what: &str, status: u16, body: &str) -> CalFailure {
     let snippet: String = body.chars().take(200).collect();
     CalFailure::Failed(format!("{what}: HTTP {status} {snippet}"))
 }
@@ -458,12 +467,26 @@ impl CalendarProvider for Connected {
         caldav_login_refused(self.provider, r)
     }
 
-    async fn create(&self, cfg: &ProviderConfig, e: &NewEvent) -> Result<EventId, CalFailure> {
+    async fn create(&self, cfg: &ProviderConfig, e: &NewEvent) -> Result<Created, CalFailure> {
         let r = self.create_once(cfg, e).await;
         if unauthorised(&r) && self.provider != Provider::Caldav {
             return self.create_once(cfg, e).await;
         }
         caldav_login_refused(self.provider, r)
+    }
+
+    async fn move_to(
+        &self,
+        cfg: &ProviderConfig,
+        event_id: &str,
+        times: (DateTime<Utc>, DateTime<Utc>),
+        body: Option<&str>,
+    ) -> Result<Option<String>, CalFailure> {
+        let r = self.move_once(cfg, event_id, times, body).await;
+        if unauthorised(&r) {
+            return self.move_once(cfg, event_id, times, body).await;
+        }
+        r
     }
 
     async fn cancel(
@@ -567,175 +590,6 @@ impl Connected {
             }
         }
     }
-
-    async fn create_once(&self, cfg: &ProviderConfig, e: &NewEvent) -> Result<EventId, CalFailure> {
-        match self.provider {
-            Provider::Google => {
-                let bearer = self.bearer(cfg).await?;
-                // dynchat mails the invitation itself (iMIP with the site's text), so Google must not.
-                let url = format!(
-                    "{}/calendar/v3/calendars/primary/events?sendUpdates=none",
-                    cfg.google_api_base
-                );
-                let (status, text) = http(
-                    Method::Post,
-                    &url,
-                    &[
-                        ("Authorization", &bearer),
-                        ("Content-Type", "application/json"),
-                    ],
-                    Some(google_event_body(e).to_string()),
-                    cfg.timeout_ms,
-                )
-                .await?;
-                self.check_auth(status);
-                match status {
-                    200 | 201 => Ok(e.google_event_id.clone()),
-                    // Our own earlier attempt with the same key created it.
-                    409 => Ok(e.google_event_id.clone()),
-                    _ => Err(failed("google events.insert", status, &text)),
-                }
-            }
-            Provider::Graph => {
-                let bearer = self.bearer(cfg).await?;
-                let url = format!("{}/v1.0/me/events", cfg.graph_base);
-                let (status, text) = http(
-                    Method::Post,
-                    &url,
-                    &[
-                        ("Authorization", &bearer),
-                        ("Content-Type", "application/json"),
-                        ("Prefer", "outlook.timezone=\"UTC\""),
-                    ],
-                    Some(graph_event_body(e).to_string()),
-                    cfg.timeout_ms,
-                )
-                .await?;
-                self.check_auth(status);
-                if status != 201 && status != 200 {
-                    return Err(failed("graph create event", status, &text));
-                }
-                let v: Value =
-                    serde_json::from_str(&text).map_err(|e| CalFailure::Failed(e.to_string()))?;
-                v.get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .ok_or_else(|| CalFailure::Failed("graph event without id".into()))
-            }
-            Provider::Caldav => {
-                let auth = self.basic()?;
-                let meeting = dynchat_scheduling::Meeting {
-                    uid: e.uid.clone(),
-                    summary: e.summary.clone(),
-                    description: e.description.clone(),
-                    location: e.location.clone(),
-                    start: e.start,
-                    end: e.end,
-                    organizer: person(&e.organizer_name, &e.organizer_email)?,
-                    attendees: vec![person(&e.attendee_name, &e.attendee_email)?],
-                };
-                let body = dynchat_scheduling::caldav_resource(&meeting, 0, Utc::now_from_worker());
-                let url = format!("{}{}.ics", self.collection(), urlencode(&e.uid));
-                let (status, text) = http(
-                    Method::Put,
-                    &url,
-                    &[
-                        ("Authorization", &auth),
-                        ("Content-Type", "text/calendar; charset=utf-8"),
-                        ("If-None-Match", "*"),
-                    ],
-                    Some(body),
-                    cfg.timeout_ms,
-                )
-                .await?;
-                match status {
-                    200 | 201 | 204 => Ok(url),
-                    // If-None-Match: * refused: the resource exists (our earlier attempt).
-                    412 => Ok(url),
-                    _ => Err(failed("caldav PUT", status, &text)),
-                }
-            }
-        }
-    }
-
-    async fn cancel_once(
-        &self,
-        cfg: &ProviderConfig,
-        event_id: &str,
-        comment: &str,
-    ) -> Result<(), CalFailure> {
-        match self.provider {
-            Provider::Google => {
-                let bearer = self.bearer(cfg).await?;
-                let url = format!(
-                    "{}/calendar/v3/calendars/primary/events/{}?sendUpdates=none",
-                    cfg.google_api_base,
-                    urlencode(event_id)
-                );
-                let (status, text) = http(
-                    Method::Delete,
-                    &url,
-                    &[("Authorization", &bearer)],
-                    None,
-                    cfg.timeout_ms,
-                )
-                .await?;
-                self.check_auth(status);
-                match status {
-                    200 | 204 | 404 | 410 => Ok(()),
-                    _ => Err(failed("google events.delete", status, &text)),
-                }
-            }
-            Provider::Graph => {
-                let bearer = self.bearer(cfg).await?;
-                let url = format!(
-                    "{}/v1.0/me/events/{}/cancel",
-                    cfg.graph_base,
-                    urlencode(event_id)
-                );
-                let body = serde_json::json!({ "Comment": comment }).to_string();
-                let (status, text) = http(
-                    Method::Post,
-                    &url,
-                    &[
-                        ("Authorization", &bearer),
-                        ("Content-Type", "application/json"),
-                    ],
-                    Some(body),
-                    cfg.timeout_ms,
-                )
-                .await?;
-                self.check_auth(status);
-                match status {
-                    200 | 202 | 204 | 404 => Ok(()),
-                    _ => Err(failed("graph cancel", status, &text)),
-                }
-            }
-            Provider::Caldav => {
-                let auth = self.basic()?;
-                let (status, text) = http(
-                    Method::Delete,
-                    event_id,
-                    &[("Authorization", &auth)],
-                    None,
-                    cfg.timeout_ms,
-                )
-                .await?;
-                match status {
-                    200 | 204 | 404 => Ok(()),
-                    _ => Err(failed("caldav DELETE", status, &text)),
-                }
-            }
-        }
-    }
-}
-
-fn person(name: &str, email: &str) -> Result<dynchat_scheduling::Person, CalFailure> {
-    Ok(dynchat_scheduling::Person {
-        name: name.to_string(),
-        email: dynchat_scheduling::EmailAddress::parse(email, "email")
-            .map_err(|e| CalFailure::Failed(e.to_string()))?,
-    })
 }
 
 /// The platform clock as a chrono instant (chrono's own clock is not compiled in).

@@ -7,6 +7,8 @@
 
 #[cfg(target_arch = "wasm32")]
 pub mod client;
+#[cfg(target_arch = "wasm32")]
+mod events;
 
 use crate::error::ApiError;
 use crate::secrets;
@@ -120,6 +122,20 @@ pub struct NewEvent {
     pub google_event_id: String,
     pub graph_transaction_id: String,
     pub uid: String,
+    /// Ask the provider for a video meeting: Google Meet through conference data, Teams
+    /// through Graph's online-meeting flag. CalDAV cannot make one (the agent's fixed link
+    /// is the `video_link`).
+    pub video: bool,
+    /// A video link known beforehand (the agent's fixed link): written into the CalDAV
+    /// resource (`LOCATION`, `URL`).
+    pub video_link: Option<String>,
+}
+
+/// The event a provider made, and the video link it made for it (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub id: String,
+    pub video: Option<String>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -140,7 +156,63 @@ pub fn google_event_body(e: &NewEvent) -> Value {
     if let Some(l) = &e.location {
         v["location"] = json!(l);
     }
+    if e.video {
+        // Honoured only with `conferenceDataVersion=1` on the request (Google ignores it
+        // otherwise); the request id is the event id, so a retry asks for the same meeting.
+        v["conferenceData"] = json!({"createRequest": {
+            "requestId": e.google_event_id,
+            "conferenceSolutionKey": {"type": "hangoutsMeet"},
+        }});
+    }
     v
+}
+
+/// Body of Google's `events.patch` moving an event: only its times (the conference stays).
+pub fn google_move_body(start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+    json!({
+        "start": {"dateTime": rfc3339(start), "timeZone": "UTC"},
+        "end": {"dateTime": rfc3339(end), "timeZone": "UTC"},
+    })
+}
+
+/// Body of Graph's `PATCH /me/events/{id}` moving an event (the online meeting stays).
+pub fn graph_move_body(start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+    let naive = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    json!({
+        "start": {"dateTime": naive(start), "timeZone": "UTC"},
+        "end": {"dateTime": naive(end), "timeZone": "UTC"},
+    })
+}
+
+/// A link we pass on to visitors: an `https://` URL without spaces or markup characters.
+fn usable_link(s: &str) -> Option<String> {
+    dynchat_scheduling::check_video_link("video", s)
+        .ok()
+        .map(|()| s.to_string())
+}
+
+/// The video link of a Google event: the `video` entry point of its conference data (a
+/// conference still `pending` has none yet), else `hangoutLink`.
+pub fn google_video_link(event: &Value) -> Option<String> {
+    let entry = event
+        .pointer("/conferenceData/entryPoints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| p.get("entryPointType").and_then(Value::as_str) == Some("video"))
+        .and_then(|p| p.get("uri"))
+        .and_then(Value::as_str);
+    entry
+        .or_else(|| event.get("hangoutLink").and_then(Value::as_str))
+        .and_then(usable_link)
+}
+
+/// The Teams link of a Graph event (`onlineMeeting.joinUrl`).
+pub fn graph_video_link(event: &Value) -> Option<String> {
+    event
+        .pointer("/onlineMeeting/joinUrl")
+        .and_then(Value::as_str)
+        .and_then(usable_link)
 }
 
 /// Body of Graph's `POST /me/events` with `transactionId` (a retry returns the same event).
@@ -157,6 +229,10 @@ pub fn graph_event_body(e: &NewEvent) -> Value {
     });
     if let Some(l) = &e.location {
         v["location"] = json!({"displayName": l});
+    }
+    if e.video {
+        v["isOnlineMeeting"] = json!(true);
+        v["onlineMeetingProvider"] = json!("teamsForBusiness");
     }
     v
 }
@@ -209,6 +285,44 @@ mod tests {
     }
 
     #[test]
+    fn video_links_are_read_from_the_provider_answers() {
+        let g = json!({"hangoutLink": "https://meet.google.com/aaa-bbbb-ccc",
+            "conferenceData": {"entryPoints": [
+                {"entryPointType": "phone", "uri": "tel:+1-555"},
+                {"entryPointType": "video", "uri": "https://meet.google.com/xyz-abcd-efg"}]}});
+        assert_eq!(
+            google_video_link(&g).as_deref(),
+            Some("https://meet.google.com/xyz-abcd-efg")
+        );
+        let only_hangout = json!({"hangoutLink": "https://meet.google.com/aaa-bbbb-ccc"});
+        assert_eq!(
+            google_video_link(&only_hangout).as_deref(),
+            Some("https://meet.google.com/aaa-bbbb-ccc")
+        );
+        let pending =
+            json!({"conferenceData": {"createRequest": {"status": {"statusCode": "pending"}}}});
+        assert_eq!(google_video_link(&pending), None);
+        let hostile = json!({"hangoutLink": "javascript:alert(1)"});
+        assert_eq!(google_video_link(&hostile), None);
+        let m = json!({"isOnlineMeeting": true, "onlineMeeting": {"joinUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting"}});
+        assert_eq!(
+            graph_video_link(&m).as_deref(),
+            Some("https://teams.microsoft.com/l/meetup-join/19%3ameeting")
+        );
+        assert_eq!(graph_video_link(&json!({"onlineMeeting": null})), None);
+        let t = DateTime::parse_from_rfc3339("2027-03-01T09:00:00Z")
+            .expect("t")
+            .with_timezone(&Utc);
+        let b = google_move_body(t, t + chrono::Duration::minutes(30));
+        assert_eq!(b["end"]["dateTime"], "2027-03-01T09:30:00Z");
+        assert!(b.get("conferenceData").is_none());
+        assert_eq!(
+            graph_move_body(t, t)["start"]["dateTime"],
+            "2027-03-01T09:00:00"
+        );
+    }
+
+    #[test]
     fn form_encoding_escapes_reserved_characters() {
         assert_eq!(
             form(&[("a", "x y&z"), ("r", "http://h/p?q=1")]),
@@ -234,8 +348,27 @@ mod tests {
             google_event_id: "dcabc".into(),
             graph_transaction_id: "tx".into(),
             uid: "m-1@dynchat".into(),
+            video: false,
+            video_link: None,
         };
         let g = google_event_body(&e);
+        assert!(g.get("conferenceData").is_none());
+        assert!(graph_event_body(&e).get("isOnlineMeeting").is_none());
+        let g = google_event_body(&NewEvent {
+            video: true,
+            ..e.clone()
+        });
+        assert_eq!(g["conferenceData"]["createRequest"]["requestId"], "dcabc");
+        assert_eq!(
+            g["conferenceData"]["createRequest"]["conferenceSolutionKey"]["type"],
+            "hangoutsMeet"
+        );
+        let m = graph_event_body(&NewEvent {
+            video: true,
+            ..e.clone()
+        });
+        assert_eq!(m["isOnlineMeeting"], true);
+        assert_eq!(m["onlineMeetingProvider"], "teamsForBusiness");
         assert_eq!(g["id"], "dcabc");
         assert_eq!(g["start"]["dateTime"], "2027-03-01T09:00:00Z");
         let m = graph_event_body(&e);

@@ -216,7 +216,15 @@ async fn public(
                 let body = json_body(req, MAX_BODY).await?;
                 super::meetings::public::book(req, env, &database, &site, body).await
             }
-            (_, ["slots"] | ["book"]) => Err(ApiError::MethodNotAllowed),
+            (Method::Post, ["meetings", "requests"]) => {
+                if check == OriginCheck::Denied {
+                    return Err(ApiError::OriginNotAllowed);
+                }
+                api::rate_limit(req, env, &site).await?;
+                let body = json_body(req, crate::meeting_requests::MAX_REQUEST_BODY).await?;
+                super::meetings::requests::create(req, env, &database, &site, body).await
+            }
+            (_, ["slots"] | ["book"] | ["meetings", "requests"]) => Err(ApiError::MethodNotAllowed),
             (
                 _,
                 ["bundle"]

@@ -34,6 +34,7 @@ pub fn owns(rest: &[&str]) -> bool {
                     | "meetings"
                     | "meeting-template"
                     | "mail-outbox"
+                    | "meeting-requests"
                     | "default-queue",
                 ..
             ]
@@ -87,11 +88,21 @@ pub async fn admin(
         }
         (Method::Get, ["sites", site, "queues"]) => list_queues(&database, site).await,
         (Method::Get, ["sites", site, "queues", id]) => get_queue(&database, site, id).await,
+        (Method::Get, ["sites", site, "queues", id, "request-notify"]) => {
+            super::requests::notify(&database, (site, id), None).await
+        }
+        (Method::Put, ["sites", site, "queues", id, "request-notify"]) => {
+            let body = json_body(req, MAX_ADMIN_BODY).await?;
+            super::requests::notify(&database, (site, id), Some(body)).await
+        }
         (Method::Put, ["sites", site, "queues", id]) => {
             put_queue(req, env, &database, site, id).await
         }
         (Method::Get, ["sites", site, "assignments"]) => assignments(req, &database, site).await,
         (Method::Get, ["sites", site, "mail-outbox"]) => list_outbox(req, &database, site).await,
+        (Method::Get, ["sites", site, "meeting-requests"]) => {
+            super::requests::list(&database, site).await
+        }
         (Method::Get, ["sites", site, "meetings"]) => {
             list_meetings(req, env, &database, site).await
         }

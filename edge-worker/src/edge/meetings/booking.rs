@@ -14,12 +14,14 @@ use super::agents::{
     store_rotated_token, Agent, AgentTime,
 };
 use super::config::{mail_from, provider_config};
-use super::invitation::{booking_mails, template, visitor_links_text, Attendance, TemplateRow};
+use super::invitation::{
+    booking_mails, new_event, template, visitor_links_text, Attendance, TemplateRow,
+};
 use super::mail_outbox::outbox_stmt;
 use super::replay::replay;
 use super::router_protocol::{AgentNote, BookJob, Booked, RouterAnswer, RouterError, RouterReply};
 use crate::calendar::client::{around, CalFailure, CalendarProvider, ProviderConfig};
-use crate::calendar::{NewEvent, Provider};
+use crate::calendar::{Created, Provider};
 use crate::error::ApiError;
 use crate::marketo::mapping;
 use crate::meetings::{self, BookingIds, Route};
@@ -71,7 +73,7 @@ async fn ask(
     agent: Option<&Agent>,
     id: &AgentId,
     notes: &mut Vec<AgentNote>,
-    created: &mut Option<(Agent, String, Slot)>,
+    created: &mut Option<(Agent, Created, Slot)>,
 ) -> Result<Availability, ApiError> {
     if a.resume.as_ref().is_some_and(|r| r != &id.0) {
         return Ok(Availability::Unknown);
@@ -120,8 +122,8 @@ async fn ask(
         }
     }
     match create_event(a, agent, &slot).await {
-        Ok(event_id) => {
-            *created = Some((agent.clone(), event_id, slot));
+        Ok(made) => {
+            *created = Some((agent.clone(), made, slot));
             Ok(Availability::Free)
         }
         Err(e) => {
@@ -178,7 +180,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     };
 
     let mut notes = Vec::new();
-    let mut created: Option<(Agent, String, Slot)> = None;
+    let mut created: Option<(Agent, Created, Slot)> = None;
     // Account routing: the lead's owner (found by the routing rules among the queue's agents)
     // is asked before the rotation.
     let owner = job
@@ -214,7 +216,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
         routed: routed.as_deref(),
         at,
     };
-    let (Some(chosen), Some((agent, event_id, slot))) = (&decision.chosen, created) else {
+    let (Some(chosen), Some((agent, made, slot))) = (&decision.chosen, created) else {
         let st = store::meetings::log_assignment(&database, &log())?;
         db::batch(&database, vec![st]).await?;
         return Ok(Err(RouterError::SlotTaken {
@@ -237,6 +239,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     let from_addr = mail_from(env);
     let provider = agent.provider.unwrap_or(Provider::Caldav);
     let links = visitor_links_text(env, &job.links_base, &job.site, &ids.meeting, 0, &slot)?;
+    let video = meetings::video_plan(&agent.settings, agent.provider).link(made.video);
     let (mails, invite_status) = booking_mails(
         &tpl,
         &Attendance {
@@ -246,6 +249,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
             visitor_email: &input.email,
             slot,
             tz,
+            video: video.as_deref(),
         },
         &from_addr,
         provider.sends_invitations(),
@@ -254,7 +258,14 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
 
     // Record the meeting, the assignment, the Marketo activity; then advance the rotation.
     let mut st = vec![
-        store::meetings::schedule(&database, &job.site, &job.key, &event_id, invite_status, at)?,
+        store::meetings::schedule(
+            &database,
+            &job.site,
+            &job.key,
+            (&made.id, video.as_deref()),
+            invite_status,
+            at,
+        )?,
         store::meetings::log_assignment(
             &database,
             &LogWrite {
@@ -297,6 +308,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
             agent: agent.name.clone(),
             start: meetings::iso(slot.start),
             end: meetings::iso(slot.end),
+            video,
         },
         created: true,
         mail: !mails.is_empty(),
@@ -342,35 +354,38 @@ async fn hold(
     .await
 }
 
-async fn create_event(a: &Attempt<'_>, agent: &Agent, slot: &Slot) -> Result<String, CalFailure> {
-    let (job, ids, tpl) = (a.job, a.ids, a.tpl);
+async fn create_event(a: &Attempt<'_>, agent: &Agent, slot: &Slot) -> Result<Created, CalFailure> {
+    let (job, ids) = (a.job, a.ids);
     let conn = match connection(a.env, &job.site, agent) {
         Ok(Some(c)) => c,
         Ok(None) => return Err(CalFailure::Disconnected("no calendar connected".into())),
         Err(e) => return Err(CalFailure::Failed(e.to_string())),
     };
-    let tz = dynchat_scheduling::parse_tz(&job.input.tz, "tz").unwrap_or(chrono_tz::UTC);
     let visitor = if job.input.name.is_empty() {
         job.input.email.clone()
     } else {
         job.input.name.clone()
     };
-    let time = dynchat_scheduling::label(slot.start, tz);
-    let link = tpl.location.clone().unwrap_or_default();
-    let e = NewEvent {
-        summary: meetings::render_template(&tpl.subject, &visitor, &agent.name, &time, &link),
-        description: meetings::render_template(&tpl.body, &visitor, &agent.name, &time, &link),
-        location: tpl.location.clone(),
-        start: slot.start,
-        end: slot.end,
-        attendee_email: job.input.email.clone(),
-        attendee_name: visitor.clone(),
-        organizer_email: agent.email.clone(),
-        organizer_name: agent.name.clone(),
-        google_event_id: ids.google_event.clone(),
-        graph_transaction_id: ids.graph_transaction.clone(),
-        uid: ids.uid.clone(),
-    };
+    let mut e = new_event(
+        a.tpl,
+        &Attendance {
+            uid: &ids.uid,
+            agent,
+            visitor_name: &visitor,
+            visitor_email: &job.input.email,
+            slot: *slot,
+            tz: dynchat_scheduling::parse_tz(&job.input.tz, "tz").unwrap_or(chrono_tz::UTC),
+            video: None,
+        },
+        &meetings::video_plan(&agent.settings, agent.provider),
+        (ids.google_event.clone(), ids.graph_transaction.clone()),
+    );
+    // Graph mails the invitation itself, from the event's body: the visitor's links go there.
+    if agent.provider.is_some_and(Provider::sends_invitations) {
+        let links = visitor_links_text(a.env, &job.links_base, &job.site, &ids.meeting, 0, slot)
+            .map_err(|e| CalFailure::Failed(e.to_string()))?;
+        e.description.push_str(&links);
+    }
     let r = conn.create(a.cfg, &e).await;
     store_rotated_token(a.env, a.database, &job.site, agent, &conn).await;
     if let Err(CalFailure::Disconnected(reason)) = &r {

@@ -5,6 +5,7 @@ use super::super::store;
 use super::agents::Agent;
 use super::mail_outbox::{MailKind, OutMail};
 use crate::calendar::client::NowFromWorker;
+use crate::calendar::NewEvent;
 use crate::error::ApiError;
 use crate::meetings;
 use chrono::Utc;
@@ -43,12 +44,58 @@ pub struct Attendance<'a> {
     pub visitor_email: &'a str,
     pub slot: Slot,
     pub tz: chrono_tz::Tz,
+    /// The meeting's video link (Meet, Teams or the agent's fixed link).
+    pub video: Option<&'a str>,
+}
+
+/// The calendar event of a meeting: the template's texts in the visitor's zone, the video
+/// meeting asked for by the agent's [`meetings::VideoPlan`]. `ids`: Google's event id,
+/// Graph's transaction id, the iCalendar UID.
+pub fn new_event(
+    tpl: &TemplateRow,
+    a: &Attendance<'_>,
+    plan: &meetings::VideoPlan,
+    (google_event_id, graph_transaction_id): (String, String),
+) -> NewEvent {
+    let time = dynchat_scheduling::label(a.slot.start, a.tz);
+    let link = plan
+        .fixed
+        .clone()
+        .or_else(|| tpl.location.clone())
+        .unwrap_or_default();
+    let agent = a.agent;
+    NewEvent {
+        summary: meetings::render_template(&tpl.subject, a.visitor_name, &agent.name, &time, &link),
+        description: meetings::render_template(
+            &tpl.body,
+            a.visitor_name,
+            &agent.name,
+            &time,
+            &link,
+        ),
+        location: tpl.location.clone(),
+        start: a.slot.start,
+        end: a.slot.end,
+        attendee_email: a.visitor_email.to_string(),
+        attendee_name: a.visitor_name.to_string(),
+        organizer_email: agent.email.clone(),
+        organizer_name: agent.name.clone(),
+        google_event_id,
+        graph_transaction_id,
+        uid: a.uid.to_string(),
+        video: plan.ask_provider,
+        video_link: plan.fixed.clone(),
+    }
 }
 
 /// The iCalendar meeting, its texts rendered from the template in the visitor's zone.
 pub fn ics_meeting(tpl: &TemplateRow, a: &Attendance<'_>) -> Result<Meeting, ApiError> {
     let time = dynchat_scheduling::label(a.slot.start, a.tz);
-    let link = tpl.location.clone().unwrap_or_default();
+    let link = a
+        .video
+        .map(str::to_string)
+        .or_else(|| tpl.location.clone())
+        .unwrap_or_default();
     let agent = a.agent;
     Ok(Meeting {
         uid: a.uid.to_string(),
@@ -61,6 +108,7 @@ pub fn ics_meeting(tpl: &TemplateRow, a: &Attendance<'_>) -> Result<Meeting, Api
             &link,
         ),
         location: tpl.location.clone(),
+        video: a.video.map(str::to_string),
         start: a.slot.start,
         end: a.slot.end,
         organizer: person(&agent.name, &agent.email)?,
@@ -83,7 +131,9 @@ pub fn booking_mails(
     (sequence, links): (i64, &str),
 ) -> Result<(Vec<OutMail>, &'static str), ApiError> {
     let meeting = ics_meeting(tpl, a)?;
-    let visitor_body = format!("{}{links}", tpl.body);
+    let has_video = a.video.is_some();
+    let visitor_body = format!("{}{links}", meetings::with_video_line(&tpl.body, has_video));
+    let notify_body = meetings::with_video_line(meetings::NOTIFY_BODY, has_video);
     let seq = u32::try_from(sequence).unwrap_or(0);
     let agent = a.agent;
     let from = person(&agent.name, from_addr)?;
@@ -124,7 +174,7 @@ pub fn booking_mails(
         to: &agent_person,
         reply_to: Some(&lead_person),
         subject_template: meetings::NOTIFY_SUBJECT,
-        body_template: meetings::NOTIFY_BODY,
+        body_template: &notify_body,
         visitor_name: a.visitor_name,
         agent_name: &agent.name,
         visitor_tz: agent.settings.tz(),

@@ -21,6 +21,8 @@ pub enum MailKind {
     Invitation,
     Notification,
     Cancellation,
+    /// The queue's notice of a no-slot request (`super::requests`).
+    Request,
 }
 
 impl MailKind {
@@ -29,6 +31,7 @@ impl MailKind {
             MailKind::Invitation => "invitation",
             MailKind::Notification => "notification",
             MailKind::Cancellation => "cancellation",
+            MailKind::Request => "request",
         }
     }
 
@@ -37,6 +40,7 @@ impl MailKind {
             "invitation" => Some(MailKind::Invitation),
             "notification" => Some(MailKind::Notification),
             "cancellation" => Some(MailKind::Cancellation),
+            "request" => Some(MailKind::Request),
             _ => None,
         }
     }
@@ -47,6 +51,8 @@ impl MailKind {
             MailKind::Invitation => (DeliveryColumn::Invitation, ""),
             MailKind::Notification => (DeliveryColumn::Notification, ""),
             MailKind::Cancellation => (DeliveryColumn::Invitation, "cancel "),
+            // No meeting row has a request's id: the update touches nothing.
+            MailKind::Request => (DeliveryColumn::Notification, ""),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! 2. `router_client`, `agents`, `replay`;
 //! 3. `mail_outbox`, `routing` (a route resolved, routing rules included);
 //! 4. `invitation`;
-//! 5. `public`, `booking`, `queues`, `connect`, `records`, `moving` (a visitor's reschedule);
+//! 5. `public`, `booking`, `queues`, `connect`, `records`, `moving` (a visitor's reschedule),
+//!    `requests` (the no-slot fallback: preferred times, the queue told by mail);
 //! 6. `visitor` (the visitor's link page);
 //! 7. `admin` (the `/admin` route table).
 
@@ -24,6 +25,7 @@ pub mod query;
 pub mod queues;
 pub mod records;
 pub mod replay;
+pub mod requests;
 pub mod router_client;
 pub mod router_protocol;
 pub mod routing;

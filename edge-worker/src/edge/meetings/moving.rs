@@ -1,8 +1,9 @@
 //! A visitor's move of their meeting (the reschedule link), run by the route's `QueueRouter`
 //! one at a time with its bookings: the same agent, their calendar read again for the new
 //! time, the move stored by one conditional D1 statement (no overlap with the agent's other
-//! meetings, and only at the link's sequence), the calendar event moved (removed and made
-//! again with the same UID), the visitor's iCalendar update (`SEQUENCE` + 1, new links) and
+//! meetings, and only at the link's sequence), the calendar event moved (Google and Graph:
+//! patched, so the Meet or Teams meeting stays; CalDAV: removed and made again with the same
+//! UID), the video link kept, the visitor's iCalendar update (`SEQUENCE` + 1, new links) and
 //! the agent's notice through the mail outbox, and the Marketo activity with the new time.
 
 use super::super::db;
@@ -11,11 +12,11 @@ use super::agents::{
     agent_time, connection, mark_disconnected, one_agent, store_rotated_token, Agent, AgentTime,
 };
 use super::config::{mail_from, provider_config};
-use super::invitation::{booking_mails, template, visitor_links_text, Attendance};
+use super::invitation::{booking_mails, new_event, template, visitor_links_text, Attendance};
 use super::mail_outbox::outbox_stmt;
 use super::router_protocol::{Booked, MoveJob, RouterAnswer, RouterError, RouterReply};
 use crate::calendar::client::{around, CalFailure, CalendarProvider, ProviderConfig};
-use crate::calendar::{NewEvent, Provider};
+use crate::calendar::{Created, Provider};
 use crate::error::ApiError;
 use crate::meetings::{self};
 use chrono::Duration;
@@ -57,7 +58,7 @@ async fn make_event(
     (site, agent): (&str, &Agent),
     p: &EventParts<'_>,
     (slot, sequence): (&Slot, i64),
-) -> Result<String, CalFailure> {
+) -> Result<Created, CalFailure> {
     let tpl = template(database, site)
         .await
         .map_err(|e| CalFailure::Failed(e.to_string()))?;
@@ -66,35 +67,88 @@ async fn make_event(
         Ok(None) => return Err(CalFailure::Disconnected("no calendar connected".into())),
         Err(e) => return Err(CalFailure::Failed(e.to_string())),
     };
-    let time = dynchat_scheduling::label(slot.start, p.tz);
-    let link = tpl.location.clone().unwrap_or_default();
-    let (google, graph) = moved_ids(p.uid, sequence);
-    let e = NewEvent {
-        summary: meetings::render_template(&tpl.subject, p.visitor_name, &agent.name, &time, &link),
-        description: meetings::render_template(
-            &tpl.body,
-            p.visitor_name,
-            &agent.name,
-            &time,
-            &link,
-        ),
-        location: tpl.location.clone(),
-        start: slot.start,
-        end: slot.end,
-        attendee_email: p.visitor_email.to_string(),
-        attendee_name: p.visitor_name.to_string(),
-        organizer_email: agent.email.clone(),
-        organizer_name: agent.name.clone(),
-        google_event_id: google,
-        graph_transaction_id: graph,
-        uid: p.uid.to_string(),
-    };
+    let e = new_event(
+        &tpl,
+        &Attendance {
+            uid: p.uid,
+            agent,
+            visitor_name: p.visitor_name,
+            visitor_email: p.visitor_email,
+            slot: *slot,
+            tz: p.tz,
+            video: None,
+        },
+        &meetings::video_plan(&agent.settings, agent.provider),
+        moved_ids(p.uid, sequence),
+    );
     let r = conn.create(cfg, &e).await;
     store_rotated_token(env, database, site, agent, &conn).await;
     if let Err(CalFailure::Disconnected(reason)) = &r {
         mark_disconnected(database, site, &agent.id, reason).await;
     }
     r
+}
+
+/// Moves a Google or Graph event by patching it (the same event, its conference kept);
+/// answers the event id and its video link after the move.
+async fn patch_event(
+    env: &Env,
+    database: &D1Database,
+    cfg: &ProviderConfig,
+    (site, agent): (&str, &Agent),
+    event_id: &str,
+    (slot, body): (&Slot, Option<&str>),
+) -> Result<Created, CalFailure> {
+    let conn = match connection(env, site, agent) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(CalFailure::Disconnected("no calendar connected".into())),
+        Err(e) => return Err(CalFailure::Failed(e.to_string())),
+    };
+    let r = conn
+        .move_to(cfg, event_id, (slot.start, slot.end), body)
+        .await;
+    store_rotated_token(env, database, site, agent, &conn).await;
+    if let Err(CalFailure::Disconnected(reason)) = &r {
+        mark_disconnected(database, site, &agent.id, reason).await;
+    }
+    r.map(|video| Created {
+        id: event_id.to_string(),
+        video,
+    })
+}
+
+/// The body of a moved Graph event: the template's text and the visitor's new links.
+async fn graph_body(
+    env: &Env,
+    database: &D1Database,
+    job: &MoveJob,
+    (agent, p): (&Agent, &EventParts<'_>),
+    (slot, sequence): (&Slot, i64),
+) -> Result<String, ApiError> {
+    let tpl = template(database, &job.site).await?;
+    let e = new_event(
+        &tpl,
+        &Attendance {
+            uid: p.uid,
+            agent,
+            visitor_name: p.visitor_name,
+            visitor_email: p.visitor_email,
+            slot: *slot,
+            tz: p.tz,
+            video: None,
+        },
+        &meetings::video_plan(&agent.settings, agent.provider),
+        (String::new(), String::new()),
+    );
+    let links = visitor_links_text(
+        env,
+        &job.links_base,
+        &job.site,
+        &job.meeting,
+        sequence,
+        slot,
+    )?;
+    Ok(format!("{}{links}", e.description))
 }
 
 async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
@@ -167,29 +221,59 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
         visitor_email: &m.lead_email,
         tz,
     };
-    // The event: the old one removed (a CalDAV resource is named by the UID), the new one made.
-    let removed = match (connection(env, site, &agent)?, m.event_id.as_deref()) {
-        (Some(conn), Some(old)) => conn.cancel(&cfg, old, "Moved").await,
-        (None, _) => Err(CalFailure::Disconnected("no calendar connected".into())),
-        (Some(_), None) => Ok(()),
-    };
-    let was_removed = removed.is_ok();
-    let made = match removed {
-        Ok(()) => {
-            make_event(
-                env,
-                &database,
-                &cfg,
-                (site, &agent),
-                &parts,
-                (&slot, sequence),
+    // Google and Graph: the event is patched (same id, its Meet or Teams meeting kept). CalDAV
+    // (and an event we do not know): the old one removed (a CalDAV resource is named by the
+    // UID), the new one made.
+    let patchable = matches!(agent.provider, Some(Provider::Google | Provider::Graph))
+        && agent.provider == Provider::parse(&m.provider);
+    let (made, was_removed) = match (m.event_id.as_deref(), patchable) {
+        (Some(old), true) => {
+            // Graph mails the update from the event's body: the new links go there.
+            let body = match agent.provider {
+                Some(Provider::Graph) => Some(
+                    graph_body(env, &database, job, (&agent, &parts), (&slot, sequence)).await?,
+                ),
+                _ => None,
+            };
+            (
+                patch_event(
+                    env,
+                    &database,
+                    &cfg,
+                    (site, &agent),
+                    old,
+                    (&slot, body.as_deref()),
+                )
+                .await,
+                false,
             )
-            .await
         }
-        Err(e) => Err(e),
+        (old, _) => {
+            let removed = match (connection(env, site, &agent)?, old) {
+                (Some(conn), Some(old)) => conn.cancel(&cfg, old, "Moved").await,
+                (None, _) => Err(CalFailure::Disconnected("no calendar connected".into())),
+                (Some(_), None) => Ok(()),
+            };
+            let was_removed = removed.is_ok();
+            let made = match removed {
+                Ok(()) => {
+                    make_event(
+                        env,
+                        &database,
+                        &cfg,
+                        (site, &agent),
+                        &parts,
+                        (&slot, sequence),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            (made, was_removed)
+        }
     };
-    let event_id = match made {
-        Ok(id) => id,
+    let made = match made {
+        Ok(made) => made,
         Err(e) => {
             // Put the meeting back; its link works again. The old event is made again when it
             // was removed (best effort: the calendar just failed).
@@ -220,7 +304,16 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
                 Ok(None)
             };
             match restored {
-                Ok(Some(id)) => store::meetings::set_event(&database, site, &m.id, &id).await?,
+                Ok(Some(again)) => {
+                    let video = m.video_url.clone().or(again.video);
+                    store::meetings::set_event(
+                        &database,
+                        site,
+                        &m.id,
+                        (&again.id, video.as_deref()),
+                    )
+                    .await?
+                }
                 Ok(None) => {}
                 Err(again) => {
                     worker::console_error!("meeting {}: old event not restored: {again}", m.id)
@@ -231,7 +324,10 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
             }));
         }
     };
-    store::meetings::set_event(&database, site, &m.id, &event_id).await?;
+    // The link stays: the patched event's (or the one we had), else the agent's plan.
+    let video = meetings::video_plan(&agent.settings, agent.provider)
+        .link(made.video.or_else(|| m.video_url.clone()));
+    store::meetings::set_event(&database, site, &m.id, (&made.id, video.as_deref())).await?;
 
     // The visitor's update (SEQUENCE + 1, the same UID, new links) and the agent's notice.
     let tpl = template(&database, site).await?;
@@ -247,6 +343,7 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
             visitor_email: &m.lead_email,
             slot,
             tz,
+            video: video.as_deref(),
         },
         &from_addr,
         provider.sends_invitations(),
@@ -292,6 +389,7 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
             agent: agent.name.clone(),
             start: meetings::iso(slot.start),
             end: meetings::iso(slot.end),
+            video,
         },
         mail: !mails.is_empty(),
     }))

@@ -53,7 +53,7 @@ fn meeting_json(m: &MeetingRow, now: i64) -> Value {
         "start": meetings::iso(meetings::from_ms(m.start_ms)), "end": meetings::iso(meetings::from_ms(m.end_ms)), "tz": m.tz,
         "dialogue": m.dialogue, "session": m.session,
         "status": meetings::shown_status(&m.status, m.end_ms, now), "provider": m.provider,
-        "invitation": m.invite_status, "agent_notified": m.notify_status, "created_at": m.created_at,
+        "invitation": m.invite_status, "agent_notified": m.notify_status, "created_at": m.created_at, "video": m.video_url,
     })
 }
 
@@ -176,6 +176,7 @@ pub async fn cancel_row(
                 visitor_email: &m.lead_email,
                 slot,
                 tz,
+                video: m.video_url.as_deref(),
             },
             &from_addr,
             sequence,

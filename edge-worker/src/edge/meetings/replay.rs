@@ -13,6 +13,7 @@ fn booked_of(m: &MeetingRow) -> Booked {
         agent: m.agent_name.clone().unwrap_or_else(|| m.agent.clone()),
         start: meetings::iso(meetings::from_ms(m.start_ms)),
         end: meetings::iso(meetings::from_ms(m.end_ms)),
+        video: m.video_url.clone(),
     }
 }
 

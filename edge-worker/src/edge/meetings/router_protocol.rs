@@ -87,6 +87,9 @@ pub struct Booked {
     pub agent: String,
     pub start: String,
     pub end: String,
+    /// The meeting's video link (Google Meet, Teams, or the agent's fixed link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<String>,
 }
 
 /// A queue as the admin API shows it.

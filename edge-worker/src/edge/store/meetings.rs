@@ -33,9 +33,11 @@ pub struct MeetingRow {
     /// The experiment variant the visitor ran (migration 0016).
     #[serde(default)]
     pub variant: Option<String>,
+    /// The meeting's video link (migration 0013).
+    pub video_url: Option<String>,
 }
 
-const MEETING_SELECT: &str = "SELECT m.id, m.idem_key, m.body_hash, m.route, m.agent, a.name AS agent_name, m.lead_email, m.lead_name, m.lead_fields, m.dialogue, m.session, m.start_ms, m.end_ms, m.tz, m.status, m.provider, m.event_id, m.uid, m.sequence, m.invite_status, m.notify_status, m.created_at, m.variant FROM meetings m LEFT JOIN agents a ON a.site = m.site AND a.id = m.agent";
+const MEETING_SELECT: &str = "SELECT m.id, m.idem_key, m.body_hash, m.route, m.agent, a.name AS agent_name, m.lead_email, m.lead_name, m.lead_fields, m.dialogue, m.session, m.start_ms, m.end_ms, m.tz, m.status, m.provider, m.event_id, m.uid, m.sequence, m.invite_status, m.notify_status, m.created_at, m.variant, m.video_url FROM meetings m LEFT JOIN agents a ON a.site = m.site AND a.id = m.agent";
 
 /// The meeting booked with an idempotency key.
 pub async fn by_key(
@@ -176,14 +178,14 @@ pub fn schedule(
     database: &D1Database,
     site: &str,
     key: &str,
-    event_id: &str,
+    (event_id, video): (&str, Option<&str>),
     invite_status: &str,
     at: i64,
 ) -> Result<D1PreparedStatement, ApiError> {
     db::stmt(
         database,
-        "UPDATE meetings SET status = 'scheduled', event_id = ?, invite_status = ?, notify_status = 'queued', updated_at = ? WHERE site = ? AND idem_key = ?",
-        &[s(event_id), s(invite_status), n(at), s(site), s(key)],
+        "UPDATE meetings SET status = 'scheduled', event_id = ?, video_url = ?, invite_status = ?, notify_status = 'queued', updated_at = ? WHERE site = ? AND idem_key = ?",
+        &[s(event_id), os(video), s(invite_status), n(at), s(site), s(key)],
     )
 }
 
@@ -405,17 +407,17 @@ pub async fn unmove_meeting(
     Ok(())
 }
 
-/// The calendar event of a meeting after a move.
+/// The calendar event of a meeting after a move, and its video link.
 pub async fn set_event(
     database: &D1Database,
     site: &str,
     id: &str,
-    event_id: &str,
+    (event_id, video): (&str, Option<&str>),
 ) -> Result<(), ApiError> {
     db::exec(
         database,
-        "UPDATE meetings SET event_id = ? WHERE site = ? AND id = ?",
-        &[s(event_id), s(site), s(id)],
+        "UPDATE meetings SET event_id = ?, video_url = ? WHERE site = ? AND id = ?",
+        &[s(event_id), os(video), s(site), s(id)],
     )
     .await?;
     Ok(())

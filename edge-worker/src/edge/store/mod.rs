@@ -17,6 +17,7 @@ pub mod marketo;
 pub mod marketo_settings;
 pub mod marketo_sync;
 pub mod meeting_activity;
+pub mod meeting_requests;
 pub mod meetings;
 pub mod outbox;
 pub mod queues;
