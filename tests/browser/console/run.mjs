@@ -3,13 +3,15 @@
 // The worker must have the demo site `acme` seeded (xtask worker::seed_demo), the console accounts
 // (xtask console::seed_accounts), dist/site + dist/console built, and a CONSOLE_KEY var. The reorder
 // test needs the queue `sales` over the agents alex-morgan, priya-shah, jonas-weber (in that order,
-// no meeting booked yet, calendars free), as tests/e2e/tests/console.rs seeds it.
+// no meeting booked yet, calendars free), as tests/e2e/tests/console.rs seeds it; the globex test
+// (globex.mjs) needs the Marketo peer and a free Radicale user agent4 / pw4.
 // Prints one line per test, saves screenshots to target/screenshots/, exits non-zero on failure.
 import { createServer } from 'node:http';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { netlog } from '../netlog.mjs';
+import { globexTests } from './globex.mjs';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -673,6 +675,9 @@ async function customerSite(html) {
   const origin = await new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${srv.address().port}`)));
   return { srv, origin };
 }
+
+// Issue 14's whole path for a new site `globex` (globex.mjs); before the next test, so it gets the id `globex`.
+globexTests({ test, assert, waitFor, sleep, newPage, signIn, go, axe, shoot, raw, apiLogin, customerSite, shadow, endpoint, peer, RUN, ADMIN });
 
 test('sites: create globex, Install page with the tag, the installation check turns green, switch sites', async () => {
   const s = await apiLogin(ADMIN);
