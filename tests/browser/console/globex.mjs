@@ -123,7 +123,7 @@ export function globexTests(h) {
       await axe(page, 'install (globex)');
       // 6. The meeting on globex, the lead in Marketo under globex's program.
       const meetings = (await raw('GET', `/admin/sites/${id}/meetings`, { cookie: s.cookie })).json.meetings;
-      assert(meetings.length === 1 && meetings[0].lead_email === email && meetings[0].agent === 'gina', 'globex meeting: ' + JSON.stringify(meetings));
+      assert(meetings.length === 1 && meetings[0].lead_email === email && meetings[0].agent.id === 'gina', 'globex meeting: ' + JSON.stringify(meetings));
       let lead = null;
       await waitFor(async () => {
         const st = await (await fetch(peer + '/_peer/state')).json();
@@ -147,12 +147,20 @@ export function globexTests(h) {
     }
   });
 
-  test('Marketo page: the initial sync started in the console runs to 100% with its progress and rule fields shown', async () => {
+  test('Marketo page: the initial sync started in the console runs to 100% with its progress, company records and rule fields shown', async () => {
     assert(peer, 'needs the Marketo peer (--peer)');
+    // A lead whose company Marketo knows: the sync caches it with its company record
+    // (acme's rules read company.industry).
+    const firm = `Initech ${RUN}`;
+    const seed = { companies: [{ company: firm, industry: 'Software' }], leads: [{ email: `sync-${RUN}@initech.example`, firstName: 'Peter', company: firm }] };
+    const seeded = await (await fetch(peer + '/_peer/seed', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(seed) })).json();
+    assert(seeded.ok === true, 'seed: ' + JSON.stringify(seeded));
     const { ctx, page } = await newPage();
     try {
       await signIn(page, ADMIN);
       await go(page, '#/sites/acme/marketo', '#mi-progress');
+      await page.click('button[data-act=test-marketo]');
+      await page.locator('#mk-test').waitFor();
       const since = new Date(Date.now() - 30 * 86400000).toISOString().slice(0, 10);
       await page.fill('#mi-since', since);
       await page.click('form[data-act=start-initial-sync] button[type=submit]');
@@ -166,6 +174,15 @@ export function globexTests(h) {
       }, 'the initial sync to finish', 60, 1000);
       const main = await page.textContent('main');
       assert(main.includes('Leads stored') && main.includes('With their company record') && main.includes('done'), 'progress: ' + main.slice(0, 400));
+      const s = await apiLogin(ADMIN);
+      const sync = (await raw('GET', '/admin/console/marketo/initial-sync', { cookie: s.cookie })).json;
+      assert(sync.sync.companies_done >= 1, 'a lead cached with its company record: ' + JSON.stringify(sync.sync));
+      assert(sync.company_fields.some((f) => f.field === 'company.industry' && f.marketo === 'industry (company record)'), 'company fields: ' + JSON.stringify(sync.company_fields));
+      const known = await page.evaluate(() => {
+        const dt = [...document.querySelectorAll('dt')].find((d) => d.textContent === 'With their company record');
+        return dt ? Number(dt.nextElementSibling.textContent) : -1;
+      });
+      assert(known === sync.sync.companies_done, 'the page shows the leads with their company record: ' + known);
       const fields = await page.textContent('#mi-fields');
       assert(fields.includes('lead.FirstName reads Marketo\'s firstName'), 'rule fields: ' + fields);
       await shoot(page, 'marketo-sync');
