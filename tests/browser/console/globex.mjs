@@ -2,7 +2,8 @@
 // passes its helpers): an admin creates site `globex` in the console with two embed origins,
 // opens Install, pastes the tag into a page served from one of them (a local origin other than
 // the worker's and acme's), sees the installation check turn green, creates a dialogue in the
-// editor (JSON import) and publishes it, points it at globex's Marketo program; a visitor on
+// editor (JSON import) and publishes it (after a version reading a field Marketo does not have
+// is refused with the rule's path), points it at globex's Marketo program; a visitor on
 // that page converts and books a meeting (a real CalDAV calendar in Radicale, Radicale user
 // agent4 as tests/e2e/tests/console.rs starts it); the lead reaches the Marketo peer as a member
 // of globex's program, not acme's; acme's leads and meetings are untouched.
@@ -76,6 +77,17 @@ export function globexTests(h) {
       await go(page, `#/sites/${id}/dialogues`, '#new-dialogue');
       await page.click('#new-dialogue');
       await page.locator('#json-text').waitFor();
+      // A rule field Marketo does not have: the engine finds nothing wrong, the publish is
+      // refused with the rule's path and the field (the describe of the connected instance).
+      const typo = globexDialogue(dlg);
+      typo.audience.all.push({ field: 'lead.leadScore', op: 'greater_than', value: 10 });
+      await page.fill('#json-text', JSON.stringify(typo));
+      await page.click('button[data-act=import-json]');
+      await page.locator('#diag-status.ok').waitFor();
+      await page.click('#publish');
+      const refused = await page.locator('.notice.bad', { hasText: 'Publish failed' }).textContent();
+      assert(refused.includes('dialogue.audience.all[1].field') && refused.includes('`lead.leadScore`') && refused.includes('no field `leadScore`'), 'refusal: ' + refused);
+      assert((await raw('GET', `/admin/sites/${id}/dialogues`, { cookie: s.cookie })).json.versions.length === 0, 'nothing stored');
       await page.fill('#json-text', JSON.stringify(globexDialogue(dlg)));
       await page.click('button[data-act=import-json]');
       await page.locator('#diag-status.ok').waitFor();
