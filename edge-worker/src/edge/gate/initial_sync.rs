@@ -142,6 +142,7 @@ async fn start(m: &Marketo, database: &D1Database, since: i64, until: i64) -> Re
         updated_at: t,
         finished_at: None,
         companies_done: 0,
+        window_companies: 0,
     };
     sync_store::save(database, &row).await
 }
@@ -268,6 +269,8 @@ fn restart_window(r: &mut SyncRow) {
     r.phase = "create".into();
     r.rows_done -= r.window_rows;
     r.window_rows = 0;
+    r.companies_done -= r.window_companies;
+    r.window_companies = 0;
     r.export_id = None;
     r.file_size = None;
     r.file_offset = 0;
@@ -457,6 +460,7 @@ async fn read(
         if let Some(c) = company {
             obj.insert(COMPANY_KEY.into(), Value::Object(c.clone()));
             next.companies_done += 1;
+            next.window_companies += 1;
         }
         for (name, value) in header.iter().zip(rec) {
             if name != "id" && !value.is_empty() {
@@ -504,6 +508,7 @@ fn finish_window(r: &mut SyncRow) {
     r.file_offset = 0;
     r.header = None;
     r.window_rows = 0;
+    r.window_companies = 0;
     if r.window_start_ms > r.until_ms || r.windows_done >= r.windows_total {
         r.phase = "done".into();
         r.finished_at = Some(now());
