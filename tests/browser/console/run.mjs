@@ -86,6 +86,14 @@ async function axe(page, name, exclude = []) {
   }, exclude.map((e) => [e]));
   assert(res.length === 0, `axe on ${name}: ${res.join('; ')}`);
 }
+// axe at the two widths the screenshots show (the console's own pages of issue 14).
+async function axeBoth(page, name) {
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    await sleep(150);
+    await axe(page, `${name} at ${width} px`);
+  }
+}
 async function shoot(page, name) {
   for (const width of [1280, 375]) {
     await page.setViewportSize({ width, height: 800 });
@@ -677,7 +685,7 @@ async function customerSite(html) {
 }
 
 // Issue 14's whole path for a new site `globex` (globex.mjs); before the next test, so it gets the id `globex`.
-globexTests({ test, assert, waitFor, sleep, newPage, signIn, go, axe, shoot, raw, apiLogin, customerSite, shadow, endpoint, peer, RUN, ADMIN });
+globexTests({ test, assert, waitFor, sleep, newPage, signIn, go, axe: axeBoth, shoot, raw, apiLogin, customerSite, shadow, endpoint, peer, RUN, ADMIN });
 
 test('sites: create globex, Install page with the tag, the installation check turns green, switch sites', async () => {
   const s = await apiLogin(ADMIN);
@@ -707,7 +715,7 @@ test('sites: create globex, Install page with the tag, the installation check tu
     await page.click('form[data-act=create-site] button[type=submit]');
     await page.locator('#ns-error', { hasText: 'allowed_origins' }).waitFor();
     await shoot(page, 'sites');
-    await axe(page, 'sites');
+    await axeBoth(page, 'sites');
     await page.fill('#ns-origins', shop.origin);
     await page.click('form[data-act=create-site] button[type=submit]');
     // Created: the console shows the new site's Install page, the URL names the site.
@@ -746,7 +754,7 @@ test('sites: create globex, Install page with the tag, the installation check tu
     assert(state.includes('Installed') && state.includes(`seen on ${shop.origin} at `), 'check: ' + state);
     assert(state.includes(`${copycat.origin} loaded the tag`) && state.includes('is not an allowed origin'), 'foreign origin: ' + state);
     await shoot(page, 'install');
-    await axe(page, 'install');
+    await axeBoth(page, 'install');
     // Switch to acme: its own Install page and check, the URL follows.
     await page.selectOption('#site-switch', 'acme');
     await page.waitForFunction(() => location.hash === '#/sites/acme/install');
@@ -856,7 +864,7 @@ test('agents & queues: add and edit an agent, a queue, the default queue, invite
     await page.click(`button[data-act="acc-give:kim-${RUN}@team.example"]`);
     await page.locator('.notice.ok', { hasText: `now belongs to ${site}` }).waitFor();
     await shoot(page, 'agents');
-    await axe(page, 'agents');
+    await axeBoth(page, 'agents');
   } finally {
     await ctx.close();
   }
@@ -899,7 +907,7 @@ test('agents & queues: add and edit an agent, a queue, the default queue, invite
     await p.click('form[data-act=my-hours] button[type=submit]');
     await p.locator('.notice.ok', { hasText: 'Your hours are saved' }).waitFor();
     await shoot(p, 'my-calendar');
-    await axe(p, 'my calendar');
+    await axeBoth(p, 'my calendar');
   } finally {
     await agent.ctx.close();
   }
