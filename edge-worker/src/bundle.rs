@@ -71,9 +71,23 @@ pub fn wire_flow(json: &str) -> Value {
 
 /// Walks a dialogue's JSON for `"field": "lead.x"` conditions and `{{lead.x:..}}` tokens.
 pub fn collect_trait_fields(v: &Value, out: &mut BTreeSet<String>) {
+    out.extend(field_uses(v).into_iter().map(|(_, f)| f));
+}
+
+/// Every `lead.*` / `company.*` / `activity.*` field a dialogue reads, with the JSON path
+/// (`$.cards[2].text`) where it reads it: conditions' `field`, `{{lead.x:..}}` tokens, and
+/// the owner field a meeting's routing rules read.
+pub fn field_uses(v: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    walk_uses(v, "$", &mut out);
+    out
+}
+
+fn walk_uses(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
+                let at = format!("{path}.{k}");
                 // A meeting's routing rules read the lead's owner from Marketo.
                 if let Some(rules) = x
                     .as_object()
@@ -84,25 +98,27 @@ pub fn collect_trait_fields(v: &Value, out: &mut BTreeSet<String>) {
                         .and_then(Value::as_str)
                         .unwrap_or(dynchat_scheduling::routing::DEFAULT_OWNER_FIELD);
                     if let Some(f) = person_field(&format!("lead.{owner}")) {
-                        out.insert(f);
+                        out.push((format!("{at}.owner_field"), f));
                     }
                 }
                 if k == "field" {
-                    if let Some(s) = x.as_str() {
-                        if let Some(f) = person_field(s) {
-                            out.insert(f);
-                        }
+                    if let Some(f) = x.as_str().and_then(person_field) {
+                        out.push((at.clone(), f));
                     }
                 }
-                collect_trait_fields(x, out);
+                walk_uses(x, &at, out);
             }
         }
-        Value::Array(a) => a.iter().for_each(|x| collect_trait_fields(x, out)),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                walk_uses(x, &format!("{path}[{i}]"), out);
+            }
+        }
         Value::String(s) => {
             for part in s.split("{{").skip(1) {
                 let name = part.split(['}', ':']).next().unwrap_or("").trim();
                 if let Some(f) = person_field(name) {
-                    out.insert(f);
+                    out.push((path.to_string(), f));
                 }
             }
         }
@@ -162,6 +178,9 @@ mod tests {
         assert_eq!(p.hash.len(), 20);
         let f: Vec<_> = p.trait_fields.iter().cloned().collect();
         assert_eq!(f, vec!["company.company", "lead.email", "lead.firstName"]);
+        let uses = field_uses(&serde_json::from_str(&p.json).unwrap());
+        assert!(uses.contains(&("$.audience.all[0].field".into(), "lead.email".into())));
+        assert!(uses.contains(&("$.cards[0].text".into(), "company.company".into())));
         assert_eq!(
             publishable(&p.json, None).unwrap().hash,
             p.hash,

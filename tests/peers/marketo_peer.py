@@ -103,6 +103,7 @@ LEAD_FIELDS: dict[str, FieldDef] = {
         FieldDef(19, "industry", "Industry", "string", 255, soap_name="Industry"),
         FieldDef(22, "country", "Country", "string", 255, soap_name="Country"),
         FieldDef(23, "city", "City", "string", 255, soap_name="City"),
+        FieldDef(24, "leadStatus", "Lead Status", "string", 255, soap_name="LeadStatus"),
         FieldDef(27, "leadSource", "Lead Source", "string", 255, soap_name="LeadSource"),
         FieldDef(29, "firstName", "First Name", "string", 255, soap_name="FirstName"),
         FieldDef(31, "lastName", "Last Name", "string", 255, soap_name="LastName"),

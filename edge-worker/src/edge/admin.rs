@@ -174,6 +174,37 @@ async fn known_rule_queues(database: &D1Database, site: &str, json: &str) -> Res
     }
 }
 
+/// The `lead.*` / `company.*` fields a dialogue reads, checked against the connected Marketo
+/// instance's describe (`marketo::fields::check_uses`): an unknown or ambiguous name is a 400
+/// naming the rule's JSON path and the field. Without a Marketo connection nothing is checked;
+/// when the describe cannot be read, a warning says the names were not checked.
+async fn known_marketo_fields(env: &Env, json: &str) -> Result<Option<String>, ApiError> {
+    let uses = bundle::field_uses(&serde_json::from_str(json)?);
+    if !uses.iter().any(|(_, f)| !f.starts_with("activity.")) {
+        return Ok(None);
+    }
+    let d = match gate::describe(env).await {
+        Ok(d) if d.connected => d,
+        Ok(_) => return Ok(None),
+        Err(e) => {
+            return Ok(Some(format!(
+                "field names not checked against Marketo (describe failed: {e})"
+            )))
+        }
+    };
+    let bad = crate::marketo::fields::check_uses(&uses, &d.fields);
+    match bad.first() {
+        None => Ok(None),
+        Some(first) => Err(ApiError::field(
+            format!("dialogue{}", first.path.trim_start_matches('$')),
+            bad.iter()
+                .map(|u| format!("{}: {}", u.path, u.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
+}
+
 /// `POST /admin/sites/{site}/dialogues[?publish=false]`: compile, store the version, publish.
 async fn publish_new(
     req: &mut Request,
@@ -195,6 +226,8 @@ async fn publish_new(
         },
     )?;
     known_rule_queues(database, site, &p.json).await?;
+    let mut warnings = p.warnings.clone();
+    warnings.extend(known_marketo_fields(env, &p.json).await?);
     let now = db::now(env, database).await?;
     let publish = !req
         .url()
@@ -217,7 +250,7 @@ async fn publish_new(
     let etag = refresh_site(database, site).await?;
     Ok(Reply::json(
         201,
-        json!({"id": p.id, "hash": p.hash, "published": publish, "warnings": p.warnings, "etag": etag}),
+        json!({"id": p.id, "hash": p.hash, "published": publish, "warnings": warnings, "etag": etag}),
     ))
 }
 
@@ -239,6 +272,7 @@ async fn republish(
         .ok_or_else(|| ApiError::NotFound("version".into()))?;
     let p = bundle::publishable(&json, None)?;
     known_rule_queues(database, site, &p.json).await?;
+    known_marketo_fields(env, &p.json).await?;
     let now = db::now(env, database).await?;
     dialogues::publish(database, site, id, hash, p.priority as i64, now).await?;
     let etag = refresh_site(database, site).await?;

@@ -4,6 +4,7 @@
 //! such names (and no exact one) are ambiguous and refused with a diagnostic, never read as
 //! empty.
 
+use super::mapping;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -105,6 +106,91 @@ pub fn report<S: AsRef<str>>(rule_fields: &[String], known: &[S]) -> Vec<FieldRe
         .collect()
 }
 
+/// Reports every `company.*` rule field: read from the company record (Companies API, which
+/// the initial sync asks by each exported lead's company name) when it has the field, else from
+/// the lead record's field of that name (exported with the lead); unknown or ambiguous names
+/// as [`check_uses`] refuses them at publish.
+pub fn report_company<S: AsRef<str>>(rule_fields: &[String], known: &[S]) -> Vec<FieldReport> {
+    rule_fields
+        .iter()
+        .filter_map(|f| f.strip_prefix("company.").map(|n| (f, n)))
+        .map(|(f, n)| {
+            let error = check_uses(&[(String::new(), f.clone())], known)
+                .into_iter()
+                .next()
+                .map(|u| u.message);
+            let marketo = match resolve(n, &mapping::COMPANY_FIELDS).name() {
+                Some(c) => Some(format!("{c} (company record)")),
+                None => resolve(n, known)
+                    .name()
+                    .map(|l| format!("{l} (lead record)")),
+            };
+            FieldReport {
+                field: f.clone(),
+                marketo: marketo.filter(|_| error.is_none()),
+                error,
+            }
+        })
+        .collect()
+}
+
+/// A field a dialogue reads that Marketo cannot answer: the JSON path where the dialogue reads
+/// it and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    pub path: String,
+    pub message: String,
+}
+
+/// Checks the `lead.*` and `company.*` fields a dialogue reads (`uses`: JSON path, field, as
+/// [`crate::bundle::field_uses`] finds them) against the instance's lead describe (`known`)
+/// and the company record's fields ([`mapping::COMPANY_FIELDS`], where a `company.*` field is
+/// read first): a name neither has, or one that matches several names ignoring case, is
+/// refused at publish, never read as empty. `activity.*` names are the engine's to check.
+pub fn check_uses<S: AsRef<str>>(uses: &[(String, String)], known: &[S]) -> Vec<Unresolved> {
+    let mut out = Vec::new();
+    for (path, field) in uses {
+        let Some((ns, name)) = field.split_once('.') else {
+            continue;
+        };
+        let problem = match ns {
+            "lead" => match resolve(name, known) {
+                Resolved::Unknown => Some(format!(
+                    "`{field}`: Marketo's lead describe has no field `{name}` (names are case-sensitive)"
+                )),
+                Resolved::Ambiguous(all) => Some(ambiguous(field, "lead describe", &all)),
+                _ => None,
+            },
+            "company" => match (resolve(name, &mapping::COMPANY_FIELDS), resolve(name, known)) {
+                (Resolved::Exact(_) | Resolved::Mapped(_), _) => None,
+                (Resolved::Ambiguous(all), _) => Some(ambiguous(field, "company record", &all)),
+                (Resolved::Unknown, Resolved::Ambiguous(all)) => {
+                    Some(ambiguous(field, "lead describe", &all))
+                }
+                (Resolved::Unknown, Resolved::Unknown) => Some(format!(
+                    "`{field}`: neither Marketo's company record nor its lead describe has a field `{name}`"
+                )),
+                (Resolved::Unknown, _) => None,
+            },
+            _ => None,
+        };
+        if let Some(message) = problem {
+            out.push(Unresolved {
+                path: path.clone(),
+                message,
+            });
+        }
+    }
+    out
+}
+
+fn ambiguous(field: &str, of: &str, all: &[&str]) -> String {
+    format!(
+        "`{field}` is ambiguous: Marketo's {of} has {} (equal ignoring case); write the exact name",
+        all.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +251,62 @@ mod tests {
             .error
             .as_deref()
             .is_some_and(|e| e.contains("no field `nope`")));
+    }
+
+    #[test]
+    fn publish_check_names_the_path_of_unknown_and_ambiguous_fields() {
+        let uses = [
+            (
+                "$.audience.all[0].field".to_string(),
+                "lead.FirstName".to_string(),
+            ),
+            ("$.audience.all[1].field".into(), "lead.chatinterest".into()),
+            ("$.cards[0].text".into(), "lead.leadScore".into()),
+            ("$.cards[0].text".into(), "company.industry".into()),
+            ("$.cards[1].text".into(), "company.chatInterest".into()),
+            ("$.cards[2].text".into(), "company.Name".into()),
+            ("$.cards[3].text".into(), "activity.visited_web_page".into()),
+        ];
+        let known = ["firstName", "chatInterest", "ChatInterest", "email"];
+        let bad = check_uses(&uses, &known);
+        let paths: Vec<&str> = bad.iter().map(|u| u.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "$.audience.all[1].field",
+                "$.cards[0].text",
+                "$.cards[2].text"
+            ]
+        );
+        assert!(bad[0].message.contains("ambiguous") && bad[0].message.contains("ChatInterest"));
+        assert!(
+            bad[1].message.contains("`lead.leadScore`")
+                && bad[1].message.contains("no field `leadScore`")
+        );
+        assert!(
+            bad[2].message.contains("`company.Name`"),
+            "{}",
+            bad[2].message
+        );
+        assert!(check_uses(&uses[..1], &known).is_empty());
+    }
+
+    #[test]
+    fn company_fields_read_the_company_record_else_the_lead_record() {
+        let fields = [
+            "company.Industry".to_string(),
+            "company.country".into(),
+            "company.Name".into(),
+            "lead.FirstName".into(),
+        ];
+        let r = report_company(&fields, &["country", "firstName"]);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0].marketo.as_deref(), Some("industry (company record)"));
+        assert_eq!(r[1].marketo.as_deref(), Some("country (lead record)"));
+        assert!(r[2].marketo.is_none());
+        assert!(r[2]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("`company.Name`")));
     }
 }

@@ -124,7 +124,8 @@ fn console_and_demo_site_in_the_browser() {
     console::build_console(&root).unwrap_or_else(|e| panic!("build_console: {e}"));
     let peer = Peer::start(&[]);
     let (mail, smtp_port) = peers::mail_catcher();
-    let radicale = peers::radicale(AGENTS.len(), "console");
+    // One more Radicale user than agents: agent4 is globex's agent (tests/browser/console/globex.mjs).
+    let radicale = peers::radicale(AGENTS.len() + 1, "console");
     let smtp = smtp_port.to_string();
     let w = Worker::start(
         "console",

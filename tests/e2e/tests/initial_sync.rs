@@ -224,3 +224,193 @@ fn initial_sync_of_peer_leads_survives_a_restart_and_completes_once() {
         .json();
     assert_eq!(t["lead"]["FirstName"], "Lena", "{t}");
 }
+
+/// A dialogue reading `fields` (JSON paths `$.audience.all[i].field`), with one message card.
+fn dialogue_reading(id: &str, fields: &[&str]) -> Value {
+    let all: Vec<Value> = fields
+        .iter()
+        .map(|f| json!({"field": f, "op": "is_not_empty"}))
+        .collect();
+    json!({
+        "version": 1, "id": id, "name": id,
+        "audience": {"all": all},
+        "cards": [
+            {"type": "message", "id": "hi", "text": "Hi {{lead.FirstName:there}} from {{company.industry:your field}}", "next": "end"},
+            {"type": "end", "id": "end"}
+        ]
+    })
+}
+
+/// Publishing checks rule field names against the connected instance's describe: a name that
+/// maps (`lead.FirstName` -> `firstName`, `company.industry` on the company record) publishes;
+/// one Marketo does not have is refused with a 400 naming the rule's JSON path and the field,
+/// nothing published; with Marketo unreachable the same dialogue publishes with a warning that
+/// its names were not checked.
+#[test]
+fn publish_refuses_rule_fields_the_instance_does_not_have() {
+    let _g = serial();
+    let peer = Peer::start(&[]);
+    let w = Worker::start("publish-fields", Some(&peer), &[]);
+    w.site("acme", site_settings(None), &[]);
+    let good = w.admin(
+        "POST",
+        "/admin/sites/acme/dialogues",
+        Some(&dialogue_reading(
+            "good",
+            &["lead.FirstName", "company.numberOfEmployees"],
+        )),
+    );
+    assert_eq!(good.status, 201, "{}", good.body);
+
+    let bad = w.admin(
+        "POST",
+        "/admin/sites/acme/dialogues",
+        Some(&dialogue_reading(
+            "bad",
+            &["lead.email", "lead.leadScore", "company.Name"],
+        )),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let e = bad.json();
+    assert_eq!(e["error"]["field"], "dialogue.audience.all[1].field", "{e}");
+    let msg = e["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("`lead.leadScore`") && msg.contains("no field `leadScore`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("$.audience.all[2].field") && msg.contains("`company.Name`"),
+        "every unknown field is named with its path: {msg}"
+    );
+    let list = w.admin("GET", "/admin/sites/acme/dialogues", None).json();
+    assert!(
+        !list.to_string().contains("\"bad\""),
+        "nothing stored or published: {list}"
+    );
+
+    // Marketo unreachable: the describe cannot be read, the dialogue publishes with a warning.
+    drop(w);
+    let alone = Worker::start("publish-fields-alone", None, &[]);
+    alone.site("acme", site_settings(None), &[]);
+    let a = alone.admin(
+        "POST",
+        "/admin/sites/acme/dialogues",
+        Some(&dialogue_reading("bad", &["lead.leadScore"])),
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert!(
+        a.json()["warnings"].as_array().is_some_and(|w| w
+            .iter()
+            .any(|x| x.as_str().unwrap_or("").contains("not checked"))),
+        "{}",
+        a.body
+    );
+}
+
+/// Marketo has no bulk extract for companies: when a rule reads `company.*`, the initial sync
+/// exports each lead's company name with the lead and reads the page's company records through
+/// the Companies API, at most 300 names a call (the peer refuses more, as Marketo does); each
+/// cached lead then answers its company record's fields (`billingCountry` exists only there)
+/// without a call. A lead whose company Marketo does not know keeps its own fields.
+#[test]
+fn initial_sync_caches_each_leads_company_record_through_the_companies_api() {
+    let _g = serial();
+    let peer = Peer::start(&["--export-seconds", "1"]);
+    // 400 leads over 320 company names; Marketo knows 310 of the companies.
+    let companies: Vec<Value> = (0..310)
+        .map(|c| json!({"company": format!("Firm {c}"), "industry": "Software", "billingCountry": format!("Land {c}")}))
+        .collect();
+    let leads: Vec<Value> = (0..400)
+        .map(|i| json!({"email": format!("co{i}@example.com"), "firstName": format!("Cy{i}"), "company": format!("firm {}", i % 320), "industry": "Lead-level"}))
+        .collect();
+    assert_eq!(
+        peer.seed(json!({"companies": companies, "leads": leads}))["ok"],
+        true
+    );
+    let w = Worker::start(
+        "initial-sync-companies",
+        Some(&peer),
+        &[("MARKETO_BULK_POLL_MS", "300")],
+    );
+    let dialogue = json!({
+        "version": 1, "id": "firms", "name": "Firms",
+        "audience": {"all": [{"field": "company.billingCountry", "op": "is_not_empty"}, {"field": "company.industry", "op": "is", "value": "Software"}]},
+        "cards": [{"type": "message", "id": "hi", "text": "Hi {{lead.FirstName:there}}", "next": "end"}, {"type": "end", "id": "end"}]
+    });
+    w.site("acme", site_settings(None), &[&dialogue.to_string()]);
+    let started = w.admin(
+        "POST",
+        "/admin/marketo/initial-sync",
+        Some(&json!({ "since": iso_days_ago(5) })),
+    );
+    assert_eq!(started.status, 202, "{}", started.body);
+    let s = started.json();
+    let exported: Vec<String> =
+        serde_json::from_str(s["sync"]["fields"].as_str().unwrap_or("[]")).unwrap_or_default();
+    assert!(
+        exported.contains(&"company".to_string()),
+        "the company name is exported: {s}"
+    );
+    assert!(
+        s["company_fields"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x["field"] == "company.billingCountry"
+                && x["marketo"] == "billingCountry (company record)")),
+        "{s}"
+    );
+    let t0 = Instant::now();
+    let mut done = Value::Null;
+    for _ in 0..300 {
+        assert!(t0.elapsed() < Duration::from_secs(240), "not done: {done}");
+        w.cron_minute();
+        done = progress(&w);
+        assert_ne!(done["sync"]["phase"], "failed", "{done}");
+        if done["sync"]["phase"] == "done" {
+            break;
+        }
+    }
+    assert_eq!(done["sync"]["rows_done"], 400, "{done}");
+    // 390 leads work at one of the 310 known companies.
+    assert_eq!(done["sync"]["companies_done"], 390, "{done}");
+    let gate = w.admin("GET", "/admin/marketo/gate", None).json();
+    assert_eq!(
+        gate["company_lookups"], 2,
+        "320 names in calls of at most 300: {gate}"
+    );
+    assert_eq!(
+        peer.state()["counters"]["errors_by_code"],
+        json!({}),
+        "no Marketo error"
+    );
+
+    let calls = peer.state()["counters"]["calls_total"]
+        .as_i64()
+        .unwrap_or(0);
+    let ask = |i: usize| {
+        w.post(
+            "/v1/sites/acme/traits",
+            &json!({"email": format!("co{i}@example.com"), "fields": ["company.billingCountry", "company.industry"]}),
+            &[],
+        )
+        .json()
+    };
+    let t = ask(7);
+    assert_eq!(t["company"]["billingCountry"], "Land 7", "{t}");
+    assert_eq!(
+        t["company"]["industry"], "Software",
+        "the company record wins: {t}"
+    );
+    let t = ask(315);
+    assert!(t["company"].get("billingCountry").is_none(), "{t}");
+    assert_eq!(
+        t["company"]["industry"], "Lead-level",
+        "the lead's own field: {t}"
+    );
+    assert_eq!(
+        peer.state()["counters"]["calls_total"]
+            .as_i64()
+            .unwrap_or(0),
+        calls,
+        "served from the synced cache"
+    );
+}

@@ -80,7 +80,7 @@ const FIELDS: [&str; 22] = [
     "lead.FirstName",
     "lead.leadStatus",
     "company.industry",
-    "company.Name",
+    "company.company",
     "page.query.ref",
     "page.utm.content",
 ];

@@ -1,5 +1,5 @@
 //! The Marketo page: the connection, its test, the gate's state and the initial sync's progress
-//! (with how the rules' lead fields map to the instance's).
+//! (with how the rules' lead and company fields map to the instance's).
 
 use crate::api;
 use crate::dom::{el, input, title, El};
@@ -36,6 +36,7 @@ fn initial_sync(s: &State) -> El {
             ("State", phase.to_string()),
             ("Leads stored", num("rows_done")),
             ("Without email (skipped)", num("rows_skipped")),
+            ("With their company record", num("companies_done")),
             (
                 "31-day windows",
                 format!("{} of {}", num("windows_done"), num("windows_total")),
@@ -67,7 +68,8 @@ fn initial_sync(s: &State) -> El {
             .text(&format!("Last error: {e}"))
     });
     let mut fields = el("ul").id("mi-fields");
-    for f in i["fields"].as_array().into_iter().flatten() {
+    let company = i["company_fields"].as_array().into_iter().flatten();
+    for f in i["fields"].as_array().into_iter().flatten().chain(company) {
         let name = f["field"].as_str().unwrap_or("");
         let line = match (f["marketo"].as_str(), f["error"].as_str()) {
             (_, Some(e)) => el("li").cls("bad").text(e),
@@ -106,7 +108,7 @@ fn initial_sync(s: &State) -> El {
         .cls("box")
         .attr("aria-labelledby", "mi-h")
         .child(el("h2").id("mi-h").text("Initial sync"))
-        .child(el("p").cls("hint").text("Every lead's rule fields through Marketo's Bulk Extract, once; then lead changes every minute. It runs in the background within Marketo's limits and resumes after a restart."))
+        .child(el("p").cls("hint").text("Every lead's rule fields through Marketo's Bulk Extract, once, with each lead's company record through the Companies API when a rule reads one; then lead changes every minute. It runs in the background within Marketo's limits and resumes after a restart."))
         .child(
             el("progress")
                 .id("mi-progress")

@@ -116,6 +116,12 @@ pub struct Marketo {
 }
 
 impl Marketo {
+    /// A connection is configured (endpoint, client id and secret).
+    pub fn connected(&self) -> bool {
+        let c = self.conn.borrow();
+        !(c.base_url.is_empty() || c.client_id.is_empty() || c.client_secret.is_empty())
+    }
+
     pub fn new(state: Rc<State>, cfg: config::Marketo) -> Self {
         let limiter = Limiter::new(cfg.limits, days::day_number(now()), 0);
         let conn = Connection::from_vars(&cfg);

@@ -9,7 +9,9 @@
 //! Lead changes meanwhile reach the cache through the incremental sync.
 
 use super::client::Marketo;
-use super::lookups::{known_fields, rule_fields};
+use super::lookups::{
+    companies_by_name, company_key, company_record_fields, known_fields, rule_fields,
+};
 use super::protocol::{InitialSyncAnswer, InitialSyncOp};
 use crate::days;
 use crate::edge::config;
@@ -20,6 +22,7 @@ use crate::error::ApiError;
 use crate::marketo::bulk::{self, BulkTrouble, JobState};
 use crate::marketo::fields;
 use crate::marketo::protocol::CallError;
+use crate::route_rules::COMPANY_KEY;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 use worker::{D1Database, Delay, Env, Method};
@@ -93,8 +96,26 @@ pub async fn handle(
     Ok(answer)
 }
 
+/// The company record fields the sites' rules read (`company.*`; empty: none).
+async fn company_fields(database: &D1Database) -> Result<Vec<&'static str>, ApiError> {
+    let company: Vec<String> = store::trait_fields(database)
+        .await?
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.strip_prefix("company.").map(str::to_string))
+        .collect();
+    Ok(company_record_fields(&company))
+}
+
 async fn start(m: &Marketo, database: &D1Database, since: i64, until: i64) -> Result<(), ApiError> {
-    let names = rule_fields(m, database, &["id", "email"]).await?;
+    // The lead's company name finds its company record (when a rule reads one).
+    let company = if company_fields(database).await?.is_empty() {
+        None
+    } else {
+        Some("company")
+    };
+    let extra: Vec<&str> = ["id", "email"].into_iter().chain(company).collect();
+    let names = rule_fields(m, database, &extra).await?;
     let t = now();
     let row = SyncRow {
         phase: "create".into(),
@@ -120,6 +141,8 @@ async fn start(m: &Marketo, database: &D1Database, since: i64, until: i64) -> Re
         started_at: t,
         updated_at: t,
         finished_at: None,
+        companies_done: 0,
+        window_companies: 0,
     };
     sync_store::save(database, &row).await
 }
@@ -142,8 +165,8 @@ pub async fn status(
         let p = (r.windows_done as f64 + within) / r.windows_total.max(1) as f64 * 100.0;
         (p * 10.0).round() / 10.0
     });
-    let (fields, fields_error) = if !with_fields {
-        (Vec::new(), None)
+    let (fields, company_fields, fields_error) = if !with_fields {
+        (Vec::new(), Vec::new(), None)
     } else {
         match known_fields(m).await {
             Ok(known) => {
@@ -154,9 +177,13 @@ pub async fn status(
                     .collect();
                 rule_fields.sort();
                 rule_fields.dedup();
-                (fields::report(&rule_fields, &known), None)
+                (
+                    fields::report(&rule_fields, &known),
+                    fields::report_company(&rule_fields, &known),
+                    None,
+                )
             }
-            Err(e) => (Vec::new(), Some(e.to_string())),
+            Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
         }
     };
     let cached_leads = if with_fields {
@@ -169,6 +196,7 @@ pub async fn status(
         percent,
         cached_leads,
         fields,
+        company_fields,
         fields_error,
         conflict: None,
     })
@@ -241,6 +269,8 @@ fn restart_window(r: &mut SyncRow) {
     r.phase = "create".into();
     r.rows_done -= r.window_rows;
     r.window_rows = 0;
+    r.companies_done -= r.window_companies;
+    r.window_companies = 0;
     r.export_id = None;
     r.file_size = None;
     r.file_offset = 0;
@@ -364,19 +394,49 @@ async fn read(
         }
         want *= 2;
     };
-    // The page's rows and the new position are stored together, or not at all: `r` changes
-    // only once the batch is written.
-    let mut next = r.clone();
     let mut records = page.records.into_iter();
-    if next.file_offset == 0 {
-        let header = records.next().unwrap_or_default();
-        next.header = Some(serde_json::to_string(&header).unwrap_or_else(|_| "[]".into()));
+    let first_header = if r.file_offset == 0 {
+        Some(records.next().unwrap_or_default())
+    } else {
+        None
+    };
+    let header: Vec<String> = match &first_header {
+        Some(h) => h.clone(),
+        None => r
+            .header
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok())
+            .unwrap_or_default(),
+    };
+    let records: Vec<Vec<String>> = records.collect();
+    // Marketo has no bulk extract for companies: the page's company names are read through
+    // the Companies API (300 names a call), before anything of the page is stored, so a
+    // restart reads them again with the page.
+    let company_col = header.iter().position(|h| h == "company");
+    let wanted = match company_col {
+        Some(_) => company_fields(database)
+            .await
+            .map_err(|e| CallError::Transient(e.to_string()))?,
+        None => Vec::new(),
+    };
+    let companies = match company_col.filter(|_| !wanted.is_empty()) {
+        Some(col) => {
+            let mut names: Vec<String> = records
+                .iter()
+                .filter_map(|rec| rec.get(col).cloned())
+                .collect();
+            names.sort_by_key(|n| company_key(n));
+            names.dedup_by_key(|n| company_key(n));
+            companies_by_name(m, &names, &wanted, &mut r.calls).await?
+        }
+        None => Default::default(),
+    };
+    // The page's rows and the new position are stored together, or not at all: `r` changes
+    // only once the batch is written (but for the calls counted above).
+    let mut next = r.clone();
+    if let Some(h) = first_header {
+        next.header = Some(serde_json::to_string(&h).unwrap_or_else(|_| "[]".into()));
     }
-    let header: Vec<String> = next
-        .header
-        .as_deref()
-        .and_then(|h| serde_json::from_str(h).ok())
-        .unwrap_or_default();
     let email_col = header.iter().position(|h| h == "email");
     let id_col = header.iter().position(|h| h == "id");
     let t = now();
@@ -394,6 +454,14 @@ async fn read(
         };
         let lead_id = id_col.and_then(|i| rec.get(i)).and_then(|v| v.parse().ok());
         let mut obj = Map::new();
+        let company = company_col
+            .and_then(|i| rec.get(i))
+            .and_then(|n| companies.get(&company_key(n)));
+        if let Some(c) = company {
+            obj.insert(COMPANY_KEY.into(), Value::Object(c.clone()));
+            next.companies_done += 1;
+            next.window_companies += 1;
+        }
         for (name, value) in header.iter().zip(rec) {
             if name != "id" && !value.is_empty() {
                 obj.insert(name.clone(), Value::String(value));
@@ -440,6 +508,7 @@ fn finish_window(r: &mut SyncRow) {
     r.file_offset = 0;
     r.header = None;
     r.window_rows = 0;
+    r.window_companies = 0;
     if r.window_start_ms > r.until_ms || r.windows_done >= r.windows_total {
         r.phase = "done".into();
         r.finished_at = Some(now());

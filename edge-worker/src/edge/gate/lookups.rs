@@ -3,7 +3,7 @@
 //! (`activities.json`), asking only for fields the connected instance knows.
 
 use super::client::{urlencode, Marketo};
-use super::protocol::{LookupAnswer, LookupQuery};
+use super::protocol::{DescribeAnswer, LookupAnswer, LookupQuery};
 use crate::days;
 use crate::edge::db::real_now as now;
 use crate::edge::store::marketo as store;
@@ -32,6 +32,18 @@ pub async fn known_fields(m: &Marketo) -> Result<Vec<String>, ApiError> {
         .collect();
     *m.known_fields.borrow_mut() = Some(names.clone());
     Ok(names)
+}
+
+/// The describe's names for a publish check; no call at all without a configured connection
+/// (asking for a token without credentials would hold the gate for a minute).
+pub async fn describe(m: &Marketo) -> Result<DescribeAnswer, ApiError> {
+    if !m.connected() {
+        return Ok(DescribeAnswer::default());
+    }
+    Ok(DescribeAnswer {
+        connected: true,
+        fields: known_fields(m).await?,
+    })
 }
 
 /// The lead fields the sites' rules read (activities left out), as the instance names them,
@@ -224,23 +236,100 @@ async fn last_activities(
     Ok(out)
 }
 
-/// The company (account) record of a known lead, by its company name, with the company
-/// fields the site's rules use (`companies.json`). Empty when none is asked for or found;
-/// a failed company call leaves the lead's own fields to answer.
-async fn company_of(m: &Marketo, q: &LookupQuery, lead: &Map<String, Value>) -> Map<String, Value> {
-    let mut wanted: Vec<&str> = q
-        .company_fields
+/// The company (account) record fields the `company.*` rule fields name, as
+/// [`mapping::COMPANY_FIELDS`] spells them, with `company` (the key a record is found by).
+/// Empty when no rule reads a company record field.
+pub fn company_record_fields(rule_fields: &[String]) -> Vec<&'static str> {
+    let mut wanted: Vec<&'static str> = rule_fields
         .iter()
         .filter_map(|f| fields::resolve(f, &mapping::COMPANY_FIELDS).name())
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
+    if !wanted.is_empty() && !wanted.contains(&"company") {
+        wanted.push("company");
+    }
+    wanted
+}
+
+/// A company record as cached (Marketo's `seq` and `id` dropped).
+fn company_record(c: &Map<String, Value>) -> Map<String, Value> {
+    let mut c = c.clone();
+    c.remove("seq");
+    c.remove("id");
+    c
+}
+
+/// The key a company name is matched by: trimmed, ASCII case ignored.
+pub fn company_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+/// Company names per `companies.json` call: Marketo's batch limit.
+const COMPANY_BATCH: usize = 300;
+/// URI bytes per call, under Marketo's 8 KB (414 above).
+const COMPANY_URI_BYTES: usize = 7_000;
+
+/// The company records of `names` (`filterType=company`), at most 300 names and 7 KB of URI per
+/// call, keyed by [`company_key`]; only an exact (case-insensitive) name match counts. Names with
+/// a comma cannot be sent (Marketo splits `filterValues` at commas) and are left out. `calls`
+/// counts the calls made.
+pub async fn companies_by_name(
+    m: &Marketo,
+    names: &[String],
+    wanted: &[&str],
+    calls: &mut i64,
+) -> Result<std::collections::HashMap<String, Map<String, Value>>, CallError> {
+    let mut out = std::collections::HashMap::new();
+    let fields = urlencode(&wanted.join(","));
+    let base = format!("/rest/v1/companies.json?filterType=company&fields={fields}&filterValues=");
+    let mut batches: Vec<Vec<&str>> = Vec::new();
+    let mut len = base.len();
+    for n in names.iter().map(|n| n.trim()) {
+        if n.is_empty() || n.contains(',') {
+            continue;
+        }
+        let add = urlencode(n).len() + 3;
+        match batches.last_mut() {
+            Some(b) if b.len() < COMPANY_BATCH && len + add <= COMPANY_URI_BYTES => {
+                b.push(n);
+                len += add;
+            }
+            _ => {
+                batches.push(vec![n]);
+                len = base.len() + add;
+            }
+        }
+    }
+    for b in batches {
+        *calls += 1;
+        m.stats.borrow_mut().company_lookups += 1;
+        let path = format!("{base}{}", urlencode(&b.join(",")));
+        let v = m.call(Method::Get, &path, None, None).await?;
+        for c in v
+            .get("result")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object)
+        {
+            let key = c.get("company").and_then(Value::as_str).map(company_key);
+            if let Some(k) = key.filter(|k| b.iter().any(|n| company_key(n) == *k)) {
+                out.entry(k).or_insert_with(|| company_record(c));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The company (account) record of a known lead, by its company name, with the company
+/// fields the site's rules use (`companies.json`). Empty when none is asked for or found;
+/// a failed company call leaves the lead's own fields to answer.
+async fn company_of(m: &Marketo, q: &LookupQuery, lead: &Map<String, Value>) -> Map<String, Value> {
+    let wanted = company_record_fields(&q.company_fields);
     let name = lead.get("company").and_then(Value::as_str).unwrap_or("");
     if wanted.is_empty() || name.trim().is_empty() {
         return Map::new();
-    }
-    if !wanted.contains(&"company") {
-        wanted.push("company");
     }
     let path = format!(
         "/rest/v1/companies.json?filterType=company&filterValues={}&fields={}",
@@ -260,14 +349,9 @@ async fn company_of(m: &Marketo, q: &LookupQuery, lead: &Map<String, Value>) -> 
             .find(|c| {
                 c.get("company")
                     .and_then(Value::as_str)
-                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+                    .is_some_and(|n| company_key(n) == company_key(name))
             })
-            .map(|c| {
-                let mut c = c.clone();
-                c.remove("seq");
-                c.remove("id");
-                c
-            })
+            .map(company_record)
             .unwrap_or_default(),
         Err(e) => {
             worker::console_error!("company lookup: {}", e.text());

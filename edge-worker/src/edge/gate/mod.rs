@@ -22,7 +22,7 @@ mod setup;
 mod sync;
 
 pub use protocol::{
-    initial_sync, kick, lookup, setup, stats, sync, InitialSyncOp, LookupBy, LookupQuery,
+    describe, initial_sync, kick, lookup, setup, stats, sync, InitialSyncOp, LookupBy, LookupQuery,
 };
 
 use super::config;
@@ -90,6 +90,7 @@ impl worker::DurableObject for MarketoGate {
                 Err(e) => answer::<()>(Err(e)),
             },
             GateRequest::Stats => answer(Ok(m.stats())),
+            GateRequest::Describe => answer(lookups::describe(m).await),
             GateRequest::InitialSync(op) => match db::database(&self.env) {
                 Ok(d) => {
                     let tuning = initial_sync::Tuning::from_env(&self.env);

@@ -27,6 +27,16 @@ pub enum GateRequest {
     Stats,
     /// The one-time initial sync through Bulk Lead Extract. Answer: [`InitialSyncAnswer`].
     InitialSync(InitialSyncOp),
+    /// The connected instance's lead field names (describe). Answer: [`DescribeAnswer`].
+    Describe,
+}
+
+/// The lead describe's field names; `connected` false (and no names) when no Marketo
+/// connection is configured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DescribeAnswer {
+    pub connected: bool,
+    pub fields: Vec<String>,
 }
 
 /// What to do with the initial sync.
@@ -56,6 +66,9 @@ pub struct InitialSyncAnswer {
     pub cached_leads: i64,
     /// The rules' `lead.*` fields against Marketo's describe.
     pub fields: Vec<FieldReport>,
+    /// The rules' `company.*` fields: company record, lead record, or the problem.
+    #[serde(default)]
+    pub company_fields: Vec<FieldReport>,
     /// The describe could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields_error: Option<String>,
@@ -222,6 +235,11 @@ pub async fn sync(env: &Env) -> Result<SyncAnswer, ApiError> {
 /// Starts, steps or reads the initial sync.
 pub async fn initial_sync(env: &Env, op: InitialSyncOp) -> Result<InitialSyncAnswer, ApiError> {
     ask(env, &GateRequest::InitialSync(op)).await
+}
+
+/// The connected instance's lead field names (one describe per gate instance and connection).
+pub async fn describe(env: &Env) -> Result<DescribeAnswer, ApiError> {
+    ask(env, &GateRequest::Describe).await
 }
 
 /// The gate's counters and limiter state.

@@ -32,9 +32,15 @@ pub struct SyncRow {
     pub started_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+    /// Exported leads cached with their company record (migration 0015).
+    #[serde(default)]
+    pub companies_done: i64,
+    /// Of those, from the current window's file (taken back if the window is read again).
+    #[serde(default)]
+    pub window_companies: i64,
 }
 
-const COLUMNS: &str = "phase, since_ms, until_ms, window_start_ms, windows_total, windows_done, fields, export_id, file_size, file_offset, header, window_rows, rows_done, rows_skipped, bytes_done, jobs_created, calls, errors, last_error, next_at, started_at, updated_at, finished_at";
+const COLUMNS: &str = "phase, since_ms, until_ms, window_start_ms, windows_total, windows_done, fields, export_id, file_size, file_offset, header, window_rows, rows_done, rows_skipped, bytes_done, jobs_created, calls, errors, last_error, next_at, started_at, updated_at, finished_at, companies_done, window_companies";
 
 /// The sync's row, if one was ever started.
 pub async fn get(database: &D1Database) -> Result<Option<SyncRow>, ApiError> {
@@ -50,7 +56,7 @@ pub async fn get(database: &D1Database) -> Result<Option<SyncRow>, ApiError> {
 pub fn put(database: &D1Database, r: &SyncRow) -> Result<D1PreparedStatement, ApiError> {
     db::stmt(
         database,
-        &format!("INSERT OR REPLACE INTO marketo_initial_sync (id, {COLUMNS}) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        &format!("INSERT OR REPLACE INTO marketo_initial_sync (id, {COLUMNS}) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         &[
             s(&r.phase),
             n(r.since_ms),
@@ -75,6 +81,8 @@ pub fn put(database: &D1Database, r: &SyncRow) -> Result<D1PreparedStatement, Ap
             n(r.started_at),
             n(r.updated_at),
             on(r.finished_at),
+            n(r.companies_done),
+            n(r.window_companies),
         ],
     )
 }
