@@ -89,16 +89,9 @@ impl Saved {
             dialogue: text(v.get("dialogue")?)?,
             hash: text(v.get("hash")?)?,
             session: text(v.get("session")?)?,
-            transcript: v
-                .get("transcript")?
-                .arr()?
-                .iter()
-                .map(entry)
-                .collect::<Option<_>>()?,
+            transcript: v.get("transcript")?.list(&entry)?,
             fields: or(&v, "fields", BTreeMap::new(), text_map)?,
-            overwrite: or(&v, "overwrite", Vec::new(), |a| {
-                a.arr()?.iter().map(text).collect()
-            })?,
+            overwrite: or(&v, "overwrite", Vec::new(), |a| a.list(&text))?,
             leads: match v.get("leads") {
                 None => 0,
                 Some(_) => int("leads")?,
@@ -142,9 +135,7 @@ pub(super) fn slots_reply(s: &str) -> Option<SlotsReply> {
     let v = json::parse(s)?;
     Some(SlotsReply {
         tz: or(&v, "tz", String::new(), text)?,
-        slots: or(&v, "slots", Vec::new(), |a| {
-            a.arr()?.iter().map(slot).collect()
-        })?,
+        slots: or(&v, "slots", Vec::new(), |a| a.list(&slot))?,
         error: match v.opt("error") {
             None => None,
             Some(e) => Some(text(e)?),

@@ -54,18 +54,8 @@ fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
 }
 
 fn flow(v: &J) -> Option<CompiledFlow> {
-    let cards = v
-        .get("cards")?
-        .arr()?
-        .iter()
-        .map(card)
-        .collect::<Option<_>>()?;
-    let card_ids = v
-        .get("card_ids")?
-        .arr()?
-        .iter()
-        .map(text)
-        .collect::<Option<_>>()?;
+    let cards = v.get("cards")?.list(&card)?;
+    let card_ids = v.get("card_ids")?.list(&text)?;
     Some(CompiledFlow {
         id: text(v.get("id")?)?,
         name: text(v.get("name")?)?,
@@ -78,11 +68,11 @@ fn flow(v: &J) -> Option<CompiledFlow> {
         card_ids,
         languages: match v.get("languages") {
             None => Vec::new(),
-            Some(l) => l.arr()?.iter().map(text).collect::<Option<_>>()?,
+            Some(l) => l.list(&text)?,
         },
         translations: match v.get("translations") {
             None => Vec::new(),
-            Some(t) => t.arr()?.iter().map(lang).collect::<Option<_>>()?,
+            Some(t) => t.list(&lang)?,
         },
         warnings: Vec::new(),
         source: empty_source(),
@@ -93,12 +83,7 @@ fn flow(v: &J) -> Option<CompiledFlow> {
 fn lang(v: &J) -> Option<CLang> {
     Some(CLang {
         lang: text(v.get("lang")?)?,
-        cards: v
-            .get("cards")?
-            .arr()?
-            .iter()
-            .map(ctext)
-            .collect::<Option<_>>()?,
+        cards: v.get("cards")?.list(&ctext)?,
     })
 }
 
@@ -107,7 +92,7 @@ fn ctext(v: &J) -> Option<CText> {
         text: opt(v, "text", template)?,
         buttons: match v.get("buttons") {
             None => Vec::new(),
-            Some(b) => b.arr()?.iter().map(text).collect::<Option<_>>()?,
+            Some(b) => b.list(&text)?,
         },
         placeholder: opt(v, "placeholder", text)?,
         error: opt(v, "error", template)?,
@@ -129,11 +114,7 @@ fn display(v: &J) -> Option<Display> {
 }
 
 fn template(v: &J) -> Option<Template> {
-    v.arr()?
-        .iter()
-        .map(segment)
-        .collect::<Option<_>>()
-        .map(Template)
+    v.list(&segment).map(Template)
 }
 
 fn segment(v: &J) -> Option<Segment> {
@@ -234,12 +215,7 @@ fn card(v: &J) -> Option<CCard> {
         },
         "Question" => CCard::Question {
             text: tpl("text")?,
-            buttons: c
-                .get("buttons")?
-                .arr()?
-                .iter()
-                .map(button)
-                .collect::<Option<_>>()?,
+            buttons: c.get("buttons")?.list(&button)?,
             free_text: opt(c, "free_text", free_text)?,
             field: opt(c, "field", text)?,
             next: next()?,
@@ -271,12 +247,7 @@ fn card(v: &J) -> Option<CCard> {
             next: next()?,
         },
         "Branch" => CCard::Branch {
-            rules: c
-                .get("rules")?
-                .arr()?
-                .iter()
-                .map(branch_rule)
-                .collect::<Option<_>>()?,
+            rules: c.get("rules")?.list(&branch_rule)?,
             otherwise: int(c.get("otherwise")?)?,
         },
         "Document" => CCard::Document {

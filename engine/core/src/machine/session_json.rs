@@ -101,12 +101,7 @@ fn read(v: &J) -> Option<Session> {
             Some(c) => text_map(c)?,
         },
         tries: int(v.get("tries")?)?,
-        goals: v
-            .get("goals")?
-            .arr()?
-            .iter()
-            .map(int)
-            .collect::<Option<_>>()?,
+        goals: v.get("goals")?.list(&int)?,
         score: int(v.get("score")?)?,
         engaged: v.get("engaged")?.bool()?,
         meeting,
