@@ -63,6 +63,8 @@ pub fn build(root: &Path) -> Result<(), String> {
         // `stub_panics` finds the panic entry points by name; wasm-opt strips the names after.
         "--config",
         "profile.wasm.package.dynchat-targeting-wasm.strip=false",
+        "--config",
+        "profile.wasm.package.dynchat-web.strip=false",
     ]);
     for (pkg, _, _) in MODULES {
         cargo.args(["-p", pkg]);
@@ -76,7 +78,12 @@ pub fn build(root: &Path) -> Result<(), String> {
         if name == "targeting" {
             // No wasm-bindgen: the targeting module exports plain functions and its glue is
             // hand-written (engine/targeting-wasm/js/targeting.js).
-            stub_panics(root, &wasm, &bindgen_dir.join("targeting_bg.wasm"))?;
+            stub_panics(
+                root,
+                &wasm,
+                &bindgen_dir.join("targeting_bg.wasm"),
+                &PANIC_ENTRIES,
+            )?;
             minify_exports(
                 &wasm_opt,
                 &bindgen_dir.join("targeting_bg.wasm"),
@@ -97,6 +104,8 @@ pub fn build(root: &Path) -> Result<(), String> {
                 .arg(&wasm))?;
         }
         if name == "chat" {
+            let bg = bindgen_dir.join("chat_bg.wasm");
+            stub_panics(root, &bg, &bg, &CHAT_PANIC_ENTRIES)?;
             minify_names(&wasm_opt, &bindgen_dir)?;
         }
         run(Command::new(&wasm_opt)
@@ -266,7 +275,19 @@ const PANIC_ENTRIES: [&str; 4] = [
     "5alloc5alloc18handle_alloc_error",
 ];
 
-/// Replaces the body of each of [`PANIC_ENTRIES`] with `unreachable` (what nightly's
+/// The same in the chat module, by their demangled names (wasm-bindgen demangles), and with
+/// `core::panicking::panic` and `panic_bounds_check`, which format their messages too; the
+/// closing quote of binaryen's `$"..."` name keeps `panic` from matching `panic_fmt`.
+const CHAT_PANIC_ENTRIES: [&str; 6] = [
+    "]::panicking::panic_fmt\"",
+    "]::panicking::panic_with_hook\"",
+    "]::alloc::default_alloc_error_hook\"",
+    "]::alloc::handle_alloc_error\"",
+    "]::panicking::panic\"",
+    "]::panicking::panic_bounds_check\"",
+];
+
+/// Replaces the body of each of `entries` ([`PANIC_ENTRIES`], [`CHAT_PANIC_ENTRIES`]) with `unreachable` (what nightly's
 /// `panic_immediate_abort` does, which needs `-Zbuild-std`).
 ///
 /// On wasm32-unknown-unknown with `panic = "abort"` a panic (and an allocation failure) already
@@ -275,7 +296,7 @@ const PANIC_ENTRIES: [&str; 4] = [
 /// same trap, and `core::fmt`'s formatting, std's hook and the panic payloads drop out (about
 /// 2 KB of brotli). Round trip through binaryen's text form (`wasm-dis` / `wasm-as`); the build
 /// fails unless each entry point is found exactly once.
-fn stub_panics(root: &Path, wasm: &Path, out: &Path) -> Result<(), String> {
+fn stub_panics(root: &Path, wasm: &Path, out: &Path, entries: &[&str]) -> Result<(), String> {
     let dis = Command::new(tool(root, "wasm-dis")?)
         .arg(wasm)
         .output()
@@ -292,8 +313,8 @@ fn stub_panics(root: &Path, wasm: &Path, out: &Path) -> Result<(), String> {
         })
         .flat_map(|l| [l, "\n"])
         .collect();
-    let (stubbed, found) = stub_funcs(&text, &PANIC_ENTRIES);
-    for (entry, n) in PANIC_ENTRIES.iter().zip(found) {
+    let (stubbed, found) = stub_funcs(&text, entries);
+    for (entry, n) in entries.iter().zip(found) {
         if n != 1 {
             return Err(format!(
                 "{}: {n} functions named like {entry} (expected one; did the toolchain change?)",
