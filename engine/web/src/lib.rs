@@ -11,9 +11,10 @@ pub mod style;
 mod view;
 
 use dynchat_engine::machine::Wait;
+use dynchat_engine::TextMap;
 use dynchat_engine::{Booking, CompiledFlow, Input, Session, Status};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use style::Config;
 use view::{Composer, Ui, View};
@@ -108,7 +109,7 @@ impl Chat {
                         None => (
                             Session::new(&flow, session_id, &known, now()),
                             Vec::new(),
-                            BTreeMap::new(),
+                            TextMap::new(),
                             Vec::new(),
                             0,
                             false,

@@ -4,9 +4,10 @@
 use crate::state::*;
 use crate::style::Config;
 use crate::view::{Entry, View};
+use dynchat_engine::TextMap;
 use dynchat_engine::{CompiledFlow, Prompt, Session};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -41,7 +42,7 @@ pub(super) struct Inner {
     pub(super) view: View,
     pub(super) session: Session,
     pub(super) transcript: Vec<Entry>,
-    pub(super) fields: BTreeMap<String, String>,
+    pub(super) fields: TextMap<String>,
     pub(super) overwrite: Vec<String>,
     pub(super) leads: u32,
     pub(super) open: bool,

@@ -3,8 +3,8 @@
 
 use crate::view::Entry;
 use dynchat_engine::model::{CaptureKind, Route};
+use dynchat_engine::TextMap;
 use dynchat_engine::{BrowserEvent, Prompt};
-use std::collections::BTreeMap;
 
 /// A call to the host, made once the controller's state is released.
 pub(super) enum Call {
@@ -25,7 +25,7 @@ pub(super) struct Saved {
     pub(super) hash: String,
     pub(super) session: String,
     pub(super) transcript: Vec<Entry>,
-    pub(super) fields: BTreeMap<String, String>,
+    pub(super) fields: TextMap<String>,
     pub(super) overwrite: Vec<String>,
     pub(super) leads: u32,
     pub(super) open: bool,

@@ -6,7 +6,7 @@ use crate::state::{Saved, Slot, SlotsReply};
 use crate::view::Entry;
 use dynchat_engine::json::{self, Out, J};
 use dynchat_engine::Booking;
-use std::collections::BTreeMap;
+use dynchat_engine::TextMap;
 
 fn text(v: &J) -> Option<String> {
     v.str().map(str::to_string)
@@ -22,8 +22,8 @@ fn or<T>(v: &J, k: &str, d: T, f: impl Fn(&J) -> Option<T>) -> Option<T> {
 
 /// `{name: text}`; `None` when it is not an object of strings.
 /// (Filled by `insert`: collecting into a map would sort, a sort per type in the wasm.)
-pub(super) fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
-    let mut m = BTreeMap::new();
+pub(super) fn text_map(v: &J) -> Option<TextMap<String>> {
+    let mut m = TextMap::new();
     for (k, v) in v.obj()? {
         m.insert(k.clone(), text(v)?);
     }
@@ -31,7 +31,7 @@ pub(super) fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
 }
 
 /// `{field: value}` from the host (known lead, `identify`); anything else reads as no fields.
-pub(super) fn fields(s: &str) -> BTreeMap<String, String> {
+pub(super) fn fields(s: &str) -> TextMap<String> {
     json::parse(s)
         .as_ref()
         .and_then(text_map)
@@ -90,7 +90,7 @@ impl Saved {
             hash: text(v.get("hash")?)?,
             session: text(v.get("session")?)?,
             transcript: v.get("transcript")?.list(&entry)?,
-            fields: or(&v, "fields", BTreeMap::new(), text_map)?,
+            fields: or(&v, "fields", TextMap::new(), text_map)?,
             overwrite: or(&v, "overwrite", Vec::new(), |a| a.list(&text))?,
             leads: match v.get("leads") {
                 None => 0,
