@@ -4,6 +4,7 @@
 use crate::shell::*;
 use crate::state::*;
 use crate::view::{Composer, Entry};
+use dynchat_engine::fields::char_count;
 use dynchat_engine::json::{self, Out};
 use dynchat_engine::model::Route;
 use dynchat_engine::{step, BrowserEvent, Effect, Input, Prompt};
@@ -150,7 +151,7 @@ impl Inner {
                             self.session
                                 .answers
                                 .iter()
-                                .filter(|(_, v)| v.chars().count() <= 500)
+                                .filter(|(_, v)| char_count(v) <= 500)
                                 .filter_map(|(i, v)| {
                                     Some((ids.get(usize::from(*i))?.as_str(), v.as_str()))
                                 })
