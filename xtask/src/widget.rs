@@ -285,7 +285,7 @@ const PANIC_ENTRIES: [&str; 4] = [
 /// The same in the chat module, by their demangled names (wasm-bindgen demangles), and with
 /// `core::panicking::panic` and `panic_bounds_check`, which format their messages too; the
 /// closing quote of binaryen's `$"..."` name keeps `panic` from matching `panic_fmt`.
-const CHAT_PANIC_ENTRIES: [&str; 6] = [
+pub const CHAT_PANIC_ENTRIES: [&str; 6] = [
     "]::panicking::panic_fmt\"",
     "]::panicking::panic_with_hook\"",
     "]::alloc::default_alloc_error_hook\"",
@@ -520,15 +520,15 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
 /// Size budgets in bytes (brotli -q 11), checked by `cargo xtask test` and `cargo xtask widget`:
 /// (entry of [`sizes`], budget). Sizes are deterministic for a given toolchain, so a build that
 /// grows past a budget fails CI; lower a budget when the widget shrinks, never raise it quietly.
-/// Issue 12's targets are 4 KB / 20 KB / 60 KB; the last two are set just above what main weighs
-/// (no-match 20,618 B = 20.1 KB: issue 12 reached 19.7 KB, then the activity rules, the shared
-/// depth limit and the experiment variant request were merged; chat-open 88,961 B = 86.9 KB: 84.2 KB
-/// with routing rules and experiments, then 2.7 KB for languages in the engine, the English
-/// catalogue and the translated cards) until the widget gets there (docs/widget.md).
+/// Issue 12's targets are 4 KB / 20 KB / 60 KB. No-match meets its target (20,413 B after the
+/// third round of issue 12: the wire readers' list loop), so the target is the budget; chat-open
+/// is set just above what the third round reached (82,988 B = 81.0 KB: from 88,961 B with the
+/// list loop, the chat module's panic stubs, `TextMap` for the session's maps, `char_count` and
+/// `--merge-similar-functions`) until the widget gets to 60 KB (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
-    ("no-match total", 20 * 1024 + 300),
-    ("chat-open total", 87 * 1024 + 300),
+    ("no-match total", 20 * 1024),
+    ("chat-open total", 81 * 1024 + 256),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
