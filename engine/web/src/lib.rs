@@ -14,7 +14,6 @@ use dynchat_engine::machine::Wait;
 use dynchat_engine::TextMap;
 use dynchat_engine::{Booking, CompiledFlow, Input, Session, Status};
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use style::Config;
 use view::{Composer, Ui, View};
@@ -39,7 +38,7 @@ static ALLOC: alloc::Classes = alloc::Classes::new();
 
 pub use shell::Host;
 use shell::{act, now, Inner, Shell};
-use state::{Saved, SlotUi};
+use state::{Queue, Saved, SlotUi};
 
 /// One chat conversation mounted on the page.
 #[wasm_bindgen]
@@ -127,7 +126,7 @@ impl Chat {
                         overwrite,
                         leads,
                         open,
-                        queue: VecDeque::new(),
+                        queue: Queue::default(),
                         typing: false,
                         prompt: None,
                         slots: SlotUi::Loading,

@@ -7,7 +7,6 @@ use crate::view::{Entry, View};
 use dynchat_engine::TextMap;
 use dynchat_engine::{CompiledFlow, Prompt, Session};
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -46,7 +45,7 @@ pub(super) struct Inner {
     pub(super) overwrite: Vec<String>,
     pub(super) leads: u32,
     pub(super) open: bool,
-    pub(super) queue: VecDeque<Op>,
+    pub(super) queue: Queue,
     pub(super) typing: bool,
     pub(super) prompt: Option<Prompt>,
     pub(super) slots: SlotUi,

@@ -68,6 +68,30 @@ pub(super) enum Op {
     Ended,
 }
 
+/// The things to show, first in first out: a few at a time, so a `Vec` (no `VecDeque` code in
+/// the wasm).
+#[derive(Default)]
+pub(super) struct Queue(Vec<Op>);
+
+impl Queue {
+    pub(super) fn push_back(&mut self, op: Op) {
+        self.0.push(op);
+    }
+    pub(super) fn push_front(&mut self, op: Op) {
+        self.0.insert(0, op);
+    }
+    pub(super) fn pop_front(&mut self) -> Option<Op> {
+        if self.0.is_empty() {
+            None
+        } else {
+            Some(self.0.remove(0))
+        }
+    }
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// The re-prompt for an email whose domain is on the site's blocklist.
 pub(super) const WORK_EMAIL: &str = "Please use your work email.";
 
