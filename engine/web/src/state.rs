@@ -22,11 +22,27 @@ pub(super) enum Call {
 pub(super) struct Saved {
     pub(super) v: u32,
     pub(super) dialogue: String,
+    /// Required when a state is read, never consulted after (the session holds its flow hash);
+    /// saving writes it from the controller ([`SavedRef`]).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(super) hash: String,
     pub(super) session: String,
     pub(super) transcript: Vec<Entry>,
     pub(super) fields: TextMap<String>,
     pub(super) overwrite: Vec<String>,
+    pub(super) leads: u32,
+    pub(super) open: bool,
+}
+
+/// A [`Saved`] by reference: what saving writes, without copying the controller's state.
+pub(super) struct SavedRef<'a> {
+    pub(super) v: u32,
+    pub(super) dialogue: &'a str,
+    pub(super) hash: &'a str,
+    pub(super) session: &'a str,
+    pub(super) transcript: &'a [Entry],
+    pub(super) fields: &'a TextMap<String>,
+    pub(super) overwrite: &'a [String],
     pub(super) leads: u32,
     pub(super) open: bool,
 }

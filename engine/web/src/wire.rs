@@ -2,7 +2,7 @@
 //! serde in the browser): the state saved between page loads and the host's messages (known
 //! lead fields, slots, booking results).
 
-use crate::state::{Saved, Slot, SlotsReply};
+use crate::state::{Saved, SavedRef, Slot, SlotsReply};
 use crate::view::Entry;
 use dynchat_engine::json::{self, Out, J};
 use dynchat_engine::Booking;
@@ -100,14 +100,33 @@ impl Saved {
         })
     }
 
+    /// The JSON `Host.save` receives.
+    #[cfg(test)]
+    pub(super) fn to_json(&self) -> String {
+        SavedRef {
+            v: self.v,
+            dialogue: &self.dialogue,
+            hash: &self.hash,
+            session: &self.session,
+            transcript: &self.transcript,
+            fields: &self.fields,
+            overwrite: &self.overwrite,
+            leads: self.leads,
+            open: self.open,
+        }
+        .to_json()
+    }
+}
+
+impl SavedRef<'_> {
     /// The JSON `Host.save` receives (members in the order the state always had).
     pub(super) fn to_json(&self) -> String {
         let transcript: Vec<String> = self.transcript.iter().map(entry_json).collect();
         let mut o = Out::new();
         o.int("v", i64::from(self.v))
-            .str("dialogue", &self.dialogue)
-            .str("hash", &self.hash)
-            .str("session", &self.session)
+            .str("dialogue", self.dialogue)
+            .str("hash", self.hash)
+            .str("session", self.session)
             .raw("transcript", &["[", &transcript.join(","), "]"].concat())
             .map(
                 "fields",
