@@ -12,7 +12,7 @@ mod view;
 
 use dynchat_engine::machine::Wait;
 use dynchat_engine::TextMap;
-use dynchat_engine::{Booking, CompiledFlow, Input, Session, Status};
+use dynchat_engine::{Booking, Input, Session, Status};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use style::Config;
@@ -38,7 +38,7 @@ static ALLOC: alloc::Classes = alloc::Classes::new();
 
 pub use shell::Host;
 use shell::{act, now, Inner, Shell};
-use state::{Queue, Saved, SlotUi};
+use state::{Flow, Queue, Saved, SlotUi};
 
 /// One chat conversation mounted on the page.
 #[wasm_bindgen]
@@ -71,7 +71,7 @@ impl Chat {
     ) -> Result<Chat, JsError> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
         dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
-        let flow = CompiledFlow::from_wire(flow_json)
+        let flow = Flow::from_wire(flow_json)
             .map_err(|e| JsError::new(&["unusable flow: ", &e].concat()))?;
         if flow.hash != hash {
             return Err(JsError::new("flow does not match its version hash"));

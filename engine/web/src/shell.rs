@@ -5,7 +5,7 @@ use crate::state::*;
 use crate::style::Config;
 use crate::view::{Entry, View};
 use dynchat_engine::TextMap;
-use dynchat_engine::{CompiledFlow, Prompt, Session};
+use dynchat_engine::{Prompt, Session};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -35,7 +35,7 @@ extern "C" {
 
 pub(super) struct Inner {
     pub(super) me: Weak<Shell>,
-    pub(super) flow: CompiledFlow,
+    pub(super) flow: Flow,
     pub(super) hash: String,
     pub(super) cfg: Config,
     pub(super) view: View,

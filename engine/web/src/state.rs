@@ -4,7 +4,35 @@
 use crate::view::Entry;
 use dynchat_engine::model::{CaptureKind, Route};
 use dynchat_engine::TextMap;
-use dynchat_engine::{BrowserEvent, Prompt};
+use dynchat_engine::{BrowserEvent, CompiledFlow, Prompt};
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+
+/// The conversation's flow, read from the wire and dropped with [`CompiledFlow::drop_read`], so
+/// the wasm carries no drop code for the authoring model (its `source` is always empty here).
+pub(super) struct Flow(ManuallyDrop<CompiledFlow>);
+
+impl Flow {
+    /// Reads a flow's wire form ([`CompiledFlow::from_wire`]).
+    pub(super) fn from_wire(wire: &str) -> Result<Flow, String> {
+        CompiledFlow::from_wire(wire).map(|f| Flow(ManuallyDrop::new(f)))
+    }
+}
+
+impl Deref for Flow {
+    type Target = CompiledFlow;
+    fn deref(&self) -> &CompiledFlow {
+        &self.0
+    }
+}
+
+impl Drop for Flow {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here, and never used after.
+        let f = unsafe { ManuallyDrop::take(&mut self.0) };
+        f.drop_read();
+    }
+}
 
 /// A call to the host, made once the controller's state is released.
 pub(super) enum Call {
