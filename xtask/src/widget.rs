@@ -520,15 +520,16 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
 /// Size budgets in bytes (brotli -q 11), checked by `cargo xtask test` and `cargo xtask widget`:
 /// (entry of [`sizes`], budget). Sizes are deterministic for a given toolchain, so a build that
 /// grows past a budget fails CI; lower a budget when the widget shrinks, never raise it quietly.
-/// Issue 12's targets are 4 KB / 20 KB / 60 KB. No-match meets its target (20,413 B after the
+/// Issue 12's targets are 4 KB / 20 KB / 60 KB. No-match meets its target (20,412 B after the
 /// third round of issue 12: the wire readers' list loop), so the target is the budget; chat-open
-/// is set just above what the third round reached (82,988 B = 81.0 KB: from 88,961 B with the
-/// list loop, the chat module's panic stubs, `TextMap` for the session's maps, `char_count` and
-/// `--merge-similar-functions`) until the widget gets to 60 KB (docs/widget.md).
+/// is set just above what the third round reached (81,862 B = 79.9 KB: from 88,961 B with the
+/// list loop, the chat module's panic stubs, `TextMap` for the session's maps, `char_count`,
+/// `--merge-similar-functions`, a `Vec` queue, saving by reference and `CompiledFlow::drop_read`)
+/// until the widget gets to 60 KB (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
     ("no-match total", 20 * 1024),
-    ("chat-open total", 81 * 1024 + 256),
+    ("chat-open total", 80 * 1024 + 128),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
