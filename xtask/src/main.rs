@@ -486,7 +486,31 @@ fn cli_checks(root: &std::path::Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::widget::{check_budgets, replace_ident, stub_funcs, BUDGETS};
+    use super::widget::{check_budgets, replace_ident, stub_funcs, BUDGETS, CHAT_PANIC_ENTRIES};
+
+    #[test]
+    fn chat_panic_entries_each_match_one_demangled_name() {
+        let names = [
+            "core[c5930c85a12de822]::panicking::panic_fmt",
+            "std[a543996e6e7dbf1e]::panicking::panic_with_hook",
+            "std[a543996e6e7dbf1e]::alloc::default_alloc_error_hook",
+            "alloc[3ca501edff3f0c7c]::alloc::handle_alloc_error",
+            "core[c5930c85a12de822]::panicking::panic",
+            "core[c5930c85a12de822]::panicking::panic_bounds_check",
+            "core[c5930c85a12de822]::panicking::panic_nounwind",
+        ];
+        let wat: String = names
+            .iter()
+            .map(|n| [" (func $\"", n, "\" (param $0 i32)\n  (nop)\n )\n"].concat())
+            .collect();
+        let (out, found) = stub_funcs(&wat, &CHAT_PANIC_ENTRIES);
+        assert_eq!(found, vec![1; CHAT_PANIC_ENTRIES.len()]);
+        assert_eq!(out.matches("(unreachable)").count(), 6);
+        assert!(
+            out.ends_with("panic_nounwind\" (param $0 i32)\n  (nop)\n )\n"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn stubbed_functions_keep_their_signature_and_lose_their_body() {

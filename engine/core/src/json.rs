@@ -73,7 +73,19 @@ impl J {
             _ => None,
         }
     }
-    /// Object members.
+    /// The elements of an array, each read with `f`; `None` when this is no array or `f`
+    /// refuses an element. A plain loop with `f` behind a reference: each
+    /// `collect::<Option<Vec<_>>>()` made its own copy of the iterator adapters (with the element
+    /// reader inlined) per element type in the browser's wasm.
+    pub fn list<T>(&self, f: &dyn Fn(&J) -> Option<T>) -> Option<Vec<T>> {
+        let a = self.arr()?;
+        let mut out = Vec::with_capacity(a.len());
+        for x in a {
+            out.push(f(x)?);
+        }
+        Some(out)
+    }
+    /// The members of an object.
     pub fn obj(&self) -> Option<&[(String, J)]> {
         match self {
             J::Obj(m) => Some(m),

@@ -17,6 +17,7 @@ pub mod routing;
 pub mod rules;
 pub mod simulate;
 pub mod targeting;
+pub mod textmap;
 pub mod tokens;
 
 pub use compile::{compile, compile_with, CompiledFlow, Options};
@@ -24,3 +25,4 @@ pub use diag::{Diagnostic, Severity};
 pub use machine::{step, Booking, BrowserEvent, Effect, Input, Now, Prompt, Session, Status};
 pub use model::{schema_json, Dialogue};
 pub use simulate::{parse_answers, simulate, simulate_script, ScriptError, SimOptions};
+pub use textmap::TextMap;

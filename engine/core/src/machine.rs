@@ -23,7 +23,8 @@ pub fn step(flow: &CompiledFlow, s: &mut Session, input: Input, now: Now) -> Vec
     };
     if let Err(why) = s.check(flow) {
         r.out.push(Effect::Ignored {
-            reason: format!("session does not match this flow: {why}"),
+            // Joined, not `format!`: no `core::fmt` in the browser's wasm.
+            reason: ["session does not match this flow: ", &why].concat(),
         });
         return r.out;
     }

@@ -127,3 +127,12 @@ proptest! {
         prop_assert_eq!(dynchat_engine::tokens::unescape_markdown(&escaped), s);
     }
 }
+
+proptest! {
+    /// `fields::char_count` (the browser's short character counter) counts as `chars().count()`
+    /// for any text, multi-byte characters included.
+    #[test]
+    fn char_count_is_chars_count(s in "\\PC{0,40}") {
+        prop_assert_eq!(dynchat_engine::fields::char_count(&s), s.chars().count());
+    }
+}

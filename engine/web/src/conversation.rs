@@ -4,6 +4,7 @@
 use crate::shell::*;
 use crate::state::*;
 use crate::view::{Composer, Entry};
+use dynchat_engine::fields::char_count;
 use dynchat_engine::json::{self, Out};
 use dynchat_engine::model::Route;
 use dynchat_engine::{step, BrowserEvent, Effect, Input, Prompt};
@@ -25,18 +26,20 @@ impl Inner {
     }
 
     pub(super) fn save(&mut self) {
-        let s = Saved {
+        let session = self.session.to_json();
+        let s = SavedRef {
             v: 1,
-            dialogue: self.flow.id.clone(),
-            hash: self.hash.clone(),
-            session: self.session.to_json(),
-            transcript: self.transcript.clone(),
-            fields: self.fields.clone(),
-            overwrite: self.overwrite.clone(),
+            dialogue: &self.flow.id,
+            hash: &self.hash,
+            session: &session,
+            transcript: &self.transcript,
+            fields: &self.fields,
+            overwrite: &self.overwrite,
             leads: self.leads,
             open: self.open,
         };
-        self.calls.push(Call::Save(s.to_json()));
+        let json = s.to_json();
+        self.calls.push(Call::Save(json));
     }
 
     /// A page event's `detail`: the dialogue, its version and the session, then what `extra` adds.
@@ -150,7 +153,7 @@ impl Inner {
                             self.session
                                 .answers
                                 .iter()
-                                .filter(|(_, v)| v.chars().count() <= 500)
+                                .filter(|(_, v)| char_count(v) <= 500)
                                 .filter_map(|(i, v)| {
                                     Some((ids.get(usize::from(*i))?.as_str(), v.as_str()))
                                 })

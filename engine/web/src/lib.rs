@@ -12,9 +12,9 @@ mod view;
 
 use dynchat_engine::i18n;
 use dynchat_engine::machine::Wait;
-use dynchat_engine::{Booking, CompiledFlow, Input, Session, Status};
+use dynchat_engine::TextMap;
+use dynchat_engine::{Booking, Input, Session, Status};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
 use std::rc::{Rc, Weak};
 use style::Config;
 use view::{Composer, Ui, View};
@@ -39,7 +39,7 @@ static ALLOC: alloc::Classes = alloc::Classes::new();
 
 pub use shell::Host;
 use shell::{act, now, Inner, Shell};
-use state::{Saved, SlotUi};
+use state::{Flow, Queue, Saved, SlotUi};
 
 /// One chat conversation mounted on the page.
 #[wasm_bindgen]
@@ -89,7 +89,7 @@ impl Chat {
     ) -> Result<Chat, JsError> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
         dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
-        let flow = CompiledFlow::from_wire(flow_json)
+        let flow = Flow::from_wire(flow_json)
             .map_err(|e| JsError::new(&["unusable flow: ", &e].concat()))?;
         if flow.hash != hash {
             return Err(JsError::new("flow does not match its version hash"));
@@ -133,7 +133,7 @@ impl Chat {
                         None => (
                             Session::new(&flow, session_id, &known, now()).in_lang(&lang),
                             Vec::new(),
-                            BTreeMap::new(),
+                            TextMap::new(),
                             Vec::new(),
                             0,
                             false,
@@ -151,7 +151,7 @@ impl Chat {
                         overwrite,
                         leads,
                         open,
-                        queue: VecDeque::new(),
+                        queue: Queue::default(),
                         typing: false,
                         prompt: None,
                         slots: SlotUi::Loading,

@@ -4,9 +4,9 @@
 use crate::state::*;
 use crate::style::Config;
 use crate::view::{Entry, View};
-use dynchat_engine::{CompiledFlow, Prompt, Session};
+use dynchat_engine::TextMap;
+use dynchat_engine::{Prompt, Session};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -35,17 +35,17 @@ extern "C" {
 
 pub(super) struct Inner {
     pub(super) me: Weak<Shell>,
-    pub(super) flow: CompiledFlow,
+    pub(super) flow: Flow,
     pub(super) hash: String,
     pub(super) cfg: Config,
     pub(super) view: View,
     pub(super) session: Session,
     pub(super) transcript: Vec<Entry>,
-    pub(super) fields: BTreeMap<String, String>,
+    pub(super) fields: TextMap<String>,
     pub(super) overwrite: Vec<String>,
     pub(super) leads: u32,
     pub(super) open: bool,
-    pub(super) queue: VecDeque<Op>,
+    pub(super) queue: Queue,
     pub(super) typing: bool,
     pub(super) prompt: Option<Prompt>,
     pub(super) slots: SlotUi,

@@ -3,8 +3,36 @@
 
 use crate::view::Entry;
 use dynchat_engine::model::{CaptureKind, Route};
-use dynchat_engine::{BrowserEvent, Prompt};
-use std::collections::BTreeMap;
+use dynchat_engine::TextMap;
+use dynchat_engine::{BrowserEvent, CompiledFlow, Prompt};
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+
+/// The conversation's flow, read from the wire and dropped with [`CompiledFlow::drop_read`], so
+/// the wasm carries no drop code for the authoring model (its `source` is always empty here).
+pub(super) struct Flow(ManuallyDrop<CompiledFlow>);
+
+impl Flow {
+    /// Reads a flow's wire form ([`CompiledFlow::from_wire`]).
+    pub(super) fn from_wire(wire: &str) -> Result<Flow, String> {
+        CompiledFlow::from_wire(wire).map(|f| Flow(ManuallyDrop::new(f)))
+    }
+}
+
+impl Deref for Flow {
+    type Target = CompiledFlow;
+    fn deref(&self) -> &CompiledFlow {
+        &self.0
+    }
+}
+
+impl Drop for Flow {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here, and never used after.
+        let f = unsafe { ManuallyDrop::take(&mut self.0) };
+        f.drop_read();
+    }
+}
 
 /// A call to the host, made once the controller's state is released.
 pub(super) enum Call {
@@ -22,11 +50,27 @@ pub(super) enum Call {
 pub(super) struct Saved {
     pub(super) v: u32,
     pub(super) dialogue: String,
+    /// Required when a state is read, never consulted after (the session holds its flow hash);
+    /// saving writes it from the controller ([`SavedRef`]).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(super) hash: String,
     pub(super) session: String,
     pub(super) transcript: Vec<Entry>,
-    pub(super) fields: BTreeMap<String, String>,
+    pub(super) fields: TextMap<String>,
     pub(super) overwrite: Vec<String>,
+    pub(super) leads: u32,
+    pub(super) open: bool,
+}
+
+/// A [`Saved`] by reference: what saving writes, without copying the controller's state.
+pub(super) struct SavedRef<'a> {
+    pub(super) v: u32,
+    pub(super) dialogue: &'a str,
+    pub(super) hash: &'a str,
+    pub(super) session: &'a str,
+    pub(super) transcript: &'a [Entry],
+    pub(super) fields: &'a TextMap<String>,
+    pub(super) overwrite: &'a [String],
     pub(super) leads: u32,
     pub(super) open: bool,
 }
@@ -66,6 +110,30 @@ pub(super) enum Op {
     Ask(Prompt),
     Reprompt(String),
     Ended,
+}
+
+/// The things to show, first in first out: a few at a time, so a `Vec` (no `VecDeque` code in
+/// the wasm).
+#[derive(Default)]
+pub(super) struct Queue(Vec<Op>);
+
+impl Queue {
+    pub(super) fn push_back(&mut self, op: Op) {
+        self.0.push(op);
+    }
+    pub(super) fn push_front(&mut self, op: Op) {
+        self.0.insert(0, op);
+    }
+    pub(super) fn pop_front(&mut self) -> Option<Op> {
+        if self.0.is_empty() {
+            None
+        } else {
+            Some(self.0.remove(0))
+        }
+    }
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
 }
 
 /// The route as the worker's `/slots` and `/book` read it; a rules route names the dialogue and

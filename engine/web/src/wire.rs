@@ -2,11 +2,11 @@
 //! serde in the browser): the state saved between page loads and the host's messages (known
 //! lead fields, slots, booking results).
 
-use crate::state::{Saved, Slot, SlotsReply};
+use crate::state::{Saved, SavedRef, Slot, SlotsReply};
 use crate::view::Entry;
 use dynchat_engine::json::{self, Out, J};
 use dynchat_engine::Booking;
-use std::collections::BTreeMap;
+use dynchat_engine::TextMap;
 
 fn text(v: &J) -> Option<String> {
     v.str().map(str::to_string)
@@ -22,8 +22,8 @@ fn or<T>(v: &J, k: &str, d: T, f: impl Fn(&J) -> Option<T>) -> Option<T> {
 
 /// `{name: text}`; `None` when it is not an object of strings.
 /// (Filled by `insert`: collecting into a map would sort, a sort per type in the wasm.)
-pub(super) fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
-    let mut m = BTreeMap::new();
+pub(super) fn text_map(v: &J) -> Option<TextMap<String>> {
+    let mut m = TextMap::new();
     for (k, v) in v.obj()? {
         m.insert(k.clone(), text(v)?);
     }
@@ -31,7 +31,7 @@ pub(super) fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
 }
 
 /// `{field: value}` from the host (known lead, `identify`); anything else reads as no fields.
-pub(super) fn fields(s: &str) -> BTreeMap<String, String> {
+pub(super) fn fields(s: &str) -> TextMap<String> {
     json::parse(s)
         .as_ref()
         .and_then(text_map)
@@ -89,16 +89,9 @@ impl Saved {
             dialogue: text(v.get("dialogue")?)?,
             hash: text(v.get("hash")?)?,
             session: text(v.get("session")?)?,
-            transcript: v
-                .get("transcript")?
-                .arr()?
-                .iter()
-                .map(entry)
-                .collect::<Option<_>>()?,
-            fields: or(&v, "fields", BTreeMap::new(), text_map)?,
-            overwrite: or(&v, "overwrite", Vec::new(), |a| {
-                a.arr()?.iter().map(text).collect()
-            })?,
+            transcript: v.get("transcript")?.list(&entry)?,
+            fields: or(&v, "fields", TextMap::new(), text_map)?,
+            overwrite: or(&v, "overwrite", Vec::new(), |a| a.list(&text))?,
             leads: match v.get("leads") {
                 None => 0,
                 Some(_) => int("leads")?,
@@ -107,14 +100,33 @@ impl Saved {
         })
     }
 
+    /// The JSON `Host.save` receives.
+    #[cfg(test)]
+    pub(super) fn to_json(&self) -> String {
+        SavedRef {
+            v: self.v,
+            dialogue: &self.dialogue,
+            hash: &self.hash,
+            session: &self.session,
+            transcript: &self.transcript,
+            fields: &self.fields,
+            overwrite: &self.overwrite,
+            leads: self.leads,
+            open: self.open,
+        }
+        .to_json()
+    }
+}
+
+impl SavedRef<'_> {
     /// The JSON `Host.save` receives (members in the order the state always had).
     pub(super) fn to_json(&self) -> String {
         let transcript: Vec<String> = self.transcript.iter().map(entry_json).collect();
         let mut o = Out::new();
         o.int("v", i64::from(self.v))
-            .str("dialogue", &self.dialogue)
-            .str("hash", &self.hash)
-            .str("session", &self.session)
+            .str("dialogue", self.dialogue)
+            .str("hash", self.hash)
+            .str("session", self.session)
             .raw("transcript", &["[", &transcript.join(","), "]"].concat())
             .map(
                 "fields",
@@ -142,9 +154,7 @@ pub(super) fn slots_reply(s: &str) -> Option<SlotsReply> {
     let v = json::parse(s)?;
     Some(SlotsReply {
         tz: or(&v, "tz", String::new(), text)?,
-        slots: or(&v, "slots", Vec::new(), |a| {
-            a.arr()?.iter().map(slot).collect()
-        })?,
+        slots: or(&v, "slots", Vec::new(), |a| a.list(&slot))?,
         error: match v.opt("error") {
             None => None,
             Some(e) => Some(text(e)?),

@@ -4,8 +4,8 @@ use super::io::*;
 use super::session::*;
 use crate::compile::{CCard, CText, CardIx, CompiledFlow};
 use crate::targeting::{Facts, FieldRef, Val};
+use crate::textmap::TextMap;
 use crate::tokens::{Template, TokenSource};
-use std::collections::BTreeMap;
 
 /// Re-prompts counted per card (the counter stops there; re-prompting goes on).
 pub(super) const MAX_TRIES: u8 = 100;
@@ -28,9 +28,9 @@ pub(super) fn render(t: &Template, s: &Session, flow: &CompiledFlow) -> String {
 
 /// Branch facts: answers and lead/company fields, lower-cased.
 pub(super) struct SessionFacts {
-    answers: BTreeMap<CardIx, String>,
-    lead: BTreeMap<String, String>,
-    company: BTreeMap<String, String>,
+    answers: TextMap<CardIx>,
+    lead: TextMap<String>,
+    company: TextMap<String>,
 }
 
 impl Facts for SessionFacts {
@@ -45,10 +45,10 @@ impl Facts for SessionFacts {
     }
 }
 
-pub(super) fn lower<K: Ord + Clone>(m: &BTreeMap<K, String>) -> BTreeMap<K, String> {
+pub(super) fn lower<K: Ord + Clone>(m: &TextMap<K>) -> TextMap<K> {
     // Inserted one by one: collecting into a map would sort, which costs the browser's wasm a
     // sort implementation per element type.
-    let mut out = BTreeMap::new();
+    let mut out = TextMap::new();
     for (k, v) in m {
         out.insert(k.clone(), crate::targeting::lower(v));
     }

@@ -2,8 +2,8 @@
 
 use crate::compile::{CCard, CardIx, CompiledFlow};
 use crate::i18n::lang_tag;
+use crate::textmap::TextMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Session format version.
 pub const SESSION_VERSION: u32 = 1;
@@ -70,12 +70,12 @@ pub struct Session {
     /// What is awaited at `at`.
     pub wait: Wait,
     /// Answers by card index.
-    pub answers: BTreeMap<CardIx, String>,
+    pub answers: TextMap<CardIx>,
     /// Lead fields (lower-cased name → value), known or captured.
-    pub lead: BTreeMap<String, String>,
+    pub lead: TextMap<String>,
     /// Company fields (lower-cased name → value).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub company: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "TextMap::is_empty")]
+    pub company: TextMap<String>,
     /// Invalid answers at the current card.
     pub tries: u8,
     /// Goals reached (card indexes).
@@ -104,7 +104,7 @@ impl Session {
         known_lead: &[(String, String)],
         now: Now,
     ) -> Session {
-        let mut lead = BTreeMap::new();
+        let mut lead = TextMap::new();
         for (k, v) in known_lead {
             if !v.trim().is_empty() {
                 lead.insert(k.trim().to_ascii_lowercase(), v.clone());
@@ -118,9 +118,9 @@ impl Session {
             status: Status::New,
             at: None,
             wait: Wait::Nothing,
-            answers: BTreeMap::new(),
+            answers: TextMap::new(),
             lead,
-            company: BTreeMap::new(),
+            company: TextMap::new(),
             tries: 0,
             goals: Vec::new(),
             score: 0,

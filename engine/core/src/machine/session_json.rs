@@ -5,7 +5,7 @@ use super::session::*;
 use crate::compile::CompiledFlow;
 use crate::i18n::lang_tag;
 use crate::json::{self, Out, J};
-use std::collections::BTreeMap;
+use crate::textmap::TextMap;
 
 fn status_name(s: Status) -> &'static str {
     match s {
@@ -33,8 +33,8 @@ impl Status {
 }
 
 // Maps are filled by `insert` (collecting into one would sort, a sort per type in the wasm).
-fn text_map(v: &J) -> Option<BTreeMap<String, String>> {
-    let mut m = BTreeMap::new();
+fn text_map(v: &J) -> Option<TextMap<String>> {
+    let mut m = TextMap::new();
     for (k, v) in v.obj()? {
         m.insert(k.clone(), v.str()?.to_string());
     }
@@ -60,7 +60,7 @@ fn read(v: &J) -> Option<Session> {
         "booking" => Wait::Booking,
         _ => return None,
     };
-    let mut answers = BTreeMap::new();
+    let mut answers = TextMap::new();
     for (k, v) in v.get("answers")?.obj()? {
         let i = json::parse_int(k).and_then(|i| u16::try_from(i).ok())?;
         answers.insert(i, v.str()?.to_string());
@@ -97,16 +97,11 @@ fn read(v: &J) -> Option<Session> {
         answers,
         lead: text_map(v.get("lead")?)?,
         company: match v.get("company") {
-            None => BTreeMap::new(),
+            None => TextMap::new(),
             Some(c) => text_map(c)?,
         },
         tries: int(v.get("tries")?)?,
-        goals: v
-            .get("goals")?
-            .arr()?
-            .iter()
-            .map(int)
-            .collect::<Option<_>>()?,
+        goals: v.get("goals")?.list(&int)?,
         score: int(v.get("score")?)?,
         engaged: v.get("engaged")?.bool()?,
         meeting,

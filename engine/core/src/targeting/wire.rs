@@ -14,9 +14,7 @@ pub fn audience_from_wire(v: &J) -> Option<CompiledAudience> {
 }
 
 fn audience_at(v: &J, depth: usize) -> Option<CompiledAudience> {
-    let list = |k: &str| -> Option<Vec<Node>> {
-        v.get(k)?.arr()?.iter().map(|n| node(n, depth)).collect()
-    };
+    let list = |k: &str| -> Option<Vec<Node>> { v.get(k)?.list(&|n| node(n, depth)) };
     Some(CompiledAudience {
         all: list("all")?,
         any: list("any")?,
@@ -92,7 +90,7 @@ fn test(v: &J) -> Option<Test> {
             [lo, hi] => Test::Between(num(lo)?, num(hi)?),
             _ => return None,
         },
-        ("InList", l) => Test::InList(l.arr()?.iter().map(text).collect::<Option<_>>()?),
+        ("InList", l) => Test::InList(l.list(&text)?),
         ("Wild", w) => match w.arr()? {
             [p, neg] => Test::Wild(
                 Wildcard {
