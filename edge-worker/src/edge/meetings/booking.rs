@@ -14,7 +14,9 @@ use super::agents::{
     store_rotated_token, Agent, AgentTime,
 };
 use super::config::{mail_from, provider_config};
-use super::invitation::{booking_mails, template, visitor_links_text, Attendance, TemplateRow};
+use super::invitation::{
+    booking_mails, meeting_location, template_for, visitor_links_text, Attendance, TemplateRow,
+};
 use super::mail_outbox::outbox_stmt;
 use super::replay::replay;
 use super::router_protocol::{AgentNote, BookJob, Booked, RouterAnswer, RouterError, RouterReply};
@@ -164,7 +166,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     let agents = rotation_agents(&database, &job.site, &rotation).await?;
     let now = meetings::from_ms(db::now(env, &database).await?);
     let cfg = provider_config(env);
-    let tpl = template(&database, &job.site).await?;
+    let tpl = template_for(&database, &job.site, &input.route).await?;
     let attempt = Attempt {
         env,
         database: &database,
@@ -359,7 +361,7 @@ async fn create_event(a: &Attempt<'_>, agent: &Agent, slot: &Slot) -> Result<Str
     let e = NewEvent {
         summary: meetings::render_template(&tpl.subject, &visitor, &agent.name, &time, &link),
         description: meetings::render_template(&tpl.body, &visitor, &agent.name, &time, &link),
-        location: tpl.location.clone(),
+        location: meeting_location(tpl, agent),
         start: slot.start,
         end: slot.end,
         attendee_email: job.input.email.clone(),

@@ -11,7 +11,9 @@ use super::agents::{
     agent_time, connection, mark_disconnected, one_agent, store_rotated_token, Agent, AgentTime,
 };
 use super::config::{mail_from, provider_config};
-use super::invitation::{booking_mails, template, visitor_links_text, Attendance};
+use super::invitation::{
+    booking_mails, meeting_location, template_for, visitor_links_text, Attendance,
+};
 use super::mail_outbox::outbox_stmt;
 use super::router_protocol::{Booked, MoveJob, RouterAnswer, RouterError, RouterReply};
 use crate::calendar::client::{around, CalFailure, CalendarProvider, ProviderConfig};
@@ -46,6 +48,8 @@ struct EventParts<'a> {
     uid: &'a str,
     visitor_name: &'a str,
     visitor_email: &'a str,
+    /// The meeting's route (`queue:<id>`: the queue's invitation texts).
+    route: &'a str,
     tz: chrono_tz::Tz,
 }
 
@@ -58,7 +62,7 @@ async fn make_event(
     p: &EventParts<'_>,
     (slot, sequence): (&Slot, i64),
 ) -> Result<String, CalFailure> {
-    let tpl = template(database, site)
+    let tpl = template_for(database, site, p.route)
         .await
         .map_err(|e| CalFailure::Failed(e.to_string()))?;
     let conn = match connection(env, site, agent) {
@@ -78,7 +82,7 @@ async fn make_event(
             &time,
             &link,
         ),
-        location: tpl.location.clone(),
+        location: meeting_location(&tpl, agent),
         start: slot.start,
         end: slot.end,
         attendee_email: p.visitor_email.to_string(),
@@ -165,6 +169,7 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
         uid: &m.uid,
         visitor_name: &visitor_name,
         visitor_email: &m.lead_email,
+        route: &m.route,
         tz,
     };
     // The event: the old one removed (a CalDAV resource is named by the UID), the new one made.
@@ -234,7 +239,7 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
     store::meetings::set_event(&database, site, &m.id, &event_id).await?;
 
     // The visitor's update (SEQUENCE + 1, the same UID, new links) and the agent's notice.
-    let tpl = template(&database, site).await?;
+    let tpl = template_for(&database, site, &m.route).await?;
     let from_addr = mail_from(env);
     let links = visitor_links_text(env, &job.links_base, site, &m.id, sequence, &slot)?;
     let provider = Provider::parse(&m.provider).unwrap_or(Provider::Caldav);

@@ -19,6 +19,7 @@ pub mod marketo_sync;
 pub mod meeting_activity;
 pub mod meetings;
 pub mod outbox;
+pub mod queue_templates;
 pub mod queues;
 pub mod reports;
 pub mod sites;
