@@ -946,6 +946,22 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
     assert(q.fairness.count_cancelled === false && q.fairness.count_no_show === true, 'fairness saved: ' + JSON.stringify(q));
     assert(JSON.stringify(q.agents) === '["priya-shah","jonas-weber"]', 'order kept: ' + JSON.stringify(q.agents));
     assert((await page.locator(`form[data-queue="${queue}"] tr[data-agent="priya-shah"] td.share`).textContent()) === '67%', 'share shown');
+    // The queue's own invitation: an unknown token is refused naming the field, then saved.
+    await page.fill(`#rt-subj-${queue}`, 'Weighted call with {{agent.nickname}}');
+    await page.click(`form[data-queue-template="${queue}"] button[type=submit]`);
+    await page.locator('.notice.bad', { hasText: 'subject' }).waitFor();
+    assert((await raw('GET', `/admin/sites/acme/queues/${queue}/template`, { cookie: s.cookie })).json.own === false, 'nothing saved on a bad token');
+    await page.fill(`#rt-subj-${queue}`, 'Weighted call with {{agent.name}}');
+    await page.fill(`#rt-body-${queue}`, 'Hi {{visitor.name}}, {{agent.name}} meets you on {{meeting.time}}.');
+    await page.click(`form[data-queue-template="${queue}"] button[type=submit]`);
+    await page.locator('.notice.ok', { hasText: `Invitation of queue ${queue} saved` }).waitFor();
+    await page.locator(`form[data-queue-template="${queue}"] h4`, { hasText: 'its own' }).waitFor();
+    // Priya meets visitors in the office: her meetings' LOCATION.
+    const priya = (await raw('GET', '/admin/sites/acme/agents/priya-shah', { cookie: s.cookie })).json;
+    const badLoc = await raw('PUT', '/admin/sites/acme/agents/priya-shah', { ...w, body: { name: priya.name, email: priya.email, settings: priya.settings, location: 7 } });
+    assert(badLoc.status === 400 && badLoc.json.error.field === 'location', `bad location: ${badLoc.status} ${JSON.stringify(badLoc.json)}`);
+    const loc = await raw('PUT', '/admin/sites/acme/agents/priya-shah', { ...w, body: { name: priya.name, email: priya.email, settings: priya.settings, location: 'Northwind office, Keizersgracht 1, Amsterdam' } });
+    assert(loc.status === 200 && loc.json.location === 'Northwind office, Keizersgracht 1, Amsterdam', `location: ${loc.status} ${JSON.stringify(loc.json)}`);
     // Six bookings, two hours apart, from the fourth day on (earlier tests booked the first slots).
     const sl = await (await fetch(`${endpoint}/v1/sites/acme/slots?route=queue:${queue}&tz=UTC&days=10`)).json();
     const from = Date.now() + 3 * 86400000;
@@ -966,6 +982,21 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
     }
     const count = (n) => got.filter((b) => b.agent === n).length;
     assert(count('Priya Shah') === 4 && count('Jonas Weber') === 2, `2:1 over six bookings: ${got.map((b) => b.agent)}`);
+    // The queue's template reached the mail catcher; Priya's invitations carry her location.
+    if (mail) {
+      const mails = await waitFor(async () => {
+        const st = await (await fetch(mail + '/_peer/state')).json();
+        const mine = got.map((_, i) => (st.messages || []).find((m) => (m.rcpt_tos || []).includes(`weighted-${RUN}-${i}@northwind-customer.example`)));
+        return mine.every(Boolean) && mine;
+      }, 'the six invitations in the mail catcher', 60, 1000);
+      mails.forEach((m, i) => {
+        assert(m.subject === `Weighted call with ${got[i].agent}`, `subject of invitation ${i}: ${m.subject}`);
+        const ics = ((m.parts || []).find((p) => p.content_type === 'text/calendar') || {}).text || '';
+        const flat = ics.replace(/\r\n /g, '');
+        const hasLoc = flat.includes('LOCATION:Northwind office\\, Keizersgracht 1\\, Amsterdam');
+        assert(hasLoc === (got[i].agent === 'Priya Shah'), `LOCATION of invitation ${i} (${got[i].agent}): ${flat.split('\n').filter((l) => l.startsWith('LOCATION')).join(' ')}`);
+      });
+    }
     // The log on the Routing page explains each decision, the weight corrections among them.
     await go(page, '#/dialogues', '#new-dialogue');
     await go(page, '#/routing', `#rw-${queue}-priya-shah`);

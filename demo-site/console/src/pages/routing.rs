@@ -59,6 +59,27 @@ pub async fn load_routing() {
         }
     }
     out["routes"] = json!(routes);
+    let ids: Vec<String> = out["queues"]["queues"]
+        .as_array()
+        .map(|q| {
+            q.iter()
+                .filter_map(|q| q["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for id in ids {
+        let t = api::call(
+            "GET",
+            &format!("/admin/sites/{SITE}/queues/{id}/template"),
+            None,
+        )
+        .await;
+        if t.ok() {
+            out["templates"][&id] = t.body;
+        } else {
+            errors.push(format!("template of {id}: {}", t.error()));
+        }
+    }
     if !errors.is_empty() {
         out["error"] = json!(errors.join("; "));
     }
@@ -67,16 +88,17 @@ pub async fn load_routing() {
 
 /// Whether this module runs the action `name`.
 pub fn handles(name: &str) -> bool {
-    name == "rt-save"
+    matches!(name, "rt-save" | "rt-tpl" | "rt-tpl-reset")
 }
 
 /// Runs a Routing page action: `rt-save:{queue}` saves the queue's weights and fairness options
 /// (its order stays as the worker has it).
 pub fn action(name: &str, arg: &str) {
+    let queue = arg.to_string();
     if name != "rt-save" {
+        spawn_local(save_template(queue, name == "rt-tpl-reset"));
         return;
     }
-    let queue = arg.to_string();
     spawn_local(async move {
         let agents = with(|s| queue_of(&s.routing, &queue)["agents"].clone());
         let mut weights = serde_json::Map::new();
@@ -118,6 +140,29 @@ pub fn action(name: &str, arg: &str) {
             },
         );
     });
+}
+
+/// `rt-tpl:{queue}` saves the queue's invitation texts, `rt-tpl-reset:{queue}` gives it the
+/// site's again.
+async fn save_template(queue: String, reset: bool) {
+    let path = format!("/admin/sites/{SITE}/queues/{queue}/template");
+    let a = if reset {
+        api::call("DELETE", &path, None).await
+    } else {
+        let body = json!({"subject": value_of(&format!("rt-subj-{queue}")), "body": value_of(&format!("rt-body-{queue}"))});
+        api::call("PUT", &path, Some(&body)).await
+    };
+    if a.ok() {
+        load_routing().await;
+    }
+    notice(
+        a.ok(),
+        match (a.ok(), reset) {
+            (true, false) => format!("Invitation of queue {queue} saved."),
+            (true, true) => format!("Queue {queue} uses the site's invitation again."),
+            _ => a.error(),
+        },
+    );
 }
 
 fn queue_of<'a>(d: &'a Value, id: &str) -> &'a Value {
@@ -168,7 +213,7 @@ pub(super) fn routing_page(s: &State) -> El {
         qbox = qbox.child(el("p").cls("hint").text("No queues yet."));
     }
     for q in &queues {
-        qbox = qbox.child(queue_form(d, q));
+        qbox = qbox.child(queue_form(d, q)).child(template_form(d, q));
     }
     root.child(qbox).child(rules_box(d)).child(log_box(d))
 }
@@ -257,6 +302,58 @@ fn queue_form(d: &Value, q: &Value) -> El {
                 .cls("primary")
                 .text(&format!("Save weights and fairness of {id}")),
         )
+}
+
+/// The queue's invitation texts (its own, or the site's shown as the starting point).
+fn template_form(d: &Value, q: &Value) -> El {
+    let id = q["id"].as_str().unwrap_or("");
+    let t = &d["templates"][id];
+    let own = t["own"] == true;
+    let mut f =
+        el("form")
+            .cls("queue-template")
+            .attr("data-queue-template", id)
+            .act(&format!("rt-tpl:{id}"))
+            .child(el("h4").text(&format!(
+                "Invitation for {id} ({})",
+                if own { "its own" } else { "the site's" }
+            )))
+            .child(el("p").cls("hint").text(
+                "Tokens: {{visitor.name}}, {{agent.name}}, {{meeting.time}}, {{meeting.link}}",
+            ))
+            .child(el("div").cls("field").child(crate::dom::input(
+                "Subject",
+                &format!("rt-subj-{id}"),
+                t["subject"].as_str().unwrap_or(""),
+                "text",
+            )))
+            .child(
+                el("div").cls("field").child(
+                    el("label")
+                        .attr("for", &format!("rt-body-{id}"))
+                        .text("Body")
+                        .child(
+                            el("textarea")
+                                .id(&format!("rt-body-{id}"))
+                                .attr("rows", "4")
+                                .value(t["body"].as_str().unwrap_or("")),
+                        ),
+                ),
+            )
+            .child(
+                el("button")
+                    .attr("type", "submit")
+                    .text(&format!("Save invitation of {id}")),
+            );
+    if own {
+        f = f.child(
+            el("button")
+                .attr("type", "button")
+                .act(&format!("rt-tpl-reset:{id}"))
+                .text("Use the site's invitation"),
+        );
+    }
+    f
 }
 
 fn rules_box(d: &Value) -> El {
