@@ -264,9 +264,11 @@ fn queue_form(d: &Value, q: &Value) -> El {
     }
     let f = &q["fairness"];
     let on = |k: &str| f[k].as_bool().unwrap_or(true);
+    // `novalidate`: the worker checks the weights and names the field it refuses.
     el("form")
         .cls("queue-weights")
         .attr("data-queue", id)
+        .flag("novalidate", true)
         .act(&format!("rt-save:{id}"))
         .child(el("h3").text(&format!("{name} ({id})")))
         .child(if members.is_empty() {
