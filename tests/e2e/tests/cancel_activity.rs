@@ -105,7 +105,7 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
 
     let start = at_s(2, 10 * 60);
     let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                      "lead": {"email": VISITOR, "firstName": "Carla"}, "dialogue": "demo", "session": "s-cancel"});
+                      "lead": {"email": VISITOR, "firstName": "Carla"}, "session": "s-cancel"});
     let b = w.post(
         &format!("/v1/sites/{SITE}/book"),
         &body,
