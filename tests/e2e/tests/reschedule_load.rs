@@ -96,7 +96,7 @@ impl Stack {
             &format!("/v1/sites/{SITE}/book"),
             &body,
             &[
-                ("Idempotency-Key", &format!("load-{i}")),
+                ("Idempotency-Key", &format!("reschedule-load-{i}")),
                 ("Origin", ORIGIN),
             ],
         )
