@@ -23,7 +23,7 @@ use util::{capture, root, run, run_env, step, Stages};
 const USAGE: &str = "usage: cargo xtask <command>
   demo    install what is missing, build everything, run the product locally
   test    install what is missing, build everything, run every test (what CI runs)
-  soak    the long end-to-end runs at full size (5,000 / 20,000 leads, a 50,000-lead initial sync, 1,000 bookings, 200 visitors, 100 visitors rescheduling)
+  soak    the long end-to-end runs at full size (5,000 / 20,000 leads, a 50,000-lead initial sync, 1,000 bookings, 200 visitors, 200 visitors rescheduling)
   bench   print the benchmark figures the issues ask for
   tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
@@ -159,7 +159,7 @@ const E2E_SIZES: [(&str, &str, &str); 6] = [
     ("E2E_SYNC_LEADS", "2000", "50000"),
     ("MEETINGS_BOOKINGS", "200", "1000"),
     ("MEETINGS_VISITORS", "50", "200"),
-    ("RESCHEDULE_MOVERS", "30", "100"),
+    ("RESCHEDULE_MOVERS", "100", "200"),
 ];
 
 /// The runs `cargo xtask soak` repeats at full size: (test binary, test name filter).

@@ -1,7 +1,7 @@
 //! Many visitors rescheduling into one slot at once through their invitation's link (issue 15,
 //! concurrency): the real worker on workerd, five agents with real Radicale calendars, the
-//! aiosmtpd mail catcher. `RESCHEDULE_MOVERS` visitors (default 30 for `cargo xtask test`, 100
-//! in `cargo xtask soak`) each book a meeting of the queue, take the reschedule link from their
+//! aiosmtpd mail catcher. `RESCHEDULE_MOVERS` visitors (default 100, as in `cargo xtask test`;
+//! 200 in `cargo xtask soak`) each book a meeting of the queue, take the reschedule link from their
 //! invitation, and all post a move to the same start at once: exactly the agents' capacity (one
 //! per agent) succeed, the rest get the "taken" page, and no agent has overlapping meetings in D1
 //! or in Radicale.
@@ -171,7 +171,7 @@ fn many_visitors_rescheduling_into_one_slot_get_the_agents_capacity_and_nothing_
     let visitors: usize = std::env::var("RESCHEDULE_MOVERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
+        .unwrap_or(100);
     assert!(
         (AGENTS + 1..=AGENTS * PER_DAY * 2).contains(&visitors),
         "RESCHEDULE_MOVERS from {} to {}",
