@@ -23,7 +23,7 @@ use util::{capture, root, run, run_env, step, Stages};
 const USAGE: &str = "usage: cargo xtask <command>
   demo    install what is missing, build everything, run the product locally
   test    install what is missing, build everything, run every test (what CI runs)
-  soak    the long end-to-end runs at full size (5,000 / 20,000 leads, a 50,000-lead initial sync, 1,000 bookings, 200 visitors)
+  soak    the long end-to-end runs at full size (5,000 / 20,000 leads, a 50,000-lead initial sync, 1,000 bookings, 200 visitors, 200 visitors rescheduling)
   bench   print the benchmark figures the issues ask for
   tidy    formatting, lints, doc-line and layout checks (`tidy layout`: only import circles and file sizes)
   setup   only install what is missing
@@ -153,16 +153,17 @@ state is kept in .dynchat/ (delete it for a fresh start). Ctrl-C stops everythin
 
 /// Sizes of the long end-to-end runs: (environment variable, `cargo xtask test`, `cargo xtask soak`).
 /// The tests' own defaults are the `test` sizes.
-const E2E_SIZES: [(&str, &str, &str); 5] = [
+const E2E_SIZES: [(&str, &str, &str); 6] = [
     ("E2E_FAULT_LEADS", "1000", "5000"),
     ("E2E_RATE_LEADS", "4000", "20000"),
     ("E2E_SYNC_LEADS", "2000", "50000"),
     ("MEETINGS_BOOKINGS", "200", "1000"),
     ("MEETINGS_VISITORS", "50", "200"),
+    ("RESCHEDULE_MOVERS", "100", "200"),
 ];
 
 /// The runs `cargo xtask soak` repeats at full size: (test binary, test name filter).
-const SOAK_RUNS: [(&str, &str); 5] = [
+const SOAK_RUNS: [(&str, &str); 6] = [
     (
         "worker",
         "fault_run_with_a_restart_delivers_every_lead_exactly_once",
@@ -179,6 +180,10 @@ const SOAK_RUNS: [(&str, &str); 5] = [
     (
         "meetings",
         "concurrent_visitors_on_one_slot_get_one_meeting_per_agent",
+    ),
+    (
+        "reschedule_load",
+        "many_visitors_rescheduling_into_one_slot_get_the_agents_capacity_and_nothing_overlaps",
     ),
 ];
 

@@ -215,6 +215,7 @@ pub async fn load_page() {
         Page::Calendar if !me.admin => pages::my_calendar::load_mine(&me).await,
         Page::Calendar => pages::load_calendar(&me).await,
         Page::Agents => pages::agents::load_agents().await,
+        Page::Routing => pages::routing::load_routing().await,
         Page::Meetings => pages::load_meetings(&me).await,
         Page::Reports => pages::load_reports().await,
         Page::Marketo => pages::load_marketo().await,
@@ -344,6 +345,7 @@ fn action(a: &str) {
         _ if editor::handles(name) => editor::action(name, &arg),
         _ if pages::sites::handles(name) => pages::sites::action(name, &arg),
         _ if pages::agents::handles(name) => pages::agents::action(name, &arg),
+        _ if pages::routing::handles(name) => pages::routing::action(name, &arg),
         _ if pages::my_calendar::handles(name) => pages::my_calendar::action(name, &arg),
         _ => pages::action(name, &arg),
     }

@@ -1,5 +1,5 @@
 //! The console's pages other than the dialogue editor: the shell (with the site switcher) and
-//! sign-in, sites and the Install page, the dialogue list, configuration, calendar and routing, meetings, reports and the Marketo connection, with the
+//! sign-in, sites and the Install page, the dialogue list, configuration, calendar, routing (weights, fairness, rules, decisions), meetings, reports and the Marketo connection, with the
 //! loaders and actions that feed them.
 
 use crate::dom::{el, El};
@@ -18,6 +18,8 @@ mod marketo;
 mod meetings;
 pub mod my_calendar;
 mod reports;
+pub mod routing;
+mod routing_text;
 pub mod sites;
 
 pub use actions::action;
@@ -54,6 +56,7 @@ pub fn app(s: &State) -> El {
             (Page::Config, "Configuration", page == Page::Config),
             (Page::Calendar, "Calendar & routing", page == Page::Calendar),
             (Page::Agents, "Agents & queues", page == Page::Agents),
+            (Page::Routing, "Routing", page == Page::Routing),
             (Page::Meetings, "Meetings", page == Page::Meetings),
             (Page::Reports, "Reports", page == Page::Reports),
             (Page::Marketo, "Marketo", page == Page::Marketo),
@@ -132,6 +135,7 @@ pub fn app(s: &State) -> El {
         Page::Calendar if !me.admin => my_calendar::my_calendar(s, me),
         Page::Calendar => calendar(s, me),
         Page::Agents => agents::agents_page(s),
+        Page::Routing => routing::routing_page(s),
         Page::Meetings => meetings(s, me),
         Page::Reports => reports(s),
         Page::Marketo => marketo(s),

@@ -51,6 +51,8 @@ pub enum Page {
     Calendar,
     /// Agents, queues, the default queue and the site's accounts (admins).
     Agents,
+    /// Queues' weights and fairness options, the dialogues' routing rules, the decisions.
+    Routing,
     Meetings,
     Reports,
     Marketo,
@@ -85,6 +87,7 @@ impl Page {
             Page::Config => href("config"),
             Page::Calendar => href("calendar"),
             Page::Agents => href("agents"),
+            Page::Routing => href("routing"),
             Page::Invite => "#/invite".into(),
             Page::Meetings => href("meetings"),
             Page::Reports => href("reports"),
@@ -103,6 +106,7 @@ impl Page {
             ["config"] => Page::Config,
             ["calendar"] => Page::Calendar,
             ["agents"] => Page::Agents,
+            ["routing"] => Page::Routing,
             ["invite", ..] => Page::Invite,
             ["meetings"] => Page::Meetings,
             ["reports"] => Page::Reports,
@@ -192,6 +196,8 @@ pub struct State {
     pub agents: Value,
     /// The agent being edited (`Null`: the form adds one).
     pub agent_form: Value,
+    /// The Routing page: queues, agents, assignments, versions and live routes (API answers).
+    pub routing: Value,
     /// "My calendar": the signed-in agent's own record.
     pub mine: Value,
     /// The token of the set-password link being used (from `#/invite/{token}`).

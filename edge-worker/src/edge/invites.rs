@@ -234,6 +234,7 @@ pub async fn own_settings(
             name: &a.name,
             email: &a.email,
             settings: &serde_json::to_string(&settings)?,
+            location: a.location.as_deref(),
             now: db::now(env, database).await?,
         },
     )

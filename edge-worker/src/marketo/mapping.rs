@@ -120,6 +120,9 @@ pub const ACTIVITY_TYPES: [ActivityType; 4] = [
             ("dialogue", "string"),
             ("site", "string"),
             ("variant", "string"),
+            // `cancelled` when the visitor (or an admin) cancelled the meeting; absent when it
+            // was booked or moved.
+            ("status", "string"),
         ],
     },
     ActivityType {

@@ -917,6 +917,133 @@ test('agents & queues: add and edit an agent, a queue, the default queue, invite
   assert(kim2.settings.working_hours.sat[0].start === '10:00', 'own hours saved');
 });
 
+test('routing: weights and fairness saved from the Routing page (bad weight refused), rules shown, the next bookings follow 2:1, the log explains it; another site\'s account gets 403', async () => {
+  const s = await apiLogin(ADMIN);
+  const w = { cookie: s.cookie, headers: { 'x-csrf-token': s.csrf, origin: endpoint } };
+  const queue = 'weighted';
+  const made = await raw('PUT', `/admin/sites/acme/queues/${queue}`, { ...w, body: { name: 'Weighted', agents: ['priya-shah', 'jonas-weber'] } });
+  assert(made.status === 200, `queue: ${made.status} ${JSON.stringify(made.json)}`);
+  // A published dialogue that routes by rules (its audience matches no page of the demo site).
+  const dlg = `routed-${RUN}`;
+  const routed = {
+    version: 1, id: dlg, name: 'Routed', audience: { all: [{ field: 'page.path', op: 'is', value: '/never-shown' }] },
+    cards: [{ id: 'book', type: 'meeting', text: 'Pick a time', route: {
+      rules: [{ when: { all: [{ field: 'lead.country', op: 'in_list', value: ['DE', 'AT', 'CH'] }] }, queue },
+        { when: { all: [{ field: 'company.numberOfEmployees', op: 'greater_than', value: 500 }] }, queue: 'sales' }],
+      default: 'sales' } }],
+  };
+  const pub = await raw('POST', '/admin/sites/acme/dialogues', { ...w, body: routed });
+  assert(pub.status === 201, `publish ${dlg}: ${pub.status} ${JSON.stringify(pub.json)}`);
+  const { ctx, page } = await newPage();
+  try {
+    await signIn(page, ADMIN);
+    await go(page, '#/routing', `#rw-${queue}-priya-shah`);
+    assert(await page.inputValue(`#rw-${queue}-priya-shah`) === '1' && await page.inputValue(`#rw-${queue}-jonas-weber`) === '1', 'weights start at 1');
+    const rules = await page.locator(`ol[aria-label="Routes of ${dlg}/book"] li`).allTextContents();
+    assert(rules[0] === `When lead.country is one of "DE", "AT", "CH" -> queue ${queue}`, 'rule 1 readable: ' + rules[0]);
+    assert(rules[1] === 'When company.numberOfEmployees is over 500 -> queue sales', 'rule 2 readable: ' + rules[1]);
+    assert(rules[2] === 'Otherwise -> queue sales', 'default: ' + rules[2]);
+    // A bad weight is refused with the field named; nothing changes.
+    await page.fill(`#rw-${queue}-priya-shah`, '0');
+    await page.click(`form[data-queue="${queue}"] button[type=submit]`);
+    await page.locator('.notice.bad', { hasText: `weights.priya-shah` }).waitFor();
+    const still = (await raw('GET', `/admin/sites/acme/queues/${queue}`, { cookie: s.cookie })).json;
+    assert(still.weights['priya-shah'] === 1 && still.fairness.count_cancelled === true, 'nothing saved on bad input: ' + JSON.stringify(still));
+    // Priya weight 2, cancelled meetings no longer count.
+    await page.fill(`#rw-${queue}-priya-shah`, '2');
+    await page.uncheck(`#rf-${queue}-cancelled`);
+    await page.click(`form[data-queue="${queue}"] button[type=submit]`);
+    await page.locator('.notice.ok', { hasText: `queue ${queue} saved` }).waitFor();
+    const q = (await raw('GET', `/admin/sites/acme/queues/${queue}`, { cookie: s.cookie })).json;
+    assert(q.weights['priya-shah'] === 2 && q.weights['jonas-weber'] === 1, 'weights saved: ' + JSON.stringify(q));
+    assert(q.fairness.count_cancelled === false && q.fairness.count_no_show === true, 'fairness saved: ' + JSON.stringify(q));
+    assert(JSON.stringify(q.agents) === '["priya-shah","jonas-weber"]', 'order kept: ' + JSON.stringify(q.agents));
+    assert((await page.locator(`form[data-queue="${queue}"] tr[data-agent="priya-shah"] td.share`).textContent()) === '67%', 'share shown');
+    // The queue's own invitation: an unknown token is refused naming the field, then saved.
+    await page.fill(`#rt-subj-${queue}`, 'Weighted call with {{agent.nickname}}');
+    await page.click(`form[data-queue-template="${queue}"] button[type=submit]`);
+    await page.locator('.notice.bad', { hasText: 'subject' }).waitFor();
+    assert((await raw('GET', `/admin/sites/acme/queues/${queue}/template`, { cookie: s.cookie })).json.own === false, 'nothing saved on a bad token');
+    await page.fill(`#rt-subj-${queue}`, 'Weighted call with {{agent.name}}');
+    await page.fill(`#rt-body-${queue}`, 'Hi {{visitor.name}}, {{agent.name}} meets you on {{meeting.time}}.');
+    await page.click(`form[data-queue-template="${queue}"] button[type=submit]`);
+    await page.locator('.notice.ok', { hasText: `Invitation of queue ${queue} saved` }).waitFor();
+    await page.locator(`form[data-queue-template="${queue}"] h4`, { hasText: 'its own' }).waitFor();
+    // Priya meets visitors in the office: her meetings' LOCATION.
+    const priya = (await raw('GET', '/admin/sites/acme/agents/priya-shah', { cookie: s.cookie })).json;
+    const badLoc = await raw('PUT', '/admin/sites/acme/agents/priya-shah', { ...w, body: { name: priya.name, email: priya.email, settings: priya.settings, location: 7 } });
+    assert(badLoc.status === 400 && badLoc.json.error.field === 'location', `bad location: ${badLoc.status} ${JSON.stringify(badLoc.json)}`);
+    const loc = await raw('PUT', '/admin/sites/acme/agents/priya-shah', { ...w, body: { name: priya.name, email: priya.email, settings: priya.settings, location: 'Northwind office, Keizersgracht 1, Amsterdam' } });
+    assert(loc.status === 200 && loc.json.location === 'Northwind office, Keizersgracht 1, Amsterdam', `location: ${loc.status} ${JSON.stringify(loc.json)}`);
+    // Six bookings, two hours apart, from the fourth day on (earlier tests booked the first slots).
+    const sl = await (await fetch(`${endpoint}/v1/sites/acme/slots?route=queue:${queue}&tz=UTC&days=10`)).json();
+    const from = Date.now() + 3 * 86400000;
+    const later = (sl.slots || []).filter((x) => Date.parse(x.start) >= from);
+    const picks = [];
+    for (const x of later) if (!picks.length || Date.parse(x.start) >= Date.parse(picks[picks.length - 1].start) + 2 * 3600000) picks.push(x);
+    assert(picks.length >= 6, 'six free slots: ' + JSON.stringify(sl).slice(0, 200));
+    const got = [];
+    for (let i = 0; i < 6; i++) {
+      const key = `weighted-${RUN}-${i}`;
+      const r = await fetch(`${endpoint}/v1/sites/acme/book`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `book-${key}` },
+        body: JSON.stringify({ route: `queue:${queue}`, start: picks[i].start, end: picks[i].end, tz: 'UTC', lead: { email: `${key}@northwind-customer.example`, firstName: 'Wendy' }, dialogue: 'pricing-qualify', session: `s-${key}` }),
+      });
+      const b = await r.json();
+      assert(r.status === 201, `book ${picks[i].start}: ${r.status} ${JSON.stringify(b)}`);
+      got.push(b);
+    }
+    const count = (n) => got.filter((b) => b.agent === n).length;
+    assert(count('Priya Shah') === 4 && count('Jonas Weber') === 2, `2:1 over six bookings: ${got.map((b) => b.agent)}`);
+    // The queue's template reached the mail catcher; Priya's invitations carry her location.
+    if (mail) {
+      const mails = await waitFor(async () => {
+        const st = await (await fetch(mail + '/_peer/state')).json();
+        const mine = got.map((_, i) => (st.messages || []).find((m) => (m.rcpt_tos || []).includes(`weighted-${RUN}-${i}@northwind-customer.example`)));
+        return mine.every(Boolean) && mine;
+      }, 'the six invitations in the mail catcher', 60, 1000);
+      mails.forEach((m, i) => {
+        assert(m.subject === `Weighted call with ${got[i].agent}`, `subject of invitation ${i}: ${m.subject}`);
+        const ics = ((m.parts || []).find((p) => p.content_type === 'text/calendar') || {}).text || '';
+        const flat = ics.replace(/\r\n /g, '');
+        const hasLoc = flat.includes('LOCATION:Northwind office\\, Keizersgracht 1\\, Amsterdam');
+        assert(hasLoc === (got[i].agent === 'Priya Shah'), `LOCATION of invitation ${i} (${got[i].agent}): ${flat.split('\n').filter((l) => l.startsWith('LOCATION')).join(' ')}`);
+      });
+    }
+    // The log on the Routing page explains each decision, the weight corrections among them.
+    await go(page, '#/dialogues', '#new-dialogue');
+    await go(page, '#/routing', `#rw-${queue}-priya-shah`);
+    const whys = [];
+    for (const b of got) {
+      const row = page.locator(`tr[data-meeting="${b.meeting}"]`);
+      await row.waitFor();
+      assert((await row.locator('td.chosen').textContent()) === b.agent, `log row of ${b.meeting} names ${b.agent}`);
+      whys.push(await row.locator('td.why').textContent());
+    }
+    assert(whys.some((x) => x.includes('weight correction: Priya Shah was behind their weighted share, ahead of Jonas Weber')), 'a weight correction explained: ' + whys.join(' | '));
+    assert(whys.every((x) => x.includes('weight correction') || x.includes('next in line and free') || x.includes('first free in order')), 'every row explained: ' + whys.join(' | '));
+    await shoot(page, 'routing');
+    await axe(page, 'routing');
+  } finally {
+    await ctx.close();
+    await raw('DELETE', `/admin/sites/acme/dialogues/${dlg}`, w);
+  }
+  // An account of another site only: 403 on acme's queue and routing data, before any handler.
+  const other = `rt-other-${RUN}`;
+  const site = await raw('POST', '/admin/sites', { ...w, body: { id: other, name: 'Other', allowed_origins: ['https://other.example'] } });
+  assert(site.status === 201 || site.status === 200, `site ${other}: ${site.status}`);
+  const who = { email: `rt-other-${RUN}@northwind.example`, password: 'rt-other-pass-1' };
+  const acc = await raw('POST', '/admin/console/accounts', { ...w, body: { ...who, role: 'admin', name: 'Other Admin', sites: [other] } });
+  assert(acc.status === 201, `account: ${acc.status} ${JSON.stringify(acc.json)}`);
+  const o = await apiLogin(who);
+  const oh = { cookie: o.cookie, headers: { 'x-csrf-token': o.csrf, origin: endpoint } };
+  const put = await raw('PUT', `/admin/sites/acme/queues/${queue}`, { ...oh, body: { agents: ['priya-shah'], weights: { 'priya-shah': 5 } } });
+  const get = await raw('GET', '/admin/sites/acme/assignments', oh);
+  assert(put.status === 403 && get.status === 403, `another site's account: PUT ${put.status}, GET ${get.status}`);
+  const after = (await raw('GET', `/admin/sites/acme/queues/${queue}`, { cookie: s.cookie })).json;
+  assert(after.weights['priya-shah'] === 2 && after.agents.length === 2, 'queue untouched: ' + JSON.stringify(after));
+});
+
 test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
   for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {
     const r = await fetch(endpoint + p);
@@ -927,7 +1054,7 @@ test('console pages: strict CSP, never framed, and no CSP violation in any test 
   }
   const { ctx, page } = await newPage();
   await signIn(page, ADMIN);
-  for (const [hash, ready] of [['#/dialogues', '#new-dialogue'], ['#/config', '#c-origins'], ['#/reports', '#kpis'], ['#/marketo', '#mk-endpoint'], ['#/install', '#tag-snippet'], ['#/sites', '#ns-id']]) await go(page, hash, ready);
+  for (const [hash, ready] of [['#/dialogues', '#new-dialogue'], ['#/config', '#c-origins'], ['#/reports', '#kpis'], ['#/marketo', '#mk-endpoint'], ['#/install', '#tag-snippet'], ['#/routing', '#rq-h'], ['#/sites', '#ns-id']]) await go(page, hash, ready);
   await ctx.close();
   assert(cspViolations.length === 0, `CSP violations: ${[...new Set(cspViolations)].slice(0, 5).join(' | ')}`);
 });

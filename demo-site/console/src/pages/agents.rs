@@ -1,5 +1,5 @@
 //! The Agents & queues page (admins): add / edit / remove agents with their hours, meeting
-//! length, buffers, notice and horizon; invite them by email; queues with members in rotation
+//! length, buffers, notice, horizon and meeting location; invite them by email; queues with members in rotation
 //! order; the site's default queue; the accounts of the site in view. Form values survive a
 //! refusal (they are kept in the state before the call).
 
@@ -127,6 +127,12 @@ pub(super) fn agents_page(s: &State) -> El {
                     "ag-email",
                     f["email"].as_str().unwrap_or(""),
                     "email",
+                )))
+                .child(el("div").cls("field").child(input(
+                    "Meeting location (optional: office, room or phone; the invitation's location)",
+                    "ag-location",
+                    f["location"].as_str().unwrap_or(""),
+                    "text",
                 )))
                 .child(settings_fields("ag", &f["settings"]))
                 .child(
@@ -325,10 +331,12 @@ pub fn action(name: &str, arg: &str) {
         }
         "ag-save" => spawn_local(async {
             let id = value_of("ag-id").trim().to_string();
-            let body = json!({"name": value_of("ag-name"), "email": value_of("ag-email").trim(), "settings": settings_from("ag")});
+            let location = value_of("ag-location");
+            let body = json!({"name": value_of("ag-name"), "email": value_of("ag-email").trim(), "settings": settings_from("ag"),
+                              "location": if location.trim().is_empty() { Value::Null } else { json!(location) }});
             // Kept through the re-render: a refusal loses nothing typed.
             with(
-                |s| s.agent_form = json!({"id": id, "name": body["name"], "email": body["email"], "settings": body["settings"], "editing": s.agent_form["editing"]}),
+                |s| s.agent_form = json!({"id": id, "name": body["name"], "email": body["email"], "settings": body["settings"], "location": body["location"], "editing": s.agent_form["editing"]}),
             );
             let a = api::call(
                 "PUT",

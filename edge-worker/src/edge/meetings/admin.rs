@@ -7,9 +7,12 @@ use super::super::reply::{json_body, Reply};
 use super::super::store::{self, agents::AgentWrite, meetings::TemplateRow};
 use super::agents::{all_agents, one_agent, settings_of, Agent};
 use super::connect::{delete_calendar, oauth_callback, oauth_start, put_caldav};
-use super::invitation::template;
+use super::invitation::{template, template_texts};
 use super::mail_outbox::list_outbox;
-use super::queues::{get_queue, join_default_queue, list_queues, put_queue, set_order};
+use super::queues::{
+    get_queue, get_queue_template, join_default_queue, list_queues, put_queue, put_queue_template,
+    set_order,
+};
 use super::records::{assignments, cancel_meeting, list_meetings, no_show};
 use super::router_protocol::{OrderJob, RouterAnswer};
 use crate::error::ApiError;
@@ -98,6 +101,15 @@ pub async fn admin(
         (Method::Put, ["sites", site, "queues", id]) => {
             put_queue(req, env, &database, site, id).await
         }
+        (Method::Get, ["sites", site, "queues", id, "template"]) => {
+            get_queue_template(&database, site, id).await
+        }
+        (Method::Put, ["sites", site, "queues", id, "template"]) => {
+            put_queue_template(req, &database, site, id, false).await
+        }
+        (Method::Delete, ["sites", site, "queues", id, "template"]) => {
+            put_queue_template(req, &database, site, id, true).await
+        }
         (Method::Get, ["sites", site, "assignments"]) => assignments(req, &database, site).await,
         (Method::Get, ["sites", site, "mail-outbox"]) => list_outbox(req, &database, site).await,
         (Method::Get, ["sites", site, "meeting-requests"]) => {
@@ -144,7 +156,7 @@ async fn require_site(database: &D1Database, site: &str) -> Result<(), ApiError>
 
 fn agent_json(a: &Agent, queues: &[String]) -> Value {
     json!({
-        "id": a.id, "name": a.name, "email": a.email, "settings": a.settings,
+        "id": a.id, "name": a.name, "email": a.email, "settings": a.settings, "location": a.location,
         "calendar": a.provider.map(|p| json!({"provider": p.as_str(), "account": a.account, "state": a.state, "reason": a.reason})),
         "in_rotation": a.state == "connected",
         "queues": queues,
@@ -204,7 +216,7 @@ async fn put_agent(
         .ok_or_else(|| ApiError::field("$", "must be an object"))?;
     if let Some(k) = o
         .keys()
-        .find(|k| !["name", "email", "settings"].contains(&k.as_str()))
+        .find(|k| !["name", "email", "settings", "location"].contains(&k.as_str()))
     {
         return Err(ApiError::field(
             k.chars()
@@ -223,6 +235,18 @@ async fn put_agent(
     let email =
         EmailAddress::parse(email, "email").map_err(|e| ApiError::field("email", e.to_string()))?;
     let settings = settings_of(&v)?;
+    let location = match o.get("location") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(l)) if l.chars().count() <= 200 && !l.contains(['\r', '\n']) => {
+            Some(l.trim()).filter(|l| !l.is_empty())
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                "location",
+                "must be one line of text of at most 200 characters",
+            ))
+        }
+    };
     let now = db::now(env, database).await?;
     store::agents::upsert(
         database,
@@ -232,6 +256,7 @@ async fn put_agent(
             name,
             email: email.as_str(),
             settings: &serde_json::to_string(&settings)?,
+            location,
             now,
         },
     )
@@ -275,20 +300,7 @@ async fn put_template(
 ) -> Result<Reply, ApiError> {
     require_site(database, site).await?;
     let v = json_body(req, MAX_ADMIN_BODY).await?;
-    let subject = v
-        .get("subject")
-        .and_then(Value::as_str)
-        .filter(|t| !t.trim().is_empty() && t.chars().count() <= 200)
-        .ok_or_else(|| ApiError::field("subject", "is required (at most 200 characters)"))?;
-    let body = v
-        .get("body")
-        .and_then(Value::as_str)
-        .filter(|t| !t.trim().is_empty() && t.len() <= 20_000)
-        .ok_or_else(|| ApiError::field("body", "is required (at most 20,000 bytes)"))?;
-    dynchat_scheduling::validate_template(subject, "subject")
-        .map_err(|e| ApiError::field("subject", e.to_string()))?;
-    dynchat_scheduling::validate_template(body, "body")
-        .map_err(|e| ApiError::field("body", e.to_string()))?;
+    let (subject, body) = template_texts(&v)?;
     let location = match v.get("location") {
         None | Some(Value::Null) => None,
         Some(Value::String(l)) if l.len() <= 1000 => Some(l.as_str()),
@@ -303,8 +315,8 @@ async fn put_template(
         database,
         site,
         &TemplateRow {
-            subject: subject.to_string(),
-            body: body.to_string(),
+            subject: subject.clone(),
+            body: body.clone(),
             location: location.map(str::to_string),
         },
         db::real_now(),

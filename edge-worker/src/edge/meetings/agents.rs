@@ -37,6 +37,8 @@ pub struct Agent {
     pub name: String,
     pub email: String,
     pub settings: AgentSettings,
+    /// Where the agent meets visitors; the invitation's LOCATION when set.
+    pub location: Option<String>,
     pub provider: Option<Provider>,
     pub account: String,
     secret: Option<String>,
@@ -52,6 +54,7 @@ pub fn agent_from_row(r: AgentRow) -> Option<Agent> {
         name: r.name,
         email: r.email,
         settings,
+        location: r.location,
         provider: r.provider.as_deref().and_then(Provider::parse),
         account: r.account.unwrap_or_default(),
         secret: r.secret,

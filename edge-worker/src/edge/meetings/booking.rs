@@ -15,7 +15,7 @@ use super::agents::{
 };
 use super::config::{mail_from, provider_config};
 use super::invitation::{
-    booking_mails, new_event, template, visitor_links_text, Attendance, TemplateRow,
+    booking_mails, new_event, template_for, visitor_links_text, Attendance, TemplateRow,
 };
 use super::mail_outbox::outbox_stmt;
 use super::replay::replay;
@@ -166,7 +166,7 @@ async fn book_job(env: &Env, job: &BookJob) -> Result<RouterReply, ApiError> {
     let agents = rotation_agents(&database, &job.site, &rotation).await?;
     let now = meetings::from_ms(db::now(env, &database).await?);
     let cfg = provider_config(env);
-    let tpl = template(&database, &job.site).await?;
+    let tpl = template_for(&database, &job.site, &input.route).await?;
     let attempt = Attempt {
         env,
         database: &database,

@@ -27,6 +27,54 @@ pub async fn template(database: &D1Database, site: &str) -> Result<TemplateRow, 
         }))
 }
 
+/// The template of a meeting on `route` (its text as stored): the queue's own subject and body
+/// when the queue has them (`queue_templates`), else the site's; the location is always the
+/// site's (the `{{meeting.link}}`).
+pub async fn template_for(
+    database: &D1Database,
+    site: &str,
+    route: &str,
+) -> Result<TemplateRow, ApiError> {
+    let mut tpl = template(database, site).await?;
+    if let Some(queue) = route.strip_prefix("queue:") {
+        if let Some(q) = store::queue_templates::get(database, site, queue).await? {
+            tpl.subject = q.subject;
+            tpl.body = q.body;
+        }
+    }
+    Ok(tpl)
+}
+
+/// The meeting's LOCATION: the agent's own location when set, else the template's.
+pub fn meeting_location(tpl: &TemplateRow, agent: &Agent) -> Option<String> {
+    agent
+        .location
+        .clone()
+        .filter(|l| !l.trim().is_empty())
+        .or_else(|| tpl.location.clone())
+}
+
+/// The subject and body of an invitation template (`PUT meeting-template`, `PUT
+/// queues/{id}/template`): required, at most 200 characters / 20,000 bytes, known tokens only
+/// (400 naming the field).
+pub fn template_texts(v: &serde_json::Value) -> Result<(String, String), ApiError> {
+    let subject = v
+        .get("subject")
+        .and_then(serde_json::Value::as_str)
+        .filter(|t| !t.trim().is_empty() && t.chars().count() <= 200)
+        .ok_or_else(|| ApiError::field("subject", "is required (at most 200 characters)"))?;
+    let body = v
+        .get("body")
+        .and_then(serde_json::Value::as_str)
+        .filter(|t| !t.trim().is_empty() && t.len() <= 20_000)
+        .ok_or_else(|| ApiError::field("body", "is required (at most 20,000 bytes)"))?;
+    dynchat_scheduling::validate_template(subject, "subject")
+        .map_err(|e| ApiError::field("subject", e.to_string()))?;
+    dynchat_scheduling::validate_template(body, "body")
+        .map_err(|e| ApiError::field("body", e.to_string()))?;
+    Ok((subject.to_string(), body.to_string()))
+}
+
 /// A named address (400 on `email` when it is not usable).
 pub fn person(name: &str, email: &str) -> Result<Person, ApiError> {
     Ok(Person {
@@ -73,7 +121,7 @@ pub fn new_event(
             &time,
             &link,
         ),
-        location: tpl.location.clone(),
+        location: meeting_location(tpl, agent),
         start: a.slot.start,
         end: a.slot.end,
         attendee_email: a.visitor_email.to_string(),
@@ -107,7 +155,7 @@ pub fn ics_meeting(tpl: &TemplateRow, a: &Attendance<'_>) -> Result<Meeting, Api
             &time,
             &link,
         ),
-        location: tpl.location.clone(),
+        location: meeting_location(tpl, agent),
         video: a.video.map(str::to_string),
         start: a.slot.start,
         end: a.slot.end,

@@ -12,7 +12,7 @@ use super::agents::{
     agent_time, connection, mark_disconnected, one_agent, store_rotated_token, Agent, AgentTime,
 };
 use super::config::{mail_from, provider_config};
-use super::invitation::{booking_mails, new_event, template, visitor_links_text, Attendance};
+use super::invitation::{booking_mails, new_event, template_for, visitor_links_text, Attendance};
 use super::mail_outbox::outbox_stmt;
 use super::router_protocol::{Booked, MoveJob, RouterAnswer, RouterError, RouterReply};
 use crate::calendar::client::{around, CalFailure, CalendarProvider, ProviderConfig};
@@ -47,6 +47,8 @@ struct EventParts<'a> {
     uid: &'a str,
     visitor_name: &'a str,
     visitor_email: &'a str,
+    /// The meeting's route (`queue:<id>`: the queue's invitation texts).
+    route: &'a str,
     tz: chrono_tz::Tz,
 }
 
@@ -59,7 +61,7 @@ async fn make_event(
     p: &EventParts<'_>,
     (slot, sequence): (&Slot, i64),
 ) -> Result<Created, CalFailure> {
-    let tpl = template(database, site)
+    let tpl = template_for(database, site, p.route)
         .await
         .map_err(|e| CalFailure::Failed(e.to_string()))?;
     let conn = match connection(env, site, agent) {
@@ -125,7 +127,7 @@ async fn graph_body(
     (agent, p): (&Agent, &EventParts<'_>),
     (slot, sequence): (&Slot, i64),
 ) -> Result<String, ApiError> {
-    let tpl = template(database, &job.site).await?;
+    let tpl = template_for(database, &job.site, p.route).await?;
     let e = new_event(
         &tpl,
         &Attendance {
@@ -219,6 +221,7 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
         uid: &m.uid,
         visitor_name: &visitor_name,
         visitor_email: &m.lead_email,
+        route: &m.route,
         tz,
     };
     // Google and Graph: the event is patched (same id, its Meet or Teams meeting kept). CalDAV
@@ -330,7 +333,7 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
     store::meetings::set_event(&database, site, &m.id, (&made.id, video.as_deref())).await?;
 
     // The visitor's update (SEQUENCE + 1, the same UID, new links) and the agent's notice.
-    let tpl = template(&database, site).await?;
+    let tpl = template_for(&database, site, &m.route).await?;
     let from_addr = mail_from(env);
     let links = visitor_links_text(env, &job.links_base, site, &m.id, sequence, &slot)?;
     let provider = Provider::parse(&m.provider).unwrap_or(Provider::Caldav);

@@ -1,11 +1,12 @@
 //! Queues: the admin's list, view and update (`/admin/sites/{site}/queues[/{id}]`: order, name,
 //! weights, fairness options), and the update itself, run by the queue's `QueueRouter` so it
-//! never interleaves with a booking.
+//! never interleaves with a booking; a queue's own invitation texts (`queues/{id}/template`).
 
 use super::super::db;
 use super::super::reply::{json_body, Reply};
 use super::super::store::{self, queues::QueueWrite};
 use super::agents::queue_state;
+use super::invitation::{template_for, template_texts};
 use super::router_client;
 use super::router_protocol::{
     OrderJob, QueueView, RouterAnswer, RouterError, RouterReply, RouterRequest, UncountJob,
@@ -291,4 +292,48 @@ pub async fn join_default_queue(
     )?;
     db::batch(database, vec![st]).await?;
     Ok(Some(queue))
+}
+
+/// `GET /admin/sites/{site}/queues/{id}/template`: the invitation texts the queue's meetings
+/// get (`own`: the queue's own, else the site's).
+pub async fn get_queue_template(
+    database: &D1Database,
+    site: &str,
+    id: &str,
+) -> Result<Reply, ApiError> {
+    require_queue(database, site, id).await?;
+    let own = store::queue_templates::get(database, site, id).await?;
+    let t = template_for(database, site, &format!("queue:{id}")).await?;
+    Ok(Reply::json(
+        200,
+        json!({"queue": id, "subject": t.subject, "body": t.body, "own": own.is_some()}),
+    ))
+}
+
+/// `PUT /admin/sites/{site}/queues/{id}/template {"subject", "body"}` (the site template's
+/// tokens; 400 naming the field); `DELETE` gives the queue the site's texts again.
+pub async fn put_queue_template(
+    req: &mut Request,
+    database: &D1Database,
+    site: &str,
+    id: &str,
+    delete: bool,
+) -> Result<Reply, ApiError> {
+    require_queue(database, site, id).await?;
+    if delete {
+        store::queue_templates::delete(database, site, id).await?;
+    } else {
+        let v = json_body(req, MAX_ADMIN_BODY).await?;
+        let (subject, body) = template_texts(&v)?;
+        let row = store::queue_templates::QueueTemplateRow { subject, body };
+        store::queue_templates::put(database, site, id, &row, db::real_now()).await?;
+    }
+    get_queue_template(database, site, id).await
+}
+
+async fn require_queue(database: &D1Database, site: &str, id: &str) -> Result<(), ApiError> {
+    match store::queues::get(database, site, id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound("queue".into())),
+    }
 }

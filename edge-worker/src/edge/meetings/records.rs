@@ -1,13 +1,14 @@
 //! What happened: the assignment log, the meetings list, and an admin's cancel / no-show of a
 //! meeting (the cancellation goes to the visitor straight away, or through the outbox; the
-//! queue's rotation is told, so an uncounted meeting is given back).
+//! queue's rotation is told, so an uncounted meeting is given back; Marketo gets the meeting's
+//! activity with `status: cancelled`).
 
 use super::super::db;
 use super::super::reply::Reply;
-use super::super::store::{self, meetings::MeetingRow};
+use super::super::store::{self, meeting_activity as activity, meetings::MeetingRow};
 use super::agents::{connection, mark_disconnected, one_agent};
 use super::config::{mail_from, provider_config, smtp};
-use super::invitation::{cancellation_mail, template, Attendance};
+use super::invitation::{cancellation_mail, template_for, Attendance};
 use super::mail_outbox::{kick_mail, outbox_stmt};
 use super::query::query_map;
 use super::queues::uncount_meeting;
@@ -155,7 +156,7 @@ pub async fn cancel_row(
     let invite = if provider.is_some_and(Provider::sends_invitations) {
         "by_provider".to_string()
     } else {
-        let tpl = template(database, site).await?;
+        let tpl = template_for(database, site, &m.route).await?;
         let tz = dynchat_scheduling::parse_tz(&m.tz, "tz").unwrap_or(chrono_tz::UTC);
         let visitor = if m.lead_name.is_empty() {
             m.lead_email.clone()
@@ -213,5 +214,46 @@ pub async fn cancel_row(
     if let Ok(route) = Route::parse(&m.route, "route") {
         uncount_meeting(env, site, &route, &m.agent, Outcome::Cancelled).await;
     }
+    cancel_activity(env, database, site, m, &agent.name).await?;
     Ok((provider_status, invite))
+}
+
+/// Marketo: the meeting's `dynchat_meeting` activity again, with `status: cancelled`, through
+/// the activity outbox like the booking's (nothing when the visitor has no lead row).
+async fn cancel_activity(
+    env: &Env,
+    database: &D1Database,
+    site: &str,
+    m: &MeetingRow,
+    agent_name: &str,
+) -> Result<(), ApiError> {
+    let Some(lead_id) = activity::visitor_lead(database, site, &m.session, &m.lead_email).await?
+    else {
+        return Ok(());
+    };
+    let attrs = serde_json::to_string(&[
+        [
+            "start",
+            meetings::iso(meetings::from_ms(m.start_ms)).as_str(),
+        ],
+        ["dialogue", m.dialogue.as_str()],
+        ["site", site],
+        ["status", "cancelled"],
+    ])?;
+    let st = activity::activity(
+        database,
+        &activity::ActivityWrite {
+            site,
+            lead_id: &lead_id,
+            type_api: "dynchat_meeting",
+            primary: agent_name,
+            attributes: &attrs,
+            at: db::real_now(),
+        },
+    )?;
+    db::batch(database, vec![st]).await?;
+    if let Err(e) = crate::edge::wake::send(env, "activity").await {
+        worker::console_error!("meeting {}: queue send failed: {e}", m.id);
+    }
+    Ok(())
 }

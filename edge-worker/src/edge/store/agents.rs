@@ -1,6 +1,6 @@
 //! Agents (with their calendar connection joined) and the site check their admin API needs.
 
-use super::super::db::{self, n, s};
+use super::super::db::{self, n, os, s};
 use crate::error::ApiError;
 use serde::Deserialize;
 use worker::D1Database;
@@ -12,6 +12,8 @@ pub struct AgentRow {
     pub name: String,
     pub email: String,
     pub settings: String,
+    /// Where the agent meets visitors (the invitation's LOCATION when set).
+    pub location: Option<String>,
     pub provider: Option<String>,
     pub account: Option<String>,
     pub secret: Option<String>,
@@ -19,7 +21,7 @@ pub struct AgentRow {
     pub reason: Option<String>,
 }
 
-const AGENT_SELECT: &str = "SELECT a.id, a.name, a.email, a.settings, c.provider, c.account, c.secret, c.state, c.reason FROM agents a LEFT JOIN calendar_connections c ON c.site = a.site AND c.agent = a.id";
+const AGENT_SELECT: &str = "SELECT a.id, a.name, a.email, a.settings, a.location, c.provider, c.account, c.secret, c.state, c.reason FROM agents a LEFT JOIN calendar_connections c ON c.site = a.site AND c.agent = a.id";
 
 #[derive(Deserialize)]
 struct IdRow {
@@ -61,6 +63,7 @@ pub struct AgentWrite<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub settings: &'a str,
+    pub location: Option<&'a str>,
     pub now: i64,
 }
 
@@ -68,8 +71,8 @@ pub struct AgentWrite<'a> {
 pub async fn upsert(database: &D1Database, a: &AgentWrite<'_>) -> Result<(), ApiError> {
     db::exec(
         database,
-        "INSERT INTO agents (site, id, name, email, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(site, id) DO UPDATE SET name = excluded.name, email = excluded.email, settings = excluded.settings, updated_at = excluded.updated_at",
-        &[s(a.site), s(a.id), s(a.name), s(a.email), s(a.settings), n(a.now), n(a.now)],
+        "INSERT INTO agents (site, id, name, email, settings, location, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(site, id) DO UPDATE SET name = excluded.name, email = excluded.email, settings = excluded.settings, location = excluded.location, updated_at = excluded.updated_at",
+        &[s(a.site), s(a.id), s(a.name), s(a.email), s(a.settings), os(a.location), n(a.now), n(a.now)],
     )
     .await?;
     Ok(())

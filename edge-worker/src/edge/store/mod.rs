@@ -20,6 +20,7 @@ pub mod meeting_activity;
 pub mod meeting_requests;
 pub mod meetings;
 pub mod outbox;
+pub mod queue_templates;
 pub mod queues;
 pub mod reports;
 pub mod sites;
