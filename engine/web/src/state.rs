@@ -14,6 +14,8 @@ pub(super) enum Call {
     Lead(String, String),
     Slots(String),
     Book(String, String),
+    /// The no-slot fallback: preferred times (Idempotency-Key, body).
+    Request(String, String),
     Chime,
     Ui(&'static str),
 }
@@ -58,6 +60,11 @@ pub(super) enum SlotUi {
         day: usize,
     },
     Booking,
+    /// The preferred-times form when none of the offered times fit (the no-slot form is `Ready`
+    /// with no slots).
+    NoneFit,
+    /// The preferred times are being sent; the reason (`no_slots` or `none_fit`).
+    Requesting(&'static str),
 }
 
 pub(super) enum Op {

@@ -172,6 +172,11 @@ pub(super) fn booking(s: &str) -> Option<Booking> {
     })
 }
 
+/// The `video` link a booking answer carries, if any.
+pub(super) fn video(s: &str) -> Option<String> {
+    text(json::parse(s)?.get("video")?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
