@@ -45,14 +45,7 @@ impl Inner {
         else {
             return;
         };
-        let name = self.known("name").or_else(|| {
-            let full = [self.known("firstName"), self.known("lastName")]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            Some(full).filter(|f| !f.is_empty())
-        });
+        let name = self.known("name").or_else(|| self.known("firstName"));
         let mut out = Out::new();
         out.str("route", &route_str(route, &self.flow.id, id))
             .str("email", &email)
@@ -118,26 +111,37 @@ impl Inner {
         self.typing = typing;
         let link = video.filter(|_| booked).map(|v| percent_specials(&v));
         if let (Some(url), Some(card)) = (link.filter(|u| crate::markdown::safe_link(u)), card) {
+            // On the confirmation's own line (the engine escaped its text: the link stays the
+            // only markup added), or a line of its own when the card confirms nothing.
             let label = dynchat_engine::tokens::escape_markdown(&self.view.t("meeting.video"));
-            let e = Entry {
-                who: "bot".into(),
-                card: card.clone(),
-                text: ["[", &label, "](", &url, ")"].concat(),
-                image: None,
-                link: None,
-            };
+            let link = ["[", &label, "](", &url, ")"].concat();
             let confirmed = |x: &Entry| x.who == "bot" && x.card == card;
-            let t = self.transcript[from..]
-                .iter()
-                .position(confirmed)
-                .map_or(self.transcript.len(), |i| from + i + 1);
-            self.transcript.insert(t, e.clone());
-            let q = self
-                .queue
-                .iter()
-                .position(|op| matches!(op, Op::Bot(x, _) if confirmed(x)))
-                .map_or(self.queue.len(), |i| i + 1);
-            self.queue.insert(q, Op::Bot(e, 0));
+            let shown = self.transcript[from..].iter_mut().find(|x| confirmed(x));
+            match shown {
+                Some(e) => {
+                    e.text = [&e.text, " ", &link].concat();
+                    let text = e.text.clone();
+                    for op in self.queue.iter_mut() {
+                        if let Op::Bot(x, _) = op {
+                            if confirmed(x) {
+                                x.text = text;
+                                break;
+                            }
+                        }
+                    }
+                }
+                None => {
+                    let e = Entry {
+                        who: "bot".into(),
+                        card,
+                        text: link,
+                        image: None,
+                        link: None,
+                    };
+                    self.transcript.push(e.clone());
+                    self.queue.push_back(Op::Bot(e, 0));
+                }
+            }
             self.save();
         }
         self.pump();
