@@ -534,11 +534,14 @@ pub const CATALOGUE_BUDGET: u64 = 2 * 1024;
 /// the catalogue fetch with its 4 s limit, `Intl` in that language), loader +9 (awaiting the
 /// chat's mount, and the new module hashes); a
 /// language other than English fetches its catalogue on top, [`CATALOGUE_BUDGET`]) until the
-/// widget gets there (docs/widget.md).
+/// widget gets there (docs/widget.md). Issue 15's no-slot form and video link: chat-open
+/// 90,482 -> 93,241 B (+2,759: chat wasm +2,625 for the preferred-times form, its states and
+/// request, the video link and nine catalogue texts; chat.js +135 for the request call and
+/// `video`; loader -1).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
     ("no-match total", 20 * 1024 + 300),
-    ("chat-open total", 88 * 1024 + 450),
+    ("chat-open total", 91 * 1024 + 150),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
