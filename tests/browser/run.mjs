@@ -18,6 +18,7 @@ import { createStub, readFixtures } from './stub-server.mjs';
 import { realBackend, stubBackend } from './backend.mjs';
 import { netlog } from './netlog.mjs';
 import { languageTests } from './languages.mjs';
+import { noSlotTests } from './no-slots.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -548,6 +549,7 @@ test('XSS payloads in dialogue text, bot name, buttons and visitor input render 
 });
 
 languageTests({ test, newPage, q, shadow, waitFor, assert, root, shots, fixtures, sideStub, sideConfig, backend });
+noSlotTests({ test, newPage, q, shadow, waitFor, assert, root, shots, sideStub, sideConfig, mail });
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {

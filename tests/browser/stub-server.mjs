@@ -41,8 +41,8 @@ export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
   const original = Object.fromEntries(Object.entries(sites).map(([k, s]) => [k, JSON.parse(JSON.stringify(s.config || {}))]));
   let st, cfg;
   const reset = () => {
-    st = { events: [], leads: new Map(), leadAttempts: [], meetings: new Map(), booked: new Set(), flows: new Map(), bundleRequests: [], flowRequests: [] };
-    cfg = { noSlots: false, dropNextLeadResponse: false, country: 'NL', slotStarts: null };
+    st = { events: [], leads: new Map(), leadAttempts: [], meetings: new Map(), requests: new Map(), booked: new Set(), flows: new Map(), bundleRequests: [], flowRequests: [] };
+    cfg = { noSlots: false, video: null, failRequests: false, dropNextLeadResponse: false, country: 'NL', slotStarts: null };
     for (const [site, s] of Object.entries(sites)) s.config = JSON.parse(JSON.stringify(original[site]));
     for (const [site, s] of Object.entries(sites)) for (const d of s.dialogues) publish(site, d);
   };
@@ -154,8 +154,24 @@ export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
       if (prev) return send(res, 200, prev.answer);
       if (st.booked.has(new Date(body.start).toISOString())) return send(res, 409, { error: { code: 'slot_taken' }, slots: slots(body.tz || 'UTC', 14) });
       st.booked.add(new Date(body.start).toISOString());
-      const answer = { meeting: randomUUID(), agent: 'Alice Agent', start: body.start, end: body.end };
+      const answer = { meeting: randomUUID(), agent: 'Alice Agent', start: body.start, end: body.end, ...(cfg.video ? { video: cfg.video } : {}) };
       st.meetings.set(key, { body, answer });
+      return send(res, 201, answer);
+    }
+    // The no-slot fallback (docs/api.md): stored once per key; 400 naming the field, as the worker.
+    if (what === 'meetings' && arg === 'requests') {
+      if (cfg.failRequests) return error(res, 503, 'unavailable', 'try later');
+      const prev = st.requests.get(key);
+      if (prev) return prev.text === text ? send(res, 200, prev.answer) : error(res, 409, 'idempotency_conflict', 'same key, different body');
+      const known = ['route', 'email', 'name', 'preferred', 'days', 'tz', 'reason', 'session', 'dialogue'];
+      const extra = Object.keys(body).find((k) => !known.includes(k));
+      if (extra) return error(res, 400, 'bad_field', 'unknown field', extra);
+      if (typeof body.route !== 'string' || !body.route) return error(res, 400, 'bad_field', 'route is required', 'route');
+      if (typeof body.email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(body.email)) return error(res, 400, 'bad_field', 'a valid email is required', 'email');
+      if (typeof body.preferred !== 'string' || !body.preferred.trim() || [...body.preferred].length > 1000) return error(res, 400, 'bad_field', '1-1000 characters', 'preferred');
+      if (body.reason !== undefined && !['no_slots', 'none_fit'].includes(body.reason)) return error(res, 400, 'bad_field', 'no_slots or none_fit', 'reason');
+      const answer = { request: 'r-' + randomUUID(), route: body.route, notified: 1 };
+      st.requests.set(key, { text, body, answer });
       return send(res, 201, answer);
     }
     return error(res, 404, 'not_found', 'no such route');
@@ -190,7 +206,7 @@ export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
       if (url.pathname === '/_stub/config' && req.method === 'POST') { Object.assign(cfg, JSON.parse(await readBody(req) || '{}')); return send(res, 200, cfg); }
       if (url.pathname === '/_stub/site-config' && req.method === 'POST') { const b = JSON.parse(await readBody(req)); sites[b.site].config = b.config; return send(res, 200, { ok: true }); }
       if (url.pathname === '/_stub/publish' && req.method === 'POST') { const b = JSON.parse(await readBody(req)); return send(res, 200, { hash: publish(b.site, b.dialogue) }); }
-      if (url.pathname === '/_stub/state') return send(res, 200, { events: st.events, leads: [...st.leads].map(([key, l]) => ({ key, ...l.body })), leadAttempts: st.leadAttempts, meetings: [...st.meetings].map(([key, m]) => ({ key, ...m.body, ...m.answer })), bundleRequests: st.bundleRequests.length, flowRequests: st.flowRequests, published });
+      if (url.pathname === '/_stub/state') return send(res, 200, { events: st.events, leads: [...st.leads].map(([key, l]) => ({ key, ...l.body })), leadAttempts: st.leadAttempts, meetings: [...st.meetings].map(([key, m]) => ({ key, ...m.body, ...m.answer })), requests: [...st.requests].map(([key, r]) => ({ key, ...r.body })), bundleRequests: st.bundleRequests.length, flowRequests: st.flowRequests, published });
       if (url.pathname.startsWith('/v1/')) return await api(req, res, url);
       return statik(req, res, url);
     } catch (e) {

@@ -560,13 +560,15 @@ pub const CATALOGUE_BUDGET: u64 = 2 * 1024;
 /// `CompiledFlow::drop_read`; then the widget's languages, +1.5 KB: interface texts through the
 /// catalogues, the `language` export and its negotiation, reading and installing a fetched
 /// catalogue, `dir`, the catalogue fetch and `Intl` in chat.js: 83,680 B = 81.7 KB with both,
-/// no-match 20,422 B). A language other than English
+/// no-match 20,422 B); then issue 15's no-slot form and video link, +2,804 B (chat wasm +2,665
+/// for the preferred-times form, its states and request, the video link and nine catalogue texts;
+/// chat.js +138 for the request call and `video`): 86,484 B = 84.5 KB. A language other than English
 /// fetches its catalogue on top ([`CATALOGUE_BUDGET`]). Until the widget gets to 60 KB
 /// (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
     ("no-match total", 20 * 1024),
-    ("chat-open total", 82 * 1024),
+    ("chat-open total", 84 * 1024 + 512),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].

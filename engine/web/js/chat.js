@@ -96,12 +96,20 @@ export async function mount(ctx) {
           const j = await r.json().catch(() => ({}));
           if (r.ok) {
             const d = new Date(j.start || req.start);
-            return { status: 'booked', meeting_id: String(j.meeting || ''), agent: String(j.agent || ''), time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})` };
+            return { status: 'booked', meeting_id: String(j.meeting || ''), agent: String(j.agent || ''), time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})`, ...(typeof j.video === 'string' ? { video: j.video } : {}) };
           }
           if (r.status === 409) return { status: 'slot_taken' };
           return { status: 'failed', reason: (j.error && j.error.message) || `error ${r.status}` };
         }, () => ({ status: 'failed', reason: 'network error' }))
         .then((res) => chat.booking(JSON.stringify(res)));
+    },
+    // The no-slot fallback: the visitor's preferred times for the queue (stored once per key).
+    request(key, body) {
+      if (ctx.preview) { chat.requested(true); return; } // a draft preview sends nothing
+      const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
+      fetch(`${base}/meetings/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify({ ...parse(body, {}), tz }) })
+        .then((r) => r.ok, () => false)
+        .then((ok) => chat.requested(ok));
     },
     chime() {
       try {

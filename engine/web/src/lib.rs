@@ -24,6 +24,7 @@ use wasm_bindgen::prelude::*;
 // and `markdown` are below all of them.
 mod conversation;
 mod panel;
+mod request;
 mod shell;
 mod state;
 mod wire;
@@ -229,16 +230,23 @@ impl Chat {
         act(&self.shell, move |i| i.on_slots(&json));
     }
 
-    /// Delivers a booking result in the engine's `Booking` JSON form.
+    /// Delivers a booking result in the engine's `Booking` JSON form (a booking may carry the
+    /// meeting's `video` link).
     pub fn booking(&self, json: &str) {
         let result = wire::booking(json).unwrap_or(Booking::Failed {
             reason: "unreadable answer".into(),
         });
+        let video = wire::video(json);
         act(&self.shell, move |i| {
             if i.session.wait == Wait::Booking {
-                i.input(Input::BookingResult { result }, None);
+                i.booked(result, video);
             }
         });
+    }
+
+    /// Delivers the answer to the preferred times (`Host.request`): stored or not.
+    pub fn requested(&self, ok: bool) {
+        act(&self.shell, move |i| i.on_requested(ok));
     }
 
     /// Adds known lead fields (`{field: value}`) for tokens, branches and skip-if-known.

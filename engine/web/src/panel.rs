@@ -11,10 +11,16 @@ impl Inner {
         if !matches!(self.prompt, Some(Prompt::Slots)) {
             return;
         }
+        let request = self.can_request();
         let c = match &self.slots {
             SlotUi::Loading => Composer::SlotsLoading,
             SlotUi::Booking => Composer::Booking,
+            SlotUi::Requesting(_) => Composer::Requesting,
+            SlotUi::NoneFit => Composer::Request { none: false },
             SlotUi::Error(m) => Composer::SlotsError(m),
+            SlotUi::Ready { slots, .. } if slots.is_empty() && request => {
+                Composer::Request { none: true }
+            }
             SlotUi::Ready { slots, .. } if slots.is_empty() => Composer::SlotsNone,
             SlotUi::Ready {
                 tz,
@@ -30,6 +36,7 @@ impl Inner {
                     .filter(|s| days.get(*day) == Some(&s.day))
                     .map(|s| s.time.as_str())
                     .collect(),
+                none_fit: request,
             },
         };
         self.view.composer(c);
@@ -174,6 +181,14 @@ impl Inner {
                     self.refresh_slots();
                 }
             }
+            Ui::NoneFit => {
+                if matches!(self.slots, SlotUi::Ready { .. }) {
+                    self.slots = SlotUi::NoneFit;
+                    self.refresh_slots();
+                    self.view.focus_composer(false);
+                }
+            }
+            Ui::SendRequest(text) => self.send_request(text),
             Ui::Document(card) => self.ev("document_opened", Some(&card), None),
         }
     }

@@ -28,6 +28,8 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn book(this: &Host, key: &str, body: &str);
     #[wasm_bindgen(method)]
+    fn request(this: &Host, key: &str, body: &str);
+    #[wasm_bindgen(method)]
     fn chime(this: &Host);
     #[wasm_bindgen(method)]
     fn ui(this: &Host, state: &str);
@@ -96,6 +98,7 @@ fn act_boxed(shell: &Rc<Shell>, f: Box<dyn FnOnce(&mut Inner)>) {
             Call::Lead(k, b) => h.lead(&k, &b),
             Call::Slots(r) => h.slots(&r),
             Call::Book(k, b) => h.book(&k, &b),
+            Call::Request(k, b) => h.request(&k, &b),
             Call::Chime => h.chime(),
             Call::Ui(s) => h.ui(s),
         }

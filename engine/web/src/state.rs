@@ -42,6 +42,8 @@ pub(super) enum Call {
     Lead(String, String),
     Slots(String),
     Book(String, String),
+    /// The no-slot fallback: preferred times (Idempotency-Key, body).
+    Request(String, String),
     Chime,
     Ui(&'static str),
 }
@@ -102,6 +104,11 @@ pub(super) enum SlotUi {
         day: usize,
     },
     Booking,
+    /// The preferred-times form when none of the offered times fit (the no-slot form is `Ready`
+    /// with no slots).
+    NoneFit,
+    /// The preferred times are being sent; the reason (`no_slots` or `none_fit`).
+    Requesting(&'static str),
 }
 
 pub(super) enum Op {
@@ -118,6 +125,9 @@ pub(super) enum Op {
 pub(super) struct Queue(Vec<Op>);
 
 impl Queue {
+    pub(super) fn iter_mut(&mut self) -> std::slice::IterMut<'_, Op> {
+        self.0.iter_mut()
+    }
     pub(super) fn push_back(&mut self, op: Op) {
         self.0.push(op);
     }

@@ -265,6 +265,11 @@ form{display:flex;gap:8px;margin:0}
 input{flex:1;min-width:0;padding:10px 12px;border-radius:12px;border:1.5px solid var(--line);background:var(--bg)}
 input:focus-visible{outline:3px solid var(--p);outline-offset:0;border-color:var(--p)}
 input[aria-invalid=true]{border-color:var(--err)}
+.request{flex-direction:column;gap:6px}
+.request label{font-weight:550}
+textarea{font:inherit;color:inherit;resize:vertical;padding:10px 12px;border-radius:12px;border:1.5px solid var(--line);background:var(--bg)}
+textarea:focus-visible{outline:3px solid var(--p);outline-offset:0;border-color:var(--p)}
+textarea[aria-invalid=true]{border-color:var(--err)}
 .send{padding:0 16px;border-radius:12px;border:0;background:var(--p);color:var(--on-p);font-weight:650}
 .err{margin:0;color:var(--err);font-size:13.5px}
 .err:empty{display:none}

@@ -7,6 +7,8 @@ use dynchat_engine::json::int_string;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+mod request;
+
 use web_sys::{
     Document, Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRoot,
     ShadowRootInit, ShadowRootMode,
@@ -41,6 +43,10 @@ pub enum Ui {
     SkipMeeting,
     /// Ask for slots again after an error.
     RetrySlots,
+    /// None of the offered times fit: show the preferred-times form.
+    NoneFit,
+    /// The preferred-times form was sent (its text).
+    SendRequest(String),
     /// A tracked document link was opened (card id).
     Document(String),
 }
@@ -86,7 +92,13 @@ pub enum Composer<'a> {
         days: Vec<&'a str>,
         day: usize,
         times: Vec<&'a str>,
+        /// Offer "None of these times work" (the preferred-times form).
+        none_fit: bool,
     },
+    /// The preferred-times form; `none`: after "No times are available right now.".
+    Request { none: bool },
+    /// The preferred times are being sent.
+    Requesting,
     /// Booking in progress.
     Booking,
     /// The conversation ended.
@@ -387,7 +399,7 @@ impl View {
     pub fn focus_composer(&self, fallback_to_log: bool) {
         let first = self
             .composer
-            .query_selector("input,button")
+            .query_selector("input,textarea,button")
             .ok()
             .flatten()
             .and_then(|e| e.dyn_into::<HtmlElement>().ok());
@@ -614,6 +626,13 @@ impl View {
             }
             Composer::SlotsLoading => parts.extend(self.state(&self.t("slots.loading"), true)),
             Composer::Booking => parts.extend(self.state(&self.t("slots.booking"), true)),
+            Composer::Requesting => parts.extend(self.state(&self.t("request.sending"), true)),
+            Composer::Request { none } => {
+                if none {
+                    parts.extend(self.state(&self.t("slots.none"), false));
+                }
+                parts.extend(self.request_form());
+            }
             Composer::SlotsError(msg) => {
                 parts.extend(self.state(msg, false));
                 parts.extend(
@@ -637,6 +656,7 @@ impl View {
                 days,
                 day,
                 times,
+                none_fit,
             } => {
                 if let Some(wrap) = self.el("div", "slots", "") {
                     let _ = wrap.set_attribute("role", "group");
@@ -682,6 +702,12 @@ impl View {
                         let _ = wrap.append_child(&z);
                     }
                     parts.push(wrap);
+                }
+                if none_fit {
+                    parts.extend(
+                        self.button("link", &self.t("request.none_fit"), Ui::NoneFit)
+                            .map(Element::from),
+                    );
                 }
                 parts.extend(
                     self.button("link", &self.t("slots.skip"), Ui::SkipMeeting)

@@ -182,6 +182,11 @@ pub(super) fn booking(s: &str) -> Option<Booking> {
     })
 }
 
+/// The `video` link a booking answer carries, if any.
+pub(super) fn video(s: &str) -> Option<String> {
+    text(json::parse(s)?.get("video")?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +269,14 @@ mod tests {
         );
         assert_eq!(fields(r#"{"email":"a@b.test"}"#).len(), 1);
         assert!(fields(r#"{"email":"a@b.test","n":1}"#).is_empty());
+    }
+
+    #[test]
+    fn booking_video_link() {
+        let b = r#"{"status":"booked","meeting_id":"m","agent":"A","time":"T","video":"https://meet.example/x"}"#;
+        assert_eq!(video(b).as_deref(), Some("https://meet.example/x"));
+        assert!(matches!(booking(b), Some(Booking::Booked { .. })));
+        assert_eq!(video(r#"{"status":"booked","meeting_id":"m"}"#), None);
+        assert_eq!(video(r#"{"status":"booked","video":7}"#), None);
     }
 }
