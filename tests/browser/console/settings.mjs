@@ -1,7 +1,8 @@
 // Console fields for worker settings that had none (registered by run.mjs, which passes its
 // helpers): an agent's video settings (`settings.video`, `settings.video_link`) on the Agents &
 // queues form, kept when the agent is saved again, the worker's refusal shown next to the field;
-// and the site's language (`config.language`) on the Configuration page.
+// the site's language (`config.language`) on the Configuration page; a queue's no-slot request
+// address on the Routing page and the meeting requests on the Meetings page.
 
 export function settingsTests(h) {
   const { test, assert, newPage, signIn, go, axe, shoot, raw, apiLogin, endpoint, RUN, ADMIN } = h;
@@ -97,6 +98,56 @@ export function settingsTests(h) {
       await page.click('button[data-act=save-config]');
       await page.locator('.notice.ok', { hasText: 'Configuration saved' }).waitFor();
       assert((await config()).language === 'en', 'English again');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('routing: a queue\'s meeting-request address saved (a bad one refused); meetings: the no-slot requests listed [settings fields]', async () => {
+    const s = await apiLogin(ADMIN);
+    const w = { cookie: s.cookie, headers: { 'x-csrf-token': s.csrf, origin: endpoint } };
+    const site = `req-${RUN}`;
+    const made = await raw('POST', '/admin/sites', { ...w, body: { id: site, name: 'Requests', allowed_origins: ['https://req.example'] } });
+    assert(made.status === 201 || made.status === 200, `site: ${made.status} ${JSON.stringify(made.json)}`);
+    const day = [{ start: '08:00', end: '18:00' }];
+    const bo = await raw('PUT', `/admin/sites/${site}/agents/bo`, { ...w, body: { name: 'Bo Ek', email: `bo-${RUN}@req.example`, settings: { time_zone: 'UTC', working_hours: { mon: day }, meeting_minutes: 30 } } });
+    assert(bo.status === 200, `bo: ${bo.status}`);
+    const q = await raw('PUT', `/admin/sites/${site}/queues/help`, { ...w, body: { name: 'Help', agents: ['bo'] } });
+    assert(q.status === 200, `queue: ${q.status}`);
+    const notify = async () => (await raw('GET', `/admin/sites/${site}/queues/help/request-notify`, { cookie: s.cookie })).json.email;
+    const { ctx, page } = await newPage();
+    try {
+      await signIn(page, ADMIN);
+      await go(page, `#/sites/${site}/routing`, '#rn-help');
+      assert(await page.inputValue('#rn-help') === '', 'no address yet');
+      await page.fill('#rn-help', 'not an address');
+      await page.click('form[data-act="rt-notify:help"] button[type=submit]');
+      await page.locator('.notice.bad', { hasText: 'email' }).waitFor();
+      assert(await page.inputValue('#rn-help') === 'not an address', 'what was typed is kept');
+      assert(await notify() === null, 'nothing stored on a refusal');
+      await page.fill('#rn-help', `help-${RUN}@req.example`);
+      await page.click('form[data-act="rt-notify:help"] button[type=submit]');
+      await page.locator('.notice.ok', { hasText: 'Request notices of queue help saved' }).waitFor();
+      assert(await notify() === `help-${RUN}@req.example`, 'address stored');
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      await page.locator('.side').waitFor();
+      await go(page, `#/sites/${site}/routing`, '#rn-help');
+      assert(await page.inputValue('#rn-help') === `help-${RUN}@req.example`, 'address shown after a reload');
+      await axe(page, 'routing with the request address');
+      // A visitor's no-slot request (the public API, as the widget sends it) shows on Meetings.
+      const r = await fetch(`${endpoint}/v1/sites/${site}/meetings/requests`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `req-${RUN}-1` },
+        body: JSON.stringify({ route: 'queue:help', email: `eva-${RUN}@visitor.example`, name: 'Eva Holm', preferred: 'Tuesday mornings', days: ['2030-01-08'], tz: 'Europe/Berlin' }),
+      });
+      assert(r.status === 201, `request: ${r.status} ${await r.text()}`);
+      await go(page, `#/sites/${site}/meetings`, '#m-q');
+      const row = page.locator('#mr-h ~ .table-wrap tbody tr', { hasText: `eva-${RUN}@visitor.example` });
+      await row.waitFor();
+      const text = await row.textContent();
+      assert(text.includes('Eva Holm') && text.includes('Tuesday mornings') && text.includes('2030-01-08') && text.includes('help'), 'request row: ' + text);
+      await shoot(page, 'meeting-requests');
+      await axe(page, 'meetings with requests');
     } finally {
       await ctx.close();
     }
