@@ -27,6 +27,8 @@ export function settingsTests(h) {
       await page.locator('#ag-video_link').waitFor();
     };
     const save = async (ok = true) => {
+      // The last save's notice goes first: the next one is this save's (after the agents reloaded).
+      await page.evaluate(() => document.querySelectorAll('.notice').forEach((n) => n.remove()));
       await page.click('form[data-act=ag-save] button[type=submit]');
       if (ok) await page.locator('.notice.ok', { hasText: 'Agent ann saved' }).waitFor();
     };
@@ -95,6 +97,7 @@ export function settingsTests(h) {
       await axe(page, 'configuration with the language');
       // Back to English for the tests after this one.
       await page.selectOption('#c-language', 'en');
+      await page.evaluate(() => document.querySelectorAll('.notice').forEach((n) => n.remove()));
       await page.click('button[data-act=save-config]');
       await page.locator('.notice.ok', { hasText: 'Configuration saved' }).waitFor();
       assert((await config()).language === 'en', 'English again');
@@ -126,6 +129,7 @@ export function settingsTests(h) {
       assert(await page.inputValue('#rn-help') === 'not an address', 'what was typed is kept');
       assert(await notify() === null, 'nothing stored on a refusal');
       await page.fill('#rn-help', `help-${RUN}@req.example`);
+      await page.evaluate(() => document.querySelectorAll('.notice').forEach((n) => n.remove()));
       await page.click('form[data-act="rt-notify:help"] button[type=submit]');
       await page.locator('.notice.ok', { hasText: 'Request notices of queue help saved' }).waitFor();
       assert(await notify() === `help-${RUN}@req.example`, 'address stored');
