@@ -60,7 +60,7 @@ pub(super) fn num(id: &str) -> Value {
 /// an answer; `Null` when the answer is not a refusal naming a field.
 pub(super) fn refusal(a: &crate::api::Answer) -> Value {
     match (a.ok(), a.body.pointer("/error/field")) {
-        (false, Some(f)) => json!({"field": f, "message": a.error()}),
+        (false, Some(f)) => json!({"field": f, "message": a.body.pointer("/error/message")}),
         _ => Value::Null,
     }
 }
@@ -135,7 +135,7 @@ fn video_link_field(p: &str, st: &Value, err: &Value) -> El {
             "An https:// meeting room link put in every invitation of this agent; empty: none.",
         ))
         .child(
-            el("span")
+            el("div")
                 .cls("err")
                 .id(&format!("{id}-err"))
                 .text(if refused {
