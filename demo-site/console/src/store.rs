@@ -182,6 +182,8 @@ pub struct State {
     pub queue_order: Vec<(String, Vec<String>)>,
     pub meetings: Vec<Value>,
     pub meetings_error: Option<String>,
+    /// `GET /admin/sites/{site}/meeting-requests` (admins): the no-slot fallback's requests.
+    pub meeting_requests: Vec<Value>,
     pub meeting_filter: (String, String),
     pub meeting_sort: (String, bool),
     /// `GET /admin/sites`: (id, name) of every site the account may see.

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { netlog } from '../netlog.mjs';
 import { globexTests } from './globex.mjs';
+import { settingsTests } from './settings.mjs';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -1043,6 +1044,8 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
   const after = (await raw('GET', `/admin/sites/acme/queues/${queue}`, { cookie: s.cookie })).json;
   assert(after.weights['priya-shah'] === 2 && after.agents.length === 2, 'queue untouched: ' + JSON.stringify(after));
 });
+
+settingsTests({ test, assert, newPage, signIn, go, axe: axeBoth, shoot, raw, apiLogin, endpoint, RUN, ADMIN });
 
 test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
   for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {

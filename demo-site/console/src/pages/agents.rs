@@ -3,7 +3,7 @@
 //! order; the site's default queue; the accounts of the site in view. Form values survive a
 //! refusal (they are kept in the state before the call).
 
-use super::agent_form::{button, settings_fields, settings_from, table};
+use super::agent_form::{button, refusal, settings_fields, settings_from, table};
 use crate::api;
 use crate::dom::{el, input, select, title, value_of, El};
 use crate::store::{notice, render, with, State, SITE};
@@ -134,7 +134,7 @@ pub(super) fn agents_page(s: &State) -> El {
                     f["location"].as_str().unwrap_or(""),
                     "text",
                 )))
-                .child(settings_fields("ag", &f["settings"]))
+                .child(settings_fields("ag", &f["settings"], &f["error"]))
                 .child(
                     el("button")
                         .attr("type", "submit")
@@ -332,7 +332,8 @@ pub fn action(name: &str, arg: &str) {
         "ag-save" => spawn_local(async {
             let id = value_of("ag-id").trim().to_string();
             let location = value_of("ag-location");
-            let body = json!({"name": value_of("ag-name"), "email": value_of("ag-email").trim(), "settings": settings_from("ag"),
+            let stored = with(|s| s.agent_form["settings"].clone());
+            let body = json!({"name": value_of("ag-name"), "email": value_of("ag-email").trim(), "settings": settings_from("ag", &stored),
                               "location": if location.trim().is_empty() { Value::Null } else { json!(location) }});
             // Kept through the re-render: a refusal loses nothing typed.
             with(
@@ -344,9 +345,13 @@ pub fn action(name: &str, arg: &str) {
                 Some(&body),
             )
             .await;
-            if a.ok() {
-                with(|s| s.agent_form = Value::Null);
-            }
+            with(|s| {
+                if a.ok() {
+                    s.agent_form = Value::Null;
+                } else {
+                    s.agent_form["error"] = refusal(&a);
+                }
+            });
             reload_agents(&a, &format!("Agent {id} saved.")).await;
         }),
         "ag-remove" => spawn_local(async move {

@@ -3,6 +3,7 @@
 use crate::api;
 use crate::dom::{checkbox, el, input, select, title, value_of, El};
 use crate::store::{notice, with, State, SITE};
+use dynchat_engine::i18n::LANGS;
 use serde_json::{json, Value};
 
 /// Loads the site record.
@@ -97,6 +98,7 @@ pub(super) fn config(s: &State) -> El {
                             ],
                         )),
                 )
+                .child(language(c))
                 .child(input(
                     "Welcome message",
                     "c-welcome",
@@ -265,6 +267,39 @@ pub(super) fn mock(c: &Value) -> El {
         )
 }
 
+/// A shipped language's own name (the select's labels); the list is the engine's `LANGS`.
+fn language_name(code: &str) -> &str {
+    match code {
+        "en" => "English",
+        "de" => "Deutsch",
+        "fr" => "Français",
+        "nl" => "Nederlands",
+        "es" => "Español",
+        "ja" => "日本語",
+        "ar" => "العربية",
+        other => other,
+    }
+}
+
+/// The widget's language (`config.language`): a shipped one, or "auto" (the page decides).
+fn language(c: &Value) -> El {
+    let mut options: Vec<(&str, &str)> = vec![("auto", "Follow the page (auto)")];
+    options.extend(LANGS.iter().map(|l| (*l, language_name(l))));
+    el("div")
+        .child(
+            el("label")
+                .attr("for", "c-language")
+                .text("Language of the chat")
+                .child(
+                    select("c-language", &cfg_str(c, "language", "en"), &options)
+                        .attr("aria-describedby", "c-language-hint"),
+                ),
+        )
+        .child(el("span").cls("hint").id("c-language-hint").text(
+            "Follow the page (auto): the page's <html lang>, else the visitor's browser, else English.",
+        ))
+}
+
 pub(super) fn config_from_form(site: &Value) -> Value {
     let mut c = site["config"].as_object().cloned().unwrap_or_default();
     for k in [
@@ -283,6 +318,11 @@ pub(super) fn config_from_form(site: &Value) -> Value {
         } else {
             c.insert(k.into(), json!(v.trim()));
         }
+    }
+    // English is the default: a site without a language keeps none until another is chosen.
+    let lang = value_of("c-language");
+    if !(lang.is_empty() || lang == "en" && !c.contains_key("language")) {
+        c.insert("language".into(), json!(lang));
     }
     for k in ["sound", "launcher_always", "auto_open"] {
         c.insert(k.into(), json!(value_of(&format!("c-{k}")) == "true"));

@@ -17,7 +17,19 @@ pub async fn load_meetings(me: &Me) {
         )
     };
     let a = api::call("GET", &path, None).await;
+    let requests = if me.admin {
+        let r = api::call(
+            "GET",
+            &format!("/admin/sites/{SITE}/meeting-requests"),
+            None,
+        )
+        .await;
+        r.body["requests"].as_array().cloned().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     with(|s| {
+        s.meeting_requests = requests;
         if a.ok() {
             s.meetings = a.body["meetings"].as_array().cloned().unwrap_or_default();
             s.meetings_error = None;
@@ -237,7 +249,53 @@ pub(super) fn meetings(s: &State, me: &Me) -> El {
                 .child(tb),
         )
     };
-    root.child(filters).child(table)
+    let root = root.child(filters).child(table);
+    if me.admin {
+        root.child(requests_box(&s.meeting_requests))
+    } else {
+        root
+    }
+}
+
+/// The no-slot fallback's meeting requests: when, visitor, preferred times, queue.
+fn requests_box(list: &[Value]) -> El {
+    let sec = el("section")
+        .cls("box")
+        .attr("aria-labelledby", "mr-h")
+        .child(el("h2").id("mr-h").text("Meeting requests"))
+        .child(el("p").cls("hint").text(
+            "Visitors who found no free time and left their preferred times (newest first).",
+        ));
+    if list.is_empty() {
+        return sec.child(el("p").cls("hint").text("No meeting requests."));
+    }
+    let mut tb = el("tbody");
+    for r in list {
+        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        let days: Vec<String> = serde_json::from_str(&s("days")).unwrap_or_default();
+        let mut when = s("preferred");
+        if !days.is_empty() {
+            when = format!("{when} ({})", days.join(", ")).trim().to_string();
+        }
+        let visitor = match s("name") {
+            n if n.is_empty() => s("email"),
+            n => format!("{n} <{}>", s("email")),
+        };
+        let route = s("route");
+        tb = tb.child(
+            el("tr")
+                .attr("data-request", &s("id"))
+                .child(el("td").text(&date_time(r["created_at"].as_f64().unwrap_or(0.0))))
+                .child(el("td").text(&visitor))
+                .child(el("td").text(format!("{when} {}", s("tz")).trim()))
+                .child(el("td").text(route.strip_prefix("queue:").unwrap_or(&route))),
+        );
+    }
+    sec.child(super::agent_form::table(
+        "Meeting requests table",
+        &["When", "Visitor", "Preferred times", "Queue"],
+        tb,
+    ))
 }
 
 pub(super) fn csv_cell(s: &str) -> String {

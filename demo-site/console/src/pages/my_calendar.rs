@@ -2,7 +2,7 @@
 //! their own hours, the queues they are in) and the set-password page of an invitation
 //! (`#/invite/{token}`, no session; the token is taken out of the address bar).
 
-use super::agent_form::{button, settings_fields, settings_from};
+use super::agent_form::{button, refusal, settings_fields, settings_from};
 use crate::api;
 use crate::dom::{el, input, title, value_of, El};
 use crate::store::{go, notice, render, with, Me, State, SITE};
@@ -135,7 +135,7 @@ pub(super) fn my_calendar(s: &State, me: &Me) -> El {
         .child(
             el("form")
                 .act("my-hours")
-                .child(settings_fields("my", &m["settings"]))
+                .child(settings_fields("my", &m["settings"], &m["settings_error"]))
                 .child(el("button").attr("type", "submit").text("Save my hours")),
         );
     root = root.child(el("div").cls("grid2").child(status).child(hours));
@@ -250,10 +250,13 @@ async fn mine_action(name: String, arg: String) {
             api::call("PUT", &format!("{base}/calendar"), Some(&body)).await
         }
         "my-hours" => {
-            let body = json!({"settings": settings_from("my")});
+            let stored = with(|s| s.mine["settings"].clone());
+            let body = json!({"settings": settings_from("my", &stored)});
             // Kept through the re-render: a refusal loses nothing typed.
             with(|s| s.mine["settings"] = body["settings"].clone());
-            api::call("PUT", &format!("{base}/settings"), Some(&body)).await
+            let a = api::call("PUT", &format!("{base}/settings"), Some(&body)).await;
+            with(|s| s.mine["settings_error"] = refusal(&a));
+            a
         }
         _ => {
             let a = api::call(

@@ -79,6 +79,17 @@ pub async fn load_routing() {
         } else {
             errors.push(format!("template of {id}: {}", t.error()));
         }
+        let n = api::call(
+            "GET",
+            &format!("/admin/sites/{SITE}/queues/{id}/request-notify"),
+            None,
+        )
+        .await;
+        if n.ok() {
+            out["notify"][&id] = n.body["email"].clone();
+        } else {
+            errors.push(format!("request notices of {id}: {}", n.error()));
+        }
     }
     if !errors.is_empty() {
         out["error"] = json!(errors.join("; "));
@@ -88,13 +99,17 @@ pub async fn load_routing() {
 
 /// Whether this module runs the action `name`.
 pub fn handles(name: &str) -> bool {
-    matches!(name, "rt-save" | "rt-tpl" | "rt-tpl-reset")
+    matches!(name, "rt-save" | "rt-tpl" | "rt-tpl-reset" | "rt-notify")
 }
 
 /// Runs a Routing page action: `rt-save:{queue}` saves the queue's weights and fairness options
 /// (its order stays as the worker has it).
 pub fn action(name: &str, arg: &str) {
     let queue = arg.to_string();
+    if name == "rt-notify" {
+        spawn_local(save_notify(queue));
+        return;
+    }
     if name != "rt-save" {
         spawn_local(save_template(queue, name == "rt-tpl-reset"));
         return;
@@ -165,6 +180,63 @@ async fn save_template(queue: String, reset: bool) {
     );
 }
 
+/// `rt-notify:{queue}` saves the address the queue's no-slot requests are sent to (empty: every
+/// member again).
+async fn save_notify(queue: String) {
+    let typed = value_of(&format!("rn-{queue}"));
+    let email = match typed.trim() {
+        "" => Value::Null,
+        t => json!(t),
+    };
+    // Kept through the re-render: a refusal loses nothing typed.
+    with(|s| s.routing["notify"][&queue] = json!(typed));
+    let path = format!("/admin/sites/{SITE}/queues/{queue}/request-notify");
+    let a = api::call("PUT", &path, Some(&json!({ "email": email }))).await;
+    if a.ok() {
+        load_routing().await;
+    }
+    notice(
+        a.ok(),
+        if a.ok() {
+            format!("Request notices of queue {queue} saved.")
+        } else {
+            a.error()
+        },
+    );
+}
+
+/// The address the queue's no-slot meeting requests go to.
+fn notify_form(d: &Value, q: &Value) -> El {
+    let id = q["id"].as_str().unwrap_or("");
+    let fid = format!("rn-{id}");
+    el("form")
+        .cls("queue-notify")
+        .attr("data-queue-notify", id)
+        .flag("novalidate", true)
+        .act(&format!("rt-notify:{id}"))
+        .child(
+            el("div")
+                .cls("field")
+                .child(
+                    crate::dom::input(
+                        &format!("Send meeting requests of {id} to"),
+                        &fid,
+                        d["notify"][id].as_str().unwrap_or(""),
+                        "email",
+                    )
+                    .attr("aria-describedby", &format!("{fid}-hint")),
+                )
+                .child(el("span").cls("hint").id(&format!("{fid}-hint")).text(
+                    "When a visitor finds no free time and leaves a request; empty: every member.",
+                )),
+        )
+        .child(
+            el("button")
+                .attr("type", "submit")
+                .text(&format!("Save request address of {id}")),
+        )
+}
+
 fn queue_of<'a>(d: &'a Value, id: &str) -> &'a Value {
     d["queues"]["queues"]
         .as_array()
@@ -213,7 +285,10 @@ pub(super) fn routing_page(s: &State) -> El {
         qbox = qbox.child(el("p").cls("hint").text("No queues yet."));
     }
     for q in &queues {
-        qbox = qbox.child(queue_form(d, q)).child(template_form(d, q));
+        qbox = qbox
+            .child(queue_form(d, q))
+            .child(notify_form(d, q))
+            .child(template_form(d, q));
     }
     root.child(qbox).child(rules_box(d)).child(log_box(d))
 }
