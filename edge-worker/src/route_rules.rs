@@ -122,22 +122,28 @@ pub fn owner_fields(d: &Dialogue) -> Vec<String> {
 
 /// The visitor's answers sent with a booking: card id -> text, optional.
 pub fn answers(v: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> {
+    answers_as(v, "answers")
+}
+
+/// [`answers`] sent under the parameter `name` (`answer` for `/slots`' `answer.<card id>`
+/// parameters): the errors name it.
+pub fn answers_as(v: Option<&Value>, name: &str) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(out);
     };
     let o = v
         .as_object()
-        .ok_or_else(|| ApiError::field("answers", "must be an object of card id to text"))?;
+        .ok_or_else(|| ApiError::field(name, "must be an object of card id to text"))?;
     if o.len() > MAX_ANSWERS {
         return Err(ApiError::field(
-            "answers",
+            name,
             format!("at most {MAX_ANSWERS} answers"),
         ));
     }
     for (k, v) in o {
         if !crate::validate::valid_id(k) {
-            return Err(ApiError::field("answers", "keys must be card ids"));
+            return Err(ApiError::field(name, "keys must be card ids"));
         }
         match v {
             Value::String(s) if s.chars().count() <= MAX_ANSWER_CHARS => {
@@ -145,13 +151,45 @@ pub fn answers(v: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> 
             }
             _ => {
                 return Err(ApiError::field(
-                    format!("answers.{k}"),
+                    format!("{name}.{k}"),
                     format!("must be text of at most {MAX_ANSWER_CHARS} characters"),
                 ))
             }
         }
     }
     Ok(out)
+}
+
+/// The lead fields a visitor sends (with a booking or a slot request): a field name to text of
+/// at most 255 characters (`null`: left out); errors name `lead.<field>`.
+pub fn visitor_lead(lead: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    let mut fields = Map::new();
+    for (k, v) in lead {
+        if !crate::validate::valid_field_name(k) {
+            return Err(ApiError::field(
+                format!(
+                    "lead.{}",
+                    k.chars()
+                        .filter(|c| c.is_ascii_alphanumeric())
+                        .collect::<String>()
+                ),
+                "is not a field name",
+            ));
+        }
+        match v {
+            Value::String(s) if s.chars().count() <= 255 => {
+                fields.insert(k.clone(), Value::String(s.clone()));
+            }
+            Value::Null => {}
+            _ => {
+                return Err(ApiError::field(
+                    format!("lead.{k}"),
+                    "must be text of at most 255 characters",
+                ))
+            }
+        }
+    }
+    Ok(fields)
 }
 
 fn text(v: &Value) -> Option<String> {
