@@ -353,6 +353,28 @@ mod tests {
     }
 
     #[test]
+    fn slot_request_facts_name_their_parameter() {
+        let long = json!({"region": "x".repeat(501)});
+        assert!(matches!(
+            answers_as(Some(&long), "answer"),
+            Err(ApiError::BadField { ref field, .. }) if field == "answer.region"
+        ));
+        let lead = |v: Value| visitor_lead(v.as_object().unwrap_or(&Map::new()));
+        for (v, field) in [
+            (json!({"country": "x".repeat(256)}), "lead.country"),
+            (json!({"bad name": "x"}), "lead.badname"),
+            (json!({"country": 5}), "lead.country"),
+        ] {
+            assert!(
+                matches!(lead(v.clone()), Err(ApiError::BadField { field: ref f, .. }) if f == field),
+                "{v}"
+            );
+        }
+        let ok = lead(json!({"email": "a@b.example", "gone": null})).ok();
+        assert_eq!(ok.map(|m| m.len()), Some(1));
+    }
+
+    #[test]
     fn publish_sees_every_queue_the_rules_name() {
         let d: Dialogue = serde_json::from_str(DIALOGUE).expect("dialogue");
         let q: Vec<String> = rule_queues(&d).into_iter().map(|(_, q)| q).collect();

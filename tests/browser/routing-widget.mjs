@@ -43,6 +43,7 @@ try {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+  await page.locator(`${W} .poke-open`).waitFor();
   await page.locator(`${W} .launcher`).click();
   await page.locator(`${W} .choice`, { hasText: 'DACH' }).first().click();
   const email = page.locator(`${W} input[type=email]`);
@@ -50,15 +51,15 @@ try {
   await email.press('Enter');
   const call = await waitFor(() => slotCalls[0], 'the slot request of the rules route');
   if (call.status !== 200) fail(`/slots answered ${call.status}: ${JSON.stringify(call.body)}`);
-  const q = call.url.searchParams;
-  if (q.get('answer.region') !== 'DACH' && q.get('answer.region') !== 'dach') fail(`the slot request carries no answer.region: ${call.url.search}`);
-  if (q.get('lead.email') !== 'routed-widget@example.com') fail(`the slot request carries no lead.email: ${call.url.search}`);
   // What the worker offers the dach queue directly: the list the visitor must see.
   const dach = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:dach&tz=UTC&days=14`);
   const sales = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:sales&tz=UTC&days=14`);
   const starts = (l) => JSON.stringify(l.map((s) => s.start));
   if (!dach.length || starts(dach) === starts(sales)) fail('the two queues must offer different times');
   if (starts(call.body.slots || []) !== starts(dach)) fail(`the widget was sent ${starts(call.body.slots || []).slice(0, 120)}..., not the dach queue's ${starts(dach).slice(0, 120)}...`);
+  const q = call.url.searchParams;
+  if (q.get('answer.region') !== 'DACH' && q.get('answer.region') !== 'dach') fail(`the slot request carries no answer.region: ${call.url.search}`);
+  if (q.get('lead.email') !== 'routed-widget@example.com') fail(`the slot request carries no lead.email: ${call.url.search}`);
   // The first time on screen is the dach queue's first (UTC context: the label's hour is UTC).
   const first = page.locator(`${W} .time`).first();
   const label = (await first.textContent()) || '';

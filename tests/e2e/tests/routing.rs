@@ -380,7 +380,7 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
     let radicale = peers::radicale(2, "routing-widget");
     let w = Worker::start("routing-widget", None, &[("CALENDAR_KEY", CALENDAR_KEY)]);
     let d = json!({"version": 1, "id": "routed", "name": "Routed",
-    "audience": {"all": [{"field": "page.path", "op": "matches", "value": "/pricing*"}]},
+    "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
     "cards": [
         {"type": "question", "id": "region", "text": "Where is your team?",
          "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
@@ -392,6 +392,7 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
          "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "bye"},
         {"type": "end", "id": "bye", "text": "Thanks!"}
     ]});
+    w.site("acme", site_settings(None), &[]);
     for (n, (id, queue, hours)) in [
         ("dora", "dach", ("08:00", "12:00")),
         ("sam", "sales", ("13:00", "17:00")),
@@ -423,7 +424,8 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
         );
         assert_eq!(q.status, 200, "queue {queue}: {}", q.body);
     }
-    w.site("acme", site_settings(None), &[&d.to_string()]);
+    let p = w.admin("POST", "/admin/sites/acme/dialogues", Some(&d));
+    assert_eq!(p.status, 201, "publish: {}", p.body);
     console::allow_demo_origin(w.port, dynchat_e2e::ADMIN_TOKEN)
         .unwrap_or_else(|e| panic!("allow_demo_origin: {e}"));
     let endpoint = format!("http://127.0.0.1:{}", w.port);
@@ -448,4 +450,25 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
     let calendars = peers::get(&format!("{}/_peer/state", radicale.urls[0]))["calendars"].clone();
     let events = |user: &str| calendars[user].as_array().map_or(0, Vec::len);
     assert_eq!([events("agent1"), events("agent2")], [1, 0], "{calendars}");
+
+    // Oversized or bad facts on the slot request: a 400 naming the parameter, as /book does.
+    let long = "x".repeat(501);
+    let many: String = (0..65).map(|i| format!("&answer.c{i}=x")).collect();
+    for (facts, field) in [
+        (format!("&answer.region={long}"), "answer.region"),
+        (many, "answer"),
+        (format!("&lead.country={}", &long[..256]), "lead.country"),
+        ("&lead.bad%20name=x".to_string(), "lead.badname"),
+        ("&lead.email=not-an-email".to_string(), "lead.email"),
+        ("&email=nope&lead.email=a%40b.example".to_string(), "email"),
+    ] {
+        let r = w.request(
+            "GET",
+            &format!("/v1/sites/acme/slots?route=rules:routed/book&tz=UTC&days=3{facts}"),
+            &[("Origin", ORIGIN)],
+            None,
+        );
+        assert_eq!(r.status, 400, "{field}: {}", r.body);
+        assert_eq!(r.json()["error"]["field"], field, "{}", r.body);
+    }
 }
