@@ -6,6 +6,7 @@
 //! The decision itself is `dynchat_scheduling::routing`.
 
 use crate::error::ApiError;
+use dynchat_engine::fields::FieldName;
 use dynchat_engine::model::{Card, Dialogue, Route as Authored, RouteRules};
 use dynchat_scheduling::routing::{RouteDecision, VisitorFacts, DEFAULT_OWNER_FIELD};
 use serde::{Deserialize, Serialize};
@@ -212,8 +213,9 @@ pub fn facts(
     owner_field: &str,
 ) -> VisitorFacts {
     let mut f = VisitorFacts::new();
+    let owner = FieldName::new(owner_field);
     for (k, v) in visitor {
-        if k.eq_ignore_ascii_case(owner_field) {
+        if FieldName::new(k) == owner {
             continue;
         }
         if let Some(t) = text(v) {

@@ -387,7 +387,8 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
                      {"label": "Elsewhere", "value": "other", "next": "mail"}]},
         {"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"},
         {"type": "meeting", "id": "book", "text": "Pick a time:", "route": {
-            "rules": [{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"}],
+            "rules": [{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"},
+                      {"when": {"all": [{"field": "lead.Country", "op": "is", "value": "AT"}]}, "queue": "dach"}],
             "default": "sales"},
          "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "bye"},
         {"type": "end", "id": "bye", "text": "Thanks!"}
@@ -450,6 +451,30 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
     let calendars = peers::get(&format!("{}/_peer/state", radicale.urls[0]))["calendars"].clone();
     let events = |user: &str| calendars[user].as_array().map_or(0, Vec::len);
     assert_eq!([events("agent1"), events("agent2")], [1, 0], "{calendars}");
+
+    // The visitor's own fields route too, their names ignoring case (`lead.Country` in the
+    // rule, `country` as the widget captured it).
+    let slot_starts = |q: &str| -> Vec<Value> {
+        let r = w.request(
+            "GET",
+            &format!("/v1/sites/acme/slots?{q}&tz=UTC&days=3"),
+            &[("Origin", ORIGIN)],
+            None,
+        );
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        r.json()["slots"]
+            .as_array()
+            .map(|s| s.iter().map(|x| x["start"].clone()).collect())
+            .unwrap_or_default()
+    };
+    let dach = slot_starts("route=queue:dach");
+    assert!(!dach.is_empty());
+    assert_eq!(slot_starts("route=rules:routed/book&lead.country=at"), dach);
+    assert_eq!(slot_starts("route=rules:routed/book&lead.COUNTRY=AT"), dach);
+    assert_eq!(
+        slot_starts("route=rules:routed/book&lead.country=us"),
+        slot_starts("route=queue:sales")
+    );
 
     // Oversized or bad facts on the slot request: a 400 naming the parameter, as /book does.
     let long = "x".repeat(501);

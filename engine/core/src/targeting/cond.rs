@@ -65,7 +65,8 @@ impl FieldRef {
         let (ns, name) = s.split_once('.').ok_or_else(|| {
             format!("field `{s}` needs a namespace: page., lead., company., activity. or answer.")
         })?;
-        let lname = name.trim().to_ascii_lowercase();
+        // Names ignore case (`lead.FirstName` reads `firstName`): the one rule, `FieldName`.
+        let lname = crate::fields::FieldName::new(name).into_string();
         if lname.is_empty() {
             return Err(format!("field `{s}` has no name after the dot"));
         }
