@@ -88,7 +88,8 @@ impl CompileRouting for Routing {
             rules,
             default: self.default.clone(),
             owner_field: FieldName::new(self.owner_field.as_deref().unwrap_or(DEFAULT_OWNER_FIELD))
-                .into_string(),
+                .as_str()
+                .to_string(),
             answer_ids: answer_ids.into_inner(),
         })
     }
@@ -102,14 +103,14 @@ impl VisitorFacts {
     /// A lead field (names ignore case by the rules' one rule, [`FieldName`]).
     pub fn lead(mut self, field: &str, value: &str) -> Self {
         self.lead
-            .insert(FieldName::new(field).into_string(), lower(value));
+            .insert(FieldName::new(field).as_str().to_string(), lower(value));
         self
     }
 
     /// A company field (names ignore case by the rules' one rule, [`FieldName`]).
     pub fn company(mut self, field: &str, value: &str) -> Self {
         self.company
-            .insert(FieldName::new(field).into_string(), lower(value));
+            .insert(FieldName::new(field).as_str().to_string(), lower(value));
         self
     }
 

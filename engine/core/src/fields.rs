@@ -16,11 +16,6 @@ impl FieldName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// The normalised name, owned: the key rules read a lead or company field by (targeting,
-    /// branches and the worker's routing facts alike).
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
 /// The one limit on what a visitor types (a free-text answer or a capture), in characters

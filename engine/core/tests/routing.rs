@@ -109,9 +109,9 @@ fn routing_field_names_follow_the_one_field_name_rule() {
     ] {
         let got = FieldRef::parse(written, &none).unwrap_or_else(|e| panic!("{written}: {e}"));
         let want = if lead {
-            FieldRef::Lead(FieldName::new("firstName").into_string())
+            FieldRef::Lead(FieldName::new("firstName").as_str().to_string())
         } else {
-            FieldRef::Company(FieldName::new("numberOfEmployees").into_string())
+            FieldRef::Company(FieldName::new("numberOfEmployees").as_str().to_string())
         };
         assert_eq!(got, want, "{written}");
     }

@@ -65,8 +65,7 @@ impl FieldRef {
         let (ns, name) = s.split_once('.').ok_or_else(|| {
             format!("field `{s}` needs a namespace: page., lead., company., activity. or answer.")
         })?;
-        // Names ignore case (`lead.FirstName` reads `firstName`): the one rule, `FieldName`.
-        let lname = crate::fields::FieldName::new(name).into_string();
+        let lname = name.trim().to_ascii_lowercase();
         if lname.is_empty() {
             return Err(format!("field `{s}` has no name after the dot"));
         }
