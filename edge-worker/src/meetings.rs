@@ -140,32 +140,7 @@ pub fn book_input(body: &Value) -> Result<BookInput, ApiError> {
         .get("lead")
         .and_then(Value::as_object)
         .ok_or_else(|| ApiError::field("lead", "must be an object with an email"))?;
-    let mut fields = Map::new();
-    for (k, v) in lead {
-        if !crate::validate::valid_field_name(k) {
-            return Err(ApiError::field(
-                format!(
-                    "lead.{}",
-                    k.chars()
-                        .filter(|c| c.is_ascii_alphanumeric())
-                        .collect::<String>()
-                ),
-                "is not a field name",
-            ));
-        }
-        match v {
-            Value::String(s) if s.chars().count() <= 255 => {
-                fields.insert(k.clone(), Value::String(s.clone()));
-            }
-            Value::Null => {}
-            _ => {
-                return Err(ApiError::field(
-                    format!("lead.{k}"),
-                    "must be text of at most 255 characters",
-                ))
-            }
-        }
-    }
+    let fields = crate::route_rules::visitor_lead(lead)?;
     let email_raw = fields
         .get("email")
         .and_then(Value::as_str)

@@ -6,6 +6,7 @@
 //! The decision itself is `dynchat_scheduling::routing`.
 
 use crate::error::ApiError;
+use dynchat_engine::fields::FieldName;
 use dynchat_engine::model::{Card, Dialogue, Route as Authored, RouteRules};
 use dynchat_scheduling::routing::{RouteDecision, VisitorFacts, DEFAULT_OWNER_FIELD};
 use serde::{Deserialize, Serialize};
@@ -122,22 +123,28 @@ pub fn owner_fields(d: &Dialogue) -> Vec<String> {
 
 /// The visitor's answers sent with a booking: card id -> text, optional.
 pub fn answers(v: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> {
+    answers_as(v, "answers")
+}
+
+/// [`answers`] sent under the parameter `name` (`answer` for `/slots`' `answer.<card id>`
+/// parameters): the errors name it.
+pub fn answers_as(v: Option<&Value>, name: &str) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(out);
     };
     let o = v
         .as_object()
-        .ok_or_else(|| ApiError::field("answers", "must be an object of card id to text"))?;
+        .ok_or_else(|| ApiError::field(name, "must be an object of card id to text"))?;
     if o.len() > MAX_ANSWERS {
         return Err(ApiError::field(
-            "answers",
+            name,
             format!("at most {MAX_ANSWERS} answers"),
         ));
     }
     for (k, v) in o {
         if !crate::validate::valid_id(k) {
-            return Err(ApiError::field("answers", "keys must be card ids"));
+            return Err(ApiError::field(name, "keys must be card ids"));
         }
         match v {
             Value::String(s) if s.chars().count() <= MAX_ANSWER_CHARS => {
@@ -145,13 +152,45 @@ pub fn answers(v: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> 
             }
             _ => {
                 return Err(ApiError::field(
-                    format!("answers.{k}"),
+                    format!("{name}.{k}"),
                     format!("must be text of at most {MAX_ANSWER_CHARS} characters"),
                 ))
             }
         }
     }
     Ok(out)
+}
+
+/// The lead fields a visitor sends (with a booking or a slot request): a field name to text of
+/// at most 255 characters (`null`: left out); errors name `lead.<field>`.
+pub fn visitor_lead(lead: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    let mut fields = Map::new();
+    for (k, v) in lead {
+        if !crate::validate::valid_field_name(k) {
+            return Err(ApiError::field(
+                format!(
+                    "lead.{}",
+                    k.chars()
+                        .filter(|c| c.is_ascii_alphanumeric())
+                        .collect::<String>()
+                ),
+                "is not a field name",
+            ));
+        }
+        match v {
+            Value::String(s) if s.chars().count() <= 255 => {
+                fields.insert(k.clone(), Value::String(s.clone()));
+            }
+            Value::Null => {}
+            _ => {
+                return Err(ApiError::field(
+                    format!("lead.{k}"),
+                    "must be text of at most 255 characters",
+                ))
+            }
+        }
+    }
+    Ok(fields)
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -174,8 +213,9 @@ pub fn facts(
     owner_field: &str,
 ) -> VisitorFacts {
     let mut f = VisitorFacts::new();
+    let owner = FieldName::new(owner_field);
     for (k, v) in visitor {
-        if k.eq_ignore_ascii_case(owner_field) {
+        if FieldName::new(k) == owner {
             continue;
         }
         if let Some(t) = text(v) {
@@ -312,6 +352,28 @@ mod tests {
             );
         }
         assert_eq!(answers(None).map(|a| a.len()).ok(), Some(0));
+    }
+
+    #[test]
+    fn slot_request_facts_name_their_parameter() {
+        let long = json!({"region": "x".repeat(501)});
+        assert!(matches!(
+            answers_as(Some(&long), "answer"),
+            Err(ApiError::BadField { ref field, .. }) if field == "answer.region"
+        ));
+        let lead = |v: Value| visitor_lead(v.as_object().unwrap_or(&Map::new()));
+        for (v, field) in [
+            (json!({"country": "x".repeat(256)}), "lead.country"),
+            (json!({"bad name": "x"}), "lead.badname"),
+            (json!({"country": 5}), "lead.country"),
+        ] {
+            assert!(
+                matches!(lead(v.clone()), Err(ApiError::BadField { field: ref f, .. }) if f == field),
+                "{v}"
+            );
+        }
+        let ok = lead(json!({"email": "a@b.example", "gone": null})).ok();
+        assert_eq!(ok.map(|m| m.len()), Some(1));
     }
 
     #[test]

@@ -34,9 +34,12 @@ impl Answer {
             .pointer("/error/message")
             .and_then(Value::as_str)
             .unwrap_or("request failed");
+        // The worker's message already starts with `field: ` (its `Display`): the field once.
         match self.body.pointer("/error/field").and_then(Value::as_str) {
-            Some(f) => format!("{f}: {msg} (HTTP {})", self.status),
-            None => format!("{msg} (HTTP {})", self.status),
+            Some(f) if !msg.starts_with(&format!("{f}: ")) => {
+                format!("{f}: {msg} (HTTP {})", self.status)
+            }
+            _ => format!("{msg} (HTTP {})", self.status),
         }
     }
 }
@@ -98,4 +101,29 @@ pub fn download(name: &str, mime: &str, text: &str) {
         a.click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Answer;
+    use serde_json::json;
+
+    #[test]
+    fn an_error_names_its_field_once() {
+        let worker = Answer {
+            status: 400,
+            body: json!({"error": {"code": "bad_field", "field": "email", "message": "email: must be a valid email"}}),
+        };
+        assert_eq!(worker.error(), "email: must be a valid email (HTTP 400)");
+        let bare = Answer {
+            status: 400,
+            body: json!({"error": {"field": "tz", "message": "unknown zone"}}),
+        };
+        assert_eq!(bare.error(), "tz: unknown zone (HTTP 400)");
+        let none = Answer {
+            status: 500,
+            body: json!({"error": {"message": "internal error"}}),
+        };
+        assert_eq!(none.error(), "internal error (HTTP 500)");
+    }
 }

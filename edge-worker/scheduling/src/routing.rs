@@ -6,6 +6,7 @@
 
 use crate::ids::AgentId;
 use dynchat_engine::diag::{Diagnostic, Severity};
+use dynchat_engine::fields::FieldName;
 use dynchat_engine::routing::compile_route_rules;
 use dynchat_engine::targeting::{lower, CompiledAudience, Facts, FieldRef, Val};
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ pub const DEFAULT_OWNER_FIELD: &str = "leadOwnerEmail";
 pub struct CompiledRouting {
     rules: Vec<(CompiledAudience, String)>,
     default: String,
-    /// Lower-cased, as facts are stored.
+    /// As facts are stored ([`FieldName`]).
     owner_field: String,
     /// The card ids answers are read by; a condition's `Answer(i)` is `answer_ids[i]`.
     answer_ids: Vec<String>,
@@ -86,7 +87,9 @@ impl CompileRouting for Routing {
         Ok(CompiledRouting {
             rules,
             default: self.default.clone(),
-            owner_field: lower(self.owner_field.as_deref().unwrap_or(DEFAULT_OWNER_FIELD)),
+            owner_field: FieldName::new(self.owner_field.as_deref().unwrap_or(DEFAULT_OWNER_FIELD))
+                .as_str()
+                .to_string(),
             answer_ids: answer_ids.into_inner(),
         })
     }
@@ -97,15 +100,17 @@ impl VisitorFacts {
         VisitorFacts::default()
     }
 
-    /// A lead field (names ignore case).
+    /// A lead field (names ignore case by the rules' one rule, [`FieldName`]).
     pub fn lead(mut self, field: &str, value: &str) -> Self {
-        self.lead.insert(lower(field), lower(value));
+        self.lead
+            .insert(FieldName::new(field).as_str().to_string(), lower(value));
         self
     }
 
-    /// A company field (names ignore case).
+    /// A company field (names ignore case by the rules' one rule, [`FieldName`]).
     pub fn company(mut self, field: &str, value: &str) -> Self {
-        self.company.insert(lower(field), lower(value));
+        self.company
+            .insert(FieldName::new(field).as_str().to_string(), lower(value));
         self
     }
 

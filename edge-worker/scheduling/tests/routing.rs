@@ -279,3 +279,35 @@ fn rules_compile_refuses_what_routing_cannot_read() {
         );
     }
 }
+
+/// Field names in rules and in the facts ignore case (Marketo's `firstName`, an author's
+/// `lead.FirstName`; `company.NumberOfEmployees` and a record's `numberOfEmployees`).
+#[test]
+fn field_names_ignore_case_on_both_sides() {
+    let routing: Routing = serde_json::from_str(
+        r#"{"rules": [
+          {"when": {"all": [{"field": "lead.FirstName", "op": "is", "value": "Ann"}]}, "queue": "dach"},
+          {"when": {"all": [{"field": "company.NumberOfEmployees", "op": "greater_than", "value": 500}]},
+           "queue": "enterprise"}],
+         "default": "general", "owner_field": "LeadOwnerEmail"}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let compiled = routing
+        .compile("$.route")
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let route = |f: VisitorFacts| compiled.route(&f, &agents_of);
+    for name in ["firstName", "FIRSTNAME", "firstname"] {
+        assert_eq!(
+            route(VisitorFacts::new().lead(name, "ann")).queue,
+            "dach",
+            "{name}"
+        );
+    }
+    let big = VisitorFacts::new().company("numberOfEmployees", "900");
+    assert_eq!(route(big).queue, "enterprise");
+    // The owner field too: `LeadOwnerEmail` in the rules reads Marketo's `leadOwnerEmail`.
+    let owned = VisitorFacts::new()
+        .lead("firstName", "Ann")
+        .lead("leadOwnerEmail", "lea@northwind.example");
+    assert_eq!(route(owned).owner, Some(AgentId::from("lea")));
+}

@@ -91,3 +91,28 @@ fn the_schema_describes_the_three_route_forms() {
         assert!(schema.contains(needle), "{needle} missing from the schema");
     }
 }
+
+/// Routing reads lead and company fields by the same name rule as targeting and branches
+/// (`FieldName`: case and surrounding spaces ignored), so `lead.FirstName` reads Marketo's
+/// `firstName` and `company.NumberOfEmployees` its `numberOfEmployees`.
+#[test]
+fn routing_field_names_follow_the_one_field_name_rule() {
+    use dynchat_engine::fields::FieldName;
+    use dynchat_engine::targeting::FieldRef;
+    let none = |_: &str| None;
+    for (written, lead) in [
+        ("lead.FirstName", true),
+        ("lead.firstName", true),
+        ("lead. FIRSTNAME ", true),
+        ("company.NumberOfEmployees", false),
+        ("company.numberofemployees", false),
+    ] {
+        let got = FieldRef::parse(written, &none).unwrap_or_else(|e| panic!("{written}: {e}"));
+        let want = if lead {
+            FieldRef::Lead(FieldName::new("firstName").as_str().to_string())
+        } else {
+            FieldRef::Company(FieldName::new("numberOfEmployees").as_str().to_string())
+        };
+        assert_eq!(got, want, "{written}");
+    }
+}

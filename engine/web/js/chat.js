@@ -58,8 +58,12 @@ export async function mount(ctx) {
     event(e) { ctx.track(tag(parse(e, {}))); },
     emit(name, detail) { ctx.emit(name, parse(detail, {})); },
     lead(key, body) { ctx.queueLead(key, JSON.stringify(tag(parse(body, {})))); },
-    slots(route) {
-      fetch(`${base}/slots?route=${encodeURIComponent(route)}&tz=${encodeURIComponent(tz)}&days=14`)
+    slots(facts) {
+      // A rules route also carries the facts /book sends (lead fields, answers): the times shown
+      // are then the queue's the booking lands in.
+      const f = parse(facts, {}), q = new URLSearchParams({ route: f.route, tz, days: 14 });
+      for (const [p, n] of [['lead', 'lead.'], ['answers', 'answer.']]) for (const k in f[p]) q.append(n + k, f[p][k]);
+      fetch(`${base}/slots?${q}`)
         .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
         .then((j) => {
           const slots = (j.slots || []).map((s) => {

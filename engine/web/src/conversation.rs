@@ -25,6 +25,42 @@ impl Inner {
         self.calls.push(Call::Event(e.finish()));
     }
 
+    /// The answers a rules route reads, as `/book` and `/slots` both send them: by
+    /// card id, at most 64, each at most 500 characters (the worker's limits).
+    fn rule_answers(&self, out: &mut Out) {
+        let ids = &self.flow.card_ids;
+        out.map(
+            "answers",
+            self.session
+                .answers
+                .iter()
+                .filter(|(_, v)| char_count(v) <= 500)
+                .filter_map(|(i, v)| Some((ids.get(usize::from(*i))?.as_str(), v.as_str())))
+                .take(64),
+        );
+    }
+
+    /// The captured lead fields under `key` (one copy of the map writer for every caller).
+    fn fields_map<'o>(&self, out: &'o mut Out, key: &str) -> &'o mut Out {
+        out.map(
+            key,
+            self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+    }
+
+    /// The slot request of a meeting card (`{route, lead, answers}` JSON): a rules route carries
+    /// the facts `/book` will carry (the captured lead fields and the answers), so the times
+    /// shown are those of the queue the booking lands in.
+    pub(super) fn slots_call(&self, route: &Route, card: &str) -> Call {
+        let mut q = Out::new();
+        q.str("route", &route_str(route, &self.flow.id, card));
+        if matches!(route, Route::Rules(_)) {
+            self.fields_map(&mut q, "lead");
+            self.rule_answers(&mut q);
+        }
+        Call::Slots(q.finish())
+    }
+
     pub(super) fn save(&mut self) {
         let session = self.session.to_json();
         let s = SavedRef {
@@ -122,8 +158,8 @@ impl Inner {
                 }
                 Effect::RequestSlots { route, card } => {
                     self.slots = SlotUi::Loading;
-                    self.calls
-                        .push(Call::Slots(route_str(&route, &self.flow.id, &card)));
+                    let call = self.slots_call(&route, &card);
+                    self.calls.push(call);
                     self.refresh_slots();
                 }
                 Effect::Book {
@@ -137,28 +173,12 @@ impl Inner {
                     let mut out = Out::new();
                     out.str("route", &route_str(&route, &self.flow.id, &card))
                         .int("start_ms", start_ms)
-                        .int("end_ms", end_ms)
-                        .map(
-                            "lead",
-                            self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                        )
+                        .int("end_ms", end_ms);
+                    self.fields_map(&mut out, "lead")
                         .str("dialogue", &self.flow.id)
                         .str("session", &self.session.id);
-                    // Routing rules may read the answers (the worker takes at most 64, each
-                    // at most 500 characters).
                     if matches!(route, Route::Rules(_)) {
-                        let ids = &self.flow.card_ids;
-                        out.map(
-                            "answers",
-                            self.session
-                                .answers
-                                .iter()
-                                .filter(|(_, v)| char_count(v) <= 500)
-                                .filter_map(|(i, v)| {
-                                    Some((ids.get(usize::from(*i))?.as_str(), v.as_str()))
-                                })
-                                .take(64),
-                        );
+                        self.rule_answers(&mut out);
                     }
                     let body = out.finish();
                     self.calls.push(Call::Book(key, body));
@@ -272,14 +292,12 @@ impl Inner {
             transcript.push(']');
         }
         transcript.push(']');
-        let body = Out::new()
-            .str("session", &self.session.id)
+        let mut body = Out::new();
+        body.str("session", &self.session.id)
             .str("dialogue", &self.flow.id)
-            .str("hash", &self.hash)
-            .map(
-                "fields",
-                self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            )
+            .str("hash", &self.hash);
+        let body = self
+            .fields_map(&mut body, "fields")
             .map("answers", answers)
             .strs("overwrite", self.overwrite.iter().map(String::as_str))
             .raw("transcript", &transcript)

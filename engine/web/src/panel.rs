@@ -175,9 +175,9 @@ impl Inner {
                 if let (Some(dynchat_engine::compile::CCard::Meeting { route, .. }), Some(id)) =
                     (card, id)
                 {
-                    let r = route_str(route, &self.flow.id, id);
+                    let call = self.slots_call(route, id);
                     self.slots = SlotUi::Loading;
-                    self.calls.push(Call::Slots(r));
+                    self.calls.push(call);
                     self.refresh_slots();
                 }
             }

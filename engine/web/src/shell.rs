@@ -24,7 +24,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn lead(this: &Host, key: &str, body: &str);
     #[wasm_bindgen(method)]
-    fn slots(this: &Host, route: &str);
+    fn slots(this: &Host, query: &str);
     #[wasm_bindgen(method)]
     fn book(this: &Host, key: &str, body: &str);
     #[wasm_bindgen(method)]
@@ -96,7 +96,7 @@ fn act_boxed(shell: &Rc<Shell>, f: Box<dyn FnOnce(&mut Inner)>) {
             Call::Event(e) => h.event(&e),
             Call::Emit(n, d) => h.emit(n, &d),
             Call::Lead(k, b) => h.lead(&k, &b),
-            Call::Slots(r) => h.slots(&r),
+            Call::Slots(q) => h.slots(&q),
             Call::Book(k, b) => h.book(&k, &b),
             Call::Request(k, b) => h.request(&k, &b),
             Call::Chime => h.chime(),

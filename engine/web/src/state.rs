@@ -40,6 +40,7 @@ pub(super) enum Call {
     Event(String),
     Emit(&'static str, String),
     Lead(String, String),
+    /// `{route, lead, answers}` JSON: the route and, for a rules route, the visitor's facts.
     Slots(String),
     Book(String, String),
     /// The no-slot fallback: preferred times (Idempotency-Key, body).

@@ -6,7 +6,7 @@
 
 use dynchat_e2e::clock::at;
 use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{serial, Answer, Peer, Worker};
+use dynchat_e2e::{root, serial, site_settings, worker, Answer, Peer, Worker};
 use serde_json::{json, Value};
 
 const SITE: &str = "rt";
@@ -358,4 +358,142 @@ fn rule_routed_bookings_land_in_the_right_queue_owner_first() {
         cases.len(),
         "bad input booked nothing"
     );
+}
+
+#[allow(dead_code)]
+#[path = "../../../xtask/src/console.rs"]
+mod console;
+
+/// The widget in Chromium on the demo site served by the real worker: a visitor who answers
+/// "DACH" is shown the dach queue's times (the slot request carries their answers and fields,
+/// as the booking does) and the booking lands in that queue. The queues' agents work different
+/// hours (dach 08-12, sales 13-17 UTC), so the default queue's times could not be booked there.
+#[test]
+fn the_widget_shows_and_books_the_rule_routed_queue() {
+    let _g = serial();
+    let root = root();
+    assert!(
+        root.join("dist/widget/loader.js").exists(),
+        "dist/widget is missing: build the widget first (cargo xtask widget)"
+    );
+    console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
+    let radicale = peers::radicale(2, "routing-widget");
+    let w = Worker::start("routing-widget", None, &[("CALENDAR_KEY", CALENDAR_KEY)]);
+    let d = json!({"version": 1, "id": "routed", "name": "Routed",
+    "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
+    "cards": [
+        {"type": "question", "id": "region", "text": "Where is your team?",
+         "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
+                     {"label": "Elsewhere", "value": "other", "next": "mail"}]},
+        {"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"},
+        {"type": "meeting", "id": "book", "text": "Pick a time:", "route": {
+            "rules": [{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"},
+                      {"when": {"all": [{"field": "lead.Country", "op": "is", "value": "AT"}]}, "queue": "dach"}],
+            "default": "sales"},
+         "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "bye"},
+        {"type": "end", "id": "bye", "text": "Thanks!"}
+    ]});
+    w.site("acme", site_settings(None), &[]);
+    for (n, (id, queue, hours)) in [
+        ("dora", "dach", ("08:00", "12:00")),
+        ("sam", "sales", ("13:00", "17:00")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let n = n + 1;
+        let settings = json!({"time_zone": "UTC", "working_hours": every_day(hours.0, hours.1), "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
+        let a = w.admin(
+            "PUT",
+            &format!("/admin/sites/acme/agents/{id}"),
+            Some(&json!({"name": id, "email": format!("agent{n}@agents.test"), "settings": settings})),
+        );
+        assert_eq!(a.status, 200, "agent {id}: {}", a.body);
+        let url = format!("{}/agent{n}/calendar/", radicale.urls[1]);
+        let c = w.admin(
+            "PUT",
+            &format!("/admin/sites/acme/agents/{id}/calendar"),
+            Some(
+                &json!({"url": url, "username": format!("agent{n}"), "password": format!("pw{n}")}),
+            ),
+        );
+        assert_eq!(c.status, 200, "calendar {id}: {}", c.body);
+        let q = w.admin(
+            "PUT",
+            &format!("/admin/sites/acme/queues/{queue}"),
+            Some(&json!({"name": queue, "agents": [id]})),
+        );
+        assert_eq!(q.status, 200, "queue {queue}: {}", q.body);
+    }
+    let p = w.admin("POST", "/admin/sites/acme/dialogues", Some(&d));
+    assert_eq!(p.status, 201, "publish: {}", p.body);
+    console::allow_demo_origin(w.port, dynchat_e2e::ADMIN_TOKEN)
+        .unwrap_or_else(|e| panic!("allow_demo_origin: {e}"));
+    let endpoint = format!("http://127.0.0.1:{}", w.port);
+    let status = std::process::Command::new("timeout")
+        .args(["300", "node"])
+        .arg(root.join("tests/browser/routing-widget.mjs"))
+        .args(["--endpoint", &endpoint])
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|e| panic!("node: {e}"));
+    assert!(
+        status.success(),
+        "routed widget check failed (FAIL line above)"
+    );
+    // The booking is dach's: the log names the rule, and it is in dora's calendar.
+    let log = w.admin("GET", "/admin/sites/acme/assignments", None).json();
+    let all = log["assignments"].as_array().cloned().unwrap_or_default();
+    assert_eq!(all.len(), 1, "{log}");
+    assert_eq!(all[0]["chosen"], "dora", "{log}");
+    assert_eq!(all[0]["routed"]["queue"], "dach", "{log}");
+    assert_eq!(all[0]["routed"]["rule"], 0, "{log}");
+    let calendars = peers::get(&format!("{}/_peer/state", radicale.urls[0]))["calendars"].clone();
+    let events = |user: &str| calendars[user].as_array().map_or(0, Vec::len);
+    assert_eq!([events("agent1"), events("agent2")], [1, 0], "{calendars}");
+
+    // The visitor's own fields route too, their names ignoring case (`lead.Country` in the
+    // rule, `country` as the widget captured it).
+    let slot_starts = |q: &str| -> Vec<Value> {
+        let r = w.request(
+            "GET",
+            &format!("/v1/sites/acme/slots?{q}&tz=UTC&days=3"),
+            &[("Origin", ORIGIN)],
+            None,
+        );
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        r.json()["slots"]
+            .as_array()
+            .map(|s| s.iter().map(|x| x["start"].clone()).collect())
+            .unwrap_or_default()
+    };
+    let dach = slot_starts("route=queue:dach");
+    assert!(!dach.is_empty());
+    assert_eq!(slot_starts("route=rules:routed/book&lead.country=at"), dach);
+    assert_eq!(slot_starts("route=rules:routed/book&lead.COUNTRY=AT"), dach);
+    assert_eq!(
+        slot_starts("route=rules:routed/book&lead.country=us"),
+        slot_starts("route=queue:sales")
+    );
+
+    // Oversized or bad facts on the slot request: a 400 naming the parameter, as /book does.
+    let long = "x".repeat(501);
+    let many: String = (0..65).map(|i| format!("&answer.c{i}=x")).collect();
+    for (facts, field) in [
+        (format!("&answer.region={long}"), "answer.region"),
+        (many, "answer"),
+        (format!("&lead.country={}", &long[..256]), "lead.country"),
+        ("&lead.bad%20name=x".to_string(), "lead.badname"),
+        ("&lead.email=not-an-email".to_string(), "lead.email"),
+        ("&email=nope&lead.email=a%40b.example".to_string(), "email"),
+    ] {
+        let r = w.request(
+            "GET",
+            &format!("/v1/sites/acme/slots?route=rules:routed/book&tz=UTC&days=3{facts}"),
+            &[("Origin", ORIGIN)],
+            None,
+        );
+        assert_eq!(r.status, 400, "{field}: {}", r.body);
+        assert_eq!(r.json()["error"]["field"], field, "{}", r.body);
+    }
 }

@@ -72,7 +72,8 @@ pub async fn route_slots(
     Ok(json!({"tz": tz.name(), "slots": list, "unknown_agents": unknown}))
 }
 
-/// `GET /v1/sites/{site}/slots?route=queue:sales|agent:id&tz=Europe/Amsterdam&days=14`.
+/// `GET /v1/sites/{site}/slots?route=queue:sales|agent:id|rules:<dialogue>/<card>&tz=Europe/Amsterdam&days=14`
+/// (a rules route also `lead.<field>=`, `email=`, `answer.<card id>=`).
 pub async fn slots(
     req: &Request,
     env: &Env,
@@ -80,26 +81,34 @@ pub async fn slots(
     site: &Site,
 ) -> Result<Reply, ApiError> {
     let q = query_map(req)?;
-    // A rules route reads the visitor's facts: `email` (what Marketo knows of them) and
-    // `answer.<card id>` parameters.
-    let email = match q.get("email") {
+    // A rules route reads the visitor's facts, the same `/book` reads: `lead.<field>` parameters
+    // (the fields they gave), their email (`email`, else `lead.email`: what Marketo knows of
+    // them) and `answer.<card id>` parameters; limits as `/book`'s, a 400 naming the parameter.
+    let prefixed = |p: &str| -> serde_json::Map<String, Value> {
+        q.iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(p)
+                    .map(|c| (c.to_string(), Value::String(v.clone())))
+            })
+            .collect()
+    };
+    let lead = crate::route_rules::visitor_lead(&prefixed("lead."))?;
+    let (email_field, email) = match q.get("email") {
+        Some(e) => ("email", Some(e.as_str())),
+        None => ("lead.email", lead.get("email").and_then(Value::as_str)),
+    };
+    let email = match email {
         Some(e) if dynchat_engine::fields::valid_email(e) => {
             Some(dynchat_engine::fields::normalise_email(e))
         }
-        Some(_) => return Err(ApiError::field("email", "must be a valid email")),
+        Some(_) => return Err(ApiError::field(email_field, "must be a valid email")),
         None => None,
     };
-    let answers = crate::route_rules::answers(Some(&Value::Object(
-        q.iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("answer.")
-                    .map(|c| (c.to_string(), Value::String(v.clone())))
-            })
-            .collect(),
-    )))?;
+    let answers =
+        crate::route_rules::answers_as(Some(&Value::Object(prefixed("answer."))), "answer")?;
     let visitor = Visitor {
         email: email.as_deref(),
-        lead: &serde_json::Map::new(),
+        lead: &lead,
         answers: &answers,
     };
     let route_text = q.get("route").map(String::as_str).unwrap_or("");

@@ -1,0 +1,83 @@
+// A rules-routed meeting card in real Chromium against the REAL worker, which
+// tests/e2e/tests/routing.rs seeds (site `acme` allowing the worker's own origin, the demo site
+// built; a dialogue on `/pricing*` asks the region, the email, then offers a meeting whose rule
+// sends answer "dach" to queue `dach`, else `sales`; the two queues' agents work different hours):
+//   node tests/browser/routing-widget.mjs --endpoint http://127.0.0.1:8787
+// The visitor answers DACH and leaves an email: the widget's slot request carries the answer and
+// the lead fields (what /book will carry), the times it shows are the dach queue's (the worker's
+// own `route=queue:dach` list), and the first one is booked (201) in that queue.
+import { chromium } from 'playwright-core';
+
+const argv = process.argv.slice(2);
+const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
+const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
+if (!endpoint) { console.error('usage: routing-widget.mjs --endpoint URL'); process.exit(2); }
+const W = '#dynchat-widget';
+const fail = (m) => { throw new Error(m); };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(fn, what, tries = 120) {
+  for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await sleep(250); }
+  throw new Error('timed out waiting for ' + what);
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let code = 0;
+try {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(30000);
+  const slotCalls = [];
+  const books = [];
+  page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.endsWith('/slots') && u.searchParams.get('route') === 'rules:routed/book') {
+      slotCalls.push({ url: u, status: r.status(), body: await r.json().catch(() => ({})) });
+    }
+    if (r.request().method() === 'POST' && u.pathname.endsWith('/book')) {
+      books.push({ status: r.status(), body: JSON.parse(r.request().postData() || '{}'), answer: await r.json().catch(() => ({})) });
+    }
+  });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+  await page.locator(`${W} .poke-open`).waitFor();
+  await page.locator(`${W} .launcher`).click();
+  await page.locator(`${W} .choice`, { hasText: 'DACH' }).first().click();
+  const email = page.locator(`${W} input[type=email]`);
+  await email.fill('routed-widget@example.com');
+  await email.press('Enter');
+  const call = await waitFor(() => slotCalls[0], 'the slot request of the rules route');
+  if (call.status !== 200) fail(`/slots answered ${call.status}: ${JSON.stringify(call.body)}`);
+  // What the worker offers the dach queue directly: the list the visitor must see.
+  const dach = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:dach&tz=UTC&days=14`);
+  const sales = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:sales&tz=UTC&days=14`);
+  const starts = (l) => JSON.stringify(l.map((s) => s.start));
+  if (!dach.length || starts(dach) === starts(sales)) fail('the two queues must offer different times');
+  if (starts(call.body.slots || []) !== starts(dach)) fail(`the widget was sent ${starts(call.body.slots || []).slice(0, 120)}..., not the dach queue's ${starts(dach).slice(0, 120)}...`);
+  const q = call.url.searchParams;
+  if (q.get('answer.region') !== 'DACH' && q.get('answer.region') !== 'dach') fail(`the slot request carries no answer.region: ${call.url.search}`);
+  if (q.get('lead.email') !== 'routed-widget@example.com') fail(`the slot request carries no lead.email: ${call.url.search}`);
+  // The first time on screen is the dach queue's first (UTC context: the label's hour is UTC).
+  const first = page.locator(`${W} .time`).first();
+  const label = (await first.textContent()) || '';
+  const hh = new Date(dach[0].start).toISOString().slice(11, 16);
+  if (!label.includes(hh)) fail(`the first time shown "${label}" is not the dach queue's first (${hh} UTC)`);
+  await first.click();
+  await waitFor(() => books.length > 0, 'the booking request');
+  const b = books[0];
+  if (b.status !== 201) fail(`booking answered ${b.status}: ${JSON.stringify(b.answer)}`);
+  if (b.body.start !== new Date(dach[0].start).toISOString()) fail(`booked ${b.body.start}, shown ${dach[0].start}`);
+  await waitFor(async () => ((await page.locator(W).evaluate((h) => h.shadowRoot.textContent)) || '').includes('Booked with'), 'the booking confirmation');
+  if (errors.length) fail(`page errors: ${errors.join('; ')}`);
+  console.log(`ok   the slot request carried ${call.url.search}; ${dach.length} dach times shown; booked ${b.body.start} with ${b.answer.agent}`);
+  await ctx.close();
+} catch (e) {
+  console.log(`FAIL routed widget: ${e.message}`);
+  code = 1;
+} finally {
+  await browser.close();
+}
+process.exit(code);
