@@ -7,7 +7,8 @@
 //! `config::string(env, "NAME", ..)` / `config::number(env, "NAME", ..)` (also unqualified inside
 //! `config.rs`, and through a closure over them such as `let v = |k, d| config::string(env, k,
 //! d)` then `v("NAME", ..)`), `env.var("NAME")`, `env.secret("NAME")`; key formats by
-//! `Key::from_base64("NAME", ..)` and `Key::from_hex_or_text("NAME", ..)`.
+//! `Key::from_base64("NAME", ..)` and `Key::from_hex_or_text("NAME", ..)`, or a parser given a
+//! binding of the read (`let text = config::string(env, "NAME", ..)` then `from_hex(&text)`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -167,11 +168,53 @@ fn forwarding_closures(text: &str) -> Vec<(String, bool)> {
     out
 }
 
+/// Key formats of reads parsed through a binding: `let text = config::string(env, "NAME", ..)`
+/// then `LinkKey::from_hex(&text)` (or `from_base64(..)`), matched to the nearest binding before.
+fn bound_keys(text: &str) -> Vec<(String, KeyFormat)> {
+    let code: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    for (call, format) in [
+        ("from_hex(", KeyFormat::Hex),
+        ("from_base64(", KeyFormat::Base64),
+    ] {
+        for (at, _) in code.match_indices(call) {
+            let arg = code[at + call.len()..].trim_start_matches('&');
+            let id: String = arg.chars().take_while(|&c| ident(c)).collect();
+            if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) {
+                continue;
+            }
+            let before = &code[..at];
+            let binding = ["let", "letmut"]
+                .iter()
+                .flat_map(|l| {
+                    [
+                        "=config::string(env,\"",
+                        "=string(env,\"",
+                        "=config::string(&env,\"",
+                    ]
+                    .map(|r| format!("{l}{id}{r}"))
+                })
+                .filter_map(|pat| before.rfind(&pat).map(|p| (p, p + pat.len())))
+                .filter(|(p, _)| !before[..*p].ends_with(ident))
+                .max();
+            if let Some((_, start)) = binding {
+                let name: String = before[start..].chars().take_while(|&c| c != '"').collect();
+                if is_var_name(&name) {
+                    out.push((name, format));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What the worker reads, from `(file, text)` pairs of its source.
 fn reads(sources: &[(String, String)]) -> Reads {
     let mut r = Reads::default();
     for (file, text) in sources {
         let closures = forwarding_closures(text);
+        r.keys.extend(bound_keys(text));
         for (name, before) in literals(text) {
             let number = before.ends_with("number(env,") || before.ends_with("number(&env,");
             let string = before.ends_with("string(env,") || before.ends_with("string(&env,");
@@ -352,6 +395,10 @@ mod tests {
             let base = v("GRAPH_BASE", "https://graph.microsoft.com");
             let key = Key::from_hex_or_text("CALENDAR_KEY", &config::string(env, "CALENDAR_KEY", ""));
             let token = env.secret("ADMIN_TOKEN");
+            let text = config::string(env, "LINK_KEY", "");
+            let link = LinkKey::from_hex(&text);
+            let text = config::string(env, "PLAIN_TEXT", "");
+            let plain = text.trim();
             let not_a_var = smtp.command("QUIT");
         }
     "#;
@@ -360,6 +407,7 @@ mod tests {
         | `SMTP_USERNAME` / `SMTP_PASSWORD_X` | secret | relay |\n\
         | `SMTP_PORT` | var | port |\n| `GRAPH_BASE` | var | Graph |\n\
         | `CALENDAR_KEY` | secret | 64 hex digits |\n| `ADMIN_TOKEN` | secret | bearer |\n\
+        | `LINK_KEY` | secret | a hex key, signs links |\n| `PLAIN_TEXT` | var | text |\n\
         \n```sh\nnpx wrangler secret put `NOT_CHECKED_IN_CODE_BLOCKS`\n```\n";
 
     const TOML: &str = "[vars]\nSMTP_PORT = \"2525\"\n# COMMENTED = \"x\"\n[other]\nX_Y = 1\n";
@@ -378,12 +426,17 @@ mod tests {
                 "ADMIN_TOKEN",
                 "CALENDAR_KEY",
                 "GRAPH_BASE",
+                "LINK_KEY",
+                "PLAIN_TEXT",
                 "SMTP_PORT",
                 "SMTP_USERNAME"
             ]
         );
         assert!(r.numbers.contains("SMTP_PORT") && !r.numbers.contains("GRAPH_BASE"));
         assert_eq!(r.keys.get("CALENDAR_KEY"), Some(&KeyFormat::Hex));
+        // Parsed through a binding, not given the name (issue 14); the nearest binding counts.
+        assert_eq!(r.keys.get("LINK_KEY"), Some(&KeyFormat::Hex));
+        assert_eq!(r.keys.get("PLAIN_TEXT"), None);
     }
 
     #[test]
@@ -419,6 +472,13 @@ mod tests {
         assert_eq!(
             found,
             ["docs/deploy.md does not say that `CALENDAR_KEY` is hex, the format the worker parses"]
+        );
+        // The issue's case: the docs call LINK_KEY base64 where the worker parses hex.
+        let base64 = docs.replace("a hex key, signs links", "32 bytes, base64: signs links");
+        let found = problems(&sources(SOURCE), &base64, TOML);
+        assert_eq!(
+            found,
+            ["docs/deploy.md does not say that `LINK_KEY` is hex, the format the worker parses"]
         );
     }
 

@@ -6,7 +6,8 @@
 // is refused with the rule's path), points it at globex's Marketo program; a visitor on
 // that page converts and books a meeting (a real CalDAV calendar in Radicale, Radicale user
 // agent4 as tests/e2e/tests/console.rs starts it); the lead reaches the Marketo peer as a member
-// of globex's program, not acme's; acme's leads and meetings are untouched.
+// of globex's program, not acme's; acme's leads, meetings and report totals are untouched, and
+// acme's cancel (404) / no-show (refused) of globex's meeting leaves it scheduled.
 
 const GLOBEX_PROGRAM = { id: 1077, name: 'Globex Chat', channel: 'Chat', statuses: ['Not in Program', 'Member', 'Engaged', 'Meeting Booked'] };
 
@@ -34,6 +35,13 @@ export function globexTests(h) {
     const id = existing.includes('globex') ? `globex-${RUN}` : 'globex';
     const count = async (site, what) => (await raw('GET', `/admin/sites/${site}/${what}`, { cookie: s.cookie })).json[what].length;
     const acmeBefore = { leads: await count('acme', 'leads'), meetings: await count('acme', 'meetings') };
+    // acme's report totals (the Reports page's `/metrics`), to compare after globex's traffic.
+    const acmeTotals = async () => {
+      const m = await raw('GET', '/admin/sites/acme/metrics', { cookie: s.cookie });
+      assert(m.status === 200 && m.json.total, `acme metrics: ${m.status} ${JSON.stringify(m.json)}`);
+      return JSON.stringify(m.json.total);
+    };
+    const acmeTotalsBefore = await acmeTotals();
     // Globex's own program in the peer (Marketo knows it before the site owner names it).
     const seeded = await (await fetch(peer + '/_peer/seed', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ programs: [GLOBEX_PROGRAM] }) })).json();
     assert(seeded.ok === true, 'seed program: ' + JSON.stringify(seeded));
@@ -152,6 +160,21 @@ export function globexTests(h) {
       assert(!JSON.stringify(acmeLeads).includes(email), 'the globex lead is not in acme\'s list');
       const globexLeads = (await raw('GET', `/admin/sites/${id}/leads`, { cookie: s.cookie })).json.leads;
       assert(JSON.stringify(globexLeads).includes(email), 'the lead is in globex\'s list');
+      // acme's reports do not count globex's conversation, lead or meeting.
+      const acmeTotalsAfter = await acmeTotals();
+      assert(acmeTotalsAfter === acmeTotalsBefore, `acme report totals before ${acmeTotalsBefore}, after ${acmeTotalsAfter}`);
+      // acme cannot cancel or mark no-show globex's meeting (cancel: 404; no-show: refused, 409
+      // today, as for any id the site does not have), and it stays scheduled.
+      const globexMeeting = meetings[0].id;
+      const cancel = await raw('POST', `/admin/sites/acme/meetings/${globexMeeting}/cancel`, w);
+      assert(cancel.status === 404, `acme cancel of globex's meeting: ${cancel.status} ${JSON.stringify(cancel.json)}`);
+      const noShow = await raw('POST', `/admin/sites/acme/meetings/${globexMeeting}/no-show`, w);
+      assert([403, 404, 409].includes(noShow.status), `acme no-show of globex's meeting: ${noShow.status} ${JSON.stringify(noShow.json)}`);
+      const still = (await raw('GET', `/admin/sites/${id}/meetings`, { cookie: s.cookie })).json.meetings;
+      assert(still.length === 1 && still[0].id === globexMeeting && still[0].status === 'scheduled', 'globex meeting after acme\'s attempts: ' + JSON.stringify(still));
+      // The same request on globex's own route works (so the 404 above is the site's doing).
+      const own = await raw('POST', `/admin/sites/${id}/meetings/${globexMeeting}/no-show`, w);
+      assert(own.status === 200, `globex's own no-show: ${own.status} ${JSON.stringify(own.json)}`);
       await shoot(page, 'install-globex');
     } finally {
       shop.srv.close();

@@ -4,7 +4,8 @@
 //! password a 400 naming `password` that keeps the link usable), the agent signs in, sets their
 //! own hours, connects their CalDAV calendar from "My calendar" (another agent's is 403), lands
 //! at the end of the site's default queue (noted in the assignment log), and the next bookings
-//! follow the rotation order.
+//! follow the rotation order. An agent connecting Google themselves (the Google peer's consent,
+//! the OAuth callback) joins the end of the default queue the same way.
 
 use dynchat_e2e::clock::{at, now_ms};
 use dynchat_e2e::console::{call, field, login, session};
@@ -407,5 +408,134 @@ fn invited_agent_sets_password_connects_caldav_and_joins_the_end_of_the_rotation
     ok(
         call(&w, &me, "GET", &own, None),
         "the same session reaches the site again",
+    );
+}
+
+/// Issue 14: an agent connects Google themselves from "My calendar" (their own console session,
+/// the Google peer's consent, the worker's OAuth callback): connected, last in the site's default
+/// queue, with a `joined` entry in the assignment log; another agent's connect is 403.
+#[test]
+fn agent_connects_google_from_my_calendar_and_joins_the_end_of_the_default_queue() {
+    let _g = serial();
+    let google =
+        peers::google(&json!({"accounts": [{"email": "gina@example.com", "time_zone": "UTC"}]}));
+    let g = google.url().to_string();
+    let vars: Vec<(&str, String)> = vec![
+        ("CALENDAR_KEY", CALENDAR_KEY.into()),
+        ("GOOGLE_AUTH_URL", format!("{g}/o/oauth2/v2/auth")),
+        ("GOOGLE_TOKEN_URL", format!("{g}/token")),
+        ("GOOGLE_API_BASE", g.clone()),
+        ("GOOGLE_CLIENT_ID", "dynchat-local-client".into()),
+        ("GOOGLE_CLIENT_SECRET", "dynchat-local-secret".into()),
+    ];
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let w = Worker::start("agents-google", None, &refs);
+    ok(
+        w.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}"),
+            Some(&json!({"name": "Agents", "allowed_origins": [ORIGIN]})),
+        ),
+        "site",
+    );
+    for (id, name, email) in [
+        ("a1", "Agent 1", "agent1@agents.test"),
+        ("a2", "Agent 2", "agent2@agents.test"),
+        ("g3", "Gina", "gina@example.com"),
+    ] {
+        let body = json!({"name": name, "email": email, "settings": settings("08:00", "18:00")});
+        ok(
+            w.admin(
+                "PUT",
+                &format!("/admin/sites/{SITE}/agents/{id}"),
+                Some(&body),
+            ),
+            "agent",
+        );
+    }
+    ok(
+        w.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}/queues/sales"),
+            Some(&json!({"name": "Sales", "agents": ["a1", "a2"]})),
+        ),
+        "queue",
+    );
+    ok(
+        w.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}/default-queue"),
+            Some(&json!({"default_queue": "sales"})),
+        ),
+        "default queue",
+    );
+    ok(
+        w.admin(
+            "POST",
+            "/admin/console/accounts",
+            Some(&json!({"email": "gina@example.com", "password": "gina-google-pass", "role": "agent", "name": "Gina", "agent_id": "g3", "sites": [SITE]})),
+        ),
+        "agent account",
+    );
+    let me = session(&login(&w, "gina@example.com", "gina-google-pass"));
+    let own = format!("/admin/console/sites/{SITE}/agents/g3");
+    let body = json!({"provider": "google", "login_hint": "gina@example.com"});
+    let other = call(
+        &w,
+        &me,
+        "POST",
+        &format!("/admin/console/sites/{SITE}/agents/a1/calendar/connect"),
+        Some(&body),
+    );
+    assert_eq!(other.status, 403, "{}", other.body);
+    let start = ok(
+        call(
+            &w,
+            &me,
+            "POST",
+            &format!("{own}/calendar/connect"),
+            Some(&body),
+        ),
+        "connect",
+    );
+    let url = start["redirect_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(url.starts_with(&g), "consent at the Google peer: {start}");
+    // The peer's consent redirects to the worker's callback (ureq follows the 302).
+    let done: Value = ureq::get(&url)
+        .timeout(Duration::from_secs(60))
+        .call()
+        .unwrap_or_else(|e| panic!("consent {url}: {e}"))
+        .into_json()
+        .unwrap_or(Value::Null);
+    assert_eq!(done["connected"], true, "{done}");
+    assert_eq!(
+        (&done["agent"], &done["provider"], &done["account"]),
+        (&json!("g3"), &json!("google"), &json!("gina@example.com")),
+        "{done}"
+    );
+    let mine = ok(call(&w, &me, "GET", &own, None), "own record");
+    assert_eq!(mine["calendar"]["provider"], "google", "{mine}");
+    assert_eq!(mine["queues"], json!(["sales"]), "{mine}");
+    let q = ok(
+        w.admin("GET", &format!("/admin/sites/{SITE}/queues/sales"), None),
+        "queue",
+    );
+    assert_eq!(q["agents"], json!(["a1", "a2", "g3"]), "{q}");
+    let log = ok(
+        w.admin("GET", &format!("/admin/sites/{SITE}/assignments"), None),
+        "log",
+    );
+    let joined: Vec<&Value> = log["assignments"]
+        .as_array()
+        .map(|l| l.iter().filter(|e| e["outcome"] == "joined").collect())
+        .unwrap_or_default();
+    assert_eq!(joined.len(), 1, "{log}");
+    assert_eq!(
+        (&joined[0]["chosen"], &joined[0]["route"]),
+        (&json!("g3"), &json!("queue:sales")),
+        "{log}"
     );
 }
