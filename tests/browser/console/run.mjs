@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { netlog } from '../netlog.mjs';
 import { globexTests } from './globex.mjs';
+import { editorRulesTests } from './editor-rules.mjs';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -1043,6 +1044,9 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
   const after = (await raw('GET', `/admin/sites/acme/queues/${queue}`, { cookie: s.cookie })).json;
   assert(after.weights['priya-shah'] === 2 && after.agents.length === 2, 'queue untouched: ' + JSON.stringify(after));
 });
+
+// Issue 15: a rules route in the editor (editor-rules.mjs).
+editorRulesTests({ test, assert, newPage, signIn, go, raw, apiLogin, endpoint, RUN, ADMIN });
 
 test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
   for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {
