@@ -440,7 +440,7 @@ fn a_busy_owner_falls_back_to_the_rotation_and_field_names_ignore_case() {
             &format!("/v1/sites/{SITE}/book"),
             &body,
             &[
-                ("Idempotency-Key", &format!("mixed-{i}")),
+                ("Idempotency-Key", &format!("mixed-key-{i}")),
                 ("Origin", ORIGIN),
             ],
         );
