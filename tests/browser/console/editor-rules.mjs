@@ -32,7 +32,7 @@ export function editorRulesTests(h) {
       assert(lines[1] === 'Otherwise -> queue sales', 'default shown: ' + lines[1]);
       assert(await page.locator('#f-cards-0-route-kind').count() === 0, 'no route kind select for a rules route');
       assert(await page.locator('input#f-cards-0-route').count() === 0, 'no queue input for a rules route');
-      assert(await page.locator('a[href="#json-text"]').count() === 1, 'points to the JSON to edit the rules');
+      assert((await page.textContent('#f-cards-0-route-hint')).includes('Import / export JSON'), 'points to the JSON to edit the rules');
       // A form edit elsewhere on the card, then publish.
       await page.fill('#f-cards-0-text', 'Pick a time, please');
       await page.locator('#diag-status.ok').waitFor();

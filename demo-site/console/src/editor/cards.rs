@@ -20,12 +20,9 @@ fn rules_route(path: &str, route: &Value) -> El {
         .attr("data-err-anchor", path)
         .child(el("span").cls("label").text("Route to: routing rules"))
         .child(lines)
-        .child(
-            el("p")
-                .cls("hint")
-                .text("Edit the rules in ")
-                .child(el("a").attr("href", "#json-text").text("the dialogue JSON")),
-        )
+        .child(el("p").cls("hint").id(&format!("{rid}-hint")).text(
+            "Rules are edited in the dialogue JSON: Import / export JSON, then Apply JSON to the editor.",
+        ))
         .child(
             el("span")
                 .cls("err")
