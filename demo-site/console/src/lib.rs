@@ -9,6 +9,7 @@ mod editor;
 mod format;
 mod pages;
 pub mod paths;
+mod routing_text;
 mod store;
 
 use serde_json::{json, Value};

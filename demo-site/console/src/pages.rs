@@ -19,7 +19,6 @@ mod meetings;
 pub mod my_calendar;
 mod reports;
 pub mod routing;
-mod routing_text;
 pub mod sites;
 
 pub use actions::action;

@@ -13,6 +13,7 @@ import { chromium } from 'playwright-core';
 import { netlog } from '../netlog.mjs';
 import { globexTests } from './globex.mjs';
 import { settingsTests } from './settings.mjs';
+import { editorRulesTests } from './editor-rules.mjs';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -1046,6 +1047,8 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
 });
 
 settingsTests({ test, assert, newPage, signIn, go, axe: axeBoth, shoot, raw, apiLogin, endpoint, RUN, ADMIN });
+// Issue 15: a rules route in the editor (editor-rules.mjs).
+editorRulesTests({ test, assert, newPage, signIn, go, raw, apiLogin, endpoint, RUN, ADMIN });
 
 test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
   for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {

@@ -53,6 +53,36 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// The `n`th (1-based) link labelled `label` in the mails to the visitor, in arrival order.
+fn wait_for_link(mail: &peers::PyPeer, label: &str, n: usize) -> String {
+    let mut link = String::new();
+    wait_for(&format!("mail {n} with its {label}link"), || {
+        let all = peers::get(&format!("{}/_peer/state", mail.url()))["messages"].clone();
+        link = all
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["rcpt_tos"] == json!([VISITOR]))
+            .filter_map(|m| {
+                m["parts"]
+                    .as_array()?
+                    .iter()
+                    .find(|p| p["content_type"] == "text/plain")?["text"]
+                    .as_str()?
+                    .replace("\r\n ", "")
+                    .split(label)
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_string)
+            })
+            .nth(n - 1)
+            .unwrap_or_default();
+        !link.is_empty()
+    });
+    link
+}
+
 #[test]
 fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     let _g = serial();
@@ -120,31 +150,44 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     assert_eq!(booked[0].1["start"], json!(iso(start)), "{booked:?}");
     assert!(booked[0].1.get("status").is_none(), "{booked:?}");
 
-    // The cancel link from the invitation.
-    let mut link = String::new();
-    wait_for("the invitation with its links", || {
-        let all = peers::get(&format!("{}/_peer/state", mail.url()))["messages"].clone();
-        link = all
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["rcpt_tos"] == json!([VISITOR]))
-            .filter_map(|m| {
-                m["parts"]
-                    .as_array()?
-                    .iter()
-                    .find(|p| p["content_type"] == "text/plain")?["text"]
-                    .as_str()?
-                    .split("Cancel: ")
-                    .nth(1)?
-                    .split_whitespace()
-                    .next()
-                    .map(str::to_string)
-            })
-            .next()
-            .unwrap_or_default();
-        !link.is_empty()
+    // The visitor moves the meeting through the invitation's reschedule link first: the
+    // activity again, with the new start.
+    let reschedule = wait_for_link(&mail, "Reschedule: ", 1);
+    let token = reschedule
+        .split_once("?t=")
+        .map(|(_, t)| t)
+        .unwrap_or_default();
+    let page = w.request("GET", &format!("/meeting/{SITE}?t={token}"), &[], None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let moved_to = start + 2 * 3600;
+    let moved = w.request(
+        "POST",
+        &format!("/meeting/{SITE}"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&format!(
+            "t={token}&start={}",
+            iso(moved_to).replace(':', "%3A")
+        )),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    wait_for("the move's activity in the peer", || {
+        meeting_activities(&peer).len() >= 2
     });
+    let after_move = meeting_activities(&peer);
+    assert_eq!(after_move.len(), 2, "{after_move:?}");
+    assert_eq!(
+        after_move[1].0, booked[0].0,
+        "the same lead: {after_move:?}"
+    );
+    assert_eq!(
+        after_move[1].1["start"],
+        json!(iso(moved_to)),
+        "{after_move:?}"
+    );
+    assert!(after_move[1].1.get("status").is_none(), "{after_move:?}");
+
+    // Then the cancel link from the moved meeting's invitation.
+    let link = wait_for_link(&mail, "Cancel: ", 2);
     let token = link.split_once("?t=").map(|(_, t)| t).unwrap_or_default();
     let done = w.request(
         "POST",
@@ -156,13 +199,13 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     assert!(done.body.contains("is cancelled"), "{}", done.body);
 
     wait_for("the cancellation's activity in the peer", || {
-        meeting_activities(&peer).len() >= 2
+        meeting_activities(&peer).len() >= 3
     });
     let all = meeting_activities(&peer);
-    assert_eq!(all.len(), 2, "{all:?}");
-    let (lead, cancelled) = &all[1];
+    assert_eq!(all.len(), 3, "{all:?}");
+    let (lead, cancelled) = &all[2];
     assert_eq!(*lead, booked[0].0, "the same lead: {all:?}");
     assert_eq!(cancelled["status"], json!("cancelled"), "{all:?}");
-    assert_eq!(cancelled["start"], json!(iso(start)), "{all:?}");
+    assert_eq!(cancelled["start"], json!(iso(moved_to)), "{all:?}");
     assert_eq!(cancelled["site"], json!(SITE), "{all:?}");
 }

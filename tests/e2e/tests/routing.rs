@@ -497,3 +497,95 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
         assert_eq!(r.json()["error"]["field"], field, "{}", r.body);
     }
 }
+
+#[test]
+fn a_busy_owner_falls_back_to_the_rotation_and_field_names_ignore_case() {
+    let _g = serial();
+    let st = Stack::start();
+    let w = &st.worker;
+    let ok = w.admin(
+        "POST",
+        &format!("/admin/sites/{SITE}/dialogues"),
+        Some(&dialogue("enterprise")),
+    );
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    let last_assignment = || {
+        w.admin("GET", &format!("/admin/sites/{SITE}/assignments"), None)
+            .json()["assignments"]
+            .as_array()
+            .and_then(|a| a.last())
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+
+    // Marketo's owner of Otto's lead (bea) is busy at the slot: a meeting of hers booked
+    // directly. Otto's booking then goes to the enterprise queue's rotation (eve), the owner
+    // recorded and skipped as busy.
+    let start = at(2, 10 * 60);
+    let end = end_of(&start);
+    let direct = w.post(
+        &format!("/v1/sites/{SITE}/book"),
+        &json!({"route": "agent:bea", "start": start, "end": end, "tz": "UTC",
+                "lead": {"email": "first@elsewhere.example"}, "session": "s-direct"}),
+        &[("Idempotency-Key", "owner-busy-0"), ("Origin", ORIGIN)],
+    );
+    assert_eq!(direct.status, 201, "{}", direct.body);
+    assert_eq!(direct.json()["agent"], "bea", "{}", direct.body);
+    let r = st.book(
+        "owner-busy-1",
+        &start,
+        json!({"email": "owned@initech.example"}),
+        json!({}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let last = last_assignment();
+    assert_eq!(r.json()["agent"], last["chosen"], "{last}");
+    assert_ne!(last["chosen"], "bea", "the busy owner: {last}");
+    assert_eq!(last["chosen"], "eve", "{last}");
+    assert_eq!(last["routed"]["owner"], "bea", "{last}");
+    assert_eq!(last["routed"]["queue"], "enterprise", "{last}");
+    assert_eq!(last["routed"]["rule"], 1, "{last}");
+    assert_eq!(last["reason"]["kind"], "order", "{last}");
+    assert_eq!(
+        last["skipped"],
+        json!([{"agent": "bea", "reason": "busy"}]),
+        "{last}"
+    );
+
+    // A rule naming the field in mixed case (`lead.Country`) routes as `lead.country` does.
+    let mixed = json!({"version": 1, "id": "mixed", "name": "Mixed", "cards": [
+        {"id": "book", "type": "meeting", "text": "Pick a time", "route": {
+            "rules": [{"when": {"all": [{"field": "lead.Country", "op": "in_list", "value": ["DE", "AT"]}]}, "queue": "dach"}],
+            "default": "sales"}}
+    ]});
+    let p = w.admin(
+        "POST",
+        &format!("/admin/sites/{SITE}/dialogues"),
+        Some(&mixed),
+    );
+    assert_eq!(p.status, 201, "{}", p.body);
+    for (i, (email, agent, rule)) in [
+        ("de@acme.example", "dan", json!(0)),
+        ("us@acme.example", "sam", Value::Null),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let start = at(2, 12 * 60 + 30 * i as i64);
+        let body = json!({"route": "rules:mixed/book", "start": start, "end": end_of(&start), "tz": "UTC",
+                          "lead": {"email": email}, "answers": {}, "dialogue": "mixed", "session": format!("s-mixed-{i}")});
+        let r = w.post(
+            &format!("/v1/sites/{SITE}/book"),
+            &body,
+            &[
+                ("Idempotency-Key", &format!("mixed-key-{i}")),
+                ("Origin", ORIGIN),
+            ],
+        );
+        assert_eq!(r.status, 201, "{email}: {}", r.body);
+        assert_eq!(r.json()["agent"], agent, "{email}: {}", r.body);
+        let last = last_assignment();
+        assert_eq!(last["routed"]["card"], "mixed/book", "{email}: {last}");
+        assert_eq!(last["routed"]["rule"], rule, "{email}: {last}");
+    }
+}

@@ -6,6 +6,31 @@ use crate::paths;
 use dynchat_engine::model::{Operator, FORMAT_VERSION};
 use serde_json::{json, Value};
 
+/// A meeting card's rules route, read-only: the Routing page's lines (rule -> queue, the
+/// default, the owner note) and a pointer to the JSON box, where rules are edited. No kind
+/// select and no queue input, so the form cannot turn the rules into something else.
+fn rules_route(path: &str, route: &Value) -> El {
+    let rid = field_id(path);
+    let mut lines = el("ul").cls("route-rules").id(&format!("{rid}-rules"));
+    for line in crate::routing_text::route_lines(route) {
+        lines = lines.child(el("li").text(&line));
+    }
+    el("div")
+        .cls("field")
+        .attr("data-err-anchor", path)
+        .child(el("span").cls("label").text("Route to: routing rules"))
+        .child(lines)
+        .child(el("p").cls("hint").id(&format!("{rid}-hint")).text(
+            "Rules are edited in the dialogue JSON: Import / export JSON, then Apply JSON to the editor.",
+        ))
+        .child(
+            el("span")
+                .cls("err")
+                .id(&format!("{rid}-err"))
+                .attr("data-err-for", path),
+        )
+}
+
 /// An all-of / any-of group editor at `path` (an `Audience` object).
 pub(super) fn audience(path: &str, draft: &Value, depth: usize) -> El {
     let mut out = el("div").cls("group").attr("data-err-anchor", path);
@@ -217,6 +242,13 @@ pub(super) fn card_fields(p: &str, card: &Value, draft: &Value) -> Vec<El> {
             opt_in("Re-prompt for invalid answers", &f("error"), draft),
             opt_in("Placeholder", &f("placeholder"), draft),
             next_in("Next card", &f("next"), draft),
+        ],
+        "meeting" if card["route"].get("rules").is_some() => vec![
+            area("Prompt", &f("text"), draft),
+            rules_route(&f("route"), &card["route"]),
+            opt_in("Confirmation text", &f("confirmation"), draft),
+            next_in("After booking", &f("next"), draft),
+            next_in("When skipped or no slot", &f("on_skip"), draft),
         ],
         "meeting" => {
             let kind = if card["route"].get("agent").is_some() {

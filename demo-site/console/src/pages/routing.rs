@@ -5,10 +5,10 @@
 //! correction). The words for rules and decisions are in `routing_text`.
 
 use super::agent_form::table;
-use super::routing_text::{decision, route_lines};
 use crate::api;
 use crate::dom::{checkbox, el, title, value_of, El};
 use crate::format::iso_short;
+use crate::routing_text::{decision, route_lines};
 use crate::store::{notice, with, State, SITE};
 use serde_json::{json, Value};
 use wasm_bindgen_futures::spawn_local;
