@@ -210,4 +210,20 @@ mod tests {
             Err(ApiError::BadField { .. })
         ));
     }
+
+    #[test]
+    fn concluding_a_translated_dialogue_publishes_with_the_variants_translations() {
+        let x = r#"{"version":2,"id":"t","name":"T","languages":["en","de"],"cards":[
+          {"id":"hi","type":"message","text":"Hi","next":"bye"},
+          {"id":"hi-short","type":"message","text":"Quick?","next":"bye"},
+          {"id":"bye","type":"end","text":"Bye"}],
+          "translations":{"de":{"hi":{"text":"Hallo"},"hi-short":{"text":"Kurz?"},"bye":{"text":"Tschuess"}}},
+          "experiment":{"id":"x","variants":[{"id":"a","weight":1},
+            {"id":"b","weight":1,"start":"hi-short","texts":{"bye":"Ciao"},
+             "translations":{"de":{"bye":"Servus"}}}]}}"#;
+        let d = conclude(x, "b").expect("concluded");
+        let p = crate::bundle::publishable(&d, None).expect("publishable");
+        assert!(p.json.contains(r#""bye":{"text":"Servus"}"#), "{}", p.json);
+        assert!(!p.json.contains("Hallo"), "{}", p.json);
+    }
 }

@@ -3,7 +3,8 @@
 // with <html lang="de"> speaks German (interface texts from engine/core/i18n/de.json, the
 // dialogue's German translation, slot days and times as Intl formats them for `de`), on one with
 // lang="ar" Arabic, right to left and mirrored, axe clean; a site fixed to English (`english`)
-// ignores the page's language. Expected texts are read from the catalogues and the fixture, never
+// ignores the page's language; a booking that cannot reach the server says so from the German
+// catalogue (the widget sends a reason code, never the network's text). Expected texts are read from the catalogues and the fixture, never
 // typed here; the slot labels are compared with what Intl computes in the page itself.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,6 +95,29 @@ export function languageTests(h) {
       assert((await shadow(page, '.link').textContent()) === de['slots.skip'], 'skip button');
       assert((await shadow(page, '.log').textContent()).includes(tr('de').meet.text), 'the meeting card in German');
       await page.screenshot({ path: join(shots, 'lang-de-slots-1280.png') });
+      await ctx.close();
+    } finally {
+      await sideConfig({ slotStarts: null });
+    }
+  });
+
+  test('German page, the booking request cannot reach the server: the offline message from the German catalogue, no English', async () => {
+    const de = cat('de');
+    const api = await sideStub();
+    await sideConfig({ slotStarts: ['2027-12-06T08:00:00Z', '2027-12-06T13:30:00Z'] });
+    try {
+      const { ctx, page } = await newPage();
+      const aborted = [];
+      await page.route('**/book', (r) => { aborted.push(r.request().url()); return r.abort('internetdisconnected'); });
+      await page.goto(q('/demo', `&site=sprache&lang=de&api=${encodeURIComponent(api)}`));
+      await shadow(page, '.launcher').click();
+      await shadow(page, '.choice').nth(1).click();
+      await shadow(page, '.time').first().click();
+      const said = async () => shadow(page, ':is(.err, .msg.bot)').allTextContents();
+      await waitFor(async () => (await said()).includes(de['reprompt.booking_offline']), 'the offline re-prompt in German');
+      assert(aborted.length === 1, 'one booking request, aborted: ' + aborted);
+      const all = (await said()).join(' | ');
+      assert(!/network error|error \d|unreadable/i.test(all), 'no English text from the network: ' + all);
       await ctx.close();
     } finally {
       await sideConfig({ slotStarts: null });

@@ -231,6 +231,20 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
         },
     )?;
     st.run(
+        "experiment statistics: A/A false winners and the power (printed)",
+        || {
+            let a = [
+                "test",
+                "-q",
+                "-p",
+                "dynchat-engine",
+                "--lib",
+                "experiment::stats::tests::a_",
+            ];
+            run(root, "cargo", &[&a[..], &["--", "--nocapture"]].concat())
+        },
+    )?;
+    st.run(
         "engine golden transcripts on wasm32, as the browser builds and reads it (wasm-bindgen-test-runner)",
         || {
             run(

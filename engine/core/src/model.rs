@@ -90,6 +90,11 @@ pub struct ExperimentVariant {
     /// Other texts: card id -> the card's `text` in this variant (tokens allowed).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub texts: std::collections::BTreeMap<String, String>,
+    /// Other texts in the dialogue's other languages: language -> card id -> the card's `text`
+    /// in this variant. A dialogue with more than one language needs one for every card in
+    /// `texts` and every language after the first.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// One card's texts in another language: only the fields the card itself has.

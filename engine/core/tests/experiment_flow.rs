@@ -3,7 +3,8 @@
 
 use dynchat_engine::compile::CCard;
 use dynchat_engine::experiment::assign;
-use dynchat_engine::{compile, CompiledFlow};
+use dynchat_engine::machine::{Effect, Input, Session};
+use dynchat_engine::{compile, step, CompiledFlow};
 
 fn example() -> CompiledFlow {
     let path = concat!(
@@ -90,4 +91,73 @@ fn a_dialogue_without_experiment_keeps_its_hash_and_has_no_arms() {
     // unchanged, so no published version changes identity.
     let canonical = serde_json::to_string(&f.source).expect("json");
     assert!(!canonical.contains("experiment"), "{canonical}");
+}
+
+/// A dialogue in English and German with a `texts` variant translated into German.
+const TRANSLATED: &str = r#"{"version":2,"id":"t","name":"T","languages":["en","de"],
+ "cards":[
+  {"id":"hi","type":"message","text":"Hi","next":"ask"},
+  {"id":"hi-short","type":"message","text":"Quick?","next":"ask"},
+  {"id":"ask","type":"question","text":"Book a demo?","buttons":[{"label":"Yes","next":"bye"}]},
+  {"id":"bye","type":"end","text":"Bye"}],
+ "translations":{"de":{
+  "hi":{"text":"Hallo"},"hi-short":{"text":"Kurz?"},
+  "ask":{"text":"Demo buchen?","buttons":["Ja"]},"bye":{"text":"Tschuess"}}},
+ "experiment":{"id":"x","variants":[
+  {"id":"control","weight":1},
+  {"id":"short","weight":1,"start":"hi-short","texts":{"ask":"15 minutes?"},
+   "translations":{"de":{"ask":"15 Minuten?"}}}]}}"#;
+
+fn shown(f: &CompiledFlow, lang: &str) -> Vec<String> {
+    let mut s = Session::new(f, "s", &[], 0).in_lang(lang);
+    step(f, &mut s, Input::Start, 0)
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Show { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_german_visitor_of_a_text_variant_sees_the_variants_german_text() {
+    let f = compile(TRANSLATED).expect("compiles");
+    let short = f.variant_flow("short").expect("short");
+    assert_eq!(shown(&short, "de"), ["Kurz?", "15 Minuten?"]);
+    assert_eq!(shown(&short, "en"), ["Quick?", "15 minutes?"]);
+    let control = f.variant_flow("control").expect("control");
+    assert_eq!(shown(&control, "de"), ["Hallo", "Demo buchen?"]);
+    // The browser runs the wire form: the variant's German text is in it.
+    let back = CompiledFlow::from_wire(&short.to_wire()).expect("wire");
+    assert_eq!(shown(&back, "de"), ["Kurz?", "15 Minuten?"]);
+}
+
+#[test]
+fn a_text_variant_without_its_translation_is_reported_with_its_path() {
+    let json = TRANSLATED.replace(
+        r#""translations":{"de":{"ask":"15 Minuten?"}}"#,
+        r#""translations":{}"#,
+    );
+    assert_ne!(json, TRANSLATED);
+    let diags = compile(&json).expect_err("missing translation");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.code == "missing_translation"
+                && d.path == "$.experiment.variants[1].texts.ask"),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn ending_an_experiment_on_a_translated_dialogue_publishes_the_variants_translations() {
+    let f = compile(TRANSLATED).expect("compiles");
+    let d = f.conclude("short").expect("concluded");
+    assert!(!d.translations["de"].contains_key("hi"), "dropped card");
+    let json = serde_json::to_string(&d).expect("json");
+    let again = compile(&json).expect("the concluded dialogue compiles");
+    assert_eq!(shown(&again, "de"), ["Kurz?", "15 Minuten?"]);
+    let c = compile(&serde_json::to_string(&f.conclude("control").expect("c")).expect("json"))
+        .expect("control compiles");
+    assert_eq!(shown(&c, "de"), ["Hallo", "Demo buchen?"]);
 }

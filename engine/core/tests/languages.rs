@@ -58,7 +58,7 @@ fn reprompts_in(lang: &str) -> Vec<String> {
     });
     input(Input::BookingResult {
         result: Booking::Failed {
-            reason: "503".into(),
+            reason: Booking::SERVER.into(),
         },
     });
     all
@@ -73,13 +73,16 @@ fn engine_reprompts_speak_the_sessions_language() {
             "Das sieht nicht nach einer Telefonnummer aus. Bitte verwenden Sie Ziffern, z. B. +49 30 1234567.",
             "Diese Antwort ist zu lang: höchstens 1000 Zeichen, bitte kürzen Sie sie.",
             "Diese Uhrzeit ist nicht gültig; bitte wählen Sie eine andere.",
-            "Die Buchung hat nicht geklappt (503). Bitte wählen Sie erneut eine Zeit.",
+            "Die Buchung hat wegen eines Problems auf unserer Seite nicht geklappt. Bitte wählen Sie erneut eine Zeit.",
         ]
     );
     let ar = reprompts_in("ar");
     assert_eq!(ar.len(), 5);
     assert_eq!(ar[0], "يرجى اختيار أحد الخيارات.");
-    assert!(ar[4].contains("(503)"), "{}", ar[4]);
+    assert_eq!(
+        ar[4],
+        "لم يكتمل الحجز بسبب مشكلة من جانبنا. يرجى اختيار وقت مرة أخرى."
+    );
     assert!(ar
         .iter()
         .all(|m| m.chars().any(|c| ('\u{600}'..='\u{6ff}').contains(&c))));
@@ -87,6 +90,40 @@ fn engine_reprompts_speak_the_sessions_language() {
     let en = reprompts_in("en");
     assert_eq!(en[0], "Please pick one of the options.");
     assert_eq!(reprompts_in("sv"), en);
+}
+
+/// The re-prompt after a failed booking with this reason, in German.
+fn booking_failure_de(reason: &str) -> Vec<String> {
+    let f = compile(PLAIN).expect("compiles");
+    let mut s = Session::new(&f, "s", &[], 0).in_lang("de");
+    step(&f, &mut s, Input::Start, 0);
+    step(&f, &mut s, Input::Button { index: 0 }, 1);
+    let phone = Input::Text {
+        text: "+49 30 1234567".into(),
+    };
+    step(&f, &mut s, phone, 2);
+    let slot = Input::SlotChosen {
+        start_ms: 10,
+        end_ms: 20,
+    };
+    step(&f, &mut s, slot, 3);
+    let result = Booking::Failed {
+        reason: reason.into(),
+    };
+    reprompts(&step(&f, &mut s, Input::BookingResult { result }, 4))
+}
+
+#[test]
+fn a_failed_booking_says_why_by_its_code_never_with_text_from_the_network() {
+    assert_eq!(
+        booking_failure_de(Booking::OFFLINE),
+        ["Die Buchung hat nicht geklappt: Sie scheinen offline zu sein. Bitte prüfen Sie Ihre Verbindung und wählen Sie erneut eine Zeit."]
+    );
+    let generic = ["Die Buchung hat nicht geklappt. Bitte wählen Sie erneut eine Zeit."];
+    // Unknown codes and the free text older hosts sent get the generic message, untouched.
+    assert_eq!(booking_failure_de("network error"), generic);
+    assert_eq!(booking_failure_de("Internal error <b>x</b>"), generic);
+    assert_eq!(booking_failure_de(""), generic);
 }
 
 #[test]

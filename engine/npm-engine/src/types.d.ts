@@ -44,6 +44,7 @@ export type Booking =
   | { status: "slot_taken" }
   | { status: "no_slots" }
   | { status: "declined" }
+  /** `reason`: `"offline"` or `"server"` (any other text gets the generic message; it is never shown). */
   | { status: "failed"; reason: string };
 
 /** What the host passes to `Session.step`. */

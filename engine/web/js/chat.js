@@ -103,8 +103,8 @@ export async function mount(ctx) {
             return { status: 'booked', meeting_id: String(j.meeting || ''), agent: String(j.agent || ''), time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})`, ...(typeof j.video === 'string' ? { video: j.video } : {}) };
           }
           if (r.status === 409) return { status: 'slot_taken' };
-          return { status: 'failed', reason: (j.error && j.error.message) || `error ${r.status}` };
-        }, () => ({ status: 'failed', reason: 'network error' }))
+          return { status: 'failed', reason: 'server' }; // a code: the engine says it in the visitor's language
+        }, () => ({ status: 'failed', reason: 'offline' }))
         .then((res) => chat.booking(JSON.stringify(res)));
     },
     // The no-slot fallback: the visitor's preferred times for the queue (stored once per key).

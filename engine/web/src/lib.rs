@@ -234,7 +234,7 @@ impl Chat {
     /// meeting's `video` link).
     pub fn booking(&self, json: &str) {
         let result = wire::booking(json).unwrap_or(Booking::Failed {
-            reason: "unreadable answer".into(),
+            reason: Booking::SERVER.into(),
         });
         let video = wire::video(json);
         act(&self.shell, move |i| {

@@ -398,7 +398,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
     let experiment = d
         .experiment
         .as_ref()
-        .map(|x| compile_experiment(x, &d.cards, &mut cx));
+        .map(|x| compile_experiment(x, &d, &mut cx));
     // A card reachable only from a variant's own start belongs to that variant.
     let mut starts = vec![start];
     if let Some(x) = &experiment {

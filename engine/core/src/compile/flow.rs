@@ -327,6 +327,8 @@ pub struct CVariant {
     pub start: Option<CardIx>,
     /// Cards whose `text` it replaces.
     pub texts: Vec<(CardIx, Template)>,
+    /// The same replacements in the dialogue's other languages: (language, card, text).
+    pub translations: Vec<(String, CardIx, Template)>,
 }
 
 pub(super) fn empty_source() -> Dialogue {

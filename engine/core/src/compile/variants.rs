@@ -2,12 +2,13 @@
 //! start card and text overrides; the flow each variant's visitors run, and the dialogue that
 //! ending the experiment with one variant publishes.
 
-use super::flow::{CCard, CExperiment, CVariant, CompiledFlow};
+use super::flow::{CCard, CExperiment, CVariant, CardIx, CompiledFlow};
 use super::resolve::Ctx;
 use crate::diag::Diagnostic;
 use crate::experiment::Variant;
-use crate::model::{Card, Dialogue, Experiment};
+use crate::model::{Card, Dialogue, Experiment, ExperimentVariant};
 use crate::rules::valid_id;
+use crate::tokens::Template;
 use std::collections::HashSet;
 
 /// At most this many variants in one experiment.
@@ -16,8 +17,9 @@ pub const MAX_VARIANTS: usize = 8;
 pub const MAX_WEIGHT: u32 = 10_000;
 
 /// Checks and resolves the experiment; problems go to `cx.diags` with their JSON paths.
-pub(super) fn compile_experiment(x: &Experiment, cards: &[Card], cx: &mut Ctx<'_>) -> CExperiment {
+pub(super) fn compile_experiment(x: &Experiment, d: &Dialogue, cx: &mut Ctx<'_>) -> CExperiment {
     let p = "$.experiment";
+    let cards = &d.cards;
     if !valid_id(&x.id) {
         cx.diags.push(Diagnostic::error(
             format!("{p}.id"),
@@ -71,6 +73,7 @@ pub(super) fn compile_experiment(x: &Experiment, cards: &[Card], cx: &mut Ctx<'_
         }
         let start = cx.target(v.start.as_ref(), format!("{vp}.start"));
         let mut texts = Vec::new();
+        let mut translations = Vec::new();
         for (card, text) in &v.texts {
             let tp = format!("{vp}.texts.{card}");
             let Some(ix) = cx.ids.get(card.as_str()).copied() else {
@@ -92,18 +95,81 @@ pub(super) fn compile_experiment(x: &Experiment, cards: &[Card], cx: &mut Ctx<'_
                 ));
                 continue;
             }
-            texts.push((ix, cx.template(text, tp)));
+            texts.push((ix, cx.template(text, tp.clone())));
+            translated_texts(v, d, card, ix, &tp, &mut translations, cx);
         }
+        unknown_translations(v, d, &vp, cx);
         variants.push(CVariant {
             id: v.id.clone(),
             weight: v.weight,
             start,
             texts,
+            translations,
         });
     }
     CExperiment {
         id: x.id.clone(),
         variants,
+    }
+}
+
+/// The languages after the dialogue's first, each once.
+fn other_languages(d: &Dialogue) -> impl Iterator<Item = &String> {
+    d.languages
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(i, l)| !d.languages[..*i].contains(l))
+        .map(|(_, l)| l)
+}
+
+/// A variant's `texts.<card>` in every other language of the dialogue: a missing one is a
+/// `missing_translation` at the variant text's path (its visitors in that language would
+/// otherwise see the control's text while counted in the variant).
+fn translated_texts(
+    v: &ExperimentVariant,
+    d: &Dialogue,
+    card: &str,
+    ix: CardIx,
+    tp: &str,
+    out: &mut Vec<(String, CardIx, Template)>,
+    cx: &mut Ctx<'_>,
+) {
+    for lang in other_languages(d) {
+        match v.translations.get(lang).and_then(|m| m.get(card)) {
+            Some(t) => {
+                let path = tp.replacen(".texts.", &format!(".translations.{lang}."), 1);
+                out.push((lang.clone(), ix, cx.template(t, path)));
+            }
+            None => cx.diags.push(Diagnostic::error(
+                tp.to_string(),
+                "missing_translation",
+                format!("the variant's text of card `{card}` has no `{lang}` translation"),
+            )),
+        }
+    }
+}
+
+/// Variant translations of a language the dialogue does not have, or of a card the variant
+/// does not replace.
+fn unknown_translations(v: &ExperimentVariant, d: &Dialogue, vp: &str, cx: &mut Ctx<'_>) {
+    for (lang, cards) in &v.translations {
+        let lp = format!("{vp}.translations.{lang}");
+        if !other_languages(d).any(|l| l == lang) {
+            cx.diags.push(Diagnostic::error(
+                lp,
+                "unknown_language",
+                format!("`{lang}` is not one of the dialogue's `languages` after the first"),
+            ));
+            continue;
+        }
+        for card in cards.keys().filter(|c| !v.texts.contains_key(*c)) {
+            cx.diags.push(Diagnostic::error(
+                format!("{lp}.{card}"),
+                "unexpected_translation",
+                format!("the variant has no `texts.{card}` to translate"),
+            ));
+        }
     }
 }
 
@@ -147,6 +213,16 @@ impl CompiledFlow {
                 ) => *text = t.clone(),
                 Some(CCard::End { text }) => *text = Some(t.clone()),
                 _ => {}
+            }
+        }
+        for (lang, ix, t) in &v.translations {
+            let card = f
+                .translations
+                .iter_mut()
+                .find(|l| l.lang == *lang)
+                .and_then(|l| l.cards.get_mut(usize::from(*ix)));
+            if let Some(c) = card {
+                c.text = Some(t.clone());
             }
         }
         Some(f)
@@ -193,6 +269,19 @@ impl CompiledFlow {
                 Card::Document(c) => c.text = t.clone(),
                 Card::End(c) => c.text = Some(t.clone()),
                 Card::Goal(_) | Card::Branch(_) => {}
+            }
+        }
+        // Translations follow: the chosen variant's texts, and none for a card it drops.
+        let kept: HashSet<&str> = (0..n)
+            .filter(|i| reached[*i])
+            .map(|i| flow.card_ids[i].as_str())
+            .collect();
+        for (lang, cards) in d.translations.iter_mut() {
+            cards.retain(|id, _| kept.contains(id.as_str()));
+            for (id, t) in chosen.translations.get(lang).into_iter().flatten() {
+                if let Some(c) = cards.get_mut(id) {
+                    c.text = Some(t.clone());
+                }
             }
         }
         let mut i = 0;

@@ -6,7 +6,7 @@ use super::run::*;
 use super::session::*;
 use crate::compile::{CCard, CardIx};
 use crate::fields::{answer_too_long, too_long_in};
-use crate::i18n::{message, message_with};
+use crate::i18n::message;
 use crate::model::CaptureKind;
 use crate::targeting::int_text;
 
@@ -207,8 +207,7 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             (Booking::Failed { reason }, _) => {
                 s.booking = None;
                 s.wait = Wait::Slot;
-                let reason: String = reason.chars().take(200).collect();
-                let m = message_with(&s.lang, "reprompt.booking_failed", &[("reason", &reason)]);
+                let m = message(&s.lang, Booking::failure_key(&reason));
                 r.reprompt(s, i, m);
                 r.out.push(Effect::RequestSlots {
                     card: r.id(i),

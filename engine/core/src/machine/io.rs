@@ -58,9 +58,27 @@ pub enum Booking {
     Declined,
     /// The booking failed for another reason.
     Failed {
-        /// Why.
+        /// Why, as a code: [`Booking::OFFLINE`], [`Booking::SERVER`]; any other text (older
+        /// hosts sent free text) gets the generic message. Never shown to the visitor.
         reason: String,
     },
+}
+
+impl Booking {
+    /// `Failed` reason code: the request never reached the server (the visitor is offline).
+    pub const OFFLINE: &'static str = "offline";
+    /// `Failed` reason code: the server answered with an error.
+    pub const SERVER: &'static str = "server";
+
+    /// The catalogue key of the re-prompt for a `Failed` reason: a known code's own message,
+    /// the generic one for anything else (the visitor never sees text from the network).
+    pub fn failure_key(reason: &str) -> &'static str {
+        match reason {
+            Self::OFFLINE => "reprompt.booking_offline",
+            Self::SERVER => "reprompt.booking_server",
+            _ => "reprompt.booking_failed",
+        }
+    }
 }
 
 /// A choice shown as a button.
