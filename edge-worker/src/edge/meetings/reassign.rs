@@ -112,10 +112,9 @@ pub async fn reassign_route(
     let route = Route::parse(&m.route, "route")?;
     let request = super::router_protocol::RouterRequest::Reassign(job);
     match router_client::call(env, site, &route, &request).await? {
-        Ok(RouterAnswer::Reassigned { meeting, mail }) => Ok(Reply::json(
-            200,
-            json!({"meeting": meeting, "reassigned": true, "mail_queued": mail}),
-        )),
+        Ok(RouterAnswer::Reassigned { meeting, .. }) => {
+            Ok(Reply::json(200, serde_json::to_value(meeting)?))
+        }
         Err(RouterError::Busy) => Err(ApiError::Conflict(format!(
             "agent {agent} is not free at the meeting's time"
         ))),
