@@ -206,10 +206,10 @@ fn reassign_moves_the_event_updates_the_visitor_and_refuses_busy_agents_and_stra
     let t1 = at_s(2, 9 * 60);
     let t2 = at_s(2, 11 * 60);
     // M1 at t1 goes to a1 (first in order); M2 at t1 too, a1 is busy: a2 gets it.
-    let b1 = st.book("ra-1", t1, "vera@example.com");
+    let b1 = st.book("reassign-key-1", t1, "vera@example.com");
     assert_eq!(b1.status, 201, "{}", b1.body);
     let m1 = id_of(&b1);
-    let b2 = st.book("ra-2", t1, "walt@example.com");
+    let b2 = st.book("reassign-key-2", t1, "walt@example.com");
     assert_eq!(b2.status, 201, "{}", b2.body);
     let m2 = id_of(&b2);
     assert_eq!(st.meeting(&m1)["agent"]["id"], "a1");
@@ -234,7 +234,7 @@ fn reassign_moves_the_event_updates_the_visitor_and_refuses_busy_agents_and_stra
 
     // M3 at t2 goes to a1 (the rotation's turn after a2); a2 is free at t2.
     let visitor = "xena@example.com";
-    let b3 = st.book("ra-3", t2, visitor);
+    let b3 = st.book("reassign-key-3", t2, visitor);
     assert_eq!(b3.status, 201, "{}", b3.body);
     let m3 = id_of(&b3);
     assert_eq!(st.meeting(&m3)["agent"]["id"], "a1");
