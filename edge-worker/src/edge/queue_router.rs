@@ -8,7 +8,7 @@
 //! while a message is pending.
 
 use super::meetings::router_protocol::{RouterAnswer, RouterError, RouterReply, RouterRequest};
-use super::meetings::{booking, mail_outbox, moving, queues};
+use super::meetings::{booking, mail_outbox, moving, queues, reassign};
 use futures_util::lock::Mutex;
 use worker::{durable_object, Env, Request, Response, State};
 
@@ -78,9 +78,15 @@ impl worker::DurableObject for QueueRouter {
                 let _turn = self.lock.lock().await;
                 moving::run_move_job(&self.env, job).await
             }
+            RouterRequest::Reassign(job) => {
+                let _turn = self.lock.lock().await;
+                reassign::run_reassign_job(&self.env, job).await
+            }
         };
         if let Ok(
-            RouterAnswer::Booked { mail: true, .. } | RouterAnswer::Moved { mail: true, .. },
+            RouterAnswer::Booked { mail: true, .. }
+            | RouterAnswer::Moved { mail: true, .. }
+            | RouterAnswer::Reassigned { mail: true, .. },
         ) = &reply
         {
             self.wake_in(0).await;

@@ -138,6 +138,27 @@ pub fn action(name: &str, arg: &str) {
                 );
             });
         }
+        "m-reassign" => spawn_local(async move {
+            let agent = value_of(&format!("m-ra-{arg}"));
+            let a = api::call(
+                "POST",
+                &format!("/admin/sites/{SITE}/meetings/{arg}/reassign"),
+                Some(&json!({"agent": agent})),
+            )
+            .await;
+            let me = with(|s| s.me.clone());
+            if let Some(me) = me {
+                load_meetings(&me).await;
+            }
+            notice(
+                a.ok(),
+                if a.ok() {
+                    format!("Meeting {arg}: reassigned to {agent}.")
+                } else {
+                    a.error()
+                },
+            );
+        }),
         "export-csv" => {
             let rows = with(|s| meeting_rows(s));
             let mut csv = String::from("start,lead_email,lead_name,agent,dialogue,status\n");

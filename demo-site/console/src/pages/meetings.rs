@@ -6,8 +6,17 @@ use crate::format::*;
 use crate::store::{with, Me, State, SITE};
 use serde_json::Value;
 
-/// Loads meetings: all (admin) or the agent's own.
+/// Loads meetings: all (admin) or the agent's own. An admin also gets the site's agents and
+/// queues (into the Calendar page's `calendar` answers) for the Reassign control.
 pub async fn load_meetings(me: &Me) {
+    if me.admin {
+        for k in ["agents", "queues"] {
+            let a = api::call("GET", &format!("/admin/sites/{SITE}/{k}"), None).await;
+            if a.ok() {
+                with(|s| s.calendar[k] = a.body);
+            }
+        }
+    }
     let path = if me.admin {
         format!("/admin/sites/{SITE}/meetings")
     } else {
@@ -56,6 +65,59 @@ pub(super) fn agent_label(m: &Value) -> String {
         .or_else(|| a.as_str())
         .unwrap_or("")
         .to_string()
+}
+
+/// The Reassign control of a scheduled queue meeting: a select of the queue's other agents
+/// and the button (the worker refuses a busy agent with a 409, shown as the notice).
+fn reassign_control(s: &State, m: &Value) -> Option<El> {
+    let id = m["id"].as_str()?;
+    let queue = m["route"].as_str()?.strip_prefix("queue:")?;
+    let current = m["agent"]["id"].as_str().unwrap_or("");
+    let members: Vec<String> = s.calendar["queues"]["queues"]
+        .as_array()?
+        .iter()
+        .find(|q| q["id"].as_str() == Some(queue))?["agents"]
+        .as_array()?
+        .iter()
+        .filter_map(|a| a.as_str().or_else(|| a["id"].as_str()))
+        .filter(|a| *a != current)
+        .map(str::to_string)
+        .collect();
+    if members.is_empty() {
+        return None;
+    }
+    let name = |a: &str| {
+        s.calendar["agents"]["agents"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"].as_str() == Some(a)))
+            .and_then(|x| x["name"].as_str())
+            .unwrap_or(a)
+            .to_string()
+    };
+    let labels: Vec<(String, String)> = members.iter().map(|a| (a.clone(), name(a))).collect();
+    let opts: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(a, l)| (a.as_str(), l.as_str()))
+        .collect();
+    let sel = format!("m-ra-{id}");
+    Some(
+        el("span")
+            .cls("row")
+            .child(
+                el("label")
+                    .cls("sr-only")
+                    .attr("for", &sel)
+                    .text("Reassign to"),
+            )
+            .child(select(&sel, &members[0], &opts))
+            .child(
+                el("button")
+                    .attr("type", "button")
+                    .cls("small")
+                    .act(&format!("m-reassign:{id}"))
+                    .text("Reassign"),
+            ),
+    )
 }
 
 pub(super) fn meeting_rows(s: &State) -> Vec<Value> {
@@ -234,6 +296,9 @@ pub(super) fn meetings(s: &State, me: &Me) -> El {
                         .act(&format!("m-cancel:{id}"))
                         .text("Cancel"),
                 );
+                if let Some(r) = reassign_control(s, m) {
+                    td = td.child(r);
+                }
             }
             tr = tr.child(td);
         }

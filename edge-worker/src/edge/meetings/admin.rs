@@ -121,6 +121,9 @@ pub async fn admin(
         (Method::Post, ["sites", site, "meetings", id, "cancel"]) => {
             cancel_meeting(env, &database, site, id).await
         }
+        (Method::Post, ["sites", site, "meetings", id, "reassign"]) => {
+            super::reassign::reassign_route(req, env, &database, site, id).await
+        }
         (Method::Post, ["sites", site, "meetings", id, "no-show"]) => {
             no_show(env, &database, site, id).await
         }

@@ -9,7 +9,8 @@
 //! 4. `invitation`;
 //! 5. `public`, `booking`, `queues`, `connect`, `records`, `moving` (a visitor's reschedule),
 //!    `requests` (the no-slot fallback: preferred times, the queue told by mail);
-//! 6. `visitor` (the visitor's link page);
+//! 6. `visitor` (the visitor's link page), `reassign` (an admin gives a queue meeting to another
+//!    agent of the queue, through the queue's router; reuses the move's event making);
 //! 7. `admin` (the `/admin` route table).
 
 pub mod admin;
@@ -23,6 +24,7 @@ pub mod moving;
 pub mod public;
 pub mod query;
 pub mod queues;
+pub mod reassign;
 pub mod records;
 pub mod replay;
 pub mod requests;

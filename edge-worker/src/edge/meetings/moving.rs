@@ -43,17 +43,17 @@ fn moved_ids(uid: &str, sequence: i64) -> (String, String) {
     (format!("dc{}", &hex[..40]), meetings::guid(&hex))
 }
 
-struct EventParts<'a> {
-    uid: &'a str,
-    visitor_name: &'a str,
-    visitor_email: &'a str,
+pub(super) struct EventParts<'a> {
+    pub uid: &'a str,
+    pub visitor_name: &'a str,
+    pub visitor_email: &'a str,
     /// The meeting's route (`queue:<id>`: the queue's invitation texts).
-    route: &'a str,
-    tz: chrono_tz::Tz,
+    pub route: &'a str,
+    pub tz: chrono_tz::Tz,
 }
 
 /// Makes the event at `slot` for `sequence`.
-async fn make_event(
+pub(super) async fn make_event(
     env: &Env,
     database: &D1Database,
     cfg: &ProviderConfig,

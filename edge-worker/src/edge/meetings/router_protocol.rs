@@ -37,6 +37,19 @@ pub struct MoveJob {
     pub links_base: String,
 }
 
+/// An admin's reassignment of a queue meeting to another agent of the queue, at the same
+/// time; run by the queue's router like bookings, so the new agent is never double-booked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReassignJob {
+    pub site: String,
+    pub meeting: String,
+    /// The new agent's id.
+    pub agent: String,
+    /// Who asked (`token`, or the console account's email), for the assignment log.
+    pub by: String,
+    pub links_base: String,
+}
+
 /// A queue's new order (and name), serialised with the queue's bookings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderJob {
@@ -75,6 +88,8 @@ pub enum RouterRequest {
     Uncount(UncountJob),
     /// Move a meeting to another start (the visitor's reschedule link; serialised per route).
     Move(MoveJob),
+    /// Give a meeting to another agent of its queue (an admin's; serialised per route).
+    Reassign(ReassignJob),
     /// Deliver the mail outbox now (the router's alarm; not serialised with bookings).
     Mail,
 }
@@ -124,6 +139,8 @@ pub enum RouterAnswer {
     Uncounted { taken_back: bool },
     /// The meeting was moved; `mail`: the update was queued.
     Moved { meeting: Booked, mail: bool },
+    /// The meeting was given to another agent; `mail`: the update was queued.
+    Reassigned { meeting: Booked, mail: bool },
 }
 
 /// An agent's calendar problem noted while booking (for the logs).

@@ -422,3 +422,58 @@ pub async fn set_event(
     .await?;
     Ok(())
 }
+
+/// A meeting's reassignment to another agent of its queue.
+pub struct ReassignWrite<'a> {
+    pub site: &'a str,
+    pub id: &'a str,
+    /// The agent the meeting has now (it must still have it).
+    pub from: &'a str,
+    pub to: &'a str,
+    /// The new agent's calendar provider.
+    pub provider: &'a str,
+    /// The sequence the meeting was read at.
+    pub sequence: i64,
+    pub free_from: i64,
+    pub free_to: i64,
+    pub now: i64,
+}
+
+/// Gives a scheduled meeting (still `from`'s, at `sequence`) to `to`, unless another meeting
+/// of `to` (with buffers: `free_from`..`free_to`) is there; the sequence moves on. Answers
+/// whether it changed (one conditional statement, atomic in D1: no overlap is ever stored).
+pub async fn reassign_meeting(
+    database: &D1Database,
+    r: &ReassignWrite<'_>,
+) -> Result<bool, ApiError> {
+    let changed = db::exec(
+        database,
+        "UPDATE meetings SET agent = ?, provider = ?, sequence = sequence + 1, updated_at = ? \
+         WHERE site = ? AND id = ? AND status = 'scheduled' AND sequence = ? AND agent = ? \
+         AND NOT EXISTS (SELECT 1 FROM meetings o WHERE o.site = ? AND o.agent = ? AND o.id <> ? AND o.status IN ('pending', 'scheduled') AND o.start_ms < ? AND o.end_ms > ?)",
+        &[
+            s(r.to), s(r.provider), n(r.now), s(r.site), s(r.id), n(r.sequence), s(r.from),
+            s(r.site), s(r.to), s(r.id), n(r.free_to), n(r.free_from),
+        ],
+    )
+    .await?;
+    Ok(changed == 1)
+}
+
+/// Gives a meeting back to its agent after a reassignment whose calendar event could not be
+/// made.
+pub async fn unreassign_meeting(
+    database: &D1Database,
+    site: &str,
+    id: &str,
+    (agent, provider): (&str, &str),
+    sequence: i64,
+) -> Result<(), ApiError> {
+    db::exec(
+        database,
+        "UPDATE meetings SET agent = ?, provider = ?, sequence = ? WHERE site = ? AND id = ?",
+        &[s(agent), s(provider), n(sequence), s(site), s(id)],
+    )
+    .await?;
+    Ok(())
+}
