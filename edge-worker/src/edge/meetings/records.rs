@@ -87,9 +87,14 @@ pub async fn no_show(
 ) -> Result<Reply, ApiError> {
     let changed = store::meetings::mark_no_show(database, site, id, db::real_now()).await?;
     if changed == 0 {
-        return Err(ApiError::Conflict(
-            "only a scheduled meeting can be marked as a no-show".into(),
-        ));
+        // Another site's meeting (or none) is not found here; this site's, not scheduled, is a
+        // conflict.
+        return Err(match store::meetings::by_id(database, site, id).await? {
+            None => ApiError::NotFound("meeting".into()),
+            Some(_) => {
+                ApiError::Conflict("only a scheduled meeting can be marked as a no-show".into())
+            }
+        });
     }
     if let Some(m) = store::meetings::by_id(database, site, id).await? {
         if let Ok(route) = Route::parse(&m.route, "route") {
