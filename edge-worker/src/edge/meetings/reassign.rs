@@ -303,31 +303,8 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
         },
     )?);
     // Marketo: the meeting's activity again, with the new agent.
-    if let Some(lead_id) =
-        activity::visitor_lead(&database, site, &m.session, &m.lead_email).await?
-    {
-        let start = meetings::iso(slot.start);
-        let mut attrs = vec![
-            ["start", start.as_str()],
-            ["dialogue", m.dialogue.as_str()],
-            ["site", site],
-        ];
-        if let Some(v) = &m.variant {
-            attrs.push(["variant", v.as_str()]);
-        }
-        let attrs = serde_json::to_string(&attrs)?;
-        st.push(activity::activity(
-            &database,
-            &activity::ActivityWrite {
-                site,
-                lead_id: &lead_id,
-                type_api: "dynchat_meeting",
-                primary: &agent.name,
-                attributes: &attrs,
-                at,
-            },
-        )?);
-    }
+    let start = meetings::iso(slot.start);
+    st.extend(activity::meeting_again(&database, &m, (site, &agent.name, &start), None, at).await?);
     db::batch(&database, st).await?;
     if let Err(e) = crate::edge::wake::send(env, "activity").await {
         worker::console_error!("meeting {}: queue send failed: {e}", m.id);

@@ -232,30 +232,18 @@ async fn cancel_activity(
     m: &MeetingRow,
     agent_name: &str,
 ) -> Result<(), ApiError> {
-    let Some(lead_id) = activity::visitor_lead(database, site, &m.session, &m.lead_email).await?
+    let start = meetings::iso(meetings::from_ms(m.start_ms));
+    let Some(st) = activity::meeting_again(
+        database,
+        m,
+        (site, agent_name, &start),
+        Some("cancelled"),
+        db::real_now(),
+    )
+    .await?
     else {
         return Ok(());
     };
-    let attrs = serde_json::to_string(&[
-        [
-            "start",
-            meetings::iso(meetings::from_ms(m.start_ms)).as_str(),
-        ],
-        ["dialogue", m.dialogue.as_str()],
-        ["site", site],
-        ["status", "cancelled"],
-    ])?;
-    let st = activity::activity(
-        database,
-        &activity::ActivityWrite {
-            site,
-            lead_id: &lead_id,
-            type_api: "dynchat_meeting",
-            primary: agent_name,
-            attributes: &attrs,
-            at: db::real_now(),
-        },
-    )?;
     db::batch(database, vec![st]).await?;
     if let Err(e) = crate::edge::wake::send(env, "activity").await {
         worker::console_error!("meeting {}: queue send failed: {e}", m.id);

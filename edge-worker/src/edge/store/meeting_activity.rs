@@ -87,3 +87,43 @@ pub fn count_meeting(
         &[s(site), s(dialogue), n(day)],
     )
 }
+
+/// The meeting's `dynchat_meeting` activity again after a change (a move, a reassignment, a
+/// cancellation: `status`), with its start, dialogue, site and experiment variant, `primary` the
+/// agent's name; `None` when the visitor has no lead row. One place for every change, so each
+/// carries the same attributes (for a batch).
+pub async fn meeting_again(
+    database: &D1Database,
+    m: &super::meetings::MeetingRow,
+    (site, agent, start): (&str, &str, &str),
+    status: Option<&str>,
+    at: i64,
+) -> Result<Option<D1PreparedStatement>, ApiError> {
+    let Some(lead_id) = visitor_lead(database, site, &m.session, &m.lead_email).await? else {
+        return Ok(None);
+    };
+    let mut attrs = vec![
+        ["start", start],
+        ["dialogue", m.dialogue.as_str()],
+        ["site", site],
+    ];
+    if let Some(v) = &m.variant {
+        attrs.push(["variant", v.as_str()]);
+    }
+    if let Some(st) = status {
+        attrs.push(["status", st]);
+    }
+    let attrs = serde_json::to_string(&attrs)?;
+    activity(
+        database,
+        &ActivityWrite {
+            site,
+            lead_id: &lead_id,
+            type_api: "dynchat_meeting",
+            primary: agent,
+            attributes: &attrs,
+            at,
+        },
+    )
+    .map(Some)
+}
