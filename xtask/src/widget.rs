@@ -562,7 +562,8 @@ pub const CATALOGUE_BUDGET: u64 = 2 * 1024;
 /// catalogue, `dir`, the catalogue fetch and `Intl` in chat.js: 83,680 B = 81.7 KB with both,
 /// no-match 20,422 B); then issue 15's no-slot form and video link, +2,804 B (chat wasm +2,665
 /// for the preferred-times form, its states and request, the video link and nine catalogue texts;
-/// chat.js +138 for the request call and `video`): 86,484 B = 84.5 KB. A language other than English
+/// chat.js +138 for the request call and `video`): 86,484 B = 84.5 KB; the booking-failure reason
+/// codes +38 B: 86,522 B. A language other than English
 /// fetches its catalogue on top ([`CATALOGUE_BUDGET`]). Until the widget gets to 60 KB
 /// (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
