@@ -52,6 +52,19 @@ pub(super) struct EventParts<'a> {
     pub tz: chrono_tz::Tz,
 }
 
+impl<'a> EventParts<'a> {
+    /// The parts of meeting `m`'s event, its times shown in `tz`.
+    pub(super) fn of(m: &'a store::meetings::MeetingRow, tz: chrono_tz::Tz) -> Self {
+        EventParts {
+            uid: &m.uid,
+            visitor_name: m.visitor_name(),
+            visitor_email: &m.lead_email,
+            route: &m.route,
+            tz,
+        }
+    }
+}
+
 /// Makes the event at `slot` for `sequence`.
 pub(super) async fn make_event(
     env: &Env,
@@ -212,18 +225,7 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
     }
     let sequence = job.sequence + 1;
     let tz = dynchat_scheduling::parse_tz(&m.tz, "tz").unwrap_or(chrono_tz::UTC);
-    let visitor_name = if m.lead_name.is_empty() {
-        m.lead_email.clone()
-    } else {
-        m.lead_name.clone()
-    };
-    let parts = EventParts {
-        uid: &m.uid,
-        visitor_name: &visitor_name,
-        visitor_email: &m.lead_email,
-        route: &m.route,
-        tz,
-    };
+    let parts = EventParts::of(&m, tz);
     // Google and Graph: the event is patched (same id, its Meet or Teams meeting kept). CalDAV
     // (and an event we do not know): the old one removed (a CalDAV resource is named by the
     // UID), the new one made.
@@ -342,7 +344,7 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
         &Attendance {
             uid: &m.uid,
             agent: &agent,
-            visitor_name: &visitor_name,
+            visitor_name: m.visitor_name(),
             visitor_email: &m.lead_email,
             slot,
             tz,

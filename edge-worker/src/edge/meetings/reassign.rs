@@ -206,18 +206,7 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
     }
     let sequence = m.sequence + 1;
     let tz = dynchat_scheduling::parse_tz(&m.tz, "tz").unwrap_or(chrono_tz::UTC);
-    let visitor_name = if m.lead_name.is_empty() {
-        m.lead_email.clone()
-    } else {
-        m.lead_name.clone()
-    };
-    let parts = EventParts {
-        uid: &m.uid,
-        visitor_name: &visitor_name,
-        visitor_email: &m.lead_email,
-        route: &m.route,
-        tz,
-    };
+    let parts = EventParts::of(&m, tz);
     // The new agent's event first: when it cannot be made, the meeting stays the old agent's.
     let made = match make_event(
         env,
@@ -267,7 +256,7 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
         &Attendance {
             uid: &m.uid,
             agent: &agent,
-            visitor_name: &visitor_name,
+            visitor_name: m.visitor_name(),
             visitor_email: &m.lead_email,
             slot,
             tz,

@@ -163,11 +163,6 @@ pub async fn cancel_row(
     } else {
         let tpl = template_for(database, site, &m.route).await?;
         let tz = dynchat_scheduling::parse_tz(&m.tz, "tz").unwrap_or(chrono_tz::UTC);
-        let visitor = if m.lead_name.is_empty() {
-            m.lead_email.clone()
-        } else {
-            m.lead_name.clone()
-        };
         let slot = Slot {
             start: meetings::from_ms(m.start_ms),
             end: meetings::from_ms(m.end_ms),
@@ -178,7 +173,7 @@ pub async fn cancel_row(
             &Attendance {
                 uid: &m.uid,
                 agent: &agent,
-                visitor_name: &visitor,
+                visitor_name: m.visitor_name(),
                 visitor_email: &m.lead_email,
                 slot,
                 tz,

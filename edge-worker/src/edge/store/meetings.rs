@@ -37,6 +37,17 @@ pub struct MeetingRow {
     pub video_url: Option<String>,
 }
 
+impl MeetingRow {
+    /// The visitor as mails and events name them: their name, else their email.
+    pub fn visitor_name(&self) -> &str {
+        if self.lead_name.is_empty() {
+            &self.lead_email
+        } else {
+            &self.lead_name
+        }
+    }
+}
+
 const MEETING_SELECT: &str = "SELECT m.id, m.idem_key, m.body_hash, m.route, m.agent, a.name AS agent_name, m.lead_email, m.lead_name, m.lead_fields, m.dialogue, m.session, m.start_ms, m.end_ms, m.tz, m.status, m.provider, m.event_id, m.uid, m.sequence, m.invite_status, m.notify_status, m.created_at, m.variant, m.video_url FROM meetings m LEFT JOIN agents a ON a.site = m.site AND a.id = m.agent";
 
 /// The meeting booked with an idempotency key.
