@@ -118,46 +118,14 @@ pub fn action(name: &str, arg: &str) {
                 "cancel"
             };
             spawn_local(async move {
-                let a = api::call(
-                    "POST",
-                    &format!("/admin/sites/{SITE}/meetings/{arg}/{verb}"),
-                    Some(&json!({})),
-                )
-                .await;
-                let me = with(|s| s.me.clone());
-                if let Some(me) = me {
-                    load_meetings(&me).await;
-                }
-                notice(
-                    a.ok(),
-                    if a.ok() {
-                        format!("Meeting {arg}: {verb} recorded.")
-                    } else {
-                        a.error()
-                    },
-                );
+                let done = format!("Meeting {arg}: {verb} recorded.");
+                meeting_action(&arg, verb, json!({}), done).await;
             });
         }
         "m-reassign" => spawn_local(async move {
             let agent = value_of(&format!("m-ra-{arg}"));
-            let a = api::call(
-                "POST",
-                &format!("/admin/sites/{SITE}/meetings/{arg}/reassign"),
-                Some(&json!({"agent": agent})),
-            )
-            .await;
-            let me = with(|s| s.me.clone());
-            if let Some(me) = me {
-                load_meetings(&me).await;
-            }
-            notice(
-                a.ok(),
-                if a.ok() {
-                    format!("Meeting {arg}: reassigned to {agent}.")
-                } else {
-                    a.error()
-                },
-            );
+            let done = format!("Meeting {arg}: reassigned to {agent}.");
+            meeting_action(&arg, "reassign", json!({"agent": agent}), done).await;
         }),
         "export-csv" => {
             let rows = with(|s| meeting_rows(s));
@@ -305,4 +273,20 @@ pub fn action(name: &str, arg: &str) {
         _ if super::experiments::handles(name) => super::experiments::action(name, &arg),
         _ => {}
     }
+}
+
+/// A meeting's admin action (`POST meetings/{id}/{verb}`): the meetings reloaded, then `done` or
+/// the worker's refusal as the notice.
+async fn meeting_action(id: &str, verb: &str, body: serde_json::Value, done: String) {
+    let a = api::call(
+        "POST",
+        &format!("/admin/sites/{SITE}/meetings/{id}/{verb}"),
+        Some(&body),
+    )
+    .await;
+    let me = with(|s| s.me.clone());
+    if let Some(me) = me {
+        load_meetings(&me).await;
+    }
+    notice(a.ok(), if a.ok() { done } else { a.error() });
 }
