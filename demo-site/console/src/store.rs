@@ -175,6 +175,9 @@ pub struct State {
     pub diags: Vec<dynchat_engine::Diagnostic>,
     pub preview_page: String,
     pub dialogue_marketo: Value,
+    /// The site's queues as (id, name) for the editor's route selects (`GET .../queues`);
+    /// empty when there are none or the list could not be read (the editor then asks for text).
+    pub editor_queues: Vec<(String, String)>,
     pub reports: Reports,
     pub marketo: Value,
     pub calendar: Value,

@@ -4,6 +4,7 @@ use super::cards::*;
 use super::diagnostics::*;
 use super::draft::*;
 use super::form::*;
+use super::route::{in_route, new_condition, new_rule};
 use super::view::*;
 use crate::store::{render, with, SITE};
 use crate::{api, paths};
@@ -24,6 +25,7 @@ pub fn handles(name: &str) -> bool {
             | "add-group"
             | "add-button"
             | "add-rule"
+            | "add-route-rule"
             | "toggle-free"
             | "publish"
             | "export"
@@ -75,23 +77,40 @@ pub fn action(name: &str, arg: &str) {
             let mut moved = None;
             structural(|d| moved = paths::shift(d, &arg, if name == "up" { -1 } else { 1 }));
             if let Some(p) = moved {
-                crate::dom::focus(&field_id(&format!("{p}.id")));
+                focus_moved(&p, name);
             }
         }
         "add-cond" => structural(|d| {
-            paths::push(
-                d,
-                &arg,
-                json!({"field": "page.url", "op": "contains", "value": ""}),
-            )
+            let c = if in_route(&arg) {
+                new_condition()
+            } else {
+                json!({"field": "page.url", "op": "contains", "value": ""})
+            };
+            paths::push(d, &arg, c)
         }),
         "add-group" => structural(|d| {
-            paths::push(
-                d,
-                &arg,
-                json!({"any": [{"field": "page.device", "op": "is", "value": "mobile"}]}),
-            )
+            let c = if in_route(&arg) {
+                json!({ "any": [new_condition()] })
+            } else {
+                json!({"any": [{"field": "page.device", "op": "is", "value": "mobile"}]})
+            };
+            paths::push(d, &arg, c)
         }),
+        "add-route-rule" => {
+            let queues = with(|s| s.editor_queues.clone());
+            let mut added = None;
+            structural(|d| {
+                let list = format!("{arg}.rules");
+                paths::push(d, &list, new_rule(&queues));
+                let n = paths::get(d, &list)
+                    .and_then(Value::as_array)
+                    .map_or(1, Vec::len);
+                added = Some(format!("{list}[{}].when.all[0].field", n - 1));
+            });
+            if let Some(p) = added {
+                crate::dom::focus(&field_id(&p));
+            }
+        }
         "add-button" => structural(|d| {
             paths::push(d, &format!("{arg}.buttons"), json!({"label": "New option"}))
         }),
@@ -255,6 +274,23 @@ pub fn action(name: &str, arg: &str) {
     }
 }
 
+/// Keeps the keyboard where it was after a move: a card's id field, or the moved rule's button
+/// (the other direction's when the rule reached the end of the list).
+fn focus_moved(p: &str, dir: &str) {
+    let doc = crate::dom::document();
+    let other = if dir == "up" { "down" } else { "up" };
+    let fid = field_id(p);
+    [
+        field_id(&format!("{p}.id")),
+        format!("{fid}-{dir}"),
+        format!("{fid}-{other}"),
+    ]
+    .into_iter()
+    .find(|id| doc.get_element_by_id(id).is_some())
+    .into_iter()
+    .for_each(|id| crate::dom::focus(&id));
+}
+
 pub(super) fn reload_preview(p: &str) {
     if let Some(f) = crate::dom::document()
         .get_element_by_id("preview")
@@ -313,6 +349,9 @@ async fn publish() {
     )
     .await;
     if !a.ok() {
+        if let Some(d) = refusal_at_path(&a.body) {
+            with(|s| s.diags.push(d));
+        }
         crate::store::notice(false, format!("Publish failed: {}", a.error()));
         show_diagnostics();
         return;

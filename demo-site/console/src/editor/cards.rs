@@ -1,162 +1,14 @@
-//! The form of each card type and of audience rules; templates for new cards and new dialogues.
+//! The form of each card type; templates for new cards and new dialogues.
 
+use super::conditions::audience;
 use super::form::*;
+use super::route::{route_fields, Queues};
 use crate::dom::{el, El};
-use crate::paths;
-use dynchat_engine::model::{Operator, FORMAT_VERSION};
+use dynchat_engine::model::FORMAT_VERSION;
 use serde_json::{json, Value};
 
-/// A meeting card's rules route, read-only: the Routing page's lines (rule -> queue, the
-/// default, the owner note) and a pointer to the JSON box, where rules are edited. No kind
-/// select and no queue input, so the form cannot turn the rules into something else.
-fn rules_route(path: &str, route: &Value) -> El {
-    let rid = field_id(path);
-    let mut lines = el("ul").cls("route-rules").id(&format!("{rid}-rules"));
-    for line in crate::routing_text::route_lines(route) {
-        lines = lines.child(el("li").text(&line));
-    }
-    el("div")
-        .cls("field")
-        .attr("data-err-anchor", path)
-        .child(el("span").cls("label").text("Route to: routing rules"))
-        .child(lines)
-        .child(el("p").cls("hint").id(&format!("{rid}-hint")).text(
-            "Rules are edited in the dialogue JSON: Import / export JSON, then Apply JSON to the editor.",
-        ))
-        .child(
-            el("span")
-                .cls("err")
-                .id(&format!("{rid}-err"))
-                .attr("data-err-for", path),
-        )
-}
-
-/// An all-of / any-of group editor at `path` (an `Audience` object).
-pub(super) fn audience(path: &str, draft: &Value, depth: usize) -> El {
-    let mut out = el("div").cls("group").attr("data-err-anchor", path);
-    for (key, title) in [
-        ("all", "All of these must hold"),
-        ("any", "At least one of these must hold"),
-    ] {
-        let list_path = format!("{path}.{key}");
-        let rules = paths::get(draft, &list_path)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        out = out.child(el("h3").text(title));
-        for (i, r) in rules.iter().enumerate() {
-            let rp = format!("{list_path}[{i}]");
-            if r.get("field").is_some() || r.get("op").is_some() {
-                out = out.child(condition(&rp, draft));
-            } else {
-                out = out.child(
-                    el("div")
-                        .child(audience(&rp, draft, depth + 1))
-                        .child(small_btn(
-                            "Remove group",
-                            &format!("del:{rp}"),
-                            "Remove this group",
-                        )),
-                );
-            }
-        }
-        let mut row = el("div").cls("row").child(small_btn(
-            "+ Condition",
-            &format!("add-cond:{list_path}"),
-            &format!("Add a condition: {title}"),
-        ));
-        if depth < 2 {
-            row = row.child(small_btn(
-                "+ Group",
-                &format!("add-group:{list_path}"),
-                &format!("Add a nested group: {title}"),
-            ));
-        }
-        out = out.child(row);
-    }
-    out
-}
-
-pub(super) fn condition(path: &str, draft: &Value) -> El {
-    let fid = field_id(&format!("{path}.field"));
-    let field = el("div")
-        .child(el("label").attr("for", &fid).text("Field"))
-        .child(
-            el("input")
-                .id(&fid)
-                .attr("type", "text")
-                .attr("list", "field-names")
-                .attr("data-path", &format!("{path}.field"))
-                .attr("data-kind", "str")
-                .value(&paths::text(draft, &format!("{path}.field")))
-                .attr("aria-describedby", &format!("{fid}-err")),
-        )
-        .child(
-            el("span")
-                .cls("err")
-                .id(&format!("{fid}-err"))
-                .attr("data-err-for", &format!("{path}.field")),
-        );
-    let op = select_in(
-        "Operator",
-        &format!("{path}.op"),
-        "str",
-        draft,
-        &operators(),
-    );
-    let vpath = format!("{path}.value");
-    let vid = field_id(&vpath);
-    let shown = match paths::get(draft, &vpath) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| x.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(x) => x.to_string(),
-    };
-    let within_hint = if paths::text(draft, &format!("{path}.op")) == Operator::WithinDays.name() {
-        within_days_hint()
-    } else {
-        String::new()
-    };
-    let value = el("div")
-        .child(el("label").attr("for", &vid).text("Value"))
-        .child(
-            el("input")
-                .id(&vid)
-                .attr("type", "text")
-                .attr("data-path", &vpath)
-                .attr("data-kind", "value")
-                .attr("placeholder", &within_hint)
-                .value(&shown)
-                .attr("aria-describedby", &format!("{vid}-err")),
-        )
-        .child(
-            el("span")
-                .cls("err")
-                .id(&format!("{vid}-err"))
-                .attr("data-err-for", &vpath),
-        );
-    el("div")
-        .cls("cond")
-        .attr("data-err-anchor", path)
-        .child(field)
-        .child(op)
-        .child(value)
-        .child(small_btn(
-            "Remove",
-            &format!("del:{path}"),
-            "Remove this condition",
-        ))
-}
-
-pub(super) fn card_fields(p: &str, card: &Value, draft: &Value) -> Vec<El> {
+/// The fields of the card at `p`; `queues` are the site's queues for a meeting card's route.
+pub(super) fn card_fields(p: &str, card: &Value, draft: &Value, queues: Queues) -> Vec<El> {
     let t = card["type"].as_str().unwrap_or("");
     let f = |name: &str| format!("{p}.{name}");
     match t {
@@ -243,67 +95,13 @@ pub(super) fn card_fields(p: &str, card: &Value, draft: &Value) -> Vec<El> {
             opt_in("Placeholder", &f("placeholder"), draft),
             next_in("Next card", &f("next"), draft),
         ],
-        "meeting" if card["route"].get("rules").is_some() => vec![
+        "meeting" => vec![
             area("Prompt", &f("text"), draft),
-            rules_route(&f("route"), &card["route"]),
+            route_fields(&f("route"), draft, queues),
             opt_in("Confirmation text", &f("confirmation"), draft),
             next_in("After booking", &f("next"), draft),
             next_in("When skipped or no slot", &f("on_skip"), draft),
         ],
-        "meeting" => {
-            let kind = if card["route"].get("agent").is_some() {
-                "agent"
-            } else {
-                "queue"
-            };
-            let target = card["route"][kind].as_str().unwrap_or("").to_string();
-            let rid = field_id(&f("route"));
-            vec![
-                area("Prompt", &f("text"), draft),
-                el("div")
-                    .cls("field")
-                    .attr("data-err-anchor", &f("route"))
-                    .child(
-                        el("label")
-                            .attr("for", &format!("{rid}-kind"))
-                            .text("Route to"),
-                    )
-                    .child(
-                        crate::dom::select(
-                            &format!("{rid}-kind"),
-                            kind,
-                            &[
-                                ("queue", "Round robin over a queue"),
-                                ("agent", "One named agent"),
-                            ],
-                        )
-                        .attr("data-path", &f("route"))
-                        .attr("data-kind", "route-kind"),
-                    )
-                    .child(el("label").attr("for", &rid).text(if kind == "queue" {
-                        "Queue id"
-                    } else {
-                        "Agent id"
-                    }))
-                    .child(
-                        el("input")
-                            .id(&rid)
-                            .attr("type", "text")
-                            .attr("data-path", &f(&format!("route.{kind}")))
-                            .attr("data-kind", "str")
-                            .value(&target),
-                    )
-                    .child(
-                        el("span")
-                            .cls("err")
-                            .id(&format!("{rid}-err"))
-                            .attr("data-err-for", &f("route")),
-                    ),
-                opt_in("Confirmation text", &f("confirmation"), draft),
-                next_in("After booking", &f("next"), draft),
-                next_in("When skipped or no slot", &f("on_skip"), draft),
-            ]
-        }
         "goal" => vec![
             text_in("Goal name", &f("name"), draft),
             num_in("Score", &f("score"), draft),

@@ -48,6 +48,30 @@ pub(super) fn diag_summary(diags: &[dynchat_engine::Diagnostic]) -> El {
     el("div").child(head).child(ul)
 }
 
+/// The worker's refusal of a publish as a diagnostic at the draft's path, when it names a field
+/// of the dialogue (`dialogue.cards[0].route.rules[1].queue`: a queue the site does not have, a
+/// lead field Marketo does not know), so it shows next to that field like the engine's own.
+pub(super) fn refusal_at_path(body: &serde_json::Value) -> Option<dynchat_engine::Diagnostic> {
+    let field = body.pointer("/error/field")?.as_str()?;
+    let rest = field.strip_prefix("dialogue")?;
+    if !(rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')) {
+        return None;
+    }
+    let message = body.pointer("/error/message")?.as_str()?;
+    let message = message
+        .strip_prefix(&format!("{field}: "))
+        .unwrap_or(message);
+    let code = body
+        .pointer("/error/code")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("refused");
+    Some(dynchat_engine::Diagnostic::error(
+        format!("${rest}"),
+        code,
+        format!("Publishing refused: {message}"),
+    ))
+}
+
 /// Finds the control (or group) a diagnostic path belongs to, walking up the path.
 pub(super) fn anchor_for(path: &str) -> Option<web_sys::Element> {
     let doc = crate::dom::document();
@@ -136,6 +160,32 @@ pub fn show_diagnostics() {
             t.set_value(&with(|s| {
                 serde_json::to_string_pretty(&s.draft).unwrap_or_default()
             }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal_at_path;
+    use serde_json::json;
+
+    #[test]
+    fn a_refused_dialogue_field_becomes_a_diagnostic_at_its_draft_path() {
+        let body = json!({"error": {"code": "bad_field", "field": "dialogue.cards[2].route.rules[1].queue",
+            "message": "dialogue.cards[2].route.rules[1].queue: queue `nosuch` is not a queue of this site"}});
+        let d = refusal_at_path(&body).expect("a diagnostic");
+        assert_eq!(d.path, "$.cards[2].route.rules[1].queue");
+        assert_eq!(
+            d.message,
+            "Publishing refused: queue `nosuch` is not a queue of this site"
+        );
+        assert_eq!(d.severity, dynchat_engine::Severity::Error);
+        for other in [
+            json!({"error": {"field": "dialogues", "message": "x"}}),
+            json!({"error": {"message": "internal error"}}),
+            json!(null),
+        ] {
+            assert!(refusal_at_path(&other).is_none(), "{other}");
         }
     }
 }

@@ -50,7 +50,10 @@ pub async fn load(id: Option<String>) {
         }
         None => Value::Null,
     };
+    let queues = api::call("GET", &format!("/admin/sites/{SITE}/queues"), None).await;
+    let queues = super::route::queue_choices(&queues.body);
     with(|s| {
+        s.editor_queues = queues;
         s.versions = list;
         s.site = site.body;
         s.draft = draft;

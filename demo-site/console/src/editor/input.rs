@@ -3,6 +3,7 @@
 use super::cards::*;
 use super::diagnostics::*;
 use super::draft::*;
+use super::route::switched;
 use crate::paths;
 use crate::store::{render, with};
 use serde_json::{json, Value};
@@ -99,7 +100,10 @@ pub fn on_input(t: &web_sys::Element, is_change: bool) {
                 let id = paths::text(d, &format!("{card}.id"));
                 paths::set(d, &card, Some(card_template(&raw, &id)));
             }
-            "route-kind" => paths::set(d, &path, Some(json!({ raw: "" }))),
+            "route-kind" => {
+                let old = paths::get(d, &path).cloned().unwrap_or(Value::Null);
+                paths::set(d, &path, Some(switched(&old, &raw, &s.editor_queues)));
+            }
             _ => {}
         }
     });

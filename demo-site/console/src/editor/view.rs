@@ -1,6 +1,7 @@
 //! The editor page: the card list, the selected card's form, the preview and the versions.
 
 use super::cards::*;
+use super::conditions::audience;
 use super::diagnostics::*;
 use super::form::*;
 use crate::dom::{el, El};
@@ -147,7 +148,7 @@ pub fn view(s: &crate::store::State) -> El {
                         &CARD_TYPES,
                     )),
             )
-            .children(card_fields(&p, c, d))
+            .children(card_fields(&p, c, d, &s.editor_queues))
             .child(
                 el("div")
                     .cls("row")
