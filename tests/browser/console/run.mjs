@@ -1048,7 +1048,7 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
 
 settingsTests({ test, assert, newPage, signIn, go, axe: axeBoth, shoot, raw, apiLogin, endpoint, RUN, ADMIN });
 // Issue 15: a rules route in the editor (editor-rules.mjs).
-editorRulesTests({ test, assert, newPage, signIn, go, raw, apiLogin, endpoint, RUN, ADMIN });
+editorRulesTests({ test, assert, newPage, signIn, go, raw, apiLogin, axe, shots, endpoint, RUN, ADMIN });
 
 test('console pages: strict CSP, never framed, and no CSP violation in any test above', async () => {
   for (const p of ['/console/', '/console/index.html', '/console/boot.js', '/console/console.css']) {
