@@ -4,78 +4,43 @@
 //! retried request is stored and mailed once; garbage and oversized bodies are 400s naming
 //! the field (or 413 over the body limit).
 
-use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{serial, Answer, Worker};
+use dynchat_e2e::console::field;
+use dynchat_e2e::meeting_stack::{Setup, Stack as Meetings, ORIGIN};
+use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SITE: &str = "req";
-const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-const ORIGIN: &str = "http://127.0.0.1:8080";
 const PATH: &str = "/v1/sites/req/meetings/requests";
 
-struct Stack {
-    worker: Worker,
-    mail: PyPeer,
-    _radicale: PyPeer,
+/// The meetings stack with agents a1 and a2 (weekdays) on Radicale calendars in queue `sales`.
+struct Stack(Meetings);
+
+impl std::ops::Deref for Stack {
+    type Target = Meetings;
+    fn deref(&self) -> &Meetings {
+        &self.0
+    }
 }
 
 impl Stack {
     fn start() -> Stack {
-        let (mail, smtp_port) = peers::mail_catcher();
-        let radicale = peers::radicale(2, "requests");
-        let smtp = smtp_port.to_string();
-        let worker = Worker::start(
-            "meeting-requests",
-            None,
-            &[
-                ("CALENDAR_KEY", CALENDAR_KEY),
-                ("SMTP_HOST", "127.0.0.1"),
-                ("SMTP_PORT", &smtp),
-                ("SMTP_FROM", "meetings@dynchat.test"),
-                ("SMTP_TIMEOUT_MS", "5000"),
-                ("MAIL_RETRY_MS", "500"),
-                ("RATE_IP_PER_MINUTE", "100000"),
-                ("RATE_SITE_PER_MINUTE", "100000"),
-            ],
-        );
-        let w = &worker;
-        let s = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}"),
-            Some(&json!({"name": "Requests", "allowed_origins": [ORIGIN]})),
-        );
-        assert_eq!(s.status, 200, "{}", s.body);
+        let st = Meetings::start(&Setup {
+            name: "meeting-requests",
+            site: SITE,
+            site_name: "Requests",
+            caldav_users: 2,
+            links: false,
+            vars: &[],
+        });
         let d = json!([{"start": "08:00", "end": "18:00"}]);
         let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d});
+        let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30});
         for n in 1..=2 {
-            let settings =
-                json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30});
-            let a = w.admin(
-                "PUT",
-                &format!("/admin/sites/{SITE}/agents/a{n}"),
-                Some(&json!({"name": format!("Agent {n}"), "email": format!("agent{n}@agents.test"), "settings": settings})),
-            );
-            assert_eq!(a.status, 200, "{}", a.body);
-            let url = format!("{}/agent{n}/calendar/", radicale.urls[1]);
-            let c = w.admin(
-                "PUT",
-                &format!("/admin/sites/{SITE}/agents/a{n}/calendar"),
-                Some(&json!({"url": url, "username": format!("agent{n}"), "password": format!("pw{n}")})),
-            );
-            assert_eq!(c.status, 200, "{}", c.body);
+            st.radicale_agent(n, &settings);
         }
-        let q = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/queues/sales"),
-            Some(&json!({"name": "Sales", "agents": ["a1", "a2"]})),
-        );
-        assert_eq!(q.status, 200, "{}", q.body);
-        Stack {
-            worker,
-            mail,
-            _radicale: radicale,
-        }
+        st.queue("sales", "Sales", &["a1", "a2"]);
+        Stack(st)
     }
 
     fn send(&self, key: Option<&str>, body: &str) -> Answer {
@@ -86,37 +51,10 @@ impl Stack {
         self.worker.request("POST", PATH, &headers, Some(body))
     }
 
-    fn mails_to(&self, rcpt: &str) -> Vec<Value> {
-        peers::get(&format!("{}/_peer/state", self.mail.url()))["messages"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| m["rcpt_tos"] == json!([rcpt]))
-            .collect()
-    }
-
     /// Waits (at most 60 s, 240 looks) until `rcpt` has `count` mails.
     fn wait_mails(&self, rcpt: &str, count: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        let mut found = Vec::new();
-        for _ in 0..240 {
-            found = self.mails_to(rcpt);
-            if found.len() >= count || t0.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        assert!(found.len() >= count, "{count} mails to {rcpt}: {found:?}");
-        found
+        self.0.wait_mails(rcpt, &[], count)
     }
-}
-
-fn field(a: &Answer) -> String {
-    a.json()["error"]["field"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[test]

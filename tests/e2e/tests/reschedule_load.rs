@@ -7,109 +7,58 @@
 //! or in Radicale.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{serial, Answer, Worker};
+use dynchat_e2e::meeting_stack::{agent_settings, Setup, Stack as Meetings};
+use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const SITE: &str = "rl";
-const CALENDAR_KEY: &str = "7e1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-const LINK_KEY: &str = "6f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1";
-const ORIGIN: &str = "http://127.0.0.1:8080";
 /// Agents in the queue: the capacity of any one slot.
 const AGENTS: usize = 5;
 /// Meetings per agent per day (08:00-18:00, 30 minutes).
 const PER_DAY: usize = 20;
 
-struct Stack {
-    worker: Worker,
-    mail: PyPeer,
-    radicale: PyPeer,
+/// The meetings stack with `AGENTS` agents on Radicale calendars in queue `sales`.
+struct Stack(Meetings);
+
+impl std::ops::Deref for Stack {
+    type Target = Meetings;
+    fn deref(&self) -> &Meetings {
+        &self.0
+    }
 }
 
 impl Stack {
     fn start() -> Stack {
-        let (mail, smtp_port) = peers::mail_catcher();
-        let radicale = peers::radicale(AGENTS, "reschedule-load");
-        let smtp = smtp_port.to_string();
-        let worker = Worker::start(
-            "reschedule-load",
-            None,
-            &[
-                ("CALENDAR_KEY", CALENDAR_KEY),
-                ("LINK_KEY", LINK_KEY),
-                ("SMTP_HOST", "127.0.0.1"),
-                ("SMTP_PORT", &smtp),
-                ("SMTP_FROM", "meetings@dynchat.test"),
-                ("SMTP_TIMEOUT_MS", "5000"),
-                ("MAIL_RETRY_MS", "500"),
-                ("RATE_IP_PER_MINUTE", "100000"),
-                ("RATE_SITE_PER_MINUTE", "100000"),
-            ],
-        );
-        let w = &worker;
-        let s = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}"),
-            Some(&json!({"name": "Reschedule load", "allowed_origins": [ORIGIN]})),
-        );
-        assert_eq!(s.status, 200, "{}", s.body);
-        let d = json!([{"start": "08:00", "end": "18:00"}]);
-        let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
-        let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
-        let mut ids = Vec::new();
+        let st = Meetings::start(&Setup {
+            name: "reschedule-load",
+            site: SITE,
+            site_name: "Reschedule load",
+            caldav_users: AGENTS,
+            links: true,
+            vars: &[],
+        });
+        let settings = agent_settings(json!({}));
         for n in 1..=AGENTS {
-            let id = format!("a{n}");
-            let a = w.admin(
-                "PUT",
-                &format!("/admin/sites/{SITE}/agents/{id}"),
-                Some(&json!({"name": format!("Agent {n}"), "email": format!("agent{n}@agents.test"), "settings": settings})),
-            );
-            assert_eq!(a.status, 200, "{}", a.body);
-            let url = format!("{}/agent{n}/calendar/", radicale.urls[1]);
-            let c = w.admin(
-                "PUT",
-                &format!("/admin/sites/{SITE}/agents/{id}/calendar"),
-                Some(&json!({"url": url, "username": format!("agent{n}"), "password": format!("pw{n}")})),
-            );
-            assert_eq!(c.status, 200, "{}", c.body);
-            ids.push(id);
+            st.radicale_agent(n, &settings);
         }
-        let q = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/queues/sales"),
-            Some(&json!({"name": "Sales", "agents": ids})),
-        );
-        assert_eq!(q.status, 200, "{}", q.body);
-        Stack {
-            worker,
-            mail,
-            radicale,
-        }
+        let ids: Vec<String> = (1..=AGENTS).map(|n| format!("a{n}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        st.queue("sales", "Sales", &ids);
+        Stack(st)
     }
 
     fn book(&self, i: usize, start: i64) -> Answer {
-        let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                          "lead": {"email": email(i), "firstName": "Mo"}, "session": format!("s-{i}")});
-        self.worker.post(
-            &format!("/v1/sites/{SITE}/book"),
-            &body,
-            &[
-                ("Idempotency-Key", &format!("reschedule-load-{i}")),
-                ("Origin", ORIGIN),
-            ],
-        )
+        let key = format!("reschedule-load-{i}");
+        self.0.book(&key, "queue:sales", start, &email(i), "Mo")
     }
 
     /// Each visitor's reschedule token, from their first invitation, waiting at most 180 s.
     fn tokens(&self, visitors: usize) -> Vec<String> {
         let t0 = Instant::now();
         loop {
-            let all = peers::get(&format!("{}/_peer/state", self.mail.url()))["messages"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            let all = self.mails();
             let mut by: BTreeMap<String, String> = BTreeMap::new();
             for m in &all {
                 let Some(to) = m["rcpt_tos"][0].as_str() else {
@@ -133,15 +82,6 @@ impl Stack {
             );
             std::thread::sleep(Duration::from_millis(500));
         }
-    }
-
-    fn post_form(&self, form: &str) -> Answer {
-        self.worker.request(
-            "POST",
-            &format!("/meeting/{SITE}"),
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            Some(form),
-        )
     }
 }
 
@@ -222,10 +162,7 @@ fn many_visitors_rescheduling_into_one_slot_get_the_agents_capacity_and_nothing_
     assert!(took < Duration::from_secs(120), "the moves took {took:?}");
     // No two scheduled meetings of an agent overlap, in D1 and in Radicale; each agent has one
     // meeting at the target.
-    let meetings = st
-        .worker
-        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
-        .json();
+    let meetings = st.meetings();
     let mut spans: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for m in meetings["meetings"].as_array().into_iter().flatten() {
         if m["status"] == "scheduled" {
@@ -248,8 +185,7 @@ fn many_visitors_rescheduling_into_one_slot_get_the_agents_capacity_and_nothing_
         let at_target = list.iter().filter(|(s, _)| *s == iso(target)).count();
         assert_eq!(at_target, 1, "{agent} at the target: {list:?}");
     }
-    let calendars =
-        peers::get(&format!("{}/_peer/state", st.radicale.urls[0]))["calendars"].clone();
+    let calendars = st.calendars();
     let stamp = iso(target).replace(['-', ':'], "");
     for n in 1..=AGENTS {
         let events = calendars[format!("agent{n}")]

@@ -5,15 +5,13 @@
 //! CANCEL and frees the slot; tampered, garbage and expired links get a clear 4xx page.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{serial, Answer, Worker};
+use dynchat_e2e::meeting_stack::{
+    agent_settings, link_after, part_text, token_of, Setup, Stack as Meetings,
+};
+use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const SITE: &str = "vl";
-const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-const LINK_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1";
-const ORIGIN: &str = "http://127.0.0.1:8080";
 const VISITOR: &str = "vera@example.com";
 
 /// `20300101T090000Z` for an instant.
@@ -21,70 +19,31 @@ fn ics_time(t: i64) -> String {
     iso(t).replace(['-', ':'], "")
 }
 
-struct Stack {
-    worker: Worker,
-    mail: PyPeer,
-    radicale: PyPeer,
+/// The meetings stack with agent a1 on Radicale user agent1's calendar, alone in queue `sales`.
+struct Stack(Meetings);
+
+impl std::ops::Deref for Stack {
+    type Target = Meetings;
+    fn deref(&self) -> &Meetings {
+        &self.0
+    }
 }
 
 impl Stack {
     fn start() -> Stack {
-        let (mail, smtp_port) = peers::mail_catcher();
-        let radicale = peers::radicale(1, "links");
-        let smtp = smtp_port.to_string();
-        let worker = Worker::start(
-            "visitor-links",
-            None,
-            &[
-                ("CALENDAR_KEY", CALENDAR_KEY),
-                ("LINK_KEY", LINK_KEY),
-                ("SMTP_HOST", "127.0.0.1"),
-                ("SMTP_PORT", &smtp),
-                ("SMTP_FROM", "meetings@dynchat.test"),
-                ("SMTP_TIMEOUT_MS", "5000"),
-                ("MAIL_RETRY_MS", "500"),
-                ("ALLOW_CLOCK_OVERRIDE", "1"),
-                ("RATE_IP_PER_MINUTE", "100000"),
-                ("RATE_SITE_PER_MINUTE", "100000"),
-            ],
-        );
-        let st = Stack {
-            worker,
-            mail,
-            radicale,
-        };
-        let w = &st.worker;
-        let s = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}"),
-            Some(&json!({"name": "Links", "allowed_origins": [ORIGIN]})),
-        );
-        assert_eq!(s.status, 200, "{}", s.body);
-        let d = json!([{"start": "08:00", "end": "18:00"}]);
-        let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
-        let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
-        let a = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/agents/a1"),
-            Some(
-                &json!({"name": "Agent One", "email": "agent1@agents.test", "settings": settings}),
-            ),
-        );
-        assert_eq!(a.status, 200, "{}", a.body);
-        let url = format!("{}/agent1/calendar/", st.radicale.urls[1]);
-        let c = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/agents/a1/calendar"),
-            Some(&json!({"url": url, "username": "agent1", "password": "pw1"})),
-        );
-        assert_eq!(c.status, 200, "{}", c.body);
-        let q = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/queues/sales"),
-            Some(&json!({"name": "Sales", "agents": ["a1"]})),
-        );
-        assert_eq!(q.status, 200, "{}", q.body);
-        st
+        let st = Meetings::start(&Setup {
+            name: "visitor-links",
+            site: SITE,
+            site_name: "Links",
+            caldav_users: 1,
+            links: true,
+            vars: &[("ALLOW_CLOCK_OVERRIDE", "1")],
+        });
+        let settings = agent_settings(json!({}));
+        st.agent("a1", "Agent One", "agent1@agents.test", &settings);
+        st.radicale_calendar("a1", 1);
+        st.queue("sales", "Sales", &["a1"]);
+        Stack(st)
     }
 
     fn book(&self, key: &str, start: i64) -> Answer {
@@ -92,102 +51,27 @@ impl Stack {
     }
 
     fn book_as(&self, key: &str, start: i64, email: &str) -> Answer {
-        let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                          "lead": {"email": email, "firstName": "Vera"}, "session": format!("s-{key}")});
-        self.worker.post(
-            &format!("/v1/sites/{SITE}/book"),
-            &body,
-            &[("Idempotency-Key", key), ("Origin", ORIGIN)],
-        )
+        self.0.book(key, "queue:sales", start, email, "Vera")
     }
 
     /// The visitor's mails whose calendar part holds every one of `needles`, waiting at most
     /// 60 s (240 looks) for `count` of them.
     fn visitor_mails(&self, needles: &[&str], count: usize) -> Vec<Value> {
-        self.mails_to(VISITOR, needles, count)
-    }
-
-    fn mails_to(&self, rcpt: &str, needles: &[&str], count: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        let mut found = Vec::new();
-        for _ in 0..240 {
-            let all = peers::get(&format!("{}/_peer/state", self.mail.url()))["messages"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            found = all
-                .into_iter()
-                .filter(|m| m["rcpt_tos"] == json!([rcpt]))
-                .filter(|m| {
-                    let ics = part_text(m, "text/calendar");
-                    needles.iter().all(|n| ics.contains(n))
-                })
-                .collect();
-            if found.len() >= count || t0.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        assert!(
-            found.len() >= count,
-            "{count} visitor mails with {needles:?}: found {}",
-            found.len()
-        );
-        found
+        self.wait_mails(VISITOR, needles, count)
     }
 
     fn events(&self) -> Vec<Value> {
-        peers::get(&format!("{}/_peer/state", self.radicale.urls[0]))["calendars"]["agent1"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.0.events("agent1")
     }
-
-    fn open(&self, link: &str) -> Answer {
-        let path = link
-            .split_once("127.0.0.1:")
-            .and_then(|(_, rest)| rest.split_once('/'))
-            .map(|(_, p)| format!("/{p}"))
-            .unwrap_or_else(|| panic!("a link to this worker: {link}"));
-        self.worker.request("GET", &path, &[], None)
-    }
-
-    fn post_form(&self, form: &str) -> Answer {
-        self.worker.request(
-            "POST",
-            &format!("/meeting/{SITE}"),
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            Some(form),
-        )
-    }
-}
-
-fn part_text(mail: &Value, content_type: &str) -> String {
-    mail["parts"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["content_type"] == content_type))
-        .and_then(|p| p["text"].as_str())
-        .unwrap_or_default()
-        .replace("\r\n ", "")
 }
 
 /// The (reschedule, cancel) links of a mail's text.
 fn links_of(mail: &Value) -> (String, String) {
     let text = part_text(mail, "text/plain");
-    let find = |label: &str| {
-        text.split(label)
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .map(str::to_string)
-            .unwrap_or_else(|| panic!("no `{label}` link in {text}"))
-    };
-    (find("Reschedule: "), find("Cancel: "))
-}
-
-fn token_of(link: &str) -> String {
-    link.split_once("?t=")
-        .map(|(_, t)| t.to_string())
-        .unwrap_or_default()
+    (
+        link_after(&text, "Reschedule: "),
+        link_after(&text, "Cancel: "),
+    )
 }
 
 fn assert_page(a: &Answer, status: u16, says: &str) {
@@ -294,10 +178,7 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
     assert_page(&st.post_form(&format!("t={t2}")), 200, "is cancelled");
     st.visitor_mails(&["METHOD:CANCEL", "SEQUENCE:2", &uid], 1);
     assert!(st.events().is_empty(), "{:?}", st.events());
-    let meetings = st
-        .worker
-        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
-        .json();
+    let meetings = st.meetings();
     assert_eq!(meetings["meetings"][0]["status"], "cancelled", "{meetings}");
     assert_page(&st.post_form(&format!("t={t2}")), 410, "already used");
     assert_page(&st.open(&reschedule2), 410, "already used");
@@ -340,7 +221,7 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
             &email,
         );
         assert_eq!(b.status, 201, "{}", b.body);
-        let mail = st.mails_to(&email, &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
+        let mail = st.wait_mails(&email, &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
         tokens.push(token_of(&links_of(&mail).0));
     }
     // Every visitor moves their meeting to the same start at once; the agent has one.
@@ -371,10 +252,7 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
         answers.iter().map(|a| a.status).collect::<Vec<_>>()
     );
     // No two scheduled meetings of the agent overlap, in D1 and in Radicale.
-    let meetings = st
-        .worker
-        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
-        .json();
+    let meetings = st.meetings();
     let mut spans: Vec<(String, String)> = meetings["meetings"]
         .as_array()
         .map(|a| {
