@@ -132,7 +132,8 @@ impl Stack {
     }
 
     /// A queue of `agents` (asserts the 200).
-    pub fn queue(&self, id: &str, name: &str, agents: &[&str]) {
+    pub fn queue<A: AsRef<str>>(&self, id: &str, name: &str, agents: &[A]) {
+        let agents: Vec<&str> = agents.iter().map(AsRef::as_ref).collect();
         let q = self.worker.admin(
             "PUT",
             &format!("/admin/sites/{}/queues/{id}", self.site),

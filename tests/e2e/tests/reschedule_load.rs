@@ -7,7 +7,7 @@
 //! or in Radicale.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::meeting_stack::{agent_settings, Setup, Stack as Meetings};
+use dynchat_e2e::meeting_stack::{agent_settings, Setup, Stack};
 use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -20,68 +20,56 @@ const AGENTS: usize = 5;
 const PER_DAY: usize = 20;
 
 /// The meetings stack with `AGENTS` agents on Radicale calendars in queue `sales`.
-struct Stack(Meetings);
-
-impl std::ops::Deref for Stack {
-    type Target = Meetings;
-    fn deref(&self) -> &Meetings {
-        &self.0
+fn start() -> Stack {
+    let st = Stack::start(&Setup {
+        name: "reschedule-load",
+        site: SITE,
+        site_name: "Reschedule load",
+        caldav_users: AGENTS,
+        links: true,
+        vars: &[],
+    });
+    let settings = agent_settings(json!({}));
+    for n in 1..=AGENTS {
+        st.radicale_agent(n, &settings);
     }
+    let ids: Vec<String> = (1..=AGENTS).map(|n| format!("a{n}")).collect();
+    st.queue("sales", "Sales", &ids);
+    st
 }
 
-impl Stack {
-    fn start() -> Stack {
-        let st = Meetings::start(&Setup {
-            name: "reschedule-load",
-            site: SITE,
-            site_name: "Reschedule load",
-            caldav_users: AGENTS,
-            links: true,
-            vars: &[],
-        });
-        let settings = agent_settings(json!({}));
-        for n in 1..=AGENTS {
-            st.radicale_agent(n, &settings);
-        }
-        let ids: Vec<String> = (1..=AGENTS).map(|n| format!("a{n}")).collect();
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        st.queue("sales", "Sales", &ids);
-        Stack(st)
-    }
+fn book(st: &Stack, i: usize, start: i64) -> Answer {
+    let key = format!("reschedule-load-{i}");
+    st.book(&key, "queue:sales", start, &email(i), "Mo")
+}
 
-    fn book(&self, i: usize, start: i64) -> Answer {
-        let key = format!("reschedule-load-{i}");
-        self.0.book(&key, "queue:sales", start, &email(i), "Mo")
-    }
-
-    /// Each visitor's reschedule token, from their first invitation, waiting at most 180 s.
-    fn tokens(&self, visitors: usize) -> Vec<String> {
-        let t0 = Instant::now();
-        loop {
-            let all = self.mails();
-            let mut by: BTreeMap<String, String> = BTreeMap::new();
-            for m in &all {
-                let Some(to) = m["rcpt_tos"][0].as_str() else {
-                    continue;
-                };
-                if to.starts_with("mover") && !by.contains_key(to) {
-                    if let Some(t) = reschedule_token(m) {
-                        by.insert(to.to_string(), t);
-                    }
+/// Each visitor's reschedule token, from their first invitation, waiting at most 180 s.
+fn tokens(st: &Stack, visitors: usize) -> Vec<String> {
+    let t0 = Instant::now();
+    loop {
+        let all = st.mails();
+        let mut by: BTreeMap<String, String> = BTreeMap::new();
+        for m in &all {
+            let Some(to) = m["rcpt_tos"][0].as_str() else {
+                continue;
+            };
+            if to.starts_with("mover") && !by.contains_key(to) {
+                if let Some(t) = reschedule_token(m) {
+                    by.insert(to.to_string(), t);
                 }
             }
-            if by.len() >= visitors {
-                return (0..visitors)
-                    .map(|i| by.remove(&email(i)).unwrap_or_default())
-                    .collect();
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(180),
-                "invitations with links: {} of {visitors}",
-                by.len()
-            );
-            std::thread::sleep(Duration::from_millis(500));
         }
+        if by.len() >= visitors {
+            return (0..visitors)
+                .map(|i| by.remove(&email(i)).unwrap_or_default())
+                .collect();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(180),
+            "invitations with links: {} of {visitors}",
+            by.len()
+        );
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 
@@ -118,17 +106,17 @@ fn many_visitors_rescheduling_into_one_slot_get_the_agents_capacity_and_nothing_
         AGENTS + 1,
         AGENTS * PER_DAY * 2
     );
-    let st = Stack::start();
+    let st = start();
     // Every agent is busy at each booked time (one meeting per agent per slot), from day 4 on;
     // the target, day 3 at 16:00, is free for all of them.
     let per_day = AGENTS * PER_DAY;
     for i in 0..visitors {
         let day = 4 + (i / per_day) as i64;
         let slot = ((i % per_day) / AGENTS) as i64;
-        let b = st.book(i, at_s(day, 8 * 60 + 30 * slot));
+        let b = book(&st, i, at_s(day, 8 * 60 + 30 * slot));
         assert_eq!(b.status, 201, "booking {i}: {}", b.body);
     }
-    let tokens = st.tokens(visitors);
+    let tokens = tokens(&st, visitors);
     let target = at_s(3, 16 * 60);
     let form = |t: &str| format!("t={t}&start={}", iso(target).replace(':', "%3A"));
     let t0 = Instant::now();

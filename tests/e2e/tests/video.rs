@@ -56,6 +56,23 @@ impl Stack {
         self.put_agent(id, name, email, &settings(extra))
     }
 
+    /// Gina on Google (queue `meet`), Mia on Graph (`teams`) and Carla on Radicale with the
+    /// fixed link (`dav`), each alone in her queue.
+    fn meet_teams_and_dav(&self) {
+        self.st
+            .agent("g1", "Gina", "gina@example.com", &settings(json!({})));
+        self.st
+            .agent("m1", "Mia", "mia@contoso.example", &settings(json!({})));
+        let fixed = settings(json!({"video_link": FIXED}));
+        self.st.agent("c1", "Carla", "carla@agents.test", &fixed);
+        self.oauth("g1", "google", "gina@example.com");
+        self.oauth("m1", "graph", "mia@contoso.example");
+        self.radicale_calendar("c1", 1);
+        self.queue("meet", "g1");
+        self.queue("teams", "m1");
+        self.queue("dav", "c1");
+    }
+
     fn oauth(&self, id: &str, provider: &str, login: &str) {
         oauth_connect(&self.worker, SITE, id, provider, login);
     }
@@ -131,28 +148,11 @@ fn meet_teams_and_fixed_links_reach_the_events_the_mails_and_the_ics() {
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
         assert!(r.body.contains("settings.video_link"), "{}", r.body);
     }
-    let ok = |r: Answer| assert_eq!(r.status, 200, "{}", r.body);
-    ok(st.agent("g1", "Gina", "gina@example.com", json!({})));
-    ok(st.agent("g2", "Gus", "gus@example.com", json!({"video": false})));
-    ok(st.agent("m1", "Mia", "mia@contoso.example", json!({})));
-    ok(st.agent(
-        "c1",
-        "Carla",
-        "carla@agents.test",
-        json!({"video_link": FIXED}),
-    ));
-    st.oauth("g1", "google", "gina@example.com");
+    st.meet_teams_and_dav();
+    let g2 = st.agent("g2", "Gus", "gus@example.com", json!({"video": false}));
+    assert_eq!(g2.status, 200, "{}", g2.body);
     st.oauth("g2", "google", "gus@example.com");
-    st.oauth("m1", "graph", "mia@contoso.example");
-    st.radicale_calendar("c1", 1);
-    for (q, a) in [
-        ("meet", "g1"),
-        ("nomeet", "g2"),
-        ("teams", "m1"),
-        ("dav", "c1"),
-    ] {
-        st.queue(q, a);
-    }
+    st.queue("nomeet", "g2");
     let start = at_s(2, 9 * 60);
 
     // Google Meet: the event's conference, the answer, the invitation and its ICS.
@@ -239,21 +239,7 @@ fn meet_teams_and_fixed_links_reach_the_events_the_mails_and_the_ics() {
 fn a_moved_google_or_graph_meeting_keeps_its_event_and_link() {
     let _g = serial();
     let st = Stack::start();
-    let ok = |r: Answer| assert_eq!(r.status, 200, "{}", r.body);
-    ok(st.agent("g1", "Gina", "gina@example.com", json!({})));
-    ok(st.agent("m1", "Mia", "mia@contoso.example", json!({})));
-    ok(st.agent(
-        "c1",
-        "Carla",
-        "carla@agents.test",
-        json!({"video_link": FIXED}),
-    ));
-    st.oauth("g1", "google", "gina@example.com");
-    st.oauth("m1", "graph", "mia@contoso.example");
-    st.radicale_calendar("c1", 1);
-    st.queue("meet", "g1");
-    st.queue("teams", "m1");
-    st.queue("dav", "c1");
+    st.meet_teams_and_dav();
     let (first, moved_to) = (at_s(2, 9 * 60), at_s(2, 11 * 60));
 
     // CalDAV: the event is made again at the new time, with the agent's fixed link.

@@ -5,9 +5,7 @@
 //! CANCEL and frees the slot; tampered, garbage and expired links get a clear 4xx page.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::meeting_stack::{
-    agent_settings, link_after, part_text, token_of, Setup, Stack as Meetings,
-};
+use dynchat_e2e::meeting_stack::{agent_settings, link_after, part_text, token_of, Setup, Stack};
 use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
 
@@ -20,49 +18,34 @@ fn ics_time(t: i64) -> String {
 }
 
 /// The meetings stack with agent a1 on Radicale user agent1's calendar, alone in queue `sales`.
-struct Stack(Meetings);
-
-impl std::ops::Deref for Stack {
-    type Target = Meetings;
-    fn deref(&self) -> &Meetings {
-        &self.0
-    }
+fn start() -> Stack {
+    let st = Stack::start(&Setup {
+        name: "visitor-links",
+        site: SITE,
+        site_name: "Links",
+        caldav_users: 1,
+        links: true,
+        vars: &[("ALLOW_CLOCK_OVERRIDE", "1")],
+    });
+    let settings = agent_settings(json!({}));
+    st.agent("a1", "Agent One", "agent1@agents.test", &settings);
+    st.radicale_calendar("a1", 1);
+    st.queue("sales", "Sales", &["a1"]);
+    st
 }
 
-impl Stack {
-    fn start() -> Stack {
-        let st = Meetings::start(&Setup {
-            name: "visitor-links",
-            site: SITE,
-            site_name: "Links",
-            caldav_users: 1,
-            links: true,
-            vars: &[("ALLOW_CLOCK_OVERRIDE", "1")],
-        });
-        let settings = agent_settings(json!({}));
-        st.agent("a1", "Agent One", "agent1@agents.test", &settings);
-        st.radicale_calendar("a1", 1);
-        st.queue("sales", "Sales", &["a1"]);
-        Stack(st)
-    }
+fn book(st: &Stack, key: &str, start: i64) -> Answer {
+    book_as(st, key, start, VISITOR)
+}
 
-    fn book(&self, key: &str, start: i64) -> Answer {
-        self.book_as(key, start, VISITOR)
-    }
+fn book_as(st: &Stack, key: &str, start: i64, email: &str) -> Answer {
+    st.book(key, "queue:sales", start, email, "Vera")
+}
 
-    fn book_as(&self, key: &str, start: i64, email: &str) -> Answer {
-        self.0.book(key, "queue:sales", start, email, "Vera")
-    }
-
-    /// The visitor's mails whose calendar part holds every one of `needles`, waiting at most
-    /// 60 s (240 looks) for `count` of them.
-    fn visitor_mails(&self, needles: &[&str], count: usize) -> Vec<Value> {
-        self.wait_mails(VISITOR, needles, count)
-    }
-
-    fn events(&self) -> Vec<Value> {
-        self.0.events("agent1")
-    }
+/// The visitor's mails whose calendar part holds every one of `needles`, waiting at most
+/// 60 s (240 looks) for `count` of them.
+fn visitor_mails(st: &Stack, needles: &[&str], count: usize) -> Vec<Value> {
+    st.wait_mails(VISITOR, needles, count)
 }
 
 /// The (reschedule, cancel) links of a mail's text.
@@ -92,12 +75,12 @@ fn assert_page(a: &Answer, status: u16, says: &str) {
 #[test]
 fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused() {
     let _g = serial();
-    let st = Stack::start();
+    let st = start();
     let first = at_s(2, 9 * 60);
     let moved_to = at_s(2, 11 * 60);
-    let b = st.book("visitor-link-1", first);
+    let b = book(&st, "visitor-link-1", first);
     assert_eq!(b.status, 201, "{}", b.body);
-    let invite = st.visitor_mails(&["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
+    let invite = visitor_mails(&st, &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
     let (reschedule, cancel) = links_of(&invite);
     assert!(
         reschedule.contains(&format!("/meeting/{SITE}?t=r.")),
@@ -107,7 +90,7 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
         cancel.contains(&format!("/meeting/{SITE}?t=c.")),
         "{cancel}"
     );
-    let uid = st.events()[0]["ics"]
+    let uid = st.events("agent1")[0]["ics"]
         .as_str()
         .and_then(|ics| ics.split("UID:").nth(1))
         .and_then(|r| r.split_whitespace().next())
@@ -131,7 +114,7 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
     assert_page(&done, 200, "Your meeting is moved");
 
     // Radicale: one event, same UID, at the new time.
-    let events = st.events();
+    let events = st.events("agent1");
     assert_eq!(events.len(), 1, "{events:?}");
     let ics = events[0]["ics"]
         .as_str()
@@ -141,7 +124,7 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
     assert!(ics.contains(&ics_time(moved_to)), "{ics}");
     assert!(!ics.contains(&ics_time(first)), "{ics}");
     // The update: REQUEST, SEQUENCE 1, same UID, the new time, and new links.
-    let update = st.visitor_mails(&["METHOD:REQUEST", "SEQUENCE:1", &uid], 1)[0].clone();
+    let update = visitor_mails(&st, &["METHOD:REQUEST", "SEQUENCE:1", &uid], 1)[0].clone();
     assert!(part_text(&update, "text/calendar").contains(&ics_time(moved_to)));
     let (reschedule2, cancel2) = links_of(&update);
     assert_ne!(reschedule2, reschedule);
@@ -176,17 +159,17 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
     // The cancel link: a page with one button, then the CANCEL (SEQUENCE 2) and a free slot.
     assert_page(&st.open(&cancel2), 200, "Cancel the meeting");
     assert_page(&st.post_form(&format!("t={t2}")), 200, "is cancelled");
-    st.visitor_mails(&["METHOD:CANCEL", "SEQUENCE:2", &uid], 1);
-    assert!(st.events().is_empty(), "{:?}", st.events());
+    visitor_mails(&st, &["METHOD:CANCEL", "SEQUENCE:2", &uid], 1);
+    assert!(st.events("agent1").is_empty(), "{:?}", st.events("agent1"));
     let meetings = st.meetings();
     assert_eq!(meetings["meetings"][0]["status"], "cancelled", "{meetings}");
     assert_page(&st.post_form(&format!("t={t2}")), 410, "already used");
     assert_page(&st.open(&reschedule2), 410, "already used");
-    let again = st.book("visitor-link-2", moved_to);
+    let again = book(&st, "visitor-link-2", moved_to);
     assert_eq!(again.status, 201, "the slot is free again: {}", again.body);
 
     // Expired: once the meeting has started, its links are refused.
-    let later = st.visitor_mails(&["METHOD:REQUEST", "SEQUENCE:0"], 2);
+    let later = visitor_mails(&st, &["METHOD:REQUEST", "SEQUENCE:0"], 2);
     let newest = later
         .iter()
         .find(|m| part_text(m, "text/calendar").contains(&ics_time(moved_to)))
@@ -206,7 +189,7 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
 #[test]
 fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
     let _g = serial();
-    let st = Stack::start();
+    let st = start();
     let visitors: usize = std::env::var("LINK_MOVERS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -215,7 +198,8 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
     let mut tokens = Vec::new();
     for i in 0..visitors {
         let email = format!("mover{i}@example.com");
-        let b = st.book_as(
+        let b = book_as(
+            &st,
             &format!("mover-key-{i}"),
             at_s(3, 8 * 60 + 30 * i as i64),
             &email,
@@ -274,7 +258,7 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
     }
     assert_eq!(spans.iter().filter(|(s, _)| *s == iso(target)).count(), 1);
     let at_target = st
-        .events()
+        .events("agent1")
         .iter()
         .filter(|e| {
             e["ics"]
@@ -284,5 +268,5 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
         })
         .count();
     assert_eq!(at_target, 1, "one event at the target time in Radicale");
-    assert_eq!(st.events().len(), visitors);
+    assert_eq!(st.events("agent1").len(), visitors);
 }
