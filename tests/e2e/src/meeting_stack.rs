@@ -4,7 +4,7 @@
 
 use crate::clock::iso_minute as iso;
 use crate::peers::{self, PyPeer};
-use crate::{Answer, Worker};
+use crate::{Answer, Peer, Worker};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,8 @@ pub struct Setup<'a> {
     pub caldav_users: usize,
     /// Gives the worker `LINK_KEY`: the mails carry the visitor's reschedule and cancel links.
     pub links: bool,
+    /// The Marketo peer the worker talks to (none: an unreachable Marketo).
+    pub marketo: Option<&'a Peer>,
     /// More worker vars; one named here replaces the stack's own.
     pub vars: &'a [(&'a str, &'a str)],
 }
@@ -76,7 +78,7 @@ impl Stack {
             vars.retain(|(x, _)| *x != k);
             vars.push((k, v));
         }
-        let worker = Worker::start(setup.name, None, &vars);
+        let worker = Worker::start(setup.name, setup.marketo, &vars);
         let s = worker.admin(
             "PUT",
             &format!("/admin/sites/{}", setup.site),

@@ -21,6 +21,7 @@ fn start() -> Stack {
         site_name: "Requests",
         caldav_users: 2,
         links: false,
+        marketo: None,
         vars: &[],
     });
     let d = json!([{"start": "08:00", "end": "18:00"}]);

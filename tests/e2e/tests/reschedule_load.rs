@@ -27,6 +27,7 @@ fn start() -> Stack {
         site_name: "Reschedule load",
         caldav_users: AGENTS,
         links: true,
+        marketo: None,
         vars: &[],
     });
     let settings = agent_settings(json!({}));

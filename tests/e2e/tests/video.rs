@@ -47,6 +47,7 @@ impl Stack {
             site_name: "Video",
             caldav_users: 1,
             links: true,
+            marketo: None,
             vars: &refs,
         });
         Stack { st, google, graph }

@@ -25,6 +25,7 @@ fn start() -> Stack {
         site_name: "Links",
         caldav_users: 1,
         links: true,
+        marketo: None,
         vars: &[("ALLOW_CLOCK_OVERRIDE", "1")],
     });
     let settings = agent_settings(json!({}));
