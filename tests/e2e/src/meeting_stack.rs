@@ -195,6 +195,24 @@ impl Stack {
         found
     }
 
+    /// Posts every form at once, one thread each (visitors moving together); the answers in
+    /// the forms' order.
+    pub fn post_forms_at_once(&self, forms: &[String]) -> Vec<Answer> {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = forms
+                .iter()
+                .map(|f| s.spawn(move || self.post_form(f)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| panic!("a mover thread panicked"))
+                })
+                .collect()
+        })
+    }
+
     /// Radicale's calendars by user, as its control port shows them.
     pub fn calendars(&self) -> Value {
         peers::get(&format!("{}/_peer/state", self.radicale.urls[0]))["calendars"].clone()
@@ -253,6 +271,19 @@ pub fn link_after(text: &str, label: &str) -> String {
         .and_then(|rest| rest.split_whitespace().next())
         .map(str::to_string)
         .unwrap_or_else(|| panic!("no `{label}` in {text}"))
+}
+
+/// The visitor's move form: the link's token and the new start (Unix s), URL-encoded.
+pub fn move_form(token: &str, to: i64) -> String {
+    format!("t={token}&start={}", iso(to).replace(':', "%3A"))
+}
+
+/// A Radicale event's ICS (folded lines joined).
+pub fn ics_of(event: &Value) -> String {
+    event["ics"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("\r\n ", "")
 }
 
 /// A visitor link's token (after `?t=`; "" when there is none).

@@ -5,7 +5,7 @@
 //! outbox and the gate.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::meeting_stack::{agent_settings, token_of, Setup, Stack};
+use dynchat_e2e::meeting_stack::{agent_settings, move_form, token_of, Setup, Stack};
 use dynchat_e2e::peers;
 use dynchat_e2e::{serial, Peer};
 use serde_json::{json, Value};
@@ -120,10 +120,7 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     let page = w.request("GET", &format!("/meeting/{SITE}?t={token}"), &[], None);
     assert_eq!(page.status, 200, "{}", page.body);
     let moved_to = start + 2 * 3600;
-    let moved = st.post_form(&format!(
-        "t={token}&start={}",
-        iso(moved_to).replace(':', "%3A")
-    ));
+    let moved = st.post_form(&move_form(&token, moved_to));
     assert_eq!(moved.status, 200, "{}", moved.body);
     wait_for("the move's activity in the peer", || {
         meeting_activities(&peer).len() >= 2

@@ -7,7 +7,7 @@
 //! or in Radicale.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::meeting_stack::{agent_settings, Setup, Stack};
+use dynchat_e2e::meeting_stack::{agent_settings, move_form, Setup, Stack};
 use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -119,25 +119,9 @@ fn many_visitors_rescheduling_into_one_slot_get_the_agents_capacity_and_nothing_
     }
     let tokens = tokens(&st, visitors);
     let target = at_s(3, 16 * 60);
-    let form = |t: &str| format!("t={t}&start={}", iso(target).replace(':', "%3A"));
+    let forms: Vec<String> = tokens.iter().map(|t| move_form(t, target)).collect();
     let t0 = Instant::now();
-    let answers: Vec<Answer> = std::thread::scope(|s| {
-        let handles: Vec<_> = tokens
-            .iter()
-            .map(|t| {
-                let f = form(t);
-                let st = &st;
-                s.spawn(move || st.post_form(&f))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| panic!("a mover thread panicked"))
-            })
-            .collect()
-    });
+    let answers = st.post_forms_at_once(&forms);
     let took = t0.elapsed();
     let moved = answers.iter().filter(|a| a.status == 200).count();
     let taken = answers.iter().filter(|a| a.status == 409).count();

@@ -7,8 +7,8 @@
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
 use dynchat_e2e::meeting_stack::{
-    agent_settings as settings, link_after, oauth_connect, part_text, token_of, Setup,
-    Stack as Meetings,
+    agent_settings as settings, ics_of, link_after, move_form, oauth_connect, part_text, token_of,
+    Setup, Stack as Meetings,
 };
 use dynchat_e2e::peers::{self, PyPeer};
 use dynchat_e2e::{serial, Answer};
@@ -118,7 +118,7 @@ impl Stack {
         let page = self.open(reschedule);
         assert_eq!(page.status, 200, "{}", page.body);
         let token = token_of(reschedule);
-        self.post_form(&format!("t={token}&start={}", iso(to).replace(':', "%3A")))
+        self.post_form(&move_form(&token, to))
     }
 }
 
@@ -223,10 +223,7 @@ fn meet_teams_and_fixed_links_reach_the_events_the_mails_and_the_ics() {
     assert_eq!(b.json()["video"], json!(FIXED), "{}", b.body);
     let stored = st.events("agent1");
     assert_eq!(stored.len(), 1, "{stored:?}");
-    let ics = stored[0]["ics"]
-        .as_str()
-        .unwrap_or_default()
-        .replace("\r\n ", "");
+    let ics = ics_of(&stored[0]);
     assert_eq!(ics_prop(&ics, "LOCATION"), FIXED, "{ics}");
     assert_eq!(ics_prop(&ics, "URL"), FIXED, "{ics}");
     let invite = st.mails_to("dana@example.com", &["METHOD:REQUEST"], 1)[0].clone();
@@ -252,10 +249,7 @@ fn a_moved_google_or_graph_meeting_keeps_its_event_and_link() {
     assert_eq!(done.status, 200, "{}", done.body);
     let stored = st.events("agent1");
     assert_eq!(stored.len(), 1, "{stored:?}");
-    let ics = stored[0]["ics"]
-        .as_str()
-        .unwrap_or_default()
-        .replace("\r\n ", "");
+    let ics = ics_of(&stored[0]);
     assert!(
         ics.contains(&iso(moved_to).replace(['-', ':'], "")),
         "{ics}"

@@ -5,7 +5,9 @@
 //! CANCEL and frees the slot; tampered, garbage and expired links get a clear 4xx page.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::meeting_stack::{agent_settings, link_after, part_text, token_of, Setup, Stack};
+use dynchat_e2e::meeting_stack::{
+    agent_settings, ics_of, link_after, move_form, part_text, token_of, Setup, Stack,
+};
 use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
 
@@ -108,19 +110,13 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
         "the meeting's own time is not offered"
     );
     let token = token_of(&reschedule);
-    let done = st.post_form(&format!(
-        "t={token}&start={}",
-        iso(moved_to).replace(':', "%3A")
-    ));
+    let done = st.post_form(&move_form(&token, moved_to));
     assert_page(&done, 200, "Your meeting is moved");
 
     // Radicale: one event, same UID, at the new time.
     let events = st.events("agent1");
     assert_eq!(events.len(), 1, "{events:?}");
-    let ics = events[0]["ics"]
-        .as_str()
-        .unwrap_or_default()
-        .replace("\r\n ", "");
+    let ics = ics_of(&events[0]);
     assert!(ics.contains(&uid), "{ics}");
     assert!(ics.contains(&ics_time(moved_to)), "{ics}");
     assert!(!ics.contains(&ics_time(first)), "{ics}");
@@ -210,24 +206,8 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
         tokens.push(token_of(&links_of(&mail).0));
     }
     // Every visitor moves their meeting to the same start at once; the agent has one.
-    let form = |t: &str| format!("t={t}&start={}", iso(target).replace(':', "%3A"));
-    let answers: Vec<Answer> = std::thread::scope(|s| {
-        let handles: Vec<_> = tokens
-            .iter()
-            .map(|t| {
-                let f = form(t);
-                let st = &st;
-                s.spawn(move || st.post_form(&f))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| panic!("a mover thread panicked"))
-            })
-            .collect()
-    });
+    let forms: Vec<String> = tokens.iter().map(|t| move_form(t, target)).collect();
+    let answers = st.post_forms_at_once(&forms);
     let moved = answers.iter().filter(|a| a.status == 200).count();
     let taken = answers.iter().filter(|a| a.status == 409).count();
     assert_eq!(
