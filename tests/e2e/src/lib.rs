@@ -8,6 +8,7 @@ pub mod worker;
 
 pub mod clock;
 pub mod console;
+pub mod meeting_stack;
 pub mod peers;
 
 use serde_json::{json, Value};

@@ -128,6 +128,22 @@ pub fn graph(seed: &Value) -> PyPeer {
     p
 }
 
+/// The worker vars that point its Google and Microsoft OAuth clients and APIs at these peers.
+pub fn oauth_vars(google: &PyPeer, graph: &PyPeer) -> Vec<(&'static str, String)> {
+    let (g, m) = (google.url(), graph.url());
+    vec![
+        ("GOOGLE_AUTH_URL", format!("{g}/o/oauth2/v2/auth")),
+        ("GOOGLE_TOKEN_URL", format!("{g}/token")),
+        ("GOOGLE_API_BASE", g.to_string()),
+        ("GOOGLE_CLIENT_ID", "dynchat-local-client".into()),
+        ("GOOGLE_CLIENT_SECRET", "dynchat-local-secret".into()),
+        ("MS_LOGIN_BASE", m.to_string()),
+        ("GRAPH_BASE", m.to_string()),
+        ("MS_CLIENT_ID", "dynchat-local-client".into()),
+        ("MS_CLIENT_SECRET", "dynchat-local-secret".into()),
+    ]
+}
+
 /// Real Radicale with users `agent1..agentN` (password `pwN`); `urls[0]` is the control port,
 /// `urls[1]` the CalDAV server.
 pub fn radicale(users: usize, name: &str) -> PyPeer {

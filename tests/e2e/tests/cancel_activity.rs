@@ -5,15 +5,13 @@
 //! outbox and the gate.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
+use dynchat_e2e::meeting_stack::{agent_settings, move_form, token_of, Setup, Stack};
 use dynchat_e2e::peers;
-use dynchat_e2e::{serial, Peer, Worker};
+use dynchat_e2e::{serial, Peer};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const SITE: &str = "ca";
-const CALENDAR_KEY: &str = "5e1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-const LINK_KEY: &str = "4f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1";
-const ORIGIN: &str = "http://127.0.0.1:8080";
 const VISITOR: &str = "carla@example.com";
 
 /// The peer's `dynchat_meeting` activities: (lead id, attributes by name).
@@ -87,60 +85,25 @@ fn wait_for_link(mail: &peers::PyPeer, label: &str, n: usize) -> String {
 fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     let _g = serial();
     let peer = Peer::start(&[]);
-    let (mail, smtp_port) = peers::mail_catcher();
-    let radicale = peers::radicale(1, "cancel-activity");
-    let smtp = smtp_port.to_string();
-    let w = Worker::start(
-        "cancel-activity",
-        Some(&peer),
-        &[
-            ("CALENDAR_KEY", CALENDAR_KEY),
-            ("LINK_KEY", LINK_KEY),
-            ("SMTP_HOST", "127.0.0.1"),
-            ("SMTP_PORT", &smtp),
-            ("SMTP_FROM", "meetings@dynchat.test"),
-            ("SMTP_TIMEOUT_MS", "5000"),
-            ("MAIL_RETRY_MS", "500"),
-        ],
-    );
+    let st = Stack::start(&Setup {
+        name: "cancel-activity",
+        site: SITE,
+        site_name: "Cancel",
+        caldav_users: 1,
+        links: true,
+        marketo: Some(&peer),
+        vars: &[],
+    });
+    let w = &st.worker;
     let setup = w.admin("POST", "/admin/marketo/setup", Some(&json!({})));
     assert_eq!(setup.status, 200, "{}", setup.body);
-    let s = w.admin(
-        "PUT",
-        &format!("/admin/sites/{SITE}"),
-        Some(&json!({"name": "Cancel", "allowed_origins": [ORIGIN]})),
-    );
-    assert_eq!(s.status, 200, "{}", s.body);
-    let d = json!([{"start": "08:00", "end": "18:00"}]);
-    let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
-    let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
-    let a = w.admin(
-        "PUT",
-        &format!("/admin/sites/{SITE}/agents/a1"),
-        Some(&json!({"name": "Agent One", "email": "agent1@agents.test", "settings": settings})),
-    );
-    assert_eq!(a.status, 200, "{}", a.body);
-    let c = w.admin(
-        "PUT",
-        &format!("/admin/sites/{SITE}/agents/a1/calendar"),
-        Some(&json!({"url": format!("{}/agent1/calendar/", radicale.urls[1]), "username": "agent1", "password": "pw1"})),
-    );
-    assert_eq!(c.status, 200, "{}", c.body);
-    let q = w.admin(
-        "PUT",
-        &format!("/admin/sites/{SITE}/queues/sales"),
-        Some(&json!({"name": "Sales", "agents": ["a1"]})),
-    );
-    assert_eq!(q.status, 200, "{}", q.body);
+    let settings = agent_settings(json!({}));
+    st.agent("a1", "Agent One", "agent1@agents.test", &settings);
+    st.radicale_calendar("a1", 1);
+    st.queue("sales", "Sales", &["a1"]);
 
     let start = at_s(2, 10 * 60);
-    let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                      "lead": {"email": VISITOR, "firstName": "Carla"}, "session": "s-cancel"});
-    let b = w.post(
-        &format!("/v1/sites/{SITE}/book"),
-        &body,
-        &[("Idempotency-Key", "cancel-1"), ("Origin", ORIGIN)],
-    );
+    let b = st.book("cancel-1", "queue:sales", start, VISITOR, "Carla");
     assert_eq!(b.status, 201, "{}", b.body);
     wait_for("the booking's activity in the peer", || {
         !meeting_activities(&peer).is_empty()
@@ -152,23 +115,12 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
 
     // The visitor moves the meeting through the invitation's reschedule link first: the
     // activity again, with the new start.
-    let reschedule = wait_for_link(&mail, "Reschedule: ", 1);
-    let token = reschedule
-        .split_once("?t=")
-        .map(|(_, t)| t)
-        .unwrap_or_default();
+    let reschedule = wait_for_link(&st.mail, "Reschedule: ", 1);
+    let token = token_of(&reschedule);
     let page = w.request("GET", &format!("/meeting/{SITE}?t={token}"), &[], None);
     assert_eq!(page.status, 200, "{}", page.body);
     let moved_to = start + 2 * 3600;
-    let moved = w.request(
-        "POST",
-        &format!("/meeting/{SITE}"),
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        Some(&format!(
-            "t={token}&start={}",
-            iso(moved_to).replace(':', "%3A")
-        )),
-    );
+    let moved = st.post_form(&move_form(&token, moved_to));
     assert_eq!(moved.status, 200, "{}", moved.body);
     wait_for("the move's activity in the peer", || {
         meeting_activities(&peer).len() >= 2
@@ -187,14 +139,9 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     assert!(after_move[1].1.get("status").is_none(), "{after_move:?}");
 
     // Then the cancel link from the moved meeting's invitation.
-    let link = wait_for_link(&mail, "Cancel: ", 2);
-    let token = link.split_once("?t=").map(|(_, t)| t).unwrap_or_default();
-    let done = w.request(
-        "POST",
-        &format!("/meeting/{SITE}"),
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        Some(&format!("t={token}")),
-    );
+    let link = wait_for_link(&st.mail, "Cancel: ", 2);
+    let token = token_of(&link);
+    let done = st.post_form(&format!("t={token}"));
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("is cancelled"), "{}", done.body);
 

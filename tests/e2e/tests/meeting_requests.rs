@@ -4,130 +4,53 @@
 //! retried request is stored and mailed once; garbage and oversized bodies are 400s naming
 //! the field (or 413 over the body limit).
 
-use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{serial, Answer, Worker};
+use dynchat_e2e::console::field;
+use dynchat_e2e::meeting_stack::{Setup, Stack, ORIGIN};
+use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SITE: &str = "req";
-const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-const ORIGIN: &str = "http://127.0.0.1:8080";
 const PATH: &str = "/v1/sites/req/meetings/requests";
 
-struct Stack {
-    worker: Worker,
-    mail: PyPeer,
-    _radicale: PyPeer,
+/// The meetings stack with agents a1 and a2 (weekdays) on Radicale calendars in queue `sales`.
+fn start() -> Stack {
+    let st = Stack::start(&Setup {
+        name: "meeting-requests",
+        site: SITE,
+        site_name: "Requests",
+        caldav_users: 2,
+        links: false,
+        marketo: None,
+        vars: &[],
+    });
+    let d = json!([{"start": "08:00", "end": "18:00"}]);
+    let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d});
+    let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30});
+    for n in 1..=2 {
+        st.radicale_agent(n, &settings);
+    }
+    st.queue("sales", "Sales", &["a1", "a2"]);
+    st
 }
 
-impl Stack {
-    fn start() -> Stack {
-        let (mail, smtp_port) = peers::mail_catcher();
-        let radicale = peers::radicale(2, "requests");
-        let smtp = smtp_port.to_string();
-        let worker = Worker::start(
-            "meeting-requests",
-            None,
-            &[
-                ("CALENDAR_KEY", CALENDAR_KEY),
-                ("SMTP_HOST", "127.0.0.1"),
-                ("SMTP_PORT", &smtp),
-                ("SMTP_FROM", "meetings@dynchat.test"),
-                ("SMTP_TIMEOUT_MS", "5000"),
-                ("MAIL_RETRY_MS", "500"),
-                ("RATE_IP_PER_MINUTE", "100000"),
-                ("RATE_SITE_PER_MINUTE", "100000"),
-            ],
-        );
-        let w = &worker;
-        let s = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}"),
-            Some(&json!({"name": "Requests", "allowed_origins": [ORIGIN]})),
-        );
-        assert_eq!(s.status, 200, "{}", s.body);
-        let d = json!([{"start": "08:00", "end": "18:00"}]);
-        let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d});
-        for n in 1..=2 {
-            let settings =
-                json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30});
-            let a = w.admin(
-                "PUT",
-                &format!("/admin/sites/{SITE}/agents/a{n}"),
-                Some(&json!({"name": format!("Agent {n}"), "email": format!("agent{n}@agents.test"), "settings": settings})),
-            );
-            assert_eq!(a.status, 200, "{}", a.body);
-            let url = format!("{}/agent{n}/calendar/", radicale.urls[1]);
-            let c = w.admin(
-                "PUT",
-                &format!("/admin/sites/{SITE}/agents/a{n}/calendar"),
-                Some(&json!({"url": url, "username": format!("agent{n}"), "password": format!("pw{n}")})),
-            );
-            assert_eq!(c.status, 200, "{}", c.body);
-        }
-        let q = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/queues/sales"),
-            Some(&json!({"name": "Sales", "agents": ["a1", "a2"]})),
-        );
-        assert_eq!(q.status, 200, "{}", q.body);
-        Stack {
-            worker,
-            mail,
-            _radicale: radicale,
-        }
+fn send(st: &Stack, key: Option<&str>, body: &str) -> Answer {
+    let mut headers = vec![("Origin", ORIGIN), ("Content-Type", "application/json")];
+    if let Some(k) = key {
+        headers.push(("Idempotency-Key", k));
     }
-
-    fn send(&self, key: Option<&str>, body: &str) -> Answer {
-        let mut headers = vec![("Origin", ORIGIN), ("Content-Type", "application/json")];
-        if let Some(k) = key {
-            headers.push(("Idempotency-Key", k));
-        }
-        self.worker.request("POST", PATH, &headers, Some(body))
-    }
-
-    fn mails_to(&self, rcpt: &str) -> Vec<Value> {
-        peers::get(&format!("{}/_peer/state", self.mail.url()))["messages"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| m["rcpt_tos"] == json!([rcpt]))
-            .collect()
-    }
-
-    /// Waits (at most 60 s, 240 looks) until `rcpt` has `count` mails.
-    fn wait_mails(&self, rcpt: &str, count: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        let mut found = Vec::new();
-        for _ in 0..240 {
-            found = self.mails_to(rcpt);
-            if found.len() >= count || t0.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        assert!(found.len() >= count, "{count} mails to {rcpt}: {found:?}");
-        found
-    }
-}
-
-fn field(a: &Answer) -> String {
-    a.json()["error"]["field"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    st.worker.request("POST", PATH, &headers, Some(body))
 }
 
 #[test]
 fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
     let _g = serial();
-    let st = Stack::start();
+    let st = start();
     let body = json!({"route": "queue:sales", "email": "vera@example.com", "name": "Vera Visitor",
         "preferred": "Tuesday mornings, or Friday after 15:00", "days": ["2030-01-08", "2030-01-04"],
         "tz": "Europe/Berlin", "reason": "none_fit", "session": "s-req-1"})
     .to_string();
-    let first = st.send(Some("request-key-1"), &body);
+    let first = send(&st, Some("request-key-1"), &body);
     assert_eq!(first.status, 201, "{}", first.body);
     let id = first.json()["request"]
         .as_str()
@@ -139,7 +62,7 @@ fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
 
     // Every member of the queue gets the notice, Reply-To the visitor.
     for rcpt in ["agent1@agents.test", "agent2@agents.test"] {
-        let m = st.wait_mails(rcpt, 1)[0].clone();
+        let m = st.wait_mails(rcpt, &[], 1)[0].clone();
         let raw = m["raw"].as_str().unwrap_or_default();
         assert!(raw.contains("Reply-To: <vera@example.com>"), "{raw}");
         assert!(
@@ -158,7 +81,7 @@ fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
     }
 
     // A retry (the same key and body) answers the stored request: stored once, mailed once.
-    let again = st.send(Some("request-key-1"), &body);
+    let again = send(&st, Some("request-key-1"), &body);
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.json()["request"], json!(id));
     let listed = st.worker.admin(
@@ -190,7 +113,7 @@ fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
     assert_eq!(st.mails_to("agent1@agents.test").len(), 1);
     // The same key with another body: a conflict, nothing stored.
     let other = body.replace("Tuesday", "Wednesday");
-    assert_eq!(st.send(Some("request-key-1"), &other).status, 409);
+    assert_eq!(send(&st, Some("request-key-1"), &other).status, 409);
 
     // Garbage and oversized bodies: 400 naming the field, 413 over the body limit.
     let cases: Vec<(Option<&str>, String, u16, &str)> = vec![
@@ -236,7 +159,7 @@ fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
         ),
     ];
     for (key, b, status, name) in cases {
-        let a = st.send(key, &b);
+        let a = send(&st, key, &b);
         if status == 0 {
             assert!((400..500).contains(&a.status), "{}: {}", a.status, a.body);
             continue;
@@ -284,10 +207,10 @@ fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
     let second =
         json!({"route": "queue:sales", "email": "otto@example.com", "preferred": "any evening"})
             .to_string();
-    let r = st.send(Some("request-key-3"), &second);
+    let r = send(&st, Some("request-key-3"), &second);
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["notified"], 1, "{}", r.body);
-    let m = st.wait_mails("sales@agents.test", 1)[0].clone();
+    let m = st.wait_mails("sales@agents.test", &[], 1)[0].clone();
     assert!(
         m["raw"]
             .as_str()

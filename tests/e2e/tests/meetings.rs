@@ -5,6 +5,7 @@
 //! `cargo xtask soak` runs the (200 visitors, 1,000 bookings).
 
 use dynchat_e2e::clock::{at, iso_minute as iso, now_s};
+use dynchat_e2e::meeting_stack::oauth_connect;
 use dynchat_e2e::peers::{self, PyPeer};
 use dynchat_e2e::{serial, Answer, Worker};
 use serde_json::{json, Value};
@@ -43,20 +44,10 @@ impl Stack {
         let graph = peers::graph(
             &json!({"accounts": [{"email": "mia@contoso.example", "time_zone": "UTC", "display_name": "Mia"}]}),
         );
-        let g = google.url().to_string();
-        let m = graph.url().to_string();
         let smtp = smtp_port.to_string();
-        let vars: Vec<(&str, String)> = vec![
-            ("CALENDAR_KEY", CALENDAR_KEY.into()),
-            ("GOOGLE_AUTH_URL", format!("{g}/o/oauth2/v2/auth")),
-            ("GOOGLE_TOKEN_URL", format!("{g}/token")),
-            ("GOOGLE_API_BASE", g.clone()),
-            ("GOOGLE_CLIENT_ID", "dynchat-local-client".into()),
-            ("GOOGLE_CLIENT_SECRET", "dynchat-local-secret".into()),
-            ("MS_LOGIN_BASE", m.clone()),
-            ("GRAPH_BASE", m.clone()),
-            ("MS_CLIENT_ID", "dynchat-local-client".into()),
-            ("MS_CLIENT_SECRET", "dynchat-local-secret".into()),
+        let mut vars: Vec<(&str, String)> = vec![("CALENDAR_KEY", CALENDAR_KEY.into())];
+        vars.extend(peers::oauth_vars(&google, &graph));
+        vars.extend([
             ("SMTP_HOST", "127.0.0.1".into()),
             ("SMTP_PORT", smtp),
             ("SMTP_FROM", "meetings@dynchat.test".into()),
@@ -64,7 +55,7 @@ impl Stack {
             ("MAIL_RETRY_MS", "500".into()),
             ("RATE_IP_PER_MINUTE", "100000".into()),
             ("RATE_SITE_PER_MINUTE", "100000".into()),
-        ];
+        ]);
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let worker = Worker::start(&format!("meetings-{name}"), None, &refs);
         let s = worker.admin(
@@ -124,25 +115,10 @@ impl Stack {
         );
     }
 
-    /// Connects through the provider's consent page and the worker's callback (ureq follows
-    /// the peer's 302 to the worker).
+    /// Connects through the provider's consent page and the worker's callback; the account
+    /// connected is `login`.
     fn oauth_agent(&self, id: &str, provider: &str, login: &str) {
-        let a = self.worker.admin(
-            "POST",
-            &format!("/admin/sites/{SITE}/agents/{id}/calendar/connect"),
-            Some(&json!({"provider": provider, "login_hint": login})),
-        );
-        assert_eq!(a.status, 200, "{}", a.body);
-        let url = a.json()["redirect_url"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let done = ureq::get(&url)
-            .timeout(Duration::from_secs(60))
-            .call()
-            .unwrap_or_else(|e| panic!("consent {url}: {e}"));
-        let v: Value = done.into_json().unwrap_or(Value::Null);
-        assert_eq!(v["connected"], true, "{v}");
+        let v = oauth_connect(&self.worker, SITE, id, provider, login);
         assert_eq!(v["account"], login);
     }
 

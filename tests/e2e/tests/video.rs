@@ -6,159 +6,91 @@
 //! patches the Google / Graph event (same event, same link) and sends the update.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
+use dynchat_e2e::meeting_stack::{
+    agent_settings as settings, ics_of, link_after, move_form, oauth_connect, part_text, token_of,
+    Setup, Stack as Meetings,
+};
 use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{serial, Answer, Worker};
+use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const SITE: &str = "vid";
-const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-const LINK_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1";
-const ORIGIN: &str = "http://127.0.0.1:8080";
 const FIXED: &str = "https://video.agents.test/room/carla?pwd=42";
 
+/// The meetings stack (mail catcher, Radicale, worker) with the Google and Graph peers.
 struct Stack {
-    worker: Worker,
-    mail: PyPeer,
-    radicale: PyPeer,
+    st: Meetings,
     google: PyPeer,
     graph: PyPeer,
 }
 
-fn settings(extra: Value) -> Value {
-    let d = json!([{"start": "08:00", "end": "18:00"}]);
-    let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
-    let mut s = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
-    if let (Some(o), Some(e)) = (s.as_object_mut(), extra.as_object()) {
-        o.extend(e.clone());
+impl std::ops::Deref for Stack {
+    type Target = Meetings;
+    fn deref(&self) -> &Meetings {
+        &self.st
     }
-    s
 }
 
 impl Stack {
     fn start() -> Stack {
-        let (mail, smtp_port) = peers::mail_catcher();
-        let radicale = peers::radicale(1, "video");
         let google = peers::google(&json!({"accounts": [
             {"email": "gina@example.com", "time_zone": "UTC"},
             {"email": "gus@example.com", "time_zone": "UTC"}]}));
         let graph = peers::graph(
             &json!({"accounts": [{"email": "mia@contoso.example", "time_zone": "UTC", "display_name": "Mia"}]}),
         );
-        let (g, m) = (google.url().to_string(), graph.url().to_string());
-        let smtp = smtp_port.to_string();
-        let vars: Vec<(&str, String)> = vec![
-            ("CALENDAR_KEY", CALENDAR_KEY.into()),
-            ("LINK_KEY", LINK_KEY.into()),
-            ("GOOGLE_AUTH_URL", format!("{g}/o/oauth2/v2/auth")),
-            ("GOOGLE_TOKEN_URL", format!("{g}/token")),
-            ("GOOGLE_API_BASE", g.clone()),
-            ("GOOGLE_CLIENT_ID", "dynchat-local-client".into()),
-            ("GOOGLE_CLIENT_SECRET", "dynchat-local-secret".into()),
-            ("MS_LOGIN_BASE", m.clone()),
-            ("GRAPH_BASE", m.clone()),
-            ("MS_CLIENT_ID", "dynchat-local-client".into()),
-            ("MS_CLIENT_SECRET", "dynchat-local-secret".into()),
-            ("SMTP_HOST", "127.0.0.1".into()),
-            ("SMTP_PORT", smtp),
-            ("SMTP_FROM", "meetings@dynchat.test".into()),
-            ("SMTP_TIMEOUT_MS", "5000".into()),
-            ("MAIL_RETRY_MS", "500".into()),
-            ("RATE_IP_PER_MINUTE", "100000".into()),
-            ("RATE_SITE_PER_MINUTE", "100000".into()),
-        ];
+        let vars = peers::oauth_vars(&google, &graph);
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let worker = Worker::start("video", None, &refs);
-        let s = worker.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}"),
-            Some(&json!({"name": "Video", "allowed_origins": [ORIGIN]})),
-        );
-        assert_eq!(s.status, 200, "{}", s.body);
-        Stack {
-            worker,
-            mail,
-            radicale,
-            google,
-            graph,
-        }
+        let st = Meetings::start(&Setup {
+            name: "video",
+            site: SITE,
+            site_name: "Video",
+            caldav_users: 1,
+            links: true,
+            marketo: None,
+            vars: &refs,
+        });
+        Stack { st, google, graph }
     }
 
     fn agent(&self, id: &str, name: &str, email: &str, extra: Value) -> Answer {
-        self.worker.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/agents/{id}"),
-            Some(&json!({"name": name, "email": email, "settings": settings(extra)})),
-        )
+        self.put_agent(id, name, email, &settings(extra))
+    }
+
+    /// Gina on Google (queue `meet`), Mia on Graph (`teams`) and Carla on Radicale with the
+    /// fixed link (`dav`), each alone in her queue.
+    fn meet_teams_and_dav(&self) {
+        self.st
+            .agent("g1", "Gina", "gina@example.com", &settings(json!({})));
+        self.st
+            .agent("m1", "Mia", "mia@contoso.example", &settings(json!({})));
+        let fixed = settings(json!({"video_link": FIXED}));
+        self.st.agent("c1", "Carla", "carla@agents.test", &fixed);
+        self.oauth("g1", "google", "gina@example.com");
+        self.oauth("m1", "graph", "mia@contoso.example");
+        self.radicale_calendar("c1", 1);
+        self.queue("meet", "g1");
+        self.queue("teams", "m1");
+        self.queue("dav", "c1");
     }
 
     fn oauth(&self, id: &str, provider: &str, login: &str) {
-        let a = self.worker.admin(
-            "POST",
-            &format!("/admin/sites/{SITE}/agents/{id}/calendar/connect"),
-            Some(&json!({"provider": provider, "login_hint": login})),
-        );
-        assert_eq!(a.status, 200, "{}", a.body);
-        let url = a.json()["redirect_url"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let done = ureq::get(&url)
-            .timeout(Duration::from_secs(60))
-            .call()
-            .unwrap_or_else(|e| panic!("consent {url}: {e}"));
-        let v: Value = done.into_json().unwrap_or(Value::Null);
-        assert_eq!(v["connected"], true, "{v}");
+        oauth_connect(&self.worker, SITE, id, provider, login);
     }
 
     fn queue(&self, id: &str, agent: &str) {
-        let q = self.worker.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/queues/{id}"),
-            Some(&json!({"name": id, "agents": [agent]})),
-        );
-        assert_eq!(q.status, 200, "{}", q.body);
+        self.st.queue(id, id, &[agent]);
     }
 
     fn book(&self, key: &str, queue: &str, start: i64, email: &str) -> Answer {
-        let body = json!({"route": format!("queue:{queue}"), "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                          "lead": {"email": email, "firstName": "Vera"}, "session": format!("s-{key}")});
-        self.worker.post(
-            &format!("/v1/sites/{SITE}/book"),
-            &body,
-            &[("Idempotency-Key", key), ("Origin", ORIGIN)],
-        )
+        self.st
+            .book(key, &format!("queue:{queue}"), start, email, "Vera")
     }
 
     /// The mails to `rcpt` whose calendar part holds every one of `needles`, waiting at most
     /// 60 s (240 looks) for `count` of them.
     fn mails_to(&self, rcpt: &str, needles: &[&str], count: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        let mut found = Vec::new();
-        for _ in 0..240 {
-            let all = peers::get(&format!("{}/_peer/state", self.mail.url()))["messages"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            found = all
-                .into_iter()
-                .filter(|m| m["rcpt_tos"] == json!([rcpt]))
-                .filter(|m| {
-                    let ics = part_text(m, "text/calendar");
-                    needles.iter().all(|n| ics.contains(n))
-                })
-                .collect();
-            if found.len() >= count || t0.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        assert!(
-            found.len() >= count,
-            "{count} mails to {rcpt} with {needles:?}: found {}",
-            found.len()
-        );
-        found
+        self.wait_mails(rcpt, needles, count)
     }
 
     fn google_events(&self, cal: &str) -> Vec<Value> {
@@ -182,38 +114,12 @@ impl Stack {
             .unwrap_or(Value::Null)
     }
 
-    fn open(&self, link: &str) -> Answer {
-        let path = link
-            .split_once("127.0.0.1:")
-            .and_then(|(_, rest)| rest.split_once('/'))
-            .map(|(_, p)| format!("/{p}"))
-            .unwrap_or_else(|| panic!("a link to this worker: {link}"));
-        self.worker.request("GET", &path, &[], None)
-    }
-
     fn move_with(&self, reschedule: &str, to: i64) -> Answer {
         let page = self.open(reschedule);
         assert_eq!(page.status, 200, "{}", page.body);
-        let token = reschedule
-            .split_once("?t=")
-            .map(|(_, t)| t.to_string())
-            .unwrap_or_default();
-        self.worker.request(
-            "POST",
-            &format!("/meeting/{SITE}"),
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            Some(&format!("t={token}&start={}", iso(to).replace(':', "%3A"))),
-        )
+        let token = token_of(reschedule);
+        self.post_form(&move_form(&token, to))
     }
-}
-
-fn part_text(mail: &Value, content_type: &str) -> String {
-    mail["parts"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["content_type"] == content_type))
-        .and_then(|p| p["text"].as_str())
-        .unwrap_or_default()
-        .replace("\r\n ", "")
 }
 
 /// The ICS property `name`'s value (first one).
@@ -224,19 +130,10 @@ fn ics_prop(ics: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn link_after(text: &str, label: &str) -> String {
-    text.split(label)
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("no `{label}` in {text}"))
-}
-
 #[test]
 fn meet_teams_and_fixed_links_reach_the_events_the_mails_and_the_ics() {
     let _g = serial();
     let st = Stack::start();
-    let w = &st.worker;
     // A fixed link that is no https URL is refused, naming the field.
     for bad in [
         "http://video.agents.test/x",
@@ -252,33 +149,11 @@ fn meet_teams_and_fixed_links_reach_the_events_the_mails_and_the_ics() {
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
         assert!(r.body.contains("settings.video_link"), "{}", r.body);
     }
-    let ok = |r: Answer| assert_eq!(r.status, 200, "{}", r.body);
-    ok(st.agent("g1", "Gina", "gina@example.com", json!({})));
-    ok(st.agent("g2", "Gus", "gus@example.com", json!({"video": false})));
-    ok(st.agent("m1", "Mia", "mia@contoso.example", json!({})));
-    ok(st.agent(
-        "c1",
-        "Carla",
-        "carla@agents.test",
-        json!({"video_link": FIXED}),
-    ));
-    st.oauth("g1", "google", "gina@example.com");
+    st.meet_teams_and_dav();
+    let g2 = st.agent("g2", "Gus", "gus@example.com", json!({"video": false}));
+    assert_eq!(g2.status, 200, "{}", g2.body);
     st.oauth("g2", "google", "gus@example.com");
-    st.oauth("m1", "graph", "mia@contoso.example");
-    let url = format!("{}/agent1/calendar/", st.radicale.urls[1]);
-    ok(w.admin(
-        "PUT",
-        &format!("/admin/sites/{SITE}/agents/c1/calendar"),
-        Some(&json!({"url": url, "username": "agent1", "password": "pw1"})),
-    ));
-    for (q, a) in [
-        ("meet", "g1"),
-        ("nomeet", "g2"),
-        ("teams", "m1"),
-        ("dav", "c1"),
-    ] {
-        st.queue(q, a);
-    }
+    st.queue("nomeet", "g2");
     let start = at_s(2, 9 * 60);
 
     // Google Meet: the event's conference, the answer, the invitation and its ICS.
@@ -346,15 +221,9 @@ fn meet_teams_and_fixed_links_reach_the_events_the_mails_and_the_ics() {
     let b = st.book("video-dav", "dav", start, "dana@example.com");
     assert_eq!(b.status, 201, "{}", b.body);
     assert_eq!(b.json()["video"], json!(FIXED), "{}", b.body);
-    let stored = peers::get(&format!("{}/_peer/state", st.radicale.urls[0]))["calendars"]["agent1"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let stored = st.events("agent1");
     assert_eq!(stored.len(), 1, "{stored:?}");
-    let ics = stored[0]["ics"]
-        .as_str()
-        .unwrap_or_default()
-        .replace("\r\n ", "");
+    let ics = ics_of(&stored[0]);
     assert_eq!(ics_prop(&ics, "LOCATION"), FIXED, "{ics}");
     assert_eq!(ics_prop(&ics, "URL"), FIXED, "{ics}");
     let invite = st.mails_to("dana@example.com", &["METHOD:REQUEST"], 1)[0].clone();
@@ -368,26 +237,7 @@ fn meet_teams_and_fixed_links_reach_the_events_the_mails_and_the_ics() {
 fn a_moved_google_or_graph_meeting_keeps_its_event_and_link() {
     let _g = serial();
     let st = Stack::start();
-    let ok = |r: Answer| assert_eq!(r.status, 200, "{}", r.body);
-    ok(st.agent("g1", "Gina", "gina@example.com", json!({})));
-    ok(st.agent("m1", "Mia", "mia@contoso.example", json!({})));
-    ok(st.agent(
-        "c1",
-        "Carla",
-        "carla@agents.test",
-        json!({"video_link": FIXED}),
-    ));
-    st.oauth("g1", "google", "gina@example.com");
-    st.oauth("m1", "graph", "mia@contoso.example");
-    let url = format!("{}/agent1/calendar/", st.radicale.urls[1]);
-    ok(st.worker.admin(
-        "PUT",
-        &format!("/admin/sites/{SITE}/agents/c1/calendar"),
-        Some(&json!({"url": url, "username": "agent1", "password": "pw1"})),
-    ));
-    st.queue("meet", "g1");
-    st.queue("teams", "m1");
-    st.queue("dav", "c1");
+    st.meet_teams_and_dav();
     let (first, moved_to) = (at_s(2, 9 * 60), at_s(2, 11 * 60));
 
     // CalDAV: the event is made again at the new time, with the agent's fixed link.
@@ -397,15 +247,9 @@ fn a_moved_google_or_graph_meeting_keeps_its_event_and_link() {
     let reschedule = link_after(&part_text(&invite, "text/plain"), "Reschedule: ");
     let done = st.move_with(&reschedule, moved_to);
     assert_eq!(done.status, 200, "{}", done.body);
-    let stored = peers::get(&format!("{}/_peer/state", st.radicale.urls[0]))["calendars"]["agent1"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let stored = st.events("agent1");
     assert_eq!(stored.len(), 1, "{stored:?}");
-    let ics = stored[0]["ics"]
-        .as_str()
-        .unwrap_or_default()
-        .replace("\r\n ", "");
+    let ics = ics_of(&stored[0]);
     assert!(
         ics.contains(&iso(moved_to).replace(['-', ':'], "")),
         "{ics}"
@@ -446,10 +290,7 @@ fn a_moved_google_or_graph_meeting_keeps_its_event_and_link() {
     );
     assert_eq!(ics_prop(&ics, "URL"), meet, "{ics}");
     assert!(part_text(&update, "text/plain").contains(&meet));
-    let meetings = st
-        .worker
-        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
-        .json();
+    let meetings = st.meetings();
     let m = meetings["meetings"]
         .as_array()
         .and_then(|a| a.iter().find(|m| m["lead_email"] == "vera@example.com"))

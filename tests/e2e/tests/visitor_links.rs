@@ -5,15 +5,13 @@
 //! CANCEL and frees the slot; tampered, garbage and expired links get a clear 4xx page.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{serial, Answer, Worker};
+use dynchat_e2e::meeting_stack::{
+    agent_settings, ics_of, link_after, move_form, part_text, token_of, Setup, Stack,
+};
+use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const SITE: &str = "vl";
-const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-const LINK_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1";
-const ORIGIN: &str = "http://127.0.0.1:8080";
 const VISITOR: &str = "vera@example.com";
 
 /// `20300101T090000Z` for an instant.
@@ -21,173 +19,45 @@ fn ics_time(t: i64) -> String {
     iso(t).replace(['-', ':'], "")
 }
 
-struct Stack {
-    worker: Worker,
-    mail: PyPeer,
-    radicale: PyPeer,
+/// The meetings stack with agent a1 on Radicale user agent1's calendar, alone in queue `sales`.
+fn start() -> Stack {
+    let st = Stack::start(&Setup {
+        name: "visitor-links",
+        site: SITE,
+        site_name: "Links",
+        caldav_users: 1,
+        links: true,
+        marketo: None,
+        vars: &[("ALLOW_CLOCK_OVERRIDE", "1")],
+    });
+    let settings = agent_settings(json!({}));
+    st.agent("a1", "Agent One", "agent1@agents.test", &settings);
+    st.radicale_calendar("a1", 1);
+    st.queue("sales", "Sales", &["a1"]);
+    st
 }
 
-impl Stack {
-    fn start() -> Stack {
-        let (mail, smtp_port) = peers::mail_catcher();
-        let radicale = peers::radicale(1, "links");
-        let smtp = smtp_port.to_string();
-        let worker = Worker::start(
-            "visitor-links",
-            None,
-            &[
-                ("CALENDAR_KEY", CALENDAR_KEY),
-                ("LINK_KEY", LINK_KEY),
-                ("SMTP_HOST", "127.0.0.1"),
-                ("SMTP_PORT", &smtp),
-                ("SMTP_FROM", "meetings@dynchat.test"),
-                ("SMTP_TIMEOUT_MS", "5000"),
-                ("MAIL_RETRY_MS", "500"),
-                ("ALLOW_CLOCK_OVERRIDE", "1"),
-                ("RATE_IP_PER_MINUTE", "100000"),
-                ("RATE_SITE_PER_MINUTE", "100000"),
-            ],
-        );
-        let st = Stack {
-            worker,
-            mail,
-            radicale,
-        };
-        let w = &st.worker;
-        let s = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}"),
-            Some(&json!({"name": "Links", "allowed_origins": [ORIGIN]})),
-        );
-        assert_eq!(s.status, 200, "{}", s.body);
-        let d = json!([{"start": "08:00", "end": "18:00"}]);
-        let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
-        let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
-        let a = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/agents/a1"),
-            Some(
-                &json!({"name": "Agent One", "email": "agent1@agents.test", "settings": settings}),
-            ),
-        );
-        assert_eq!(a.status, 200, "{}", a.body);
-        let url = format!("{}/agent1/calendar/", st.radicale.urls[1]);
-        let c = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/agents/a1/calendar"),
-            Some(&json!({"url": url, "username": "agent1", "password": "pw1"})),
-        );
-        assert_eq!(c.status, 200, "{}", c.body);
-        let q = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/queues/sales"),
-            Some(&json!({"name": "Sales", "agents": ["a1"]})),
-        );
-        assert_eq!(q.status, 200, "{}", q.body);
-        st
-    }
-
-    fn book(&self, key: &str, start: i64) -> Answer {
-        self.book_as(key, start, VISITOR)
-    }
-
-    fn book_as(&self, key: &str, start: i64, email: &str) -> Answer {
-        let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                          "lead": {"email": email, "firstName": "Vera"}, "session": format!("s-{key}")});
-        self.worker.post(
-            &format!("/v1/sites/{SITE}/book"),
-            &body,
-            &[("Idempotency-Key", key), ("Origin", ORIGIN)],
-        )
-    }
-
-    /// The visitor's mails whose calendar part holds every one of `needles`, waiting at most
-    /// 60 s (240 looks) for `count` of them.
-    fn visitor_mails(&self, needles: &[&str], count: usize) -> Vec<Value> {
-        self.mails_to(VISITOR, needles, count)
-    }
-
-    fn mails_to(&self, rcpt: &str, needles: &[&str], count: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        let mut found = Vec::new();
-        for _ in 0..240 {
-            let all = peers::get(&format!("{}/_peer/state", self.mail.url()))["messages"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            found = all
-                .into_iter()
-                .filter(|m| m["rcpt_tos"] == json!([rcpt]))
-                .filter(|m| {
-                    let ics = part_text(m, "text/calendar");
-                    needles.iter().all(|n| ics.contains(n))
-                })
-                .collect();
-            if found.len() >= count || t0.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        assert!(
-            found.len() >= count,
-            "{count} visitor mails with {needles:?}: found {}",
-            found.len()
-        );
-        found
-    }
-
-    fn events(&self) -> Vec<Value> {
-        peers::get(&format!("{}/_peer/state", self.radicale.urls[0]))["calendars"]["agent1"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn open(&self, link: &str) -> Answer {
-        let path = link
-            .split_once("127.0.0.1:")
-            .and_then(|(_, rest)| rest.split_once('/'))
-            .map(|(_, p)| format!("/{p}"))
-            .unwrap_or_else(|| panic!("a link to this worker: {link}"));
-        self.worker.request("GET", &path, &[], None)
-    }
-
-    fn post_form(&self, form: &str) -> Answer {
-        self.worker.request(
-            "POST",
-            &format!("/meeting/{SITE}"),
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            Some(form),
-        )
-    }
+fn book(st: &Stack, key: &str, start: i64) -> Answer {
+    book_as(st, key, start, VISITOR)
 }
 
-fn part_text(mail: &Value, content_type: &str) -> String {
-    mail["parts"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["content_type"] == content_type))
-        .and_then(|p| p["text"].as_str())
-        .unwrap_or_default()
-        .replace("\r\n ", "")
+fn book_as(st: &Stack, key: &str, start: i64, email: &str) -> Answer {
+    st.book(key, "queue:sales", start, email, "Vera")
+}
+
+/// The visitor's mails whose calendar part holds every one of `needles`, waiting at most
+/// 60 s (240 looks) for `count` of them.
+fn visitor_mails(st: &Stack, needles: &[&str], count: usize) -> Vec<Value> {
+    st.wait_mails(VISITOR, needles, count)
 }
 
 /// The (reschedule, cancel) links of a mail's text.
 fn links_of(mail: &Value) -> (String, String) {
     let text = part_text(mail, "text/plain");
-    let find = |label: &str| {
-        text.split(label)
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .map(str::to_string)
-            .unwrap_or_else(|| panic!("no `{label}` link in {text}"))
-    };
-    (find("Reschedule: "), find("Cancel: "))
-}
-
-fn token_of(link: &str) -> String {
-    link.split_once("?t=")
-        .map(|(_, t)| t.to_string())
-        .unwrap_or_default()
+    (
+        link_after(&text, "Reschedule: "),
+        link_after(&text, "Cancel: "),
+    )
 }
 
 fn assert_page(a: &Answer, status: u16, says: &str) {
@@ -208,12 +78,12 @@ fn assert_page(a: &Answer, status: u16, says: &str) {
 #[test]
 fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused() {
     let _g = serial();
-    let st = Stack::start();
+    let st = start();
     let first = at_s(2, 9 * 60);
     let moved_to = at_s(2, 11 * 60);
-    let b = st.book("visitor-link-1", first);
+    let b = book(&st, "visitor-link-1", first);
     assert_eq!(b.status, 201, "{}", b.body);
-    let invite = st.visitor_mails(&["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
+    let invite = visitor_mails(&st, &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
     let (reschedule, cancel) = links_of(&invite);
     assert!(
         reschedule.contains(&format!("/meeting/{SITE}?t=r.")),
@@ -223,7 +93,7 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
         cancel.contains(&format!("/meeting/{SITE}?t=c.")),
         "{cancel}"
     );
-    let uid = st.events()[0]["ics"]
+    let uid = st.events("agent1")[0]["ics"]
         .as_str()
         .and_then(|ics| ics.split("UID:").nth(1))
         .and_then(|r| r.split_whitespace().next())
@@ -240,24 +110,18 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
         "the meeting's own time is not offered"
     );
     let token = token_of(&reschedule);
-    let done = st.post_form(&format!(
-        "t={token}&start={}",
-        iso(moved_to).replace(':', "%3A")
-    ));
+    let done = st.post_form(&move_form(&token, moved_to));
     assert_page(&done, 200, "Your meeting is moved");
 
     // Radicale: one event, same UID, at the new time.
-    let events = st.events();
+    let events = st.events("agent1");
     assert_eq!(events.len(), 1, "{events:?}");
-    let ics = events[0]["ics"]
-        .as_str()
-        .unwrap_or_default()
-        .replace("\r\n ", "");
+    let ics = ics_of(&events[0]);
     assert!(ics.contains(&uid), "{ics}");
     assert!(ics.contains(&ics_time(moved_to)), "{ics}");
     assert!(!ics.contains(&ics_time(first)), "{ics}");
     // The update: REQUEST, SEQUENCE 1, same UID, the new time, and new links.
-    let update = st.visitor_mails(&["METHOD:REQUEST", "SEQUENCE:1", &uid], 1)[0].clone();
+    let update = visitor_mails(&st, &["METHOD:REQUEST", "SEQUENCE:1", &uid], 1)[0].clone();
     assert!(part_text(&update, "text/calendar").contains(&ics_time(moved_to)));
     let (reschedule2, cancel2) = links_of(&update);
     assert_ne!(reschedule2, reschedule);
@@ -292,20 +156,17 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
     // The cancel link: a page with one button, then the CANCEL (SEQUENCE 2) and a free slot.
     assert_page(&st.open(&cancel2), 200, "Cancel the meeting");
     assert_page(&st.post_form(&format!("t={t2}")), 200, "is cancelled");
-    st.visitor_mails(&["METHOD:CANCEL", "SEQUENCE:2", &uid], 1);
-    assert!(st.events().is_empty(), "{:?}", st.events());
-    let meetings = st
-        .worker
-        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
-        .json();
+    visitor_mails(&st, &["METHOD:CANCEL", "SEQUENCE:2", &uid], 1);
+    assert!(st.events("agent1").is_empty(), "{:?}", st.events("agent1"));
+    let meetings = st.meetings();
     assert_eq!(meetings["meetings"][0]["status"], "cancelled", "{meetings}");
     assert_page(&st.post_form(&format!("t={t2}")), 410, "already used");
     assert_page(&st.open(&reschedule2), 410, "already used");
-    let again = st.book("visitor-link-2", moved_to);
+    let again = book(&st, "visitor-link-2", moved_to);
     assert_eq!(again.status, 201, "the slot is free again: {}", again.body);
 
     // Expired: once the meeting has started, its links are refused.
-    let later = st.visitor_mails(&["METHOD:REQUEST", "SEQUENCE:0"], 2);
+    let later = visitor_mails(&st, &["METHOD:REQUEST", "SEQUENCE:0"], 2);
     let newest = later
         .iter()
         .find(|m| part_text(m, "text/calendar").contains(&ics_time(moved_to)))
@@ -325,7 +186,7 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
 #[test]
 fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
     let _g = serial();
-    let st = Stack::start();
+    let st = start();
     let visitors: usize = std::env::var("LINK_MOVERS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -334,34 +195,19 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
     let mut tokens = Vec::new();
     for i in 0..visitors {
         let email = format!("mover{i}@example.com");
-        let b = st.book_as(
+        let b = book_as(
+            &st,
             &format!("mover-key-{i}"),
             at_s(3, 8 * 60 + 30 * i as i64),
             &email,
         );
         assert_eq!(b.status, 201, "{}", b.body);
-        let mail = st.mails_to(&email, &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
+        let mail = st.wait_mails(&email, &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
         tokens.push(token_of(&links_of(&mail).0));
     }
     // Every visitor moves their meeting to the same start at once; the agent has one.
-    let form = |t: &str| format!("t={t}&start={}", iso(target).replace(':', "%3A"));
-    let answers: Vec<Answer> = std::thread::scope(|s| {
-        let handles: Vec<_> = tokens
-            .iter()
-            .map(|t| {
-                let f = form(t);
-                let st = &st;
-                s.spawn(move || st.post_form(&f))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| panic!("a mover thread panicked"))
-            })
-            .collect()
-    });
+    let forms: Vec<String> = tokens.iter().map(|t| move_form(t, target)).collect();
+    let answers = st.post_forms_at_once(&forms);
     let moved = answers.iter().filter(|a| a.status == 200).count();
     let taken = answers.iter().filter(|a| a.status == 409).count();
     assert_eq!(
@@ -371,10 +217,7 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
         answers.iter().map(|a| a.status).collect::<Vec<_>>()
     );
     // No two scheduled meetings of the agent overlap, in D1 and in Radicale.
-    let meetings = st
-        .worker
-        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
-        .json();
+    let meetings = st.meetings();
     let mut spans: Vec<(String, String)> = meetings["meetings"]
         .as_array()
         .map(|a| {
@@ -396,7 +239,7 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
     }
     assert_eq!(spans.iter().filter(|(s, _)| *s == iso(target)).count(), 1);
     let at_target = st
-        .events()
+        .events("agent1")
         .iter()
         .filter(|e| {
             e["ics"]
@@ -406,5 +249,5 @@ fn visitors_moving_into_one_slot_get_it_once_and_nothing_overlaps() {
         })
         .count();
     assert_eq!(at_target, 1, "one event at the target time in Radicale");
-    assert_eq!(st.events().len(), visitors);
+    assert_eq!(st.events("agent1").len(), visitors);
 }
