@@ -116,14 +116,95 @@ pub struct View {
     log: HtmlElement,
     typing: HtmlElement,
     composer: HtmlElement,
-    dispatch: Dispatch,
-    /// Listeners of the current composer, and of the one before (kept one round so a handler is never freed while it runs).
-    listeners: Vec<Closure<dyn FnMut(Event)>>,
-    retired: Vec<Closure<dyn FnMut(Event)>>,
     input_seq: u32,
     /// The conversation's language: every interface text comes from its catalogue.
     lang: String,
     bot: String,
+}
+
+/// The attribute naming what a click on an element (or a form's submit) does: one letter, then
+/// an index for `b` (choice), `d` (day) and `s` (time); see [`action`].
+const ACTION: &str = "data-a";
+
+/// The `Ui` action an element's [`ACTION`] code names.
+fn action(code: &str) -> Option<Ui> {
+    let (&c, rest) = code.as_bytes().split_first()?;
+    let n = rest.iter().fold(0usize, |n, &b| {
+        n.wrapping_mul(10)
+            .wrapping_add(usize::from(b.wrapping_sub(b'0')))
+    });
+    Some(match c {
+        b'o' => Ui::Open,
+        b'm' => Ui::Minimise,
+        b'e' => Ui::End,
+        b'p' => Ui::DismissPoke,
+        b'b' => Ui::Button(n),
+        b'd' => Ui::Day(n),
+        b's' => Ui::Slot(n),
+        b'k' => Ui::SkipMeeting,
+        b'r' => Ui::RetrySlots,
+        b'n' => Ui::NoneFit,
+        _ => return None,
+    })
+}
+
+/// One listener per event type on the shadow root (clicks, keys and submits of every control
+/// bubble there), all the same closure: the element's [`ACTION`] code says what was done.
+fn listen(root: &ShadowRoot, dispatch: Dispatch, lang: &str) {
+    for kind in 0u8..3 {
+        let (d, lang) = (dispatch.clone(), lang.to_string());
+        let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+            if let Some(ui) = on_event(kind, &e, &lang) {
+                d(ui);
+            }
+        });
+        let ev = ["click", "keydown", "submit"][usize::from(kind)];
+        let _ = root.add_event_listener_with_callback(ev, cb.as_ref().unchecked_ref());
+        cb.forget();
+    }
+}
+
+/// What event `e` (0 click, 1 keydown, 2 submit) means for the controller, if anything.
+fn on_event(kind: u8, e: &Event, lang: &str) -> Option<Ui> {
+    let target: Element = e.target()?.dyn_into().ok()?;
+    let closest = |sel: &str| target.closest(sel).ok().flatten();
+    match kind {
+        0 => match closest("[data-a]") {
+            Some(el) => action(&el.get_attribute(ACTION)?),
+            // Document links: report the opening, let the browser follow the link.
+            None => Some(Ui::Document(
+                closest("a[data-card]")?.get_attribute("data-card")?,
+            )),
+        },
+        1 => {
+            let esc = e.dyn_ref::<KeyboardEvent>()?.key() == "Escape";
+            (esc && closest(".panel,.poke").is_some()).then(|| {
+                e.stop_propagation();
+                Ui::Minimise
+            })
+        }
+        _ => {
+            e.prevent_default();
+            let field = target
+                .query_selector("input,textarea")
+                .ok()
+                .flatten()?
+                .unchecked_into::<HtmlInputElement>();
+            let text = field.value();
+            if target.get_attribute(ACTION).as_deref() == Some("f") {
+                return Some(Ui::Submit(text));
+            }
+            if !text.trim().is_empty() {
+                return Some(Ui::SendRequest(text));
+            }
+            if let Some(err) = target.query_selector(".err").ok().flatten() {
+                err.set_text_content(Some(&i18n::message(lang, "request.empty")));
+            }
+            let _ = field.set_attribute("aria-invalid", "true");
+            let _ = field.focus();
+            None
+        }
+    }
 }
 
 fn js_err(e: JsValue) -> String {
@@ -281,47 +362,12 @@ impl View {
         root.append_child(&launcher).map_err(js_err)?;
         body.append_child(&host).map_err(js_err)?;
 
-        let on = |el: &HtmlElement, ev: &str, ui: Ui| {
-            let d = dispatch.clone();
-            let cb = Closure::<dyn FnMut(Event)>::new(move |_e: Event| d(ui.clone()));
-            let _ = el.add_event_listener_with_callback(ev, cb.as_ref().unchecked_ref());
-            cb.forget();
-        };
-        on(&launcher, "click", Ui::Open);
-        on(&poke_open, "click", Ui::Open);
-        on(&poke_x, "click", Ui::DismissPoke);
-        on(&min, "click", Ui::Minimise);
-        on(&end, "click", Ui::End);
-        {
-            let d = dispatch.clone();
-            let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-                if e.dyn_ref::<KeyboardEvent>()
-                    .is_some_and(|k| k.key() == "Escape")
-                {
-                    e.stop_propagation();
-                    d(Ui::Minimise);
-                }
-            });
-            let _ = panel.add_event_listener_with_callback("keydown", cb.as_ref().unchecked_ref());
-            let _ = poke.add_event_listener_with_callback("keydown", cb.as_ref().unchecked_ref());
-            cb.forget();
-        }
-        {
-            // Document links: report the opening, let the browser follow the link.
-            let d = dispatch.clone();
-            let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-                let card = e
-                    .target()
-                    .and_then(|t| t.dyn_into::<Element>().ok())
-                    .and_then(|el| el.closest("a[data-card]").ok().flatten())
-                    .and_then(|a| a.get_attribute("data-card"));
-                if let Some(card) = card {
-                    d(Ui::Document(card));
-                }
-            });
-            let _ = log.add_event_listener_with_callback("click", cb.as_ref().unchecked_ref());
-            cb.forget();
-        }
+        let _ = launcher.set_attribute(ACTION, "o");
+        let _ = poke_open.set_attribute(ACTION, "o");
+        let _ = poke_x.set_attribute(ACTION, "p");
+        let _ = min.set_attribute(ACTION, "m");
+        let _ = end.set_attribute(ACTION, "e");
+        listen(&root, dispatch, lang);
         log.append_child(&typing).map_err(js_err)?;
         Ok(View {
             doc,
@@ -333,9 +379,6 @@ impl View {
             log,
             typing,
             composer,
-            dispatch,
-            listeners: Vec::new(),
-            retired: Vec::new(),
             input_seq: 0,
             lang: lang.to_string(),
             bot: bot.to_string(),
@@ -500,20 +543,15 @@ impl View {
         self.scroll_end();
     }
 
-    fn button(&mut self, class: &str, label: &str, ui: Ui) -> Option<HtmlElement> {
-        let b = self
-            .doc
-            .create_element("button")
-            .ok()?
-            .dyn_into::<HtmlElement>()
-            .ok()?;
-        b.set_class_name(class);
+    /// A button whose click reports the action `code` (see [`action`]), `n` its index if any.
+    fn button(&self, class: &str, label: &str, code: &str, n: Option<usize>) -> Option<Element> {
+        let b = self.el("button", class, label)?;
         let _ = b.set_attribute("type", "button");
-        b.set_text_content(Some(label));
-        let d = self.dispatch.clone();
-        let cb = Closure::<dyn FnMut(Event)>::new(move |_e: Event| d(ui.clone()));
-        let _ = b.add_event_listener_with_callback("click", cb.as_ref().unchecked_ref());
-        self.listeners.push(cb);
+        let code = match n {
+            Some(i) => [code, &int_string(i as i64)].concat(),
+            None => code.to_string(),
+        };
+        let _ = b.set_attribute(ACTION, &code);
         Some(b)
     }
 
@@ -563,14 +601,7 @@ impl View {
         let _ = form.append_child(&send);
         let _ = wrap.append_child(&form);
         let _ = wrap.append_child(&err);
-        let d = self.dispatch.clone();
-        let field = input.clone();
-        let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-            e.prevent_default();
-            d(Ui::Submit(field.value()));
-        });
-        let _ = form.add_event_listener_with_callback("submit", cb.as_ref().unchecked_ref());
-        self.listeners.push(cb);
+        let _ = form.set_attribute(ACTION, "f");
         Some(wrap)
     }
 
@@ -588,7 +619,6 @@ impl View {
 
     /// Replaces the composer's content.
     pub fn composer(&mut self, c: Composer<'_>) {
-        self.retired = std::mem::take(&mut self.listeners);
         let had_focus = self.root.active_element().is_some();
         self.composer.set_text_content(None);
         let mut parts: Vec<Element> = Vec::new();
@@ -601,7 +631,7 @@ impl View {
                         let _ = row.set_attribute("role", "group");
                         let _ = row.set_attribute("aria-label", &self.t("ui.choose_answer"));
                         for (i, label) in buttons.iter().enumerate() {
-                            if let Some(b) = self.button("choice", label, Ui::Button(i)) {
+                            if let Some(b) = self.button("choice", label, "b", Some(i)) {
                                 let _ = row.append_child(&b);
                             }
                         }
@@ -635,21 +665,12 @@ impl View {
             }
             Composer::SlotsError(msg) => {
                 parts.extend(self.state(msg, false));
-                parts.extend(
-                    self.button("choice", &self.t("slots.try_again"), Ui::RetrySlots)
-                        .map(Element::from),
-                );
-                parts.extend(
-                    self.button("link", &self.t("slots.skip"), Ui::SkipMeeting)
-                        .map(Element::from),
-                );
+                parts.extend(self.button("choice", &self.t("slots.try_again"), "r", None));
+                parts.extend(self.button("link", &self.t("slots.skip"), "k", None));
             }
             Composer::SlotsNone => {
                 parts.extend(self.state(&self.t("slots.none"), false));
-                parts.extend(
-                    self.button("choice", &self.t("slots.continue"), Ui::SkipMeeting)
-                        .map(Element::from),
-                );
+                parts.extend(self.button("choice", &self.t("slots.continue"), "k", None));
             }
             Composer::Slots {
                 tz,
@@ -668,7 +689,7 @@ impl View {
                     );
                     if let Some(row) = self.el("div", "days", "") {
                         for (i, d) in days.iter().enumerate() {
-                            if let Some(b) = self.button("day", d, Ui::Day(i)) {
+                            if let Some(b) = self.button("day", d, "d", Some(i)) {
                                 let _ = b.set_attribute(
                                     "aria-pressed",
                                     if i == day { "true" } else { "false" },
@@ -690,7 +711,7 @@ impl View {
                     }
                     if let Some(row) = self.el("div", "times", "") {
                         for (i, t) in times.iter().enumerate() {
-                            if let Some(b) = self.button("time", t, Ui::Slot(i)) {
+                            if let Some(b) = self.button("time", t, "s", Some(i)) {
                                 let _ = row.append_child(&b);
                             }
                         }
@@ -704,15 +725,9 @@ impl View {
                     parts.push(wrap);
                 }
                 if none_fit {
-                    parts.extend(
-                        self.button("link", &self.t("request.none_fit"), Ui::NoneFit)
-                            .map(Element::from),
-                    );
+                    parts.extend(self.button("link", &self.t("request.none_fit"), "n", None));
                 }
-                parts.extend(
-                    self.button("link", &self.t("slots.skip"), Ui::SkipMeeting)
-                        .map(Element::from),
-                );
+                parts.extend(self.button("link", &self.t("slots.skip"), "k", None));
             }
         }
         for p in parts {

@@ -1,10 +1,9 @@
 //! The no-slot fallback's form: the visitor's preferred times (a labelled textarea), Send and Skip.
 
-use super::{Ui, View};
+use super::View;
 use dynchat_engine::json::int_string;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, Event, HtmlTextAreaElement};
+use web_sys::{Element, HtmlTextAreaElement};
 
 /// The worker's limit on `preferred` (characters); the textarea's `maxlength` counts UTF-16
 /// units, so astral characters may stop it earlier, never later.
@@ -39,28 +38,14 @@ impl View {
         let send = self.el("button", "choice", &self.t("ui.send"))?;
         let _ = send.set_attribute("type", "submit");
         let _ = row.append_child(&send);
-        if let Some(skip) = self.button("link", &self.t("request.skip"), Ui::SkipMeeting) {
+        if let Some(skip) = self.button("link", &self.t("request.skip"), "k", None) {
             let _ = row.append_child(&skip);
         }
         for c in [&label, area.as_ref(), &err, &row] {
             let _ = form.append_child(c);
         }
-        let d = self.dispatch.clone();
-        let empty = self.t("request.empty");
-        let field = area.clone();
-        let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-            e.prevent_default();
-            let text = field.value();
-            if text.trim().is_empty() {
-                err.set_text_content(Some(&empty));
-                let _ = field.set_attribute("aria-invalid", "true");
-                let _ = field.focus();
-            } else {
-                d(Ui::SendRequest(text));
-            }
-        });
-        let _ = form.add_event_listener_with_callback("submit", cb.as_ref().unchecked_ref());
-        self.listeners.push(cb);
+        // Its submit (an empty text gets a message instead) is read by the root's listener.
+        let _ = form.set_attribute(super::ACTION, "q");
         Some(form)
     }
 }
