@@ -165,8 +165,9 @@ const SLOTS: &str = concat!(
     "<div|.days|!|>|<h3|\"$0|>|<div|.times|!|>|<p|.zone|\"$1"
 );
 
-/// A transcript line: 0 class, 1 the "You" prefix for screen readers (none when empty).
-const LINE: &str = "<div|.$0|!|?$1|<span|.sr|\"$1";
+/// A transcript line: 0 class, 1 not empty for the "You" prefix for screen readers, 2 its plain
+/// text (none when empty).
+const LINE: &str = "<div|.$0|!|?$1|<span|.sr|\"%ui.you|>|?$2|+$2";
 
 /// A link opened in a new tab: 0 URL, 1 label, 2 class and 3 card of a tracked document.
 const LINK: &str =
@@ -348,15 +349,10 @@ impl View {
             w @ ("bot" | "me") => w,
             _ => "note",
         };
-        let you = if who == "me" {
-            self.t("ui.you")
-        } else {
-            String::new()
-        };
-        let Some(div) = self
-            .build(None, LINE, &[&["msg ", who].concat(), &you])
-            .pop()
-        else {
+        let me = if who == "me" { "1" } else { "" };
+        let plain = if who == "bot" { "" } else { e.text.as_str() };
+        let class = ["msg ", who].concat();
+        let Some(div) = self.build(None, LINE, &[&class, me, plain]).pop() else {
             return;
         };
         let base = Some(div.as_ref());
@@ -374,8 +370,6 @@ impl View {
                     }
                 }
             }
-        } else {
-            let _ = div.append_child(&self.doc.create_text_node(&e.text));
         }
         if let Some(src) = e.image.as_deref().filter(|u| crate::markdown::safe_link(u)) {
             self.build(base, "<img|@src=$0|@alt=", &[src]);
@@ -392,22 +386,18 @@ impl View {
         self.scroll_end();
     }
 
-    /// A button under the composer (or `base`) whose click reports the action `code` (see
-    /// [`action`]), `n` its index if any.
+    /// A button in `row` whose click reports the action `code` with index `n` (see
+    /// [`events::ACTION`]): a choice, a day, a time.
     fn button(
         &self,
-        base: Option<&Element>,
+        row: &Element,
         class: &str,
         label: &str,
         code: &str,
-        n: Option<usize>,
+        n: usize,
     ) -> Option<Element> {
-        let code = match n {
-            Some(i) => [code, &int_string(i as i64)].concat(),
-            None => code.to_string(),
-        };
-        let base = base.unwrap_or(&self.composer);
-        self.build(Some(base), BUTTON, &[class, label, &code]).pop()
+        let code = [code, &int_string(n as i64)].concat();
+        self.build(Some(row), BUTTON, &[class, label, &code]).pop()
     }
 
     fn form(&mut self, kind: &str, placeholder: &str, label: &str) {
@@ -429,19 +419,45 @@ impl View {
         self.build(Some(&self.composer), STATE, &[text, spin]);
     }
 
+    /// A status line with the catalogue text `key`, spinning or not.
+    fn status(&self, key: &str, spinner: bool) {
+        let spin = if spinner {
+            "<span|.spin|@aria-hidden=true|>|"
+        } else {
+            ""
+        };
+        let spec = ["<p|.state|@role=status|", spin, "+%", key].concat();
+        self.build(Some(&self.composer), &spec, &[]);
+    }
+
+    /// A button in the composer with the catalogue text `key` reporting the action `code` (see
+    /// [`events::ACTION`]).
+    fn action(&self, class: &str, key: &str, code: &str) {
+        let spec = [
+            "<button|.",
+            class,
+            "|@type=button|\"%",
+            key,
+            "|@data-a=",
+            code,
+        ]
+        .concat();
+        self.build(Some(&self.composer), &spec, &[]);
+    }
+
     /// Replaces the composer's content.
     pub fn composer(&mut self, c: Composer<'_>) {
         let had_focus = self.root.active_element().is_some();
         self.composer.set_text_content(None);
         match c {
             Composer::Empty => {}
-            Composer::Ended => self.state(&self.t("ui.ended"), false),
+            Composer::Ended => self.status("ui.ended", false),
             Composer::Choices { buttons, free_text } => {
                 if !buttons.is_empty() {
                     let spec = "<div|.choices|@role=group|@aria-label=%ui.choose_answer|!";
                     if let Some(row) = self.build(Some(&self.composer), spec, &[]).pop() {
                         for (i, label) in buttons.iter().enumerate() {
-                            self.button(Some(&row), "choice", label, "b", Some(i));
+                            self.button(&row, "choice", label, "b", i);
                         }
                     }
                 }
@@ -461,23 +477,23 @@ impl View {
                 });
                 self.form(kind, placeholder, &label);
             }
-            Composer::SlotsLoading => self.state(&self.t("slots.loading"), true),
-            Composer::Booking => self.state(&self.t("slots.booking"), true),
-            Composer::Requesting => self.state(&self.t("request.sending"), true),
+            Composer::SlotsLoading => self.status("slots.loading", true),
+            Composer::Booking => self.status("slots.booking", true),
+            Composer::Requesting => self.status("request.sending", true),
             Composer::Request { none } => {
                 if none {
-                    self.state(&self.t("slots.none"), false);
+                    self.status("slots.none", false);
                 }
                 self.request_form();
             }
             Composer::SlotsError(msg) => {
                 self.state(msg, false);
-                self.button(None, "choice", &self.t("slots.try_again"), "r", None);
-                self.button(None, "link", &self.t("slots.skip"), "k", None);
+                self.action("choice", "slots.try_again", "r");
+                self.action("link", "slots.skip", "k");
             }
             Composer::SlotsNone => {
-                self.state(&self.t("slots.none"), false);
-                self.button(None, "choice", &self.t("slots.continue"), "k", None);
+                self.status("slots.none", false);
+                self.action("choice", "slots.continue", "k");
             }
             Composer::Slots {
                 tz,
@@ -494,19 +510,19 @@ impl View {
                 let rows = self.build(Some(&self.composer), SLOTS, &[&on, &zone]);
                 if let [days_row, times_row] = rows.as_slice() {
                     for (i, d) in days.iter().enumerate() {
-                        if let Some(b) = self.button(Some(days_row), "day", d, "d", Some(i)) {
+                        if let Some(b) = self.button(days_row, "day", d, "d", i) {
                             let on = if i == day { "true" } else { "false" };
                             let _ = b.set_attribute("aria-pressed", on);
                         }
                     }
                     for (i, t) in times.iter().enumerate() {
-                        self.button(Some(times_row), "time", t, "s", Some(i));
+                        self.button(times_row, "time", t, "s", i);
                     }
                 }
                 if none_fit {
-                    self.button(None, "link", &self.t("request.none_fit"), "n", None);
+                    self.action("link", "request.none_fit", "n");
                 }
-                self.button(None, "link", &self.t("slots.skip"), "k", None);
+                self.action("link", "slots.skip", "k");
             }
         }
         self.scroll_end();
