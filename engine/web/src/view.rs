@@ -4,7 +4,6 @@ use crate::markdown::{parse, Seg};
 use crate::style::Config;
 use dynchat_engine::i18n::{self, fill};
 use dynchat_engine::json::int_string;
-use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 mod build;
@@ -13,6 +12,7 @@ mod request;
 
 use build::build;
 use events::listen;
+pub use events::{Dispatch, Ui};
 use web_sys::{Document, Element, HtmlElement, Node, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 /// The input's `maxlength` (UTF-16 units) only stops a runaway paste: it lets through more than
@@ -20,40 +20,6 @@ use web_sys::{Document, Element, HtmlElement, Node, ShadowRoot, ShadowRootInit, 
 /// reaches the engine and gets its re-prompt instead of being cut silently.
 const INPUT_MAXLENGTH: &str = "2002";
 const _: () = assert!(2 * dynchat_engine::fields::MAX_ANSWER_CHARS + 2 == 2002);
-
-/// Something the visitor did in the widget.
-#[derive(Debug, Clone)]
-pub enum Ui {
-    /// Open the panel.
-    Open,
-    /// Hide the panel, keep the conversation.
-    Minimise,
-    /// End the conversation.
-    End,
-    /// Hide the welcome bubble.
-    DismissPoke,
-    /// A choice button.
-    Button(usize),
-    /// Typed text submitted.
-    Submit(String),
-    /// A day tab in the slot picker.
-    Day(usize),
-    /// A time in the slot picker.
-    Slot(usize),
-    /// Continue without a meeting.
-    SkipMeeting,
-    /// Ask for slots again after an error.
-    RetrySlots,
-    /// None of the offered times fit: show the preferred-times form.
-    NoneFit,
-    /// The preferred-times form was sent (its text).
-    SendRequest(String),
-    /// A tracked document link was opened (card id).
-    Document(String),
-}
-
-/// Dispatches a `Ui` action to the controller.
-pub type Dispatch = Rc<dyn Fn(Ui)>;
 
 /// One line of the transcript as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]

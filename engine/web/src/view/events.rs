@@ -1,10 +1,44 @@
 //! The view's events: one listener per event type on the shadow root; an element's `data-a` code says which `Ui` action it stands for.
 
-use super::{Dispatch, Ui};
 use dynchat_engine::i18n;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlInputElement, KeyboardEvent, ShadowRoot};
+
+/// Something the visitor did in the widget.
+#[derive(Debug, Clone)]
+pub enum Ui {
+    /// Open the panel.
+    Open,
+    /// Hide the panel, keep the conversation.
+    Minimise,
+    /// End the conversation.
+    End,
+    /// Hide the welcome bubble.
+    DismissPoke,
+    /// A choice button.
+    Button(usize),
+    /// Typed text submitted.
+    Submit(String),
+    /// A day tab in the slot picker.
+    Day(usize),
+    /// A time in the slot picker.
+    Slot(usize),
+    /// Continue without a meeting.
+    SkipMeeting,
+    /// Ask for slots again after an error.
+    RetrySlots,
+    /// None of the offered times fit: show the preferred-times form.
+    NoneFit,
+    /// The preferred-times form was sent (its text).
+    SendRequest(String),
+    /// A tracked document link was opened (card id).
+    Document(String),
+}
+
+/// Dispatches a `Ui` action to the controller.
+pub type Dispatch = Rc<dyn Fn(Ui)>;
 
 /// The attribute naming what a click on an element (or a form's submit) does: one letter, then
 /// an index for `b` (choice), `d` (day) and `s` (time); see [`action`].
