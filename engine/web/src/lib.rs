@@ -118,61 +118,51 @@ impl Chat {
             .clone()
             .filter(|w| !w.trim().is_empty())
             .unwrap_or_else(|| i18n::message(&lang, "ui.welcome"));
-        let mut err = None;
-        let shell = Rc::new_cyclic(|weak: &Weak<Shell>| {
-            let inner = match View::new(&cfg, &css, &welcome, &lang, dispatcher(weak.clone())) {
-                Ok(view) => {
-                    let (session, transcript, fields, overwrite, leads, open) = match restored {
-                        Some((s, session)) => (
-                            session,
-                            s.transcript,
-                            s.fields,
-                            s.overwrite,
-                            s.leads,
-                            s.open,
-                        ),
-                        None => (
-                            Session::new(&flow, session_id, &known, now()).in_lang(&lang),
-                            Vec::new(),
-                            TextMap::new(),
-                            Vec::new(),
-                            0,
-                            false,
-                        ),
-                    };
-                    Some(Inner {
-                        me: weak.clone(),
-                        flow,
-                        hash: hash.to_string(),
-                        cfg,
-                        view,
-                        session,
-                        transcript,
-                        fields,
-                        overwrite,
-                        leads,
-                        open,
-                        queue: Queue::default(),
-                        typing: false,
-                        prompt: None,
-                        slots: SlotUi::Loading,
-                        resuming: false,
-                        calls: Vec::new(),
-                    })
-                }
-                Err(e) => {
-                    err = Some(e);
-                    None
-                }
-            };
-            Shell {
-                host,
-                inner: RefCell::new(inner),
-            }
+        // The shell first, empty: the view's dispatcher holds it weakly.
+        let shell = Rc::new(Shell {
+            host,
+            inner: RefCell::new(None),
         });
-        if let Some(e) = err {
-            return Err(JsError::new(&e));
-        }
+        let weak = Rc::downgrade(&shell);
+        let view = View::new(&cfg, &css, &welcome, &lang, dispatcher(weak.clone()))
+            .map_err(|e| JsError::new(&e))?;
+        let (session, transcript, fields, overwrite, leads, open) = match restored {
+            Some((s, session)) => (
+                session,
+                s.transcript,
+                s.fields,
+                s.overwrite,
+                s.leads,
+                s.open,
+            ),
+            None => (
+                Session::new(&flow, session_id, &known, now()).in_lang(&lang),
+                Vec::new(),
+                TextMap::new(),
+                Vec::new(),
+                0,
+                false,
+            ),
+        };
+        *shell.inner.borrow_mut() = Some(Inner {
+            me: weak,
+            flow,
+            hash: hash.to_string(),
+            cfg,
+            view,
+            session,
+            transcript,
+            fields,
+            overwrite,
+            leads,
+            open,
+            queue: Queue::default(),
+            typing: false,
+            prompt: None,
+            slots: SlotUi::Loading,
+            resuming: false,
+            calls: Vec::new(),
+        });
         act(&shell, |i| {
             for e in i.transcript.clone() {
                 i.view.add(&e);

@@ -4,55 +4,22 @@ use crate::markdown::{parse, Seg};
 use crate::style::Config;
 use dynchat_engine::i18n::{self, fill};
 use dynchat_engine::json::int_string;
-use std::rc::Rc;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
+mod build;
+mod events;
 mod request;
 
-use web_sys::{
-    Document, Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRoot,
-    ShadowRootInit, ShadowRootMode,
-};
+use build::build;
+use events::listen;
+pub use events::{Dispatch, Ui};
+use web_sys::{Document, Element, HtmlElement, Node, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 /// The input's `maxlength` (UTF-16 units) only stops a runaway paste: it lets through more than
 /// the engine's limit even in astral characters (two units each), so an answer that is too long
 /// reaches the engine and gets its re-prompt instead of being cut silently.
 const INPUT_MAXLENGTH: &str = "2002";
 const _: () = assert!(2 * dynchat_engine::fields::MAX_ANSWER_CHARS + 2 == 2002);
-
-/// Something the visitor did in the widget.
-#[derive(Debug, Clone)]
-pub enum Ui {
-    /// Open the panel.
-    Open,
-    /// Hide the panel, keep the conversation.
-    Minimise,
-    /// End the conversation.
-    End,
-    /// Hide the welcome bubble.
-    DismissPoke,
-    /// A choice button.
-    Button(usize),
-    /// Typed text submitted.
-    Submit(String),
-    /// A day tab in the slot picker.
-    Day(usize),
-    /// A time in the slot picker.
-    Slot(usize),
-    /// Continue without a meeting.
-    SkipMeeting,
-    /// Ask for slots again after an error.
-    RetrySlots,
-    /// None of the offered times fit: show the preferred-times form.
-    NoneFit,
-    /// The preferred-times form was sent (its text).
-    SendRequest(String),
-    /// A tracked document link was opened (card id).
-    Document(String),
-}
-
-/// Dispatches a `Ui` action to the controller.
-pub type Dispatch = Rc<dyn Fn(Ui)>;
 
 /// One line of the transcript as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,24 +77,83 @@ pub struct View {
     doc: Document,
     host: Element,
     root: ShadowRoot,
-    launcher: HtmlElement,
-    poke: HtmlElement,
-    panel: HtmlElement,
-    log: HtmlElement,
-    typing: HtmlElement,
-    composer: HtmlElement,
-    dispatch: Dispatch,
-    /// Listeners of the current composer, and of the one before (kept one round so a handler is never freed while it runs).
-    listeners: Vec<Closure<dyn FnMut(Event)>>,
-    retired: Vec<Closure<dyn FnMut(Event)>>,
+    launcher: Element,
+    poke: Element,
+    panel: Element,
+    log: Element,
+    typing: Element,
+    composer: Element,
     input_seq: u32,
     /// The conversation's language: every interface text comes from its catalogue.
     lang: String,
     bot: String,
 }
 
+/// The panel, the welcome bubble and the launcher (see [`build`]); arguments: 0 welcome, 1 "Chat
+/// with ..", 2 lang, 3 dir, 4 avatar URL, 5 the name's initial (empty with an avatar), 6 bot
+/// name, 7 privacy URL. Kept: panel, log, typing, composer, poke, launcher.
+const SKELETON: &str = concat!(
+    "<section|.panel|@id=dc-panel|@hidden=|@role=dialog|@aria-label=$1|@lang=$2|@dir=$3|!|",
+    "<header|?$4|<img|@src=$4|@alt=|>|?$5|<span|.avatar|@aria-hidden=true|\"$5|>|",
+    "<div|.who|<h2|\"$6|>|<p|\"%ui.replies_instantly|>|>|",
+    "<button|.min|\"–|@type=button|@aria-label=%ui.minimise|@data-a=m|>|",
+    "<button|.end|\"×|@type=button|@aria-label=%ui.end|@data-a=e|>|>|",
+    "<div|.log|@role=log|@aria-live=polite|@aria-label=%ui.conversation|@tabindex=0|!|",
+    "<div|.typing|@aria-hidden=true|@hidden=|!|<i|>|<i|>|<i|>|>|>|",
+    "<div|.composer|!|>|",
+    "<footer|?$7|<a|@href=$7|@target=_blank|@rel=noopener noreferrer|\"%ui.privacy|>|",
+    "<span|\"%ui.powered_by|>|>|>|",
+    "<div|.poke|@hidden=|!|<button|.poke-open|\"$0|@type=button|@data-a=o|>|",
+    "<button|.x|\"×|@type=button|@aria-label=%ui.dismiss|@data-a=p|>|>|",
+    "<button|.launcher|@type=button|@aria-label=$1|@aria-expanded=false|",
+    "@aria-controls=dc-panel|@data-a=o|!|^svg|@viewBox=0 0 24 24|@aria-hidden=true|^path|",
+    "@d=M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z"
+);
+
+/// A button reporting action `$2` (see [`events::ACTION`]): 0 class, 1 label. Kept: the button.
+const BUTTON: &str = "<button|.$0|@type=button|\"$1|@data-a=$2|!";
+
+/// A status line (`role=status`), 0 its text, with a spinner when 1 is not empty.
+const STATE: &str = "<p|.state|@role=status|?$1|<span|.spin|@aria-hidden=true|>|+$0";
+
+/// A text or field input: 0 type, 1 autocomplete, 2 inputmode, 3 label, 4 the error line's id,
+/// 5 maxlength, 6 placeholder.
+const FORM: &str = concat!(
+    "<div|<form|@novalidate=|@data-a=f|<input|@type=$0|@autocomplete=$1|@inputmode=$2|",
+    "@aria-label=$3|@aria-describedby=$4|@maxlength=$5|?$6|@placeholder=$6|>|",
+    "<button|.send|\"%ui.send|@type=submit|>|>|<p|.err|@id=$4|@role=alert"
+);
+
+/// The slot picker: 0 the chosen day's heading, 1 the zone line. Kept: the days' and the
+/// times' rows.
+const SLOTS: &str = concat!(
+    "<div|.slots|@role=group|@aria-label=%slots.pick_time|<h3|\"%slots.pick_day|>|",
+    "<div|.days|!|>|<h3|\"$0|>|<div|.times|!|>|<p|.zone|\"$1"
+);
+
+/// A transcript line: 0 class, 1 not empty for the "You" prefix for screen readers, 2 its plain
+/// text (none when empty).
+const LINE: &str = "<div|.$0|!|?$1|<span|.sr|\"%ui.you|>|?$2|+$2";
+
+/// A link opened in a new tab: 0 URL, 1 label, 2 class and 3 card of a tracked document.
+const LINK: &str =
+    "<a|?$2|.$2|@href=$0|@target=_blank|@rel=noopener noreferrer|?$3|@data-card=$3|\"$1";
+
 fn js_err(e: JsValue) -> String {
     e.as_string().unwrap_or_else(|| "DOM error".into())
+}
+
+/// Shows or hides an element (`hidden`).
+fn show(el: &Element, visible: bool) {
+    if visible {
+        let _ = el.remove_attribute("hidden");
+    } else {
+        let _ = el.set_attribute("hidden", "");
+    }
+}
+
+fn focus(el: &Element) {
+    let _ = el.unchecked_ref::<HtmlElement>().focus();
 }
 
 impl View {
@@ -139,18 +165,21 @@ impl View {
         lang: &str,
         dispatch: Dispatch,
     ) -> Result<View, String> {
-        let t = |key: &str| i18n::message(lang, key);
         let win = web_sys::window().ok_or("no window")?;
         let doc = win.document().ok_or("no document")?;
         let body = doc.body().ok_or("no body")?;
         let host = doc.create_element("div").map_err(js_err)?;
-        host.set_id("dynchat-widget");
-        let _ = host.set_attribute("data-theme", cfg.theme());
-        let _ = host.set_attribute("data-side", cfg.side());
         // Right-to-left languages mirror the layout (the stylesheet uses logical properties).
         let dir = if i18n::is_rtl(lang) { "rtl" } else { "ltr" };
-        let _ = host.set_attribute("lang", lang);
-        let _ = host.set_attribute("dir", dir);
+        for (k, v) in [
+            ("id", "dynchat-widget"),
+            ("data-theme", cfg.theme()),
+            ("data-side", cfg.side()),
+            ("lang", lang),
+            ("dir", dir),
+        ] {
+            let _ = host.set_attribute(k, v);
+        }
         let root = host
             .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
             .map_err(js_err)?;
@@ -163,166 +192,26 @@ impl View {
         )
         .map_err(js_err)?;
 
-        let mk = |tag: &str, class: &str| -> Result<HtmlElement, String> {
-            let e = doc.create_element(tag).map_err(js_err)?;
-            if !class.is_empty() {
-                e.set_class_name(class);
-            }
-            e.dyn_into::<HtmlElement>()
-                .map_err(|_| "not an HTML element".to_string())
-        };
         let bot = cfg.bot_name.as_str();
-        let chat_with = fill(&t("ui.chat_with"), &[("bot", bot)]);
-
-        let poke = mk("div", "poke")?;
-        poke.set_hidden(true);
-        let poke_open = mk("button", "poke-open")?;
-        poke_open.set_text_content(Some(welcome));
-        let _ = poke_open.set_attribute("type", "button");
-        let poke_x = mk("button", "x")?;
-        poke_x.set_text_content(Some("×"));
-        let _ = poke_x.set_attribute("type", "button");
-        let _ = poke_x.set_attribute("aria-label", &t("ui.dismiss"));
-        poke.append_child(&poke_open).map_err(js_err)?;
-        poke.append_child(&poke_x).map_err(js_err)?;
-
-        let launcher = mk("button", "launcher")?;
-        let _ = launcher.set_attribute("type", "button");
-        let _ = launcher.set_attribute("aria-label", &chat_with);
-        let _ = launcher.set_attribute("aria-expanded", "false");
-        let _ = launcher.set_attribute("aria-controls", "dc-panel");
-        let svg = doc
-            .create_element_ns(Some("http://www.w3.org/2000/svg"), "svg")
-            .map_err(js_err)?;
-        let _ = svg.set_attribute("viewBox", "0 0 24 24");
-        let _ = svg.set_attribute("aria-hidden", "true");
-        let path = doc
-            .create_element_ns(Some("http://www.w3.org/2000/svg"), "path")
-            .map_err(js_err)?;
-        let _ = path.set_attribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z");
-        svg.append_child(&path).map_err(js_err)?;
-        launcher.append_child(&svg).map_err(js_err)?;
-
-        let panel = mk("section", "panel")?;
-        panel.set_id("dc-panel");
-        panel.set_hidden(true);
-        let _ = panel.set_attribute("role", "dialog");
-        let _ = panel.set_attribute("aria-label", &chat_with);
-        let _ = panel.set_attribute("lang", lang);
-        let _ = panel.set_attribute("dir", dir);
-        let header = mk("header", "")?;
-        match &cfg.avatar_url {
-            Some(url) => {
-                let img = mk("img", "")?;
-                let _ = img.set_attribute("src", url);
-                let _ = img.set_attribute("alt", "");
-                header.append_child(&img).map_err(js_err)?;
+        let chat_with = fill(&i18n::message(lang, "ui.chat_with"), &[("bot", bot)]);
+        let avatar = cfg.avatar_url.as_deref().unwrap_or("");
+        // The browser upper-cases the initial (no Unicode case tables in the wasm).
+        let initial = match avatar {
+            "" => {
+                let first: String = bot.chars().take(1).collect();
+                String::from(js_sys::JsString::from(first).to_upper_case())
             }
-            None => {
-                let a = mk("span", "avatar")?;
-                let _ = a.set_attribute("aria-hidden", "true");
-                // The browser upper-cases the initial (no Unicode case tables in the wasm).
-                let initial: String = bot.chars().take(1).collect();
-                let initial = String::from(js_sys::JsString::from(initial).to_upper_case());
-                a.set_text_content(Some(&initial));
-                header.append_child(&a).map_err(js_err)?;
-            }
-        }
-        let who = mk("div", "who")?;
-        let h2 = mk("h2", "")?;
-        h2.set_text_content(Some(bot));
-        let sub = mk("p", "")?;
-        sub.set_text_content(Some(&t("ui.replies_instantly")));
-        who.append_child(&h2).map_err(js_err)?;
-        who.append_child(&sub).map_err(js_err)?;
-        header.append_child(&who).map_err(js_err)?;
-        let min = mk("button", "min")?;
-        min.set_text_content(Some("–"));
-        let _ = min.set_attribute("type", "button");
-        let _ = min.set_attribute("aria-label", &t("ui.minimise"));
-        let end = mk("button", "end")?;
-        end.set_text_content(Some("×"));
-        let _ = end.set_attribute("type", "button");
-        let _ = end.set_attribute("aria-label", &t("ui.end"));
-        header.append_child(&min).map_err(js_err)?;
-        header.append_child(&end).map_err(js_err)?;
-
-        let log = mk("div", "log")?;
-        let _ = log.set_attribute("role", "log");
-        let _ = log.set_attribute("aria-live", "polite");
-        let _ = log.set_attribute("aria-label", &t("ui.conversation"));
-        let _ = log.set_attribute("tabindex", "0");
-        let typing = mk("div", "typing")?;
-        let _ = typing.set_attribute("aria-hidden", "true");
-        for _ in 0..3 {
-            typing.append_child(&mk("i", "")?.into()).map_err(js_err)?;
-        }
-        typing.set_hidden(true);
-        let composer = mk("div", "composer")?;
-        let footer = mk("footer", "")?;
-        if let Some(url) = &cfg.privacy_url {
-            let a = mk("a", "")?;
-            let _ = a.set_attribute("href", url);
-            let _ = a.set_attribute("target", "_blank");
-            let _ = a.set_attribute("rel", "noopener noreferrer");
-            a.set_text_content(Some(&t("ui.privacy")));
-            footer.append_child(&a).map_err(js_err)?;
-        }
-        let by = mk("span", "")?;
-        by.set_text_content(Some(&t("ui.powered_by")));
-        footer.append_child(&by).map_err(js_err)?;
-
-        panel.append_child(&header).map_err(js_err)?;
-        panel.append_child(&log).map_err(js_err)?;
-        panel.append_child(&composer).map_err(js_err)?;
-        panel.append_child(&footer).map_err(js_err)?;
-        root.append_child(&panel).map_err(js_err)?;
-        root.append_child(&poke).map_err(js_err)?;
-        root.append_child(&launcher).map_err(js_err)?;
-        body.append_child(&host).map_err(js_err)?;
-
-        let on = |el: &HtmlElement, ev: &str, ui: Ui| {
-            let d = dispatch.clone();
-            let cb = Closure::<dyn FnMut(Event)>::new(move |_e: Event| d(ui.clone()));
-            let _ = el.add_event_listener_with_callback(ev, cb.as_ref().unchecked_ref());
-            cb.forget();
+            _ => String::new(),
         };
-        on(&launcher, "click", Ui::Open);
-        on(&poke_open, "click", Ui::Open);
-        on(&poke_x, "click", Ui::DismissPoke);
-        on(&min, "click", Ui::Minimise);
-        on(&end, "click", Ui::End);
-        {
-            let d = dispatch.clone();
-            let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-                if e.dyn_ref::<KeyboardEvent>()
-                    .is_some_and(|k| k.key() == "Escape")
-                {
-                    e.stop_propagation();
-                    d(Ui::Minimise);
-                }
-            });
-            let _ = panel.add_event_listener_with_callback("keydown", cb.as_ref().unchecked_ref());
-            let _ = poke.add_event_listener_with_callback("keydown", cb.as_ref().unchecked_ref());
-            cb.forget();
-        }
-        {
-            // Document links: report the opening, let the browser follow the link.
-            let d = dispatch.clone();
-            let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-                let card = e
-                    .target()
-                    .and_then(|t| t.dyn_into::<Element>().ok())
-                    .and_then(|el| el.closest("a[data-card]").ok().flatten())
-                    .and_then(|a| a.get_attribute("data-card"));
-                if let Some(card) = card {
-                    d(Ui::Document(card));
-                }
-            });
-            let _ = log.add_event_listener_with_callback("click", cb.as_ref().unchecked_ref());
-            cb.forget();
-        }
-        log.append_child(&typing).map_err(js_err)?;
+        let privacy = cfg.privacy_url.as_deref().unwrap_or("");
+        let args = [
+            welcome, &chat_with, lang, dir, avatar, &initial, bot, privacy,
+        ];
+        let kept = build(&doc, lang, Some(&root), SKELETON, &args);
+        let [panel, log, typing, composer, poke, launcher] =
+            <[Element; 6]>::try_from(kept).map_err(|_| "DOM error".to_string())?;
+        body.append_child(&host).map_err(js_err)?;
+        listen(&root, dispatch, lang);
         Ok(View {
             doc,
             host,
@@ -333,28 +222,30 @@ impl View {
             log,
             typing,
             composer,
-            dispatch,
-            listeners: Vec::new(),
-            retired: Vec::new(),
             input_seq: 0,
             lang: lang.to_string(),
             bot: bot.to_string(),
         })
     }
 
+    /// Builds `spec` with `args` (see [`build`]) under `base`, detached when `None`.
+    fn build(&self, base: Option<&Node>, spec: &str, args: &[&str]) -> Vec<Element> {
+        build(&self.doc, &self.lang, base, spec, args)
+    }
+
     /// Shows or hides the launcher.
     pub fn launcher(&self, visible: bool) {
-        self.launcher.set_hidden(!visible);
+        show(&self.launcher, visible);
     }
 
     /// Shows or hides the welcome bubble.
     pub fn poke(&self, visible: bool) {
-        self.poke.set_hidden(!visible);
+        show(&self.poke, visible);
     }
 
     /// Opens or hides the panel and moves focus sensibly.
     pub fn panel(&self, open: bool, move_focus: bool) {
-        self.panel.set_hidden(!open);
+        show(&self.panel, open);
         if open {
             let _ = self.host.set_attribute("data-open", "");
         } else {
@@ -371,7 +262,7 @@ impl View {
                 self.focus_composer(true);
                 self.scroll_end();
             } else {
-                let _ = self.launcher.focus();
+                focus(&self.launcher);
             }
         }
     }
@@ -397,26 +288,17 @@ impl View {
 
     /// Focuses the composer's first control, or the log when there is none.
     pub fn focus_composer(&self, fallback_to_log: bool) {
-        let first = self
-            .composer
-            .query_selector("input,textarea,button")
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into::<HtmlElement>().ok());
-        match first {
-            Some(e) => {
-                let _ = e.focus();
-            }
-            None if fallback_to_log => {
-                let _ = self.log.focus();
-            }
+        let first = self.composer.query_selector("input,textarea,button");
+        match first.ok().flatten() {
+            Some(e) => focus(&e),
+            None if fallback_to_log => focus(&self.log),
             None => {}
         }
     }
 
     /// Shows or hides the typing indicator.
     pub fn typing(&self, on: bool) {
-        self.typing.set_hidden(!on);
+        show(&self.typing, on);
         if on {
             let _ = self.log.append_child(&self.typing);
             self.scroll_end();
@@ -429,115 +311,64 @@ impl View {
 
     /// Appends a transcript line; bot text gets the markdown subset, everything else is text.
     pub fn add(&self, e: &Entry) {
-        let Ok(div) = self.doc.create_element("div") else {
+        let who = match e.who.as_str() {
+            w @ ("bot" | "me") => w,
+            _ => "note",
+        };
+        let me = if who == "me" { "1" } else { "" };
+        let plain = if who == "bot" { "" } else { e.text.as_str() };
+        let class = ["msg ", who].concat();
+        let Some(div) = self.build(None, LINE, &[&class, me, plain]).pop() else {
             return;
         };
-        div.set_class_name(
-            &[
-                "msg ",
-                if e.who == "bot" || e.who == "me" {
-                    e.who.as_str()
-                } else {
-                    "note"
-                },
-            ]
-            .concat(),
-        );
-        if e.who == "me" {
-            let sr = self.doc.create_element("span").ok();
-            if let Some(sr) = sr {
-                sr.set_class_name("sr");
-                sr.set_text_content(Some(&self.t("ui.you")));
-                let _ = div.append_child(&sr);
-            }
-        }
-        if e.who == "bot" {
+        let base = Some(div.as_ref());
+        if who == "bot" {
             for seg in parse(&e.text) {
-                let node: Option<web_sys::Node> = match seg {
-                    Seg::Text(t) => Some(self.doc.create_text_node(&t).into()),
-                    Seg::Bold(t) => self.doc.create_element("strong").ok().map(|b| {
-                        b.set_text_content(Some(&t));
-                        b.into()
-                    }),
-                    Seg::Link { label, url } => self.doc.create_element("a").ok().map(|a| {
-                        let _ = a.set_attribute("href", &url);
-                        let _ = a.set_attribute("target", "_blank");
-                        let _ = a.set_attribute("rel", "noopener noreferrer");
-                        a.set_text_content(Some(&label));
-                        a.into()
-                    }),
-                };
-                if let Some(n) = node {
-                    let _ = div.append_child(&n);
+                match seg {
+                    Seg::Text(t) => {
+                        let _ = div.append_child(&self.doc.create_text_node(&t));
+                    }
+                    Seg::Bold(t) => {
+                        self.build(base, "<strong|\"$0", &[&t]);
+                    }
+                    Seg::Link { label, url } => {
+                        self.build(base, LINK, &[&url, &label, "", ""]);
+                    }
                 }
             }
-        } else {
-            let _ = div.append_child(&self.doc.create_text_node(&e.text));
         }
         if let Some(src) = e.image.as_deref().filter(|u| crate::markdown::safe_link(u)) {
-            if let Ok(img) = self.doc.create_element("img") {
-                let _ = img.set_attribute("src", src);
-                let _ = img.set_attribute("alt", "");
-                let _ = div.append_child(&img);
-            }
+            self.build(base, "<img|@src=$0|@alt=", &[src]);
         }
         if let Some((url, label)) = e
             .link
             .as_ref()
             .filter(|(u, _)| crate::markdown::safe_link(u))
         {
-            if let Ok(a) = self.doc.create_element("a") {
-                a.set_class_name("doc");
-                let _ = a.set_attribute("href", url);
-                let _ = a.set_attribute("target", "_blank");
-                let _ = a.set_attribute("rel", "noopener noreferrer");
-                let _ = a.set_attribute("data-card", &e.card);
-                a.set_text_content(Some(&["📄 ", label].concat()));
-                let _ = div.append_child(&a);
-            }
+            let label = ["📄 ", label].concat();
+            self.build(base, LINK, &[url, &label, "doc", &e.card]);
         }
         let _ = self.log.insert_before(&div, Some(&self.typing));
         self.scroll_end();
     }
 
-    fn button(&mut self, class: &str, label: &str, ui: Ui) -> Option<HtmlElement> {
-        let b = self
-            .doc
-            .create_element("button")
-            .ok()?
-            .dyn_into::<HtmlElement>()
-            .ok()?;
-        b.set_class_name(class);
-        let _ = b.set_attribute("type", "button");
-        b.set_text_content(Some(label));
-        let d = self.dispatch.clone();
-        let cb = Closure::<dyn FnMut(Event)>::new(move |_e: Event| d(ui.clone()));
-        let _ = b.add_event_listener_with_callback("click", cb.as_ref().unchecked_ref());
-        self.listeners.push(cb);
-        Some(b)
+    /// A button in `row` whose click reports the action `code` with index `n` (see
+    /// [`events::ACTION`]): a choice, a day, a time.
+    fn button(
+        &self,
+        row: &Element,
+        class: &str,
+        label: &str,
+        code: &str,
+        n: usize,
+    ) -> Option<Element> {
+        let code = [code, &int_string(n as i64)].concat();
+        self.build(Some(row), BUTTON, &[class, label, &code]).pop()
     }
 
-    fn el(&self, tag: &str, class: &str, text: &str) -> Option<Element> {
-        let e = self.doc.create_element(tag).ok()?;
-        e.set_class_name(class);
-        if !text.is_empty() {
-            e.set_text_content(Some(text));
-        }
-        Some(e)
-    }
-
-    fn form(&mut self, kind: &str, placeholder: &str, label: &str) -> Option<Element> {
+    fn form(&mut self, kind: &str, placeholder: &str, label: &str) {
         self.input_seq += 1;
         let err_id = ["dc-err-", &int_string(i64::from(self.input_seq))].concat();
-        let wrap = self.el("div", "", "")?;
-        let form = self.el("form", "", "")?;
-        let _ = form.set_attribute("novalidate", "");
-        let input = self
-            .doc
-            .create_element("input")
-            .ok()?
-            .dyn_into::<HtmlInputElement>()
-            .ok()?;
         let (ty, auto, mode) = match kind {
             "email" => ("email", "email", "email"),
             "phone" => ("tel", "tel", "tel"),
@@ -545,73 +376,61 @@ impl View {
             "company" => ("text", "organization", "text"),
             _ => ("text", "off", "text"),
         };
-        input.set_type(ty);
-        let _ = input.set_attribute("autocomplete", auto);
-        let _ = input.set_attribute("inputmode", mode);
-        let _ = input.set_attribute("aria-label", label);
-        let _ = input.set_attribute("aria-describedby", &err_id);
-        let _ = input.set_attribute("maxlength", INPUT_MAXLENGTH);
-        if !placeholder.is_empty() {
-            input.set_placeholder(placeholder);
-        }
-        let send = self.el("button", "send", &self.t("ui.send"))?;
-        let _ = send.set_attribute("type", "submit");
-        let err = self.el("p", "err", "")?;
-        err.set_id(&err_id);
-        let _ = err.set_attribute("role", "alert");
-        let _ = form.append_child(&input);
-        let _ = form.append_child(&send);
-        let _ = wrap.append_child(&form);
-        let _ = wrap.append_child(&err);
-        let d = self.dispatch.clone();
-        let field = input.clone();
-        let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-            e.prevent_default();
-            d(Ui::Submit(field.value()));
-        });
-        let _ = form.add_event_listener_with_callback("submit", cb.as_ref().unchecked_ref());
-        self.listeners.push(cb);
-        Some(wrap)
+        let args = [ty, auto, mode, label, &err_id, INPUT_MAXLENGTH, placeholder];
+        self.build(Some(&self.composer), FORM, &args);
     }
 
-    fn state(&self, text: &str, spinner: bool) -> Option<Element> {
-        let p = self.el("p", "state", "")?;
-        if spinner {
-            let s = self.el("span", "spin", "")?;
-            let _ = s.set_attribute("aria-hidden", "true");
-            let _ = p.append_child(&s);
-        }
-        let _ = p.append_child(&self.doc.create_text_node(text));
-        let _ = p.set_attribute("role", "status");
-        Some(p)
+    fn state(&self, text: &str, spinner: bool) {
+        let spin = if spinner { "1" } else { "" };
+        self.build(Some(&self.composer), STATE, &[text, spin]);
+    }
+
+    /// A status line with the catalogue text `key`, spinning or not.
+    fn status(&self, key: &str, spinner: bool) {
+        let spin = if spinner {
+            "<span|.spin|@aria-hidden=true|>|"
+        } else {
+            ""
+        };
+        let spec = ["<p|.state|@role=status|", spin, "+%", key].concat();
+        self.build(Some(&self.composer), &spec, &[]);
+    }
+
+    /// A button in the composer with the catalogue text `key` reporting the action `code` (see
+    /// [`events::ACTION`]).
+    fn action(&self, class: &str, key: &str, code: &str) {
+        let spec = [
+            "<button|.",
+            class,
+            "|@type=button|\"%",
+            key,
+            "|@data-a=",
+            code,
+        ]
+        .concat();
+        self.build(Some(&self.composer), &spec, &[]);
     }
 
     /// Replaces the composer's content.
     pub fn composer(&mut self, c: Composer<'_>) {
-        self.retired = std::mem::take(&mut self.listeners);
         let had_focus = self.root.active_element().is_some();
         self.composer.set_text_content(None);
-        let mut parts: Vec<Element> = Vec::new();
         match c {
             Composer::Empty => {}
-            Composer::Ended => parts.extend(self.state(&self.t("ui.ended"), false)),
+            Composer::Ended => self.status("ui.ended", false),
             Composer::Choices { buttons, free_text } => {
                 if !buttons.is_empty() {
-                    if let Some(row) = self.el("div", "choices", "") {
-                        let _ = row.set_attribute("role", "group");
-                        let _ = row.set_attribute("aria-label", &self.t("ui.choose_answer"));
+                    let spec = "<div|.choices|@role=group|@aria-label=%ui.choose_answer|!";
+                    if let Some(row) = self.build(Some(&self.composer), spec, &[]).pop() {
                         for (i, label) in buttons.iter().enumerate() {
-                            if let Some(b) = self.button("choice", label, Ui::Button(i)) {
-                                let _ = row.append_child(&b);
-                            }
+                            self.button(&row, "choice", label, "b", i);
                         }
-                        parts.push(row);
                     }
                 }
                 if let Some(p) = free_text {
                     let hint = self.t("ui.type_answer");
                     let label = self.t("ui.your_answer");
-                    parts.extend(self.form("text", if p.is_empty() { &hint } else { p }, &label));
+                    self.form("text", if p.is_empty() { &hint } else { p }, &label);
                 }
             }
             Composer::Field { kind, placeholder } => {
@@ -622,34 +441,25 @@ impl View {
                     "company" => "ui.your_company",
                     _ => "ui.your_answer",
                 });
-                parts.extend(self.form(kind, placeholder, &label));
+                self.form(kind, placeholder, &label);
             }
-            Composer::SlotsLoading => parts.extend(self.state(&self.t("slots.loading"), true)),
-            Composer::Booking => parts.extend(self.state(&self.t("slots.booking"), true)),
-            Composer::Requesting => parts.extend(self.state(&self.t("request.sending"), true)),
+            Composer::SlotsLoading => self.status("slots.loading", true),
+            Composer::Booking => self.status("slots.booking", true),
+            Composer::Requesting => self.status("request.sending", true),
             Composer::Request { none } => {
                 if none {
-                    parts.extend(self.state(&self.t("slots.none"), false));
+                    self.status("slots.none", false);
                 }
-                parts.extend(self.request_form());
+                self.request_form();
             }
             Composer::SlotsError(msg) => {
-                parts.extend(self.state(msg, false));
-                parts.extend(
-                    self.button("choice", &self.t("slots.try_again"), Ui::RetrySlots)
-                        .map(Element::from),
-                );
-                parts.extend(
-                    self.button("link", &self.t("slots.skip"), Ui::SkipMeeting)
-                        .map(Element::from),
-                );
+                self.state(msg, false);
+                self.action("choice", "slots.try_again", "r");
+                self.action("link", "slots.skip", "k");
             }
             Composer::SlotsNone => {
-                parts.extend(self.state(&self.t("slots.none"), false));
-                parts.extend(
-                    self.button("choice", &self.t("slots.continue"), Ui::SkipMeeting)
-                        .map(Element::from),
-                );
+                self.status("slots.none", false);
+                self.action("choice", "slots.continue", "k");
             }
             Composer::Slots {
                 tz,
@@ -658,68 +468,31 @@ impl View {
                 times,
                 none_fit,
             } => {
-                if let Some(wrap) = self.el("div", "slots", "") {
-                    let _ = wrap.set_attribute("role", "group");
-                    let _ = wrap.set_attribute("aria-label", &self.t("slots.pick_time"));
-                    let _ = wrap.append_child(
-                        &self
-                            .el("h3", "", &self.t("slots.pick_day"))
-                            .unwrap_or_else(|| wrap.clone()),
-                    );
-                    if let Some(row) = self.el("div", "days", "") {
-                        for (i, d) in days.iter().enumerate() {
-                            if let Some(b) = self.button("day", d, Ui::Day(i)) {
-                                let _ = b.set_attribute(
-                                    "aria-pressed",
-                                    if i == day { "true" } else { "false" },
-                                );
-                                let _ = row.append_child(&b);
-                            }
+                let on = fill(
+                    &self.t("slots.times_on"),
+                    &[("day", days.get(day).copied().unwrap_or(""))],
+                );
+                let zone = fill(&self.t("slots.zone"), &[("zone", tz)]);
+                let rows = self.build(Some(&self.composer), SLOTS, &[&on, &zone]);
+                if let [days_row, times_row] = rows.as_slice() {
+                    for (i, d) in days.iter().enumerate() {
+                        if let Some(b) = self.button(days_row, "day", d, "d", i) {
+                            let on = if i == day { "true" } else { "false" };
+                            let _ = b.set_attribute("aria-pressed", on);
                         }
-                        let _ = wrap.append_child(&row);
                     }
-                    if let Some(h) = self.el(
-                        "h3",
-                        "",
-                        &fill(
-                            &self.t("slots.times_on"),
-                            &[("day", days.get(day).copied().unwrap_or(""))],
-                        ),
-                    ) {
-                        let _ = wrap.append_child(&h);
+                    for (i, t) in times.iter().enumerate() {
+                        self.button(times_row, "time", t, "s", i);
                     }
-                    if let Some(row) = self.el("div", "times", "") {
-                        for (i, t) in times.iter().enumerate() {
-                            if let Some(b) = self.button("time", t, Ui::Slot(i)) {
-                                let _ = row.append_child(&b);
-                            }
-                        }
-                        let _ = wrap.append_child(&row);
-                    }
-                    if let Some(z) =
-                        self.el("p", "zone", &fill(&self.t("slots.zone"), &[("zone", tz)]))
-                    {
-                        let _ = wrap.append_child(&z);
-                    }
-                    parts.push(wrap);
                 }
                 if none_fit {
-                    parts.extend(
-                        self.button("link", &self.t("request.none_fit"), Ui::NoneFit)
-                            .map(Element::from),
-                    );
+                    self.action("link", "request.none_fit", "n");
                 }
-                parts.extend(
-                    self.button("link", &self.t("slots.skip"), Ui::SkipMeeting)
-                        .map(Element::from),
-                );
+                self.action("link", "slots.skip", "k");
             }
         }
-        for p in parts {
-            let _ = self.composer.append_child(&p);
-        }
         self.scroll_end();
-        if (had_focus || self.focus_is_ours()) && !self.panel.hidden() {
+        if (had_focus || self.focus_is_ours()) && self.panel.get_attribute("hidden").is_none() {
             self.focus_composer(false);
         }
     }
@@ -732,9 +505,7 @@ impl View {
             (Some(err), Some(input)) => {
                 err.set_text_content(Some(msg));
                 let _ = input.set_attribute("aria-invalid", "true");
-                if let Ok(i) = input.dyn_into::<HtmlElement>() {
-                    let _ = i.focus();
-                }
+                focus(&input);
                 true
             }
             _ => false,

@@ -1,66 +1,33 @@
 //! The no-slot fallback's form: the visitor's preferred times (a labelled textarea), Send and Skip.
 
-use super::{Ui, View};
+use super::View;
 use dynchat_engine::json::int_string;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{Element, Event, HtmlTextAreaElement};
+
+/// The preferred-times form: 0 the textarea's id, 1 its error line's id, 2 maxlength. Its submit
+/// (`data-a=q`) is read by the root's listener: an empty text gets a message instead.
+const REQUEST: &str = concat!(
+    "<form|.request|@novalidate=|@data-a=q|<label|\"%request.label|@for=$0|>|",
+    "<textarea|@id=$0|@rows=3|@maxlength=$2|@aria-describedby=$1|",
+    "@placeholder=%request.placeholder|>|<p|.err|@id=$1|@role=alert|>|",
+    "<div|.choices|<button|.choice|\"%ui.send|@type=submit|>|",
+    "<button|.link|@type=button|\"%request.skip|@data-a=k"
+);
 
 /// The worker's limit on `preferred` (characters); the textarea's `maxlength` counts UTF-16
 /// units, so astral characters may stop it earlier, never later.
 const PREFERRED_MAX: &str = "1000";
 
 impl View {
-    /// A form whose Send reports [`Ui::SendRequest`] (an empty text gets a message instead) and
-    /// whose Skip reports [`Ui::SkipMeeting`].
-    pub(super) fn request_form(&mut self) -> Option<Element> {
+    /// A form whose Send reports [`super::Ui::SendRequest`] (an empty text gets a message
+    /// instead) and whose Skip reports [`super::Ui::SkipMeeting`].
+    pub(super) fn request_form(&mut self) {
         self.input_seq += 1;
         let n = int_string(i64::from(self.input_seq));
         let (id, err_id) = (["dc-pref-", &n].concat(), ["dc-err-", &n].concat());
-        let form = self.el("form", "request", "")?;
-        let _ = form.set_attribute("novalidate", "");
-        let label = self.el("label", "", &self.t("request.label"))?;
-        let _ = label.set_attribute("for", &id);
-        let area = self
-            .doc
-            .create_element("textarea")
-            .ok()?
-            .dyn_into::<HtmlTextAreaElement>()
-            .ok()?;
-        area.set_id(&id);
-        area.set_rows(3);
-        let _ = area.set_attribute("maxlength", PREFERRED_MAX);
-        let _ = area.set_attribute("aria-describedby", &err_id);
-        area.set_placeholder(&self.t("request.placeholder"));
-        let err = self.el("p", "err", "")?;
-        err.set_id(&err_id);
-        let _ = err.set_attribute("role", "alert");
-        let row = self.el("div", "choices", "")?;
-        let send = self.el("button", "choice", &self.t("ui.send"))?;
-        let _ = send.set_attribute("type", "submit");
-        let _ = row.append_child(&send);
-        if let Some(skip) = self.button("link", &self.t("request.skip"), Ui::SkipMeeting) {
-            let _ = row.append_child(&skip);
-        }
-        for c in [&label, area.as_ref(), &err, &row] {
-            let _ = form.append_child(c);
-        }
-        let d = self.dispatch.clone();
-        let empty = self.t("request.empty");
-        let field = area.clone();
-        let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-            e.prevent_default();
-            let text = field.value();
-            if text.trim().is_empty() {
-                err.set_text_content(Some(&empty));
-                let _ = field.set_attribute("aria-invalid", "true");
-                let _ = field.focus();
-            } else {
-                d(Ui::SendRequest(text));
-            }
-        });
-        let _ = form.add_event_listener_with_callback("submit", cb.as_ref().unchecked_ref());
-        self.listeners.push(cb);
-        Some(form)
+        self.build(
+            Some(&self.composer),
+            REQUEST,
+            &[&id, &err_id, PREFERRED_MAX],
+        );
     }
 }
