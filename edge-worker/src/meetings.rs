@@ -440,6 +440,13 @@ pub const NOTIFY_SUBJECT: &str = "New meeting with {{visitor.name}}: {{meeting.t
 /// The agent's notification body.
 pub const NOTIFY_BODY: &str =
     "{{visitor.name}} booked a meeting with you for {{meeting.time}} through the website chat.\n";
+/// The agent's notice of a cancelled meeting (the visitor's or an admin's cancel; the old agent
+/// of a reassigned meeting).
+pub const AGENT_CANCEL_SUBJECT: &str =
+    "Cancelled: meeting with {{visitor.name}} on {{meeting.time}}";
+/// The agent's cancellation notice body.
+pub const AGENT_CANCEL_BODY: &str =
+    "Your meeting with {{visitor.name}} on {{meeting.time}} is cancelled; the time is free again.\n";
 
 /// The status an admin sees: a scheduled meeting that has ended is `completed`.
 pub fn shown_status(stored: &str, end_ms: i64, now_ms: i64) -> &str {
@@ -498,6 +505,21 @@ mod tests {
             "Hi\n\nJoin the video call: {{meeting.link}}\n"
         );
         assert_eq!(with_video_line(DEFAULT_BODY, true), DEFAULT_BODY);
+    }
+
+    #[test]
+    fn the_built_in_mail_texts_are_valid_templates() {
+        for (text, field) in [
+            (DEFAULT_SUBJECT, "subject"),
+            (DEFAULT_BODY, "body"),
+            (NOTIFY_SUBJECT, "subject"),
+            (NOTIFY_BODY, "body"),
+            (AGENT_CANCEL_SUBJECT, "subject"),
+            (AGENT_CANCEL_BODY, "body"),
+        ] {
+            let checked = dynchat_scheduling::validate_template(text, field);
+            assert!(checked.is_ok(), "{text:?}: {checked:?}");
+        }
     }
 
     fn settings() -> AgentSettings {

@@ -51,23 +51,40 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// The mails the catcher holds for `rcpt`, in arrival order.
+fn mails_to(mail: &peers::PyPeer, rcpt: &str) -> Vec<Value> {
+    peers::get(&format!("{}/_peer/state", mail.url()))["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["rcpt_tos"] == json!([rcpt]))
+        .cloned()
+        .collect()
+}
+
+/// A mail's part of `content_type`, folded lines joined.
+fn part_text(mail: &Value, content_type: &str) -> String {
+    mail["parts"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["content_type"] == content_type))
+        .and_then(|p| p["text"].as_str())
+        .unwrap_or_default()
+        .replace("\r\n ", "")
+}
+
 /// The `n`th (1-based) link labelled `label` in the mails to the visitor, in arrival order.
 fn wait_for_link(mail: &peers::PyPeer, label: &str, n: usize) -> String {
+    wait_for_link_to(mail, VISITOR, label, n)
+}
+
+/// The `n`th (1-based) link labelled `label` in the mails to `rcpt`, in arrival order.
+fn wait_for_link_to(mail: &peers::PyPeer, rcpt: &str, label: &str, n: usize) -> String {
     let mut link = String::new();
-    wait_for(&format!("mail {n} with its {label}link"), || {
-        let all = peers::get(&format!("{}/_peer/state", mail.url()))["messages"].clone();
-        link = all
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["rcpt_tos"] == json!([VISITOR]))
+    wait_for(&format!("mail {n} to {rcpt} with its {label}link"), || {
+        link = mails_to(mail, rcpt)
+            .iter()
             .filter_map(|m| {
-                m["parts"]
-                    .as_array()?
-                    .iter()
-                    .find(|p| p["content_type"] == "text/plain")?["text"]
-                    .as_str()?
-                    .replace("\r\n ", "")
+                part_text(m, "text/plain")
                     .split(label)
                     .nth(1)?
                     .split_whitespace()
@@ -155,4 +172,220 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     assert_eq!(cancelled["status"], json!("cancelled"), "{all:?}");
     assert_eq!(cancelled["start"], json!(iso(moved_to)), "{all:?}");
     assert_eq!(cancelled["site"], json!(SITE), "{all:?}");
+}
+
+/// Books `start` on the queue for `email`; answers the booking's answer.
+fn book(w: &Worker, key: &str, start: i64, email: &str) -> dynchat_e2e::Answer {
+    let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
+                      "lead": {"email": email, "firstName": "Fay"}, "session": format!("s-{key}")});
+    w.post(
+        &format!("/v1/sites/{SITE}/book"),
+        &body,
+        &[("Idempotency-Key", key), ("Origin", ORIGIN)],
+    )
+}
+
+/// The assignment log's newest entry.
+fn last_assignment(w: &Worker) -> Value {
+    let log = w
+        .admin("GET", &format!("/admin/sites/{SITE}/assignments"), None)
+        .json();
+    log["assignments"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// A line's value in an iCalendar text (`UID:` -> the uid).
+fn ics_value(ics: &str, name: &str) -> String {
+    ics.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The visitor's cancel of a queue meeting through the link: the agent (CalDAV) gets the
+/// iCalendar CANCEL of the meeting their notice announced, and with the queue's
+/// `count_cancelled: false` the meeting is given back to the rotation, so the agent is asked
+/// first for the next booking, ahead of plain order (the assignment log says why). The cancel
+/// link of a meeting that has started is refused on POST too, and the meeting stays.
+#[test]
+fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
+    let _g = serial();
+    let (mail, smtp_port) = peers::mail_catcher();
+    let radicale = peers::radicale(2, "cancel-fairness");
+    let smtp = smtp_port.to_string();
+    let w = Worker::start(
+        "cancel-fairness",
+        None,
+        &[
+            ("CALENDAR_KEY", CALENDAR_KEY),
+            ("LINK_KEY", LINK_KEY),
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", &smtp),
+            ("SMTP_FROM", "meetings@dynchat.test"),
+            ("SMTP_TIMEOUT_MS", "5000"),
+            ("MAIL_RETRY_MS", "500"),
+            ("ALLOW_CLOCK_OVERRIDE", "1"),
+        ],
+    );
+    let s = w.admin(
+        "PUT",
+        &format!("/admin/sites/{SITE}"),
+        Some(&json!({"name": "Fair", "allowed_origins": [ORIGIN]})),
+    );
+    assert_eq!(s.status, 200, "{}", s.body);
+    let d = json!([{"start": "08:00", "end": "18:00"}]);
+    let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
+    let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
+    for (id, n) in [("a1", 1), ("a2", 2)] {
+        let a = w.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}/agents/{id}"),
+            Some(
+                &json!({"name": format!("Agent {n}"), "email": format!("agent{n}@agents.test"), "settings": settings}),
+            ),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        let c = w.admin(
+            "PUT",
+            &format!("/admin/sites/{SITE}/agents/{id}/calendar"),
+            Some(&json!({"url": format!("{}/agent{n}/calendar/", radicale.urls[1]), "username": format!("agent{n}"), "password": format!("pw{n}")})),
+        );
+        assert_eq!(c.status, 200, "{}", c.body);
+    }
+    // Cancelled meetings do not count towards an agent's share.
+    let q = w.admin(
+        "PUT",
+        &format!("/admin/sites/{SITE}/queues/sales"),
+        Some(&json!({"name": "Sales", "agents": ["a2", "a1"], "fairness": {"count_cancelled": false}})),
+    );
+    assert_eq!(q.status, 200, "{}", q.body);
+    assert_eq!(q.json()["fairness"]["count_cancelled"], false, "{}", q.body);
+
+    // Plain order: a2, then a1.
+    let first = book(&w, "fairness-1", at_s(2, 10 * 60), "first@example.com");
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(last_assignment(&w)["chosen"], "a2");
+    let start = at_s(2, 11 * 60);
+    let second = book(&w, "fairness-2", start, VISITOR);
+    assert_eq!(second.status, 201, "{}", second.body);
+    let booked = last_assignment(&w);
+    assert_eq!(booked["chosen"], "a1", "{booked}");
+    assert_eq!(booked["reason"]["kind"], "order", "{booked}");
+    let meeting = booked["meeting"].as_str().unwrap_or_default().to_string();
+    let queue = |w: &Worker| {
+        w.admin("GET", &format!("/admin/sites/{SITE}/queues/sales"), None)
+            .json()
+    };
+    assert_eq!(queue(&w)["next_in_line"], "a2", "{}", queue(&w));
+
+    // The agent's notice of the booking carries the meeting's UID.
+    let mut uid = String::new();
+    wait_for("agent 1's notice of the booking", || {
+        uid = mails_to(&mail, "agent1@agents.test")
+            .iter()
+            .map(|m| part_text(m, "text/calendar"))
+            .find(|ics| ics.contains("METHOD:REQUEST"))
+            .map(|ics| ics_value(&ics, "UID:"))
+            .unwrap_or_default();
+        !uid.is_empty()
+    });
+
+    // The visitor cancels a1's meeting through the invitation's link.
+    let link = wait_for_link(&mail, "Cancel: ", 1);
+    let token = link.split_once("?t=").map(|(_, t)| t).unwrap_or_default();
+    let done = w.request(
+        "POST",
+        &format!("/meeting/{SITE}"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&format!("t={token}")),
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("is cancelled"), "{}", done.body);
+
+    // Agent 1 gets the CANCEL of that meeting (SEQUENCE 1, after the booking's 0), and the
+    // meeting shows the notice delivered; agent 2 gets no cancellation.
+    let mut cancel = String::new();
+    wait_for("agent 1's CANCEL", || {
+        cancel = mails_to(&mail, "agent1@agents.test")
+            .iter()
+            .map(|m| part_text(m, "text/calendar"))
+            .find(|ics| ics.contains("METHOD:CANCEL"))
+            .unwrap_or_default();
+        !cancel.is_empty()
+    });
+    assert_eq!(ics_value(&cancel, "UID:"), uid, "{cancel}");
+    assert_eq!(ics_value(&cancel, "SEQUENCE:"), "1", "{cancel}");
+    assert!(cancel.contains("STATUS:CANCELLED"), "{cancel}");
+    let shown = |w: &Worker| {
+        w.admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
+            .json()["meetings"]
+            .as_array()
+            .and_then(|l| l.iter().find(|m| m["id"] == meeting.as_str()).cloned())
+            .unwrap_or(Value::Null)
+    };
+    wait_for("the agent's notice shown as sent", || {
+        shown(&w)["agent_notified"] == "cancel sent"
+    });
+    assert_eq!(shown(&w)["status"], "cancelled", "{}", shown(&w));
+    let to_agent2 = mails_to(&mail, "agent2@agents.test");
+    assert!(
+        to_agent2
+            .iter()
+            .all(|m| !part_text(m, "text/calendar").contains("METHOD:CANCEL")),
+        "{to_agent2:?}"
+    );
+
+    // The cancelled meeting is given back: a1 is next in line again, and the next booking goes
+    // to a1 although plain order (after a1's meeting) would ask a2.
+    assert_eq!(queue(&w)["next_in_line"], "a1", "{}", queue(&w));
+    let third_start = at_s(2, 12 * 60);
+    let third = book(&w, "fairness-3", third_start, "third@example.com");
+    assert_eq!(third.status, 201, "{}", third.body);
+    let again = last_assignment(&w);
+    assert_eq!(again["chosen"], "a1", "{again}");
+    assert_eq!(again["next_in_line"], "a1", "{again}");
+    assert_eq!(again["reason"]["kind"], "fairness_correction", "{again}");
+    assert_eq!(again["reason"]["in_order"], "a2", "{again}");
+
+    // Expiry on POST: once the meeting has started, its cancel link is refused (410, a clear
+    // page) and the meeting stays scheduled.
+    let third_meeting = again["meeting"].as_str().unwrap_or_default().to_string();
+    let link = wait_for_link_to(&mail, "third@example.com", "Cancel: ", 1);
+    let token = link.split_once("?t=").map(|(_, t)| t).unwrap_or_default();
+    let page = w.request("GET", &format!("/meeting/{SITE}?t={token}"), &[], None);
+    assert_eq!(
+        page.status, 200,
+        "the link works before the start: {}",
+        page.body
+    );
+    let clock = w.admin(
+        "POST",
+        "/admin/clock",
+        Some(&json!({"now_ms": (third_start + 60) * 1000})),
+    );
+    assert_eq!(clock.status, 200, "{}", clock.body);
+    let late = w.request(
+        "POST",
+        &format!("/meeting/{SITE}"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&format!("t={token}")),
+    );
+    assert_eq!(late.status, 410, "{}", late.body);
+    assert!(late.body.contains("expired"), "{}", late.body);
+    let list = w
+        .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
+        .json();
+    let kept = list["meetings"]
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|m| m["id"] == third_meeting.as_str())
+                .cloned()
+        })
+        .unwrap_or(Value::Null);
+    assert_eq!(kept["status"], "scheduled", "{list}");
 }

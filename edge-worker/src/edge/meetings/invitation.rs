@@ -1,5 +1,6 @@
 //! What a meeting says: the site's invitation template, the iCalendar meeting, and the mails
-//! of a booking (the visitor's invitation, the agent's notification) and of a cancellation.
+//! of a booking (the visitor's invitation, the agent's notification) and of a cancellation
+//! (the visitor's `CANCEL`, the agent's notice).
 
 use super::super::store;
 use super::agents::Agent;
@@ -267,6 +268,44 @@ pub fn cancellation_mail(
         sequence,
         rcpt: a.visitor_email.to_string(),
         subject: meeting.summary,
+        message: msg,
+    })
+}
+
+/// The agent's notice that a meeting of theirs is cancelled: an iCalendar `CANCEL` of the UID
+/// their booking notice carried, at `sequence`, the time in the agent's zone, from dynchat with
+/// the visitor as reply-to (like the booking's notice). `a.agent` is the agent told: the
+/// meeting's agent when the visitor or an admin cancels it, the old agent when it is
+/// reassigned. Sent whatever the agent's calendar: the booking's and the move's notices are
+/// too, and the provider removing the event from the agent's calendar mails nobody.
+pub fn agent_cancellation_mail(
+    tpl: &TemplateRow,
+    a: &Attendance<'_>,
+    from_addr: &str,
+    sequence: i64,
+) -> Result<OutMail, ApiError> {
+    let mut meeting = ics_meeting(tpl, a)?;
+    meeting.summary = format!("Cancelled: {}", meeting.summary);
+    let agent = a.agent;
+    let msg = invitation_email(&InvitationEmail {
+        meeting: &meeting,
+        method: IcsMethod::Cancel,
+        sequence: u32::try_from(sequence).unwrap_or(1),
+        from: &person("dynchat", from_addr)?,
+        to: &person(&agent.name, &agent.email)?,
+        reply_to: Some(&person(a.visitor_name, a.visitor_email)?),
+        subject_template: meetings::AGENT_CANCEL_SUBJECT,
+        body_template: meetings::AGENT_CANCEL_BODY,
+        visitor_name: a.visitor_name,
+        agent_name: &agent.name,
+        visitor_tz: agent.settings.tz(),
+        now: Utc::now_from_worker(),
+    });
+    Ok(OutMail {
+        kind: MailKind::AgentCancellation,
+        sequence,
+        rcpt: agent.email.clone(),
+        subject: format!("Cancelled: meeting with {}", a.visitor_name),
         message: msg,
     })
 }

@@ -21,6 +21,8 @@ pub enum MailKind {
     Invitation,
     Notification,
     Cancellation,
+    /// The agent's notice of a cancelled meeting ([`super::invitation::agent_cancellation_mail`]).
+    AgentCancellation,
     /// The queue's notice of a no-slot request (`super::requests`).
     Request,
 }
@@ -31,6 +33,7 @@ impl MailKind {
             MailKind::Invitation => "invitation",
             MailKind::Notification => "notification",
             MailKind::Cancellation => "cancellation",
+            MailKind::AgentCancellation => "agent_cancellation",
             MailKind::Request => "request",
         }
     }
@@ -40,6 +43,7 @@ impl MailKind {
             "invitation" => Some(MailKind::Invitation),
             "notification" => Some(MailKind::Notification),
             "cancellation" => Some(MailKind::Cancellation),
+            "agent_cancellation" => Some(MailKind::AgentCancellation),
             "request" => Some(MailKind::Request),
             _ => None,
         }
@@ -51,6 +55,7 @@ impl MailKind {
             MailKind::Invitation => (DeliveryColumn::Invitation, ""),
             MailKind::Notification => (DeliveryColumn::Notification, ""),
             MailKind::Cancellation => (DeliveryColumn::Invitation, "cancel "),
+            MailKind::AgentCancellation => (DeliveryColumn::Notification, "cancel "),
             // No meeting row has a request's id: the update touches nothing.
             MailKind::Request => (DeliveryColumn::Notification, ""),
         }

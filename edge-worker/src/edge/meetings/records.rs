@@ -1,6 +1,6 @@
 //! What happened: the assignment log, the meetings list, and an admin's cancel / no-show of a
 //! meeting (the cancellation goes to the visitor straight away, or through the outbox; the
-//! queue's rotation is told, so an uncounted meeting is given back; Marketo gets the meeting's
+//! agent's notice through the outbox; the queue's rotation is told, so an uncounted meeting is given back; Marketo gets the meeting's
 //! activity with `status: cancelled`).
 
 use super::super::db;
@@ -8,7 +8,7 @@ use super::super::reply::Reply;
 use super::super::store::{self, meeting_activity as activity, meetings::MeetingRow};
 use super::agents::{connection, mark_disconnected, one_agent};
 use super::config::{mail_from, provider_config, smtp};
-use super::invitation::{cancellation_mail, template_for, Attendance};
+use super::invitation::{agent_cancellation_mail, cancellation_mail, template_for, Attendance};
 use super::mail_outbox::{kick_mail, outbox_stmt};
 use super::query::query_map;
 use super::queues::uncount_meeting;
@@ -133,8 +133,8 @@ pub async fn cancel_meeting(
 
 /// Cancels a scheduled meeting (the admin's action, or the visitor's link): the event removed
 /// from the agent's calendar, the visitor's iCalendar `CANCEL` at `sequence` sent (or left to
-/// the provider), the meeting marked, the rotation told. Answers the calendar's and the
-/// cancellation's states.
+/// the provider), the agent's notice (`CANCEL` at `sequence` too) queued in the mail outbox,
+/// the meeting marked, the rotation told. Answers the calendar's and the cancellation's states.
 pub async fn cancel_row(
     env: &Env,
     database: &D1Database,
@@ -157,31 +157,33 @@ pub async fn cancel_row(
             }
         };
     }
+    let tpl = template_for(database, site, &m.route).await?;
+    let tz = dynchat_scheduling::parse_tz(&m.tz, "tz").unwrap_or(chrono_tz::UTC);
+    let attendance = Attendance {
+        uid: &m.uid,
+        agent: &agent,
+        visitor_name: m.visitor_name(),
+        visitor_email: &m.lead_email,
+        slot: Slot {
+            start: meetings::from_ms(m.start_ms),
+            end: meetings::from_ms(m.end_ms),
+        },
+        tz,
+        video: m.video_url.as_deref(),
+    };
+    let from_addr = mail_from(env);
+    // The agent's notice always goes through the outbox (delivered by the route's router).
+    let mut queued = vec![agent_cancellation_mail(
+        &tpl,
+        &attendance,
+        &from_addr,
+        sequence,
+    )?];
     let provider = Provider::parse(&m.provider);
     let invite = if provider.is_some_and(Provider::sends_invitations) {
         "by_provider".to_string()
     } else {
-        let tpl = template_for(database, site, &m.route).await?;
-        let tz = dynchat_scheduling::parse_tz(&m.tz, "tz").unwrap_or(chrono_tz::UTC);
-        let slot = Slot {
-            start: meetings::from_ms(m.start_ms),
-            end: meetings::from_ms(m.end_ms),
-        };
-        let from_addr = mail_from(env);
-        let out = cancellation_mail(
-            &tpl,
-            &Attendance {
-                uid: &m.uid,
-                agent: &agent,
-                visitor_name: m.visitor_name(),
-                visitor_email: &m.lead_email,
-                slot,
-                tz,
-                video: m.video_url.as_deref(),
-            },
-            &from_addr,
-            sequence,
-        )?;
+        let out = cancellation_mail(&tpl, &attendance, &from_addr, sequence)?;
         // Straight away when the relay answers; otherwise through the outbox, retried by the
         // route's router until it is accepted.
         match smtp(env)
@@ -190,18 +192,17 @@ pub async fn cancel_row(
         {
             Ok(()) => "sent".into(),
             Err(e) => {
-                let now = db::real_now();
-                db::batch(
-                    database,
-                    vec![outbox_stmt(database, (site, id), &from_addr, &out, now)?],
-                )
-                .await?;
-                let route = Route::parse(&m.route, "route")?;
-                kick_mail(env, site, &route).await;
+                queued.push(out);
                 format!("retrying ({e})")
             }
         }
     };
+    let now = db::real_now();
+    let st = queued
+        .iter()
+        .map(|out| outbox_stmt(database, (site, id), &from_addr, out, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    db::batch(database, st).await?;
     store::meetings::mark_cancelled(
         database,
         site,
@@ -212,6 +213,7 @@ pub async fn cancel_row(
     )
     .await?;
     if let Ok(route) = Route::parse(&m.route, "route") {
+        kick_mail(env, site, &route).await;
         uncount_meeting(env, site, &route, &m.agent, Outcome::Cancelled).await;
     }
     cancel_activity(env, database, site, m, &agent.name).await?;
