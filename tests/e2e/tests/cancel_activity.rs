@@ -5,9 +5,8 @@
 //! outbox and the gate.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
-use dynchat_e2e::meeting_stack::{agent_settings, move_form, token_of, Setup, Stack};
-use dynchat_e2e::peers;
-use dynchat_e2e::{serial, Peer};
+use dynchat_e2e::meeting_stack::{agent_settings, move_form, part_text, token_of, Setup, Stack};
+use dynchat_e2e::{serial, Peer, Worker};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -51,37 +50,17 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// The mails the catcher holds for `rcpt`, in arrival order.
-fn mails_to(mail: &peers::PyPeer, rcpt: &str) -> Vec<Value> {
-    peers::get(&format!("{}/_peer/state", mail.url()))["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["rcpt_tos"] == json!([rcpt]))
-        .cloned()
-        .collect()
-}
-
-/// A mail's part of `content_type`, folded lines joined.
-fn part_text(mail: &Value, content_type: &str) -> String {
-    mail["parts"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["content_type"] == content_type))
-        .and_then(|p| p["text"].as_str())
-        .unwrap_or_default()
-        .replace("\r\n ", "")
-}
-
 /// The `n`th (1-based) link labelled `label` in the mails to the visitor, in arrival order.
-fn wait_for_link(mail: &peers::PyPeer, label: &str, n: usize) -> String {
-    wait_for_link_to(mail, VISITOR, label, n)
+fn wait_for_link(st: &Stack, label: &str, n: usize) -> String {
+    wait_for_link_to(st, VISITOR, label, n)
 }
 
 /// The `n`th (1-based) link labelled `label` in the mails to `rcpt`, in arrival order.
-fn wait_for_link_to(mail: &peers::PyPeer, rcpt: &str, label: &str, n: usize) -> String {
+fn wait_for_link_to(st: &Stack, rcpt: &str, label: &str, n: usize) -> String {
     let mut link = String::new();
     wait_for(&format!("mail {n} to {rcpt} with its {label}link"), || {
-        link = mails_to(mail, rcpt)
+        link = st
+            .mails_to(rcpt)
             .iter()
             .filter_map(|m| {
                 part_text(m, "text/plain")
@@ -132,7 +111,7 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
 
     // The visitor moves the meeting through the invitation's reschedule link first: the
     // activity again, with the new start.
-    let reschedule = wait_for_link(&st.mail, "Reschedule: ", 1);
+    let reschedule = wait_for_link(&st, "Reschedule: ", 1);
     let token = token_of(&reschedule);
     let page = w.request("GET", &format!("/meeting/{SITE}?t={token}"), &[], None);
     assert_eq!(page.status, 200, "{}", page.body);
@@ -156,7 +135,7 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     assert!(after_move[1].1.get("status").is_none(), "{after_move:?}");
 
     // Then the cancel link from the moved meeting's invitation.
-    let link = wait_for_link(&st.mail, "Cancel: ", 2);
+    let link = wait_for_link(&st, "Cancel: ", 2);
     let token = token_of(&link);
     let done = st.post_form(&format!("t={token}"));
     assert_eq!(done.status, 200, "{}", done.body);
@@ -172,17 +151,6 @@ fn a_visitors_cancel_through_the_link_records_the_marketo_activity() {
     assert_eq!(cancelled["status"], json!("cancelled"), "{all:?}");
     assert_eq!(cancelled["start"], json!(iso(moved_to)), "{all:?}");
     assert_eq!(cancelled["site"], json!(SITE), "{all:?}");
-}
-
-/// Books `start` on the queue for `email`; answers the booking's answer.
-fn book(w: &Worker, key: &str, start: i64, email: &str) -> dynchat_e2e::Answer {
-    let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                      "lead": {"email": email, "firstName": "Fay"}, "session": format!("s-{key}")});
-    w.post(
-        &format!("/v1/sites/{SITE}/book"),
-        &body,
-        &[("Idempotency-Key", key), ("Origin", ORIGIN)],
-    )
 }
 
 /// The assignment log's newest entry.
@@ -214,48 +182,19 @@ fn ics_value(ics: &str, name: &str) -> String {
 #[test]
 fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
     let _g = serial();
-    let (mail, smtp_port) = peers::mail_catcher();
-    let radicale = peers::radicale(2, "cancel-fairness");
-    let smtp = smtp_port.to_string();
-    let w = Worker::start(
-        "cancel-fairness",
-        None,
-        &[
-            ("CALENDAR_KEY", CALENDAR_KEY),
-            ("LINK_KEY", LINK_KEY),
-            ("SMTP_HOST", "127.0.0.1"),
-            ("SMTP_PORT", &smtp),
-            ("SMTP_FROM", "meetings@dynchat.test"),
-            ("SMTP_TIMEOUT_MS", "5000"),
-            ("MAIL_RETRY_MS", "500"),
-            ("ALLOW_CLOCK_OVERRIDE", "1"),
-        ],
-    );
-    let s = w.admin(
-        "PUT",
-        &format!("/admin/sites/{SITE}"),
-        Some(&json!({"name": "Fair", "allowed_origins": [ORIGIN]})),
-    );
-    assert_eq!(s.status, 200, "{}", s.body);
-    let d = json!([{"start": "08:00", "end": "18:00"}]);
-    let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
-    let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
-    for (id, n) in [("a1", 1), ("a2", 2)] {
-        let a = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/agents/{id}"),
-            Some(
-                &json!({"name": format!("Agent {n}"), "email": format!("agent{n}@agents.test"), "settings": settings}),
-            ),
-        );
-        assert_eq!(a.status, 200, "{}", a.body);
-        let c = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/agents/{id}/calendar"),
-            Some(&json!({"url": format!("{}/agent{n}/calendar/", radicale.urls[1]), "username": format!("agent{n}"), "password": format!("pw{n}")})),
-        );
-        assert_eq!(c.status, 200, "{}", c.body);
-    }
+    let st = Stack::start(&Setup {
+        name: "cancel-fairness",
+        site: SITE,
+        site_name: "Fair",
+        caldav_users: 2,
+        links: true,
+        marketo: None,
+        vars: &[("ALLOW_CLOCK_OVERRIDE", "1")],
+    });
+    let w = &st.worker;
+    let settings = agent_settings(json!({}));
+    st.radicale_agent(1, &settings);
+    st.radicale_agent(2, &settings);
     // Cancelled meetings do not count towards an agent's share.
     let q = w.admin(
         "PUT",
@@ -266,13 +205,19 @@ fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
     assert_eq!(q.json()["fairness"]["count_cancelled"], false, "{}", q.body);
 
     // Plain order: a2, then a1.
-    let first = book(&w, "fairness-1", at_s(2, 10 * 60), "first@example.com");
+    let first = st.book(
+        "fairness-1",
+        "queue:sales",
+        at_s(2, 10 * 60),
+        "first@example.com",
+        "Fay",
+    );
     assert_eq!(first.status, 201, "{}", first.body);
-    assert_eq!(last_assignment(&w)["chosen"], "a2");
+    assert_eq!(last_assignment(w)["chosen"], "a2");
     let start = at_s(2, 11 * 60);
-    let second = book(&w, "fairness-2", start, VISITOR);
+    let second = st.book("fairness-2", "queue:sales", start, VISITOR, "Fay");
     assert_eq!(second.status, 201, "{}", second.body);
-    let booked = last_assignment(&w);
+    let booked = last_assignment(w);
     assert_eq!(booked["chosen"], "a1", "{booked}");
     assert_eq!(booked["reason"]["kind"], "order", "{booked}");
     let meeting = booked["meeting"].as_str().unwrap_or_default().to_string();
@@ -280,12 +225,13 @@ fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
         w.admin("GET", &format!("/admin/sites/{SITE}/queues/sales"), None)
             .json()
     };
-    assert_eq!(queue(&w)["next_in_line"], "a2", "{}", queue(&w));
+    assert_eq!(queue(w)["next_in_line"], "a2", "{}", queue(w));
 
     // The agent's notice of the booking carries the meeting's UID.
     let mut uid = String::new();
     wait_for("agent 1's notice of the booking", || {
-        uid = mails_to(&mail, "agent1@agents.test")
+        uid = st
+            .mails_to("agent1@agents.test")
             .iter()
             .map(|m| part_text(m, "text/calendar"))
             .find(|ics| ics.contains("METHOD:REQUEST"))
@@ -295,7 +241,7 @@ fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
     });
 
     // The visitor cancels a1's meeting through the invitation's link.
-    let link = wait_for_link(&mail, "Cancel: ", 1);
+    let link = wait_for_link(&st, "Cancel: ", 1);
     let token = link.split_once("?t=").map(|(_, t)| t).unwrap_or_default();
     let done = w.request(
         "POST",
@@ -310,7 +256,8 @@ fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
     // meeting shows the notice delivered; agent 2 gets no cancellation.
     let mut cancel = String::new();
     wait_for("agent 1's CANCEL", || {
-        cancel = mails_to(&mail, "agent1@agents.test")
+        cancel = st
+            .mails_to("agent1@agents.test")
             .iter()
             .map(|m| part_text(m, "text/calendar"))
             .find(|ics| ics.contains("METHOD:CANCEL"))
@@ -328,10 +275,10 @@ fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
             .unwrap_or(Value::Null)
     };
     wait_for("the agent's notice shown as sent", || {
-        shown(&w)["agent_notified"] == "cancel sent"
+        shown(w)["agent_notified"] == "cancel sent"
     });
-    assert_eq!(shown(&w)["status"], "cancelled", "{}", shown(&w));
-    let to_agent2 = mails_to(&mail, "agent2@agents.test");
+    assert_eq!(shown(w)["status"], "cancelled", "{}", shown(w));
+    let to_agent2 = st.mails_to("agent2@agents.test");
     assert!(
         to_agent2
             .iter()
@@ -341,11 +288,17 @@ fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
 
     // The cancelled meeting is given back: a1 is next in line again, and the next booking goes
     // to a1 although plain order (after a1's meeting) would ask a2.
-    assert_eq!(queue(&w)["next_in_line"], "a1", "{}", queue(&w));
+    assert_eq!(queue(w)["next_in_line"], "a1", "{}", queue(w));
     let third_start = at_s(2, 12 * 60);
-    let third = book(&w, "fairness-3", third_start, "third@example.com");
+    let third = st.book(
+        "fairness-3",
+        "queue:sales",
+        third_start,
+        "third@example.com",
+        "Fay",
+    );
     assert_eq!(third.status, 201, "{}", third.body);
-    let again = last_assignment(&w);
+    let again = last_assignment(w);
     assert_eq!(again["chosen"], "a1", "{again}");
     assert_eq!(again["next_in_line"], "a1", "{again}");
     assert_eq!(again["reason"]["kind"], "fairness_correction", "{again}");
@@ -354,7 +307,7 @@ fn a_visitors_cancel_notifies_the_agent_and_gives_the_turn_back() {
     // Expiry on POST: once the meeting has started, its cancel link is refused (410, a clear
     // page) and the meeting stays scheduled.
     let third_meeting = again["meeting"].as_str().unwrap_or_default().to_string();
-    let link = wait_for_link_to(&mail, "third@example.com", "Cancel: ", 1);
+    let link = wait_for_link_to(&st, "third@example.com", "Cancel: ", 1);
     let token = link.split_once("?t=").map(|(_, t)| t).unwrap_or_default();
     let page = w.request("GET", &format!("/meeting/{SITE}?t={token}"), &[], None);
     assert_eq!(
