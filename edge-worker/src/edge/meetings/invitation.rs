@@ -1,5 +1,6 @@
 //! What a meeting says: the site's invitation template, the iCalendar meeting, and the mails
-//! of a booking (the visitor's invitation, the agent's notification) and of a cancellation.
+//! of a booking (the visitor's invitation, the agent's notification), of a cancellation and of
+//! a reassignment (the old agent's notice).
 
 use super::super::store;
 use super::agents::Agent;
@@ -266,6 +267,52 @@ pub fn cancellation_mail(
         kind: MailKind::Cancellation,
         sequence,
         rcpt: a.visitor_email.to_string(),
+        subject: meeting.summary,
+        message: msg,
+    })
+}
+
+/// The old agent's notice that their meeting was given to `new_agent` (an admin's
+/// reassignment): an iCalendar `CANCEL` of the meeting at `sequence` (the UID of the
+/// notification they got, so a calendar that took that in drops it), in the agent's zone.
+/// `a.agent` is the old agent.
+pub fn released_mail(
+    a: &Attendance<'_>,
+    new_agent: &str,
+    from_addr: &str,
+    sequence: i64,
+) -> Result<OutMail, ApiError> {
+    let agent = a.agent;
+    let notice = TemplateRow {
+        subject: meetings::NOTIFY_SUBJECT.into(),
+        body: meetings::NOTIFY_BODY.into(),
+        location: None,
+    };
+    let mut meeting = ics_meeting(&notice, a)?;
+    // The name goes into the text as it is, never read as a template token.
+    let new_agent: String = new_agent.chars().filter(|c| !"{}".contains(*c)).collect();
+    meeting.summary = format!("Reassigned: {}", meeting.summary);
+    let body = format!(
+        "Hi {{{{agent.name}}}},\n\nyour meeting with {{{{visitor.name}}}} on {{{{meeting.time}}}} was given to {new_agent}. It is off your calendar; there is nothing to do.\n"
+    );
+    let msg = invitation_email(&InvitationEmail {
+        meeting: &meeting,
+        method: IcsMethod::Cancel,
+        sequence: u32::try_from(sequence).unwrap_or(1),
+        from: &person("dynchat", from_addr)?,
+        to: &person(&agent.name, &agent.email)?,
+        reply_to: None,
+        subject_template: "Reassigned: meeting with {{visitor.name}} on {{meeting.time}}",
+        body_template: &body,
+        visitor_name: a.visitor_name,
+        agent_name: &agent.name,
+        visitor_tz: agent.settings.tz(),
+        now: Utc::now_from_worker(),
+    });
+    Ok(OutMail {
+        kind: MailKind::Released,
+        sequence,
+        rcpt: agent.email.clone(),
         subject: meeting.summary,
         message: msg,
     })

@@ -21,6 +21,9 @@ pub enum MailKind {
     Invitation,
     Notification,
     Cancellation,
+    /// The old agent's notice that a meeting was given to another agent (an iCalendar
+    /// `CANCEL`); shown in the outbox only, the meeting's columns are the new agent's.
+    Released,
     /// The queue's notice of a no-slot request (`super::requests`).
     Request,
 }
@@ -31,6 +34,7 @@ impl MailKind {
             MailKind::Invitation => "invitation",
             MailKind::Notification => "notification",
             MailKind::Cancellation => "cancellation",
+            MailKind::Released => "released",
             MailKind::Request => "request",
         }
     }
@@ -40,19 +44,22 @@ impl MailKind {
             "invitation" => Some(MailKind::Invitation),
             "notification" => Some(MailKind::Notification),
             "cancellation" => Some(MailKind::Cancellation),
+            "released" => Some(MailKind::Released),
             "request" => Some(MailKind::Request),
             _ => None,
         }
     }
 
-    /// The meeting column showing this message's delivery, and the prefix of its value.
-    fn column(self) -> (DeliveryColumn, &'static str) {
+    /// The meeting column showing this message's delivery, and the prefix of its value
+    /// (`None`: no column shows it).
+    fn column(self) -> Option<(DeliveryColumn, &'static str)> {
         match self {
-            MailKind::Invitation => (DeliveryColumn::Invitation, ""),
-            MailKind::Notification => (DeliveryColumn::Notification, ""),
-            MailKind::Cancellation => (DeliveryColumn::Invitation, "cancel "),
+            MailKind::Invitation => Some((DeliveryColumn::Invitation, "")),
+            MailKind::Notification => Some((DeliveryColumn::Notification, "")),
+            MailKind::Cancellation => Some((DeliveryColumn::Invitation, "cancel ")),
             // No meeting row has a request's id: the update touches nothing.
-            MailKind::Request => (DeliveryColumn::Notification, ""),
+            MailKind::Request => Some((DeliveryColumn::Notification, "")),
+            MailKind::Released => None,
         }
     }
 }
@@ -128,7 +135,8 @@ pub async fn deliver_mail(env: &Env) -> Result<Option<i64>, ApiError> {
         let mut st = Vec::new();
         for (r, result) in claimed.iter().zip(results) {
             let kind = MailKind::parse(&r.kind).unwrap_or(MailKind::Invitation);
-            let (column, prefix) = kind.column();
+            let column = kind.column();
+            let prefix = column.map_or("", |c| c.1);
             let attempts = r.attempts + 1;
             let (status, shown, next, error) = match result {
                 Ok(()) => ("sent", format!("{prefix}sent"), done, None),
@@ -161,13 +169,15 @@ pub async fn deliver_mail(env: &Env) -> Result<Option<i64>, ApiError> {
                     done,
                 },
             )?);
-            st.push(store::meetings::show_delivery(
-                &database,
-                column,
-                (&r.site, &r.meeting),
-                &shown,
-                done,
-            )?);
+            if let Some((column, _)) = column {
+                st.push(store::meetings::show_delivery(
+                    &database,
+                    column,
+                    (&r.site, &r.meeting),
+                    &shown,
+                    done,
+                )?);
+            }
         }
         db::batch(&database, st).await?;
     }
