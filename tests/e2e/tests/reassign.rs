@@ -6,7 +6,8 @@
 //! The old agent gets a notice (an iCalendar CANCEL), the visitor no cancellation, and the
 //! meeting counts for the new agent in the rotation. A Graph agent's meeting given to a CalDAV
 //! agent (the Graph peer): the Graph event is cancelled, which is the one message about the
-//! visitor's Graph copy, and the visitor's one invitation comes from dynchat.
+//! visitor's Graph copy, and the visitor's one invitation comes from dynchat; given back to
+//! the Graph agent, Graph invites and dynchat cancels the copy its own update made.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
 use dynchat_e2e::peers::{self, PyPeer};
@@ -386,8 +387,7 @@ fn graph_sent(state: &Value, key: &str, id: &str) -> Vec<Value> {
 }
 
 #[test]
-fn a_graph_agents_meeting_given_to_a_caldav_agent_is_cancelled_once_by_graph_and_invited_once_by_us(
-) {
+fn a_graph_agents_meeting_given_to_a_caldav_agent_and_back_reaches_the_visitor_once_each_way() {
     let _g = serial();
     let st = Stack::start("reassign-graph");
     let w = &st.worker;
@@ -477,4 +477,43 @@ fn a_graph_agents_meeting_given_to_a_caldav_agent_is_cancelled_once_by_graph_and
         .admin("GET", &format!("/admin/sites/{SITE}/queues/teams"), None)
         .json();
     assert_eq!(queue["next_in_line"], "m1", "{queue}");
+
+    // And back to Mia: Graph invites the visitor with its own UID, so dynchat cancels the copy
+    // its update put in their calendar (once), and sends no second update.
+    let back = st.reassign(&m, &json!({"agent": "m1"}));
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert_eq!(back.json()["agent"], "Mia", "{}", back.body);
+    assert!(!st.events("agent1").iter().any(|e| e.contains(&uid)));
+    let gs = st.graph_state();
+    let now_events = gs["events"][MIA].as_array().cloned().unwrap_or_default();
+    assert_eq!(now_events.len(), 1, "{now_events:?}");
+    let new_id = now_events[0]["id"].as_str().unwrap_or_default().to_string();
+    assert_ne!(new_id, event_id);
+    let invited = graph_sent(&gs, "sent_invitations", &new_id);
+    assert_eq!(invited.len(), 1, "{invited:?}");
+    assert_eq!(invited[0]["to"], visitor);
+    let replaced = st.mails_to(visitor, &["METHOD:CANCEL", "SEQUENCE:2", &uid], 1);
+    assert_eq!(replaced.len(), 1);
+    assert!(
+        part_text(&replaced[0], "text/plain").contains("now is with Mia"),
+        "{}",
+        part_text(&replaced[0], "text/plain")
+    );
+    st.mails_to(
+        "agent1@agents.test",
+        &["METHOD:CANCEL", "SEQUENCE:2", &uid],
+        1,
+    );
+    assert!(st
+        .mails_to(visitor, &["SEQUENCE:2", "METHOD:REQUEST"], 0)
+        .is_empty());
+    assert_eq!(
+        st.mails_to(visitor, &[], 0).len(),
+        2,
+        "the update, then the cancel"
+    );
+    let queue = w
+        .admin("GET", &format!("/admin/sites/{SITE}/queues/teams"), None)
+        .json();
+    assert_eq!(queue["next_in_line"], "a1", "{queue}");
 }

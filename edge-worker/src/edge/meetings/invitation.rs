@@ -318,6 +318,47 @@ pub fn released_mail(
     })
 }
 
+/// The visitor's `CANCEL` of the copy our invitation put in their calendar, when the meeting
+/// was given to an agent whose provider invites them itself (Graph: its own UID, so our
+/// update could not replace that copy). `a.agent` is the old agent, `tpl` the meeting's
+/// template; the text says the meeting goes on with `new_agent`.
+pub fn replaced_mail(
+    tpl: &TemplateRow,
+    a: &Attendance<'_>,
+    new_agent: &str,
+    from_addr: &str,
+    sequence: i64,
+) -> Result<OutMail, ApiError> {
+    let agent = a.agent;
+    let mut meeting = ics_meeting(tpl, a)?;
+    let new_agent: String = new_agent.chars().filter(|c| !"{}".contains(*c)).collect();
+    meeting.summary = format!("Now with {new_agent}: {}", meeting.summary);
+    let body = format!(
+        "Hi {{{{visitor.name}}}},\n\nyour meeting on {{{{meeting.time}}}} now is with {new_agent}, at the same time; their invitation replaces this one.\n"
+    );
+    let msg = invitation_email(&InvitationEmail {
+        meeting: &meeting,
+        method: IcsMethod::Cancel,
+        sequence: u32::try_from(sequence).unwrap_or(1),
+        from: &person(&agent.name, from_addr)?,
+        to: &person(a.visitor_name, a.visitor_email)?,
+        reply_to: None,
+        subject_template: &format!("Your meeting on {{{{meeting.time}}}} now is with {new_agent}"),
+        body_template: &body,
+        visitor_name: a.visitor_name,
+        agent_name: &agent.name,
+        visitor_tz: a.tz,
+        now: Utc::now_from_worker(),
+    });
+    Ok(OutMail {
+        kind: MailKind::Replaced,
+        sequence,
+        rcpt: a.visitor_email.to_string(),
+        subject: meeting.summary,
+        message: msg,
+    })
+}
+
 /// The reschedule and cancel links of a meeting at `sequence` as the visitor's mail ends them
 /// (valid until its start); empty without `LINK_KEY` or a base URL.
 pub fn visitor_links_text(

@@ -24,6 +24,9 @@ pub enum MailKind {
     /// The old agent's notice that a meeting was given to another agent (an iCalendar
     /// `CANCEL`); shown in the outbox only, the meeting's columns are the new agent's.
     Released,
+    /// The visitor's `CANCEL` of our copy of a meeting given to a Graph agent (Graph's own
+    /// invitation replaces it); shown in the outbox only.
+    Replaced,
     /// The queue's notice of a no-slot request (`super::requests`).
     Request,
 }
@@ -35,6 +38,7 @@ impl MailKind {
             MailKind::Notification => "notification",
             MailKind::Cancellation => "cancellation",
             MailKind::Released => "released",
+            MailKind::Replaced => "replaced",
             MailKind::Request => "request",
         }
     }
@@ -45,6 +49,7 @@ impl MailKind {
             "notification" => Some(MailKind::Notification),
             "cancellation" => Some(MailKind::Cancellation),
             "released" => Some(MailKind::Released),
+            "replaced" => Some(MailKind::Replaced),
             "request" => Some(MailKind::Request),
             _ => None,
         }
@@ -59,7 +64,7 @@ impl MailKind {
             MailKind::Cancellation => Some((DeliveryColumn::Invitation, "cancel ")),
             // No meeting row has a request's id: the update touches nothing.
             MailKind::Request => Some((DeliveryColumn::Notification, "")),
-            MailKind::Released => None,
+            MailKind::Released | MailKind::Replaced => None,
         }
     }
 }

@@ -16,7 +16,7 @@ use super::super::store::{self, meetings::ReassignWrite};
 use super::agents::{agent_time, connection, one_agent, queue_state, AgentTime};
 use super::changed::{send_changed, Changed, Extra};
 use super::config::{mail_from, provider_config, public_url};
-use super::invitation::{released_mail, Attendance};
+use super::invitation::{released_mail, replaced_mail, template_for, Attendance};
 use super::moving::{make_event, EventParts};
 use super::router_client;
 use super::router_protocol::{Booked, ReassignJob, RouterAnswer, RouterError, RouterReply};
@@ -290,8 +290,35 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
         &mail_from(env),
         sequence,
     )?;
-    // The visitor's update (SEQUENCE + 1, the same UID, the new agent, new links), the new
-    // agent's notice, the Marketo activity with the new agent.
+    let mut mails = vec![released];
+    // A Graph agent's invitation has Graph's own UID: the copy ours put in the visitor's
+    // calendar is cancelled (Graph's copy, when the old agent was on Graph, Graph cancelled).
+    let new_sends = agent
+        .provider
+        .unwrap_or(Provider::Caldav)
+        .sends_invitations();
+    let old_sends = Provider::parse(&m.provider).is_some_and(Provider::sends_invitations);
+    if new_sends && !old_sends {
+        let tpl = template_for(&database, site, &m.route).await?;
+        mails.push(replaced_mail(
+            &tpl,
+            &Attendance {
+                uid: &m.uid,
+                agent: &old_agent,
+                visitor_name: m.visitor_name(),
+                visitor_email: &m.lead_email,
+                slot,
+                tz,
+                video: m.video_url.as_deref(),
+            },
+            &agent.name,
+            &mail_from(env),
+            sequence,
+        )?);
+    }
+    // The visitor's update (SEQUENCE + 1, the same UID, the new agent, new links; Graph's
+    // invitation instead for a Graph agent), the new agent's notice, the Marketo activity with
+    // the new agent.
     let mail = send_changed(
         env,
         &database,
@@ -304,16 +331,10 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
             video: video.as_deref(),
             sequence,
             links_base: &job.links_base,
-            provider_sends: agent
-                .provider
-                .unwrap_or(Provider::Caldav)
-                .sends_invitations(),
+            provider_sends: new_sends,
             at,
         },
-        Extra {
-            mails: vec![released],
-            statements,
-        },
+        Extra { mails, statements },
     )
     .await?;
     Ok(Ok(RouterAnswer::Reassigned {
