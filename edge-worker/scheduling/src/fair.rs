@@ -15,6 +15,8 @@
 //!   agents already there: next in line at most once, never owed everything since the start;
 //! - a cancelled or no-show meeting is taken back from the counter when the queue's
 //!   [`Fairness`] says it does not count ([`RotationState::uncount`]);
+//! - a meeting an admin gives to another agent counts for the new agent and no longer for the
+//!   old one ([`RotationState::reassign`]);
 //! - the account owner's meetings (asked before the rotation) count, but do not move the
 //!   pointer, and a busy owner loses no turn.
 //!
@@ -291,6 +293,30 @@ impl RotationState {
         a.credits = a.credits.saturating_add(1);
         self.rebase();
         true
+    }
+
+    /// A meeting of `from` was given to `to` (an admin's reassignment): it no longer counts for
+    /// `from` and counts for `to`, whatever the fairness options say (the meeting still takes
+    /// place); `from`'s next meeting shows as a fairness correction in the log. The pointer
+    /// (`last`) stays: the rotation did not choose anyone. An agent no longer in the queue is
+    /// left out of the move. True when a counter changed.
+    pub fn reassign(&mut self, from: &AgentId, to: &AgentId) -> bool {
+        if from == to {
+            return false;
+        }
+        let mut changed = false;
+        if let Some(a) = self.agents.iter_mut().find(|a| a.agent == *from) {
+            a.vtime = a.vtime.saturating_sub(a.charge());
+            a.credits = a.credits.saturating_add(1);
+            changed = true;
+        }
+        if let Some(a) = self.agents.iter_mut().find(|a| a.agent == *to) {
+            a.vtime = a.vtime.saturating_add(a.charge());
+            a.credits = 0;
+            changed = true;
+        }
+        self.rebase();
+        changed
     }
 
     /// Sets the queue's agents in a new order. Agents still present keep their counters;

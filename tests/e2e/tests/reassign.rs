@@ -3,6 +3,11 @@
 //! The event moves from agent one's calendar to agent two's, the visitor gets an update
 //! (`SEQUENCE:1`, same UID, the new agent) whose links work while the old ones are dead, the
 //! assignment log says who did it; a busy agent is a 409, a non-member a 400 naming `agent`.
+//! The old agent gets a notice (an iCalendar CANCEL), the visitor no cancellation, and the
+//! meeting counts for the new agent in the rotation. A Graph agent's meeting given to a CalDAV
+//! agent (the Graph peer): the Graph event is cancelled, which is the one message about the
+//! visitor's Graph copy, and the visitor's one invitation comes from dynchat; given back to
+//! the Graph agent, Graph invites and dynchat cancels the copy its own update made.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
 use dynchat_e2e::peers::{self, PyPeer};
@@ -19,19 +24,30 @@ struct Stack {
     worker: Worker,
     mail: PyPeer,
     radicale: PyPeer,
+    graph: PyPeer,
 }
 
+const MIA: &str = "mia@contoso.example";
+
 impl Stack {
-    fn start() -> Stack {
+    fn start(name: &str) -> Stack {
         let (mail, smtp_port) = peers::mail_catcher();
-        let radicale = peers::radicale(2, "reassign");
+        let radicale = peers::radicale(2, name);
+        let graph = peers::graph(
+            &json!({"accounts": [{"email": MIA, "time_zone": "UTC", "display_name": "Mia"}]}),
+        );
+        let m = graph.url().to_string();
         let smtp = smtp_port.to_string();
         let worker = Worker::start(
-            "reassign",
+            name,
             None,
             &[
                 ("CALENDAR_KEY", CALENDAR_KEY),
                 ("LINK_KEY", LINK_KEY),
+                ("MS_LOGIN_BASE", &m),
+                ("GRAPH_BASE", &m),
+                ("MS_CLIENT_ID", "dynchat-local-client"),
+                ("MS_CLIENT_SECRET", "dynchat-local-secret"),
                 ("SMTP_HOST", "127.0.0.1"),
                 ("SMTP_PORT", &smtp),
                 ("SMTP_FROM", "meetings@dynchat.test"),
@@ -45,6 +61,7 @@ impl Stack {
             worker,
             mail,
             radicale,
+            graph,
         };
         let w = &st.worker;
         let s = w.admin(
@@ -84,13 +101,42 @@ impl Stack {
     }
 
     fn book(&self, key: &str, start: i64, email: &str) -> Answer {
-        let body = json!({"route": "queue:sales", "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
+        self.book_in("sales", key, start, email)
+    }
+
+    fn book_in(&self, queue: &str, key: &str, start: i64, email: &str) -> Answer {
+        let body = json!({"route": format!("queue:{queue}"), "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
                           "lead": {"email": email, "firstName": "Vera"}, "session": format!("s-{key}")});
         self.worker.post(
             &format!("/v1/sites/{SITE}/book"),
             &body,
             &[("Idempotency-Key", key), ("Origin", ORIGIN)],
         )
+    }
+
+    /// Connects agent `id`'s calendar to the Graph peer's mailbox `login` (the consent
+    /// redirect followed as a browser would).
+    fn graph_connect(&self, id: &str, login: &str) {
+        let a = self.worker.admin(
+            "POST",
+            &format!("/admin/sites/{SITE}/agents/{id}/calendar/connect"),
+            Some(&json!({"provider": "graph", "login_hint": login})),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        let url = a.json()["redirect_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let done = ureq::get(&url)
+            .timeout(Duration::from_secs(60))
+            .call()
+            .unwrap_or_else(|e| panic!("consent {url}: {e}"));
+        let v: Value = done.into_json().unwrap_or(Value::Null);
+        assert_eq!(v["connected"], true, "{v}");
+    }
+
+    fn graph_state(&self) -> Value {
+        peers::get(&format!("{}/_peer/state", self.graph.url()))
     }
 
     fn reassign(&self, meeting: &str, body: &Value) -> Answer {
@@ -202,7 +248,7 @@ fn id_of(booked: &Answer) -> String {
 #[test]
 fn reassign_moves_the_event_updates_the_visitor_and_refuses_busy_agents_and_strangers() {
     let _g = serial();
-    let st = Stack::start();
+    let st = Stack::start("reassign");
     let t1 = at_s(2, 9 * 60);
     let t2 = at_s(2, 11 * 60);
     // M1 at t1 goes to a1 (first in order); M2 at t1 too, a1 is busy: a2 gets it.
@@ -270,6 +316,22 @@ fn reassign_moves_the_event_updates_the_visitor_and_refuses_busy_agents_and_stra
     .clone();
     let new_link = reschedule_link(&update);
     assert_ne!(new_link, old_link);
+    // The old agent's notice: an iCalendar CANCEL of the meeting, naming the new agent.
+    let released = st.mails_to(
+        "agent1@agents.test",
+        &["METHOD:CANCEL", "SEQUENCE:1", &uid],
+        1,
+    );
+    assert_eq!(released.len(), 1);
+    assert!(
+        part_text(&released[0], "text/plain").contains("was given to Agent 2"),
+        "{}",
+        part_text(&released[0], "text/plain")
+    );
+    // The visitor: exactly one update, no cancellation (all were queued in one batch with the
+    // old agent's notice).
+    assert_eq!(st.mails_to(visitor, &["SEQUENCE:1"], 1).len(), 1);
+    assert!(st.mails_to(visitor, &["METHOD:CANCEL"], 0).is_empty());
     // The old link is dead (the sequence moved on); the new one works, with the new agent.
     let old = st.open(&old_link);
     assert_eq!(old.status, 410, "{}", old.body);
@@ -292,6 +354,18 @@ fn reassign_moves_the_event_updates_the_visitor_and_refuses_busy_agents_and_stra
     assert_eq!(last["reason"]["by"], "token", "{log}");
     assert_eq!(last["reason"]["from"], "a1", "{log}");
 
+    // The meeting counts for a2 now, no longer for a1 (a1 1 -> 0, a2 0 -> 1): the rotation's
+    // next meeting, when both are free, is a1's (it would be a2's otherwise).
+    let t3 = at_s(2, 13 * 60);
+    let b4 = st.book("reassign-key-4", t3, "yara@example.com");
+    assert_eq!(b4.status, 201, "{}", b4.body);
+    assert_eq!(st.meeting(&id_of(&b4))["agent"]["id"], "a1");
+    let queue = st
+        .worker
+        .admin("GET", &format!("/admin/sites/{SITE}/queues/sales"), None)
+        .json();
+    assert_eq!(queue["next_in_line"], "a2", "{queue}");
+
     // A cancelled meeting cannot be reassigned: 409.
     let c = st.worker.admin(
         "POST",
@@ -301,4 +375,145 @@ fn reassign_moves_the_event_updates_the_visitor_and_refuses_busy_agents_and_stra
     assert_eq!(c.status, 200, "{}", c.body);
     let gone = st.reassign(&m1, &json!({"agent": "a2"}));
     assert_eq!(gone.status, 409, "{}", gone.body);
+}
+
+/// The entries of the Graph peer's list `key` (`sent_invitations`, `sent_cancellations`)
+/// about event `id`.
+fn graph_sent(state: &Value, key: &str, id: &str) -> Vec<Value> {
+    state[key]
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["event_id"] == id).cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_graph_agents_meeting_given_to_a_caldav_agent_and_back_reaches_the_visitor_once_each_way() {
+    let _g = serial();
+    let st = Stack::start("reassign-graph");
+    let w = &st.worker;
+    let d = json!([{"start": "08:00", "end": "18:00"}]);
+    let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
+    let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
+    let a = w.admin(
+        "PUT",
+        &format!("/admin/sites/{SITE}/agents/m1"),
+        Some(&json!({"name": "Mia", "email": MIA, "settings": settings})),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    st.graph_connect("m1", MIA);
+    let q = w.admin(
+        "PUT",
+        &format!("/admin/sites/{SITE}/queues/teams"),
+        Some(&json!({"name": "Teams", "agents": ["m1", "a1"]})),
+    );
+    assert_eq!(q.status, 200, "{}", q.body);
+
+    // Mia (first in order) gets it; Graph mails the visitor the invitation itself.
+    let visitor = "gwen@example.com";
+    let b = st.book_in("teams", "reassign-graph-1", at_s(2, 10 * 60), visitor);
+    assert_eq!(b.status, 201, "{}", b.body);
+    let m = id_of(&b);
+    assert_eq!(st.meeting(&m)["agent"]["id"], "m1");
+    let events = st.graph_state()["events"][MIA]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event_id = events[0]["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        graph_sent(&st.graph_state(), "sent_invitations", &event_id).len(),
+        1
+    );
+    // Mia's notification holds the meeting's UID (the one the visitor's update keeps).
+    let notice = st.mails_to(MIA, &["METHOD:REQUEST", "SEQUENCE:0"], 1)[0].clone();
+    let uid = uid_of(&part_text(&notice, "text/calendar"));
+    assert!(!uid.is_empty());
+
+    let r = st.reassign(&m, &json!({"agent": "a1"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["agent"], "Agent 1", "{}", r.body);
+    assert_eq!(st.meeting(&m)["agent"]["id"], "a1");
+
+    // The Graph event is gone from Mia's calendar, cancelled once (Graph's cancellation is
+    // what takes the visitor's Graph copy off their calendar; its comment says why).
+    let gs = st.graph_state();
+    assert!(
+        !gs["events"][MIA]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["id"] == event_id.as_str())),
+        "{gs}"
+    );
+    let cancelled = graph_sent(&gs, "sent_cancellations", &event_id);
+    assert_eq!(cancelled.len(), 1, "{cancelled:?}");
+    assert_eq!(cancelled[0]["to"], json!([visitor]));
+    assert_eq!(cancelled[0]["via"], "cancel");
+    assert!(
+        cancelled[0]["comment"]
+            .as_str()
+            .is_some_and(|c| c.contains("Agent 1")),
+        "{cancelled:?}"
+    );
+    // The CalDAV agent has the event, with the meeting's UID.
+    assert!(st.events("agent1").iter().any(|e| e.contains(&uid)));
+    // The visitor's one invitation from us: the new agent, the same UID, SEQUENCE 1.
+    let update = st.mails_to(
+        visitor,
+        &["METHOD:REQUEST", "SEQUENCE:1", &uid, "agent1@agents.test"],
+        1,
+    );
+    assert_eq!(update.len(), 1);
+    // Mia's notice (our CANCEL); by then every mail of the reassignment was delivered.
+    st.mails_to(MIA, &["METHOD:CANCEL", "SEQUENCE:1", &uid], 1);
+    let to_visitor = st.mails_to(visitor, &[], 0);
+    assert_eq!(to_visitor.len(), 1, "only the update: {to_visitor:?}");
+    assert!(st.mails_to(visitor, &["METHOD:CANCEL"], 0).is_empty());
+    // Graph sent nothing more to the visitor than that one cancellation.
+    let gs = st.graph_state();
+    assert_eq!(graph_sent(&gs, "sent_cancellations", &event_id).len(), 1);
+    assert_eq!(graph_sent(&gs, "sent_updates", &event_id).len(), 0);
+
+    // The rotation: the meeting counts for a1 now, so Mia is next.
+    let queue = w
+        .admin("GET", &format!("/admin/sites/{SITE}/queues/teams"), None)
+        .json();
+    assert_eq!(queue["next_in_line"], "m1", "{queue}");
+
+    // And back to Mia: Graph invites the visitor with its own UID, so dynchat cancels the copy
+    // its update put in their calendar (once), and sends no second update.
+    let back = st.reassign(&m, &json!({"agent": "m1"}));
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert_eq!(back.json()["agent"], "Mia", "{}", back.body);
+    assert!(!st.events("agent1").iter().any(|e| e.contains(&uid)));
+    let gs = st.graph_state();
+    let now_events = gs["events"][MIA].as_array().cloned().unwrap_or_default();
+    assert_eq!(now_events.len(), 1, "{now_events:?}");
+    let new_id = now_events[0]["id"].as_str().unwrap_or_default().to_string();
+    assert_ne!(new_id, event_id);
+    let invited = graph_sent(&gs, "sent_invitations", &new_id);
+    assert_eq!(invited.len(), 1, "{invited:?}");
+    assert_eq!(invited[0]["to"], visitor);
+    let replaced = st.mails_to(visitor, &["METHOD:CANCEL", "SEQUENCE:2", &uid], 1);
+    assert_eq!(replaced.len(), 1);
+    assert!(
+        part_text(&replaced[0], "text/plain").contains("now is with Mia"),
+        "{}",
+        part_text(&replaced[0], "text/plain")
+    );
+    st.mails_to(
+        "agent1@agents.test",
+        &["METHOD:CANCEL", "SEQUENCE:2", &uid],
+        1,
+    );
+    assert!(st
+        .mails_to(visitor, &["SEQUENCE:2", "METHOD:REQUEST"], 0)
+        .is_empty());
+    assert_eq!(
+        st.mails_to(visitor, &[], 0).len(),
+        2,
+        "the update, then the cancel"
+    );
+    let queue = w
+        .admin("GET", &format!("/admin/sites/{SITE}/queues/teams"), None)
+        .json();
+    assert_eq!(queue["next_in_line"], "a1", "{queue}");
 }

@@ -1,6 +1,6 @@
 //! What a meeting says: the site's invitation template, the iCalendar meeting, and the mails
-//! of a booking (the visitor's invitation, the agent's notification) and of a cancellation
-//! (the visitor's `CANCEL`, the agent's notice).
+//! of a booking (the visitor's invitation, the agent's notification), of a cancellation (the
+//! visitor's `CANCEL`, the agent's notice) and of a reassignment (the old agent's notice).
 
 use super::super::store;
 use super::agents::Agent;
@@ -272,21 +272,48 @@ pub fn cancellation_mail(
     })
 }
 
-/// The agent's notice that a meeting of theirs is cancelled: an iCalendar `CANCEL` of the UID
+/// The agent's notice that a meeting leaves their calendar: an iCalendar `CANCEL` of the UID
 /// their booking notice carried, at `sequence`, the time in the agent's zone, from dynchat with
 /// the visitor as reply-to (like the booking's notice). `a.agent` is the agent told: the
-/// meeting's agent when the visitor or an admin cancels it, the old agent when it is
-/// reassigned. Sent whatever the agent's calendar: the booking's and the move's notices are
-/// too, and the provider removing the event from the agent's calendar mails nobody.
+/// meeting's agent when the visitor or an admin cancels it (`given_to: None`), the old agent
+/// when an admin gives it to `given_to`. Sent whatever the agent's calendar: the booking's and
+/// the move's notices are too, and the provider removing the event mails nobody.
 pub fn agent_cancellation_mail(
-    tpl: &TemplateRow,
     a: &Attendance<'_>,
+    given_to: Option<&str>,
     from_addr: &str,
     sequence: i64,
 ) -> Result<OutMail, ApiError> {
-    let mut meeting = ics_meeting(tpl, a)?;
-    meeting.summary = format!("Cancelled: {}", meeting.summary);
     let agent = a.agent;
+    let notice = TemplateRow {
+        subject: meetings::NOTIFY_SUBJECT.into(),
+        body: meetings::NOTIFY_BODY.into(),
+        location: None,
+    };
+    let mut meeting = ics_meeting(&notice, a)?;
+    let (kind, subject, body) = match given_to {
+        None => {
+            meeting.summary = format!("Cancelled: {}", meeting.summary);
+            let text = |t: &str| t.to_string();
+            (
+                MailKind::AgentCancellation,
+                text(meetings::AGENT_CANCEL_SUBJECT),
+                text(meetings::AGENT_CANCEL_BODY),
+            )
+        }
+        Some(new_agent) => {
+            // The name goes into the text as it is, never read as a template token.
+            let new_agent: String = new_agent.chars().filter(|c| !"{}".contains(*c)).collect();
+            meeting.summary = format!("Reassigned: {}", meeting.summary);
+            (
+                MailKind::Released,
+                "Reassigned: meeting with {{visitor.name}} on {{meeting.time}}".to_string(),
+                format!(
+                    "Hi {{{{agent.name}}}},\n\nyour meeting with {{{{visitor.name}}}} on {{{{meeting.time}}}} was given to {new_agent}. It is off your calendar; there is nothing to do.\n"
+                ),
+            )
+        }
+    };
     let msg = invitation_email(&InvitationEmail {
         meeting: &meeting,
         method: IcsMethod::Cancel,
@@ -294,18 +321,59 @@ pub fn agent_cancellation_mail(
         from: &person("dynchat", from_addr)?,
         to: &person(&agent.name, &agent.email)?,
         reply_to: Some(&person(a.visitor_name, a.visitor_email)?),
-        subject_template: meetings::AGENT_CANCEL_SUBJECT,
-        body_template: meetings::AGENT_CANCEL_BODY,
+        subject_template: &subject,
+        body_template: &body,
         visitor_name: a.visitor_name,
         agent_name: &agent.name,
         visitor_tz: agent.settings.tz(),
         now: Utc::now_from_worker(),
     });
     Ok(OutMail {
-        kind: MailKind::AgentCancellation,
+        kind,
         sequence,
         rcpt: agent.email.clone(),
-        subject: format!("Cancelled: meeting with {}", a.visitor_name),
+        subject: meeting.summary,
+        message: msg,
+    })
+}
+
+/// The visitor's `CANCEL` of the copy our invitation put in their calendar, when the meeting
+/// was given to an agent whose provider invites them itself (Graph: its own UID, so our
+/// update could not replace that copy). `a.agent` is the old agent, `tpl` the meeting's
+/// template; the text says the meeting goes on with `new_agent`.
+pub fn replaced_mail(
+    tpl: &TemplateRow,
+    a: &Attendance<'_>,
+    new_agent: &str,
+    from_addr: &str,
+    sequence: i64,
+) -> Result<OutMail, ApiError> {
+    let agent = a.agent;
+    let mut meeting = ics_meeting(tpl, a)?;
+    let new_agent: String = new_agent.chars().filter(|c| !"{}".contains(*c)).collect();
+    meeting.summary = format!("Now with {new_agent}: {}", meeting.summary);
+    let body = format!(
+        "Hi {{{{visitor.name}}}},\n\nyour meeting on {{{{meeting.time}}}} now is with {new_agent}, at the same time; their invitation replaces this one.\n"
+    );
+    let msg = invitation_email(&InvitationEmail {
+        meeting: &meeting,
+        method: IcsMethod::Cancel,
+        sequence: u32::try_from(sequence).unwrap_or(1),
+        from: &person(&agent.name, from_addr)?,
+        to: &person(a.visitor_name, a.visitor_email)?,
+        reply_to: None,
+        subject_template: &format!("Your meeting on {{{{meeting.time}}}} now is with {new_agent}"),
+        body_template: &body,
+        visitor_name: a.visitor_name,
+        agent_name: &agent.name,
+        visitor_tz: a.tz,
+        now: Utc::now_from_worker(),
+    });
+    Ok(OutMail {
+        kind: MailKind::Replaced,
+        sequence,
+        rcpt: a.visitor_email.to_string(),
+        subject: meeting.summary,
         message: msg,
     })
 }

@@ -23,6 +23,12 @@ pub enum MailKind {
     Cancellation,
     /// The agent's notice of a cancelled meeting ([`super::invitation::agent_cancellation_mail`]).
     AgentCancellation,
+    /// The old agent's notice that a meeting was given to another agent (an iCalendar
+    /// `CANCEL`); shown in the outbox only, the meeting's columns are the new agent's.
+    Released,
+    /// The visitor's `CANCEL` of our copy of a meeting given to a Graph agent (Graph's own
+    /// invitation replaces it); shown in the outbox only.
+    Replaced,
     /// The queue's notice of a no-slot request (`super::requests`).
     Request,
 }
@@ -34,6 +40,8 @@ impl MailKind {
             MailKind::Notification => "notification",
             MailKind::Cancellation => "cancellation",
             MailKind::AgentCancellation => "agent_cancellation",
+            MailKind::Released => "released",
+            MailKind::Replaced => "replaced",
             MailKind::Request => "request",
         }
     }
@@ -44,20 +52,24 @@ impl MailKind {
             "notification" => Some(MailKind::Notification),
             "cancellation" => Some(MailKind::Cancellation),
             "agent_cancellation" => Some(MailKind::AgentCancellation),
+            "released" => Some(MailKind::Released),
+            "replaced" => Some(MailKind::Replaced),
             "request" => Some(MailKind::Request),
             _ => None,
         }
     }
 
-    /// The meeting column showing this message's delivery, and the prefix of its value.
-    fn column(self) -> (DeliveryColumn, &'static str) {
+    /// The meeting column showing this message's delivery, and the prefix of its value
+    /// (`None`: no column shows it).
+    fn column(self) -> Option<(DeliveryColumn, &'static str)> {
         match self {
-            MailKind::Invitation => (DeliveryColumn::Invitation, ""),
-            MailKind::Notification => (DeliveryColumn::Notification, ""),
-            MailKind::Cancellation => (DeliveryColumn::Invitation, "cancel "),
-            MailKind::AgentCancellation => (DeliveryColumn::Notification, "cancel "),
+            MailKind::Invitation => Some((DeliveryColumn::Invitation, "")),
+            MailKind::Notification => Some((DeliveryColumn::Notification, "")),
+            MailKind::Cancellation => Some((DeliveryColumn::Invitation, "cancel ")),
+            MailKind::AgentCancellation => Some((DeliveryColumn::Notification, "cancel ")),
             // No meeting row has a request's id: the update touches nothing.
-            MailKind::Request => (DeliveryColumn::Notification, ""),
+            MailKind::Request => Some((DeliveryColumn::Notification, "")),
+            MailKind::Released | MailKind::Replaced => None,
         }
     }
 }
@@ -133,7 +145,8 @@ pub async fn deliver_mail(env: &Env) -> Result<Option<i64>, ApiError> {
         let mut st = Vec::new();
         for (r, result) in claimed.iter().zip(results) {
             let kind = MailKind::parse(&r.kind).unwrap_or(MailKind::Invitation);
-            let (column, prefix) = kind.column();
+            let column = kind.column();
+            let prefix = column.map_or("", |c| c.1);
             let attempts = r.attempts + 1;
             let (status, shown, next, error) = match result {
                 Ok(()) => ("sent", format!("{prefix}sent"), done, None),
@@ -166,13 +179,15 @@ pub async fn deliver_mail(env: &Env) -> Result<Option<i64>, ApiError> {
                     done,
                 },
             )?);
-            st.push(store::meetings::show_delivery(
-                &database,
-                column,
-                (&r.site, &r.meeting),
-                &shown,
-                done,
-            )?);
+            if let Some((column, _)) = column {
+                st.push(store::meetings::show_delivery(
+                    &database,
+                    column,
+                    (&r.site, &r.meeting),
+                    &shown,
+                    done,
+                )?);
+            }
         }
         db::batch(&database, st).await?;
     }

@@ -7,15 +7,18 @@
 //! 2. `router_client`, `agents`, `replay`;
 //! 3. `mail_outbox`, `routing` (a route resolved, routing rules included);
 //! 4. `invitation`;
-//! 5. `public`, `booking`, `queues`, `connect`, `records`, `moving` (a visitor's reschedule),
+//! 5. `changed` (the tail a move and a reassignment share: the visitor's update, the agent's
+//!    notice, the Marketo activity, one batch);
+//! 6. `public`, `booking`, `queues`, `connect`, `records`, `moving` (a visitor's reschedule),
 //!    `requests` (the no-slot fallback: preferred times, the queue told by mail);
-//! 6. `visitor` (the visitor's link page), `reassign` (an admin gives a queue meeting to another
+//! 7. `visitor` (the visitor's link page), `reassign` (an admin gives a queue meeting to another
 //!    agent of the queue, through the queue's router; reuses the move's event making);
-//! 7. `admin` (the `/admin` route table).
+//! 8. `admin` (the `/admin` route table).
 
 pub mod admin;
 pub mod agents;
 pub mod booking;
+pub mod changed;
 pub mod config;
 pub mod connect;
 pub mod invitation;

@@ -7,13 +7,13 @@
 //! the agent's notice through the mail outbox, and the Marketo activity with the new time.
 
 use super::super::db;
-use super::super::store::{self, meeting_activity as activity, meetings::MoveWrite};
+use super::super::store::{self, meetings::MoveWrite};
 use super::agents::{
     agent_time, connection, mark_disconnected, one_agent, store_rotated_token, Agent, AgentTime,
 };
-use super::config::{mail_from, provider_config};
-use super::invitation::{booking_mails, new_event, template_for, visitor_links_text, Attendance};
-use super::mail_outbox::outbox_stmt;
+use super::changed::{send_changed, Changed, Extra};
+use super::config::provider_config;
+use super::invitation::{new_event, template_for, visitor_links_text, Attendance};
 use super::router_protocol::{Booked, MoveJob, RouterAnswer, RouterError, RouterReply};
 use crate::calendar::client::{around, CalFailure, CalendarProvider, ProviderConfig};
 use crate::calendar::{Created, Provider};
@@ -334,37 +334,27 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
         .link(made.video.or_else(|| m.video_url.clone()));
     store::meetings::set_event(&database, site, &m.id, (&made.id, video.as_deref())).await?;
 
-    // The visitor's update (SEQUENCE + 1, the same UID, new links) and the agent's notice.
-    let tpl = template_for(&database, site, &m.route).await?;
-    let from_addr = mail_from(env);
-    let links = visitor_links_text(env, &job.links_base, site, &m.id, sequence, &slot)?;
+    // The visitor's update (SEQUENCE + 1, the same UID, new links), the agent's notice and the
+    // Marketo activity with the new time.
     let provider = Provider::parse(&m.provider).unwrap_or(Provider::Caldav);
-    let (mails, _) = booking_mails(
-        &tpl,
-        &Attendance {
-            uid: &m.uid,
+    let mail = send_changed(
+        env,
+        &database,
+        &Changed {
+            site,
+            meeting: &m,
             agent: &agent,
-            visitor_name: m.visitor_name(),
-            visitor_email: &m.lead_email,
             slot,
             tz,
             video: video.as_deref(),
+            sequence,
+            links_base: &job.links_base,
+            provider_sends: provider.sends_invitations(),
+            at,
         },
-        &from_addr,
-        provider.sends_invitations(),
-        (sequence, &links),
-    )?;
-    let mut st = Vec::new();
-    for mail in &mails {
-        st.push(outbox_stmt(&database, (site, &m.id), &from_addr, mail, at)?);
-    }
-    // Marketo: the meeting's activity again, with the new time.
-    let start = meetings::iso(slot.start);
-    st.extend(activity::meeting_again(&database, &m, (site, &agent.name, &start), None, at).await?);
-    db::batch(&database, st).await?;
-    if let Err(e) = crate::edge::wake::send(env, "activity").await {
-        worker::console_error!("meeting {}: queue send failed: {e}", m.id);
-    }
+        Extra::default(),
+    )
+    .await?;
     Ok(Ok(RouterAnswer::Moved {
         meeting: Booked {
             meeting: m.id.clone(),
@@ -373,6 +363,6 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
             end: meetings::iso(slot.end),
             video,
         },
-        mail: !mails.is_empty(),
+        mail,
     }))
 }

@@ -4,18 +4,19 @@
 //! meeting's time (buffers as a booking), the change stored by one conditional D1 statement
 //! (no overlap with the new agent's meetings, only at the sequence read), the event made on the
 //! new agent's calendar (video link per their plan) and removed from the old one's, the
-//! visitor's iCalendar update (`SEQUENCE` + 1, same UID, the new agent, new links) and the new
-//! agent's notice through the mail outbox, an assignment-log row (`reassigned`, who did it)
-//! and the Marketo activity again.
+//! visitor's iCalendar update (`SEQUENCE` + 1, same UID, the new agent, new links), the new
+//! agent's notice and the old agent's (an iCalendar `CANCEL`) through the mail outbox, an
+//! assignment-log row (`reassigned`, who did it), the queue's rotation (the meeting counts for
+//! the new agent, no longer for the old one) and the Marketo activity again, in one batch.
 
 use super::super::db;
 use super::super::guard;
 use super::super::reply::{json_body, Reply};
-use super::super::store::{self, meeting_activity as activity, meetings::ReassignWrite};
-use super::agents::{agent_time, connection, one_agent, AgentTime};
+use super::super::store::{self, meetings::ReassignWrite};
+use super::agents::{agent_time, connection, one_agent, queue_state, AgentTime};
+use super::changed::{send_changed, Changed, Extra};
 use super::config::{mail_from, provider_config, public_url};
-use super::invitation::{booking_mails, template_for, visitor_links_text, Attendance};
-use super::mail_outbox::outbox_stmt;
+use super::invitation::{agent_cancellation_mail, replaced_mail, template_for, Attendance};
 use super::moving::{make_event, EventParts};
 use super::router_client;
 use super::router_protocol::{Booked, ReassignJob, RouterAnswer, RouterError, RouterReply};
@@ -24,9 +25,9 @@ use crate::calendar::client::{around, CalendarProvider};
 use crate::calendar::Provider;
 use crate::error::ApiError;
 use crate::meetings::{self, Route};
-use dynchat_scheduling::Slot;
+use dynchat_scheduling::{AgentId, Slot};
 use serde_json::{json, Value};
-use worker::{D1Database, Env, Request};
+use worker::{D1Database, D1PreparedStatement, Env, Request};
 
 const MAX_BODY: usize = 4096;
 
@@ -234,9 +235,16 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
         }
     };
     // The old agent's event removed (best effort: the meeting is the new agent's already).
+    // Graph mails the attendees of a meeting its organizer cancels or deletes (a change of
+    // attendees too): the visitor's copy of a Graph meeting is Graph's (its own UID), so that
+    // cancellation is what takes it off their calendar, and its comment says why.
     if let Some(old) = m.event_id.as_deref() {
+        let comment = format!(
+            "This meeting now is with {} at the same time; their invitation follows.",
+            agent.name
+        );
         let removed = match connection(env, site, &old_agent)? {
-            Some(conn) => conn.cancel(&cfg, old, "Reassigned").await,
+            Some(conn) => conn.cancel(&cfg, old, &comment).await,
             None => Ok(()),
         };
         if let Err(e) = removed {
@@ -246,35 +254,10 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
     let video = meetings::video_plan(&agent.settings, agent.provider).link(made.video);
     store::meetings::set_event(&database, site, &m.id, (&made.id, video.as_deref())).await?;
 
-    // The visitor's update (SEQUENCE + 1, the same UID, the new agent, new links) and the new
-    // agent's notice.
-    let tpl = template_for(&database, site, &m.route).await?;
-    let from_addr = mail_from(env);
-    let links = visitor_links_text(env, &job.links_base, site, &m.id, sequence, &slot)?;
-    let (mails, _) = booking_mails(
-        &tpl,
-        &Attendance {
-            uid: &m.uid,
-            agent: &agent,
-            visitor_name: m.visitor_name(),
-            visitor_email: &m.lead_email,
-            slot,
-            tz,
-            video: video.as_deref(),
-        },
-        &from_addr,
-        agent
-            .provider
-            .unwrap_or(Provider::Caldav)
-            .sends_invitations(),
-        (sequence, &links),
-    )?;
-    let mut st = Vec::new();
-    for mail in &mails {
-        st.push(outbox_stmt(&database, (site, &m.id), &from_addr, mail, at)?);
-    }
+    // The assignment log, and the rotation: the meeting counts for the new agent now, no
+    // longer for the old one.
     let reason = json!({"kind": "reassigned", "by": job.by, "from": m.agent}).to_string();
-    st.push(store::meetings::log_assignment(
+    let mut statements = vec![store::meetings::log_assignment(
         &database,
         &store::meetings::LogWrite {
             site,
@@ -290,14 +273,70 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
             routed: None,
             at,
         },
-    )?);
-    // Marketo: the meeting's activity again, with the new agent.
-    let start = meetings::iso(slot.start);
-    st.extend(activity::meeting_again(&database, &m, (site, &agent.name, &start), None, at).await?);
-    db::batch(&database, st).await?;
-    if let Err(e) = crate::edge::wake::send(env, "activity").await {
-        worker::console_error!("meeting {}: queue send failed: {e}", m.id);
+    )?];
+    statements.extend(recount(&database, site, &m.route, (&m.agent, &agent.id)).await?);
+    // The old agent's notice (an iCalendar CANCEL of the meeting their notification announced).
+    let released = agent_cancellation_mail(
+        &Attendance {
+            uid: &m.uid,
+            agent: &old_agent,
+            visitor_name: m.visitor_name(),
+            visitor_email: &m.lead_email,
+            slot,
+            tz,
+            video: m.video_url.as_deref(),
+        },
+        Some(&agent.name),
+        &mail_from(env),
+        sequence,
+    )?;
+    let mut mails = vec![released];
+    // A Graph agent's invitation has Graph's own UID: the copy ours put in the visitor's
+    // calendar is cancelled (Graph's copy, when the old agent was on Graph, Graph cancelled).
+    let new_sends = agent
+        .provider
+        .unwrap_or(Provider::Caldav)
+        .sends_invitations();
+    let old_sends = Provider::parse(&m.provider).is_some_and(Provider::sends_invitations);
+    if new_sends && !old_sends {
+        let tpl = template_for(&database, site, &m.route).await?;
+        mails.push(replaced_mail(
+            &tpl,
+            &Attendance {
+                uid: &m.uid,
+                agent: &old_agent,
+                visitor_name: m.visitor_name(),
+                visitor_email: &m.lead_email,
+                slot,
+                tz,
+                video: m.video_url.as_deref(),
+            },
+            &agent.name,
+            &mail_from(env),
+            sequence,
+        )?);
     }
+    // The visitor's update (SEQUENCE + 1, the same UID, the new agent, new links; Graph's
+    // invitation instead for a Graph agent), the new agent's notice, the Marketo activity with
+    // the new agent.
+    let mail = send_changed(
+        env,
+        &database,
+        &Changed {
+            site,
+            meeting: &m,
+            agent: &agent,
+            slot,
+            tz,
+            video: video.as_deref(),
+            sequence,
+            links_base: &job.links_base,
+            provider_sends: new_sends,
+            at,
+        },
+        Extra { mails, statements },
+    )
+    .await?;
     Ok(Ok(RouterAnswer::Reassigned {
         meeting: Booked {
             meeting: m.id.clone(),
@@ -306,6 +345,34 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
             end: meetings::iso(slot.end),
             video,
         },
-        mail: !mails.is_empty(),
+        mail,
     }))
+}
+
+/// The statement moving a reassigned meeting's count in its queue's rotation from agent
+/// `from` to agent `to` (run in the queue's router, so no booking commits in between); none
+/// when the queue is gone or neither agent is in its rotation.
+async fn recount(
+    database: &D1Database,
+    site: &str,
+    route: &str,
+    (from, to): (&str, &str),
+) -> Result<Option<D1PreparedStatement>, ApiError> {
+    let Some(queue) = route.strip_prefix("queue:") else {
+        return Ok(None);
+    };
+    let Some(row) = store::queues::get(database, site, queue).await? else {
+        return Ok(None);
+    };
+    let mut rotation = queue_state(&row)?;
+    if !rotation.reassign(&AgentId(from.to_string()), &AgentId(to.to_string())) {
+        return Ok(None);
+    }
+    Ok(Some(store::queues::set_rotation(
+        database,
+        site,
+        queue,
+        rotation.last.as_ref().map(|a| a.0.as_str()),
+        &rotation.to_json(),
+    )?))
 }

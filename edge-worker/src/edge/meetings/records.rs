@@ -174,8 +174,8 @@ pub async fn cancel_row(
     let from_addr = mail_from(env);
     // The agent's notice always goes through the outbox (delivered by the route's router).
     let mut queued = vec![agent_cancellation_mail(
-        &tpl,
         &attendance,
+        None,
         &from_addr,
         sequence,
     )?];
