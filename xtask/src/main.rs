@@ -532,6 +532,43 @@ mod tests {
     }
 
     #[test]
+    fn fmt_entries_are_stubbed_unless_something_calls_them_by_name() {
+        use super::widget::fmt_stub::{stub_fmt, unhashed, CHAT_FMT_ENTRIES};
+        assert_eq!(
+            unhashed("<u32 as core[c5930c85a12de822]::fmt::Display>::fmt"),
+            "<u32 as core::fmt::Display>::fmt"
+        );
+        assert_eq!(unhashed("a[1]::b[x]"), "a[1]::b[x]");
+        let write = "$\"core[c5930c85a12de822]::fmt::write\"";
+        let u32_fmt = "$\"<u32 as core[c5930c85a12de822]::fmt::Display>::fmt\"";
+        let wat = [
+            "(module\n (elem $0 (table $0) (i32.const 1) func ",
+            u32_fmt,
+            " $f)\n (func ",
+            write,
+            " (param $0 i32) (result i32)\n  (call $g)\n )\n (func ",
+            u32_fmt,
+            " (param $0 i32) (result i32)\n  (call ",
+            write,
+            ")\n )\n (func $f (param $0 i32)\n  (nop)\n )\n)\n",
+        ]
+        .concat();
+        let Ok((out, n)) = stub_fmt(&wat, &CHAT_FMT_ENTRIES) else {
+            panic!("only the table and a stubbed function name them")
+        };
+        assert_eq!(n, 2);
+        assert_eq!(out.matches("(unreachable)").count(), 2);
+        assert!(!out.contains("(call"), "{out}");
+        assert!(out.contains(&[" func ", u32_fmt, " $f)"].concat()), "{out}");
+        // A function that formats (a `format!` calls `core::fmt::write` by name): nothing stubbed.
+        let called = wat.replace("(nop)", &["(call ", write, ")"].concat());
+        let Err(e) = stub_fmt(&called, &CHAT_FMT_ENTRIES) else {
+            panic!("$f calls core::fmt::write")
+        };
+        assert!(e.contains("fmt::write") && e.contains("in $f"), "{e}");
+    }
+
+    #[test]
     fn stubbed_functions_keep_their_signature_and_lose_their_body() {
         let wat = "(module\n (type $0 (func))\n (func $_RN4core9panicking9panic_fmt (param $0 i32) (result i32)\n  (local $1 i32)\n  (call $x)\n )\n (func $x\n  (nop)\n )\n)\n";
         let (out, found) = stub_funcs(wat, &["9panic_fmt", "missing"]);
