@@ -126,3 +126,104 @@ fn names(line: &str, name: &str) -> bool {
                 .starts_with(|c: char| c.is_ascii_alphanumeric() || "_.$:<>[]".contains(c))
     })
 }
+
+/// `wat` with the source paths of panic locations (the file names of `Location`s, which only the
+/// stubbed panic entry points read) in its data segments overwritten with zero bytes, which
+/// binaryen's memory packing then leaves out; and how many bytes were zeroed. A path starts
+/// with one of `roots` (`/rustc/`, the cargo home, the workspace's top directories: strings
+/// are packed without separators, so the root tells where the path begins), has `/src/` and
+/// ends in `.rs`.
+pub fn zero_panic_paths(wat: &str, roots: &[String]) -> (String, usize) {
+    let mut out = String::with_capacity(wat.len());
+    let mut zeroed = 0;
+    for line in wat.lines() {
+        let body = line
+            .strip_prefix(" (data ")
+            .and_then(|_| line.find(") \""))
+            .filter(|_| line.ends_with("\")"));
+        let Some(start) = body.map(|i| i + 3) else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let Some(mut bytes) = unescape(&line[start..line.len() - 2]) else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        zeroed += zero_paths(&mut bytes, roots);
+        out.push_str(&line[..start]);
+        for b in bytes {
+            if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("\\{b:02x}"));
+            }
+        }
+        out.push_str("\")\n");
+    }
+    (out, zeroed)
+}
+
+/// The bytes of a binaryen string literal's inside (`\xx`, `\t`, `\n`, `\r`, `\"`, `\'`, `\\`).
+fn unescape(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let c = *b.get(i + 1)?;
+        let simple = match c {
+            b't' => Some(b'\t'),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b'"' | b'\'' | b'\\' => Some(c),
+            _ => None,
+        };
+        if let Some(v) = simple {
+            out.push(v);
+            i += 2;
+        } else {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        }
+    }
+    Some(out)
+}
+
+/// Zeroes every path (see [`zero_panic_paths`]) in `bytes`; the number of bytes zeroed.
+fn zero_paths(bytes: &mut [u8], roots: &[String]) -> usize {
+    let path = |b: u8| b.is_ascii_alphanumeric() || b"_.-/[]".contains(&b);
+    let mut zeroed = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !path(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && path(bytes[i]) {
+            i += 1;
+        }
+        // The longest prefix of the run that ends in `.rs` (a path can run into the next
+        // string), from the first root on (the previous string can run into it).
+        let run = &bytes[start..i];
+        let Some(end) = (3..=run.len()).rev().find(|&e| run[..e].ends_with(b".rs")) else {
+            continue;
+        };
+        let from = (0..end).find(|&k| {
+            roots.iter().any(|r| run[k..end].starts_with(r.as_bytes()))
+                && run[k..end].windows(5).any(|w| w == b"/src/")
+        });
+        if let Some(k) = from {
+            bytes[start + k..start + end].fill(0);
+            zeroed += end - k;
+        }
+    }
+    zeroed
+}

@@ -569,6 +569,32 @@ mod tests {
     }
 
     #[test]
+    fn panic_paths_are_zeroed_from_their_root_and_other_strings_kept() {
+        use super::widget::fmt_stub::zero_panic_paths;
+        let roots = ["/rustc/".to_string(), "engine/".to_string()];
+        let wat = " (data $.rodata (i32.const 8) \"offsetengine/core/src/json.rs\\00/rustc/ab/library/core/src/str.rsrules:/\\\"x\\0a\")\n (func $f)\n";
+        let (out, n) = zero_panic_paths(wat, &roots);
+        assert_eq!(
+            n,
+            "engine/core/src/json.rs/rustc/ab/library/core/src/str.rs".len()
+        );
+        assert_eq!(
+            out,
+            [
+                " (data $.rodata (i32.const 8) \"offset",
+                &"\\00".repeat(23),
+                "\\00",
+                &"\\00".repeat(33),
+                "rules:/\\22x\\0a\")\n (func $f)\n"
+            ]
+            .concat()
+        );
+        // A path without a root, or without `/src/`, is not a panic location.
+        let kept = " (data $d (i32.const 8) \"lib/src/x.rs engine/x.rs\")\n";
+        assert_eq!(zero_panic_paths(kept, &roots), (kept.to_string(), 0));
+    }
+
+    #[test]
     fn stubbed_functions_keep_their_signature_and_lose_their_body() {
         let wat = "(module\n (type $0 (func))\n (func $_RN4core9panicking9panic_fmt (param $0 i32) (result i32)\n  (local $1 i32)\n  (call $x)\n )\n (func $x\n  (nop)\n )\n)\n";
         let (out, found) = stub_funcs(wat, &["9panic_fmt", "missing"]);

@@ -370,9 +370,9 @@ fn stub_panics(
     let stubbed = if fmt.is_empty() {
         stubbed
     } else {
-        fmt_stub::stub_fmt(&stubbed, fmt)
-            .map_err(|e| format!("{}: {e}", wasm.display()))?
-            .0
+        let (text, _) =
+            fmt_stub::stub_fmt(&stubbed, fmt).map_err(|e| format!("{}: {e}", wasm.display()))?;
+        fmt_stub::zero_panic_paths(&text, &path_roots(root)?).0
     };
     let wat = out.with_extension("wat");
     fs::write(&wat, stubbed).map_err(|e| format!("{}: {e}", wat.display()))?;
@@ -382,6 +382,24 @@ fn stub_panics(
         .arg("-o")
         .arg(out))?;
     fs::remove_file(&wat).map_err(|e| format!("{}: {e}", wat.display()))
+}
+
+/// Where the source paths in a module's panic locations begin: `/rustc/` (the standard library),
+/// the cargo home (crates.io sources) and the workspace's top directories (its crates).
+fn path_roots(root: &Path) -> Result<Vec<String>, String> {
+    let mut roots = vec!["/rustc/".to_string()];
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string()))
+    {
+        roots.push([&home.to_string_lossy(), "/"].concat());
+    }
+    for e in fs::read_dir(root).map_err(|e| format!("{}: {e}", root.display()))? {
+        let e = e.map_err(|e| format!("{}: {e}", root.display()))?;
+        if e.path().is_dir() {
+            roots.push([&e.file_name().to_string_lossy(), "/"].concat());
+        }
+    }
+    Ok(roots)
 }
 
 /// `wat` (binaryen's text form: one top-level item per line at one space of indentation) with
