@@ -391,7 +391,12 @@ pub fn write_wide_int(out: &mut String, n: i128) {
     let mut buf = [0u8; 40];
     let mut i = buf.len();
     let m = n.unsigned_abs();
-    let mut limbs = [(m >> 96) as u32, (m >> 64) as u32, (m >> 32) as u32, m as u32];
+    let mut limbs = [
+        (m >> 96) as u32,
+        (m >> 64) as u32,
+        (m >> 32) as u32,
+        m as u32,
+    ];
     loop {
         let mut rem = 0u64;
         for l in &mut limbs {
