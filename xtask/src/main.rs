@@ -532,6 +532,69 @@ mod tests {
     }
 
     #[test]
+    fn fmt_entries_are_stubbed_unless_something_calls_them_by_name() {
+        use super::widget::fmt_stub::{stub_fmt, unhashed, CHAT_FMT_ENTRIES};
+        assert_eq!(
+            unhashed("<u32 as core[c5930c85a12de822]::fmt::Display>::fmt"),
+            "<u32 as core::fmt::Display>::fmt"
+        );
+        assert_eq!(unhashed("a[1]::b[x]"), "a[1]::b[x]");
+        let write = "$\"core[c5930c85a12de822]::fmt::write\"";
+        let u32_fmt = "$\"<u32 as core[c5930c85a12de822]::fmt::Display>::fmt\"";
+        let wat = [
+            "(module\n (elem $0 (table $0) (i32.const 1) func ",
+            u32_fmt,
+            " $f)\n (func ",
+            write,
+            " (param $0 i32) (result i32)\n  (call $g)\n )\n (func ",
+            u32_fmt,
+            " (param $0 i32) (result i32)\n  (call ",
+            write,
+            ")\n )\n (func $f (param $0 i32)\n  (nop)\n )\n)\n",
+        ]
+        .concat();
+        let Ok((out, n)) = stub_fmt(&wat, &CHAT_FMT_ENTRIES) else {
+            panic!("only the table and a stubbed function name them")
+        };
+        assert_eq!(n, 2);
+        assert_eq!(out.matches("(unreachable)").count(), 2);
+        assert!(!out.contains("(call"), "{out}");
+        assert!(out.contains(&[" func ", u32_fmt, " $f)"].concat()), "{out}");
+        // A function that formats (a `format!` calls `core::fmt::write` by name): nothing stubbed.
+        let called = wat.replace("(nop)", &["(call ", write, ")"].concat());
+        let Err(e) = stub_fmt(&called, &CHAT_FMT_ENTRIES) else {
+            panic!("$f calls core::fmt::write")
+        };
+        assert!(e.contains("fmt::write") && e.contains("in $f"), "{e}");
+    }
+
+    #[test]
+    fn panic_paths_are_zeroed_from_their_root_and_other_strings_kept() {
+        use super::widget::fmt_stub::zero_panic_paths;
+        let roots = ["/rustc/".to_string(), "engine/".to_string()];
+        let wat = " (data $.rodata (i32.const 8) \"offsetengine/core/src/json.rs\\00/rustc/ab/library/core/src/str.rsrules:/\\\"x\\0a\")\n (func $f)\n";
+        let (out, n) = zero_panic_paths(wat, &roots);
+        assert_eq!(
+            n,
+            "engine/core/src/json.rs/rustc/ab/library/core/src/str.rs".len()
+        );
+        assert_eq!(
+            out,
+            [
+                " (data $.rodata (i32.const 8) \"offset",
+                &"\\00".repeat(23),
+                "\\00",
+                &"\\00".repeat(33),
+                "rules:/\\22x\\0a\")\n (func $f)\n"
+            ]
+            .concat()
+        );
+        // A path without a root, or without `/src/`, is not a panic location.
+        let kept = " (data $d (i32.const 8) \"lib/src/x.rs engine/x.rs\")\n";
+        assert_eq!(zero_panic_paths(kept, &roots), (kept.to_string(), 0));
+    }
+
+    #[test]
     fn stubbed_functions_keep_their_signature_and_lose_their_body() {
         let wat = "(module\n (type $0 (func))\n (func $_RN4core9panicking9panic_fmt (param $0 i32) (result i32)\n  (local $1 i32)\n  (call $x)\n )\n (func $x\n  (nop)\n )\n)\n";
         let (out, found) = stub_funcs(wat, &["9panic_fmt", "missing"]);

@@ -12,6 +12,9 @@ use std::process::Command;
 #[path = "stage.rs"]
 mod stage;
 use stage::{publish, run, stage_dir};
+#[allow(clippy::duplicate_mod)]
+#[path = "fmt_stub.rs"]
+pub mod fmt_stub;
 
 /// The two wasm modules: (cargo package, artefact file stem, published name).
 const MODULES: [(&str, &str, &str); 2] = [
@@ -83,6 +86,7 @@ pub fn build(root: &Path) -> Result<(), String> {
                 &wasm,
                 &bindgen_dir.join("targeting_bg.wasm"),
                 &PANIC_ENTRIES,
+                &[],
             )?;
             minify_exports(
                 &wasm_opt,
@@ -105,7 +109,13 @@ pub fn build(root: &Path) -> Result<(), String> {
         }
         if name == "chat" {
             let bg = bindgen_dir.join("chat_bg.wasm");
-            stub_panics(root, &bg, &bg, &CHAT_PANIC_ENTRIES)?;
+            stub_panics(
+                root,
+                &bg,
+                &bg,
+                &CHAT_PANIC_ENTRIES,
+                &fmt_stub::CHAT_FMT_ENTRIES,
+            )?;
             minify_names(&wasm_opt, &bindgen_dir)?;
         }
         run(Command::new(&wasm_opt)
@@ -323,8 +333,15 @@ pub const CHAT_PANIC_ENTRIES: [&str; 6] = [
 /// exist on this target, and the module sets no hook; so what a visitor's browser sees is the
 /// same trap, and `core::fmt`'s formatting, std's hook and the panic payloads drop out (about
 /// 2 KB of brotli). Round trip through binaryen's text form (`wasm-dis` / `wasm-as`); the build
-/// fails unless each entry point is found exactly once.
-fn stub_panics(root: &Path, wasm: &Path, out: &Path, entries: &[&str]) -> Result<(), String> {
+/// fails unless each entry point is found exactly once. Then the functions of `fmt` (the chat
+/// module: [`fmt_stub::CHAT_FMT_ENTRIES`]), which only panics reach, are stubbed too.
+fn stub_panics(
+    root: &Path,
+    wasm: &Path,
+    out: &Path,
+    entries: &[&str],
+    fmt: &[&str],
+) -> Result<(), String> {
     let dis = Command::new(tool(root, "wasm-dis")?)
         .arg(wasm)
         .output()
@@ -350,6 +367,13 @@ fn stub_panics(root: &Path, wasm: &Path, out: &Path, entries: &[&str]) -> Result
             ));
         }
     }
+    let stubbed = if fmt.is_empty() {
+        stubbed
+    } else {
+        let (text, _) =
+            fmt_stub::stub_fmt(&stubbed, fmt).map_err(|e| format!("{}: {e}", wasm.display()))?;
+        fmt_stub::zero_panic_paths(&text, &path_roots(root)?).0
+    };
     let wat = out.with_extension("wat");
     fs::write(&wat, stubbed).map_err(|e| format!("{}: {e}", wat.display()))?;
     run(Command::new(tool(root, "wasm-as")?)
@@ -358,6 +382,24 @@ fn stub_panics(root: &Path, wasm: &Path, out: &Path, entries: &[&str]) -> Result
         .arg("-o")
         .arg(out))?;
     fs::remove_file(&wat).map_err(|e| format!("{}: {e}", wat.display()))
+}
+
+/// Where the source paths in a module's panic locations begin: `/rustc/` (the standard library),
+/// the cargo home (crates.io sources) and the workspace's top directories (its crates).
+fn path_roots(root: &Path) -> Result<Vec<String>, String> {
+    let mut roots = vec!["/rustc/".to_string()];
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string()))
+    {
+        roots.push([&home.to_string_lossy(), "/"].concat());
+    }
+    for e in fs::read_dir(root).map_err(|e| format!("{}: {e}", root.display()))? {
+        let e = e.map_err(|e| format!("{}: {e}", root.display()))?;
+        if e.path().is_dir() {
+            roots.push([&e.file_name().to_string_lossy(), "/"].concat());
+        }
+    }
+    Ok(roots)
 }
 
 /// `wat` (binaryen's text form: one top-level item per line at one space of indentation) with

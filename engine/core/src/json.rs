@@ -385,15 +385,28 @@ pub fn write_int(out: &mut String, n: i64) {
 }
 
 /// Appends an integer in decimal, without `core::fmt` (wide enough for any `i64` or `u64`).
+/// Divides four 32-bit limbs by ten with 64-bit arithmetic: a `u128` division would bring
+/// compiler-builtins' `u128_div_rem` (1 KB) into the browser's modules.
 pub fn write_wide_int(out: &mut String, n: i128) {
     let mut buf = [0u8; 40];
     let mut i = buf.len();
-    let mut m = n.unsigned_abs();
+    let m = n.unsigned_abs();
+    let mut limbs = [
+        (m >> 96) as u32,
+        (m >> 64) as u32,
+        (m >> 32) as u32,
+        m as u32,
+    ];
     loop {
+        let mut rem = 0u64;
+        for l in &mut limbs {
+            let cur = (rem << 32) | u64::from(*l);
+            *l = (cur / 10) as u32;
+            rem = cur % 10;
+        }
         i -= 1;
-        buf[i] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
+        buf[i] = b'0' + rem as u8;
+        if limbs == [0; 4] {
             break;
         }
     }

@@ -154,10 +154,29 @@ fn luminance([r, g, b]: [f64; 3]) -> f64 {
         if c <= 0.039_28 {
             c / 12.92
         } else {
-            ((c + 0.055) / 1.055).powf(2.4)
+            pow_2_4((c + 0.055) / 1.055)
         }
     };
     0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+}
+
+/// `x^2.4` for `x` in (0, 1]: `x² · (x²)^(1/5)`, the fifth root by Newton's method, so that the
+/// browser's module carries no `pow` (libm's is 2.2 KB of wasm). Within a few units in the last
+/// place of `powf`; `text_on_brand` gives `powf`'s answer for every 8-bit colour (tests/rules.rs).
+fn pow_2_4(x: f64) -> f64 {
+    let a = x * x;
+    // From above (y = 1 >= a^(1/5)) Newton's steps fall monotonically to the root; stop when
+    // they no longer fall (at most a few dozen steps for a >= 0.007, the smallest used here).
+    let mut y = 1.0_f64;
+    for _ in 0..64 {
+        let y4 = (y * y) * (y * y);
+        let next = (4.0 * y + a / y4) / 5.0;
+        if next >= y {
+            break;
+        }
+        y = next;
+    }
+    a * y
 }
 
 /// WCAG contrast ratio of two luminances.

@@ -97,6 +97,22 @@ fn writes_strings_and_numbers_as_serde_json_does() {
         assert_eq!(json::parse_int(&n.to_string()), Some(n));
     }
     assert_eq!(json::parse_int("9223372036854775808"), None);
+    for n in [
+        0,
+        9,
+        10,
+        -10,
+        i128::from(u32::MAX) + 1,
+        i128::from(u64::MAX),
+        i128::from(u64::MAX) + 1,
+        i128::from(u64::MAX) * 10 + 9,
+        i128::MAX,
+        i128::MIN,
+    ] {
+        let mut s = String::new();
+        json::write_wide_int(&mut s, n);
+        assert_eq!(s, n.to_string());
+    }
     let o = Out::new()
         .str("s", "x")
         .int("n", -3)

@@ -177,6 +177,52 @@ fn text_on_the_brand_colour() {
     }
 }
 
+/// `text_on_brand` gives, for every 8-bit colour, the answer of WCAG's formula with `powf`
+/// (the rule no longer calls `powf`, so that the browser's module carries no `pow`).
+#[test]
+fn text_on_brand_matches_the_powf_formula_for_every_colour() {
+    fn channel(c: u8) -> f64 {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    }
+    let lin: Vec<f64> = (0..=255).map(channel).collect();
+    let luminance =
+        |r: usize, g: usize, b: usize| 0.2126 * lin[r] + 0.7152 * lin[g] + 0.0722 * lin[b];
+    let ratio = |a: f64, b: f64| {
+        let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+        (hi + 0.05) / (lo + 0.05)
+    };
+    let dark = luminance(17, 24, 39);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = *b"#000000";
+    let (mut light, mut darks) = (0u32, 0u32);
+    for r in 0..256 {
+        for g in 0..256 {
+            for b in 0..256 {
+                let l = luminance(r, g, b);
+                let want = if ratio(l, 1.0) >= ratio(l, dark) {
+                    light += 1;
+                    "#ffffff"
+                } else {
+                    darks += 1;
+                    "#111827"
+                };
+                for (i, v) in [r, g, b].into_iter().enumerate() {
+                    text[1 + 2 * i] = HEX[v >> 4];
+                    text[2 + 2 * i] = HEX[v & 15];
+                }
+                let hex = std::str::from_utf8(&text).expect("ASCII");
+                assert_eq!(text_on_brand(hex), Some(want), "{hex}");
+            }
+        }
+    }
+    assert!(light > 0 && darks > 0);
+}
+
 /// A lead carries the most recent transcript lines that fit the worker's limits, with room for a
 /// marker, and never loses the lead for the conversation's length.
 #[test]

@@ -121,13 +121,22 @@ impl Saved {
 impl SavedRef<'_> {
     /// The JSON `Host.save` receives (members in the order the state always had).
     pub(super) fn to_json(&self) -> String {
-        let transcript: Vec<String> = self.transcript.iter().map(entry_json).collect();
+        // Written in place: a `join` of the entries would be a second copy of `join_generic_copy`
+        // (one for `String` items next to the one for `&str`) in the browser's module.
+        let mut transcript = String::from("[");
+        for (i, e) in self.transcript.iter().enumerate() {
+            if i > 0 {
+                transcript.push(',');
+            }
+            transcript.push_str(&entry_json(e));
+        }
+        transcript.push(']');
         let mut o = Out::new();
         o.int("v", i64::from(self.v))
             .str("dialogue", self.dialogue)
             .str("hash", self.hash)
             .str("session", self.session)
-            .raw("transcript", &["[", &transcript.join(","), "]"].concat())
+            .raw("transcript", &transcript)
             .map(
                 "fields",
                 self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),

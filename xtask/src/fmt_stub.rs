@@ -1,0 +1,229 @@
+//! `core::fmt`'s machinery in the chat module, stubbed to `unreachable` after the panic entry points (`widget::stub_panics`): it is reached only from the panic payloads and the function table.
+//!
+//! Std-only: `widget.rs` includes it with `#[path]`, and so do the e2e tests that include that.
+//!
+//! With the panic entry points stubbed, nothing on the chat module's paths formats (no `format!`,
+//! no `to_string` of a `Display` type, no `write!`: docs/widget.md), yet `core::fmt::write`,
+//! `Formatter::pad`, `pad_integral` and the `Display` impls they call stay: the panic payloads and
+//! the `Display` impls sit in the function table, which binaryen cannot prove unused. Stubbing the
+//! few entries below drops them (about 1.1 KB of brotli). A stubbed function that something
+//! calls by name would trap where it used to format, so the build fails instead when any of
+//! them is named anywhere but at its own definition and in the function table: a `format!` on
+//! the chat module's path calls `core::fmt::write` by name, a `to_string()` its type's `Display`.
+
+/// The functions stubbed, by their names with the crates' hashes (`core[0123456789abcdef]`)
+/// removed. One that the module does not have is skipped (not stubbing is always safe).
+pub const CHAT_FMT_ENTRIES: [&str; 15] = [
+    "core::fmt::write",
+    "<alloc::string::String as core::fmt::Write>::write_fmt",
+    "<u32 as core::fmt::Display>::fmt",
+    "<&str as core::fmt::Display>::fmt",
+    "<core::cell::BorrowError as core::fmt::Display>::fmt",
+    "<core::cell::BorrowMutError as core::fmt::Display>::fmt",
+    "<std::panicking::panic_handler::FormatStringPayload as core::fmt::Display>::fmt",
+    "<std::panicking::panic_handler::FormatStringPayload as core::panic::PanicPayload>::take_box",
+    "<std::panicking::panic_handler::FormatStringPayload as core::panic::PanicPayload>::get",
+    "core::ptr::drop_in_place::<std::panicking::panic_handler::FormatStringPayload>",
+    "<std::panicking::panic_handler::StaticStrPayload as core::fmt::Display>::fmt",
+    "<std::panicking::panic_handler::StaticStrPayload as core::panic::PanicPayload>::take_box",
+    "<std::panicking::panic_handler::StaticStrPayload as core::panic::PanicPayload>::get",
+    "<std::panicking::panic_handler::StaticStrPayload as core::panic::PanicPayload>::as_str",
+    "<std::panicking::begin_panic::Payload<&str> as core::panic::PanicPayload>::as_str",
+];
+
+/// `name` without the crates' hashes: `core[c5930c85a12de822]::fmt` -> `core::fmt`.
+pub fn unhashed(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(i) = rest.find('[') {
+        let tail = &rest[i + 1..];
+        let hash = tail.len() > 16
+            && tail.as_bytes()[16] == b']'
+            && tail.as_bytes()[..16].iter().all(u8::is_ascii_hexdigit);
+        out.push_str(&rest[..i]);
+        if hash {
+            rest = &tail[17..];
+        } else {
+            out.push('[');
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The name (`$x` or `$"..."`, as written) of the function a binaryen text line `line` defines.
+fn func_name(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix(" (func $")?;
+    if let Some(quoted) = rest.strip_prefix('"') {
+        let mut escaped = false;
+        for (i, b) in quoted.bytes().enumerate() {
+            match b {
+                b'\\' if !escaped => escaped = true,
+                b'"' if !escaped => return Some(&rest[..i + 2]),
+                _ => escaped = false,
+            }
+        }
+        None
+    } else {
+        let end = rest.find([' ', ')']).unwrap_or(rest.len());
+        Some(&rest[..end])
+    }
+}
+
+/// `wat` (binaryen's text form) with the body of each function named in `entries`
+/// ([`CHAT_FMT_ENTRIES`], hashes removed) replaced by `unreachable`, and how many were stubbed;
+/// an error naming the first stubbed function that is named anywhere but at its definition and
+/// in the function table (`(elem ...)`): something calls it, so it must stay.
+pub fn stub_fmt(wat: &str, entries: &[&str]) -> Result<(String, usize), String> {
+    let mut out = String::with_capacity(wat.len());
+    let mut stubbed: Vec<String> = Vec::new();
+    let mut skipping = false;
+    for line in wat.lines() {
+        if line.starts_with(" (") || line.starts_with(')') {
+            skipping = false;
+            let name = func_name(line);
+            let plain = name.map(|n| unhashed(n.trim_matches('"')));
+            if let (Some(name), Some(plain)) = (name, plain) {
+                if entries.contains(&plain.as_str()) {
+                    stubbed.push(["$", name].concat());
+                    out.push_str(line);
+                    out.push_str("\n  (unreachable)\n )\n");
+                    skipping = true;
+                    continue;
+                }
+            }
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let mut within = "";
+    for line in out.lines() {
+        if let Some(f) = func_name(line) {
+            within = f;
+            continue;
+        }
+        if line.starts_with(" (elem ") {
+            continue;
+        }
+        if let Some(name) = stubbed.iter().find(|n| names(line, n)) {
+            return Err(format!(
+                "{name} is used by name in ${within} ({}): a format on the chat module's path? It cannot be stubbed",
+                line.trim()
+            ));
+        }
+    }
+    Ok((out, stubbed.len()))
+}
+
+/// Whether `line` names `name` (`$x` or `$"..."`) as a whole identifier.
+fn names(line: &str, name: &str) -> bool {
+    line.match_indices(name).any(|(i, _)| {
+        name.ends_with('"')
+            || !line[i + name.len()..]
+                .starts_with(|c: char| c.is_ascii_alphanumeric() || "_.$:<>[]".contains(c))
+    })
+}
+
+/// `wat` with the source paths of panic locations (the file names of `Location`s, which only the
+/// stubbed panic entry points read) in its data segments overwritten with zero bytes, which
+/// binaryen's memory packing then leaves out; and how many bytes were zeroed. A path starts
+/// with one of `roots` (`/rustc/`, the cargo home, the workspace's top directories: strings
+/// are packed without separators, so the root tells where the path begins), has `/src/` and
+/// ends in `.rs`.
+pub fn zero_panic_paths(wat: &str, roots: &[String]) -> (String, usize) {
+    let mut out = String::with_capacity(wat.len());
+    let mut zeroed = 0;
+    for line in wat.lines() {
+        let body = line
+            .strip_prefix(" (data ")
+            .and_then(|_| line.find(") \""))
+            .filter(|_| line.ends_with("\")"));
+        let Some(start) = body.map(|i| i + 3) else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let Some(mut bytes) = unescape(&line[start..line.len() - 2]) else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        zeroed += zero_paths(&mut bytes, roots);
+        out.push_str(&line[..start]);
+        for b in bytes {
+            if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("\\{b:02x}"));
+            }
+        }
+        out.push_str("\")\n");
+    }
+    (out, zeroed)
+}
+
+/// The bytes of a binaryen string literal's inside (`\xx`, `\t`, `\n`, `\r`, `\"`, `\'`, `\\`).
+fn unescape(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let c = *b.get(i + 1)?;
+        let simple = match c {
+            b't' => Some(b'\t'),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b'"' | b'\'' | b'\\' => Some(c),
+            _ => None,
+        };
+        if let Some(v) = simple {
+            out.push(v);
+            i += 2;
+        } else {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        }
+    }
+    Some(out)
+}
+
+/// Zeroes every path (see [`zero_panic_paths`]) in `bytes`; the number of bytes zeroed.
+fn zero_paths(bytes: &mut [u8], roots: &[String]) -> usize {
+    let path = |b: u8| b.is_ascii_alphanumeric() || b"_.-/[]".contains(&b);
+    let mut zeroed = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !path(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && path(bytes[i]) {
+            i += 1;
+        }
+        // The longest prefix of the run that ends in `.rs` (a path can run into the next
+        // string), from the first root on (the previous string can run into it).
+        let run = &bytes[start..i];
+        let Some(end) = (3..=run.len()).rev().find(|&e| run[..e].ends_with(b".rs")) else {
+            continue;
+        };
+        let from = (0..end).find(|&k| {
+            roots.iter().any(|r| run[k..end].starts_with(r.as_bytes()))
+                && run[k..end].windows(5).any(|w| w == b"/src/")
+        });
+        if let Some(k) = from {
+            bytes[start + k..start + end].fill(0);
+            zeroed += end - k;
+        }
+    }
+    zeroed
+}
