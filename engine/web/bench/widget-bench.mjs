@@ -14,6 +14,7 @@
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { chromium } from 'playwright-core';
 import { createStub } from '../../../tests/browser/stub-server.mjs';
 
@@ -30,37 +31,49 @@ const FIRST = "Hi there! I'm Ava.";
 // --dist DIR[,DIR2..]: serve the widget from DIR/widget instead of dist/widget (several: to compare
 // builds in one run; each gets its own stub API, and its rows are labelled with the directory).
 const dists = (opt('--dist') || join(root, 'dist')).split(',');
-const stubs = dists.map((dist) => createStub({ root, fixtures: join(root, 'tests/browser/fixtures/sites.json'), dist }));
-const endpoints = [];
-for (const s of stubs) endpoints.push(await s.listen(0));
 
-// The customer site: an empty page, the Typebot library, and a minimal Typebot startChat answer.
-const typebotAnswer = JSON.stringify({
-  sessionId: 'bench-session', resultId: 'bench-result',
-  typebot: { id: 'bench', theme: {}, settings: {} },
-  messages: [{ id: 'm1', type: 'text', content: { type: 'richText', richText: [{ type: 'p', children: [{ text: FIRST }] }] } }],
-});
-const site = createServer((req, res) => {
-  const url = new URL(req.url, 'http://x');
-  if (url.pathname === '/typebot/web.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript' });
-    return res.end(readFileSync(typebotJs));
-  }
-  if (url.pathname.startsWith('/api/')) {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/json' });
-    return res.end(url.pathname.endsWith('/startChat') ? typebotAnswer : '{}');
-  }
-  if (url.pathname === '/blank.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript' });
-    return res.end('window.__blank = true;');
-  }
-  if (url.pathname === '/favicon.ico') { res.writeHead(404); return res.end(); }
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  const filler = url.pathname.startsWith('/guide') ? '<p>Acme builds reliable widgets for demanding teams.</p>'.repeat(200) : '';
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme ${url.pathname.replace(/[^a-z/]/g, '')}</title></head><body><main><h1>Acme</h1><p>Compare plans and talk to our team.</p>${filler}</main></body></html>`);
-});
-const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
+// The servers (stub APIs serving the widget, the customer site serving the Typebot library) run in
+// a worker thread: in this thread they would share the event loop with the Playwright driver, whose
+// polling and CDP traffic would delay every response (and a chain of requests more than one).
+async function serve({ dists, typebotJs }) {
+  const stubs = dists.map((dist) => createStub({ root, fixtures: join(root, 'tests/browser/fixtures/sites.json'), dist }));
+  const endpoints = [];
+  for (const s of stubs) endpoints.push(await s.listen(0));
+  // The customer site: an empty page, the Typebot library, and a minimal Typebot startChat answer.
+  const typebotAnswer = JSON.stringify({
+    sessionId: 'bench-session', resultId: 'bench-result',
+    typebot: { id: 'bench', theme: {}, settings: {} },
+    messages: [{ id: 'm1', type: 'text', content: { type: 'richText', richText: [{ type: 'p', children: [{ text: FIRST }] }] } }],
+  });
+  const site = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/typebot/web.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end(readFileSync(typebotJs));
+    }
+    if (url.pathname.startsWith('/api/')) {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(url.pathname.endsWith('/startChat') ? typebotAnswer : '{}');
+    }
+    if (url.pathname === '/blank.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end('window.__blank = true;');
+    }
+    if (url.pathname === '/favicon.ico') { res.writeHead(404); return res.end(); }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    const filler = url.pathname.startsWith('/guide') ? '<p>Acme builds reliable widgets for demanding teams.</p>'.repeat(200) : '';
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme ${url.pathname.replace(/[^a-z/]/g, '')}</title></head><body><main><h1>Acme</h1><p>Compare plans and talk to our team.</p>${filler}</main></body></html>`);
+  });
+  const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
+  return { endpoints, siteUrl };
+}
+if (!isMainThread) {
+  parentPort.postMessage(await serve(workerData));
+  await new Promise(() => {}); // serves until the main thread terminates this worker
+}
+const servers = new Worker(new URL(import.meta.url), { workerData: { dists, typebotJs }, argv });
+const { endpoints, siteUrl } = await new Promise((ok, fail) => { servers.once('message', ok); servers.once('error', fail); });
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -203,8 +216,7 @@ try {
   results.push(['network (Chromium emulation: latency ms, kbit/s)', netOpt || 'none (localhost)']);
 } finally {
   await browser.close();
-  site.close();
-  for (const st of stubs) st.close?.();
+  await servers.terminate();
 }
 console.log(JSON.stringify(results));
 process.exit(0);
