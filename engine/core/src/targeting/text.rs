@@ -376,7 +376,9 @@ mod tests {
         for hi in 0..=255u8 {
             for lo in 0..=255u8 {
                 let b = [b'%', hi, lo, b'.'];
-                let Ok(raw) = std::str::from_utf8(&b) else { continue };
+                let Ok(raw) = std::str::from_utf8(&b) else {
+                    continue;
+                };
                 // Not hex: the `%` stays, and what follows it is read on its own.
                 let want = match u8::from_str_radix(&raw[1..3], 16) {
                     Ok(v) => String::from_utf8_lossy(&[v, b'.']).into_owned(),
