@@ -54,20 +54,17 @@ fn class(l: &Layout) -> Option<usize> {
     (c < CLASSES).then_some(c)
 }
 
-/// The least linear memory is grown by: 1 MiB (16 pages). Each `memory.grow` costs the page a few
-/// milliseconds of main-thread time in Chromium (the buffer every view of the memory uses is
-/// replaced), and reading a bundle needs a few hundred KB: a handful of small grows became one.
-const GROW_PAGES: usize = 16;
-
-/// Grows linear memory by at least `bytes` (rounded up to pages, at least [`GROW_PAGES`]); the
-/// start and the end of the new memory.
-fn grow(bytes: usize) -> Option<(usize, usize)> {
-    let pages = bytes.div_ceil(PAGE).max(GROW_PAGES);
+/// Grows linear memory by `bytes` (rounded up to pages); the start of the new memory.
+fn grow(bytes: usize) -> Option<usize> {
+    let pages = bytes.div_ceil(PAGE);
     #[cfg(target_arch = "wasm32")]
     let prev = core::arch::wasm32::memory_grow(0, pages);
     #[cfg(not(target_arch = "wasm32"))]
-    let prev = usize::MAX;
-    (prev != usize::MAX).then(|| (prev * PAGE, (prev + pages) * PAGE))
+    let prev = {
+        let _ = pages;
+        usize::MAX
+    };
+    (prev != usize::MAX).then(|| prev * PAGE)
 }
 
 unsafe impl GlobalAlloc for Classes {
@@ -87,13 +84,13 @@ unsafe impl GlobalAlloc for Classes {
         let align = size.min(PAGE);
         let mut at = s.next.next_multiple_of(align);
         if at.checked_add(size).is_none_or(|e| e > s.end) {
-            let Some((start, end)) = grow(size + align) else {
+            let Some(start) = grow(size + align) else {
                 return null_mut();
             };
             if start != s.end {
                 s.next = start;
             }
-            s.end = end;
+            s.end = start + (size + align).div_ceil(PAGE) * PAGE;
             at = s.next.next_multiple_of(align);
         }
         s.next = at + size;
