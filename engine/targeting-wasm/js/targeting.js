@@ -1,13 +1,18 @@
 // dynchat targeting module glue, hand-written: the wasm exports plain functions (src/abi.rs) and imports nothing.
-// `await init({ module_or_path })` with the compiled module (a `WebAssembly.Module` or a promise of
-// one: the loader compiles it as it streams in, `loadModule` in engine/web/js/core.js), then
-// `new Targeter(bundle)`.
+// Same surface as wasm-bindgen's `--target web` glue that the loader used before:
+// `await init({ module_or_path })` (a URL, a Response or a promise of either), then `new Targeter(bundle)`.
 let w;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export default async function init(o) {
-  w = (await WebAssembly.instantiate(await o.module_or_path, {})).exports;
+  const src = await (o && o.module_or_path);
+  const res = src instanceof Response ? src : await fetch(src);
+  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type') || '');
+  const { instance } = await (streaming
+    ? WebAssembly.instantiateStreaming(res, {})
+    : res.arrayBuffer().then((b) => WebAssembly.instantiate(b, {})));
+  w = instance.exports;
 }
 
 // Copies a string into a buffer the module takes back (and frees) on the call.

@@ -1,21 +1,6 @@
 // dynchat loader core: storage under consent, page context, targeting, lazy chat, events and the lead outbox.
 // Shared by the script-tag loader (loader.js) and the npm package (npm.js). Kept small: it runs on every page.
 
-// A module's wasm, fetched and compiled as it streams in (`compileStreaming`) while its JavaScript
-// glue loads (not after: compilation overlaps the glue's download and evaluation); the glue then
-// only instantiates the compiled module. Served without `application/wasm` (a bundler's dev server),
-// it is compiled from its bytes instead.
-export async function loadModule(glue, url) {
-  const wasm = fetch(url).then((r) => {
-    if (!r.ok) throw new Error(`dynchat: ${r.status} ${url}`);
-    return /^application\/wasm\b/i.test(r.headers.get('Content-Type') || '') ? WebAssembly.compileStreaming(r) : r.arrayBuffer().then((b) => WebAssembly.compile(b));
-  });
-  wasm.catch(() => {});
-  const m = await glue();
-  await m.default({ module_or_path: wasm });
-  return m;
-}
-
 const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal', 'lead-refused'];
 
 export function createDynchat(assets) {

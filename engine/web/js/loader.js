@@ -2,14 +2,19 @@
 // This file's URL never changes (short cache + ETag); the modules it loads are `{name}.{hash}.js`
 // and `.wasm` (one content hash per module, in `DYNCHAT_HASH`, filled in by `cargo xtask widget`
 // with esbuild --define), served `immutable`.
-import { createDynchat, loadModule } from './core.js';
+import { createDynchat } from './core.js';
 
 (() => {
   const me = document.currentScript;
   const base = new URL('./', me ? me.src : location.href).href;
-  const load = (name) => {
+  // The wasm is fetched (and compiled as it streams in) while its JavaScript glue loads.
+  const load = async (name) => {
     const url = base + name + '.' + DYNCHAT_HASH[name];
-    return loadModule(() => import(url + '.js'), url + '.wasm');
+    const wasm = fetch(url + '.wasm');
+    wasm.catch(() => {});
+    const m = await import(url + '.js');
+    await m.default({ module_or_path: wasm });
+    return m;
   };
   const queued = Array.isArray(window.dynchat) ? window.dynchat : [];
   const d = createDynchat({ targeting: () => load('targeting'), chat: () => load('chat') });

@@ -1,7 +1,14 @@
 // @dynchat/widget: the same widget as the script tag, as an ES module for bundlers (Vite, webpack, esbuild).
-import { createDynchat, loadModule as load } from './core.js';
+import { createDynchat } from './core.js';
 
-// Each module's wasm is fetched and compiled as it streams in while its JavaScript glue loads.
+// The wasm is fetched (and compiled as it streams in) while its JavaScript glue loads.
+const load = async (glue, url) => {
+  const wasm = fetch(url);
+  wasm.catch(() => {});
+  const m = await glue();
+  await m.default({ module_or_path: wasm });
+  return m;
+};
 
 const d = createDynchat({
   targeting: () => load(() => import('./targeting.js'), new URL('./targeting_bg.wasm', import.meta.url)),
