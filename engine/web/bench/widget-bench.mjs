@@ -1,54 +1,79 @@
-// Widget benchmark in Chromium: `node engine/web/bench/widget-bench.mjs --peers <dir with node_modules> [--runs 5]
-// [--only no-match,match,scroll,typebot] [--dist DIR] [--net LATENCY_MS,KBITS]`.
+// Widget benchmark in Chromium: `node engine/web/bench/widget-bench.mjs --peers <dir with node_modules> [--runs 7]
+// [--only blank,no-match,match,scroll,typebot] [--dist DIR[,DIR2..]] [--net LATENCY_MS,KBITS]`.
 // Needs dist/widget built and the Typebot package installed under --peers (xtask widget::bench does both).
-// For each scenario and run: a fresh browser context (cold HTTP cache) loads a static page, then the
-// widget's script tag is inserted; from that moment ("loader start") it measures wall time and
-// main-thread busy time (CDP Performance.getMetrics TaskDuration delta) until the launcher is visible
-// and, after a click on it, until the first bot message is in the DOM. Prints JSON [[name, value], ...]
-// with medians. Everything binds 127.0.0.1; every wait has a timeout.
+// For each scenario and run: a fresh browser context (cold HTTP cache) loads a static page, then a
+// script tag is inserted; from that moment ("loader start") it measures wall time and main-thread
+// busy time (CDP Performance.getMetrics TaskDuration delta) until the launcher is visible and, after
+// a click on it, until the first bot message is in the DOM. The blank page gets an empty script tag
+// and is measured the same way (to the script's end): its figures are what the measuring itself
+// costs (CDP calls, the rAF polling of the probes), and the widget's rows say how far above it they
+// are, as issue 12 asks. Runs are interleaved (run 1 of every scenario, then run 2...), so load from
+// other processes spreads evenly; with several --dist builds each dynchat scenario runs once per
+// build in every round (to compare two builds in the same run). Prints JSON [[name, value], ...] with
+// medians (at least 7 runs are asked for by issue 12). Everything binds 127.0.0.1; every wait has a timeout.
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { chromium } from 'playwright-core';
 import { createStub } from '../../../tests/browser/stub-server.mjs';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const opt = (n, d) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : d; };
-const runs = Math.max(1, Math.min(25, +opt('--runs', 5)));
+const runs = Math.max(1, Math.min(25, +opt('--runs', 7)));
 const peers = opt('--peers', join(root, 'target/bench-peers/node_modules'));
 const typebotJs = join(peers, '@typebot.io/js/dist/web.js');
 if (!existsSync(join(root, 'dist/widget/loader.js'))) { console.error('dist/widget is missing'); process.exit(2); }
 if (!existsSync(typebotJs)) { console.error(`${typebotJs} is missing`); process.exit(2); }
 
 const FIRST = "Hi there! I'm Ava.";
-// --dist DIR: serve the widget from DIR/widget instead of dist/widget (to compare two builds).
-const stub = createStub({ root, fixtures: join(root, 'tests/browser/fixtures/sites.json'), dist: opt('--dist', join(root, 'dist')) });
-const endpoint = await stub.listen(0);
+// --dist DIR[,DIR2..]: serve the widget from DIR/widget instead of dist/widget (several: to compare
+// builds in one run; each gets its own stub API, and its rows are labelled with the directory).
+const dists = (opt('--dist') || join(root, 'dist')).split(',');
 
-// The customer site: an empty page, the Typebot library, and a minimal Typebot startChat answer.
-const typebotAnswer = JSON.stringify({
-  sessionId: 'bench-session', resultId: 'bench-result',
-  typebot: { id: 'bench', theme: {}, settings: {} },
-  messages: [{ id: 'm1', type: 'text', content: { type: 'richText', richText: [{ type: 'p', children: [{ text: FIRST }] }] } }],
-});
-const site = createServer((req, res) => {
-  const url = new URL(req.url, 'http://x');
-  if (url.pathname === '/typebot/web.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript' });
-    return res.end(readFileSync(typebotJs));
-  }
-  if (url.pathname.startsWith('/api/')) {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/json' });
-    return res.end(url.pathname.endsWith('/startChat') ? typebotAnswer : '{}');
-  }
-  if (url.pathname === '/favicon.ico') { res.writeHead(404); return res.end(); }
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  const filler = url.pathname.startsWith('/guide') ? '<p>Acme builds reliable widgets for demanding teams.</p>'.repeat(200) : '';
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme ${url.pathname.replace(/[^a-z/]/g, '')}</title></head><body><main><h1>Acme</h1><p>Compare plans and talk to our team.</p>${filler}</main></body></html>`);
-});
-const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
+// The servers (stub APIs serving the widget, the customer site serving the Typebot library) run in
+// a worker thread: in this thread they would share the event loop with the Playwright driver, whose
+// polling and CDP traffic would delay every response (and a chain of requests more than one).
+async function serve({ dists, typebotJs }) {
+  const stubs = dists.map((dist) => createStub({ root, fixtures: join(root, 'tests/browser/fixtures/sites.json'), dist }));
+  const endpoints = [];
+  for (const s of stubs) endpoints.push(await s.listen(0));
+  // The customer site: an empty page, the Typebot library, and a minimal Typebot startChat answer.
+  const typebotAnswer = JSON.stringify({
+    sessionId: 'bench-session', resultId: 'bench-result',
+    typebot: { id: 'bench', theme: {}, settings: {} },
+    messages: [{ id: 'm1', type: 'text', content: { type: 'richText', richText: [{ type: 'p', children: [{ text: FIRST }] }] } }],
+  });
+  const site = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/typebot/web.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end(readFileSync(typebotJs));
+    }
+    if (url.pathname.startsWith('/api/')) {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(url.pathname.endsWith('/startChat') ? typebotAnswer : '{}');
+    }
+    if (url.pathname === '/blank.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end('window.__blank = true;');
+    }
+    if (url.pathname === '/favicon.ico') { res.writeHead(404); return res.end(); }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    const filler = url.pathname.startsWith('/guide') ? '<p>Acme builds reliable widgets for demanding teams.</p>'.repeat(200) : '';
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme ${url.pathname.replace(/[^a-z/]/g, '')}</title></head><body><main><h1>Acme</h1><p>Compare plans and talk to our team.</p>${filler}</main></body></html>`);
+  });
+  const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
+  return { endpoints, siteUrl };
+}
+if (!isMainThread) {
+  parentPort.postMessage(await serve(workerData));
+  await new Promise(() => {}); // serves until the main thread terminates this worker
+}
+const servers = new Worker(new URL(import.meta.url), { workerData: { dists, typebotJs }, argv });
+const { endpoints, siteUrl } = await new Promise((ok, fail) => { servers.once('message', ok); servers.once('error', fail); });
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -66,7 +91,7 @@ const probes = {
   typebotFirst: () => (document.querySelector('typebot-bubble')?.shadowRoot?.textContent || '').includes("I'm Ava"),
 };
 
-async function once(kind, path) {
+async function once(kind, path, endpoint) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Europe/Amsterdam' });
   try {
     const page = await ctx.newPage();
@@ -84,6 +109,16 @@ async function once(kind, path) {
     const wait = (fn) => page.waitForFunction(fn, null, { polling: 'raf', timeout: 20000 });
     const out = {};
     const t0 = await mark();
+    if (kind === 'blank') {
+      await page.evaluate((src) => {
+        const s = document.createElement('script');
+        s.src = src; s.async = true;
+        document.body.append(s);
+      }, siteUrl + '/blank.js');
+      await wait(() => window.__blank);
+      out.ready = await since(t0);
+      return out;
+    }
     if (kind === 'typebot') {
       await page.evaluate((src) => {
         const s = document.createElement('script');
@@ -130,39 +165,58 @@ async function once(kind, path) {
 }
 
 const median = (xs) => { const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : NaN; };
-const fmt = (xs) => { const m = median(xs); return Number.isFinite(m) ? `${m.toFixed(0)} ms` : 'n/a'; };
+const ms = (m) => (Number.isFinite(m) ? `${m.toFixed(0)} ms` : 'n/a');
+const fmt = (xs) => ms(median(xs));
+// Above the blank page: the median's distance from the blank page's median (same measure).
+const above = (xs, base) => (Number.isFinite(base) ? ms(median(xs) - base) : 'n/a (no blank page run)');
 const results = [];
 const only = opt('--only');
 // --net LATENCY_MS,KBITS: Chromium's network emulation (e.g. 40,10000), else localhost as it is.
 const netOpt = opt('--net');
 const net = netOpt ? netOpt.split(',').map(Number) : null;
-const scenarios = [['dynchat, no dialogue matches (/about)', 'no-match', '/about'], ['dynchat, dialogue matches (/pricing)', 'match', '/pricing'], ['dynchat, scroll-depth rule (/guide)', 'scroll', '/guide'], ['Typebot bubble @typebot.io/js', 'typebot', '/pricing']]
+const base = [['blank page (an empty script tag)', 'blank', '/pricing'], ['dynchat, no dialogue matches (/about)', 'no-match', '/about'], ['dynchat, dialogue matches (/pricing)', 'match', '/pricing'], ['dynchat, scroll-depth rule (/guide)', 'scroll', '/guide'], ['Typebot bubble @typebot.io/js', 'typebot', '/pricing']]
   .filter(([, kind]) => !only || only.split(',').includes(kind));
+// Each dynchat scenario once per build (--dist), labelled with its directory when there are several.
+const scenarios = base.flatMap(([label, kind, path]) => (['no-match', 'match', 'scroll'].includes(kind)
+  ? endpoints.map((e, i) => [dists.length > 1 ? `${label} [${dists[i]}]` : label, kind, path, e])
+  : [[label, kind, path, endpoints[0]]]));
 try {
-  for (const [label, kind, path] of scenarios) {
-    const rs = [];
-    await once(kind, path); // warm-up (browser process, compilation caches of Chromium itself)
-    for (let i = 0; i < runs; i++) rs.push(await once(kind, path));
-    const col = (k, f) => rs.map((r) => (r[k] ? r[k][f] : NaN));
-    if (kind === 'scroll') {
-      results.push([`${label}: main thread, scrolled -> launcher visible`, fmt(col('scroll', 'main'))]);
-      results.push([`${label}: wall, scrolled -> launcher visible`, fmt(col('scroll', 'wall'))]);
+  const rs = scenarios.map(() => []);
+  // Warm-up (browser process, compilation caches of Chromium itself), then the rounds, interleaved.
+  for (const [, kind, path, e] of scenarios) await once(kind, path, e);
+  for (let i = 0; i < runs; i++) for (const [n, [, kind, path, e]] of scenarios.entries()) rs[n].push(await once(kind, path, e));
+  const col = (n, k, f) => rs[n].map((r) => (r[k] ? r[k][f] : NaN));
+  const blank = scenarios.findIndex(([, kind]) => kind === 'blank');
+  const blankMain = blank >= 0 ? median(col(blank, 'ready', 'main')) : NaN;
+  const blankWall = blank >= 0 ? median(col(blank, 'ready', 'wall')) : NaN;
+  for (const [n, [label, kind]] of scenarios.entries()) {
+    if (kind === 'blank') {
+      results.push([`${label}: main thread, script start -> script done`, ms(blankMain)]);
+      results.push([`${label}: wall, script start -> script done`, ms(blankWall)]);
+    } else if (kind === 'scroll') {
+      results.push([`${label}: main thread, scrolled -> launcher visible`, fmt(col(n, 'scroll', 'main'))]);
+      results.push([`${label}: wall, scrolled -> launcher visible`, fmt(col(n, 'scroll', 'wall'))]);
     } else if (kind === 'no-match') {
-      results.push([`${label}: main thread, loader start -> targeting done`, fmt(col('ready', 'main'))]);
-      results.push([`${label}: wall, loader start -> targeting done`, fmt(col('ready', 'wall'))]);
+      results.push([`${label}: main thread, loader start -> targeting done`, fmt(col(n, 'ready', 'main'))]);
+      results.push([`${label}: main thread above the blank page, loader start -> targeting done`, above(col(n, 'ready', 'main'), blankMain)]);
+      results.push([`${label}: wall, loader start -> targeting done`, fmt(col(n, 'ready', 'wall'))]);
     } else {
-      results.push([`${label}: main thread, loader start -> launcher visible`, fmt(col('launcher', 'main'))]);
-      results.push([`${label}: wall, loader start -> launcher visible`, fmt(col('launcher', 'wall'))]);
-      results.push([`${label}: main thread, loader start -> first bot message (launcher clicked)`, fmt(col('first', 'main'))]);
-      results.push([`${label}: wall, loader start -> first bot message (launcher clicked)`, fmt(col('first', 'wall'))]);
+      results.push([`${label}: main thread, loader start -> launcher visible`, fmt(col(n, 'launcher', 'main'))]);
+      results.push([`${label}: main thread above the blank page, loader start -> launcher visible`, above(col(n, 'launcher', 'main'), blankMain)]);
+      results.push([`${label}: wall, loader start -> launcher visible`, fmt(col(n, 'launcher', 'wall'))]);
+      results.push([`${label}: main thread, loader start -> first bot message (launcher clicked)`, fmt(col(n, 'first', 'main'))]);
+      results.push([`${label}: wall, loader start -> first bot message (launcher clicked)`, fmt(col(n, 'first', 'wall'))]);
+      results.push([`${label}: wall, click -> first bot message`, fmt(rs[n].map((r) => (r.first && r.launcher ? r.first.wall - r.launcher.wall : NaN)))]);
     }
+    // Every run's figure, for the honest spread (main thread / wall, ms).
+    const k = kind === 'scroll' ? 'scroll' : kind === 'blank' || kind === 'no-match' ? 'ready' : 'launcher';
+    results.push([`${label}: each run, main/wall ms`, rs[n].map((r) => (r[k] ? `${r[k].main.toFixed(0)}/${r[k].wall.toFixed(0)}` : 'n/a')).join(' ')]);
   }
   results.push(['runs per scenario (median; fresh context = cold HTTP cache)', String(runs)]);
   results.push(['network (Chromium emulation: latency ms, kbit/s)', netOpt || 'none (localhost)']);
 } finally {
   await browser.close();
-  site.close();
-  stub.close?.();
+  await servers.terminate();
 }
 console.log(JSON.stringify(results));
 process.exit(0);

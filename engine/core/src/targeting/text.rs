@@ -244,9 +244,12 @@ pub(super) fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                // Two hex digits, or a `+` and one (what `u8::from_str_radix(_, 16)` read here
+                // before: it takes a leading `+`); by hand, which leaves std's integer parser out.
+                let hex = match (b[i + 1], hex_digit(b[i + 2])) {
+                    (b'+', lo) => lo,
+                    (hi, lo) => hex_digit(hi).zip(lo).map(|(h, l)| h << 4 | l),
+                };
                 match hex {
                     Some(v) => {
                         out.push(v);
@@ -260,6 +263,16 @@ pub(super) fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value of one hex digit.
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Minutes since local midnight for a local-time instant (ms).
@@ -349,9 +362,30 @@ mod tests {
             ("%zz", "%zz"),
             ("%C3%A9t%C3%A9", "\u{e9}t\u{e9}"),
             ("%FF", "\u{fffd}"),
+            ("%2b%2F", "+/"),
+            ("%+4x", "\u{4}x"),
+            ("%++4", "%  4"),
+            ("%-4", "%-4"),
+            ("%4+", "%4 "),
             ("", ""),
         ] {
             assert_eq!(percent_decode(raw), want, "{raw}");
+        }
+        // The same answers as the standard library's hex parser (which this reader replaced)
+        // for a `%` and every two bytes after it.
+        for hi in 0..=255u8 {
+            for lo in 0..=255u8 {
+                let b = [b'%', hi, lo, b'.'];
+                let Ok(raw) = std::str::from_utf8(&b) else {
+                    continue;
+                };
+                // Not hex: the `%` stays, and what follows it is read on its own.
+                let want = match u8::from_str_radix(&raw[1..3], 16) {
+                    Ok(v) => String::from_utf8_lossy(&[v, b'.']).into_owned(),
+                    Err(_) => ["%", &percent_decode(&raw[1..])].concat(),
+                };
+                assert_eq!(percent_decode(raw), want, "{raw:?}");
+            }
         }
     }
 }
