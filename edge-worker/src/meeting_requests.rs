@@ -5,7 +5,8 @@
 
 use crate::error::ApiError;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// The largest body the endpoint reads (a bigger one is a 413).
 pub const MAX_REQUEST_BODY: usize = 16 * 1024;
@@ -46,9 +47,13 @@ pub struct RequestInput {
     pub reason: Reason,
     pub session: String,
     pub dialogue: String,
+    /// The lead fields a `rules:` route reads (as `/book` carries them).
+    pub lead: Map<String, Value>,
+    /// The answers a `rules:` route reads: card id -> text (as `/book` carries them).
+    pub answers: BTreeMap<String, String>,
 }
 
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 11] = [
     "route",
     "email",
     "name",
@@ -58,6 +63,8 @@ const FIELDS: [&str; 9] = [
     "reason",
     "session",
     "dialogue",
+    "lead",
+    "answers",
 ];
 
 fn text<'a>(o: &'a serde_json::Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
@@ -144,6 +151,18 @@ pub fn request_input(body: &Value) -> Result<RequestInput, ApiError> {
         "none_fit" => Reason::NoneFit,
         _ => return Err(ApiError::field("reason", "must be no_slots or none_fit")),
     };
+    // The facts a rules route reads, checked as `/book` checks them.
+    let answers = crate::route_rules::answers(o.get("answers"))?;
+    let lead = match o.get("lead") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(l)) => crate::route_rules::visitor_lead(l)?,
+        Some(_) => {
+            return Err(ApiError::field(
+                "lead",
+                "must be an object of field to text",
+            ))
+        }
+    };
     Ok(RequestInput {
         route,
         email,
@@ -154,6 +173,8 @@ pub fn request_input(body: &Value) -> Result<RequestInput, ApiError> {
         reason,
         session: short(o, "session", 100)?.to_string(),
         dialogue: short(o, "dialogue", 100)?.to_string(),
+        lead,
+        answers,
     })
 }
 
@@ -341,6 +362,53 @@ mod tests {
         b["days"] = json!((1..=14)
             .map(|d| format!("2030-01-{d:02}"))
             .collect::<Vec<_>>());
+        assert!(request_input(&b).is_ok());
+    }
+
+    #[test]
+    fn a_rules_route_carries_the_lead_and_answers_checked_like_book() {
+        let mut b = good();
+        b["route"] = json!("rules:routed/book");
+        b["answers"] = json!({"region": "dach"});
+        b["lead"] = json!({"country": "AT", "email": "vera@example.com", "phone": null});
+        let i = request_input(&b).expect("valid");
+        assert_eq!(i.route, "rules:routed/book");
+        assert_eq!(i.answers.get("region").map(String::as_str), Some("dach"));
+        assert_eq!(i.lead.get("country"), Some(&json!("AT")));
+        assert!(!i.lead.contains_key("phone"), "null: left out");
+        let bare = request_input(&good()).expect("valid");
+        assert!(bare.answers.is_empty() && bare.lead.is_empty());
+        let with = |k: &str, v: Value| {
+            let mut b = good();
+            b[k] = v;
+            field_of(b)
+        };
+        assert_eq!(with("answers", json!(["dach"])), "answers");
+        assert_eq!(with("answers", json!("dach")), "answers");
+        assert_eq!(with("answers", json!({"a b": "x"})), "answers");
+        assert_eq!(with("answers", json!({"region": 7})), "answers.region");
+        assert_eq!(
+            with("answers", json!({"region": "x".repeat(501)})),
+            "answers.region"
+        );
+        let many: serde_json::Map<String, Value> =
+            (0..65).map(|n| (format!("c{n}"), json!("x"))).collect();
+        assert_eq!(with("answers", Value::Object(many)), "answers");
+        assert_eq!(with("lead", json!("AT")), "lead");
+        assert_eq!(with("lead", json!([1])), "lead");
+        assert_eq!(with("lead", json!({"country": 7})), "lead.country");
+        assert_eq!(
+            with("lead", json!({"country": "x".repeat(256)})),
+            "lead.country"
+        );
+        assert_eq!(with("lead", json!({"bad name": "x"})), "lead.badname");
+        // Exactly at the limits: accepted.
+        let mut b = good();
+        let full: serde_json::Map<String, Value> = (0..64)
+            .map(|n| (format!("c{n}"), json!("é".repeat(500))))
+            .collect();
+        b["answers"] = Value::Object(full);
+        b["lead"] = json!({"country": "x".repeat(255)});
         assert!(request_input(&b).is_ok());
     }
 

@@ -48,16 +48,21 @@ impl Inner {
         )
     }
 
-    /// The slot request of a meeting card (`{route, lead, answers}` JSON): a rules route carries
-    /// the facts `/book` will carry (the captured lead fields and the answers), so the times
-    /// shown are those of the queue the booking lands in.
+    /// The facts a rules route reads, as `/book` carries them (the captured lead fields and the
+    /// answers); nothing for a named route. The slot request and the no-slot request send them,
+    /// so both reach the queue the booking would land in.
+    pub(super) fn rule_facts(&self, route: &Route, out: &mut Out) {
+        if matches!(route, Route::Rules(_)) {
+            self.fields_map(out, "lead");
+            self.rule_answers(out);
+        }
+    }
+
+    /// The slot request of a meeting card (`{route, lead, answers}` JSON), with the route's facts.
     pub(super) fn slots_call(&self, route: &Route, card: &str) -> Call {
         let mut q = Out::new();
         q.str("route", &route_str(route, &self.flow.id, card));
-        if matches!(route, Route::Rules(_)) {
-            self.fields_map(&mut q, "lead");
-            self.rule_answers(&mut q);
-        }
+        self.rule_facts(route, &mut q);
         Call::Slots(q.finish())
     }
 

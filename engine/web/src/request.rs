@@ -56,6 +56,8 @@ impl Inner {
         if let Some(n) = name.filter(|n| n.chars().count() <= 200 && !n.contains('\n')) {
             out.str("name", &n);
         }
+        // A rules route is resolved by the worker from the same facts as `/book`.
+        self.rule_facts(route, &mut out);
         let key = ["req-", &self.session.id, "-", id].concat();
         let me = Entry {
             who: "me".into(),

@@ -589,3 +589,129 @@ fn a_busy_owner_falls_back_to_the_rotation_and_field_names_ignore_case() {
         assert_eq!(last["routed"]["rule"], rule, "{email}: {last}");
     }
 }
+
+/// The no-slot fallback of a rules-routed card in Chromium on the demo site served by the real
+/// worker: a visitor who answers "DACH" is routed to queue `dach`, whose only agent has no free
+/// time in their horizon (3 days' notice, 2 days ahead), while the default queue `sales` has
+/// plenty. They leave preferred times, the dialogue goes on by on_skip, and the notice reaches
+/// the dach agent only (the request carries the answers and lead fields `/book` carries, and
+/// the worker resolves the rules route with them); the admin list shows the request with them.
+#[test]
+fn the_widget_no_slot_request_reaches_the_rule_routed_queue() {
+    let _g = serial();
+    let root = root();
+    assert!(
+        root.join("dist/widget/loader.js").exists(),
+        "dist/widget is missing: build the widget first (cargo xtask widget)"
+    );
+    console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
+    let (mail, smtp_port) = peers::mail_catcher();
+    let smtp = smtp_port.to_string();
+    let radicale = peers::radicale(2, "no-slot-widget");
+    let w = Worker::start(
+        "no-slot-widget",
+        None,
+        &[
+            ("CALENDAR_KEY", CALENDAR_KEY),
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", &smtp),
+            ("SMTP_FROM", "meetings@dynchat.test"),
+            ("SMTP_TIMEOUT_MS", "5000"),
+            ("MAIL_RETRY_MS", "500"),
+        ],
+    );
+    let d = json!({"version": 1, "id": "asked", "name": "Asked",
+    "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
+    "cards": [
+        {"type": "question", "id": "region", "text": "Where is your team?",
+         "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
+                     {"label": "Elsewhere", "value": "other", "next": "mail"}]},
+        {"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"},
+        {"type": "meeting", "id": "book", "text": "Pick a time:", "route": {
+            "rules": [{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"}],
+            "default": "sales"},
+         "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "later"},
+        {"type": "message", "id": "later", "text": "AFTER THE MEETING CARD: we will write to you.", "next": "bye"},
+        {"type": "end", "id": "bye", "text": "Thanks!"}
+    ]});
+    w.site("acme", site_settings(None), &[]);
+    // dora needs 3 days' notice but books only 2 days ahead: no time at all, honestly.
+    for (n, (id, queue, notice, horizon)) in [("dora", "dach", 4320, 2), ("sam", "sales", 60, 30)]
+        .into_iter()
+        .enumerate()
+    {
+        let n = n + 1;
+        let settings = json!({"time_zone": "UTC", "working_hours": every_day("08:00", "18:00"), "meeting_minutes": 30, "min_notice_minutes": notice, "horizon_days": horizon});
+        let a = w.admin(
+            "PUT",
+            &format!("/admin/sites/acme/agents/{id}"),
+            Some(&json!({"name": id, "email": format!("agent{n}@agents.test"), "settings": settings})),
+        );
+        assert_eq!(a.status, 200, "agent {id}: {}", a.body);
+        let url = format!("{}/agent{n}/calendar/", radicale.urls[1]);
+        let c = w.admin(
+            "PUT",
+            &format!("/admin/sites/acme/agents/{id}/calendar"),
+            Some(
+                &json!({"url": url, "username": format!("agent{n}"), "password": format!("pw{n}")}),
+            ),
+        );
+        assert_eq!(c.status, 200, "calendar {id}: {}", c.body);
+        let q = w.admin(
+            "PUT",
+            &format!("/admin/sites/acme/queues/{queue}"),
+            Some(&json!({"name": queue, "agents": [id]})),
+        );
+        assert_eq!(q.status, 200, "queue {queue}: {}", q.body);
+    }
+    let p = w.admin("POST", "/admin/sites/acme/dialogues", Some(&d));
+    assert_eq!(p.status, 201, "publish: {}", p.body);
+    console::allow_demo_origin(w.port, dynchat_e2e::ADMIN_TOKEN)
+        .unwrap_or_else(|e| panic!("allow_demo_origin: {e}"));
+    let endpoint = format!("http://127.0.0.1:{}", w.port);
+    let status = std::process::Command::new("timeout")
+        .args(["300", "node"])
+        .arg(root.join("tests/browser/no-slot-widget.mjs"))
+        .args(["--endpoint", &endpoint])
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|e| panic!("node: {e}"));
+    assert!(
+        status.success(),
+        "no-slot widget check failed (FAIL line above)"
+    );
+    // Exactly one notice, to the dach agent: wait for it (at most 60 s), then let the outbox
+    // settle (it is delivered in the same kick) and count every message.
+    let messages = || {
+        peers::get(&format!("{}/_peer/state", mail.url()))["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let t0 = std::time::Instant::now();
+    while messages().is_empty() && t0.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let all = messages();
+    assert_eq!(all.len(), 1, "one notice: {all:?}");
+    assert_eq!(all[0]["rcpt_tos"], json!(["agent1@agents.test"]), "{all:?}");
+    let raw = all[0]["raw"].as_str().unwrap_or_default();
+    assert!(raw.contains("> Any weekday morning next month"), "{raw}");
+    assert!(raw.contains("Queue: dach"), "{raw}");
+    // The admin list: one request, for queue dach, with the answer that routed it.
+    let list = w
+        .admin("GET", "/admin/sites/acme/meeting-requests", None)
+        .json();
+    let reqs = list["requests"].as_array().cloned().unwrap_or_default();
+    assert_eq!(reqs.len(), 1, "{list}");
+    assert_eq!(reqs[0]["route"], "queue:dach", "{list}");
+    assert_eq!(reqs[0]["email"], "no-slot-widget@example.com", "{list}");
+    assert_eq!(reqs[0]["notified"], 1, "{list}");
+    let answers: Value = serde_json::from_str(reqs[0]["answers"].as_str().unwrap_or_default())
+        .unwrap_or(Value::Null);
+    assert!(
+        answers["region"] == "dach" || answers["region"] == "DACH",
+        "{list}"
+    );
+}

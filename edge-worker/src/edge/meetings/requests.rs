@@ -57,10 +57,12 @@ pub async fn create(
             ))
         };
     }
+    // A rules route is resolved from the facts `/book` would carry: the request reaches the
+    // queue the booking would have landed in.
     let visitor = Visitor {
         email: Some(&input.email),
-        lead: &serde_json::Map::new(),
-        answers: &std::collections::BTreeMap::new(),
+        lead: &input.lead,
+        answers: &input.answers,
     };
     let Resolved { route, .. } =
         resolve(env, database, site, &input.route, "route", &visitor).await?;
@@ -121,6 +123,7 @@ pub async fn create(
     let days: Vec<String> = input.days.iter().map(|d| d.to_string()).collect();
     let route_text = route.as_string();
     let days_json = serde_json::to_string(&days)?;
+    let answers_json = serde_json::to_string(&input.answers)?;
     st.insert(
         0,
         store::insert(
@@ -139,6 +142,7 @@ pub async fn create(
                 reason: input.reason.as_str(),
                 session: &input.session,
                 dialogue: &input.dialogue,
+                answers: &answers_json,
                 notified,
                 at,
             },

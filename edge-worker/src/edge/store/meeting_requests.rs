@@ -21,11 +21,13 @@ pub struct RequestRow {
     pub reason: String,
     pub session: String,
     pub dialogue: String,
+    /// The answers a `rules:` route was resolved with, as JSON text (card id -> text; migration 0017).
+    pub answers: String,
     pub notified: i64,
     pub created_at: i64,
 }
 
-const SELECT: &str = "SELECT id, body_hash, route, email, name, preferred, days, tz, reason, session, dialogue, notified, created_at FROM meeting_requests";
+const SELECT: &str = "SELECT id, body_hash, route, email, name, preferred, days, tz, reason, session, dialogue, answers, notified, created_at FROM meeting_requests";
 
 /// What to store.
 pub struct RequestWrite<'a> {
@@ -42,6 +44,7 @@ pub struct RequestWrite<'a> {
     pub reason: &'a str,
     pub session: &'a str,
     pub dialogue: &'a str,
+    pub answers: &'a str,
     pub notified: i64,
     pub at: i64,
 }
@@ -53,7 +56,7 @@ pub fn insert(
 ) -> Result<D1PreparedStatement, ApiError> {
     db::stmt(
         database,
-        "INSERT OR IGNORE INTO meeting_requests (site, id, idem_key, body_hash, route, email, name, preferred, days, tz, reason, session, dialogue, notified, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO meeting_requests (site, id, idem_key, body_hash, route, email, name, preferred, days, tz, reason, session, dialogue, answers, notified, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             s(r.site),
             s(r.id),
@@ -68,6 +71,7 @@ pub fn insert(
             s(r.reason),
             s(r.session),
             s(r.dialogue),
+            s(r.answers),
             n(r.notified),
             n(r.at),
         ],
