@@ -275,21 +275,18 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
         },
     )?];
     statements.extend(recount(&database, site, &m.route, (&m.agent, &agent.id)).await?);
+    // The meeting as the old agent and the visitor's copy of ours knew it.
+    let old = Attendance {
+        uid: &m.uid,
+        agent: &old_agent,
+        visitor_name: m.visitor_name(),
+        visitor_email: &m.lead_email,
+        slot,
+        tz,
+        video: m.video_url.as_deref(),
+    };
     // The old agent's notice (an iCalendar CANCEL of the meeting their notification announced).
-    let released = agent_cancellation_mail(
-        &Attendance {
-            uid: &m.uid,
-            agent: &old_agent,
-            visitor_name: m.visitor_name(),
-            visitor_email: &m.lead_email,
-            slot,
-            tz,
-            video: m.video_url.as_deref(),
-        },
-        Some(&agent.name),
-        &mail_from(env),
-        sequence,
-    )?;
+    let released = agent_cancellation_mail(&old, Some(&agent.name), &mail_from(env), sequence)?;
     let mut mails = vec![released];
     // A Graph agent's invitation has Graph's own UID: the copy ours put in the visitor's
     // calendar is cancelled (Graph's copy, when the old agent was on Graph, Graph cancelled).
@@ -302,15 +299,7 @@ async fn reassign_job(env: &Env, job: &ReassignJob) -> Result<RouterReply, ApiEr
         let tpl = template_for(&database, site, &m.route).await?;
         mails.push(replaced_mail(
             &tpl,
-            &Attendance {
-                uid: &m.uid,
-                agent: &old_agent,
-                visitor_name: m.visitor_name(),
-                visitor_email: &m.lead_email,
-                slot,
-                tz,
-                video: m.video_url.as_deref(),
-            },
+            &old,
             &agent.name,
             &mail_from(env),
             sequence,
