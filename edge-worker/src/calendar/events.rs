@@ -4,8 +4,8 @@
 
 use super::client::{failed, http, CalFailure, Connected, NowFromWorker, ProviderConfig};
 use super::{
-    google_event_body, google_move_body, google_video_link, graph_event_body, graph_move_body,
-    graph_video_link, urlencode, Created, NewEvent, Provider,
+    caldav_body, google_event_body, google_move_body, google_video_link, graph_event_body,
+    graph_move_body, graph_video_link, urlencode, Created, NewEvent, Provider,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -92,18 +92,7 @@ impl Connected {
             }
             Provider::Caldav => {
                 let auth = self.basic()?;
-                let meeting = dynchat_scheduling::Meeting {
-                    uid: e.uid.clone(),
-                    summary: e.summary.clone(),
-                    description: e.description.clone(),
-                    location: e.location.clone(),
-                    video: e.video_link.clone(),
-                    start: e.start,
-                    end: e.end,
-                    organizer: person(&e.organizer_name, &e.organizer_email)?,
-                    attendees: vec![person(&e.attendee_name, &e.attendee_email)?],
-                };
-                let body = dynchat_scheduling::caldav_resource(&meeting, 0, Utc::now_from_worker());
+                let body = caldav_body(e, Utc::now_from_worker()).map_err(CalFailure::Failed)?;
                 let url = format!("{}{}.ics", self.collection(), urlencode(&e.uid));
                 let (status, text) = http(
                     Method::Put,
@@ -291,12 +280,4 @@ impl Connected {
             }
         }
     }
-}
-
-fn person(name: &str, email: &str) -> Result<dynchat_scheduling::Person, CalFailure> {
-    Ok(dynchat_scheduling::Person {
-        name: name.to_string(),
-        email: dynchat_scheduling::EmailAddress::parse(email, "email")
-            .map_err(|e| CalFailure::Failed(e.to_string()))?,
-    })
 }

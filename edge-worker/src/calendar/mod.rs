@@ -129,6 +129,9 @@ pub struct NewEvent {
     /// A video link known beforehand (the agent's fixed link): written into the CalDAV
     /// resource (`LOCATION`, `URL`).
     pub video_link: Option<String>,
+    /// The iCalendar `SEQUENCE` of the CalDAV resource: 0 for a booking, the meeting's
+    /// sequence for an event made again by a move (the same as the visitor's update mail).
+    pub sequence: u32,
 }
 
 /// The event a provider made, and the video link it made for it (if any).
@@ -235,6 +238,33 @@ pub fn graph_event_body(e: &NewEvent) -> Value {
         v["onlineMeetingProvider"] = json!("teamsForBusiness");
     }
     v
+}
+
+/// The CalDAV resource of event `e` (iCalendar `REQUEST` form, `SEQUENCE` the event's), stamped
+/// `now`; an address that is not one is the error.
+pub fn caldav_body(e: &NewEvent, now: DateTime<Utc>) -> Result<String, String> {
+    let person = |name: &str, email: &str| {
+        dynchat_scheduling::EmailAddress::parse(email, "email")
+            .map(|email| dynchat_scheduling::Person {
+                name: name.to_string(),
+                email,
+            })
+            .map_err(|e| e.to_string())
+    };
+    let meeting = dynchat_scheduling::Meeting {
+        uid: e.uid.clone(),
+        summary: e.summary.clone(),
+        description: e.description.clone(),
+        location: e.location.clone(),
+        video: e.video_link.clone(),
+        start: e.start,
+        end: e.end,
+        organizer: person(&e.organizer_name, &e.organizer_email)?,
+        attendees: vec![person(&e.attendee_name, &e.attendee_email)?],
+    };
+    Ok(dynchat_scheduling::caldav_resource(
+        &meeting, e.sequence, now,
+    ))
 }
 
 /// The error code of an OAuth token endpoint's JSON answer (`invalid_grant`, ...).
@@ -350,7 +380,19 @@ mod tests {
             uid: "m-1@dynchat".into(),
             video: false,
             video_link: None,
+            sequence: 0,
         };
+        let ics = caldav_body(&e, t).expect("caldav body");
+        assert!(ics.contains("\r\nSEQUENCE:0\r\n"), "{ics}");
+        let moved = caldav_body(
+            &NewEvent {
+                sequence: 2,
+                ..e.clone()
+            },
+            t,
+        )
+        .expect("moved body");
+        assert!(moved.contains("\r\nSEQUENCE:2\r\n"), "{moved}");
         let g = google_event_body(&e);
         assert!(g.get("conferenceData").is_none());
         assert!(graph_event_body(&e).get("isOnlineMeeting").is_none());

@@ -983,7 +983,7 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
     const later = (sl.slots || []).filter((x) => Date.parse(x.start) >= from);
     const picks = [];
     for (const x of later) if (!picks.length || Date.parse(x.start) >= Date.parse(picks[picks.length - 1].start) + 2 * 3600000) picks.push(x);
-    assert(picks.length >= 6, 'six free slots: ' + JSON.stringify(sl).slice(0, 200));
+    assert(picks.length >= 7, 'seven free slots: ' + JSON.stringify(sl).slice(0, 200));
     const got = [];
     for (let i = 0; i < 6; i++) {
       const key = `weighted-${RUN}-${i}`;
@@ -997,6 +997,14 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
     }
     const count = (n) => got.filter((b) => b.agent === n).length;
     assert(count('Priya Shah') === 4 && count('Jonas Weber') === 2, `2:1 over six bookings: ${got.map((b) => b.agent)}`);
+    // One more through the published dialogue's rules: a lead in DE, so rule 1 chooses the queue.
+    const rkey = `ruled-${RUN}`;
+    const rr = await fetch(`${endpoint}/v1/sites/acme/book`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `book-${rkey}` },
+      body: JSON.stringify({ route: `rules:${dlg}/book`, start: picks[6].start, end: picks[6].end, tz: 'UTC', lead: { email: `${rkey}@northwind-customer.example`, firstName: 'Rita', country: 'DE' }, dialogue: dlg, session: `s-${rkey}` }),
+    });
+    const ruled = await rr.json();
+    assert(rr.status === 201, `book by rules ${picks[6].start}: ${rr.status} ${JSON.stringify(ruled)}`);
     // The queue's template reached the mail catcher; Priya's invitations carry her location.
     if (mail) {
       const mails = await waitFor(async () => {
@@ -1024,6 +1032,13 @@ test('routing: weights and fairness saved from the Routing page (bad weight refu
     }
     assert(whys.some((x) => x.includes('weight correction: Priya Shah was behind their weighted share, ahead of Jonas Weber')), 'a weight correction explained: ' + whys.join(' | '));
     assert(whys.every((x) => x.includes('weight correction') || x.includes('next in line and free') || x.includes('first free in order')), 'every row explained: ' + whys.join(' | '));
+    // The rules-routed booking's row names the rule that chose the queue, then the agent.
+    const ruledRow = page.locator(`tr[data-meeting="${ruled.meeting}"]`);
+    await ruledRow.waitFor();
+    assert((await ruledRow.locator('td.chosen').textContent()) === ruled.agent, `log row of ${ruled.meeting} names ${ruled.agent}`);
+    const ruledWhy = await ruledRow.locator('td.why').textContent();
+    assert(ruledWhy.startsWith(`rule 1 of ${dlg}/book chose queue ${queue}; `), 'the rule explained: ' + ruledWhy);
+    assert(whys.every((x) => !x.startsWith('rule ')), 'queue bookings name no rule: ' + whys.join(' | '));
     await shoot(page, 'routing');
     await axe(page, 'routing');
   } finally {

@@ -4,7 +4,7 @@
 //! 200 in `cargo xtask soak`) each book a meeting of the queue, take the reschedule link from their
 //! invitation, and all post a move to the same start at once: exactly the agents' capacity (one
 //! per agent) succeed, the rest get the "taken" page, and no agent has overlapping meetings in D1
-//! or in Radicale.
+//! or in Radicale, where every agent's events stand at that agent's meetings' starts in D1.
 
 use dynchat_e2e::clock::{at_s, iso_minute as iso};
 use dynchat_e2e::meeting_stack::{agent_settings, move_form, Setup, Stack};
@@ -179,4 +179,35 @@ fn many_visitors_rescheduling_into_one_slot_get_the_agents_capacity_and_nothing_
         })
         .sum();
     assert_eq!(events, visitors, "one Radicale event per meeting");
+    // Start by start, every agent's Radicale events are at that agent's meetings in D1 (the
+    // moved ones at their new time, the others where they were booked).
+    for n in 1..=AGENTS {
+        let mut in_d1: Vec<String> = spans[&format!("a{n}")]
+            .iter()
+            .map(|(start, _)| start.replace(['-', ':'], ""))
+            .collect();
+        let mut in_radicale: Vec<String> = calendars[format!("agent{n}")]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| dtstart(e["ics"].as_str().unwrap_or_default()))
+            .collect();
+        in_d1.sort();
+        in_radicale.sort();
+        assert_eq!(
+            in_radicale, in_d1,
+            "agent{n}: Radicale's DTSTARTs against D1's starts"
+        );
+    }
+}
+
+/// The `DTSTART` of an iCalendar object's event (folded lines joined; "" when there is none).
+fn dtstart(ics: &str) -> String {
+    let ics = ics.replace("\r\n ", "");
+    ics.split("BEGIN:VEVENT")
+        .nth(1)
+        .and_then(|event| event.lines().find(|l| l.starts_with("DTSTART")))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, t)| t.trim().to_string())
+        .unwrap_or_default()
 }

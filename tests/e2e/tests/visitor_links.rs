@@ -113,11 +113,12 @@ fn reschedule_moves_the_event_cancel_frees_the_slot_and_used_links_are_refused()
     let done = st.post_form(&move_form(&token, moved_to));
     assert_page(&done, 200, "Your meeting is moved");
 
-    // Radicale: one event, same UID, at the new time.
+    // Radicale: one event, same UID, at the new time, with the update mail's SEQUENCE.
     let events = st.events("agent1");
     assert_eq!(events.len(), 1, "{events:?}");
     let ics = ics_of(&events[0]);
     assert!(ics.contains(&uid), "{ics}");
+    assert!(ics.lines().any(|l| l.trim_end() == "SEQUENCE:1"), "{ics}");
     assert!(ics.contains(&ics_time(moved_to)), "{ics}");
     assert!(!ics.contains(&ics_time(first)), "{ics}");
     // The update: REQUEST, SEQUENCE 1, same UID, the new time, and new links.

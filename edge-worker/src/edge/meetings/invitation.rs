@@ -99,7 +99,8 @@ pub struct Attendance<'a> {
 
 /// The calendar event of a meeting: the template's texts in the visitor's zone, the video
 /// meeting asked for by the agent's [`meetings::VideoPlan`]. `ids`: Google's event id,
-/// Graph's transaction id, the iCalendar UID.
+/// Graph's transaction id, the iCalendar UID. Its `sequence` is 0 (a booking's); a move sets
+/// the meeting's.
 pub fn new_event(
     tpl: &TemplateRow,
     a: &Attendance<'_>,
@@ -134,6 +135,7 @@ pub fn new_event(
         uid: a.uid.to_string(),
         video: plan.ask_provider,
         video_link: plan.fixed.clone(),
+        sequence: 0,
     }
 }
 

@@ -65,7 +65,7 @@ impl<'a> EventParts<'a> {
     }
 }
 
-/// Makes the event at `slot` for `sequence`.
+/// Makes the event at `slot` for `sequence` (its provider ids and its iCalendar `SEQUENCE`).
 pub(super) async fn make_event(
     env: &Env,
     database: &D1Database,
@@ -73,6 +73,21 @@ pub(super) async fn make_event(
     (site, agent): (&str, &Agent),
     p: &EventParts<'_>,
     (slot, sequence): (&Slot, i64),
+) -> Result<Created, CalFailure> {
+    let ids = moved_ids(p.uid, sequence);
+    make_event_as(env, database, cfg, (site, agent), p, (slot, sequence), ids).await
+}
+
+/// Makes the event at `slot` with the provider ids `ids`; a CalDAV resource carries
+/// `SEQUENCE:sequence`, the one of the visitor's last mail.
+async fn make_event_as(
+    env: &Env,
+    database: &D1Database,
+    cfg: &ProviderConfig,
+    (site, agent): (&str, &Agent),
+    p: &EventParts<'_>,
+    (slot, sequence): (&Slot, i64),
+    ids: (String, String),
 ) -> Result<Created, CalFailure> {
     let tpl = template_for(database, site, p.route)
         .await
@@ -82,7 +97,7 @@ pub(super) async fn make_event(
         Ok(None) => return Err(CalFailure::Disconnected("no calendar connected".into())),
         Err(e) => return Err(CalFailure::Failed(e.to_string())),
     };
-    let e = new_event(
+    let mut e = new_event(
         &tpl,
         &Attendance {
             uid: p.uid,
@@ -94,8 +109,9 @@ pub(super) async fn make_event(
             video: None,
         },
         &meetings::video_plan(&agent.settings, agent.provider),
-        moved_ids(p.uid, sequence),
+        ids,
     );
+    e.sequence = u32::try_from(sequence).unwrap_or(0);
     let r = conn.create(cfg, &e).await;
     store_rotated_token(env, database, site, agent, &conn).await;
     if let Err(CalFailure::Disconnected(reason)) = &r {
@@ -294,14 +310,17 @@ async fn move_job(env: &Env, job: &MoveJob) -> Result<RouterReply, ApiError> {
                 start: meetings::from_ms(m.start_ms),
                 end: meetings::from_ms(m.end_ms),
             };
+            // New provider ids (Google never takes a deleted event's id again), the
+            // meeting's own sequence.
             let restored = if was_removed {
-                make_event(
+                make_event_as(
                     env,
                     &database,
                     &cfg,
                     (site, &agent),
                     &parts,
-                    (&old, sequence + 1_000),
+                    (&old, job.sequence),
+                    moved_ids(&m.uid, sequence + 1_000),
                 )
                 .await
                 .map(Some)
