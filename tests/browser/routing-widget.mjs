@@ -2,16 +2,21 @@
 // tests/e2e/tests/routing.rs seeds (site `acme` allowing the worker's own origin, the demo site
 // built; a dialogue on `/pricing*` asks the region, the email, then offers a meeting whose rule
 // sends answer "dach" to queue `dach`, else `sales`; the two queues' agents work different hours):
-//   node tests/browser/routing-widget.mjs --endpoint http://127.0.0.1:8787
+//   node tests/browser/routing-widget.mjs --endpoint http://127.0.0.1:8787 --video URL
 // The visitor answers DACH and leaves an email: the widget's slot request carries the answer and
 // the lead fields (what /book will carry), the times it shows are the dach queue's (the worker's
-// own `route=queue:dach` list), and the first one is booked (201) in that queue.
+// own `route=queue:dach` list), and the first one is booked (201) in that queue. The dach agent
+// has a fixed video link (`settings.video_link`, given as --video): /book's answer carries it and
+// the confirmation shows it as a real link (issue 15).
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const argv = process.argv.slice(2);
 const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
 const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
-if (!endpoint) { console.error('usage: routing-widget.mjs --endpoint URL'); process.exit(2); }
+const video = opt('--video') || '';
+if (!endpoint || !video) { console.error('usage: routing-widget.mjs --endpoint URL --video URL'); process.exit(2); }
+const en = JSON.parse(readFileSync(new URL('../../engine/core/i18n/en.json', import.meta.url), 'utf8'));
 const W = '#dynchat-widget';
 const fail = (m) => { throw new Error(m); };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -71,8 +76,17 @@ try {
   if (b.status !== 201) fail(`booking answered ${b.status}: ${JSON.stringify(b.answer)}`);
   if (b.body.start !== new Date(dach[0].start).toISOString()) fail(`booked ${b.body.start}, shown ${dach[0].start}`);
   await waitFor(async () => ((await page.locator(W).evaluate((h) => h.shadowRoot.textContent)) || '').includes('Booked with'), 'the booking confirmation');
+  // The agent's video link: in /book's answer, and on the confirmation's line as a real link.
+  if (b.answer.video !== video) fail(`/book's answer carries video ${JSON.stringify(b.answer.video)}, not the agent's ${video}`);
+  const link = page.locator(`${W} .msg.bot a`).filter({ hasText: en['meeting.video'] });
+  await waitFor(async () => (await link.count()) > 0, 'the video link in the confirmation', 40);
+  if ((await link.count()) !== 1) fail(`${await link.count()} video links shown, not one`);
+  const got = await link.evaluate((e) => ({ href: e.getAttribute('href'), rel: e.getAttribute('rel'), target: e.getAttribute('target'), text: e.textContent, line: e.parentElement.textContent }));
+  if (got.href !== video || got.rel !== 'noopener noreferrer' || got.target !== '_blank' || got.text !== en['meeting.video']) fail(`the video link: ${JSON.stringify(got)}`);
+  if (!got.line.startsWith(`Booked with ${b.answer.agent} on `)) fail(`the link is not on the confirmation's line: ${got.line}`);
+  if (!(await link.isVisible())) fail('the video link is not visible');
   if (errors.length) fail(`page errors: ${errors.join('; ')}`);
-  console.log(`ok   the slot request carried ${call.url.search}; ${dach.length} dach times shown; booked ${b.body.start} with ${b.answer.agent}`);
+  console.log(`ok   the slot request carried ${call.url.search}; ${dach.length} dach times shown; booked ${b.body.start} with ${b.answer.agent}, video link ${got.href} shown`);
   await ctx.close();
 } catch (e) {
   console.log(`FAIL routed widget: ${e.message}`);

@@ -360,6 +360,9 @@ fn rule_routed_bookings_land_in_the_right_queue_owner_first() {
     );
 }
 
+/// The dach agent's fixed video link in the widget test.
+const DORA_VIDEO: &str = "https://video.agents.test/room/dora?pwd=7";
+
 #[allow(dead_code)]
 #[path = "../../../xtask/src/console.rs"]
 mod console;
@@ -368,6 +371,9 @@ mod console;
 /// "DACH" is shown the dach queue's times (the slot request carries their answers and fields,
 /// as the booking does) and the booking lands in that queue. The queues' agents work different
 /// hours (dach 08-12, sales 13-17 UTC), so the default queue's times could not be booked there.
+/// The dach agent has a fixed video link (a CalDAV agent's `settings.video_link`, as the
+/// console's agent form saves it): /book's answer carries it and the widget's confirmation shows
+/// it as a link (issue 15); the meeting list has it too.
 #[test]
 fn the_widget_shows_and_books_the_rule_routed_queue() {
     let _g = serial();
@@ -402,7 +408,10 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
     .enumerate()
     {
         let n = n + 1;
-        let settings = json!({"time_zone": "UTC", "working_hours": every_day(hours.0, hours.1), "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
+        let mut settings = json!({"time_zone": "UTC", "working_hours": every_day(hours.0, hours.1), "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
+        if id == "dora" {
+            settings["video_link"] = json!(DORA_VIDEO);
+        }
         let a = w.admin(
             "PUT",
             &format!("/admin/sites/acme/agents/{id}"),
@@ -433,7 +442,7 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
     let status = std::process::Command::new("timeout")
         .args(["300", "node"])
         .arg(root.join("tests/browser/routing-widget.mjs"))
-        .args(["--endpoint", &endpoint])
+        .args(["--endpoint", &endpoint, "--video", DORA_VIDEO])
         .current_dir(&root)
         .status()
         .unwrap_or_else(|e| panic!("node: {e}"));
@@ -451,6 +460,8 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
     let calendars = peers::get(&format!("{}/_peer/state", radicale.urls[0]))["calendars"].clone();
     let events = |user: &str| calendars[user].as_array().map_or(0, Vec::len);
     assert_eq!([events("agent1"), events("agent2")], [1, 0], "{calendars}");
+    let meetings = w.admin("GET", "/admin/sites/acme/meetings", None).json();
+    assert_eq!(meetings["meetings"][0]["video"], DORA_VIDEO, "{meetings}");
 
     // The visitor's own fields route too, their names ignoring case (`lead.Country` in the
     // rule, `country` as the widget captured it).
