@@ -106,6 +106,11 @@ fn act_boxed(shell: &Rc<Shell>, f: Box<dyn FnOnce(&mut Inner)>) {
 }
 
 pub(super) fn later(ms: u32, f: impl FnOnce() + 'static) {
+    // One `Closure::once_into_js` instance for every caller (as [`act`]).
+    later_boxed(ms, Box::new(f))
+}
+
+fn later_boxed(ms: u32, f: Box<dyn FnOnce()>) {
     if let Some(w) = web_sys::window() {
         let cb = Closure::once_into_js(f);
         let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
