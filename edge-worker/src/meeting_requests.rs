@@ -14,6 +14,8 @@ pub const MAX_REQUEST_BODY: usize = 16 * 1024;
 pub const MAX_PREFERRED: usize = 1_000;
 /// At most this many days may be chosen.
 pub const MAX_DAYS: usize = 14;
+/// An answer's value in the notice is cut to this many characters (then `…`).
+pub const MAIL_ANSWER_CHARS: usize = 200;
 
 /// Why the visitor leaves preferred times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,8 +266,9 @@ pub fn request_message(m: &RequestMail<'_>) -> String {
         .lines()
         .map(|l| format!("> {}\n", one_line(l)))
         .collect();
+    let answers = answer_lines(&i.answers);
     let body = format!(
-        "{who} asked for a meeting through the website chat of {site}, but {why}.\n\nPreferred times (their words, time zone {tz}):\n{quoted}{days}\nQueue: {queue}\nReply to this mail to propose a time.\n",
+        "{who} asked for a meeting through the website chat of {site}, but {why}.\n\nPreferred times (their words, time zone {tz}):\n{quoted}{days}{answers}\nQueue: {queue}\nReply to this mail to propose a time.\n",
         who = one_line(&who),
         site = one_line(m.site),
         tz = one_line(&i.tz),
@@ -284,6 +287,25 @@ pub fn request_message(m: &RequestMail<'_>) -> String {
         rcpt = m.to.chars().filter(char::is_ascii_alphanumeric).collect::<String>(),
         body = body.replace('\n', "\r\n"),
     )
+}
+
+/// The visitor's answers for the notice: `Answers:` and one `card: value` line each (card
+/// order), every value on one line and cut to `MAIL_ANSWER_CHARS`; empty without answers.
+/// The text is plain: nothing in it is read as a template.
+fn answer_lines(answers: &BTreeMap<String, String>) -> String {
+    if answers.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Answers:\n");
+    for (card, value) in answers {
+        let value = one_line(value.trim());
+        let mut cut: String = value.chars().take(MAIL_ANSWER_CHARS).collect();
+        if value.chars().count() > MAIL_ANSWER_CHARS {
+            cut.push('…');
+        }
+        out.push_str(&format!("  {}: {}\n", one_line(card), cut));
+    }
+    out
 }
 
 impl RequestInput {
@@ -444,5 +466,51 @@ mod tests {
         );
         assert!(body.contains("none of the offered times fit"), "{body}");
         assert!(!body.replace("\r\n", "").contains('\n'), "CRLF only");
+    }
+
+    #[test]
+    fn the_notice_lists_the_answers_one_line_each_cut_and_uninterpreted() {
+        let mut b = good();
+        b["route"] = json!("rules:routed/book");
+        b["answers"] = json!({"region": "dach", "topic": "{{agent.name}}"});
+        let mut i = request_input(&b).expect("valid");
+        // Past the body's checks too (a 5,000-character value is a 400 there): the notice
+        // still keeps every value on one line and short.
+        i.answers
+            .insert("note".into(), "line one\r\nBcc: evil@x.test".into());
+        i.answers.insert("long".into(), "x".repeat(5_000));
+        let m = request_message(&RequestMail {
+            id: "r-abc",
+            from: "meetings@dynchat.test",
+            to: "agent1@agents.test",
+            site: "acme",
+            queue: "dach",
+            input: &i,
+            now: DateTime::from_timestamp(1_700_000_000, 0).expect("t"),
+        });
+        let (head, body) = m.split_once("\r\n\r\n").expect("head and body");
+        assert!(!head.contains("Bcc"), "{head}");
+        let long = format!("  long: {}…\r\n", "x".repeat(MAIL_ANSWER_CHARS));
+        let expected = format!(
+            "Answers:\r\n{long}  note: line one  Bcc: evil@x.test\r\n  region: dach\r\n  topic: {{{{agent.name}}}}\r\n"
+        );
+        assert!(body.contains(&expected), "{body}");
+        assert!(!body.contains(&"x".repeat(MAIL_ANSWER_CHARS + 1)), "cut");
+        assert!(
+            !body.replace("\r\n", "").contains(['\n', '\r']),
+            "CRLF only"
+        );
+        // Without answers: no Answers block.
+        let plain = request_input(&good()).expect("valid");
+        let m = request_message(&RequestMail {
+            input: &plain,
+            id: "r-abc",
+            from: "meetings@dynchat.test",
+            to: "agent1@agents.test",
+            site: "acme",
+            queue: "sales",
+            now: DateTime::from_timestamp(1_700_000_000, 0).expect("t"),
+        });
+        assert!(!m.contains("Answers:"), "{m}");
     }
 }
