@@ -353,14 +353,34 @@ fn requests_box(list: &[Value]) -> El {
                 .child(el("td").text(&date_time(r["created_at"].as_f64().unwrap_or(0.0))))
                 .child(el("td").text(&visitor))
                 .child(el("td").text(format!("{when} {}", s("tz")).trim()))
+                .child(answers_cell(&s("answers")))
                 .child(el("td").text(route.strip_prefix("queue:").unwrap_or(&route))),
         );
     }
     sec.child(super::agent_form::table(
         "Meeting requests table",
-        &["When", "Visitor", "Preferred times", "Queue"],
+        &["When", "Visitor", "Preferred times", "Answers", "Queue"],
         tb,
     ))
+}
+
+/// A request's answers (JSON text, card id -> text) as a compact `card: value` list, each
+/// value cut to 120 characters; an empty cell without answers.
+fn answers_cell(json: &str) -> El {
+    let answers: serde_json::Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
+    if answers.is_empty() {
+        return el("td");
+    }
+    let mut ul = el("ul").cls("answers");
+    for (card, v) in &answers {
+        let v = v.as_str().unwrap_or("");
+        let mut cut: String = v.chars().take(120).collect();
+        if v.chars().count() > 120 {
+            cut.push('…');
+        }
+        ul = ul.child(el("li").text(&format!("{card}: {cut}")));
+    }
+    el("td").child(ul)
 }
 
 pub(super) fn csv_cell(s: &str) -> String {
