@@ -142,7 +142,7 @@ export function settingsTests(h) {
       const r = await fetch(`${endpoint}/v1/sites/${site}/meetings/requests`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': `req-${RUN}-1` },
-        body: JSON.stringify({ route: 'queue:help', email: `eva-${RUN}@visitor.example`, name: 'Eva Holm', preferred: 'Tuesday mornings', days: ['2030-01-08'], tz: 'Europe/Berlin' }),
+        body: JSON.stringify({ route: 'queue:help', email: `eva-${RUN}@visitor.example`, name: 'Eva Holm', preferred: 'Tuesday mornings', days: ['2030-01-08'], tz: 'Europe/Berlin', answers: { seats: 'team of 40', topic: '{{agent.name}}' } }),
       });
       assert(r.status === 201, `request: ${r.status} ${await r.text()}`);
       await go(page, `#/sites/${site}/meetings`, '#m-q');
@@ -150,6 +150,9 @@ export function settingsTests(h) {
       await row.waitFor();
       const text = await row.textContent();
       assert(text.includes('Eva Holm') && text.includes('Tuesday mornings') && text.includes('2030-01-08') && text.includes('help'), 'request row: ' + text);
+      // The visitor's answers, one `card: value` item each, as plain text.
+      const answers = await row.locator('ul.answers li').allTextContents();
+      assert(JSON.stringify(answers) === JSON.stringify(['seats: team of 40', 'topic: {{agent.name}}']), 'request answers: ' + JSON.stringify(answers));
       await shoot(page, 'meeting-requests');
       await axe(page, 'meetings with requests');
     } finally {
