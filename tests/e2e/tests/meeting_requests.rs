@@ -48,7 +48,8 @@ fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
     let st = start();
     let body = json!({"route": "queue:sales", "email": "vera@example.com", "name": "Vera Visitor",
         "preferred": "Tuesday mornings, or Friday after 15:00", "days": ["2030-01-08", "2030-01-04"],
-        "tz": "Europe/Berlin", "reason": "none_fit", "session": "s-req-1"})
+        "tz": "Europe/Berlin", "reason": "none_fit", "session": "s-req-1",
+        "answers": {"seats": "team of 40", "topic": "{{agent.name}}"}})
     .to_string();
     let first = send(&st, Some("request-key-1"), &body);
     assert_eq!(first.status, 201, "{}", first.body);
@@ -74,6 +75,12 @@ fn preferred_times_reach_the_queue_once_and_bad_bodies_name_the_field() {
             "{raw}"
         );
         assert!(raw.contains("none of the offered times fit"), "{raw}");
+        // The visitor's answers, one `card: value` line each, as they wrote them.
+        assert!(
+            raw.replace("\r\n", "\n")
+                .contains("Answers:\n  seats: team of 40\n  topic: {{agent.name}}\n"),
+            "{raw}"
+        );
         assert_eq!(
             m["subject"],
             "Meeting request from Vera Visitor: no time fit"
