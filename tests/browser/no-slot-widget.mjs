@@ -9,33 +9,14 @@
 // fields `/book` carries, the worker stores it (201), and the dialogue goes on by the card's
 // on_skip. The queue it reached (the mail, the admin list) is checked by the Rust test.
 // Expected texts are read from the English catalogue, never typed here.
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { drive, endpointArg, fail, newPage, W, waitFor, en } from './real-worker.mjs';
 
-const argv = process.argv.slice(2);
-const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
-const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
-if (!endpoint) { console.error('usage: no-slot-widget.mjs --endpoint URL'); process.exit(2); }
-const en = JSON.parse(readFileSync(new URL('../../engine/core/i18n/en.json', import.meta.url), 'utf8'));
-const W = '#dynchat-widget';
+const endpoint = endpointArg('no-slot-widget.mjs --endpoint URL');
 const AFTER = 'AFTER THE MEETING CARD';
 const PREFERRED = 'Any weekday morning next month, please';
-const fail = (m) => { throw new Error(m); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(fn, what, tries = 120) {
-  for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await sleep(250); }
-  throw new Error('timed out waiting for ' + what);
-}
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let code = 0;
-try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(30000);
+await drive('no-slot widget', async (browser) => {
+  const { ctx, page, errors } = await newPage(browser, { timezoneId: 'UTC' });
   const slotCalls = [];
   const requests = [];
   // The request itself, seen when it leaves; its status is read from it below.
@@ -48,8 +29,6 @@ try {
       slotCalls.push({ url: u, status: r.status(), body: await r.json().catch(() => ({})) });
     }
   });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
   const shadowText = () => page.locator(W).evaluate((h) => h.shadowRoot.textContent || '');
   await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
   await page.locator(`${W} .poke-open`).waitFor();
@@ -86,10 +65,4 @@ try {
   if (errors.length) fail(`page errors: ${errors.join('; ')}`);
   console.log(`ok   no times for dach (sales offers ${sales.length}); the request ${JSON.stringify(r.body.answers)} was stored (201); the dialogue went on`);
   await ctx.close();
-} catch (e) {
-  console.log(`FAIL no-slot widget: ${e.message}`);
-  code = 1;
-} finally {
-  await browser.close();
-}
-process.exit(code);
+});
