@@ -6,7 +6,7 @@
 
 use dynchat_e2e::clock::at;
 use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{root, serial, site_settings, worker, Answer, Peer, Worker};
+use dynchat_e2e::{root, root_with_widget, serial, site_settings, worker, Answer, Peer, Worker};
 use serde_json::{json, Value};
 
 const SITE: &str = "rt";
@@ -369,12 +369,32 @@ mod console;
 
 /// Checks the widget is built and builds the demo site for the worker to serve.
 fn build_demo_site() {
-    let root = root();
-    assert!(
-        root.join("dist/widget/loader.js").exists(),
-        "dist/widget is missing: build the widget first (cargo xtask widget)"
-    );
+    let root = root_with_widget();
     console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
+}
+
+/// The widget tests' dialogue on `/pricing*`: the region asked (DACH or elsewhere), the work
+/// email captured, then meeting card `book` routed by `rules` (default queue `sales`), going on
+/// by `on_skip` when skipped; the `extra` cards, then the end card `bye`.
+fn region_dialogue(
+    (id, name): (&str, &str),
+    rules: Value,
+    on_skip: &str,
+    extra: &[Value],
+) -> Value {
+    let mut cards = vec![
+        json!({"type": "question", "id": "region", "text": "Where is your team?",
+               "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
+                           {"label": "Elsewhere", "value": "other", "next": "mail"}]}),
+        json!({"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"}),
+        json!({"type": "meeting", "id": "book", "text": "Pick a time:", "route": {"rules": rules, "default": "sales"},
+               "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": on_skip}),
+    ];
+    cards.extend_from_slice(extra);
+    cards.push(json!({"type": "end", "id": "bye", "text": "Thanks!"}));
+    json!({"version": 1, "id": id, "name": name,
+           "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
+           "cards": cards})
 }
 
 /// An agent's settings in UTC: every day's working hours, 30-minute meetings, the notice (in
@@ -454,20 +474,11 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
     build_demo_site();
     let radicale = peers::radicale(2, "routing-widget");
     let w = Worker::start("routing-widget", None, &[("CALENDAR_KEY", CALENDAR_KEY)]);
-    let d = json!({"version": 1, "id": "routed", "name": "Routed",
-    "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
-    "cards": [
-        {"type": "question", "id": "region", "text": "Where is your team?",
-         "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
-                     {"label": "Elsewhere", "value": "other", "next": "mail"}]},
-        {"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"},
-        {"type": "meeting", "id": "book", "text": "Pick a time:", "route": {
-            "rules": [{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"},
-                      {"when": {"all": [{"field": "lead.Country", "op": "is", "value": "AT"}]}, "queue": "dach"}],
-            "default": "sales"},
-         "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "bye"},
-        {"type": "end", "id": "bye", "text": "Thanks!"}
-    ]});
+    let rules = json!([
+        {"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"},
+        {"when": {"all": [{"field": "lead.Country", "op": "is", "value": "AT"}]}, "queue": "dach"}
+    ]);
+    let d = region_dialogue(("routed", "Routed"), rules, "bye", &[]);
     let mut dora = agent_settings(("08:00", "12:00"), 60, 30);
     dora["video_link"] = json!(DORA_VIDEO);
     let agents = [
@@ -657,20 +668,9 @@ fn the_widget_no_slot_request_reaches_the_rule_routed_queue() {
             ("MAIL_RETRY_MS", "500"),
         ],
     );
-    let d = json!({"version": 1, "id": "asked", "name": "Asked",
-    "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
-    "cards": [
-        {"type": "question", "id": "region", "text": "Where is your team?",
-         "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
-                     {"label": "Elsewhere", "value": "other", "next": "mail"}]},
-        {"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"},
-        {"type": "meeting", "id": "book", "text": "Pick a time:", "route": {
-            "rules": [{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"}],
-            "default": "sales"},
-         "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "later"},
-        {"type": "message", "id": "later", "text": "AFTER THE MEETING CARD: we will write to you.", "next": "bye"},
-        {"type": "end", "id": "bye", "text": "Thanks!"}
-    ]});
+    let rules = json!([{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"}]);
+    let later = json!({"type": "message", "id": "later", "text": "AFTER THE MEETING CARD: we will write to you.", "next": "bye"});
+    let d = region_dialogue(("asked", "Asked"), rules, "later", &[later]);
     // dora needs 3 days' notice but books only 2 days ahead: no time at all, honestly.
     let agents = [
         ("dora", "dach", agent_settings(("08:00", "18:00"), 4320, 2)),
