@@ -9,7 +9,7 @@
 // fields `/book` carries, the worker stores it (201), and the dialogue goes on by the card's
 // on_skip. The queue it reached (the mail, the admin list) is checked by the Rust test.
 // Expected texts are read from the English catalogue, never typed here.
-import { drive, endpointArg, fail, newPage, W, waitFor, en } from './real-worker.mjs';
+import { answerDach, drive, endpointArg, fail, newPage, queueSlots, W, waitFor, en } from './real-worker.mjs';
 
 const endpoint = endpointArg('no-slot-widget.mjs --endpoint URL');
 const AFTER = 'AFTER THE MEETING CARD';
@@ -17,31 +17,16 @@ const PREFERRED = 'Any weekday morning next month, please';
 
 await drive('no-slot widget', async (browser) => {
   const { ctx, page, errors } = await newPage(browser, { timezoneId: 'UTC' });
-  const slotCalls = [];
   const requests = [];
   // The request itself, seen when it leaves; its status is read from it below.
   page.on('request', (r) => {
     if (r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/meetings/requests')) requests.push(r);
   });
-  page.on('response', async (r) => {
-    const u = new URL(r.url());
-    if (u.pathname.endsWith('/slots') && u.searchParams.get('route') === 'rules:asked/book') {
-      slotCalls.push({ url: u, status: r.status(), body: await r.json().catch(() => ({})) });
-    }
-  });
   const shadowText = () => page.locator(W).evaluate((h) => h.shadowRoot.textContent || '');
-  await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
-  await page.locator(`${W} .poke-open`).waitFor();
-  await page.locator(`${W} .launcher`).click();
-  await page.locator(`${W} .choice`, { hasText: 'DACH' }).first().click();
-  const email = page.locator(`${W} input[type=email]`);
-  await email.fill('no-slot-widget@example.com');
-  await email.press('Enter');
-  const call = await waitFor(() => slotCalls[0], 'the slot request of the rules route');
-  if (call.status !== 200) fail(`/slots answered ${call.status}: ${JSON.stringify(call.body)}`);
+  const call = await answerDach(page, endpoint, 'rules:asked/book', 'no-slot-widget@example.com');
   if ((call.body.slots || []).length !== 0) fail(`the dach queue offered ${call.body.slots.length} times; the test needs none`);
   // The default queue does offer times: only the rule's queue leaves the visitor without one.
-  const sales = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:sales&tz=UTC&days=14`);
+  const sales = await queueSlots(page, endpoint, 'sales');
   if (!sales.length) fail('the sales queue must offer times');
   const area = page.locator(`${W} textarea`);
   await area.waitFor();

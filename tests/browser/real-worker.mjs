@@ -50,3 +50,28 @@ export async function drive(name, body) {
   }
   process.exit(code);
 }
+// The routing drivers' visitor (the dialogue tests/e2e/tests/routing.rs publishes): opens
+// /site/pricing, answers DACH, leaves `email`; returns the widget's first slot request of the
+// card's `route` ({ url, status, body }), which must have been answered 200.
+export async function answerDach(page, endpoint, route, email) {
+  const slotCalls = [];
+  page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.endsWith('/slots') && u.searchParams.get('route') === route) {
+      slotCalls.push({ url: u, status: r.status(), body: await r.json().catch(() => ({})) });
+    }
+  });
+  await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+  await page.locator(`${W} .poke-open`).waitFor();
+  await page.locator(`${W} .launcher`).click();
+  await page.locator(`${W} .choice`, { hasText: 'DACH' }).first().click();
+  const input = page.locator(`${W} input[type=email]`);
+  await input.fill(email);
+  await input.press('Enter');
+  const call = await waitFor(() => slotCalls[0], 'the slot request of the rules route');
+  if (call.status !== 200) fail(`/slots answered ${call.status}: ${JSON.stringify(call.body)}`);
+  return call;
+}
+// The times the worker offers `queue` directly (14 days, UTC), fetched from the page.
+export const queueSlots = (page, endpoint, queue) =>
+  page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:${queue}&tz=UTC&days=14`);

@@ -8,36 +8,23 @@
 // own `route=queue:dach` list), and the first one is booked (201) in that queue. The dach agent
 // has a fixed video link (`settings.video_link`, given as --video): /book's answer carries it and
 // the confirmation shows it as a real link (issue 15).
-import { drive, endpointArg, fail, newPage, W, waitFor, en, opt } from './real-worker.mjs';
+import { answerDach, drive, endpointArg, fail, newPage, queueSlots, W, waitFor, en, opt } from './real-worker.mjs';
 
 const endpoint = endpointArg('routing-widget.mjs --endpoint URL --video URL', ['--video']);
 const video = opt('--video');
 
 await drive('routed widget', async (browser) => {
   const { ctx, page, errors } = await newPage(browser, { timezoneId: 'UTC' });
-  const slotCalls = [];
   const books = [];
   page.on('response', async (r) => {
-    const u = new URL(r.url());
-    if (u.pathname.endsWith('/slots') && u.searchParams.get('route') === 'rules:routed/book') {
-      slotCalls.push({ url: u, status: r.status(), body: await r.json().catch(() => ({})) });
-    }
-    if (r.request().method() === 'POST' && u.pathname.endsWith('/book')) {
+    if (r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/book')) {
       books.push({ status: r.status(), body: JSON.parse(r.request().postData() || '{}'), answer: await r.json().catch(() => ({})) });
     }
   });
-  await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
-  await page.locator(`${W} .poke-open`).waitFor();
-  await page.locator(`${W} .launcher`).click();
-  await page.locator(`${W} .choice`, { hasText: 'DACH' }).first().click();
-  const email = page.locator(`${W} input[type=email]`);
-  await email.fill('routed-widget@example.com');
-  await email.press('Enter');
-  const call = await waitFor(() => slotCalls[0], 'the slot request of the rules route');
-  if (call.status !== 200) fail(`/slots answered ${call.status}: ${JSON.stringify(call.body)}`);
+  const call = await answerDach(page, endpoint, 'rules:routed/book', 'routed-widget@example.com');
   // What the worker offers the dach queue directly: the list the visitor must see.
-  const dach = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:dach&tz=UTC&days=14`);
-  const sales = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:sales&tz=UTC&days=14`);
+  const dach = await queueSlots(page, endpoint, 'dach');
+  const sales = await queueSlots(page, endpoint, 'sales');
   const starts = (l) => JSON.stringify(l.map((s) => s.start));
   if (!dach.length || starts(dach) === starts(sales)) fail('the two queues must offer different times');
   if (starts(call.body.slots || []) !== starts(dach)) fail(`the widget was sent ${starts(call.body.slots || []).slice(0, 120)}..., not the dach queue's ${starts(dach).slice(0, 120)}...`);
