@@ -7,36 +7,20 @@
 // variant's first card and question text, and every event sent carries the variant. With --book
 // (the dialogue's goal leads to a meeting card on a bookable queue) each visitor also leaves an
 // email and books the first time offered: the POST /book carries the variant and is booked (201).
-import { chromium } from 'playwright-core';
+import { argv, drive, endpointArg, fail, newPage, W, waitFor as waitUpTo } from './real-worker.mjs';
 
-const argv = process.argv.slice(2);
-const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
-const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
-if (!endpoint) { console.error('usage: experiment-widget.mjs --endpoint URL [--book]'); process.exit(2); }
+const endpoint = endpointArg('experiment-widget.mjs --endpoint URL [--book]');
 const bookToo = argv.includes('--book');
-const W = '#dynchat-widget';
 const TEXTS = {
   control: { hello: 'Hi! Want a walkthrough of the product?', ask: 'Shall we book a demo?' },
   short: { hello: 'Got 15 minutes this week?', ask: 'Book a 15-minute demo?' },
 };
-const fail = (m) => { throw new Error(m); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(fn, what, tries = 80) {
-  for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await sleep(250); }
-  throw new Error('timed out waiting for ' + what);
-}
+const waitFor = (fn, what, tries = 80) => waitUpTo(fn, what, tries);
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let code = 0;
-try {
+await drive('widget experiment', async (browser) => {
   const seen = new Set();
   for (let i = 0; i < 16 && seen.size < 2; i++) {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(20000);
+    const { ctx, page, errors } = await newPage(browser, { timeout: 20000 });
     const events = [];
     const books = [];
     let asked;
@@ -49,8 +33,6 @@ try {
     page.on('response', async (r) => {
       if (r.url().includes('/variant?visitor=')) asked = (await r.json().catch(() => ({}))).variant;
     });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
     await page.locator(`${W} .poke-open`).waitFor();
     const variant = await waitFor(() => asked, 'the variant answer');
@@ -87,10 +69,4 @@ try {
   }
   if (seen.size < 2) fail(`only ${[...seen]} seen in 16 visitors`);
   console.log('ok   widget runs the variant the worker assigns (both variants seen)');
-} catch (e) {
-  console.log(`FAIL widget experiment: ${e.message}`);
-  code = 1;
-} finally {
-  await browser.close();
-}
-process.exit(code);
+});

@@ -9,60 +9,24 @@
 // fields `/book` carries, the worker stores it (201), and the dialogue goes on by the card's
 // on_skip. The queue it reached (the mail, the admin list) is checked by the Rust test.
 // Expected texts are read from the English catalogue, never typed here.
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { answerDach, drive, endpointArg, fail, newPage, queueSlots, W, waitFor, en } from './real-worker.mjs';
 
-const argv = process.argv.slice(2);
-const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
-const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
-if (!endpoint) { console.error('usage: no-slot-widget.mjs --endpoint URL'); process.exit(2); }
-const en = JSON.parse(readFileSync(new URL('../../engine/core/i18n/en.json', import.meta.url), 'utf8'));
-const W = '#dynchat-widget';
+const endpoint = endpointArg('no-slot-widget.mjs --endpoint URL');
 const AFTER = 'AFTER THE MEETING CARD';
 const PREFERRED = 'Any weekday morning next month, please';
-const fail = (m) => { throw new Error(m); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(fn, what, tries = 120) {
-  for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await sleep(250); }
-  throw new Error('timed out waiting for ' + what);
-}
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let code = 0;
-try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(30000);
-  const slotCalls = [];
+await drive('no-slot widget', async (browser) => {
+  const { ctx, page, errors } = await newPage(browser, { timezoneId: 'UTC' });
   const requests = [];
   // The request itself, seen when it leaves; its status is read from it below.
   page.on('request', (r) => {
     if (r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/meetings/requests')) requests.push(r);
   });
-  page.on('response', async (r) => {
-    const u = new URL(r.url());
-    if (u.pathname.endsWith('/slots') && u.searchParams.get('route') === 'rules:asked/book') {
-      slotCalls.push({ url: u, status: r.status(), body: await r.json().catch(() => ({})) });
-    }
-  });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
   const shadowText = () => page.locator(W).evaluate((h) => h.shadowRoot.textContent || '');
-  await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
-  await page.locator(`${W} .poke-open`).waitFor();
-  await page.locator(`${W} .launcher`).click();
-  await page.locator(`${W} .choice`, { hasText: 'DACH' }).first().click();
-  const email = page.locator(`${W} input[type=email]`);
-  await email.fill('no-slot-widget@example.com');
-  await email.press('Enter');
-  const call = await waitFor(() => slotCalls[0], 'the slot request of the rules route');
-  if (call.status !== 200) fail(`/slots answered ${call.status}: ${JSON.stringify(call.body)}`);
+  const call = await answerDach(page, endpoint, 'rules:asked/book', 'no-slot-widget@example.com');
   if ((call.body.slots || []).length !== 0) fail(`the dach queue offered ${call.body.slots.length} times; the test needs none`);
   // The default queue does offer times: only the rule's queue leaves the visitor without one.
-  const sales = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:sales&tz=UTC&days=14`);
+  const sales = await queueSlots(page, endpoint, 'sales');
   if (!sales.length) fail('the sales queue must offer times');
   const area = page.locator(`${W} textarea`);
   await area.waitFor();
@@ -86,10 +50,4 @@ try {
   if (errors.length) fail(`page errors: ${errors.join('; ')}`);
   console.log(`ok   no times for dach (sales offers ${sales.length}); the request ${JSON.stringify(r.body.answers)} was stored (201); the dialogue went on`);
   await ctx.close();
-} catch (e) {
-  console.log(`FAIL no-slot widget: ${e.message}`);
-  code = 1;
-} finally {
-  await browser.close();
-}
-process.exit(code);
+});

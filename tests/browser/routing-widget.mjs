@@ -8,57 +8,23 @@
 // own `route=queue:dach` list), and the first one is booked (201) in that queue. The dach agent
 // has a fixed video link (`settings.video_link`, given as --video): /book's answer carries it and
 // the confirmation shows it as a real link (issue 15).
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { answerDach, drive, endpointArg, fail, newPage, queueSlots, W, waitFor, en, opt } from './real-worker.mjs';
 
-const argv = process.argv.slice(2);
-const opt = (n) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
-const endpoint = (opt('--endpoint') || '').replace(/\/$/, '');
-const video = opt('--video') || '';
-if (!endpoint || !video) { console.error('usage: routing-widget.mjs --endpoint URL --video URL'); process.exit(2); }
-const en = JSON.parse(readFileSync(new URL('../../engine/core/i18n/en.json', import.meta.url), 'utf8'));
-const W = '#dynchat-widget';
-const fail = (m) => { throw new Error(m); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(fn, what, tries = 120) {
-  for (let i = 0; i < tries; i++) { const v = await fn(); if (v) return v; await sleep(250); }
-  throw new Error('timed out waiting for ' + what);
-}
+const endpoint = endpointArg('routing-widget.mjs --endpoint URL --video URL', ['--video']);
+const video = opt('--video');
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let code = 0;
-try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(30000);
-  const slotCalls = [];
+await drive('routed widget', async (browser) => {
+  const { ctx, page, errors } = await newPage(browser, { timezoneId: 'UTC' });
   const books = [];
   page.on('response', async (r) => {
-    const u = new URL(r.url());
-    if (u.pathname.endsWith('/slots') && u.searchParams.get('route') === 'rules:routed/book') {
-      slotCalls.push({ url: u, status: r.status(), body: await r.json().catch(() => ({})) });
-    }
-    if (r.request().method() === 'POST' && u.pathname.endsWith('/book')) {
+    if (r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/book')) {
       books.push({ status: r.status(), body: JSON.parse(r.request().postData() || '{}'), answer: await r.json().catch(() => ({})) });
     }
   });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${endpoint}/site/pricing`, { waitUntil: 'domcontentloaded', timeout: 60000 });
-  await page.locator(`${W} .poke-open`).waitFor();
-  await page.locator(`${W} .launcher`).click();
-  await page.locator(`${W} .choice`, { hasText: 'DACH' }).first().click();
-  const email = page.locator(`${W} input[type=email]`);
-  await email.fill('routed-widget@example.com');
-  await email.press('Enter');
-  const call = await waitFor(() => slotCalls[0], 'the slot request of the rules route');
-  if (call.status !== 200) fail(`/slots answered ${call.status}: ${JSON.stringify(call.body)}`);
+  const call = await answerDach(page, endpoint, 'rules:routed/book', 'routed-widget@example.com');
   // What the worker offers the dach queue directly: the list the visitor must see.
-  const dach = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:dach&tz=UTC&days=14`);
-  const sales = await page.evaluate(async (u) => (await (await fetch(u)).json()).slots || [], `${endpoint}/v1/sites/acme/slots?route=queue:sales&tz=UTC&days=14`);
+  const dach = await queueSlots(page, endpoint, 'dach');
+  const sales = await queueSlots(page, endpoint, 'sales');
   const starts = (l) => JSON.stringify(l.map((s) => s.start));
   if (!dach.length || starts(dach) === starts(sales)) fail('the two queues must offer different times');
   if (starts(call.body.slots || []) !== starts(dach)) fail(`the widget was sent ${starts(call.body.slots || []).slice(0, 120)}..., not the dach queue's ${starts(dach).slice(0, 120)}...`);
@@ -88,10 +54,4 @@ try {
   if (errors.length) fail(`page errors: ${errors.join('; ')}`);
   console.log(`ok   the slot request carried ${call.url.search}; ${dach.length} dach times shown; booked ${b.body.start} with ${b.answer.agent}, video link ${got.href} shown`);
   await ctx.close();
-} catch (e) {
-  console.log(`FAIL routed widget: ${e.message}`);
-  code = 1;
-} finally {
-  await browser.close();
-}
-process.exit(code);
+});

@@ -29,6 +29,17 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from("../.."))
 }
 
+/// The repository root, for a test of the widget on the demo site: the widget must be built
+/// (`dist/widget`).
+pub fn root_with_widget() -> PathBuf {
+    let root = root();
+    assert!(
+        root.join("dist/widget/loader.js").exists(),
+        "dist/widget is missing: build the widget first (cargo xtask widget)"
+    );
+    root
+}
+
 static BUILD: OnceLock<Result<(), String>> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
 

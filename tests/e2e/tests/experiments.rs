@@ -9,7 +9,7 @@
 use dynchat_e2e::clock::{at, now_ms};
 use dynchat_e2e::console::field as field_of;
 use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{root, serial, site_settings, worker, Worker};
+use dynchat_e2e::{root, root_with_widget, serial, site_settings, worker, Worker};
 use dynchat_engine::experiment::{assign, Variant};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -624,11 +624,7 @@ fn marketo_activities_record_the_variant() {
 #[test]
 fn the_widget_runs_the_variant_the_worker_assigns() {
     let _g = serial();
-    let root = root();
-    assert!(
-        root.join("dist/widget/loader.js").exists(),
-        "dist/widget is missing: build the widget first (cargo xtask widget)"
-    );
+    let root = root_with_widget();
     console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
     let radicale = peers::radicale(1, "experiments-widget");
     let w = Worker::start(

@@ -6,7 +6,7 @@
 
 use dynchat_e2e::clock::at;
 use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{root, serial, site_settings, worker, Answer, Peer, Worker};
+use dynchat_e2e::{root, root_with_widget, serial, site_settings, worker, Answer, Peer, Worker};
 use serde_json::{json, Value};
 
 const SITE: &str = "rt";
@@ -367,51 +367,58 @@ const DORA_VIDEO: &str = "https://video.agents.test/room/dora?pwd=7";
 #[path = "../../../xtask/src/console.rs"]
 mod console;
 
-/// The widget in Chromium on the demo site served by the real worker: a visitor who answers
-/// "DACH" is shown the dach queue's times (the slot request carries their answers and fields,
-/// as the booking does) and the booking lands in that queue. The queues' agents work different
-/// hours (dach 08-12, sales 13-17 UTC), so the default queue's times could not be booked there.
-/// The dach agent has a fixed video link (a CalDAV agent's `settings.video_link`, as the
-/// console's agent form saves it): /book's answer carries it and the widget's confirmation shows
-/// it as a link (issue 15); the meeting list has it too.
-#[test]
-fn the_widget_shows_and_books_the_rule_routed_queue() {
-    let _g = serial();
-    let root = root();
-    assert!(
-        root.join("dist/widget/loader.js").exists(),
-        "dist/widget is missing: build the widget first (cargo xtask widget)"
-    );
+/// Checks the widget is built and builds the demo site for the worker to serve.
+fn build_demo_site() {
+    let root = root_with_widget();
     console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
-    let radicale = peers::radicale(2, "routing-widget");
-    let w = Worker::start("routing-widget", None, &[("CALENDAR_KEY", CALENDAR_KEY)]);
-    let d = json!({"version": 1, "id": "routed", "name": "Routed",
-    "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
-    "cards": [
-        {"type": "question", "id": "region", "text": "Where is your team?",
-         "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
-                     {"label": "Elsewhere", "value": "other", "next": "mail"}]},
-        {"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"},
-        {"type": "meeting", "id": "book", "text": "Pick a time:", "route": {
-            "rules": [{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"},
-                      {"when": {"all": [{"field": "lead.Country", "op": "is", "value": "AT"}]}, "queue": "dach"}],
-            "default": "sales"},
-         "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "bye"},
-        {"type": "end", "id": "bye", "text": "Thanks!"}
-    ]});
+}
+
+/// The widget tests' dialogue on `/pricing*`: the region asked (DACH or elsewhere), the work
+/// email captured, then meeting card `book` routed by `rules` (default queue `sales`), going on
+/// by `on_skip` when skipped; the `extra` cards, then the end card `bye`.
+fn region_dialogue(
+    (id, name): (&str, &str),
+    rules: Value,
+    on_skip: &str,
+    extra: &[Value],
+) -> Value {
+    let mut cards = vec![
+        json!({"type": "question", "id": "region", "text": "Where is your team?",
+               "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
+                           {"label": "Elsewhere", "value": "other", "next": "mail"}]}),
+        json!({"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"}),
+        json!({"type": "meeting", "id": "book", "text": "Pick a time:", "route": {"rules": rules, "default": "sales"},
+               "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": on_skip}),
+    ];
+    cards.extend_from_slice(extra);
+    cards.push(json!({"type": "end", "id": "bye", "text": "Thanks!"}));
+    json!({"version": 1, "id": id, "name": name,
+           "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
+           "cards": cards})
+}
+
+/// An agent's settings in UTC: every day's working hours, 30-minute meetings, the notice (in
+/// minutes) and horizon (in days) given.
+fn agent_settings(hours: (&str, &str), notice: i64, horizon: i64) -> Value {
+    json!({"time_zone": "UTC", "working_hours": every_day(hours.0, hours.1), "meeting_minutes": 30,
+           "min_notice_minutes": notice, "horizon_days": horizon})
+}
+
+/// The widget tests' one seed and run: site `acme` on `w`; each agent `(id, queue, settings)`,
+/// the n-th (from 1) with email `agent<n>@agents.test` on Radicale user `agent<n>`, alone in its
+/// queue; the dialogue `d` published and the demo site's origin allowed. Then the browser
+/// driver `tests/browser/<file>` runs against the worker (`--endpoint`, then its own args) and
+/// must pass.
+fn seed_and_run_widget(
+    w: &Worker,
+    radicale: &PyPeer,
+    agents: &[(&str, &str, Value)],
+    d: &Value,
+    (driver, args): (&str, &[&str]),
+) {
     w.site("acme", site_settings(None), &[]);
-    for (n, (id, queue, hours)) in [
-        ("dora", "dach", ("08:00", "12:00")),
-        ("sam", "sales", ("13:00", "17:00")),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (n, (id, queue, settings)) in agents.iter().enumerate() {
         let n = n + 1;
-        let mut settings = json!({"time_zone": "UTC", "working_hours": every_day(hours.0, hours.1), "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
-        if id == "dora" {
-            settings["video_link"] = json!(DORA_VIDEO);
-        }
         let a = w.admin(
             "PUT",
             &format!("/admin/sites/acme/agents/{id}"),
@@ -434,21 +441,56 @@ fn the_widget_shows_and_books_the_rule_routed_queue() {
         );
         assert_eq!(q.status, 200, "queue {queue}: {}", q.body);
     }
-    let p = w.admin("POST", "/admin/sites/acme/dialogues", Some(&d));
+    let p = w.admin("POST", "/admin/sites/acme/dialogues", Some(d));
     assert_eq!(p.status, 201, "publish: {}", p.body);
     console::allow_demo_origin(w.port, dynchat_e2e::ADMIN_TOKEN)
         .unwrap_or_else(|e| panic!("allow_demo_origin: {e}"));
     let endpoint = format!("http://127.0.0.1:{}", w.port);
+    let root = root();
     let status = std::process::Command::new("timeout")
         .args(["300", "node"])
-        .arg(root.join("tests/browser/routing-widget.mjs"))
-        .args(["--endpoint", &endpoint, "--video", DORA_VIDEO])
+        .arg(root.join("tests/browser").join(driver))
+        .args(["--endpoint", &endpoint])
+        .args(args)
         .current_dir(&root)
         .status()
         .unwrap_or_else(|e| panic!("node: {e}"));
     assert!(
         status.success(),
-        "routed widget check failed (FAIL line above)"
+        "{driver}: the widget check failed (FAIL line above)"
+    );
+}
+
+/// The widget in Chromium on the demo site served by the real worker: a visitor who answers
+/// "DACH" is shown the dach queue's times (the slot request carries their answers and fields,
+/// as the booking does) and the booking lands in that queue. The queues' agents work different
+/// hours (dach 08-12, sales 13-17 UTC), so the default queue's times could not be booked there.
+/// The dach agent has a fixed video link (a CalDAV agent's `settings.video_link`, as the
+/// console's agent form saves it): /book's answer carries it and the widget's confirmation shows
+/// it as a link (issue 15); the meeting list has it too.
+#[test]
+fn the_widget_shows_and_books_the_rule_routed_queue() {
+    let _g = serial();
+    build_demo_site();
+    let radicale = peers::radicale(2, "routing-widget");
+    let w = Worker::start("routing-widget", None, &[("CALENDAR_KEY", CALENDAR_KEY)]);
+    let rules = json!([
+        {"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"},
+        {"when": {"all": [{"field": "lead.Country", "op": "is", "value": "AT"}]}, "queue": "dach"}
+    ]);
+    let d = region_dialogue(("routed", "Routed"), rules, "bye", &[]);
+    let mut dora = agent_settings(("08:00", "12:00"), 60, 30);
+    dora["video_link"] = json!(DORA_VIDEO);
+    let agents = [
+        ("dora", "dach", dora),
+        ("sam", "sales", agent_settings(("13:00", "17:00"), 60, 30)),
+    ];
+    seed_and_run_widget(
+        &w,
+        &radicale,
+        &agents,
+        &d,
+        ("routing-widget.mjs", &["--video", DORA_VIDEO]),
     );
     // The booking is dach's: the log names the rule, and it is in dora's calendar.
     let log = w.admin("GET", "/admin/sites/acme/assignments", None).json();
@@ -610,12 +652,7 @@ fn a_busy_owner_falls_back_to_the_rotation_and_field_names_ignore_case() {
 #[test]
 fn the_widget_no_slot_request_reaches_the_rule_routed_queue() {
     let _g = serial();
-    let root = root();
-    assert!(
-        root.join("dist/widget/loader.js").exists(),
-        "dist/widget is missing: build the widget first (cargo xtask widget)"
-    );
-    console::build_site(&root).unwrap_or_else(|e| panic!("build_site: {e}"));
+    build_demo_site();
     let (mail, smtp_port) = peers::mail_catcher();
     let smtp = smtp_port.to_string();
     let radicale = peers::radicale(2, "no-slot-widget");
@@ -631,66 +668,15 @@ fn the_widget_no_slot_request_reaches_the_rule_routed_queue() {
             ("MAIL_RETRY_MS", "500"),
         ],
     );
-    let d = json!({"version": 1, "id": "asked", "name": "Asked",
-    "audience": {"all": [{"field": "page.url", "op": "matches", "value": "*/pricing*"}]},
-    "cards": [
-        {"type": "question", "id": "region", "text": "Where is your team?",
-         "buttons": [{"label": "DACH", "value": "dach", "next": "mail"},
-                     {"label": "Elsewhere", "value": "other", "next": "mail"}]},
-        {"type": "capture", "id": "mail", "text": "Your work email?", "kind": "email", "field": "email", "next": "book"},
-        {"type": "meeting", "id": "book", "text": "Pick a time:", "route": {
-            "rules": [{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"}],
-            "default": "sales"},
-         "confirmation": "Booked with {{meeting.agent}} on {{meeting.time}}.", "next": "bye", "on_skip": "later"},
-        {"type": "message", "id": "later", "text": "AFTER THE MEETING CARD: we will write to you.", "next": "bye"},
-        {"type": "end", "id": "bye", "text": "Thanks!"}
-    ]});
-    w.site("acme", site_settings(None), &[]);
+    let rules = json!([{"when": {"all": [{"field": "answer.region", "op": "is", "value": "dach"}]}, "queue": "dach"}]);
+    let later = json!({"type": "message", "id": "later", "text": "AFTER THE MEETING CARD: we will write to you.", "next": "bye"});
+    let d = region_dialogue(("asked", "Asked"), rules, "later", &[later]);
     // dora needs 3 days' notice but books only 2 days ahead: no time at all, honestly.
-    for (n, (id, queue, notice, horizon)) in [("dora", "dach", 4320, 2), ("sam", "sales", 60, 30)]
-        .into_iter()
-        .enumerate()
-    {
-        let n = n + 1;
-        let settings = json!({"time_zone": "UTC", "working_hours": every_day("08:00", "18:00"), "meeting_minutes": 30, "min_notice_minutes": notice, "horizon_days": horizon});
-        let a = w.admin(
-            "PUT",
-            &format!("/admin/sites/acme/agents/{id}"),
-            Some(&json!({"name": id, "email": format!("agent{n}@agents.test"), "settings": settings})),
-        );
-        assert_eq!(a.status, 200, "agent {id}: {}", a.body);
-        let url = format!("{}/agent{n}/calendar/", radicale.urls[1]);
-        let c = w.admin(
-            "PUT",
-            &format!("/admin/sites/acme/agents/{id}/calendar"),
-            Some(
-                &json!({"url": url, "username": format!("agent{n}"), "password": format!("pw{n}")}),
-            ),
-        );
-        assert_eq!(c.status, 200, "calendar {id}: {}", c.body);
-        let q = w.admin(
-            "PUT",
-            &format!("/admin/sites/acme/queues/{queue}"),
-            Some(&json!({"name": queue, "agents": [id]})),
-        );
-        assert_eq!(q.status, 200, "queue {queue}: {}", q.body);
-    }
-    let p = w.admin("POST", "/admin/sites/acme/dialogues", Some(&d));
-    assert_eq!(p.status, 201, "publish: {}", p.body);
-    console::allow_demo_origin(w.port, dynchat_e2e::ADMIN_TOKEN)
-        .unwrap_or_else(|e| panic!("allow_demo_origin: {e}"));
-    let endpoint = format!("http://127.0.0.1:{}", w.port);
-    let status = std::process::Command::new("timeout")
-        .args(["300", "node"])
-        .arg(root.join("tests/browser/no-slot-widget.mjs"))
-        .args(["--endpoint", &endpoint])
-        .current_dir(&root)
-        .status()
-        .unwrap_or_else(|e| panic!("node: {e}"));
-    assert!(
-        status.success(),
-        "no-slot widget check failed (FAIL line above)"
-    );
+    let agents = [
+        ("dora", "dach", agent_settings(("08:00", "18:00"), 4320, 2)),
+        ("sam", "sales", agent_settings(("08:00", "18:00"), 60, 30)),
+    ];
+    seed_and_run_widget(&w, &radicale, &agents, &d, ("no-slot-widget.mjs", &[]));
     // Exactly one notice, to the dach agent: wait for it (at most 60 s), then let the outbox
     // settle (it is delivered in the same kick) and count every message.
     let messages = || {
