@@ -9,95 +9,50 @@
 //! visitor's Graph copy, and the visitor's one invitation comes from dynchat; given back to
 //! the Graph agent, Graph invites and dynchat cancels the copy its own update made.
 
-use dynchat_e2e::clock::{at_s, iso_minute as iso};
+use dynchat_e2e::clock::at_s;
+use dynchat_e2e::meeting_stack::{self, agent_settings, ics_of, link_after, part_text, Setup};
 use dynchat_e2e::peers::{self, PyPeer};
-use dynchat_e2e::{serial, Answer, Worker};
+use dynchat_e2e::{serial, Answer};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const SITE: &str = "ra";
-const CALENDAR_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-const LINK_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff1";
-const ORIGIN: &str = "http://127.0.0.1:8080";
+const MIA: &str = "mia@contoso.example";
 
+/// The shared meetings stack (mail catcher, Radicale with two agents, the worker, the site) and
+/// the Graph peer holding Mia's mailbox.
 struct Stack {
-    worker: Worker,
-    mail: PyPeer,
-    radicale: PyPeer,
+    m: meeting_stack::Stack,
     graph: PyPeer,
 }
 
-const MIA: &str = "mia@contoso.example";
-
 impl Stack {
+    /// Agents a1 and a2 on Radicale, a3 an agent of the site but not of the queue `sales`
+    /// (a1, a2).
     fn start(name: &str) -> Stack {
-        let (mail, smtp_port) = peers::mail_catcher();
-        let radicale = peers::radicale(2, name);
         let graph = peers::graph(
             &json!({"accounts": [{"email": MIA, "time_zone": "UTC", "display_name": "Mia"}]}),
         );
-        let m = graph.url().to_string();
-        let smtp = smtp_port.to_string();
-        let worker = Worker::start(
+        let g = graph.url().to_string();
+        let m = meeting_stack::Stack::start(&Setup {
             name,
-            None,
-            &[
-                ("CALENDAR_KEY", CALENDAR_KEY),
-                ("LINK_KEY", LINK_KEY),
-                ("MS_LOGIN_BASE", &m),
-                ("GRAPH_BASE", &m),
+            site: SITE,
+            site_name: "Reassign",
+            caldav_users: 2,
+            links: true,
+            marketo: None,
+            vars: &[
+                ("MS_LOGIN_BASE", &g),
+                ("GRAPH_BASE", &g),
                 ("MS_CLIENT_ID", "dynchat-local-client"),
                 ("MS_CLIENT_SECRET", "dynchat-local-secret"),
-                ("SMTP_HOST", "127.0.0.1"),
-                ("SMTP_PORT", &smtp),
-                ("SMTP_FROM", "meetings@dynchat.test"),
-                ("SMTP_TIMEOUT_MS", "5000"),
-                ("MAIL_RETRY_MS", "500"),
-                ("RATE_IP_PER_MINUTE", "100000"),
-                ("RATE_SITE_PER_MINUTE", "100000"),
             ],
-        );
-        let st = Stack {
-            worker,
-            mail,
-            radicale,
-            graph,
-        };
-        let w = &st.worker;
-        let s = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}"),
-            Some(&json!({"name": "Reassign", "allowed_origins": [ORIGIN]})),
-        );
-        assert_eq!(s.status, 200, "{}", s.body);
-        let d = json!([{"start": "08:00", "end": "18:00"}]);
-        let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
-        let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
-        for i in 1..=3 {
-            let a = w.admin(
-                "PUT",
-                &format!("/admin/sites/{SITE}/agents/a{i}"),
-                Some(&json!({"name": format!("Agent {i}"), "email": format!("agent{i}@agents.test"), "settings": settings})),
-            );
-            assert_eq!(a.status, 200, "{}", a.body);
-        }
-        for i in 1..=2 {
-            let url = format!("{}/agent{i}/calendar/", st.radicale.urls[1]);
-            let c = w.admin(
-                "PUT",
-                &format!("/admin/sites/{SITE}/agents/a{i}/calendar"),
-                Some(&json!({"url": url, "username": format!("agent{i}"), "password": format!("pw{i}")})),
-            );
-            assert_eq!(c.status, 200, "{}", c.body);
-        }
-        // a3 is an agent of the site but not of the queue.
-        let q = w.admin(
-            "PUT",
-            &format!("/admin/sites/{SITE}/queues/sales"),
-            Some(&json!({"name": "Sales", "agents": ["a1", "a2"]})),
-        );
-        assert_eq!(q.status, 200, "{}", q.body);
-        st
+        });
+        let settings = agent_settings(json!({}));
+        m.radicale_agent(1, &settings);
+        m.radicale_agent(2, &settings);
+        m.agent("a3", "Agent 3", "agent3@agents.test", &settings);
+        m.queue("sales", "Sales", &["a1", "a2"]);
+        Stack { m, graph }
     }
 
     fn book(&self, key: &str, start: i64, email: &str) -> Answer {
@@ -105,34 +60,14 @@ impl Stack {
     }
 
     fn book_in(&self, queue: &str, key: &str, start: i64, email: &str) -> Answer {
-        let body = json!({"route": format!("queue:{queue}"), "start": iso(start), "end": iso(start + 1800), "tz": "UTC",
-                          "lead": {"email": email, "firstName": "Vera"}, "session": format!("s-{key}")});
-        self.worker.post(
-            &format!("/v1/sites/{SITE}/book"),
-            &body,
-            &[("Idempotency-Key", key), ("Origin", ORIGIN)],
-        )
+        self.m
+            .book(key, &format!("queue:{queue}"), start, email, "Vera")
     }
 
     /// Connects agent `id`'s calendar to the Graph peer's mailbox `login` (the consent
     /// redirect followed as a browser would).
     fn graph_connect(&self, id: &str, login: &str) {
-        let a = self.worker.admin(
-            "POST",
-            &format!("/admin/sites/{SITE}/agents/{id}/calendar/connect"),
-            Some(&json!({"provider": "graph", "login_hint": login})),
-        );
-        assert_eq!(a.status, 200, "{}", a.body);
-        let url = a.json()["redirect_url"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let done = ureq::get(&url)
-            .timeout(Duration::from_secs(60))
-            .call()
-            .unwrap_or_else(|e| panic!("consent {url}: {e}"));
-        let v: Value = done.into_json().unwrap_or(Value::Null);
-        assert_eq!(v["connected"], true, "{v}");
+        meeting_stack::oauth_connect(&self.m.worker, SITE, id, "graph", login);
     }
 
     fn graph_state(&self) -> Value {
@@ -140,94 +75,38 @@ impl Stack {
     }
 
     fn reassign(&self, meeting: &str, body: &Value) -> Answer {
-        self.worker.admin(
+        self.m.worker.admin(
             "POST",
             &format!("/admin/sites/{SITE}/meetings/{meeting}/reassign"),
             Some(body),
         )
     }
 
-    /// The mails to `rcpt` whose calendar part holds every one of `needles`, waiting at most
-    /// 60 s (240 looks) for `count` of them.
+    /// The mails to `rcpt` whose calendar part holds every one of `needles` (waits for `count`).
     fn mails_to(&self, rcpt: &str, needles: &[&str], count: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        let mut found = Vec::new();
-        for _ in 0..240 {
-            let all = peers::get(&format!("{}/_peer/state", self.mail.url()))["messages"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            found = all
-                .into_iter()
-                .filter(|m| m["rcpt_tos"] == json!([rcpt]))
-                .filter(|m| {
-                    let ics = part_text(m, "text/calendar");
-                    needles.iter().all(|n| ics.contains(n))
-                })
-                .collect();
-            if found.len() >= count || t0.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        assert!(
-            found.len() >= count,
-            "{count} mails to {rcpt} with {needles:?}: found {}",
-            found.len()
-        );
-        found
+        self.m.wait_mails(rcpt, needles, count)
     }
 
-    /// The events of `agentN`'s Radicale calendar.
+    /// The events (ICS) of Radicale user `user`'s calendar.
     fn events(&self, user: &str) -> Vec<String> {
-        peers::get(&format!("{}/_peer/state", self.radicale.urls[0]))["calendars"][user]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| e["ics"].as_str().unwrap_or_default().replace("\r\n ", ""))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.m.events(user).iter().map(ics_of).collect()
     }
 
     fn open(&self, link: &str) -> Answer {
-        let path = link
-            .split_once("127.0.0.1:")
-            .and_then(|(_, rest)| rest.split_once('/'))
-            .map(|(_, p)| format!("/{p}"))
-            .unwrap_or_else(|| panic!("a link to this worker: {link}"));
-        self.worker.request("GET", &path, &[], None)
+        self.m.open(link)
     }
 
     fn meeting(&self, id: &str) -> Value {
-        let all = self
-            .worker
-            .admin("GET", &format!("/admin/sites/{SITE}/meetings"), None)
-            .json();
-        all["meetings"]
+        self.m.meetings()["meetings"]
             .as_array()
             .and_then(|a| a.iter().find(|m| m["id"] == id).cloned())
             .unwrap_or(Value::Null)
     }
 }
 
-fn part_text(mail: &Value, content_type: &str) -> String {
-    mail["parts"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["content_type"] == content_type))
-        .and_then(|p| p["text"].as_str())
-        .unwrap_or_default()
-        .replace("\r\n ", "")
-}
-
 /// The reschedule link of a mail's text.
 fn reschedule_link(mail: &Value) -> String {
-    let text = part_text(mail, "text/plain");
-    text.split("Reschedule: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("no reschedule link in {text}"))
+    link_after(&part_text(mail, "text/plain"), "Reschedule: ")
 }
 
 fn uid_of(ics: &str) -> String {
@@ -340,10 +219,10 @@ fn reassign_moves_the_event_updates_the_visitor_and_refuses_busy_agents_and_stra
     assert!(new.body.contains("Agent 2"), "{}", new.body);
 
     // The assignment log says who reassigned it.
-    let log = st
-        .worker
-        .admin("GET", &format!("/admin/sites/{SITE}/assignments"), None)
-        .json();
+    let log =
+        st.m.worker
+            .admin("GET", &format!("/admin/sites/{SITE}/assignments"), None)
+            .json();
     let last = log["assignments"]
         .as_array()
         .and_then(|a| a.last().cloned())
@@ -360,14 +239,14 @@ fn reassign_moves_the_event_updates_the_visitor_and_refuses_busy_agents_and_stra
     let b4 = st.book("reassign-key-4", t3, "yara@example.com");
     assert_eq!(b4.status, 201, "{}", b4.body);
     assert_eq!(st.meeting(&id_of(&b4))["agent"]["id"], "a1");
-    let queue = st
-        .worker
-        .admin("GET", &format!("/admin/sites/{SITE}/queues/sales"), None)
-        .json();
+    let queue =
+        st.m.worker
+            .admin("GET", &format!("/admin/sites/{SITE}/queues/sales"), None)
+            .json();
     assert_eq!(queue["next_in_line"], "a2", "{queue}");
 
     // A cancelled meeting cannot be reassigned: 409.
-    let c = st.worker.admin(
+    let c = st.m.worker.admin(
         "POST",
         &format!("/admin/sites/{SITE}/meetings/{m1}/cancel"),
         None,
@@ -390,7 +269,7 @@ fn graph_sent(state: &Value, key: &str, id: &str) -> Vec<Value> {
 fn a_graph_agents_meeting_given_to_a_caldav_agent_and_back_reaches_the_visitor_once_each_way() {
     let _g = serial();
     let st = Stack::start("reassign-graph");
-    let w = &st.worker;
+    let w = &st.m.worker;
     let d = json!([{"start": "08:00", "end": "18:00"}]);
     let hours = json!({"mon": d, "tue": d, "wed": d, "thu": d, "fri": d, "sat": d, "sun": d});
     let settings = json!({"time_zone": "UTC", "working_hours": hours, "meeting_minutes": 30, "min_notice_minutes": 60, "horizon_days": 30});
