@@ -76,29 +76,14 @@ fn func_name(line: &str) -> Option<&str> {
 /// an error naming the first stubbed function that is named anywhere but at its definition and
 /// in the function table (`(elem ...)`): something calls it, so it must stay.
 pub fn stub_fmt(wat: &str, entries: &[&str]) -> Result<(String, usize), String> {
-    let mut out = String::with_capacity(wat.len());
     let mut stubbed: Vec<String> = Vec::new();
-    let mut skipping = false;
-    for line in wat.lines() {
-        if line.starts_with(" (") || line.starts_with(')') {
-            skipping = false;
-            let name = func_name(line);
-            let plain = name.map(|n| unhashed(n.trim_matches('"')));
-            if let (Some(name), Some(plain)) = (name, plain) {
-                if entries.contains(&plain.as_str()) {
-                    stubbed.push(["$", name].concat());
-                    out.push_str(line);
-                    out.push_str("\n  (unreachable)\n )\n");
-                    skipping = true;
-                    continue;
-                }
-            }
+    let out = super::stub_where(wat, |line| match func_name(line) {
+        Some(name) if entries.contains(&unhashed(name.trim_matches('"')).as_str()) => {
+            stubbed.push(["$", name].concat());
+            true
         }
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
+        _ => false,
+    });
     let mut within = "";
     for line in out.lines() {
         if let Some(f) = func_name(line) {

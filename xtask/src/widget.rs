@@ -403,20 +403,15 @@ fn path_roots(root: &Path) -> Result<Vec<String>, String> {
 }
 
 /// `wat` (binaryen's text form: one top-level item per line at one space of indentation) with
-/// the body of every function whose name contains one of `names` replaced by `unreachable`, and
-/// how many functions each name matched.
-pub fn stub_funcs(wat: &str, names: &[&str]) -> (String, Vec<usize>) {
+/// the body of every function for whose definition line `pick` answers true replaced by
+/// `unreachable` (`pick` sees each top-level line once).
+pub fn stub_where(wat: &str, mut pick: impl FnMut(&str) -> bool) -> String {
     let mut out = String::with_capacity(wat.len());
-    let mut found = vec![0; names.len()];
     let mut skipping = false;
     for line in wat.lines() {
         if line.starts_with(" (") || line.starts_with(')') {
             skipping = false;
-            let name = line
-                .strip_prefix(" (func $")
-                .and_then(|l| l.split(' ').next());
-            if let Some(i) = name.and_then(|n| names.iter().position(|k| n.contains(k))) {
-                found[i] += 1;
+            if pick(line) {
                 out.push_str(line);
                 out.push_str("\n  (unreachable)\n )\n");
                 skipping = true;
@@ -428,6 +423,25 @@ pub fn stub_funcs(wat: &str, names: &[&str]) -> (String, Vec<usize>) {
             out.push('\n');
         }
     }
+    out
+}
+
+/// `wat` with the body of every function whose name contains one of `names` replaced by
+/// `unreachable` ([`stub_where`]), and how many functions each name matched.
+pub fn stub_funcs(wat: &str, names: &[&str]) -> (String, Vec<usize>) {
+    let mut found = vec![0; names.len()];
+    let out = stub_where(wat, |line| {
+        let name = line
+            .strip_prefix(" (func $")
+            .and_then(|l| l.split(' ').next());
+        match name.and_then(|n| names.iter().position(|k| n.contains(k))) {
+            Some(i) => {
+                found[i] += 1;
+                true
+            }
+            None => false,
+        }
+    });
     (out, found)
 }
 
