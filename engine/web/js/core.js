@@ -197,7 +197,12 @@ export function createDynchat(assets) {
     if (await resume(store.get('chat')).catch(() => false)) return;
     await lookupTraits();
     const m = await (targeting || assets.targeting());
-    const t = new m.Targeter(text);
+    // The targeting module gets only what it reads of each entry (id, priority, the flow's
+    // audience, display and priority), not the whole bundle with every dialogue's cards.
+    const t = new m.Targeter(JSON.stringify({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
+      const f = d && d.flow;
+      return d && typeof d === 'object' ? { id: d.id, priority: d.priority, flow: f && typeof f === 'object' ? { audience: f.audience, display: f.display, priority: f.priority } : f } : d;
+    }) }));
     const sel = json(t.select(JSON.stringify(page()), store.get('seen') || '{}'), {});
     if (sel.skipped && sel.skipped.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));
     if (sel.dialogue) trigger(sel.dialogue);
