@@ -175,8 +175,8 @@ export function createDynchat(assets) {
   }
 
   async function start() {
-    visitor = store.get('visitor') || uuid();
-    store.set('visitor', visitor);
+    visitor = store.get('visitor');
+    if (!visitor) store.set('visitor', (visitor = uuid()));
     known = { ...json(store.get('lead'), {}), ...known };
     flushLeads();
     // The targeting module downloads and compiles while the bundle is on its way, unless a stored
@@ -212,8 +212,9 @@ export function createDynchat(assets) {
   // Known visitors: ask the worker for the lead fields the site's rules use (Marketo cookie or typed email).
   async function lookupTraits() {
     const fields = bundle.lead_fields || [];
+    if (!fields.length) return; // no rule reads lead fields: no cookie read (a synchronous IPC)
     const trk = document.cookie.match(/(?:^|; )_mkto_trk=([^;]*)/);
-    if (!fields.length || !(trk || known.email)) return;
+    if (!(trk || known.email)) return;
     try {
       const r = await post('/traits', JSON.stringify({ mkto_trk: trk ? decodeURIComponent(trk[1]) : undefined, email: known.email, fields }));
       const j = r.ok ? await r.json() : {};
