@@ -192,7 +192,6 @@ export function createDynchat(assets) {
     bundle = json(text, {});
     bundle.country = r.headers.get('x-dynchat-country') || '';
     if (bundle.config && bundle.config.consent_required) setNeedConsent();
-    visitor = store.get('visitor') || visitor;
     if (preview) { bundle.dialogues = [preview]; pendingOpen = true; trigger(preview.id); return; }
     if (await resume(store.get('chat')).catch(() => false)) return;
     await lookupTraits();
