@@ -208,7 +208,9 @@ pub struct Targeter {
 }
 
 impl Targeter {
-    /// Reads the compiled audiences of a bundle (`GET /v1/sites/{site}/bundle` body).
+    /// Reads the compiled audiences of a bundle (`GET /v1/sites/{site}/bundle` body; the loader
+    /// sends only what is read here: each entry's `id`, `priority` and its flow's `audience`,
+    /// `display` and `priority`).
     pub fn new(bundle_json: &str) -> Targeter {
         let (list, skipped) = candidates(bundle_json);
         Targeter {
