@@ -99,10 +99,11 @@ const probes = {
 // The trace's categories: tasks, script, wasm compilation, style, layout, paint, loading.
 const TRACE = '-*,toplevel,devtools.timeline,disabled-by-default-devtools.timeline,v8,v8.execute,v8.wasm,loading,blink.user_timing';
 
-// Ends a trace and returns the main-thread self time (ms) by event name: each event's duration
-// less its children's, on the main thread of the page's renderer (the process that the trace's
-// TracingStartedInBrowser names for the page's main frame), so the names add up to the thread's
-// busy time in the trace.
+// Ends a trace and returns the main-thread self time (ms) by event name, as [wall, CPU]: each
+// event's duration (`dur`; CPU: the thread time `tdur`, which load from other processes does not
+// inflate) less its children's, on the main thread of the page's renderer (the process that the
+// trace's TracingStartedInBrowser names for the page's main frame), so the names add up to the
+// thread's busy time in the trace.
 async function endTrace(cdp, events) {
   const complete = new Promise((ok) => cdp.once('Tracing.tracingComplete', ok));
   await cdp.send('Tracing.end');
@@ -116,9 +117,9 @@ async function endTrace(cdp, events) {
     const k = `${e.pid}:${e.tid}`;
     if (!mains.has(k)) continue;
     if (!threads.has(k)) { threads.set(k, []); open.set(k, []); }
-    if (e.ph === 'X' && e.dur > 0) threads.get(k).push({ name: e.name, ts: e.ts, dur: e.dur });
+    if (e.ph === 'X' && e.dur > 0) threads.get(k).push({ name: e.name, ts: e.ts, dur: e.dur, cpu: e.tdur || 0 });
     else if (e.ph === 'B') open.get(k).push(e);
-    else if (e.ph === 'E') { const b = open.get(k).pop(); if (b && e.ts > b.ts) threads.get(k).push({ name: b.name, ts: b.ts, dur: e.ts - b.ts }); }
+    else if (e.ph === 'E') { const b = open.get(k).pop(); if (b && e.ts > b.ts) threads.get(k).push({ name: b.name, ts: b.ts, dur: e.ts - b.ts, cpu: e.tts - b.tts || 0 }); }
   }
   const spans = threads.size === 1 ? [...threads.values()][0] : [];
   spans.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
@@ -126,8 +127,13 @@ async function endTrace(cdp, events) {
   for (const x of spans) {
     while (stack.length && stack[stack.length - 1].ts + stack[stack.length - 1].dur <= x.ts) stack.pop();
     const parent = stack[stack.length - 1];
-    if (parent) self[parent.name] -= Math.min(x.dur, parent.ts + parent.dur - x.ts) / 1000;
-    self[x.name] = (self[x.name] || 0) + x.dur / 1000;
+    if (parent) {
+      self[parent.name][0] -= Math.min(x.dur, parent.ts + parent.dur - x.ts) / 1000;
+      self[parent.name][1] -= Math.min(x.cpu, parent.cpu) / 1000;
+    }
+    const t = (self[x.name] ||= [0, 0]);
+    t[0] += x.dur / 1000;
+    t[1] += x.cpu / 1000;
     stack.push(x);
   }
   return self;
@@ -273,13 +279,16 @@ try {
   if (traces > 0 && traced.length) {
     const short = traced.map(([label, kind]) => (kind === 'typebot' ? 'Typebot' : kind) + (label.includes(' [') ? label.slice(label.indexOf(' [')) : ''));
     const names = [...new Set(tr.flatMap((runs) => runs.flatMap((r) => Object.keys(r))))];
-    const med = names.map((name) => tr.map((runs) => median(runs.map((r) => r[name] || 0))));
-    const order = traced.map(([, kind]) => kind).indexOf('match');
-    const rows = names.map((name, i) => [name, med[i]]).filter(([, v]) => v.some((x) => x >= 1))
-      .sort((a, b) => b[1][Math.max(order, 0)] - a[1][Math.max(order, 0)]);
-    const line = (v) => v.map((x, j) => `${short[j]} ${x.toFixed(1)}`).join(', ');
-    results.push([`trace summary (${traces} extra traced run(s) per page, not in the medians above): main-thread self time by trace event name, loader start -> launcher visible (match, Typebot) / targeting done (no-match) / script done (blank)`, 'ms; names above 1 ms on any page']);
-    results.push(['trace: all events (main-thread busy time in the trace)', line(tr.map((runs) => median(runs.map((r) => Object.values(r).reduce((a, b) => a + b, 0)))))]);
+    // Medians per page of [wall, CPU] ms; `total` sums every name of a run first.
+    const med2 = (runs, of) => [0, 1].map((j) => median(runs.map((r) => of(r)[j])));
+    const med = names.map((name) => tr.map((runs) => med2(runs, (r) => r[name] || [0, 0])));
+    const total = tr.map((runs) => med2(runs, (r) => Object.values(r).reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0])));
+    const order = Math.max(0, traced.map(([, kind]) => kind).indexOf('match'));
+    const rows = names.map((name, i) => [name, med[i]]).filter(([, v]) => v.some((x) => x[0] >= 1))
+      .sort((a, b) => b[1][order][0] - a[1][order][0]);
+    const line = (v) => v.map((x, j) => `${short[j]} ${x[0].toFixed(1)}/${x[1].toFixed(1)}`).join(', ');
+    results.push([`trace summary (${traces} extra traced run(s) per page, not in the medians above): main-thread self time by trace event name, loader start -> launcher visible (match, Typebot) / targeting done (no-match) / script done (blank)`, 'wall/CPU ms (CPU: thread time); names above 1 ms on any page']);
+    results.push(['trace: all events (main-thread busy time in the trace)', line(total)]);
     for (const [name, v] of rows) results.push([`trace: ${name}`, line(v)]);
   }
   results.push(['runs per scenario (median; fresh context = cold HTTP cache)', String(runs)]);
