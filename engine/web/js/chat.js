@@ -39,7 +39,7 @@ export async function mount(ctx) {
     timeF = dtf({ hour: '2-digit', minute: '2-digit' });
     zoneF = dtf({ hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   };
-  let session = ctx.session || parse(saved && saved.session, {}).id || '';
+  let session = ctx.session || (stored || {}).id || '';
   let audio = null, chat = null;
   // An experiment: the variant (core.js asked the worker) runs its own flow and rides on every
   // event, lead and booking.
