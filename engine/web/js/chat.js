@@ -26,12 +26,11 @@ export async function mount(ctx) {
     : language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
   const text = (await catalogue(api, lang)) || undefined;
   // The visitor's zone, and days and times in the conversation's language, by the browser: in the
-  // browser's own locale when that is the conversation's language (en-GB stays en-GB). Made the
-  // first time slots, a booking or a request need them, not at mount: the page's first `Intl`
-  // date object costs about 10 ms of ICU set-up on the main thread.
+  // browser's own locale when that is the conversation's language (en-GB stays en-GB). Made when
+  // slots, a booking or a request need them, not at mount: the page's first `Intl` date object
+  // costs about 10 ms of ICU set-up on the main thread (later ones a fraction of a millisecond).
   let tz, dayF, timeF, zoneF;
   const intl = () => {
-    if (tz) return;
     tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
     const loc = (navigator.language || '').split('-')[0] === lang ? undefined : lang;
     const dtf = (o) => new Intl.DateTimeFormat(loc, { timeZone: tz, ...o });
