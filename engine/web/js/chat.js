@@ -24,7 +24,7 @@ export async function mount(ctx) {
   const stored = parse(saved && saved.session, null);
   const lang = stored ? stored.lang || 'en'
     : language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
-  const text = (await catalogue(api, lang)) || undefined;
+  const text = await catalogue(api, lang);
   // The visitor's zone, and days and times in the conversation's language, by the browser: in the
   // browser's own locale when that is the conversation's language (en-GB stays en-GB). Made when
   // slots, a booking or a request need them, not at mount: the page's first `Intl` date object
@@ -140,7 +140,7 @@ export async function mount(ctx) {
   };
   const flow = (arm && arm.flow) || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
-  chat = new Chat(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved || undefined, session, JSON.stringify(ctx.known || {}), lang, text);
+  chat = new Chat(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved, session, JSON.stringify(ctx.known || {}), lang, text);
   return {
     get session() { return session; },
     variant,
