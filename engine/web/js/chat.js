@@ -70,7 +70,7 @@ export async function mount(ctx) {
       const f = parse(facts, {}), q = new URLSearchParams({ route: f.route, tz, days: 14 });
       for (const [p, n] of [['lead', 'lead.'], ['answers', 'answer.']]) for (const k in f[p]) q.append(n + k, f[p][k]);
       fetch(`${base}/slots?${q}`)
-        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
+        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
         .then((j) => {
           const slots = (j.slots || []).map((s) => {
             const d = new Date(s.start);
