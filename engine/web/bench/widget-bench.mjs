@@ -1,5 +1,5 @@
 // Widget benchmark in Chromium: `node engine/web/bench/widget-bench.mjs --peers <dir with node_modules> [--runs 7]
-// [--only blank,no-match,match,scroll,typebot] [--dist DIR[,DIR2..]] [--net LATENCY_MS,KBITS]`.
+// [--only blank,no-match,match,scroll,typebot] [--dist DIR[,DIR2..]] [--net LATENCY_MS,KBITS] [--trace N]`.
 // Needs dist/widget built and the Typebot package installed under --peers (xtask widget::bench does both).
 // For each scenario and run: a fresh browser context (cold HTTP cache) loads a static page, then a
 // script tag is inserted; from that moment ("loader start") it measures wall time and main-thread
@@ -10,7 +10,11 @@
 // are, as issue 12 asks. Runs are interleaved (run 1 of every scenario, then run 2...), so load from
 // other processes spreads evenly; with several --dist builds each dynchat scenario runs once per
 // build in every round (to compare two builds in the same run). Prints JSON [[name, value], ...] with
-// medians (at least 7 runs are asked for by issue 12). Everything binds 127.0.0.1; every wait has a timeout.
+// medians (at least 7 runs are asked for by issue 12). `--trace N` (default 1; 0: none): N more
+// rounds of the blank, no-match, match and Typebot pages with a Chromium trace (not counted in the
+// medians: tracing slows the page) from loader start to the same moment, summarised as main-thread
+// self time by trace event name (median over the traced rounds; names above 1 ms on any page).
+// Everything binds 127.0.0.1; every wait has a timeout.
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +26,7 @@ const root = new URL('../../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const opt = (n, d) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : d; };
 const runs = Math.max(1, Math.min(25, +opt('--runs', 7)));
+const traces = Math.max(0, Math.min(9, +opt('--trace', 1)));
 const peers = opt('--peers', join(root, 'target/bench-peers/node_modules'));
 const typebotJs = join(peers, '@typebot.io/js/dist/web.js');
 if (!existsSync(join(root, 'dist/widget/loader.js'))) { console.error('dist/widget is missing'); process.exit(2); }
@@ -91,7 +96,51 @@ const probes = {
   typebotFirst: () => (document.querySelector('typebot-bubble')?.shadowRoot?.textContent || '').includes("I'm Ava"),
 };
 
-async function once(kind, path, endpoint) {
+// The trace's categories: tasks, script, wasm compilation, style, layout, paint, loading.
+const TRACE = '-*,toplevel,devtools.timeline,disabled-by-default-devtools.timeline,v8,v8.execute,v8.wasm,loading,blink.user_timing';
+
+// Ends a trace and returns the main-thread self time (ms) by event name, as [wall, CPU]: each
+// event's duration (`dur`; CPU: the thread time `tdur`, which load from other processes does not
+// inflate) less its children's, on the main thread of the page's renderer (the process that the
+// trace's TracingStartedInBrowser names for the page's main frame), so the names add up to the
+// thread's busy time in the trace.
+async function endTrace(cdp, events) {
+  const complete = new Promise((ok) => cdp.once('Tracing.tracingComplete', ok));
+  await cdp.send('Tracing.end');
+  await Promise.race([complete, new Promise((ok) => setTimeout(ok, 20000))]);
+  const frames = events.filter((e) => e.name === 'TracingStartedInBrowser').flatMap((e) => e.args.data.frames || []);
+  const pids = new Set(frames.filter((f) => f.isOutermostMainFrame && f.url.startsWith(siteUrl)).map((f) => f.processId));
+  const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args.name === 'CrRendererMain' && pids.has(e.pid)).map((e) => `${e.pid}:${e.tid}`));
+  const threads = new Map(); // spans {name, ts, dur} (microseconds) per main thread
+  const open = new Map(); // B events waiting for their E, per thread
+  for (const e of events) {
+    const k = `${e.pid}:${e.tid}`;
+    if (!mains.has(k)) continue;
+    if (!threads.has(k)) { threads.set(k, []); open.set(k, []); }
+    if (e.ph === 'X' && e.dur > 0) threads.get(k).push({ name: e.name, ts: e.ts, dur: e.dur, cpu: e.tdur || 0 });
+    else if (e.ph === 'B') open.get(k).push(e);
+    else if (e.ph === 'E') { const b = open.get(k).pop(); if (b && e.ts > b.ts) threads.get(k).push({ name: b.name, ts: b.ts, dur: e.ts - b.ts, cpu: e.tts - b.tts || 0 }); }
+  }
+  const spans = threads.size === 1 ? [...threads.values()][0] : [];
+  spans.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const self = {}, stack = [];
+  for (const x of spans) {
+    while (stack.length && stack[stack.length - 1].ts + stack[stack.length - 1].dur <= x.ts) stack.pop();
+    const parent = stack[stack.length - 1];
+    if (parent) {
+      self[parent.name][0] -= Math.min(x.dur, parent.ts + parent.dur - x.ts) / 1000;
+      self[parent.name][1] -= Math.min(x.cpu, parent.cpu) / 1000;
+    }
+    const t = (self[x.name] ||= [0, 0]);
+    t[0] += x.dur / 1000;
+    t[1] += x.cpu / 1000;
+    stack.push(x);
+  }
+  return self;
+}
+
+// One cold run; `traced`: with a Chromium trace, up to the launcher (or targeting, or the script) only.
+async function once(kind, path, endpoint, traced = false) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Europe/Amsterdam' });
   try {
     const page = await ctx.newPage();
@@ -108,6 +157,11 @@ async function once(kind, path, endpoint) {
     const since = async (a) => { const b = await mark(); return { wall: b.t - a.t, main: b.busy - a.busy }; };
     const wait = (fn) => page.waitForFunction(fn, null, { polling: 'raf', timeout: 20000 });
     const out = {};
+    const events = traced ? [] : null;
+    if (traced) {
+      cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+      await cdp.send('Tracing.start', { categories: TRACE, transferMode: 'ReportEvents' });
+    }
     const t0 = await mark();
     if (kind === 'blank') {
       await page.evaluate((src) => {
@@ -117,6 +171,7 @@ async function once(kind, path, endpoint) {
       }, siteUrl + '/blank.js');
       await wait(() => window.__blank);
       out.ready = await since(t0);
+      if (traced) out.trace = await endTrace(cdp, events);
       return out;
     }
     if (kind === 'typebot') {
@@ -146,11 +201,16 @@ async function once(kind, path, endpoint) {
     if (kind === 'no-match') {
       await wait(probes.dynchatReady);
       Object.assign(out, { ready: await since(t0) });
+      if (traced) out.trace = await endTrace(cdp, events);
       return out;
     }
     const p = kind === 'typebot' ? ['typebotLauncher', 'typebotClick', 'typebotFirst'] : ['dynchatLauncher', 'dynchatClick', 'dynchatFirst'];
     await wait(probes[p[0]]);
     out.launcher = await since(t0);
+    if (traced) {
+      out.trace = await endTrace(cdp, events);
+      return out;
+    }
     await page.evaluate(probes[p[1]]);
     try {
       await wait(probes[p[2]]);
@@ -211,6 +271,25 @@ try {
     // Every run's figure, for the honest spread (main thread / wall, ms).
     const k = kind === 'scroll' ? 'scroll' : kind === 'blank' || kind === 'no-match' ? 'ready' : 'launcher';
     results.push([`${label}: each run, main/wall ms`, rs[n].map((r) => (r[k] ? `${r[k].main.toFixed(0)}/${r[k].wall.toFixed(0)}` : 'n/a')).join(' ')]);
+  }
+  // The trace summary: extra rounds, traced, of every scenario but the scroll rule.
+  const traced = scenarios.filter(([, kind]) => kind !== 'scroll');
+  const tr = traced.map(() => []);
+  for (let i = 0; i < traces; i++) for (const [n, [, kind, path, e]] of traced.entries()) tr[n].push((await once(kind, path, e, true)).trace || {});
+  if (traces > 0 && traced.length) {
+    const short = traced.map(([label, kind]) => (kind === 'typebot' ? 'Typebot' : kind) + (label.includes(' [') ? label.slice(label.indexOf(' [')) : ''));
+    const names = [...new Set(tr.flatMap((runs) => runs.flatMap((r) => Object.keys(r))))];
+    // Medians per page of [wall, CPU] ms; `total` sums every name of a run first.
+    const med2 = (runs, of) => [0, 1].map((j) => median(runs.map((r) => of(r)[j])));
+    const med = names.map((name) => tr.map((runs) => med2(runs, (r) => r[name] || [0, 0])));
+    const total = tr.map((runs) => med2(runs, (r) => Object.values(r).reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0])));
+    const order = Math.max(0, traced.map(([, kind]) => kind).indexOf('match'));
+    const rows = names.map((name, i) => [name, med[i]]).filter(([, v]) => v.some((x) => x[0] >= 1))
+      .sort((a, b) => b[1][order][0] - a[1][order][0]);
+    const line = (v) => v.map((x, j) => `${short[j]} ${x[0].toFixed(1)}/${x[1].toFixed(1)}`).join(', ');
+    results.push([`trace summary (${traces} extra traced run(s) per page, not in the medians above): main-thread self time by trace event name, loader start -> launcher visible (match, Typebot) / targeting done (no-match) / script done (blank)`, 'wall/CPU ms (CPU: thread time); names above 1 ms on any page']);
+    results.push(['trace: all events (main-thread busy time in the trace)', line(total)]);
+    for (const [name, v] of rows) results.push([`trace: ${name}`, line(v)]);
   }
   results.push(['runs per scenario (median; fresh context = cold HTTP cache)', String(runs)]);
   results.push(['network (Chromium emulation: latency ms, kbit/s)', netOpt || 'none (localhost)']);
