@@ -438,8 +438,18 @@ pub fn http(
         req.push_str(b);
     }
     s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    // Read up to the end of the answer as its headers frame it, not to the end of the stream:
+    // `wrangler dev` ignores `Connection: close` and holds the socket until its 5 s idle timer
+    // fires, which cost every `wait_ready` (so every test worker's start) 5 s.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 16 * 1024];
+    while !answer_complete(&raw, method == "HEAD") {
+        let n = s.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
     let text = String::from_utf8_lossy(&raw);
     let (head, rest) = text.split_once("\r\n\r\n").ok_or("malformed HTTP answer")?;
     let status: u16 = head
@@ -457,6 +467,56 @@ pub fn http(
         rest.to_string()
     };
     Ok((status, body))
+}
+
+/// True when `raw` holds a whole HTTP/1.1 answer: its headers, and then the body their
+/// `Content-Length` or chunked encoding delimits (none for `HEAD`, 1xx, 204 and 304). An answer
+/// with neither is delimited by the close of the connection, so it is never complete here.
+pub fn answer_complete(raw: &[u8], head: bool) -> bool {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let header = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let body = &raw[end + 4..];
+    let status = header.split(' ').nth(1).unwrap_or_default();
+    if head || status.starts_with('1') || status == "204" || status == "304" {
+        return true;
+    }
+    let value = |name: &str| {
+        header
+            .lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    if value("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        return chunked_complete(body);
+    }
+    match value("content-length:").map(|v| v.parse::<usize>()) {
+        Some(Ok(n)) => body.len() >= n,
+        _ => false,
+    }
+}
+
+/// True when a chunked body has reached its last (zero-size) chunk and the blank line after it.
+fn chunked_complete(mut b: &[u8]) -> bool {
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            return false;
+        };
+        let size = String::from_utf8_lossy(&b[..eol]);
+        let size = size.split(';').next().unwrap_or_default().trim();
+        let Ok(n) = usize::from_str_radix(size, 16) else {
+            return false;
+        };
+        b = &b[eol + 2..];
+        if n == 0 {
+            // Trailer fields (rare) end with a blank line too.
+            return b.starts_with(b"\r\n") || b.windows(4).any(|w| w == b"\r\n\r\n");
+        }
+        if b.len() < n + 2 {
+            return false;
+        }
+        b = &b[n + 2..];
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
