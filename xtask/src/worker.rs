@@ -143,6 +143,68 @@ pub fn migrate(root: &Path, persist_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The D1 state of a fresh `persist_dir`: a copy of a database the migrations were applied to
+/// once by [`migrate`] (kept under `target/d1-template/`, named after a hash of
+/// `edge-worker/migrations` and `wrangler.toml`), so each test worker does not pay for
+/// `wrangler d1 migrations apply` again (a Node start and every migration: 5-8 s of CPU). A
+/// persist directory that already holds state (a restart, the demo's `.dynchat/`) is migrated
+/// in place as before, so a newer migration still reaches it.
+pub fn migrate_fresh(root: &Path, persist_dir: &Path) -> Result<(), String> {
+    let d1 = persist_dir.join("v3/d1");
+    if d1.exists() {
+        return migrate(root, persist_dir);
+    }
+    let template = migrated_template(root)?;
+    copy_tree(&template.join("v3/d1"), &d1)
+}
+
+/// A hash of everything a migrated database depends on: the migration files (names and text)
+/// and `wrangler.toml` (the database's id and migrations directory).
+fn migrations_key(root: &Path) -> Result<u64, String> {
+    use std::hash::{Hash, Hasher};
+    let dir = root.join("edge-worker/migrations");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files.push(root.join("wrangler.toml"));
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        f.file_name().hash(&mut h);
+        std::fs::read(&f)
+            .map_err(|e| format!("{}: {e}", f.display()))?
+            .hash(&mut h);
+    }
+    Ok(h.finish())
+}
+
+/// The migrated template for the current migrations, made on first use (in a directory of this
+/// process, then renamed into place, so concurrent test binaries never see half of one).
+fn migrated_template(root: &Path) -> Result<PathBuf, String> {
+    let key = format!("{:016x}", migrations_key(root)?);
+    let base = root.join("target/d1-template");
+    let dir = base.join(&key);
+    if dir.join("v3/d1").exists() {
+        return Ok(dir);
+    }
+    let tmp = base.join(format!("{key}.{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    migrate(root, &tmp)?;
+    if std::fs::rename(&tmp, &dir).is_err() {
+        // Another process published the same template first: use it.
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !dir.join("v3/d1").exists() {
+            return Err(format!("cannot move {} to {}", tmp.display(), dir.display()));
+        }
+    }
+    Ok(dir)
+}
+
 /// Copies a directory tree (files are copied, never hard-linked).
 fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|e| format!("create {}: {e}", to.display()))?;
@@ -247,7 +309,7 @@ pub fn patch_dev_tools(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Applies migrations, then starts `wrangler dev --local` on 127.0.0.1:`port` with state in
+/// Applies migrations ([`migrate_fresh`]), then starts `wrangler dev --local` on 127.0.0.1:`port` with state in
 /// `persist_dir`. `env` entries become worker vars (`--var K:V`), e.g. `MARKETO_BASE_URL`,
 /// `MARKETO_CLIENT_SECRET`, `ADMIN_TOKEN`. Output goes to `persist_dir/wrangler.log`, each line
 /// stamped with the time. Config, bundle and static assets come from copies taken now
@@ -262,7 +324,7 @@ pub fn start(
     std::fs::create_dir_all(persist_dir)
         .map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
     std::fs::create_dir_all(root.join("dist")).map_err(|e| format!("create dist/: {e}"))?;
-    migrate(root, persist_dir)?;
+    migrate_fresh(root, persist_dir)?;
     patch_dev_tools(root)?;
     // A build publishing into dist/ at this very moment can make one copy fail: try again.
     let mut snap = snapshot(root, persist_dir);
