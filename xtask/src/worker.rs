@@ -199,7 +199,11 @@ fn migrated_template(root: &Path) -> Result<PathBuf, String> {
         // Another process published the same template first: use it.
         let _ = std::fs::remove_dir_all(&tmp);
         if !dir.join("v3/d1").exists() {
-            return Err(format!("cannot move {} to {}", tmp.display(), dir.display()));
+            return Err(format!(
+                "cannot move {} to {}",
+                tmp.display(),
+                dir.display()
+            ));
         }
     }
     Ok(dir)
