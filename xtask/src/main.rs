@@ -198,6 +198,9 @@ fn sizes(soak: bool) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The native tests: every crate but the end-to-end one (`cargo` arguments).
+const NATIVE_TESTS: [&str; 4] = ["test", "--workspace", "--exclude", "dynchat-e2e"];
+
 /// Everything CI checks, in order from fastest feedback to slowest; prints how long each stage
 /// took at the end, also when one fails.
 fn test() -> Result<(), String> {
@@ -219,14 +222,7 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
             run(
                 root,
                 "cargo",
-                &[
-                    "test",
-                    "--workspace",
-                    "--exclude",
-                    "dynchat-e2e",
-                    "--",
-                    "--test-threads=2",
-                ],
+                &[&NATIVE_TESTS[..], &["--", "--test-threads=2"]].concat(),
             )
         },
     )?;
@@ -432,7 +428,16 @@ fn soak() -> Result<(), String> {
 
 /// The CLI as an author uses it: examples validate, every bad dialogue fails with its JSON path, golden transcripts reproduce.
 fn cli_checks(root: &std::path::Path) -> Result<(), String> {
-    run(root, "cargo", &["build", "-q", "-p", "dynchat-cli"])?;
+    // The binary the native tests stage built for the CLI's own tests (`cargo test` puts it at
+    // target/debug/dynchat): the same command, so nothing compiles. `cargo build -p dynchat-cli`
+    // resolves the dependencies' features for the CLI alone (digest, memchr and syn differ from
+    // the workspace's), which compiled syn, the derive macros, serde, the engine and the CLI a
+    // second time on a fresh clone.
+    run(
+        root,
+        "cargo",
+        &[&NATIVE_TESTS[..], &["-q", "--no-run"]].concat(),
+    )?;
     let cli = root
         .join("target/debug/dynchat")
         .to_string_lossy()
