@@ -145,7 +145,7 @@ pub fn migrate(root: &Path, persist_dir: &Path) -> Result<(), String> {
 
 /// The D1 state of a fresh `persist_dir`: a copy of a database the migrations were applied to
 /// once by [`migrate`] (kept under `target/d1-template/`, named after a hash of
-/// `edge-worker/migrations` and `wrangler.toml`), so each test worker does not pay for
+/// `edge-worker/migrations`, `wrangler.toml` and wrangler's version), so each test worker does not pay for
 /// `wrangler d1 migrations apply` again (a Node start and every migration: 5-8 s of CPU). A
 /// persist directory that already holds state (a restart, the demo's `.dynchat/`) is migrated
 /// in place as before, so a newer migration still reaches it.
@@ -158,8 +158,8 @@ pub fn migrate_fresh(root: &Path, persist_dir: &Path) -> Result<(), String> {
     copy_tree(&template.join("v3/d1"), &d1)
 }
 
-/// A hash of everything a migrated database depends on: the migration files (names and text)
-/// and `wrangler.toml` (the database's id and migrations directory).
+/// A hash of everything a migrated database depends on: the migration files (names and text),
+/// `wrangler.toml` (the database's id and migrations directory) and wrangler's `package.json`.
 fn migrations_key(root: &Path) -> Result<u64, String> {
     use std::hash::{Hash, Hasher};
     let dir = root.join("edge-worker/migrations");
@@ -170,6 +170,8 @@ fn migrations_key(root: &Path) -> Result<u64, String> {
         .collect();
     files.sort();
     files.push(root.join("wrangler.toml"));
+    // The wrangler that wrote it (its version), in case a newer one lays the state out anew.
+    files.push(root.join("node_modules/wrangler/package.json"));
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for f in files {
         f.file_name().hash(&mut h);
