@@ -198,6 +198,9 @@ fn sizes(soak: bool) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The native tests: every crate but the end-to-end one (`cargo` arguments).
+const NATIVE_TESTS: [&str; 4] = ["test", "--workspace", "--exclude", "dynchat-e2e"];
+
 /// Everything CI checks, in order from fastest feedback to slowest; prints how long each stage
 /// took at the end, also when one fails.
 fn test() -> Result<(), String> {
@@ -219,14 +222,7 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
             run(
                 root,
                 "cargo",
-                &[
-                    "test",
-                    "--workspace",
-                    "--exclude",
-                    "dynchat-e2e",
-                    "--",
-                    "--test-threads=2",
-                ],
+                &[&NATIVE_TESTS[..], &["--", "--test-threads=2"]].concat(),
             )
         },
     )?;
@@ -432,7 +428,16 @@ fn soak() -> Result<(), String> {
 
 /// The CLI as an author uses it: examples validate, every bad dialogue fails with its JSON path, golden transcripts reproduce.
 fn cli_checks(root: &std::path::Path) -> Result<(), String> {
-    run(root, "cargo", &["build", "-q", "-p", "dynchat-cli"])?;
+    // The binary the native tests stage built for the CLI's own tests (`cargo test` puts it at
+    // target/debug/dynchat): the same command, so nothing compiles. `cargo build -p dynchat-cli`
+    // resolves the dependencies' features for the CLI alone (digest, memchr and syn differ from
+    // the workspace's), which compiled syn, the derive macros, serde, the engine and the CLI a
+    // second time on a fresh clone.
+    run(
+        root,
+        "cargo",
+        &[&NATIVE_TESTS[..], &["-q", "--no-run"]].concat(),
+    )?;
     let cli = root
         .join("target/debug/dynchat")
         .to_string_lossy()
@@ -621,6 +626,68 @@ mod tests {
         };
         assert!(js.ends_with("wasm.b();wasm.chat_new_x();"), "{js}");
         assert!(replace_ident(glue, "__wbg_missing:", "c:", true).is_err());
+    }
+
+    /// `worker::http` returns as soon as the answer is whole, though the server (as `wrangler
+    /// dev` does) keeps the connection open after it: a `Content-Length` body and a chunked one.
+    #[test]
+    fn http_returns_at_the_end_of_the_answer_not_at_the_close() {
+        use std::io::{Read, Write};
+        let answers = [
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_string(),
+            "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                .to_string(),
+        ];
+        let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", 0)) else {
+            panic!("bind 127.0.0.1:0")
+        };
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let server = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for answer in answers {
+                let Ok((mut s, _)) = listener.accept() else {
+                    return;
+                };
+                let mut req = [0u8; 1024];
+                let _ = s.read(&mut req);
+                let _ = s.write_all(answer.as_bytes());
+                held.push(s);
+            }
+            // Held open well past the client's patience, as the dev proxy's idle timer does.
+            std::thread::sleep(std::time::Duration::from_secs(6));
+        });
+        for (status, body) in [(200, "hello"), (201, "abcde")] {
+            let t = std::time::Instant::now();
+            let got = super::worker::http(port, "GET", "/health", &[], None);
+            assert_eq!(got, Ok((status, body.to_string())));
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(3),
+                "waited {:?} for a connection the server keeps open",
+                t.elapsed()
+            );
+        }
+        drop(server);
+    }
+
+    #[test]
+    fn an_answer_is_complete_by_its_framing() {
+        use super::worker::answer_complete;
+        let cl = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel";
+        assert!(!answer_complete(cl, false));
+        assert!(answer_complete(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+            false
+        ));
+        assert!(answer_complete(cl, true), "HEAD has no body");
+        assert!(answer_complete(b"HTTP/1.1 204 No Content\r\n\r\n", false));
+        let ch = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n";
+        assert!(!answer_complete(ch, false));
+        assert!(answer_complete(&[&ch[..], b"\r\n"].concat(), false));
+        assert!(!answer_complete(b"HTTP/1.1 200 OK\r\nContent-Len", false));
+        assert!(
+            !answer_complete(b"HTTP/1.1 200 OK\r\n\r\nuntil the close", false),
+            "no framing: read to the close"
+        );
     }
 
     #[test]

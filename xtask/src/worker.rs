@@ -143,6 +143,74 @@ pub fn migrate(root: &Path, persist_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The D1 state of a fresh `persist_dir`: a copy of a database the migrations were applied to
+/// once by [`migrate`] (kept under `target/d1-template/`, named after a hash of
+/// `edge-worker/migrations`, `wrangler.toml` and wrangler's version), so each test worker does not pay for
+/// `wrangler d1 migrations apply` again (a Node start and every migration: 5-8 s of CPU). A
+/// persist directory that already holds state (a restart, the demo's `.dynchat/`) is migrated
+/// in place as before, so a newer migration still reaches it.
+pub fn migrate_fresh(root: &Path, persist_dir: &Path) -> Result<(), String> {
+    let d1 = persist_dir.join("v3/d1");
+    if d1.exists() {
+        return migrate(root, persist_dir);
+    }
+    let template = migrated_template(root)?;
+    copy_tree(&template.join("v3/d1"), &d1)
+}
+
+/// A hash of everything a migrated database depends on: the migration files (names and text),
+/// `wrangler.toml` (the database's id and migrations directory) and wrangler's `package.json`.
+fn migrations_key(root: &Path) -> Result<u64, String> {
+    use std::hash::{Hash, Hasher};
+    let dir = root.join("edge-worker/migrations");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files.push(root.join("wrangler.toml"));
+    // The wrangler that wrote it (its version), in case a newer one lays the state out anew.
+    files.push(root.join("node_modules/wrangler/package.json"));
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        f.file_name().hash(&mut h);
+        std::fs::read(&f)
+            .map_err(|e| format!("{}: {e}", f.display()))?
+            .hash(&mut h);
+    }
+    Ok(h.finish())
+}
+
+/// The migrated template for the current migrations, made on first use (in a directory of this
+/// process, then renamed into place, so concurrent test binaries never see half of one).
+fn migrated_template(root: &Path) -> Result<PathBuf, String> {
+    let key = format!("{:016x}", migrations_key(root)?);
+    let base = root.join("target/d1-template");
+    let dir = base.join(&key);
+    if dir.join("v3/d1").exists() {
+        return Ok(dir);
+    }
+    let tmp = base.join(format!("{key}.{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    migrate(root, &tmp)?;
+    if std::fs::rename(&tmp, &dir).is_err() {
+        // Another process published the same template first: use it.
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !dir.join("v3/d1").exists() {
+            return Err(format!(
+                "cannot move {} to {}",
+                tmp.display(),
+                dir.display()
+            ));
+        }
+    }
+    Ok(dir)
+}
+
 /// Copies a directory tree (files are copied, never hard-linked).
 fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|e| format!("create {}: {e}", to.display()))?;
@@ -247,7 +315,7 @@ pub fn patch_dev_tools(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Applies migrations, then starts `wrangler dev --local` on 127.0.0.1:`port` with state in
+/// Applies migrations ([`migrate_fresh`]), then starts `wrangler dev --local` on 127.0.0.1:`port` with state in
 /// `persist_dir`. `env` entries become worker vars (`--var K:V`), e.g. `MARKETO_BASE_URL`,
 /// `MARKETO_CLIENT_SECRET`, `ADMIN_TOKEN`. Output goes to `persist_dir/wrangler.log`, each line
 /// stamped with the time. Config, bundle and static assets come from copies taken now
@@ -262,7 +330,7 @@ pub fn start(
     std::fs::create_dir_all(persist_dir)
         .map_err(|e| format!("create {}: {e}", persist_dir.display()))?;
     std::fs::create_dir_all(root.join("dist")).map_err(|e| format!("create dist/: {e}"))?;
-    migrate(root, persist_dir)?;
+    migrate_fresh(root, persist_dir)?;
     patch_dev_tools(root)?;
     // A build publishing into dist/ at this very moment can make one copy fail: try again.
     let mut snap = snapshot(root, persist_dir);
@@ -438,8 +506,18 @@ pub fn http(
         req.push_str(b);
     }
     s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    // Read up to the end of the answer as its headers frame it, not to the end of the stream:
+    // `wrangler dev` ignores `Connection: close` and holds the socket until its 5 s idle timer
+    // fires, which cost every `wait_ready` (so every test worker's start) 5 s.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 16 * 1024];
+    while !answer_complete(&raw, method == "HEAD") {
+        let n = s.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
     let text = String::from_utf8_lossy(&raw);
     let (head, rest) = text.split_once("\r\n\r\n").ok_or("malformed HTTP answer")?;
     let status: u16 = head
@@ -457,6 +535,56 @@ pub fn http(
         rest.to_string()
     };
     Ok((status, body))
+}
+
+/// True when `raw` holds a whole HTTP/1.1 answer: its headers, and then the body their
+/// `Content-Length` or chunked encoding delimits (none for `HEAD`, 1xx, 204 and 304). An answer
+/// with neither is delimited by the close of the connection, so it is never complete here.
+pub fn answer_complete(raw: &[u8], head: bool) -> bool {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let header = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let body = &raw[end + 4..];
+    let status = header.split(' ').nth(1).unwrap_or_default();
+    if head || status.starts_with('1') || status == "204" || status == "304" {
+        return true;
+    }
+    let value = |name: &str| {
+        header
+            .lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    if value("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        return chunked_complete(body);
+    }
+    match value("content-length:").map(|v| v.parse::<usize>()) {
+        Some(Ok(n)) => body.len() >= n,
+        _ => false,
+    }
+}
+
+/// True when a chunked body has reached its last (zero-size) chunk and the blank line after it.
+fn chunked_complete(mut b: &[u8]) -> bool {
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            return false;
+        };
+        let size = String::from_utf8_lossy(&b[..eol]);
+        let size = size.split(';').next().unwrap_or_default().trim();
+        let Ok(n) = usize::from_str_radix(size, 16) else {
+            return false;
+        };
+        b = &b[eol + 2..];
+        if n == 0 {
+            // Trailer fields (rare) end with a blank line too.
+            return b.starts_with(b"\r\n") || b.windows(4).any(|w| w == b"\r\n\r\n");
+        }
+        if b.len() < n + 2 {
+            return false;
+        }
+        b = &b[n + 2..];
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
