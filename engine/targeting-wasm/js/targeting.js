@@ -23,6 +23,10 @@ const put = (s) => {
   return [p, b.length];
 };
 
+// A branch rule of the chat module (a compiled audience and the conversation's facts, both JSON):
+// 1 holds, 0 does not, 2 unreadable.
+export const judge = (audience, facts) => w.targeter_judge(...put(audience), ...put(facts));
+
 export class Targeter {
   constructor(bundle) {
     this.h = w.targeter_new(...put(bundle));

@@ -41,7 +41,15 @@ export async function mount(ctx) {
   const arm = variant && entry.experiment.variants.find((v) => v.id === variant);
   const tag = (o) => (variant ? { ...o, variant } : o);
 
+  let unread = false;
   const host = {
+    // A branch card's rule, decided by the page's targeting module (core.js hands over its
+    // `judge`): the chat module has no targeting code. One it cannot decide is false, said once.
+    judge(a, f) {
+      const r = ctx.judge ? ctx.judge(a, f) : 2;
+      if (r > 1 && !unread) { unread = true; console.warn('dynchat: a branch rule could not be decided; it does not match'); }
+      return r & 1;
+    },
     save(state) {
       const s = parse(state, {});
       const st = parse(s.session, {}).status;
