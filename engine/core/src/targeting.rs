@@ -15,7 +15,7 @@ mod wire;
 pub use audience::{
     audience_checks, compile_audience, CompiledAudience, Watch, MAX_AUDIENCE_DEPTH,
 };
-pub use branch::{branch_facts, judge};
+pub use branch::{branch_facts, branch_query, judge};
 pub use cond::{Cond, Facts, FieldRef, Test, Val, Wildcard, ACTIVITY_TYPES, MAX_ACTIVITY_DAYS};
 pub use context::{Context, PageInput};
 use text::insertion_sort_by;

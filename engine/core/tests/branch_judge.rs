@@ -2,7 +2,7 @@
 
 use dynchat_engine::compile::{CCard, WireAudience};
 use dynchat_engine::machine::{step_with, BranchJudge, NativeJudge};
-use dynchat_engine::targeting::{branch_facts, judge};
+use dynchat_engine::targeting::{branch_facts, branch_query, judge};
 use dynchat_engine::{compile, step, CompiledFlow, Effect, Input, Session, TextMap};
 use std::cell::RefCell;
 
@@ -59,28 +59,32 @@ fn judge_decides_a_rule_on_the_lower_cased_facts() {
         let lead: TextMap<String> = [("company".to_string(), company.to_string())].into();
         branch_facts(&answers, &lead, &TextMap::new())
     };
-    assert_eq!(judge(r[0].as_str(), &facts("1000", "")), Some(true));
-    assert_eq!(judge(r[0].as_str(), &facts("25", "")), Some(false));
-    assert_eq!(judge(r[1].as_str(), &facts("25", "")), Some(true));
+    let judged = |rule: &WireAudience, facts: &str| judge(&branch_query(rule.as_str(), facts));
+    assert_eq!(judged(&r[0], &facts("1000", "")), Some(true));
+    assert_eq!(judged(&r[0], &facts("25", "")), Some(false));
+    assert_eq!(judged(&r[1], &facts("25", "")), Some(true));
     // Lead values are lower-cased in the facts, as rule values are at compile time.
-    assert_eq!(judge(r[1].as_str(), &facts("1000", "AcMe")), Some(true));
-    assert_eq!(judge(r[1].as_str(), &facts("1000", "other")), Some(false));
-    assert!(facts("x", "AcMe").contains(r#""company":"acme""#));
+    assert_eq!(judged(&r[1], &facts("1000", "AcMe")), Some(true));
+    assert_eq!(judged(&r[1], &facts("1000", "other")), Some(false));
+    assert!(facts("x", "AcMe").contains(r#""lcompany":"acme""#));
+    // Answers by card index.
+    let two: TextMap<u16> = [(2u16, "X".to_string()), (10u16, "Y".to_string())].into();
+    let two = branch_facts(&two, &TextMap::new(), &TextMap::new());
+    assert_eq!(two, r#"{"a2":"x","a10":"y"}"#);
     // What does not read is no decision.
-    assert_eq!(
-        judge("{\"all\":[{\"Cond\":1}],\"any\":[]}", &facts("1", "")),
-        None
-    );
-    assert_eq!(judge(r[0].as_str(), "{"), None);
+    let bad = "{\"all\":[{\"Cond\":1}],\"any\":[]}";
+    assert_eq!(judge(&branch_query(bad, &facts("1", ""))), None);
+    assert_eq!(judge(&branch_query(r[0].as_str(), "{")), None);
+    assert_eq!(judge(r[0].as_str()), None);
 }
 
 #[test]
 fn the_machine_asks_the_judge_it_is_given_with_each_rule_and_the_facts() {
-    struct Second(RefCell<Vec<(String, String)>>);
+    struct Second(RefCell<Vec<String>>);
     impl BranchJudge for Second {
-        fn matches(&self, audience_wire: &str, facts_json: &str) -> bool {
+        fn matches(&self, query: &str) -> bool {
             let mut calls = self.0.borrow_mut();
-            calls.push((audience_wire.into(), facts_json.into()));
+            calls.push(query.into());
             calls.len() == 2
         }
     }
@@ -91,14 +95,13 @@ fn the_machine_asks_the_judge_it_is_given_with_each_rule_and_the_facts() {
     assert_eq!(shown(&f, &[("Company", "ACME Ltd")], 1, &j), ["SMALL"]);
     let calls = j.0.into_inner();
     let r = rules(&f);
-    assert_eq!(calls.len(), 2);
+    let facts = r#"{"a0":"1000","lcompany":"acme ltd"}"#;
     assert_eq!(
-        (calls[0].0.as_str(), calls[1].0.as_str()),
-        (r[0].as_str(), r[1].as_str())
-    );
-    assert_eq!(
-        calls[0].1,
-        r#"{"answers":{"0":"1000"},"lead":{"company":"acme ltd"},"company":{}}"#
+        calls,
+        [
+            branch_query(r[0].as_str(), facts),
+            branch_query(r[1].as_str(), facts)
+        ]
     );
     // `step` is `step_with` the native judge.
     let mut s = Session::new(&f, "s", &[], 0);

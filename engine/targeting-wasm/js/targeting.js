@@ -23,9 +23,8 @@ const put = (s) => {
   return [p, b.length];
 };
 
-// A branch rule of the chat module (a compiled audience and the conversation's facts, both JSON):
-// 1 holds, 0 does not, 2 unreadable.
-export const judge = (audience, facts) => w.targeter_judge(...put(audience), ...put(facts));
+// A branch rule of the chat module, `[audience, facts]` as JSON: 1 holds, 0 does not, 2 unreadable.
+export const judge = (query) => w.targeter_judge(...put(query));
 
 export class Targeter {
   constructor(bundle) {

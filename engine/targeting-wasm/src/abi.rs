@@ -89,22 +89,17 @@ pub unsafe extern "C" fn targeter_update(
     answer(h, out)
 }
 
-/// A branch rule decided for the chat module (`dynchat_engine::targeting::judge`): `audience`
-/// a compiled audience in its wire form, `facts` the conversation's facts as JSON; 1 when it
-/// holds, 0 when not, 2 when either does not read. Frees both buffers.
+/// A branch rule decided for the chat module (`dynchat_engine::targeting::judge`): `query` is
+/// `[audience, facts]` as JSON; 1 when the rule holds, 0 when not, 2 when the query does not
+/// read. Frees the buffer.
 ///
 /// # Safety
-/// Each `ptr`/`len` pair a buffer from [`dc_alloc`].
+/// `ptr`/`len`: a buffer from [`dc_alloc`].
 #[no_mangle]
-pub unsafe extern "C" fn targeter_judge(
-    audience: *mut u8,
-    audience_len: usize,
-    facts: *mut u8,
-    facts_len: usize,
-) -> u32 {
+pub unsafe extern "C" fn targeter_judge(ptr: *mut u8, len: usize) -> u32 {
     // SAFETY: forwarded from the caller.
-    let (a, f) = unsafe { (take(audience, audience_len), take(facts, facts_len)) };
-    dynchat_engine::targeting::judge(&a, &f).map_or(2, u32::from)
+    let query = unsafe { take(ptr, len) };
+    dynchat_engine::targeting::judge(&query).map_or(2, u32::from)
 }
 
 /// Where the last answer of `h` starts.

@@ -43,10 +43,10 @@ export async function mount(ctx) {
 
   let unread = false;
   const host = {
-    // A branch card's rule, decided by the page's targeting module (core.js hands over its
-    // `judge`): the chat module has no targeting code. One it cannot decide is false, said once.
-    judge(a, f) {
-      const r = ctx.judge ? ctx.judge(a, f) : 2;
+    // A branch card's rule, decided by the page's targeting module (its `judge`; core.js hands
+    // the module over): the chat module has no targeting code. One not decided is false, said once.
+    judge(q) {
+      const r = ctx.targeting ? ctx.targeting.judge(q) : 2;
       if (r > 1 && !unread) { unread = true; console.warn('dynchat: a branch rule could not be decided; it does not match'); }
       return r & 1;
     },

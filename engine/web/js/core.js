@@ -115,7 +115,7 @@ export function createDynchat(assets) {
     chatP = Promise.all([loadChat(), pick, loadTargeting().catch(() => null)]).then(async ([m, variant, t]) => {
       chat = await m.mount({
         config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
-        session: saved ? '' : uuid(), variant, judge: t && t.judge,
+        session: saved ? '' : uuid(), variant, targeting: t,
       });
       if (!saved) {
         const seen = json(store.get('seen'), {});

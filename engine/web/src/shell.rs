@@ -33,9 +33,9 @@ extern "C" {
     fn chime(this: &Host);
     #[wasm_bindgen(method)]
     fn ui(this: &Host, state: &str);
-    /// A branch rule decided by the page's targeting module: 1 when it holds.
+    /// A branch rule (`[audience, facts]`) decided by the page's targeting module: 1 when it holds.
     #[wasm_bindgen(method)]
-    fn judge(this: &Host, audience: &str, facts: &str) -> u32;
+    fn judge(this: &Host, query: &str) -> u32;
 }
 
 /// Branch rules decided through the host by the page's targeting module (its `judge`), which
@@ -43,10 +43,8 @@ extern "C" {
 pub(super) struct HostJudge<'a>(pub(super) &'a Weak<Shell>);
 
 impl dynchat_engine::machine::BranchJudge for HostJudge<'_> {
-    fn matches(&self, audience_wire: &str, facts_json: &str) -> bool {
-        self.0
-            .upgrade()
-            .is_some_and(|s| s.host.judge(audience_wire, facts_json) == 1)
+    fn matches(&self, query: &str) -> bool {
+        self.0.upgrade().is_some_and(|s| s.host.judge(query) == 1)
     }
 }
 

@@ -14,12 +14,13 @@ pub(super) struct Run<'a> {
     pub(super) out: Vec<Effect>,
 }
 
-/// Decides a branch card's rules. `audience_wire` is a rule's compiled audience in its wire form
-/// ([`crate::compile::WireAudience`]), `facts_json` the conversation's answers, lead and company
-/// fields, lower-cased ([`crate::targeting::branch_facts`]). A rule that does not read is false.
+/// Decides a branch card's rules. `query` is `[audience, facts]`
+/// ([`crate::targeting::branch_query`]): a rule's compiled audience in its wire form
+/// ([`crate::compile::WireAudience`]) and the conversation's answers, lead and company fields,
+/// lower-cased ([`crate::targeting::branch_facts`]). A rule that does not read is false.
 pub trait BranchJudge {
     /// Does the rule hold?
-    fn matches(&self, audience_wire: &str, facts_json: &str) -> bool;
+    fn matches(&self, query: &str) -> bool;
 }
 
 /// The engine's own judge ([`crate::targeting::judge`]), which [`super::step`] uses. The browser's
@@ -27,8 +28,8 @@ pub trait BranchJudge {
 pub struct NativeJudge;
 
 impl BranchJudge for NativeJudge {
-    fn matches(&self, audience_wire: &str, facts_json: &str) -> bool {
-        crate::targeting::judge(audience_wire, facts_json) == Some(true)
+    fn matches(&self, query: &str) -> bool {
+        crate::targeting::judge(query) == Some(true)
     }
 }
 
@@ -276,7 +277,10 @@ impl<'a> Run<'a> {
                     next = Some(
                         rules
                             .iter()
-                            .find(|(a, _)| self.judge.matches(a.as_str(), &facts))
+                            .find(|(a, _)| {
+                                self.judge
+                                    .matches(&crate::targeting::branch_query(a.as_str(), &facts))
+                            })
                             .map_or(*otherwise, |r| r.1),
                     );
                 }
