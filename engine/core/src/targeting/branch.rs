@@ -38,17 +38,13 @@ struct JsonFacts<'a>(&'a J);
 
 impl Facts for JsonFacts<'_> {
     fn get(&self, f: &FieldRef, _offset: Option<i32>) -> Val<'_> {
-        let index;
-        let (ns, k) = match f {
-            FieldRef::Answer(i) => {
-                index = int_text(i128::from(*i));
-                ("a", index.as_str())
-            }
-            FieldRef::Lead(k) => ("l", k.as_str()),
-            FieldRef::Company(k) => ("c", k.as_str()),
+        let key = match f {
+            FieldRef::Answer(i) => ["a", &int_text(i128::from(*i))].concat(),
+            FieldRef::Lead(k) => ["l", k].concat(),
+            FieldRef::Company(k) => ["c", k].concat(),
             _ => return Val::Missing,
         };
-        match self.0.get(&[ns, k].concat()) {
+        match self.0.get(&key) {
             Some(J::Str(v)) => Val::Text(v),
             _ => Val::Missing,
         }
