@@ -22,8 +22,8 @@ export function branchTests(h) {
   }
   // Picks a team size; the log then shows exactly one of the three paths: `want`.
   async function pick(page, label, want) {
-    await shadow(page, '.choice', { hasText: label }).first().click();
-    await waitFor(async () => (await logText(page)).includes(want), want);
+    await shadow(page, '.choice').filter({ hasText: label }).first().click();
+    await waitFor(async () => (await logText(page)).includes(want), want).catch(async (e) => { throw new Error(e.message + ' LOG: ' + (await logText(page))); });
     const log = await logText(page);
     const shown = PATHS.filter((p) => log.includes(p));
     assert(shown.length === 1, 'one path shown: ' + JSON.stringify(shown));
