@@ -13,12 +13,27 @@ mod session_json;
 use answer::on_input;
 pub use io::{Booking, BrowserEvent, Choice, Effect, Input, Prompt};
 use run::Run;
+pub use run::{BranchJudge, NativeJudge};
 pub use session::{Meeting, Now, Session, Status, Wait, SESSION_VERSION};
 
 /// Advances a conversation by one input. Never panics; bad visitor input is a re-prompt.
+/// Branch rules are decided by [`NativeJudge`].
 pub fn step(flow: &CompiledFlow, s: &mut Session, input: Input, now: Now) -> Vec<Effect> {
+    step_with(flow, s, input, now, &NativeJudge)
+}
+
+/// [`step`] with branch rules decided by `judge` (the browser's chat module: the page's
+/// targeting module, so it links no audience code itself).
+pub fn step_with(
+    flow: &CompiledFlow,
+    s: &mut Session,
+    input: Input,
+    now: Now,
+    judge: &dyn BranchJudge,
+) -> Vec<Effect> {
     let mut r = Run {
         flow,
+        judge,
         out: Vec::new(),
     };
     if let Err(why) = s.check(flow) {

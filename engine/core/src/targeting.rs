@@ -3,8 +3,10 @@
 use crate::model::Display;
 use serde::{Deserialize, Serialize};
 
-// Layers, top down: this file (picking a dialogue) -> wire -> audience / context -> cond -> text.
+// Layers, top down: this file (picking a dialogue) / branch -> wire -> audience / context -> cond
+// -> text.
 mod audience;
+mod branch;
 mod cond;
 mod context;
 mod text;
@@ -13,6 +15,7 @@ mod wire;
 pub use audience::{
     audience_checks, compile_audience, CompiledAudience, Watch, MAX_AUDIENCE_DEPTH,
 };
+pub use branch::{branch_facts, branch_query, judge};
 pub use cond::{Cond, Facts, FieldRef, Test, Val, Wildcard, ACTIVITY_TYPES, MAX_ACTIVITY_DAYS};
 pub use context::{Context, PageInput};
 use text::insertion_sort_by;

@@ -23,6 +23,9 @@ const put = (s) => {
   return [p, b.length];
 };
 
+// A branch rule of the chat module, `[audience, facts]` as JSON: 1 holds, 0 does not, 2 unreadable.
+export const judge = (query) => w.targeter_judge(...put(query));
+
 export class Targeter {
   constructor(bundle) {
     this.h = w.targeter_new(...put(bundle));

@@ -89,6 +89,19 @@ pub unsafe extern "C" fn targeter_update(
     answer(h, out)
 }
 
+/// A branch rule decided for the chat module (`dynchat_engine::targeting::judge`): `query` is
+/// `[audience, facts]` as JSON; 1 when the rule holds, 0 when not, 2 when the query does not
+/// read. Frees the buffer.
+///
+/// # Safety
+/// `ptr`/`len`: a buffer from [`dc_alloc`].
+#[no_mangle]
+pub unsafe extern "C" fn targeter_judge(ptr: *mut u8, len: usize) -> u32 {
+    // SAFETY: forwarded from the caller.
+    let query = unsafe { take(ptr, len) };
+    dynchat_engine::targeting::judge(&query).map_or(2, u32::from)
+}
+
 /// Where the last answer of `h` starts.
 ///
 /// # Safety

@@ -46,7 +46,15 @@ export async function mount(ctx) {
   const arm = variant && entry.experiment.variants.find((v) => v.id === variant);
   const tag = (o) => (variant ? { ...o, variant } : o);
 
+  let unread = false;
   const host = {
+    // A branch card's rule, decided by the page's targeting module (its `judge`; core.js hands
+    // the module over): the chat module has no targeting code. One not decided is false, said once.
+    judge(q) {
+      const r = ctx.targeting ? ctx.targeting.judge(q) : 2;
+      if (r > 1 && !unread) { unread = true; console.warn('dynchat: a branch rule could not be decided; it does not match'); }
+      return r & 1;
+    },
     save(state) {
       const s = parse(state, {});
       const st = parse(s.session, {}).status;

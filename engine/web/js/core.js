@@ -111,10 +111,11 @@ export function createDynchat(assets) {
     // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
     // visitor id; cached by the browser), asked while the chat module loads.
     const pick = entry.experiment && !preview ? fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
-    chatP = Promise.all([loadChat(), pick]).then(async ([m, variant]) => {
+    // The chat asks the targeting module to decide branch cards: mounted with both.
+    chatP = Promise.all([loadChat(), pick, loadTargeting().catch(() => null)]).then(async ([m, variant, t]) => {
       chat = await m.mount({
         config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
-        session: saved ? '' : uuid(), variant,
+        session: saved ? '' : uuid(), variant, targeting: t,
       });
       if (!saved) {
         const seen = json(store.get('seen'), {});
@@ -145,6 +146,9 @@ export function createDynchat(assets) {
   // The chat module loads once, as soon as it will probably be needed (a conversation resumes, or
   // a watched rule can still fire on this page), so the launcher does not wait for it then.
   const loadChat = () => chatM || (chatM = assets.chat());
+  // The targeting module loads once: it selects the dialogue and decides the chat's branch cards.
+  let targetingM = null;
+  const loadTargeting = () => targetingM || (targetingM = assets.targeting());
   const preloadChat = () => loadChat().catch(() => {});
 
   function watch(t, w) {
@@ -179,13 +183,13 @@ export function createDynchat(assets) {
     if (!visitor) store.set('visitor', (visitor = uuid()));
     known = { ...json(store.get('lead'), {}), ...known };
     flushLeads();
-    // The targeting module downloads and compiles while the bundle is on its way, unless a stored
-    // conversation is about to resume (or a draft is previewed), which does not need it.
+    // The targeting module downloads and compiles while the bundle is on its way; when a stored
+    // conversation is about to resume, the chat module too (the chat needs both: the targeting
+    // module decides its branch cards).
     const saved = json(store.get('chat'), null);
     const resuming = saved && json(saved.session, {}).status === 'active';
-    const targeting = preview || resuming ? null : assets.targeting();
-    if (targeting) targeting.catch(() => {});
-    else if (resuming) preloadChat();
+    loadTargeting().catch(() => {});
+    if (resuming) preloadChat();
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/bundle`);
     if (!r.ok) throw new Error('dynchat: bundle ' + r.status);
     const text = await r.text();
@@ -195,7 +199,7 @@ export function createDynchat(assets) {
     if (preview) { bundle.dialogues = [preview]; pendingOpen = true; trigger(preview.id); return; }
     if (await resume(store.get('chat')).catch(() => false)) return;
     await lookupTraits();
-    const m = await (targeting || assets.targeting());
+    const m = await loadTargeting();
     // The targeting module gets only what it reads of each entry (id, priority, the flow's
     // audience, display and priority), not the whole bundle with every dialogue's cards.
     const t = new m.Targeter(JSON.stringify({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {

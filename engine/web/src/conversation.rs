@@ -6,8 +6,9 @@ use crate::state::*;
 use crate::view::{Composer, Entry};
 use dynchat_engine::fields::char_count;
 use dynchat_engine::json::{self, Out};
+use dynchat_engine::machine::step_with;
 use dynchat_engine::model::Route;
-use dynchat_engine::{step, BrowserEvent, Effect, Input, Prompt};
+use dynchat_engine::{BrowserEvent, Effect, Input, Prompt};
 
 impl Inner {
     pub(super) fn ev(&mut self, ty: &str, card: Option<&str>, value: Option<&str>) {
@@ -95,7 +96,8 @@ impl Inner {
 
     /// Steps the engine and turns its effects into view operations and host calls.
     pub(super) fn input(&mut self, input: Input, echo: Option<String>) {
-        let effects = step(&self.flow, &mut self.session, input, now());
+        let judge = HostJudge(&self.me);
+        let effects = step_with(&self.flow, &mut self.session, input, now(), &judge);
         let accepted = effects
             .iter()
             .any(|e| matches!(e, Effect::Answer { .. } | Effect::Book { .. }));

@@ -33,6 +33,19 @@ extern "C" {
     fn chime(this: &Host);
     #[wasm_bindgen(method)]
     fn ui(this: &Host, state: &str);
+    /// A branch rule (`[audience, facts]`) decided by the page's targeting module: 1 when it holds.
+    #[wasm_bindgen(method)]
+    fn judge(this: &Host, query: &str) -> u32;
+}
+
+/// Branch rules decided through the host by the page's targeting module (its `judge`), which
+/// runs the engine's `targeting::judge`: the chat module links no audience code of its own.
+pub(super) struct HostJudge<'a>(pub(super) &'a Weak<Shell>);
+
+impl dynchat_engine::machine::BranchJudge for HostJudge<'_> {
+    fn matches(&self, query: &str) -> bool {
+        self.0.upgrade().is_some_and(|s| s.host.judge(query) == 1)
+    }
 }
 
 pub(super) struct Inner {

@@ -13,9 +13,9 @@ use std::ops::Deref;
 pub(super) struct Flow(ManuallyDrop<CompiledFlow>);
 
 impl Flow {
-    /// Reads a flow's wire form ([`CompiledFlow::from_wire`]).
+    /// Reads a flow's wire form to run it ([`CompiledFlow::from_wire_to_run`]: no audience code).
     pub(super) fn from_wire(wire: &str) -> Result<Flow, String> {
-        CompiledFlow::from_wire(wire).map(|f| Flow(ManuallyDrop::new(f)))
+        CompiledFlow::from_wire_to_run(wire).map(|f| Flow(ManuallyDrop::new(f)))
     }
 }
 

@@ -342,7 +342,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                         compile_audience(&r.when, &format!("{rp}.when"), &answer_ix, &mut cx.diags);
                     audience_checks(&r.when, &format!("{rp}.when"), &mut cx.diags);
                     if let Some(t) = cx.target(Some(&r.next), format!("{rp}.next")) {
-                        rs.push((aud, t));
+                        rs.push((WireAudience::new(&aud), t));
                     }
                 }
                 if rules.is_empty() {

@@ -2,9 +2,9 @@
 
 use crate::diag::Diagnostic;
 use crate::model::{CaptureKind, Dialogue, Display, Route, FORMAT_VERSION};
-use crate::targeting::CompiledAudience;
+use crate::targeting::{audience_from_wire, CompiledAudience};
 use crate::tokens::Template;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::OnceLock;
 
 /// Card index in a compiled flow.
@@ -81,6 +81,41 @@ pub struct CButton {
     pub value: String,
     /// Resolved next card.
     pub next: Option<CardIx>,
+}
+
+/// A branch rule's compiled audience in its wire form (the JSON serde writes for a
+/// [`CompiledAudience`]). The state machine hands the text to a `machine::BranchJudge`
+/// (`targeting::judge` by default; in the browser, the page's targeting module), so the chat
+/// module reads and evaluates no audience itself. The wire form of the flow is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireAudience(pub(super) String);
+
+impl WireAudience {
+    /// The wire form of a compiled audience.
+    pub fn new(a: &CompiledAudience) -> WireAudience {
+        WireAudience(serde_json::to_string(a).unwrap_or_default())
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for WireAudience {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::json::parse(&self.0)
+            .as_ref()
+            .and_then(audience_from_wire)
+            .ok_or_else(|| serde::ser::Error::custom("a branch rule's audience does not read"))?
+            .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for WireAudience {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        CompiledAudience::deserialize(d).map(|a| WireAudience::new(&a))
+    }
 }
 
 /// A card after compilation: ids resolved, templates parsed, patterns built.
@@ -162,7 +197,7 @@ pub enum CCard {
     /// See [`Card::Branch`].
     Branch {
         /// Ordered (conditions, target).
-        rules: Vec<(CompiledAudience, CardIx)>,
+        rules: Vec<(WireAudience, CardIx)>,
         /// Fallback.
         otherwise: CardIx,
     },

@@ -6,39 +6,25 @@ use super::flow::*;
 use crate::fields::FieldName;
 use crate::json::{self, J};
 use crate::model::{CaptureKind, Display, Route, RouteRules};
-use crate::targeting::audience_from_wire;
+use crate::targeting::{audience_from_wire, CompiledAudience};
 use crate::tokens::{Segment, Template, TokenSource};
 
 impl CompiledFlow {
     /// Reads a wire form and checks that every card index it holds points at a card, so a
-    /// damaged flow is refused here instead of stopping a conversation later.
+    /// damaged flow is refused here instead of stopping a conversation later. Every audience
+    /// (the flow's own and each branch rule's) must read.
     pub fn from_wire(wire: &str) -> Result<CompiledFlow, String> {
-        let f = json::parse(wire)
-            .as_ref()
-            .and_then(flow)
-            .ok_or("the flow's wire form is unreadable")?;
-        let n = f.cards.len();
-        let inside = |i: CardIx| usize::from(i) < n;
-        let why = if n == 0
-            || f.card_ids.len() != n
-            || !inside(f.start)
-            || f.translations.iter().any(|t| t.cards.len() != n)
-        {
-            "flow has no cards, or ids and cards differ"
-        } else if f
-            .cards
-            .iter()
-            .flat_map(CCard::successors)
-            .any(|i| !inside(i))
-        {
-            "flow points at a card that does not exist"
-        } else {
-            return Ok(f);
-        };
-        f.drop_read();
-        Err(why.into())
+        read(wire, &audience_from_wire)
     }
 
+    /// [`CompiledFlow::from_wire`] for running the flow only, as the browser's chat module does:
+    /// the audiences are checked to be JSON objects, not read. The flow's own audience (which
+    /// only selecting a dialogue reads: the targeting module, from the same wire form) is left
+    /// empty; branch rules keep their text for a `machine::BranchJudge`, which says when one
+    /// does not read. So the chat module links no audience reader.
+    pub fn from_wire_to_run(wire: &str) -> Result<CompiledFlow, String> {
+        read(wire, &|a: &J| a.obj().map(|_| CompiledAudience::default()))
+    }
     /// Drops a flow [`CompiledFlow::from_wire`] read. Its `source` is the empty dialogue (the wire
     /// form has none), which owns no memory, so it is forgotten instead of dropped: the browser's
     /// modules then link no drop code for the authoring model's maps (about 3 KB of B-tree code
@@ -48,6 +34,37 @@ impl CompiledFlow {
         debug_assert!(source.cards.is_empty() && source.id.is_empty());
         std::mem::forget(source);
     }
+}
+
+/// Reads a wire form with `aud` reading (or checking) each audience in it.
+fn read<A: Fn(&J) -> Option<CompiledAudience>>(
+    wire: &str,
+    aud: &A,
+) -> Result<CompiledFlow, String> {
+    let f = json::parse(wire)
+        .as_ref()
+        .and_then(|v| flow(v, aud))
+        .ok_or("the flow's wire form is unreadable")?;
+    let n = f.cards.len();
+    let inside = |i: CardIx| usize::from(i) < n;
+    let why = if n == 0
+        || f.card_ids.len() != n
+        || !inside(f.start)
+        || f.translations.iter().any(|t| t.cards.len() != n)
+    {
+        "flow has no cards, or ids and cards differ"
+    } else if f
+        .cards
+        .iter()
+        .flat_map(CCard::successors)
+        .any(|i| !inside(i))
+    {
+        "flow points at a card that does not exist"
+    } else {
+        return Ok(f);
+    };
+    f.drop_read();
+    Err(why.into())
 }
 
 fn text(v: &J) -> Option<String> {
@@ -66,8 +83,8 @@ fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
     T::try_from(v.int()?).ok()
 }
 
-fn flow(v: &J) -> Option<CompiledFlow> {
-    let cards = v.get("cards")?.list(&card)?;
+fn flow<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<CompiledFlow> {
+    let cards = v.get("cards")?.list(&|c| card(c, aud))?;
     let card_ids = v.get("card_ids")?.list(&text)?;
     Some(CompiledFlow {
         id: text(v.get("id")?)?,
@@ -75,7 +92,7 @@ fn flow(v: &J) -> Option<CompiledFlow> {
         hash: text(v.get("hash")?)?,
         priority: int(v.get("priority")?)?,
         display: display(v.get("display")?)?,
-        audience: audience_from_wire(v.get("audience")?)?,
+        audience: aud(v.get("audience")?)?,
         start: int(v.get("start")?)?,
         cards,
         card_ids,
@@ -207,14 +224,55 @@ fn free_text(v: &J) -> Option<(Option<String>, Option<CardIx>)> {
     }
 }
 
-fn branch_rule(v: &J) -> Option<(crate::targeting::CompiledAudience, CardIx)> {
+/// A branch rule: its audience (checked by `aud`) kept as JSON text, and its target.
+fn branch_rule<A: Fn(&J) -> Option<CompiledAudience>>(
+    v: &J,
+    aud: &A,
+) -> Option<(WireAudience, CardIx)> {
     match v.arr()? {
-        [a, n] => Some((audience_from_wire(a)?, int(n)?)),
+        [a, n] => {
+            aud(a)?;
+            let mut t = String::new();
+            json_text(a, &mut t);
+            Some((WireAudience(t), int(n)?))
+        }
         _ => None,
     }
 }
 
-fn card(v: &J) -> Option<CCard> {
+/// The JSON text of a value read: numbers as written, strings escaped as serde_json does.
+fn json_text(v: &J, out: &mut String) {
+    match v {
+        J::Null => out.push_str("null"),
+        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        J::Num(n) => out.push_str(n),
+        J::Str(s) => json::write_str(out, s),
+        J::Arr(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_text(x, out);
+            }
+            out.push(']');
+        }
+        J::Obj(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json::write_str(out, k);
+                out.push(':');
+                json_text(x, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn card<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<CCard> {
     let (tag, c) = v.variant()?;
     let next = || opt(c, "next", int);
     let delay_ms = || int(c.get("delay_ms")?);
@@ -260,7 +318,7 @@ fn card(v: &J) -> Option<CCard> {
             next: next()?,
         },
         "Branch" => CCard::Branch {
-            rules: c.get("rules")?.list(&branch_rule)?,
+            rules: c.get("rules")?.list(&|r| branch_rule(r, aud))?,
             otherwise: int(c.get("otherwise")?)?,
         },
         "Document" => CCard::Document {

@@ -3,8 +3,6 @@
 use super::io::*;
 use super::session::*;
 use crate::compile::{CCard, CText, CardIx, CompiledFlow};
-use crate::targeting::{Facts, FieldRef, Val};
-use crate::textmap::TextMap;
 use crate::tokens::{Template, TokenSource};
 
 /// Re-prompts counted per card (the counter stops there; re-prompting goes on).
@@ -12,7 +10,27 @@ pub(super) const MAX_TRIES: u8 = 100;
 
 pub(super) struct Run<'a> {
     pub(super) flow: &'a CompiledFlow,
+    pub(super) judge: &'a dyn BranchJudge,
     pub(super) out: Vec<Effect>,
+}
+
+/// Decides a branch card's rules. `query` is `[audience, facts]`
+/// ([`crate::targeting::branch_query`]): a rule's compiled audience in its wire form
+/// ([`crate::compile::WireAudience`]) and the conversation's answers, lead and company fields,
+/// lower-cased ([`crate::targeting::branch_facts`]). A rule that does not read is false.
+pub trait BranchJudge {
+    /// Does the rule hold?
+    fn matches(&self, query: &str) -> bool;
+}
+
+/// The engine's own judge ([`crate::targeting::judge`]), which [`super::step`] uses. The browser's
+/// chat module asks the page's targeting module instead, which runs the same function.
+pub struct NativeJudge;
+
+impl BranchJudge for NativeJudge {
+    fn matches(&self, query: &str) -> bool {
+        crate::targeting::judge(query) == Some(true)
+    }
 }
 
 pub(super) fn render(t: &Template, s: &Session, flow: &CompiledFlow) -> String {
@@ -24,35 +42,6 @@ pub(super) fn render(t: &Template, s: &Session, flow: &CompiledFlow) -> String {
         TokenSource::MeetingAgent => s.meeting.as_ref().map(|m| m.agent.clone()),
         TokenSource::MeetingTime => s.meeting.as_ref().map(|m| m.time.clone()),
     })
-}
-
-/// Branch facts: answers and lead/company fields, lower-cased.
-pub(super) struct SessionFacts {
-    answers: TextMap<CardIx>,
-    lead: TextMap<String>,
-    company: TextMap<String>,
-}
-
-impl Facts for SessionFacts {
-    fn get(&self, f: &FieldRef, _offset: Option<i32>) -> Val<'_> {
-        let v = match f {
-            FieldRef::Answer(i) => self.answers.get(i),
-            FieldRef::Lead(k) => self.lead.get(k),
-            FieldRef::Company(k) => self.company.get(k),
-            _ => None,
-        };
-        v.map_or(Val::Missing, |s| Val::Text(s))
-    }
-}
-
-pub(super) fn lower<K: Ord + Clone>(m: &TextMap<K>) -> TextMap<K> {
-    // Inserted one by one: collecting into a map would sort, which costs the browser's wasm a
-    // sort implementation per element type.
-    let mut out = TextMap::new();
-    for (k, v) in m {
-        out.insert(k.clone(), crate::targeting::lower(v));
-    }
-    out
 }
 
 impl<'a> Run<'a> {
@@ -284,15 +273,14 @@ impl<'a> Run<'a> {
                     next = *n;
                 }
                 CCard::Branch { rules, otherwise } => {
-                    let facts = SessionFacts {
-                        answers: lower(&s.answers),
-                        lead: lower(&s.lead),
-                        company: lower(&s.company),
-                    };
+                    let facts = crate::targeting::branch_facts(&s.answers, &s.lead, &s.company);
                     next = Some(
                         rules
                             .iter()
-                            .find(|(a, _)| a.eval(&facts))
+                            .find(|(a, _)| {
+                                self.judge
+                                    .matches(&crate::targeting::branch_query(a.as_str(), &facts))
+                            })
                             .map_or(*otherwise, |r| r.1),
                     );
                 }
