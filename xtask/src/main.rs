@@ -597,7 +597,8 @@ mod tests {
     #[test]
     fn std_panic_messages_are_zeroed_and_other_texts_kept() {
         use super::widget::fmt_stub::zero_panic_paths;
-        let wat = " (data $d (i32.const 8) \"okcapacity overflowRefCell already borrowedcapacity\")\n";
+        let wat =
+            " (data $d (i32.const 8) \"okcapacity overflowRefCell already borrowedcapacity\")\n";
         let (out, n) = zero_panic_paths(wat, &[]);
         assert_eq!(n, 41);
         let zeros = "\\00".repeat(41);
