@@ -165,8 +165,7 @@ impl View {
         lang: &str,
         dispatch: Dispatch,
     ) -> Result<View, String> {
-        let win = web_sys::window().ok_or("no window")?;
-        let doc = win.document().ok_or("no document")?;
+        let doc = crate::browser_text::DOCUMENT.with(Clone::clone);
         let body = doc.body().ok_or("no body")?;
         let host = doc.create_element("div").map_err(js_err)?;
         // Right-to-left languages mirror the layout (the stylesheet uses logical properties).
