@@ -117,7 +117,8 @@ fn names(line: &str, name: &str) -> bool {
 /// binaryen's memory packing then leaves out; and how many bytes were zeroed. A path starts
 /// with one of `roots` (`/rustc/`, the cargo home, the workspace's top directories: strings
 /// are packed without separators, so the root tells where the path begins), has `/src/` and
-/// ends in `.rs`.
+/// ends in `.rs`. The messages of the standard library's own panics ([`PANIC_MESSAGES`], read
+/// only by the stubbed entry points and `fmt` functions, never shown) are zeroed too.
 pub fn zero_panic_paths(wat: &str, roots: &[String]) -> (String, usize) {
     let mut out = String::with_capacity(wat.len());
     let mut zeroed = 0;
@@ -136,7 +137,7 @@ pub fn zero_panic_paths(wat: &str, roots: &[String]) -> (String, usize) {
             out.push('\n');
             continue;
         };
-        zeroed += zero_paths(&mut bytes, roots);
+        zeroed += zero_paths(&mut bytes, roots) + zero_messages(&mut bytes);
         out.push_str(&line[..start]);
         for b in bytes {
             if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
@@ -208,6 +209,56 @@ fn zero_paths(bytes: &mut [u8], roots: &[String]) -> usize {
         if let Some(k) = from {
             bytes[start + k..start + end].fill(0);
             zeroed += end - k;
+        }
+    }
+    zeroed
+}
+
+/// The texts of panics in `core`, `alloc` and `std` that the chat module links (slice and index
+/// checks, `unwrap` of `None`, `RefCell`, `Once`, capacity overflow...): only the stubbed panic
+/// entry points and `fmt` functions read them (a panic traps before any message is formatted).
+/// wasm-bindgen's own texts (`throw_str`: JavaScript errors) are not among them. One the module
+/// does not have is skipped.
+pub const PANIC_MESSAGES: [&str; 24] = [
+    "slice index starts at ",
+    " but ends at ",
+    " index out of bounds: the len is ",
+    " but the index is ",
+    "range start index ",
+    "range end index ",
+    " out of range for slice of length ",
+    "copy_from_slice: source slice length (",
+    ") does not match destination slice length (",
+    "insertion index (is ",
+    ") should be <= len (is ",
+    "removal index (is ",
+    ") should be < len (is ",
+    "internal error: entered unreachable code",
+    "capacity overflow",
+    "Once instance has previously been poisoned",
+    "one-time initialization may not be performed recursively",
+    "attempt to join into collection with len > usize::MAX",
+    "Tried to shrink to a larger capacity",
+    "called `Option::unwrap()` on a `None` value",
+    "LazyCell instance has previously been poisoned",
+    "attempt to calculate the remainder with a divisor of zero",
+    "RefCell already mutably borrowed",
+    "RefCell already borrowed",
+];
+
+/// Zeroes every occurrence of each of [`PANIC_MESSAGES`] in `bytes`; the number of bytes zeroed.
+fn zero_messages(bytes: &mut [u8]) -> usize {
+    let mut zeroed = 0;
+    for m in PANIC_MESSAGES.map(str::as_bytes) {
+        let mut i = 0;
+        while i + m.len() <= bytes.len() {
+            if &bytes[i..i + m.len()] == m {
+                bytes[i..i + m.len()].fill(0);
+                zeroed += m.len();
+                i += m.len();
+            } else {
+                i += 1;
+            }
         }
     }
     zeroed

@@ -600,6 +600,20 @@ mod tests {
     }
 
     #[test]
+    fn std_panic_messages_are_zeroed_and_other_texts_kept() {
+        use super::widget::fmt_stub::zero_panic_paths;
+        let wat =
+            " (data $d (i32.const 8) \"okcapacity overflowRefCell already borrowedcapacity\")\n";
+        let (out, n) = zero_panic_paths(wat, &[]);
+        assert_eq!(n, 41);
+        let zeros = "\\00".repeat(41);
+        assert_eq!(
+            out,
+            [" (data $d (i32.const 8) \"ok", &zeros, "capacity\")\n"].concat()
+        );
+    }
+
+    #[test]
     fn stubbed_functions_keep_their_signature_and_lose_their_body() {
         let wat = "(module\n (type $0 (func))\n (func $_RN4core9panicking9panic_fmt (param $0 i32) (result i32)\n  (local $1 i32)\n  (call $x)\n )\n (func $x\n  (nop)\n )\n)\n";
         let (out, found) = stub_funcs(wat, &["9panic_fmt", "missing"]);

@@ -148,6 +148,7 @@ fn sessions_are_stored_as_serde_stores_them() {
     s.answers.insert(0, "a\nb".into());
     s.company.insert("name".into(), "Acme".into());
     s.goals.push(1);
+    s.goals.push(3);
     s.score = -4;
     s.tries = 2;
     s.engaged = true;

@@ -1,4 +1,4 @@
-//! What the chat module borrows from the browser instead of shipping it: `RegExp` for capture-card patterns and `toLowerCase`.
+//! What the chat module borrows from the browser instead of shipping it: `RegExp` for capture-card patterns and `toLowerCase`; and the page's globals it uses (`document`, `setTimeout`).
 //!
 //! The engine asks for them through `compile::set_pattern_matcher` and `targeting::set_lowercase`
 //! when it is built without its `regex` and `unicode` features, as both browser modules build it;
@@ -14,6 +14,18 @@ extern "C" {
     /// lenient mode accepts (escaped punctuation such as `\#`), without it; a leading `(?i)`
     /// becomes the `i` flag. A pattern the browser cannot build matches nothing.
     fn pattern_test(pattern: &str, text: &str) -> bool;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The page's `document`, read as a global: `web_sys::window()` would look the global object
+    /// up through four accessors (`globalThis`, `self`, `window`, `global`) and check that it is a
+    /// `Window`, glue the widget does not need to find a `document`.
+    #[wasm_bindgen(thread_local_v2, js_name = document)]
+    pub static DOCUMENT: web_sys::Document;
+    /// The global `setTimeout(handler, ms)`.
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(handler: &JsValue, ms: i32);
 }
 
 /// Does the whole answer match the capture card's pattern? (The browser's own regex engine.)

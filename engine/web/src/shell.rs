@@ -9,7 +9,6 @@ use dynchat_engine::{Prompt, Session};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
@@ -124,11 +123,5 @@ pub(super) fn later(ms: u32, f: impl FnOnce() + 'static) {
 }
 
 fn later_boxed(ms: u32, f: Box<dyn FnOnce()>) {
-    if let Some(w) = web_sys::window() {
-        let cb = Closure::once_into_js(f);
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-            cb.unchecked_ref(),
-            ms.min(10_000) as i32,
-        );
-    }
+    crate::browser_text::set_timeout(&Closure::once_into_js(f), ms.min(10_000) as i32);
 }

@@ -7,13 +7,14 @@ use dynchat_engine::json::int_string;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 mod build;
+mod dom;
 mod events;
 mod request;
 
 use build::build;
 use events::listen;
 pub use events::{Dispatch, Ui};
-use web_sys::{Document, Element, HtmlElement, Node, ShadowRoot, ShadowRootInit, ShadowRootMode};
+use web_sys::{Document, Element, Node, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 /// The input's `maxlength` (UTF-16 units) only stops a runaway paste: it lets through more than
 /// the engine's limit even in astral characters (two units each), so an answer that is too long
@@ -146,14 +147,14 @@ fn js_err(e: JsValue) -> String {
 /// Shows or hides an element (`hidden`).
 fn show(el: &Element, visible: bool) {
     if visible {
-        let _ = el.remove_attribute("hidden");
+        dom::remove_attr(el, "hidden");
     } else {
-        let _ = el.set_attribute("hidden", "");
+        dom::set_attr(el, "hidden", "");
     }
 }
 
 fn focus(el: &Element) {
-    let _ = el.unchecked_ref::<HtmlElement>().focus();
+    dom::focus(el);
 }
 
 impl View {
@@ -165,10 +166,9 @@ impl View {
         lang: &str,
         dispatch: Dispatch,
     ) -> Result<View, String> {
-        let win = web_sys::window().ok_or("no window")?;
-        let doc = win.document().ok_or("no document")?;
+        let doc = crate::browser_text::DOCUMENT.with(Clone::clone);
         let body = doc.body().ok_or("no body")?;
-        let host = doc.create_element("div").map_err(js_err)?;
+        let host = dom::create(&doc, None, "div");
         // Right-to-left languages mirror the layout (the stylesheet uses logical properties).
         let dir = if i18n::is_rtl(lang) { "rtl" } else { "ltr" };
         for (k, v) in [
@@ -178,7 +178,7 @@ impl View {
             ("lang", lang),
             ("dir", dir),
         ] {
-            let _ = host.set_attribute(k, v);
+            dom::set_attr(&host, k, v);
         }
         let root = host
             .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
@@ -210,7 +210,7 @@ impl View {
         let kept = build(&doc, lang, Some(&root), SKELETON, &args);
         let [panel, log, typing, composer, poke, launcher] =
             <[Element; 6]>::try_from(kept).map_err(|_| "DOM error".to_string())?;
-        body.append_child(&host).map_err(js_err)?;
+        dom::append(&body, &host);
         listen(&root, dispatch, lang);
         Ok(View {
             doc,
@@ -247,16 +247,15 @@ impl View {
     pub fn panel(&self, open: bool, move_focus: bool) {
         show(&self.panel, open);
         if open {
-            let _ = self.host.set_attribute("data-open", "");
+            dom::set_attr(&self.host, "data-open", "");
         } else {
-            let _ = self.host.remove_attribute("data-open");
+            dom::remove_attr(&self.host, "data-open");
         }
-        let _ = self
-            .launcher
-            .set_attribute("aria-expanded", if open { "true" } else { "false" });
+        let expanded = if open { "true" } else { "false" };
+        dom::set_attr(&self.launcher, "aria-expanded", expanded);
         let key = if open { "ui.hide_chat" } else { "ui.open_chat" };
         let label = fill(&self.t(key), &[("bot", &self.bot)]);
-        let _ = self.launcher.set_attribute("aria-label", &label);
+        dom::set_attr(&self.launcher, "aria-label", &label);
         if move_focus {
             if open {
                 self.focus_composer(true);
@@ -288,8 +287,7 @@ impl View {
 
     /// Focuses the composer's first control, or the log when there is none.
     pub fn focus_composer(&self, fallback_to_log: bool) {
-        let first = self.composer.query_selector("input,textarea,button");
-        match first.ok().flatten() {
+        match dom::find(&self.composer, "input,textarea,button") {
             Some(e) => focus(&e),
             None if fallback_to_log => focus(&self.log),
             None => {}
@@ -300,7 +298,7 @@ impl View {
     pub fn typing(&self, on: bool) {
         show(&self.typing, on);
         if on {
-            let _ = self.log.append_child(&self.typing);
+            dom::append(&self.log, &self.typing);
             self.scroll_end();
         }
     }
@@ -326,7 +324,7 @@ impl View {
             for seg in parse(&e.text) {
                 match seg {
                     Seg::Text(t) => {
-                        let _ = div.append_child(&self.doc.create_text_node(&t));
+                        dom::append(&div, &self.doc.create_text_node(&t));
                     }
                     Seg::Bold(t) => {
                         self.build(base, "<strong|\"$0", &[&t]);
@@ -348,7 +346,7 @@ impl View {
             let label = ["📄 ", label].concat();
             self.build(base, LINK, &[url, &label, "doc", &e.card]);
         }
-        let _ = self.log.insert_before(&div, Some(&self.typing));
+        dom::insert(&self.log, &div, &self.typing);
         self.scroll_end();
     }
 
@@ -478,7 +476,7 @@ impl View {
                     for (i, d) in days.iter().enumerate() {
                         if let Some(b) = self.button(days_row, "day", d, "d", i) {
                             let on = if i == day { "true" } else { "false" };
-                            let _ = b.set_attribute("aria-pressed", on);
+                            dom::set_attr(&b, "aria-pressed", on);
                         }
                     }
                     for (i, t) in times.iter().enumerate() {
@@ -499,12 +497,12 @@ impl View {
 
     /// Shows a validation message under the current input (or as a note when there is none).
     pub fn error(&self, msg: &str) -> bool {
-        let err = self.composer.query_selector(".err").ok().flatten();
-        let input = self.composer.query_selector("input").ok().flatten();
+        let err = dom::find(&self.composer, ".err");
+        let input = dom::find(&self.composer, "input");
         match (err, input) {
             (Some(err), Some(input)) => {
                 err.set_text_content(Some(msg));
-                let _ = input.set_attribute("aria-invalid", "true");
+                dom::set_attr(&input, "aria-invalid", "true");
                 focus(&input);
                 true
             }

@@ -155,12 +155,16 @@ impl Session {
             );
         }
         o.int("tries", i64::from(self.tries));
-        let goals: Vec<String> = self
-            .goals
-            .iter()
-            .map(|g| json::int_string(i64::from(*g)))
-            .collect();
-        o.raw("goals", &["[", &goals.join(","), "]"].concat())
+        // Written in place, not joined (`join` on `String`s is a second `join_generic_copy`).
+        let mut goals = String::from("[");
+        for (i, g) in self.goals.iter().enumerate() {
+            if i > 0 {
+                goals.push(',');
+            }
+            goals.push_str(&json::int_string(i64::from(*g)));
+        }
+        goals.push(']');
+        o.raw("goals", &goals)
             .int("score", i64::from(self.score))
             .bool("engaged", self.engaged);
         if let Some(m) = &self.meeting {

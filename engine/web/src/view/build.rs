@@ -1,5 +1,6 @@
 //! The view's one DOM builder: a skeleton written as a compact spec (tags, classes, attributes, ARIA, catalogue keys), walked by one loop.
 
+use super::dom;
 use dynchat_engine::i18n;
 use std::borrow::Cow;
 use web_sys::{Document, Element, Node};
@@ -7,7 +8,7 @@ use web_sys::{Document, Element, Node};
 const SVG: &str = "http://www.w3.org/2000/svg";
 
 /// Builds `spec` under `base` (detached when `None`) and returns the elements it marks `!`, in
-/// order (fewer when the browser refused to create one).
+/// order.
 ///
 /// A spec is records separated by `|`, each an op character and its operand: `<tag` opens an
 /// element (appended to the open one, or to `base`), `^tag` an SVG element, `>` closes it,
@@ -45,16 +46,9 @@ pub(super) fn build(
             continue;
         }
         if opens {
-            let el = if op == b'^' {
-                doc.create_element_ns(Some(SVG), v)
-            } else {
-                doc.create_element(v)
-            };
-            let Ok(el) = el else {
-                return kept;
-            };
+            let el = dom::create(doc, (op == b'^').then_some(SVG), v);
             if let Some(parent) = open.last().map(|p| p.as_ref()).or(base) {
-                let _ = parent.append_child(&el);
+                dom::append(parent, &el);
             }
             open.push(el);
             continue;
@@ -72,15 +66,15 @@ pub(super) fn build(
         };
         match op {
             b'.' => {
-                let _ = el.set_attribute("class", &value(v, args, lang));
+                dom::set_attr(el, "class", &value(v, args, lang));
             }
             b'@' => {
                 let (name, val) = v.split_once('=').unwrap_or((v, ""));
-                let _ = el.set_attribute(name, &value(val, args, lang));
+                dom::set_attr(el, name, &value(val, args, lang));
             }
             b'"' => el.set_text_content(Some(&value(v, args, lang))),
             b'+' => {
-                let _ = el.append_child(&doc.create_text_node(&value(v, args, lang)));
+                dom::append(el, &doc.create_text_node(&value(v, args, lang)));
             }
             b'!' => kept.push(el.clone()),
             _ => {}

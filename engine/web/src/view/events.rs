@@ -1,5 +1,6 @@
 //! The view's events: one listener per event type on the shadow root; an element's `data-a` code says which `Ui` action it stands for.
 
+use super::dom;
 use dynchat_engine::i18n;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -77,7 +78,7 @@ pub(super) fn listen(root: &ShadowRoot, dispatch: Dispatch, lang: &str) {
             }
         });
         let ev = ["click", "keydown", "submit"][usize::from(kind)];
-        let _ = root.add_event_listener_with_callback(ev, cb.as_ref().unchecked_ref());
+        dom::listen(root, ev, cb.as_ref());
         cb.forget();
     }
 }
@@ -85,7 +86,7 @@ pub(super) fn listen(root: &ShadowRoot, dispatch: Dispatch, lang: &str) {
 /// What event `e` (0 click, 1 keydown, 2 submit) means for the controller, if anything.
 fn on_event(kind: u8, e: &Event, lang: &str) -> Option<Ui> {
     let target: Element = e.target()?.dyn_into().ok()?;
-    let closest = |sel: &str| target.closest(sel).ok().flatten();
+    let closest = |sel: &str| dom::closest(&target, sel);
     match kind {
         0 => match closest("[data-a]") {
             Some(el) => action(&el.get_attribute(ACTION)?),
@@ -103,11 +104,7 @@ fn on_event(kind: u8, e: &Event, lang: &str) -> Option<Ui> {
         }
         _ => {
             e.prevent_default();
-            let field = target
-                .query_selector("input,textarea")
-                .ok()
-                .flatten()?
-                .unchecked_into::<HtmlInputElement>();
+            let field = dom::find(&target, "input,textarea")?.unchecked_into::<HtmlInputElement>();
             let text = field.value();
             if target.get_attribute(ACTION).as_deref() == Some("f") {
                 return Some(Ui::Submit(text));
@@ -115,11 +112,11 @@ fn on_event(kind: u8, e: &Event, lang: &str) -> Option<Ui> {
             if !text.trim().is_empty() {
                 return Some(Ui::SendRequest(text));
             }
-            if let Some(err) = target.query_selector(".err").ok().flatten() {
+            if let Some(err) = dom::find(&target, ".err") {
                 err.set_text_content(Some(&i18n::message(lang, "request.empty")));
             }
-            let _ = field.set_attribute("aria-invalid", "true");
-            let _ = field.focus();
+            dom::set_attr(&field, "aria-invalid", "true");
+            dom::focus(&field);
             None
         }
     }
