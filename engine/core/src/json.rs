@@ -39,7 +39,7 @@ impl J {
     }
     /// A member that is missing or `null` is `None`.
     pub fn opt(&self, k: &str) -> Option<&J> {
-        self.get(k).filter(|v| **v != J::Null)
+        self.get(k).filter(|v| !matches!(v, J::Null))
     }
     /// The text of a string.
     pub fn str(&self) -> Option<&str> {
