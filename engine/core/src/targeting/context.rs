@@ -237,3 +237,45 @@ impl Facts for Context {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn of_page_with_set_person_prepares_what_new_does() {
+        let p = PageInput {
+            url: "https://Acme.test/Pricing?utm_source=Ads&q=a%20b#top".into(),
+            title: "Prix ÉTÉ".into(),
+            referrer: "https://search.test/".into(),
+            time_on_page_s: 12,
+            scroll_depth_pct: 40,
+            visits: 3,
+            exit_intent: true,
+            device: "Mobile".into(),
+            country: "FR".into(),
+            now_ms: 1_800_000_000_000,
+            tz_offset_minutes: 60,
+            lead: [("Email".to_string(), "Ann@Acme.test".to_string())].into(),
+            company: [("Industry".to_string(), "SaaS".to_string())].into(),
+        };
+        let mut c = Context::of_page(Page {
+            url: &p.url,
+            title: &p.title,
+            referrer: &p.referrer,
+            time_on_page_s: p.time_on_page_s,
+            scroll_depth_pct: p.scroll_depth_pct,
+            visits: p.visits,
+            exit_intent: p.exit_intent,
+            device: &p.device,
+            country: &p.country,
+            now_ms: p.now_ms,
+            tz_offset_minutes: p.tz_offset_minutes,
+        });
+        c.set_person(
+            p.lead.clone().into_iter().collect(),
+            p.company.clone().into_iter().collect(),
+        );
+        assert_eq!(format!("{c:?}"), format!("{:?}", Context::new(p)));
+    }
+}
