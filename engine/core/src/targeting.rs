@@ -17,7 +17,7 @@ pub use audience::{
 };
 pub use branch::{branch_facts, branch_query, judge};
 pub use cond::{Cond, Facts, FieldRef, Test, Val, Wildcard, ACTIVITY_TYPES, MAX_ACTIVITY_DAYS};
-pub use context::{Context, PageInput};
+pub use context::{Context, Page, PageInput};
 use text::insertion_sort_by;
 pub use text::set_lowercase;
 pub use text::{

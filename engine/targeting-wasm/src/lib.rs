@@ -21,8 +21,7 @@ use dynchat_engine::model::Display;
 #[cfg(test)]
 use dynchat_engine::targeting::MAX_AUDIENCE_DEPTH;
 use dynchat_engine::targeting::{
-    audience_from_wire, int_text, parse_num, Candidate, Context, PageInput, Seen, Selection,
-    Targeting,
+    audience_from_wire, int_text, parse_num, Candidate, Context, Page, Seen, Selection, Targeting,
 };
 
 // Serde's derives and serde_json's parser would be well over 100 KB of wasm, and compiling authored
@@ -101,7 +100,7 @@ fn candidate(e: &J) -> Option<Candidate> {
 /// built here without its Unicode tables, folds ASCII and common letters again, which is harmless.
 fn context(json: &str) -> Context {
     let v = json::parse(json).unwrap_or(J::Null);
-    let s = |k: &str| v.get(k).and_then(J::str).unwrap_or("").to_string();
+    let s = |k: &str| v.get(k).and_then(J::str).unwrap_or("");
     let n = |k: &str| v.get(k).and_then(num).unwrap_or(0.0);
     let map = |k: &str| -> Vec<(String, String)> {
         v.get(k)
@@ -113,7 +112,7 @@ fn context(json: &str) -> Context {
             })
             .unwrap_or_default()
     };
-    let mut c = Context::new(PageInput {
+    let mut c = Context::of_page(Page {
         url: s("url"),
         title: s("title"),
         referrer: s("referrer"),
@@ -125,7 +124,6 @@ fn context(json: &str) -> Context {
         country: s("country"),
         now_ms: n("now_ms") as i64,
         tz_offset_minutes: n("tz_offset_minutes") as i32,
-        ..PageInput::default()
     });
     c.set_person(map("lead"), map("company"));
     // `activity`: the last time (ms) of each `activity.<type>` the worker's traits answered.

@@ -95,13 +95,15 @@ export function createDynchat(assets) {
     v.t = Date.now();
     store.set('visits', JSON.stringify(v));
     // Text is lower-cased here (full Unicode); the targeting module folds only common letters itself.
+    // Left out: `company`, `time_on_page_s`, `scroll_depth_pct`, `exit_intent` (the module reads a
+    // missing key as empty, 0, false; `update` sends the dynamic signals).
     const lc = (x) => String(x).toLowerCase(), lead = {};
     for (const k in known) lead[k] = lc(known[k]);
     return {
       url: lc(location.href), title: lc(document.title), referrer: lc(document.referrer), visits: v.n,
       device: coarse && w < 768 ? 'mobile' : coarse && w < 1200 ? 'tablet' : 'desktop',
       country: bundle.country || '', now_ms: Date.now(), tz_offset_minutes: -new Date().getTimezoneOffset(),
-      lead, company: {}, activity, time_on_page_s: 0, scroll_depth_pct: 0, exit_intent: false,
+      lead, activity,
     };
   }
 

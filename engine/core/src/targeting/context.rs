@@ -37,6 +37,33 @@ pub struct PageInput {
     pub company: HashMap<String, String>,
 }
 
+/// [`PageInput`] borrowed, without the lead and company maps ([`Context::of_page`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page<'a> {
+    /// Full URL.
+    pub url: &'a str,
+    /// Document title.
+    pub title: &'a str,
+    /// Referrer.
+    pub referrer: &'a str,
+    /// Seconds on page.
+    pub time_on_page_s: u32,
+    /// Scroll depth percent.
+    pub scroll_depth_pct: u32,
+    /// Visits including this one.
+    pub visits: u32,
+    /// Exit intent seen.
+    pub exit_intent: bool,
+    /// `desktop` / `tablet` / `mobile`.
+    pub device: &'a str,
+    /// ISO country from the edge.
+    pub country: &'a str,
+    /// Current instant, ms since the Unix epoch (UTC).
+    pub now_ms: i64,
+    /// Visitor's offset from UTC in minutes (local = UTC + offset).
+    pub tz_offset_minutes: i32,
+}
+
 /// A prepared context: lower-cased once, query parsed once, so many rules evaluate cheaply.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
@@ -62,7 +89,31 @@ pub struct Context {
 impl Context {
     /// Prepares a context from what the browser sent.
     pub fn new(p: PageInput) -> Self {
-        let url = lower(&p.url);
+        let mut c = Self::of_page(Page {
+            url: &p.url,
+            title: &p.title,
+            referrer: &p.referrer,
+            time_on_page_s: p.time_on_page_s,
+            scroll_depth_pct: p.scroll_depth_pct,
+            visits: p.visits,
+            exit_intent: p.exit_intent,
+            device: &p.device,
+            country: &p.country,
+            now_ms: p.now_ms,
+            tz_offset_minutes: p.tz_offset_minutes,
+        });
+        c.set_person(
+            p.lead.into_iter().collect(),
+            p.company.into_iter().collect(),
+        );
+        c
+    }
+
+    /// Prepares a context from the page alone (no lead or company fields: [`Context::set_person`]
+    /// sets them): [`Context::new`] without hash maps, which cost the browser's targeting module
+    /// their code.
+    pub fn of_page(p: Page<'_>) -> Self {
+        let url = lower(p.url);
         let no_frag = p.url.split('#').next().unwrap_or("");
         let (before_q, q) = no_frag.split_once('?').unwrap_or((no_frag, ""));
         let path = match find_str(before_q, "://").and_then(|i| before_q.get(i + 3..)) {
@@ -78,23 +129,22 @@ impl Context {
                 (lower(&percent_decode(k)), lower(&percent_decode(v)))
             })
             .collect();
-        let lower_map = |m: HashMap<String, String>| person(m.into_iter().collect());
         Context {
             url,
             path,
-            title: lower(&p.title),
-            referrer: lower(&p.referrer),
+            title: lower(p.title),
+            referrer: lower(p.referrer),
             query,
             time_on_page_s: p.time_on_page_s,
             scroll_depth_pct: p.scroll_depth_pct,
             visits: p.visits,
             exit_intent: p.exit_intent,
-            device: lower(&p.device),
-            country: lower(&p.country),
+            device: lower(p.device),
+            country: lower(p.country),
             now_ms: p.now_ms,
             tz_offset_minutes: p.tz_offset_minutes,
-            lead: lower_map(p.lead),
-            company: lower_map(p.company),
+            lead: Vec::new(),
+            company: Vec::new(),
             activity: Vec::new(),
         }
     }
@@ -185,5 +235,47 @@ impl Facts for Context {
                 }),
             FieldRef::Answer(_) => Val::Missing,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn of_page_with_set_person_prepares_what_new_does() {
+        let p = PageInput {
+            url: "https://Acme.test/Pricing?utm_source=Ads&q=a%20b#top".into(),
+            title: "Prix ÉTÉ".into(),
+            referrer: "https://search.test/".into(),
+            time_on_page_s: 12,
+            scroll_depth_pct: 40,
+            visits: 3,
+            exit_intent: true,
+            device: "Mobile".into(),
+            country: "FR".into(),
+            now_ms: 1_800_000_000_000,
+            tz_offset_minutes: 60,
+            lead: [("Email".to_string(), "Ann@Acme.test".to_string())].into(),
+            company: [("Industry".to_string(), "SaaS".to_string())].into(),
+        };
+        let mut c = Context::of_page(Page {
+            url: &p.url,
+            title: &p.title,
+            referrer: &p.referrer,
+            time_on_page_s: p.time_on_page_s,
+            scroll_depth_pct: p.scroll_depth_pct,
+            visits: p.visits,
+            exit_intent: p.exit_intent,
+            device: &p.device,
+            country: &p.country,
+            now_ms: p.now_ms,
+            tz_offset_minutes: p.tz_offset_minutes,
+        });
+        c.set_person(
+            p.lead.clone().into_iter().collect(),
+            p.company.clone().into_iter().collect(),
+        );
+        assert_eq!(format!("{c:?}"), format!("{:?}", Context::new(p)));
     }
 }

@@ -146,7 +146,7 @@ pub fn num_text(n: f64) -> String {
         };
     }
     if n.fract() == 0.0 && n.abs() < 1e38 {
-        return int_text(n as i128);
+        return int_text(whole(n));
     }
     let mut k = 1;
     let mut scaled = (n * 10.0).round();
@@ -154,7 +154,7 @@ pub fn num_text(n: f64) -> String {
         k += 1;
         scaled = (n * POW10[k]).round();
     }
-    let digits = int_text((scaled as i128).abs());
+    let digits = int_text(whole(scaled).abs());
     let digits = if digits.len() <= k {
         let mut z = "0".repeat(k + 1 - digits.len());
         z.push_str(&digits);
@@ -177,6 +177,25 @@ pub fn num_text(n: f64) -> String {
         out.push_str(frac);
     }
     out
+}
+
+/// `n as i128` for a whole, infinite or NaN `n` (saturating too), in two 64-bit halves: the
+/// float-to-`i128` cast links compiler-rt's `__fixdfti` into the browser's modules (289 B in the
+/// targeting module); float-to-`u64` is one wasm instruction. Both halves are exact: dividing by
+/// 2^64 is exact, and the low half is the low bits of `n`'s mantissa.
+fn whole(n: f64) -> i128 {
+    const TWO64: f64 = 18_446_744_073_709_551_616.0;
+    let a = n.abs();
+    if a >= TWO64 * 9_223_372_036_854_775_808.0 {
+        return if n < 0.0 { i128::MIN } else { i128::MAX };
+    }
+    let hi = (a / TWO64).trunc();
+    let v = i128::from(hi as u64) << 64 | i128::from((a - hi * TWO64) as u64);
+    if n < 0.0 {
+        -v
+    } else {
+        v
+    }
 }
 
 /// Lower-cases text the way rules compare it. With the `unicode` feature (default): full Unicode
@@ -262,7 +281,26 @@ pub(super) fn percent_decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // `String::from_utf8_lossy` by hand (each invalid sequence, as long as its valid prefix, is
+    // one U+FFFD): its chunk iterator is 0.5 KB of the targeting module, `from_utf8` is there anyway.
+    let mut text = String::with_capacity(out.len());
+    let mut rest = &out[..];
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                text.push_str(s);
+                return text;
+            }
+            Err(e) => {
+                let (ok, bad) = rest.split_at(e.valid_up_to());
+                text.push_str(std::str::from_utf8(ok).unwrap_or_default());
+                text.push('\u{fffd}');
+                rest = bad
+                    .get(e.error_len().unwrap_or(bad.len())..)
+                    .unwrap_or_default();
+            }
+        }
+    }
 }
 
 /// The value of one hex digit.
@@ -344,11 +382,32 @@ mod tests {
             1234.5678,
             1e20,
             123456789.25,
+            -0.75,
+            1e22,
+            9007199254740993.0,
         ] {
             assert_eq!(num_text(n), n.to_string(), "{n}");
         }
+        // `whole` is the cast it replaces, for whole numbers of every size and the infinities.
+        let mut x = 1.0f64;
+        for _ in 0..1600 {
+            for n in [x, -x, x.trunc(), -(x * 0.7).trunc(), (x * 3.3).trunc()] {
+                if n.fract() == 0.0 || n.is_infinite() {
+                    assert_eq!(whole(n), n as i128, "{n}");
+                }
+            }
+            x *= 1.6;
+        }
+        assert_eq!(whole(0.0), 0);
+        assert_eq!(whole(-0.0), 0);
+        assert_eq!(whole(f64::NAN), 0, "NaN as i128 is 0");
         assert_eq!(int_text(-1234567890123), "-1234567890123");
         assert_eq!(int_text(0), "0");
+    }
+
+    fn hex2(x: u8) -> String {
+        let d = |v: u8| char::from(b"0123456789ABCDEF"[usize::from(v)]);
+        [d(x >> 4), d(x & 15)].iter().collect()
     }
 
     #[test]
@@ -368,8 +427,30 @@ mod tests {
             ("%-4", "%-4"),
             ("%4+", "%4 "),
             ("", ""),
+            ("%E2%82", "\u{fffd}"),
+            (
+                "a%E2%82b%F0%9F%98%80%C0%AF%ED%A0%80",
+                "a\u{fffd}b\u{1f600}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}",
+            ),
         ] {
             assert_eq!(percent_decode(raw), want, "{raw}");
+        }
+        // Invalid UTF-8 is replaced as `String::from_utf8_lossy` does, for every three bytes
+        // out of a set that covers each kind of lead, continuation and invalid byte.
+        let some = [
+            0x41u8, 0x80, 0xBF, 0xC0, 0xC2, 0xE0, 0xE2, 0xED, 0xF0, 0xF4, 0xF5, 0xFF,
+        ];
+        for a in some {
+            for b in some {
+                for c in some {
+                    let raw: String = [a, b, c]
+                        .iter()
+                        .map(|x| ["%", &hex2(*x)].concat())
+                        .collect();
+                    let want = String::from_utf8_lossy(&[a, b, c]).into_owned();
+                    assert_eq!(percent_decode(&raw), want, "{raw}");
+                }
+            }
         }
         // The same answers as the standard library's hex parser (which this reader replaced)
         // for a `%` and every two bytes after it.
