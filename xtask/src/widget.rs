@@ -633,13 +633,17 @@ pub const CATALOGUE_BUDGET: u64 = 2 * 1024;
 /// codes +38 B: 86,522 B; then the fifth round (5 Dec, 06:00 UTC): the view built from specs with
 /// one delegated listener, `core::fmt` entries stubbed, no `pow`, no `u128` division, the
 /// panic paths zeroed, and the no-slot request carrying the rules' facts (+33 B): 81,736 B =
-/// 79.8 KB (chat wasm builds of unchanged code vary by about 115 B). A language other than English
+/// 79.8 KB (chat wasm builds of unchanged code vary by about 115 B); then the seventh round (5 Dec,
+/// 09:20 UTC): branch cards decided by the targeting module (the chat links no audience code),
+/// the chat module's byte steps (`view/dom.rs`, globals, short custom properties, JSON slices,
+/// zeroed std panic messages) and the targeting module's (`Context::of_page`, stubbed panic
+/// builders, `whole` in two halves): 74,915 B = 73.2 KB, no-match 18,795 B. A language other than English
 /// fetches its catalogue on top ([`CATALOGUE_BUDGET`]). Until the widget gets to 60 KB
 /// (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
     ("no-match total", 20 * 1024),
-    ("chat-open total", 80 * 1024 + 512),
+    ("chat-open total", 73 * 1024 + 768),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
