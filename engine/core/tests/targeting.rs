@@ -614,3 +614,24 @@ fn operator_all_lists_every_operator_under_its_file_name() {
         assert_eq!(back, op, "{} reads back as itself", op.name());
     }
 }
+
+#[test]
+fn a_number_that_overflows_to_infinity_is_refused_when_compiled() {
+    // "1e400" reads as infinity: JSON cannot carry it back in the wire form, so it is no number.
+    let diags = |v: &str| {
+        let a: Audience = serde_json::from_str(&format!(
+            r#"{{"all":[{{"field":"lead.numberOfEmployees","op":"less_than","value":{v}}}]}}"#
+        ))
+        .expect("audience json");
+        let mut d = Vec::new();
+        compile_audience(&a, "$", &|_| None, &mut d);
+        d.iter().map(|x| x.message.clone()).collect::<Vec<_>>()
+    };
+    for v in [r#""1e400""#, r#""-1e400""#] {
+        let d = diags(v);
+        assert_eq!(d.len(), 1, "{v}: {d:?}");
+        assert!(d[0].contains("a number"), "{v}: {d:?}");
+    }
+    assert!(diags(r#""1e300""#).is_empty());
+    assert!(diags("500").is_empty());
+}

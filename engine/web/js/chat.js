@@ -33,7 +33,10 @@ export async function mount(ctx) {
   const intl = () => {
     tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
     const loc = (navigator.language || '').split('-')[0] === lang ? undefined : lang;
-    const dtf = (o) => new Intl.DateTimeFormat(loc, { timeZone: tz, ...o });
+    const dtf = (o) => {
+      o = { timeZone: tz, ...o };
+      try { return new Intl.DateTimeFormat(loc, o); } catch (e) { return new Intl.DateTimeFormat(undefined, o); } // a bad stored tag
+    };
     dayF = dtf({ weekday: 'short', day: 'numeric', month: 'short' });
     timeF = dtf({ hour: '2-digit', minute: '2-digit' });
     zoneF = dtf({ hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
@@ -50,8 +53,10 @@ export async function mount(ctx) {
   const host = {
     // A branch card's rule, decided by the page's targeting module (its `judge`; core.js hands
     // the module over): the chat module has no targeting code. One not decided is false, said once.
+    // It must not throw: the chat module is in the middle of a step when it asks.
     judge(q) {
-      const r = ctx.targeting ? ctx.targeting.judge(q) : 2;
+      let r = 2;
+      try { if (ctx.targeting) r = ctx.targeting.judge(q); } catch (e) {}
       if (r > 1 && !unread) { unread = true; console.warn('dynchat: a branch rule could not be decided; it does not match'); }
       return r & 1;
     },

@@ -114,7 +114,7 @@ export function createDynchat(assets) {
     // visitor id; cached by the browser), asked while the chat module loads.
     const pick = entry.experiment && !preview ? fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
     // The chat asks the targeting module to decide branch cards: mounted with both.
-    chatP = Promise.all([loadChat(), pick, loadTargeting().catch(() => null)]).then(async ([m, variant, t]) => {
+    chatP = Promise.all([loadChat(), pick, loadTargeting().catch(loadTargeting).catch(() => null)]).then(async ([m, variant, t]) => {
       chat = await m.mount({
         config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : uuid(), variant, targeting: t,
@@ -150,7 +150,8 @@ export function createDynchat(assets) {
   const loadChat = () => chatM || (chatM = assets.chat());
   // The targeting module loads once: it selects the dialogue and decides the chat's branch cards.
   let targetingM = null;
-  const loadTargeting = () => targetingM || (targetingM = assets.targeting());
+  // A failed load is forgotten, so the next need tries again (the chat retries once at mount).
+  const loadTargeting = () => targetingM || (targetingM = assets.targeting().catch((e) => { targetingM = null; throw e; }));
   const preloadChat = () => loadChat().catch(() => {});
 
   function watch(t, w) {

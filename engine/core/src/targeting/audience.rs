@@ -72,6 +72,8 @@ pub(super) fn value_text(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// A condition's number; one that overflows to infinity (`"1e400"`) is not a number: it could not
+/// be written back to the wire form (JSON has no infinity) and would decide differently there.
 pub(super) fn value_number(v: &serde_json::Value, field: &FieldRef) -> Option<f64> {
     match v {
         serde_json::Value::Number(n) => n.as_f64(),
@@ -79,6 +81,7 @@ pub(super) fn value_number(v: &serde_json::Value, field: &FieldRef) -> Option<f6
         serde_json::Value::String(s) => parse_num(s),
         _ => None,
     }
+    .filter(|n| n.is_finite())
 }
 
 pub(super) fn compile_cond(
