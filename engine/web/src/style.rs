@@ -36,22 +36,9 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// The defaults live in [`Config::from_json`]: what an empty config reads as.
     fn default() -> Self {
-        Config {
-            bot_name: "Assistant".into(),
-            avatar_url: None,
-            font: None,
-            primary_color: None,
-            position: "right".into(),
-            sound: false,
-            dark_mode: "auto".into(),
-            privacy_url: None,
-            welcome: None,
-            launcher_always: false,
-            auto_open: false,
-            email_blocklist: Vec::new(),
-            language: None,
-        }
+        Config::from_json("")
     }
 }
 
@@ -113,19 +100,18 @@ impl Config {
             .chars()
             .take(dynchat_engine::rules::MAX_BOT_NAME_CHARS)
             .collect();
-        let d = Config::default();
         Config {
             bot_name: if bot_name.is_empty() {
-                d.bot_name
+                "Assistant".into()
             } else {
                 bot_name
             },
             avatar_url: avatar_url.filter(|u| web_url(u)),
             font,
             primary_color,
-            position: position.unwrap_or(d.position),
+            position: position.unwrap_or_else(|| "right".into()),
             sound,
-            dark_mode: dark_mode.unwrap_or(d.dark_mode),
+            dark_mode: dark_mode.unwrap_or_else(|| "auto".into()),
             privacy_url: privacy_url.filter(|u| web_url(u)),
             welcome,
             launcher_always,
