@@ -36,87 +36,89 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// The defaults live in [`Config::from_json`]: what an empty config reads as.
     fn default() -> Self {
-        Config {
-            bot_name: "Assistant".into(),
-            avatar_url: None,
-            font: None,
-            primary_color: None,
-            position: "right".into(),
-            sound: false,
-            dark_mode: "auto".into(),
-            privacy_url: None,
-            welcome: None,
-            launcher_always: false,
-            auto_open: false,
-            email_blocklist: Vec::new(),
-            language: None,
-        }
+        Config::from_json("")
     }
 }
 
+/// The keys [`Config::from_json`] reads, in the order of its tables: text (the first three are not
+/// nullable), text or `null`, then flags. `email_blocklist` is read on its own.
+const KEYS: [&str; 12] = [
+    "bot_name",
+    "position",
+    "dark_mode",
+    "avatar_url",
+    "font",
+    "primary_color",
+    "privacy_url",
+    "welcome",
+    "language",
+    "sound",
+    "launcher_always",
+    "auto_open",
+];
+
 impl Config {
     /// Reads config JSON; anything unreadable gives the defaults. As with a typed read, one known
-    /// key with a value of the wrong type resets all of them (unknown keys are ignored).
+    /// key with a value of the wrong type resets all of them (unknown keys are ignored; a repeated
+    /// key: the first one counts). One pass over the members against [`KEYS`], no typed tree.
     pub fn from_json(text: &str) -> Config {
-        let raw = json::parse(text);
-        let mut c = raw.as_ref().and_then(Config::read).unwrap_or_default();
-        c.bot_name = c
-            .bot_name
+        let mut texts: [Option<String>; 9] = Default::default();
+        let mut flags = [false; 3];
+        let (mut seen, mut bad) = (0u32, false);
+        let mut email_blocklist = Vec::new();
+        for (k, x) in json::parse(text).as_ref().and_then(J::obj).unwrap_or(&[]) {
+            // Bit 12 is `email_blocklist`, read on its own so that a malformed list cannot reset
+            // the rest of the config.
+            let i = KEYS.iter().position(|n| n == k).unwrap_or(12);
+            if (i == 12 && k != "email_blocklist") || seen >> i & 1 == 1 {
+                continue;
+            }
+            seen |= 1 << i;
+            match x {
+                _ if i == 12 => {
+                    let list = x.arr().unwrap_or(&[]).iter().filter_map(J::str);
+                    email_blocklist = list.filter_map(blocklist_entry).collect()
+                }
+                J::Str(s) if i < 9 => texts[i] = Some(s.clone()),
+                J::Bool(b) if i >= 9 => flags[i - 9] = *b,
+                J::Null if (3..9).contains(&i) => {}
+                _ => bad = true,
+            }
+        }
+        if bad {
+            (texts, flags) = Default::default();
+        }
+        let [bot_name, position, dark_mode, avatar_url, font, primary_color, privacy_url, welcome, language] =
+            texts;
+        let [sound, launcher_always, auto_open] = flags;
+        let bot_name: String = bot_name
+            .as_deref()
+            .unwrap_or("")
             .trim()
             .chars()
             .take(dynchat_engine::rules::MAX_BOT_NAME_CHARS)
             .collect();
-        if c.bot_name.is_empty() {
-            c.bot_name = Config::default().bot_name;
+        Config {
+            bot_name: if bot_name.is_empty() {
+                "Assistant".into()
+            } else {
+                bot_name
+            },
+            avatar_url: avatar_url.filter(|u| web_url(u)),
+            font,
+            primary_color,
+            position: position.unwrap_or_else(|| "right".into()),
+            sound,
+            dark_mode: dark_mode.unwrap_or_else(|| "auto".into()),
+            privacy_url: privacy_url.filter(|u| web_url(u)),
+            welcome,
+            launcher_always,
+            auto_open,
+            email_blocklist,
+            language,
         }
-        c.avatar_url = c.avatar_url.filter(|u| web_url(u));
-        c.privacy_url = c.privacy_url.filter(|u| web_url(u));
-        // Read on its own so that a malformed list cannot reset the rest of the config.
-        c.email_blocklist = raw
-            .as_ref()
-            .and_then(|r| r.get("email_blocklist"))
-            .and_then(J::arr)
-            .map(|a| {
-                a.iter()
-                    .filter_map(J::str)
-                    .filter_map(blocklist_entry)
-                    .collect()
-            })
-            .unwrap_or_default();
-        c
-    }
-
-    fn read(v: &J) -> Option<Config> {
-        v.obj()?;
-        let d = Config::default();
-        let text = |k: &str, d: String| match v.get(k) {
-            None => Some(d),
-            Some(x) => x.str().map(str::to_string),
-        };
-        let opt_text = |k: &str| match v.get(k) {
-            None | Some(J::Null) => Some(None),
-            Some(x) => x.str().map(|s| Some(s.to_string())),
-        };
-        let flag = |k: &str, d: bool| match v.get(k) {
-            None => Some(d),
-            Some(x) => x.bool(),
-        };
-        Some(Config {
-            bot_name: text("bot_name", d.bot_name)?,
-            avatar_url: opt_text("avatar_url")?,
-            font: opt_text("font")?,
-            primary_color: opt_text("primary_color")?,
-            position: text("position", d.position)?,
-            sound: flag("sound", d.sound)?,
-            dark_mode: text("dark_mode", d.dark_mode)?,
-            privacy_url: opt_text("privacy_url")?,
-            welcome: opt_text("welcome")?,
-            launcher_always: flag("launcher_always", d.launcher_always)?,
-            auto_open: flag("auto_open", d.auto_open)?,
-            email_blocklist: Vec::new(),
-            language: opt_text("language")?,
-        })
     }
 
     /// The language the widget speaks on this page: `dynchat_engine::i18n::negotiate` with the
