@@ -56,8 +56,8 @@ fn read<A: Fn(&J) -> Option<CompiledAudience>>(
     } else if f
         .cards
         .iter()
-        .flat_map(CCard::successors)
-        .any(|i| !inside(i))
+        // `any` in `any`, not `flat_map`: the flattening adapter was its own code in the chat.
+        .any(|c| c.successors().into_iter().any(|i| !inside(i)))
     {
         "flow points at a card that does not exist"
     } else {
@@ -79,6 +79,14 @@ fn opt<T>(v: &J, k: &str, f: impl Fn(&J) -> Option<T>) -> Option<Option<T>> {
     }
 }
 
+/// A list member that may be missing (then empty), its elements read with `f`.
+fn list_or_empty<T>(v: &J, k: &str, f: &dyn Fn(&J) -> Option<T>) -> Option<Vec<T>> {
+    match v.get(k) {
+        None => Some(Vec::new()),
+        Some(l) => l.list(f),
+    }
+}
+
 fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
     T::try_from(v.int()?).ok()
 }
@@ -96,14 +104,8 @@ fn flow<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<Compile
         start: int(v.get("start")?)?,
         cards,
         card_ids,
-        languages: match v.get("languages") {
-            None => Vec::new(),
-            Some(l) => l.list(&text)?,
-        },
-        translations: match v.get("translations") {
-            None => Vec::new(),
-            Some(t) => t.list(&lang)?,
-        },
+        languages: list_or_empty(v, "languages", &text)?,
+        translations: list_or_empty(v, "translations", &lang)?,
         warnings: Vec::new(),
         source: empty_source(),
         experiment: None,
@@ -120,10 +122,7 @@ fn lang(v: &J) -> Option<CLang> {
 fn ctext(v: &J) -> Option<CText> {
     Some(CText {
         text: opt(v, "text", template)?,
-        buttons: match v.get("buttons") {
-            None => Vec::new(),
-            Some(b) => b.list(&text)?,
-        },
+        buttons: list_or_empty(v, "buttons", &text)?,
         placeholder: opt(v, "placeholder", text)?,
         error: opt(v, "error", template)?,
         confirmation: opt(v, "confirmation", template)?,
