@@ -390,6 +390,38 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// The JSON text of a value read: numbers as written, strings escaped as serde_json does.
+pub fn write_value(out: &mut String, v: &J) {
+    match v {
+        J::Null => out.push_str("null"),
+        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        J::Num(n) => out.push_str(n),
+        J::Str(s) => write_str(out, s),
+        J::Arr(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, x);
+            }
+            out.push(']');
+        }
+        J::Obj(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(out, k);
+                out.push(':');
+                write_value(out, x);
+            }
+            out.push('}');
+        }
+    }
+}
+
 /// Appends an integer in decimal.
 pub fn write_int(out: &mut String, n: i64) {
     write_wide_int(out, i128::from(n));

@@ -232,42 +232,10 @@ fn branch_rule<A: Fn(&J) -> Option<CompiledAudience>>(
         [a, n] => {
             aud(a)?;
             let mut t = String::new();
-            json_text(a, &mut t);
+            json::write_value(&mut t, a);
             Some((WireAudience(t), int(n)?))
         }
         _ => None,
-    }
-}
-
-/// The JSON text of a value read: numbers as written, strings escaped as serde_json does.
-fn json_text(v: &J, out: &mut String) {
-    match v {
-        J::Null => out.push_str("null"),
-        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        J::Num(n) => out.push_str(n),
-        J::Str(s) => json::write_str(out, s),
-        J::Arr(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                json_text(x, out);
-            }
-            out.push(']');
-        }
-        J::Obj(m) => {
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                json::write_str(out, k);
-                out.push(':');
-                json_text(x, out);
-            }
-            out.push('}');
-        }
     }
 }
 
