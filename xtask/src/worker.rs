@@ -155,7 +155,14 @@ pub fn migrate_fresh(root: &Path, persist_dir: &Path) -> Result<(), String> {
         return migrate(root, persist_dir);
     }
     let template = migrated_template(root)?;
-    copy_tree(&template.join("v3/d1"), &d1)
+    // Copied beside it, then renamed into place: a run killed mid-copy leaves no half database
+    // that the next start would take for migrated state.
+    let part = persist_dir.join(format!("v3/d1.part.{}", std::process::id()));
+    if part.exists() {
+        std::fs::remove_dir_all(&part).map_err(|e| format!("{}: {e}", part.display()))?;
+    }
+    copy_tree(&template.join("v3/d1"), &part)?;
+    std::fs::rename(&part, &d1).map_err(|e| format!("{} -> {}: {e}", part.display(), d1.display()))
 }
 
 /// A hash of everything a migrated database depends on: the migration files (names and text),
