@@ -1,5 +1,5 @@
 // Widget benchmark in Chromium: `node engine/web/bench/widget-bench.mjs --peers <dir with node_modules> [--runs 7]
-// [--only blank,no-match,match,scroll,typebot] [--dist DIR[,DIR2..]] [--net LATENCY_MS,KBITS] [--trace N]`.
+// [--only blank,no-match,match,scroll,typebot] [--dist DIR[,DIR2..]] [--net LATENCY_MS,KBITS] [--trace N] [--omnibox]`.
 // Needs dist/widget built and the Typebot package installed under --peers (xtask widget::bench does both).
 // For each scenario and run: a fresh browser context (cold HTTP cache) loads a static page, then a
 // script tag is inserted; from that moment ("loader start") it measures wall time and main-thread
@@ -13,7 +13,8 @@
 // medians (at least 7 runs are asked for by issue 12). `--trace N` (default 1; 0: none): N more
 // rounds of the blank, no-match, match and Typebot pages with a Chromium trace (not counted in the
 // medians: tracing slows the page) from loader start to the same moment, summarised as main-thread
-// self time by trace event name (median over the traced rounds; names above 1 ms on any page).
+// self time by trace event name (median over the traced rounds; names above 1 ms on any page),
+// and the busy time of every other thread (the page's renderer, the browser, the GPU process).
 // Everything binds 127.0.0.1; every wait has a timeout.
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
@@ -80,9 +81,15 @@ if (!isMainThread) {
 const servers = new Worker(new URL(import.meta.url), { workerData: { dists, typebotJs }, argv });
 const { endpoints, siteUrl } = await new Promise((ok, fail) => { servers.once('message', ok); servers.once('error', fail); });
 
+// Every new context opens a browser window, and Chromium (156) then (pre)loads the omnibox popup's
+// WebUI renderer for it: 100-250 ms of CPU (its main thread and 2-3 workers parsing chrome://
+// scripts) that overlapped the measured window in about half of the runs, descheduling the page's
+// main thread on a 2-core machine (a longer window caught it more often). A visitor's browser does
+// that once per window, not per page load: left out (`--omnibox`: Chromium's default, to compare).
+const quiet = argv.includes('--omnibox') ? [] : ['--disable-features=WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup,PreloadTopChromeWebUI,PreloadTopChromeWebUILessNavigations'];
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...quiet],
 });
 
 // In-page probes (run by waitForFunction; each returns a truthy value once the state is reached).
@@ -136,7 +143,23 @@ async function endTrace(cdp, events) {
     t[1] += x.cpu / 1000;
     stack.push(x);
   }
-  return self;
+  // Every thread of every process (the page's main thread is descheduled while the others work:
+  // on 2 cores their CPU counts too): busy time of the outermost events of each thread, by process.
+  const pname = new Map(events.filter((e) => e.ph === 'M' && e.name === 'process_name').map((e) => [e.pid, e.args.name]));
+  const kind = (e) => (mains.has(`${e.pid}:${e.tid}`) ? null : pids.has(e.pid) ? 'page renderer, other threads' : pname.get(e.pid) === 'Browser' ? 'browser process' : pname.get(e.pid) === 'GPU Process' ? 'GPU process' : 'other processes');
+  // (Other processes, e.g. Chromium's own WebUI renderers, are not in a page session's trace.)
+  const outer = new Map();
+  for (const e of events) if (e.ph === 'X' && e.dur > 0) { const k = `${e.pid}:${e.tid}`; if (!outer.has(k)) outer.set(k, []); outer.get(k).push(e); }
+  const every = {};
+  for (const xs of outer.values()) {
+    const k = kind(xs[0]);
+    if (!k) continue;
+    xs.sort((a, b) => a.ts - b.ts);
+    let end = 0;
+    const t = (every[k] ||= [0, 0]);
+    for (const x of xs) if (x.ts >= end) { t[0] += x.dur / 1000; t[1] += (x.tdur || 0) / 1000; end = x.ts + x.dur; }
+  }
+  return { self, every };
 }
 
 // One cold run; `traced`: with a Chromium trace, up to the launcher (or targeting, or the script) only.
@@ -275,7 +298,12 @@ try {
   // The trace summary: extra rounds, traced, of every scenario but the scroll rule.
   const traced = scenarios.filter(([, kind]) => kind !== 'scroll');
   const tr = traced.map(() => []);
-  for (let i = 0; i < traces; i++) for (const [n, [, kind, path, e]] of traced.entries()) tr[n].push((await once(kind, path, e, true)).trace || {});
+  const te = traced.map(() => []); // per page and run: busy time of the other threads, by process
+  for (let i = 0; i < traces; i++) for (const [n, [, kind, path, e]] of traced.entries()) {
+    const t = (await once(kind, path, e, true)).trace || { self: {}, every: {} };
+    tr[n].push(t.self);
+    te[n].push(t.every);
+  }
   if (traces > 0 && traced.length) {
     const short = traced.map(([label, kind]) => (kind === 'typebot' ? 'Typebot' : kind) + (label.includes(' [') ? label.slice(label.indexOf(' [')) : ''));
     const names = [...new Set(tr.flatMap((runs) => runs.flatMap((r) => Object.keys(r))))];
@@ -290,6 +318,10 @@ try {
     results.push([`trace summary (${traces} extra traced run(s) per page, not in the medians above): main-thread self time by trace event name, loader start -> launcher visible (match, Typebot) / targeting done (no-match) / script done (blank)`, 'wall/CPU ms (CPU: thread time); names above 1 ms on any page']);
     results.push(['trace: all events (main-thread busy time in the trace)', line(total)]);
     for (const [name, v] of rows) results.push([`trace: ${name}`, line(v)]);
+    // The other threads, and every thread together (the main thread's busy time + the others').
+    const sum = (r) => Object.values(r).reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0]);
+    results.push(['trace: every thread of every process (busy time of each thread, added up)', line(tr.map((runs, n) => med2(runs.map((r, i) => [r, te[n][i]]), ([r, o]) => { const a = sum(r), b = sum(o); return [a[0] + b[0], a[1] + b[1]]; })))]);
+    for (const k of ['page renderer, other threads', 'browser process', 'GPU process']) results.push([`trace: ${k}`, line(te.map((runs) => med2(runs, (o) => o[k] || [0, 0])))]);
   }
   results.push(['runs per scenario (median; fresh context = cold HTTP cache)', String(runs)]);
   results.push(['network (Chromium emulation: latency ms, kbit/s)', netOpt || 'none (localhost)']);
