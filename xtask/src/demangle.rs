@@ -93,3 +93,41 @@ fn pad_hashes(name: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{demangle_wat, pad_hashes};
+
+    #[test]
+    fn std_names_are_demangled_with_16_digit_hashes_and_others_kept() {
+        let std = "$_RNvNtCsgXGp5Oqx2Ny_4core9panicking9panic_fmt";
+        let ours = "$_ZN3foo3bar17h0123456789abcdefE";
+        let wat = [
+            " (func ",
+            std,
+            " (param $0 i32)\n  (call ",
+            ours,
+            ")\n  (call ",
+            std,
+            ")\n )\n",
+        ]
+        .concat();
+        let out = demangle_wat(&wat).expect("c++filt runs");
+        assert!(!out.contains(std) && out.contains(ours), "{out}");
+        let name = out
+            .split("$\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("a quoted name");
+        assert_eq!(
+            super::super::fmt_stub::unhashed(name),
+            "core::panicking::panic_fmt"
+        );
+        assert_eq!(out.matches(&["$\"", name, "\""].concat()).count(), 2);
+        assert_eq!(
+            pad_hashes("core[c085af4b5eab0e0]::x"),
+            "core[0c085af4b5eab0e0]::x"
+        );
+        assert_eq!(pad_hashes("a[1]::b[x]"), "a[0000000000000001]::b[x]");
+    }
+}
