@@ -1,7 +1,8 @@
 //! `cargo xtask widget`: builds the browser widget into `dist/widget/` and `dist/npm/`, measures it and checks the size budgets.
 //!
-//! Pipeline: cargo (profile `wasm`) -> wasm-bindgen `--target web` -> `wasm-opt -Oz` (binaryen from
-//! node_modules; Debian's is too old) -> esbuild (node_modules) for the JavaScript. Nothing is downloaded.
+//! Pipeline: cargo (profile `wasm`) -> panic stubs -> `wasm-opt -Oz` (binaryen from node_modules;
+//! Debian's is too old) -> esbuild (node_modules) for the JavaScript. No wasm-bindgen: both modules
+//! export plain functions and their glue is hand-written. Nothing is downloaded.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,9 @@ use std::process::Command;
 #[path = "stage.rs"]
 mod stage;
 use stage::{publish, run, stage_dir};
+#[allow(clippy::duplicate_mod)]
+#[path = "demangle.rs"]
+mod demangle;
 #[allow(clippy::duplicate_mod)]
 #[path = "fmt_stub.rs"]
 pub mod fmt_stub;
@@ -52,7 +56,7 @@ pub fn tool(root: &Path, name: &str) -> Result<PathBuf, String> {
 pub fn build(root: &Path) -> Result<(), String> {
     let esbuild = tool(root, "esbuild")?;
     let wasm_opt = tool(root, "wasm-opt")?;
-    let bindgen_dir = stage_dir(root, "widget-bindgen")?;
+    let glue_dir = stage_dir(root, "widget-glue")?;
     let web = stage_dir(root, "widget")?;
     let npm = stage_dir(root, "npm")?;
 
@@ -78,46 +82,25 @@ pub fn build(root: &Path) -> Result<(), String> {
         let wasm = root
             .join("target/wasm32-unknown-unknown/wasm")
             .join(format!("{stem}.wasm"));
-        if name == "targeting" {
-            // No wasm-bindgen: the targeting module exports plain functions and its glue is
-            // hand-written (engine/targeting-wasm/js/targeting.js).
-            stub_panics(
-                root,
-                &wasm,
-                &bindgen_dir.join("targeting_bg.wasm"),
-                &PANIC_ENTRIES,
-                &[],
-            )?;
-            minify_exports(
-                &wasm_opt,
-                &bindgen_dir.join("targeting_bg.wasm"),
-                &root.join("engine/targeting-wasm/js/targeting.js"),
-                &bindgen_dir.join("targeting.js"),
-            )?;
+        // No wasm-bindgen: each module exports plain functions and its glue is hand-written
+        // (engine/targeting-wasm/js/targeting.js, engine/web/js/glue.js).
+        let (entries, fmt, glue): (&[&str], &[&str], _) = if name == "targeting" {
+            (&PANIC_ENTRIES, &[], "engine/targeting-wasm/js/targeting.js")
         } else {
-            run(Command::new("wasm-bindgen")
-                .args([
-                    "--target",
-                    "web",
-                    "--no-typescript",
-                    "--out-name",
-                    name,
-                    "--out-dir",
-                ])
-                .arg(&bindgen_dir)
-                .arg(&wasm))?;
-        }
-        if name == "chat" {
-            let bg = bindgen_dir.join("chat_bg.wasm");
-            stub_panics(
-                root,
-                &bg,
-                &bg,
+            (
                 &CHAT_PANIC_ENTRIES,
                 &fmt_stub::CHAT_FMT_ENTRIES,
-            )?;
-            minify_names(&wasm_opt, &bindgen_dir)?;
-        }
+                "engine/web/js/glue.js",
+            )
+        };
+        let bg = glue_dir.join(format!("{name}_bg.wasm"));
+        stub_panics(root, &wasm, &bg, entries, fmt)?;
+        minify_exports(
+            &wasm_opt,
+            &bg,
+            &root.join(glue),
+            &glue_dir.join(format!("{name}.js")),
+        )?;
         run(Command::new(&wasm_opt)
             .args([
                 "-Oz",
@@ -127,7 +110,7 @@ pub fn build(root: &Path) -> Result<(), String> {
                 "--strip-target-features",
             ])
             .args(WASM_FEATURES)
-            .arg(bindgen_dir.join(format!("{name}_bg.wasm")))
+            .arg(glue_dir.join(format!("{name}_bg.wasm")))
             .arg("-o")
             .arg(web.join(format!("{name}_bg.wasm"))))?;
         // A second stage that -Oz alone does not reach: whole-program type flow, then the control
@@ -150,7 +133,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     }
 
     let js = root.join("engine/web/js");
-    let glue = bindgen_dir.join("chat.js");
+    let glue = glue_dir.join("chat.js");
     let es = |args: &[&str], entry: &Path, out: &Path| -> Result<(), String> {
         run(Command::new(&esbuild)
             .current_dir(root)
@@ -166,7 +149,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     };
     es(
         &["--format=esm"],
-        &bindgen_dir.join("targeting.js"),
+        &glue_dir.join("targeting.js"),
         &web.join("targeting.js"),
     )?;
     let alias = format!("--alias:dynchat-web-glue={}", glue.display());
@@ -232,7 +215,7 @@ pub fn build(root: &Path) -> Result<(), String> {
         "# @dynchat/widget\n\n```js\nimport { init, on } from '@dynchat/widget';\ninit({ site: 'acme', endpoint: 'https://chat.example.com' });\non('email', (d) => console.log(d.value));\n```\n\nSee docs/widget.md in the dynchat repository.\n",
     )
     .map_err(|e| format!("README.md: {e}"))?;
-    let _ = fs::remove_dir_all(&bindgen_dir);
+    let _ = fs::remove_dir_all(&glue_dir);
     publish(&web, &root.join("dist/widget"))?;
     publish(&npm, &root.join("dist/npm"))
 }
@@ -321,7 +304,7 @@ const PANIC_ENTRIES: [&str; 10] = [
     "7raw_vec17capacity_overflow",
 ];
 
-/// The same in the chat module, by their demangled names (wasm-bindgen demangles), and with
+/// The same in the chat module, by their demangled names ([`demangle`]), and with
 /// `core::panicking::panic` and `panic_bounds_check`, which format their messages too; the
 /// closing quote of binaryen's `$"..."` name keeps `panic` from matching `panic_fmt`.
 pub const CHAT_PANIC_ENTRIES: [&str; 6] = [
@@ -360,6 +343,12 @@ fn stub_panics(
         return Err(format!("wasm-dis {} failed", wasm.display()));
     }
     let text = String::from_utf8(dis.stdout).map_err(|e| format!("wasm-dis output: {e}"))?;
+    // The chat module's entries name the standard library's functions demangled.
+    let text = if fmt.is_empty() {
+        text
+    } else {
+        demangle::demangle_wat(&text)?
+    };
     // The linker's `__data_end` / `__heap_base` exports are for tools; the glue never reads them.
     let text: String = text
         .lines()
@@ -456,64 +445,15 @@ pub fn stub_funcs(wat: &str, names: &[&str]) -> (String, Vec<usize>) {
     (out, found)
 }
 
-/// Renames the chat module's imports, exports and import module to one or two letters
-/// (`wasm-opt --minify-imports-and-exports-and-modules`) and its wasm-bindgen glue to match:
-/// wasm-bindgen's names carry a 16-hex-digit hash each, which no compressor can shrink.
-fn minify_names(wasm_opt: &Path, dir: &Path) -> Result<(), String> {
-    let wasm = dir.join("chat_bg.wasm");
-    let out = Command::new(wasm_opt)
-        .arg("--minify-imports-and-exports-and-modules")
-        .args(WASM_FEATURES)
-        .arg(&wasm)
-        .arg("-o")
-        .arg(&wasm)
-        .output()
-        .map_err(|e| format!("cannot run wasm-opt: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "wasm-opt --minify-imports-and-exports-and-modules failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let map: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("wasm-opt's name mapping is not JSON: {e}"))?;
-    let pairs = |key: &str, from: usize| -> Result<Vec<(String, String)>, String> {
-        let list = map[key]
-            .as_array()
-            .ok_or(format!("mapping without {key}"))?;
-        list.iter()
-            .map(|e| match (e[from].as_str(), e[from + 1].as_str()) {
-                (Some(a), Some(b)) => Ok((a.to_string(), b.to_string())),
-                _ => Err(format!("unexpected {key} entry {e}")),
-            })
-            .collect()
-    };
-    let glue_path = dir.join("chat.js");
-    let mut js = fs::read_to_string(&glue_path).map_err(|e| format!("read chat.js: {e}"))?;
-    // Every import is a key of the glue's import object (`name: function`), once; the glue calls
-    // exports as `wasm.name`.
-    for (old, new) in pairs("imports", 1)? {
-        js = replace_ident(&js, &[&old, ":"].concat(), &[&new, ":"].concat(), true)?;
-    }
-    for (old, new) in pairs("exports", 0)? {
-        js = replace_ident(
-            &js,
-            &["wasm.", &old].concat(),
-            &["wasm.", &new].concat(),
-            false,
-        )?;
-    }
-    // Binaryen names the one import module `a`.
-    js = replace_ident(&js, "\"./chat_bg.js\":", "a:", true)?;
-    fs::write(&glue_path, js).map_err(|e| format!("write chat.js: {e}"))
-}
-
-/// Renames the targeting module's exports to one or two letters (`wasm-opt
-/// --minify-imports-and-exports`) and writes its hand-written glue `glue`, which calls them as
-/// `w.name`, to `out` with the new names; each export must be called by the glue.
+/// Renames a module's imports and exports to one or two letters (`wasm-opt
+/// --minify-imports-and-exports-and-modules`) and writes its hand-written glue `glue`, which calls exports as
+/// `w.name` and names each import once as a key (`name:`), to `out` with the new names; each
+/// export must be called by the glue.
 fn minify_exports(wasm_opt: &Path, wasm: &Path, glue: &Path, out: &Path) -> Result<(), String> {
     let run = Command::new(wasm_opt)
-        .arg("--minify-imports-and-exports")
+        // With `-and-modules` every import is renamed (else only `env`'s), its module to `a`,
+        // which the chat module's glue already names it.
+        .arg("--minify-imports-and-exports-and-modules")
         .args(WASM_FEATURES)
         .arg(wasm)
         .arg("-o")
@@ -522,13 +462,19 @@ fn minify_exports(wasm_opt: &Path, wasm: &Path, glue: &Path, out: &Path) -> Resu
         .map_err(|e| format!("cannot run wasm-opt: {e}"))?;
     if !run.status.success() {
         return Err(format!(
-            "wasm-opt --minify-imports-and-exports failed: {}",
+            "wasm-opt --minify-imports-and-exports-and-modules failed: {}",
             String::from_utf8_lossy(&run.stderr)
         ));
     }
     let map: serde_json::Value = serde_json::from_slice(&run.stdout)
         .map_err(|e| format!("wasm-opt's name mapping is not JSON: {e}"))?;
     let mut js = fs::read_to_string(glue).map_err(|e| format!("{}: {e}", glue.display()))?;
+    for e in map["imports"].as_array().map_or(&[][..], Vec::as_slice) {
+        let (Some(old), Some(new)) = (e[1].as_str(), e[2].as_str()) else {
+            return Err(format!("unexpected imports entry {e}"));
+        };
+        js = replace_ident(&js, &[old, ":"].concat(), &[new, ":"].concat(), true)?;
+    }
     for e in map["exports"].as_array().ok_or("mapping without exports")? {
         let (Some(old), Some(new)) = (e[0].as_str(), e[1].as_str()) else {
             return Err(format!("unexpected exports entry {e}"));
@@ -565,7 +511,7 @@ pub fn replace_ident(js: &str, old: &str, new: &str, once: bool) -> Result<Strin
     }
     out.push_str(rest);
     if once && n != 1 {
-        return Err(format!("the wasm-bindgen glue has {n} uses of {old}"));
+        return Err(format!("the glue has {n} uses of {old}"));
     }
     Ok(out)
 }

@@ -1,11 +1,14 @@
 //! dynchat's chat module for the browser: runs the engine's state machine and drives the shadow-root view.
 //!
-//! Split (wasm-bindgen todomvc style): `view` is the only code that touches the DOM; the host
-//! (JavaScript, `js/host.js`) is the only code that touches storage and the network; this
-//! controller touches neither. Calls to the host are queued while the controller's state is
+//! Split: `view` is the only code that touches the DOM; the host (JavaScript, `js/chat.js`) is
+//! the only code that touches storage and the network; this controller touches neither. No
+//! wasm-bindgen: `abi` exports plain functions and `ffi` imports what the hand-written glue
+//! (`js/glue.js`) offers. Calls to the host are queued while the controller's state is
 //! borrowed and made after, so host code may call back into the widget at any time.
 
+mod abi;
 pub mod browser_text;
+pub mod ffi;
 pub mod markdown;
 pub mod style;
 mod view;
@@ -18,7 +21,6 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use style::Config;
 use view::{Composer, Ui, View};
-use wasm_bindgen::prelude::*;
 
 // Layers, top down: this file (`Chat`) -> conversation / panel -> shell -> state; `view`, `style`
 // and `markdown` are below all of them.
@@ -38,12 +40,11 @@ mod alloc;
 #[global_allocator]
 static ALLOC: alloc::Classes = alloc::Classes::new();
 
-pub use shell::Host;
+pub use ffi::Obj;
 use shell::{act, now, Inner, Shell};
 use state::{Flow, Queue, Saved, SlotUi};
 
 /// One chat conversation mounted on the page.
-#[wasm_bindgen]
 pub struct Chat {
     shell: Rc<Shell>,
 }
@@ -59,7 +60,6 @@ fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
 /// The language the widget speaks: the site's `config.language`, the page's `<html lang>` and
 /// the browser's languages (`navigator.languages`, comma-separated) through the engine's one rule
 /// (`dynchat_engine::i18n::negotiate`). The host fetches that language's catalogue for [`Chat::new`].
-#[wasm_bindgen]
 pub fn language(config_json: &str, page: &str, browser: &str) -> String {
     let browser: Vec<&str> = browser.split(',').collect();
     Config::from_json(config_json)
@@ -67,7 +67,6 @@ pub fn language(config_json: &str, page: &str, browser: &str) -> String {
         .to_string()
 }
 
-#[wasm_bindgen]
 impl Chat {
     /// Mounts the widget. `flow_json` is the published version's compiled flow in its wire form
     /// (`flow` of the bundle / `/flows/{hash}`: the browser never compiles), `hash` that version's hash,
@@ -75,10 +74,11 @@ impl Chat {
     /// `lang` the conversation's language ([`language`]; a resumed conversation keeps its own) and
     /// `catalogue` that language's message catalogue as fetched (English is built in; a
     /// catalogue that does not read leaves the interface in English).
-    #[wasm_bindgen(constructor)]
+    /// `host` is the JavaScript host object (`js/chat.js`: storage, network, page events); an
+    /// error is the message the glue throws.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        host: Host,
+        host: Obj,
         config_json: &str,
         flow_json: &str,
         hash: &str,
@@ -87,13 +87,12 @@ impl Chat {
         known_lead: &str,
         lang: &str,
         catalogue: Option<String>,
-    ) -> Result<Chat, JsError> {
+    ) -> Result<Chat, String> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
         dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
-        let flow = Flow::from_wire(flow_json)
-            .map_err(|e| JsError::new(&["unusable flow: ", &e].concat()))?;
+        let flow = Flow::from_wire(flow_json).map_err(|e| ["unusable flow: ", &e].concat())?;
         if flow.hash != hash {
-            return Err(JsError::new("flow does not match its version hash"));
+            return Err("flow does not match its version hash".into());
         }
         let cfg = Config::from_json(config_json);
         let known: Vec<(String, String)> = wire::fields(known_lead).into_iter().collect();
@@ -124,8 +123,7 @@ impl Chat {
             inner: RefCell::new(None),
         });
         let weak = Rc::downgrade(&shell);
-        let view = View::new(&cfg, &css, &welcome, &lang, dispatcher(weak.clone()))
-            .map_err(|e| JsError::new(&e))?;
+        let view = View::new(&cfg, &css, &welcome, &lang, dispatcher(weak.clone()))?;
         let (session, transcript, fields, overwrite, leads, open) = match restored {
             Some((s, session)) => (
                 session,

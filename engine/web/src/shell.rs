@@ -1,6 +1,7 @@
-//! The controller's state ([`Inner`]) inside its [`Shell`] next to the JavaScript [`Host`]; [`act`]
+//! The controller's state ([`Inner`]) inside its [`Shell`] next to the JavaScript host; [`act`]
 //! runs a change on the state and then makes the host calls it queued.
 
+use crate::ffi::Obj;
 use crate::state::*;
 use crate::style::Config;
 use crate::view::{Entry, View};
@@ -8,34 +9,19 @@ use dynchat_engine::TextMap;
 use dynchat_engine::{Prompt, Session};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
-use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen]
-extern "C" {
-    /// The JavaScript host: storage, network, page events.
-    pub type Host;
-    #[wasm_bindgen(method)]
-    fn save(this: &Host, state: &str);
-    #[wasm_bindgen(method)]
-    fn event(this: &Host, event: &str);
-    #[wasm_bindgen(method)]
-    fn emit(this: &Host, name: &str, detail: &str);
-    #[wasm_bindgen(method)]
-    fn lead(this: &Host, key: &str, body: &str);
-    #[wasm_bindgen(method)]
-    fn slots(this: &Host, query: &str);
-    #[wasm_bindgen(method)]
-    fn book(this: &Host, key: &str, body: &str);
-    #[wasm_bindgen(method)]
-    fn request(this: &Host, key: &str, body: &str);
-    #[wasm_bindgen(method)]
-    fn chime(this: &Host);
-    #[wasm_bindgen(method)]
-    fn ui(this: &Host, state: &str);
-    /// A branch rule (`[audience, facts]`) decided by the page's targeting module: 1 when it holds.
-    #[wasm_bindgen(method)]
-    fn judge(this: &Host, query: &str) -> u32;
-}
+/// The host's methods by number, as `js/glue.js` names them (`M`).
+const SAVE: u32 = 0;
+const EVENT: u32 = 1;
+const EMIT: u32 = 2;
+const LEAD: u32 = 3;
+const SLOTS: u32 = 4;
+const BOOK: u32 = 5;
+const REQUEST: u32 = 6;
+const CHIME: u32 = 7;
+const UI: u32 = 8;
+/// A branch rule (`[audience, facts]`) decided by the page's targeting module: 1 when it holds.
+const JUDGE: u32 = 9;
 
 /// Branch rules decided through the host by the page's targeting module (its `judge`), which
 /// runs the engine's `targeting::judge`: the chat module links no audience code of its own.
@@ -43,7 +29,9 @@ pub(super) struct HostJudge<'a>(pub(super) &'a Weak<Shell>);
 
 impl dynchat_engine::machine::BranchJudge for HostJudge<'_> {
     fn matches(&self, query: &str) -> bool {
-        self.0.upgrade().is_some_and(|s| s.host.judge(query) == 1)
+        self.0
+            .upgrade()
+            .is_some_and(|s| s.host.call(JUDGE, query, "") == 1)
     }
 }
 
@@ -68,12 +56,13 @@ pub(super) struct Inner {
 }
 
 pub(super) struct Shell {
-    pub(super) host: Host,
+    /// The JavaScript host (`js/chat.js`): storage, network, page events.
+    pub(super) host: Obj,
     pub(super) inner: RefCell<Option<Inner>>,
 }
 
 pub(super) fn now() -> i64 {
-    js_sys::Date::now() as i64
+    crate::ffi::now() as i64
 }
 
 /// Runs `f` on the state, then makes the host calls it queued. Re-entrant calls are deferred to a task.
@@ -104,24 +93,20 @@ fn act_boxed(shell: &Rc<Shell>, f: Box<dyn FnOnce(&mut Inner)>) {
     let h = &shell.host;
     for c in calls {
         match c {
-            Call::Save(s) => h.save(&s),
-            Call::Event(e) => h.event(&e),
-            Call::Emit(n, d) => h.emit(n, &d),
-            Call::Lead(k, b) => h.lead(&k, &b),
-            Call::Slots(q) => h.slots(&q),
-            Call::Book(k, b) => h.book(&k, &b),
-            Call::Request(k, b) => h.request(&k, &b),
-            Call::Chime => h.chime(),
-            Call::Ui(s) => h.ui(s),
-        }
+            Call::Save(s) => h.call(SAVE, &s, ""),
+            Call::Event(e) => h.call(EVENT, &e, ""),
+            Call::Emit(n, d) => h.call(EMIT, n, &d),
+            Call::Lead(k, b) => h.call(LEAD, &k, &b),
+            Call::Slots(q) => h.call(SLOTS, &q, ""),
+            Call::Book(k, b) => h.call(BOOK, &k, &b),
+            Call::Request(k, b) => h.call(REQUEST, &k, &b),
+            Call::Chime => h.call(CHIME, "", ""),
+            Call::Ui(s) => h.call(UI, s, ""),
+        };
     }
 }
 
 pub(super) fn later(ms: u32, f: impl FnOnce() + 'static) {
-    // One `Closure::once_into_js` instance for every caller (as [`act`]).
-    later_boxed(ms, Box::new(f))
-}
-
-fn later_boxed(ms: u32, f: Box<dyn FnOnce()>) {
-    crate::browser_text::set_timeout(&Closure::once_into_js(f), ms.min(10_000) as i32);
+    // One non-generic body for every caller (as [`act`]).
+    crate::ffi::later(ms, Box::new(f))
 }

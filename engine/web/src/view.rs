@@ -1,20 +1,16 @@
 //! The view: the only code that touches the DOM. Builds the shadow-root widget and reports clicks and keys as `Ui` actions.
 
+use crate::ffi::{active_in_document, Obj};
 use crate::markdown::{parse, Seg};
 use crate::style::Config;
 use dynchat_engine::i18n::{self, fill};
 use dynchat_engine::json::int_string;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::JsValue;
 mod build;
-mod dom;
 mod events;
 mod request;
 
 use build::build;
-use events::listen;
 pub use events::{Dispatch, Ui};
-use web_sys::{Document, Element, Node, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 /// The input's `maxlength` (UTF-16 units) only stops a runaway paste: it lets through more than
 /// the engine's limit even in astral characters (two units each), so an answer that is too long
@@ -75,15 +71,15 @@ pub enum Composer<'a> {
 
 /// The widget's DOM.
 pub struct View {
-    doc: Document,
-    host: Element,
-    root: ShadowRoot,
-    launcher: Element,
-    poke: Element,
-    panel: Element,
-    log: Element,
-    typing: Element,
-    composer: Element,
+    body: Obj,
+    host: Obj,
+    root: Obj,
+    launcher: Obj,
+    poke: Obj,
+    panel: Obj,
+    log: Obj,
+    typing: Obj,
+    composer: Obj,
     input_seq: u32,
     /// The conversation's language: every interface text comes from its catalogue.
     lang: String,
@@ -140,21 +136,13 @@ const LINE: &str = "<div|.$0|!|?$1|<span|.sr|\"%ui.you|>|?$2|+$2";
 const LINK: &str =
     "<a|?$2|.$2|@href=$0|@target=_blank|@rel=noopener noreferrer|?$3|@data-card=$3|\"$1";
 
-fn js_err(e: JsValue) -> String {
-    e.as_string().unwrap_or_else(|| "DOM error".into())
-}
-
 /// Shows or hides an element (`hidden`).
-fn show(el: &Element, visible: bool) {
+fn show(el: &Obj, visible: bool) {
     if visible {
-        dom::remove_attr(el, "hidden");
+        el.remove_attr("hidden");
     } else {
-        dom::set_attr(el, "hidden", "");
+        el.set_attr("hidden", "");
     }
-}
-
-fn focus(el: &Element) {
-    dom::focus(el);
 }
 
 impl View {
@@ -166,9 +154,8 @@ impl View {
         lang: &str,
         dispatch: Dispatch,
     ) -> Result<View, String> {
-        let doc = crate::browser_text::DOCUMENT.with(Clone::clone);
-        let body = doc.body().ok_or("no body")?;
-        let host = dom::create(&doc, None, "div");
+        let body = Obj::body().ok_or("no body")?;
+        let host = Obj::create(false, "div");
         // Right-to-left languages mirror the layout (the stylesheet uses logical properties).
         let dir = if i18n::is_rtl(lang) { "rtl" } else { "ltr" };
         for (k, v) in [
@@ -178,19 +165,12 @@ impl View {
             ("lang", lang),
             ("dir", dir),
         ] {
-            dom::set_attr(&host, k, v);
+            host.set_attr(k, v);
         }
+        // The shadow root, its stylesheet and its listeners in one call.
         let root = host
-            .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-            .map_err(js_err)?;
-        let sheet = web_sys::CssStyleSheet::new().map_err(js_err)?;
-        sheet.replace_sync(css).map_err(js_err)?;
-        js_sys::Reflect::set(
-            &root,
-            &"adoptedStyleSheets".into(),
-            &js_sys::Array::of1(&sheet),
-        )
-        .map_err(js_err)?;
+            .shadow(css, events::listener(dispatch, lang))
+            .ok_or("DOM error")?;
 
         let bot = cfg.bot_name.as_str();
         let chat_with = fill(&i18n::message(lang, "ui.chat_with"), &[("bot", bot)]);
@@ -199,7 +179,7 @@ impl View {
         let initial = match avatar {
             "" => {
                 let first: String = bot.chars().take(1).collect();
-                String::from(js_sys::JsString::from(first).to_upper_case())
+                crate::ffi::case(&first, true)
             }
             _ => String::new(),
         };
@@ -207,13 +187,12 @@ impl View {
         let args = [
             welcome, &chat_with, lang, dir, avatar, &initial, bot, privacy,
         ];
-        let kept = build(&doc, lang, Some(&root), SKELETON, &args);
+        let kept = build(lang, Some(&root), SKELETON, &args);
         let [panel, log, typing, composer, poke, launcher] =
-            <[Element; 6]>::try_from(kept).map_err(|_| "DOM error".to_string())?;
-        dom::append(&body, &host);
-        listen(&root, dispatch, lang);
+            <[Obj; 6]>::try_from(kept).map_err(|_| "DOM error".to_string())?;
+        body.append(&host);
         Ok(View {
-            doc,
+            body,
             host,
             root,
             launcher,
@@ -229,8 +208,8 @@ impl View {
     }
 
     /// Builds `spec` with `args` (see [`build`]) under `base`, detached when `None`.
-    fn build(&self, base: Option<&Node>, spec: &str, args: &[&str]) -> Vec<Element> {
-        build(&self.doc, &self.lang, base, spec, args)
+    fn build(&self, base: Option<&Obj>, spec: &str, args: &[&str]) -> Vec<Obj> {
+        build(&self.lang, base, spec, args)
     }
 
     /// Shows or hides the launcher.
@@ -247,21 +226,21 @@ impl View {
     pub fn panel(&self, open: bool, move_focus: bool) {
         show(&self.panel, open);
         if open {
-            dom::set_attr(&self.host, "data-open", "");
+            self.host.set_attr("data-open", "");
         } else {
-            dom::remove_attr(&self.host, "data-open");
+            self.host.remove_attr("data-open");
         }
         let expanded = if open { "true" } else { "false" };
-        dom::set_attr(&self.launcher, "aria-expanded", expanded);
+        self.launcher.set_attr("aria-expanded", expanded);
         let key = if open { "ui.hide_chat" } else { "ui.open_chat" };
         let label = fill(&self.t(key), &[("bot", &self.bot)]);
-        dom::set_attr(&self.launcher, "aria-label", &label);
+        self.launcher.set_attr("aria-label", &label);
         if move_focus {
             if open {
                 self.focus_composer(true);
                 self.scroll_end();
             } else {
-                focus(&self.launcher);
+                self.launcher.focus();
             }
         }
     }
@@ -273,23 +252,17 @@ impl View {
 
     /// Is focus inside the widget (or nowhere in particular)?
     pub fn focus_is_ours(&self) -> bool {
-        match self.doc.active_element() {
+        match active_in_document() {
             None => true,
-            Some(a) => {
-                a == self.host
-                    || self
-                        .doc
-                        .body()
-                        .is_some_and(|b| b.unchecked_ref::<Element>() == &a)
-            }
+            Some(a) => a.same(&self.host) || a.same(&self.body),
         }
     }
 
     /// Focuses the composer's first control, or the log when there is none.
     pub fn focus_composer(&self, fallback_to_log: bool) {
-        match dom::find(&self.composer, "input,textarea,button") {
-            Some(e) => focus(&e),
-            None if fallback_to_log => focus(&self.log),
+        match self.composer.find("input,textarea,button") {
+            Some(e) => e.focus(),
+            None if fallback_to_log => self.log.focus(),
             None => {}
         }
     }
@@ -298,13 +271,13 @@ impl View {
     pub fn typing(&self, on: bool) {
         show(&self.typing, on);
         if on {
-            dom::append(&self.log, &self.typing);
+            self.log.append(&self.typing);
             self.scroll_end();
         }
     }
 
     fn scroll_end(&self) {
-        self.log.set_scroll_top(self.log.scroll_height());
+        self.log.scroll_end();
     }
 
     /// Appends a transcript line; bot text gets the markdown subset, everything else is text.
@@ -319,12 +292,12 @@ impl View {
         let Some(div) = self.build(None, LINE, &[&class, me, plain]).pop() else {
             return;
         };
-        let base = Some(div.as_ref());
+        let base = Some(&div);
         if who == "bot" {
             for seg in parse(&e.text) {
                 match seg {
                     Seg::Text(t) => {
-                        dom::append(&div, &self.doc.create_text_node(&t));
+                        div.append_text(&t);
                     }
                     Seg::Bold(t) => {
                         self.build(base, "<strong|\"$0", &[&t]);
@@ -346,20 +319,13 @@ impl View {
             let label = ["📄 ", label].concat();
             self.build(base, LINK, &[url, &label, "doc", &e.card]);
         }
-        dom::insert(&self.log, &div, &self.typing);
+        self.log.insert(&div, &self.typing);
         self.scroll_end();
     }
 
     /// A button in `row` whose click reports the action `code` with index `n` (see
     /// [`events::ACTION`]): a choice, a day, a time.
-    fn button(
-        &self,
-        row: &Element,
-        class: &str,
-        label: &str,
-        code: &str,
-        n: usize,
-    ) -> Option<Element> {
+    fn button(&self, row: &Obj, class: &str, label: &str, code: &str, n: usize) -> Option<Obj> {
         let code = [code, &int_string(n as i64)].concat();
         self.build(Some(row), BUTTON, &[class, label, &code]).pop()
     }
@@ -411,8 +377,8 @@ impl View {
 
     /// Replaces the composer's content.
     pub fn composer(&mut self, c: Composer<'_>) {
-        let had_focus = self.root.active_element().is_some();
-        self.composer.set_text_content(None);
+        let had_focus = self.root.active().is_some();
+        self.composer.set_text("");
         match c {
             Composer::Empty => {}
             Composer::Ended => self.status("ui.ended", false),
@@ -476,7 +442,7 @@ impl View {
                     for (i, d) in days.iter().enumerate() {
                         if let Some(b) = self.button(days_row, "day", d, "d", i) {
                             let on = if i == day { "true" } else { "false" };
-                            dom::set_attr(&b, "aria-pressed", on);
+                            b.set_attr("aria-pressed", on);
                         }
                     }
                     for (i, t) in times.iter().enumerate() {
@@ -490,20 +456,20 @@ impl View {
             }
         }
         self.scroll_end();
-        if (had_focus || self.focus_is_ours()) && self.panel.get_attribute("hidden").is_none() {
+        if (had_focus || self.focus_is_ours()) && self.panel.attr("hidden").is_none() {
             self.focus_composer(false);
         }
     }
 
     /// Shows a validation message under the current input (or as a note when there is none).
     pub fn error(&self, msg: &str) -> bool {
-        let err = dom::find(&self.composer, ".err");
-        let input = dom::find(&self.composer, "input");
+        let err = self.composer.find(".err");
+        let input = self.composer.find("input");
         match (err, input) {
             (Some(err), Some(input)) => {
-                err.set_text_content(Some(msg));
-                dom::set_attr(&input, "aria-invalid", "true");
-                focus(&input);
+                err.set_text(msg);
+                input.set_attr("aria-invalid", "true");
+                input.focus();
                 true
             }
             _ => false,

@@ -1,11 +1,8 @@
 //! The view's one DOM builder: a skeleton written as a compact spec (tags, classes, attributes, ARIA, catalogue keys), walked by one loop.
 
-use super::dom;
+use crate::ffi::Obj;
 use dynchat_engine::i18n;
 use std::borrow::Cow;
-use web_sys::{Document, Element, Node};
-
-const SVG: &str = "http://www.w3.org/2000/svg";
 
 /// Builds `spec` under `base` (detached when `None`) and returns the elements it marks `!`, in
 /// order.
@@ -17,15 +14,11 @@ const SVG: &str = "http://www.w3.org/2000/svg";
 /// with all it holds) when the value is empty. A value `$N` is argument N (one digit), `%key` the
 /// catalogue text `key` in `lang` (`i18n::message`), anything else itself. Only text goes in as
 /// text (attributes and text nodes): no markup is ever parsed.
-pub(super) fn build(
-    doc: &Document,
-    lang: &str,
-    base: Option<&Node>,
-    spec: &str,
-    args: &[&str],
-) -> Vec<Element> {
-    let mut open: Vec<Element> = Vec::new();
-    let mut kept = Vec::new();
+pub(super) fn build(lang: &str, base: Option<&Obj>, spec: &str, args: &[&str]) -> Vec<Obj> {
+    // The open elements, each with its place in `kept` when it is kept (handles are not copied:
+    // an element moves to `kept` when it closes).
+    let mut open: Vec<(Obj, Option<usize>)> = Vec::new();
+    let mut kept: Vec<Option<Obj>> = Vec::new();
     // Skipping: `skip_one` the next record, `depth` the levels of a skipped element still open.
     let (mut skip_one, mut depth) = (false, 0u32);
     for rec in spec.split('|') {
@@ -46,41 +39,52 @@ pub(super) fn build(
             continue;
         }
         if opens {
-            let el = dom::create(doc, (op == b'^').then_some(SVG), v);
-            if let Some(parent) = open.last().map(|p| p.as_ref()).or(base) {
-                dom::append(parent, &el);
+            let el = Obj::create(op == b'^', v);
+            if let Some(parent) = open.last().map(|p| &p.0).or(base) {
+                parent.append(&el);
             }
-            open.push(el);
+            open.push((el, None));
             continue;
         }
         if op == b'>' {
-            open.pop();
+            close(open.pop(), &mut kept);
             continue;
         }
         if op == b'?' {
             skip_one = value(v, args, lang).is_empty();
             continue;
         }
-        let Some(el) = open.last() else {
+        let Some((el, keep)) = open.last_mut() else {
             continue;
         };
         match op {
-            b'.' => {
-                dom::set_attr(el, "class", &value(v, args, lang));
-            }
+            b'.' => el.set_attr("class", &value(v, args, lang)),
             b'@' => {
                 let (name, val) = v.split_once('=').unwrap_or((v, ""));
-                dom::set_attr(el, name, &value(val, args, lang));
+                el.set_attr(name, &value(val, args, lang));
             }
-            b'"' => el.set_text_content(Some(&value(v, args, lang))),
-            b'+' => {
-                dom::append(el, &doc.create_text_node(&value(v, args, lang)));
+            b'"' => el.set_text(&value(v, args, lang)),
+            b'+' => el.append_text(&value(v, args, lang)),
+            b'!' => {
+                *keep = Some(kept.len());
+                kept.push(None);
             }
-            b'!' => kept.push(el.clone()),
             _ => {}
         }
     }
-    kept
+    while let Some(top) = open.pop() {
+        close(Some(top), &mut kept);
+    }
+    kept.into_iter().flatten().collect()
+}
+
+/// A closed element: into its place in `kept` when it is kept, else its handle is freed.
+fn close(el: Option<(Obj, Option<usize>)>, kept: &mut [Option<Obj>]) {
+    if let Some((el, Some(k))) = el {
+        if let Some(slot) = kept.get_mut(k) {
+            *slot = Some(el);
+        }
+    }
 }
 
 /// A spec value: `$N` argument N, `%key` catalogue text, anything else itself.

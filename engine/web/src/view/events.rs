@@ -1,11 +1,8 @@
 //! The view's events: one listener per event type on the shadow root; an element's `data-a` code says which `Ui` action it stands for.
 
-use super::dom;
+use crate::ffi::Obj;
 use dynchat_engine::i18n;
 use std::rc::Rc;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{Element, Event, HtmlInputElement, KeyboardEvent, ShadowRoot};
 
 /// Something the visitor did in the widget.
 #[derive(Debug, Clone)]
@@ -67,56 +64,72 @@ fn action(code: &str) -> Option<Ui> {
     })
 }
 
-/// One listener per event type on the shadow root (clicks, keys and submits of every control
-/// bubble there), all the same closure: the element's [`ACTION`] code says what was done.
-pub(super) fn listen(root: &ShadowRoot, dispatch: Dispatch, lang: &str) {
-    for kind in 0u8..3 {
-        let (d, lang) = (dispatch.clone(), lang.to_string());
-        let cb = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
-            if let Some(ui) = on_event(kind, &e, &lang) {
-                d(ui);
-            }
-        });
-        let ev = ["click", "keydown", "submit"][usize::from(kind)];
-        dom::listen(root, ev, cb.as_ref());
-        cb.forget();
+/// What the shadow root's listeners (one per event type: clicks, keys and submits of every
+/// control bubble there) report to: the controller and the conversation's language.
+pub(super) struct Listener {
+    dispatch: Dispatch,
+    lang: String,
+}
+
+/// A listener for the shadow root's events, by the number the glue passes back to [`dc_event`]
+/// (it lives as long as the page).
+pub(super) fn listener(dispatch: Dispatch, lang: &str) -> u32 {
+    let l = Listener {
+        dispatch,
+        lang: lang.to_string(),
+    };
+    Box::into_raw(Box::new(l)) as usize as u32
+}
+
+/// An event on a shadow root: `kind` 0 click, 1 keydown, 2 submit; `ev` the event's handle. The
+/// element's [`ACTION`] code says what was done.
+///
+/// # Safety
+/// `listener` from [`listener`].
+#[no_mangle]
+pub unsafe extern "C" fn dc_event(listener: u32, kind: u32, ev: u32) {
+    // SAFETY: `listener` leaked a `Listener` that is never freed; the module runs on one thread.
+    let l = unsafe { &*(listener as usize as *const Listener) };
+    let Some(ev) = Obj::from_raw(ev) else {
+        return;
+    };
+    if let Some(ui) = on_event(kind, &ev, &l.lang) {
+        (l.dispatch)(ui);
     }
 }
 
 /// What event `e` (0 click, 1 keydown, 2 submit) means for the controller, if anything.
-fn on_event(kind: u8, e: &Event, lang: &str) -> Option<Ui> {
-    let target: Element = e.target()?.dyn_into().ok()?;
-    let closest = |sel: &str| dom::closest(&target, sel);
+fn on_event(kind: u32, e: &Obj, lang: &str) -> Option<Ui> {
+    let target = e.target()?;
+    let closest = |sel: &str| target.closest(sel);
     match kind {
         0 => match closest("[data-a]") {
-            Some(el) => action(&el.get_attribute(ACTION)?),
+            Some(el) => action(&el.attr(ACTION)?),
             // Document links: report the opening, let the browser follow the link.
-            None => Some(Ui::Document(
-                closest("a[data-card]")?.get_attribute("data-card")?,
-            )),
+            None => Some(Ui::Document(closest("a[data-card]")?.attr("data-card")?)),
         },
         1 => {
-            let esc = e.dyn_ref::<KeyboardEvent>()?.key() == "Escape";
+            let esc = e.key()? == "Escape";
             (esc && closest(".panel,.poke").is_some()).then(|| {
-                e.stop_propagation();
+                e.stop();
                 Ui::Minimise
             })
         }
         _ => {
-            e.prevent_default();
-            let field = dom::find(&target, "input,textarea")?.unchecked_into::<HtmlInputElement>();
+            e.prevent();
+            let field = target.find("input,textarea")?;
             let text = field.value();
-            if target.get_attribute(ACTION).as_deref() == Some("f") {
+            if target.attr(ACTION).as_deref() == Some("f") {
                 return Some(Ui::Submit(text));
             }
             if !text.trim().is_empty() {
                 return Some(Ui::SendRequest(text));
             }
-            if let Some(err) = dom::find(&target, ".err") {
-                err.set_text_content(Some(&i18n::message(lang, "request.empty")));
+            if let Some(err) = target.find(".err") {
+                err.set_text(&i18n::message(lang, "request.empty"));
             }
-            dom::set_attr(&field, "aria-invalid", "true");
-            dom::focus(&field);
+            field.set_attr("aria-invalid", "true");
+            field.focus();
             None
         }
     }
