@@ -20,6 +20,7 @@ import { netlog } from './netlog.mjs';
 import { languageTests } from './languages.mjs';
 import { noSlotTests } from './no-slots.mjs';
 import { branchTests } from './branch.mjs';
+import { patternTests } from './pattern.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -552,6 +553,7 @@ test('XSS payloads in dialogue text, bot name, buttons and visitor input render 
 languageTests({ test, newPage, q, shadow, waitFor, assert, root, shots, fixtures, sideStub, sideConfig, backend });
 noSlotTests({ test, newPage, q, shadow, waitFor, assert, root, shots, sideStub, sideConfig, mail });
 branchTests({ test, newPage, q, shadow, waitFor, assert, backend });
+patternTests({ test, newPage, q, shadow, waitFor, assert, sideStub });
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {

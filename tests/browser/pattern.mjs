@@ -1,0 +1,45 @@
+// Capture-card validation patterns in the widget, registered into tests/browser/run.mjs's list.
+// The chat module has no regex engine: it asks the host (the glue's `pattern`, the browser's own
+// `RegExp`) whether the whole answer matches. Site `patterned` (fixtures/stub-sites.json, the second
+// stub API, in both modes): a plain pattern, one with a leading `(?i)` (the `i` flag), one only the
+// lenient (non-Unicode) mode builds (`\#`), one with non-ASCII letters in a class. A refused
+// answer re-prompts with the card's error and sends nothing; an accepted one moves on. The patterns' own cases against regex-lite: engine/web/tests/browser_text.rs.
+export function patternTests(h) {
+  const { test, newPage, q, shadow, waitFor, assert, sideStub } = h;
+
+  test('capture patterns: refused answers re-prompt with the card error, (?i), \\# and non-ASCII classes work, accepted answers move on', async () => {
+    const api = await sideStub();
+    const r = await fetch(api + '/_stub/reset', { method: 'POST' });
+    assert(r.ok, 'stub reset ' + r.status);
+    const { ctx, page } = await newPage();
+    const leads = [];
+    page.on('request', (x) => { if (x.url().startsWith(api) && x.url().endsWith('/leads')) leads.push(x.postData() || ''); });
+    await page.goto(q('/book', `&site=patterned&api=${encodeURIComponent(api)}`));
+    await shadow(page, '.launcher').click();
+    const log = () => shadow(page, '.log').textContent();
+    const box = shadow(page, '.composer input');
+    const err = shadow(page, '.err');
+    // Answers a card; `bad` is refused with `error` first (the card stays, aria-invalid set).
+    async function card(question, bad, error, good) {
+      await waitFor(async () => (await log()).includes(question), 'the card ' + question);
+      for (const b of bad) {
+        await box.fill(b);
+        await box.press('Enter');
+        await waitFor(async () => (await err.textContent()) === error, `the re-prompt for ${JSON.stringify(b)}`);
+        assert((await box.getAttribute('aria-invalid')) === 'true', 'aria-invalid for ' + JSON.stringify(b));
+      }
+      await box.fill(good);
+      await box.press('Enter');
+      await waitFor(async () => (await log()).includes(good), 'the accepted answer ' + JSON.stringify(good));
+    }
+    await card('Your postcode?', ['12', '1234 ab', 'x1234 AB'], 'Like 1234 AB', '1234 AB');
+    assert(leads.every((l) => !l.includes('1234 ab') && !l.includes('"12"')), 'no refused answer sent: ' + leads.join(' | '));
+    await card('Your order number?', ['PO-12', 'po-1234'], 'Like PO-123', 'po-123');
+    await card('Your ticket?', ['42', '#4'], 'Like #42', '#42');
+    await card('Your city?', ['Zürich 2', 'Zürich€'], 'Letters only', 'Zürich');
+    await waitFor(async () => (await log()).includes('PATTERNS DONE'), 'the end card');
+    const text = await log();
+    for (const refused of ['x1234 AB', 'PO-12', 'po-1234', 'Zürich 2', 'Zürich€']) assert(!text.includes(refused), 'a refused answer is not in the log: ' + refused);
+    await ctx.close();
+  });
+}
