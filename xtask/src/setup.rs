@@ -60,6 +60,10 @@ pub fn ensure(root: &Path, need: Need) -> Result<(), String> {
     if !have("brotli") {
         apt.push("brotli");
     }
+    // The widget build demangles the chat module's std names with `c++filt` (xtask/src/demangle.rs).
+    if !have("c++filt") {
+        apt.push("binutils");
+    }
     if need == Need::Test {
         if !Path::new("/usr/bin/chromium").exists() {
             apt.push("chromium");
