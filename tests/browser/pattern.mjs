@@ -4,8 +4,11 @@
 // stub API, in both modes): a plain pattern, one with a leading `(?i)` (the `i` flag), one only the
 // lenient (non-Unicode) mode builds (`\#`), one with non-ASCII letters in a class. A refused
 // answer re-prompts with the card's error and sends nothing; an accepted one moves on. The patterns' own cases against regex-lite: engine/web/tests/browser_text.rs.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
 export function patternTests(h) {
-  const { test, newPage, q, shadow, waitFor, assert, sideStub } = h;
+  const { test, newPage, q, shadow, waitFor, assert, sideStub, endpoint, root } = h;
 
   test('capture patterns: refused answers re-prompt with the card error, (?i), \\# and non-ASCII classes work, accepted answers move on', async () => {
     const api = await sideStub();
@@ -32,7 +35,8 @@ export function patternTests(h) {
       await box.press('Enter');
       await waitFor(async () => (await log()).includes(good), 'the accepted answer ' + JSON.stringify(good));
     }
-    await card('Your postcode?', ['12', '1234 ab', 'x1234 AB'], 'Like 1234 AB', '1234 AB');
+    // A leading U+FEFF is part of the answer (the glue decodes it, as regex-lite sees it): refused.
+    await card('Your postcode?', ['12', '1234 ab', 'x1234 AB', '\uFEFF1234 AB'], 'Like 1234 AB', '1234 AB');
     assert(leads.every((l) => !l.includes('1234 ab') && !l.includes('"12"')), 'no refused answer sent: ' + leads.join(' | '));
     await card('Your order number?', ['PO-12', 'po-1234'], 'Like PO-123', 'po-123');
     await card('Your ticket?', ['42', '#4'], 'Like #42', '#42');
@@ -40,6 +44,36 @@ export function patternTests(h) {
     await waitFor(async () => (await log()).includes('PATTERNS DONE'), 'the end card');
     const text = await log();
     for (const refused of ['x1234 AB', 'PO-12', 'po-1234', 'Zürich 2', 'Zürich€']) assert(!text.includes(refused), 'a refused answer is not in the log: ' + refused);
+    await ctx.close();
+  });
+
+  test('chat module glue: init twice is one instance; a flow the module refuses throws its message, then a good one mounts', async () => {
+    const file = readdirSync(join(root, 'dist/widget')).find((f) => /^chat\.[0-9a-f]{8}\.js$/.test(f));
+    assert(file, 'the chat module in dist/widget');
+    const { ctx, page } = await newPage();
+    await page.setContent('<!doctype html><html lang="en"><body><p>No loader here.</p></body></html>');
+    const r = await page.evaluate(async ({ base, api }) => {
+      const m = await import(`${base}.js`);
+      const a = m.default({ module_or_path: `${base}.wasm` });
+      const b = m.default({ module_or_path: `${base}.wasm` });
+      await a;
+      const store = { get() {}, set() {}, del() {} };
+      const mount = (entry) => m.mount({ store, api, site: 'acme', entry, config: {}, track() {}, emit() {}, queueLead() {} });
+      const errors = [];
+      for (const flow of ['garbage', {}, [1, 2]]) {
+        try { await mount({ id: 'x', hash: 'x', flow }); errors.push('no error'); } catch (e) { errors.push(e instanceof Error ? e.message : 'not an Error: ' + e); }
+      }
+      const bundle = await (await fetch(`${api}/v1/sites/acme/bundle`)).json();
+      const good = bundle.dialogues.find((d) => d.flow);
+      let mismatch;
+      try { await mount({ ...good, hash: 'not-its-hash' }); } catch (e) { mismatch = e.message; }
+      const chat = await mount(good);
+      return { same: a === b, errors, mismatch, status: chat.status(), widgets: document.querySelectorAll('#dynchat-widget').length };
+    }, { base: `${endpoint}/widget/${file.slice(0, -3)}`, api: endpoint });
+    assert(r.same, 'a second init gives the first one\'s instance');
+    assert(r.errors.length === 3 && r.errors.every((e) => e.startsWith('unusable flow: ')), 'each refused flow throws its message: ' + JSON.stringify(r.errors));
+    assert(r.mismatch === 'flow does not match its version hash', 'a flow under another hash: ' + r.mismatch);
+    assert(r.widgets === 1 && typeof r.status === 'string' && r.status.length > 0, 'then a good flow mounts once: ' + JSON.stringify(r));
     await ctx.close();
   });
 }

@@ -553,7 +553,7 @@ test('XSS payloads in dialogue text, bot name, buttons and visitor input render 
 languageTests({ test, newPage, q, shadow, waitFor, assert, root, shots, fixtures, sideStub, sideConfig, backend });
 noSlotTests({ test, newPage, q, shadow, waitFor, assert, root, shots, sideStub, sideConfig, mail });
 branchTests({ test, newPage, q, shadow, waitFor, assert, backend });
-patternTests({ test, newPage, q, shadow, waitFor, assert, sideStub });
+patternTests({ test, newPage, q, shadow, waitFor, assert, sideStub, endpoint, root });
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {

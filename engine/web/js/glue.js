@@ -4,7 +4,8 @@
 // or a promise of either), `language(config, page, browser)`, `new Chat(host, ...)` and its methods.
 let w, pend;
 const enc = new TextEncoder();
-const dec = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is text too (as wasm-bindgen's glue decoded it).
+const dec = new TextDecoder('utf-8', { ignoreBOM: true });
 const u8 = (p, n) => new Uint8Array(w.memory.buffer, p, n);
 const str = (p, n) => dec.decode(u8(p, n));
 
@@ -77,11 +78,16 @@ const imports = { a: {
   dc_pattern: (a, b, c, d) => pattern(str(a, b), str(c, d)),
   dc_case: (p, n, up) => ret(cased(str(p, n), up)),
   dc_now: () => Date.now(),
-  dc_fail: (p, n) => { throw new Error(str(p, n)); },
   dc_take: (p) => u8(p, pend.length).set(pend),
 } };
 
-export default async function init(x) {
+// Instantiates the module once: a second call (the loader included twice on a page) gets the same
+// instance, never a new one under chats the first one runs; a failed start may be tried again.
+let ready;
+export default function init(x) {
+  return (ready ||= start(x).catch((e) => { ready = undefined; throw e; }));
+}
+async function start(x) {
   const src = await (x && x.module_or_path);
   const res = src instanceof Response ? src : await fetch(src);
   const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type') || '');
@@ -97,6 +103,7 @@ export const language = (config, page, browser) => out(w.language(...put(config)
 export class Chat {
   constructor(host, config, flow, hash, saved, session, known, lang, catalogue) {
     this.p = w.chat_new(keep(host), ...put(config), ...put(flow), ...put(hash), ...put(saved), ...put(session), ...put(known), ...put(lang), ...put(catalogue));
+    if (!this.p) throw new Error(out(w.dc_out_len()));
   }
   open() { w.chat_open(this.p); }
   close() { w.chat_close(this.p); }

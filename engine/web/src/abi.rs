@@ -3,10 +3,11 @@
 //! Strings go in as UTF-8 bytes the glue writes into a buffer from [`dc_alloc`] (a null pointer:
 //! none); each function takes its buffers back and frees them. A `Chat` lives behind a pointer.
 //! A string answer stays in the module: the function returns its length and [`dc_out`] where it
-//! starts, valid until the next call. An error reaches the caller as a JavaScript `Error`
-//! (`ffi::fail`), as wasm-bindgen's `JsError` did.
+//! starts, valid until the next call. [`chat_new`]'s error is such an answer (the glue throws it
+//! as a JavaScript `Error`, as wasm-bindgen's `JsError` was): nothing is thrown through the
+//! module's frames, which would skip its clean-up and leave its stack pointer moved.
 
-use crate::ffi::{fail, Obj};
+use crate::ffi::Obj;
 use crate::Chat;
 use std::cell::RefCell;
 use std::ptr::slice_from_raw_parts_mut;
@@ -55,6 +56,12 @@ pub extern "C" fn dc_out() -> *const u8 {
     OUT.with(|o| o.borrow().as_ptr())
 }
 
+/// The last string answer's length (for [`chat_new`]'s error).
+#[no_mangle]
+pub extern "C" fn dc_out_len() -> usize {
+    OUT.with(|o| o.borrow().len())
+}
+
 /// [`crate::language`]; returns the answer's length.
 ///
 /// # Safety
@@ -74,7 +81,8 @@ pub unsafe extern "C" fn language(
 }
 
 /// `new Chat(host, config, flow, hash, saved, session, known, lang, catalogue)` ([`Chat::new`]):
-/// `host` a handle the glue made; `saved` and `catalogue` may be null. Throws its error.
+/// `host` a handle the glue made; `saved` and `catalogue` may be null. On an error: null, and
+/// the message is the answer ([`dc_out`], [`dc_out_len`]).
 ///
 /// # Safety
 /// Each pointer/length pair a buffer from [`dc_alloc`] or null.
@@ -113,7 +121,7 @@ pub unsafe extern "C" fn chat_new(
         )
     };
     let Some(host) = Obj::from_raw(host) else {
-        fail("no host");
+        answer("no host".into());
         return std::ptr::null_mut();
     };
     let chat = Chat::new(
@@ -122,7 +130,7 @@ pub unsafe extern "C" fn chat_new(
     match chat {
         Ok(c) => Box::into_raw(Box::new(c)),
         Err(e) => {
-            fail(&e);
+            answer(e);
             std::ptr::null_mut()
         }
     }

@@ -55,7 +55,6 @@ imports! {
     dc_pattern(p: *const u8, p_len: usize, t: *const u8, t_len: usize) -> u32;
     dc_case(t: *const u8, t_len: usize, upper: u32) -> i32;
     dc_now() -> f64;
-    dc_fail(msg: *const u8, msg_len: usize);
     dc_take(ptr: *mut u8);
 }
 
@@ -89,8 +88,8 @@ impl Obj {
         }
     }
 
-    /// Takes over a handle the glue made (0: none).
-    pub fn from_raw(h: u32) -> Option<Obj> {
+    /// Takes over a handle the glue made (0: none); the glue gives each out once.
+    pub(crate) fn from_raw(h: u32) -> Option<Obj> {
         Obj::new(h)
     }
 
@@ -239,11 +238,6 @@ pub fn case(text: &str, upper: bool) -> String {
 /// `Date.now()`.
 pub fn now() -> f64 {
     unsafe { dc_now() }
-}
-
-/// Throws a JavaScript `Error` with `msg` to the caller of the export (does not return).
-pub fn fail(msg: &str) {
-    unsafe { dc_fail(msg.as_ptr(), msg.len()) }
 }
 
 /// Runs `f` after `ms` milliseconds (at most 10 s): `setTimeout`, calling [`dc_timer`].
