@@ -260,8 +260,8 @@ impl Cond {
             Val::Missing => None,
         };
         match &self.test {
-            Test::IsEmpty => text.is_none_or(|t| t.trim().is_empty()),
-            Test::IsNotEmpty => text.is_some_and(|t| !t.trim().is_empty()),
+            Test::IsEmpty => text.is_none_or(blank),
+            Test::IsNotEmpty => text.is_some_and(|t| !blank(t)),
             Test::Is(x) => text == Some(x.as_str()),
             Test::IsNot(x) => text != Some(x.as_str()),
             Test::Contains(x) => text.is_some_and(|t| find_str(t, x).is_some()),
