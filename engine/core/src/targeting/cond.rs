@@ -144,7 +144,7 @@ impl Wildcard {
     /// about 1.5 KB less of the browser's targeting module.
     pub fn matches(&self, s: &str) -> bool {
         let (p, s) = (self.pattern.as_bytes(), s.as_bytes());
-        let literal_star = p.contains(&b'?');
+        let literal_star = p.iter().any(|&c| c == b'?');
         // Bytes in the character starting at `s[j]` (`j` is always on a character boundary).
         let width = |j: usize| match s[j] {
             0..=0x7F => 1,
