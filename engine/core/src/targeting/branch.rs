@@ -39,14 +39,22 @@ struct JsonFacts<'a>(&'a J);
 impl Facts for JsonFacts<'_> {
     fn get(&self, f: &FieldRef, _offset: Option<i32>) -> Val<'_> {
         // Pushed, not `concat`: `join`'s generic copy would be in the targeting module for this.
-        let (ns, name) = match f {
-            FieldRef::Answer(i) => ('a', int_text(i128::from(*i))),
-            FieldRef::Lead(k) => ('l', k.clone()),
-            FieldRef::Company(k) => ('c', k.clone()),
+        let mut key = String::new();
+        match f {
+            FieldRef::Answer(i) => {
+                key.push('a');
+                key.push_str(&int_text(i128::from(*i)));
+            }
+            FieldRef::Lead(k) => {
+                key.push('l');
+                key.push_str(k);
+            }
+            FieldRef::Company(k) => {
+                key.push('c');
+                key.push_str(k);
+            }
             _ => return Val::Missing,
-        };
-        let mut key = String::from(ns);
-        key.push_str(&name);
+        }
         match self.0.get(&key) {
             Some(J::Str(v)) => Val::Text(v),
             _ => Val::Missing,
