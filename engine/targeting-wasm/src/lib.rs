@@ -70,11 +70,11 @@ pub fn candidates(bundle_json: &str) -> (Vec<Candidate>, Vec<String>) {
     for (n, e) in list.iter().enumerate() {
         match candidate(e) {
             Some(c) => out.push(c),
-            None => skipped.push(
-                e.get("id")
-                    .and_then(text)
-                    .unwrap_or_else(|| ["#", &int_text(n as i128)].concat()),
-            ),
+            None => skipped.push(e.get("id").and_then(text).unwrap_or_else(|| {
+                let mut at = String::from("#");
+                at.push_str(&int_text(n as i128));
+                at
+            })),
         }
     }
     (out, skipped)
@@ -102,16 +102,6 @@ fn context(json: &str) -> Context {
     let v = json::parse(json).unwrap_or(J::Null);
     let s = |k: &str| v.get(k).and_then(J::str).unwrap_or("");
     let n = |k: &str| v.get(k).and_then(num).unwrap_or(0.0);
-    let map = |k: &str| -> Vec<(String, String)> {
-        v.get(k)
-            .and_then(J::obj)
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, x)| x.str().map(|x| (k.clone(), x.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let mut c = Context::of_page(Page {
         url: s("url"),
         title: s("title"),
@@ -125,19 +115,23 @@ fn context(json: &str) -> Context {
         now_ms: n("now_ms") as i64,
         tz_offset_minutes: n("tz_offset_minutes") as i32,
     });
-    c.set_person(map("lead"), map("company"));
+    c.set_person(members(&v, "lead", &text), members(&v, "company", &text));
     // `activity`: the last time (ms) of each `activity.<type>` the worker's traits answered.
-    let activity = v
-        .get("activity")
-        .and_then(J::obj)
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, x)| num(x).map(|t| (k.clone(), t as i64)))
-                .collect()
-        })
-        .unwrap_or_default();
-    c.set_activity(activity);
+    c.set_activity(members(&v, "activity", &|x| num(x).map(|t| t as i64)));
     c
+}
+
+/// The members of object `k` of `v` that `f` reads, in order (none when `k` is no object). A
+/// plain loop with `f` behind a reference: `filter_map(..).collect()` brought iterator adapters
+/// per use.
+fn members<T>(v: &J, k: &str, f: &dyn Fn(&J) -> Option<T>) -> Vec<(String, T)> {
+    let mut out = Vec::new();
+    for (name, x) in v.get(k).and_then(J::obj).unwrap_or_default() {
+        if let Some(t) = f(x) {
+            out.push((name.clone(), t));
+        }
+    }
+    out
 }
 
 fn seen_map(json: &str) -> Vec<(String, Seen)> {
@@ -145,16 +139,16 @@ fn seen_map(json: &str) -> Vec<(String, Seen)> {
     let Some(o) = v.obj() else {
         return Vec::new();
     };
-    o.iter()
-        .map(|(id, s)| {
-            let seen = Seen {
-                shown: s.get("shown").and_then(num).unwrap_or(0.0) as u32,
-                last_shown_ms: s.get("last_shown_ms").and_then(num).map(|x| x as i64),
-                completed: s.get("completed").and_then(J::bool).unwrap_or(false),
-            };
-            (id.clone(), seen)
-        })
-        .collect()
+    let mut out = Vec::with_capacity(o.len());
+    for (id, s) in o {
+        let seen = Seen {
+            shown: s.get("shown").and_then(num).unwrap_or(0.0) as u32,
+            last_shown_ms: s.get("last_shown_ms").and_then(num).map(|x| x as i64),
+            completed: s.get("completed").and_then(J::bool).unwrap_or(false),
+        };
+        out.push((id.clone(), seen));
+    }
+    out
 }
 
 fn write_list(out: &mut String, l: &[u32]) {

@@ -137,62 +137,46 @@ impl Wildcard {
         Wildcard { pattern: lower(p) }
     }
 
-    /// Whole-string match of an already lower-cased subject.
+    /// Whole-string match of an already lower-cased subject: one pass over the bytes, going back
+    /// to the last `*` on a mismatch (`?` takes one character). Without a `?` in the pattern a `*`
+    /// is always a wildcard; with one, a `*` in the subject is taken literally first (what the
+    /// character-list matcher this replaced did). No char searcher, no `split`, no `Vec<char>`:
+    /// about 1.5 KB less of the browser's targeting module.
     pub fn matches(&self, s: &str) -> bool {
-        let p = self.pattern.as_str();
-        if !p.contains('?') {
-            return star_match(p, s);
-        }
-        let pc: Vec<char> = p.chars().collect();
-        let sc: Vec<char> = s.chars().collect();
+        let (p, s) = (self.pattern.as_bytes(), s.as_bytes());
+        // `find_str`, not `[u8]::contains`, which brings `memchr` into the browser's module.
+        let literal_star = find_str(&self.pattern, "?").is_some();
+        // Bytes in the character starting at `s[j]` (`j` is always on a character boundary).
+        let width = |j: usize| match s[j] {
+            0..=0x7F => 1,
+            0x80..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            _ => 4,
+        };
         let (mut i, mut j) = (0usize, 0usize);
         let mut star: Option<(usize, usize)> = None;
-        while j < sc.len() {
-            if i < pc.len() && (pc[i] == '?' || pc[i] == sc[j]) {
+        while j < s.len() {
+            let c = p.get(i).copied();
+            if c == Some(b'?') {
+                i += 1;
+                j += width(j);
+            } else if c == Some(s[j]) && (literal_star || s[j] != b'*') {
                 i += 1;
                 j += 1;
-            } else if i < pc.len() && pc[i] == '*' {
+            } else if c == Some(b'*') {
                 star = Some((i, j));
                 i += 1;
             } else if let Some((si, sj)) = star {
+                let next = sj + width(sj);
                 i = si + 1;
-                j = sj + 1;
-                star = Some((si, sj + 1));
+                j = next;
+                star = Some((si, next));
             } else {
                 return false;
             }
         }
-        pc[i..].iter().all(|&c| c == '*')
+        p.get(i..).is_some_and(|r| r.iter().all(|&c| c == b'*'))
     }
-}
-
-/// `*`-only matching by segments: prefix, middles found in order, suffix.
-pub(super) fn star_match(p: &str, s: &str) -> bool {
-    let mut parts = p.split('*');
-    let first = parts.next().unwrap_or("");
-    if !p.contains('*') {
-        return p == s;
-    }
-    let Some(mut rest) = s.strip_prefix(first) else {
-        return false;
-    };
-    let segs: Vec<&str> = parts.collect();
-    let (last, middles) = match segs.split_last() {
-        Some((l, m)) => (*l, m),
-        None => ("", &[][..]),
-    };
-    for m in middles {
-        if m.is_empty() {
-            continue;
-        }
-        match find_str(rest, m) {
-            // `get`: a match ends on a character boundary; no slicing panic (and its formatting
-            // code) in the browser's wasm.
-            Some(at) => rest = rest.get(at + m.len()..).unwrap_or(""),
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// A compiled test on one value.
@@ -277,8 +261,8 @@ impl Cond {
             Val::Missing => None,
         };
         match &self.test {
-            Test::IsEmpty => text.is_none_or(|t| t.trim().is_empty()),
-            Test::IsNotEmpty => text.is_some_and(|t| !t.trim().is_empty()),
+            Test::IsEmpty => text.is_none_or(blank),
+            Test::IsNotEmpty => text.is_some_and(|t| !blank(t)),
             Test::Is(x) => text == Some(x.as_str()),
             Test::IsNot(x) => text != Some(x.as_str()),
             Test::Contains(x) => text.is_some_and(|t| find_str(t, x).is_some()),
@@ -328,5 +312,86 @@ pub(super) fn op_name(op: Operator) -> &'static str {
         Operator::NotMatches => "notmatches",
         Operator::Between => "between",
         Operator::WithinDays => "withindays",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matcher [`Wildcard::matches`] replaced: `*`-only patterns by segments, others over
+    /// lists of characters.
+    fn reference(p: &str, s: &str) -> bool {
+        if !p.contains('?') {
+            let mut parts = p.split('*');
+            let first = parts.next().unwrap_or("");
+            if !p.contains('*') {
+                return p == s;
+            }
+            let Some(mut rest) = s.strip_prefix(first) else {
+                return false;
+            };
+            let segs: Vec<&str> = parts.collect();
+            let (last, middles) = segs.split_last().map_or(("", &[][..]), |(l, m)| (*l, m));
+            for m in middles.iter().filter(|m| !m.is_empty()) {
+                match rest.find(m) {
+                    Some(at) => rest = &rest[at + m.len()..],
+                    None => return false,
+                }
+            }
+            return rest.len() >= last.len() && rest.ends_with(last);
+        }
+        let pc: Vec<char> = p.chars().collect();
+        let sc: Vec<char> = s.chars().collect();
+        let (mut i, mut j) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while j < sc.len() {
+            if i < pc.len() && (pc[i] == '?' || pc[i] == sc[j]) {
+                i += 1;
+                j += 1;
+            } else if i < pc.len() && pc[i] == '*' {
+                star = Some((i, j));
+                i += 1;
+            } else if let Some((si, sj)) = star {
+                i = si + 1;
+                j = sj + 1;
+                star = Some((si, sj + 1));
+            } else {
+                return false;
+            }
+        }
+        pc[i..].iter().all(|&c| c == '*')
+    }
+
+    /// Every string of up to `n` characters over `alphabet`.
+    fn strings(alphabet: &[char], n: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..n {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn wildcard_matches_as_the_matcher_it_replaced() {
+        // Multi-byte characters of two, three and four bytes that share lead bytes, and `*` / `?`
+        // on both sides.
+        let pats = strings(&['a', 'é', 'è', '€', '*', '?', '😀'], 4);
+        let subjects = strings(&['a', 'é', 'è', '€', '*', '?', '😀'], 4);
+        let mut held = 0;
+        for p in &pats {
+            let w = Wildcard { pattern: p.clone() };
+            for s in &subjects {
+                let want = reference(p, s);
+                assert_eq!(w.matches(s), want, "pattern {p:?} subject {s:?}");
+                held += usize::from(want);
+            }
+        }
+        assert!(held > 100_000, "{held}");
     }
 }

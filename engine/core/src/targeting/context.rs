@@ -114,21 +114,32 @@ impl Context {
     /// their code.
     pub fn of_page(p: Page<'_>) -> Self {
         let url = lower(p.url);
-        let no_frag = p.url.split('#').next().unwrap_or("");
-        let (before_q, q) = no_frag.split_once('?').unwrap_or((no_frag, ""));
+        // Split at ASCII bytes (whole text on both sides) rather than with `char` patterns,
+        // whose searcher and `memchr` the browser's targeting module would carry.
+        let no_frag = cut(p.url, b'#').0;
+        let (before_q, q) = cut(no_frag, b'?');
         let path = match find_str(before_q, "://").and_then(|i| before_q.get(i + 3..)) {
-            Some(rest) => rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/"),
+            Some(rest) => rest
+                .bytes()
+                .position(|c| c == b'/')
+                .and_then(|i| rest.get(i..))
+                .unwrap_or("/"),
             None => before_q,
         };
         let path = lower(path);
-        let query = q
-            .split('&')
-            .filter(|kv| !kv.is_empty())
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                (lower(&percent_decode(k)), lower(&percent_decode(v)))
-            })
-            .collect();
+        let mut query = Vec::new();
+        let mut rest = q;
+        while let Some(r) = rest {
+            let (kv, next) = cut(r, b'&');
+            if !kv.is_empty() {
+                let (k, v) = cut(kv, b'=');
+                query.push((
+                    lower(&percent_decode(k)),
+                    lower(&percent_decode(v.unwrap_or(""))),
+                ));
+            }
+            rest = next;
+        }
         Context {
             url,
             path,
@@ -179,6 +190,15 @@ impl Context {
 
     fn local(&self, offset: Option<i32>) -> i64 {
         self.now_ms + i64::from(offset.unwrap_or(self.tz_offset_minutes)) * 60_000
+    }
+}
+
+/// `s` split at the first `b` (an ASCII byte, so both sides are whole text): the text before it,
+/// and after it when there is one.
+pub(super) fn cut(s: &str, b: u8) -> (&str, Option<&str>) {
+    match s.bytes().position(|c| c == b) {
+        Some(i) => (s.get(..i).unwrap_or(s), s.get(i + 1..)),
+        None => (s, None),
     }
 }
 
