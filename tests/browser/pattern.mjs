@@ -76,4 +76,19 @@ export function patternTests(h) {
     assert(r.widgets === 1 && typeof r.status === 'string' && r.status.length > 0, 'then a good flow mounts once: ' + JSON.stringify(r));
     await ctx.close();
   });
+
+  test('the loader twice on a page (a hard-coded tag and a tag manager\'s): one widget, one conversation', async () => {
+    const { ctx, page } = await newPage();
+    const bundles = [];
+    page.on('request', (x) => { if (x.url().includes('/bundle')) bundles.push(x.url()); });
+    await page.goto(q('/pricing', '&twice=1'));
+    await shadow(page, '.launcher').waitFor();
+    assert((await page.locator('script[src$="/widget/loader.js"]').count()) === 2, 'the page has the tag twice');
+    await shadow(page, '.launcher').click();
+    await shadow(page, '.choice').first().waitFor();
+    await page.waitForTimeout(300);
+    assert((await page.locator('#dynchat-widget').count()) === 1, 'one widget');
+    assert(bundles.length === 1, 'one bundle request: ' + bundles.length);
+    await ctx.close();
+  });
 }

@@ -5,7 +5,13 @@ let w;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-export default async function init(o) {
+// Instantiates the module once: a second call (the loader included twice on a page) gets the same
+// instance, never a new one under Targeters of the first; a failed start may be tried again.
+let ready;
+export default function init(o) {
+  return (ready ||= start(o).catch((e) => { ready = undefined; throw e; }));
+}
+async function start(o) {
   const src = await (o && o.module_or_path);
   const res = src instanceof Response ? src : await fetch(src);
   const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type') || '');
