@@ -5,7 +5,7 @@
 use super::flow::*;
 use crate::fields::FieldName;
 use crate::json::{self, J};
-use crate::model::{CaptureKind, Display, Route, RouteRules};
+use crate::model::{CaptureKind, Display};
 use crate::targeting::{audience_from_wire, CompiledAudience};
 use crate::tokens::{Segment, Template, TokenSource};
 
@@ -179,21 +179,19 @@ fn kind(v: &J) -> Option<CaptureKind> {
     })
 }
 
-fn route(v: &J) -> Option<Route> {
+fn route(v: &J) -> Option<CRoute> {
     // A rules route reaches the browser as its default only (the worker evaluates the rules).
     if let (Some(J::Arr(rules)), Some(default)) = (v.get("rules"), v.get("default")) {
         if !rules.is_empty() {
             return None;
         }
-        return Some(Route::Rules(std::sync::Arc::new(RouteRules {
-            rules: Vec::new(),
+        return Some(CRoute::Rules {
             default: text(default)?,
-            owner_field: None,
-        })));
+        });
     }
     match v.variant()? {
-        ("queue", q) => Some(Route::Queue(text(q)?)),
-        ("agent", a) => Some(Route::Agent(text(a)?)),
+        ("queue", q) => Some(CRoute::Queue(text(q)?)),
+        ("agent", a) => Some(CRoute::Agent(text(a)?)),
         _ => None,
     }
 }
