@@ -20,14 +20,10 @@ fn or<T>(v: &J, k: &str, d: T, f: impl Fn(&J) -> Option<T>) -> Option<T> {
     }
 }
 
-/// `{name: text}`; `None` when it is not an object of strings.
-/// (Filled by `insert`: collecting into a map would sort, a sort per type in the wasm.)
+/// `{name: text}`; `None` when it is not an object of strings (the engine's reader, which the
+/// session's fields use too: one copy in the wasm).
 pub(super) fn text_map(v: &J) -> Option<TextMap<String>> {
-    let mut m = TextMap::new();
-    for (k, v) in v.obj()? {
-        m.insert(k.clone(), text(v)?);
-    }
-    Some(m)
+    TextMap::from_json(v)
 }
 
 /// `{field: value}` from the host (known lead, `identify`); anything else reads as no fields.

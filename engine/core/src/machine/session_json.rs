@@ -34,11 +34,7 @@ impl Status {
 
 // Maps are filled by `insert` (collecting into one would sort, a sort per type in the wasm).
 fn text_map(v: &J) -> Option<TextMap<String>> {
-    let mut m = TextMap::new();
-    for (k, v) in v.obj()? {
-        m.insert(k.clone(), v.str()?.to_string());
-    }
-    Some(m)
+    TextMap::from_json(v)
 }
 
 fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
