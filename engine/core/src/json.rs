@@ -104,6 +104,41 @@ impl J {
     }
 }
 
+/// For readers of JSON objects: notes that a member did not read instead of returning at once.
+/// A value is built whole, with a stand-in for each member that failed, and refused at the end
+/// when one did ([`Need::then`]). Returning at each member (`?`) made a clean-up path per member
+/// (dropping what was read before it) in the browser's chat module.
+#[derive(Default)]
+pub struct Need(std::cell::Cell<bool>);
+
+impl Need {
+    /// The value, or `d` with the failure noted.
+    pub fn or<T>(&self, v: Option<T>, d: T) -> T {
+        match v {
+            Some(v) => v,
+            None => {
+                self.0.set(true);
+                d
+            }
+        }
+    }
+
+    /// The value, or its default with the failure noted.
+    pub fn of<T: Default>(&self, v: Option<T>) -> T {
+        self.or(v, T::default())
+    }
+
+    /// Member `k` of `v`; missing, `null` with the failure noted.
+    pub fn get<'a>(&self, v: &'a J, k: &str) -> &'a J {
+        self.or(v.get(k), &J::Null)
+    }
+
+    /// `v` when every member read, else `None` (`v` dropped).
+    pub fn then<T>(&self, v: T) -> Option<T> {
+        (!self.0.get()).then_some(v)
+    }
+}
+
 /// `-?[0-9]+` within i64.
 pub fn parse_int(s: &str) -> Option<i64> {
     let (neg, d) = match s.strip_prefix('-') {
