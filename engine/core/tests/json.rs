@@ -191,7 +191,10 @@ fn damaged_or_foreign_sessions_are_refused() {
         s.replace(r#""lead":{}"#, r#""lead":{"a":1}"#),
         s.replace(r#""engaged":false"#, r#""engaged":0"#),
         s.replace(r#""last_ms":0"#, r#""last_ms":"0""#),
-        s.replace(r#""tries":0"#, r#""tries":0,"meeting":{"id":"m","agent":"A"}"#),
+        s.replace(
+            r#""tries":0"#,
+            r#""tries":0,"meeting":{"id":"m","agent":"A"}"#,
+        ),
         s.replace(r#""tries":0"#, r#""tries":0,"booking":[1,2,3]"#),
         s.replace(r#""tries":0"#, r#""tries":0,"booking":[1,"2"]"#),
     ] {
