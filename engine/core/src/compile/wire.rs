@@ -120,9 +120,10 @@ fn flow<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<Compile
 }
 
 fn lang(v: &J) -> Option<CLang> {
-    Some(CLang {
-        lang: text(v.get("lang")?)?,
-        cards: v.get("cards")?.list(&ctext)?,
+    let n = Need::default();
+    n.then(CLang {
+        lang: n.of(text(n.get(v, "lang"))),
+        cards: n.of(n.get(v, "cards").list(&ctext)),
     })
 }
 
@@ -157,10 +158,13 @@ fn template(v: &J) -> Option<Template> {
 fn segment(v: &J) -> Option<Segment> {
     match v.variant()? {
         ("Text", t) => Some(Segment::Text(text(t)?)),
-        ("Token", t) => Some(Segment::Token {
-            source: source(t.get("source")?)?,
-            default: opt(t, "default", text)?,
-        }),
+        ("Token", t) => {
+            let n = Need::default();
+            n.then(Segment::Token {
+                source: n.or(source(n.get(t, "source")), TokenSource::MeetingTime),
+                default: n.of(opt(t, "default", text)),
+            })
+        }
         _ => None,
     }
 }
@@ -205,10 +209,11 @@ fn route(v: &J) -> Option<CRoute> {
 }
 
 fn button(v: &J) -> Option<CButton> {
-    Some(CButton {
-        label: text(v.get("label")?)?,
-        value: text(v.get("value")?)?,
-        next: opt(v, "next", int)?,
+    let n = Need::default();
+    n.then(CButton {
+        label: n.of(text(n.get(v, "label"))),
+        value: n.of(text(n.get(v, "value"))),
+        next: n.of(opt(v, "next", int)),
     })
 }
 
