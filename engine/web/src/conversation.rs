@@ -381,11 +381,9 @@ impl Inner {
         match &self.prompt {
             None => {}
             Some(Prompt::Choices { buttons, free_text }) => {
-                let labels: Vec<String> = buttons.iter().map(|b| b.label.clone()).collect();
-                let ft = free_text.clone();
                 self.view.composer(Composer::Choices {
-                    buttons: labels.iter().map(String::as_str).collect(),
-                    free_text: ft.as_deref(),
+                    buttons: buttons.iter().map(|b| b.label.as_str()).collect(),
+                    free_text: free_text.as_deref(),
                 });
             }
             Some(Prompt::Field { field, placeholder }) => {
