@@ -23,8 +23,8 @@ mod wire;
 
 pub use build::{compile_model, Options};
 pub use flow::{
-    set_pattern_matcher, CButton, CCard, CExperiment, CLang, CText, CVariant, CardIx, CompiledFlow,
-    Pattern, WireAudience,
+    set_pattern_matcher, CButton, CCard, CExperiment, CLang, CRoute, CText, CVariant, CardIx,
+    CompiledFlow, Pattern, WireAudience,
 };
 pub use hash::content_hash;
 pub use limits::{MAX_CARDS, MAX_FILE_BYTES, MAX_TEXT};

@@ -104,6 +104,41 @@ impl J {
     }
 }
 
+/// For readers of JSON objects: notes that a member did not read instead of returning at once.
+/// A value is built whole, with a stand-in for each member that failed, and refused at the end
+/// when one did ([`Need::then`]). Returning at each member (`?`) made a clean-up path per member
+/// (dropping what was read before it) in the browser's chat module.
+#[derive(Default)]
+pub struct Need(std::cell::Cell<bool>);
+
+impl Need {
+    /// The value, or `d` with the failure noted.
+    pub fn or<T>(&self, v: Option<T>, d: T) -> T {
+        match v {
+            Some(v) => v,
+            None => {
+                self.0.set(true);
+                d
+            }
+        }
+    }
+
+    /// The value, or its default with the failure noted.
+    pub fn of<T: Default>(&self, v: Option<T>) -> T {
+        self.or(v, T::default())
+    }
+
+    /// Member `k` of `v`; missing, `null` with the failure noted.
+    pub fn get<'a>(&self, v: &'a J, k: &str) -> &'a J {
+        self.or(v.get(k), &J::Null)
+    }
+
+    /// `v` when every member read, else `None` (`v` dropped).
+    pub fn then<T>(&self, v: T) -> Option<T> {
+        (!self.0.get()).then_some(v)
+    }
+}
+
 /// `-?[0-9]+` within i64.
 pub fn parse_int(s: &str) -> Option<i64> {
     let (neg, d) = match s.strip_prefix('-') {
@@ -358,35 +393,34 @@ impl Parser<'_> {
 /// Appends `s` as a JSON string literal, escaped as serde_json escapes it.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    let mut rest = s;
-    while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
-        // `split_at_checked` (the match is an ASCII character, it always splits): no slicing
-        // panic and its formatting code in the browser's wasm.
-        let Some((done, tail)) = rest.split_at_checked(at) else {
-            break;
+    // By bytes: every character escaped is ASCII, and no byte of a longer UTF-8 sequence is
+    // below 0x80, so the text between two escapes is whole characters (no `char` decoding,
+    // no slicing panic: `get` at those places always succeeds).
+    let mut from = 0;
+    for (i, &c) in s.as_bytes().iter().enumerate() {
+        let esc = match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0C => "\\f",
+            0..=0x1F => "",
+            _ => continue,
         };
-        out.push_str(done);
-        let Some((&c, _)) = tail.as_bytes().split_first() else {
-            break;
-        };
-        match c {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0C => out.push_str("\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(c >> 4)]));
-                out.push(char::from(HEX[usize::from(c & 15)]));
-            }
+        out.push_str(s.get(from..i).unwrap_or_default());
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(c >> 4)]));
+            out.push(char::from(HEX[usize::from(c & 15)]));
+        } else {
+            out.push_str(esc);
         }
-        rest = tail.get(1..).unwrap_or("");
+        from = i + 1;
     }
-    out.push_str(rest);
+    out.push_str(s.get(from..).unwrap_or_default());
     out.push('"');
 }
 

@@ -87,14 +87,10 @@ pub fn valid_email(s: &str) -> bool {
 /// Normalises one entry of a site's `email_blocklist`: trimmed, lower-case, without a leading
 /// `@`, `*.` or `.` and without a trailing `.`; `None` when nothing that looks like a domain is left.
 pub fn blocklist_entry(raw: &str) -> Option<String> {
-    let e = raw.trim();
-    let mut e = e.trim_start_matches('@');
-    // `strip_prefix` with a `&str` compares bytes; `trim_start_matches("*.")` would bring the
-    // two-way string searcher into the browser's chat module.
-    while let Some(rest) = e.strip_prefix("*.") {
-        e = rest;
-    }
-    let e = e.trim_start_matches('.').trim_end_matches('.');
+    // `strip_prefix` / `strip_suffix` with a `&str` compare bytes; `trim_start_matches("*.")`
+    // would bring the two-way string searcher into the browser's chat module.
+    let e = strip_all(raw.trim(), "@");
+    let e = strip_end_all(strip_all(strip_all(e, "*."), "."), ".");
     let ok = !e.is_empty()
         && e.len() <= 253
         && e.bytes()
@@ -102,10 +98,27 @@ pub fn blocklist_entry(raw: &str) -> Option<String> {
     ok.then(|| e.to_ascii_lowercase())
 }
 
+/// `s` without its leading `p`s (`trim_start_matches`, by `strip_prefix` with a `&str`, which
+/// compares bytes: the generic char searcher is its own code in the browser's chat module).
+fn strip_all<'s>(mut s: &'s str, p: &str) -> &'s str {
+    while let Some(rest) = s.strip_prefix(p) {
+        s = rest;
+    }
+    s
+}
+
+/// `s` without its trailing `p`s (`trim_end_matches`, by `strip_suffix` with a `&str`).
+fn strip_end_all<'s>(mut s: &'s str, p: &str) -> &'s str {
+    while let Some(rest) = s.strip_suffix(p) {
+        s = rest;
+    }
+    s
+}
+
 /// The domain of an email (after the last `@`), lower-case, without a trailing `.`.
 pub fn email_domain(email: &str) -> Option<String> {
     let (_, d) = email.trim().rsplit_once('@')?;
-    let d = d.trim_end_matches('.').to_ascii_lowercase();
+    let d = strip_end_all(d, ".").to_ascii_lowercase();
     (!d.is_empty()).then_some(d)
 }
 

@@ -1,8 +1,8 @@
 //! Deterministic simulation: runs a flow against a scripted visitor and prints a transcript (CLI, golden tests, wasm tests).
 
+use crate::compile::CRoute;
 use crate::compile::CompiledFlow;
 use crate::machine::{step, Booking, Effect, Input, Prompt, Session, Status};
-use crate::model::Route;
 use std::fmt::Write;
 
 /// Simulation settings.
@@ -152,9 +152,11 @@ pub fn simulate_script(
         if let Some((route, start_ms)) = pending_book {
             booked += 1;
             let agent = match route {
-                Route::Queue(q) => format!("Agent {booked} of queue {q}"),
-                Route::Agent(a) => a,
-                Route::Rules(r) => format!("Agent {booked} of queue {} (by rules)", r.default),
+                CRoute::Queue(q) => format!("Agent {booked} of queue {q}"),
+                CRoute::Agent(a) => a,
+                CRoute::Rules { default } => {
+                    format!("Agent {booked} of queue {default} (by rules)")
+                }
             };
             let result = Booking::Booked {
                 meeting_id: format!("m{booked}"),
@@ -300,10 +302,10 @@ fn write_effect(
             *slots = sim_slots(now);
             let list: Vec<String> = slots.iter().map(|s| fmt_utc(s.0)).collect();
             let who = match route {
-                Route::Queue(q) => format!("queue {q}"),
-                Route::Agent(a) => format!("agent {a}"),
+                CRoute::Queue(q) => format!("queue {q}"),
+                CRoute::Agent(a) => format!("agent {a}"),
                 // The simulated visitor has no worker: the rules' default stands in.
-                Route::Rules(r) => format!("the routing rules (default queue {})", r.default),
+                CRoute::Rules { default } => format!("the routing rules (default queue {default})"),
             };
             writeln!(t, "  slots for {who}: {}", list.join(", "))
         }

@@ -121,6 +121,20 @@ impl<K> IntoIterator for TextMap<K> {
     }
 }
 
+impl TextMap<String> {
+    /// A JSON object of strings (`{name: text}`, as written by `json::Out::map`) read with the
+    /// engine's JSON reader; `None` when it is not one. Filled by `insert` (collecting into a map
+    /// would sort: a sort per type in the wasm); one reader for the session's fields and the
+    /// chat module's.
+    pub fn from_json(v: &crate::json::J) -> Option<TextMap<String>> {
+        let mut m = TextMap::new();
+        for (k, v) in v.obj()? {
+            m.insert(k.clone(), v.str()?.to_string());
+        }
+        Some(m)
+    }
+}
+
 /// Inserted one by one (a later entry replaces an earlier one with the same key), so no sort
 /// implementation is linked.
 impl<K: Ord> FromIterator<(K, String)> for TextMap<K> {

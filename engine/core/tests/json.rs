@@ -186,6 +186,17 @@ fn damaged_or_foreign_sessions_are_refused() {
         s.replace(r#""answers":{}"#, r#""answers":{"9":"y"}"#),
         s.replace(&f.hash, "other"),
         "{}".to_string(),
+        // Members read in any order: a damaged one anywhere refuses the whole session.
+        s.replace(r#""goals":[]"#, r#""goals":["x"]"#),
+        s.replace(r#""lead":{}"#, r#""lead":{"a":1}"#),
+        s.replace(r#""engaged":false"#, r#""engaged":0"#),
+        s.replace(r#""last_ms":0"#, r#""last_ms":"0""#),
+        s.replace(
+            r#""tries":0"#,
+            r#""tries":0,"meeting":{"id":"m","agent":"A"}"#,
+        ),
+        s.replace(r#""tries":0"#, r#""tries":0,"booking":[1,2,3]"#),
+        s.replace(r#""tries":0"#, r#""tries":0,"booking":[1,"2"]"#),
     ] {
         assert!(Session::from_json(&bad, &f).is_err(), "{bad}");
     }
@@ -239,6 +250,9 @@ fn every_kind_of_card_and_condition_reads_back_from_the_wire() {
         ("\"Gt\":12.5", "\"Gt\":\"x\""),
         ("\"queue\":", "\"room\":"),
         ("\"score\":-5", "\"score\":1e3"),
+        ("\"card_ids\":[", "\"card_ids\":[1,"),
+        ("\"skip_if_known\":true", "\"skip_if_known\":1"),
+        ("\"name\":\"lead\"", "\"name\":null"),
     ] {
         assert!(
             CompiledFlow::from_wire(&wire.replacen(from, to, 1)).is_err(),

@@ -2,8 +2,8 @@
 //! carried to the browser as the default queue only (the worker evaluates the rules), and
 //! refused with the route's own message when the form is wrong.
 
-use dynchat_engine::compile::CompiledFlow;
-use dynchat_engine::model::{Route, RouteRules};
+use dynchat_engine::compile::{CRoute, CompiledFlow};
+use dynchat_engine::model::Route;
 use dynchat_engine::{compile_with, Options};
 
 const ROUTED: &str = r#"{"version":1,"id":"d","name":"D","cards":[
@@ -15,7 +15,7 @@ const ROUTED: &str = r#"{"version":1,"id":"d","name":"D","cards":[
                       {"field":"answer.interest","op":"is","value":"Pricing"}]},"queue":"enterprise"}],
     "default":"sales","owner_field":"accountOwner"}}]}"#;
 
-fn card_route(flow: &CompiledFlow) -> Route {
+fn card_route(flow: &CompiledFlow) -> CRoute {
     let i = flow.index_of("m").expect("card m");
     match &flow.cards[usize::from(i)] {
         dynchat_engine::compile::CCard::Meeting { route, .. } => route.clone(),
@@ -26,12 +26,15 @@ fn card_route(flow: &CompiledFlow) -> Route {
 #[test]
 fn a_rules_route_compiles_and_reaches_the_browser_as_its_default() {
     let flow = compile_with(ROUTED, &Options::default()).unwrap_or_else(|d| panic!("{d:#?}"));
-    let only_default = Route::Rules(std::sync::Arc::new(RouteRules {
-        rules: Vec::new(),
+    let only_default = CRoute::Rules {
         default: "sales".into(),
-        owner_field: None,
-    }));
+    };
     assert_eq!(card_route(&flow), only_default);
+    // The compiled route keeps the authored route's serde form (effects carry it to hosts).
+    assert_eq!(
+        serde_json::to_string(&only_default).unwrap_or_default(),
+        r#"{"rules":[],"default":"sales"}"#
+    );
     let wire = flow.to_wire();
     let back = CompiledFlow::from_wire(&wire).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(card_route(&back), only_default);

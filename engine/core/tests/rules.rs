@@ -136,6 +136,12 @@ fn email_domain_blocklist() {
         blocklist_entry("*.Mailinator.com."),
         Some("mailinator.com".into())
     );
+    // Every leading `@`, `*.` and `.` and every trailing `.` goes, however many.
+    assert_eq!(
+        blocklist_entry("@@*.*..x.Example.."),
+        Some("x.example".into())
+    );
+    assert_eq!(blocklist_entry("@.*.x.example"), None);
     assert_eq!(blocklist_entry("a<b>.com"), None);
     assert_eq!(blocklist_entry(" . "), None);
     assert_eq!(

@@ -1,6 +1,7 @@
 //! Keeps the hand-written `src/types.d.ts` in step with the engine's serde shapes: every variant of
 //! every union, serialised, must match one line of its TypeScript union (tag and keys), and no line may be left over.
 
+use dynchat_engine::compile::CRoute;
 use dynchat_engine::diag::Diagnostic;
 use dynchat_engine::machine::Choice;
 use dynchat_engine::model::{CaptureKind, Route};
@@ -101,8 +102,8 @@ fn check_strings<T: Serialize>(union: &str, samples: &[T]) {
     assert_eq!(listed, want, "{union}: types.d.ts vs serde");
 }
 
-fn route() -> Route {
-    Route::Queue("sales".into())
+fn route() -> CRoute {
+    CRoute::Queue("sales".into())
 }
 
 /// One of each effect, every optional field set. The match below fails to compile when the

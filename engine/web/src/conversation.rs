@@ -4,10 +4,10 @@
 use crate::shell::*;
 use crate::state::*;
 use crate::view::{Composer, Entry};
+use dynchat_engine::compile::CRoute;
 use dynchat_engine::fields::char_count;
 use dynchat_engine::json::{self, Out};
 use dynchat_engine::machine::step_with;
-use dynchat_engine::model::Route;
 use dynchat_engine::{BrowserEvent, Effect, Input, Prompt};
 
 impl Inner {
@@ -52,15 +52,15 @@ impl Inner {
     /// The facts a rules route reads, as `/book` carries them (the captured lead fields and the
     /// answers); nothing for a named route. The slot request and the no-slot request send them,
     /// so both reach the queue the booking would land in.
-    pub(super) fn rule_facts(&self, route: &Route, out: &mut Out) {
-        if matches!(route, Route::Rules(_)) {
+    pub(super) fn rule_facts(&self, route: &CRoute, out: &mut Out) {
+        if matches!(route, CRoute::Rules { .. }) {
             self.fields_map(out, "lead");
             self.rule_answers(out);
         }
     }
 
     /// The slot request of a meeting card (`{route, lead, answers}` JSON), with the route's facts.
-    pub(super) fn slots_call(&self, route: &Route, card: &str) -> Call {
+    pub(super) fn slots_call(&self, route: &CRoute, card: &str) -> Call {
         let mut q = Out::new();
         q.str("route", &route_str(route, &self.flow.id, card));
         self.rule_facts(route, &mut q);
@@ -184,7 +184,7 @@ impl Inner {
                     self.fields_map(&mut out, "lead")
                         .str("dialogue", &self.flow.id)
                         .str("session", &self.session.id);
-                    if matches!(route, Route::Rules(_)) {
+                    if matches!(route, CRoute::Rules { .. }) {
                         self.rule_answers(&mut out);
                     }
                     let body = out.finish();
@@ -381,11 +381,9 @@ impl Inner {
         match &self.prompt {
             None => {}
             Some(Prompt::Choices { buttons, free_text }) => {
-                let labels: Vec<String> = buttons.iter().map(|b| b.label.clone()).collect();
-                let ft = free_text.clone();
                 self.view.composer(Composer::Choices {
-                    buttons: labels.iter().map(String::as_str).collect(),
-                    free_text: ft.as_deref(),
+                    buttons: buttons.iter().map(|b| b.label.as_str()).collect(),
+                    free_text: free_text.as_deref(),
                 });
             }
             Some(Prompt::Field { field, placeholder }) => {

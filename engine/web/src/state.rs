@@ -2,7 +2,8 @@
 //! them, the queue of things to show, and the names the host and the page events use.
 
 use crate::view::Entry;
-use dynchat_engine::model::{CaptureKind, Route};
+use dynchat_engine::compile::CRoute;
+use dynchat_engine::model::CaptureKind;
 use dynchat_engine::TextMap;
 use dynchat_engine::{BrowserEvent, CompiledFlow, Prompt};
 use std::mem::ManuallyDrop;
@@ -149,11 +150,11 @@ impl Queue {
 
 /// The route as the worker's `/slots` and `/book` read it; a rules route names the dialogue and
 /// the meeting card, whose published rules the worker evaluates.
-pub(super) fn route_str(r: &Route, dialogue: &str, card: &str) -> String {
+pub(super) fn route_str(r: &CRoute, dialogue: &str, card: &str) -> String {
     match r {
-        Route::Queue(q) => ["queue:", q].concat(),
-        Route::Agent(a) => ["agent:", a].concat(),
-        Route::Rules(_) => ["rules:", dialogue, "/", card].concat(),
+        CRoute::Queue(q) => ["queue:", q].concat(),
+        CRoute::Agent(a) => ["agent:", a].concat(),
+        CRoute::Rules { .. } => ["rules:", dialogue, "/", card].concat(),
     }
 }
 

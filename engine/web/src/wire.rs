@@ -4,7 +4,7 @@
 
 use crate::state::{Saved, SavedRef, Slot, SlotsReply};
 use crate::view::Entry;
-use dynchat_engine::json::{self, Out, J};
+use dynchat_engine::json::{self, Need, Out, J};
 use dynchat_engine::Booking;
 use dynchat_engine::TextMap;
 
@@ -20,14 +20,10 @@ fn or<T>(v: &J, k: &str, d: T, f: impl Fn(&J) -> Option<T>) -> Option<T> {
     }
 }
 
-/// `{name: text}`; `None` when it is not an object of strings.
-/// (Filled by `insert`: collecting into a map would sort, a sort per type in the wasm.)
+/// `{name: text}`; `None` when it is not an object of strings (the engine's reader, which the
+/// session's fields use too: one copy in the wasm).
 pub(super) fn text_map(v: &J) -> Option<TextMap<String>> {
-    let mut m = TextMap::new();
-    for (k, v) in v.obj()? {
-        m.insert(k.clone(), text(v)?);
-    }
-    Some(m)
+    TextMap::from_json(v)
 }
 
 /// `{field: value}` from the host (known lead, `identify`); anything else reads as no fields.
@@ -39,21 +35,16 @@ pub(super) fn fields(s: &str) -> TextMap<String> {
 }
 
 fn entry(v: &J) -> Option<Entry> {
-    let link = match v.opt("link") {
-        None => None,
-        Some(l) => match l.arr()? {
-            [u, t] => Some((text(u)?, text(t)?)),
-            _ => return None,
-        },
-    };
-    Some(Entry {
-        who: text(v.get("who")?)?,
-        card: or(v, "card", String::new(), text)?,
-        text: text(v.get("text")?)?,
-        image: match v.opt("image") {
-            None => None,
-            Some(i) => Some(text(i)?),
-        },
+    let n = Need::default();
+    let link = v.opt("link").map(|l| match l.arr() {
+        Some([u, t]) => (n.of(text(u)), n.of(text(t))),
+        _ => n.of(None),
+    });
+    n.then(Entry {
+        who: n.of(text(n.get(v, "who"))),
+        card: n.of(or(v, "card", String::new(), text)),
+        text: n.of(text(n.get(v, "text"))),
+        image: v.opt("image").map(|i| n.of(text(i))),
         link,
     })
 }
@@ -83,20 +74,22 @@ impl Saved {
     /// Reads a state `Host.save` stored; `None` when it is not one.
     pub(super) fn from_json(s: &str) -> Option<Saved> {
         let v = json::parse(s)?;
-        let int = |k: &str| -> Option<u32> { u32::try_from(v.get(k)?.int()?).ok() };
-        Some(Saved {
-            v: int("v")?,
-            dialogue: text(v.get("dialogue")?)?,
-            hash: text(v.get("hash")?)?,
-            session: text(v.get("session")?)?,
-            transcript: v.get("transcript")?.list(&entry)?,
-            fields: or(&v, "fields", TextMap::new(), text_map)?,
-            overwrite: or(&v, "overwrite", Vec::new(), |a| a.list(&text))?,
+        let n = Need::default();
+        let int = |k: &str| n.of(n.get(&v, k).int().and_then(|i| u32::try_from(i).ok()));
+        let t = |k: &str| n.of(text(n.get(&v, k)));
+        n.then(Saved {
+            v: int("v"),
+            dialogue: t("dialogue"),
+            hash: t("hash"),
+            session: t("session"),
+            transcript: n.of(n.get(&v, "transcript").list(&entry)),
+            fields: n.of(or(&v, "fields", TextMap::new(), text_map)),
+            overwrite: n.of(or(&v, "overwrite", Vec::new(), |a| a.list(&text))),
             leads: match v.get("leads") {
                 None => 0,
-                Some(_) => int("leads")?,
+                Some(_) => int("leads"),
             },
-            open: or(&v, "open", false, J::bool)?,
+            open: n.of(or(&v, "open", false, J::bool)),
         })
     }
 

@@ -11,7 +11,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::fields::FieldName;
 use crate::model::{
     BranchCard, CaptureCard, Card, Dialogue, DocumentCard, EndCard, GoalCard, MeetingCard,
-    MessageCard, QuestionCard, Route, RouteRules, FORMAT_VERSION,
+    MessageCard, QuestionCard, Route, FORMAT_VERSION,
 };
 use crate::routing::compile_route_rules;
 use crate::targeting::{audience_checks, compile_audience};
@@ -286,11 +286,11 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                                 "queue or agent id must be 1-64 letters, digits, `-` or `_`",
                             ));
                         }
-                        route.clone()
+                        CRoute::from(route)
                     }
                     // Checked here; evaluated by the worker from the published dialogue when
                     // the visitor books. The compiled flow (and so the browser) keeps only the
-                    // default: the browser asks the worker, which routes by the rules.
+                    // default (`CRoute`): the browser asks the worker, which routes by the rules.
                     Route::Rules(rules) => {
                         compile_route_rules(
                             rules,
@@ -298,11 +298,7 @@ pub fn compile_model(d: Dialogue, opts: &Options) -> Result<CompiledFlow, Vec<Di
                             &answer_ix,
                             &mut cx.diags,
                         );
-                        Route::Rules(std::sync::Arc::new(RouteRules {
-                            rules: Vec::new(),
-                            default: rules.default.clone(),
-                            owner_field: None,
-                        }))
+                        CRoute::from(route)
                     }
                 };
                 CCard::Meeting {

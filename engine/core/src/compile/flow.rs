@@ -1,7 +1,7 @@
 //! The compiled form of a dialogue ([`CompiledFlow`], its cards and patterns) and its wire form.
 
 use crate::diag::Diagnostic;
-use crate::model::{CaptureKind, Dialogue, Display, Route, FORMAT_VERSION};
+use crate::model::{CaptureKind, Dialogue, Display, Route, RouteRules, FORMAT_VERSION};
 use crate::targeting::{audience_from_wire, CompiledAudience};
 use crate::tokens::Template;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -118,6 +118,57 @@ impl<'de> Deserialize<'de> for WireAudience {
     }
 }
 
+/// A meeting card's route as a compiled flow keeps it (and as effects carry it): a queue, an
+/// agent, or routing rules by their default queue only. The rules themselves stay in the
+/// published dialogue, where the worker evaluates them when the visitor books, so a compiled
+/// flow (and the browser) carries no conditions. Serde form: the authored
+/// [`Route`]'s, a rules route with an empty `rules` list (`{"rules": [], "default": id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CRoute {
+    /// Round robin over a queue, by queue id.
+    Queue(String),
+    /// One named agent, by agent id.
+    Agent(String),
+    /// Rules (evaluated by the worker) with this default queue.
+    Rules {
+        /// Queue id when no rule holds.
+        default: String,
+    },
+}
+
+impl From<&Route> for CRoute {
+    fn from(r: &Route) -> CRoute {
+        match r {
+            Route::Queue(q) => CRoute::Queue(q.clone()),
+            Route::Agent(a) => CRoute::Agent(a.clone()),
+            Route::Rules(r) => CRoute::Rules {
+                default: r.default.clone(),
+            },
+        }
+    }
+}
+
+impl Serialize for CRoute {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CRoute::Queue(q) => Route::Queue(q.clone()),
+            CRoute::Agent(a) => Route::Agent(a.clone()),
+            CRoute::Rules { default } => Route::Rules(std::sync::Arc::new(RouteRules {
+                rules: Vec::new(),
+                default: default.clone(),
+                owner_field: None,
+            })),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CRoute {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Route::deserialize(d).map(|r| CRoute::from(&r))
+    }
+}
+
 /// A card after compilation: ids resolved, templates parsed, patterns built.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum CCard {
@@ -175,7 +226,7 @@ pub enum CCard {
         /// Text.
         text: Template,
         /// Route.
-        route: Route,
+        route: CRoute,
         /// Confirmation text.
         confirmation: Option<Template>,
         /// Next after booking.

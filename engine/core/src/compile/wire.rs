@@ -4,8 +4,8 @@
 
 use super::flow::*;
 use crate::fields::FieldName;
-use crate::json::{self, J};
-use crate::model::{CaptureKind, Display, Route, RouteRules};
+use crate::json::{self, Need, J};
+use crate::model::{CaptureKind, Display};
 use crate::targeting::{audience_from_wire, CompiledAudience};
 use crate::tokens::{Segment, Template, TokenSource};
 
@@ -92,41 +92,50 @@ fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
 }
 
 fn flow<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<CompiledFlow> {
-    let cards = v.get("cards")?.list(&|c| card(c, aud))?;
-    let card_ids = v.get("card_ids")?.list(&text)?;
-    Some(CompiledFlow {
-        id: text(v.get("id")?)?,
-        name: text(v.get("name")?)?,
-        hash: text(v.get("hash")?)?,
-        priority: int(v.get("priority")?)?,
-        display: display(v.get("display")?)?,
-        audience: aud(v.get("audience")?)?,
-        start: int(v.get("start")?)?,
-        cards,
-        card_ids,
-        languages: list_or_empty(v, "languages", &text)?,
-        translations: list_or_empty(v, "translations", &lang)?,
+    let n = Need::default();
+    let s = |k: &str| n.of(text(n.get(v, k)));
+    let f = CompiledFlow {
+        cards: n.of(n.get(v, "cards").list(&|c| card(c, aud))),
+        card_ids: n.of(n.get(v, "card_ids").list(&text)),
+        id: s("id"),
+        name: s("name"),
+        hash: s("hash"),
+        priority: n.of(int(n.get(v, "priority"))),
+        display: n.of(display(n.get(v, "display"))),
+        audience: n.of(aud(n.get(v, "audience"))),
+        start: n.of(int(n.get(v, "start"))),
+        languages: n.of(list_or_empty(v, "languages", &text)),
+        translations: n.of(list_or_empty(v, "translations", &lang)),
         warnings: Vec::new(),
         source: empty_source(),
         experiment: None,
-    })
+    };
+    match n.then(()) {
+        Some(()) => Some(f),
+        None => {
+            f.drop_read();
+            None
+        }
+    }
 }
 
 fn lang(v: &J) -> Option<CLang> {
-    Some(CLang {
-        lang: text(v.get("lang")?)?,
-        cards: v.get("cards")?.list(&ctext)?,
+    let n = Need::default();
+    n.then(CLang {
+        lang: n.of(text(n.get(v, "lang"))),
+        cards: n.of(n.get(v, "cards").list(&ctext)),
     })
 }
 
 fn ctext(v: &J) -> Option<CText> {
-    Some(CText {
-        text: opt(v, "text", template)?,
-        buttons: list_or_empty(v, "buttons", &text)?,
-        placeholder: opt(v, "placeholder", text)?,
-        error: opt(v, "error", template)?,
-        confirmation: opt(v, "confirmation", template)?,
-        label: opt(v, "label", text)?,
+    let n = Need::default();
+    n.then(CText {
+        text: n.of(opt(v, "text", template)),
+        buttons: n.of(list_or_empty(v, "buttons", &text)),
+        placeholder: n.of(opt(v, "placeholder", text)),
+        error: n.of(opt(v, "error", template)),
+        confirmation: n.of(opt(v, "confirmation", template)),
+        label: n.of(opt(v, "label", text)),
     })
 }
 
@@ -149,10 +158,13 @@ fn template(v: &J) -> Option<Template> {
 fn segment(v: &J) -> Option<Segment> {
     match v.variant()? {
         ("Text", t) => Some(Segment::Text(text(t)?)),
-        ("Token", t) => Some(Segment::Token {
-            source: source(t.get("source")?)?,
-            default: opt(t, "default", text)?,
-        }),
+        ("Token", t) => {
+            let n = Need::default();
+            n.then(Segment::Token {
+                source: n.or(source(n.get(t, "source")), TokenSource::MeetingTime),
+                default: n.of(opt(t, "default", text)),
+            })
+        }
         _ => None,
     }
 }
@@ -179,30 +191,29 @@ fn kind(v: &J) -> Option<CaptureKind> {
     })
 }
 
-fn route(v: &J) -> Option<Route> {
+fn route(v: &J) -> Option<CRoute> {
     // A rules route reaches the browser as its default only (the worker evaluates the rules).
     if let (Some(J::Arr(rules)), Some(default)) = (v.get("rules"), v.get("default")) {
         if !rules.is_empty() {
             return None;
         }
-        return Some(Route::Rules(std::sync::Arc::new(RouteRules {
-            rules: Vec::new(),
+        return Some(CRoute::Rules {
             default: text(default)?,
-            owner_field: None,
-        })));
+        });
     }
     match v.variant()? {
-        ("queue", q) => Some(Route::Queue(text(q)?)),
-        ("agent", a) => Some(Route::Agent(text(a)?)),
+        ("queue", q) => Some(CRoute::Queue(text(q)?)),
+        ("agent", a) => Some(CRoute::Agent(text(a)?)),
         _ => None,
     }
 }
 
 fn button(v: &J) -> Option<CButton> {
-    Some(CButton {
-        label: text(v.get("label")?)?,
-        value: text(v.get("value")?)?,
-        next: opt(v, "next", int)?,
+    let n = Need::default();
+    n.then(CButton {
+        label: n.of(text(n.get(v, "label"))),
+        value: n.of(text(n.get(v, "value"))),
+        next: n.of(opt(v, "next", int)),
     })
 }
 
@@ -241,65 +252,68 @@ fn branch_rule<A: Fn(&J) -> Option<CompiledAudience>>(
 
 fn card<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<CCard> {
     let (tag, c) = v.variant()?;
+    let n = Need::default();
     // The members several kinds share, each read once here (missing or `null`: `None`; present
     // but unreadable: refused); a kind then takes its own, refusing a missing required one. One
     // read per member, not one per kind, is about 1 KB less in the browser's chat module.
-    let body = opt(c, "text", template)?;
-    let next = opt(c, "next", int)?;
-    let delay_ms = opt(c, "delay_ms", int)?;
-    let s = |k: &str| opt(c, k, text);
-    Some(match tag {
+    let body = n.of(opt(c, "text", template));
+    let next = n.of(opt(c, "next", int));
+    let delay_ms = n.of(opt(c, "delay_ms", int));
+    let s = |k: &str| n.of(opt(c, k, text));
+    let member = |k: &str| n.get(c, k);
+    let card = match tag {
         "Message" => CCard::Message {
             next,
-            delay_ms: delay_ms?,
-            image: s("image")?,
-            text: body?,
+            delay_ms: n.of(delay_ms),
+            image: s("image"),
+            text: n.of(body),
         },
         "Question" => CCard::Question {
             next,
-            delay_ms: delay_ms?,
-            free_text: opt(c, "free_text", free_text)?,
-            field: s("field")?,
-            buttons: c.get("buttons")?.list(&button)?,
-            text: body?,
+            delay_ms: n.of(delay_ms),
+            free_text: n.of(opt(c, "free_text", free_text)),
+            field: s("field"),
+            buttons: n.of(member("buttons").list(&button)),
+            text: n.of(body),
         },
         "Capture" => CCard::Capture {
             next,
-            delay_ms: delay_ms?,
-            kind: kind(c.get("kind")?)?,
-            skip_if_known: c.get("skip_if_known")?.bool()?,
-            overwrite: c.get("overwrite")?.bool()?,
-            field: s("field")??,
-            pattern: s("pattern")?.map(Pattern::new),
-            placeholder: s("placeholder")?,
-            error: opt(c, "error", template)?,
-            text: body?,
+            delay_ms: n.of(delay_ms),
+            kind: n.or(kind(member("kind")), CaptureKind::Text),
+            skip_if_known: n.of(member("skip_if_known").bool()),
+            overwrite: n.of(member("overwrite").bool()),
+            field: n.of(s("field")),
+            pattern: s("pattern").map(Pattern::new),
+            placeholder: s("placeholder"),
+            error: n.of(opt(c, "error", template)),
+            text: n.of(body),
         },
         "Meeting" => CCard::Meeting {
             next,
-            delay_ms: delay_ms?,
-            on_skip: opt(c, "on_skip", int)?,
-            route: route(c.get("route")?)?,
-            confirmation: opt(c, "confirmation", template)?,
-            text: body?,
+            delay_ms: n.of(delay_ms),
+            on_skip: n.of(opt(c, "on_skip", int)),
+            route: n.or(route(member("route")), CRoute::Queue(String::new())),
+            confirmation: n.of(opt(c, "confirmation", template)),
+            text: n.of(body),
         },
         "Goal" => CCard::Goal {
             next,
-            score: int(c.get("score")?)?,
-            name: s("name")??,
+            score: n.of(int(member("score"))),
+            name: n.of(s("name")),
         },
         "Branch" => CCard::Branch {
-            otherwise: int(c.get("otherwise")?)?,
-            rules: c.get("rules")?.list(&|r| branch_rule(r, aud))?,
+            otherwise: n.of(int(member("otherwise"))),
+            rules: n.of(member("rules").list(&|r| branch_rule(r, aud))),
         },
         "Document" => CCard::Document {
             next,
-            delay_ms: delay_ms?,
-            url: s("url")??,
-            label: s("label")??,
-            text: body?,
+            delay_ms: n.of(delay_ms),
+            url: n.of(s("url")),
+            label: n.of(s("label")),
+            text: n.of(body),
         },
         "End" => CCard::End { text: body },
         _ => return None,
-    })
+    };
+    n.then(card)
 }

@@ -1,6 +1,7 @@
 //! What goes into [`super::step`] ([`Input`], [`Booking`]) and what comes out ([`Effect`], [`Prompt`], [`BrowserEvent`]).
 
-use crate::model::{CaptureKind, Route};
+use crate::compile::CRoute;
+use crate::model::CaptureKind;
 use serde::{Deserialize, Serialize};
 
 /// A visitor or host input.
@@ -188,14 +189,14 @@ pub enum Effect {
         /// Card id.
         card: String,
         /// Route.
-        route: Route,
+        route: CRoute,
     },
     /// Book a slot.
     Book {
         /// Card id.
         card: String,
         /// Route.
-        route: Route,
+        route: CRoute,
         /// Start ms.
         start_ms: i64,
         /// End ms.

@@ -4,7 +4,7 @@
 use super::session::*;
 use crate::compile::CompiledFlow;
 use crate::i18n::lang_tag;
-use crate::json::{self, Out, J};
+use crate::json::{self, Need, Out, J};
 use crate::textmap::TextMap;
 
 fn status_name(s: Status) -> &'static str {
@@ -32,83 +32,71 @@ impl Status {
     }
 }
 
-// Maps are filled by `insert` (collecting into one would sort, a sort per type in the wasm).
-fn text_map(v: &J) -> Option<TextMap<String>> {
-    let mut m = TextMap::new();
-    for (k, v) in v.obj()? {
-        m.insert(k.clone(), v.str()?.to_string());
-    }
-    Some(m)
-}
-
 fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
     T::try_from(v.int()?).ok()
 }
 
 fn read(v: &J) -> Option<Session> {
-    let status = match v.get("status")?.str()? {
-        "new" => Status::New,
-        "active" => Status::Active,
-        "completed" => Status::Completed,
-        "dropped" => Status::Dropped,
+    let n = Need::default();
+    let status = match n.get(v, "status").str() {
+        Some("new") => Status::New,
+        Some("active") => Status::Active,
+        Some("completed") => Status::Completed,
+        Some("dropped") => Status::Dropped,
         _ => return None,
     };
-    let wait = match v.get("wait")?.str()? {
-        "nothing" => Wait::Nothing,
-        "answer" => Wait::Answer,
-        "slot" => Wait::Slot,
-        "booking" => Wait::Booking,
+    let wait = match n.get(v, "wait").str() {
+        Some("nothing") => Wait::Nothing,
+        Some("answer") => Wait::Answer,
+        Some("slot") => Wait::Slot,
+        Some("booking") => Wait::Booking,
         _ => return None,
     };
     let mut answers = TextMap::new();
-    for (k, v) in v.get("answers")?.obj()? {
-        let i = json::parse_int(k).and_then(|i| u16::try_from(i).ok())?;
-        answers.insert(i, v.str()?.to_string());
+    for (k, v) in n.of(n.get(v, "answers").obj()) {
+        let i = json::parse_int(k).and_then(|i| u16::try_from(i).ok());
+        answers.insert(n.of(i), n.of(text(v)));
     }
-    let meeting = match v.opt("meeting") {
-        None => None,
-        Some(m) => Some(Meeting {
-            id: m.get("id")?.str()?.to_string(),
-            agent: m.get("agent")?.str()?.to_string(),
-            time: m.get("time")?.str()?.to_string(),
-        }),
-    };
-    let booking = match v.opt("booking") {
-        None => None,
-        Some(b) => match b.arr()? {
-            [s, e] => Some((s.int()?, e.int()?)),
-            _ => return None,
-        },
-    };
-    Some(Session {
-        v: int(v.get("v")?)?,
-        id: v.get("id")?.str()?.to_string(),
-        flow: v.get("flow")?.str()?.to_string(),
+    let meeting = v.opt("meeting").map(|m| Meeting {
+        id: n.of(text(n.get(m, "id"))),
+        agent: n.of(text(n.get(m, "agent"))),
+        time: n.of(text(n.get(m, "time"))),
+    });
+    let booking = v.opt("booking").map(|b| match b.arr() {
+        Some([s, e]) => (n.of(s.int()), n.of(e.int())),
+        _ => n.or(None, (0, 0)),
+    });
+    let s = |k: &str| n.of(text(n.get(v, k)));
+    n.then(Session {
+        v: n.of(int(n.get(v, "v"))),
+        id: s("id"),
+        flow: s("flow"),
         lang: match v.get("lang") {
             None => "en".to_string(),
-            Some(l) => lang_tag(l.str()?),
+            Some(l) => lang_tag(n.of(l.str())),
         },
         status,
-        at: match v.opt("at") {
-            None => None,
-            Some(a) => Some(int(a)?),
-        },
+        at: v.opt("at").map(|a| n.of(int(a))),
         wait,
         answers,
-        lead: text_map(v.get("lead")?)?,
+        lead: n.of(TextMap::from_json(n.get(v, "lead"))),
         company: match v.get("company") {
             None => TextMap::new(),
-            Some(c) => text_map(c)?,
+            Some(c) => n.of(TextMap::from_json(c)),
         },
-        tries: int(v.get("tries")?)?,
-        goals: v.get("goals")?.list(&int)?,
-        score: int(v.get("score")?)?,
-        engaged: v.get("engaged")?.bool()?,
+        tries: n.of(int(n.get(v, "tries"))),
+        goals: n.of(n.get(v, "goals").list(&int)),
+        score: n.of(int(n.get(v, "score"))),
+        engaged: n.of(n.get(v, "engaged").bool()),
         meeting,
         booking,
-        started_ms: v.get("started_ms")?.int()?,
-        last_ms: v.get("last_ms")?.int()?,
+        started_ms: n.of(n.get(v, "started_ms").int()),
+        last_ms: n.of(n.get(v, "last_ms").int()),
     })
+}
+
+fn text(v: &J) -> Option<String> {
+    v.str().map(str::to_string)
 }
 
 impl Session {
