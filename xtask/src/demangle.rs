@@ -47,6 +47,12 @@ pub fn demangle_wat(wat: &str) -> Result<String, String> {
     if !out.status.success() || plain.len() != names.len() {
         return Err("c++filt did not demangle the chat module's names".into());
     }
+    if !names.is_empty() && names.iter().zip(&plain).all(|(n, p)| n == p) {
+        return Err(
+            "c++filt left every Rust v0 name (_R...) as it was: binutils 2.36 or newer is needed"
+                .into(),
+        );
+    }
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
     let padded: Vec<String> = plain.iter().map(|p| pad_hashes(p)).collect();
     for p in &padded {

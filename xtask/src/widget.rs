@@ -367,9 +367,17 @@ fn stub_panics(
     let stubbed = if fmt.is_empty() {
         stubbed
     } else {
-        fmt_stub::stub_fmt(&stubbed, fmt)
-            .map_err(|e| format!("{}: {e}", wasm.display()))?
-            .0
+        let (out, n) =
+            fmt_stub::stub_fmt(&stubbed, fmt).map_err(|e| format!("{}: {e}", wasm.display()))?;
+        // None found: the names changed (a toolchain update), not the code; silently bigger.
+        if n == 0 {
+            return Err(format!(
+                "{}: none of the {} fmt stub entries found; did the toolchain change?",
+                wasm.display(),
+                fmt.len()
+            ));
+        }
+        out
     };
     let stubbed = fmt_stub::zero_panic_paths(&stubbed, &path_roots(root)?).0;
     let wat = out.with_extension("wat");
