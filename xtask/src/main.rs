@@ -260,7 +260,7 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
         },
     )?;
     st.run(
-        "chat module: capture patterns in the browser's RegExp decide as regex-lite does (wasm32)",
+        "chat module: capture patterns and name letters in the browser's RegExp decide as regex-lite and std do (wasm32)",
         || {
             run(
                 root,
@@ -273,6 +273,8 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
                     "wasm32-unknown-unknown",
                     "--test",
                     "browser_text",
+                    "--test",
+                    "letters",
                 ],
             )
         },

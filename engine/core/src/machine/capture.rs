@@ -1,6 +1,6 @@
 //! Validation of a capture card's answer by kind (email, phone, ...) and its default error text.
 
-use crate::fields::{char_count, valid_email, valid_phone};
+use crate::fields::{char_count, has_letter, valid_email, valid_phone};
 use crate::i18n::message;
 use crate::model::CaptureKind;
 
@@ -20,7 +20,7 @@ pub(super) fn valid_for(kind: CaptureKind, v: &str) -> bool {
     match kind {
         CaptureKind::Email => valid_email(v),
         CaptureKind::Phone => valid_phone(v),
-        CaptureKind::Name => char_count(v) <= 200 && v.chars().any(char::is_alphabetic),
+        CaptureKind::Name => char_count(v) <= 200 && has_letter(v),
         CaptureKind::Company => char_count(v) <= 255,
         CaptureKind::Text => true,
     }
