@@ -69,7 +69,7 @@ pub fn char_count(s: &str) -> usize {
 /// Does the text have a letter (the Unicode `Alphabetic` property, `char::is_alphabetic`)? What a
 /// name answer needs. With the `unicode` or `regex` feature (the worker, CLI, console): std's
 /// table. Without both (the browser's chat module, which leaves std's Alphabetic table out: about
-/// 1.4 KB of its brotli'd wasm): an ASCII letter decides at once, and other text goes to the
+/// 1.3 KB of its brotli'd wasm): an ASCII letter decides at once, and other text goes to the
 /// host's whole-answer matcher (`compile::set_pattern_matcher`: the browser's `RegExp`, whose
 /// `\p{Alphabetic}` is the same Unicode property).
 pub fn has_letter(v: &str) -> bool {
