@@ -1,7 +1,7 @@
-//! A name answer's letters as the chat module finds them (`fields::has_letter`: the browser's `\p{Alphabetic}` through its matcher) and as the worker does (`char::is_alphabetic`); run on wasm32 by wasm-bindgen-test-runner.
+//! A name answer's letters as the chat module finds them (`letters::has_letter`: the browser's `\p{Alphabetic}` through its matcher) and as the worker does (`char::is_alphabetic`); run on wasm32 by wasm-bindgen-test-runner.
 #![cfg(target_arch = "wasm32")]
 
-use dynchat_engine::fields::{has_letter, HAS_LETTER};
+use dynchat_engine::letters::{has_letter, HAS_LETTER};
 use dynchat_web::browser_text::pattern_matches;
 use wasm_bindgen_test::wasm_bindgen_test;
 

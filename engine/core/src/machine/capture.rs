@@ -1,7 +1,8 @@
 //! Validation of a capture card's answer by kind (email, phone, ...) and its default error text.
 
-use crate::fields::{char_count, has_letter, valid_email, valid_phone};
+use crate::fields::{char_count, valid_email, valid_phone};
 use crate::i18n::message;
+use crate::letters::has_letter;
 use crate::model::CaptureKind;
 
 /// The re-prompt for an invalid answer when the card sets no `error`, in the session's language.
