@@ -260,7 +260,7 @@ fn test_stages(root: &std::path::Path, st: &mut Stages) -> Result<(), String> {
         },
     )?;
     st.run(
-        "chat module: capture patterns in the glue's RegExp decide as regex-lite does (V8, Node)",
+        "chat module: capture patterns and name letters in the glue's RegExp decide as regex-lite and std do (V8, Node)",
         || {
             run(
                 root,

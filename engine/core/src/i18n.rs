@@ -14,8 +14,46 @@ use std::cell::RefCell;
 /// The languages dynchat ships catalogues for, English first (the fallback).
 pub const LANGS: &[&str] = &["en", "de", "fr", "nl", "es", "ja", "ar"];
 
-/// The reference catalogue (English), always embedded.
-pub const EN: &str = include_str!("../i18n/en.json");
+/// The reference catalogue (English), always embedded: `i18n/en.json` (the one place its texts
+/// are written) without the whitespace between its tokens, made at compile time ([`compact`]),
+/// so that the browser's chat module carries no indentation or line breaks.
+pub const EN: &str = {
+    const PRETTY: &[u8] = include_bytes!("../i18n/en.json");
+    const BYTES: [u8; compact(PRETTY, &mut [])] = {
+        let mut out = [0; compact(PRETTY, &mut [])];
+        compact(PRETTY, &mut out);
+        out
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("i18n/en.json is not UTF-8"),
+    }
+};
+
+/// Copies the JSON `text` into `out` without whitespace outside its strings, as far as `out`
+/// reaches, and returns the length of the whole result (so `compact(t, &mut [])` is its length).
+const fn compact(text: &[u8], out: &mut [u8]) -> usize {
+    let (mut i, mut n, mut in_str, mut escaped) = (0, 0, false, false);
+    while i < text.len() {
+        let b = text[i];
+        i += 1;
+        if !in_str && matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            continue;
+        }
+        if in_str && escaped {
+            escaped = false;
+        } else if in_str && b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            in_str = !in_str;
+        }
+        if n < out.len() {
+            out[n] = b;
+        }
+        n += 1;
+    }
+    n
+}
 
 /// Languages written right to left (primary subtags): the widget mirrors its layout for them.
 const RTL: &[&str] = &["ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"];
@@ -371,6 +409,16 @@ mod tests {
             message("pt", "reprompt.choice"),
             "Please pick one of the options."
         );
+    }
+
+    #[test]
+    fn the_embedded_english_is_en_json_without_whitespace_between_tokens() {
+        let pretty = include_str!("../i18n/en.json");
+        assert!(!EN.contains('\n') && EN.len() < pretty.len());
+        assert_eq!(json::parse(EN), json::parse(pretty));
+        let mut out = [0; 40];
+        let n = compact(b"{ \"a b\" : [1, \"c\\\" d\" ]\n}", &mut out);
+        assert_eq!(&out[..n], br#"{"a b":[1,"c\" d"]}"#);
     }
 
     #[test]

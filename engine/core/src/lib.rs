@@ -11,6 +11,7 @@ pub mod experiment;
 pub mod fields;
 pub mod i18n;
 pub mod json;
+pub mod letters;
 pub mod machine;
 pub mod model;
 pub mod routing;

@@ -210,36 +210,36 @@ pub fn css(c: &Config) -> String {
         on_primary,
         ";--f:",
         &font(c),
-        ";}",
+        ";",
         BASE,
     ]
     .concat()
 }
 
 const BASE: &str = "\
-:host{--b:#ffffff;--g:#111827;--m:#4b5563;--s:#eef0f3;--l:#d1d5db;--e:#b91c1c;--sh:0 12px 40px rgba(15,23,42,.22);\
+--b:#fff;--g:#111827;--m:#4b5563;--s:#eef0f3;--l:#d1d5db;--e:#b91c1c;--sh:0 12px 40px rgba(15,23,42,.22);\
  position:fixed;z-index:2147483000;bottom:0;inset-inline-end:0;font-family:var(--f);font-size:15px;line-height:1.45;color:var(--g);color-scheme:light}\
 :host([data-side=left]){inset-inline:0 auto}\
-:host([data-theme=dark]){--b:#111827;--g:#f3f4f6;--m:#b6bcc6;--s:#1f2937;--l:#4b5563;--e:#fca5a5;--sh:0 12px 40px rgba(0,0,0,.6);color-scheme:dark}\
-@media (prefers-color-scheme:dark){:host([data-theme=auto]){--b:#111827;--g:#f3f4f6;--m:#b6bcc6;--s:#1f2937;--l:#4b5563;--e:#fca5a5;--sh:0 12px 40px rgba(0,0,0,.6);color-scheme:dark}}\
-*,*::before,*::after{box-sizing:border-box}\
+:host([data-theme=dark]){--b:#111827;--g:#f3f4f6;--m:#b6bcc6;--s:#1f2937;--l:#4b5563;--e:#fca5a5;--sh:0 12px 40px #0009;color-scheme:dark}\
+@media(prefers-color-scheme:dark){:host([data-theme=auto]){--b:#111827;--g:#f3f4f6;--m:#b6bcc6;--s:#1f2937;--l:#4b5563;--e:#fca5a5;--sh:0 12px 40px #0009;color-scheme:dark}}\
+*,::before,::after{box-sizing:border-box}\
 [hidden]{display:none!important}\
-button,input{font:inherit;color:inherit}\
+button,input,textarea{font:inherit;color:inherit}\
 button{cursor:pointer}\
 :focus-visible{outline:3px solid var(--g);outline-offset:2px}\
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
-.launcher{position:fixed;bottom:20px;inset-inline-end:20px;width:60px;height:60px;border-radius:50%;border:0;background:var(--p);color:var(--o);box-shadow:var(--sh);display:grid;place-items:center;transition:transform .15s ease}\
+.launcher{position:fixed;bottom:20px;inset-inline-end:20px;width:60px;height:60px;border-radius:50%;border:0;background:var(--p);color:var(--o);box-shadow:var(--sh);display:grid;place-items:center;transition:transform .15s}\
 :host([data-side=left]) .launcher{inset-inline:20px auto}\
 .launcher:hover{transform:scale(1.06)}\
 .launcher:focus-visible{outline-offset:4px}\
 .launcher svg{width:28px;height:28px;fill:currentColor}\
-.poke{position:fixed;bottom:92px;inset-inline-end:20px;max-width:280px;background:var(--b);color:var(--g);border-radius:16px;border-end-end-radius:4px;box-shadow:var(--sh);padding:14px 16px;padding-inline-end:38px;animation:rise .25s ease}\
+.poke{position:fixed;bottom:92px;inset-inline-end:20px;max-width:280px;background:var(--b);color:var(--g);border-radius:16px;border-end-end-radius:4px;box-shadow:var(--sh);padding:14px 16px;padding-inline-end:38px;animation:rise .25s}\
 :host([data-side=left]) .poke{inset-inline:20px auto;border-radius:16px;border-end-start-radius:4px}\
 .poke-open{all:unset;cursor:pointer;display:block;white-space:pre-wrap}\
 .poke-open:focus-visible{outline:3px solid var(--g);outline-offset:4px;border-radius:6px}\
 .poke .x{position:absolute;top:6px;inset-inline-end:6px;width:28px;height:28px;border:0;border-radius:50%;background:transparent;color:var(--m);font-size:18px;line-height:1}\
 .poke .x:hover{background:var(--s)}\
-.panel{position:fixed;bottom:92px;inset-inline-end:20px;width:380px;height:min(620px,calc(100vh - 112px));display:flex;flex-direction:column;background:var(--b);color:var(--g);border-radius:18px;box-shadow:var(--sh);overflow:hidden;animation:rise .2s ease}\
+.panel{position:fixed;bottom:92px;inset-inline-end:20px;width:380px;height:min(620px,100vh - 112px);display:flex;flex-direction:column;background:var(--b);color:var(--g);border-radius:18px;box-shadow:var(--sh);overflow:hidden;animation:rise .2s}\
 :host([data-side=left]) .panel{inset-inline:20px auto}\
 header{display:flex;align-items:center;gap:12px;padding:14px 16px;padding-inline-end:12px;background:var(--p);color:var(--o)}\
 header img,.avatar{width:38px;height:38px;border-radius:50%;flex:none;object-fit:cover;background:var(--o);color:var(--p);display:grid;place-items:center;font-weight:700}\
@@ -250,7 +250,7 @@ header button{width:36px;height:36px;border:0;border-radius:10px;background:tran
 header button:hover{background:rgba(127,127,127,.25)}\
 header button:focus-visible{outline-color:var(--o);outline-offset:-3px}\
 .log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:8px;scroll-behavior:smooth}\
-.msg{max-width:85%;padding:10px 14px;border-radius:16px;white-space:pre-wrap;overflow-wrap:anywhere;animation:rise .18s ease}\
+.msg{max-width:85%;padding:10px 14px;border-radius:16px;white-space:pre-wrap;overflow-wrap:anywhere;animation:rise .18s}\
 .bot{align-self:flex-start;background:var(--s);color:var(--g);border-end-start-radius:4px}\
 .me{align-self:flex-end;background:var(--p);color:var(--o);border-end-end-radius:4px}\
 .note{align-self:center;color:var(--m);font-size:13px;text-align:center}\
@@ -261,27 +261,25 @@ header button:focus-visible{outline-color:var(--o);outline-offset:-3px}\
 .typing i{width:7px;height:7px;border-radius:50%;background:var(--m);animation:blink 1.2s infinite both}\
 .typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}\
 .composer{border-top:1px solid var(--l);padding:12px;display:flex;flex-direction:column;gap:10px;max-height:55%;overflow-y:auto}\
-.composer:empty{display:none}\
-.choices{display:flex;flex-wrap:wrap;gap:8px}\
+.composer:empty,.choices{display:flex;flex-wrap:wrap;gap:8px}\
 .choice{padding:8px 14px;border-radius:999px;border:1.5px solid var(--p);background:var(--b);color:var(--g);font-weight:550}\
 :host([data-theme=dark]) .choice{border-color:var(--l)}\
 .choice:hover,.choice[aria-pressed=true]{background:var(--p);color:var(--o)}\
 form{display:flex;gap:8px;margin:0}\
-input{flex:1;min-width:0;padding:10px 12px;border-radius:12px;border:1.5px solid var(--l);background:var(--b)}\
-input:focus-visible{outline:3px solid var(--p);outline-offset:0;border-color:var(--p)}\
-input[aria-invalid=true]{border-color:var(--e)}\
+input,textarea{padding:10px 12px;border-radius:12px;border:1.5px solid var(--l);background:var(--b)}\
+input{flex:1;min-width:0}\
+textarea{resize:vertical}\
+input:focus-visible,textarea:focus-visible{outline:3px solid var(--p);outline-offset:0;border-color:var(--p)}\
+input[aria-invalid=true],textarea[aria-invalid=true]{border-color:var(--e)}\
 .request{flex-direction:column;gap:6px}\
 .request label{font-weight:550}\
-textarea{font:inherit;color:inherit;resize:vertical;padding:10px 12px;border-radius:12px;border:1.5px solid var(--l);background:var(--b)}\
-textarea:focus-visible{outline:3px solid var(--p);outline-offset:0;border-color:var(--p)}\
-textarea[aria-invalid=true]{border-color:var(--e)}\
 .send{padding:0 16px;border-radius:12px;border:0;background:var(--p);color:var(--o);font-weight:650}\
 .err{margin:0;color:var(--e);font-size:13.5px}\
-.err:empty{display:none}\
 .slots h3{margin:0;font-size:14px;font-weight:650}\
 .zone{margin:0;color:var(--m);font-size:13px}\
-.days,.times{display:flex;gap:6px;flex-wrap:wrap}\
-.days{flex-wrap:nowrap;overflow-x:auto;padding:2px}\
+.days,.times{display:flex;gap:6px}\
+.times{flex-wrap:wrap}\
+.days{overflow-x:auto;padding:2px}\
 .day,.time{padding:7px 12px;border-radius:10px;border:1.5px solid var(--l);background:var(--b);color:var(--g);white-space:nowrap}\
 .day[aria-pressed=true]{background:var(--p);color:var(--o);border-color:var(--p)}\
 .time:hover{border-color:var(--p)}\
@@ -290,11 +288,11 @@ textarea[aria-invalid=true]{border-color:var(--e)}\
 .spin{width:18px;height:18px;border-radius:50%;border:2.5px solid var(--l);border-top-color:var(--p);animation:spin .8s linear infinite}\
 footer{display:flex;justify-content:center;gap:10px;padding:8px;font-size:12px;color:var(--m);border-top:1px solid var(--l)}\
 footer a{color:var(--m)}\
-@keyframes rise{from{opacity:0;transform:translateY(6px)}to{opacity:1;transform:none}}\
+@keyframes rise{from{opacity:0;transform:translateY(6px)}}\
 @keyframes blink{0%,80%,100%{opacity:.3}40%{opacity:1}}\
-@keyframes spin{to{transform:rotate(360deg)}}\
-@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.poke{inset-inline:auto 16px}:host([data-open]) .launcher{display:none}}\
-@media (prefers-reduced-motion:reduce){*,*::before,*::after{animation:none!important;transition:none!important;scroll-behavior:auto!important}}";
+@keyframes spin{to{transform:rotate(1turn)}}\
+@media(max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.poke{inset-inline:auto 16px}:host([data-open]) .launcher{display:none}}\
+@media(prefers-reduced-motion:reduce){*,::before,::after{animation:none!important;transition:none!important;scroll-behavior:auto!important}}";
 
 #[cfg(test)]
 mod tests {

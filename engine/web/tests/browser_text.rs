@@ -1,4 +1,4 @@
-//! The browser's `RegExp` and `toLowerCase`, as the chat module's glue (`js/glue.js`: `pattern`, `cased`) hands them to the module, decide capture-card patterns as regex-lite does (which the worker validates with) and lower-case as Rust does; in V8 (Node), as wasm-bindgen-test-runner ran this test before the glue was hand-written.
+//! The browser's `RegExp` and `toLowerCase`, as the chat module's glue (`js/glue.js`: `pattern`, `cased`) hands them to the module, decide capture-card patterns as regex-lite does (which the worker validates with), find a name's letters as std does and lower-case as Rust does; in V8 (Node), as wasm-bindgen-test-runner ran this test before the glue was hand-written.
 #![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::{json, Value};
@@ -101,4 +101,82 @@ fn browser_lowercase_is_unicode_lowercase() {
     for (s, got) in texts.iter().zip(got["l"].as_array().expect("texts")) {
         assert_eq!(got.as_str(), Some(s.to_lowercase().as_str()), "{s}");
     }
+}
+
+/// Runs `body` (JavaScript with the glue's `pattern` in scope) in Node and reads what it prints.
+fn node(body: &str) -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/js/glue.js");
+    let script = [
+        "const src = require('fs').readFileSync(process.argv[1], 'utf8');\n",
+        "import('data:text/javascript,' + encodeURIComponent(src)).then(({ pattern }) => {\n",
+        body,
+        "\n});",
+    ]
+    .concat();
+    let out = Command::new("node")
+        .args(["-e", &script, path])
+        .output()
+        .expect("node (Node.js) runs the glue");
+    assert!(out.status.success(), "node failed");
+    serde_json::from_slice(&out.stdout).expect("node prints JSON")
+}
+
+/// A name answer's letters in the chat module (`letters::has_letter` without the `unicode`
+/// feature): ASCII decides at once, anything else goes to the glue's `pattern` with
+/// `HAS_LETTER` (`\p{Alphabetic}`). The browser must find the letters std finds, for every
+/// non-ASCII code point and for whole names.
+#[test]
+fn browser_finds_the_letters_std_finds() {
+    use dynchat_engine::letters::HAS_LETTER;
+    let names = [
+        "José",
+        "李小龙",
+        "محمد",
+        "Ωμέγα",
+        "Ёжик",
+        "שלום",
+        "नमस्ते",
+        "١٢٣",
+        "😀",
+        "😀a",
+        " \u{301}",
+        "ⅷ",
+        "〇",
+        "ª",
+        "ʰ",
+        "ा",
+        "𐐀",
+        "O'Brien-Smith",
+        "123",
+        "",
+        "  ",
+    ];
+    let q = serde_json::to_string(&json!({ "p": HAS_LETTER, "n": names })).expect("json");
+    let got = node(&[
+        "const q = ", &q, ";\n",
+        "const all = [];\n",
+        "for (let c = 0x80; c <= 0x10ffff; c++) if ((c < 0xd800 || c > 0xdfff) && pattern(q.p, String.fromCodePoint(c))) all.push(c);\n",
+        "console.log(JSON.stringify({ n: q.n.map((s) => pattern(q.p, s)), all }));",
+    ].concat());
+    for (name, got) in names.iter().zip(got["n"].as_array().expect("names")) {
+        assert_eq!(
+            got.as_bool(),
+            Some(name.chars().any(char::is_alphabetic)),
+            "{name:?}"
+        );
+    }
+    let browser: std::collections::BTreeSet<u32> = got["all"]
+        .as_array()
+        .expect("code points")
+        .iter()
+        .filter_map(|c| c.as_u64().map(|c| c as u32))
+        .collect();
+    let std: std::collections::BTreeSet<u32> = (0x80..0x11_0000u32)
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_alphabetic())
+        .map(|c| c as u32)
+        .collect();
+    let differ: Vec<_> = browser.symmetric_difference(&std).collect();
+    assert!(std.len() > 100_000, "{} letters", std.len());
+    assert!(differ.is_empty(), "{} differ: {differ:x?}", differ.len());
 }

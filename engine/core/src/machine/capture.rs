@@ -2,6 +2,7 @@
 
 use crate::fields::{char_count, valid_email, valid_phone};
 use crate::i18n::message;
+use crate::letters::has_letter;
 use crate::model::CaptureKind;
 
 /// The re-prompt for an invalid answer when the card sets no `error`, in the session's language.
@@ -20,7 +21,7 @@ pub(super) fn valid_for(kind: CaptureKind, v: &str) -> bool {
     match kind {
         CaptureKind::Email => valid_email(v),
         CaptureKind::Phone => valid_phone(v),
-        CaptureKind::Name => char_count(v) <= 200 && v.chars().any(char::is_alphabetic),
+        CaptureKind::Name => char_count(v) <= 200 && has_letter(v),
         CaptureKind::Company => char_count(v) <= 255,
         CaptureKind::Text => true,
     }
