@@ -52,7 +52,11 @@ export function patternTests(h) {
     assert(file, 'the chat module in dist/widget');
     const { ctx, page } = await newPage();
     await page.setContent('<!doctype html><html lang="en"><body><p>No loader here.</p></body></html>');
-    const r = await page.evaluate(async ({ base, api }) => {
+    // The bundle read here (an about:blank page has no origin the site allows).
+    const bundle = await (await fetch(`${endpoint}/v1/sites/acme/bundle`)).json();
+    const good = bundle.dialogues.find((d) => d.flow);
+    assert(good, 'a dialogue with a compiled flow in the bundle');
+    const r = await page.evaluate(async ({ base, api, good }) => {
       const m = await import(`${base}.js`);
       const a = m.default({ module_or_path: `${base}.wasm` });
       const b = m.default({ module_or_path: `${base}.wasm` });
@@ -63,13 +67,11 @@ export function patternTests(h) {
       for (const flow of ['garbage', {}, [1, 2]]) {
         try { await mount({ id: 'x', hash: 'x', flow }); errors.push('no error'); } catch (e) { errors.push(e instanceof Error ? e.message : 'not an Error: ' + e); }
       }
-      const bundle = await (await fetch(`${api}/v1/sites/acme/bundle`)).json();
-      const good = bundle.dialogues.find((d) => d.flow);
       let mismatch;
       try { await mount({ ...good, hash: 'not-its-hash' }); } catch (e) { mismatch = e.message; }
       const chat = await mount(good);
       return { same: a === b, errors, mismatch, status: chat.status(), widgets: document.querySelectorAll('#dynchat-widget').length };
-    }, { base: `${endpoint}/widget/${file.slice(0, -3)}`, api: endpoint });
+    }, { base: `${endpoint}/widget/${file.slice(0, -3)}`, api: endpoint, good });
     assert(r.same, 'a second init gives the first one\'s instance');
     assert(r.errors.length === 3 && r.errors.every((e) => e.startsWith('unusable flow: ')), 'each refused flow throws its message: ' + JSON.stringify(r.errors));
     assert(r.mismatch === 'flow does not match its version hash', 'a flow under another hash: ' + r.mismatch);
