@@ -8,7 +8,6 @@ use crate::compile::{CCard, CardIx};
 use crate::fields::{answer_too_long, too_long_in};
 use crate::i18n::message;
 use crate::model::CaptureKind;
-use crate::targeting::int_text;
 
 pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
     let flow = r.flow;
@@ -39,7 +38,7 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 r.run_from(s, b.next.or(*next));
             }
             None => r.out.push(Effect::Ignored {
-                reason: ["no button ", &int_text(index as i128)].concat(),
+                reason: ["no button ", &crate::json::int_string(index as i64)].concat(),
             }),
         },
         (

@@ -351,6 +351,6 @@ pub(super) fn pick<'t>(translated: Option<&'t Template>, own: &'t Template) -> &
 }
 
 pub(super) fn book_key(s: &Session, card: CardIx, start_ms: i64) -> String {
-    let n = |i: i64| crate::targeting::int_text(i128::from(i));
+    let n = crate::json::int_string;
     [&s.id, ":", &s.flow, ":", &n(card.into()), ":", &n(start_ms)].concat()
 }
