@@ -107,17 +107,15 @@ impl<'a> Run<'a> {
                         *delay_ms,
                     );
                 }
-                let buttons = buttons
-                    .iter()
-                    .enumerate()
-                    .map(|(j, b)| Choice {
-                        label: tr
-                            .and_then(|t| t.buttons.get(j))
-                            .unwrap_or(&b.label)
-                            .clone(),
+                // A plain loop: `map(..).collect()` made its own copy of the adapters.
+                let mut choices = Vec::with_capacity(buttons.len());
+                for (j, b) in buttons.iter().enumerate() {
+                    let shown = tr.and_then(|t| t.buttons.get(j));
+                    choices.push(Choice {
+                        label: shown.unwrap_or(&b.label).clone(),
                         value: b.value.clone(),
-                    })
-                    .collect();
+                    });
+                }
                 let free_text = free_text.as_ref().map(|(p, _)| {
                     tr.and_then(|t| t.placeholder.clone())
                         .or_else(|| p.clone())
@@ -125,7 +123,10 @@ impl<'a> Run<'a> {
                 });
                 self.out.push(Effect::Ask {
                     card: card_id,
-                    prompt: Prompt::Choices { buttons, free_text },
+                    prompt: Prompt::Choices {
+                        buttons: choices,
+                        free_text,
+                    },
                 });
                 s.wait = Wait::Answer;
             }
