@@ -36,11 +36,11 @@ impl BranchJudge for NativeJudge {
 pub(super) fn render(t: &Template, s: &Session, flow: &CompiledFlow) -> String {
     let _ = flow;
     t.render(|src| match src {
-        TokenSource::Lead(f) => s.lead.get(f.as_str()).cloned(),
-        TokenSource::Company(f) => s.company.get(f.as_str()).cloned(),
-        TokenSource::Answer(i) => s.answers.get(i).cloned(),
-        TokenSource::MeetingAgent => s.meeting.as_ref().map(|m| m.agent.clone()),
-        TokenSource::MeetingTime => s.meeting.as_ref().map(|m| m.time.clone()),
+        TokenSource::Lead(f) => s.lead.get(f.as_str()).map(String::as_str),
+        TokenSource::Company(f) => s.company.get(f.as_str()).map(String::as_str),
+        TokenSource::Answer(i) => s.answers.get(i).map(String::as_str),
+        TokenSource::MeetingAgent => s.meeting.as_ref().map(|m| m.agent.as_str()),
+        TokenSource::MeetingTime => s.meeting.as_ref().map(|m| m.time.as_str()),
     })
 }
 
