@@ -166,7 +166,8 @@ fn map_data(wat: &str, mut f: impl FnMut(u64, &mut Vec<u8>)) -> String {
 }
 
 /// `core::fmt`'s table of two-digit pairs (`"00"` to `"99"`), which its integer formatting
-/// reads and nothing else: with the `fmt` entries stubbed, 200 B of data nobody reads.
+/// reads and nothing else: with the panic entry points (and the chat module's `fmt` entries)
+/// stubbed, 200 B of data nobody reads.
 pub fn digit_pairs() -> Vec<u8> {
     (0..200u8)
         .map(|i| b'0' + if i % 2 == 0 { i / 20 } else { i / 2 % 10 })

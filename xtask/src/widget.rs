@@ -328,7 +328,7 @@ pub const CHAT_PANIC_ENTRIES: [&str; 6] = [
 /// fails unless each entry point is found exactly once. Then the functions of `fmt` (the chat
 /// module: [`fmt_stub::CHAT_FMT_ENTRIES`]), which only panics reach, are stubbed too, and in both
 /// modules the source paths of panic locations are zeroed ([`fmt_stub::zero_panic_paths`]; the
-/// targeting module: 141 B of brotli, measured), and in the chat module `fmt`'s digit-pair table
+/// targeting module: 141 B of brotli, measured), and so is `fmt`'s digit-pair table
 /// ([`fmt_stub::zero_digit_pairs`]; its address returned, checked unread once optimised).
 fn stub_panics(
     root: &Path,
@@ -369,11 +369,7 @@ fn stub_panics(
             .0
     };
     let stubbed = fmt_stub::zero_panic_paths(&stubbed, &path_roots(root)?).0;
-    let (stubbed, pairs) = if fmt.is_empty() {
-        (stubbed, None)
-    } else {
-        fmt_stub::zero_digit_pairs(&stubbed)
-    };
+    let (stubbed, pairs) = fmt_stub::zero_digit_pairs(&stubbed);
     let wat = out.with_extension("wat");
     fs::write(&wat, stubbed).map_err(|e| format!("{}: {e}", wat.display()))?;
     run(Command::new(tool(root, "wasm-as")?)
