@@ -120,8 +120,17 @@ fn names(line: &str, name: &str) -> bool {
 /// ends in `.rs`. The messages of the standard library's own panics ([`PANIC_MESSAGES`], read
 /// only by the stubbed entry points and `fmt` functions, never shown) are zeroed too.
 pub fn zero_panic_paths(wat: &str, roots: &[String]) -> (String, usize) {
-    let mut out = String::with_capacity(wat.len());
     let mut zeroed = 0;
+    let out = map_data(wat, |_, bytes| {
+        zeroed += zero_paths(bytes, roots) + zero_messages(bytes)
+    });
+    (out, zeroed)
+}
+
+/// `wat` with the bytes of each data segment passed through `f` (with the segment's address,
+/// `(i32.const N)`, or 0 for a passive one) and written back.
+fn map_data(wat: &str, mut f: impl FnMut(u64, &mut Vec<u8>)) -> String {
+    let mut out = String::with_capacity(wat.len());
     for line in wat.lines() {
         let body = line
             .strip_prefix(" (data ")
@@ -137,7 +146,12 @@ pub fn zero_panic_paths(wat: &str, roots: &[String]) -> (String, usize) {
             out.push('\n');
             continue;
         };
-        zeroed += zero_paths(&mut bytes, roots) + zero_messages(&mut bytes);
+        let addr = line
+            .split_once("(i32.const ")
+            .and_then(|(_, r)| r.split_once(')'))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or(0);
+        f(addr, &mut bytes);
         out.push_str(&line[..start]);
         for b in bytes {
             if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
@@ -148,7 +162,51 @@ pub fn zero_panic_paths(wat: &str, roots: &[String]) -> (String, usize) {
         }
         out.push_str("\")\n");
     }
-    (out, zeroed)
+    out
+}
+
+/// `core::fmt`'s table of two-digit pairs (`"00"` to `"99"`), which its integer formatting
+/// reads and nothing else: with the panic entry points (and the chat module's `fmt` entries)
+/// stubbed, 200 B of data nobody reads.
+pub fn digit_pairs() -> Vec<u8> {
+    (0..200u8)
+        .map(|i| b'0' + if i % 2 == 0 { i / 20 } else { i / 2 % 10 })
+        .collect()
+}
+
+/// `wat` with the digit-pair table ([`digit_pairs`]) zeroed, which binaryen's memory packing then
+/// leaves out, and the table's address (`None`: not found, nothing zeroed). Whether anything
+/// still reads it is known only once the module is optimised: [`check_unread`].
+pub fn zero_digit_pairs(wat: &str) -> (String, Option<u64>) {
+    let pairs = digit_pairs();
+    let mut at = None;
+    let out = map_data(wat, |addr, bytes| {
+        if let Some(i) = bytes.windows(pairs.len()).position(|w| w == pairs) {
+            bytes[i..i + pairs.len()].fill(0);
+            at = Some(addr + i as u64);
+        }
+    });
+    (out, at)
+}
+
+/// An error naming the first line of `wat` (binaryen's text of the optimised module) outside its
+/// data segments with a number in `addr .. addr + len`: an instruction that can read the zeroed
+/// table (a constant address or a load's `offset=`), so the zeroing would change what it reads.
+/// Binaryen keeps data at its linked addresses and LLVM addresses a table from its start.
+pub fn check_unread(wat: &str, addr: u64, len: u64) -> Result<(), String> {
+    for line in wat.lines().filter(|l| !l.starts_with(" (data ")) {
+        let hit = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse::<u64>().ok())
+            .any(|n| (addr..addr + len).contains(&n));
+        if hit {
+            return Err(format!(
+                "the zeroed digit-pair table at {addr} may be read ({}): integer formatting on the chat module's path?",
+                line.trim()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The bytes of a binaryen string literal's inside (`\xx`, `\t`, `\n`, `\r`, `\"`, `\'`, `\\`).

@@ -592,6 +592,27 @@ mod tests {
     }
 
     #[test]
+    fn digit_pair_table_is_zeroed_and_a_reader_of_it_refused() {
+        use super::widget::fmt_stub::{check_unread, digit_pairs, zero_digit_pairs};
+        let pairs = String::from_utf8(digit_pairs()).unwrap_or_default();
+        assert!(pairs.starts_with("000102") && pairs.ends_with("979899"));
+        let wat = [" (data $d (i32.const 100) \"ab", &pairs, "cd\")\n"].concat();
+        let (out, at) = zero_digit_pairs(&wat);
+        assert_eq!(at, Some(102));
+        let zeros = "\\00".repeat(200);
+        assert_eq!(
+            out,
+            [" (data $d (i32.const 100) \"ab", &zeros, "cd\")\n"].concat()
+        );
+        let kept = " (data $d (i32.const 8) \"0001\")\n";
+        assert_eq!(zero_digit_pairs(kept), (kept.to_string(), None));
+        let read = "(module\n (data $d (i32.const 102) \"x\")\n  (i32.load16_u offset=301\n";
+        assert!(check_unread(read, 102, 200).is_err());
+        assert!(check_unread(read, 102, 199).is_ok());
+        assert!(check_unread("  (i32.const 102)\n", 102, 200).is_err());
+    }
+
+    #[test]
     fn std_panic_messages_are_zeroed_and_other_texts_kept() {
         use super::widget::fmt_stub::zero_panic_paths;
         let wat =

@@ -94,7 +94,7 @@ pub fn build(root: &Path) -> Result<(), String> {
             )
         };
         let bg = glue_dir.join(format!("{name}_bg.wasm"));
-        stub_panics(root, &wasm, &bg, entries, fmt)?;
+        let pairs = stub_panics(root, &wasm, &bg, entries, fmt)?;
         minify_exports(
             &wasm_opt,
             &bg,
@@ -130,6 +130,9 @@ pub fn build(root: &Path) -> Result<(), String> {
             .arg(&out)
             .arg("-o")
             .arg(&out))?;
+        if let Some(addr) = pairs {
+            fmt_stub::check_unread(&wat_of(root, &out)?, addr, 200)?;
+        }
     }
 
     let js = root.join("engine/web/js");
@@ -325,22 +328,16 @@ pub const CHAT_PANIC_ENTRIES: [&str; 6] = [
 /// fails unless each entry point is found exactly once. Then the functions of `fmt` (the chat
 /// module: [`fmt_stub::CHAT_FMT_ENTRIES`]), which only panics reach, are stubbed too, and in both
 /// modules the source paths of panic locations are zeroed ([`fmt_stub::zero_panic_paths`]; the
-/// targeting module: 141 B of brotli, measured).
+/// targeting module: 141 B of brotli, measured), and so is `fmt`'s digit-pair table
+/// ([`fmt_stub::zero_digit_pairs`]; its address returned, checked unread once optimised).
 fn stub_panics(
     root: &Path,
     wasm: &Path,
     out: &Path,
     entries: &[&str],
     fmt: &[&str],
-) -> Result<(), String> {
-    let dis = Command::new(tool(root, "wasm-dis")?)
-        .arg(wasm)
-        .output()
-        .map_err(|e| format!("cannot run wasm-dis: {e}"))?;
-    if !dis.status.success() {
-        return Err(format!("wasm-dis {} failed", wasm.display()));
-    }
-    let text = String::from_utf8(dis.stdout).map_err(|e| format!("wasm-dis output: {e}"))?;
+) -> Result<Option<u64>, String> {
+    let text = wat_of(root, wasm)?;
     // The chat module's entries name the standard library's functions demangled.
     let text = if fmt.is_empty() {
         text
@@ -380,6 +377,7 @@ fn stub_panics(
         out
     };
     let stubbed = fmt_stub::zero_panic_paths(&stubbed, &path_roots(root)?).0;
+    let (stubbed, pairs) = fmt_stub::zero_digit_pairs(&stubbed);
     let wat = out.with_extension("wat");
     fs::write(&wat, stubbed).map_err(|e| format!("{}: {e}", wat.display()))?;
     run(Command::new(tool(root, "wasm-as")?)
@@ -387,7 +385,20 @@ fn stub_panics(
         .arg(&wat)
         .arg("-o")
         .arg(out))?;
-    fs::remove_file(&wat).map_err(|e| format!("{}: {e}", wat.display()))
+    fs::remove_file(&wat).map_err(|e| format!("{}: {e}", wat.display()))?;
+    Ok(pairs)
+}
+
+/// Binaryen's text of the module at `wasm`.
+fn wat_of(root: &Path, wasm: &Path) -> Result<String, String> {
+    let dis = Command::new(tool(root, "wasm-dis")?)
+        .arg(wasm)
+        .output()
+        .map_err(|e| format!("cannot run wasm-dis: {e}"))?;
+    if !dis.status.success() {
+        return Err(format!("wasm-dis {} failed", wasm.display()));
+    }
+    String::from_utf8(dis.stdout).map_err(|e| format!("wasm-dis output: {e}"))
 }
 
 /// Where the source paths in a module's panic locations begin: `/rustc/` (the standard library),

@@ -456,9 +456,27 @@ pub fn write_value(out: &mut String, v: &J) {
     }
 }
 
-/// Appends an integer in decimal.
+/// Appends an integer in decimal, without `core::fmt`: `u64` division, which wasm has as an
+/// instruction (the widget's modules write only `i64`s; [`write_wide_int`] is the targeting
+/// module's, for numbers beyond them).
 pub fn write_int(out: &mut String, n: i64) {
-    write_wide_int(out, i128::from(n));
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
 }
 
 /// Appends an integer in decimal, without `core::fmt` (wide enough for any `i64` or `u64`).

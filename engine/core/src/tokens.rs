@@ -105,13 +105,18 @@ pub const MARKDOWN_SPECIALS: &[char] = &['\\', '*', '[', ']', '(', ')'];
 /// What a visitor typed or a lead field holds is data, never markup.
 pub fn escape_markdown(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
+    push_escaped(&mut out, v);
+    out
+}
+
+/// Appends `v` escaped as [`escape_markdown`] does.
+fn push_escaped(out: &mut String, v: &str) {
     for c in v.chars() {
         if MARKDOWN_SPECIALS.contains(&c) {
             out.push('\\');
         }
         out.push(c);
     }
-    out
 }
 
 /// Undoes [`escape_markdown`]: the text as a visitor reads it in the bubble (the transcript a
@@ -137,9 +142,9 @@ impl Template {
     /// Markdown applies only to what the author wrote: a looked-up value (a visitor's answer, a
     /// lead or company field, the meeting) is escaped with [`escape_markdown`]; the author's text
     /// and defaults are kept as written.
-    pub fn render<F>(&self, lookup: F) -> String
+    pub fn render<'v, F>(&self, lookup: F) -> String
     where
-        F: Fn(&TokenSource) -> Option<String>,
+        F: Fn(&TokenSource) -> Option<&'v str>,
     {
         let mut s = String::new();
         for seg in &self.0 {
@@ -147,7 +152,7 @@ impl Template {
                 Segment::Text(t) => s.push_str(t),
                 Segment::Token { source, default } => {
                     match lookup(source).filter(|v| !v.trim().is_empty()) {
-                        Some(v) => s.push_str(&escape_markdown(&v)),
+                        Some(v) => push_escaped(&mut s, v),
                         None => s.push_str(default.as_deref().unwrap_or("")),
                     }
                 }

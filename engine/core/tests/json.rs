@@ -113,6 +113,12 @@ fn writes_strings_and_numbers_as_serde_json_does() {
         json::write_wide_int(&mut s, n);
         assert_eq!(s, n.to_string());
     }
+    for n in [0, 9, 10, -1, -10, 1 << 40, i64::MAX, i64::MIN] {
+        let mut s = String::new();
+        json::write_int(&mut s, n);
+        assert_eq!(s, n.to_string());
+        assert_eq!(json::int_string(n), n.to_string());
+    }
     let o = Out::new()
         .str("s", "x")
         .int("n", -3)

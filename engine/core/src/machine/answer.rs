@@ -8,7 +8,6 @@ use crate::compile::{CCard, CardIx};
 use crate::fields::{answer_too_long, too_long_in};
 use crate::i18n::message;
 use crate::model::CaptureKind;
-use crate::targeting::int_text;
 
 pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input) {
     let flow = r.flow;
@@ -27,19 +26,11 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             Wait::Answer,
         ) => match buttons.get(index) {
             Some(b) => {
-                r.answered(s, i, b.value.clone());
-                if let Some(f) = field {
-                    s.lead.insert(f.to_ascii_lowercase(), b.value.clone());
-                    r.out.push(Effect::Capture {
-                        field: f.clone(),
-                        value: b.value.clone(),
-                        overwrite: true,
-                    });
-                }
+                take(r, s, i, field.as_ref(), b.value.clone(), true);
                 r.run_from(s, b.next.or(*next));
             }
             None => r.out.push(Effect::Ignored {
-                reason: ["no button ", &int_text(index as i128)].concat(),
+                reason: ["no button ", &crate::json::int_string(index as i64)].concat(),
             }),
         },
         (
@@ -62,15 +53,7 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 r.reprompt(s, i, too_long_in(&s.lang));
                 return;
             }
-            r.answered(s, i, v.to_string());
-            if let Some(f) = field {
-                s.lead.insert(f.to_ascii_lowercase(), v.to_string());
-                r.out.push(Effect::Capture {
-                    field: f.clone(),
-                    value: v.to_string(),
-                    overwrite: true,
-                });
-            }
+            take(r, s, i, field.as_ref(), v.to_string(), true);
             r.run_from(s, ft_next.or(*next));
         }
         (CCard::Question { buttons, .. }, Input::Text { text }, Wait::Answer) => {
@@ -125,13 +108,7 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             } else {
                 v.to_string()
             };
-            r.answered(s, i, value.clone());
-            s.lead.insert(field.to_ascii_lowercase(), value.clone());
-            r.out.push(Effect::Capture {
-                field: field.clone(),
-                value,
-                overwrite: *overwrite,
-            });
+            take(r, s, i, Some(field), value, *overwrite);
             match kind {
                 CaptureKind::Email => r.emit(BrowserEvent::Email),
                 CaptureKind::Phone => r.emit(BrowserEvent::Phone),
@@ -233,6 +210,27 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
             ]
             .concat(),
         }),
+    }
+}
+
+/// Records `value` as the answer to card `i` and, with a `field`, as that lead field too (and
+/// says so in a `Capture` effect, after the answer's).
+fn take(
+    r: &mut Run<'_>,
+    s: &mut Session,
+    i: CardIx,
+    field: Option<&String>,
+    value: String,
+    overwrite: bool,
+) {
+    r.answered(s, i, value.clone());
+    if let Some(f) = field {
+        s.lead.insert(f.to_ascii_lowercase(), value.clone());
+        r.out.push(Effect::Capture {
+            field: f.clone(),
+            value,
+            overwrite,
+        });
     }
 }
 

@@ -36,11 +36,11 @@ impl BranchJudge for NativeJudge {
 pub(super) fn render(t: &Template, s: &Session, flow: &CompiledFlow) -> String {
     let _ = flow;
     t.render(|src| match src {
-        TokenSource::Lead(f) => s.lead.get(f.as_str()).cloned(),
-        TokenSource::Company(f) => s.company.get(f.as_str()).cloned(),
-        TokenSource::Answer(i) => s.answers.get(i).cloned(),
-        TokenSource::MeetingAgent => s.meeting.as_ref().map(|m| m.agent.clone()),
-        TokenSource::MeetingTime => s.meeting.as_ref().map(|m| m.time.clone()),
+        TokenSource::Lead(f) => s.lead.get(f.as_str()).map(String::as_str),
+        TokenSource::Company(f) => s.company.get(f.as_str()).map(String::as_str),
+        TokenSource::Answer(i) => s.answers.get(i).map(String::as_str),
+        TokenSource::MeetingAgent => s.meeting.as_ref().map(|m| m.agent.as_str()),
+        TokenSource::MeetingTime => s.meeting.as_ref().map(|m| m.time.as_str()),
     })
 }
 
@@ -107,17 +107,15 @@ impl<'a> Run<'a> {
                         *delay_ms,
                     );
                 }
-                let buttons = buttons
-                    .iter()
-                    .enumerate()
-                    .map(|(j, b)| Choice {
-                        label: tr
-                            .and_then(|t| t.buttons.get(j))
-                            .unwrap_or(&b.label)
-                            .clone(),
+                // A plain loop: `map(..).collect()` made its own copy of the adapters.
+                let mut choices = Vec::with_capacity(buttons.len());
+                for (j, b) in buttons.iter().enumerate() {
+                    let shown = tr.and_then(|t| t.buttons.get(j));
+                    choices.push(Choice {
+                        label: shown.unwrap_or(&b.label).clone(),
                         value: b.value.clone(),
-                    })
-                    .collect();
+                    });
+                }
                 let free_text = free_text.as_ref().map(|(p, _)| {
                     tr.and_then(|t| t.placeholder.clone())
                         .or_else(|| p.clone())
@@ -125,7 +123,10 @@ impl<'a> Run<'a> {
                 });
                 self.out.push(Effect::Ask {
                     card: card_id,
-                    prompt: Prompt::Choices { buttons, free_text },
+                    prompt: Prompt::Choices {
+                        buttons: choices,
+                        free_text,
+                    },
                 });
                 s.wait = Wait::Answer;
             }
@@ -351,6 +352,6 @@ pub(super) fn pick<'t>(translated: Option<&'t Template>, own: &'t Template) -> &
 }
 
 pub(super) fn book_key(s: &Session, card: CardIx, start_ms: i64) -> String {
-    let n = |i: i64| crate::targeting::int_text(i128::from(i));
+    let n = crate::json::int_string;
     [&s.id, ":", &s.flow, ":", &n(card.into()), ":", &n(start_ms)].concat()
 }

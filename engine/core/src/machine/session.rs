@@ -144,7 +144,7 @@ impl Session {
     pub fn check(&self, flow: &CompiledFlow) -> Result<(), String> {
         if self.v != SESSION_VERSION {
             // Joined, not `format!`: `step` runs this in the browser's wasm.
-            let v = crate::targeting::int_text(i128::from(self.v));
+            let v = crate::json::int_string(i64::from(self.v));
             return Err(["session version ", &v, " is not supported"].concat());
         }
         if self.flow != flow.hash {

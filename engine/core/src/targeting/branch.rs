@@ -23,7 +23,9 @@ pub fn branch_facts(
 ) -> String {
     let mut o = Out::new();
     for (k, v) in answers {
-        o.str(&["a", &int_text(i128::from(*k))].concat(), &lower(v));
+        let mut key = String::from("a");
+        crate::json::write_int(&mut key, i64::from(*k));
+        o.str(&key, &lower(v));
     }
     for (ns, m) in [("l", lead), ("c", company)] {
         for (k, v) in m {
