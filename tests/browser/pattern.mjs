@@ -92,5 +92,24 @@ export function patternTests(h) {
     assert((await page.locator('#dynchat-widget').count()) === 1, 'one widget');
     assert(bundles.length === 1, 'one bundle request: ' + bundles.length);
     await ctx.close();
+    // A copy without data-site (never started) before the site's tag does not keep the widget away.
+    const other = await newPage();
+    await other.page.goto(q('/pricing', '&bare=1'));
+    await shadow(other.page, '.launcher').waitFor();
+    assert((await other.page.locator('#dynchat-widget').count()) === 1, 'one widget after a site-less copy');
+    await other.ctx.close();
+  });
+
+  test('the composer takes no room while it is empty (the bot typing its first message), and shows with the first prompt', async () => {
+    const { ctx, page } = await newPage();
+    await page.goto(q('/pricing'));
+    await shadow(page, '.launcher').click();
+    await shadow(page, '.typing').waitFor();
+    const composer = shadow(page, '.composer');
+    assert((await composer.evaluate((e) => e.childElementCount)) === 0, 'nothing to answer yet');
+    assert(await composer.isHidden(), 'the empty composer is hidden, not a bordered strip');
+    await shadow(page, '.choice').first().waitFor();
+    assert(await composer.isVisible(), 'the composer shows with the first prompt');
+    await ctx.close();
   });
 }

@@ -63,7 +63,7 @@ const site = createServer((req, res) => {
   res.writeHead(200, headers);
   res.end(`<!doctype html><html lang="${esc(q.get('lang') || 'en')}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Acme — ${esc(url.pathname)}</title></head>
 <body><header><nav><a href="/pricing">Pricing</a> · <a href="/guide">Guide</a> · <a href="/blog">Blog</a></nav></header><main><h1>Acme ${esc(url.pathname)}</h1>${filler}</main>
-${`<script src="${esc(api)}/widget/loader.js" data-site="${esc(q.get('site') || 'acme')}" data-endpoint="${esc(api)}"${consent} async></script>`.repeat(q.get('twice') ? 2 : 1)}</body></html>`);
+${q.get('bare') ? `<script src="${esc(api)}/widget/loader.js"></script>` : ''}${`<script src="${esc(api)}/widget/loader.js" data-site="${esc(q.get('site') || 'acme')}" data-endpoint="${esc(api)}"${consent} async></script>`.repeat(q.get('twice') ? 2 : 1)}</body></html>`);
 });
 const siteUrl = await new Promise((ok) => site.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${site.address().port}`)));
 

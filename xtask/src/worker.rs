@@ -157,10 +157,17 @@ pub fn migrate_fresh(root: &Path, persist_dir: &Path) -> Result<(), String> {
     let template = migrated_template(root)?;
     // Copied beside it, then renamed into place: a run killed mid-copy leaves no half database
     // that the next start would take for migrated state.
-    let part = persist_dir.join(format!("v3/d1.part.{}", std::process::id()));
-    if part.exists() {
-        std::fs::remove_dir_all(&part).map_err(|e| format!("{}: {e}", part.display()))?;
+    // Leftovers of killed runs first (any pid).
+    for e in std::fs::read_dir(persist_dir.join("v3"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with("d1.part.") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
+    let part = persist_dir.join(format!("v3/d1.part.{}", std::process::id()));
     copy_tree(&template.join("v3/d1"), &part)?;
     std::fs::rename(&part, &d1).map_err(|e| format!("{} -> {}: {e}", part.display(), d1.display()))
 }

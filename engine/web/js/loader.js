@@ -5,8 +5,9 @@
 import { createDynchat } from './core.js';
 
 (() => {
-  // A second copy of the tag on the page (a hard-coded tag and a tag manager's) leaves the first in charge.
-  if (window.dynchat && typeof window.dynchat.init === 'function') return;
+  // A second copy of the tag on the page (a hard-coded tag and a tag manager's) leaves the first
+  // in charge once it has started (`ready`: set by `init`); a copy that never started is replaced.
+  if (window.dynchat && window.dynchat.ready) return;
   const me = document.currentScript;
   const base = new URL('./', me ? me.src : location.href).href;
   // The wasm is fetched (and compiled as it streams in) while its JavaScript glue loads.

@@ -261,7 +261,8 @@ header button:focus-visible{outline-color:var(--o);outline-offset:-3px}\
 .typing i{width:7px;height:7px;border-radius:50%;background:var(--m);animation:blink 1.2s infinite both}\
 .typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}\
 .composer{border-top:1px solid var(--l);padding:12px;display:flex;flex-direction:column;gap:10px;max-height:55%;overflow-y:auto}\
-.composer:empty,.choices{display:flex;flex-wrap:wrap;gap:8px}\
+.composer:empty,.err:empty{display:none}\
+.choices{display:flex;flex-wrap:wrap;gap:8px}\
 .choice{padding:8px 14px;border-radius:999px;border:1.5px solid var(--p);background:var(--b);color:var(--g);font-weight:550}\
 :host([data-theme=dark]) .choice{border-color:var(--l)}\
 .choice:hover,.choice[aria-pressed=true]{background:var(--p);color:var(--o)}\
