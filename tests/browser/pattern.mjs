@@ -4,11 +4,12 @@
 // stub API, in both modes): a plain pattern, one with a leading `(?i)` (the `i` flag), one only the
 // lenient (non-Unicode) mode builds (`\#`), one with non-ASCII letters in a class. A refused
 // answer re-prompts with the card's error and sends nothing; an accepted one moves on. The patterns' own cases against regex-lite: engine/web/tests/browser_text.rs.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function patternTests(h) {
   const { test, newPage, q, shadow, waitFor, assert, sideStub, endpoint, root } = h;
+  const en = JSON.parse(readFileSync(join(root, 'engine/core/i18n/en.json'), 'utf8'));
 
   test('capture patterns: refused answers re-prompt with the card error, (?i), \\# and non-ASCII classes work, accepted answers move on', async () => {
     const api = await sideStub();
@@ -41,6 +42,9 @@ export function patternTests(h) {
     await card('Your order number?', ['PO-12', 'po-1234'], 'Like PO-123', 'po-123');
     await card('Your ticket?', ['42', '#4'], 'Like #42', '#42');
     await card('Your city?', ['Zürich 2', 'Zürich€'], 'Letters only', 'Zürich');
+    // A name needs a letter: without Unicode tables in the module, non-ASCII text is decided by
+    // the browser's \p{Alphabetic} through the same host matcher.
+    await card('Your name?', ['123', '😀', '١٢٣'], en['capture.name'], '李小龙');
     await waitFor(async () => (await log()).includes('PATTERNS DONE'), 'the end card');
     const text = await log();
     for (const refused of ['x1234 AB', 'PO-12', 'po-1234', 'Zürich 2', 'Zürich€']) assert(!text.includes(refused), 'a refused answer is not in the log: ' + refused);
