@@ -162,8 +162,8 @@ impl Chat {
             calls: Vec::new(),
         });
         act(&shell, |i| {
-            for e in i.transcript.clone() {
-                i.view.add(&e);
+            for e in &i.transcript {
+                i.view.add(e);
             }
             let open = i.open;
             let auto = i.cfg.auto_open;
