@@ -11,6 +11,15 @@ use dynchat_engine::machine::step_with;
 use dynchat_engine::{BrowserEvent, Effect, Input, Prompt};
 
 impl Inner {
+    /// A transcript line: recorded, and queued for the view (`Op::Me` without a delay).
+    pub(super) fn line(&mut self, e: Entry, delay: Option<u32>) {
+        self.transcript.push(e.clone());
+        self.queue.push_back(match delay {
+            Some(d) => Op::Bot(e, d),
+            None => Op::Me(e),
+        });
+    }
+
     pub(super) fn ev(&mut self, ty: &str, card: Option<&str>, value: Option<&str>) {
         let mut e = Out::new();
         e.str("type", ty)
@@ -112,8 +121,7 @@ impl Inner {
                     image: None,
                     link: None,
                 };
-                self.transcript.push(e.clone());
-                self.queue.push_back(Op::Me(e));
+                self.line(e, None);
             }
         }
         let mut captured = false;
@@ -141,11 +149,8 @@ impl Inner {
                             image,
                             link,
                         };
-                        self.transcript.push(e.clone());
-                        self.queue.push_back(Op::Bot(
-                            e,
-                            if self.resuming { 0 } else { delay_ms.min(4000) },
-                        ));
+                        let delay = if self.resuming { 0 } else { delay_ms.min(4000) };
+                        self.line(e, Some(delay));
                     }
                 }
                 Effect::Ask { prompt, .. } => self.queue.push_back(Op::Ask(prompt)),

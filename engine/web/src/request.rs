@@ -68,8 +68,7 @@ impl Inner {
             image: None,
             link: None,
         };
-        self.transcript.push(me.clone());
-        self.queue.push_back(Op::Me(me));
+        self.line(me, None);
         self.slots = SlotUi::Requesting(reason);
         self.calls.push(Call::Request(key, out.finish()));
         self.pump();
@@ -91,8 +90,7 @@ impl Inner {
             image: None,
             link: None,
         };
-        self.transcript.push(note.clone());
-        self.queue.push_back(Op::Bot(note, 0));
+        self.line(note, Some(0));
         let result = if reason == "none_fit" {
             Booking::Declined
         } else {
@@ -142,8 +140,7 @@ impl Inner {
                         image: None,
                         link: None,
                     };
-                    self.transcript.push(e.clone());
-                    self.queue.push_back(Op::Bot(e, 0));
+                    self.line(e, Some(0));
                 }
             }
             self.save();
