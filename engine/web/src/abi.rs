@@ -22,18 +22,20 @@ pub extern "C" fn dc_alloc(len: usize) -> *mut u8 {
     Box::into_raw(vec![0u8; len].into_boxed_slice()).cast()
 }
 
-/// Takes back a buffer from [`dc_alloc`] as text; null is none (invalid UTF-8, which
-/// `TextEncoder` never writes, reads as empty).
+/// Takes back a buffer from [`dc_alloc`] as text; null is none. Not checked again: the glue
+/// writes it with `TextEncoder`, whose output is always UTF-8 (a lone surrogate becomes U+FFFD).
 ///
 /// # Safety
-/// `ptr` and `len` come from one [`dc_alloc`] call (or `ptr` is null) and are used once.
+/// `ptr` and `len` come from one [`dc_alloc`] call (or `ptr` is null), hold UTF-8 and are used
+/// once.
 unsafe fn take(ptr: *mut u8, len: usize) -> Option<String> {
     if ptr.is_null() {
         return None;
     }
     // SAFETY: the caller passes a buffer `dc_alloc` made with exactly this length.
     let b = unsafe { Box::from_raw(slice_from_raw_parts_mut(ptr, len)) };
-    Some(String::from_utf8(b.into_vec()).unwrap_or_default())
+    // SAFETY: the glue's `TextEncoder` wrote the bytes (above).
+    Some(unsafe { String::from_utf8_unchecked(b.into_vec()) })
 }
 
 /// [`take`], none read as empty.
