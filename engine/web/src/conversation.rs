@@ -373,12 +373,8 @@ impl Inner {
         }
         self.typing = false;
         self.view.typing(false);
-        if let Some(Op::Bot(e, _)) = self.queue.pop_front() {
-            self.view.add(&e);
-            if self.cfg.sound && self.open {
-                self.calls.push(Call::Chime);
-            }
-        }
+        // The queue's first entry is the line `pump` held back (without its delay now): `pump`
+        // shows it (and chimes: `resuming` is only ever set during the mount, not in a timer).
         self.pump();
     }
 
