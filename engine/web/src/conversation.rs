@@ -388,10 +388,9 @@ impl Inner {
                 });
             }
             Some(Prompt::Field { field, placeholder }) => {
-                let p = placeholder.clone().unwrap_or_default();
                 self.view.composer(Composer::Field {
                     kind: kind_str(*field),
-                    placeholder: &p,
+                    placeholder: placeholder.as_deref().unwrap_or(""),
                 });
             }
             Some(Prompt::Slots) => self.refresh_slots(),
