@@ -16,10 +16,22 @@ thread_local! {
     static OUT: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// A zeroed buffer of `len` bytes for the glue to write a string into.
+/// A buffer of `len` bytes for the glue to write a string into (every byte of it, before the
+/// call that takes it back). Not zeroed, as the targeting module's is not.
 #[no_mangle]
 pub extern "C" fn dc_alloc(len: usize) -> *mut u8 {
-    Box::into_raw(vec![0u8; len].into_boxed_slice()).cast()
+    match std::alloc::Layout::array::<u8>(len) {
+        Ok(l) if len > 0 => {
+            // SAFETY: `l` has a non-zero size.
+            let p = unsafe { std::alloc::alloc(l) };
+            if p.is_null() {
+                std::alloc::handle_alloc_error(l);
+            }
+            p
+        }
+        // What an empty `Box<[u8]>` holds: [`take`] makes one of it and frees nothing.
+        _ => std::ptr::NonNull::<u8>::dangling().as_ptr(),
+    }
 }
 
 /// Takes back a buffer from [`dc_alloc`] as text; null is none. Not checked again: the glue
