@@ -16,24 +16,38 @@ thread_local! {
     static OUT: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// A zeroed buffer of `len` bytes for the glue to write a string into.
+/// A buffer of `len` bytes for the glue to write a string into (every byte of it, before the
+/// call that takes it back). Not zeroed, as the targeting module's is not.
 #[no_mangle]
 pub extern "C" fn dc_alloc(len: usize) -> *mut u8 {
-    Box::into_raw(vec![0u8; len].into_boxed_slice()).cast()
+    match std::alloc::Layout::array::<u8>(len) {
+        Ok(l) if len > 0 => {
+            // SAFETY: `l` has a non-zero size.
+            let p = unsafe { std::alloc::alloc(l) };
+            if p.is_null() {
+                std::alloc::handle_alloc_error(l);
+            }
+            p
+        }
+        // What an empty `Box<[u8]>` holds: [`take`] makes one of it and frees nothing.
+        _ => std::ptr::NonNull::<u8>::dangling().as_ptr(),
+    }
 }
 
-/// Takes back a buffer from [`dc_alloc`] as text; null is none (invalid UTF-8, which
-/// `TextEncoder` never writes, reads as empty).
+/// Takes back a buffer from [`dc_alloc`] as text; null is none. Not checked again: the glue
+/// writes it with `TextEncoder`, whose output is always UTF-8 (a lone surrogate becomes U+FFFD).
 ///
 /// # Safety
-/// `ptr` and `len` come from one [`dc_alloc`] call (or `ptr` is null) and are used once.
+/// `ptr` and `len` come from one [`dc_alloc`] call (or `ptr` is null), hold UTF-8 and are used
+/// once.
 unsafe fn take(ptr: *mut u8, len: usize) -> Option<String> {
     if ptr.is_null() {
         return None;
     }
     // SAFETY: the caller passes a buffer `dc_alloc` made with exactly this length.
     let b = unsafe { Box::from_raw(slice_from_raw_parts_mut(ptr, len)) };
-    Some(String::from_utf8(b.into_vec()).unwrap_or_default())
+    // SAFETY: the glue's `TextEncoder` wrote the bytes (above).
+    Some(unsafe { String::from_utf8_unchecked(b.into_vec()) })
 }
 
 /// [`take`], none read as empty.

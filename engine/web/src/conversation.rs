@@ -11,6 +11,15 @@ use dynchat_engine::machine::step_with;
 use dynchat_engine::{BrowserEvent, Effect, Input, Prompt};
 
 impl Inner {
+    /// A transcript line: recorded, and queued for the view (`Op::Me` without a delay).
+    pub(super) fn line(&mut self, e: Entry, delay: Option<u32>) {
+        self.transcript.push(e.clone());
+        self.queue.push_back(match delay {
+            Some(d) => Op::Bot(e, d),
+            None => Op::Me(e),
+        });
+    }
+
     pub(super) fn ev(&mut self, ty: &str, card: Option<&str>, value: Option<&str>) {
         let mut e = Out::new();
         e.str("type", ty)
@@ -112,8 +121,7 @@ impl Inner {
                     image: None,
                     link: None,
                 };
-                self.transcript.push(e.clone());
-                self.queue.push_back(Op::Me(e));
+                self.line(e, None);
             }
         }
         let mut captured = false;
@@ -141,11 +149,8 @@ impl Inner {
                             image,
                             link,
                         };
-                        self.transcript.push(e.clone());
-                        self.queue.push_back(Op::Bot(
-                            e,
-                            if self.resuming { 0 } else { delay_ms.min(4000) },
-                        ));
+                        let delay = if self.resuming { 0 } else { delay_ms.min(4000) };
+                        self.line(e, Some(delay));
                     }
                 }
                 Effect::Ask { prompt, .. } => self.queue.push_back(Op::Ask(prompt)),
@@ -368,12 +373,8 @@ impl Inner {
         }
         self.typing = false;
         self.view.typing(false);
-        if let Some(Op::Bot(e, _)) = self.queue.pop_front() {
-            self.view.add(&e);
-            if self.cfg.sound && self.open {
-                self.calls.push(Call::Chime);
-            }
-        }
+        // The queue's first entry is the line `pump` held back (without its delay now): `pump`
+        // shows it (and chimes: `resuming` is only ever set during the mount, not in a timer).
         self.pump();
     }
 
@@ -387,10 +388,9 @@ impl Inner {
                 });
             }
             Some(Prompt::Field { field, placeholder }) => {
-                let p = placeholder.clone().unwrap_or_default();
                 self.view.composer(Composer::Field {
                     kind: kind_str(*field),
-                    placeholder: &p,
+                    placeholder: placeholder.as_deref().unwrap_or(""),
                 });
             }
             Some(Prompt::Slots) => self.refresh_slots(),

@@ -58,13 +58,18 @@ imports! {
     dc_take(ptr: *mut u8);
 }
 
-/// The string answer the glue holds, `n` bytes (none when negative), copied into the module.
+/// The string answer the glue holds, `n` bytes (none when negative), copied into the module; not
+/// checked again: the glue encodes it with `TextEncoder`, whose output is always UTF-8.
 fn answer(n: i32) -> Option<String> {
     let n = usize::try_from(n).ok()?;
-    let mut b = vec![0u8; n];
-    // SAFETY: the glue writes exactly the `n` bytes of the answer it holds into `b`.
-    unsafe { dc_take(b.as_mut_ptr()) };
-    String::from_utf8(b).ok()
+    let mut b = Vec::with_capacity(n);
+    // SAFETY: the glue writes exactly the `n` bytes of the answer it holds into `b`'s room for
+    // `n`, and they are `TextEncoder`'s output, so UTF-8.
+    unsafe {
+        dc_take(b.as_mut_ptr());
+        b.set_len(n);
+        Some(String::from_utf8_unchecked(b))
+    }
 }
 
 /// A JavaScript object held by the glue for the module (an element, the shadow root, an event,

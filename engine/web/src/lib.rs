@@ -112,18 +112,21 @@ impl Chat {
             i18n::install(c);
         }
         let css = style::css(&cfg);
-        let welcome = cfg
-            .welcome
-            .clone()
-            .filter(|w| !w.trim().is_empty())
-            .unwrap_or_else(|| i18n::message(&lang, "ui.welcome"));
+        let default;
+        let welcome = match cfg.welcome.as_deref().filter(|w| !w.trim().is_empty()) {
+            Some(w) => w,
+            None => {
+                default = i18n::message(&lang, "ui.welcome");
+                &default
+            }
+        };
         // The shell first, empty: the view's dispatcher holds it weakly.
         let shell = Rc::new(Shell {
             host,
             inner: RefCell::new(None),
         });
         let weak = Rc::downgrade(&shell);
-        let view = View::new(&cfg, &css, &welcome, &lang, dispatcher(weak.clone()))?;
+        let view = View::new(&cfg, &css, welcome, &lang, dispatcher(weak.clone()))?;
         let (session, transcript, fields, overwrite, leads, open) = match restored {
             Some((s, session)) => (
                 session,
@@ -162,8 +165,8 @@ impl Chat {
             calls: Vec::new(),
         });
         act(&shell, |i| {
-            for e in i.transcript.clone() {
-                i.view.add(&e);
+            for e in &i.transcript {
+                i.view.add(e);
             }
             let open = i.open;
             let auto = i.cfg.auto_open;

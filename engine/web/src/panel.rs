@@ -138,22 +138,18 @@ impl Inner {
                         .iter()
                         .filter(|s| days.get(*day) == Some(&s.day))
                         .nth(i)
-                        .cloned(),
+                        .map(|s| {
+                            let label = if s.label.is_empty() {
+                                [s.day.as_str(), " ", &s.time].concat()
+                            } else {
+                                s.label.clone()
+                            };
+                            (s.start_ms, s.end_ms, label)
+                        }),
                     _ => None,
                 };
-                if let Some(s) = chosen {
-                    let label = if s.label.is_empty() {
-                        [s.day.as_str(), " ", &s.time].concat()
-                    } else {
-                        s.label.clone()
-                    };
-                    self.input(
-                        Input::SlotChosen {
-                            start_ms: s.start_ms,
-                            end_ms: s.end_ms,
-                        },
-                        Some(label),
-                    );
+                if let Some((start_ms, end_ms, label)) = chosen {
+                    self.input(Input::SlotChosen { start_ms, end_ms }, Some(label));
                 }
             }
             Ui::SkipMeeting => {

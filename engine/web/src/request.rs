@@ -10,7 +10,7 @@ use dynchat_engine::{Booking, Input};
 
 impl Inner {
     /// A lead value the conversation knows: captured in it (`fields`) or known before (`lead`).
-    fn known(&self, key: &str) -> Option<String> {
+    fn known(&self, key: &str) -> Option<&str> {
         let captured = self
             .fields
             .iter()
@@ -18,7 +18,7 @@ impl Inner {
         captured
             .map(|(_, v)| v)
             .or_else(|| self.session.lead.get(&key.to_ascii_lowercase()))
-            .map(|v| v.trim().to_string())
+            .map(|v| v.trim())
             .filter(|v| !v.is_empty())
     }
 
@@ -48,7 +48,7 @@ impl Inner {
         let name = self.known("name").or_else(|| self.known("firstName"));
         let mut out = Out::new();
         out.str("route", &route_str(route, &self.flow.id, id))
-            .str("email", &email)
+            .str("email", email)
             .str("preferred", text.trim())
             .str("reason", reason)
             .str("session", &self.session.id)
@@ -56,7 +56,7 @@ impl Inner {
         if let Some(n) =
             name.filter(|n| dynchat_engine::fields::char_count(n) <= 200 && !n.contains('\n'))
         {
-            out.str("name", &n);
+            out.str("name", n);
         }
         // A rules route is resolved by the worker from the same facts as `/book`.
         self.rule_facts(route, &mut out);
@@ -68,8 +68,7 @@ impl Inner {
             image: None,
             link: None,
         };
-        self.transcript.push(me.clone());
-        self.queue.push_back(Op::Me(me));
+        self.line(me, None);
         self.slots = SlotUi::Requesting(reason);
         self.calls.push(Call::Request(key, out.finish()));
         self.pump();
@@ -91,8 +90,7 @@ impl Inner {
             image: None,
             link: None,
         };
-        self.transcript.push(note.clone());
-        self.queue.push_back(Op::Bot(note, 0));
+        self.line(note, Some(0));
         let result = if reason == "none_fit" {
             Booking::Declined
         } else {
@@ -142,8 +140,7 @@ impl Inner {
                         image: None,
                         link: None,
                     };
-                    self.transcript.push(e.clone());
-                    self.queue.push_back(Op::Bot(e, 0));
+                    self.line(e, Some(0));
                 }
             }
             self.save();
