@@ -319,6 +319,7 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "catalogues")]
     fn placeholders(s: &str) -> Vec<String> {
         let mut out: Vec<String> = s
             .split('{')
