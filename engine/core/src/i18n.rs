@@ -203,11 +203,39 @@ impl Catalog {
 }
 
 fn english(key: &str) -> Option<String> {
-    lookup(EN, key)
+    scan_en(key).map(str::to_string)
+}
+
+// `scan_en` reads [`EN`] by its quotes: every `"` in it delimits a string.
+const _: () = {
+    let b = EN.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        assert!(
+            b[i] != b'\\',
+            "i18n/en.json: escapes are not read by scan_en"
+        );
+        i += 1;
+    }
+};
+
+/// The English message `key`, found in the compact text [`EN`] directly (no JSON tree per
+/// lookup): EN has no escapes (checked at compile time), so its pieces between quotes are, in
+/// turn, `{`, a key, `:`, its value, `,`, a key, ... (a piece equal to `key` followed by `:` is
+/// that key; a value is followed by `,` or `}`).
+fn scan_en(key: &str) -> Option<&'static str> {
+    let mut parts = EN.split('"');
+    while let Some(p) = parts.next() {
+        if p == key && parts.next()? == ":" {
+            return parts.next();
+        }
+    }
+    None
 }
 
 /// One key of a catalogue's text, read without building a [`Catalog`] (no error texts, so the
 /// browser's chat module carries no formatting for it).
+#[cfg(feature = "catalogues")]
 fn lookup(text: &str, key: &str) -> Option<String> {
     json::parse(text)?.get(key)?.str().map(str::to_string)
 }
@@ -247,11 +275,14 @@ pub fn message(lang: &str, key: &str) -> String {
     if let Ok(Some(t)) = installed {
         return t;
     }
-    supported(primary)
+    #[cfg(feature = "catalogues")]
+    if let Some(t) = supported(primary)
         .and_then(builtin)
         .and_then(|text| lookup(text, key))
-        .or_else(|| english(key))
-        .unwrap_or_else(|| key.to_string())
+    {
+        return t;
+    }
+    english(key).unwrap_or_else(|| key.to_string())
 }
 
 /// [`message`] with its `{name}` placeholders filled from `args`.
@@ -288,6 +319,7 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "catalogues")]
     fn placeholders(s: &str) -> Vec<String> {
         let mut out: Vec<String> = s
             .split('{')
@@ -321,6 +353,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn english_scan_reads_every_key_as_the_json_reader_does() {
+        let en = Catalog::parse("en", EN).expect("en");
+        for (k, v) in &en.entries {
+            assert_eq!(scan_en(k), Some(v.as_str()), "{k}");
+        }
+        let first = &en.entries[0].1;
+        assert_eq!(scan_en(first), None, "a value is no key");
+        assert_eq!(scan_en(":"), None);
+        assert_eq!(scan_en("no.such.key"), None);
     }
 
     /// site setting, follow the page, page lang, browser languages, expected.

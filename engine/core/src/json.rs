@@ -353,14 +353,6 @@ impl Parser<'_> {
                     let e = *self.b.get(self.i)?;
                     self.i += 1;
                     let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
                         b'u' => {
                             let hi = self.hex4()?;
                             let cp = if (0xD800..0xDC00).contains(&hi) {
@@ -378,7 +370,11 @@ impl Parser<'_> {
                             };
                             char::from_u32(cp)?
                         }
-                        _ => return None,
+                        // The one-letter escapes by table: `"`, `\`, `/`, `b`, `f`, `n`, `r`, `t`.
+                        _ => {
+                            let k = b"\"\\/bfnrt".iter().position(|&x| x == e)?;
+                            char::from(*b"\"\\/\x08\x0c\n\r\t".get(k)?)
+                        }
                     };
                     out.push(ch);
                     run = self.i;

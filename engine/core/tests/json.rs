@@ -266,3 +266,11 @@ fn every_kind_of_card_and_condition_reads_back_from_the_wire() {
         );
     }
 }
+
+#[test]
+fn every_one_letter_escape_reads_as_its_character() {
+    let j = json::parse(r#""\"\\\/\b\f\n\r\t""#).expect("string");
+    assert_eq!(j.str(), Some("\"\\/\u{8}\u{c}\n\r\t"));
+    assert_eq!(json::parse(r#""\a""#), None);
+    assert_eq!(json::parse(r#""\x""#), None);
+}

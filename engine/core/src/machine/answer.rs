@@ -171,20 +171,15 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 }
                 r.run_from(s, *next);
             }
-            (Booking::SlotTaken, _) => {
+            (b @ (Booking::SlotTaken | Booking::Failed { .. }), _) => {
+                // One path for both: they differ in the re-prompt only.
+                let key = match &b {
+                    Booking::Failed { reason } => Booking::failure_key(reason),
+                    _ => "reprompt.slot_taken",
+                };
                 s.booking = None;
                 s.wait = Wait::Slot;
-                let m = message(&s.lang, "reprompt.slot_taken");
-                r.reprompt(s, i, m);
-                r.out.push(Effect::RequestSlots {
-                    card: r.id(i),
-                    route: route.clone(),
-                });
-            }
-            (Booking::Failed { reason }, _) => {
-                s.booking = None;
-                s.wait = Wait::Slot;
-                let m = message(&s.lang, Booking::failure_key(&reason));
+                let m = message(&s.lang, key);
                 r.reprompt(s, i, m);
                 r.out.push(Effect::RequestSlots {
                     card: r.id(i),

@@ -117,8 +117,9 @@ impl<'a> Run<'a> {
                     });
                 }
                 let free_text = free_text.as_ref().map(|(p, _)| {
-                    tr.and_then(|t| t.placeholder.clone())
-                        .or_else(|| p.clone())
+                    tr.and_then(|t| t.placeholder.as_ref())
+                        .or(p.as_ref())
+                        .cloned()
                         .unwrap_or_default()
                 });
                 self.out.push(Effect::Ask {
@@ -146,8 +147,9 @@ impl<'a> Run<'a> {
                     );
                 }
                 let placeholder = tr
-                    .and_then(|t| t.placeholder.clone())
-                    .or_else(|| placeholder.clone());
+                    .and_then(|t| t.placeholder.as_ref())
+                    .or(placeholder.as_ref())
+                    .cloned();
                 self.out.push(Effect::Ask {
                     card: card_id,
                     prompt: Prompt::Field {

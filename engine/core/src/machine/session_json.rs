@@ -149,7 +149,7 @@ impl Session {
             if i > 0 {
                 goals.push(',');
             }
-            goals.push_str(&json::int_string(i64::from(*g)));
+            json::write_int(&mut goals, i64::from(*g));
         }
         goals.push(']');
         o.raw("goals", &goals)
@@ -163,7 +163,11 @@ impl Session {
             o.raw("meeting", &mo.finish());
         }
         if let Some((s, e)) = self.booking {
-            let b = ["[", &json::int_string(s), ",", &json::int_string(e), "]"].concat();
+            let mut b = String::from("[");
+            json::write_int(&mut b, s);
+            b.push(',');
+            json::write_int(&mut b, e);
+            b.push(']');
             o.raw("booking", &b);
         }
         o.int("started_ms", self.started_ms)
