@@ -605,13 +605,14 @@ pub const CATALOGUE_BUDGET: u64 = 2 * 1024;
 /// 10:50-12:20 UTC): the chat module without wasm-bindgen (chat js + wasm -4.3 KB), the targeting
 /// module's byte steps (-1.8 KB), `CRoute` and `json::Need` in the engine (-1.3 KB), no Unicode
 /// Alphabetic table (-1.3 KB), `write_int` by u64 and the digit-pair table zeroed (-0.6 KB),
-/// the glue's init-once guards (+60 B): 65,673 B = 64.1 KB, no-match 16,995 B. A language other than English
+/// the glue's init-once guards (+60 B): 65,673 B = 64.1 KB, no-match 16,995 B; a last short round
+/// (view and mount -968 B, engine -305 B): 64,490 B = 63.0 KB, no-match 16,974 B. A language other than English
 /// fetches its catalogue on top ([`CATALOGUE_BUDGET`]). Until the widget gets to 60 KB
 /// (docs/widget.md).
 pub const BUDGETS: [(&str, u64); 3] = [
     ("loader", 4 * 1024),
     ("no-match total", 20 * 1024),
-    ("chat-open total", 64 * 1024 + 512),
+    ("chat-open total", 63 * 1024 + 512),
 ];
 
 /// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
