@@ -43,6 +43,17 @@ pub(super) fn parse_uint(s: &str) -> Option<u32> {
     Some(d.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0')))
 }
 
+/// A leading `-` (true) or `+` at `b[*i]`, stepped over.
+fn sign(b: &[u8], i: &mut usize) -> bool {
+    match b.get(*i) {
+        Some(&c @ (b'-' | b'+')) => {
+            *i += 1;
+            c == b'-'
+        }
+        _ => false,
+    }
+}
+
 /// Parses a decimal number (`-12`, `3.5`, `.5`, `1e3`, surrounding whitespace allowed) without
 /// the standard library's float parser, which would add tens of KB to the browser's wasm.
 /// Up to 19 significant digits are exact; `inf`/`nan` are not numbers here.
@@ -56,17 +67,7 @@ pub fn parse_num(s: &str) -> Option<f64> {
         .find(|(_, c)| !c.is_whitespace())
         .map_or(s.len(), |(i, _)| i);
     let done = |i: usize| s.get(i..).is_some_and(blank);
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let neg = sign(b, &mut i);
     let (mut mant, mut exp, mut digits, mut sig) = (0u64, 0i32, 0usize, 0usize);
     let mut seen_dot = false;
     while i < b.len() {
@@ -98,17 +99,7 @@ pub fn parse_num(s: &str) -> Option<f64> {
             return None;
         }
         i += 1;
-        let eneg = match b.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
+        let eneg = sign(b, &mut i);
         let start = i;
         let mut e = 0i32;
         while i < b.len() && b[i].is_ascii_digit() {
