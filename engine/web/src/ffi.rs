@@ -18,7 +18,7 @@ macro_rules! imports {
         mod native {
             $(#[allow(unused_variables, clippy::missing_safety_doc)]
             pub(super) unsafe fn $name($($a: $t),*) $(-> $r)? {
-                unimplemented!("a browser import")
+                unreachable!("browser imports are only called on wasm32")
             })*
         }
         #[cfg(not(target_arch = "wasm32"))]
@@ -84,18 +84,14 @@ impl Drop for Obj {
 }
 
 impl Obj {
-    fn new(h: u32) -> Option<Obj> {
+    /// Takes over a handle the glue made (0: none); the glue gives each out once.
+    pub(crate) fn from_raw(h: u32) -> Option<Obj> {
         // Not `then_some(Obj(h))`: that would make (and drop, freeing slot 0) an `Obj` for none.
         if h == 0 {
             None
         } else {
             Some(Obj(h))
         }
-    }
-
-    /// Takes over a handle the glue made (0: none); the glue gives each out once.
-    pub(crate) fn from_raw(h: u32) -> Option<Obj> {
-        Obj::new(h)
     }
 
     /// `document.createElement(tag)`, or an SVG element (`createElementNS`).
@@ -107,13 +103,13 @@ impl Obj {
 
     /// `document.body`.
     pub fn body() -> Option<Obj> {
-        Obj::new(unsafe { dc_body() })
+        Obj::from_raw(unsafe { dc_body() })
     }
 
     /// The open shadow root of this element with the stylesheet `css` (a constructed sheet) and
     /// one listener per event type, each calling the export `dc_event` with `listener`.
     pub fn shadow(&self, css: &str, listener: u32) -> Option<Obj> {
-        Obj::new(unsafe { dc_shadow(self.0, css.as_ptr(), css.len(), listener) })
+        Obj::from_raw(unsafe { dc_shadow(self.0, css.as_ptr(), css.len(), listener) })
     }
 
     /// `el.setAttribute(name, value)`.
@@ -161,12 +157,12 @@ impl Obj {
 
     /// `el.querySelector(sel)`.
     pub fn find(&self, sel: &str) -> Option<Obj> {
-        Obj::new(unsafe { dc_find(self.0, sel.as_ptr(), sel.len()) })
+        Obj::from_raw(unsafe { dc_find(self.0, sel.as_ptr(), sel.len()) })
     }
 
     /// `el.closest(sel)`.
     pub fn closest(&self, sel: &str) -> Option<Obj> {
-        Obj::new(unsafe { dc_closest(self.0, sel.as_ptr(), sel.len()) })
+        Obj::from_raw(unsafe { dc_closest(self.0, sel.as_ptr(), sel.len()) })
     }
 
     /// An input's `value`.
@@ -191,7 +187,7 @@ impl Obj {
 
     /// The focused element of this shadow root, or of the document ([`active_in_document`]).
     pub fn active(&self) -> Option<Obj> {
-        Obj::new(unsafe { dc_active(self.0) })
+        Obj::from_raw(unsafe { dc_active(self.0) })
     }
 
     /// The same JavaScript object?
@@ -201,7 +197,7 @@ impl Obj {
 
     /// An event's target, when it is an element.
     pub fn target(&self) -> Option<Obj> {
-        Obj::new(unsafe { dc_target(self.0) })
+        Obj::from_raw(unsafe { dc_target(self.0) })
     }
 
     /// A keyboard event's `key`.
@@ -227,7 +223,7 @@ impl Obj {
 
 /// `document.activeElement`.
 pub fn active_in_document() -> Option<Obj> {
-    Obj::new(unsafe { dc_active(0) })
+    Obj::from_raw(unsafe { dc_active(0) })
 }
 
 /// Whole-answer test with the browser's `RegExp` (see `pattern` in `js/glue.js`).
