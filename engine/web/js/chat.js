@@ -1,5 +1,5 @@
 // The chat module's host side: gives the Rust widget (dynchat_web) storage, network, time zone and page events.
-import init, { Chat, language } from 'dynchat-web-glue';
+import init, { create, language } from 'dynchat-web-glue';
 
 export default init;
 
@@ -50,17 +50,9 @@ export async function mount(ctx) {
   const tag = (o) => (variant ? { ...o, variant } : o);
 
   let unread = false;
-  const host = {
-    // A branch card's rule, decided by the page's targeting module (its `judge`; core.js hands
-    // the module over): the chat module has no targeting code. One not decided is false, said once.
-    // It must not throw: the chat module is in the middle of a step when it asks.
-    judge(q) {
-      let r = 2;
-      try { if (ctx.targeting) r = ctx.targeting.judge(q); } catch (e) {}
-      if (r > 1 && !unread) { unread = true; console.warn('dynchat: a branch rule could not be decided; it does not match'); }
-      return r & 1;
-    },
-    save(state) {
+  // The host's methods, by the number the module calls each (src/shell.rs).
+  const host = [
+    /* save */ (state) => {
       const s = parse(state, {});
       const st = parse(s.session, {}).status;
       if (st === 'active') store.set('chat', state);
@@ -73,10 +65,10 @@ export async function mount(ctx) {
         }
       }
     },
-    event(e) { ctx.track(tag(parse(e, {}))); },
-    emit(name, detail) { ctx.emit(name, parse(detail, {})); },
-    lead(key, body) { ctx.queueLead(key, JSON.stringify(tag(parse(body, {})))); },
-    slots(facts) {
+    /* event */ (e) => { ctx.track(tag(parse(e, {}))); },
+    /* emit */ (name, detail) => { ctx.emit(name, parse(detail, {})); },
+    /* lead */ (key, body) => { ctx.queueLead(key, JSON.stringify(tag(parse(body, {})))); },
+    /* slots */ (facts) => {
       // A rules route also carries the facts /book sends (lead fields, answers): the times shown
       // are then the queue's the booking lands in.
       intl();
@@ -101,7 +93,7 @@ export async function mount(ctx) {
         })
         .catch(() => chat.slots(JSON.stringify({ error: 'The available times could not be loaded.' })));
     },
-    book(key, body) {
+    /* book */ (key, body) => {
       intl();
       const b = parse(body, {});
       const req = {
@@ -128,7 +120,7 @@ export async function mount(ctx) {
         .then((res) => chat.booking(JSON.stringify(res)));
     },
     // The no-slot fallback: the visitor's preferred times for the queue (stored once per key).
-    request(key, body) {
+    /* request */ (key, body) => {
       if (ctx.preview) { chat.requested(true); return; } // a draft preview sends nothing
       intl();
       const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
@@ -136,7 +128,7 @@ export async function mount(ctx) {
         .then((r) => r.ok, () => false)
         .then((ok) => chat.requested(ok));
     },
-    chime() {
+    /* chime */ () => {
       try {
         audio = audio || new AudioContext();
         const o = audio.createOscillator(), g = audio.createGain(), t = audio.currentTime;
@@ -149,18 +141,20 @@ export async function mount(ctx) {
         o.stop(t + 0.3);
       } catch (e) {}
     },
-    ui() {},
-  };
+    /* ui */ () => {},
+    // A branch card's rule, decided by the page's targeting module (its `judge`; core.js hands
+    // the module over): the chat module has no targeting code. One not decided is false, said once.
+    // It must not throw: the chat module is in the middle of a step when it asks.
+    /* judge */ (q) => {
+      let r = 2;
+      try { if (ctx.targeting) r = ctx.targeting.judge(q); } catch (e) {}
+      if (r > 1 && !unread) { unread = true; console.warn('dynchat: a branch rule could not be decided; it does not match'); }
+      return r & 1;
+    },
+  ];
   const flow = (arm && arm.flow) || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
-  chat = new Chat(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved, session, JSON.stringify(ctx.known || {}), lang, text);
-  return {
-    get session() { return session; },
-    variant,
-    open: () => chat.open(),
-    close: () => chat.close(),
-    end: () => chat.end(),
-    identify: (f) => chat.identify(f),
-    status: () => chat.status(),
-  };
+  chat = create(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved, session, JSON.stringify(ctx.known || {}), lang, text);
+  const { open, close, end, identify, status } = chat;
+  return { get session() { return session; }, variant, open, close, end, identify, status };
 }

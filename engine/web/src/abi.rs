@@ -94,9 +94,10 @@ pub unsafe extern "C" fn language(
     answer(crate::language(&c, &p, &b))
 }
 
-/// `new Chat(host, config, flow, hash, saved, session, known, lang, catalogue)` ([`Chat::new`]):
-/// `host` a handle the glue made; `saved` and `catalogue` may be null. On an error: null, and
-/// the message is the answer ([`dc_out`], [`dc_out_len`]).
+/// The glue's `create(host, config, flow, hash, saved, session, known, lang, catalogue)`
+/// ([`Chat::new`]): `host` a handle the glue made (the array of its methods); `saved` and
+/// `catalogue` may be null. On an error: null, and the message is the answer ([`dc_out`],
+/// [`dc_out_len`]).
 ///
 /// # Safety
 /// Each pointer/length pair a buffer from [`dc_alloc`] or null.
