@@ -151,8 +151,9 @@ pub fn build(root: &Path) -> Result<(), String> {
             .args(args)
             .arg(format!("--outfile={}", out.display())))
     };
+    // Bundled (it imports nothing) so that esbuild may join and shorten its declarations too.
     es(
-        &["--format=esm"],
+        &["--bundle", "--format=esm"],
         &glue_dir.join("targeting.js"),
         &web.join("targeting.js"),
     )?;
