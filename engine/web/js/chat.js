@@ -3,6 +3,7 @@ import init, { create, language } from 'dynchat-web-glue';
 
 export default init;
 
+const jstr = JSON.stringify;
 const parse = (s, d) => { try { return JSON.parse(s) ?? d; } catch (e) { return d; } };
 
 // The catalogue of a language other than English (built in), fetched once per conversation from
@@ -20,7 +21,7 @@ export async function mount(ctx) {
   // The language: a resumed conversation keeps its own (a stored session names it unless it is
   // English); else the site's setting, the page's <html lang> and the browser's languages,
   // negotiated by the engine.
-  const cfg = JSON.stringify(ctx.config || {});
+  const cfg = jstr(ctx.config || {});
   const stored = parse(saved && saved.session, null);
   const lang = stored ? stored.lang || 'en'
     : language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
@@ -61,13 +62,13 @@ export async function mount(ctx) {
         if (st === 'completed') {
           const seen = parse(store.get('seen'), {});
           seen[entry.id] = { ...(seen[entry.id] || { shown: 1 }), completed: true };
-          store.set('seen', JSON.stringify(seen));
+          store.set('seen', jstr(seen));
         }
       }
     },
     /* event */ (e) => { ctx.track(tag(parse(e, {}))); },
     /* emit */ (name, detail) => { ctx.emit(name, parse(detail, {})); },
-    /* lead */ (key, body) => { ctx.queueLead(key, JSON.stringify(tag(parse(body, {})))); },
+    /* lead */ (key, body) => { ctx.queueLead(key, jstr(tag(parse(body, {})))); },
     /* slots */ (facts) => {
       // A rules route also carries the facts /book sends (lead fields, answers): the times shown
       // are then the queue's the booking lands in.
@@ -89,9 +90,9 @@ export async function mount(ctx) {
             s.time = zoneF.format(new Date(s.start_ms));
             s.label = `${s.day}, ${s.time}`;
           }
-          chat.slots(JSON.stringify({ tz, slots }));
+          chat.slots(jstr({ tz, slots }));
         })
-        .catch(() => chat.slots(JSON.stringify({ error: 'The available times could not be loaded.' })));
+        .catch(() => chat.slots(jstr({ error: 'The available times could not be loaded.' })));
     },
     /* book */ (key, body) => {
       intl();
@@ -104,10 +105,10 @@ export async function mount(ctx) {
       const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
       if (ctx.preview) { // a draft preview books nothing
         const d = new Date(req.start);
-        chat.booking(JSON.stringify({ status: 'booked', meeting_id: 'preview', agent: 'an agent (preview: not booked)', time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})` }));
+        chat.booking(jstr({ status: 'booked', meeting_id: 'preview', agent: 'an agent (preview: not booked)', time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})` }));
         return;
       }
-      fetch(`${base}/book`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify(tag(req)) })
+      fetch(`${base}/book`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: jstr(tag(req)) })
         .then(async (r) => {
           const j = await r.json().catch(() => ({}));
           if (r.ok) {
@@ -117,14 +118,14 @@ export async function mount(ctx) {
           if (r.status === 409) return { status: 'slot_taken' };
           return { status: 'failed', reason: 'server' }; // a code: the engine says it in the visitor's language
         }, () => ({ status: 'failed', reason: 'offline' }))
-        .then((res) => chat.booking(JSON.stringify(res)));
+        .then((res) => chat.booking(jstr(res)));
     },
     // The no-slot fallback: the visitor's preferred times for the queue (stored once per key).
     /* request */ (key, body) => {
       if (ctx.preview) { chat.requested(true); return; } // a draft preview sends nothing
       intl();
       const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
-      fetch(`${base}/meetings/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify({ ...parse(body, {}), tz }) })
+      fetch(`${base}/meetings/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: jstr({ ...parse(body, {}), tz }) })
         .then((r) => r.ok, () => false)
         .then((ok) => chat.requested(ok));
     },
@@ -154,7 +155,7 @@ export async function mount(ctx) {
   ];
   const flow = (arm && arm.flow) || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
-  chat = create(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved, session, JSON.stringify(ctx.known || {}), lang, text);
+  chat = create(host, cfg, jstr(flow), entry.hash, ctx.saved, session, jstr(ctx.known || {}), lang, text);
   const { open, close, end, identify, status } = chat;
   return { get session() { return session; }, variant, open, close, end, identify, status };
 }

@@ -89,15 +89,16 @@ export default function init(x) {
 async function start(x) {
   const src = await (x && x.module_or_path);
   const res = src instanceof Response ? src : await fetch(src);
-  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type') || '');
+  // No header tests as "null": not wasm.
+  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type'));
   const { instance } = await (streaming
     ? WebAssembly.instantiateStreaming(res, imports)
     : res.arrayBuffer().then((b) => WebAssembly.instantiate(b, imports)));
   w = instance.exports;
 }
 
-// The conversation's language (src/lib.rs `language`).
-export const language = (config, page, browser) => out(w.language(...put(config), ...put(page), ...put(browser)));
+// The conversation's language (src/lib.rs `language`): `language(config, page, browser)`.
+export const language = (...a) => out(w.language(...a.flatMap(put)));
 
 // A conversation (src/abi.rs `chat_new`): its methods close over the module's pointer to it.
 export const create = (host, ...args) => {
