@@ -21,6 +21,7 @@ export function createDynchat(assets) {
     set(k, v) { mem.set(k, v); if (allowed()) try { localStorage.setItem(key(k), v); } catch (e) {} },
     del(k) { mem.delete(k); try { localStorage.removeItem(key(k)); } catch (e) {} },
   };
+  const jstr = JSON.stringify;
   const json = (s, d) => { try { return JSON.parse(s) ?? d; } catch (e) { return d; } };
   const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
 
@@ -43,7 +44,7 @@ export function createDynchat(assets) {
     clearTimeout(evTimer); evTimer = 0;
     while (events.length) {
       const batch = events.splice(0, 100);
-      post('/events', JSON.stringify({ visitor, session: chat ? chat.session : '', events: batch })).catch(() => {});
+      post('/events', jstr({ visitor, session: chat ? chat.session : '', events: batch })).catch(() => {});
     }
   }
   // Leads wait in the outbox (persisted once consent allows) until the worker answers 2xx, same key on every retry.
@@ -53,7 +54,7 @@ export function createDynchat(assets) {
     b.visitor = visitor;
     const trk = document.cookie.match(/(?:^|; )_mkto_trk=([^;]*)/);
     if (trk) b.mkto_trk = decodeURIComponent(trk[1]);
-    store.set('outbox', JSON.stringify([...outbox().filter((x) => x.key !== k), { key: k, body: JSON.stringify(b) }]));
+    store.set('outbox', jstr([...outbox().filter((x) => x.key !== k), { key: k, body: jstr(b) }]));
     remember(b.fields);
     flushLeads();
   }
@@ -62,7 +63,7 @@ export function createDynchat(assets) {
   function remember(fields) {
     if (!fields || typeof fields !== 'object') return;
     known = { ...known, ...fields };
-    if (site) store.set('lead', JSON.stringify({ ...json(store.get('lead'), {}), ...fields }));
+    if (site) store.set('lead', jstr({ ...json(store.get('lead'), {}), ...fields }));
   }
   async function flushLeads() {
     if (flushing || !site) return;
@@ -80,7 +81,7 @@ export function createDynchat(assets) {
           console.error('dynchat: the lead was refused by the API (' + r.status + '): ' + ((j.error && j.error.message) || ''));
           emit('lead-refused', detail);
         }
-        store.set('outbox', JSON.stringify(outbox().filter((x) => x.key !== item.key)));
+        store.set('outbox', jstr(outbox().filter((x) => x.key !== item.key)));
       } catch (e) { failed = true; break; }
     }
     flushing = false;
@@ -93,7 +94,7 @@ export function createDynchat(assets) {
     let v = json(store.get('visits'), { n: 0, t: 0 });
     if (Date.now() - v.t > 1800000) v.n++;
     v.t = Date.now();
-    store.set('visits', JSON.stringify(v));
+    store.set('visits', jstr(v));
     // Text is lower-cased here (full Unicode); the targeting module folds only common letters itself.
     // Left out: `company`, `time_on_page_s`, `scroll_depth_pct`, `exit_intent` (the module reads a
     // missing key as empty, 0, false; `update` sends the dynamic signals).
@@ -123,7 +124,7 @@ export function createDynchat(assets) {
         const seen = json(store.get('seen'), {});
         const s = seen[entry.id] || { shown: 0 };
         seen[entry.id] = { ...s, shown: s.shown + 1, last_shown_ms: Date.now() };
-        store.set('seen', JSON.stringify(seen));
+        store.set('seen', jstr(seen));
         const v = chat.variant ? { variant: chat.variant } : {};
         track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, ...v, at: Date.now() });
         emit('triggered', { dialogue: entry.id, hash: entry.hash, ...v });
@@ -205,11 +206,11 @@ export function createDynchat(assets) {
     const m = await loadTargeting();
     // The targeting module gets only what it reads of each entry (id, priority, the flow's
     // audience, display and priority), not the whole bundle with every dialogue's cards.
-    const t = new m.Targeter(JSON.stringify({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
+    const t = new m.Targeter(jstr({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
       const f = d && d.flow;
       return d && typeof d === 'object' ? { id: d.id, priority: d.priority, flow: f && typeof f === 'object' ? { audience: f.audience, display: f.display, priority: f.priority } : f } : d;
     }) }));
-    const sel = json(t.select(JSON.stringify(page()), store.get('seen') || '{}'), {});
+    const sel = json(t.select(jstr(page()), store.get('seen') || '{}'), {});
     if (sel.skipped && sel.skipped.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));
     if (sel.dialogue) trigger(sel.dialogue);
     else if (sel.watch) watch(t, sel.watch);
@@ -222,7 +223,7 @@ export function createDynchat(assets) {
     const trk = document.cookie.match(/(?:^|; )_mkto_trk=([^;]*)/);
     if (!(trk || known.email)) return;
     try {
-      const r = await post('/traits', JSON.stringify({ mkto_trk: trk ? decodeURIComponent(trk[1]) : undefined, email: known.email, fields }));
+      const r = await post('/traits', jstr({ mkto_trk: trk ? decodeURIComponent(trk[1]) : undefined, email: known.email, fields }));
       const j = r.ok ? await r.json() : {};
       if (j.lead) known = { ...j.lead, ...known };
       if (j.activity) activity = j.activity; // last time (ms) per activity.<type>
@@ -268,7 +269,7 @@ export function createDynchat(assets) {
     off(name, fn) { listeners[name] = (listeners[name] || []).filter((f) => f !== fn); return api_; },
     identify(fields) {
       remember(fields);
-      if (chat) chat.identify(JSON.stringify(fields));
+      if (chat) chat.identify(jstr(fields));
     },
     consent(yes) {
       consented = !!yes;

@@ -4,10 +4,9 @@
 // with esbuild --define), served `immutable`.
 import { createDynchat } from './core.js';
 
-(() => {
-  // A second copy of the tag on the page (a hard-coded tag and a tag manager's) leaves the first
-  // in charge once it has started (`ready`: set by `init`); a copy that never started is replaced.
-  if (window.dynchat && window.dynchat.ready) return;
+// A second copy of the tag on the page (a hard-coded tag and a tag manager's) leaves the first
+// in charge once it has started (`ready`: set by `init`); a copy that never started is replaced.
+if (!(window.dynchat && window.dynchat.ready)) {
   const me = document.currentScript;
   const base = new URL('./', me ? me.src : location.href).href;
   // The wasm is fetched (and compiled as it streams in) while its JavaScript glue loads.
@@ -27,8 +26,8 @@ import { createDynchat } from './core.js';
     d.init({
       site,
       endpoint: me.dataset.endpoint || new URL(me.src).origin,
-      consent: me.dataset.consent === 'required' ? 'required' : undefined,
+      consent: me.dataset.consent, // `init` reads only 'required'
     });
   }
   for (const [m, ...a] of queued) if (typeof d[m] === 'function') d[m](...a);
-})();
+}
