@@ -131,7 +131,7 @@ export async function mount(ctx) {
     },
     /* chime */ () => {
       try {
-        audio = audio || new AudioContext();
+        audio ||= new AudioContext();
         const o = audio.createOscillator(), g = audio.createGain(), t = audio.currentTime;
         o.frequency.value = 880;
         g.gain.setValueAtTime(0.0001, t);
@@ -156,6 +156,6 @@ export async function mount(ctx) {
   const flow = (arm && arm.flow) || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
   chat = create(host, cfg, jstr(flow), entry.hash, ctx.saved, session, jstr(ctx.known || {}), lang, text);
-  const { open, close, end, identify, status } = chat;
-  return { get session() { return session; }, variant, open, close, end, identify, status };
+  // core.js calls open, close and identify; tests status.
+  return { get session() { return session; }, variant, ...chat };
 }
