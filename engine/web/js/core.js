@@ -4,10 +4,10 @@
 const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal', 'lead-refused'];
 
 export function createDynchat(assets) {
-  let site, api, needConsent = false, consented = false;
-  let bundle = null, chat = null, chatP = null, chatM = null, pendingOpen = false, known = {}, activity = {};
+  // Unset flags and objects start undefined (false, none).
+  let site, api, needConsent, consented, bundle, chat, chatP, chatM, pendingOpen, flushing, preview;
+  let known = {}, activity = {}, evTimer = 0, visitor = '', retries = 0;
   const mem = new Map(), listeners = {}, events = [];
-  let evTimer = 0, visitor = '', flushing = false, retries = 0, preview = null;
 
   // ---- storage: memory always, localStorage only when allowed ----
   const key = (k) => `dynchat:${site}:${k}`;
@@ -141,8 +141,8 @@ export function createDynchat(assets) {
     // A session pins its flow version: load exactly that one, even if a newer one is published.
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(s.hash)}`);
     if (!r.ok) return false;
-    const f = await r.json();
-    await mount({ id: f.id, hash: f.hash, flow: f.flow, experiment: f.experiment }, saved);
+    // The answer is the entry (id, hash, flow, experiment).
+    await mount(await r.json(), saved);
     return true;
   }
 
@@ -150,9 +150,9 @@ export function createDynchat(assets) {
   // a watched rule can still fire on this page), so the launcher does not wait for it then.
   const loadChat = () => chatM || (chatM = assets.chat());
   // The targeting module loads once: it selects the dialogue and decides the chat's branch cards.
-  let targetingM = null;
+  let targetingM;
   // A failed load is forgotten, so the next need tries again (the chat retries once at mount).
-  const loadTargeting = () => targetingM || (targetingM = assets.targeting().catch((e) => { targetingM = null; throw e; }));
+  const loadTargeting = () => targetingM || (targetingM = assets.targeting().catch((e) => { targetingM = 0; throw e; }));
   const preloadChat = () => loadChat().catch(() => {});
 
   function watch(t, w) {
