@@ -12,7 +12,7 @@ export default function init(o) {
   return (ready ||= start(o).catch((e) => { ready = undefined; throw e; }));
 }
 async function start(o) {
-  const src = await (o && o.module_or_path);
+  const src = await o?.module_or_path;
   const res = src instanceof Response ? src : await fetch(src);
   // No header tests as "null": not wasm.
   const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type'));
