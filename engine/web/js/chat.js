@@ -22,7 +22,7 @@ export async function mount(ctx) {
   // English); else the site's setting, the page's <html lang> and the browser's languages,
   // negotiated by the engine.
   const cfg = jstr(ctx.config || {});
-  const stored = parse(saved && saved.session, null);
+  const stored = parse(saved?.session, null);
   const lang = stored ? stored.lang || 'en'
     : language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
   const text = await catalogue(api, lang);
@@ -42,7 +42,7 @@ export async function mount(ctx) {
     timeF = dtf({ hour: '2-digit', minute: '2-digit' });
     zoneF = dtf({ hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   };
-  let session = ctx.session || (stored || {}).id || '';
+  let session = ctx.session || stored?.id || '';
   let audio = null, chat = null;
   // An experiment: the variant (core.js asked the worker) runs its own flow and rides on every
   // event, lead and booking.
@@ -153,7 +153,7 @@ export async function mount(ctx) {
       return r & 1;
     },
   ];
-  const flow = (arm && arm.flow) || entry.flow;
+  const flow = arm?.flow || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
   chat = create(host, cfg, jstr(flow), entry.hash, ctx.saved, session, jstr(ctx.known || {}), lang, text);
   // core.js calls open, close and identify; tests status.

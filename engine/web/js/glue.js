@@ -23,7 +23,7 @@ export const cased = (s, up) => (up ? s.toUpperCase() : s.toLowerCase());
 const o = [0], spare = [];
 const keep = (x) => {
   if (x == null) return 0;
-  const h = spare.length ? spare.pop() : o.length;
+  const h = spare.pop() ?? o.length;
   o[h] = x;
   return h;
 };
