@@ -78,7 +78,7 @@ export function createDynchat(assets) {
         if (r.status >= 400) {
           const j = json(await r.text().catch(() => ''), {});
           const detail = { status: r.status, key: item.key, error: j.error || null };
-          console.error('dynchat: the lead was refused by the API (' + r.status + '): ' + ((j.error && j.error.message) || ''));
+          console.error('dynchat: the lead was refused by the API (' + r.status + '): ' + (j.error?.message || ''));
           emit('lead-refused', detail);
         }
         store.set('outbox', jstr(outbox().filter((x) => x.key !== item.key)));
@@ -158,17 +158,17 @@ export function createDynchat(assets) {
   function watch(t, w) {
     const start = Date.now();
     let scroll = 0, exit = false, done = false;
-    const timers = [], offs = [];
+    const offs = [];
     const pick = (s, p, x) => json(t.update(s, p, x, Date.now()), {}).dialogue;
     // Whether a dialogue would match with every watched signal at its most (a day on the page,
     // scrolled to the end, exit intent): else nothing here can fire and the chat is not preloaded.
     if (pick(1e5, 100, 1)) preloadChat();
     const check = () => {
       const id = !done && pick((Date.now() - start) / 1000 | 0, scroll, exit);
-      if (id) { done = true; timers.forEach(clearTimeout); offs.forEach((f) => f()); trigger(id); }
+      if (id) { done = true; offs.forEach((f) => f()); trigger(id); }
     };
     const on = (el, ev, fn) => { el.addEventListener(ev, fn, { passive: true }); offs.push(() => el.removeEventListener(ev, fn)); };
-    for (const s of w.time_on_page_s || []) timers.push(setTimeout(check, s * 1000 + 50));
+    for (const s of w.time_on_page_s || []) { const t = setTimeout(check, s * 1000 + 50); offs.push(() => clearTimeout(t)); }
     if ((w.scroll_depth_pct || []).length) on(window, 'scroll', () => {
       const h = document.documentElement.scrollHeight - innerHeight;
       const p = h > 0 ? Math.round((scrollY / h) * 100) : 100;
@@ -199,7 +199,7 @@ export function createDynchat(assets) {
     const text = await r.text();
     bundle = json(text, {});
     bundle.country = r.headers.get('x-dynchat-country') || '';
-    if (bundle.config && bundle.config.consent_required) setNeedConsent();
+    if (bundle.config?.consent_required) setNeedConsent();
     if (preview) { bundle.dialogues = [preview]; pendingOpen = true; trigger(preview.id); return; }
     if (await resume(store.get('chat')).catch(() => false)) return;
     await lookupTraits();
@@ -211,7 +211,7 @@ export function createDynchat(assets) {
       return d && typeof d === 'object' ? { id: d.id, priority: d.priority, flow: f && typeof f === 'object' ? { audience: f.audience, display: f.display, priority: f.priority } : f } : d;
     }) }));
     const sel = json(t.select(jstr(page()), store.get('seen') || '{}'), {});
-    if (sel.skipped && sel.skipped.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));
+    if (sel.skipped?.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));
     if (sel.dialogue) trigger(sel.dialogue);
     else if (sel.watch) watch(t, sel.watch);
   }
@@ -262,7 +262,7 @@ export function createDynchat(assets) {
     open() {
       pendingOpen = true;
       if (chat) chat.open();
-      else if (bundle && bundle.dialogues && bundle.dialogues[0]) mount(bundle.dialogues[0], null);
+      else if (bundle?.dialogues?.[0]) mount(bundle.dialogues[0], null);
     },
     close() { pendingOpen = false; if (chat) chat.close(); },
     on(name, fn) { if (NAMES.includes(name)) (listeners[name] = listeners[name] || []).push(fn); return api_; },
