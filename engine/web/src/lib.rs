@@ -10,7 +10,7 @@ mod abi;
 pub mod browser_text;
 pub mod ffi;
 pub mod markdown;
-pub mod style;
+pub use dynchat_engine::style;
 mod view;
 
 use dynchat_engine::i18n;
@@ -112,21 +112,14 @@ impl Chat {
             i18n::install(c);
         }
         let css = style::css(&cfg);
-        let default;
-        let welcome = match cfg.welcome.as_deref().filter(|w| !w.trim().is_empty()) {
-            Some(w) => w,
-            None => {
-                default = i18n::message(&lang, "ui.welcome");
-                &default
-            }
-        };
+        let welcome = dynchat_engine::launcher::welcome(&cfg, &lang);
         // The shell first, empty: the view's dispatcher holds it weakly.
         let shell = Rc::new(Shell {
             host,
             inner: RefCell::new(None),
         });
         let weak = Rc::downgrade(&shell);
-        let view = View::new(&cfg, &css, welcome, &lang, dispatcher(weak.clone()))?;
+        let view = View::new(&cfg, &css, &welcome, &lang, dispatcher(weak.clone()))?;
         let (session, transcript, fields, overwrite, leads, open) = match restored {
             Some((s, session)) => (
                 session,

@@ -5,6 +5,7 @@ use crate::markdown::{parse, Seg};
 use crate::style::Config;
 use dynchat_engine::i18n::{self, fill};
 use dynchat_engine::json::int_string;
+use dynchat_engine::launcher;
 mod build;
 mod events;
 mod request;
@@ -86,25 +87,21 @@ pub struct View {
     bot: String,
 }
 
-/// The panel, the welcome bubble and the launcher (see [`build`]); arguments: 0 welcome, 1 "Chat
-/// with ..", 2 lang, 3 dir, 4 avatar URL, 5 the name's initial (empty with an avatar), 6 bot
-/// name, 7 privacy URL. Kept: panel, log, typing, composer, poke, launcher.
+/// The panel (see [`build`]); arguments: 0 lang, 1 dir, 2 avatar URL, 3 the name's initial
+/// (empty with an avatar), 4 bot name, 5 privacy URL, 6 the panel's label ("Chat with .."). Kept:
+/// panel, log, typing, composer. The welcome bubble and the launcher follow it
+/// (`dynchat_engine::launcher::SPEC`, which the loader shows before this module loads).
 const SKELETON: &str = concat!(
-    "<section|.panel|@id=dc-panel|@hidden=|@role=dialog|@aria-label=$1|@lang=$2|@dir=$3|!|",
-    "<header|?$4|<img|@src=$4|@alt=|>|?$5|<span|.avatar|@aria-hidden=true|\"$5|>|",
-    "<div|.who|<h2|\"$6|>|<p|\"%ui.replies_instantly|>|>|",
+    "<section|.panel|@id=dc-panel|@hidden=|@role=dialog|@aria-label=$6|@lang=$0|@dir=$1|!|",
+    "<header|?$2|<img|@src=$2|@alt=|>|?$3|<span|.avatar|@aria-hidden=true|\"$3|>|",
+    "<div|.who|<h2|\"$4|>|<p|\"%ui.replies_instantly|>|>|",
     "<button|.min|\"–|@type=button|@aria-label=%ui.minimise|@data-a=m|>|",
     "<button|.end|\"×|@type=button|@aria-label=%ui.end|@data-a=e|>|>|",
     "<div|.log|@role=log|@aria-live=polite|@aria-label=%ui.conversation|@tabindex=0|!|",
     "<div|.typing|@aria-hidden=true|@hidden=|!|<i|>|<i|>|<i|>|>|>|",
     "<div|.composer|!|>|",
-    "<footer|?$7|<a|@href=$7|@target=_blank|@rel=noopener noreferrer|\"%ui.privacy|>|",
-    "<span|\"%ui.powered_by|>|>|>|",
-    "<div|.poke|@hidden=|!|<button|.poke-open|\"$0|@type=button|@data-a=o|>|",
-    "<button|.x|\"×|@type=button|@aria-label=%ui.dismiss|@data-a=p|>|>|",
-    "<button|.launcher|@type=button|@aria-label=$1|@aria-expanded=false|",
-    "@aria-controls=dc-panel|@data-a=o|!|^svg|@viewBox=0 0 24 24|@aria-hidden=true|^path|",
-    "@d=M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z"
+    "<footer|?$5|<a|@href=$5|@target=_blank|@rel=noopener noreferrer|\"%ui.privacy|>|",
+    "<span|\"%ui.powered_by|>|>|>"
 );
 
 /// A button reporting action `$2` (see [`events::ACTION`]): 0 class, 1 label. Kept: the button.
@@ -173,7 +170,7 @@ impl View {
             .ok_or("DOM error")?;
 
         let bot = cfg.bot_name.as_str();
-        let chat_with = fill(&i18n::message(lang, "ui.chat_with"), &[("bot", bot)]);
+        let chat_with = launcher::label(cfg, lang);
         let avatar = cfg.avatar_url.as_deref().unwrap_or("");
         // The browser upper-cases the initial (no Unicode case tables in the wasm).
         let initial = match avatar {
@@ -184,10 +181,10 @@ impl View {
             _ => String::new(),
         };
         let privacy = cfg.privacy_url.as_deref().unwrap_or("");
-        let args = [
-            welcome, &chat_with, lang, dir, avatar, &initial, bot, privacy,
-        ];
-        let kept = build(lang, Some(&root), SKELETON, &args);
+        let args = [lang, dir, avatar, &initial, bot, privacy, &chat_with];
+        let mut kept = build(lang, Some(&root), SKELETON, &args);
+        let args = [welcome, &chat_with, "1", "1"];
+        kept.extend(build(lang, Some(&root), launcher::SPEC, &args));
         let [panel, log, typing, composer, poke, launcher] =
             <[Obj; 6]>::try_from(kept).map_err(|_| "DOM error".to_string())?;
         body.append(&host);
