@@ -13,16 +13,25 @@ use crate::style::{launcher_css, Config};
 /// The welcome bubble and the launcher, in the view's spec form (engine/web `view::build`: `<tag`
 /// opens an element, `^tag` an SVG one, `>` closes, `.class`, `@name=value`, `"text`, `!` kept,
 /// `?value` skips the next record when the value is empty, `$N` argument N, `%key` catalogue
-/// text). Arguments: 0 the welcome text, 1 the launcher's label ("Chat with .."), 2 not empty
-/// for a hidden bubble, 3 not empty for the launcher's `aria-controls` (the panel, which only
-/// the chat module has). Kept: the bubble, the launcher.
-pub const SPEC: &str = concat!(
-    "<div|.poke|?$2|@hidden=|!|<button|.poke-open|\"$0|@type=button|@data-a=o|>|",
-    "<button|.x|\"×|@type=button|@aria-label=%ui.dismiss|@data-a=p|>|>|",
-    "<button|.launcher|@type=button|@aria-label=$1|@aria-expanded=false|",
-    "?$3|@aria-controls=dc-panel|@data-a=o|!|^svg|@viewBox=0 0 24 24|@aria-hidden=true|^path|",
-    "@d=M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z"
-);
+/// text). Arguments: 0 the welcome text, 1 the launcher's label ("Chat with .."), 8 not empty
+/// for a hidden bubble, 9 not empty for the launcher's `aria-controls` (the panel, which only
+/// the chat module has); 2 to 7 are the panel's, which the view's skeleton puts before this one
+/// (`concat!` it there with [`launcher_spec!`]). Kept: the bubble, the launcher.
+#[macro_export]
+macro_rules! launcher_spec {
+    () => {
+        concat!(
+            "<div|.poke|?$8|@hidden=|!|<button|.poke-open|\"$0|@type=button|@data-a=o|>|",
+            "<button|.x|\"×|@type=button|@aria-label=%ui.dismiss|@data-a=p|>|>|",
+            "<button|.launcher|@type=button|@aria-label=$1|@aria-expanded=false|",
+            "?$9|@aria-controls=dc-panel|@data-a=o|!|^svg|@viewBox=0 0 24 24|@aria-hidden=true|^path|",
+            "@d=M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z"
+        )
+    };
+}
+
+/// [`launcher_spec!`] as a constant.
+pub const SPEC: &str = launcher_spec!();
 
 /// The welcome bubble's text in `lang`: the site's `welcome`, else the catalogue's.
 pub fn welcome(c: &Config, lang: &str) -> String {
@@ -40,29 +49,30 @@ pub fn label(c: &Config, lang: &str) -> String {
     )
 }
 
-/// What the loader shows before the chat module loads, for the site's `config` (JSON): `{"css",
-/// "html", "theme", "side", "lang", "dir"}` (the stylesheet's head, the bubble and the launcher
-/// as markup, the host element's attributes), as the chat module draws them for a new
-/// conversation. `None` when the page decides the language (`language: auto`: the page's `lang`
-/// and the browser's languages, which the worker does not see) or the chat opens by itself
-/// (`auto_open`): the loader then loads the chat module at once, as before.
-pub fn launcher(config_json: &str) -> Option<String> {
+/// The bundle's `launcher` for the site's `config` (JSON): `{"css", "theme", "side"}` (the
+/// stylesheet's head, [`launcher_css`], which the chat module completes with its panel's rules,
+/// and the host element's attributes) and, unless the page decides the language (`language:
+/// auto`: the page's `lang` and the browser's languages, which the worker does not see) or the
+/// chat opens by itself (`auto_open`), `"html"`, `"lang"`, `"dir"`: the bubble and the launcher
+/// as markup, as the chat module draws them for a new conversation (the loader shows them
+/// until the visitor shows intent).
+pub fn launcher(config_json: &str) -> String {
     let c = Config::from_json(config_json);
-    let auto = c.language.as_deref().map(str::trim);
-    if c.auto_open || auto.is_some_and(|l| l.eq_ignore_ascii_case("auto")) {
-        return None;
-    }
-    let lang = c.lang("", &[]);
-    let dir = if i18n::is_rtl(lang) { "rtl" } else { "ltr" };
-    let html = html(lang, SPEC, &[&welcome(&c, lang), &label(&c, lang), "", ""]);
     let mut o = Out::new();
     o.str("css", &launcher_css(&c))
-        .str("html", &html)
         .str("theme", c.theme())
-        .str("side", c.side())
-        .str("lang", lang)
-        .str("dir", dir);
-    Some(o.finish())
+        .str("side", c.side());
+    let setting = c.language.as_deref().map(str::trim);
+    if !c.auto_open && !setting.is_some_and(|l| l.eq_ignore_ascii_case("auto")) {
+        let lang = c.lang("", &[]);
+        let dir = if i18n::is_rtl(lang) { "rtl" } else { "ltr" };
+        let (welcome, label) = (welcome(&c, lang), label(&c, lang));
+        let args = [&*welcome, &label, "", "", "", "", "", "", "", ""];
+        o.str("html", &html(lang, SPEC, &args))
+            .str("lang", lang)
+            .str("dir", dir);
+    }
+    o.finish()
 }
 
 /// An element being written: its tag, its attributes and what it holds.
@@ -192,7 +202,7 @@ mod tests {
         let j = launcher(
             r##"{"bot_name":"Ava","primary_color":"#1d4ed8","welcome":"<b>Hi</b> & \"you\""}"##,
         );
-        let j = crate::json::parse(&j.unwrap_or_default()).unwrap_or(crate::json::J::Null);
+        let j = crate::json::parse(&j).unwrap_or(crate::json::J::Null);
         let html = j.get("html").and_then(crate::json::J::str).unwrap_or("");
         assert!(html.starts_with(r#"<div class="poke"><button class="poke-open" type="button" data-a="o">&lt;b&gt;Hi&lt;/b&gt; &amp; &quot;you&quot;</button>"#), "{html}");
         assert!(html.contains(r#"<button class="launcher" type="button" aria-label="Chat with Ava" aria-expanded="false" data-a="o"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16"#), "{html}");
@@ -209,10 +219,12 @@ mod tests {
     }
 
     #[test]
-    fn no_launcher_when_the_page_decides_the_language_or_the_chat_opens_itself() {
-        assert!(launcher(r#"{"language":"auto"}"#).is_none());
-        assert!(launcher(r#"{"auto_open":true}"#).is_none());
-        let ar = launcher(r#"{"language":"ar"}"#).unwrap_or_default();
+    fn no_markup_when_the_page_decides_the_language_or_the_chat_opens_itself() {
+        for c in [r#"{"language":"auto"}"#, r#"{"auto_open":true}"#] {
+            let j = launcher(c);
+            assert!(j.contains(r#""css":":host{"#) && !j.contains("html"), "{j}");
+        }
+        let ar = launcher(r#"{"language":"ar"}"#);
         assert!(
             ar.contains(r#""dir":"rtl""#) && ar.contains(r#""lang":"ar""#),
             "{ar}"

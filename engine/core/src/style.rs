@@ -197,9 +197,10 @@ fn font(c: &Config) -> String {
     }
 }
 
-/// The whole stylesheet: [`launcher_css`], then the panel's rules.
-pub fn css(c: &Config) -> String {
-    [launcher_css(c), PANEL.into()].concat()
+/// The whole stylesheet: its head ([`launcher_css`], which the worker resolves and ships in
+/// the bundle: the chat module gets it from there), then the panel's rules.
+pub fn css(head: &str) -> String {
+    [head, PANEL].concat()
 }
 
 /// The head of the stylesheet, all the launcher and the welcome bubble need (the loader shows
@@ -338,7 +339,7 @@ mod tests {
         let c = Config::from_json(
             r#"{"primary_color":"red;}</style><script>","font":"x;}*{color:red","avatar_url":"javascript:alert(1)","bot_name":"  "}"#,
         );
-        let css = css(&c);
+        let css = css(&launcher_css(&c));
         assert!(css.contains("--p:#1d4ed8"));
         assert!(!css.contains("color:red"));
         assert!(c.avatar_url.is_none());
@@ -347,7 +348,7 @@ mod tests {
 
     #[test]
     fn the_stylesheet_is_one_line_and_sets_every_property_it_reads() {
-        let css = css(&Config::default());
+        let css = css(&launcher_css(&Config::default()));
         assert!(!css.contains('\n'));
         for (i, _) in css.match_indices("var(--") {
             let name = &css[i + 4..];

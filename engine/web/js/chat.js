@@ -153,7 +153,7 @@ export async function mount(ctx) {
   };
   const flow = (arm && arm.flow) || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
-  chat = new Chat(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved, session, JSON.stringify(ctx.known || {}), lang, text);
+  chat = new Chat(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved, session, JSON.stringify(ctx.known || {}), lang, text, ctx.css);
   return {
     get session() { return session; },
     variant,

@@ -101,8 +101,8 @@ async function start(x) {
 export const language = (config, page, browser) => out(w.language(...put(config), ...put(page), ...put(browser)));
 
 export class Chat {
-  constructor(host, config, flow, hash, saved, session, known, lang, catalogue) {
-    this.p = w.chat_new(keep(host), ...put(config), ...put(flow), ...put(hash), ...put(saved), ...put(session), ...put(known), ...put(lang), ...put(catalogue));
+  constructor(host, config, flow, hash, saved, session, known, lang, catalogue, css) {
+    this.p = w.chat_new(keep(host), ...put(config), ...put(flow), ...put(hash), ...put(saved), ...put(session), ...put(known), ...put(lang), ...put(catalogue), ...put(css));
     if (!this.p) throw new Error(out(w.dc_out_len()));
   }
   open() { w.chat_open(this.p); }

@@ -74,6 +74,8 @@ impl Chat {
     /// `lang` the conversation's language ([`language`]; a resumed conversation keeps its own) and
     /// `catalogue` that language's message catalogue as fetched (English is built in; a
     /// catalogue that does not read leaves the interface in English).
+    /// `css_head` is the stylesheet's head as the worker resolved it for this config (the
+    /// bundle's `launcher.css`, `dynchat_engine::style::launcher_css`).
     /// `host` is the JavaScript host object (`js/chat.js`: storage, network, page events); an
     /// error is the message the glue throws.
     #[allow(clippy::too_many_arguments)]
@@ -87,6 +89,7 @@ impl Chat {
         known_lead: &str,
         lang: &str,
         catalogue: Option<String>,
+        css_head: &str,
     ) -> Result<Chat, String> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
         dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
@@ -111,7 +114,7 @@ impl Chat {
         if let Some(c) = catalogue.and_then(|t| i18n::Catalog::from_text(&lang, &t)) {
             i18n::install(c);
         }
-        let css = style::css(&cfg);
+        let css = style::css(css_head);
         let welcome = dynchat_engine::launcher::welcome(&cfg, &lang);
         // The shell first, empty: the view's dispatcher holds it weakly.
         let shell = Rc::new(Shell {

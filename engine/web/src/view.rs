@@ -87,21 +87,23 @@ pub struct View {
     bot: String,
 }
 
-/// The panel (see [`build`]); arguments: 0 lang, 1 dir, 2 avatar URL, 3 the name's initial
-/// (empty with an avatar), 4 bot name, 5 privacy URL, 6 the panel's label ("Chat with .."). Kept:
-/// panel, log, typing, composer. The welcome bubble and the launcher follow it
-/// (`dynchat_engine::launcher::SPEC`, which the loader shows before this module loads).
+/// The panel, the welcome bubble and the launcher (see [`build`]); arguments: 0 welcome, 1 "Chat
+/// with ..", 2 lang, 3 dir, 4 avatar URL, 5 the name's initial (empty with an avatar), 6 bot
+/// name, 7 privacy URL, 8 and 9 not empty (the bubble hidden, the launcher controls the panel).
+/// Kept: panel, log, typing, composer, poke, launcher. The bubble and the launcher are
+/// `dynchat_engine::launcher_spec!`, which the loader shows before this module loads.
 const SKELETON: &str = concat!(
-    "<section|.panel|@id=dc-panel|@hidden=|@role=dialog|@aria-label=$6|@lang=$0|@dir=$1|!|",
-    "<header|?$2|<img|@src=$2|@alt=|>|?$3|<span|.avatar|@aria-hidden=true|\"$3|>|",
-    "<div|.who|<h2|\"$4|>|<p|\"%ui.replies_instantly|>|>|",
+    "<section|.panel|@id=dc-panel|@hidden=|@role=dialog|@aria-label=$1|@lang=$2|@dir=$3|!|",
+    "<header|?$4|<img|@src=$4|@alt=|>|?$5|<span|.avatar|@aria-hidden=true|\"$5|>|",
+    "<div|.who|<h2|\"$6|>|<p|\"%ui.replies_instantly|>|>|",
     "<button|.min|\"–|@type=button|@aria-label=%ui.minimise|@data-a=m|>|",
     "<button|.end|\"×|@type=button|@aria-label=%ui.end|@data-a=e|>|>|",
     "<div|.log|@role=log|@aria-live=polite|@aria-label=%ui.conversation|@tabindex=0|!|",
     "<div|.typing|@aria-hidden=true|@hidden=|!|<i|>|<i|>|<i|>|>|>|",
     "<div|.composer|!|>|",
-    "<footer|?$5|<a|@href=$5|@target=_blank|@rel=noopener noreferrer|\"%ui.privacy|>|",
-    "<span|\"%ui.powered_by|>|>|>"
+    "<footer|?$7|<a|@href=$7|@target=_blank|@rel=noopener noreferrer|\"%ui.privacy|>|",
+    "<span|\"%ui.powered_by|>|>|>|",
+    dynchat_engine::launcher_spec!()
 );
 
 /// A button reporting action `$2` (see [`events::ACTION`]): 0 class, 1 label. Kept: the button.
@@ -181,10 +183,10 @@ impl View {
             _ => String::new(),
         };
         let privacy = cfg.privacy_url.as_deref().unwrap_or("");
-        let args = [lang, dir, avatar, &initial, bot, privacy, &chat_with];
-        let mut kept = build(lang, Some(&root), SKELETON, &args);
-        let args = [welcome, &chat_with, "1", "1"];
-        kept.extend(build(lang, Some(&root), launcher::SPEC, &args));
+        let args = [
+            welcome, &chat_with, lang, dir, avatar, &initial, bot, privacy, "1", "1",
+        ];
+        let kept = build(lang, Some(&root), SKELETON, &args);
         let [panel, log, typing, composer, poke, launcher] =
             <[Obj; 6]>::try_from(kept).map_err(|_| "DOM error".to_string())?;
         body.append(&host);
