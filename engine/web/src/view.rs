@@ -2,10 +2,10 @@
 
 use crate::ffi::{active_in_document, Obj};
 use crate::markdown::{parse, Seg};
-use crate::style::Config;
 use dynchat_engine::i18n::{self, fill};
 use dynchat_engine::json::int_string;
 use dynchat_engine::launcher;
+use dynchat_engine::style::Config;
 mod build;
 mod events;
 mod request;
