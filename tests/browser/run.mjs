@@ -162,9 +162,10 @@ test('targeted dialogue appears; a page where nothing matches loads only loader 
   await ctx.close();
 });
 
-test('the launcher first: no chat module on a matching page until intent; a click and an Enter made while it loads open the chat', async () => {
+test('the launcher first: no chat module on a matching page until intent; a click, an Enter or the API open() made while it loads open the chat', async () => {
   const chatRe = /\/widget\/chat\.[0-9a-f]{8}\.(js|wasm)$/;
-  for (const keyboard of [false, true]) {
+  for (const how of ['click', 'keyboard', 'api']) {
+    const keyboard = how === 'keyboard';
     const { ctx, page, requests } = await newPage();
     // The chat module's wasm comes late, so that the click (or Enter) lands while it loads.
     await page.route(/\/widget\/chat\.[0-9a-f]{8}\.wasm$/, async (route) => { await new Promise((r) => setTimeout(r, 700)); await route.continue(); });
@@ -182,7 +183,8 @@ test('the launcher first: no chat module on a matching page until intent; a clic
     if (keyboard) {
       await shadow(page, '.launcher').focus();
       await page.keyboard.press('Enter');
-    } else await shadow(page, '.launcher').click();
+    } else if (how === 'api') await page.evaluate(() => window.dynchat.open());
+    else await shadow(page, '.launcher').click();
     assert(await shadow(page, '.panel').count() === 0, 'the click landed before the chat module was there');
     await shadow(page, '.choice').first().waitFor();
     assert(chatFiles() === 2, 'the chat module fetched once, got ' + chatFiles());
