@@ -162,9 +162,9 @@ test('targeted dialogue appears; a page where nothing matches loads only loader 
   await ctx.close();
 });
 
-test('the launcher first: no chat module on a matching page until intent; a click, an Enter or the API open() made while it loads open the chat', async () => {
+test('the launcher first: no chat module on a matching page until intent; a click, an Enter or the API open() made while it loads open the chat; on hover it takes over without the bubble rising again', async () => {
   const chatRe = /\/widget\/chat\.[0-9a-f]{8}\.(js|wasm)$/;
-  for (const how of ['click', 'keyboard', 'api']) {
+  for (const how of ['click', 'keyboard', 'api', 'hover']) {
     const keyboard = how === 'keyboard';
     const { ctx, page, requests } = await newPage();
     // The chat module's wasm comes late, so that the click (or Enter) lands while it loads.
@@ -180,12 +180,21 @@ test('the launcher first: no chat module on a matching page until intent; a clic
     const dom = await page.evaluate(() => window.__dom.map((e) => e[0]));
     assert(dom.includes('triggered'), 'dynchat:triggered fired with the launcher');
     const focused = () => page.evaluate(() => { const a = document.querySelector('#dynchat-widget').shadowRoot.activeElement; return a ? a.className : ''; });
+    if (how === 'hover') {
+      // The pointer over the launcher loads the chat; its own bubble replaces the loader's as it is, without rising again.
+      await shadow(page, '.launcher').hover();
+      await page.waitForFunction(() => document.querySelector('#dynchat-widget').shadowRoot.querySelector('.panel'), null, { polling: 'raf' });
+      // (The hovered launcher's scale transition starts again on the chat's own button: not an animation.)
+      const moving = await page.evaluate(() => document.querySelector('#dynchat-widget').shadowRoot.getAnimations().filter((a) => a.animationName).map((a) => a.animationName + ' ' + a.effect.target.className));
+      assert(moving.length === 0, 'the bubble does not rise again when the chat takes over, got ' + moving);
+      assert(await shadow(page, '.poke').isVisible(), 'the bubble stays');
+    }
     if (keyboard) {
       await shadow(page, '.launcher').focus();
       await page.keyboard.press('Enter');
     } else if (how === 'api') await page.evaluate(() => window.dynchat.open());
     else await shadow(page, '.launcher').click();
-    assert(await shadow(page, '.panel').count() === 0, 'the click landed before the chat module was there');
+    if (how !== 'hover') assert(await shadow(page, '.panel').count() === 0, 'the click landed before the chat module was there');
     await shadow(page, '.choice').first().waitFor();
     assert(chatFiles() === 2, 'the chat module fetched once, got ' + chatFiles());
     assert(await page.locator(W).count() === 1, 'one widget once the chat took over');

@@ -170,7 +170,8 @@ export function createDynchat(assets) {
       const f = r.activeElement;
       host.remove();
       fac = null;
-      const q = (c) => c && document.getElementById('dynchat-widget').shadowRoot.querySelector('.' + c);
+      const n = document.getElementById('dynchat-widget').shadowRoot, q = (c) => n.querySelector('.' + c);
+      n.getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again
       if (f) q(f.className).focus();
       if (clicked) q(clicked).click();
     };
