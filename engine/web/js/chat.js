@@ -155,7 +155,7 @@ export async function mount(ctx) {
   ];
   const flow = arm?.flow || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
-  chat = create(host, cfg, jstr(flow), entry.hash, ctx.saved, session, jstr(ctx.known || {}), lang, text);
+  chat = create(host, cfg, jstr(flow), entry.hash, ctx.saved, session, jstr(ctx.known || {}), lang, text, ctx.css);
   // core.js calls open, close and identify; tests status.
   return { get session() { return session; }, variant, ...chat };
 }

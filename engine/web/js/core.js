@@ -117,22 +117,68 @@ export function createDynchat(assets) {
     // The chat asks the targeting module to decide branch cards: mounted with both.
     chatP = Promise.all([loadChat(), pick, loadTargeting().catch(loadTargeting).catch(() => null)]).then(async ([m, variant, t]) => {
       chat = await m.mount({
-        config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
+        config: bundle.config || {}, css: bundle.launcher?.css, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : uuid(), variant, targeting: t,
       });
-      if (!saved) {
-        const seen = json(store.get('seen'), {});
-        const s = seen[entry.id] || { shown: 0 };
-        seen[entry.id] = { ...s, shown: s.shown + 1, last_shown_ms: Date.now() };
-        store.set('seen', jstr(seen));
-        const v = chat.variant ? { variant: chat.variant } : {};
-        track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, ...v, at: Date.now() });
-        emit('triggered', { dialogue: entry.id, hash: entry.hash, ...v });
-      }
+      if (!saved && !fac) shown(entry, chat.variant);
+      if (fac) fac();
       if (pendingOpen) chat.open();
       return chat;
     });
     return chatP;
+  }
+
+  function shown(entry, variant) {
+    const seen = json(store.get('seen'), {});
+    const s = seen[entry.id] || { shown: 0 };
+    seen[entry.id] = { ...s, shown: s.shown + 1, last_shown_ms: Date.now() };
+    store.set('seen', jstr(seen));
+    const v = variant ? { variant } : {};
+    track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, ...v, at: Date.now() });
+    emit('triggered', { dialogue: entry.id, hash: entry.hash, ...v });
+  }
+
+  // The launcher first: when a dialogue matches, the launcher and the welcome bubble as the worker
+  // resolved them (`bundle.launcher`: the chat module's own markup and stylesheet head, engine
+  // `launcher`), and the chat module only on intent (the pointer on them, focus, a press; the API's
+  // `open`). The chat draws the same and `fac` swaps it in, in one task: a click made meanwhile is
+  // made again on the chat's own button, focus moves to it, and not while the pointer is down.
+  let fac = null, facEntry = null;
+  function facade(entry) {
+    const L = bundle.launcher, host = document.createElement('div'), r = host.attachShadow({ mode: 'open' }), css = new CSSStyleSheet();
+    let asked = 0, down = 0, clicked = '';
+    host.id = 'dynchat-widget';
+    for (const [k, v] of [['data-theme', L.theme], ['data-side', L.side], ['lang', L.lang], ['dir', L.dir]]) host.setAttribute(k, v);
+    css.replaceSync(L.css);
+    r.adoptedStyleSheets = [css];
+    r.innerHTML = L.html;
+    r.firstChild.hidden = false; // a new conversation's bubble (the chat shows it then too)
+    const go = () => asked++ || mount(entry, null).catch((e) => console.warn(String(e)));
+    for (const k of ['pointerover', 'focusin']) r.addEventListener(k, go);
+    r.addEventListener('pointerdown', () => {
+      down = 1; go();
+      addEventListener('pointerup', () => setTimeout(() => { down = 0; if (chat && fac) fac(); }), { once: true, capture: true });
+    });
+    r.addEventListener('click', (e) => {
+      const b = e.target.closest('button');
+      if (!b) return;
+      clicked = b.className;
+      if (clicked === 'x') r.firstChild.hidden = true;
+      go();
+    });
+    fac = () => {
+      if (down) return;
+      const f = r.activeElement;
+      host.remove();
+      fac = null;
+      const n = document.getElementById('dynchat-widget').shadowRoot, q = (c) => n.querySelector('.' + c);
+      n.getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again
+      if (f) q(f.className).focus();
+      if (clicked) q(clicked).click();
+    };
+    facEntry = entry;
+    document.body.append(host);
+    shown(entry);
   }
 
   async function resume(saved) {
@@ -179,7 +225,8 @@ export function createDynchat(assets) {
 
   function trigger(id) {
     const entry = (bundle.dialogues || []).find((d) => d.id === id);
-    if (entry) mount(entry, null);
+    if (entry && bundle.launcher?.html && !preview && !entry.experiment) facade(entry);
+    else if (entry) mount(entry, null);
   }
 
   async function start() {
@@ -262,7 +309,7 @@ export function createDynchat(assets) {
     open() {
       pendingOpen = true;
       if (chat) chat.open();
-      else if (bundle?.dialogues?.[0]) mount(bundle.dialogues[0], null);
+      else if (bundle?.dialogues?.[0]) mount(facEntry || bundle.dialogues[0], null);
     },
     close() { pendingOpen = false; if (chat) chat.close(); },
     on(name, fn) { if (NAMES.includes(name)) (listeners[name] = listeners[name] || []).push(fn); return api_; },

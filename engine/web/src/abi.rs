@@ -121,9 +121,11 @@ pub unsafe extern "C" fn chat_new(
     lang_n: usize,
     catalogue: *mut u8,
     catalogue_n: usize,
+    css: *mut u8,
+    css_n: usize,
 ) -> *mut Chat {
     // SAFETY: forwarded from the caller.
-    let (cfg, flow, hash, saved, session, known, lang, catalogue) = unsafe {
+    let (cfg, flow, hash, saved, session, known, lang, catalogue, css) = unsafe {
         (
             text(cfg, cfg_n),
             text(flow, flow_n),
@@ -133,6 +135,7 @@ pub unsafe extern "C" fn chat_new(
             text(known, known_n),
             text(lang, lang_n),
             take(catalogue, catalogue_n),
+            text(css, css_n),
         )
     };
     let Some(host) = Obj::from_raw(host) else {
@@ -140,7 +143,7 @@ pub unsafe extern "C" fn chat_new(
         return std::ptr::null_mut();
     };
     let chat = Chat::new(
-        host, &cfg, &flow, &hash, saved, &session, &known, &lang, catalogue,
+        host, &cfg, &flow, &hash, saved, &session, &known, &lang, catalogue, &css,
     );
     match chat {
         Ok(c) => Box::into_raw(Box::new(c)),

@@ -3,8 +3,8 @@
 
 use crate::ffi::Obj;
 use crate::state::*;
-use crate::style::Config;
 use crate::view::{Entry, View};
+use dynchat_engine::style::Config;
 use dynchat_engine::TextMap;
 use dynchat_engine::{Prompt, Session};
 use std::cell::RefCell;
