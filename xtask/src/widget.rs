@@ -19,6 +19,8 @@ mod demangle;
 #[allow(clippy::duplicate_mod)]
 #[path = "fmt_stub.rs"]
 pub mod fmt_stub;
+#[path = "widget_dict.rs"]
+pub mod widget_dict;
 
 /// The two wasm modules: (cargo package, artefact file stem, published name).
 const MODULES: [(&str, &str, &str); 2] = [
@@ -219,6 +221,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     )
     .map_err(|e| format!("README.md: {e}"))?;
     let _ = fs::remove_dir_all(&glue_dir);
+    widget_dict::write(&web)?;
     publish(&web, &root.join("dist/widget"))?;
     publish(&npm, &root.join("dist/npm"))
 }
@@ -562,9 +565,11 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
     }
     let sum = |n: usize| each.iter().take(n).map(|(_, s)| s).sum::<u64>();
     let (loader, no_match, open) = (sum(1), sum(3), sum(5));
+    let dict = no_match + widget_dict::chat_in_chromium(&web, [each[3].1, each[4].1])?;
     each.push(("loader".into(), loader));
     each.push(("no-match total".into(), no_match));
     each.push(("chat-open total".into(), open));
+    each.push((widget_dict::CHROMIUM_TOTAL.into(), dict));
     // What chat-open costs more in each language but English: its one catalogue fetch.
     for lang in dynchat_engine::i18n::LANGS.iter().filter(|l| **l != "en") {
         let path = hashed_file(&web, &format!("i18n-{lang}"), "json")?;
