@@ -159,6 +159,19 @@ async fn static_file(req: Request, env: &Env, path: &str, kind: Assets) -> Respo
     resp.with_headers(h)
 }
 
+/// The browser's own `Accept-Encoding`: Cloudflare (and wrangler dev, which copies it) hands a
+/// Worker `Accept-Encoding: br, gzip` and keeps the client's value in `request.cf.clientAcceptEncoding`.
+fn client_accept_encoding(req: &Request) -> Option<String> {
+    use worker::js_sys::Reflect;
+    let cf = Reflect::get(req.inner(), &"cf".into()).ok()?;
+    if cf.is_undefined() || cf.is_null() {
+        return None;
+    }
+    Reflect::get(&cf, &"clientAcceptEncoding".into())
+        .ok()?
+        .as_string()
+}
+
 /// The chat module's wasm compressed against the targeting module's (`Content-Encoding: dcb`,
 /// RFC 9842) when the browser holds that dictionary and the build wrote the file for its hash
 /// (`crate::widget_files::dcb_asset`); `None` (serve the plain file) for anything else: no or a
@@ -167,11 +180,8 @@ async fn static_file(req: Request, env: &Env, path: &str, kind: Assets) -> Respo
 async fn dictionary_compressed(req: &Request, env: &Env, path: &str) -> Option<Response> {
     use crate::widget_files::{dcb_asset, DCB, DCB_VARY, IMMUTABLE};
     let available = header(req, "Available-Dictionary");
-    let asset = dcb_asset(
-        path,
-        available.as_deref(),
-        header(req, "Accept-Encoding").as_deref(),
-    )?;
+    let accept = client_accept_encoding(req).or_else(|| header(req, "Accept-Encoding"));
+    let asset = dcb_asset(path, available.as_deref(), accept.as_deref())?;
     let mut url = req.url().ok()?;
     url.set_path(&asset);
     url.set_query(None);
