@@ -24,19 +24,25 @@ pub fn is_hashed_name(path: &str) -> bool {
 }
 
 /// The dictionary-compressed chat module (Compression Dictionary Transport, RFC 9842): the
-/// targeting module's wasm, which every page that opens the chat fetched first, is the
-/// dictionary for the chat module's wasm (`cargo xtask widget` writes the chat wasm's `dcb` body
-/// as `chat.<h>.wasm.<sha-256 hex of the targeting wasm>.dcb`, xtask `widget_dict.rs`).
-/// The `Use-As-Dictionary` value for the widget file at `path`: the targeting module's wasm
-/// matches the chat module's wasm in the same directory. `None` for any other file, or a
+/// targeting module's wasm and js, which every page that opens the chat fetched first, are the
+/// dictionaries for the chat module's wasm and js (`cargo xtask widget` writes each one's `dcb`
+/// body as `chat.<h>.<ext>.<sha-256 hex of targeting.<h>.<ext>>.dcb`, xtask `widget_dict.rs`).
+/// The `Use-As-Dictionary` value for the widget file at `path`: the targeting module's wasm (js)
+/// matches the chat module's wasm (js) in the same directory. `None` for any other file, or a
 /// directory with characters a URL pattern would read as syntax.
 pub fn use_as_dictionary(path: &str) -> Option<String> {
     let (dir, file) = path.rsplit_once('/')?;
     let plain = dir
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
-    (plain && is_hashed_name(path) && file.starts_with("targeting.") && file.ends_with(".wasm"))
-        .then(|| format!("match=\"{dir}/chat.*.wasm\""))
+    let ext = module_ext(file, "targeting.")?;
+    (plain && is_hashed_name(path)).then(|| format!("match=\"{dir}/chat.*.{ext}\""))
+}
+
+/// `wasm` or `js` when `file` is `{stem}<8 hex>.wasm` / `.js` (`stem` ends with the dot).
+fn module_ext<'a>(file: &'a str, stem: &str) -> Option<&'a str> {
+    let ext = file.strip_prefix(stem)?.rsplit('.').next()?;
+    matches!(ext, "wasm" | "js").then_some(ext)
 }
 
 /// The content encoding of the dictionary-compressed chat module: brotli with the dictionary as
@@ -46,12 +52,12 @@ pub const DCB: &str = "dcb";
 pub const DCB_VARY: &str = "accept-encoding, available-dictionary";
 
 /// The asset that answers a request for `path` dictionary-compressed: `<path>.<sha-256 hex>.dcb`
-/// when `path` is the chat module's wasm, `available` (the request's `Available-Dictionary`) is
+/// when `path` is the chat module's wasm or js, `available` (the request's `Available-Dictionary`) is
 /// a structured-field byte sequence of 32 bytes and `accept` (its `Accept-Encoding`) lists `dcb`
 /// (not with `q=0`). `None` otherwise, also for any malformed header: the plain file is served.
 pub fn dcb_asset(path: &str, available: Option<&str>, accept: Option<&str>) -> Option<String> {
     let file = path.rsplit('/').next()?;
-    if !(is_hashed_name(path) && file.starts_with("chat.") && file.ends_with(".wasm")) {
+    if !is_hashed_name(path) || module_ext(file, "chat.").is_none() {
         return None;
     }
     let hash = dictionary_hash(available?)?;
@@ -126,14 +132,19 @@ mod tests {
     const HEX: &str = "deadbeef00000000000000000000000000000000000000000000000000000000";
 
     #[test]
-    fn only_the_targeting_wasm_is_a_dictionary_for_the_chat_wasm() {
+    fn only_the_targeting_module_is_a_dictionary_for_the_chat_module() {
         assert_eq!(
             use_as_dictionary("/widget/targeting.0123abcd.wasm").as_deref(),
             Some("match=\"/widget/chat.*.wasm\"")
         );
+        assert_eq!(
+            use_as_dictionary("/widget/targeting.0123abcd.js").as_deref(),
+            Some("match=\"/widget/chat.*.js\"")
+        );
         for path in [
-            "/widget/targeting.0123abcd.js",
+            "/widget/targeting.0123abcd.json",
             "/widget/chat.0123abcd.wasm",
+            "/widget/chat.0123abcd.js",
             "/widget/loader.js",
             "/widget/targeting.0123abc.wasm",
             "/wid*get/targeting.0123abcd.wasm",
@@ -164,6 +175,11 @@ mod tests {
             dcb_asset(chat, Some(&format!("  {HASH} ")), Some("dcb")),
             Some(want)
         );
+        let js = "/widget/chat.0123abcd.js";
+        assert_eq!(
+            dcb_asset(js, Some(HASH), Some("dcb")),
+            Some(format!("{js}.{HEX}.dcb"))
+        );
         for (path, available, accept) in [
             (chat, Some(HASH), Some("gzip, br, dcz")),
             (chat, Some(HASH), Some("dcb;q=0")),
@@ -183,7 +199,8 @@ mod tests {
                 Some(&format!(":{}AAAA:", &HASH[1..HASH.len() - 1])),
                 Some("dcb"),
             ),
-            ("/widget/chat.0123abcd.js", Some(HASH), Some("dcb")),
+            ("/widget/chat.0123abcd.json", Some(HASH), Some("dcb")),
+            ("/widget/i18n-de.0123abcd.json", Some(HASH), Some("dcb")),
             ("/widget/targeting.0123abcd.wasm", Some(HASH), Some("dcb")),
             ("/widget/chat.0123abc.wasm", Some(HASH), Some("dcb")),
             ("/widget/loader.js", Some(HASH), Some("dcb")),

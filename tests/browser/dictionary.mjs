@@ -1,8 +1,8 @@
-// The chat module compressed against the targeting module (Compression Dictionary Transport,
+// The chat module (wasm and js) compressed against the targeting module's (Compression Dictionary Transport,
 // RFC 9842; issue 12), registered into tests/browser/run.mjs's list against the REAL worker only
 // (the stub API serves dist/widget as plain files). The worker marks the targeting wasm
-// `Use-As-Dictionary`; Chromium then asks for the chat wasm with `Available-Dictionary` (the
-// targeting wasm's sha-256) and `dcb` in Accept-Encoding, and gets the file `cargo xtask widget`
+// and js `Use-As-Dictionary`; Chromium then asks for the chat wasm (js) with `Available-Dictionary`
+// (the targeting wasm's (js's) sha-256) and `dcb` in Accept-Encoding, and gets the file `cargo xtask widget`
 // wrote (xtask/src/widget_dict.rs) with `Content-Encoding: dcb`: seen here with CDP Network events
 // (headers and bytes on the wire) and the chat working. From Node, a wrong, garbage or unaccepted
 // dictionary gets the plain file.
@@ -18,14 +18,17 @@ export function dictionaryTests(h) {
   const one = (re) => { const f = files.filter((n) => re.test(n)); assert(f.length === 1, `one ${re} in dist/widget: ${f}`); return f[0]; };
   const lower = (hs) => Object.fromEntries(Object.entries(hs || {}).map(([k, v]) => [k.toLowerCase(), v]));
 
-  test('dictionary transport: the chat wasm arrives dcb-compressed against the targeting wasm, and the chat works', async () => {
-    const targeting = one(/^targeting\.[0-9a-f]{8}\.wasm$/);
-    const chat = one(/^chat\.[0-9a-f]{8}\.wasm$/);
-    const dictHash = createHash('sha256').update(readFileSync(join(dir, targeting))).digest();
-    const dcbFile = one(/^chat\.[0-9a-f]{8}\.wasm\.[0-9a-f]{64}\.dcb$/);
-    assert(dcbFile === `${chat}.${dictHash.toString('hex')}.dcb`, `${dcbFile}: named by the targeting wasm's sha-256`);
-    const dcb = readFileSync(join(dir, dcbFile));
-    assert(dcb.subarray(0, 4).equals(Buffer.from([0xff, 0x44, 0x43, 0x42])) && dcb.subarray(4, 36).equals(dictHash), 'dcb header: magic + dictionary hash');
+  test('dictionary transport: the chat wasm and js arrive dcb-compressed against the targeting module, and the chat works', async () => {
+    const pairs = ['wasm', 'js'].map((ext) => {
+      const targeting = one(new RegExp(`^targeting\\.[0-9a-f]{8}\\.${ext}$`));
+      const chat = one(new RegExp(`^chat\\.[0-9a-f]{8}\\.${ext}$`));
+      const dictHash = createHash('sha256').update(readFileSync(join(dir, targeting))).digest();
+      const dcbFile = one(new RegExp(`^chat\\.[0-9a-f]{8}\\.${ext}\\.[0-9a-f]{64}\\.dcb$`));
+      assert(dcbFile === `${chat}.${dictHash.toString('hex')}.dcb`, `${dcbFile}: named by the sha-256 of ${targeting}`);
+      const dcb = readFileSync(join(dir, dcbFile));
+      assert(dcb.subarray(0, 4).equals(Buffer.from([0xff, 0x44, 0x43, 0x42])) && dcb.subarray(4, 36).equals(dictHash), dcbFile + ': dcb header, magic + dictionary hash');
+      return { ext, targeting, chat, dictHash, dcb };
+    });
 
     const { ctx, page } = await newPage();
     const cdp = await ctx.newCDPSession(page);
@@ -42,23 +45,26 @@ export function dictionaryTests(h) {
     const first = await shadow(page, '.log').textContent();
     assert(first && first.trim().length > 0, 'the first bot message is shown');
     const id = (file) => [...url].filter(([, u]) => u === `${endpoint}/widget/${file}`).map(([i]) => i);
-    const [t] = id(targeting);
-    assert(t && /match="\/widget\/chat\.\*\.wasm"/.test((resHeaders.get(t) || {})['use-as-dictionary'] || ''), 'targeting wasm: Use-As-Dictionary, got ' + JSON.stringify(resHeaders.get(t)));
-    const ids = id(chat);
-    assert(ids.length === 1, 'one request for the chat wasm, got ' + ids.length);
-    const c = ids[0];
-    const sent = reqHeaders.get(c) || {};
-    assert(sent['available-dictionary'] === `:${dictHash.toString('base64')}:`, 'Chromium offered the targeting wasm: ' + JSON.stringify(sent));
-    assert(/\bdcb\b/.test(sent['accept-encoding'] || ''), 'Accept-Encoding lists dcb: ' + sent['accept-encoding']);
-    const got = resHeaders.get(c) || {};
-    assert(got['content-encoding'] === 'dcb', 'chat wasm Content-Encoding: ' + got['content-encoding'] + ' ' + JSON.stringify(got));
-    assert(/available-dictionary/i.test(got.vary || '') && /accept-encoding/i.test(got.vary || ''), 'Vary: ' + got.vary);
-    assert(got['cache-control'] === 'public, max-age=31536000, immutable', 'Cache-Control: ' + got['cache-control']);
-    assert(!failed.has(c), 'chat wasm failed: ' + failed.get(c));
-    const wire = done.get(c);
-    // The body on the wire is the dcb file; the rest is the response's head.
-    assert(wire >= dcb.length && wire <= dcb.length + 1024, `chat wasm: ${wire} B on the wire for a ${dcb.length} B dcb file`);
-    console.log(`     chat wasm: ${wire} B on the wire (dcb file ${dcb.length} B, plain ${readFileSync(join(dir, chat)).length} B)`);
+    for (const { ext, targeting, chat, dictHash, dcb } of pairs) {
+      const [t] = id(targeting);
+      const marked = (resHeaders.get(t) || {})['use-as-dictionary'] || '';
+      assert(t && marked === `match="/widget/chat.*.${ext}"`, `${targeting}: Use-As-Dictionary, got ` + JSON.stringify(resHeaders.get(t)));
+      const ids = id(chat);
+      assert(ids.length === 1, `one request for ${chat}, got ` + ids.length);
+      const c = ids[0];
+      const sent = reqHeaders.get(c) || {};
+      assert(sent['available-dictionary'] === `:${dictHash.toString('base64')}:`, `Chromium offered ${targeting} for ${chat}: ` + JSON.stringify(sent));
+      assert(/\bdcb\b/.test(sent['accept-encoding'] || ''), 'Accept-Encoding lists dcb: ' + sent['accept-encoding']);
+      const got = resHeaders.get(c) || {};
+      assert(got['content-encoding'] === 'dcb', `${chat} Content-Encoding: ` + got['content-encoding'] + ' ' + JSON.stringify(got));
+      assert(/available-dictionary/i.test(got.vary || '') && /accept-encoding/i.test(got.vary || ''), 'Vary: ' + got.vary);
+      assert(got['cache-control'] === 'public, max-age=31536000, immutable', 'Cache-Control: ' + got['cache-control']);
+      assert(!failed.has(c), `${chat} failed: ` + failed.get(c));
+      const wire = done.get(c);
+      // The body on the wire is the dcb file; the rest is the response's head.
+      assert(wire >= dcb.length && wire <= dcb.length + 1024, `${chat}: ${wire} B on the wire for a ${dcb.length} B dcb file`);
+      console.log(`     ${chat}: ${wire} B on the wire (dcb file ${dcb.length} B, plain ${readFileSync(join(dir, chat)).length} B)`);
+    }
     await ctx.close();
   });
 

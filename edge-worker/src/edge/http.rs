@@ -172,7 +172,7 @@ fn client_accept_encoding(req: &Request) -> Option<String> {
         .as_string()
 }
 
-/// The chat module's wasm compressed against the targeting module's (`Content-Encoding: dcb`,
+/// The chat module's wasm (js) compressed against the targeting module's (`Content-Encoding: dcb`,
 /// RFC 9842) when the browser holds that dictionary and the build wrote the file for its hash
 /// (`crate::widget_files::dcb_asset`); `None` (serve the plain file) for anything else: no or a
 /// malformed header, another dictionary, a missing file, an assets error. The body is sent as
@@ -195,9 +195,14 @@ async fn dictionary_compressed(req: &Request, env: &Env, path: &str) -> Option<R
         return None;
     }
     let body = resp.bytes().await.ok()?;
+    let content_type = if path.ends_with(".wasm") {
+        "application/wasm"
+    } else {
+        "text/javascript; charset=utf-8"
+    };
     let h = Headers::new();
     for (k, v) in [
-        ("Content-Type", "application/wasm"),
+        ("Content-Type", content_type),
         ("Content-Encoding", DCB),
         ("Vary", DCB_VARY),
         ("Cache-Control", IMMUTABLE),
