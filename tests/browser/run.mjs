@@ -21,6 +21,7 @@ import { languageTests } from './languages.mjs';
 import { noSlotTests } from './no-slots.mjs';
 import { branchTests } from './branch.mjs';
 import { patternTests } from './pattern.mjs';
+import { dictionaryTests } from './dictionary.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -599,6 +600,7 @@ languageTests({ test, newPage, q, shadow, waitFor, assert, root, shots, fixtures
 noSlotTests({ test, newPage, q, shadow, waitFor, assert, root, shots, sideStub, sideConfig, mail });
 branchTests({ test, newPage, q, shadow, waitFor, assert, backend });
 patternTests({ test, newPage, q, shadow, waitFor, assert, sideStub, endpoint, root });
+dictionaryTests({ test, newPage, q, shadow, assert, root, endpoint, REAL });
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {

@@ -12,7 +12,6 @@ mod tidy;
 mod util;
 #[allow(dead_code)] // shared with the e2e harness, which uses more of it
 mod widget;
-mod widget_bundle;
 #[allow(dead_code)]
 mod worker;
 

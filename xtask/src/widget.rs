@@ -19,6 +19,10 @@ mod demangle;
 #[allow(clippy::duplicate_mod)]
 #[path = "fmt_stub.rs"]
 pub mod fmt_stub;
+#[path = "widget_bundle.rs"]
+mod widget_bundle;
+#[path = "widget_dict.rs"]
+pub mod widget_dict;
 
 /// The two wasm modules: (cargo package, artefact file stem, published name).
 const MODULES: [(&str, &str, &str); 2] = [
@@ -221,6 +225,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     )
     .map_err(|e| format!("README.md: {e}"))?;
     let _ = fs::remove_dir_all(&glue_dir);
+    widget_dict::write(&web)?;
     publish(&web, &root.join("dist/widget"))?;
     publish(&npm, &root.join("dist/npm"))
 }
@@ -559,10 +564,7 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
         ("chat.js", hashed_file(&web, "chat", "js")?),
         ("chat_bg.wasm", hashed_file(&web, "chat", "wasm")?),
         // The launcher's stylesheet head and markup come in the site's bundle (every page).
-        (
-            "bundle launcher",
-            crate::widget_bundle::launcher_member(root)?,
-        ),
+        ("bundle launcher", widget_bundle::launcher_member(root)?),
     ];
     let mut each = Vec::new();
     for (f, path) in files {
@@ -571,9 +573,11 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
     let sum = |n: usize| each.iter().take(n).map(|(_, s)| s).sum::<u64>();
     let launcher = each[5].1;
     let (loader, no_match, open) = (sum(1), sum(3) + launcher, sum(6));
+    let dict = no_match + widget_dict::chat_in_chromium(&web, [each[3].1, each[4].1])?;
     each.push(("loader".into(), loader));
     each.push(("no-match total".into(), no_match));
     each.push(("chat-open total".into(), open));
+    each.push((widget_dict::CHROMIUM_TOTAL.into(), dict));
     // What chat-open costs more in each language but English: its one catalogue fetch.
     for lang in dynchat_engine::i18n::LANGS.iter().filter(|l| **l != "en") {
         let path = hashed_file(&web, &format!("i18n-{lang}"), "json")?;
