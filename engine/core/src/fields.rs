@@ -91,7 +91,8 @@ pub use crate::rules::valid_email;
 /// Is this a plausible phone number? 7 to 15 digits (E.164), optional leading `+`,
 /// separators `space - . ( )` and an extension `x123`.
 pub fn valid_phone(s: &str) -> bool {
-    let main = match s.to_ascii_lowercase().split_once('x') {
+    let lower = s.to_ascii_lowercase();
+    let main = match crate::cut::cut(&lower, b'x') {
         Some((m, ext)) => {
             if ext.trim().is_empty() || !ext.trim().chars().all(|c| c.is_ascii_digit()) {
                 return false;

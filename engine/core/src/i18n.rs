@@ -224,7 +224,7 @@ const _: () = {
 /// turn, `{`, a key, `:`, its value, `,`, a key, ... (a piece equal to `key` followed by `:` is
 /// that key; a value is followed by `,` or `}`).
 fn scan_en(key: &str) -> Option<&'static str> {
-    let mut parts = EN.split('"');
+    let mut parts = crate::cut::pieces(EN, b'"');
     while let Some(p) = parts.next() {
         if p == key && parts.next()? == ":" {
             return parts.next();
@@ -294,9 +294,9 @@ pub fn message_with(lang: &str, key: &str, args: &[(&str, &str)]) -> String {
 pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    while let Some((before, after)) = rest.split_once('{') {
+    while let Some((before, after)) = crate::cut::cut(rest, b'{') {
         out.push_str(before);
-        let Some((name, tail)) = after.split_once('}') else {
+        let Some((name, tail)) = crate::cut::cut(after, b'}') else {
             out.push('{');
             rest = after;
             break;

@@ -61,7 +61,7 @@ fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
 /// the browser's languages (`navigator.languages`, comma-separated) through the engine's one rule
 /// (`dynchat_engine::i18n::negotiate`). The host fetches that language's catalogue for [`Chat::new`].
 pub fn language(config_json: &str, page: &str, browser: &str) -> String {
-    let browser: Vec<&str> = browser.split(',').collect();
+    let browser: Vec<&str> = dynchat_engine::cut::pieces(browser, b',').collect();
     Config::from_json(config_json)
         .lang(page, &browser)
         .to_string()
