@@ -113,7 +113,7 @@ impl Session {
         }
         Session {
             v: SESSION_VERSION,
-            id: id.chars().take(64).collect(),
+            id: crate::fields::char_prefix(id, 64).to_string(),
             flow: flow.hash.clone(),
             lang: english(),
             status: Status::New,
