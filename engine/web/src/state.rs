@@ -9,8 +9,9 @@ use dynchat_engine::{BrowserEvent, CompiledFlow, Prompt};
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
 
-/// The conversation's flow, read from the wire and dropped with [`CompiledFlow::drop_read`], so
-/// the wasm carries no drop code for the authoring model (its `source` is always empty here).
+/// The conversation's flow, read from the wire and dropped with [`CompiledFlow::drop_run`], so
+/// the wasm carries no drop code for the authoring model (its `source` is always empty here) nor
+/// for audiences (its own is always the empty one).
 pub(super) struct Flow(ManuallyDrop<CompiledFlow>);
 
 impl Flow {
@@ -31,7 +32,7 @@ impl Drop for Flow {
     fn drop(&mut self) {
         // SAFETY: taken once, here, and never used after.
         let f = unsafe { ManuallyDrop::take(&mut self.0) };
-        f.drop_read();
+        f.drop_run();
     }
 }
 
