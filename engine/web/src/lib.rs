@@ -90,7 +90,9 @@ impl Chat {
     ) -> Result<Chat, String> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
         dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
-        let flow = Flow::from_wire(flow_json).map_err(|e| ["unusable flow: ", &e].concat())?;
+        // The refusal's code only (`dynchat_engine::compile::WireError`: its text stays out of the wasm).
+        let flow =
+            Flow::from_wire(flow_json).map_err(|e| ["unusable flow: ", e.code()].concat())?;
         if flow.hash != hash {
             return Err("flow does not match its version hash".into());
         }

@@ -2,7 +2,7 @@
 //! them, the queue of things to show, and the names the host and the page events use.
 
 use crate::view::Entry;
-use dynchat_engine::compile::CRoute;
+use dynchat_engine::compile::{CRoute, WireError};
 use dynchat_engine::model::CaptureKind;
 use dynchat_engine::TextMap;
 use dynchat_engine::{BrowserEvent, CompiledFlow, Prompt};
@@ -16,7 +16,7 @@ pub(super) struct Flow(ManuallyDrop<CompiledFlow>);
 
 impl Flow {
     /// Reads a flow's wire form to run it ([`CompiledFlow::from_wire_to_run`]: no audience code).
-    pub(super) fn from_wire(wire: &str) -> Result<Flow, String> {
+    pub(super) fn from_wire(wire: &str) -> Result<Flow, WireError> {
         CompiledFlow::from_wire_to_run(wire).map(|f| Flow(ManuallyDrop::new(f)))
     }
 }

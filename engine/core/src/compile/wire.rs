@@ -13,7 +13,7 @@ impl CompiledFlow {
     /// Reads a wire form and checks that every card index it holds points at a card, so a
     /// damaged flow is refused here instead of stopping a conversation later. Every audience
     /// (the flow's own and each branch rule's) must read.
-    pub fn from_wire(wire: &str) -> Result<CompiledFlow, String> {
+    pub fn from_wire(wire: &str) -> Result<CompiledFlow, WireError> {
         read(wire, &ReadAll)
     }
 
@@ -22,7 +22,7 @@ impl CompiledFlow {
     /// only selecting a dialogue reads: the targeting module, from the same wire form) is left
     /// empty; branch rules keep their text for a `machine::BranchJudge`, which says when one
     /// does not read. So the chat module links no audience reader.
-    pub fn from_wire_to_run(wire: &str) -> Result<CompiledFlow, String> {
+    pub fn from_wire_to_run(wire: &str) -> Result<CompiledFlow, WireError> {
         read(wire, &CheckOnly)
     }
     /// Drops a flow [`CompiledFlow::from_wire`] read. Its `source` is the empty dialogue (the wire
@@ -93,11 +93,11 @@ impl Audiences for CheckOnly {
 }
 
 /// Reads a wire form with `aud` reading (or checking) each audience in it.
-fn read<A: Audiences>(wire: &str, aud: &A) -> Result<CompiledFlow, String> {
+fn read<A: Audiences>(wire: &str, aud: &A) -> Result<CompiledFlow, WireError> {
     let f = json::parse(wire)
         .as_ref()
         .and_then(|v| flow(v, aud))
-        .ok_or("the flow's wire form is unreadable")?;
+        .ok_or(WireError::Unreadable)?;
     let n = f.cards.len();
     let inside = |i: CardIx| usize::from(i) < n;
     let why = if n == 0
@@ -105,19 +105,53 @@ fn read<A: Audiences>(wire: &str, aud: &A) -> Result<CompiledFlow, String> {
         || !inside(f.start)
         || f.translations.iter().any(|t| t.cards.len() != n)
     {
-        "flow has no cards, or ids and cards differ"
+        WireError::Cards
     } else if f
         .cards
         .iter()
         // `any` in `any`, not `flat_map`: the flattening adapter was its own code in the chat.
         .any(|c| c.successors().into_iter().any(|i| !inside(i)))
     {
-        "flow points at a card that does not exist"
+        WireError::Target
     } else {
         return Ok(f);
     };
     aud.drop(f);
-    Err(why.into())
+    Err(why)
+}
+
+/// Why a wire form was refused: a short stable code ([`WireError::code`], all the browser's
+/// chat module says, so it carries none of the texts) and its text (`Display`: the worker, the
+/// CLI, the npm engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireError {
+    /// Not JSON, or not a flow's wire form.
+    Unreadable,
+    /// No cards, or the card ids (or a translation's cards) do not match the cards.
+    Cards,
+    /// A card index that points at no card.
+    Target,
+}
+
+impl WireError {
+    /// `unreadable`, `cards` or `target`.
+    pub fn code(self) -> &'static str {
+        match self {
+            WireError::Unreadable => "unreadable",
+            WireError::Cards => "cards",
+            WireError::Target => "target",
+        }
+    }
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WireError::Unreadable => "the flow's wire form is unreadable",
+            WireError::Cards => "flow has no cards, or ids and cards differ",
+            WireError::Target => "flow points at a card that does not exist",
+        })
+    }
 }
 
 fn text(v: &J) -> Option<String> {
