@@ -78,7 +78,7 @@ pub fn step_with(
             on_input(&mut r, s, i, input);
         }
         (st, _) => r.out.push(Effect::Ignored {
-            reason: Why::Is(st),
+            reason: Why::Is(st.name()),
         }),
     }
     r.out

@@ -4,7 +4,7 @@ use super::capture::*;
 use super::io::*;
 use super::run::*;
 use super::session::*;
-use super::Why;
+use super::why::Why;
 use crate::compile::{CCard, CardIx};
 use crate::fields::{answer_too_long, too_long_in};
 use crate::i18n::message;

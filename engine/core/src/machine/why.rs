@@ -5,7 +5,6 @@
 //! the visitor nothing for an ignored input) links none of the text; the worker, the console,
 //! the npm engine and the simulator format them (`to_string`, `{}`) into the same words.
 
-use super::Status;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -66,8 +65,9 @@ pub enum Why {
     Session(Mismatch),
     /// Active, but no card is asked.
     NothingAsked,
-    /// The conversation is over (or not started) for this input.
-    Is(Status),
+    /// The conversation is over (or not started) for this input: its status's name
+    /// (`Status::name`).
+    Is(&'static str),
     /// A button index the card does not have.
     NoButton(usize),
     /// A booking result without a booking requested.
@@ -95,7 +95,7 @@ impl fmt::Display for Why {
         match self {
             Why::Session(m) => write!(f, "session does not match this flow: {m}"),
             Why::NothingAsked => f.write_str("nothing is being asked"),
-            Why::Is(st) => write!(f, "conversation is {}", st.name()),
+            Why::Is(st) => write!(f, "conversation is {st}"),
             Why::NoButton(i) => write!(f, "no button {i}"),
             Why::NoBooking => f.write_str("no booking was requested"),
             Why::NoFit { input, card } => write!(f, "input {input} does not fit card `{card}`"),
@@ -145,10 +145,7 @@ mod tests {
             Why::Session(Mismatch::Version(7)).to_string(),
             "session does not match this flow: session version 7 is not supported"
         );
-        assert_eq!(
-            Why::Is(Status::Dropped).to_string(),
-            "conversation is dropped"
-        );
+        assert_eq!(Why::Is("dropped").to_string(), "conversation is dropped");
         assert_eq!(Why::NoButton(3).to_string(), "no button 3");
         // Serialised as its text, and read back equal.
         let json = serde_json::to_string(&no_fit).expect("serialises");
