@@ -5,6 +5,7 @@
 //! same outputs natively, in the worker and in the browser (wasm32).
 
 pub mod compile;
+pub mod cut;
 pub mod date;
 pub mod diag;
 pub mod experiment;

@@ -93,13 +93,11 @@ impl Config {
         let [bot_name, position, dark_mode, avatar_url, font, primary_color, privacy_url, welcome, language] =
             texts;
         let [sound, launcher_always, auto_open] = flags;
-        let bot_name: String = bot_name
-            .as_deref()
-            .unwrap_or("")
-            .trim()
-            .chars()
-            .take(crate::rules::MAX_BOT_NAME_CHARS)
-            .collect();
+        let bot_name = crate::fields::char_prefix(
+            bot_name.as_deref().unwrap_or("").trim(),
+            crate::rules::MAX_BOT_NAME_CHARS,
+        )
+        .to_string();
         Config {
             bot_name: if bot_name.is_empty() {
                 "Assistant".into()

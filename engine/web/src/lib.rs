@@ -61,7 +61,7 @@ fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
 /// the browser's languages (`navigator.languages`, comma-separated) through the engine's one rule
 /// (`dynchat_engine::i18n::negotiate`). The host fetches that language's catalogue for [`Chat::new`].
 pub fn language(config_json: &str, page: &str, browser: &str) -> String {
-    let browser: Vec<&str> = browser.split(',').collect();
+    let browser: Vec<&str> = dynchat_engine::cut::pieces(browser, b',').collect();
     Config::from_json(config_json)
         .lang(page, &browser)
         .to_string()
@@ -93,7 +93,9 @@ impl Chat {
     ) -> Result<Chat, String> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
         dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
-        let flow = Flow::from_wire(flow_json).map_err(|e| ["unusable flow: ", &e].concat())?;
+        // The refusal's code only (`dynchat_engine::compile::WireError`: its text stays out of the wasm).
+        let flow =
+            Flow::from_wire(flow_json).map_err(|e| ["unusable flow: ", e.code()].concat())?;
         if flow.hash != hash {
             return Err("flow does not match its version hash".into());
         }

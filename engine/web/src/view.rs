@@ -176,10 +176,7 @@ impl View {
         let avatar = cfg.avatar_url.as_deref().unwrap_or("");
         // The browser upper-cases the initial (no Unicode case tables in the wasm).
         let initial = match avatar {
-            "" => {
-                let first: String = bot.chars().take(1).collect();
-                crate::ffi::case(&first, true)
-            }
+            "" => crate::ffi::case(dynchat_engine::fields::char_prefix(bot, 1), true),
             _ => String::new(),
         };
         let privacy = cfg.privacy_url.as_deref().unwrap_or("");
