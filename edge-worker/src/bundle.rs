@@ -154,8 +154,8 @@ pub fn etag(config: &str, lead_fields: &str, published: &[(String, String, i32)]
 }
 
 /// The bundle's format, in the ETag it is served with: a browser's copy in an older format (one
-/// without `launcher`) is never revalidated with a 304.
-const FORMAT: &str = "-2";
+/// without `launcher`, or with its earlier members) is never revalidated with a 304.
+const FORMAT: &str = "-3";
 
 /// The ETag the bundle is served with: the stored one (`etag`, made at publish time) marked with
 /// [`FORMAT`].
@@ -225,8 +225,8 @@ mod tests {
 
     #[test]
     fn served_etag_names_the_format() {
-        assert_eq!(served_etag("\"abc\""), "\"abc-2\"");
-        assert!(etag_matches(Some("W/\"abc-2\""), &served_etag("\"abc\"")));
+        assert_eq!(served_etag("\"abc\""), "\"abc-3\"");
+        assert!(etag_matches(Some("W/\"abc-3\""), &served_etag("\"abc\"")));
         assert!(!etag_matches(Some("\"abc\""), &served_etag("\"abc\"")));
     }
 

@@ -49,19 +49,19 @@ pub fn label(c: &Config, lang: &str) -> String {
     )
 }
 
-/// The bundle's `launcher` for the site's `config` (JSON): `{"css", "theme", "side"}` (the
-/// stylesheet's head, [`launcher_css`], which the chat module completes with its panel's rules,
-/// and the host element's attributes) and, unless the page decides the language (`language:
+/// The bundle's `launcher` for the site's `config` (JSON): `{"css", "data-theme", "data-side"}`
+/// (the stylesheet's head, [`launcher_css`], which the chat module completes with its panel's
+/// rules, and the host element's attributes, by their names) and, unless the page decides the language (`language:
 /// auto`: the page's `lang` and the browser's languages, which the worker does not see) or the
 /// chat opens by itself (`auto_open`), `"html"`, `"lang"`, `"dir"`: the bubble and the launcher
 /// as markup, as the chat module draws them for a new conversation (the loader shows them
-/// until the visitor shows intent).
+/// until the visitor shows intent; `lang` and `dir` are the host's attributes too).
 pub fn launcher(config_json: &str) -> String {
     let c = Config::from_json(config_json);
     let mut o = Out::new();
     o.str("css", &launcher_css(&c))
-        .str("theme", c.theme())
-        .str("side", c.side());
+        .str("data-theme", c.theme())
+        .str("data-side", c.side());
     let setting = c.language.as_deref().map(str::trim);
     if !c.auto_open && !setting.is_some_and(|l| l.eq_ignore_ascii_case("auto")) {
         let lang = c.lang("", &[]);
@@ -82,8 +82,9 @@ struct El {
     kids: String,
 }
 
-/// `spec` (see [`SPEC`]) as HTML markup, every value escaped: the same elements, attributes and
-/// text the chat module's view builds from it (SVG elements are in the SVG namespace by the HTML
+/// `spec` (see [`SPEC`]) as HTML markup, every value escaped and quoted only where it must be,
+/// end tags the parser implies left out: the same elements, attributes and text the chat
+/// module's view builds from it (SVG elements are in the SVG namespace by the HTML
 /// parser's rules for `<svg>`).
 pub fn html(lang: &str, spec: &str, args: &[&str]) -> String {
     let mut open: Vec<El> = Vec::new();
@@ -134,7 +135,16 @@ pub fn html(lang: &str, spec: &str, args: &[&str]) -> String {
     while !open.is_empty() {
         close(&mut open, &mut out);
     }
-    out
+    // The parser closes what is still open at the end, and a `<button>` closes an open button:
+    // so does the end tag of an element around it: those end tags are left out (the same DOM).
+    while let Some(s) = ["</path>", "</svg>", "</button>"]
+        .iter()
+        .find_map(|t| out.strip_suffix(t))
+    {
+        out.truncate(s.len());
+    }
+    out.replace("</button><button", "<button")
+        .replace("</button></div>", "</div>")
 }
 
 /// Writes the innermost open element into its parent (or `out`).
@@ -144,7 +154,13 @@ fn close(open: &mut Vec<El>, out: &mut String) {
     };
     let mut s = ["<", &el.tag].concat();
     for (k, v) in &el.attrs {
-        s.push_str(&[" ", k, "=\"", &escape(v), "\""].concat());
+        s.push_str(&[" ", k].concat());
+        // Quotes only where the value needs them (HTML's unquoted attribute value syntax).
+        if v.contains(|c: char| c.is_ascii_whitespace() || "\"'=<>`&".contains(c)) {
+            s.push_str(&["=\"", &escape(v), "\""].concat());
+        } else if !v.is_empty() {
+            s.push_str(&["=", v].concat());
+        }
     }
     s.push_str(&[">", &el.kids, "</", &el.tag, ">"].concat());
     match open.last_mut() {
@@ -204,8 +220,8 @@ mod tests {
         );
         let j = crate::json::parse(&j).unwrap_or(crate::json::J::Null);
         let html = j.get("html").and_then(crate::json::J::str).unwrap_or("");
-        assert!(html.starts_with(r#"<div class="poke"><button class="poke-open" type="button" data-a="o">&lt;b&gt;Hi&lt;/b&gt; &amp; &quot;you&quot;</button>"#), "{html}");
-        assert!(html.contains(r#"<button class="launcher" type="button" aria-label="Chat with Ava" aria-expanded="false" data-a="o"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16"#), "{html}");
+        assert!(html.starts_with(r#"<div class=poke><button class=poke-open type=button data-a=o>&lt;b&gt;Hi&lt;/b&gt; &amp; &quot;you&quot;<button class=x type=button aria-label="Dismiss message" data-a=p>×</div>"#), "{html}");
+        assert!(html.ends_with(r#"<button class=launcher type=button aria-label="Chat with Ava" aria-expanded=false data-a=o><svg viewBox="0 0 24 24" aria-hidden=true><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z">"#), "{html}");
         assert!(
             !html.contains(" hidden=") && !html.contains("aria-controls"),
             "{html}"

@@ -148,11 +148,10 @@ export function createDynchat(assets) {
     const L = bundle.launcher, host = document.createElement('div'), r = host.attachShadow({ mode: 'open' }), css = new CSSStyleSheet();
     let asked = 0, down = 0, clicked = '';
     host.id = 'dynchat-widget';
-    for (const [k, v] of [['data-theme', L.theme], ['data-side', L.side], ['lang', L.lang], ['dir', L.dir]]) host.setAttribute(k, v);
+    for (const k of ['data-theme', 'data-side', 'lang', 'dir']) host.setAttribute(k, L[k]);
     css.replaceSync(L.css);
     r.adoptedStyleSheets = [css];
-    r.innerHTML = L.html;
-    r.firstChild.hidden = false; // a new conversation's bubble (the chat shows it then too)
+    r.innerHTML = L.html; // a new conversation's: the bubble shown
     const go = () => asked++ || mount(entry, null).catch((e) => console.warn(String(e)));
     for (const k of ['pointerover', 'focusin']) r.addEventListener(k, go);
     r.addEventListener('pointerdown', () => {
@@ -171,10 +170,10 @@ export function createDynchat(assets) {
       const f = r.activeElement;
       host.remove();
       fac = null;
-      const n = document.getElementById('dynchat-widget').shadowRoot, q = (c) => n.querySelector('.' + c);
+      const n = document.getElementById('dynchat-widget').shadowRoot;
       n.getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again
-      if (f) q(f.className).focus();
-      if (clicked) q(clicked).click();
+      if (f) n.querySelector('.' + f.className).focus();
+      if (clicked) n.querySelector('.' + clicked).click();
     };
     facEntry = entry;
     document.body.append(host);
