@@ -205,6 +205,27 @@ test('the launcher first: no chat module on a matching page until intent; a clic
   }
 });
 
+test('the launcher first: the loader draws the same DOM as the chat module (host attributes, bubble, launcher)', async () => {
+  const { ctx, page } = await newPage();
+  // The host's attributes and the bubble and launcher as the DOM serializes them (the chat's
+  // launcher also controls its panel, which only the chat module has).
+  const drawn = () => page.evaluate(() => {
+    const h = document.querySelector('#dynchat-widget'), r = h.shadowRoot;
+    const l = r.querySelector('.launcher').cloneNode(true);
+    l.removeAttribute('aria-controls');
+    return [...['data-theme', 'data-side', 'lang', 'dir'].map((a) => h.getAttribute(a)), r.querySelector('.poke').outerHTML, l.outerHTML].join('\n');
+  });
+  await page.goto(q('/pricing'));
+  await shadow(page, '.launcher').waitFor();
+  await page.evaluate(() => window.dynchat.ready);
+  const loader = await drawn();
+  await shadow(page, '.launcher').hover();
+  await page.waitForFunction(() => document.querySelector('#dynchat-widget').shadowRoot.querySelector('.panel'), null, { polling: 'raf' });
+  const chat = await drawn();
+  assert(loader === chat, 'the same DOM, loader:\n' + loader + '\nchat:\n' + chat);
+  await ctx.close();
+});
+
 test('second page view: the widget files come from the HTTP cache (hashed names immutable), the bundle at most revalidated', async () => {
   const { ctx, page } = await newPage();
   // What reached the network, by CDP: a request served from the memory or disk cache is not counted.
