@@ -5,7 +5,7 @@ const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 
 
 export function createDynchat(assets) {
   // Unset flags and objects start undefined (false, none).
-  let site, api, needConsent, consented, bundle, chat, chatP, chatM, pendingOpen, flushing, preview;
+  let site, api, needConsent, consented, bundle, chat, chatP, chatM, pendingOpen, flushing, preview, fac, facEntry;
   let known = {}, activity = {}, evTimer = 0, visitor = '', retries = 0;
   const mem = new Map(), listeners = {}, events = [];
 
@@ -120,8 +120,8 @@ export function createDynchat(assets) {
         config: bundle.config || {}, css: bundle.launcher?.css, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : uuid(), variant, targeting: t,
       });
-      if (!saved && !fac) shown(entry, chat.variant);
       if (fac) fac();
+      else if (!saved) shown(entry, chat.variant);
       if (pendingOpen) chat.open();
       return chat;
     });
@@ -143,7 +143,6 @@ export function createDynchat(assets) {
   // `launcher`), and the chat module only on intent (the pointer on them, focus, a press; the API's
   // `open`). The chat draws the same and `fac` swaps it in, in one task: a click made meanwhile is
   // made again on the chat's own button, focus moves to it, and not while the pointer is down.
-  let fac = null, facEntry = null;
   function facade(entry) {
     const L = bundle.launcher, host = document.createElement('div'), r = host.attachShadow({ mode: 'open' }), css = new CSSStyleSheet();
     let asked = 0, down = 0, clicked = '';
@@ -169,7 +168,7 @@ export function createDynchat(assets) {
       if (down) return;
       const f = r.activeElement;
       host.remove();
-      fac = null;
+      fac = 0;
       const n = document.getElementById('dynchat-widget').shadowRoot;
       n.getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again
       if (f) n.querySelector('.' + f.className).focus();
@@ -224,8 +223,7 @@ export function createDynchat(assets) {
 
   function trigger(id) {
     const entry = (bundle.dialogues || []).find((d) => d.id === id);
-    if (entry && bundle.launcher?.html && !preview && !entry.experiment) facade(entry);
-    else if (entry) mount(entry, null);
+    if (entry) (bundle.launcher?.html && !preview && !entry.experiment ? facade : mount)(entry, null);
   }
 
   async function start() {
