@@ -16,31 +16,56 @@ fn atext(b: u8) -> bool {
 ///
 /// The reasons are short sentences for an API error message (`"{field}: {reason}"`).
 pub fn email_problem(s: &str) -> Option<&'static str> {
+    Some(match email_fault(s)? {
+        EmailFault::Length => "must be 1 to 254 characters",
+        EmailFault::Ascii => "must be ASCII",
+        EmailFault::Char => "contains a character not allowed in an address",
+        EmailFault::NoAt => "must contain @",
+        EmailFault::Shape => "must be local@domain",
+        EmailFault::Local => "local part is malformed",
+        EmailFault::Domain => "domain is malformed",
+    })
+}
+
+/// What [`email_fault`] finds wrong; its text is [`email_problem`]'s (kept out of the browser's
+/// chat module, which only asks [`valid_email`]).
+enum EmailFault {
+    Length,
+    Ascii,
+    Char,
+    NoAt,
+    Shape,
+    Local,
+    Domain,
+}
+
+/// The email rule itself (see [`valid_email`]).
+fn email_fault(s: &str) -> Option<EmailFault> {
     if s.is_empty() || s.len() > 254 {
-        return Some("must be 1 to 254 characters");
+        return Some(EmailFault::Length);
     }
     if !s.is_ascii() {
-        return Some("must be ASCII");
+        return Some(EmailFault::Ascii);
     }
     if s.bytes().any(|b| !(atext(b) || b == b'.' || b == b'@')) {
-        return Some("contains a character not allowed in an address");
+        return Some(EmailFault::Char);
     }
     // Bytes from here on (the address is ASCII): no string slicing, so no panic path that formats
     // a `char` (the browser's chat module would otherwise carry `core::fmt`'s `char` tables).
     let b = s.as_bytes();
     let Some(at) = b.iter().position(|&c| c == b'@') else {
-        return Some("must contain @");
+        return Some(EmailFault::NoAt);
     };
     let (local, domain) = (&b[..at], &b[at + 1..]);
     if local.is_empty() || domain.is_empty() || crate::cut::has(domain, b'@') {
-        return Some("must be local@domain");
+        return Some(EmailFault::Shape);
     }
     if local.len() > 64
         || local.first() == Some(&b'.')
         || local.last() == Some(&b'.')
         || local.windows(2).any(|w| w == b"..")
     {
-        return Some("local part is malformed");
+        return Some(EmailFault::Local);
     }
     let mut labels = 0;
     let mut tld: &[u8] = &[];
@@ -54,12 +79,12 @@ pub fn email_problem(s: &str) -> Option<&'static str> {
                 .iter()
                 .all(|c| c.is_ascii_alphanumeric() || *c == b'-');
         if !ok {
-            return Some("domain is malformed");
+            return Some(EmailFault::Domain);
         }
         tld = label;
     }
     if labels < 2 || tld.len() < 2 || tld.iter().all(u8::is_ascii_digit) {
-        return Some("domain is malformed");
+        return Some(EmailFault::Domain);
     }
     None
 }
@@ -81,7 +106,7 @@ pub fn email_problem(s: &str) -> Option<&'static str> {
 /// Marketo accepts too (`tests/rules.rs` checks it against Marketo's rule).
 /// No trimming: callers trim before asking.
 pub fn valid_email(s: &str) -> bool {
-    email_problem(s).is_none()
+    email_fault(s).is_none()
 }
 
 /// Normalises one entry of a site's `email_blocklist`: trimmed, lower-case, without a leading

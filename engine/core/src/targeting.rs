@@ -15,11 +15,10 @@ mod wire;
 pub use audience::{
     audience_checks, compile_audience, CompiledAudience, Watch, MAX_AUDIENCE_DEPTH,
 };
-pub use branch::{branch_facts, branch_query, judge};
+pub use branch::{branch_facts, branch_facts_by, branch_query, judge};
 pub use cond::{Cond, Facts, FieldRef, Test, Val, Wildcard, ACTIVITY_TYPES, MAX_ACTIVITY_DAYS};
 pub use context::{Context, Page, PageInput};
 use text::insertion_sort_by;
-pub use text::set_lowercase;
 pub use text::{
     find_str, int_text, lower, minute_of_day, num_text, parse_hhmm, parse_num, weekday_index,
 };

@@ -13,6 +13,8 @@ use std::cell::RefCell;
 use std::ptr::slice_from_raw_parts_mut;
 
 thread_local! {
+    /// The last string answer. Reached through `try_with` / `try_borrow` only, which cannot
+    /// panic: `with`'s panic message (and its `AccessError` formatting) stays out of the module.
     static OUT: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
@@ -57,23 +59,27 @@ unsafe fn text(ptr: *mut u8, len: usize) -> String {
 }
 
 fn answer(s: String) -> usize {
-    OUT.with(|o| {
-        let mut o = o.borrow_mut();
-        *o = s;
-        o.len()
+    OUT.try_with(|o| {
+        o.try_borrow_mut().map_or(0, |mut o| {
+            *o = s;
+            o.len()
+        })
     })
+    .unwrap_or(0)
 }
 
 /// Where the last string answer starts.
 #[no_mangle]
 pub extern "C" fn dc_out() -> *const u8 {
-    OUT.with(|o| o.borrow().as_ptr())
+    OUT.try_with(|o| o.try_borrow().map_or(std::ptr::null(), |o| o.as_ptr()))
+        .unwrap_or(std::ptr::null())
 }
 
 /// The last string answer's length (for [`chat_new`]'s error).
 #[no_mangle]
 pub extern "C" fn dc_out_len() -> usize {
-    OUT.with(|o| o.borrow().len())
+    OUT.try_with(|o| o.try_borrow().map_or(0, |o| o.len()))
+        .unwrap_or(0)
 }
 
 /// [`crate::language`]; returns the answer's length.

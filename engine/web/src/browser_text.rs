@@ -1,6 +1,6 @@
 //! What the chat module borrows from the browser instead of shipping it: `RegExp` for capture-card patterns and `toLowerCase`.
 //!
-//! The engine asks for them through `compile::set_pattern_matcher` and `targeting::set_lowercase`
+//! The engine asks for them through `compile::set_pattern_matcher` and `machine::BranchJudge::lower`
 //! when it is built without its `regex` and `unicode` features, as both browser modules build it;
 //! `tests/browser_text.rs` checks the patterns against regex-lite, which the worker validates with.
 

@@ -92,7 +92,6 @@ impl Chat {
         css_head: &str,
     ) -> Result<Chat, String> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
-        dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
         // The refusal's code only (`dynchat_engine::compile::WireError`: its text stays out of the wasm).
         let flow =
             Flow::from_wire(flow_json).map_err(|e| ["unusable flow: ", e.code()].concat())?;

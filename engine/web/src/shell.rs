@@ -33,6 +33,10 @@ impl dynchat_engine::machine::BranchJudge for HostJudge<'_> {
             .upgrade()
             .is_some_and(|s| s.host.call(JUDGE, query, "") == 1)
     }
+
+    fn lower(&self, text: &str) -> String {
+        crate::browser_text::lowercase(text)
+    }
 }
 
 pub(super) struct Inner {

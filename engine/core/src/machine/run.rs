@@ -21,6 +21,12 @@ pub(super) struct Run<'a> {
 pub trait BranchJudge {
     /// Does the rule hold?
     fn matches(&self, query: &str) -> bool;
+
+    /// Lower-cases a fact for the query (default: [`crate::targeting::lower`]; the browser's chat
+    /// module uses JavaScript's `toLowerCase`, full Unicode, and links no case fold of its own).
+    fn lower(&self, text: &str) -> String {
+        crate::targeting::lower(text)
+    }
 }
 
 /// The engine's own judge ([`crate::targeting::judge`]), which [`super::step`] uses. The browser's
@@ -276,7 +282,10 @@ impl<'a> Run<'a> {
                     next = *n;
                 }
                 CCard::Branch { rules, otherwise } => {
-                    let facts = crate::targeting::branch_facts(&s.answers, &s.lead, &s.company);
+                    let facts =
+                        crate::targeting::branch_facts_by(&s.answers, &s.lead, &s.company, &|t| {
+                            self.judge.lower(t)
+                        });
                     next = Some(
                         rules
                             .iter()

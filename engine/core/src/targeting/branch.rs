@@ -21,6 +21,18 @@ pub fn branch_facts(
     lead: &TextMap<String>,
     company: &TextMap<String>,
 ) -> String {
+    branch_facts_by(answers, lead, company, &lower)
+}
+
+/// [`branch_facts`] lower-casing with `lower` (the state machine passes its
+/// `machine::BranchJudge`'s: the browser's chat module lower-cases with JavaScript, and so links
+/// no case fold of its own).
+pub fn branch_facts_by(
+    answers: &TextMap<u16>,
+    lead: &TextMap<String>,
+    company: &TextMap<String>,
+    lower: &dyn Fn(&str) -> String,
+) -> String {
     let mut o = Out::new();
     for (k, v) in answers {
         let mut key = String::from("a");

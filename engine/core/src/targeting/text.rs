@@ -210,9 +210,9 @@ fn whole(n: f64) -> i128 {
 
 /// Lower-cases text the way rules compare it. With the `unicode` feature (default): full Unicode
 /// (`str::to_lowercase`). Without it (the browser's modules, to leave out the Unicode case
-/// tables): the host's full lower-casing when it set one ([`set_lowercase`]: the chat module uses
-/// JavaScript's `toLowerCase`), else ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (the
-/// targeting module: its host lower-cases page text itself before handing it over).
+/// tables): ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (the targeting module: its host
+/// lower-cases page text itself before handing it over; the chat module lower-cases branch facts
+/// with JavaScript's `toLowerCase` through its `machine::BranchJudge`, so it links none of this).
 pub fn lower(s: &str) -> String {
     #[cfg(feature = "unicode")]
     {
@@ -222,25 +222,12 @@ pub fn lower(s: &str) -> String {
     {
         // One loop for ASCII and the small fold alike (`fold_char` lower-cases ASCII as
         // `to_ascii_lowercase` does): a second, ASCII-only copy cost the targeting module bytes.
-        match HOST_LOWER.get() {
-            Some(f) if !s.is_ascii() => f(s),
-            _ => {
-                let mut out = String::with_capacity(s.len());
-                for c in s.chars() {
-                    out.push(fold_char(c));
-                }
-                out
-            }
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            out.push(fold_char(c));
         }
+        out
     }
-}
-
-static HOST_LOWER: std::sync::OnceLock<fn(&str) -> String> = std::sync::OnceLock::new();
-
-/// Sets the host's full Unicode lower-casing for builds without the `unicode` feature (once;
-/// later calls are ignored; with the feature, `str::to_lowercase` decides).
-pub fn set_lowercase(f: fn(&str) -> String) {
-    let _ = HOST_LOWER.set(f);
 }
 
 /// The small case fold used without the `unicode` feature.
