@@ -12,6 +12,7 @@
 //!   instead of an `i32.add`). Sound for Rust's wasm32 layout: the lowest KiB is the far end of
 //!   the 1 MiB stack, and only a wrapping (negative) address, which Rust never computes, would
 //!   reach it through a folded offset.
+//!
 //! Both modules now take the same stages (the targeting module with `--merge-similar-functions`
 //! too: it pays there once the two settings above apply).
 
