@@ -105,7 +105,7 @@ pub fn build(root: &Path) -> Result<(), String> {
             &glue_dir.join(format!("{name}.js")),
         )?;
         let out = web.join(format!("{name}_bg.wasm"));
-        widget_opt::optimise(&wasm_opt, &WASM_FEATURES, &bg, &out)?;
+        widget_opt::optimise(root, &wasm_opt, &WASM_FEATURES, &bg, &out)?;
         if let Some(addr) = pairs {
             fmt_stub::check_unread(&wat_of(root, &out)?, addr, 200)?;
         }

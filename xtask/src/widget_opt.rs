@@ -14,8 +14,10 @@
 //!   reach it through a folded offset.
 //!
 //! Both modules now take the same stages (the targeting module with `--merge-similar-functions`
-//! too: it pays there once the two settings above apply).
+//! too: it pays there once the two settings above apply), then a last `-Oz` with the functions
+//! ordered for brotli ([`by_size`]).
 
+use std::fs;
 use std::path::Path;
 use std::process::Command;
 
@@ -51,9 +53,11 @@ const STAGES: [&[&str]; 2] = [
     ],
 ];
 
-/// Optimises the stubbed module `input` into `out` (a new file) with [`STAGES`]; `features` are
-/// the target features the modules use.
+/// Optimises the stubbed module `input` into `out` (a new file) with [`STAGES`], then puts its
+/// functions in [`by_size`] order and runs `-Oz` once more; `features` are the target features
+/// the modules use.
 pub fn optimise(
+    root: &Path,
     wasm_opt: &Path,
     features: &[&str],
     input: &Path,
@@ -70,5 +74,68 @@ pub fn optimise(
             .arg(out))?;
         from = out;
     }
-    Ok(())
+    let wat = out.with_extension("wat");
+    fs::write(&wat, by_size(&super::wat_of(root, out)?))
+        .map_err(|e| format!("{}: {e}", wat.display()))?;
+    run(Command::new(wasm_opt)
+        .arg("-Oz")
+        .args(SETTINGS)
+        .args(features)
+        .arg(&wat)
+        .arg("-o")
+        .arg(out))?;
+    fs::remove_file(&wat).map_err(|e| format!("{}: {e}", wat.display()))
+}
+
+/// `wat` (binaryen's text form: one top-level item per line at one space of indentation) with
+/// its function definitions together where the first one stood, shortest first (in lines; equal
+/// ones in their order). Brotli finds more of a function in the one before it this way
+/// (measured: chat wasm -320 B, targeting wasm -38 B; by characters, largest first or grouped
+/// by type did worse); binaryen keeps the order through `-Oz`.
+pub fn by_size(wat: &str) -> String {
+    // Each top-level item with its lines; what comes before the first (`(module`) stays first.
+    let mut items: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in wat.lines() {
+        if line.starts_with(" (") || line.starts_with(')') {
+            items.push(vec![line]);
+        } else if let Some(last) = items.last_mut() {
+            last.push(line);
+        }
+    }
+    let is_func = |item: &[&str]| item.first().is_some_and(|l| l.starts_with(" (func "));
+    let mut funcs: Vec<&[&str]> = items
+        .iter()
+        .map(Vec::as_slice)
+        .filter(|i| is_func(i))
+        .collect();
+    funcs.sort_by_key(|f| f.len());
+    let mut out = String::with_capacity(wat.len() + 1);
+    let mut placed = false;
+    for item in &items {
+        let lines: Vec<&[&str]> = if !is_func(item) {
+            vec![item.as_slice()]
+        } else if !placed {
+            placed = true;
+            funcs.clone()
+        } else {
+            continue;
+        };
+        for line in lines.into_iter().flatten() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_size;
+
+    #[test]
+    fn functions_shortest_first_where_the_first_stood() {
+        let wat = "(module\n (type $0 (func))\n (import \"a\" \"b\" (func $i))\n (func $long\n  (nop)\n  (nop)\n )\n (func $short\n )\n (func $mid\n  (nop)\n )\n (export \"x\" (func $long))\n (func $tie\n  (drop)\n )\n)\n";
+        let want = "(module\n (type $0 (func))\n (import \"a\" \"b\" (func $i))\n (func $short\n )\n (func $mid\n  (nop)\n )\n (func $tie\n  (drop)\n )\n (func $long\n  (nop)\n  (nop)\n )\n (export \"x\" (func $long))\n)\n";
+        assert_eq!(by_size(wat), want);
+    }
 }
