@@ -6,8 +6,8 @@
 //! the stubbed modules (5 Dec 2026; each step measured, docs/widget.md). Two settings apply to
 //! every pass of both stages:
 //! - `--one-caller-inline-max-function-size 30`: binaryen inlines a function with one caller
-//!   whatever its size by default; the copies left as calls compress better (raw +0.8 KB, brotli
-//!   chat -690 B). 0, 10, 20, 40, 50, 60, 80, 100 and 150 all pay too (-350 to -690 B).
+//!   whatever its size by default; the copies left as calls compress better (raw +1.7 KB, brotli
+//!   chat -690 B). 0, 10, 20, 40, 50, 60, 80, 100 and 150 all pay too (-156 to -685 B).
 //! - `--low-memory-unused`: constant offsets fold into loads and stores (`i32.load offset=8`
 //!   instead of an `i32.add`). Sound for Rust's wasm32 layout: the lowest KiB is the far end of
 //!   the 1 MiB stack, and only a wrapping (negative) address, which Rust never computes, would
