@@ -153,6 +153,19 @@ pub fn etag(config: &str, lead_fields: &str, published: &[(String, String, i32)]
     )
 }
 
+/// The bundle's format, in the ETag it is served with: a browser's copy in an older format (one
+/// without `launcher`) is never revalidated with a 304.
+const FORMAT: &str = "-2";
+
+/// The ETag the bundle is served with: the stored one (`etag`, made at publish time) marked with
+/// [`FORMAT`].
+pub fn served_etag(stored: &str) -> String {
+    match stored.strip_suffix('"') {
+        Some(s) => [s, FORMAT, "\""].concat(),
+        None => [stored, FORMAT].concat(),
+    }
+}
+
 /// True when an `If-None-Match` header matches the ETag (list or `*`, weak prefix ignored).
 pub fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
     match if_none_match {
@@ -208,6 +221,13 @@ mod tests {
             }
             e => panic!("{e:?}"),
         }
+    }
+
+    #[test]
+    fn served_etag_names_the_format() {
+        assert_eq!(served_etag("\"abc\""), "\"abc-2\"");
+        assert!(etag_matches(Some("W/\"abc-2\""), &served_etag("\"abc\"")));
+        assert!(!etag_matches(Some("\"abc\""), &served_etag("\"abc\"")));
     }
 
     #[test]

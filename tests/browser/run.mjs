@@ -21,6 +21,7 @@ import { languageTests } from './languages.mjs';
 import { noSlotTests } from './no-slots.mjs';
 import { branchTests } from './branch.mjs';
 import { patternTests } from './pattern.mjs';
+import { dictionaryTests } from './dictionary.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -162,6 +163,48 @@ test('targeted dialogue appears; a page where nothing matches loads only loader 
   await ctx.close();
 });
 
+test('the launcher first: no chat module on a matching page until intent; a click, an Enter or the API open() made while it loads open the chat; on hover it takes over without the bubble rising again', async () => {
+  const chatRe = /\/widget\/chat\.[0-9a-f]{8}\.(js|wasm)$/;
+  for (const how of ['click', 'keyboard', 'api', 'hover']) {
+    const keyboard = how === 'keyboard';
+    const { ctx, page, requests } = await newPage();
+    // The chat module's wasm comes late, so that the click (or Enter) lands while it loads.
+    await page.route(/\/widget\/chat\.[0-9a-f]{8}\.wasm$/, async (route) => { await new Promise((r) => setTimeout(r, 700)); await route.continue(); });
+    await page.goto(q('/pricing'));
+    await shadow(page, '.launcher').waitFor();
+    await page.evaluate(() => window.dynchat.ready);
+    await new Promise((r) => setTimeout(r, 500));
+    const chatFiles = () => requests.filter((u) => chatRe.test(u)).length;
+    assert(chatFiles() === 0, 'no chat module before intent, got ' + chatFiles());
+    assert((await shadow(page, '.poke-open').textContent()).includes('Comparing plans'), 'welcome bubble before the chat module');
+    assert(await shadow(page, '.launcher').getAttribute('aria-label') === 'Chat with Ava from Acme', 'launcher label');
+    const dom = await page.evaluate(() => window.__dom.map((e) => e[0]));
+    assert(dom.includes('triggered'), 'dynchat:triggered fired with the launcher');
+    const focused = () => page.evaluate(() => { const a = document.querySelector('#dynchat-widget').shadowRoot.activeElement; return a ? a.className : ''; });
+    if (how === 'hover') {
+      // The pointer over the launcher loads the chat; its own bubble replaces the loader's as it is, without rising again.
+      await shadow(page, '.launcher').hover();
+      await page.waitForFunction(() => document.querySelector('#dynchat-widget').shadowRoot.querySelector('.panel'), null, { polling: 'raf' });
+      // (The hovered launcher's scale transition starts again on the chat's own button: not an animation.)
+      const moving = await page.evaluate(() => document.querySelector('#dynchat-widget').shadowRoot.getAnimations().filter((a) => a.animationName).map((a) => a.animationName + ' ' + a.effect.target.className));
+      assert(moving.length === 0, 'the bubble does not rise again when the chat takes over, got ' + moving);
+      assert(await shadow(page, '.poke').isVisible(), 'the bubble stays');
+    }
+    if (keyboard) {
+      await shadow(page, '.launcher').focus();
+      await page.keyboard.press('Enter');
+    } else if (how === 'api') await page.evaluate(() => window.dynchat.open());
+    else await shadow(page, '.launcher').click();
+    if (how !== 'hover') assert(await shadow(page, '.panel').count() === 0, 'the click landed before the chat module was there');
+    await shadow(page, '.choice').first().waitFor();
+    assert(chatFiles() === 2, 'the chat module fetched once, got ' + chatFiles());
+    assert(await page.locator(W).count() === 1, 'one widget once the chat took over');
+    assert(await shadow(page, '.launcher').getAttribute('aria-expanded') === 'true', 'the panel is open');
+    if (keyboard) await waitFor(async () => (await focused()) === 'choice', 'focus on the first answer');
+    await ctx.close();
+  }
+});
+
 test('second page view: the widget files come from the HTTP cache (hashed names immutable), the bundle at most revalidated', async () => {
   const { ctx, page } = await newPage();
   // What reached the network, by CDP: a request served from the memory or disk cache is not counted.
@@ -179,6 +222,9 @@ test('second page view: the widget files come from the HTTP cache (hashed names 
     sent.clear(); cached.clear(); status.clear();
     await page.goto(q(path));
     await shadow(page, '.launcher').waitFor();
+    // Intent (the pointer on the launcher) loads the chat module: the launcher is shown without it.
+    await shadow(page, '.launcher').hover();
+    await shadow(page, '.panel').waitFor({ state: 'attached' });
     await page.evaluate(() => window.dynchat.ready);
     await new Promise((r) => setTimeout(r, 300));
     return [...sent].filter(([, u]) => u.startsWith(endpoint + '/widget/') || u.endsWith('/bundle'));
@@ -554,6 +600,7 @@ languageTests({ test, newPage, q, shadow, waitFor, assert, root, shots, fixtures
 noSlotTests({ test, newPage, q, shadow, waitFor, assert, root, shots, sideStub, sideConfig, mail });
 branchTests({ test, newPage, q, shadow, waitFor, assert, backend });
 patternTests({ test, newPage, q, shadow, waitFor, assert, sideStub, endpoint, root });
+dictionaryTests({ test, newPage, q, shadow, assert, root, endpoint, REAL });
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {

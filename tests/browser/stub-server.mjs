@@ -18,10 +18,12 @@ function compiler(root) {
     cli = join(root, 'target/debug/dynchat');
   }
   const done = new Map();
-  return (text) => {
-    if (!done.has(text)) done.set(text, JSON.parse(execFileSync(cli, ['compile', '-'], { input: text, stdio: ['pipe', 'pipe', 'inherit'] }).toString()));
-    return done.get(text);
+  const run = (cmd) => (text) => {
+    if (!done.has(cmd + text)) done.set(cmd + text, JSON.parse(execFileSync(cli, [cmd, '-'], { input: text, stdio: ['pipe', 'pipe', 'inherit'] }).toString()));
+    return done.get(cmd + text);
   };
+  // The bundle's `launcher` for a site config (what the worker adds: `dynchat launcher -`).
+  return Object.assign(run('compile'), { launcher: run('launcher') });
 }
 
 /** The fixture sites of a JSON file, with each card that has `repeat: n` written out as a chain of
@@ -104,7 +106,8 @@ export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
     if (what === 'bundle' && req.method === 'GET') {
       st.bundleRequests.push(Date.now());
       const dialogues = s.dialogues.map((d) => { const f = st.flows.get(`${site}/${published[site][d.id]}`); return { id: f.id, hash: f.hash, priority: f.dialogue.priority || 0, dialogue: f.dialogue, flow: f.flow }; });
-      const body = JSON.stringify({ site, etag: '', config: s.config, dialogues, lead_fields: s.lead_fields || [] });
+      const launcher = compile.launcher(JSON.stringify(s.config || {}));
+      const body = JSON.stringify({ site, etag: '', config: s.config, dialogues, lead_fields: s.lead_fields || [], launcher });
       const etag = `"${sha(body).slice(0, 20)}"`;
       const h = { etag, 'cache-control': 'public, max-age=60', 'x-dynchat-country': cfg.country };
       if (req.headers['if-none-match'] === etag) { res.writeHead(304, h); return res.end(); }

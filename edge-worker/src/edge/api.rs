@@ -43,7 +43,11 @@ pub async fn bundle(
         .iter()
         .map(|f| f.strip_prefix("lead.").unwrap_or(f).to_string())
         .collect();
-    let body = json!({"site": site.id, "etag": site.etag, "config": config, "dialogues": dialogues, "lead_fields": lead_fields});
+    // The stylesheet's head (the chat module adds its panel rules) and what the loader shows until
+    // the visitor shows intent (the chat module loads then): `dynchat_engine::launcher`.
+    let launcher = serde_json::from_str::<Value>(&dynchat_engine::launcher::launcher(&site.config))
+        .unwrap_or(Value::Null);
+    let body = json!({"site": site.id, "etag": site.etag, "config": config, "dialogues": dialogues, "lead_fields": lead_fields, "launcher": launcher});
     Ok(Reply::json(200, body)
         .header("ETag", site.etag.clone())
         .header("Cache-Control", "public, max-age=60")

@@ -6,7 +6,7 @@ use super::{admin, api, console, db, guard, install, sites_admin};
 use crate::cors::{self, OriginCheck};
 use crate::error::ApiError;
 use crate::validate::MAX_BODY;
-use worker::{Context, Env, Method, Request, Response};
+use worker::{Context, Env, Headers, Method, Request, Response};
 
 /// Entry point of every HTTP request.
 pub async fn handle(mut req: Request, env: Env, ctx: &Context) -> Response {
@@ -122,6 +122,11 @@ enum Assets {
 /// (`crate::widget_files`), `application/wasm` for wasm files and CORS for any origin. Console answers (pages, files and
 /// the assets' own redirects and 404s) get `crate::csp::console_headers`.
 async fn static_file(req: Request, env: &Env, path: &str, kind: Assets) -> Response {
+    if kind == Assets::Widget && req.method() == Method::Get {
+        if let Some(r) = dictionary_compressed(&req, env, path).await {
+            return r;
+        }
+    }
     let fetched = match env.assets("ASSETS") {
         Ok(a) => a.fetch_request(req).await,
         Err(e) => Err(e),
@@ -145,10 +150,73 @@ async fn static_file(req: Request, env: &Env, path: &str, kind: Assets) -> Respo
             let _ = h.set("Cache-Control", crate::widget_files::cache_control(path));
             let _ = h.set("X-Content-Type-Options", "nosniff");
             let _ = h.set("Access-Control-Allow-Origin", "*");
+            if let Some(v) = crate::widget_files::use_as_dictionary(path) {
+                let _ = h.set("Use-As-Dictionary", &v);
+            }
         }
         Assets::Widget => return resp,
     }
     resp.with_headers(h)
+}
+
+/// The browser's own `Accept-Encoding`: Cloudflare (and wrangler dev, which copies it) hands a
+/// Worker `Accept-Encoding: br, gzip` and keeps the client's value in `request.cf.clientAcceptEncoding`.
+fn client_accept_encoding(req: &Request) -> Option<String> {
+    use worker::js_sys::Reflect;
+    let cf = Reflect::get(req.inner(), &"cf".into()).ok()?;
+    if cf.is_undefined() || cf.is_null() {
+        return None;
+    }
+    Reflect::get(&cf, &"clientAcceptEncoding".into())
+        .ok()?
+        .as_string()
+}
+
+/// The chat module's wasm (js) compressed against the targeting module's (`Content-Encoding: dcb`,
+/// RFC 9842) when the browser holds that dictionary and the build wrote the file for its hash
+/// (`crate::widget_files::dcb_asset`); `None` (serve the plain file) for anything else: no or a
+/// malformed header, another dictionary, a missing file, an assets error. The body is sent as
+/// built (`EncodeBody::Manual`: workerd never re-encodes it).
+async fn dictionary_compressed(req: &Request, env: &Env, path: &str) -> Option<Response> {
+    use crate::widget_files::{dcb_asset, DCB, DCB_VARY, IMMUTABLE};
+    let available = header(req, "Available-Dictionary");
+    let accept = client_accept_encoding(req).or_else(|| header(req, "Accept-Encoding"));
+    let asset = dcb_asset(path, available.as_deref(), accept.as_deref())?;
+    let mut url = req.url().ok()?;
+    url.set_path(&asset);
+    url.set_query(None);
+    let mut resp = env
+        .assets("ASSETS")
+        .ok()?
+        .fetch(url.to_string(), None)
+        .await
+        .ok()?;
+    if resp.status_code() != 200 {
+        return None;
+    }
+    let body = resp.bytes().await.ok()?;
+    let content_type = if path.ends_with(".wasm") {
+        "application/wasm"
+    } else {
+        "text/javascript; charset=utf-8"
+    };
+    let h = Headers::new();
+    for (k, v) in [
+        ("Content-Type", content_type),
+        ("Content-Encoding", DCB),
+        ("Vary", DCB_VARY),
+        ("Cache-Control", IMMUTABLE),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Access-Control-Allow-Origin", "*"),
+    ] {
+        let _ = h.set(k, v);
+    }
+    Some(
+        Response::from_bytes(body)
+            .ok()?
+            .with_headers(h)
+            .with_encode_body(worker::EncodeBody::Manual),
+    )
 }
 
 async fn public(

@@ -60,7 +60,7 @@ pub async fn site(db: &D1Database, id: &str) -> Result<Rc<Site>, ApiError> {
         program_id: row.program_id,
         rate_site_per_minute: row.rate_site_per_minute,
         rate_ip_per_minute: row.rate_ip_per_minute,
-        etag: row.bundle_etag,
+        etag: crate::bundle::served_etag(&row.bundle_etag),
         dialogue_ids: ids,
     });
     SITES.with(|m| m.borrow_mut().insert(id.to_string(), (now, site.clone())));

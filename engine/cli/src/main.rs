@@ -1,4 +1,4 @@
-//! `dynchat` command line: `validate`, `simulate`, `compile`, `migrate` and `schema` for dialogues kept as files in git.
+//! `dynchat` command line: `validate`, `simulate`, `compile`, `migrate` and `schema` for dialogues kept as files in git (and `launcher`).
 
 use dynchat_engine::simulate::{header, options_from_header};
 use dynchat_engine::{
@@ -12,6 +12,7 @@ const USAGE: &str = "usage:
   dynchat simulate <dialogue.json> --answers <file|a;b;c> [--lead Field=value]... [--now <ms>] [--lang <tag>]
   dynchat migrate <dialogue.json>... [--write]   (prints, or rewrites, each file in format version 2)
   dynchat compile <dialogue.json|->      (prints the compiled flow's wire form, as the worker ships it)
+  dynchat launcher <config.json|->       (prints the bundle's `launcher` for a site config)
   dynchat schema
 A value that names an existing file is read from it; otherwise it must be a list (with at least
 one `;` for answers, `,` for lead fields: `yes;` is one answer). A missing file is an error.";
@@ -205,6 +206,16 @@ fn run(args: &[String]) -> Result<ExitCode, Fail> {
         )?),
         "migrate" => migrate_cmd(&Args::parse(rest, &[], &["--write"])?),
         "compile" => compile_cmd(&Args::parse(rest, &[], &[])?),
+        "launcher" => {
+            let file = Args::parse(rest, &[], &[])?;
+            let text = input(file.single("launcher", "a site config file (or - for stdin)")?)?;
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                dynchat_engine::launcher::launcher(&text)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -377,16 +388,21 @@ fn migrate_cmd(a: &Args) -> Result<ExitCode, Fail> {
     })
 }
 
-fn compile_cmd(a: &Args) -> Result<ExitCode, Fail> {
-    let file = a.single("compile", "a dialogue file (or - for stdin)")?;
-    let text = if file == "-" {
+/// A file's text, or stdin's for `-`.
+fn input(file: &str) -> Result<String, Fail> {
+    if file == "-" {
         let mut t = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
             .map_err(|e| Fail::Input(format!("cannot read stdin: {e}")))?;
-        t
+        Ok(t)
     } else {
-        read(file).map_err(Fail::Input)?
-    };
+        read(file).map_err(Fail::Input)
+    }
+}
+
+fn compile_cmd(a: &Args) -> Result<ExitCode, Fail> {
+    let file = a.single("compile", "a dialogue file (or - for stdin)")?;
+    let text = input(file)?;
     match compile_with(&text, &Options::default()) {
         Ok(flow) => {
             // A closed pipe (`| head`) is not an error worth a panic.

@@ -30,6 +30,7 @@ pub use hash::content_hash;
 pub use limits::{MAX_CARDS, MAX_FILE_BYTES, MAX_TEXT};
 pub use parse::parse;
 pub use variants::{MAX_VARIANTS, MAX_WEIGHT};
+pub use wire::WireError;
 
 /// Compiles a dialogue file with default options.
 pub fn compile(json: &str) -> Result<CompiledFlow, Vec<Diagnostic>> {

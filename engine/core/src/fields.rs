@@ -66,6 +66,21 @@ pub fn char_count(s: &str) -> usize {
     s.bytes().filter(|b| b & 0xC0 != 0x80).count()
 }
 
+/// The first `n` characters of `s` (all of it when shorter), as `s.chars().take(n)` collected,
+/// without a copy: the bytes that start a character counted, as [`char_count`].
+pub fn char_prefix(s: &str, n: usize) -> &str {
+    let mut seen = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b & 0xC0 != 0x80 {
+            if seen == n {
+                return s.get(..i).unwrap_or(s);
+            }
+            seen += 1;
+        }
+    }
+    s
+}
+
 /// Is a (trimmed) answer over [`MAX_ANSWER_CHARS`]?
 pub fn answer_too_long(v: &str) -> bool {
     // Cheap for short answers: fewer bytes than the limit means fewer characters too.
@@ -91,7 +106,8 @@ pub use crate::rules::valid_email;
 /// Is this a plausible phone number? 7 to 15 digits (E.164), optional leading `+`,
 /// separators `space - . ( )` and an extension `x123`.
 pub fn valid_phone(s: &str) -> bool {
-    let main = match s.to_ascii_lowercase().split_once('x') {
+    let lower = s.to_ascii_lowercase();
+    let main = match crate::cut::cut(&lower, b'x') {
         Some((m, ext)) => {
             if ext.trim().is_empty() || !ext.trim().chars().all(|c| c.is_ascii_digit()) {
                 return false;
@@ -121,6 +137,16 @@ pub fn normalise_email(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn char_prefix_takes_what_chars_take_would() {
+        for s in ["", "a", "abc", "é", "aé😀b", "😀😀"] {
+            for n in 0..5 {
+                let want: String = s.chars().take(n).collect();
+                assert_eq!(char_prefix(s, n), want, "{s:?} {n}");
+            }
+        }
+    }
 
     #[test]
     fn phones() {

@@ -77,10 +77,18 @@ pub fn builtin(lang: &str) -> Option<&'static str> {
     })
 }
 
+/// A tag's primary subtag (`de-AT`, `pt_BR`, ` fr ` -> `de`, `pt`, `fr`), as written: the trimmed
+/// text up to its first `-` or `_` (a byte loop: no multi-character searcher in the browser's wasm).
+fn primary(tag: &str) -> &str {
+    let t = tag.trim();
+    let end = t.bytes().position(|b| b == b'-' || b == b'_');
+    end.and_then(|e| t.get(..e)).unwrap_or(t)
+}
+
 /// The shipped language a BCP 47 tag (`de-AT`, `pt_BR`, ` FR `) asks for, if any: its primary
 /// subtag, lower-cased.
 pub fn supported(tag: &str) -> Option<&'static str> {
-    let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+    let primary = primary(tag);
     LANGS
         .iter()
         .copied()
@@ -89,7 +97,7 @@ pub fn supported(tag: &str) -> Option<&'static str> {
 
 /// The primary subtag of a language tag, lower-cased; English for anything else.
 pub fn lang_tag(tag: &str) -> String {
-    let p = tag.trim().split(['-', '_']).next().unwrap_or("");
+    let p = primary(tag);
     if (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()) {
         p.to_ascii_lowercase()
     } else {
@@ -99,7 +107,7 @@ pub fn lang_tag(tag: &str) -> String {
 
 /// Whether `lang` (a tag or primary subtag) is written right to left.
 pub fn is_rtl(lang: &str) -> bool {
-    let primary = lang.trim().split(['-', '_']).next().unwrap_or("");
+    let primary = primary(lang);
     RTL.iter().any(|l| primary.eq_ignore_ascii_case(l))
 }
 
@@ -224,7 +232,7 @@ const _: () = {
 /// turn, `{`, a key, `:`, its value, `,`, a key, ... (a piece equal to `key` followed by `:` is
 /// that key; a value is followed by `,` or `}`).
 fn scan_en(key: &str) -> Option<&'static str> {
-    let mut parts = EN.split('"');
+    let mut parts = crate::cut::pieces(EN, b'"');
     while let Some(p) = parts.next() {
         if p == key && parts.next()? == ":" {
             return parts.next();
@@ -266,7 +274,7 @@ pub fn install(c: Catalog) {
 /// The engine's message `key` in language `lang` (a tag or primary subtag): from an installed
 /// catalogue, else an embedded one, else English, else the key itself.
 pub fn message(lang: &str, key: &str) -> String {
-    let primary = lang.trim().split(['-', '_']).next().unwrap_or("");
+    let primary = primary(lang);
     let installed = INSTALLED.try_with(|cell| {
         let v = cell.try_borrow().ok()?;
         let found = v.iter().find(|c| c.lang.eq_ignore_ascii_case(primary));
@@ -294,9 +302,9 @@ pub fn message_with(lang: &str, key: &str, args: &[(&str, &str)]) -> String {
 pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    while let Some((before, after)) = rest.split_once('{') {
+    while let Some((before, after)) = crate::cut::cut(rest, b'{') {
         out.push_str(before);
-        let Some((name, tail)) = after.split_once('}') else {
+        let Some((name, tail)) = crate::cut::cut(after, b'}') else {
             out.push('{');
             rest = after;
             break;

@@ -5,18 +5,21 @@
 //! same outputs natively, in the worker and in the browser (wasm32).
 
 pub mod compile;
+pub mod cut;
 pub mod date;
 pub mod diag;
 pub mod experiment;
 pub mod fields;
 pub mod i18n;
 pub mod json;
+pub mod launcher;
 pub mod letters;
 pub mod machine;
 pub mod model;
 pub mod routing;
 pub mod rules;
 pub mod simulate;
+pub mod style;
 pub mod targeting;
 pub mod textmap;
 pub mod tokens;

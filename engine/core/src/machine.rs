@@ -9,12 +9,14 @@ mod io;
 mod run;
 mod session;
 mod session_json;
+mod why;
 
 use answer::on_input;
 pub use io::{Booking, BrowserEvent, Choice, Effect, Input, Prompt};
 use run::Run;
 pub use run::{BranchJudge, NativeJudge};
 pub use session::{Meeting, Now, Session, Status, Wait, SESSION_VERSION};
+pub use why::{Mismatch, Why};
 
 /// Advances a conversation by one input. Never panics; bad visitor input is a re-prompt.
 /// Branch rules are decided by [`NativeJudge`].
@@ -38,8 +40,7 @@ pub fn step_with(
     };
     if let Err(why) = s.check(flow) {
         r.out.push(Effect::Ignored {
-            // Joined, not `format!`: no `core::fmt` in the browser's wasm.
-            reason: ["session does not match this flow: ", &why].concat(),
+            reason: Why::Session(why),
         });
         return r.out;
     }
@@ -70,14 +71,14 @@ pub fn step_with(
         (Status::Active, input) => {
             let Some(i) = at else {
                 r.out.push(Effect::Ignored {
-                    reason: "nothing is being asked".into(),
+                    reason: Why::NothingAsked,
                 });
                 return r.out;
             };
             on_input(&mut r, s, i, input);
         }
         (st, _) => r.out.push(Effect::Ignored {
-            reason: ["conversation is ", st.name()].concat(),
+            reason: Why::Is(st.name()),
         }),
     }
     r.out

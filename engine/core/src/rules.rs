@@ -9,7 +9,7 @@
 const ATEXT_SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
 
 fn atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || ATEXT_SYMBOLS.contains(&b)
+    b.is_ascii_alphanumeric() || crate::cut::has(ATEXT_SYMBOLS, b)
 }
 
 /// Why `s` is not an email address we accept, or `None` when it is one (see [`valid_email`]).
@@ -32,7 +32,7 @@ pub fn email_problem(s: &str) -> Option<&'static str> {
         return Some("must contain @");
     };
     let (local, domain) = (&b[..at], &b[at + 1..]);
-    if local.is_empty() || domain.is_empty() || domain.contains(&b'@') {
+    if local.is_empty() || domain.is_empty() || crate::cut::has(domain, b'@') {
         return Some("must be local@domain");
     }
     if local.len() > 64
@@ -117,7 +117,7 @@ fn strip_end_all<'s>(mut s: &'s str, p: &str) -> &'s str {
 
 /// The domain of an email (after the last `@`), lower-case, without a trailing `.`.
 pub fn email_domain(email: &str) -> Option<String> {
-    let (_, d) = email.trim().rsplit_once('@')?;
+    let (_, d) = crate::cut::cut_last(email.trim(), b'@')?;
     let d = strip_end_all(d, ".").to_ascii_lowercase();
     (!d.is_empty()).then_some(d)
 }

@@ -12,9 +12,10 @@ export default function init(o) {
   return (ready ||= start(o).catch((e) => { ready = undefined; throw e; }));
 }
 async function start(o) {
-  const src = await (o && o.module_or_path);
+  const src = await o?.module_or_path;
   const res = src instanceof Response ? src : await fetch(src);
-  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type') || '');
+  // No header tests as "null": not wasm.
+  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type'));
   const { instance } = await (streaming
     ? WebAssembly.instantiateStreaming(res, {})
     : res.arrayBuffer().then((b) => WebAssembly.instantiate(b, {})));
@@ -32,18 +33,14 @@ const put = (s) => {
 // A branch rule of the chat module, `[audience, facts]` as JSON: 1 holds, 0 does not, 2 unreadable.
 export const judge = (query) => w.targeter_judge(...put(query));
 
-export class Targeter {
-  constructor(bundle) {
-    this.h = w.targeter_new(...put(bundle));
-  }
-  // The module keeps its answer; read it before the next call.
-  out(n) {
-    return dec.decode(new Uint8Array(w.memory.buffer, w.targeter_out(this.h), n));
-  }
-  select(page, seen) {
-    return this.out(w.targeter_select(this.h, ...put(page), ...put(seen)));
-  }
-  update(timeOnPage, scroll, exitIntent, nowMs) {
-    return this.out(w.targeter_update(this.h, timeOnPage, scroll, exitIntent ? 1 : 0, nowMs));
-  }
+// `new Targeter(bundle)` (or without `new`): `select` and `update` answer JSON, which the module
+// keeps only until the next call.
+export function Targeter(bundle) {
+  const h = w.targeter_new(...put(bundle));
+  const out = (n) => dec.decode(new Uint8Array(w.memory.buffer, w.targeter_out(h), n));
+  return {
+    select: (page, seen) => out(w.targeter_select(h, ...put(page), ...put(seen))),
+    // A boolean passes as 1 or 0 (an i32 parameter).
+    update: (timeOnPage, scroll, exitIntent, nowMs) => out(w.targeter_update(h, timeOnPage, scroll, exitIntent, nowMs)),
+  };
 }

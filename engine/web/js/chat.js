@@ -1,8 +1,9 @@
 // The chat module's host side: gives the Rust widget (dynchat_web) storage, network, time zone and page events.
-import init, { Chat, language } from 'dynchat-web-glue';
+import init, { create, language } from 'dynchat-web-glue';
 
 export default init;
 
+const jstr = JSON.stringify;
 const parse = (s, d) => { try { return JSON.parse(s) ?? d; } catch (e) { return d; } };
 
 // The catalogue of a language other than English (built in), fetched once per conversation from
@@ -20,8 +21,8 @@ export async function mount(ctx) {
   // The language: a resumed conversation keeps its own (a stored session names it unless it is
   // English); else the site's setting, the page's <html lang> and the browser's languages,
   // negotiated by the engine.
-  const cfg = JSON.stringify(ctx.config || {});
-  const stored = parse(saved && saved.session, null);
+  const cfg = jstr(ctx.config || {});
+  const stored = parse(saved?.session, null);
   const lang = stored ? stored.lang || 'en'
     : language(cfg, document.documentElement.lang, (navigator.languages || []).join(','));
   const text = await catalogue(api, lang);
@@ -41,7 +42,7 @@ export async function mount(ctx) {
     timeF = dtf({ hour: '2-digit', minute: '2-digit' });
     zoneF = dtf({ hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   };
-  let session = ctx.session || (stored || {}).id || '';
+  let session = ctx.session || stored?.id || '';
   let audio = null, chat = null;
   // An experiment: the variant (core.js asked the worker) runs its own flow and rides on every
   // event, lead and booking.
@@ -50,17 +51,9 @@ export async function mount(ctx) {
   const tag = (o) => (variant ? { ...o, variant } : o);
 
   let unread = false;
-  const host = {
-    // A branch card's rule, decided by the page's targeting module (its `judge`; core.js hands
-    // the module over): the chat module has no targeting code. One not decided is false, said once.
-    // It must not throw: the chat module is in the middle of a step when it asks.
-    judge(q) {
-      let r = 2;
-      try { if (ctx.targeting) r = ctx.targeting.judge(q); } catch (e) {}
-      if (r > 1 && !unread) { unread = true; console.warn('dynchat: a branch rule could not be decided; it does not match'); }
-      return r & 1;
-    },
-    save(state) {
+  // The host's methods, by the number the module calls each (src/shell.rs).
+  const host = [
+    /* save */ (state) => {
       const s = parse(state, {});
       const st = parse(s.session, {}).status;
       if (st === 'active') store.set('chat', state);
@@ -69,14 +62,14 @@ export async function mount(ctx) {
         if (st === 'completed') {
           const seen = parse(store.get('seen'), {});
           seen[entry.id] = { ...(seen[entry.id] || { shown: 1 }), completed: true };
-          store.set('seen', JSON.stringify(seen));
+          store.set('seen', jstr(seen));
         }
       }
     },
-    event(e) { ctx.track(tag(parse(e, {}))); },
-    emit(name, detail) { ctx.emit(name, parse(detail, {})); },
-    lead(key, body) { ctx.queueLead(key, JSON.stringify(tag(parse(body, {})))); },
-    slots(facts) {
+    /* event */ (e) => { ctx.track(tag(parse(e, {}))); },
+    /* emit */ (name, detail) => { ctx.emit(name, parse(detail, {})); },
+    /* lead */ (key, body) => { ctx.queueLead(key, jstr(tag(parse(body, {})))); },
+    /* slots */ (facts) => {
       // A rules route also carries the facts /book sends (lead fields, answers): the times shown
       // are then the queue's the booking lands in.
       intl();
@@ -97,11 +90,11 @@ export async function mount(ctx) {
             s.time = zoneF.format(new Date(s.start_ms));
             s.label = `${s.day}, ${s.time}`;
           }
-          chat.slots(JSON.stringify({ tz, slots }));
+          chat.slots(jstr({ tz, slots }));
         })
-        .catch(() => chat.slots(JSON.stringify({ error: 'The available times could not be loaded.' })));
+        .catch(() => chat.slots(jstr({ error: 'The available times could not be loaded.' })));
     },
-    book(key, body) {
+    /* book */ (key, body) => {
       intl();
       const b = parse(body, {});
       const req = {
@@ -112,10 +105,10 @@ export async function mount(ctx) {
       const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
       if (ctx.preview) { // a draft preview books nothing
         const d = new Date(req.start);
-        chat.booking(JSON.stringify({ status: 'booked', meeting_id: 'preview', agent: 'an agent (preview: not booked)', time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})` }));
+        chat.booking(jstr({ status: 'booked', meeting_id: 'preview', agent: 'an agent (preview: not booked)', time: `${dayF.format(d)}, ${timeF.format(d)} (${tz})` }));
         return;
       }
-      fetch(`${base}/book`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify(tag(req)) })
+      fetch(`${base}/book`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: jstr(tag(req)) })
         .then(async (r) => {
           const j = await r.json().catch(() => ({}));
           if (r.ok) {
@@ -125,20 +118,20 @@ export async function mount(ctx) {
           if (r.status === 409) return { status: 'slot_taken' };
           return { status: 'failed', reason: 'server' }; // a code: the engine says it in the visitor's language
         }, () => ({ status: 'failed', reason: 'offline' }))
-        .then((res) => chat.booking(JSON.stringify(res)));
+        .then((res) => chat.booking(jstr(res)));
     },
     // The no-slot fallback: the visitor's preferred times for the queue (stored once per key).
-    request(key, body) {
+    /* request */ (key, body) => {
       if (ctx.preview) { chat.requested(true); return; } // a draft preview sends nothing
       intl();
       const k = key.length > 128 ? key.slice(0, 64) + key.slice(-64) : key;
-      fetch(`${base}/meetings/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: JSON.stringify({ ...parse(body, {}), tz }) })
+      fetch(`${base}/meetings/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': k }, body: jstr({ ...parse(body, {}), tz }) })
         .then((r) => r.ok, () => false)
         .then((ok) => chat.requested(ok));
     },
-    chime() {
+    /* chime */ () => {
       try {
-        audio = audio || new AudioContext();
+        audio ||= new AudioContext();
         const o = audio.createOscillator(), g = audio.createGain(), t = audio.currentTime;
         o.frequency.value = 880;
         g.gain.setValueAtTime(0.0001, t);
@@ -149,18 +142,20 @@ export async function mount(ctx) {
         o.stop(t + 0.3);
       } catch (e) {}
     },
-    ui() {},
-  };
-  const flow = (arm && arm.flow) || entry.flow;
+    /* ui */ () => {},
+    // A branch card's rule, decided by the page's targeting module (its `judge`; core.js hands
+    // the module over): the chat module has no targeting code. One not decided is false, said once.
+    // It must not throw: the chat module is in the middle of a step when it asks.
+    /* judge */ (q) => {
+      let r = 2;
+      try { if (ctx.targeting) r = ctx.targeting.judge(q); } catch (e) {}
+      if (r > 1 && !unread) { unread = true; console.warn('dynchat: a branch rule could not be decided; it does not match'); }
+      return r & 1;
+    },
+  ];
+  const flow = arm?.flow || entry.flow;
   if (!flow) throw new Error('dynchat: the API sent no compiled flow');
-  chat = new Chat(host, cfg, JSON.stringify(flow), entry.hash, ctx.saved, session, JSON.stringify(ctx.known || {}), lang, text);
-  return {
-    get session() { return session; },
-    variant,
-    open: () => chat.open(),
-    close: () => chat.close(),
-    end: () => chat.end(),
-    identify: (f) => chat.identify(f),
-    status: () => chat.status(),
-  };
+  chat = create(host, cfg, jstr(flow), entry.hash, ctx.saved, session, jstr(ctx.known || {}), lang, text, ctx.css);
+  // core.js calls open, close and identify; tests status.
+  return { get session() { return session; }, variant, ...chat };
 }

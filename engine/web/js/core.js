@@ -4,10 +4,10 @@
 const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal', 'lead-refused'];
 
 export function createDynchat(assets) {
-  let site, api, needConsent = false, consented = false;
-  let bundle = null, chat = null, chatP = null, chatM = null, pendingOpen = false, known = {}, activity = {};
+  // Unset flags and objects start undefined (false, none).
+  let site, api, needConsent, consented, bundle, chat, chatP, chatM, pendingOpen, flushing, preview;
+  let known = {}, activity = {}, evTimer = 0, visitor = '', retries = 0;
   const mem = new Map(), listeners = {}, events = [];
-  let evTimer = 0, visitor = '', flushing = false, retries = 0, preview = null;
 
   // ---- storage: memory always, localStorage only when allowed ----
   const key = (k) => `dynchat:${site}:${k}`;
@@ -21,6 +21,7 @@ export function createDynchat(assets) {
     set(k, v) { mem.set(k, v); if (allowed()) try { localStorage.setItem(key(k), v); } catch (e) {} },
     del(k) { mem.delete(k); try { localStorage.removeItem(key(k)); } catch (e) {} },
   };
+  const jstr = JSON.stringify;
   const json = (s, d) => { try { return JSON.parse(s) ?? d; } catch (e) { return d; } };
   const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
 
@@ -43,7 +44,7 @@ export function createDynchat(assets) {
     clearTimeout(evTimer); evTimer = 0;
     while (events.length) {
       const batch = events.splice(0, 100);
-      post('/events', JSON.stringify({ visitor, session: chat ? chat.session : '', events: batch })).catch(() => {});
+      post('/events', jstr({ visitor, session: chat ? chat.session : '', events: batch })).catch(() => {});
     }
   }
   // Leads wait in the outbox (persisted once consent allows) until the worker answers 2xx, same key on every retry.
@@ -53,7 +54,7 @@ export function createDynchat(assets) {
     b.visitor = visitor;
     const trk = document.cookie.match(/(?:^|; )_mkto_trk=([^;]*)/);
     if (trk) b.mkto_trk = decodeURIComponent(trk[1]);
-    store.set('outbox', JSON.stringify([...outbox().filter((x) => x.key !== k), { key: k, body: JSON.stringify(b) }]));
+    store.set('outbox', jstr([...outbox().filter((x) => x.key !== k), { key: k, body: jstr(b) }]));
     remember(b.fields);
     flushLeads();
   }
@@ -62,7 +63,7 @@ export function createDynchat(assets) {
   function remember(fields) {
     if (!fields || typeof fields !== 'object') return;
     known = { ...known, ...fields };
-    if (site) store.set('lead', JSON.stringify({ ...json(store.get('lead'), {}), ...fields }));
+    if (site) store.set('lead', jstr({ ...json(store.get('lead'), {}), ...fields }));
   }
   async function flushLeads() {
     if (flushing || !site) return;
@@ -77,10 +78,10 @@ export function createDynchat(assets) {
         if (r.status >= 400) {
           const j = json(await r.text().catch(() => ''), {});
           const detail = { status: r.status, key: item.key, error: j.error || null };
-          console.error('dynchat: the lead was refused by the API (' + r.status + '): ' + ((j.error && j.error.message) || ''));
+          console.error('dynchat: the lead was refused by the API (' + r.status + '): ' + (j.error?.message || ''));
           emit('lead-refused', detail);
         }
-        store.set('outbox', JSON.stringify(outbox().filter((x) => x.key !== item.key)));
+        store.set('outbox', jstr(outbox().filter((x) => x.key !== item.key)));
       } catch (e) { failed = true; break; }
     }
     flushing = false;
@@ -93,7 +94,7 @@ export function createDynchat(assets) {
     let v = json(store.get('visits'), { n: 0, t: 0 });
     if (Date.now() - v.t > 1800000) v.n++;
     v.t = Date.now();
-    store.set('visits', JSON.stringify(v));
+    store.set('visits', jstr(v));
     // Text is lower-cased here (full Unicode); the targeting module folds only common letters itself.
     // Left out: `company`, `time_on_page_s`, `scroll_depth_pct`, `exit_intent` (the module reads a
     // missing key as empty, 0, false; `update` sends the dynamic signals).
@@ -116,22 +117,68 @@ export function createDynchat(assets) {
     // The chat asks the targeting module to decide branch cards: mounted with both.
     chatP = Promise.all([loadChat(), pick, loadTargeting().catch(loadTargeting).catch(() => null)]).then(async ([m, variant, t]) => {
       chat = await m.mount({
-        config: bundle.config || {}, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
+        config: bundle.config || {}, css: bundle.launcher?.css, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : uuid(), variant, targeting: t,
       });
-      if (!saved) {
-        const seen = json(store.get('seen'), {});
-        const s = seen[entry.id] || { shown: 0 };
-        seen[entry.id] = { ...s, shown: s.shown + 1, last_shown_ms: Date.now() };
-        store.set('seen', JSON.stringify(seen));
-        const v = chat.variant ? { variant: chat.variant } : {};
-        track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, ...v, at: Date.now() });
-        emit('triggered', { dialogue: entry.id, hash: entry.hash, ...v });
-      }
+      if (!saved && !fac) shown(entry, chat.variant);
+      if (fac) fac();
       if (pendingOpen) chat.open();
       return chat;
     });
     return chatP;
+  }
+
+  function shown(entry, variant) {
+    const seen = json(store.get('seen'), {});
+    const s = seen[entry.id] || { shown: 0 };
+    seen[entry.id] = { ...s, shown: s.shown + 1, last_shown_ms: Date.now() };
+    store.set('seen', jstr(seen));
+    const v = variant ? { variant } : {};
+    track({ type: 'triggered', dialogue: entry.id, hash: entry.hash, ...v, at: Date.now() });
+    emit('triggered', { dialogue: entry.id, hash: entry.hash, ...v });
+  }
+
+  // The launcher first: when a dialogue matches, the launcher and the welcome bubble as the worker
+  // resolved them (`bundle.launcher`: the chat module's own markup and stylesheet head, engine
+  // `launcher`), and the chat module only on intent (the pointer on them, focus, a press; the API's
+  // `open`). The chat draws the same and `fac` swaps it in, in one task: a click made meanwhile is
+  // made again on the chat's own button, focus moves to it, and not while the pointer is down.
+  let fac = null, facEntry = null;
+  function facade(entry) {
+    const L = bundle.launcher, host = document.createElement('div'), r = host.attachShadow({ mode: 'open' }), css = new CSSStyleSheet();
+    let asked = 0, down = 0, clicked = '';
+    host.id = 'dynchat-widget';
+    for (const [k, v] of [['data-theme', L.theme], ['data-side', L.side], ['lang', L.lang], ['dir', L.dir]]) host.setAttribute(k, v);
+    css.replaceSync(L.css);
+    r.adoptedStyleSheets = [css];
+    r.innerHTML = L.html;
+    r.firstChild.hidden = false; // a new conversation's bubble (the chat shows it then too)
+    const go = () => asked++ || mount(entry, null).catch((e) => console.warn(String(e)));
+    for (const k of ['pointerover', 'focusin']) r.addEventListener(k, go);
+    r.addEventListener('pointerdown', () => {
+      down = 1; go();
+      addEventListener('pointerup', () => setTimeout(() => { down = 0; if (chat && fac) fac(); }), { once: true, capture: true });
+    });
+    r.addEventListener('click', (e) => {
+      const b = e.target.closest('button');
+      if (!b) return;
+      clicked = b.className;
+      if (clicked === 'x') r.firstChild.hidden = true;
+      go();
+    });
+    fac = () => {
+      if (down) return;
+      const f = r.activeElement;
+      host.remove();
+      fac = null;
+      const n = document.getElementById('dynchat-widget').shadowRoot, q = (c) => n.querySelector('.' + c);
+      n.getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again
+      if (f) q(f.className).focus();
+      if (clicked) q(clicked).click();
+    };
+    facEntry = entry;
+    document.body.append(host);
+    shown(entry);
   }
 
   async function resume(saved) {
@@ -140,8 +187,8 @@ export function createDynchat(assets) {
     // A session pins its flow version: load exactly that one, even if a newer one is published.
     const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(s.hash)}`);
     if (!r.ok) return false;
-    const f = await r.json();
-    await mount({ id: f.id, hash: f.hash, flow: f.flow, experiment: f.experiment }, saved);
+    // The answer is the entry (id, hash, flow, experiment).
+    await mount(await r.json(), saved);
     return true;
   }
 
@@ -149,25 +196,25 @@ export function createDynchat(assets) {
   // a watched rule can still fire on this page), so the launcher does not wait for it then.
   const loadChat = () => chatM || (chatM = assets.chat());
   // The targeting module loads once: it selects the dialogue and decides the chat's branch cards.
-  let targetingM = null;
+  let targetingM;
   // A failed load is forgotten, so the next need tries again (the chat retries once at mount).
-  const loadTargeting = () => targetingM || (targetingM = assets.targeting().catch((e) => { targetingM = null; throw e; }));
+  const loadTargeting = () => targetingM || (targetingM = assets.targeting().catch((e) => { targetingM = 0; throw e; }));
   const preloadChat = () => loadChat().catch(() => {});
 
   function watch(t, w) {
     const start = Date.now();
     let scroll = 0, exit = false, done = false;
-    const timers = [], offs = [];
+    const offs = [];
     const pick = (s, p, x) => json(t.update(s, p, x, Date.now()), {}).dialogue;
     // Whether a dialogue would match with every watched signal at its most (a day on the page,
     // scrolled to the end, exit intent): else nothing here can fire and the chat is not preloaded.
     if (pick(1e5, 100, 1)) preloadChat();
     const check = () => {
       const id = !done && pick((Date.now() - start) / 1000 | 0, scroll, exit);
-      if (id) { done = true; timers.forEach(clearTimeout); offs.forEach((f) => f()); trigger(id); }
+      if (id) { done = true; offs.forEach((f) => f()); trigger(id); }
     };
     const on = (el, ev, fn) => { el.addEventListener(ev, fn, { passive: true }); offs.push(() => el.removeEventListener(ev, fn)); };
-    for (const s of w.time_on_page_s || []) timers.push(setTimeout(check, s * 1000 + 50));
+    for (const s of w.time_on_page_s || []) { const t = setTimeout(check, s * 1000 + 50); offs.push(() => clearTimeout(t)); }
     if ((w.scroll_depth_pct || []).length) on(window, 'scroll', () => {
       const h = document.documentElement.scrollHeight - innerHeight;
       const p = h > 0 ? Math.round((scrollY / h) * 100) : 100;
@@ -178,7 +225,8 @@ export function createDynchat(assets) {
 
   function trigger(id) {
     const entry = (bundle.dialogues || []).find((d) => d.id === id);
-    if (entry) mount(entry, null);
+    if (entry && bundle.launcher?.html && !preview && !entry.experiment) facade(entry);
+    else if (entry) mount(entry, null);
   }
 
   async function start() {
@@ -198,19 +246,19 @@ export function createDynchat(assets) {
     const text = await r.text();
     bundle = json(text, {});
     bundle.country = r.headers.get('x-dynchat-country') || '';
-    if (bundle.config && bundle.config.consent_required) setNeedConsent();
+    if (bundle.config?.consent_required) setNeedConsent();
     if (preview) { bundle.dialogues = [preview]; pendingOpen = true; trigger(preview.id); return; }
     if (await resume(store.get('chat')).catch(() => false)) return;
     await lookupTraits();
     const m = await loadTargeting();
     // The targeting module gets only what it reads of each entry (id, priority, the flow's
     // audience, display and priority), not the whole bundle with every dialogue's cards.
-    const t = new m.Targeter(JSON.stringify({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
+    const t = new m.Targeter(jstr({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
       const f = d && d.flow;
       return d && typeof d === 'object' ? { id: d.id, priority: d.priority, flow: f && typeof f === 'object' ? { audience: f.audience, display: f.display, priority: f.priority } : f } : d;
     }) }));
-    const sel = json(t.select(JSON.stringify(page()), store.get('seen') || '{}'), {});
-    if (sel.skipped && sel.skipped.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));
+    const sel = json(t.select(jstr(page()), store.get('seen') || '{}'), {});
+    if (sel.skipped?.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));
     if (sel.dialogue) trigger(sel.dialogue);
     else if (sel.watch) watch(t, sel.watch);
   }
@@ -222,7 +270,7 @@ export function createDynchat(assets) {
     const trk = document.cookie.match(/(?:^|; )_mkto_trk=([^;]*)/);
     if (!(trk || known.email)) return;
     try {
-      const r = await post('/traits', JSON.stringify({ mkto_trk: trk ? decodeURIComponent(trk[1]) : undefined, email: known.email, fields }));
+      const r = await post('/traits', jstr({ mkto_trk: trk ? decodeURIComponent(trk[1]) : undefined, email: known.email, fields }));
       const j = r.ok ? await r.json() : {};
       if (j.lead) known = { ...j.lead, ...known };
       if (j.activity) activity = j.activity; // last time (ms) per activity.<type>
@@ -261,14 +309,14 @@ export function createDynchat(assets) {
     open() {
       pendingOpen = true;
       if (chat) chat.open();
-      else if (bundle && bundle.dialogues && bundle.dialogues[0]) mount(bundle.dialogues[0], null);
+      else if (bundle?.dialogues?.[0]) mount(facEntry || bundle.dialogues[0], null);
     },
     close() { pendingOpen = false; if (chat) chat.close(); },
     on(name, fn) { if (NAMES.includes(name)) (listeners[name] = listeners[name] || []).push(fn); return api_; },
     off(name, fn) { listeners[name] = (listeners[name] || []).filter((f) => f !== fn); return api_; },
     identify(fields) {
       remember(fields);
-      if (chat) chat.identify(JSON.stringify(fields));
+      if (chat) chat.identify(jstr(fields));
     },
     consent(yes) {
       consented = !!yes;

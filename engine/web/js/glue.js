@@ -1,7 +1,7 @@
 // dynchat chat module glue, hand-written: the wasm (engine/web) exports plain functions (src/abi.rs)
-// and imports the DOM, timers and the host from module `a` (src/ffi.rs). Same surface as the
-// wasm-bindgen `--target web` glue it replaces: `await init({ module_or_path })` (a URL, a Response
-// or a promise of either), `language(config, page, browser)`, `new Chat(host, ...)` and its methods.
+// and imports the DOM, timers and the host from module `a` (src/ffi.rs). `await init({ module_or_path })`
+// (a URL, a Response or a promise of either; as wasm-bindgen's `--target web` glue it replaced),
+// `language(config, page, browser)`, `create(host, ...)` and its methods.
 let w, pend;
 const enc = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is text too (as wasm-bindgen's glue decoded it).
@@ -23,7 +23,7 @@ export const cased = (s, up) => (up ? s.toUpperCase() : s.toLowerCase());
 const o = [0], spare = [];
 const keep = (x) => {
   if (x == null) return 0;
-  const h = spare.length ? spare.pop() : o.length;
+  const h = spare.pop() ?? o.length;
   o[h] = x;
   return h;
 };
@@ -37,8 +37,6 @@ const put = (s) => {
   return [p, b.length];
 };
 const out = (n) => str(w.dc_out(), n);
-// The host's methods by number (src/shell.rs).
-const M = ['save', 'event', 'emit', 'lead', 'slots', 'book', 'request', 'chime', 'ui', 'judge'];
 
 const imports = { a: {
   dc_create: (svg, p, n) => keep(svg ? document.createElementNS('http://www.w3.org/2000/svg', str(p, n)) : document.createElement(str(p, n))),
@@ -74,7 +72,8 @@ const imports = { a: {
   dc_stop: (h) => o[h].stopPropagation(),
   dc_prevent: (h) => o[h].preventDefault(),
   dc_timeout: (id, ms) => setTimeout(() => w.dc_timer(id), ms),
-  dc_call: (h, m, a, b, c, d) => o[h][M[m]](str(a, b), str(c, d)),
+  // The host is an array of its methods by number (src/shell.rs; js/chat.js).
+  dc_call: (h, m, a, b, c, d) => o[h][m](str(a, b), str(c, d)),
   dc_pattern: (a, b, c, d) => pattern(str(a, b), str(c, d)),
   dc_case: (p, n, up) => ret(cased(str(p, n), up)),
   dc_now: () => Date.now(),
@@ -90,28 +89,31 @@ export default function init(x) {
 async function start(x) {
   const src = await (x && x.module_or_path);
   const res = src instanceof Response ? src : await fetch(src);
-  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type') || '');
+  // No header tests as "null": not wasm.
+  const streaming = /^application\/wasm\b/i.test(res.headers.get('Content-Type'));
   const { instance } = await (streaming
     ? WebAssembly.instantiateStreaming(res, imports)
     : res.arrayBuffer().then((b) => WebAssembly.instantiate(b, imports)));
   w = instance.exports;
 }
 
-// The conversation's language (src/lib.rs `language`).
-export const language = (config, page, browser) => out(w.language(...put(config), ...put(page), ...put(browser)));
+// The conversation's language (src/lib.rs `language`): `language(config, page, browser)`.
+export const language = (...a) => out(w.language(...a.flatMap(put)));
 
-export class Chat {
-  constructor(host, config, flow, hash, saved, session, known, lang, catalogue) {
-    this.p = w.chat_new(keep(host), ...put(config), ...put(flow), ...put(hash), ...put(saved), ...put(session), ...put(known), ...put(lang), ...put(catalogue));
-    if (!this.p) throw new Error(out(w.dc_out_len()));
-  }
-  open() { w.chat_open(this.p); }
-  close() { w.chat_close(this.p); }
-  end() { w.chat_end(this.p); }
-  slots(json) { w.chat_slots(this.p, ...put(json)); }
-  booking(json) { w.chat_booking(this.p, ...put(json)); }
-  requested(ok) { w.chat_requested(this.p, ok ? 1 : 0); }
-  identify(fields) { w.chat_identify(this.p, ...put(fields)); }
-  status() { return out(w.chat_status(this.p)); }
-  destroy() { w.chat_destroy(this.p); }
-}
+// A conversation (src/abi.rs `chat_new`): its methods close over the module's pointer to it.
+export const create = (host, ...args) => {
+  const p = w.chat_new(keep(host), ...args.flatMap(put));
+  if (!p) throw new Error(out(w.dc_out_len()));
+  return {
+    open: () => w.chat_open(p),
+    close: () => w.chat_close(p),
+    end: () => w.chat_end(p),
+    slots: (json) => w.chat_slots(p, ...put(json)),
+    booking: (json) => w.chat_booking(p, ...put(json)),
+    // A boolean passes as 1 or 0 (an i32 parameter).
+    requested: (ok) => w.chat_requested(p, ok),
+    identify: (fields) => w.chat_identify(p, ...put(fields)),
+    status: () => out(w.chat_status(p)),
+    destroy: () => w.chat_destroy(p),
+  };
+};

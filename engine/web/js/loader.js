@@ -4,10 +4,9 @@
 // with esbuild --define), served `immutable`.
 import { createDynchat } from './core.js';
 
-(() => {
-  // A second copy of the tag on the page (a hard-coded tag and a tag manager's) leaves the first
-  // in charge once it has started (`ready`: set by `init`); a copy that never started is replaced.
-  if (window.dynchat && window.dynchat.ready) return;
+// A second copy of the tag on the page (a hard-coded tag and a tag manager's) leaves the first
+// in charge once it has started (`ready`: set by `init`); a copy that never started is replaced.
+if (!window.dynchat?.ready) {
   const me = document.currentScript;
   const base = new URL('./', me ? me.src : location.href).href;
   // The wasm is fetched (and compiled as it streams in) while its JavaScript glue loads.
@@ -22,13 +21,13 @@ import { createDynchat } from './core.js';
   const queued = Array.isArray(window.dynchat) ? window.dynchat : [];
   const d = createDynchat({ targeting: () => load('targeting'), chat: () => load('chat') });
   window.dynchat = d;
-  const site = me && me.dataset.site;
+  const site = me?.dataset.site;
   if (site) {
     d.init({
       site,
       endpoint: me.dataset.endpoint || new URL(me.src).origin,
-      consent: me.dataset.consent === 'required' ? 'required' : undefined,
+      consent: me.dataset.consent, // `init` reads only 'required'
     });
   }
   for (const [m, ...a] of queued) if (typeof d[m] === 'function') d[m](...a);
-})();
+}

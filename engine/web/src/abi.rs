@@ -94,9 +94,10 @@ pub unsafe extern "C" fn language(
     answer(crate::language(&c, &p, &b))
 }
 
-/// `new Chat(host, config, flow, hash, saved, session, known, lang, catalogue)` ([`Chat::new`]):
-/// `host` a handle the glue made; `saved` and `catalogue` may be null. On an error: null, and
-/// the message is the answer ([`dc_out`], [`dc_out_len`]).
+/// The glue's `create(host, config, flow, hash, saved, session, known, lang, catalogue)`
+/// ([`Chat::new`]): `host` a handle the glue made (the array of its methods); `saved` and
+/// `catalogue` may be null. On an error: null, and the message is the answer ([`dc_out`],
+/// [`dc_out_len`]).
 ///
 /// # Safety
 /// Each pointer/length pair a buffer from [`dc_alloc`] or null.
@@ -120,9 +121,11 @@ pub unsafe extern "C" fn chat_new(
     lang_n: usize,
     catalogue: *mut u8,
     catalogue_n: usize,
+    css: *mut u8,
+    css_n: usize,
 ) -> *mut Chat {
     // SAFETY: forwarded from the caller.
-    let (cfg, flow, hash, saved, session, known, lang, catalogue) = unsafe {
+    let (cfg, flow, hash, saved, session, known, lang, catalogue, css) = unsafe {
         (
             text(cfg, cfg_n),
             text(flow, flow_n),
@@ -132,6 +135,7 @@ pub unsafe extern "C" fn chat_new(
             text(known, known_n),
             text(lang, lang_n),
             take(catalogue, catalogue_n),
+            text(css, css_n),
         )
     };
     let Some(host) = Obj::from_raw(host) else {
@@ -139,7 +143,7 @@ pub unsafe extern "C" fn chat_new(
         return std::ptr::null_mut();
     };
     let chat = Chat::new(
-        host, &cfg, &flow, &hash, saved, &session, &known, &lang, catalogue,
+        host, &cfg, &flow, &hash, saved, &session, &known, &lang, catalogue, &css,
     );
     match chat {
         Ok(c) => Box::into_raw(Box::new(c)),

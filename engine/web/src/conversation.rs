@@ -30,7 +30,7 @@ impl Inner {
             e.str("card", c);
         }
         if let Some(v) = value {
-            e.str("value", &v.chars().take(500).collect::<String>());
+            e.str("value", dynchat_engine::fields::char_prefix(v, 500));
         }
         self.calls.push(Call::Event(e.finish()));
     }

@@ -10,7 +10,7 @@ mod abi;
 pub mod browser_text;
 pub mod ffi;
 pub mod markdown;
-pub mod style;
+pub use dynchat_engine::style;
 mod view;
 
 use dynchat_engine::i18n;
@@ -61,7 +61,7 @@ fn dispatcher(weak: Weak<Shell>) -> view::Dispatch {
 /// the browser's languages (`navigator.languages`, comma-separated) through the engine's one rule
 /// (`dynchat_engine::i18n::negotiate`). The host fetches that language's catalogue for [`Chat::new`].
 pub fn language(config_json: &str, page: &str, browser: &str) -> String {
-    let browser: Vec<&str> = browser.split(',').collect();
+    let browser: Vec<&str> = dynchat_engine::cut::pieces(browser, b',').collect();
     Config::from_json(config_json)
         .lang(page, &browser)
         .to_string()
@@ -74,6 +74,8 @@ impl Chat {
     /// `lang` the conversation's language ([`language`]; a resumed conversation keeps its own) and
     /// `catalogue` that language's message catalogue as fetched (English is built in; a
     /// catalogue that does not read leaves the interface in English).
+    /// `css_head` is the stylesheet's head as the worker resolved it for this config (the
+    /// bundle's `launcher.css`, `dynchat_engine::style::launcher_css`).
     /// `host` is the JavaScript host object (`js/chat.js`: storage, network, page events); an
     /// error is the message the glue throws.
     #[allow(clippy::too_many_arguments)]
@@ -87,10 +89,13 @@ impl Chat {
         known_lead: &str,
         lang: &str,
         catalogue: Option<String>,
+        css_head: &str,
     ) -> Result<Chat, String> {
         dynchat_engine::compile::set_pattern_matcher(browser_text::pattern_matches);
         dynchat_engine::targeting::set_lowercase(browser_text::lowercase);
-        let flow = Flow::from_wire(flow_json).map_err(|e| ["unusable flow: ", &e].concat())?;
+        // The refusal's code only (`dynchat_engine::compile::WireError`: its text stays out of the wasm).
+        let flow =
+            Flow::from_wire(flow_json).map_err(|e| ["unusable flow: ", e.code()].concat())?;
         if flow.hash != hash {
             return Err("flow does not match its version hash".into());
         }
@@ -111,22 +116,15 @@ impl Chat {
         if let Some(c) = catalogue.and_then(|t| i18n::Catalog::from_text(&lang, &t)) {
             i18n::install(c);
         }
-        let css = style::css(&cfg);
-        let default;
-        let welcome = match cfg.welcome.as_deref().filter(|w| !w.trim().is_empty()) {
-            Some(w) => w,
-            None => {
-                default = i18n::message(&lang, "ui.welcome");
-                &default
-            }
-        };
+        let css = style::css(css_head);
+        let welcome = dynchat_engine::launcher::welcome(&cfg, &lang);
         // The shell first, empty: the view's dispatcher holds it weakly.
         let shell = Rc::new(Shell {
             host,
             inner: RefCell::new(None),
         });
         let weak = Rc::downgrade(&shell);
-        let view = View::new(&cfg, &css, welcome, &lang, dispatcher(weak.clone()))?;
+        let view = View::new(&cfg, &css, &welcome, &lang, dispatcher(weak.clone()))?;
         let (session, transcript, fields, overwrite, leads, open) = match restored {
             Some((s, session)) => (
                 session,

@@ -53,9 +53,10 @@ impl Inner {
             .str("reason", reason)
             .str("session", &self.session.id)
             .str("dialogue", &self.flow.id);
-        if let Some(n) =
-            name.filter(|n| dynchat_engine::fields::char_count(n) <= 200 && !n.contains('\n'))
-        {
+        if let Some(n) = name.filter(|n| {
+            dynchat_engine::fields::char_count(n) <= 200
+                && !dynchat_engine::cut::has(n.as_bytes(), b'\n')
+        }) {
             out.str("name", n);
         }
         // A rules route is resolved by the worker from the same facts as `/book`.

@@ -3,14 +3,14 @@
 
 use crate::ffi::Obj;
 use crate::state::*;
-use crate::style::Config;
 use crate::view::{Entry, View};
+use dynchat_engine::style::Config;
 use dynchat_engine::TextMap;
 use dynchat_engine::{Prompt, Session};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-/// The host's methods by number, as `js/glue.js` names them (`M`).
+/// The host's methods by number: their places in the host array of `js/chat.js`.
 const SAVE: u32 = 0;
 const EVENT: u32 = 1;
 const EMIT: u32 = 2;

@@ -2,20 +2,21 @@
 //! them, the queue of things to show, and the names the host and the page events use.
 
 use crate::view::Entry;
-use dynchat_engine::compile::CRoute;
+use dynchat_engine::compile::{CRoute, WireError};
 use dynchat_engine::model::CaptureKind;
 use dynchat_engine::TextMap;
 use dynchat_engine::{BrowserEvent, CompiledFlow, Prompt};
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
 
-/// The conversation's flow, read from the wire and dropped with [`CompiledFlow::drop_read`], so
-/// the wasm carries no drop code for the authoring model (its `source` is always empty here).
+/// The conversation's flow, read from the wire and dropped with [`CompiledFlow::drop_run`], so
+/// the wasm carries no drop code for the authoring model (its `source` is always empty here) nor
+/// for audiences (its own is always the empty one).
 pub(super) struct Flow(ManuallyDrop<CompiledFlow>);
 
 impl Flow {
     /// Reads a flow's wire form to run it ([`CompiledFlow::from_wire_to_run`]: no audience code).
-    pub(super) fn from_wire(wire: &str) -> Result<Flow, String> {
+    pub(super) fn from_wire(wire: &str) -> Result<Flow, WireError> {
         CompiledFlow::from_wire_to_run(wire).map(|f| Flow(ManuallyDrop::new(f)))
     }
 }
@@ -31,7 +32,7 @@ impl Drop for Flow {
     fn drop(&mut self) {
         // SAFETY: taken once, here, and never used after.
         let f = unsafe { ManuallyDrop::take(&mut self.0) };
-        f.drop_read();
+        f.drop_run();
     }
 }
 

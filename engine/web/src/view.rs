@@ -2,9 +2,10 @@
 
 use crate::ffi::{active_in_document, Obj};
 use crate::markdown::{parse, Seg};
-use crate::style::Config;
 use dynchat_engine::i18n::{self, fill};
 use dynchat_engine::json::int_string;
+use dynchat_engine::launcher;
+use dynchat_engine::style::Config;
 mod build;
 mod events;
 mod request;
@@ -88,7 +89,9 @@ pub struct View {
 
 /// The panel, the welcome bubble and the launcher (see [`build`]); arguments: 0 welcome, 1 "Chat
 /// with ..", 2 lang, 3 dir, 4 avatar URL, 5 the name's initial (empty with an avatar), 6 bot
-/// name, 7 privacy URL. Kept: panel, log, typing, composer, poke, launcher.
+/// name, 7 privacy URL, 8 and 9 not empty (the bubble hidden, the launcher controls the panel).
+/// Kept: panel, log, typing, composer, poke, launcher. The bubble and the launcher are
+/// `dynchat_engine::launcher_spec!`, which the loader shows before this module loads.
 const SKELETON: &str = concat!(
     "<section|.panel|@id=dc-panel|@hidden=|@role=dialog|@aria-label=$1|@lang=$2|@dir=$3|!|",
     "<header|?$4|<img|@src=$4|@alt=|>|?$5|<span|.avatar|@aria-hidden=true|\"$5|>|",
@@ -100,11 +103,7 @@ const SKELETON: &str = concat!(
     "<div|.composer|!|>|",
     "<footer|?$7|<a|@href=$7|@target=_blank|@rel=noopener noreferrer|\"%ui.privacy|>|",
     "<span|\"%ui.powered_by|>|>|>|",
-    "<div|.poke|@hidden=|!|<button|.poke-open|\"$0|@type=button|@data-a=o|>|",
-    "<button|.x|\"×|@type=button|@aria-label=%ui.dismiss|@data-a=p|>|>|",
-    "<button|.launcher|@type=button|@aria-label=$1|@aria-expanded=false|",
-    "@aria-controls=dc-panel|@data-a=o|!|^svg|@viewBox=0 0 24 24|@aria-hidden=true|^path|",
-    "@d=M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z"
+    dynchat_engine::launcher_spec!()
 );
 
 /// A button reporting action `$2` (see [`events::ACTION`]): 0 class, 1 label. Kept: the button.
@@ -173,19 +172,16 @@ impl View {
             .ok_or("DOM error")?;
 
         let bot = cfg.bot_name.as_str();
-        let chat_with = fill(&i18n::message(lang, "ui.chat_with"), &[("bot", bot)]);
+        let chat_with = launcher::label(cfg, lang);
         let avatar = cfg.avatar_url.as_deref().unwrap_or("");
         // The browser upper-cases the initial (no Unicode case tables in the wasm).
         let initial = match avatar {
-            "" => {
-                let first: String = bot.chars().take(1).collect();
-                crate::ffi::case(&first, true)
-            }
+            "" => crate::ffi::case(dynchat_engine::fields::char_prefix(bot, 1), true),
             _ => String::new(),
         };
         let privacy = cfg.privacy_url.as_deref().unwrap_or("");
         let args = [
-            welcome, &chat_with, lang, dir, avatar, &initial, bot, privacy,
+            welcome, &chat_with, lang, dir, avatar, &initial, bot, privacy, "1", "1",
         ];
         let kept = build(lang, Some(&root), SKELETON, &args);
         let [panel, log, typing, composer, poke, launcher] =

@@ -13,8 +13,8 @@ impl CompiledFlow {
     /// Reads a wire form and checks that every card index it holds points at a card, so a
     /// damaged flow is refused here instead of stopping a conversation later. Every audience
     /// (the flow's own and each branch rule's) must read.
-    pub fn from_wire(wire: &str) -> Result<CompiledFlow, String> {
-        read(wire, &audience_from_wire)
+    pub fn from_wire(wire: &str) -> Result<CompiledFlow, WireError> {
+        read(wire, &ReadAll)
     }
 
     /// [`CompiledFlow::from_wire`] for running the flow only, as the browser's chat module does:
@@ -22,8 +22,8 @@ impl CompiledFlow {
     /// only selecting a dialogue reads: the targeting module, from the same wire form) is left
     /// empty; branch rules keep their text for a `machine::BranchJudge`, which says when one
     /// does not read. So the chat module links no audience reader.
-    pub fn from_wire_to_run(wire: &str) -> Result<CompiledFlow, String> {
-        read(wire, &|a: &J| a.obj().map(|_| CompiledAudience::default()))
+    pub fn from_wire_to_run(wire: &str) -> Result<CompiledFlow, WireError> {
+        read(wire, &CheckOnly)
     }
     /// Drops a flow [`CompiledFlow::from_wire`] read. Its `source` is the empty dialogue (the wire
     /// form has none), which owns no memory, so it is forgotten instead of dropped: the browser's
@@ -34,17 +34,70 @@ impl CompiledFlow {
         debug_assert!(source.cards.is_empty() && source.id.is_empty());
         std::mem::forget(source);
     }
+
+    /// Drops a flow [`CompiledFlow::from_wire_to_run`] read: as [`CompiledFlow::drop_read`],
+    /// and its audience (there always the empty one, which owns no memory) forgotten too, so the
+    /// chat module links no drop code for audiences. Any other flow would leak its audience.
+    pub fn drop_run(self) {
+        let CompiledFlow {
+            source, audience, ..
+        } = self;
+        debug_assert!(source.cards.is_empty() && audience == CompiledAudience::default());
+        std::mem::forget(source);
+        std::mem::forget(audience);
+    }
+}
+
+/// How a read treats the audiences in a wire form.
+trait Audiences {
+    /// The flow's own audience as the flow keeps it, a failure noted in `n` when it does not
+    /// read.
+    fn read(&self, v: &J, n: &Need) -> CompiledAudience;
+    /// Whether a branch rule's audience reads (the rule keeps its text).
+    fn check(&self, v: &J) -> bool;
+    /// Drops a flow this read made.
+    fn drop(&self, f: CompiledFlow);
+}
+
+/// [`CompiledFlow::from_wire`]: every audience read.
+struct ReadAll;
+
+impl Audiences for ReadAll {
+    fn read(&self, v: &J, n: &Need) -> CompiledAudience {
+        n.of(audience_from_wire(v))
+    }
+    fn check(&self, v: &J) -> bool {
+        audience_from_wire(v).is_some()
+    }
+    fn drop(&self, f: CompiledFlow) {
+        f.drop_read()
+    }
+}
+
+/// [`CompiledFlow::from_wire_to_run`]: audiences checked to be JSON objects; the flow's own
+/// left empty.
+struct CheckOnly;
+
+impl Audiences for CheckOnly {
+    fn read(&self, v: &J, n: &Need) -> CompiledAudience {
+        // No `n.of(Some(default))`: that would drop a second empty audience (drop code).
+        n.of(v.obj().map(|_| ()));
+        CompiledAudience::default()
+    }
+    fn check(&self, v: &J) -> bool {
+        v.obj().is_some()
+    }
+    fn drop(&self, f: CompiledFlow) {
+        f.drop_run()
+    }
 }
 
 /// Reads a wire form with `aud` reading (or checking) each audience in it.
-fn read<A: Fn(&J) -> Option<CompiledAudience>>(
-    wire: &str,
-    aud: &A,
-) -> Result<CompiledFlow, String> {
+fn read<A: Audiences>(wire: &str, aud: &A) -> Result<CompiledFlow, WireError> {
     let f = json::parse(wire)
         .as_ref()
         .and_then(|v| flow(v, aud))
-        .ok_or("the flow's wire form is unreadable")?;
+        .ok_or(WireError::Unreadable)?;
     let n = f.cards.len();
     let inside = |i: CardIx| usize::from(i) < n;
     let why = if n == 0
@@ -52,19 +105,53 @@ fn read<A: Fn(&J) -> Option<CompiledAudience>>(
         || !inside(f.start)
         || f.translations.iter().any(|t| t.cards.len() != n)
     {
-        "flow has no cards, or ids and cards differ"
+        WireError::Cards
     } else if f
         .cards
         .iter()
         // `any` in `any`, not `flat_map`: the flattening adapter was its own code in the chat.
         .any(|c| c.successors().into_iter().any(|i| !inside(i)))
     {
-        "flow points at a card that does not exist"
+        WireError::Target
     } else {
         return Ok(f);
     };
-    f.drop_read();
-    Err(why.into())
+    aud.drop(f);
+    Err(why)
+}
+
+/// Why a wire form was refused: a short stable code ([`WireError::code`], all the browser's
+/// chat module says, so it carries none of the texts) and its text (`Display`: the worker, the
+/// CLI, the npm engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireError {
+    /// Not JSON, or not a flow's wire form.
+    Unreadable,
+    /// No cards, or the card ids (or a translation's cards) do not match the cards.
+    Cards,
+    /// A card index that points at no card.
+    Target,
+}
+
+impl WireError {
+    /// `unreadable`, `cards` or `target`.
+    pub fn code(self) -> &'static str {
+        match self {
+            WireError::Unreadable => "unreadable",
+            WireError::Cards => "cards",
+            WireError::Target => "target",
+        }
+    }
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WireError::Unreadable => "the flow's wire form is unreadable",
+            WireError::Cards => "flow has no cards, or ids and cards differ",
+            WireError::Target => "flow points at a card that does not exist",
+        })
+    }
 }
 
 fn text(v: &J) -> Option<String> {
@@ -91,7 +178,7 @@ fn int<T: TryFrom<i64>>(v: &J) -> Option<T> {
     T::try_from(v.int()?).ok()
 }
 
-fn flow<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<CompiledFlow> {
+fn flow<A: Audiences>(v: &J, aud: &A) -> Option<CompiledFlow> {
     let n = Need::default();
     let s = |k: &str| n.of(text(n.get(v, k)));
     let f = CompiledFlow {
@@ -102,7 +189,7 @@ fn flow<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<Compile
         hash: s("hash"),
         priority: n.of(int(n.get(v, "priority"))),
         display: n.of(display(n.get(v, "display"))),
-        audience: n.of(aud(n.get(v, "audience"))),
+        audience: aud.read(n.get(v, "audience"), &n),
         start: n.of(int(n.get(v, "start"))),
         languages: n.of(list_or_empty(v, "languages", &text)),
         translations: n.of(list_or_empty(v, "translations", &lang)),
@@ -113,7 +200,7 @@ fn flow<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<Compile
     match n.then(()) {
         Some(()) => Some(f),
         None => {
-            f.drop_read();
+            aud.drop(f);
             None
         }
     }
@@ -235,13 +322,12 @@ fn free_text(v: &J) -> Option<(Option<String>, Option<CardIx>)> {
 }
 
 /// A branch rule: its audience (checked by `aud`) kept as JSON text, and its target.
-fn branch_rule<A: Fn(&J) -> Option<CompiledAudience>>(
-    v: &J,
-    aud: &A,
-) -> Option<(WireAudience, CardIx)> {
+fn branch_rule<A: Audiences>(v: &J, aud: &A) -> Option<(WireAudience, CardIx)> {
     match v.arr()? {
         [a, n] => {
-            aud(a)?;
+            if !aud.check(a) {
+                return None;
+            }
             let mut t = String::new();
             json::write_value(&mut t, a);
             Some((WireAudience(t), int(n)?))
@@ -250,7 +336,7 @@ fn branch_rule<A: Fn(&J) -> Option<CompiledAudience>>(
     }
 }
 
-fn card<A: Fn(&J) -> Option<CompiledAudience>>(v: &J, aud: &A) -> Option<CCard> {
+fn card<A: Audiences>(v: &J, aud: &A) -> Option<CCard> {
     let (tag, c) = v.variant()?;
     let n = Need::default();
     // The members several kinds share, each read once here (missing or `null`: `None`; present

@@ -4,6 +4,7 @@ use super::capture::*;
 use super::io::*;
 use super::run::*;
 use super::session::*;
+use super::why::Why;
 use crate::compile::{CCard, CardIx};
 use crate::fields::{answer_too_long, too_long_in};
 use crate::i18n::message;
@@ -30,7 +31,7 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 r.run_from(s, b.next.or(*next));
             }
             None => r.out.push(Effect::Ignored {
-                reason: ["no button ", &crate::json::int_string(index as i64)].concat(),
+                reason: Why::NoButton(index),
             }),
         },
         (
@@ -192,18 +193,14 @@ pub(super) fn on_input(r: &mut Run<'_>, s: &mut Session, i: CardIx, input: Input
                 r.run_from(s, *on_skip);
             }
             (Booking::Booked { .. }, _) => r.out.push(Effect::Ignored {
-                reason: "no booking was requested".into(),
+                reason: Why::NoBooking,
             }),
         },
         (_, input, _) => r.out.push(Effect::Ignored {
-            reason: [
-                "input ",
-                input_name(&input),
-                " does not fit card `",
-                &r.id(i),
-                "`",
-            ]
-            .concat(),
+            reason: Why::NoFit {
+                input: input_name(&input),
+                card: r.id(i),
+            },
         }),
     }
 }

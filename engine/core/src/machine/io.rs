@@ -1,5 +1,6 @@
 //! What goes into [`super::step`] ([`Input`], [`Booking`]) and what comes out ([`Effect`], [`Prompt`], [`BrowserEvent`]).
 
+use super::why::Why;
 use crate::compile::CRoute;
 use crate::model::CaptureKind;
 use serde::{Deserialize, Serialize};
@@ -227,7 +228,7 @@ pub enum Effect {
     },
     /// The input did not fit the state and changed nothing.
     Ignored {
-        /// Why.
-        reason: String,
+        /// Why (a code; its text is its `Display`).
+        reason: Why,
     },
 }

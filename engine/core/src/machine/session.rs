@@ -1,5 +1,6 @@
 //! A conversation's state ([`Session`]): where it is, what it waits for, what the visitor answered.
 
+use super::why::Mismatch;
 use crate::compile::{CCard, CardIx, CompiledFlow};
 use crate::i18n::lang_tag;
 use crate::textmap::TextMap;
@@ -112,7 +113,7 @@ impl Session {
         }
         Session {
             v: SESSION_VERSION,
-            id: id.chars().take(64).collect(),
+            id: crate::fields::char_prefix(id, 64).to_string(),
             flow: flow.hash.clone(),
             lang: english(),
             status: Status::New,
@@ -141,14 +142,12 @@ impl Session {
 
     /// Checks the session's invariants against the flow it claims to run, its format version
     /// first: `step` and `from_json` (`session_json.rs`) refuse the same sessions.
-    pub fn check(&self, flow: &CompiledFlow) -> Result<(), String> {
+    pub fn check(&self, flow: &CompiledFlow) -> Result<(), Mismatch> {
         if self.v != SESSION_VERSION {
-            // Joined, not `format!`: `step` runs this in the browser's wasm.
-            let v = crate::json::int_string(i64::from(self.v));
-            return Err(["session version ", &v, " is not supported"].concat());
+            return Err(Mismatch::Version(self.v));
         }
         if self.flow != flow.hash {
-            return Err("session belongs to another flow version".into());
+            return Err(Mismatch::OtherFlow);
         }
         let n = flow.cards.len();
         match (self.status, self.at, self.wait) {
@@ -156,30 +155,28 @@ impl Session {
                 let card = flow
                     .cards
                     .get(usize::from(at))
-                    .ok_or("current card out of range")?;
+                    .ok_or(Mismatch::AtOutOfRange)?;
                 let ok = match card {
                     CCard::Question { .. } | CCard::Capture { .. } => w == Wait::Answer,
                     CCard::Meeting { .. } => matches!(w, Wait::Slot | Wait::Booking),
                     _ => false,
                 };
                 if !ok {
-                    return Err("active session waits at a card that cannot take that input".into());
+                    return Err(Mismatch::WrongWait);
                 }
                 if (w == Wait::Booking) != self.booking.is_some() {
-                    return Err("booking state inconsistent".into());
+                    return Err(Mismatch::Booking);
                 }
             }
-            (Status::Active, None, _) => return Err("active session without a current card".into()),
-            (_, Some(_), _) => return Err("inactive session with a current card".into()),
-            (_, None, w) if w != Wait::Nothing => {
-                return Err("inactive session waiting for input".into())
-            }
+            (Status::Active, None, _) => return Err(Mismatch::NoCard),
+            (_, Some(_), _) => return Err(Mismatch::InactiveAtCard),
+            (_, None, w) if w != Wait::Nothing => return Err(Mismatch::InactiveWaiting),
             _ => {}
         }
         if self.answers.keys().any(|k| usize::from(*k) >= n)
             || self.goals.iter().any(|k| usize::from(*k) >= n)
         {
-            return Err("answer or goal for a card that does not exist".into());
+            return Err(Mismatch::UnknownCard);
         }
         Ok(())
     }

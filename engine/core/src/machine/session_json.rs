@@ -2,6 +2,7 @@
 //! the browser keeps conversations across page loads without serde_json.
 
 use super::session::*;
+use super::why::Mismatch;
 use crate::compile::CompiledFlow;
 use crate::i18n::lang_tag;
 use crate::json::{self, Need, Out, J};
@@ -102,11 +103,11 @@ fn text(v: &J) -> Option<String> {
 impl Session {
     /// Reads a stored session; refuses other versions and other flows (`Session::check`, the
     /// check `step` makes too).
-    pub fn from_json(text: &str, flow: &CompiledFlow) -> Result<Session, String> {
+    pub fn from_json(text: &str, flow: &CompiledFlow) -> Result<Session, Mismatch> {
         let s = json::parse(text)
             .as_ref()
             .and_then(read)
-            .ok_or("stored session unreadable")?;
+            .ok_or(Mismatch::Unreadable)?;
         s.check(flow)?;
         Ok(s)
     }

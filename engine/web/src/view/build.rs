@@ -21,7 +21,7 @@ pub(super) fn build(lang: &str, base: Option<&Obj>, spec: &str, args: &[&str]) -
     let mut kept: Vec<Option<Obj>> = Vec::new();
     // Skipping: `skip_one` the next record, `depth` the levels of a skipped element still open.
     let (mut skip_one, mut depth) = (false, 0u32);
-    for rec in spec.split('|') {
+    for rec in dynchat_engine::cut::pieces(spec, b'|') {
         let op = rec.as_bytes().first().copied().unwrap_or(b' ');
         let v = rec.get(1..).unwrap_or("");
         let opens = op == b'<' || op == b'^';
@@ -60,7 +60,7 @@ pub(super) fn build(lang: &str, base: Option<&Obj>, spec: &str, args: &[&str]) -
         match op {
             b'.' => el.set_attr("class", &value(v, args, lang)),
             b'@' => {
-                let (name, val) = v.split_once('=').unwrap_or((v, ""));
+                let (name, val) = dynchat_engine::cut::cut(v, b'=').unwrap_or((v, ""));
                 el.set_attr(name, &value(val, args, lang));
             }
             b'"' => el.set_text(&value(v, args, lang)),

@@ -1,7 +1,7 @@
 //! Look and feel: the bundle's `config` read defensively, and the widget's stylesheet generated from it.
 
-use dynchat_engine::json::{self, J};
-use dynchat_engine::rules::{blocked_by, blocklist_entry, text_on_brand};
+use crate::json::{self, J};
+use crate::rules::{blocked_by, blocklist_entry, text_on_brand};
 
 /// Bundle `config` keys the widget reads (docs/widget.md); unknown keys are ignored, bad values fall back.
 #[derive(Debug, Clone)]
@@ -93,13 +93,11 @@ impl Config {
         let [bot_name, position, dark_mode, avatar_url, font, primary_color, privacy_url, welcome, language] =
             texts;
         let [sound, launcher_always, auto_open] = flags;
-        let bot_name: String = bot_name
-            .as_deref()
-            .unwrap_or("")
-            .trim()
-            .chars()
-            .take(dynchat_engine::rules::MAX_BOT_NAME_CHARS)
-            .collect();
+        let bot_name = crate::fields::char_prefix(
+            bot_name.as_deref().unwrap_or("").trim(),
+            crate::rules::MAX_BOT_NAME_CHARS,
+        )
+        .to_string();
         Config {
             bot_name: if bot_name.is_empty() {
                 "Assistant".into()
@@ -121,16 +119,16 @@ impl Config {
         }
     }
 
-    /// The language the widget speaks on this page: `dynchat_engine::i18n::negotiate` with the
+    /// The language the widget speaks on this page: `crate::i18n::negotiate` with the
     /// site's setting (`auto` lets the page's `lang` and then the browser's languages decide).
     pub fn lang(&self, page: &str, browser: &[&str]) -> &'static str {
         let setting = self.language.as_deref().map(str::trim);
         let auto = setting.is_some_and(|l| l.eq_ignore_ascii_case("auto"));
-        dynchat_engine::i18n::negotiate(setting, auto, Some(page), browser)
+        crate::i18n::negotiate(setting, auto, Some(page), browser)
     }
 
     /// Whether the site refuses this email's domain (the worker refuses the lead with 422 too):
-    /// `dynchat_engine::rules::blocked_by`, the rule the worker applies.
+    /// `crate::rules::blocked_by`, the rule the worker applies.
     pub fn blocks_email(&self, email: &str) -> bool {
         blocked_by(email, self.email_blocklist.iter().map(String::as_str)).is_some()
     }
@@ -166,7 +164,7 @@ pub fn web_url(u: &str) -> bool {
 }
 
 /// The brand colour, and the text colour with the better contrast on it
-/// (`dynchat_engine::rules::text_on_brand`, which the console's preview uses too).
+/// (`crate::rules::text_on_brand`, which the console's preview uses too).
 pub fn brand(c: &Config) -> (String, &'static str) {
     let fallback = "#1d4ed8";
     c.primary_color
@@ -197,11 +195,19 @@ fn font(c: &Config) -> String {
     }
 }
 
-/// The whole stylesheet: generated variables first, then the fixed rules. The custom properties
-/// have one- or two-letter names (`--p` brand, `--o` text on it, `--f` font, `--b`/`--g`
-/// background/foreground, `--m` muted, `--s` surface, `--l` lines, `--e` errors, `--sh`
-/// shadow), all set on `:host`, and the rules are one line: bytes of the chat module.
-pub fn css(c: &Config) -> String {
+/// The whole stylesheet: its head ([`launcher_css`], which the worker resolves and ships in
+/// the bundle: the chat module gets it from there), then the panel's rules.
+pub fn css(head: &str) -> String {
+    [head, PANEL].concat()
+}
+
+/// The head of the stylesheet, all the launcher and the welcome bubble need (the loader shows
+/// them with it before the chat module loads: [`launcher`]): generated variables first, then the
+/// fixed rules. The custom properties have one- or two-letter names (`--p` brand, `--o` text on
+/// it, `--f` font, `--b`/`--g` background/foreground, `--m` muted, `--s` surface, `--l` lines,
+/// `--e` errors, `--sh` shadow), all set on `:host`, and the rules are one line: bytes of the
+/// chat module.
+pub fn launcher_css(c: &Config) -> String {
     let (primary, on_primary) = brand(c);
     [
         ":host{all:initial;--p:",
@@ -239,6 +245,12 @@ button{cursor:pointer}\
 .poke-open:focus-visible{outline:3px solid var(--g);outline-offset:4px;border-radius:6px}\
 .poke .x{position:absolute;top:6px;inset-inline-end:6px;width:28px;height:28px;border:0;border-radius:50%;background:transparent;color:var(--m);font-size:18px;line-height:1}\
 .poke .x:hover{background:var(--s)}\
+@keyframes rise{from{opacity:0;transform:translateY(6px)}}\
+@media(max-width:480px){.poke{inset-inline:auto 16px}}\
+@media(prefers-reduced-motion:reduce){*,::before,::after{animation:none!important;transition:none!important;scroll-behavior:auto!important}}";
+
+/// The panel's rules (after [`BASE`] in the stylesheet).
+const PANEL: &str = "\
 .panel{position:fixed;bottom:92px;inset-inline-end:20px;width:380px;height:min(620px,100vh - 112px);display:flex;flex-direction:column;background:var(--b);color:var(--g);border-radius:18px;box-shadow:var(--sh);overflow:hidden;animation:rise .2s}\
 :host([data-side=left]) .panel{inset-inline:20px auto}\
 header{display:flex;align-items:center;gap:12px;padding:14px 16px;padding-inline-end:12px;background:var(--p);color:var(--o)}\
@@ -289,11 +301,9 @@ input[aria-invalid=true],textarea[aria-invalid=true]{border-color:var(--e)}\
 .spin{width:18px;height:18px;border-radius:50%;border:2.5px solid var(--l);border-top-color:var(--p);animation:spin .8s linear infinite}\
 footer{display:flex;justify-content:center;gap:10px;padding:8px;font-size:12px;color:var(--m);border-top:1px solid var(--l)}\
 footer a{color:var(--m)}\
-@keyframes rise{from{opacity:0;transform:translateY(6px)}}\
 @keyframes blink{0%,80%,100%{opacity:.3}40%{opacity:1}}\
 @keyframes spin{to{transform:rotate(1turn)}}\
-@media(max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}.poke{inset-inline:auto 16px}:host([data-open]) .launcher{display:none}}\
-@media(prefers-reduced-motion:reduce){*,::before,::after{animation:none!important;transition:none!important;scroll-behavior:auto!important}}";
+@media(max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0}:host([data-open]) .launcher{display:none}}";
 
 #[cfg(test)]
 mod tests {
@@ -327,7 +337,7 @@ mod tests {
         let c = Config::from_json(
             r#"{"primary_color":"red;}</style><script>","font":"x;}*{color:red","avatar_url":"javascript:alert(1)","bot_name":"  "}"#,
         );
-        let css = css(&c);
+        let css = css(&launcher_css(&c));
         assert!(css.contains("--p:#1d4ed8"));
         assert!(!css.contains("color:red"));
         assert!(c.avatar_url.is_none());
@@ -336,7 +346,7 @@ mod tests {
 
     #[test]
     fn the_stylesheet_is_one_line_and_sets_every_property_it_reads() {
-        let css = css(&Config::default());
+        let css = css(&launcher_css(&Config::default()));
         assert!(!css.contains('\n'));
         for (i, _) in css.match_indices("var(--") {
             let name = &css[i + 4..];
