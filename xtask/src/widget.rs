@@ -19,13 +19,13 @@ mod demangle;
 #[allow(clippy::duplicate_mod)]
 #[path = "fmt_stub.rs"]
 pub mod fmt_stub;
-#[allow(clippy::duplicate_mod)]
-#[path = "widget_opt.rs"]
-mod widget_opt;
 #[path = "widget_bundle.rs"]
 mod widget_bundle;
 #[path = "widget_dict.rs"]
 pub mod widget_dict;
+#[allow(clippy::duplicate_mod)]
+#[path = "widget_opt.rs"]
+mod widget_opt;
 
 /// The two wasm modules: (cargo package, artefact file stem, published name).
 const MODULES: [(&str, &str, &str); 2] = [
