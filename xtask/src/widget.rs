@@ -1,7 +1,7 @@
 //! `cargo xtask widget`: builds the browser widget into `dist/widget/` and `dist/npm/`, measures it and checks the size budgets.
 //!
-//! Pipeline: cargo (profile `wasm`) -> panic stubs -> `wasm-opt -Oz` (binaryen from node_modules;
-//! Debian's is too old) -> esbuild (node_modules) for the JavaScript. No wasm-bindgen: both modules
+//! Pipeline: cargo (profile `wasm`) -> panic stubs -> `wasm-opt` (binaryen from node_modules;
+//! Debian's is too old; the stages: `widget_opt.rs`) -> esbuild (node_modules) for the JavaScript. No wasm-bindgen: both modules
 //! export plain functions and their glue is hand-written. Nothing is downloaded.
 
 use std::fs;
@@ -23,6 +23,9 @@ pub mod fmt_stub;
 mod widget_bundle;
 #[path = "widget_dict.rs"]
 pub mod widget_dict;
+#[allow(clippy::duplicate_mod)]
+#[path = "widget_opt.rs"]
+mod widget_opt;
 
 /// The two wasm modules: (cargo package, artefact file stem, published name).
 const MODULES: [(&str, &str, &str); 2] = [
@@ -105,35 +108,8 @@ pub fn build(root: &Path) -> Result<(), String> {
             &root.join(glue),
             &glue_dir.join(format!("{name}.js")),
         )?;
-        run(Command::new(&wasm_opt)
-            .args([
-                "-Oz",
-                "--converge",
-                "--strip-debug",
-                "--strip-producers",
-                "--strip-target-features",
-            ])
-            .args(WASM_FEATURES)
-            .arg(glue_dir.join(format!("{name}_bg.wasm")))
-            .arg("-o")
-            .arg(web.join(format!("{name}_bg.wasm"))))?;
-        // A second stage that -Oz alone does not reach: whole-program type flow, then the control
-        // flow flattened and re-structured (measured: chat 61201 -> 60675 B, targeting 17073 ->
-        // 16799 B brotli), then in the chat module functions that differ only in constants merged
-        // (chat 58885 -> 58613 B; the targeting module grows by 60 B with it).
         let out = web.join(format!("{name}_bg.wasm"));
-        let merge: &[&str] = if name == "chat" {
-            &["--merge-similar-functions", "-Oz"]
-        } else {
-            &[]
-        };
-        run(Command::new(&wasm_opt)
-            .args(["--gufa-optimizing", "-Oz", "--flatten", "--rereloop", "-Oz"])
-            .args(merge)
-            .args(WASM_FEATURES)
-            .arg(&out)
-            .arg("-o")
-            .arg(&out))?;
+        widget_opt::optimise(root, &wasm_opt, &WASM_FEATURES, &bg, &out)?;
         if let Some(addr) = pairs {
             fmt_stub::check_unread(&wat_of(root, &out)?, addr, 200)?;
         }
