@@ -1,7 +1,7 @@
 // The launcher first (core.js `facade()`) where it can go wrong, registered into tests/browser/run.mjs's
 // list (stub API or the real worker): `triggered` sent before the chat exists is accepted and shares
 // the chat's session; a failed chat load is tried again on the next intent; an `open()` queued before
-// the bundle opens the chat; a rule firing after the chat mounted draws no second widget; a press
+// the bundle opens the chat; a watched rule firing after the chat mounted draws no second widget; a press
 // spanning the chat module's arrival still opens the panel; a bundle without `launcher` (an older
 // cached copy) is asked again past the cache, so the chat is never drawn unstyled.
 export function facadeTests(h) {
@@ -57,19 +57,19 @@ export function facadeTests(h) {
     await ctx.close();
   });
 
-  test('launcher first: open() after the bundle but before targeting answered: one widget, one triggered', async () => {
+  test('launcher first: a watched rule firing after open() mounted the chat draws no second widget', async () => {
     const { ctx, page } = await newPage();
-    await page.route(/\/widget\/targeting\.[0-9a-f]{8}\.wasm$/, async (route) => { await new Promise((r) => setTimeout(r, 2500)); await route.continue(); });
-    const bundle = page.waitForResponse((r) => r.url().endsWith('/bundle'));
-    await page.goto(q('/pricing'));
-    await bundle;
-    await new Promise((r) => setTimeout(r, 300));
+    // /guide: a scroll-depth rule (nothing matches before scrolling).
+    await page.goto(q('/guide', '&paras=60'));
+    await page.evaluate(() => window.dynchat.ready);
     await page.evaluate(() => window.dynchat.open());
     await shadow(page, '.choice').first().waitFor();
-    await page.evaluate(() => window.dynchat.ready);
-    await new Promise((r) => setTimeout(r, 500));
+    const before = await triggered(page);
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await new Promise((r) => setTimeout(r, 800));
     assert(await widgets(page) === 1, 'one #dynchat-widget, got ' + await widgets(page));
-    assert(await triggered(page) === 1, 'one triggered, got ' + await triggered(page));
+    assert(before === 1 && await triggered(page) === 1, `one triggered, got ${before} then ${await triggered(page)}`);
+    assert(await shadow(page, '.launcher').getAttribute('aria-expanded') === 'true', 'the panel stays open');
     await ctx.close();
   });
 
