@@ -118,7 +118,7 @@ export function createDynchat(assets) {
     chatP = Promise.all([loadChat(), pick, loadTargeting().catch(loadTargeting).catch(() => null)]).then(async ([m, variant, t]) => {
       chat = await m.mount({
         config: bundle.config || {}, css: bundle.launcher?.css, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
-        session: saved ? '' : sess || uuid(), variant, targeting: t,
+        session: saved ? '' : sess, variant, targeting: t,
       });
       if (!saved && !fac) shown(entry, chat.variant);
       if (fac) fac();
@@ -144,19 +144,18 @@ export function createDynchat(assets) {
   // `open`). The chat draws the same and `fac` swaps it in, in one task: a click made meanwhile is
   // made again on the chat's own button, focus moves to it, and not while the pointer is down (the
   // chat's host stays hidden meanwhile, so the release lands on the loader's). The session id is
-  // made here: `triggered` is sent before the chat exists, under the session the chat then uses.
+  // made at start: `triggered` is sent before the chat exists, under the session the chat then uses.
   let fac = null, facEntry = null;
   function facade(entry) {
-    sess = uuid();
     const L = bundle.launcher, host = document.createElement('div'), r = host.attachShadow({ mode: 'open' }), css = new CSSStyleSheet();
-    let asked = 0, down = 0, clicked = '';
+    let down = 0, clicked = '';
     host.id = 'dynchat-widget';
     for (const [k, v] of [['data-theme', L.theme], ['data-side', L.side], ['lang', L.lang], ['dir', L.dir]]) host.setAttribute(k, v);
     css.replaceSync(L.css);
     r.adoptedStyleSheets = [css];
     r.innerHTML = L.html;
     r.firstChild.hidden = false; // a new conversation's bubble (the chat shows it then too)
-    const go = () => asked++ || mount(entry, null).catch((e) => { asked = 0; console.warn(String(e)); });
+    const go = () => chatP || mount(entry, null).catch((e) => console.warn(String(e)));
     const up = () => setTimeout(() => { down = 0; if (chat && fac) fac(); });
     for (const k of ['pointerover', 'focusin']) r.addEventListener(k, go);
     r.addEventListener('pointerdown', () => {
@@ -171,7 +170,7 @@ export function createDynchat(assets) {
       go();
     });
     fac = () => {
-      const c = [...document.querySelectorAll('#dynchat-widget')].pop(); // the chat's host, appended last
+      const c = document.querySelectorAll('#dynchat-widget')[1]; // the chat's host, appended after this one
       c.style.visibility = down ? 'hidden' : '';
       if (down) return;
       const f = r.activeElement;
@@ -240,6 +239,7 @@ export function createDynchat(assets) {
   async function start() {
     visitor = store.get('visitor');
     if (!visitor) store.set('visitor', (visitor = uuid()));
+    sess = uuid(); // a new conversation's (a resumed one keeps its own)
     known = { ...json(store.get('lead'), {}), ...known };
     flushLeads();
     // The targeting module downloads and compiles while the bundle is on its way; when a stored
