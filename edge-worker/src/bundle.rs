@@ -228,7 +228,10 @@ mod tests {
     fn served_etag_covers_the_launcher_member() {
         let a = served_etag("\"abc\"", "{\"css\":\"a\"}");
         let b = served_etag("\"abc\"", "{\"css\":\"b\"}");
-        assert!(a.starts_with("\"abc-") && a.ends_with('"') && a.len() == "\"abc-\"".len() + 8, "{a}");
+        assert!(
+            a.starts_with("\"abc-") && a.ends_with('"') && a.len() == "\"abc-\"".len() + 8,
+            "{a}"
+        );
         // Same stored ETag, another launcher member (a deploy changed the engine's head): no 304.
         assert_ne!(a, b);
         assert!(!etag_matches(Some(&a), &b));
