@@ -2,7 +2,8 @@
 // list (stub API or the real worker): `triggered` sent before the chat exists is accepted and shares
 // the chat's session; a failed chat load is tried again on the next intent; an `open()` queued before
 // the bundle opens the chat; a watched rule firing after the chat mounted draws no second widget; a press
-// spanning the chat module's arrival still opens the panel; a bundle without `launcher` (an older
+// spanning the chat module's arrival still opens the panel, and so does one made while the chat
+// brings an endless animation; a bundle without `launcher` (an older
 // cached copy) is asked again past the cache, so the chat is never drawn unstyled.
 export function facadeTests(h) {
   const { test, newPage, q, shadow, waitFor, assert, backend } = h;
@@ -84,6 +85,24 @@ export function facadeTests(h) {
     await page.waitForFunction(() => document.querySelectorAll('#dynchat-widget').length === 2);
     await new Promise((r) => setTimeout(r, 100));
     await page.mouse.up();
+    await shadow(page, '.choice').first().waitFor({ timeout: 5000 });
+    assert(await widgets(page) === 1, 'one widget after the swap');
+    await ctx.close();
+  });
+
+  test('launcher first: an endless animation in the chat when it takes over does not stop the swap (a click made meanwhile opens the panel)', async () => {
+    const { ctx, page } = await newPage();
+    // As the chat's host is appended (before the swap), its launcher gets an endless animation.
+    await ctx.addInitScript(() => {
+      new MutationObserver(() => {
+        const w = document.querySelectorAll('#dynchat-widget');
+        const l = w.length === 2 && w[1].shadowRoot && w[1].shadowRoot.querySelector('.launcher');
+        if (l && !l.getAnimations().length) l.animate([{ opacity: 1 }, { opacity: 0.99 }], { duration: 1000, iterations: Infinity });
+      }).observe(document, { childList: true, subtree: true });
+    });
+    await page.route(chatWasm, async (route) => { await new Promise((r) => setTimeout(r, 500)); await route.continue(); });
+    await page.goto(q('/pricing'));
+    await shadow(page, '.launcher').click();
     await shadow(page, '.choice').first().waitFor({ timeout: 5000 });
     assert(await widgets(page) === 1, 'one widget after the swap');
     await ctx.close();

@@ -170,14 +170,14 @@ export function createDynchat(assets) {
       go();
     });
     fac = () => {
-      const c = document.querySelectorAll('#dynchat-widget')[1]; // the chat's host, appended after this one
+      const c = [...document.querySelectorAll('#dynchat-widget')].pop(); // the chat's host, appended last
       c.style.visibility = down ? 'hidden' : '';
       if (down) return;
       const f = r.activeElement;
       host.remove();
       fac = null;
       const n = c.shadowRoot, q = (c) => n.querySelector('.' + c);
-      n.getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again
+      q('poke').getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again (its own only: finishing an endless one throws)
       if (f) q(f.className).focus();
       if (clicked) q(clicked).click();
     };
