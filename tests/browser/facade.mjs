@@ -5,8 +5,10 @@
 // spanning the chat module's arrival still opens the panel, and so does one made while the chat
 // brings an endless animation; a bundle without `launcher` (an older
 // cached copy) is asked again past the cache, so the chat is never drawn unstyled.
+import { join } from 'node:path';
+
 export function facadeTests(h) {
-  const { test, newPage, q, shadow, waitFor, assert, backend } = h;
+  const { test, newPage, q, shadow, waitFor, assert, backend, root } = h;
   const W = '#dynchat-widget';
   const chatWasm = /\/widget\/chat\.[0-9a-f]{8}\.wasm$/;
   const widgets = (page) => page.evaluate(() => document.querySelectorAll('#dynchat-widget').length);
@@ -105,6 +107,20 @@ export function facadeTests(h) {
     await shadow(page, '.launcher').click();
     await shadow(page, '.choice').first().waitFor({ timeout: 5000 });
     assert(await widgets(page) === 1, 'one widget after the swap');
+    await ctx.close();
+  });
+
+  test('launcher first: axe-core WCAG 2.2 AA on the launcher and the welcome bubble before intent (no chat module yet)', async () => {
+    const { ctx, page, requests } = await newPage();
+    await page.goto(q('/pricing'));
+    await shadow(page, '.poke-open').waitFor();
+    await page.evaluate(() => window.dynchat.ready);
+    await page.addScriptTag({ path: join(root, 'node_modules/axe-core/axe.min.js') });
+    const res = await page.evaluate(() => window.axe.run(document.querySelector('#dynchat-widget'), { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa'] } }));
+    assert(!requests.some((u) => chatWasm.test(u)), "the loader's launcher was checked, not the chat's");
+    const v = res.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+    assert(v.length === 0, v.join(' | '));
+    assert(res.passes.length > 5, 'axe ran (' + res.passes.length + ' passes)');
     await ctx.close();
   });
 

@@ -602,7 +602,7 @@ noSlotTests({ test, newPage, q, shadow, waitFor, assert, root, shots, sideStub, 
 branchTests({ test, newPage, q, shadow, waitFor, assert, backend });
 patternTests({ test, newPage, q, shadow, waitFor, assert, sideStub, endpoint, root });
 dictionaryTests({ test, newPage, q, shadow, assert, root, endpoint, REAL });
-facadeTests({ test, newPage, q, shadow, waitFor, assert, backend });
+facadeTests({ test, newPage, q, shadow, waitFor, assert, backend, root });
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {
