@@ -153,16 +153,17 @@ pub fn etag(config: &str, lead_fields: &str, published: &[(String, String, i32)]
     )
 }
 
-/// The bundle's format, in the ETag it is served with: a browser's copy in an older format (one
-/// without `launcher`, or with its earlier members) is never revalidated with a 304.
-const FORMAT: &str = "-3";
-
-/// The ETag the bundle is served with: the stored one (`etag`, made at publish time) marked with
-/// [`FORMAT`].
-pub fn served_etag(stored: &str) -> String {
+/// The ETag the bundle is served with: the stored one (`etag`, made at publish time from the
+/// config and the published dialogues) marked with a short hash of the bundle's `launcher` member
+/// (`launcher`: its JSON as served), which the worker resolves with the engine's stylesheet head,
+/// markup and catalogues: a deploy that changes them, or a browser's copy in an older format
+/// (one without `launcher`), is never revalidated with a 304.
+pub fn served_etag(stored: &str, launcher: &str) -> String {
+    let d = Sha256::digest(launcher.as_bytes());
+    let mark: String = d.iter().take(4).map(|b| format!("{b:02x}")).collect();
     match stored.strip_suffix('"') {
-        Some(s) => [s, FORMAT, "\""].concat(),
-        None => [stored, FORMAT].concat(),
+        Some(s) => [s, "-", &mark, "\""].concat(),
+        None => [stored, "-", &mark].concat(),
     }
 }
 
@@ -224,10 +225,21 @@ mod tests {
     }
 
     #[test]
-    fn served_etag_names_the_format() {
-        assert_eq!(served_etag("\"abc\""), "\"abc-3\"");
-        assert!(etag_matches(Some("W/\"abc-3\""), &served_etag("\"abc\"")));
-        assert!(!etag_matches(Some("\"abc\""), &served_etag("\"abc\"")));
+    fn served_etag_covers_the_launcher_member() {
+        let a = served_etag("\"abc\"", "{\"css\":\"a\"}");
+        let b = served_etag("\"abc\"", "{\"css\":\"b\"}");
+        assert!(
+            a.starts_with("\"abc-") && a.ends_with('"') && a.len() == "\"abc-\"".len() + 8,
+            "{a}"
+        );
+        // Same stored ETag, another launcher member (a deploy changed the engine's head): no 304.
+        assert_ne!(a, b);
+        assert!(!etag_matches(Some(&a), &b));
+        assert_eq!(a, served_etag("\"abc\"", "{\"css\":\"a\"}"));
+        assert!(etag_matches(Some(&format!("W/{a}")), &a));
+        // A copy served before the launcher member existed (stored or "-2" marked) is not matched.
+        assert!(!etag_matches(Some("\"abc\""), &a));
+        assert!(!etag_matches(Some("\"abc-2\""), &a));
     }
 
     #[test]

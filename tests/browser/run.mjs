@@ -22,6 +22,7 @@ import { noSlotTests } from './no-slots.mjs';
 import { branchTests } from './branch.mjs';
 import { patternTests } from './pattern.mjs';
 import { dictionaryTests } from './dictionary.mjs';
+import { facadeTests } from './facade.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -622,6 +623,7 @@ noSlotTests({ test, newPage, q, shadow, waitFor, assert, root, shots, sideStub, 
 branchTests({ test, newPage, q, shadow, waitFor, assert, backend });
 patternTests({ test, newPage, q, shadow, waitFor, assert, sideStub, endpoint, root });
 dictionaryTests({ test, newPage, q, shadow, assert, root, endpoint, REAL });
+facadeTests({ test, newPage, q, shadow, waitFor, assert, backend, root });
 
 for (const scheme of ['light', 'dark']) {
   test(`axe-core WCAG 2.2 AA on the open widget (${scheme})`, async () => {

@@ -133,6 +133,8 @@ export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
       const types = ['triggered', 'engaged', 'completed', 'dropped', 'answer', 'goal', 'document_opened', 'closed'];
       const bad = body.events.findIndex((e) => !types.includes(e.type));
       if (bad >= 0) return error(res, 400, 'bad_field', 'unknown event type', `events[${bad}].type`);
+      // Like the worker (validate.rs `id_at`): the visitor and session ids are required.
+      for (const k of ['visitor', 'session']) if (!/^[A-Za-z0-9_-]{1,64}$/.test(body[k] || '')) return error(res, 400, 'bad_field', k + ' must be an id', k);
       for (const e of body.events) st.events.push({ ...e, visitor: body.visitor, session: body.session, site });
       return send(res, 202, { accepted: body.events.length });
     }

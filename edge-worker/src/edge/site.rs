@@ -52,6 +52,11 @@ pub async fn site(db: &D1Database, id: &str) -> Result<Rc<Site>, ApiError> {
     let (row, ids) = sites::public(db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("site".into()))?;
+    // Made before any 304: the launcher member (engine head, markup, catalogues) is in the ETag.
+    let etag = crate::bundle::served_etag(
+        &row.bundle_etag,
+        &dynchat_engine::launcher::launcher(&row.config),
+    );
     let site = Rc::new(Site {
         id: row.id,
         allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
@@ -60,7 +65,7 @@ pub async fn site(db: &D1Database, id: &str) -> Result<Rc<Site>, ApiError> {
         program_id: row.program_id,
         rate_site_per_minute: row.rate_site_per_minute,
         rate_ip_per_minute: row.rate_ip_per_minute,
-        etag: crate::bundle::served_etag(&row.bundle_etag),
+        etag,
         dialogue_ids: ids,
     });
     SITES.with(|m| m.borrow_mut().insert(id.to_string(), (now, site.clone())));

@@ -235,6 +235,20 @@ mod tests {
     }
 
     #[test]
+    fn a_bot_name_cannot_leave_its_attribute() {
+        let j = launcher(r#"{"bot_name":"\"><img src=x onerror=alert(1)>'"}"#);
+        let j = crate::json::parse(&j).unwrap_or(crate::json::J::Null);
+        let html = j.get("html").and_then(crate::json::J::str).unwrap_or("");
+        assert!(
+            html.contains(
+                r#"aria-label="Chat with &quot;&gt;&lt;img src=x onerror=alert(1)&gt;&#39;""#
+            ),
+            "{html}"
+        );
+        assert!(!html.contains("<img"), "{html}");
+    }
+
+    #[test]
     fn no_markup_when_the_page_decides_the_language_or_the_chat_opens_itself() {
         for c in [r#"{"language":"auto"}"#, r#"{"auto_open":true}"#] {
             let j = launcher(c);

@@ -5,7 +5,7 @@ const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 
 
 export function createDynchat(assets) {
   // Unset flags and objects start undefined (false, none).
-  let site, api, needConsent, consented, bundle, chat, chatP, chatM, pendingOpen, flushing, preview, fac, facEntry;
+  let site, api, needConsent, consented, bundle, chat, chatP, chatM, pendingOpen, flushing, preview, fac, facEntry, sess;
   let known = {}, activity = {}, evTimer = 0, visitor = '', retries = 0;
   const mem = new Map(), listeners = {}, events = [];
 
@@ -44,7 +44,7 @@ export function createDynchat(assets) {
     clearTimeout(evTimer); evTimer = 0;
     while (events.length) {
       const batch = events.splice(0, 100);
-      post('/events', jstr({ visitor, session: chat ? chat.session : '', events: batch })).catch(() => {});
+      post('/events', jstr({ visitor, session: chat ? chat.session : sess, events: batch })).catch(() => {});
     }
   }
   // Leads wait in the outbox (persisted once consent allows) until the worker answers 2xx, same key on every retry.
@@ -118,13 +118,13 @@ export function createDynchat(assets) {
     chatP = Promise.all([loadChat(), pick, loadTargeting().catch(loadTargeting).catch(() => null)]).then(async ([m, variant, t]) => {
       chat = await m.mount({
         config: bundle.config || {}, css: bundle.launcher?.css, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
-        session: saved ? '' : uuid(), variant, targeting: t,
+        session: saved ? '' : sess, variant, targeting: t,
       });
       if (fac) fac();
       else if (!saved) shown(entry, chat.variant);
       if (pendingOpen) chat.open();
       return chat;
-    });
+    }, (e) => { chatP = chatM = 0; throw e; }); // a failed load or mount is tried again on the next need
     return chatP;
   }
 
@@ -142,20 +142,23 @@ export function createDynchat(assets) {
   // resolved them (`bundle.launcher`: the chat module's own markup and stylesheet head, engine
   // `launcher`), and the chat module only on intent (the pointer on them, focus, a press; the API's
   // `open`). The chat draws the same and `fac` swaps it in, in one task: a click made meanwhile is
-  // made again on the chat's own button, focus moves to it, and not while the pointer is down.
+  // made again on the chat's own button, focus moves to it, and not while the pointer is down (the
+  // chat's host stays hidden meanwhile, so the release lands on the loader's). The session id is
+  // made at start: `triggered` is sent before the chat exists, under the session the chat then uses.
   function facade(entry) {
     const L = bundle.launcher, host = document.createElement('div'), r = host.attachShadow({ mode: 'open' }), css = new CSSStyleSheet();
-    let asked = 0, down = 0, clicked = '';
+    let down = 0, clicked = '';
     host.id = 'dynchat-widget';
     for (const k of ['data-theme', 'data-side', 'lang', 'dir']) host.setAttribute(k, L[k]);
     css.replaceSync(L.css);
     r.adoptedStyleSheets = [css];
     r.innerHTML = L.html; // a new conversation's: the bubble shown
-    const go = () => asked++ || mount(entry, null).catch((e) => console.warn(String(e)));
+    const go = () => chatP || mount(entry, null).catch((e) => console.warn(String(e)));
+    const up = () => setTimeout(() => { down = 0; if (chat && fac) fac(); });
     for (const k of ['pointerover', 'focusin']) r.addEventListener(k, go);
     r.addEventListener('pointerdown', () => {
       down = 1; go();
-      addEventListener('pointerup', () => setTimeout(() => { down = 0; if (chat && fac) fac(); }), { once: true, capture: true });
+      for (const k of ['pointerup', 'pointercancel']) addEventListener(k, up, { once: true, capture: true });
     });
     r.addEventListener('click', (e) => {
       const b = e.target.closest('button');
@@ -165,14 +168,16 @@ export function createDynchat(assets) {
       go();
     });
     fac = () => {
+      const c = [...document.querySelectorAll('#dynchat-widget')].pop(); // the chat's host, appended last
+      c.style.visibility = down ? 'hidden' : '';
       if (down) return;
       const f = r.activeElement;
       host.remove();
       fac = 0;
-      const n = document.getElementById('dynchat-widget').shadowRoot;
-      n.getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again
-      if (f) n.querySelector('.' + f.className).focus();
-      if (clicked) n.querySelector('.' + clicked).click();
+      const n = c.shadowRoot, q = (c) => n.querySelector('.' + c);
+      q('poke').getAnimations().forEach((a) => a.finish()); // the bubble was there already: it does not rise again (its own only: finishing an endless one throws)
+      if (f) q(f.className).focus();
+      if (clicked) q(clicked).click();
     };
     facEntry = entry;
     document.body.append(host);
@@ -222,13 +227,16 @@ export function createDynchat(assets) {
   }
 
   function trigger(id) {
+    if (chatP || fac) return; // the chat (open() came first) or the launcher is there already
     const entry = (bundle.dialogues || []).find((d) => d.id === id);
-    if (entry) (bundle.launcher?.html && !preview && !entry.experiment ? facade : mount)(entry, null);
+    // open() asked before the bundle came: the chat itself, opened.
+    if (entry) (bundle.launcher?.html && !preview && !entry.experiment && !pendingOpen ? facade : mount)(entry, null);
   }
 
   async function start() {
     visitor = store.get('visitor');
     if (!visitor) store.set('visitor', (visitor = uuid()));
+    sess = uuid(); // a new conversation's (a resumed one keeps its own)
     known = { ...json(store.get('lead'), {}), ...known };
     flushLeads();
     // The targeting module downloads and compiles while the bundle is on its way; when a stored
@@ -238,11 +246,14 @@ export function createDynchat(assets) {
     const resuming = saved && json(saved.session, {}).status === 'active';
     loadTargeting().catch(() => {});
     if (resuming) preloadChat();
-    const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/bundle`);
-    if (!r.ok) throw new Error('dynchat: bundle ' + r.status);
-    const text = await r.text();
-    bundle = json(text, {});
-    bundle.country = r.headers.get('x-dynchat-country') || '';
+    // A bundle without `launcher` (an older copy in the HTTP cache) is asked again past the cache,
+    // once: the chat takes its stylesheet's head from it.
+    for (let i = 0; i < 2 && !bundle?.launcher; i++) {
+      const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/bundle`, i ? { cache: 'no-cache' } : {});
+      if (!r.ok) throw new Error('dynchat: bundle ' + r.status);
+      bundle = json(await r.text(), {});
+      bundle.country = r.headers.get('x-dynchat-country') || '';
+    }
     if (bundle.config?.consent_required) setNeedConsent();
     if (preview) { bundle.dialogues = [preview]; pendingOpen = true; trigger(preview.id); return; }
     if (await resume(store.get('chat')).catch(() => false)) return;
