@@ -596,19 +596,24 @@ pub const CATALOGUE_BUDGET: u64 = 2 * 1024;
 /// Alphabetic table (-1.3 KB), `write_int` by u64 and the digit-pair table zeroed (-0.6 KB),
 /// the glue's init-once guards (+60 B): 65,673 B = 64.1 KB, no-match 16,995 B; a last short round
 /// (view and mount -968 B, engine -305 B): 64,490 B = 63.0 KB, no-match 16,974 B. A language other than English
-/// fetches its catalogue on top ([`CATALOGUE_BUDGET`]). Until the widget gets to 60 KB
-/// (docs/widget.md).
-pub const BUDGETS: [(&str, u64); 3] = [
-    ("loader", 4 * 1024),
-    ("no-match total", 20 * 1024),
-    ("chat-open total", 63 * 1024 + 512),
-];
-
-/// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
-pub const TARGETS: [(&str, u64); 3] = [
+/// fetches its catalogue on top ([`CATALOGUE_BUDGET`]). The ninth round (5 Dec, 13:40-15:20 UTC:
+/// JavaScript golf, the launcher first with the bundle's `launcher` member counted, engine byte
+/// cuts, the wasm-opt pipeline of `widget_opt`): 60,969 B = 59.5 KB, no-match 18,075 B; in
+/// Chromium with the dictionary (the chat module against the targeting module) 57,684 B. The
+/// chat-open budget is issue 12's target now (docs/widget.md).
+pub const BUDGETS: [(&str, u64); 4] = [
     ("loader", 4 * 1024),
     ("no-match total", 20 * 1024),
     ("chat-open total", 60 * 1024),
+    (widget_dict::CHROMIUM_TOTAL, 57 * 1024),
+];
+
+/// Issue 12's size targets (brotli -q 11), printed by the bench next to [`BUDGETS`].
+pub const TARGETS: [(&str, u64); 4] = [
+    ("loader", 4 * 1024),
+    ("no-match total", 20 * 1024),
+    ("chat-open total", 60 * 1024),
+    (widget_dict::CHROMIUM_TOTAL, 60 * 1024),
 ];
 
 /// The budget lines for `sizes` (each file and total, its budget and the verdict), and an error
