@@ -8,12 +8,11 @@
 
 use crate::i18n::{self, fill};
 use crate::json::Out;
+use crate::spec::{value, walk};
 use crate::style::{launcher_css, Config};
 
-/// The welcome bubble and the launcher, in the view's spec form (engine/web `view::build`: `<tag`
-/// opens an element, `^tag` an SVG one, `>` closes, `.class`, `@name=value`, `"text`, `!` kept,
-/// `?value` skips the next record when the value is empty, `$N` argument N, `%key` catalogue
-/// text). Arguments: 0 the welcome text, 1 the launcher's label ("Chat with .."), 8 not empty
+/// The welcome bubble and the launcher, in the view's spec form ([`crate::spec`]; written as DOM
+/// by engine/web `view::build`, as markup by [`html`]). Arguments: 0 the welcome text, 1 the launcher's label ("Chat with .."), 8 not empty
 /// for a hidden bubble, 9 not empty for the launcher's `aria-controls` (the panel, which only
 /// the chat module has); 2 to 7 are the panel's, which the view's skeleton puts before this one
 /// (`concat!` it there with [`launcher_spec!`]). Kept: the bubble, the launcher.
@@ -89,49 +88,29 @@ struct El {
 pub fn html(lang: &str, spec: &str, args: &[&str]) -> String {
     let mut open: Vec<El> = Vec::new();
     let mut out = String::new();
-    let (mut skip_one, mut depth) = (false, 0u32);
-    for rec in spec.split('|') {
-        let op = rec.as_bytes().first().copied().unwrap_or(b' ');
-        let v = rec.get(1..).unwrap_or("");
-        let opens = op == b'<' || op == b'^';
-        if skip_one {
-            skip_one = false;
-            depth = u32::from(opens);
-            continue;
-        }
-        if depth > 0 {
-            if opens {
-                depth += 1;
-            } else if op == b'>' {
-                depth -= 1;
-            }
-            continue;
-        }
-        match op {
-            b'<' | b'^' => open.push(El {
-                tag: v.to_string(),
-                attrs: Vec::new(),
-                kids: String::new(),
-            }),
-            b'>' => close(&mut open, &mut out),
-            b'?' => skip_one = value(v, args, lang).is_empty(),
-            _ => {
-                let Some(el) = open.last_mut() else {
-                    continue;
-                };
-                match op {
-                    b'.' => set(&mut el.attrs, "class", value(v, args, lang)),
-                    b'@' => {
-                        let (name, val) = v.split_once('=').unwrap_or((v, ""));
-                        set(&mut el.attrs, name, value(val, args, lang));
-                    }
-                    b'"' => el.kids = escape(&value(v, args, lang)),
-                    b'+' => el.kids.push_str(&escape(&value(v, args, lang))),
-                    _ => {}
+    walk(spec, args, lang, |op, v| match op {
+        b'<' | b'^' => open.push(El {
+            tag: v.to_string(),
+            attrs: Vec::new(),
+            kids: String::new(),
+        }),
+        b'>' => close(&mut open, &mut out),
+        _ => {
+            let Some(el) = open.last_mut() else {
+                return;
+            };
+            match op {
+                b'.' => set(&mut el.attrs, "class", value(v, args, lang).into_owned()),
+                b'@' => {
+                    let (name, val) = v.split_once('=').unwrap_or((v, ""));
+                    set(&mut el.attrs, name, value(val, args, lang).into_owned());
                 }
+                b'"' => el.kids = escape(&value(v, args, lang)),
+                b'+' => el.kids.push_str(&escape(&value(v, args, lang))),
+                _ => {}
             }
         }
-    }
+    });
     while !open.is_empty() {
         close(&mut open, &mut out);
     }
@@ -174,22 +153,6 @@ fn set(attrs: &mut Vec<(String, String)>, name: &str, v: String) {
     match attrs.iter_mut().find(|(k, _)| k == name) {
         Some(a) => a.1 = v,
         None => attrs.push((name.to_string(), v)),
-    }
-}
-
-/// A spec value: `$N` argument N, `%key` catalogue text, anything else itself.
-fn value(v: &str, args: &[&str], lang: &str) -> String {
-    let rest = v.get(1..).unwrap_or("");
-    match v.as_bytes().first() {
-        Some(b'$') => {
-            let n = rest
-                .as_bytes()
-                .first()
-                .map_or(0, |d| usize::from(d.wrapping_sub(b'0')));
-            args.get(n).copied().unwrap_or("").to_string()
-        }
-        Some(b'%') => i18n::message(lang, rest),
-        _ => v.to_string(),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod model;
 pub mod routing;
 pub mod rules;
 pub mod simulate;
+pub mod spec;
 pub mod style;
 pub mod targeting;
 pub mod textmap;
