@@ -54,21 +54,8 @@ pub(crate) fn fold_ics_line(line: &str, out: &mut String) {
     out.push_str("\r\n");
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and attribute values: the engine's one rule.
+pub use dynchat_engine::html::escape as html;
 
 /// One line of text for a header or a token: CR, LF and other control characters become spaces.
 pub(crate) fn single_line(s: &str) -> String {

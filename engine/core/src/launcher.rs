@@ -6,6 +6,7 @@
 //! [`SPEC`] with the same texts and the same stylesheet head ([`crate::style::launcher_css`]),
 //! and replaces them (docs/widget.md, "The launcher first").
 
+use crate::html::escape;
 use crate::i18n::{self, fill};
 use crate::json::Out;
 use crate::spec::{value, walk};
@@ -154,22 +155,6 @@ fn set(attrs: &mut Vec<(String, String)>, name: &str, v: String) {
         Some(a) => a.1 = v,
         None => attrs.push((name.to_string(), v)),
     }
-}
-
-/// Text or an attribute value, escaped for HTML.
-fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod date;
 pub mod diag;
 pub mod experiment;
 pub mod fields;
+pub mod html;
 pub mod i18n;
 pub mod json;
 pub mod launcher;
