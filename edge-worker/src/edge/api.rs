@@ -45,8 +45,7 @@ pub async fn bundle(
         .collect();
     // The stylesheet's head (the chat module adds its panel rules) and what the loader shows until
     // the visitor shows intent (the chat module loads then): `dynchat_engine::launcher`.
-    let launcher = serde_json::from_str::<Value>(&dynchat_engine::launcher::launcher(&site.config))
-        .unwrap_or(Value::Null);
+    let launcher = serde_json::from_str::<Value>(&site.launcher).unwrap_or(Value::Null);
     let body = json!({"site": site.id, "etag": site.etag, "config": config, "dialogues": dialogues, "lead_fields": lead_fields, "launcher": launcher});
     Ok(Reply::json(200, body)
         .header("ETag", site.etag.clone())

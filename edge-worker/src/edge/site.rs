@@ -21,6 +21,9 @@ pub struct Site {
     pub rate_ip_per_minute: Option<i64>,
     pub etag: String,
     pub dialogue_ids: Vec<String>,
+    /// The bundle's `launcher` member (`dynchat_engine::launcher`, JSON), made once with the copy:
+    /// the ETag covers it and the bundle serves it.
+    pub launcher: String,
 }
 
 /// How long an isolate trusts its copy (admin changes in this isolate drop it at once).
@@ -53,10 +56,8 @@ pub async fn site(db: &D1Database, id: &str) -> Result<Rc<Site>, ApiError> {
         .await?
         .ok_or_else(|| ApiError::NotFound("site".into()))?;
     // Made before any 304: the launcher member (engine head, markup, catalogues) is in the ETag.
-    let etag = crate::bundle::served_etag(
-        &row.bundle_etag,
-        &dynchat_engine::launcher::launcher(&row.config),
-    );
+    let launcher = dynchat_engine::launcher::launcher(&row.config);
+    let etag = crate::bundle::served_etag(&row.bundle_etag, &launcher);
     let site = Rc::new(Site {
         id: row.id,
         allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
@@ -67,6 +68,7 @@ pub async fn site(db: &D1Database, id: &str) -> Result<Rc<Site>, ApiError> {
         rate_ip_per_minute: row.rate_ip_per_minute,
         etag,
         dialogue_ids: ids,
+        launcher,
     });
     SITES.with(|m| m.borrow_mut().insert(id.to_string(), (now, site.clone())));
     Ok(site)
