@@ -13,7 +13,7 @@ struct Figure {
 
 /// Runs all benchmarks and prints one table at the end.
 pub fn run_all(root: &Path) -> Result<(), String> {
-    setup::ensure(root, Need::Run)?;
+    setup::ensure(root, Need::Test)?; // Chromium for the widget bench
     let mut figs = Vec::new();
     engine_speed(root, &mut figs)?;
     engine_size(root, &mut figs)?;
