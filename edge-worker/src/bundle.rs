@@ -69,6 +69,21 @@ pub fn wire_flow(json: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// What the bundle carries of a compiled flow (its wire form, [`wire_flow`]): the members the
+/// browser's targeting reads ([`dynchat_engine::targeting::FLOW_TARGETING_KEYS`]); the chat gets
+/// the whole flow by its content hash when it mounts (`GET /v1/sites/{site}/flows/{hash}`).
+pub fn targeting_view(flow: &Value) -> Value {
+    match flow {
+        Value::Object(m) => Value::Object(
+            dynchat_engine::targeting::FLOW_TARGETING_KEYS
+                .iter()
+                .filter_map(|k| m.get(*k).map(|v| ((*k).to_string(), v.clone())))
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
+
 /// Walks a dialogue's JSON for `"field": "lead.x"` conditions and `{{lead.x:..}}` tokens.
 pub fn collect_trait_fields(v: &Value, out: &mut BTreeSet<String>) {
     out.extend(field_uses(v).into_iter().map(|(_, f)| f));
@@ -210,6 +225,34 @@ mod tests {
         assert_eq!(back.hash, p.hash);
         assert_eq!(back.card_ids, vec!["m1", "e"]);
         assert_eq!(wire_flow("{}"), Value::Null);
+    }
+
+    #[test]
+    fn the_bundle_carries_what_targeting_reads_of_a_flow() {
+        let p = publishable(
+            &D.replace(
+                r#""cards""#,
+                r#""display":{"max_times":2},"priority":3,"cards""#,
+            ),
+            None,
+        )
+        .unwrap();
+        let w = wire_flow(&p.json);
+        let v = targeting_view(&w);
+        let keys: Vec<&str> = v
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["audience", "display", "priority"], "{v}");
+        assert!(w.get("cards").is_some() && v.get("cards").is_none());
+        // The browser's reader reads the same audience from the view as from the whole flow.
+        let read = |x: &Value| {
+            let j = dynchat_engine::json::parse(&x.to_string()).unwrap();
+            dynchat_engine::targeting::audience_from_wire(j.get("audience").unwrap())
+        };
+        assert!(read(&v).is_some());
+        assert_eq!(read(&v), read(&w));
+        assert_eq!(targeting_view(&Value::Null), Value::Null);
     }
 
     #[test]

@@ -57,9 +57,10 @@ export function patternTests(h) {
     const { ctx, page } = await newPage();
     await page.setContent('<!doctype html><html lang="en"><body><p>No loader here.</p></body></html>');
     // The bundle read here (an about:blank page has no origin the site allows).
+    // The bundle has what targeting reads of each dialogue; the whole version comes by its hash.
     const bundle = await (await fetch(`${endpoint}/v1/sites/acme/bundle`)).json();
-    const good = bundle.dialogues.find((d) => d.flow);
-    assert(good, 'a dialogue with a compiled flow in the bundle');
+    const good = await (await fetch(`${endpoint}/v1/sites/acme/flows/${bundle.dialogues[0].hash}`)).json();
+    assert(good.flow, 'a published version with its compiled flow');
     const r = await page.evaluate(async ({ base, api, good }) => {
       const m = await import(`${base}.js`);
       const a = m.default({ module_or_path: `${base}.wasm` });

@@ -374,7 +374,7 @@ test('a bundle with a dialogue nested too deep for the browser: the others still
   const api = await sideStub();
   const bundle = await (await fetch(`${api}/v1/sites/deep/bundle`)).json();
   const depth = (a) => (a.all.length && a.all[0].Group ? 1 + depth(a.all[0].Group) : 0);
-  assert(JSON.stringify(bundle.dialogues.map((d) => [d.id, depth(d.flow.audience)])) === '[["deep-17",17],["deep-40",40],["readable",0]]', 'the bundle as served: ' + bundle.dialogues.map((d) => d.id));
+  assert(JSON.stringify(bundle.dialogues.map((d) => [d.id, depth(d.targeting.audience)])) === '[["deep-17",17],["deep-40",40],["readable",0]]', 'the bundle as served: ' + bundle.dialogues.map((d) => d.id));
   const { ctx, page } = await newPage();
   await page.goto(q('/deep', `&site=deep&api=${encodeURIComponent(api)}`));
   await shadow(page, '.launcher').waitFor();

@@ -105,7 +105,7 @@ export function createStub({ root, fixtures, dist = join(root, 'dist') }) {
     if (!s) return error(res, 404, 'unknown_site', 'unknown site');
     if (what === 'bundle' && req.method === 'GET') {
       st.bundleRequests.push(Date.now());
-      const dialogues = s.dialogues.map((d) => { const f = st.flows.get(`${site}/${published[site][d.id]}`); return { id: f.id, hash: f.hash, priority: f.dialogue.priority || 0, dialogue: f.dialogue, flow: f.flow }; });
+      const dialogues = s.dialogues.map((d) => { const f = st.flows.get(`${site}/${published[site][d.id]}`); return { id: f.id, hash: f.hash, priority: f.dialogue.priority || 0, targeting: { audience: f.flow.audience, display: f.flow.display, priority: f.flow.priority } }; }); // as the worker: what targeting reads (engine FLOW_TARGETING_KEYS); the whole version from /flows/{hash}
       const launcher = compile.launcher(JSON.stringify(s.config || {}));
       const body = JSON.stringify({ site, etag: '', config: s.config, dialogues, lead_fields: s.lead_fields || [], launcher });
       const etag = `"${sha(body).slice(0, 20)}"`;

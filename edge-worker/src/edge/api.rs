@@ -35,7 +35,18 @@ pub async fn bundle(
     let rows = dialogues::published(database, &site.id).await?;
     let dialogues: Vec<Value> = rows
         .into_iter()
-        .map(|r| json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "dialogue": serde_json::from_str::<Value>(&r.json).unwrap_or(Value::Null), "flow": bundle::wire_flow(&r.json), "experiment": crate::experiments::wire(&r.json)}))
+        .map(|r| {
+            // What targeting reads of each dialogue; the chat fetches the whole version by its
+            // hash when it mounts (`flow` below: immutable, cached). An experiment's entry is
+            // whole: its chat mounts at once, and `experiment` holds each variant's flow.
+            let flow = bundle::wire_flow(&r.json);
+            let experiment = crate::experiments::wire(&r.json);
+            if experiment.is_null() {
+                json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "targeting": bundle::targeting_view(&flow)})
+            } else {
+                json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "flow": flow, "experiment": experiment})
+            }
+        })
         .collect();
     let config: Value = serde_json::from_str(&site.config).unwrap_or_else(|_| json!({}));
     let lead_fields: Vec<String> = site

@@ -24,6 +24,11 @@ pub use text::{
 };
 pub use wire::audience_from_wire;
 
+/// The members of a compiled flow that targeting reads (its audience, frequency rules and
+/// priority): a site bundle carries only these of each dialogue (`targeting`), and the browser
+/// fetches the whole flow by its content hash when the chat mounts (docs/api.md).
+pub const FLOW_TARGETING_KEYS: [&str; 3] = ["audience", "display", "priority"];
+
 /// What one visitor has seen of one dialogue (kept by the host, in storage when consent allows).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -25,8 +25,9 @@ use dynchat_engine::targeting::{
 };
 
 // Serde's derives and serde_json's parser would be well over 100 KB of wasm, and compiling authored
-// audiences brings the model, its diagnostics and their messages. The worker already ships every
-// dialogue's compiled flow (`flow`, docs/api.md) in the bundle: its audience is read with the
+// audiences brings the model, its diagnostics and their messages. The worker already ships the part of
+// every dialogue's compiled flow that targeting reads (`targeting`, docs/api.md) in the bundle:
+// its audience is read with the
 // engine's small JSON reader (`dynchat_engine::json`, `targeting::audience_from_wire`), and the
 // answer is written by hand.
 
@@ -55,7 +56,8 @@ fn display(v: Option<&J>) -> Display {
 }
 
 /// Turns bundle JSON into candidates: each entry's compiled audience, frequency rules and priority
-/// from its `flow` (the entry's own `priority` first). A dialogue whose entry the browser cannot
+/// from its `targeting` (the flow's [`dynchat_engine::targeting::FLOW_TARGETING_KEYS`]) or its
+/// whole `flow` (the entry's own `priority` first). A dialogue whose entry the browser cannot
 /// read (no flow, too deep, malformed) is left out, never the others; the second list names each
 /// one left out (its id, or `#n` for its place in the bundle when the id is unreadable).
 pub fn candidates(bundle_json: &str) -> (Vec<Candidate>, Vec<String>) {
@@ -82,7 +84,9 @@ pub fn candidates(bundle_json: &str) -> (Vec<Candidate>, Vec<String>) {
 
 fn candidate(e: &J) -> Option<Candidate> {
     let id = text(e.get("id")?)?;
-    let f = e.get("flow")?;
+    // A bundle entry carries what targeting reads (`targeting`); a whole entry (a draft preview,
+    // an experiment's) its compiled flow.
+    let f = e.get("targeting").or_else(|| e.get("flow"))?;
     let priority = e
         .get("priority")
         .or_else(|| f.get("priority"))

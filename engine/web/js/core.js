@@ -115,9 +115,11 @@ export function createDynchat(assets) {
     // visitor id; cached by the browser), asked while the chat module loads.
     const pick = entry.experiment && !preview ? fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
     // The chat asks the targeting module to decide branch cards: mounted with both.
-    chatP = Promise.all([loadChat(), pick, loadTargeting().catch(loadTargeting).catch(() => null)]).then(async ([m, variant, t]) => {
+    // The bundle has what targeting reads of each dialogue: the whole version (its compiled flow)
+    // comes by its content hash (immutable, cached), with the chat module.
+    chatP = Promise.all([loadChat(), pick, loadTargeting().catch(loadTargeting).catch(() => null), entry.flow ? entry : version(entry.hash)]).then(async ([m, variant, t, e]) => {
       chat = await m.mount({
-        config: bundle.config || {}, css: bundle.launcher?.css, entry, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
+        config: bundle.config || {}, css: bundle.launcher?.css, entry: e, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : sess, variant, targeting: t,
       });
       if (fac) fac();
@@ -184,14 +186,17 @@ export function createDynchat(assets) {
     shown(entry);
   }
 
+  // One published version, the whole entry (id, hash, flow, experiment).
+  const version = (hash) => fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(hash)}`).then((r) => {
+    if (!r.ok) throw new Error('dynchat: flow ' + r.status);
+    return r.json();
+  });
+
   async function resume(saved) {
     const s = json(saved, null), sess = s && json(s.session, null);
     if (!sess || sess.status !== 'active') return false;
     // A session pins its flow version: load exactly that one, even if a newer one is published.
-    const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(s.hash)}`);
-    if (!r.ok) return false;
-    // The answer is the entry (id, hash, flow, experiment).
-    await mount(await r.json(), saved);
+    await mount(await version(s.hash), saved);
     return true;
   }
 
@@ -260,9 +265,9 @@ export function createDynchat(assets) {
     await lookupTraits();
     const m = await loadTargeting();
     // The targeting module gets only what it reads of each entry (id, priority, the flow's
-    // audience, display and priority), not the whole bundle with every dialogue's cards.
+    // audience, display and priority: the bundle's `targeting`, or of a whole entry's `flow`).
     const t = new m.Targeter(jstr({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
-      const f = d && d.flow;
+      const f = d && (d.targeting || d.flow);
       return d && typeof d === 'object' ? { id: d.id, priority: d.priority, flow: f && typeof f === 'object' ? { audience: f.audience, display: f.display, priority: f.priority } : f } : d;
     }) }));
     const sel = json(t.select(jstr(page()), store.get('seen') || '{}'), {});

@@ -376,6 +376,19 @@ fn two_variants_through_the_real_worker_report_what_was_sent() {
     };
     assert_eq!(live_of(&new_hash), Some(1), "{list}");
     assert_eq!(live_of(&hash), Some(0), "{list}");
+    // The bundle has what targeting reads (no experiment now); the version comes by its hash.
+    assert!(
+        entry.get("flow").is_none() && entry["targeting"].is_object(),
+        "{entry}"
+    );
+    let entry = w
+        .request(
+            "GET",
+            &format!("/v1/sites/acme/flows/{new_hash}"),
+            &[],
+            None,
+        )
+        .json();
     let ix = entry["flow"]["start"].as_u64().unwrap_or(99) as usize;
     assert_eq!(entry["flow"]["card_ids"][ix], "hello-short");
     assert!(!entry["flow"]["card_ids"]
@@ -528,8 +541,20 @@ fn the_console_shows_each_variant_with_its_verdict() {
     assert_eq!(entries.len(), 1, "{b}");
     assert_ne!(entries[0]["hash"], hash.as_str(), "a new version: {b}");
     assert_eq!(entries[0]["experiment"], Value::Null, "{b}");
-    let ix = entries[0]["flow"]["start"].as_u64().unwrap_or(99) as usize;
-    assert_eq!(entries[0]["flow"]["card_ids"][ix], "hello-short", "{b}");
+    // The bundle has what targeting reads; the version's flow comes by its hash.
+    let v = w
+        .request(
+            "GET",
+            &format!(
+                "/v1/sites/acme/flows/{}",
+                entries[0]["hash"].as_str().unwrap_or_default()
+            ),
+            &[],
+            None,
+        )
+        .json();
+    let ix = v["flow"]["start"].as_u64().unwrap_or(99) as usize;
+    assert_eq!(v["flow"]["card_ids"][ix], "hello-short", "{v}");
 }
 
 /// The Marketo activities of a visitor in an experiment record its variant: goal, engaged
