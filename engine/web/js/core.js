@@ -293,7 +293,8 @@ export function createDynchat(assets) {
   // The console's editor frames a demo page with `dynchat-preview=draft` and offers the draft's compiled
   // flow as `dynchatPreview` on its own window; a cross-origin parent cannot (reading it throws).
   function draftPreview() {
-    if (!/[?&]dynchat-preview=draft(&|$)/.test(location.search) || window.parent === window) return null;
+    // (A string search first: a regular expression is compiled on its first use, on every page.)
+    if (!location.search.includes('dynchat-preview=draft') || !/[?&]dynchat-preview=draft(&|$)/.test(location.search) || window.parent === window) return null;
     try {
       const d = json(window.parent.dynchatPreview, null);
       return d && d.id && d.hash && d.flow ? d : null;
@@ -310,7 +311,8 @@ export function createDynchat(assets) {
     init(o) {
       if (site) return api_;
       o = o || {};
-      site = o.site; api = String(o.endpoint || '').replace(/\/$/, '');
+      site = o.site; api = String(o.endpoint || '');
+      if (api.endsWith('/')) api = api.slice(0, -1);
       preview = draftPreview();
       if (o.consent === 'required' || o.consent === false) setNeedConsent();
       addEventListener('pagehide', flushEvents);
