@@ -103,13 +103,8 @@ impl El {
     }
 }
 
-/// Escapes text for markup.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// Escapes text for markup: the engine's one HTML escape (`& < > " '`).
+pub use dynchat_engine::html::escape as esc;
 
 /// A labelled text input bound to `data-bind` (forms) or `data-path` (the dialogue editor).
 pub fn input(label: &str, id: &str, value: &str, kind: &str) -> El {
