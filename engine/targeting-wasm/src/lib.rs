@@ -25,11 +25,10 @@ use dynchat_engine::targeting::{
 };
 
 // Serde's derives and serde_json's parser would be well over 100 KB of wasm, and compiling authored
-// audiences brings the model, its diagnostics and their messages. The worker already ships the part of
-// every dialogue's compiled flow that targeting reads (`targeting`, docs/api.md) in the bundle:
-// its audience is read with the
-// engine's small JSON reader (`dynchat_engine::json`, `targeting::audience_from_wire`), and the
-// answer is written by hand.
+// audiences brings the model, its diagnostics and their messages. The worker already ships the
+// part of every dialogue's compiled flow that targeting reads (`targeting`, docs/api.md) in the
+// bundle: its audience is read with the engine's small JSON reader (`dynchat_engine::json`,
+// `targeting::audience_from_wire`), and the answer is written by hand.
 
 fn text(v: &J) -> Option<String> {
     v.str().map(str::to_string)
