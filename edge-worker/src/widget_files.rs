@@ -6,6 +6,8 @@
 //! chat module's wasm from a browser that holds the targeting module as a compression dictionary
 //! (RFC 9842, [`use_as_dictionary`], [`dcb_asset`]).
 
+use dynchat_engine::assets;
+
 /// The loader's `Cache-Control`: its URL is in every customer's script tag.
 pub const LOADER: &str = "public, max-age=300";
 /// A content-hashed module's `Cache-Control`.
@@ -13,15 +15,9 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Any other widget file's `Cache-Control`.
 pub const OTHER: &str = "public, max-age=3600";
 
-/// Whether the last segment of `path` is `{name}.{8 hex digits}.{js|wasm|json}`.
-pub fn is_hashed_name(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or(path);
-    let mut parts = file.rsplitn(3, '.');
-    let (ext, hash, stem) = (parts.next(), parts.next(), parts.next());
-    matches!(ext, Some("js" | "wasm" | "json"))
-        && hash.is_some_and(|h| h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        && stem.is_some_and(|s| !s.is_empty())
-}
+/// Whether the last segment of `path` is `{name}.{8 hex digits}.{js|wasm|json}` (the engine's
+/// one naming rule, shared with the build: `dynchat_engine::assets`).
+pub use dynchat_engine::assets::is_hashed_name;
 
 /// The dictionary-compressed chat module (Compression Dictionary Transport, RFC 9842): the
 /// targeting module's wasm and js, which every page that opens the chat fetched first, are the
@@ -35,14 +31,8 @@ pub fn use_as_dictionary(path: &str) -> Option<String> {
     let plain = dir
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
-    let ext = module_ext(file, "targeting.")?;
-    (plain && is_hashed_name(path)).then(|| format!("match=\"{dir}/chat.*.{ext}\""))
-}
-
-/// `wasm` or `js` when `file` is `{stem}<8 hex>.wasm` / `.js` (`stem` ends with the dot).
-fn module_ext<'a>(file: &'a str, stem: &str) -> Option<&'a str> {
-    let ext = file.strip_prefix(stem)?.rsplit('.').next()?;
-    matches!(ext, "wasm" | "js").then_some(ext)
+    let ext = assets::paired_ext(file, assets::DICTIONARY)?;
+    plain.then(|| format!("match=\"{dir}/{}.*.{ext}\"", assets::COMPRESSED))
 }
 
 /// The content encoding of the dictionary-compressed chat module: brotli with the dictionary as
@@ -56,15 +46,9 @@ pub const DCB_VARY: &str = "accept-encoding, available-dictionary";
 /// a structured-field byte sequence of 32 bytes and `accept` (its `Accept-Encoding`) lists `dcb`
 /// (not with `q=0`). `None` otherwise, also for any malformed header: the plain file is served.
 pub fn dcb_asset(path: &str, available: Option<&str>, accept: Option<&str>) -> Option<String> {
-    let file = path.rsplit('/').next()?;
-    if !is_hashed_name(path) || module_ext(file, "chat.").is_none() {
-        return None;
-    }
+    assets::paired_ext(path, assets::COMPRESSED)?;
     let hash = dictionary_hash(available?)?;
-    accepts(accept?, DCB).then(|| {
-        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{path}.{hex}.dcb")
-    })
+    accepts(accept?, DCB).then(|| assets::dcb_name(path, &hash))
 }
 
 /// The sha-256 in an `Available-Dictionary` value (`:<base64>:`, RFC 8941 byte sequence).

@@ -4,6 +4,7 @@
 //! Debian's is too old; the stages: `widget_opt.rs`) -> esbuild (node_modules) for the JavaScript. No wasm-bindgen: both modules
 //! export plain functions and their glue is hand-written. Nothing is downloaded.
 
+use dynchat_engine::assets;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -218,8 +219,8 @@ fn catalogues(root: &Path, dir: &Path) -> Result<String, String> {
         let v: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", src.display()))?;
         let compact = v.to_string();
-        let hash = format!("{:08x}", fnv1a(compact.as_bytes()) >> 32);
-        let out = dir.join(format!("i18n-{lang}.{hash}.json"));
+        let hash = content_hash(compact.as_bytes());
+        let out = dir.join(assets::hashed_name(&format!("i18n-{lang}"), &hash, "json"));
         fs::write(&out, compact).map_err(|e| format!("{}: {e}", out.display()))?;
         pairs.push(format!("\"{lang}\":\"{hash}\""));
     }
@@ -236,12 +237,18 @@ fn hash_names(dir: &Path, name: &str) -> Result<String, String> {
         let path = dir.join(f);
         bytes.extend(fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?);
     }
-    let hash = format!("{:08x}", fnv1a(&bytes) >> 32);
+    let hash = content_hash(&bytes);
     for (f, ext) in files.iter().zip(["js", "wasm"]) {
-        fs::rename(dir.join(f), dir.join(format!("{name}.{hash}.{ext}")))
+        fs::rename(dir.join(f), dir.join(assets::hashed_name(name, &hash, ext)))
             .map_err(|e| format!("rename {f}: {e}"))?;
     }
     Ok(hash)
+}
+
+/// The content hash in a module's file name: the top [`assets::HASH_LEN`] hex digits of [`fnv1a`].
+fn content_hash(bytes: &[u8]) -> String {
+    let hex = format!("{:016x}", fnv1a(bytes));
+    hex[..assets::HASH_LEN].to_string()
 }
 
 /// FNV-1a, 64 bits.
@@ -257,13 +264,7 @@ pub fn hashed_file(dir: &Path, stem: &str, ext: &str) -> Result<PathBuf, String>
     let mut found = entries
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            n.strip_prefix(stem)
-                .and_then(|r| r.strip_prefix('.'))
-                .and_then(|r| r.strip_suffix(ext))
-                .and_then(|r| r.strip_suffix('.'))
-                .is_some_and(|h| h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        });
+        .filter(|n| assets::hashed_parts(n).is_some_and(|(s, _, e)| s == stem && e == ext));
     match (found.next(), found.next()) {
         (Some(n), None) => Ok(dir.join(n)),
         (None, _) => Err(format!("no {stem}.<hash>.{ext} in {}", dir.display())),

@@ -19,13 +19,11 @@ use std::path::Path;
 
 /// The `dcb` body's first four bytes (RFC 9842, section 4: "DCB" after 0xff).
 pub const DCB_MAGIC: [u8; 4] = [0xff, 0x44, 0x43, 0x42];
-/// The module that serves as the dictionary, and the module compressed against it (same extension).
-pub const DICTIONARY: &str = "targeting";
-/// The module compressed against [`DICTIONARY`].
-pub const COMPRESSED: &str = "chat";
-/// The extensions paired: `chat.<h>.wasm` against `targeting.<h>.wasm`, `.js` against `.js`
-/// (the loader would make chat.js 95 B smaller still, but it is cached five minutes only).
-pub const EXTS: [&str; 2] = ["wasm", "js"];
+// The module that serves as the dictionary, the module compressed against it and the extensions
+// paired (`chat.<h>.wasm` against `targeting.<h>.wasm`, `.js` against `.js`; the loader would
+// make chat.js 95 B smaller still, but it is cached five minutes only), and the `dcb` file's
+// name: the engine's, one rule with the worker that serves them (`dynchat_engine::assets`).
+use dynchat_engine::assets::{dcb_name, COMPRESSED, DICTIONARY, DICTIONARY_EXTS as EXTS};
 
 /// Brotli quality 11 with a 4 MB window (the dictionary and the module both fit in it) and
 /// `dict` (may be empty) as the stream's raw prefix, by the reference C encoder (brotli 1.1's
@@ -100,22 +98,12 @@ pub fn unbrotli(stream: &[u8], dict: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The `dcb` body of `data` against `dict`: magic, sha-256 of `dict`, brotli stream.
 pub fn dcb(data: &[u8], dict: &[u8]) -> Result<Vec<u8>, String> {
     let mut body = DCB_MAGIC.to_vec();
     body.extend_from_slice(&Sha256::digest(dict));
     body.extend(brotli(data, dict)?);
     Ok(body)
-}
-
-/// The file name of `compressed`'s `dcb` form against a dictionary of sha-256 `dict_hash`.
-pub fn dcb_name(compressed: &str, dict_hash: &[u8]) -> String {
-    format!("{compressed}.{}.dcb", hex(dict_hash))
 }
 
 /// Writes the `dcb` form of each `chat.<hash>.<ext>` in `dir` (a widget build, names hashed)

@@ -4,6 +4,7 @@
 //! `Now` (ms since the Unix epoch) and identifiers from the host, so the same inputs give the
 //! same outputs natively, in the worker and in the browser (wasm32).
 
+pub mod assets;
 pub mod compile;
 pub mod cut;
 pub mod date;
