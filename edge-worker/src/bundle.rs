@@ -60,16 +60,20 @@ pub fn publishable(json: &str, lead_fields: Option<&[String]>) -> Result<Publish
     })
 }
 
-/// The compiled flow's wire form for a stored (already validated) version, shipped next to the
-/// authored dialogue so the browser runs it without compiling; `null` if it no longer compiles.
-pub fn wire_flow(json: &str) -> Value {
-    dynchat_engine::compile(json)
-        .ok()
-        .and_then(|f| serde_json::to_value(&f).ok())
-        .unwrap_or(Value::Null)
+/// A stored (already validated) version's wire form, compiled once: its compiled flow, shipped
+/// next to the authored dialogue so the browser runs it without compiling, and its experiment
+/// (`crate::experiments::wire`; `null` without one). Both `null` if it no longer compiles.
+pub fn wire(json: &str) -> (Value, Value) {
+    match dynchat_engine::compile(json) {
+        Ok(f) => (
+            serde_json::to_value(&f).unwrap_or(Value::Null),
+            crate::experiments::wire(&f),
+        ),
+        Err(_) => (Value::Null, Value::Null),
+    }
 }
 
-/// What the bundle carries of a compiled flow (its wire form, [`wire_flow`]): the members the
+/// What the bundle carries of a compiled flow (its wire form, [`wire`]): the members the
 /// browser's targeting reads ([`dynchat_engine::targeting::FLOW_TARGETING_KEYS`]); the chat gets
 /// the whole flow by its content hash when it mounts (`GET /v1/sites/{site}/flows/{hash}`).
 pub fn targeting_view(flow: &Value) -> Value {
@@ -220,11 +224,11 @@ mod tests {
     #[test]
     fn ships_the_compiled_flow_in_wire_form() {
         let p = publishable(D, None).unwrap();
-        let w = wire_flow(&p.json);
+        let w = wire(&p.json).0;
         let back = dynchat_engine::CompiledFlow::from_wire(&w.to_string()).unwrap();
         assert_eq!(back.hash, p.hash);
         assert_eq!(back.card_ids, vec!["m1", "e"]);
-        assert_eq!(wire_flow("{}"), Value::Null);
+        assert_eq!(wire("{}").0, Value::Null);
     }
 
     #[test]
@@ -237,7 +241,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let w = wire_flow(&p.json);
+        let w = wire(&p.json).0;
         let v = targeting_view(&w);
         let keys: Vec<&str> = v
             .as_object()

@@ -8,12 +8,8 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// A dialogue's experiment for the browser: `{"id", "variants": [{"id", "weight", "flow"}]}`,
-/// each `flow` the wire form the variant's visitors run; `null` without an experiment (or if the
-/// stored version no longer compiles).
-pub fn wire(json: &str) -> Value {
-    let Ok(flow) = dynchat_engine::compile(json) else {
-        return Value::Null;
-    };
+/// each `flow` the wire form the variant's visitors run; `null` without an experiment.
+pub fn wire(flow: &dynchat_engine::CompiledFlow) -> Value {
     let Some((id, arms)) = flow.experiment_arms() else {
         return Value::Null;
     };
@@ -147,19 +143,28 @@ mod tests {
 
     #[test]
     fn ships_each_variants_flow_and_lists_its_ids() {
-        let w = wire(X);
+        let flow = dynchat_engine::compile(X).expect("compiles");
+        let w = wire(&flow);
+        assert_eq!(
+            w,
+            crate::bundle::wire(X).1,
+            "the bundle's experiment is this one"
+        );
         assert_eq!(w["id"], "demo-offer-2026");
         assert_eq!(w["variants"][1]["id"], "short");
         let f = dynchat_engine::CompiledFlow::from_wire(&w["variants"][1]["flow"].to_string())
             .expect("variant flow");
         assert_eq!(f.card_ids[usize::from(f.start)], "hello-short");
-        let flow = dynchat_engine::compile(X).expect("compiles");
         assert_eq!(variant_ids(&flow), "control,short");
         assert!(accepts(&["".into(), "control,short".into()], "short"));
         assert!(!accepts(&["control,short".into()], "shor"));
         assert!(!accepts(&["".into()], ""));
         let plain = r#"{"version":1,"id":"d","name":"D","cards":[{"type":"end","id":"e"}]}"#;
-        assert_eq!(wire(plain), Value::Null);
+        assert_eq!(
+            wire(&dynchat_engine::compile(plain).expect("compiles")),
+            Value::Null
+        );
+        assert_eq!(crate::bundle::wire(plain).1, Value::Null);
     }
 
     #[test]

@@ -39,8 +39,7 @@ pub async fn bundle(
             // What targeting reads of each dialogue; the chat fetches the whole version by its
             // hash when it mounts (`flow` below: immutable, cached). An experiment's entry is
             // whole: its chat mounts at once, and `experiment` holds each variant's flow.
-            let flow = bundle::wire_flow(&r.json);
-            let experiment = crate::experiments::wire(&r.json);
+            let (flow, experiment) = bundle::wire(&r.json);
             if experiment.is_null() {
                 json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "targeting": bundle::targeting_view(&flow)})
             } else {
@@ -73,9 +72,10 @@ pub async fn flow(database: &D1Database, site: &Site, hash: &str) -> Result<Repl
         .await?
         .ok_or_else(|| ApiError::NotFound("flow".into()))?;
     let d: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+    let (flow, experiment) = bundle::wire(&row.json);
     Ok(Reply::json(
         200,
-        json!({"id": row.dialogue, "hash": hash, "dialogue": d, "flow": bundle::wire_flow(&row.json), "experiment": crate::experiments::wire(&row.json)}),
+        json!({"id": row.dialogue, "hash": hash, "dialogue": d, "flow": flow, "experiment": experiment}),
     )
     .header("Cache-Control", "public, max-age=31536000, immutable"))
 }
