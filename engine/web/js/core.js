@@ -5,7 +5,7 @@ const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 
 
 export function createDynchat(assets) {
   // Unset flags and objects start undefined (false, none).
-  let site, api, needConsent, consented, bundle, chat, chatP, chatM, pendingOpen, flushing, preview, fac, facEntry, sess;
+  let site, api, sapi, needConsent, consented, bundle, chat, chatP, chatM, pendingOpen, flushing, preview, fac, facEntry, sess;
   let known = {}, activity = {}, evTimer = 0, visitor = '', retries = 0;
   const mem = new Map(), listeners = {}, events = [];
 
@@ -33,7 +33,7 @@ export function createDynchat(assets) {
 
   // ---- network ----
   // A draft preview (console editor) sends nothing: no events, leads or traits.
-  const post = (path, body, headers) => preview ? Promise.resolve(new Response('{}', { status: 202 })) : fetch(`${api}/v1/sites/${encodeURIComponent(site)}${path}`, {
+  const post = (path, body, headers) => preview ? Promise.resolve(new Response('{}', { status: 202 })) : fetch(sapi + path, {
     method: 'POST', keepalive: body.length < 60000, headers: { 'content-type': 'application/json', ...headers }, body,
   });
   function track(e) {
@@ -113,7 +113,7 @@ export function createDynchat(assets) {
     if (chatP) return chatP;
     // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
     // visitor id; cached by the browser), asked while the chat module loads.
-    const pick = entry.experiment && !preview ? fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
+    const pick = entry.experiment && !preview ? fetch(`${sapi}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
     // The chat asks the targeting module to decide branch cards: mounted with both.
     // The bundle has what targeting reads of each dialogue: the whole version (its compiled flow)
     // comes by its content hash (immutable, cached), with the chat module.
@@ -187,7 +187,7 @@ export function createDynchat(assets) {
   }
 
   // One published version, the whole entry (id, hash, flow, experiment).
-  const version = (hash) => fetch(`${api}/v1/sites/${encodeURIComponent(site)}/flows/${encodeURIComponent(hash)}`).then((r) => {
+  const version = (hash) => fetch(`${sapi}/flows/${encodeURIComponent(hash)}`).then((r) => {
     if (!r.ok) throw new Error('dynchat: flow ' + r.status);
     return r.json();
   });
@@ -254,7 +254,7 @@ export function createDynchat(assets) {
     // A bundle without `launcher` (an older copy in the HTTP cache) is asked again past the cache,
     // once: the chat takes its stylesheet's head from it.
     for (let i = 0; i < 2 && !bundle?.launcher; i++) {
-      const r = await fetch(`${api}/v1/sites/${encodeURIComponent(site)}/bundle`, i ? { cache: 'no-cache' } : {});
+      const r = await fetch(sapi + '/bundle', i ? { cache: 'no-cache' } : {});
       if (!r.ok) throw new Error('dynchat: bundle ' + r.status);
       bundle = json(await r.text(), {});
       bundle.country = r.headers.get('x-dynchat-country') || '';
@@ -313,6 +313,7 @@ export function createDynchat(assets) {
       o = o || {};
       site = o.site; api = String(o.endpoint || '');
       if (api.endsWith('/')) api = api.slice(0, -1);
+      sapi = `${api}/v1/sites/${encodeURIComponent(site)}`; // every request's prefix
       preview = draftPreview();
       if (o.consent === 'required' || o.consent === false) setNeedConsent();
       addEventListener('pagehide', flushEvents);
