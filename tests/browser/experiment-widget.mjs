@@ -3,7 +3,8 @@
 // site built, docs/examples/experiment.json published for `*/pricing*`):
 //   node tests/browser/experiment-widget.mjs --endpoint http://127.0.0.1:8787 [--book]
 // Fresh visitors (one browser context each, at most 16) open /site/pricing until both variants
-// were seen; for each: the loader asks the worker for the visitor's variant, the chat shows that
+// were seen; for each: the loader asks the worker for the visitor's variant as it shows the
+// launcher (the chat module is not fetched before the launcher is clicked), the chat shows that
 // variant's first card and question text, and every event sent carries the variant. With --book
 // (the dialogue's goal leads to a meeting card on a bookable queue) each visitor also leaves an
 // email and books the first time offered: the POST /book carries the variant and is booked (201).
@@ -24,8 +25,10 @@ await drive('widget experiment', async (browser) => {
     const events = [];
     const books = [];
     let asked;
+    let chatAsked = 0;
     page.on('request', (r) => {
       if (r.method() === 'POST' && r.url().endsWith('/events')) events.push(...(JSON.parse(r.postData() || '{}').events || []));
+      if (r.url().includes('/widget/chat.')) chatAsked++;
     });
     page.on('response', async (r) => {
       if (r.request().method() === 'POST' && r.url().endsWith('/book')) books.push({ status: r.status(), body: JSON.parse(r.request().postData() || '{}') });
@@ -37,6 +40,9 @@ await drive('widget experiment', async (browser) => {
     await page.locator(`${W} .poke-open`).waitFor();
     const variant = await waitFor(() => asked, 'the variant answer');
     const want = TEXTS[variant] || fail(`unknown variant ${variant}`);
+    // The launcher first, as for any dialogue: the chat module only on intent.
+    await page.waitForTimeout(300);
+    if (chatAsked) fail(`${variant}: the chat module was fetched before the visitor showed intent`);
     await page.locator(`${W} .launcher`).click();
     await page.locator(`${W} .choice`, { hasText: 'Yes' }).first().waitFor();
     const panel = (await page.locator(W).evaluate((h) => h.shadowRoot.textContent)) || '';

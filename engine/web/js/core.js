@@ -111,13 +111,10 @@ export function createDynchat(assets) {
   // ---- chat ----
   function mount(entry, saved) {
     if (chatP) return chatP;
-    // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
-    // visitor id; cached by the browser), asked while the chat module loads.
-    const pick = entry.experiment && !preview ? fetch(`${sapi}/flows/${entry.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '') : '';
     // The chat asks the targeting module to decide branch cards: mounted with both.
     // The bundle has what targeting reads of each dialogue: the whole version (its compiled flow)
     // comes by its content hash (immutable, cached), with the chat module.
-    chatP = Promise.all([loadChat(), pick, loadTargeting().catch(loadTargeting).catch(() => null), entry.flow ? entry : version(entry.hash)]).then(async ([m, variant, t, e]) => {
+    chatP = Promise.all([loadChat(), pick(entry), loadTargeting().catch(loadTargeting).catch(() => null), entry.flow ? entry : version(entry.hash)]).then(async ([m, variant, t, e]) => {
       chat = await m.mount({
         config: bundle.config || {}, css: bundle.launcher?.css, entry: e, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : sess, variant, targeting: t,
@@ -129,6 +126,11 @@ export function createDynchat(assets) {
     }, (e) => { chatP = chatM = 0; throw e; }); // a failed load or mount is tried again on the next need
     return chatP;
   }
+
+  // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
+  // visitor id; cached by the browser), asked once per entry, when its launcher shows or its chat
+  // mounts (while the chat module loads); '' without an experiment or an answer.
+  const pick = (e) => e.experiment && !preview ? (e.v ||= fetch(`${sapi}/flows/${e.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '')) : '';
 
   function shown(entry, variant) {
     const seen = json(store.get('seen'), {});
@@ -183,7 +185,8 @@ export function createDynchat(assets) {
     };
     facEntry = entry;
     document.body.append(host);
-    shown(entry);
+    // `triggered` names an experiment's variant: sent when the worker answered which.
+    if (entry.experiment) pick(entry).then((v) => shown(entry, v)); else shown(entry);
   }
 
   // One published version, the whole entry (id, hash, flow, experiment).
@@ -235,7 +238,7 @@ export function createDynchat(assets) {
     if (chatP || fac) return; // the chat (open() came first) or the launcher is there already
     const entry = (bundle.dialogues || []).find((d) => d.id === id);
     // open() asked before the bundle came: the chat itself, opened.
-    if (entry) (bundle.launcher?.html && !preview && !entry.experiment && !pendingOpen ? facade : mount)(entry, null);
+    if (entry) (bundle.launcher?.html && !preview && !pendingOpen ? facade : mount)(entry, null);
   }
 
   async function start() {
