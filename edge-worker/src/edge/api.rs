@@ -37,14 +37,14 @@ pub async fn bundle(
         .into_iter()
         .map(|r| {
             // What targeting reads of each dialogue; the chat fetches the whole version by its
-            // hash when it mounts (`flow` below: immutable, cached). An experiment's entry is
-            // whole: its chat mounts at once, and `experiment` holds each variant's flow.
+            // hash when it mounts (`flow` below: immutable, cached), each experiment variant's
+            // flow with it. `experiment: true` tells the loader to ask for the visitor's variant.
             let (flow, experiment) = bundle::wire(&r.json);
-            if experiment.is_null() {
-                json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "targeting": bundle::targeting_view(&flow)})
-            } else {
-                json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "flow": flow, "experiment": experiment})
+            let mut e = json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "targeting": bundle::targeting_view(&flow)});
+            if !experiment.is_null() {
+                e["experiment"] = Value::Bool(true);
             }
+            e
         })
         .collect();
     let config: Value = serde_json::from_str(&site.config).unwrap_or_else(|_| json!({}));

@@ -83,14 +83,23 @@ fn two_variants_through_the_real_worker_report_what_was_sent() {
     let published = w.site("acme", site_settings(None), &[&example(), &plain]);
     let hash = published[0].1.clone();
 
-    // The bundle ships each variant's own flow under the one published version.
+    // The bundle marks the dialogue's experiment (the loader then asks for the variant) and
+    // carries what targeting reads; the version ships each variant's own flow under its one hash.
     let b = w.request("GET", "/v1/sites/acme/bundle", &[], None).json();
     let entry = b["dialogues"]
         .as_array()
         .and_then(|d| d.iter().find(|e| e["id"] == "demo-ab"))
         .cloned()
         .expect("demo-ab in the bundle");
-    let x = &entry["experiment"];
+    assert_eq!(entry["experiment"], true, "{entry}");
+    assert!(
+        entry["targeting"]["audience"].is_object() && entry.get("flow").is_none(),
+        "{entry}"
+    );
+    let version = w
+        .request("GET", &format!("/v1/sites/acme/flows/{hash}"), &[], None)
+        .json();
+    let x = &version["experiment"];
     assert_eq!(x["id"], "demo-offer-2026", "{x}");
     let arms: Vec<Variant> = x["variants"]
         .as_array()
