@@ -280,24 +280,38 @@ test('scroll-depth rule triggers only after scrolling (Watch)', async () => {
   await ctx.close();
 });
 
-test('a watched rule that can fire on the page preloads the chat module before it fires; one that cannot does not', async () => {
+test('a watched rule: with the launcher first no chat module before intent; without it (language auto) preloaded when the rule can fire; one that cannot: none', async () => {
+  const chatFiles = (requests) => requests.filter((u) => /\/widget\/chat\.[0-9a-f]{8}\.(js|wasm)$/.test(u)).length;
+  // acme has the launcher first: scrolling shows the loader's launcher; the chat module comes on intent.
   const { ctx, page, requests } = await newPage();
   await page.goto(q('/guide', '&paras=60'));
   await page.evaluate(() => window.dynchat.ready);
-  const chatFiles = () => requests.filter((u) => /\/widget\/chat\.[0-9a-f]{8}\.(js|wasm)$/.test(u)).length;
-  await waitFor(async () => chatFiles() === 2 || null, 'chat module preloaded on /guide');
-  assert(await page.locator(W).count() === 0, 'preloaded, not shown before scrolling');
+  await new Promise((r) => setTimeout(r, 500));
+  assert(chatFiles(requests) === 0, 'no chat module before the rule fires, got ' + chatFiles(requests));
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
   await shadow(page, '.launcher').waitFor();
-  assert(chatFiles() === 2, 'the chat module is fetched once, got ' + chatFiles());
+  await new Promise((r) => setTimeout(r, 300));
+  assert(chatFiles(requests) === 0, 'no chat module before intent, got ' + chatFiles(requests));
+  await shadow(page, '.launcher').hover();
+  await waitFor(async () => chatFiles(requests) === 2 || null, 'chat module on intent');
+  await ctx.close();
+  // watchauto (`language: auto`: no launcher first) preloads the chat module while the rule waits.
+  const auto = await newPage();
+  await auto.page.goto(q('/guide', '&paras=60&site=watchauto'));
+  await auto.page.evaluate(() => window.dynchat.ready);
+  await waitFor(async () => chatFiles(auto.requests) === 2 || null, 'chat module preloaded on /guide (language auto)');
+  assert(await auto.page.locator(W).count() === 0, 'preloaded, not shown before scrolling');
+  await auto.page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await shadow(auto.page, '.launcher').waitFor();
+  assert(chatFiles(auto.requests) === 2, 'the chat module is fetched once, got ' + chatFiles(auto.requests));
+  await auto.ctx.close();
   // /blog watches scroll depth too (the rule's static part, page.path /guide*, cannot hold there).
   const blog = await newPage();
-  await blog.page.goto(q('/blog'));
+  await blog.page.goto(q('/blog', '&site=watchauto'));
   await blog.page.evaluate(() => window.dynchat.ready);
   await new Promise((r) => setTimeout(r, 500));
   assert(!blog.requests.some((u) => u.includes('/widget/chat.')), 'no chat module on /blog');
   await blog.ctx.close();
-  await ctx.close();
 });
 
 test('keyboard answers; bad email re-prompts; good email accepted; API receives lead and events', async () => {

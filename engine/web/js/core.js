@@ -217,9 +217,11 @@ export function createDynchat(assets) {
     let scroll = 0, exit = false, done = false;
     const offs = [];
     const pick = (s, p, x) => json(t.update(s, p, x, Date.now()), {}).dialogue;
-    // Whether a dialogue would match with every watched signal at its most (a day on the page,
-    // scrolled to the end, exit intent): else nothing here can fire and the chat is not preloaded.
-    if (pick(1e5, 100, 1)) preloadChat();
+    // Without the launcher first (no `launcher.html`: `language: auto`, `auto_open`), the chat
+    // module is preloaded when a dialogue would match with every watched signal at its most (a day
+    // on the page, scrolled to the end, exit intent); else nothing here can fire. With it, the
+    // launcher shows when the rule fires and the chat module loads on intent, as everywhere.
+    if (!bundle.launcher?.html && pick(1e5, 100, 1)) preloadChat();
     const check = () => {
       const id = !done && pick((Date.now() - start) / 1000 | 0, scroll, exit);
       if (id) { done = true; offs.forEach((f) => f()); trigger(id); }
