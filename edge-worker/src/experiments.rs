@@ -1,4 +1,4 @@
-//! A/B experiments on the worker's side: each variant's flow for the bundle, the variant ids a
+//! A/B experiments on the worker's side: each variant's flow for the version, the variant ids a
 //! version accepts, the per-variant report with the engine's always-valid verdict, and the
 //! dialogue that ending an experiment publishes.
 
