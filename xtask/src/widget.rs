@@ -741,7 +741,7 @@ pub fn bench(root: &Path) -> Result<Vec<(String, String)>, String> {
         .arg(&script)
         .arg("--peers")
         .arg(&modules)
-        .args(["--runs", "7"])
+        .args(["--runs", "15"])
         .output()
         .map_err(|e| format!("cannot run node: {e}"))?;
     if !res.status.success() {
