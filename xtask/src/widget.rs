@@ -699,9 +699,9 @@ fn kb(bytes: u64) -> String {
 
 /// `cargo xtask bench` figures for the widget: builds it, then brotli (q 11) sizes of the three
 /// budgets next to the peers' bundles, then Chromium timings (engine/web/bench/widget-bench.mjs:
-/// median of 7 cold runs, interleaved; main-thread busy time and wall time from loader start to
+/// median of 15 cold runs, interleaved; main-thread busy time and wall time from loader start to
 /// launcher visible and to the first bot message, for dynchat with and without a matching dialogue
-/// and for the Typebot bubble in the same run, and how far above a blank page's).
+/// and for the Typebot bubble in the same run, how far above a blank page's, and issue 12's timing verdicts).
 pub fn bench(root: &Path) -> Result<Vec<(String, String)>, String> {
     build(root)?;
     let modules = install_peers(root)?;
