@@ -73,6 +73,19 @@ pub fn wire(json: &str) -> (Value, Value) {
     }
 }
 
+/// What the bundle carries of a stored version: [`targeting_view`] of its compiled flow, and
+/// whether it has an experiment (the loader then asks for the visitor's variant; the variants'
+/// flows come with the version). `(null, false)` if it no longer compiles.
+pub fn bundle_view(json: &str) -> (Value, bool) {
+    match dynchat_engine::compile(json) {
+        Ok(f) => (
+            targeting_view(&serde_json::to_value(&f).unwrap_or(Value::Null)),
+            f.experiment_arms().is_some(),
+        ),
+        Err(_) => (Value::Null, false),
+    }
+}
+
 /// What the bundle carries of a compiled flow (its wire form, [`wire`]): the members the
 /// browser's targeting reads ([`dynchat_engine::targeting::FLOW_TARGETING_KEYS`]); the chat gets
 /// the whole flow by its content hash when it mounts (`GET /v1/sites/{site}/flows/{hash}`).
@@ -257,6 +270,8 @@ mod tests {
         assert!(read(&v).is_some());
         assert_eq!(read(&v), read(&w));
         assert_eq!(targeting_view(&Value::Null), Value::Null);
+        assert_eq!(bundle_view(&p.json).0, v, "the bundle's view is this one");
+        assert_eq!(bundle_view("{}"), (Value::Null, false));
     }
 
     #[test]

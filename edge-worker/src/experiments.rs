@@ -148,7 +148,11 @@ mod tests {
         assert_eq!(
             w,
             crate::bundle::wire(X).1,
-            "the bundle's experiment is this one"
+            "the version's experiment is this one"
+        );
+        assert!(
+            crate::bundle::bundle_view(X).1,
+            "the bundle entry says it has one"
         );
         assert_eq!(w["id"], "demo-offer-2026");
         assert_eq!(w["variants"][1]["id"], "short");
@@ -165,6 +169,7 @@ mod tests {
             Value::Null
         );
         assert_eq!(crate::bundle::wire(plain).1, Value::Null);
+        assert!(!crate::bundle::bundle_view(plain).1);
     }
 
     #[test]

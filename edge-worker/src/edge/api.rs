@@ -39,9 +39,9 @@ pub async fn bundle(
             // What targeting reads of each dialogue; the chat fetches the whole version by its
             // hash when it mounts (`flow` below: immutable, cached), each experiment variant's
             // flow with it. `experiment: true` tells the loader to ask for the visitor's variant.
-            let (flow, experiment) = bundle::wire(&r.json);
-            let mut e = json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "targeting": bundle::targeting_view(&flow)});
-            if !experiment.is_null() {
+            let (targeting, experiment) = bundle::bundle_view(&r.json);
+            let mut e = json!({"id": r.dialogue, "hash": r.hash, "priority": r.priority, "targeting": targeting});
+            if experiment {
                 e["experiment"] = Value::Bool(true);
             }
             e

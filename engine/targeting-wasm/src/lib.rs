@@ -84,7 +84,7 @@ pub fn candidates(bundle_json: &str) -> (Vec<Candidate>, Vec<String>) {
 fn candidate(e: &J) -> Option<Candidate> {
     let id = text(e.get("id")?)?;
     // A bundle entry carries what targeting reads (`targeting`); a whole entry (a draft preview,
-    // an experiment's) its compiled flow.
+    // an older cached bundle) its compiled flow.
     let f = e.get("targeting").or_else(|| e.get("flow"))?;
     let priority = e
         .get("priority")
