@@ -114,7 +114,7 @@ export function createDynchat(assets) {
     // The chat asks the targeting module to decide branch cards: mounted with both.
     // The bundle has what targeting reads of each dialogue: the whole version (its compiled flow)
     // comes by its content hash (immutable, cached), with the chat module.
-    chatP = Promise.all([loadChat(), pick(entry), loadTargeting().catch(loadTargeting).catch(() => null), entry.flow ? entry : version(entry.hash)]).then(async ([m, variant, t, e]) => {
+    chatP = Promise.all([loadChat(), variantOf(entry), loadTargeting().catch(loadTargeting).catch(() => null), entry.flow ? entry : version(entry.hash)]).then(async ([m, variant, t, e]) => {
       chat = await m.mount({
         config: bundle.config || {}, css: bundle.launcher?.css, entry: e, saved, known, api, site, visitor, store, track, emit, queueLead, preview: !!preview,
         session: saved ? '' : sess, variant, targeting: t,
@@ -130,7 +130,7 @@ export function createDynchat(assets) {
   // An experiment: the worker tells the visitor's variant (engine `experiment::assign` on the
   // visitor id; cached by the browser), asked once per entry, when its launcher shows or its chat
   // mounts (while the chat module loads); '' without an experiment or an answer.
-  const pick = (e) => e.experiment && !preview ? (e.v ||= fetch(`${sapi}/flows/${e.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '')) : '';
+  const variantOf = (e) => e.experiment && !preview ? (e.v ||= fetch(`${sapi}/flows/${e.hash}/variant?visitor=${encodeURIComponent(visitor)}`).then((r) => r.json()).then((j) => j.variant || '', () => '')) : '';
 
   function shown(entry, variant) {
     const seen = json(store.get('seen'), {});
@@ -186,7 +186,7 @@ export function createDynchat(assets) {
     facEntry = entry;
     document.body.append(host);
     // `triggered` names an experiment's variant: sent when the worker answered which.
-    if (entry.experiment) pick(entry).then((v) => shown(entry, v)); else shown(entry);
+    if (entry.experiment) variantOf(entry).then((v) => shown(entry, v)); else shown(entry);
   }
 
   // One published version, the whole entry (id, hash, flow, experiment).
