@@ -20,11 +20,11 @@ pub const OTHER: &str = "public, max-age=3600";
 pub use dynchat_engine::assets::is_hashed_name;
 
 /// The dictionary-compressed chat module (Compression Dictionary Transport, RFC 9842): the
-/// targeting module's wasm and js, which every page that opens the chat fetched first, are the
-/// dictionaries for the chat module's wasm and js (`cargo xtask widget` writes each one's `dcb`
-/// body as `chat.<h>.<ext>.<sha-256 hex of targeting.<h>.<ext>>.dcb`, xtask `widget_dict.rs`).
-/// The `Use-As-Dictionary` value for the widget file at `path`: the targeting module's wasm (js)
-/// matches the chat module's wasm (js) in the same directory. `None` for any other file, or a
+/// targeting module's wasm, which every page that opens the chat fetched first, is the
+/// dictionary for the chat module's wasm (`cargo xtask widget` writes its `dcb` body as
+/// `chat.<h>.wasm.<sha-256 hex of targeting.<h>.wasm>.dcb`, xtask `widget_dict.rs`).
+/// The `Use-As-Dictionary` value for the widget file at `path`: the targeting module's wasm
+/// matches the chat module's wasm in the same directory. `None` for any other file, or a
 /// directory with characters a URL pattern would read as syntax.
 pub fn use_as_dictionary(path: &str) -> Option<String> {
     let (dir, file) = path.rsplit_once('/')?;
@@ -42,7 +42,7 @@ pub const DCB: &str = "dcb";
 pub const DCB_VARY: &str = "accept-encoding, available-dictionary";
 
 /// The asset that answers a request for `path` dictionary-compressed: `<path>.<sha-256 hex>.dcb`
-/// when `path` is the chat module's wasm or js, `available` (the request's `Available-Dictionary`) is
+/// when `path` is the chat module's wasm, `available` (the request's `Available-Dictionary`) is
 /// a structured-field byte sequence of 32 bytes and `accept` (its `Accept-Encoding`) lists `dcb`
 /// (not with `q=0`). `None` otherwise, also for any malformed header: the plain file is served.
 pub fn dcb_asset(path: &str, available: Option<&str>, accept: Option<&str>) -> Option<String> {
@@ -121,11 +121,8 @@ mod tests {
             use_as_dictionary("/widget/targeting.0123abcd.wasm").as_deref(),
             Some("match=\"/widget/chat.*.wasm\"")
         );
-        assert_eq!(
-            use_as_dictionary("/widget/targeting.0123abcd.js").as_deref(),
-            Some("match=\"/widget/chat.*.js\"")
-        );
         for path in [
+            "/widget/targeting.0123abcd.js",
             "/widget/targeting.0123abcd.json",
             "/widget/chat.0123abcd.wasm",
             "/widget/chat.0123abcd.js",
@@ -159,11 +156,6 @@ mod tests {
             dcb_asset(chat, Some(&format!("  {HASH} ")), Some("dcb")),
             Some(want)
         );
-        let js = "/widget/chat.0123abcd.js";
-        assert_eq!(
-            dcb_asset(js, Some(HASH), Some("dcb")),
-            Some(format!("{js}.{HEX}.dcb"))
-        );
         for (path, available, accept) in [
             (chat, Some(HASH), Some("gzip, br, dcz")),
             (chat, Some(HASH), Some("dcb;q=0")),
@@ -184,6 +176,7 @@ mod tests {
                 Some("dcb"),
             ),
             ("/widget/chat.0123abcd.json", Some(HASH), Some("dcb")),
+            ("/widget/chat.0123abcd.js", Some(HASH), Some("dcb")),
             ("/widget/i18n-de.0123abcd.json", Some(HASH), Some("dcb")),
             ("/widget/targeting.0123abcd.wasm", Some(HASH), Some("dcb")),
             ("/widget/chat.0123abc.wasm", Some(HASH), Some("dcb")),

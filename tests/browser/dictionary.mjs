@@ -1,10 +1,11 @@
-// The chat module (wasm and js) compressed against the targeting module's (Compression Dictionary Transport,
+// The chat module's wasm compressed against the targeting module's (Compression Dictionary Transport,
 // RFC 9842; issue 12), registered into tests/browser/run.mjs's list against the REAL worker only
 // (the stub API serves dist/widget as plain files). The worker marks the targeting wasm
-// and js `Use-As-Dictionary`; Chromium then asks for the chat wasm (js) with `Available-Dictionary`
-// (the targeting wasm's (js's) sha-256) and `dcb` in Accept-Encoding, and gets the file `cargo xtask widget`
+// `Use-As-Dictionary`; Chromium then asks for the chat wasm with `Available-Dictionary` (the
+// targeting wasm's sha-256) and `dcb` in Accept-Encoding, and gets the file `cargo xtask widget`
 // wrote (xtask/src/widget_dict.rs) with `Content-Encoding: dcb`: seen here with CDP Network events
-// (headers and bytes on the wire) and the chat working. From Node, a wrong, garbage or unaccepted
+// (headers and bytes on the wire) and the chat working. The chat script comes plain (the targeting
+// module has no script: its glue is in the loader). From Node, a wrong, garbage or unaccepted
 // dictionary gets the plain file.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -18,8 +19,9 @@ export function dictionaryTests(h) {
   const one = (re) => { const f = files.filter((n) => re.test(n)); assert(f.length === 1, `one ${re} in dist/widget: ${f}`); return f[0]; };
   const lower = (hs) => Object.fromEntries(Object.entries(hs || {}).map(([k, v]) => [k.toLowerCase(), v]));
 
-  test('dictionary transport: the chat wasm and js arrive dcb-compressed against the targeting module, and the chat works', async () => {
-    const pairs = ['wasm', 'js'].map((ext) => {
+  test('dictionary transport: the chat wasm arrives dcb-compressed against the targeting module, and the chat works', async () => {
+    assert(!files.some((n) => /^targeting\.[0-9a-f]{8}\.js$/.test(n) || /\.js\.[0-9a-f]{64}\.dcb$/.test(n)), 'no targeting script, no dcb chat script: ' + files);
+    const pairs = ['wasm'].map((ext) => {
       const targeting = one(new RegExp(`^targeting\\.[0-9a-f]{8}\\.${ext}$`));
       const chat = one(new RegExp(`^chat\\.[0-9a-f]{8}\\.${ext}$`));
       const dictHash = createHash('sha256').update(readFileSync(join(dir, targeting))).digest();

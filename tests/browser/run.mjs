@@ -157,7 +157,8 @@ test('targeted dialogue appears; a page where nothing matches loads only loader 
   await blank.page.evaluate(() => window.dynchat.ready);
   await new Promise((r) => setTimeout(r, 500));
   const assets = blank.requests.filter((u) => u.includes('/widget/')).map((u) => u.split('/widget/')[1]);
-  const want = [/^loader\.js$/, /^targeting\.[0-9a-f]{8}\.js$/, /^targeting\.[0-9a-f]{8}\.wasm$/];
+  // The targeting module is its wasm alone: its glue is in the loader.
+  const want = [/^loader\.js$/, /^targeting\.[0-9a-f]{8}\.wasm$/];
   assert(assets.length === want.length && want.every((re) => assets.filter((a) => re.test(a)).length === 1), 'no-match page fetched ' + assets);
   assert(await blank.page.locator(W).count() === 0, 'no widget on a page where nothing matches');
   await blank.ctx.close();
@@ -254,7 +255,8 @@ test('second page view: the widget files come from the HTTP cache (hashed names 
   const first = await view('/pricing');
   const file = (u) => u.split('/widget/')[1];
   const widget = first.filter(([, u]) => u.includes('/widget/'));
-  assert(widget.filter(([, u]) => /\.[0-9a-f]{8}\.(js|wasm)$/.test(u)).length === 4, 'first view: four hashed modules, got ' + widget.map(([, u]) => file(u)));
+  // The targeting wasm, the chat module's js and wasm (the targeting module's glue is in the loader).
+  assert(widget.filter(([, u]) => /\.[0-9a-f]{8}\.(js|wasm)$/.test(u)).length === 3, 'first view: three hashed module files, got ' + widget.map(([, u]) => file(u)));
   for (const [id, u] of widget) {
     const h = Object.fromEntries(Object.entries(headers.get(id) || {}).map(([k, v]) => [k.toLowerCase(), v]));
     if (file(u) === 'loader.js') assert(/max-age=300/.test(h['cache-control']) && h.etag, 'loader.js: short cache + ETag, got ' + JSON.stringify(h));

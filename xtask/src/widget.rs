@@ -60,7 +60,8 @@ pub fn tool(root: &Path, name: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// Builds `dist/widget/` (loader.js, targeting.<hash>.js + .wasm, chat.<hash>.js + .wasm) and `dist/npm/` (@dynchat/widget).
+/// Builds `dist/widget/` (loader.js with the targeting module's glue, targeting.<hash>.wasm,
+/// chat.<hash>.js + .wasm) and `dist/npm/` (@dynchat/widget).
 pub fn build(root: &Path) -> Result<(), String> {
     let esbuild = tool(root, "esbuild")?;
     let wasm_opt = tool(root, "wasm-opt")?;
@@ -132,12 +133,11 @@ pub fn build(root: &Path) -> Result<(), String> {
             .args(args)
             .arg(format!("--outfile={}", out.display())))
     };
-    // Bundled (it imports nothing) so that esbuild may join and shorten its declarations too.
-    es(
-        &["--bundle", "--format=esm"],
-        &glue_dir.join("targeting.js"),
-        &web.join("targeting.js"),
-    )?;
+    // The targeting module's glue goes into the loader and the npm entry (core.js imports it).
+    let targeting_glue = format!(
+        "--alias:dynchat-targeting-glue={}",
+        glue_dir.join("targeting.js").display()
+    );
     let alias = format!("--alias:dynchat-web-glue={}", glue.display());
     let i18n = catalogues(root, &web)?;
     es(
@@ -147,12 +147,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     )?;
 
     // npm package: the same modules plus an ES entry point and types.
-    for f in [
-        "targeting.js",
-        "targeting_bg.wasm",
-        "chat.js",
-        "chat_bg.wasm",
-    ] {
+    for f in ["targeting_bg.wasm", "chat.js", "chat_bg.wasm"] {
         fs::copy(web.join(f), npm.join(f)).map_err(|e| format!("copy {f}: {e}"))?;
     }
     // The script-tag build: each module under a content-hashed name (served `immutable`), which the
@@ -164,7 +159,7 @@ pub fn build(root: &Path) -> Result<(), String> {
     }
     let define = format!("--define:DYNCHAT_HASH={{{}}}", hashes.join(","));
     es(
-        &["--bundle", "--format=iife", &define],
+        &["--bundle", "--format=iife", &define, &targeting_glue],
         &js.join("loader.js"),
         &web.join("loader.js"),
     )?;
@@ -172,7 +167,7 @@ pub fn build(root: &Path) -> Result<(), String> {
         &[
             "--bundle",
             "--format=esm",
-            "--external:./targeting.js",
+            &targeting_glue,
             "--external:./chat.js",
         ],
         &js.join("npm.js"),
@@ -190,7 +185,7 @@ pub fn build(root: &Path) -> Result<(), String> {
   "module": "./index.js",
   "types": "./index.d.ts",
   "exports": { ".": { "types": "./index.d.ts", "import": "./index.js" } },
-  "files": ["index.js", "index.d.ts", "targeting.js", "targeting_bg.wasm", "chat.js", "chat_bg.wasm", "README.md"],
+  "files": ["index.js", "index.d.ts", "targeting_bg.wasm", "chat.js", "chat_bg.wasm", "README.md"],
   "sideEffects": false,
   "publishConfig": { "access": "public" }
 }
@@ -227,18 +222,33 @@ fn catalogues(root: &Path, dir: &Path) -> Result<String, String> {
     Ok(format!("--define:DYNCHAT_I18N={{{}}}", pairs.join(",")))
 }
 
-/// Renames `dir/{name}.js` and `dir/{name}_bg.wasm` to `{name}.{hash}.js` and `.wasm`, where
-/// `hash` (returned) is 8 hex digits of the FNV-1a hash of both files' bytes: a cache key, not a
-/// security hash. The worker serves such names `immutable` (`dynchat_worker::widget_files`).
+/// Renames `dir/{name}.js` and `dir/{name}_bg.wasm` (the targeting module: its wasm alone) to
+/// `{name}.{hash}.js` and `.wasm`, where `hash` (returned) is 8 hex digits of the FNV-1a hash of
+/// the files' bytes: a cache key, not a security hash. The worker serves such names `immutable` (`dynchat_worker::widget_files`).
 fn hash_names(dir: &Path, name: &str) -> Result<String, String> {
-    let files = [format!("{name}.js"), format!("{name}_bg.wasm")];
+    // The targeting module has no script of its own (its glue is in the loader).
+    let exts: &[&str] = if name == "targeting" {
+        &["wasm"]
+    } else {
+        &["js", "wasm"]
+    };
+    let files: Vec<String> = exts
+        .iter()
+        .map(|e| {
+            if *e == "js" {
+                format!("{name}.js")
+            } else {
+                format!("{name}_bg.wasm")
+            }
+        })
+        .collect();
     let mut bytes = Vec::new();
     for f in &files {
         let path = dir.join(f);
         bytes.extend(fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?);
     }
     let hash = content_hash(&bytes);
-    for (f, ext) in files.iter().zip(["js", "wasm"]) {
+    for (f, ext) in files.iter().zip(exts) {
         fs::rename(dir.join(f), dir.join(assets::hashed_name(name, &hash, ext)))
             .map_err(|e| format!("rename {f}: {e}"))?;
     }
@@ -536,7 +546,6 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
     let web = root.join("dist/widget");
     let files = [
         ("loader.js", web.join("loader.js")),
-        ("targeting.js", hashed_file(&web, "targeting", "js")?),
         ("targeting_bg.wasm", hashed_file(&web, "targeting", "wasm")?),
         ("chat.js", hashed_file(&web, "chat", "js")?),
         ("chat_bg.wasm", hashed_file(&web, "chat", "wasm")?),
@@ -548,9 +557,9 @@ pub fn sizes(root: &Path) -> Result<Vec<(String, u64)>, String> {
         each.push((f.to_string(), brotli_size(&path)?));
     }
     let sum = |n: usize| each.iter().take(n).map(|(_, s)| s).sum::<u64>();
-    let launcher = each[5].1;
-    let (loader, no_match, open) = (sum(1), sum(3) + launcher, sum(6));
-    let dict = no_match + widget_dict::chat_in_chromium(&web, [each[3].1, each[4].1])?;
+    let launcher = each[4].1;
+    let (loader, no_match, open) = (sum(1), sum(2) + launcher, sum(5));
+    let dict = no_match + widget_dict::chat_in_chromium(&web, [each[2].1, each[3].1])?;
     each.push(("loader".into(), loader));
     each.push(("no-match total".into(), no_match));
     each.push(("chat-open total".into(), open));
@@ -699,9 +708,10 @@ fn kb(bytes: u64) -> String {
 
 /// `cargo xtask bench` figures for the widget: builds it, then brotli (q 11) sizes of the three
 /// budgets next to the peers' bundles, then Chromium timings (engine/web/bench/widget-bench.mjs:
-/// median of 15 cold runs, interleaved; main-thread busy time and wall time from loader start to
+/// median of 25 cold runs, interleaved; main-thread busy time and wall time from loader start to
 /// launcher visible and to the first bot message, for dynchat with and without a matching dialogue
-/// and for the Typebot bubble in the same run, how far above a blank page's, and issue 12's timing verdicts).
+/// and for the Typebot bubble (its button alone, and with the same welcome message) in the same
+/// run, how far above a blank page's, and issue 12's timing verdicts).
 pub fn bench(root: &Path) -> Result<Vec<(String, String)>, String> {
     build(root)?;
     let modules = install_peers(root)?;
@@ -741,7 +751,7 @@ pub fn bench(root: &Path) -> Result<Vec<(String, String)>, String> {
         .arg(&script)
         .arg("--peers")
         .arg(&modules)
-        .args(["--runs", "15"])
+        .args(["--runs", "25"])
         .output()
         .map_err(|e| format!("cannot run node: {e}"))?;
     if !res.status.success() {

@@ -1,9 +1,9 @@
 //! The chat module compressed against the targeting module the browser already holds (Compression Dictionary Transport, RFC 9842, `dcb`).
 //!
-//! Every page that opens the chat has fetched `targeting.<hash>.wasm` and `.js` first; the worker
-//! marks them `Use-As-Dictionary` (edge-worker `widget_files.rs`), and Chromium then asks for
-//! `chat.<hash>.wasm` / `.js` with `Available-Dictionary: :<base64 sha-256 of the targeting
-//! file>:` and `dcb` in `Accept-Encoding`. This module writes, at widget build time, the answer to
+//! Every page that opens the chat has fetched `targeting.<hash>.wasm` first; the worker marks it
+//! `Use-As-Dictionary` (edge-worker `widget_files.rs`), and Chromium then asks for
+//! `chat.<hash>.wasm` with `Available-Dictionary: :<base64 sha-256 of the targeting wasm>:` and
+//! `dcb` in `Accept-Encoding`. This module writes, at widget build time, the answer to
 //! that request: `chat.<hash>.<ext>.<sha-256 hex of the dictionary>.dcb`, the `dcb` body (the
 //! magic `ff 44 43 42`, the dictionary's sha-256, then a brotli stream, quality 11, with the
 //! dictionary as its raw prefix). The dictionary's hash is in the file name, so the worker finds
@@ -20,8 +20,8 @@ use std::path::Path;
 /// The `dcb` body's first four bytes (RFC 9842, section 4: "DCB" after 0xff).
 pub const DCB_MAGIC: [u8; 4] = [0xff, 0x44, 0x43, 0x42];
 // The module that serves as the dictionary, the module compressed against it and the extensions
-// paired (`chat.<h>.wasm` against `targeting.<h>.wasm`, `.js` against `.js`; the loader would
-// make chat.js 95 B smaller still, but it is cached five minutes only), and the `dcb` file's
+// paired (`chat.<h>.wasm` against `targeting.<h>.wasm` only: the targeting module's glue is in the
+// loader, which is cached five minutes only, so chat.js comes plain), and the `dcb` file's
 // name: the engine's, one rule with the worker that serves them (`dynchat_engine::assets`).
 use dynchat_engine::assets::{dcb_name, COMPRESSED, DICTIONARY, DICTIONARY_EXTS as EXTS};
 
@@ -158,7 +158,12 @@ pub const CHROMIUM_TOTAL: &str = "chat-open total, Chromium with dictionary";
 pub fn chat_in_chromium(dir: &Path, plain: [u64; 2]) -> Result<u64, String> {
     let mut total = 0;
     for (ext, p) in ["js", "wasm"].into_iter().zip(plain) {
-        total += dcb_size(dir, ext)?.map_or(p, |d| d.min(p));
+        let dcb = if EXTS.contains(&ext) {
+            dcb_size(dir, ext)?
+        } else {
+            None
+        };
+        total += dcb.map_or(p, |d| d.min(p));
     }
     Ok(total)
 }

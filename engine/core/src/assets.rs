@@ -8,10 +8,11 @@ pub const HASH_LEN: usize = 8;
 pub const HASHED_EXTS: [&str; 3] = ["js", "wasm", "json"];
 /// The module that serves as the compression dictionary: every page that opens the chat fetched it first.
 pub const DICTIONARY: &str = "targeting";
-/// The module compressed against [`DICTIONARY`] (same extension: wasm against wasm, js against js).
+/// The module compressed against [`DICTIONARY`] (same extension: wasm against wasm).
 pub const COMPRESSED: &str = "chat";
-/// The extensions paired between [`COMPRESSED`] and [`DICTIONARY`].
-pub const DICTIONARY_EXTS: [&str; 2] = ["wasm", "js"];
+/// The extensions paired between [`COMPRESSED`] and [`DICTIONARY`]: the wasm only (the targeting
+/// module's glue is in the loader, so it has no script to serve as the chat script's dictionary).
+pub const DICTIONARY_EXTS: [&str; 1] = ["wasm"];
 
 /// The content-hashed name of a module: `{stem}.{hash}.{ext}`.
 pub fn hashed_name(stem: &str, hash: &str, ext: &str) -> String {
@@ -82,7 +83,13 @@ mod tests {
             paired_ext("/w/targeting.0123abcd.wasm", DICTIONARY),
             Some("wasm")
         );
-        assert_eq!(paired_ext("/w/chat.0123abcd.js", COMPRESSED), Some("js"));
+        assert_eq!(
+            paired_ext("/w/chat.0123abcd.wasm", COMPRESSED),
+            Some("wasm")
+        );
+        // The scripts are not paired: the targeting module has none (its glue is in the loader).
+        assert_eq!(paired_ext("/w/chat.0123abcd.js", COMPRESSED), None);
+        assert_eq!(paired_ext("/w/targeting.0123abcd.js", DICTIONARY), None);
         assert_eq!(paired_ext("/w/targeting.0123abcd.json", DICTIONARY), None);
         assert_eq!(paired_ext("/w/chat.0123abcd.wasm", DICTIONARY), None);
         assert_eq!(paired_ext("/w/xtargeting.0123abcd.wasm", DICTIONARY), None);

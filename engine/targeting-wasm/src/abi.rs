@@ -52,7 +52,7 @@ fn answer(h: &mut Handle, out: String) -> usize {
     h.out.len()
 }
 
-/// `new Targeter(bundle_json)`.
+/// `Targeter(bundle_json)` (the glue).
 ///
 /// # Safety
 /// `ptr`/`len`: a buffer from [`dc_alloc`].

@@ -5,7 +5,7 @@
 //! strings, and every failure degrades to "show nothing" rather than an exception.
 //!
 //! No wasm-bindgen: the module exports a few plain functions (`abi.rs`) and its JavaScript glue is
-//! hand-written (`js/targeting.js`), which keeps wasm-bindgen's runtime (externref table,
+//! hand-written (`js/targeting.js`, bundled into the loader), which keeps wasm-bindgen's runtime (externref table,
 //! thread-local access, `RefCell` borrow panics) and its generated glue out of every page.
 
 #[cfg(target_arch = "wasm32")]

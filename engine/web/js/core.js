@@ -1,5 +1,8 @@
 // dynchat loader core: storage under consent, page context, targeting, lazy chat, events and the lead outbox.
 // Shared by the script-tag loader (loader.js) and the npm package (npm.js). Kept small: it runs on every page.
+// `assets`: `targeting()` (a promise of the targeting module's wasm Response; its glue is bundled
+// here) and `chat()` (a promise of the chat module, instantiated).
+import { targeting } from 'dynchat-targeting-glue';
 
 const NAMES = ['triggered', 'engaged', 'completed', 'closed', 'email', 'phone', 'meeting-booked', 'goal', 'lead-refused'];
 
@@ -209,7 +212,7 @@ export function createDynchat(assets) {
   // The targeting module loads once: it selects the dialogue and decides the chat's branch cards.
   let targetingM;
   // A failed load is forgotten, so the next need tries again (the chat retries once at mount).
-  const loadTargeting = () => targetingM || (targetingM = assets.targeting().catch((e) => { targetingM = 0; throw e; }));
+  const loadTargeting = () => targetingM || (targetingM = targeting(assets.targeting()).catch((e) => { targetingM = 0; throw e; }));
   const preloadChat = () => loadChat().catch(() => {});
 
   function watch(t, w) {
@@ -271,7 +274,7 @@ export function createDynchat(assets) {
     const m = await loadTargeting();
     // The targeting module gets only what it reads of each entry (id, priority, the flow's
     // audience, display and priority: the bundle's `targeting`, or of a whole entry's `flow`).
-    const t = new m.Targeter(jstr({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
+    const t = m.Targeter(jstr({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
       const f = d && (d.targeting || d.flow);
       return d && typeof d === 'object' ? { id: d.id, priority: d.priority, flow: f && typeof f === 'object' ? { audience: f.audience, display: f.display, priority: f.priority } : f } : d;
     }) }));

@@ -1,7 +1,8 @@
 // The script-tag entry: <script src=".../widget/loader.js" data-site="acme" async></script>.
 // This file's URL never changes (short cache + ETag); the modules it loads are `{name}.{hash}.js`
 // and `.wasm` (one content hash per module, in `DYNCHAT_HASH`, filled in by `cargo xtask widget`
-// with esbuild --define), served `immutable`.
+// with esbuild --define), served `immutable`; the targeting module is its wasm alone (its glue is
+// in this file: one request fewer on every page).
 import { createDynchat } from './core.js';
 
 // A second copy of the tag on the page (a hard-coded tag and a tag manager's) leaves the first
@@ -19,7 +20,7 @@ if (!window.dynchat?.ready) {
     return m;
   };
   const queued = Array.isArray(window.dynchat) ? window.dynchat : [];
-  const d = createDynchat({ targeting: () => load('targeting'), chat: () => load('chat') });
+  const d = createDynchat({ targeting: () => fetch(base + 'targeting.' + DYNCHAT_HASH.targeting + '.wasm'), chat: () => load('chat') });
   window.dynchat = d;
   const site = me?.dataset.site;
   if (site) {

@@ -11,7 +11,7 @@ const load = async (glue, url) => {
 };
 
 const d = createDynchat({
-  targeting: () => load(() => import('./targeting.js'), new URL('./targeting_bg.wasm', import.meta.url)),
+  targeting: () => fetch(new URL('./targeting_bg.wasm', import.meta.url)), // its glue is in core.js
   chat: () => load(() => import('./chat.js'), new URL('./chat_bg.wasm', import.meta.url)),
 });
 
