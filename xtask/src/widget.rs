@@ -158,8 +158,18 @@ pub fn build(root: &Path) -> Result<(), String> {
         hashes.push(format!("\"{name}\":\"{hash}\""));
     }
     let define = format!("--define:DYNCHAT_HASH={{{}}}", hashes.join(","));
+    // V8's explicit compile hint (Chromium 136+; other engines read a comment): every function
+    // of the loader is compiled eagerly with the script (in the background when Chromium streams
+    // it), not lazily at its first call on the main thread (bench, four A/B runs of 25: about 1 ms
+    // less main-thread time on both the match and the no-match page; +20 B brotli).
     es(
-        &["--bundle", "--format=iife", &define, &targeting_glue],
+        &[
+            "--bundle",
+            "--format=iife",
+            &define,
+            &targeting_glue,
+            "--banner:js=//# allFunctionsCalledOnLoad",
+        ],
         &js.join("loader.js"),
         &web.join("loader.js"),
     )?;
