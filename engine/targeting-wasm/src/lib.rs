@@ -204,8 +204,8 @@ pub struct Targeter {
 
 impl Targeter {
     /// Reads the compiled audiences of a bundle (`GET /v1/sites/{site}/bundle` body; the loader
-    /// sends only what is read here: each entry's `id`, `priority` and its flow's `audience`,
-    /// `display` and `priority`).
+    /// sends its `dialogues` as they came: each entry's `id`, `priority` and `targeting`, or a
+    /// whole entry's `flow`, are read here, anything else ignored).
     pub fn new(bundle_json: &str) -> Targeter {
         let (list, skipped) = candidates(bundle_json);
         Targeter {
@@ -280,6 +280,34 @@ mod tests {
         assert!(Targeter::new("not json").is_empty());
         let no_flow = r#"{"dialogues":[{"id":"a","dialogue":{"audience":{}}}]}"#;
         assert!(Targeter::new(no_flow).is_empty());
+    }
+
+    /// The loader hands over the bundle's `dialogues` as they came (`{"dialogues": ...}`, the key
+    /// absent when the bundle had none): any shape reads as no dialogue, never a failure, and an
+    /// unreadable entry is named among the skipped.
+    #[test]
+    fn the_bundle_as_the_loader_hands_it_over_whatever_its_shape() {
+        for b in [
+            "{}",
+            r#"{"dialogues":null}"#,
+            r#"{"dialogues":"x"}"#,
+            r#"{"dialogues":{"id":"a"}}"#,
+        ] {
+            let (list, skipped) = candidates(b);
+            assert!(list.is_empty() && skipped.is_empty(), "{b}");
+        }
+        let (list, skipped) = candidates(r#"{"dialogues":[1,null,"a",{"id":"b"},[]]}"#);
+        assert!(list.is_empty());
+        assert_eq!(skipped, ["#0", "#1", "#2", "b", "#4"]);
+        // A whole entry (an older cached bundle) and a bundle entry read alike, extra keys ignored.
+        let wire = dynchat_engine::compile(&dialogue("w", "{}"))
+            .map(|f| f.to_wire())
+            .unwrap_or_default();
+        let both = format!(
+            r#"{{"dialogues":[{{"id":"w","hash":"h","flow":{wire}}},{{"id":"t","experiment":true,"targeting":{wire}}}]}}"#
+        );
+        let (list, skipped) = candidates(&both);
+        assert_eq!(list.len(), 2, "{skipped:?}");
     }
 
     #[test]

@@ -272,12 +272,9 @@ export function createDynchat(assets) {
     if (await resume(store.get('chat')).catch(() => false)) return;
     await lookupTraits();
     const m = await loadTargeting();
-    // The targeting module gets only what it reads of each entry (id, priority, the flow's
-    // audience, display and priority: the bundle's `targeting`, or of a whole entry's `flow`).
-    const t = m.Targeter(jstr({ dialogues: (Array.isArray(bundle.dialogues) ? bundle.dialogues : []).map((d) => {
-      const f = d && (d.targeting || d.flow);
-      return d && typeof d === 'object' ? { id: d.id, priority: d.priority, flow: f && typeof f === 'object' ? { audience: f.audience, display: f.display, priority: f.priority } : f } : d;
-    }) }));
+    // The bundle's entries as they came: the targeting module reads each one's `id`, `priority` and
+    // `targeting` (a whole entry's `flow`: an older cached copy) and leaves out what it cannot read.
+    const t = m.Targeter(jstr({ dialogues: bundle.dialogues }));
     const sel = json(t.select(jstr(page()), store.get('seen') || '{}'), {});
     if (sel.skipped?.length) console.warn('dynchat: left out, unreadable in the browser: ' + sel.skipped.join(', '));
     if (sel.dialogue) trigger(sel.dialogue);
