@@ -234,7 +234,8 @@ fn catalogues(root: &Path, dir: &Path) -> Result<String, String> {
 
 /// Renames `dir/{name}.js` and `dir/{name}_bg.wasm` (the targeting module: its wasm alone) to
 /// `{name}.{hash}.js` and `.wasm`, where `hash` (returned) is 8 hex digits of the FNV-1a hash of
-/// the files' bytes: a cache key, not a security hash. The worker serves such names `immutable` (`dynchat_worker::widget_files`).
+/// the files' bytes: a cache key, not a security hash. The worker serves such names `immutable`
+/// (`dynchat_worker::widget_files`).
 fn hash_names(dir: &Path, name: &str) -> Result<String, String> {
     // The targeting module has no script of its own (its glue is in the loader).
     let exts: &[&str] = if name == "targeting" {
