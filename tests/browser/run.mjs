@@ -143,6 +143,18 @@ function assert(c, m) { if (!c) throw new Error(m); }
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 
+test('a targeting module answered with an error page (404) is said on the console as such, and nothing is shown', async () => {
+  const { ctx, page } = await newPage();
+  const warnings = [];
+  page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+  await page.route(/\/widget\/targeting\.[0-9a-f]{8}\.wasm$/, (r) => r.fulfill({ status: 404, contentType: 'text/html', body: '<h1>Not found</h1>' }));
+  await page.goto(q('/pricing'));
+  await page.evaluate(() => window.dynchat.ready);
+  assert(warnings.some((w) => w.includes('dynchat: targeting module 404')), 'the console says the module answered 404: ' + JSON.stringify(warnings));
+  assert(await page.locator(W).count() === 0, 'no widget without the targeting module');
+  await ctx.close();
+});
+
 test('targeted dialogue appears; a page where nothing matches loads only loader + targeting', async () => {
   const { ctx, page, requests } = await newPage();
   await page.goto(q('/pricing'));

@@ -172,7 +172,7 @@ fn client_accept_encoding(req: &Request) -> Option<String> {
         .as_string()
 }
 
-/// The chat module's wasm (js) compressed against the targeting module's (`Content-Encoding: dcb`,
+/// The chat module's wasm compressed against the targeting module's (`Content-Encoding: dcb`,
 /// RFC 9842) when the browser holds that dictionary and the build wrote the file for its hash
 /// (`crate::widget_files::dcb_asset`); `None` (serve the plain file) for anything else: no or a
 /// malformed header, another dictionary, a missing file, an assets error. The body is sent as

@@ -7,10 +7,14 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export const targeting = (response) => response
-  // Compiled as it streams in when served as wasm; else (no header tests as "null") from its bytes.
-  .then((r) => (/^application\/wasm\b/i.test(r.headers.get('Content-Type'))
-    ? WebAssembly.instantiateStreaming(r, {})
-    : r.arrayBuffer().then((b) => WebAssembly.instantiate(b, {}))))
+  .then((r) => {
+    // An error answer (a 404 page, a proxy's) is said as such, not as a compile error.
+    if (!r.ok) throw Error('dynchat: targeting module ' + r.status);
+    // Compiled as it streams in when served as wasm; else (no header tests as "null") from its bytes.
+    return /^application\/wasm\b/i.test(r.headers.get('Content-Type'))
+      ? WebAssembly.instantiateStreaming(r, {})
+      : r.arrayBuffer().then((b) => WebAssembly.instantiate(b, {}));
+  })
   .then(({ instance: { exports: w } }) => {
     // Copies a string into a buffer the module takes back (and frees) on the call.
     const put = (s) => {
