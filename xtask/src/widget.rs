@@ -237,29 +237,23 @@ fn catalogues(root: &Path, dir: &Path) -> Result<String, String> {
 /// the files' bytes: a cache key, not a security hash. The worker serves such names `immutable`
 /// (`dynchat_worker::widget_files`).
 fn hash_names(dir: &Path, name: &str) -> Result<String, String> {
+    let (js, wasm) = (
+        (format!("{name}.js"), "js"),
+        (format!("{name}_bg.wasm"), "wasm"),
+    );
     // The targeting module has no script of its own (its glue is in the loader).
-    let exts: &[&str] = if name == "targeting" {
-        &["wasm"]
+    let files = if name == "targeting" {
+        vec![wasm]
     } else {
-        &["js", "wasm"]
+        vec![js, wasm]
     };
-    let files: Vec<String> = exts
-        .iter()
-        .map(|e| {
-            if *e == "js" {
-                format!("{name}.js")
-            } else {
-                format!("{name}_bg.wasm")
-            }
-        })
-        .collect();
     let mut bytes = Vec::new();
-    for f in &files {
+    for (f, _) in &files {
         let path = dir.join(f);
         bytes.extend(fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?);
     }
     let hash = content_hash(&bytes);
-    for (f, ext) in files.iter().zip(exts) {
+    for (f, ext) in &files {
         fs::rename(dir.join(f), dir.join(assets::hashed_name(name, &hash, ext)))
             .map_err(|e| format!("rename {f}: {e}"))?;
     }
